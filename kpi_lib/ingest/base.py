@@ -1,0 +1,226 @@
+"""The reader contract and registry.
+
+A reader turns one raw export into canonical rows (source currency, marketplace-local dates). It
+is chosen by looking at the file's header and content (``sniff``), never its name. Readers register
+themselves with ``@register``; ``detect`` returns the first reader whose ``sniff`` accepts a file.
+
+Contract of ``read`` (the pipeline checks it):
+- every data row of the file (after any preamble and header; blank lines are not rows) is given a
+  1-based ``source_row`` = the physical line number (CSV/TSV) or sheet row number (xlsx);
+- each data row either yields rows in ``tables`` (carrying that ``source_row``) or appears in
+  ``quarantine`` with a reason — nothing is dropped silently; a row of the file's own totals is
+  quarantined with reason ``totals row``;
+- ``rows_read`` is the number of data rows;
+- ``expected_money``: the money the file itself says it holds (Amazon settlement: total-amount;
+  other files: the sum of the money column(s) over their rows as written, each order-level amount
+  counted once); ``money_column`` names the canonical (table, column) pairs whose loaded sum must
+  equal it, with a sign each.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import IngestError
+
+
+@dataclass
+class Store:
+    """A row of reference/stores.csv."""
+
+    store_id: str
+    platform: str
+    marketplace: str
+    currency: str
+    timezone: str
+    launch_date: str = ""
+    team_id: str = ""
+    store_name: str = ""
+
+
+@dataclass
+class FileHead:
+    """What sniffing sees: the first bytes decoded, the first lines, and for xlsx the first rows."""
+
+    path: Path
+    raw: bytes
+    text: str  # decoded head ('' for xlsx)
+    encoding: str | None
+    lines: list[str]
+    xlsx_rows: list[list[object]] | None = None  # first rows of the first sheet, for xlsx
+
+
+@dataclass
+class QuarantineRow:
+    source_row: int
+    reason: str
+    column: str = ""
+    raw: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class ReadResult:
+    tables: dict[str, pd.DataFrame]
+    rows_read: int
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+    expected_money: float | None = None
+    # (table, column, sign): loaded money = sum(sign * sum(table.column)) over loaded rows
+    money_columns: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+class Reader:
+    """Base class for a platform report reader."""
+
+    name: str = "reader"
+    description: str = ""
+    platforms: tuple[str, ...] = ()  # platforms whose stores may hold this report ('' = any)
+
+    def sniff(self, head: FileHead) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read(self, path: Path, store: Store) -> ReadResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Reader] = {}
+
+
+def register(cls: type[Reader]) -> type[Reader]:
+    """Class decorator: add a reader to the registry (by its ``name``)."""
+    inst = cls()
+    _REGISTRY[inst.name] = inst
+    return cls
+
+
+def register_instance(reader: Reader) -> None:
+    _REGISTRY[reader.name] = reader
+
+
+def readers() -> list[Reader]:
+    """All registered readers, specific ones first, mapping readers last."""
+    from . import load_builtin_readers
+
+    load_builtin_readers()
+    return sorted(_REGISTRY.values(), key=lambda r: (getattr(r, "priority", 50), r.name))
+
+
+def get_reader(name: str) -> Reader:
+    for r in readers():
+        if r.name == name:
+            return r
+    raise IngestError(f"unknown reader {name!r}; known: {', '.join(r.name for r in readers())}")
+
+
+ENCODINGS = ("utf-8-sig", "utf-16", "gb18030", "latin-1")
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """Decode bytes trying BOMs, UTF-8, UTF-16 (BOM or NUL pattern), GB18030, then latin-1."""
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if len(raw) > 4 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00":
+        return raw.decode("utf-16-le", errors="replace"), "utf-16-le"
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            # a multi-byte char cut at the end of a head sample is fine
+            if exc.start >= len(raw) - 4:
+                return raw[: exc.start].decode(enc), enc
+    return raw.decode("latin-1"), "latin-1"
+
+
+HEAD_BYTES = 64 * 1024
+
+
+def file_head(path: Path) -> FileHead:
+    """Read enough of a file to sniff its format."""
+    with path.open("rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    if raw[:4] == b"PK\x03\x04" and path.suffix.lower() in (".xlsx", ".xlsm", ""):
+        rows: list[list[object]] = []
+        try:
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            ws = wb.worksheets[0]
+            for i, row in enumerate(ws.iter_rows(values_only=True)):
+                rows.append(list(row))
+                if i >= 30:
+                    break
+            wb.close()
+        except Exception as exc:  # noqa: BLE001 - any openpyxl failure means "not a readable xlsx"
+            raise IngestError(f"{path}: looks like an xlsx workbook but cannot be opened ({exc})") from None
+        return FileHead(path, raw, "", None, [], rows)
+    if b"\x00" in raw[:4096] and not (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[1:2] == b"\x00"):
+        return FileHead(path, raw, "", None, [])
+    text, enc = decode(raw)
+    lines = text.splitlines()
+    if len(raw) == HEAD_BYTES and lines:
+        lines = lines[:-1]  # last line may be cut
+    return FileHead(path, raw, text, enc, lines[:200])
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """The whole file decoded (see ``decode``)."""
+    return decode(path.read_bytes())
+
+
+def normalize_header(h: object) -> str:
+    """Header cell → comparable key: trimmed, lower case, single spaces, no BOM/nbsp."""
+    s = "" if h is None else str(h)
+    s = s.replace("\ufeff", "").replace("\xa0", " ").strip().lower()
+    return " ".join(s.split())
+
+
+def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
+    """Parse delimited text as strings, keeping quoted newlines; adds ``__line`` (1-based line number).
+
+    ``header_line`` is the 0-based index of the header line. Blank lines are skipped but line
+    numbers stay physical, so a quarantined row can be found in the original file.
+    """
+    import csv
+
+    body = text.splitlines(keepends=True)[header_line:]
+    reader = csv.reader(io.StringIO("".join(body)), delimiter=sep)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return pd.DataFrame()
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    line_no = header_line + 1
+    for rec in reader:
+        start = line_no + 1
+        line_no = header_line + reader.line_num
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) < len(header):
+            rec = rec + [""] * (len(header) - len(rec))
+        rows.append(rec[: len(header)] if len(rec) >= len(header) else rec)
+        lines.append(start)
+    cols = [str(h) for h in header]
+    # de-duplicate column names (empty columns inserted by hand, repeated headers)
+    seen: dict[str, int] = {}
+    uniq = []
+    for c in cols:
+        k = c
+        if k in seen:
+            seen[k] += 1
+            k = f"{c}.{seen[c]}"
+        else:
+            seen[k] = 0
+        uniq.append(k)
+    df = pd.DataFrame(rows, columns=uniq, dtype="object")
+    df["__line"] = lines
+    return df
+
+
+Sniffer = Callable[[FileHead], bool]

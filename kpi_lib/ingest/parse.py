@@ -1,0 +1,146 @@
+"""Vectorised parsing of the number and date formats real exports use.
+
+Each parser returns ``(values, bad)`` where ``bad`` marks cells that were non-empty but could not be
+parsed, so readers can quarantine exactly those rows with the column name and the raw text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+_CURRENCY = re.compile(r"(?i)(?:[A-Z]{3}(?![A-Za-z])|rs\.?|rm|s\$|us\$|[$€£¥₹₩฿₫₱]|৳|zł|kr)")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def _clean_numeric_text(s: pd.Series) -> pd.Series:
+    t = s.astype("string").str.replace(_SPACES, "", regex=True)
+    t = t.str.replace(_CURRENCY, "", regex=True)
+    return t
+
+
+def parse_number(s: pd.Series, decimal: str = "auto") -> tuple[pd.Series, pd.Series]:
+    """Parse money/number text: ``$1,234.56``, ``AED 4,426.00``, ``1.234,56``, ``Rs.15.5``, ``(3.00)``, ``12%``.
+
+    ``decimal`` is ``"."``, ``","`` or ``"auto"`` (per cell: the last of ``.``/``,`` followed by 1–2
+    digits, or a lone ``,`` followed by 1–2 digits, is the decimal mark). Percent text is returned
+    as a fraction (``12%`` → 0.12). Empty cells and ``--`` are NaN and not bad.
+    """
+    if pd.api.types.is_numeric_dtype(s):
+        v = pd.to_numeric(s, errors="coerce").astype("float64")
+        return v, pd.Series(False, index=s.index)
+    raw = s.astype("string")
+    empty = raw.isna() | raw.str.strip().isin(["", "-", "--", "—", "N/A", "n/a", "nan", "None"])
+    t = _clean_numeric_text(raw)
+    pct = t.str.endswith("%").fillna(False)
+    t = t.str.rstrip("%")
+    neg = t.str.startswith("(").fillna(False) & t.str.endswith(")").fillna(False)
+    t = t.str.strip("()")
+    if decimal == ",":
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    elif decimal == ".":
+        t = t.str.replace(",", "", regex=False)
+    else:
+        comma_dec = t.str.contains(r",\d{1,2}$", regex=True).fillna(False) & ~t.str.contains(
+            r"\.\d{1,2}$", regex=True
+        ).fillna(False)
+        # "1.234,56" or "12,5" → comma decimal; "1,234" (3 digits) stays thousands
+        t = t.where(~comma_dec, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+        t = t.where(comma_dec, t.str.replace(",", "", regex=False))
+    v = pd.to_numeric(t, errors="coerce").astype("float64")
+    v = v.where(~neg, -v)
+    v = v.where(~pct, v / 100.0)
+    bad = v.isna() & ~empty
+    return v, bad.fillna(False).astype(bool)
+
+
+def parse_int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Integers (with thousands separators); a fractional value is bad."""
+    v, bad = parse_number(s, decimal=".")
+    frac = v.notna() & (v.round() != v)
+    return v.round().astype("Int64"), (bad | frac)
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S", "%b %d, %Y", "%d %b %Y",
+    "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%y", "%Y%m%d",
+)
+
+
+def parse_datetime(
+    s: pd.Series, formats: tuple[str, ...] | list[str] | None = None, tz: str | None = None, dayfirst: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Parse date/time text (or Excel serials / datetimes) to naive local datetimes.
+
+    Tries ``formats`` in order (default: common export formats); ISO timestamps with an offset or
+    ``Z``/``UTC``/``PST``-style suffix are converted to ``tz`` (the marketplace's zone) and made naive.
+    Ambiguous ``dd/mm`` vs ``mm/dd`` is settled per column by ``dayfirst`` or by a value > 12.
+    """
+    idx = s.index
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = pd.to_datetime(s)
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert(tz or "UTC").dt.tz_localize(None)
+        return out, pd.Series(False, index=idx)
+    if pd.api.types.is_numeric_dtype(s):  # Excel serial dates
+        out = pd.to_datetime(s, unit="D", origin="1899-12-30", errors="coerce")
+        return out, (out.isna() & s.notna())
+    obj = s.astype("object")
+    is_dt = obj.map(lambda x: hasattr(x, "year") and hasattr(x, "month"))
+    raw = obj.where(~is_dt, None).astype("string").str.strip()
+    empty = raw.isna() | (raw == "")
+    result = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
+    if is_dt.any():
+        result[is_dt] = pd.to_datetime(obj[is_dt].map(lambda x: pd.Timestamp(x).tz_localize(None) if getattr(x, "tzinfo", None) else pd.Timestamp(x)))
+    todo = ~empty & result.isna()
+    # offsets / zone names → convert to marketplace time
+    tz_like = raw.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT| [A-Z]{3,4})$", regex=True).fillna(False) & todo
+    if tz_like.any():
+        txt = raw[tz_like].str.replace(r" (PST|PDT|UTC|GMT)$", lambda m: {"PST": "-0800", "PDT": "-0700"}.get(m.group(1), "+0000"), regex=True)
+        txt = txt.str.replace(r" ([A-Z]{3,4})$", "", regex=True)
+        conv = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
+        if tz:
+            conv = conv.dt.tz_convert(tz)
+        result[tz_like] = conv.dt.tz_localize(None)
+        todo = todo & result.isna()
+    fmts = list(formats) if formats else list(_DATE_FORMATS)
+    if not formats:
+        sample = raw[todo].dropna()
+        if not dayfirst and len(sample):
+            firsts = sample.str.extract(r"^(\d{1,2})[/.]\d{1,2}[/.]\d{4}")[0].dropna()
+            if len(firsts) and (firsts.astype(int) > 12).any():
+                dayfirst = True
+        if dayfirst:
+            fmts = [f for f in fmts if not f.startswith("%m/%d")]
+        else:
+            fmts = [f for f in fmts if not f.startswith("%d/%m")]
+    for fmt in fmts:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(raw[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            result[parsed[ok].index] = parsed[ok]
+            todo = todo & result.isna()
+    bad = todo & ~empty
+    return result, bad.astype(bool)
+
+
+def first_bad(mask_by_col: dict[str, pd.Series], raw: pd.DataFrame, what: dict[str, str]) -> pd.DataFrame:
+    """For rows with any bad cell: the first bad column and a reason naming what was expected."""
+    reasons = pd.Series(pd.NA, index=raw.index, dtype="string")
+    cols = pd.Series(pd.NA, index=raw.index, dtype="string")
+    for col, mask in mask_by_col.items():
+        hit = mask & reasons.isna()
+        if hit.any():
+            vals = raw.loc[hit, col].astype("string") if col in raw.columns else pd.Series("", index=hit[hit].index)
+            reasons[hit] = "cannot parse " + repr(col)[1:-1] + ": " + vals.fillna("") + f" (expected {what.get(col, 'a value')})"
+            cols[hit] = col
+    return pd.DataFrame({"reason": reasons, "column": cols})
+
+
+def np_nan_to_none(d: dict) -> dict:
+    return {k: (None if (isinstance(v, float) and np.isnan(v)) else v) for k, v in d.items()}

@@ -1,0 +1,1 @@
+"""Built-in readers, one module per platform; each registers its readers on import."""

@@ -1,0 +1,251 @@
+"""The canonical tables: column names and types (the contract), natural keys, validation rules.
+
+Readers produce frames with these columns in source currency; the ingest pipeline adds the FX
+columns (``fx_rate`` and ``*_rc``), validates with pandera (every failure of a file at once) and
+writes Parquet. Column names are the contract with metrics, costs and reports; add columns freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+STR = "string"
+INT = "int64"
+FLT = "float64"
+DATE = "date"  # stored as datetime64[ms] at midnight, marketplace local
+TS = "timestamp"  # datetime64 local, no tz
+
+LINEAGE = {"source_file": STR, "source_row": INT}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    money: tuple[str, ...] = ()  # source-currency money columns; each gets a `<col>_rc`
+    required: tuple[str, ...] = ()  # must be non-null
+    non_negative: tuple[str, ...] = ()
+    date_column: str | None = None
+    partition_by: tuple[str, ...] = ("store_id",)
+    checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def all_columns(self) -> dict[str, str]:
+        cols = dict(self.columns)
+        if self.money:
+            cols["fx_rate"] = FLT
+            for m in self.money:
+                cols[f"{m}_rc"] = FLT
+        cols.update(LINEAGE)
+        return cols
+
+
+ORDER_STATUSES = ("shipped", "delivered", "pending", "cancelled", "returned")
+FEE_TYPES = (
+    "referral",
+    "fulfillment",
+    "storage",
+    "long_term_storage",
+    "advertising",
+    "refund",
+    "return_processing",
+    "shipping_label",
+    "promotion",
+    "payment",
+    "subscription",
+    "duty",
+    "other",
+)
+TICKET_KINDS = ("message", "dispute", "return", "negative_review")
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "orders",
+            {
+                "platform": STR, "store_id": STR, "marketplace": STR, "order_id": STR, "line_id": STR,
+                "sku": STR, "order_date": DATE, "order_ts": TS, "status": STR, "quantity": INT,
+                "currency": STR, "gross_sales": FLT, "discounts": FLT, "tax": FLT,
+                "shipping_charged": FLT, "fulfillment_channel": STR, "ship_date": DATE,
+                "promised_ship_date": DATE,
+            },
+            key=("store_id", "order_id", "line_id"),
+            money=("gross_sales", "discounts", "tax", "shipping_charged"),
+            required=("store_id", "order_id", "line_id", "sku", "order_date", "status", "quantity", "gross_sales"),
+            non_negative=("quantity",),
+            date_column="order_date",
+        ),
+        Table(
+            "fees",
+            {
+                "platform": STR, "store_id": STR, "date": DATE, "order_id": STR, "sku": STR,
+                "fee_type": STR, "description": STR, "amount": FLT, "currency": STR,
+            },
+            key=("store_id", "date", "order_id", "sku", "fee_type", "description", "amount"),
+            money=("amount",),
+            required=("store_id", "date", "fee_type", "amount"),
+            date_column="date",
+        ),
+        Table(
+            "refunds",
+            {
+                "platform": STR, "store_id": STR, "date": DATE, "order_id": STR, "sku": STR,
+                "quantity": INT, "amount": FLT, "currency": STR, "reason": STR,
+            },
+            key=("store_id", "date", "order_id", "sku", "amount"),
+            money=("amount",),
+            required=("store_id", "date", "amount"),
+            non_negative=("quantity",),
+            date_column="date",
+        ),
+        Table(
+            "settlement_lines",
+            {
+                "platform": STR, "store_id": STR, "settlement_id": STR, "posted_date": DATE,
+                "transaction_type": STR, "order_id": STR, "sku": STR, "quantity": INT,
+                "amount_type": STR, "amount_description": STR, "category": STR, "amount": FLT,
+                "currency": STR,
+            },
+            key=("store_id", "settlement_id", "transaction_type", "order_id", "sku", "amount_type",
+                 "amount_description", "posted_date", "amount", "quantity"),
+            money=("amount",),
+            required=("store_id", "settlement_id", "amount"),
+            date_column="posted_date",
+        ),
+        Table(
+            "payouts",
+            {
+                "platform": STR, "store_id": STR, "settlement_id": STR, "start_date": DATE, "end_date": DATE,
+                "deposit_date": DATE, "total_amount": FLT, "currency": STR,
+            },
+            key=("store_id", "settlement_id"),
+            money=("total_amount",),
+            required=("store_id", "settlement_id", "total_amount"),
+            date_column="deposit_date",
+        ),
+        Table(
+            "ads",
+            {
+                "platform": STR, "store_id": STR, "date": DATE, "campaign": STR, "ad_group": STR,
+                "sku": STR, "asin": STR, "impressions": INT, "clicks": INT, "spend": FLT,
+                "ad_sales": FLT, "ad_orders": INT, "ad_units": INT, "currency": STR,
+            },
+            key=("store_id", "date", "campaign", "ad_group", "sku"),
+            money=("spend", "ad_sales"),
+            required=("store_id", "date", "spend"),
+            non_negative=("impressions", "clicks", "spend", "ad_sales"),
+            date_column="date",
+        ),
+        Table(
+            "traffic",
+            {
+                "platform": STR, "store_id": STR, "date": DATE, "sku": STR, "sessions": INT,
+                "page_views": INT, "units_ordered": INT, "ordered_sales": FLT, "currency": STR,
+            },
+            key=("store_id", "date", "sku"),
+            money=("ordered_sales",),
+            required=("store_id", "date", "sessions"),
+            non_negative=("sessions", "page_views"),
+            date_column="date",
+        ),
+        Table(
+            "inventory",
+            {
+                "platform": STR, "store_id": STR, "date": DATE, "sku": STR, "sellable": INT,
+                "inbound": INT, "reserved": INT, "unfulfillable": INT, "age_0_90": INT,
+                "age_91_180": INT, "age_181_365": INT, "age_365_plus": INT,
+            },
+            key=("store_id", "date", "sku"),
+            required=("store_id", "date", "sku", "sellable"),
+            non_negative=("sellable", "inbound", "reserved", "unfulfillable"),
+            date_column="date",
+        ),
+        Table(
+            "tickets",
+            {
+                "store_id": STR, "ticket_id": STR, "kind": STR, "opened_at": TS,
+                "first_response_at": TS, "resolved_at": TS, "assignee": STR,
+            },
+            key=("store_id", "ticket_id"),
+            required=("store_id", "ticket_id", "kind", "opened_at"),
+            date_column="opened_at",
+        ),
+        Table(
+            "activities",
+            {"store_id": STR, "activity_id": STR, "date": DATE, "person_id": STR, "kind": STR, "sku": STR},
+            key=("store_id", "activity_id"),
+            required=("store_id", "date", "kind"),
+            date_column="date",
+        ),
+    ]
+}
+
+QUARANTINE_COLUMNS = {
+    "table": STR, "store_id": STR, "reader": STR, "source_file": STR, "source_row": INT,
+    "column": STR, "reason": STR, "raw": STR,
+}
+
+MANIFEST_COLUMNS = {
+    "path": STR, "sha256": STR, "store_id": STR, "reader": STR, "rows_read": INT, "rows_loaded": INT,
+    "rows_quarantined": INT, "rows_duplicate": INT, "expected": FLT, "loaded": FLT, "difference": FLT,
+    "ingested_at": STR, "min_date": STR, "max_date": STR,
+}
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty frame with the canonical columns (source-currency form, with lineage)."""
+    cols = dict(TABLES[table].columns) | LINEAGE
+    return conform(pd.DataFrame({c: [] for c in cols}), cols)
+
+
+_PANDAS = {STR: "string", INT: "Int64", FLT: "float64"}
+
+
+def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Select and cast ``columns`` (missing ones are added as nulls) in the canonical order."""
+    out = {}
+    n = len(df)
+    for col, kind in columns.items():
+        s = df[col] if col in df.columns else pd.Series([None] * n, index=df.index, dtype="object")
+        if kind in (DATE, TS):
+            s = pd.to_datetime(s, errors="coerce")
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            s = s.astype("datetime64[ms]")
+            if kind == DATE:
+                s = s.dt.floor("D")
+        elif kind == INT:
+            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
+        elif kind == FLT:
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        else:
+            s = s.astype("string")
+        out[col] = s
+    return pd.DataFrame(out, index=df.index)
+
+
+def pandera_schema(table: str) -> pa.DataFrameSchema:
+    """The pandera schema a table's rows must satisfy before they are loaded."""
+    t = TABLES[table]
+    cols: dict[str, pa.Column] = {}
+    for col, kind in t.columns.items():
+        checks = []
+        if col in t.non_negative:
+            checks.append(pa.Check.ge(0, error=f"{col} must be >= 0"))
+        if table == "orders" and col == "status":
+            checks.append(pa.Check.isin(ORDER_STATUSES, error=f"status must be one of {', '.join(ORDER_STATUSES)}"))
+        if table == "fees" and col == "fee_type":
+            checks.append(pa.Check.isin(FEE_TYPES, error=f"fee_type must be one of {', '.join(FEE_TYPES)}"))
+        if table == "tickets" and col == "kind":
+            checks.append(pa.Check.isin(TICKET_KINDS, error=f"kind must be one of {', '.join(TICKET_KINDS)}"))
+        if table == "orders" and col == "quantity":
+            checks.append(pa.Check.le(100000, error="quantity must be <= 100000"))
+        cols[col] = pa.Column(nullable=col not in t.required, checks=checks, required=False)
+    return pa.DataFrameSchema(cols, strict=False, coerce=False)

@@ -1,0 +1,275 @@
+"""The Parquet warehouse: atomic snapshots, table I/O and a DuckDB connection over them.
+
+Layout::
+
+    data/warehouse/
+      CURRENT                      name of the live snapshot (replaced atomically)
+      snapshots/<id>/<table>/store_id=<S>/part-0.parquet     partitioned canonical tables
+      snapshots/<id>/<table>.parquet                         small tables (manifest, kpi_values…)
+      snapshots/<id>/snapshot.json                           id, parent, created_at, content hash
+
+A write opens a transaction: a staging snapshot is made by hard-linking the live one (cheap), the
+changed tables are written into it, and only when everything succeeded is the staging directory
+renamed and ``CURRENT`` swapped with ``os.replace``. A crash at any point leaves ``CURRENT`` naming
+the previous, complete snapshot; stale staging directories are removed by the next transaction.
+Hive-style partitions keep the road open to Spark or Trino reading the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import paths
+from .errors import WarehouseError
+from .schemas import DATE, TABLES, TS
+
+KEEP_SNAPSHOTS = 3
+
+
+def _sql_type(kind: str) -> str | None:
+    return {DATE: "DATE", TS: "TIMESTAMP", "int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR"}.get(kind)
+
+
+class Warehouse:
+    """A warehouse directory; reads always see the live snapshot."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else paths.warehouse_dir()
+
+    # -- snapshots ---------------------------------------------------------------------------
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / "snapshots"
+
+    def current_id(self) -> str | None:
+        cur = self.path / "CURRENT"
+        if not cur.is_file():
+            return None
+        sid = cur.read_text().strip()
+        return sid if sid and (self.snapshots_dir / sid).is_dir() else None
+
+    @property
+    def current(self) -> Path:
+        sid = self.current_id()
+        if sid is None:
+            raise WarehouseError(f"no warehouse at {self.path}: run `kpi ingest data/raw` first")
+        return self.snapshots_dir / sid
+
+    def exists(self) -> bool:
+        return self.current_id() is not None
+
+    def info(self) -> dict:
+        """Contents of snapshot.json of the live snapshot."""
+        p = self.current / "snapshot.json"
+        return json.loads(p.read_text()) if p.is_file() else {}
+
+    def snapshot_hash(self) -> str:
+        """Hash identifying the data the figures come from (manifest of ingested files + reference).
+
+        Two warehouses built from the same files have the same hash, whatever the order or time of
+        ingestion; settlements and reports quote it so both parties can reproduce a figure.
+        """
+        return str(self.info().get("content_hash", ""))
+
+    # -- reading -----------------------------------------------------------------------------
+    def table_location(self, name: str) -> Path | None:
+        base = self.current
+        d = base / name
+        if d.is_dir() and any(d.rglob("*.parquet")):
+            return d
+        f = base / f"{name}.parquet"
+        return f if f.is_file() else None
+
+    def has(self, name: str) -> bool:
+        return self.exists() and self.table_location(name) is not None
+
+    def scan_sql(self, name: str) -> str:
+        """A DuckDB FROM-clause expression reading the table (empty-safe via schema)."""
+        loc = self.table_location(name)
+        if loc is None:
+            raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
+        if loc.is_dir():
+            return f"read_parquet('{loc.as_posix()}/**/*.parquet', hive_partitioning=true, union_by_name=true)"
+        return f"read_parquet('{loc.as_posix()}')"
+
+    def read(self, name: str, where: str | None = None) -> pd.DataFrame:
+        """A whole table as pandas (optionally filtered with a SQL condition)."""
+        if not self.has(name):
+            if name in TABLES:
+                from .schemas import empty_frame
+
+                return empty_frame(name)
+            raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
+        sql = f"SELECT * FROM {self.scan_sql(name)}" + (f" WHERE {where}" if where else "")
+        con = duckdb.connect()
+        try:
+            return con.sql(sql).df()
+        finally:
+            con.close()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per table of the live snapshot."""
+        con = duckdb.connect()
+        base = self.current
+        names = {p.name for p in base.iterdir() if p.is_dir()} | {
+            p.stem for p in base.glob("*.parquet")
+        }
+        for name in sorted(names):
+            if self.table_location(name) is not None:
+                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {self.scan_sql(name)}')
+        # empty canonical tables still exist as views so queries never fail on a missing source
+        for name, t in TABLES.items():
+            if name not in names or self.table_location(name) is None:
+                cols = ", ".join(
+                    f'CAST(NULL AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items()
+                )
+                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {cols} WHERE false')
+        return con
+
+    # -- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self, note: str = "") -> Iterator[WarehouseWriter]:
+        """Stage a new snapshot from the live one; publish it atomically only on success."""
+        self.snapshots_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.snapshots_dir.glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        parent = self.current_id()
+        sid = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        staging = self.snapshots_dir / f".staging-{sid}"
+        if parent is not None:
+            shutil.copytree(self.snapshots_dir / parent, staging, copy_function=os.link)
+        else:
+            staging.mkdir()
+        writer = WarehouseWriter(staging)
+        try:
+            yield writer
+            info = {
+                "id": sid,
+                "parent": parent,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "note": note,
+                "content_hash": _content_hash(staging),
+            }
+            (staging / "snapshot.json").unlink(missing_ok=True)
+            (staging / "snapshot.json").write_text(json.dumps(info, indent=2))
+            _fsync_dir(staging)
+            final = self.snapshots_dir / sid
+            staging.rename(final)
+            tmp = self.path / f"CURRENT.{sid}.tmp"
+            tmp.write_text(sid + "\n")
+            with tmp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path / "CURRENT")
+            _fsync_dir(self.path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._prune()
+
+    def _prune(self) -> None:
+        live = self.current_id()
+        snaps = sorted(p for p in self.snapshots_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for old in snaps[:-KEEP_SNAPSHOTS]:
+            if old.name != live:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+class WarehouseWriter:
+    """Writes tables into a staging snapshot (never into the live one)."""
+
+    def __init__(self, staging: Path) -> None:
+        self.path = staging
+
+    def write(self, name: str, df: pd.DataFrame, partition_by: tuple[str, ...] | None = None) -> None:
+        """Replace table ``name`` with ``df``; canonical tables are partitioned by store_id."""
+        self.drop(name)
+        t = TABLES.get(name)
+        if partition_by is None:
+            partition_by = t.partition_by if t else ()
+        con = duckdb.connect()
+        try:
+            con.register("df", df)
+            casts = []
+            kinds = t.all_columns if t else {}
+            for c in df.columns:
+                k = _sql_type(kinds.get(c, ""))
+                casts.append(f'CAST("{c}" AS {k}) AS "{c}"' if k else f'"{c}"')
+            select = f"SELECT {', '.join(casts)} FROM df"
+            if partition_by and len(df):
+                target = self.path / name
+                con.execute(
+                    f"COPY ({select}) TO '{target.as_posix()}' "
+                    f"(FORMAT parquet, PARTITION_BY ({', '.join(partition_by)}), OVERWRITE_OR_IGNORE)"
+                )
+            else:
+                target = self.path / f"{name}.parquet"
+                con.execute(f"COPY ({select}) TO '{target.as_posix()}' (FORMAT parquet)")
+        finally:
+            con.close()
+
+    def write_sql(self, name: str, con: duckdb.DuckDBPyConnection, select: str,
+                  partition_by: tuple[str, ...] = ()) -> None:
+        """Replace table ``name`` with the result of a SQL query run on ``con``."""
+        self.drop(name)
+        if partition_by:
+            target = self.path / name
+            con.execute(f"COPY ({select}) TO '{target.as_posix()}' (FORMAT parquet, PARTITION_BY ({', '.join(partition_by)}))")
+            if not target.exists():  # empty result: keep an unpartitioned empty file with the schema
+                con.execute(f"COPY ({select}) TO '{(self.path / f'{name}.parquet').as_posix()}' (FORMAT parquet)")
+        else:
+            con.execute(f"COPY ({select}) TO '{(self.path / f'{name}.parquet').as_posix()}' (FORMAT parquet)")
+
+    def drop(self, name: str) -> None:
+        d = self.path / name
+        if d.is_dir():
+            shutil.rmtree(d)
+        (self.path / f"{name}.parquet").unlink(missing_ok=True)
+
+
+def _content_hash(snapshot: Path) -> str:
+    """sha256 over the manifest (file hashes and counts) and reference tables, order independent."""
+    h = hashlib.sha256()
+    man = snapshot / "manifest.parquet"
+    if man.is_file():
+        con = duckdb.connect()
+        try:
+            rows = con.sql(
+                f"SELECT sha256, rows_loaded, rows_quarantined, rows_duplicate FROM read_parquet('{man.as_posix()}') "
+                "ORDER BY sha256"
+            ).fetchall()
+        finally:
+            con.close()
+        for r in rows:
+            h.update(repr(r).encode())
+    ref = snapshot / "reference_hashes.json"
+    if ref.is_file():
+        h.update(ref.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(warehouse: Warehouse | str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Shortcut: a DuckDB connection over the live snapshot of ``warehouse`` (default project one)."""
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    return wh.connect()
