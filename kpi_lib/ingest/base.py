@@ -151,6 +151,9 @@ def file_head(path: Path) -> FileHead:
 
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             ws = wb.worksheets[0]
+            # exports often carry a wrong <dimension ref="A1:A1">: in read-only mode openpyxl would
+            # then yield only the first cell, so let it find the real extent
+            ws.reset_dimensions()
             for i, row in enumerate(ws.iter_rows(values_only=True)):
                 rows.append(list(row))
                 if i >= 30:

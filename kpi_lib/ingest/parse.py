@@ -101,7 +101,14 @@ def parse_datetime(
     if tz_like.any():
         txt = raw[tz_like].str.replace(r" (PST|PDT|UTC|GMT)$", lambda m: {"PST": "-0800", "PDT": "-0700"}.get(m.group(1), "+0000"), regex=True)
         txt = txt.str.replace(r" ([A-Z]{3,4})$", "", regex=True)
-        conv = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
+        # dotted dates are always day-first ("05.07.2025 22:07:18 UTC" is 5 July): rewrite to ISO so
+        # the mixed parser cannot read them month-first
+        txt = txt.str.replace(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})", lambda m: f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}", regex=True)
+        # fast path: ISO 8601 (the common case, vectorised in C); the rest through the mixed parser
+        conv = pd.to_datetime(txt, errors="coerce", utc=True, format="ISO8601")
+        rest = conv.isna()
+        if rest.any():
+            conv[rest] = pd.to_datetime(txt[rest], errors="coerce", utc=True, format="mixed")
         if tz:
             conv = conv.dt.tz_convert(tz)
         result[tz_like] = conv.dt.tz_localize(None)

@@ -277,7 +277,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
                     lambda r: json.dumps(raw_by_row.get(int(r), {}), ensure_ascii=False, default=str)
                 )
                 qdf.loc[need & (qdf["table"] == ""), "table"] = name
-            df = df.loc[~isbad]
+            df = df.loc[~isbad].copy()
         if df.empty:
             continue
         if t.money:

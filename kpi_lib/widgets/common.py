@@ -170,9 +170,22 @@ def options_from(values: Iterable[Any], all_label: str | None = None) -> list[An
 
 
 class Panel:
-    """Base of every panel: ``widget`` is the root box shown by the notebook."""
+    """Base of every panel: ``widget`` is the root box shown by the notebook.
+
+    Displaying a panel shows its widget; the plain-text part of the display (what a headless run
+    or a console records) is ``summary()``, e.g. the hint to run `make demo` when data is missing.
+    """
 
     widget: W.Widget
+    title_text: str = ""
+
+    def summary(self) -> str:
+        return self.title_text or type(self).__name__
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle["text/plain"] = self.summary()
+        return bundle

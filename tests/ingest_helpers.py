@@ -1,0 +1,78 @@
+"""A minimal reader and reference data for testing the ingest pipeline's mechanics in isolation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kpi_lib.ingest.base import FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, normalize_header, read_text, register_instance
+from kpi_lib.ingest.parse import parse_datetime, parse_int, parse_number
+
+HEADER = "kpitest-order,sku,date,qty,price,currency"
+
+
+class TestOrdersReader(Reader):
+    """CSV ``kpitest-order,sku,date,qty,price[,currency]`` → orders (one line per row)."""
+
+    name = "test_orders"
+    platforms = ("testshop",)
+    priority = 1
+
+    def sniff(self, head: FileHead) -> bool:
+        return bool(head.lines) and normalize_header(head.lines[0].split(",")[0]) == "kpitest-order"
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        text, _ = read_text(path)
+        df = csv_frame(text, ",")
+        need = ["kpitest-order", "sku", "date", "qty", "price"]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            from kpi_lib.errors import IngestError
+
+            raise IngestError(f"{path}: missing column(s) {', '.join(missing)} (expected header {HEADER})")
+        q: list[QuarantineRow] = []
+        totals = df["kpitest-order"].str.strip().str.lower().isin(["total", "合计"])
+        for _, r in df[totals].iterrows():
+            q.append(QuarantineRow(int(r["__line"]), "totals row", "kpitest-order", r.drop("__line").to_dict()))
+        df = df[~totals]
+        date, bad_d = parse_datetime(df["date"], formats=["%Y-%m-%d"])
+        qty, bad_q = parse_int(df["qty"])
+        price, bad_p = parse_number(df["price"])
+        bad = bad_d | bad_q | bad_p | date.isna()
+        for i in df.index[bad]:
+            col = "date" if (bad_d[i] or pd.isna(date[i])) else ("qty" if bad_q[i] else "price")
+            q.append(QuarantineRow(int(df.at[i, "__line"]), f"cannot parse {col}: {df.at[i, col]!r}", col,
+                                   df.loc[i].drop("__line").to_dict()))
+        ok = ~bad
+        out = pd.DataFrame({
+            "order_id": df.loc[ok, "kpitest-order"], "line_id": df.loc[ok, "sku"], "sku": df.loc[ok, "sku"],
+            "order_date": date[ok], "order_ts": date[ok], "status": "shipped", "quantity": qty[ok],
+            "gross_sales": price[ok], "discounts": 0.0, "tax": 0.0, "shipping_charged": 0.0,
+            "fulfillment_channel": "merchant", "source_row": df.loc[ok, "__line"].astype(int),
+        })
+        if "currency" in df.columns:
+            out["currency"] = df.loc[ok, "currency"].replace("", store.currency)
+        expected = float(price[~bad_p].fillna(0).sum())
+        return ReadResult({"orders": out}, rows_read=len(df) + int(totals.sum()), quarantine=q,
+                          expected_money=expected, money_columns=[("orders", "gross_sales", 1.0)])
+
+
+register_instance(TestOrdersReader())
+
+
+def write_reference(d: Path, skus: list[str] | None = None, months: list[str] | None = None) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([
+        {"store_id": "S1", "store_name": "Store one", "platform": "testshop", "marketplace": "US", "currency": "USD",
+         "timezone": "America/New_York", "launch_date": "2024-01-01", "team_id": "T1"},
+        {"store_id": "S2", "store_name": "Store two", "platform": "testshop", "marketplace": "DE", "currency": "EUR",
+         "timezone": "Europe/Berlin", "launch_date": "2024-01-01", "team_id": "T1"},
+    ]).to_csv(d / "stores.csv", index=False)
+    months = months or [f"2026-{m:02d}" for m in range(1, 13)]
+    rows = [{"month": m, "currency": c, "rate": r} for m in months for c, r in (("USD", 7.0), ("EUR", 8.0), ("CNY", 1.0))]
+    pd.DataFrame(rows).to_csv(d / "fx_rates.csv", index=False)
+    if skus is not None:
+        pd.DataFrame({"sku": skus, "category": "c", "unit_cogs": 1.0, "first_leg_cost": 0.1, "duty_rate": 0.0}).to_csv(
+            d / "skus.csv", index=False)
+    return d
