@@ -88,3 +88,110 @@ def validate() -> None:
         err_console.print(f"[bold red]{len(issues)} issue(s)[/]")
         raise typer.Exit(1)
     console.print("[green]✓[/] parameters and reference data are valid")
+
+
+# ---- KPI engine (issue 3): compute, status, alerts -----------------------------------------------
+def _print_status_table(df: Any, title: str, lang: str) -> None:
+    from rich.table import Table
+
+    from .compute import format_value
+
+    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
+    t = Table(title=title, show_lines=False)
+    for c in (("KPI" if lang == "en" else "指标"), ("Value" if lang == "en" else "实际"),
+              ("Target" if lang == "en" else "目标"), ("Achv." if lang == "en" else "达成"),
+              ("Status" if lang == "en" else "状态")):
+        t.add_column(c, justify="left" if c in ("KPI", "指标", "Status", "状态") else "right")
+    for r in df.itertuples():
+        ach = f"{r.achievement:.0%}" if r.achievement == r.achievement else "–"
+        col = colors.get(r.status, "dim")
+        t.add_row(f"{r.name} ({r.kpi})", format_value(r.value, r.unit), format_value(r.target, r.unit), ach,
+                  f"[{col}]{r.status}[/]")
+    console.print(t)
+
+
+@app.command("compute")
+@user_errors
+def compute_cmd(
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    lang: Optional[str] = typer.Option(None, help="zh or en (default: workbench.yaml)"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Compute KPI values, target status and alerts into the warehouse (atomically)."""
+    from .compute import latest_status, run_compute
+    from .config import workbench
+
+    summary = run_compute(warehouse)
+    if as_json:
+        print_json(summary)
+        return
+    lang = lang or workbench().default_language
+    console.print(f"[green]✓[/] kpi_values {summary['kpi_values']:,} rows, kpi_status {summary['kpi_status']:,}, "
+                  f"alerts {summary['alerts']:,} ({summary['open_alerts']} open) in {summary['seconds']} s "
+                  f"[dim]snapshot {summary['snapshot']}[/]")
+    df = latest_status(warehouse, lang=lang)
+    if len(df):
+        period = df["period"].iloc[0]
+        _print_status_table(df, ("Company KPIs " if lang == "en" else "公司指标 ") + str(period), lang)
+
+
+@app.command("status")
+@user_errors
+def status_cmd(
+    period: Optional[str] = typer.Option(None, help="month label, e.g. 2026-11 (default: latest)"),
+    entity_kind: str = typer.Option("company", help="company|platform|store|team|person|contract"),
+    entity_id: Optional[str] = typer.Option(None, help="entity id (not for company)"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory"),
+    lang: Optional[str] = typer.Option(None, help="zh or en"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show KPI values against targets for an entity and month (from the last `kpi compute`)."""
+    from .compute import latest_status
+    from .config import workbench
+    from .errors import WarehouseError
+    from .warehouse import Warehouse
+
+    wh = Warehouse(warehouse)
+    if not wh.has("kpi_values"):
+        raise WarehouseError("no kpi_values in the warehouse: run `kpi compute` first")
+    lang = lang or workbench().default_language
+    df = latest_status(wh, entity_kind, entity_id, period, lang=lang)
+    if as_json:
+        print_json(df.to_dict("records"))
+        return
+    if df.empty:
+        console.print("no KPI values for that entity/period")
+        return
+    _print_status_table(df, f"{entity_kind} {entity_id or ''} {df['period'].iloc[0]}", lang)
+
+
+@app.command("alerts")
+@user_errors
+def alerts_cmd(
+    all_: bool = typer.Option(False, "--all", help="include closed (historical) alerts"),
+    entity_kind: Optional[str] = typer.Option(None, help="filter by entity kind"),
+    entity_id: Optional[str] = typer.Option(None, help="filter by entity id"),
+    limit: int = typer.Option(50, help="show at most this many"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List open alerts (newest first) from the last `kpi compute`."""
+    from rich.table import Table
+
+    from .alerts import open_alerts
+
+    df = open_alerts(warehouse, entity_kind, entity_id, include_closed=all_).head(limit)
+    if as_json:
+        print_json(df.to_dict("records"))
+        return
+    if df.empty:
+        console.print("[green]no open alerts[/]")
+        return
+    t = Table(title=f"{len(df)} alert(s)")
+    for c in ("opened", "severity", "entity", "rule", "message"):
+        t.add_column(c)
+    sev = {"high": "red", "medium": "yellow", "low": "dim"}
+    for r in df.itertuples():
+        t.add_row(str(r.opened_on), f"[{sev.get(r.severity, 'dim')}]{r.severity}[/]",
+                  f"{r.entity_kind} {r.entity_id}", str(r.rule_id), str(r.message))
+    console.print(t)

@@ -1,0 +1,70 @@
+"""Ingest benchmark: `kpi ingest` of the scale-N demo vs the floor of a plain DuckDB read_csv → Parquet copy.
+
+Both run in one invocation on the same files, each in its own process (for peak memory).
+Usage: python bench/bench_ingest.py [--scale 30] [--dir /tmp/kpi-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from common import PY, ROOT, measure, table
+
+FLOOR = r"""
+import duckdb, sys, pathlib
+raw, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+con = duckdb.connect()
+n = skipped = 0
+for i, f in enumerate(sorted(p for p in raw.rglob('*') if p.is_file() and not p.name.startswith('_'))):
+    if f.suffix.lower() in ('.xlsx',):
+        skipped += 1
+        continue
+    enc = "latin-1" if False else None
+    try:
+        con.execute(f"COPY (SELECT * FROM read_csv('{f.as_posix()}', all_varchar=true, ignore_errors=true, null_padding=true)) TO '{(out / f'{i}.parquet').as_posix()}' (FORMAT parquet)")
+        n += 1
+    except Exception:
+        skipped += 1
+print(n, skipped)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=30.0)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/kpi-bench-ingest"))
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    d = a.dir
+    raw, ref, wh, floor_out = d / "raw", d / "reference", d / "warehouse", d / "floor"
+    kpi = str(Path(PY).with_name("kpi"))
+    if not (raw / "_demo.json").is_file() or json.loads((raw / "_demo.json").read_text()).get("scale") != a.scale:
+        shutil.rmtree(d, ignore_errors=True)
+        gen = measure([kpi, "generate", "--out", str(raw), "--reference", str(ref), "--scale", str(a.scale), "--end", "2026-11"])
+        (raw / "_demo.json").write_text(json.dumps({"scale": a.scale}))
+        print(f"generated scale {a.scale} in {gen['seconds']:.1f} s")
+    files = [p for p in raw.rglob("*") if p.is_file() and not p.name.startswith("_")]
+    size = sum(p.stat().st_size for p in files) / 1e6
+    shutil.rmtree(floor_out, ignore_errors=True)
+    floor = measure([PY, "-c", FLOOR, str(raw), str(floor_out)])
+    shutil.rmtree(wh, ignore_errors=True)
+    ours = measure([kpi, "ingest", str(raw), "--warehouse", str(wh), "--reference", str(ref), "--json"],
+                   env={"KPI_ROOT": str(ROOT)})
+    rows = [
+        {"what": "kpi ingest (ours)", "seconds": f"{ours['seconds']:.1f}", "peak MB": f"{ours['peak_mb']:.0f}",
+         "ratio": f"{ours['seconds'] / floor['seconds']:.2f}"},
+        {"what": "DuckDB read_csv → Parquet (floor)", "seconds": f"{floor['seconds']:.1f}",
+         "peak MB": f"{floor['peak_mb']:.0f}", "ratio": "1.00"},
+    ]
+    print(table(f"ingest, scale {a.scale}: {len(files)} files, {size:,.0f} MB", rows, ["what", "seconds", "peak MB", "ratio"]))
+    print("goal: ratio ≤ 3, peak < 4096 MB")
+    if not a.keep:
+        shutil.rmtree(floor_out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

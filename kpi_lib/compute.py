@@ -1,0 +1,125 @@
+"""`kpi compute`: KPI values for the standard grains, target status and alerts, written atomically.
+
+Tables written in one warehouse transaction (readers see all three or none):
+- ``kpi_values``: entity_kind, entity_id, period_kind, period, kpi, value, numerator, denominator for
+  company, platform, store, team, person and contract × month and quarter;
+- ``kpi_status``: targets.evaluate() for every target period started by the data's last day;
+- ``alerts``: alerts.evaluate_alerts() over the monthly values and status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import alerts as alerts_mod
+from . import targets as targets_mod
+from .definitions import load_catalog
+from .metrics import compute_long
+from .warehouse import Warehouse
+
+GRAINS: dict[str, str | None] = {
+    "company": None, "platform": "platform", "store": "store_id", "team": "team_id", "person": "person_id",
+    "contract": "contract_id",
+}
+PERIOD_KINDS = ("month", "quarter")
+HEADLINE = ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
+            "return_rate", "inventory_days"]
+VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "value", "numerator", "denominator"]
+
+
+def _wh(warehouse: Any) -> Warehouse:
+    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+
+
+def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = None,
+               period_kinds: tuple[str, ...] = PERIOD_KINDS) -> pd.DataFrame:
+    wh = _wh(warehouse)
+    catalog = load_catalog()
+    frames = []
+    for ek, dim in (grains or GRAINS).items():
+        for pk in period_kinds:
+            df = compute_long(None, by=[dim] if dim else [], period=pk, warehouse=wh, catalog=catalog)
+            if dim:
+                df = df.rename(columns={dim: "entity_id"})
+                df = df[df["entity_id"].notna()]
+            else:
+                df["entity_id"] = ""
+            df["entity_kind"] = ek
+            df["period_kind"] = pk
+            frames.append(df[VALUE_COLUMNS])
+    out = pd.concat(frames, ignore_index=True)
+    out["entity_id"] = out["entity_id"].astype(str)
+    for c in ("value", "numerator", "denominator"):
+        out[c] = out[c].astype("float64").replace([np.inf, -np.inf], np.nan)
+    return out
+
+
+def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
+    """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
+    t0 = time.perf_counter()
+    wh = _wh(warehouse)
+    wh.current  # raises WarehouseError with a hint when there is no warehouse
+    values = kpi_values(wh)
+    status = targets_mod.evaluate(as_of=as_of, warehouse=wh)
+    al = alerts_mod.evaluate_alerts(values, status)
+    status = status.astype({"adjusted": bool})
+    with wh.transaction("compute") as w:
+        w.write("kpi_values", values, partition_by=())
+        w.write("kpi_status", status if len(status) else pd.DataFrame({c: pd.Series(dtype="string")
+                                                                        for c in targets_mod.STATUS_COLUMNS}),
+                partition_by=())
+        w.write("alerts", al if len(al) else pd.DataFrame({c: pd.Series(dtype="string") for c in alerts_mod.ALERT_COLUMNS}),
+                partition_by=())
+    months = sorted(values.loc[values["period_kind"] == "month", "period"].unique())
+    return {
+        "snapshot": wh.current_id(), "kpi_values": int(len(values)), "kpi_status": int(len(status)),
+        "alerts": int(len(al)), "open_alerts": int((al["state"] == "open").sum()) if len(al) else 0,
+        "periods": [months[0], months[-1]] if months else [], "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id: str | None = None,
+                  period: str | None = None, kpis: list[str] | None = None, lang: str = "zh") -> pd.DataFrame:
+    """One row per KPI for an entity and month (default: the latest month): value, target, status, names."""
+    wh = _wh(warehouse)
+    catalog = load_catalog()
+    vals = wh.read("kpi_values") if wh.has("kpi_values") else pd.DataFrame(columns=VALUE_COLUMNS)
+    vals = vals[(vals["entity_kind"] == entity_kind) & (vals["entity_id"] == (entity_id or ""))]
+    if period is None:
+        months = vals.loc[vals["period_kind"] == "month", "period"]
+        period = str(months.max()) if len(months) else None
+    if period is None:
+        return pd.DataFrame(columns=["kpi", "name", "value", "target", "achievement", "status", "unit"])
+    vals = vals[vals["period"] == period]
+    st = wh.read("kpi_status") if wh.has("kpi_status") else pd.DataFrame(columns=targets_mod.STATUS_COLUMNS)
+    st = st[(st["entity_kind"] == entity_kind) & (st["entity_id"].fillna("") == (entity_id or "")) & (st["period"] == period)]
+    wanted = kpis or list(dict.fromkeys(HEADLINE + [k for k in st["kpi"] if k in catalog.kpis]))
+    rows = []
+    for k in wanted:
+        v = vals.loc[vals["kpi"] == k, "value"]
+        s = st[st["kpi"] == k]
+        rows.append({
+            "kpi": k, "name": catalog.name(k, lang), "value": float(v.iloc[0]) if len(v) else np.nan,
+            "target": float(s["target"].iloc[0]) if len(s) else np.nan,
+            "achievement": float(s["pace_achievement"].iloc[0] if len(s) and pd.notna(s["pace_achievement"].iloc[0])
+                                 else (s["achievement"].iloc[0] if len(s) else np.nan)),
+            "status": str(s["status"].iloc[0]) if len(s) else "none", "unit": catalog.get(k).unit, "period": period,
+        })
+    return pd.DataFrame(rows)
+
+
+def format_value(v: float, unit: str) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    if unit == "pct":
+        return f"{v:.1%}"
+    if unit == "money":
+        return f"{v:,.0f}"
+    if unit == "count":
+        return f"{v:,.0f}"
+    return f"{v:,.2f}"

@@ -1,0 +1,308 @@
+"""The KPI catalog: base measures (SQL aggregates over canonical tables) and KPIs (formulas over them).
+
+Every KPI of ../shared/KPI_CATALOG.md ships here with zh/en names, unit, better direction,
+aggregation kind and a formula. Formulas only combine *measures* — named aggregates computed by
+DuckDB at the grain asked for — and other KPIs, so a ratio is always a ratio of sums. Medians and
+distinct counts are measures of kind ``median`` / ``distinct``: DuckDB computes them from the
+underlying rows at every grain (never an average of medians).
+
+Users add KPIs or override fields of built-in ones in ``parameters/kpis.yaml``::
+
+    kpis:
+      - id: ad_share          # new KPI: zh, en, unit, direction, formula required
+        zh: 广告销售占比
+        en: Ad sales share
+        unit: pct
+        direction: up
+        formula: ad_sales / gmv
+      - id: acos              # override: only the fields given change
+        zh: 广告花费占比
+
+Measure conventions (documented choices):
+- orders: non-cancelled lines; ``order_count`` counts distinct (store_id, order_id); COGS and
+  first-leg use the ``sku_costs`` row valid on the order date (fallback ``skus``); duties =
+  units × unit_cogs × skus.duty_rate. Shipped = status shipped|delivered|returned; returned units =
+  quantity of lines with status returned; late = ship_date > promised_ship_date (null = not late).
+- fees: one measure per fee_type ``fee_<type>_rc``. ``advertising`` fees are not used (ad spend comes
+  from ``ads``) and ``duty`` fees are not used (duties are computed from SKU costs).
+- inventory: sums over daily snapshots (SKU-days); averages divide by the number of snapshot dates.
+- listings: SKUs listed at any time in the period; tickets are dated by opened_at.
+- overheads: table ``overhead_allocations`` (store_id, month, amount_rc) when present, dated the
+  first day of the month; otherwise 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from . import paths
+from .config import StrictModel, format_validation_error, read_yaml
+from .errors import ConfigError, DefinitionError
+from .schemas import FEE_TYPES
+
+Unit = Literal["money", "count", "pct", "ratio", "days", "hours"]
+Direction = Literal["up", "down"]
+Aggregation = Literal["sum_formula", "median", "distinct"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A named aggregate over one source (see kpi_lib.metrics for the source row sets)."""
+
+    id: str
+    table: str
+    sql: str  # aggregate expression over the source's columns
+    kind: Literal["sum", "median", "distinct"] = "sum"
+    description: str = ""
+
+
+NOT_CANCELLED = "status IS DISTINCT FROM 'cancelled'"
+SHIPPED = "status IN ('shipped', 'delivered', 'returned')"
+
+
+def _m(id: str, table: str, sql: str, kind: Literal["sum", "median", "distinct"] = "sum", d: str = "") -> Measure:
+    return Measure(id, table, sql, kind, d)
+
+
+_MEASURES: list[Measure] = [
+    _m("gmv_rc", "orders", f"sum(gross_sales_rc) FILTER (WHERE {NOT_CANCELLED})", d="gross sales, non-cancelled lines"),
+    _m("order_count", "orders", f"count(DISTINCT order_key) FILTER (WHERE {NOT_CANCELLED})", "distinct",
+       "distinct (store_id, order_id) of non-cancelled lines"),
+    _m("units_sold", "orders", f"sum(quantity) FILTER (WHERE {NOT_CANCELLED})"),
+    _m("cogs_rc", "orders", f"sum(quantity * unit_cogs) FILTER (WHERE {NOT_CANCELLED})",
+       d="units × unit_cogs valid on the order date"),
+    _m("first_leg_rc", "orders", f"sum(quantity * first_leg_cost) FILTER (WHERE {NOT_CANCELLED})"),
+    _m("duties_rc", "orders", f"sum(quantity * unit_cogs * duty_rate) FILTER (WHERE {NOT_CANCELLED})"),
+    _m("shipped_units", "orders", f"sum(quantity) FILTER (WHERE {SHIPPED})"),
+    _m("returned_units", "orders", "sum(quantity) FILTER (WHERE status = 'returned')"),
+    _m("shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED})"),
+    _m("late_shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED} AND ship_date > promised_ship_date)"),
+    _m("skus_sold", "orders", f"count(DISTINCT store_sku) FILTER (WHERE {NOT_CANCELLED} AND quantity > 0)", "distinct"),
+    _m("refunds_rc", "refunds", "sum(amount_rc)"),
+    _m("refund_units", "refunds", "sum(quantity)"),
+    *[_m(f"fee_{t}_rc", "fees", f"sum(amount_rc) FILTER (WHERE fee_type = '{t}')") for t in FEE_TYPES],
+    _m("ad_spend_rc", "ads", "sum(spend_rc)"),
+    _m("ad_sales_rc", "ads", "sum(ad_sales_rc)"),
+    _m("clicks_sum", "ads", "sum(clicks)"),
+    _m("impressions_sum", "ads", "sum(impressions)"),
+    _m("ad_orders_sum", "ads", "sum(ad_orders)"),
+    _m("sessions_sum", "traffic", "sum(sessions)"),
+    _m("page_views_sum", "traffic", "sum(page_views)"),
+    _m("sellable_unit_days", "inventory", "sum(sellable)"),
+    _m("inventory_dates", "inventory", "count(DISTINCT _date)", "distinct", "number of snapshot dates"),
+    _m("inventory_value_days_rc", "inventory", "sum(sellable * unit_cogs)"),
+    _m("ending_sellable", "inventory", "sum(sellable) FILTER (WHERE is_last)",
+       d="sellable on each store-SKU's last snapshot date in the period"),
+    _m("sku_days", "inventory", "count(*)"),
+    _m("stockout_sku_days", "inventory", "count(*) FILTER (WHERE sellable = 0)"),
+    _m("aged_unit_days", "inventory", "sum(coalesce(age_181_365, 0) + coalesce(age_365_plus, 0))"),
+    _m("skus_listed", "listings", "count(DISTINCT store_sku)", "distinct"),
+    _m("ticket_count", "tickets", "count(*)"),
+    _m("tickets_answered_24h", "tickets", "count(*) FILTER (WHERE response_hours <= 24)"),
+    _m("median_first_response_hours", "tickets", "median(response_hours)", "median"),
+    _m("median_dispute_days", "tickets", "median(resolution_hours / 24.0) FILTER (WHERE kind = 'dispute')", "median"),
+    _m("median_negative_review_hours", "tickets", "median(resolution_hours) FILTER (WHERE kind = 'negative_review')",
+       "median"),
+    _m("new_listing_count", "activities", "count(*) FILTER (WHERE kind = 'new_listing')"),
+    _m("ad_optimization_count", "activities", "count(*) FILTER (WHERE kind = 'ad_group_optimization')"),
+    _m("activity_count", "activities", "count(*)"),
+    _m("overheads_rc", "overheads", "sum(amount_rc)"),
+    _m("calendar_days", "calendar", "", d="calendar days of the period (clipped to the requested range and data)"),
+]
+MEASURES: dict[str, Measure] = {m.id: m for m in _MEASURES}
+
+
+class KpiDef(StrictModel):
+    """One KPI of the catalog."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case id used in formulas and YAML")
+    zh: str = Field(description="Chinese name")
+    en: str = Field(description="English name")
+    unit: Unit
+    direction: Direction = Field(description="better direction: up = higher is better")
+    aggregation: Aggregation = "sum_formula"
+    formula: str = Field(description="arithmetic over measures and KPIs: + - * / ( ) numbers min max abs")
+    description: str = ""
+
+
+def _k(id: str, zh: str, en: str, formula: str, unit: Unit, direction: Direction,
+       aggregation: Aggregation = "sum_formula") -> KpiDef:
+    return KpiDef(id=id, zh=zh, en=en, formula=formula, unit=unit, direction=direction, aggregation=aggregation)
+
+
+_OTHER_PLATFORM = ("payment", "promotion", "subscription", "return_processing", "refund", "other")
+
+BUILTIN_KPIS: list[KpiDef] = [
+    _k("gmv", "销售额", "GMV", "gmv_rc", "money", "up"),
+    _k("refunds", "退款额", "Refunds", "refunds_rc", "money", "down"),
+    _k("net_sales", "净销售额", "Net sales", "gmv - refunds", "money", "up"),
+    _k("orders", "订单量", "Orders", "order_count", "count", "up", "distinct"),
+    _k("units", "销量", "Units", "units_sold", "count", "up"),
+    _k("aov", "客单价", "Average order value", "gmv / orders", "money", "up"),
+    _k("sessions", "访客数", "Sessions", "sessions_sum", "count", "up"),
+    _k("cvr", "转化率", "Conversion rate", "orders / sessions", "pct", "up"),
+    _k("ad_spend", "广告花费", "Ad spend", "ad_spend_rc", "money", "down"),
+    _k("ad_sales", "广告销售额", "Ad sales", "ad_sales_rc", "money", "up"),
+    _k("acos", "广告成本销售比", "ACoS", "ad_spend / ad_sales", "pct", "down"),
+    _k("roas", "广告投入产出比", "ROAS", "ad_sales / ad_spend", "ratio", "up"),
+    _k("tacos", "总广告成本占比", "TACoS", "ad_spend / gmv", "pct", "down"),
+    _k("clicks", "点击量", "Clicks", "clicks_sum", "count", "up"),
+    _k("impressions", "曝光量", "Impressions", "impressions_sum", "count", "up"),
+    _k("cpc", "单次点击成本", "CPC", "ad_spend / clicks", "money", "down"),
+    _k("ctr", "点击率", "CTR", "clicks / impressions", "pct", "up"),
+    _k("cogs", "商品成本", "COGS", "cogs_rc", "money", "down"),
+    _k("first_leg", "头程物流费", "First-leg freight", "first_leg_rc", "money", "down"),
+    _k("duties", "关税", "Duties", "duties_rc", "money", "down"),
+    _k("platform_fees", "平台费用", "Platform fees",
+       " + ".join(["fee_referral_rc"] + [f"fee_{t}_rc" for t in _OTHER_PLATFORM]), "money", "down"),
+    _k("fulfillment_fees", "配送费", "Fulfillment fees", "fee_fulfillment_rc + fee_shipping_label_rc", "money", "down"),
+    _k("storage_fees", "仓储费", "Storage fees", "fee_storage_rc + fee_long_term_storage_rc", "money", "down"),
+    _k("contribution", "贡献利润", "Contribution profit",
+       "net_sales - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend",
+       "money", "up"),
+    _k("overheads", "分摊管理费用", "Allocated overheads", "overheads_rc", "money", "down"),
+    _k("net_profit", "净利润", "Net profit", "contribution - overheads", "money", "up"),
+    _k("gross_margin", "毛利率", "Gross margin", "(net_sales - cogs - first_leg - duties) / net_sales", "pct", "up"),
+    _k("net_margin", "净利润率", "Net profit margin", "net_profit / net_sales", "pct", "up"),
+    _k("return_rate", "退货率", "Return rate", "returned_units / shipped_units", "pct", "down"),
+    _k("inventory_days", "库存周转天数", "Days of inventory",
+       "(sellable_unit_days / inventory_dates) / (units / calendar_days)", "days", "down"),
+    _k("inventory_turnover", "库存周转率", "Inventory turnover",
+       "cogs / (inventory_value_days_rc / inventory_dates)", "ratio", "up"),
+    _k("sell_through", "售罄率", "Sell-through rate", "units / (units + ending_sellable)", "pct", "up"),
+    _k("stockout_rate", "缺货率", "Stock-out rate", "stockout_sku_days / sku_days", "pct", "down"),
+    _k("aged_inventory_share", "超龄库存占比", "Aged inventory share (>180 d)",
+       "aged_unit_days / sellable_unit_days", "pct", "down"),
+    _k("active_sku_rate", "动销率", "Active SKU rate", "skus_sold / skus_listed", "pct", "up", "distinct"),
+    _k("first_response_hours", "首次响应时效", "First response time", "median_first_response_hours", "hours", "down",
+       "median"),
+    _k("response_24h_rate", "24小时响应率", "Answered within 24 h", "tickets_answered_24h / ticket_count", "pct", "up"),
+    _k("dispute_days", "纠纷处理周期", "Dispute resolution time", "median_dispute_days", "days", "down", "median"),
+    _k("negative_review_hours", "差评处理时效", "Negative-review handling time", "median_negative_review_hours",
+       "hours", "down", "median"),
+    _k("new_listings", "上新数量", "New listings", "new_listing_count", "count", "up"),
+    _k("ad_optimizations", "广告组优化次数", "Ad-group optimizations", "ad_optimization_count", "count", "up"),
+    _k("late_shipment_rate", "迟发率", "Late shipment rate", "late_shipped_lines / shipped_lines", "pct", "down"),
+]
+
+
+class KpiSpec(StrictModel):
+    """An entry of parameters/kpis.yaml: a new KPI (all fields) or an override (id + changed fields)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    zh: str | None = None
+    en: str | None = None
+    unit: Unit | None = None
+    direction: Direction | None = None
+    aggregation: Aggregation | None = None
+    formula: str | None = None
+    description: str | None = None
+
+
+class KpisFile(StrictModel):
+    """parameters/kpis.yaml"""
+
+    kpis: list[KpiSpec] = Field(default_factory=list)
+
+
+class Catalog:
+    """KPIs and measures, with lookups used by metrics, tree, targets and reports."""
+
+    def __init__(self, kpis: dict[str, KpiDef], measures: dict[str, Measure] | None = None) -> None:
+        self.kpis = kpis
+        self.measures = dict(measures if measures is not None else MEASURES)
+
+    def get(self, kpi_id: str) -> KpiDef:
+        try:
+            return self.kpis[kpi_id]
+        except KeyError:
+            raise DefinitionError(
+                f"unknown KPI {kpi_id!r}; known KPIs: {', '.join(self.kpis)}"
+            ) from None
+
+    def ids(self) -> list[str]:
+        return list(self.kpis)
+
+    def name(self, kpi_id: str, lang: str = "zh") -> str:
+        d = self.get(kpi_id)
+        return d.zh if lang == "zh" else d.en
+
+    def is_additive(self, kpi_id: str) -> bool:
+        """True when targets of this KPI add up across stores and months (money/count sums)."""
+        from .formula import parse
+        import ast
+
+        d = self.get(kpi_id)
+        if d.aggregation != "sum_formula" or d.unit not in ("money", "count"):
+            return False
+        return not any(isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Mult))
+                       for n in ast.walk(parse(d.formula, kpi_id)))
+
+    def check(self, source: str = "catalog") -> None:
+        """Every formula parses, names known measures/KPIs, and no cycles (all issues at once)."""
+        from .formula import dependency_order
+
+        issues = []
+        for k in self.kpis:
+            try:
+                dependency_order(self, [k])
+            except DefinitionError as exc:
+                issues.append(f"{source}: kpis.{k}.formula: {exc}")
+        if issues:
+            raise DefinitionError("invalid KPI definitions:\n" + "\n".join(f"  - {i}" for i in dict.fromkeys(issues)))
+
+
+def build_catalog(specs: list[KpiSpec], source: str = "kpis.yaml") -> Catalog:
+    kpis = {k.id: k for k in BUILTIN_KPIS}
+    issues: list[str] = []
+    for i, spec in enumerate(specs):
+        given = spec.model_dump(exclude_none=True)
+        if spec.id in kpis:
+            base = kpis[spec.id].model_dump()
+            base.update(given)
+            data = base
+        else:
+            data = given
+        try:
+            kpis[spec.id] = KpiDef.model_validate(data)
+        except ValidationError as err:
+            for line in format_validation_error(source, err):
+                _, loc, msg = line.split(": ", 2)
+                issues.append(f"{source}: kpis[{i}].{loc}: {msg}")
+        if spec.id in MEASURES:
+            issues.append(f"{source}: kpis[{i}].id: {spec.id!r} is a measure id; choose another KPI id")
+    if issues:
+        raise DefinitionError(f"{source}: {len(issues)} problem(s)\n" + "\n".join(f"  - {x}" for x in issues))
+    cat = Catalog(kpis)
+    cat.check(source)
+    return cat
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> Catalog:
+    p = Path(path)
+    data = read_yaml(p) or {}
+    try:
+        spec = KpisFile.model_validate(data)
+    except ValidationError as err:
+        issues = format_validation_error(p.name, err)
+        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
+    return build_catalog(spec.kpis, p.name)
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Built-in KPIs plus parameters/kpis.yaml (validated; cached per file version)."""
+    p = Path(path) if path is not None else paths.parameters_dir() / "kpis.yaml"
+    if not p.is_file():
+        return _builtin()
+    return _load_cached(str(p), p.stat().st_mtime)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Catalog:
+    return Catalog({k.id: k for k in BUILTIN_KPIS})

@@ -1,0 +1,1236 @@
+"""Amazon Seller Central and Amazon Ads reports.
+
+One reader per report, each recognised by its header (never the file name):
+
+- ``amazon_settlement_v1``: settlement flat file, V1 layout (typed column pairs) → payouts,
+  settlement_lines, and the fees / refunds derived from them;
+- ``amazon_orders``: All Orders Report flat file → orders;
+- ``amazon_sp_advertised_product`` / ``amazon_sp_campaign``: Sponsored Products reports → ads;
+- ``amazon_business_report``: Business Report, Sales and Traffic by Date → traffic (store level);
+- ``amazon_fba_inventory``: FBA inventory planning report → inventory.
+
+The Sponsored Products *search term* report is deliberately not read: its spend is the same money as
+the advertised product report's, so loading both would count advertising twice.
+
+Parsing is vectorised: delimited text goes through pyarrow's CSV reader (string columns) with
+physical line numbers computed from the newline positions; files whose quoting spans lines fall
+back to ``csv_frame``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...errors import IngestError
+from ...schemas import TABLES, conform
+from ..base import (
+    FileHead,
+    QuarantineRow,
+    Reader,
+    ReadResult,
+    Store,
+    csv_frame,
+    decode,
+    normalize_header,
+    register,
+)
+from ..parse import parse_datetime, parse_number
+
+PLATFORM = "amazon"
+LINE = "__line"
+
+# --------------------------------------------------------------------------------------------- io
+
+
+def _unique_names(cols: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for c in cols:
+        c = str(c)
+        if c in seen:
+            seen[c] += 1
+            out.append(f"{c}.{seen[c]}")
+        else:
+            seen[c] = 0
+            out.append(c)
+    return out
+
+
+def _utf8_bytes(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(raw) > 4 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00"
+    ):
+        return decode(raw)[0].encode("utf-8")
+    # UTF-8 is checked by pyarrow while parsing (check_utf8); other encodings are handled on failure
+    return raw
+
+
+def _utf8_text(raw: bytes) -> tuple[bytes, str]:
+    """Valid UTF-8 bytes and text (GB18030 / latin-1 exports are re-encoded)."""
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = decode(raw)[0]
+        return text.encode("utf-8"), text
+
+
+def read_delimited(path: Path, sep: str, quoted: bool) -> pd.DataFrame:
+    """The file as string columns (header = first line) plus ``__line`` (physical 1-based line).
+
+    Blank lines and rows whose cells are all empty are not rows. ``quoted=False`` reads ``"`` as an
+    ordinary character (Amazon's tab-separated flat files do not quote: a title may hold ``12"``).
+    """
+    return _read_utf8(_utf8_bytes(path), sep, quoted)
+
+
+def _read_utf8(raw: bytes, sep: str, quoted: bool) -> pd.DataFrame:
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(raw)]))
+    if len(starts) and starts[-1] >= len(raw):  # text after the final newline is empty
+        starts, ends = starts[:-1], ends[:-1]
+    if not len(starts):
+        return pd.DataFrame({LINE: pd.Series([], dtype="int64")})
+    cr = np.zeros(len(ends), dtype=bool)
+    has = ends > starts
+    cr[has] = buf[ends[has] - 1] == 13
+    length = ends - starts - cr
+    header_text = raw[starts[0] : starts[0] + length[0]].decode("utf-8", errors="replace")
+    header = next(csv.reader([header_text], delimiter=sep)) if quoted else header_text.split(sep)
+    names = _unique_names([h.replace("\ufeff", "") for h in header])
+    data_lines = np.flatnonzero(length[1:] > 0) + 2  # 1-based physical numbers of non-empty lines
+    df: pd.DataFrame | None = None
+    if len(data_lines) == 0:
+        df = pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
+        df[LINE] = pd.Series([], dtype="int64")
+        return df
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        tbl = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"' if quoted else False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if tbl.num_rows == len(data_lines):
+            df = tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            df[LINE] = data_lines
+    except Exception:  # noqa: BLE001 - ragged rows, quoted newlines…: the exact slow path below handles them
+        df = None
+    if df is None:
+        raw2, text = _utf8_text(raw)
+        if raw2 is not raw:  # not UTF-8: start again on the re-encoded bytes
+            return _read_utf8(raw2, sep, quoted)
+        df = csv_frame(text, sep) if quoted else _split_unquoted(text, sep, names)
+        for c in df.columns:
+            if c != LINE:
+                df[c] = df[c].fillna("").astype("string[pyarrow]")
+        df[LINE] = df[LINE].astype("int64")
+        return df.reset_index(drop=True)
+    # rows of empty cells only (e.g. a line of tabs) are blank lines too; only short lines can be
+    short = length[data_lines - 1] <= 4 * len(names)
+    if short.any():
+        cand = df.index[short]
+        blank = pd.Series(True, index=cand)
+        for c in names:
+            blank &= df.loc[cand, c].str.strip().fillna("") == ""
+        if blank.any():
+            df = df.drop(index=blank[blank].index)
+    return df.reset_index(drop=True)
+
+
+def _split_unquoted(text: str, sep: str, names: list[str]) -> pd.DataFrame:
+    """Tab-separated text without quoting, tolerant of short/long rows (extra cells dropped)."""
+    rows, lines = [], []
+    for i, line in enumerate(text.split("\n")[1:], start=2):  # str.splitlines also splits on \x0c, \x85…
+        line = line.rstrip("\r")
+        cells = line.split(sep)
+        if not "".join(cells).strip():
+            continue
+        cells = (cells + [""] * len(names))[: len(names)]
+        rows.append(cells)
+        lines.append(i)
+    df = pd.DataFrame(rows, columns=names, dtype="object")
+    df[LINE] = lines
+    return df
+
+
+def read_xlsx(path: Path, header_pred) -> tuple[pd.DataFrame, int]:
+    """First sheet as object columns plus ``__line`` (sheet row number); header = first row matching."""
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - any openpyxl failure is an unreadable file
+            raise IngestError(f"{path}: cannot open the xlsx workbook ({exc})") from None
+    ws = wb.worksheets[0]
+    ws.reset_dimensions()
+    header: list[str] | None = None
+    header_row = 0
+    rows: list[list[object]] = []
+    lines: list[int] = []
+    for i, row in enumerate(ws.iter_rows(), start=1):
+        values = [c.value for c in row]
+        r = next((c.row for c in row if getattr(c, "row", None)), i)
+        if header is None:
+            if header_pred([normalize_header(v) for v in values]):
+                header = ["" if v is None else str(v) for v in values]
+                header_row = r
+            continue
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        rows.append(values)
+        lines.append(r)
+    wb.close()
+    if header is None:
+        raise IngestError(f"{path}: no header row found in the first sheet")
+    n = len(header)
+    rows = [(r + [None] * n)[:n] for r in rows]
+    df = pd.DataFrame(rows, columns=_unique_names(header), dtype="object")
+    df[LINE] = pd.Series(lines, dtype="int64")
+    return df, header_row
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _s(df: pd.DataFrame, col: str | None) -> pd.Series:
+    """A column as stripped strings ('' when missing)."""
+    if col is None or col not in df.columns:
+        return pd.Series("", index=df.index, dtype="string")
+    s = df[col]
+    if s.dtype == object:
+        s = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        s = s.astype("string[pyarrow]")  # arrow-backed: .str and comparisons run vectorised in C++
+    return s.fillna("").str.strip()
+
+
+def _num(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """Numbers: a vectorised plain-number fast path, ``parse_number`` for the rest."""
+    if s.dtype == object:
+        if s.map(lambda v: v is None or isinstance(v, (int, float))).all():
+            return parse_number(pd.to_numeric(s, errors="coerce"))
+        s = s.map(lambda v: "" if v is None else str(v))
+    st = _s(pd.DataFrame({"x": s}), "x")
+    if decimal == ",":
+        return parse_number(st, decimal=",")
+    v = pd.to_numeric(st.where(st != "", None), errors="coerce").astype("float64")
+    rest = v.isna() & (st != "")
+    bad = pd.Series(False, index=s.index)
+    if rest.any():
+        v2, b2 = parse_number(st[rest].astype(object).astype("string"), decimal=decimal)
+        v[rest] = np.asarray(v2, dtype="float64")
+        bad[rest] = np.asarray(b2, dtype=bool)
+    return v, bad
+
+
+def _int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    v, bad = _num(s)
+    frac = v.notna() & (v.round() != v)
+    return v.round().astype("Int64"), (bad | frac)
+
+
+_ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _ts(s: pd.Series, tz: str | None, **kw) -> tuple[pd.Series, pd.Series]:
+    """Timestamps parsed once per distinct value (exports repeat them a lot); ISO 8601 with an offset
+    takes a vectorised fast path, everything else goes through ``parse_datetime``."""
+    if s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
+        return parse_datetime(s, tz=tz, **kw)
+    st = _s(pd.DataFrame({"x": s}), "x")
+    codes, uniq = pd.factorize(st)
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype="string[pyarrow]")
+    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    bad = pd.Series(False, index=u.index)
+    iso = u.str.contains(_ISO_OFFSET, regex=True).fillna(False).astype(bool)
+    if iso.any():
+        conv = pd.to_datetime(u[iso].astype(object), format="ISO8601", utc=True, errors="coerce")
+        if tz:
+            conv = conv.dt.tz_convert(tz)
+        out[iso] = conv.dt.tz_localize(None).astype("datetime64[ns]")
+    rest = (~iso | out.isna()) & (u != "")
+    if rest.any():
+        v, b = parse_datetime(u[rest].astype(object).astype("string"), tz=tz, **kw)
+        out[rest] = np.asarray(v, dtype="datetime64[ns]")
+        bad[rest] = np.asarray(b, dtype=bool)
+    if not len(u):
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), pd.Series(False, index=s.index)
+    return pd.Series(out.to_numpy()[codes], index=s.index), pd.Series(bad.to_numpy()[codes], index=s.index)
+
+
+def _cell_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates from text or from xlsx cells (datetimes, or Excel serial numbers when a cell lost its format)."""
+    if s.dtype != object:
+        return _ts(s, None) if isinstance(s.dtype, pd.StringDtype) else parse_datetime(s)
+    is_dt = s.map(lambda v: hasattr(v, "year") and hasattr(v, "month"))
+    is_num = s.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and not pd.isna(v))
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    bad = pd.Series(False, index=s.index)
+    if is_dt.any():
+        out[is_dt] = pd.to_datetime(
+            s[is_dt].map(
+                lambda v: pd.Timestamp(v).tz_localize(None) if getattr(v, "tzinfo", None) else pd.Timestamp(v)
+            )
+        )
+    if is_num.any():
+        out[is_num] = pd.to_datetime(s[is_num].astype("float64"), unit="D", origin="1899-12-30")
+    rest = ~is_dt & ~is_num
+    if rest.any():
+        v, b = _ts(s[rest].map(lambda x: "" if x is None else str(x)).astype("string"), None)
+        out[rest] = np.asarray(v, dtype="datetime64[ns]")
+        bad[rest] = np.asarray(b, dtype=bool)
+    return out, bad
+
+
+def _cols(table: str) -> dict[str, str]:
+    return dict(TABLES[table].columns) | {"source_row": "int64"}
+
+
+def _frame(table: str, data: dict[str, object], index: pd.Index) -> pd.DataFrame:
+    return conform(pd.DataFrame(data, index=index), _cols(table)).reset_index(drop=True)
+
+
+def _quarantine(
+    df: pd.DataFrame, mask: pd.Series, reason: pd.Series, column: pd.Series, raw_cols: list[str]
+) -> list[QuarantineRow]:
+    out = []
+    if not mask.any():
+        return out
+    sub = df.loc[mask]
+    recs = sub[[c for c in raw_cols if c in sub.columns]].astype(object).to_dict("records")
+    for line, why, col, rec in zip(sub[LINE].tolist(), reason[mask].tolist(), column[mask].tolist(), recs):
+        clean = {
+            k: (
+                None
+                if v is None or (isinstance(v, float) and np.isnan(v))
+                else (v if isinstance(v, (int, float, str)) else str(v))
+            )
+            for k, v in rec.items()
+        }
+        out.append(QuarantineRow(source_row=int(line), reason=str(why), column=str(col or ""), raw=clean))
+    return out
+
+
+class _Bad:
+    """Collects the first failing column and reason per row."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reason = pd.Series(pd.NA, index=index, dtype="object")
+        self.column = pd.Series(pd.NA, index=index, dtype="object")
+
+    def add(
+        self, mask: pd.Series, column: str, reason: str, raw: pd.Series | None = None, suffix: str = ""
+    ) -> None:
+        """Mark rows of ``mask`` (unless already bad); the reason is ``reason + raw value + suffix``."""
+        hit = mask.fillna(False).astype(bool) & self.reason.isna()
+        if hit.any():
+            if raw is None:
+                self.reason[hit] = reason
+            else:
+                self.reason[hit] = [
+                    f"{reason}{v}{suffix}" for v in raw[hit].astype(object).fillna("").tolist()
+                ]
+            self.column[hit] = column
+
+    def cannot_parse(self, mask: pd.Series, column: str, raw: pd.Series, expected: str) -> None:
+        self.add(mask, column, f"cannot parse {column}: '", raw, f"' (expected {expected})")
+
+    @property
+    def mask(self) -> pd.Series:
+        return self.reason.notna()
+
+
+def _header_keys(head: FileHead, sep: str) -> list[str]:
+    if not head.lines:
+        return []
+    return [normalize_header(h).strip('"') for h in head.lines[0].split(sep)]
+
+
+def _check_currency(path: Path, column: str, found: pd.Series | list[str], store: Store) -> None:
+    vals = sorted({str(v).strip().upper() for v in found if str(v).strip()})
+    other = [v for v in vals if v != store.currency.upper()]
+    if other:
+        raise IngestError(
+            f"{path}: column {column!r} says currency {', '.join(other)} but store {store.store_id} is "
+            f"in {store.currency}; put the file under the right store or fix stores.csv"
+        )
+
+
+_SYMBOLS = {
+    "₹": "INR",
+    "€": "EUR",
+    "£": "GBP",
+    "rs.": "INR",
+    "rs": "INR",
+    "aed": "AED",
+    "inr": "INR",
+    "cad": "CAD",
+    "usd": "USD",
+    "eur": "EUR",
+    "gbp": "GBP",
+    "sar": "SAR",
+    "jpy": "JPY",
+    "mxn": "MXN",
+    "sgd": "SGD",
+    "aud": "AUD",
+}
+
+
+def _header_currency(header: str) -> str | None:
+    m = re.search(r"\(([^()#%]+)\)\s*$", header.strip())
+    return _SYMBOLS.get(m.group(1).strip().lower()) if m else None
+
+
+def _base(store: Store, n: int) -> dict[str, object]:
+    return {
+        "platform": PLATFORM,
+        "store_id": store.store_id,
+        "marketplace": store.marketplace,
+        "currency": store.currency,
+    }
+
+
+# ------------------------------------------------------------------------------------- settlement
+
+_PAIRS = (  # (type column, amount column, amount_type)
+    ("price-type", "price-amount", "ItemPrice"),
+    ("item-related-fee-type", "item-related-fee-amount", "ItemFees"),
+    ("shipment-fee-type", "shipment-fee-amount", "ShipmentFees"),
+    ("order-fee-type", "order-fee-amount", "OrderFees"),
+    ("promotion-type", "promotion-amount", "Promotion"),
+    (None, "misc-fee-amount", "MiscFee"),
+    ("other-fee-reason-description", "other-fee-amount", "OtherFee"),
+    ("direct-payment-type", "direct-payment-amount", "DirectPayment"),
+    (None, "other-amount", "Other"),
+)
+_REFUND_TX = ("refund", "chargeback refund", "a-to-z guarantee claim", "guarantee claim")
+_TRANSFER = (
+    "previous reserve",
+    "current reserve",
+    "reserve",
+    "transfer",
+    "payable to amazon",
+    "successful charge",
+    "micro deposit",
+    "failed disbursement",
+    "disbursement",
+    "unavailable balance",
+)
+_REIMBURSE = (
+    "reimburs",
+    "warehouse_",
+    "warehouse ",
+    "missing_from_inbound",
+    "clawback",
+    "free_replacement",
+    "incorrect_fees",
+    "compensated",
+    "safe-t",
+    "safet",
+)
+
+
+def settlement_category(transaction_type: str, amount_type: str, description: str) -> str:
+    """Category of one settlement amount (see docs/contracts.md)."""
+    t, d = transaction_type.strip().lower(), description.strip().lower()
+    what = d or t
+    if amount_type == "Quantity":
+        return "refund" if t in _REFUND_TX else "sales"
+    if "advertis" in what:
+        return "advertising"
+    if "tax" in d:
+        return "tax"
+    if "storage" in what:
+        return "storage"
+    if amount_type == "ItemPrice":
+        if d == "principal":
+            return "refund" if t in _REFUND_TX else "sales"
+        if "shipping" in d or "giftwrap" in d or "gift wrap" in d:
+            return "shipping"
+        return "refund" if t in _REFUND_TX else "sales"
+    if amount_type == "Promotion":
+        return "promotion"
+    if amount_type in ("ItemFees", "ShipmentFees", "OrderFees", "MiscFee"):
+        return "fee"
+    if any(k in what for k in _REIMBURSE):
+        return "reimbursement"
+    if any(t.startswith(k) or d.startswith(k) for k in _TRANSFER):
+        return "transfer"
+    if "fee" in what or "fba" in what or "subscription" in what or "chargeback" in what or "label" in what:
+        return "fee"
+    return "other"
+
+
+def fee_type(transaction_type: str, description: str) -> str:
+    """Fee type of a settlement fee amount (see schemas.FEE_TYPES)."""
+    d = (description or transaction_type).strip().lower().replace("_", "").replace(" ", "").replace("-", "")
+    if d in (
+        "commission",
+        "refundcommission",
+        "variableclosingfee",
+        "fixedclosingfee",
+        "salestaxcollectionfee",
+    ):
+        return "referral" if "commission" in d else "other"
+    if "storagerenewal" in d or "longterm" in d:
+        return "long_term_storage"
+    if "storage" in d:
+        return "storage"
+    if "advertis" in d:
+        return "advertising"
+    if "subscription" in d:
+        return "subscription"
+    if "shippingchargeback" in d or "shippinglabel" in d or "shippinghb" in d:
+        return "shipping_label"
+    if "refundadministration" in d or "returnprocessing" in d or "customerreturn" in d:
+        return "return_processing"
+    if "fba" in d or "fulfil" in d or "inbound" in d or "weightbased" in d or "pickpack" in d:
+        return "fulfillment"
+    return "other"
+
+
+@register
+class AmazonSettlementV1(Reader):
+    name = "amazon_settlement_v1"
+    description = "Amazon Seller Central settlement flat file (V1, typed column pairs)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        keys = set(_header_keys(head, "\t"))
+        return {
+            "settlement-id",
+            "total-amount",
+            "transaction-type",
+            "price-type",
+            "item-related-fee-type",
+        } <= keys
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = read_delimited(path, "\t", quoted=False)
+        tz = store.timezone
+        n = len(df)
+        total_raw = _s(df, "total-amount")
+        is_summary = total_raw != ""
+        summ = df[is_summary]
+        if summ.empty:
+            raise IngestError(
+                f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+            )
+        _check_currency(path, "currency", _s(summ, "currency"), store)
+        # decimal mark decided per file: "-5,62" style amounts mean comma decimals
+        amount_cols = [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]
+        sample = pd.concat([_s(df, a) for a in amount_cols], ignore_index=True)
+        sample = sample[sample != ""]
+        comma = (
+            sample.str.contains(r",\d{1,2}$", regex=True).fillna(False).any()
+            and not sample.str.contains(r"\.\d{1,2}$", regex=True).fillna(False).any()
+        )
+        decimal = "," if comma else "."
+
+        bad = _Bad(df.index)
+        total, tb = _num(total_raw, decimal)
+        bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+        dates = {}
+        for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+            v, b = _ts(_s(df, c), tz)
+            bad.cannot_parse(
+                b & is_summary, c, _s(df, c), "a date like 2025-07-31T22:07:18+00:00 or 31.07.2025"
+            )
+            dates[c] = v.dt.floor("D")
+        pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+        posted_raw = _s(df, pcol)
+        posted, pb = _ts(posted_raw, tz)
+        bad.cannot_parse(
+            pb & ~is_summary, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00 or 31.07.2025"
+        )
+        qty_raw = _s(df, "quantity-purchased")
+        qty, qb = _int(qty_raw)
+        bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+        bad.add(
+            (qty < 0).fillna(False),
+            "quantity-purchased",
+            "quantity-purchased: negative value (expected a whole number >= 0)",
+        )
+
+        amounts = {}
+        for tcol, acol, atype in _PAIRS:
+            if acol not in df.columns:
+                continue
+            raw = _s(df, acol)
+            v, b = _num(raw, decimal)
+            bad.cannot_parse(b, acol, raw, "a number")
+            amounts[atype] = (tcol, acol, v, raw != "")
+        any_amount = pd.Series(False, index=df.index)
+        for _, _, _, has in amounts.values():
+            any_amount |= has
+        tx = ~is_summary
+        bad.add(
+            tx & ~any_amount & (qty_raw == ""),
+            "",
+            "no amount and no quantity in the row (expected one amount column filled)",
+        )
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, [c for c in df.columns if c != LINE])
+
+        sid = _s(df, "settlement-id")
+        ttype = _s(df, "transaction-type")
+        order_id = _s(df, "order-id")
+        sku = _s(df, "sku")
+
+        # payouts: the summary row(s)
+        pm = is_summary & ok
+        payouts = _frame(
+            "payouts",
+            {
+                **_base(store, 0),
+                "settlement_id": sid[pm],
+                "start_date": dates["settlement-start-date"][pm],
+                "end_date": dates["settlement-end-date"][pm],
+                "deposit_date": dates["deposit-date"][pm],
+                "total_amount": total[pm],
+                "source_row": df.loc[pm, LINE],
+            },
+            df.index[pm],
+        )
+        # settlement lines: one per filled amount cell (long format), quantity-only rows with amount 0
+        parts = []
+        for order, (atype, (tcol, acol, v, has)) in enumerate(amounts.items()):
+            m = has & tx & ok
+            if not m.any():
+                continue
+            desc = _s(df, tcol)[m] if tcol else pd.Series("", index=df.index[m], dtype="string")
+            desc = desc.where(desc != "", ttype[m])
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": df.index[m],
+                        "order": order,
+                        "amount_type": atype,
+                        "amount_description": desc.astype(str),
+                        "amount": v[m],
+                    }
+                )
+            )
+        qonly = tx & ok & ~any_amount & (qty_raw != "")
+        if qonly.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": df.index[qonly],
+                        "order": 99,
+                        "amount_type": "Quantity",
+                        "amount_description": "quantity-purchased",
+                        "amount": 0.0,
+                    }
+                )
+            )
+        if parts:
+            long = (
+                pd.concat(parts, ignore_index=True)
+                .sort_values(["row", "order"], kind="stable")
+                .reset_index(drop=True)
+            )
+        else:
+            long = pd.DataFrame(
+                {
+                    "row": pd.Series([], dtype="int64"),
+                    "order": [],
+                    "amount_type": [],
+                    "amount_description": [],
+                    "amount": [],
+                }
+            )
+        r = long["row"].to_numpy()
+        first = ~long["row"].duplicated()
+        l_tt = ttype.to_numpy(dtype=object)[r] if len(r) else np.array([], dtype=object)
+        combos = pd.DataFrame(
+            {"t": l_tt, "a": long["amount_type"].to_numpy(), "d": long["amount_description"].to_numpy()}
+        )
+        key = combos["t"].astype(str) + "\x1f" + combos["a"].astype(str) + "\x1f" + combos["d"].astype(str)
+        cat_map = {k: settlement_category(*k.split("\x1f")) for k in key.unique()}
+        fee_map = {k: fee_type(k.split("\x1f")[0], k.split("\x1f")[2]) for k in key.unique()}
+        category = key.map(cat_map)
+        l_qty = pd.Series(qty.to_numpy()[r] if len(r) else [], dtype="Int64").where(first.to_numpy(), pd.NA)
+        lines = _frame(
+            "settlement_lines",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "settlement_id": sid.to_numpy()[r] if len(r) else [],
+                "posted_date": posted.dt.floor("D").to_numpy()[r] if len(r) else [],
+                "transaction_type": l_tt,
+                "order_id": order_id.to_numpy()[r] if len(r) else [],
+                "sku": sku.to_numpy()[r] if len(r) else [],
+                "quantity": l_qty,
+                "amount_type": long["amount_type"],
+                "amount_description": long["amount_description"],
+                "category": category,
+                "amount": long["amount"],
+                "currency": store.currency,
+                "source_row": df[LINE].to_numpy()[r] if len(r) else [],
+            },
+            long.index,
+        )
+        # dates for derived rows: posted date, else the settlement's end date
+        end_by_sid = payouts.set_index("settlement_id")["end_date"]
+        end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
+        when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
+
+        fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
+        fees = _frame(
+            "fees",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": when[fm],
+                "order_id": lines["order_id"][fm],
+                "sku": lines["sku"][fm],
+                "fee_type": key[fm].map(fee_map),
+                "description": lines["amount_description"][fm],
+                "amount": -lines["amount"][fm],
+                "currency": store.currency,
+                "source_row": lines["source_row"][fm],
+            },
+            lines.index[fm],
+        )
+        # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
+        rm = (
+            (lines["category"] == "refund")
+            & (lines["amount_type"] == "ItemPrice")
+            & (lines["amount_description"].str.lower() == "principal")
+        )
+        order_item = _s(df, "order-item-code").to_numpy()[r] if len(r) else []
+        adj_item = _s(df, "merchant-adjustment-item-id").to_numpy()[r] if len(r) else []
+        qk = pd.DataFrame(
+            {
+                "sid": lines["settlement_id"],
+                "t": lines["transaction_type"],
+                "o": lines["order_id"],
+                "s": lines["sku"],
+                "oi": order_item,
+                "ai": adj_item,
+                "q": lines["quantity"],
+            }
+        )
+        qrows = qk[(lines["amount_type"] == "Quantity").to_numpy()].drop_duplicates(
+            ["sid", "t", "o", "s", "oi", "ai"]
+        )
+        ref = qk[rm.to_numpy()].merge(
+            qrows, on=["sid", "t", "o", "s", "oi", "ai"], how="left", suffixes=("", "_q")
+        )
+        refunds = _frame(
+            "refunds",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": when[rm].to_numpy(),
+                "order_id": lines["order_id"][rm].to_numpy(),
+                "sku": lines["sku"][rm].to_numpy(),
+                "quantity": ref["q_q"].to_numpy(),
+                "amount": (-lines["amount"][rm]).to_numpy(),
+                "currency": store.currency,
+                "reason": "",
+                "source_row": lines["source_row"][rm].to_numpy(),
+            },
+            pd.RangeIndex(int(rm.sum())),
+        )
+        expected = float(total[is_summary].sum())
+        return ReadResult(
+            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+            rows_read=n,
+            quarantine=quarantine,
+            expected_money=round(expected, 2),
+            money_columns=[("settlement_lines", "amount", 1.0)],
+        )
+
+
+# ------------------------------------------------------------------------------------------ orders
+
+ORDERS_REQUIRED = {"amazon-order-id", "purchase-date", "order-status", "sku", "quantity", "item-price"}
+_ORDER_STATUS = {
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+    "pending": "pending",
+    "shipped": "shipped",
+    "shipped - delivered to buyer": "delivered",
+    "delivered": "delivered",
+    "unshipped": "pending",
+    "partiallyshipped": "pending",
+    "partially shipped": "pending",
+    "shipping": "pending",
+    "pending - waiting for pick up": "pending",
+    "shipped - returned to seller": "returned",
+    "shipped - returning to seller": "returned",
+    "shipped - rejected by buyer": "returned",
+    "shipped - out for delivery": "shipped",
+    "shipped - picked up": "shipped",
+    "shipped - damaged": "returned",
+    "shipped - lost in transit": "shipped",
+    "complete": "delivered",
+}
+
+
+@register
+class AmazonOrders(Reader):
+    name = "amazon_orders"
+    description = "Amazon All Orders Report (flat file, tab-separated)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        return ORDERS_REQUIRED <= set(_header_keys(head, "\t"))
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = read_delimited(path, "\t", quoted=False)
+        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
+        raw_cols = [c for c in df.columns if c != LINE]
+        bad = _Bad(df.index)
+        oid = _s(df, "amazon-order-id")
+        bad.add(oid == "", "amazon-order-id", "amazon-order-id is empty (expected an order id)")
+        ts_raw = _s(df, "purchase-date")
+        ts, tb = _ts(ts_raw, store.timezone)
+        bad.cannot_parse(tb, "purchase-date", ts_raw, "a timestamp like 2025-06-01T12:34:56+00:00")
+        bad.add(ts_raw == "", "purchase-date", "purchase-date is empty (expected a timestamp)")
+        q_raw = _s(df, "quantity")
+        qty, qb = _int(q_raw)
+        bad.cannot_parse(qb, "quantity", q_raw, "a whole number")
+        bad.add(
+            (qty < 0).fillna(False),
+            "quantity",
+            "quantity: negative value '",
+            q_raw,
+            "' (expected a whole number >= 0)",
+        )
+        bad.add(q_raw == "", "quantity", "quantity is empty (expected a whole number)")
+        money = {}
+        for col in ("item-price", "item-promotion-discount", "item-tax", "shipping-price"):
+            raw = _s(df, col)
+            v, b = _num(raw)
+            bad.cannot_parse(b, col, raw, "a number")
+            money[col] = v
+        st_raw = _s(df, "order-status")
+        status = st_raw.str.lower().map(_ORDER_STATUS)
+        bad.add(
+            status.isna(),
+            "order-status",
+            "unknown order-status '",
+            st_raw,
+            "' (expected Shipped, Pending, Cancelled, …)",
+        )
+        status = status.where(_s(df, "item-status").str.lower() != "cancelled", "cancelled")
+        cur = _s(df, "currency")
+        _check_currency(path, "currency", cur.unique().tolist(), store)
+
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, raw_cols)
+        d = df[ok]
+        sku = _s(d, "sku")
+        # Amazon has no order line id: the sku, suffixed #2, #3… when an order repeats a sku
+        keys = pd.DataFrame({"o": oid[ok], "s": sku})
+        line_id = sku.copy()
+        rep = keys.duplicated(keep=False)
+        if rep.any():
+            nth = keys[rep].groupby(["o", "s"], sort=False).cumcount() + 1
+            line_id[rep] = sku[rep].where(nth == 1, sku[rep] + "#" + nth.astype(str))
+        fc = _s(d, "fulfillment-channel")
+        fc = fc.replace({"Amazon": "FBA", "Merchant": "FBM", "AFN": "FBA", "MFN": "FBM"})
+        orders = _frame(
+            "orders",
+            {
+                **_base(store, len(d)),
+                "order_id": oid[ok],
+                "line_id": line_id,
+                "sku": sku,
+                "order_date": ts[ok].dt.floor("D"),
+                "order_ts": ts[ok],
+                "status": status[ok],
+                "quantity": qty[ok],
+                "gross_sales": money["item-price"][ok].fillna(0.0),
+                "discounts": money["item-promotion-discount"][ok].abs().fillna(0.0),
+                "tax": money["item-tax"][ok].fillna(0.0),
+                "shipping_charged": money["shipping-price"][ok].fillna(0.0),
+                "fulfillment_channel": fc,
+                "source_row": d[LINE],
+            },
+            d.index,
+        )
+        return ReadResult(
+            tables={"orders": orders},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=float(money["item-price"].fillna(0.0).sum()),
+            money_columns=[("orders", "gross_sales", 1.0)],
+        )
+
+
+# --------------------------------------------------------------------------------------------- ads
+
+
+def _find(keys: list[str], *patterns: str) -> int | None:
+    for p in patterns:
+        rx = re.compile(p)
+        for i, k in enumerate(keys):
+            if rx.fullmatch(k):
+                return i
+    return None
+
+
+_SALES = r"(\d+) day total sales(?: \(.*\))?"
+_ORDERS = r"(\d+) day total orders(?: \(#\))?"
+_UNITS = r"(\d+) day total units(?: \(#\))?"
+
+
+def _ads_head_keys(head: FileHead) -> list[list[str]]:
+    """Candidate header rows: the first xlsx rows, or the first lines of a CSV."""
+    if head.xlsx_rows is not None:
+        return [[normalize_header(v) for v in row] for row in head.xlsx_rows[:10]]
+    out = []
+    for line in head.lines[:10]:
+        try:
+            cells = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            continue
+        out.append([normalize_header(c) for c in cells])
+    return out
+
+
+def _is_ads_base(keys: list[str]) -> bool:
+    return (
+        _find(keys, r"date", r"day") is not None
+        and "campaign name" in keys
+        and "impressions" in keys
+        and "clicks" in keys
+        and "spend" in keys
+        and _find(keys, _SALES) is not None
+    )
+
+
+def _advertised(keys: list[str]) -> bool:
+    return (
+        _is_ads_base(keys)
+        and "ad group name" in keys
+        and ("advertised asin" in keys or "advertised sku" in keys)
+    )
+
+
+def _campaign(keys: list[str]) -> bool:
+    return _is_ads_base(keys) and not (
+        {"ad group name", "customer search term", "targeting", "keyword", "advertised asin", "advertised sku"}
+        & set(keys)
+    )
+
+
+class _AdsReader(Reader):
+    platforms = ("amazon",)
+    header_pred = staticmethod(_advertised)
+
+    def sniff(self, head: FileHead) -> bool:
+        return any(self.header_pred(k) for k in _ads_head_keys(head))
+
+    def _load(self, path: Path) -> pd.DataFrame:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PK\x03\x04":
+            df, _ = read_xlsx(path, self.header_pred)
+            return df
+        df = read_delimited(path, ",", quoted=True)
+        if not self.header_pred([normalize_header(c) for c in df.columns if c != LINE]):
+            raise IngestError(f"{path}: the header must be on the first line")
+        return df
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = self._load(path)
+        names = [c for c in df.columns if c != LINE]
+        keys = [normalize_header(c) for c in names]
+
+        def col(*patterns: str) -> str | None:
+            i = _find(keys, *patterns)
+            return names[i] if i is not None else None
+
+        c_date, c_sales = col(r"date", r"day"), col(_SALES)
+        c_camp, c_group = col("campaign name"), col("ad group name")
+        c_sku, c_asin = col("advertised sku"), col("advertised asin")
+        c_imp, c_clk, c_spend = col("impressions"), col("clicks"), col("spend")
+        c_ord, c_units = col(_ORDERS), col(_UNITS)
+        # currency: a symbol in the sales header, a Currency column, money prefixes like "Rs." / "AED"
+        stated: list[tuple[str, str]] = []
+        if _header_currency(str(c_sales)):
+            stated.append((str(c_sales), str(_header_currency(str(c_sales)))))
+        if col("currency"):
+            stated += [(str(col("currency")), v) for v in _s(df, col("currency")).unique().tolist() if v]
+        for c in (c_spend, c_sales):
+            pre = _s(df, c).str.extract(r"^(Rs\.?|₹|€|£|[A-Z]{3})", expand=False).dropna().unique().tolist()
+            stated += [(str(c), _SYMBOLS.get(x.lower(), x)) for x in pre]
+        for column, cur in stated:
+            _check_currency(path, column, [cur], store)
+
+        bad = _Bad(df.index)
+        date_raw = df[c_date]
+        dtxt = _s(df, c_date)
+        total = dtxt.str.lower().str.startswith("total") | ((dtxt == "") & (_s(df, c_camp) == ""))
+        bad.add(total, c_date, "totals row")
+        dv, db = _cell_dates(date_raw)
+        bad.cannot_parse(db | (dv.isna() & ~total), c_date, dtxt, "a date like 2020-02-01 or Feb 1, 2020")
+        vals = {}
+        for name, c, kind in (
+            ("impressions", c_imp, "int"),
+            ("clicks", c_clk, "int"),
+            ("spend", c_spend, "num"),
+            ("ad_sales", c_sales, "num"),
+            ("ad_orders", c_ord, "int"),
+            ("ad_units", c_units, "int"),
+        ):
+            if c is None:
+                vals[name] = pd.Series(pd.NA, index=df.index, dtype="Float64")
+                continue
+            v, b = (_int if kind == "int" else _num)(df[c])
+            bad.cannot_parse(b, c, _s(df, c), "a whole number" if kind == "int" else "a number")
+            bad.add((v < 0).fillna(False), c, f"{c}: negative value (expected >= 0)")
+            vals[name] = v
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
+        ads = _frame(
+            "ads",
+            {
+                **_base(store, 0),
+                "date": dv[ok].dt.floor("D"),
+                "campaign": _s(df, c_camp)[ok],
+                "ad_group": _s(df, c_group)[ok],
+                "sku": _s(df, c_sku)[ok],
+                "asin": _s(df, c_asin)[ok],
+                **{k: v[ok] for k, v in vals.items()},
+                "source_row": df.loc[ok, LINE],
+            },
+            df.index[ok],
+        )
+        ads["spend"] = ads["spend"].fillna(0.0)
+        ads["ad_sales"] = ads["ad_sales"].fillna(0.0)
+        expected = float(vals["spend"][~total].fillna(0).sum() + vals["ad_sales"][~total].fillna(0).sum())
+        return ReadResult(
+            tables={"ads": ads},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=expected,
+            money_columns=[("ads", "spend", 1.0), ("ads", "ad_sales", 1.0)],
+        )
+
+
+@register
+class AmazonSpAdvertisedProduct(_AdsReader):
+    name = "amazon_sp_advertised_product"
+    description = "Amazon Ads, Sponsored Products advertised product report (xlsx or CSV)"
+    header_pred = staticmethod(_advertised)
+
+
+@register
+class AmazonSpCampaign(_AdsReader):
+    name = "amazon_sp_campaign"
+    description = (
+        "Amazon Ads, Sponsored Products campaign report (xlsx or CSV): ads with ad_group and sku empty"
+    )
+    header_pred = staticmethod(_campaign)
+
+
+# --------------------------------------------------------------------------------- business report
+
+_BR_SESSIONS = (r"sessions - total", r"sessions")
+_BR_VIEWS = (r"page views - total", r"page views")
+
+
+def _business_keys(keys: list[str]) -> bool:
+    return (
+        "date" in keys
+        and "ordered product sales" in keys
+        and "units ordered" in keys
+        and _find(keys, *_BR_SESSIONS) is not None
+        and _find(keys, *_BR_VIEWS) is not None
+    )
+
+
+@register
+class AmazonBusinessReport(Reader):
+    name = "amazon_business_report"
+    description = "Amazon Business Report, Sales and Traffic by Date (CSV) → store-level traffic"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        if not head.lines:
+            return False
+        try:
+            cells = next(csv.reader([head.lines[0]]))
+        except (csv.Error, StopIteration):
+            return False
+        return _business_keys([normalize_header(c) for c in cells])
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = read_delimited(path, ",", quoted=True)
+        names = [c for c in df.columns if c != LINE]
+        keys = [normalize_header(c) for c in names]
+
+        def col(*patterns: str) -> str | None:
+            i = _find(keys, *patterns)
+            return names[i] if i is not None else None
+
+        c_date, c_sales, c_units = col("date"), col("ordered product sales"), col("units ordered")
+        c_sess, c_views = col(*_BR_SESSIONS), col(*_BR_VIEWS)
+        sales_raw = _s(df, c_sales)
+        codes = sales_raw.str.extract(r"^\s*([A-Z]{3})(?![A-Za-z])", expand=False).dropna().unique().tolist()
+        syms = sales_raw.str.extract(r"^\s*([€£₹])", expand=False).dropna().unique().tolist()
+        _check_currency(path, c_sales, codes + [_SYMBOLS[s] for s in syms], store)
+
+        bad = _Bad(df.index)
+        dtxt = _s(df, c_date)
+        total = dtxt.str.lower().str.startswith("total")
+        bad.add(total, c_date, "totals row")
+        dv, db = self._dates(dtxt[~total], store)
+        dv, db = dv.reindex(df.index), db.reindex(df.index, fill_value=False)
+        bad.cannot_parse(db, c_date, dtxt, "a date like 24/09/2022")
+        sales, sb = _num(sales_raw)
+        bad.cannot_parse(sb, c_sales, sales_raw, "a number like AED 4,426.00")
+        vals = {}
+        for name, c in (("sessions", c_sess), ("page_views", c_views), ("units_ordered", c_units)):
+            v, b = _int(_s(df, c))
+            bad.cannot_parse(b, c, _s(df, c), "a whole number")
+            vals[name] = v
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
+        traffic = _frame(
+            "traffic",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": dv[ok].dt.floor("D"),
+                "sku": "",
+                **{k: v[ok] for k, v in vals.items()},
+                "ordered_sales": sales[ok].fillna(0.0),
+                "currency": store.currency,
+                "source_row": df.loc[ok, LINE],
+            },
+            df.index[ok],
+        )
+        return ReadResult(
+            tables={"traffic": traffic},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=float(sales[~total].fillna(0).sum()),
+            money_columns=[("traffic", "ordered_sales", 1.0)],
+        )
+
+    @staticmethod
+    def _dates(s: pd.Series, store: Store) -> tuple[pd.Series, pd.Series]:
+        """Day-first or month-first, decided by the data: a value > 12, else consecutive days."""
+        slash = s.str.match(r"^\d{1,2}/\d{1,2}/\d{2,4}$").fillna(False)
+        if not slash.any():
+            return _ts(s, None)
+        first = s[slash].str.extract(r"^(\d{1,2})/(\d{1,2})/")
+        a, b = first[0].astype(int), first[1].astype(int)
+        if (a > 12).any() and not (b > 12).any():
+            return _ts(s, None, dayfirst=True)
+        if (b > 12).any() and not (a > 12).any():
+            return _ts(s, None, formats=("%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d"))
+        cand = {}
+        for name, fmts in (("d", ("%d/%m/%Y", "%d/%m/%y")), ("m", ("%m/%d/%Y", "%m/%d/%y"))):
+            v, bd = _ts(s, None, formats=fmts)
+            steps = v.dropna().sort_values().diff().dropna()
+            cand[name] = ((steps == pd.Timedelta(days=1)).sum(), v, bd)
+        pick = "m" if store.marketplace.upper() == "US" else "d"
+        if cand["d"][0] != cand["m"][0]:
+            pick = max(cand, key=lambda k: cand[k][0])
+        return cand[pick][1], cand[pick][2]
+
+
+# --------------------------------------------------------------------------------------- inventory
+
+INVENTORY_REQUIRED = {"snapshot-date", "sku", "available", "inv-age-0-to-90-days", "inv-age-365-plus-days"}
+
+
+@register
+class AmazonFbaInventory(Reader):
+    name = "amazon_fba_inventory"
+    description = "Amazon FBA inventory planning report (tab-separated) → inventory"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        return INVENTORY_REQUIRED <= set(_header_keys(head, "\t"))
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = read_delimited(path, "\t", quoted=False)
+        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
+        raw_cols = [c for c in df.columns if c != LINE]
+        if "currency" in df.columns:
+            _check_currency(path, "currency", _s(df, "currency").unique().tolist(), store)
+        bad = _Bad(df.index)
+        sku = _s(df, "sku")
+        bad.add(sku == "", "sku", "sku is empty (expected a seller SKU)")
+        d_raw = _s(df, "snapshot-date")
+        dv, db = _ts(d_raw, store.timezone)
+        bad.cannot_parse(db | (d_raw == ""), "snapshot-date", d_raw, "a date like 2025-06-01")
+        ints = {}
+        for c in (
+            "available",
+            "inbound-quantity",
+            "reserved-quantity",
+            "unfulfillable-quantity",
+            "inv-age-0-to-90-days",
+            "inv-age-91-to-180-days",
+            "inv-age-181-to-270-days",
+            "inv-age-271-to-365-days",
+            "inv-age-365-plus-days",
+        ):
+            raw = _s(df, c)
+            v, b = _int(raw)
+            bad.cannot_parse(b, c, raw, "a whole number")
+            bad.add(
+                (v < 0).fillna(False), c, c + ": negative value '", raw, "' (expected a whole number >= 0)"
+            )
+            ints[c] = v
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, raw_cols)
+        a181 = ints["inv-age-181-to-270-days"].fillna(0) + ints["inv-age-271-to-365-days"].fillna(0)
+        a181 = a181.where(ints["inv-age-181-to-270-days"].notna() | ints["inv-age-271-to-365-days"].notna())
+        inv = _frame(
+            "inventory",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": dv[ok].dt.floor("D"),
+                "sku": sku[ok],
+                "sellable": ints["available"][ok],
+                "inbound": ints["inbound-quantity"][ok],
+                "reserved": ints["reserved-quantity"][ok],
+                "unfulfillable": ints["unfulfillable-quantity"][ok],
+                "age_0_90": ints["inv-age-0-to-90-days"][ok],
+                "age_91_180": ints["inv-age-91-to-180-days"][ok],
+                "age_181_365": a181[ok],
+                "age_365_plus": ints["inv-age-365-plus-days"][ok],
+                "source_row": df.loc[ok, LINE],
+            },
+            df.index[ok],
+        )
+        return ReadResult(tables={"inventory": inv}, rows_read=len(df), quarantine=quarantine)

@@ -1,0 +1,494 @@
+"""Computing KPIs at any grain: generated DuckDB SQL over the Parquet warehouse, results as pandas.
+
+How it works: the requested KPIs are resolved to the base measures they need (kpi_lib.formula);
+measures are grouped by source table and each source is aggregated by **one** generated DuckDB
+query at the requested grain (period × dimensions). The per-source results are joined on the grain
+and the formulas are evaluated over the grouped sums, so every ratio is a ratio of sums, medians
+are medians of the underlying rows and distinct counts are distinct at that grain.
+
+Org grains: fact rows are joined on their date to the assignment intervals (kpi_lib.org), so a
+person who changed team mid-year counts in each team only for the days they were in it. Contracts
+get the rows of the stores in their scope.
+
+Periods are label strings (``2026-11-07``, ``2026-W45``, ``2026-11``, ``2026-Q4``, ``2026``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import org
+from .definitions import Catalog, load_catalog
+from .errors import DefinitionError
+from .formula import dependency_order, evaluate, required_measures, split_ratio
+from .warehouse import Warehouse
+
+DIMENSIONS = ("platform", "marketplace", "store_id", "category", "sku", "team_id", "person_id", "contract_id")
+PERIODS = ("day", "week", "month", "quarter", "year")
+_STEP = {"day": "1 day", "week": "7 days", "month": "1 month", "quarter": "3 months", "year": "1 year"}
+
+# --------------------------------------------------------------------------------------- periods
+
+_RX = [
+    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
+    ("week", re.compile(r"^(\d{4})-W(\d{2})$")),
+    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
+    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
+    ("year", re.compile(r"^(\d{4})$")),
+]
+
+
+def period_kind(label: str) -> str:
+    """The period kind of a label (DefinitionError when it is not a period label)."""
+    for kind, rx in _RX:
+        if rx.match(str(label)):
+            return kind
+    raise DefinitionError(
+        f"{label!r} is not a period label (expected 2026-11-07, 2026-W45, 2026-11, 2026-Q4 or 2026)"
+    )
+
+
+def period_label(date: Any, period: str = "month") -> str:
+    d = pd.Timestamp(date)
+    if period == "day":
+        return d.strftime("%Y-%m-%d")
+    if period == "week":
+        y, w, _ = d.isocalendar()
+        return f"{y}-W{w:02d}"
+    if period == "month":
+        return d.strftime("%Y-%m")
+    if period == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    if period == "year":
+        return f"{d.year}"
+    raise DefinitionError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+
+
+def period_bounds(label: str) -> tuple[dt.date, dt.date]:
+    """Inclusive first and last day of a period label."""
+    kind = period_kind(label)
+    m = dict(_RX)[kind].match(str(label))
+    assert m
+    g = [int(x) for x in m.groups()]
+    if kind == "day":
+        d = dt.date(*g)
+        return d, d
+    if kind == "week":
+        s = dt.date.fromisocalendar(g[0], g[1], 1)
+        return s, s + dt.timedelta(days=6)
+    if kind == "month":
+        s = dt.date(g[0], g[1], 1)
+    elif kind == "quarter":
+        s = dt.date(g[0], 3 * (g[1] - 1) + 1, 1)
+    else:
+        s = dt.date(g[0], 1, 1)
+    months = {"month": 1, "quarter": 3, "year": 12}[kind]
+    e = (pd.Timestamp(s) + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
+    return s, e
+
+
+def shift_period(label: str, n: int) -> str:
+    """The label ``n`` periods later (negative: earlier)."""
+    kind = period_kind(label)
+    s, _ = period_bounds(label)
+    if kind == "day":
+        return period_label(s + dt.timedelta(days=n), "day")
+    if kind == "week":
+        return period_label(s + dt.timedelta(weeks=n), "week")
+    months = {"month": 1, "quarter": 3, "year": 12}[kind]
+    return period_label(pd.Timestamp(s) + pd.DateOffset(months=months * n), kind)
+
+
+def _to_date(x: Any, end: bool) -> dt.date | None:
+    if x is None:
+        return None
+    if isinstance(x, str):
+        try:
+            kind = period_kind(x)
+        except DefinitionError:
+            return pd.Timestamp(x).date()
+        s, e = period_bounds(x)
+        return e if end else s if kind else s
+    return pd.Timestamp(x).date()
+
+
+def _labels(ts: pd.Series, period: str) -> pd.Series:
+    ts = pd.to_datetime(ts)
+    if period == "day":
+        return ts.dt.strftime("%Y-%m-%d")
+    if period == "week":
+        iso = ts.dt.isocalendar()
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    if period == "month":
+        return ts.dt.strftime("%Y-%m")
+    if period == "quarter":
+        return ts.dt.year.astype(str) + "-Q" + ts.dt.quarter.astype(str)
+    return ts.dt.year.astype(str)
+
+
+# ------------------------------------------------------------------------------------ SQL building
+
+
+def _q(v: Any) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    try:
+        return {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+    except duckdb.Error:
+        return set()
+
+
+class _Ctx:
+    def __init__(self, con: duckdb.DuckDBPyConnection, period: str, start: dt.date, end: dt.date,
+                 need_costs: bool) -> None:
+        self.con = con
+        self.period = period
+        self.start, self.end = start, end
+        self.tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        self.need_costs = need_costs
+
+    def has(self, t: str) -> bool:
+        return t in self.tables
+
+    @property
+    def date_range(self) -> str:
+        return f"BETWEEN DATE {_q(self.start)} AND DATE {_q(self.end)}"
+
+    def cost_join(self, alias: str, date_expr: str) -> tuple[str, str, str, str]:
+        """(join sql, unit_cogs expr, first_leg expr, duty expr)."""
+        joins, cogs, leg, duty = [], [], [], "0.0"
+        if self.has("sku_costs"):
+            joins.append(
+                "ASOF LEFT JOIN (SELECT CAST(sku AS VARCHAR) AS sku, CAST(valid_from AS DATE) AS vf, "
+                "CAST(unit_cogs AS DOUBLE) AS unit_cogs, CAST(first_leg_cost AS DOUBLE) AS first_leg_cost "
+                f"FROM sku_costs) _c ON {alias}.sku = _c.sku AND {date_expr} >= _c.vf"
+            )
+            cogs.append("_c.unit_cogs")
+            leg.append("_c.first_leg_cost")
+        if self.has("skus"):
+            kc = _columns(self.con, "skus")
+            joins.append(f"LEFT JOIN skus _k ON {alias}.sku = _k.sku")
+            if "unit_cogs" in kc:
+                cogs.append("CAST(_k.unit_cogs AS DOUBLE)")
+            if "first_leg_cost" in kc:
+                leg.append("CAST(_k.first_leg_cost AS DOUBLE)")
+            if "duty_rate" in kc:
+                duty = "coalesce(CAST(_k.duty_rate AS DOUBLE), 0.0)"
+        c = f"coalesce({', '.join(cogs)}, 0.0)" if cogs else "0.0"
+        f = f"coalesce({', '.join(leg)}, 0.0)" if leg else "0.0"
+        return " ".join(joins), c, f, duty
+
+
+def _base_orders(ctx: _Ctx) -> str:
+    cols = _columns(ctx.con, "orders")
+    date = "CAST(o.order_date AS DATE)"
+    join, cogs, leg, duty = ctx.cost_join("o", date) if ctx.need_costs else ("", "0.0", "0.0", "0.0")
+    ship = "CAST(o.ship_date AS DATE)" if "ship_date" in cols else "NULL::DATE"
+    prom = "CAST(o.promised_ship_date AS DATE)" if "promised_ship_date" in cols else "NULL::DATE"
+    return (
+        f"SELECT o.store_id, o.sku, {date} AS _date, o.store_id || '|' || o.order_id AS order_key, "
+        f"o.store_id || '|' || o.sku AS store_sku, o.status, o.quantity, o.gross_sales_rc, "
+        f"{ship} AS ship_date, {prom} AS promised_ship_date, "
+        f"{cogs} AS unit_cogs, {leg} AS first_leg_cost, {duty} AS duty_rate "
+        f"FROM orders o {join} WHERE {date} {ctx.date_range}"
+    )
+
+
+def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) -> Any:
+    def build(ctx: _Ctx) -> str:
+        have = _columns(ctx.con, table)
+        sel = [f"CAST({date_col} AS DATE) AS _date", "store_id", "sku" if sku and "sku" in have else "NULL::VARCHAR AS sku"]
+        for c in cols:
+            sel.append(c if c in have else f"NULL AS {c}")
+        return f"SELECT {', '.join(sel)} FROM \"{table}\" WHERE CAST({date_col} AS DATE) {ctx.date_range}"
+
+    return build
+
+
+def _base_inventory(ctx: _Ctx) -> str:
+    have = _columns(ctx.con, "inventory")
+    date = "CAST(i.date AS DATE)"
+    join, cogs, _, _ = ctx.cost_join("i", date) if ctx.need_costs else ("", "0.0", "0.0", "0.0")
+    ages = ", ".join(f"i.{c}" if c in have else f"NULL AS {c}" for c in ("age_181_365", "age_365_plus"))
+    unit = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}[ctx.period]
+    return (
+        f"SELECT i.store_id, i.sku, {date} AS _date, i.sellable, {ages}, {cogs} AS unit_cogs, "
+        f"{date} = max({date}) OVER (PARTITION BY i.store_id, i.sku, date_trunc('{unit}', {date})) AS is_last "
+        f"FROM inventory i {join} WHERE {date} {ctx.date_range}"
+    )
+
+
+def _base_tickets(ctx: _Ctx) -> str:
+    return (
+        "SELECT store_id, NULL::VARCHAR AS sku, CAST(CAST(opened_at AS TIMESTAMP) AS DATE) AS _date, kind, "
+        "date_diff('second', CAST(opened_at AS TIMESTAMP), CAST(first_response_at AS TIMESTAMP)) / 3600.0 AS response_hours, "
+        "date_diff('second', CAST(opened_at AS TIMESTAMP), CAST(resolved_at AS TIMESTAMP)) / 3600.0 AS resolution_hours "
+        f"FROM tickets WHERE CAST(CAST(opened_at AS TIMESTAMP) AS DATE) {ctx.date_range}"
+    )
+
+
+def _base_overheads(ctx: _Ctx) -> str:
+    d = ("coalesce(TRY_CAST(CAST(month AS VARCHAR) || '-01' AS DATE), TRY_CAST(CAST(month AS VARCHAR) AS DATE))")
+    return (f"SELECT * FROM (SELECT store_id, NULL::VARCHAR AS sku, {d} AS _date, CAST(amount_rc AS DOUBLE) AS amount_rc "
+            f"FROM overhead_allocations) WHERE _date {ctx.date_range}")
+
+
+def _base_listings(ctx: _Ctx, daily: bool) -> str:
+    unit = "day" if daily else ctx.period
+    step = _STEP[unit]
+    s, e = _q(ctx.start), _q(ctx.end)
+    lo = f"greatest(CAST(listed_on AS DATE), DATE {s})"
+    hi = f"least(coalesce(CAST(delisted_on AS DATE), DATE {e}), DATE {e})"
+    return (
+        f"SELECT store_id, sku, store_id || '|' || sku AS store_sku, CAST(t.p AS DATE) AS _date FROM listings, "
+        f"unnest(generate_series(CAST(date_trunc('{unit}', {lo}) AS TIMESTAMP), "
+        f"CAST(date_trunc('{unit}', {hi}) AS TIMESTAMP), INTERVAL '{step}')) AS t(p) WHERE {lo} <= {hi}"
+    )
+
+
+SOURCES: dict[str, Any] = {
+    "orders": _base_orders,
+    "refunds": _simple("refunds", "date", ["amount_rc", "quantity"]),
+    "fees": _simple("fees", "date", ["fee_type", "amount_rc"]),
+    "ads": _simple("ads", "date", ["spend_rc", "ad_sales_rc", "clicks", "impressions", "ad_orders"]),
+    "traffic": _simple("traffic", "date", ["sessions", "page_views"]),
+    "inventory": _base_inventory,
+    "tickets": _base_tickets,
+    "activities": _simple("activities", "date", ["kind"]),
+    "overheads": _base_overheads,
+    "listings": _base_listings,
+}
+_SOURCE_TABLE = {"overheads": "overhead_allocations"}
+
+
+def _org_setup(con: duckdb.DuckDBPyConnection, wh: Warehouse, dims: set[str]) -> str | None:
+    """Register the org interval table; returns its kind ("person" / "team") or None."""
+    if "person_id" in dims:
+        a = org.assignments(wh)
+        kind = "person"
+    elif "team_id" in dims:
+        a = org.team_store_intervals(wh)
+        a["person_id"] = None
+        kind = "team"
+    else:
+        return None
+    a = a[["person_id", "team_id", "store_id", "valid_from", "valid_to"]].copy()
+    a["valid_to"] = a["valid_to"].fillna(org.OPEN_END)
+    a["person_id"] = a["person_id"].astype("string")
+    a["team_id"] = a["team_id"].astype("string")
+    a["store_id"] = a["store_id"].astype("string")
+    con.register("_org_df", a)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _org AS SELECT CAST(person_id AS VARCHAR) AS _o_person, "
+        "CAST(team_id AS VARCHAR) AS _o_team, CAST(store_id AS VARCHAR) AS _o_store, "
+        "CAST(valid_from AS DATE) AS _o_from, CAST(valid_to AS DATE) AS _o_to FROM _org_df"
+    )
+    return kind
+
+
+def _contract_setup(con: duckdb.DuckDBPyConnection) -> None:
+    cs = org.contract_stores().astype("string")
+    con.register("_contracts_df", cs)
+    con.execute("CREATE OR REPLACE TEMP TABLE _contracts AS SELECT CAST(contract_id AS VARCHAR) AS _ct_id, "
+                "CAST(store_id AS VARCHAR) AS _ct_store FROM _contracts_df")
+
+
+def _source_sql(ctx: _Ctx, source: str, measures: list[str], catalog: Catalog, by: list[str],
+                filters: dict[str, list[str]], org_kind: str | None, use_contracts: bool) -> str:
+    builder = SOURCES[source]
+    base = builder(ctx, org_kind is not None) if source == "listings" else builder(ctx)
+    dims = list(dict.fromkeys(list(by) + list(filters)))
+    expr = {
+        "store_id": "b.store_id", "sku": "b.sku", "platform": "_s._s_platform", "marketplace": "_s._s_marketplace",
+        "category": "_sk._sk_category", "team_id": "_o._o_team", "person_id": "_o._o_person",
+        "contract_id": "_ct._ct_id",
+    }
+    joins = []
+    if {"platform", "marketplace"} & set(dims):
+        joins.append("LEFT JOIN (SELECT store_id AS _s_store, platform AS _s_platform, marketplace AS _s_marketplace "
+                     "FROM stores) _s ON _s._s_store = b.store_id" if ctx.has("stores")
+                     else "LEFT JOIN (SELECT NULL::VARCHAR _s_store, NULL::VARCHAR _s_platform, "
+                     "NULL::VARCHAR _s_marketplace) _s ON false")
+    if "category" in dims:
+        joins.append("LEFT JOIN (SELECT sku AS _sk_sku, category AS _sk_category FROM skus) _sk ON _sk._sk_sku = b.sku"
+                     if ctx.has("skus")
+                     else "LEFT JOIN (SELECT NULL::VARCHAR _sk_sku, NULL::VARCHAR _sk_category) _sk ON false")
+    if org_kind:
+        joins.append("JOIN _org _o ON _o._o_store = b.store_id AND b._date BETWEEN _o._o_from AND _o._o_to")
+    if use_contracts:
+        joins.append("JOIN _contracts _ct ON _ct._ct_store = b.store_id")
+    where = []
+    for d, vals in filters.items():
+        where.append(f"{expr[d]} IN ({', '.join(_q(v) for v in vals)})")
+    unit = ctx.period
+    sel = [f"date_trunc('{unit}', b._date) AS period"] + [f"{expr[d]} AS {d}" for d in by]
+    sel += [f"{catalog.measures[m].sql} AS \"{m}\"" for m in measures]
+    sql = f"SELECT {', '.join(sel)} FROM ({base}) b {' '.join(joins)}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " GROUP BY ALL"
+
+
+def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date]:
+    lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
+    if lo is None:
+        today = dt.date.today()
+        return today.replace(day=1), today
+    return lo, hi
+
+
+def _norm_filters(filters: dict[str, Any] | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in (filters or {}).items():
+        if k not in DIMENSIONS:
+            raise DefinitionError(f"unknown filter {k!r}; filters take {', '.join(DIMENSIONS)}")
+        out[k] = [str(x) for x in (v if isinstance(v, (list, tuple, set)) else [v])]
+    return out
+
+
+def _wh(warehouse: Any) -> Warehouse:
+    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+
+
+def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any, filters: Any,
+             warehouse: Any, catalog: Catalog | None = None, parts: bool = False) -> tuple[pd.DataFrame, list[str], dict]:
+    catalog = catalog or load_catalog()
+    if kpis is None:
+        kpi_list = catalog.ids()
+    elif isinstance(kpis, str):
+        kpi_list = [kpis]
+    else:
+        kpi_list = list(dict.fromkeys(kpis))
+    for k in kpi_list:
+        catalog.get(k)
+    by = list(by or [])
+    for d in by:
+        if d not in DIMENSIONS:
+            raise DefinitionError(f"unknown dimension {d!r} in by; use any of {', '.join(DIMENSIONS)}")
+    if len(set(by)) != len(by):
+        raise DefinitionError(f"duplicate dimension in by={by}")
+    if period not in PERIODS:
+        raise DefinitionError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    flt = _norm_filters(filters)
+    order = dependency_order(catalog, kpi_list)
+    measures = required_measures(catalog, kpi_list)
+    wh = _wh(warehouse)
+    con = wh.connect()
+    try:
+        lo, hi = _data_range(con)
+        s = _to_date(start, False) or lo
+        e = _to_date(end, True) or hi
+        cost_measures = {"cogs_rc", "first_leg_rc", "duties_rc", "inventory_value_days_rc"}
+        ctx = _Ctx(con, period, s, e, need_costs=bool(measures & cost_measures))
+        dims = set(by) | set(flt)
+        org_kind = _org_setup(con, wh, dims)
+        use_contracts = "contract_id" in dims
+        if use_contracts:
+            _contract_setup(con)
+        by_source: dict[str, list[str]] = {}
+        for m in sorted(measures):
+            t = catalog.measures[m].table
+            if t != "calendar":
+                by_source.setdefault(t, []).append(m)
+        keys = ["period", *by]
+        frames = []
+        for src, ms in by_source.items():
+            if not ctx.has(_SOURCE_TABLE.get(src, src)):
+                continue
+            sql = _source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts)
+            frames.append(con.execute(sql).df())
+    finally:
+        con.close()
+    if frames:
+        df = frames[0]
+        for f in frames[1:]:
+            df = df.merge(f, on=keys, how="outer")
+    else:
+        df = pd.DataFrame(columns=keys)
+    for m in measures:
+        if m not in df.columns:
+            df[m] = np.nan
+        meas = catalog.measures[m]
+        if meas.kind != "median" and meas.table != "calendar":
+            df[m] = pd.to_numeric(df[m], errors="coerce").astype("float64").fillna(0.0)
+        else:
+            df[m] = pd.to_numeric(df[m], errors="coerce").astype("float64")
+    if len(df):
+        pstart = pd.to_datetime(df["period"])
+        if "calendar_days" in measures:
+            pend = pd.Series([pd.Timestamp(period_bounds(lbl)[1]) for lbl in _labels(pstart, period)], index=df.index)
+            lo_ts, hi_ts = pd.Timestamp(s), pd.Timestamp(e)
+            days = (pend.clip(upper=hi_ts) - pstart.clip(lower=lo_ts)).dt.days + 1
+            df["calendar_days"] = days.clip(lower=0).astype("float64")
+        df["period"] = _labels(pstart, period)
+    else:
+        df["period"] = pd.Series(dtype="string")
+    env: dict[str, Any] = {m: df[m] for m in measures}
+    extra: dict[str, tuple[pd.Series, pd.Series]] = {}
+    for k in order:
+        f = catalog.kpis[k].formula
+        env[k] = pd.Series(evaluate(f, env, k), index=df.index, dtype="float64") if len(df) else pd.Series(dtype="float64")
+        if parts and k in kpi_list:
+            sp = split_ratio(f, k)
+            if sp:
+                extra[k] = (pd.Series(evaluate(sp[0], env, k), index=df.index, dtype="float64"),
+                            pd.Series(evaluate(sp[1], env, k), index=df.index, dtype="float64"))
+    out = df[keys].copy()
+    for k in kpi_list:
+        out[k] = env[k].values if len(df) else pd.Series(dtype="float64")
+    out = out[[*by, "period", *kpi_list]]
+    out = out.sort_values([*by, "period"], na_position="last", kind="mergesort").reset_index(drop=True)
+    if parts:
+        # keep numerators/denominators aligned with the sorted frame
+        idx = df.sort_values([*by, "period"], na_position="last", kind="mergesort").index
+        extra = {k: (n.loc[idx].reset_index(drop=True), d.loc[idx].reset_index(drop=True)) for k, (n, d) in extra.items()}
+    return out, kpi_list, extra
+
+
+def compute(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
+            start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
+            warehouse: Warehouse | str | Path | None = None) -> pd.DataFrame:
+    """KPIs at the grain ``by`` × ``period``: columns ``*by, period, <one per KPI>``.
+
+    ``kpis=None`` computes every catalog KPI. ``start``/``end`` are inclusive dates or period labels.
+    ``filters`` maps a dimension to a value or list of values.
+    """
+    out, _, _ = _compute(kpis, by, period, start, end, filters, warehouse)
+    return out
+
+
+def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
+                 start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
+                 warehouse: Warehouse | str | Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+    """Tidy KPIs: ``*by, period, kpi, value, numerator, denominator``."""
+    by = list(by or [])
+    wide, kpi_list, extra = _compute(kpis, by, period, start, end, filters, warehouse, catalog, parts=True)
+    frames = []
+    for k in kpi_list:
+        f = wide[[*by, "period"]].copy()
+        f["kpi"] = k
+        f["value"] = wide[k].astype("float64")
+        if k in extra:
+            f["numerator"] = extra[k][0].values
+            f["denominator"] = extra[k][1].values
+        else:
+            f["numerator"] = f["value"]
+            f["denominator"] = np.nan
+        frames.append(f)
+    if not frames:
+        return pd.DataFrame(columns=[*by, "period", "kpi", "value", "numerator", "denominator"])
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__ = ["compute", "compute_long", "period_label", "period_bounds", "period_kind", "shift_period",
+           "DIMENSIONS", "PERIODS"]

@@ -1,0 +1,173 @@
+"""Who owns which store when: people and teams by date (assignments), contracts by scope.
+
+A person's stores on a date are the assignment rows valid that day (valid_from / valid_to
+inclusive, empty valid_to = open). A team's stores on a date are its members' stores that day; the
+per-team intervals are merged so that two members on the same store never count a row twice.
+Without an assignments table, teams fall back to ``stores.team_id`` (always, no dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import paths
+from .warehouse import Warehouse
+
+OPEN_END = pd.Timestamp("2262-04-01")
+ENTITY_DIMENSION: dict[str, str | None] = {
+    "company": None, "platform": "platform", "marketplace": "marketplace", "store": "store_id",
+    "category": "category", "sku": "sku", "team": "team_id", "person": "person_id", "contract": "contract_id",
+}
+
+
+def _wh(warehouse: Any) -> Warehouse:
+    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s.replace("", None) if s.dtype == object else s, errors="coerce").dt.normalize()
+
+
+def assignments(warehouse: Any = None) -> pd.DataFrame:
+    """person_id, team_id, store_id, valid_from, valid_to (Timestamps; open end = NaT)."""
+    wh = _wh(warehouse)
+    cols = ["person_id", "team_id", "store_id", "valid_from", "valid_to"]
+    if wh.has("assignments"):
+        df = wh.read("assignments")
+    elif wh.has("stores"):
+        st = wh.read("stores")
+        if "team_id" not in st.columns:
+            return pd.DataFrame(columns=cols)
+        df = st[["store_id", "team_id"]].assign(person_id=None, valid_from=pd.NaT, valid_to=pd.NaT)
+    else:
+        return pd.DataFrame(columns=cols)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = None
+    df = df[cols].copy()
+    df["valid_from"] = _dates(df["valid_from"]).fillna(pd.Timestamp("1900-01-01"))
+    df["valid_to"] = _dates(df["valid_to"])
+    for c in ("person_id", "team_id", "store_id"):
+        df[c] = df[c].astype("string").replace("", pd.NA)
+    return df
+
+
+def team_store_intervals(warehouse: Any = None, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """team_id, store_id, valid_from, valid_to with overlapping member intervals merged (valid_to NaT = open)."""
+    a = assignments(warehouse) if frame is None else frame
+    out = []
+    a = a.dropna(subset=["team_id", "store_id"])
+    for (team, store), g in a.groupby(["team_id", "store_id"], sort=True):
+        ivs = sorted(zip(g["valid_from"], g["valid_to"].fillna(OPEN_END)))
+        cur_s, cur_e = ivs[0]
+        for s, e in ivs[1:]:
+            if s <= cur_e + pd.Timedelta(days=1):
+                cur_e = max(cur_e, e)
+            else:
+                out.append((team, store, cur_s, cur_e))
+                cur_s, cur_e = s, e
+        out.append((team, store, cur_s, cur_e))
+    df = pd.DataFrame(out, columns=["team_id", "store_id", "valid_from", "valid_to"])
+    df.loc[df["valid_to"] >= OPEN_END, "valid_to"] = pd.NaT
+    return df
+
+
+def _contract_entries() -> list[tuple[str, list[str]]]:
+    try:  # the settlement module owns the contract model; use it when available
+        from .settlement import load_contracts  # type: ignore[attr-defined]
+
+        contracts = load_contracts()
+        if isinstance(contracts, dict):
+            contracts = contracts.get("contracts", list(contracts.values()))
+        elif hasattr(contracts, "contracts"):
+            contracts = contracts.contracts
+        out = []
+        for c in contracts:
+            cid = getattr(c, "id", None) or getattr(c, "contract_id", None)
+            stores = _stores_of(c)
+            if cid:
+                out.append((str(cid), stores))
+        return out
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - fall back to a minimal read of the YAML below
+        pass
+    p = paths.parameters_dir() / "contracts.yaml"
+    if not p.is_file():
+        return []
+    from .config import read_yaml
+
+    data = read_yaml(p) or {}
+    out = []
+    for c in (data.get("contracts") or []) if isinstance(data, dict) else []:
+        if isinstance(c, dict) and (c.get("id") or c.get("contract_id")):
+            out.append((str(c.get("id") or c.get("contract_id")), _stores_of(c)))
+    return out
+
+
+def _stores_of(c: Any) -> list[str]:
+    def get(o: Any, k: str) -> Any:
+        return o.get(k) if isinstance(o, dict) else getattr(o, k, None)
+
+    for key in ("stores", "store_ids"):
+        v = get(c, key)
+        if v:
+            return [str(x) for x in v]
+    scope = get(c, "scope")
+    if scope is not None:
+        for key in ("stores", "store_ids"):
+            v = get(scope, key)
+            if v:
+                return [str(x) for x in v]
+    return []
+
+
+def contract_stores() -> pd.DataFrame:
+    """contract_id, store_id for every contract of parameters/contracts.yaml (empty when absent)."""
+    rows = [(cid, s) for cid, stores in _contract_entries() for s in stores]
+    return pd.DataFrame(rows, columns=["contract_id", "store_id"]).drop_duplicates()
+
+
+def entity_stores(entity_kind: str, entity_id: str | None, start: Any = None, end: Any = None,
+                  warehouse: Any = None) -> list[str]:
+    """Stores of an entity at any time within [start, end] (all time when omitted)."""
+    wh = _wh(warehouse)
+    stores = wh.read("stores") if wh.has("stores") else pd.DataFrame(columns=["store_id"])
+    all_ids = sorted(stores["store_id"].astype(str).unique().tolist())
+    if entity_kind == "company":
+        return all_ids
+    if entity_kind == "store":
+        return [str(entity_id)]
+    if entity_kind in ("platform", "marketplace"):
+        return sorted(stores.loc[stores[entity_kind].astype(str) == str(entity_id), "store_id"].astype(str).tolist())
+    if entity_kind == "contract":
+        cs = contract_stores()
+        return sorted(cs.loc[cs["contract_id"] == entity_id, "store_id"].tolist())
+    if entity_kind in ("team", "person"):
+        a = assignments(wh)
+        col = "team_id" if entity_kind == "team" else "person_id"
+        a = a[a[col] == entity_id]
+        s = pd.Timestamp(start) if start is not None else pd.Timestamp("1900-01-01")
+        e = pd.Timestamp(end) if end is not None else OPEN_END
+        a = a[(a["valid_from"] <= e) & (a["valid_to"].fillna(OPEN_END) >= s)]
+        return sorted(a["store_id"].astype(str).unique().tolist())
+    raise ValueError(f"unknown entity kind {entity_kind!r}")
+
+
+def store_launch_dates(warehouse: Any = None) -> dict[str, dt.date]:
+    wh = _wh(warehouse)
+    if not wh.has("stores"):
+        return {}
+    s = wh.read("stores")
+    if "launch_date" not in s.columns:
+        return {}
+    d = _dates(s["launch_date"])
+    return {str(k): v.date() for k, v in zip(s["store_id"], d) if pd.notna(v)}
+
+
+__all__ = ["assignments", "team_store_intervals", "contract_stores", "entity_stores", "ENTITY_DIMENSION",
+           "store_launch_dates", "Path"]

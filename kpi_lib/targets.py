@@ -1,0 +1,540 @@
+"""Targets, cascading, pacing, direction-aware achievement, status and manual adjustments.
+
+Targets live in ``parameters/targets/*.yaml`` (or ``*.csv`` with columns kpi, entity_kind,
+entity_id, period, value). A YAML file::
+
+    thresholds: {acos: {green: 1.0, amber: 0.95}}     # per KPI; default green >= 1.0, amber >= 0.9
+    targets:
+      - {kpi: gmv, entity_kind: company, period: 2026-Q4, growth: 0.15, cascade: true}
+      - {kpi: acos, entity_kind: store, entity_id: AMZ-US-01, period: "*", value: 0.22}
+
+``value`` is absolute; ``growth`` means "same period last year × (1 + growth)". ``period: "*"``
+repeats the target for every month with data.
+
+**Cascade** (``cascade: true``) splits a company/team/platform/contract target over its stores ×
+months. Additive KPIs (money/count sums): month weights from the same months last year
+(seasonality; calendar days when last year has no data), store weights from each store's share of
+the trailing 12 months; stores younger than ``ramp_months`` at a month get a cold-start weight =
+median mature share × (age in months + 1) / ramp_months instead of their (missing) history. The
+weights are normalised so the children sum exactly to the parent. Non-additive KPIs (ratios,
+medians) are copied to every store × month. The ``method`` column records what was done.
+
+**Achievement** is direction-aware and linear around the target:
+``up: 1 + (actual − target)/|target|``, ``down: 1 − (actual − target)/|target|`` (so for
+``target > 0`` and direction up it equals actual/target; for ACoS 30 % vs a 25 % target it is 0.8).
+Status: green ≥ green threshold (default 1.0), amber ≥ amber threshold (default 0.9), else red.
+For a period still in progress, additive KPIs are judged on pace: actual-to-date vs the
+expected-to-date (calendar-day share, or the seasonal curve of last year's daily values with
+``pacing: seasonal``), and projected to the period end.
+
+**Adjustments** (``parameters/adjustments.yaml``, who/when/why): ``override_target`` replaces a
+target; ``exclude_days`` removes days (stock-out, suspended store) from a KPI's evaluation — for
+additive KPIs the target and the expected-to-date are reduced by the excluded days' share of the
+period, for other KPIs the row is flagged. ``adjustments_for`` lists what touched a figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from . import paths
+from .config import StrictModel, format_validation_error, read_yaml
+from .definitions import Catalog, load_catalog
+from .errors import ConfigError, TargetError
+from .metrics import compute, period_bounds, period_kind, period_label, shift_period
+from .org import ENTITY_DIMENSION, entity_stores, store_launch_dates
+from .warehouse import Warehouse
+
+EntityKind = Literal["company", "platform", "marketplace", "store", "category", "sku", "team", "person", "contract"]
+RELATIVE = ("latest_month", "latest_quarter", "latest_year")  # resolved against the data's last day
+TARGET_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "value", "cascade", "source", "method", "parent"]
+
+
+class Target(StrictModel):
+    """One target row."""
+
+    kpi: str
+    entity_kind: EntityKind = "company"
+    entity_id: str | None = None
+    period: str = Field(description="period label (2026-11, 2026-Q4, 2026), '*' for every month with data, or "
+                        "latest_month / latest_quarter / latest_year (the period holding the data's last day)")
+    value: float | None = None
+    growth: float | None = Field(None, description="target = same period last year × (1 + growth)")
+    cascade: bool = False
+    ramp_months: int = Field(6, ge=1)
+    pacing: Literal["calendar", "seasonal"] = "calendar"
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Target":
+        if (self.value is None) == (self.growth is None):
+            raise ValueError("give exactly one of value or growth")
+        if self.period not in ("*", *RELATIVE):
+            period_kind(self.period)
+        if self.entity_kind != "company" and not self.entity_id:
+            raise ValueError(f"entity_id is required for entity_kind {self.entity_kind}")
+        return self
+
+
+class Threshold(StrictModel):
+    green: float = 1.0
+    amber: float = 0.9
+
+
+class TargetsFile(StrictModel):
+    """parameters/targets/*.yaml"""
+
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    targets: list[Target] = Field(default_factory=list)
+
+
+class Adjustment(StrictModel):
+    """One manual adjustment with its audit trail."""
+
+    id: str
+    who: str
+    when: dt.date
+    why: str = Field(min_length=3)
+    kind: Literal["exclude_days", "override_target"]
+    kpi: str | None = Field(None, description="KPI id; empty = every KPI")
+    entity_kind: EntityKind = "store"
+    entity_id: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    period: str | None = None
+    value: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Adjustment":
+        if self.kind == "exclude_days" and (self.start is None or self.end is None or self.end < self.start):
+            raise ValueError("exclude_days needs start <= end")
+        if self.kind == "override_target" and (self.value is None or not self.period or not self.kpi):
+            raise ValueError("override_target needs kpi, period and value")
+        if self.period:
+            period_kind(self.period)
+        return self
+
+
+class AdjustmentsFile(StrictModel):
+    adjustments: list[Adjustment] = Field(default_factory=list)
+
+
+def targets_dir() -> Path:
+    return paths.parameters_dir() / "targets"
+
+
+def _load_yaml(p: Path, model: Any) -> Any:
+    data = read_yaml(p) or {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        issues = format_validation_error(p.name, err)
+        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
+
+
+def load_target_files(directory: Path | None = None) -> tuple[list[tuple[Target, str]], dict[str, Threshold]]:
+    d = Path(directory) if directory is not None else targets_dir()
+    out: list[tuple[Target, str]] = []
+    thresholds: dict[str, Threshold] = {}
+    if not d.is_dir():
+        return out, thresholds
+    for p in sorted(d.rglob("*")):
+        if p.suffix in (".yaml", ".yml"):
+            f = _load_yaml(p, TargetsFile)
+            out += [(t, p.name) for t in f.targets]
+            thresholds.update(f.thresholds)
+        elif p.suffix == ".csv":
+            df = pd.read_csv(p, dtype=str, keep_default_na=False)
+            issues = []
+            for i, row in enumerate(df.to_dict("records")):
+                rec = {k: v for k, v in row.items() if v != ""}
+                try:
+                    out.append((Target.model_validate(rec), p.name))
+                except ValidationError as err:
+                    issues += [f"{p.name}: row {i + 2}: {line.split(': ', 1)[1]}" for line in format_validation_error(p.name, err)]
+            if issues:
+                raise ConfigError(f"{p}: {len(issues)} problem(s)", issues)
+    return out, thresholds
+
+
+def load_targets(directory: Path | None = None) -> pd.DataFrame:
+    """Targets as written in the files (before cascading); growth targets have value NaN."""
+    rows = [{**t.model_dump(), "source": src} for t, src in load_target_files(directory)[0]]
+    return pd.DataFrame(rows, columns=["kpi", "entity_kind", "entity_id", "period", "value", "growth", "cascade",
+                                       "ramp_months", "pacing", "note", "source"])
+
+
+def thresholds(directory: Path | None = None) -> dict[str, Threshold]:
+    return load_target_files(directory)[1]
+
+
+# ------------------------------------------------------------------------------------ achievement
+
+
+def achievement(actual: Any, target: Any, direction: str) -> Any:
+    """Direction-aware achievement (1.0 = on target); target 0 → NaN."""
+    a = np.asarray(actual, dtype="float64")
+    t = np.asarray(target, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(t != 0, (a - t) / np.abs(t), np.nan)
+    res = 1 + gap if direction == "up" else 1 - gap
+    return float(res) if np.ndim(res) == 0 else res
+
+
+def status_of(ach: float, kpi: str | None = None, table: dict[str, Threshold] | None = None) -> str:
+    if ach is None or not np.isfinite(ach):
+        return "none"
+    th = (table or {}).get(kpi or "", Threshold())
+    return "green" if ach >= th.green else "amber" if ach >= th.amber else "red"
+
+
+def pacing(kpi: str, actual_to_date: float, target: float, period: str, as_of: dt.date,
+           method: str = "calendar", curve: pd.Series | None = None, catalog: Catalog | None = None) -> dict:
+    """Expected-to-date and projection for a period in progress.
+
+    ``curve`` (seasonal method): cumulative share of the period total by day offset (0-based).
+    """
+    catalog = catalog or load_catalog()
+    s, e = period_bounds(period)
+    total = (e - s).days + 1
+    elapsed = min(max((as_of - s).days + 1, 0), total)
+    share = elapsed / total
+    if method == "seasonal" and curve is not None and len(curve) and elapsed > 0:
+        v = curve.iloc[min(elapsed, len(curve)) - 1]
+        if np.isfinite(v) and v > 0:
+            share = float(v)
+    if catalog.is_additive(kpi):
+        expected = target * share
+        projection = actual_to_date / share if share > 0 else np.nan
+    else:
+        expected, projection = target, actual_to_date
+    return {"expected_to_date": expected, "projection": projection, "elapsed_share": share}
+
+
+# ------------------------------------------------------------------------------------ cascading
+
+
+def _months(period: str) -> list[str]:
+    s, e = period_bounds(period)
+    return [p.strftime("%Y-%m") for p in pd.period_range(s, e, freq="M")]
+
+
+def _entity_filter(kind: str, eid: str | None) -> dict | None:
+    dim = ENTITY_DIMENSION.get(kind)
+    return {dim: eid} if dim else None
+
+
+def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | None = None,
+            catalog: Catalog | None = None, value: float | None = None) -> pd.DataFrame:
+    """Split a target to store × month rows (see module docstring); rows sum to the parent (additive)."""
+    t = target if isinstance(target, Target) else Target.model_validate(target)
+    catalog = catalog or load_catalog()
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    total = t.value if value is None else value
+    if total is None:
+        raise TargetError(f"target {t.kpi} {t.entity_kind} {t.period}: no value to cascade")
+    ramp = ramp_months or t.ramp_months
+    months = _months(t.period)
+    s, e = period_bounds(t.period)
+    stores = entity_stores(t.entity_kind, t.entity_id, s, e, wh)
+    launch = store_launch_dates(wh)
+    stores = [x for x in stores if launch.get(x, dt.date.min) <= e]
+    parent = f"{t.entity_kind}:{t.entity_id or ''}:{t.period}"
+    cols = ["kpi", "entity_kind", "entity_id", "period", "value", "parent", "method"]
+    if not stores:
+        raise TargetError(f"cannot cascade {parent}: the entity has no stores in {t.period}")
+    if not catalog.is_additive(t.kpi):
+        return pd.DataFrame([(t.kpi, "store", st, m, total, parent, "copy (non-additive KPI)")
+                             for st in stores for m in months], columns=cols)
+    hist_start = (pd.Timestamp(s) - pd.DateOffset(months=24)).date()
+    hist = compute([t.kpi], by=["store_id"], period="month", start=hist_start, end=s - dt.timedelta(days=1),
+                   filters={"store_id": stores}, warehouse=wh)
+    hist = hist.pivot_table(index="store_id", columns="period", values=t.kpi, aggfunc="sum").fillna(0.0)
+    ly = [shift_period(m, -12) for m in months]
+    ly_tot = [float(hist[m].sum()) if m in hist.columns else 0.0 for m in ly]
+    if all(v > 0 for v in ly_tot):
+        w_m = np.array(ly_tot) / sum(ly_tot)
+        season = f"seasonality of {ly[0]}..{ly[-1]}"
+    else:
+        days = np.array([(period_bounds(m)[1] - period_bounds(m)[0]).days + 1 for m in months], dtype=float)
+        w_m = days / days.sum()
+        season = "calendar days (no last-year data)"
+    trailing = [shift_period(months[0], -k) for k in range(1, 13)]
+    tr = hist[[c for c in hist.columns if c in trailing]].sum(axis=1) if len(hist) else pd.Series(dtype=float)
+    rows = []
+    mature_share: dict[str, float] = {}
+    tot_tr = float(sum(max(tr.get(st, 0.0), 0.0) for st in stores))
+
+    def age_months(st: str, m: str) -> int:
+        ld = launch.get(st)
+        if ld is None:
+            return 10**6
+        ms = period_bounds(m)[0]
+        return (ms.year - ld.year) * 12 + ms.month - ld.month
+
+    for st in stores:
+        if age_months(st, months[0]) >= ramp and tot_tr > 0 and tr.get(st, 0.0) > 0:
+            mature_share[st] = float(tr.get(st, 0.0)) / tot_tr
+    cold = float(np.median(list(mature_share.values()))) if mature_share else 1.0 / len(stores)
+    for st in stores:
+        for m, wm in zip(months, w_m):
+            age = age_months(st, m)
+            if st in mature_share and age >= ramp:
+                w, how = mature_share[st] * wm, f"share {mature_share[st]:.3f} of trailing 12 m × {season}"
+            elif age < 0 or launch.get(st, dt.date.min) > period_bounds(m)[1]:
+                w, how = 0.0, "not launched"
+            else:
+                r = min(1.0, (max(age, 0) + 1) / ramp)
+                w, how = cold * r * wm, f"cold-start ramp {min(max(age, 0) + 1, ramp)}/{ramp} × median mature share {cold:.3f} × {season}"
+            rows.append([t.kpi, "store", st, m, w, parent, how])
+    df = pd.DataFrame(rows, columns=cols)
+    tw = df["value"].sum()
+    if tw <= 0:
+        df["value"] = total / len(df)
+        df["method"] = "equal split (no history)"
+    else:
+        df["value"] = df["value"] / tw * total
+    # exact sum: put the float remainder on the largest row
+    diff = total - df["value"].sum()
+    df.loc[df["value"].idxmax(), "value"] += diff
+    return df
+
+
+def _resolve_value(t: Target, wh: Warehouse, periods: list[str]) -> list[tuple[str, float, str]]:
+    """(period, value, method) for a file target, expanding '*' and growth targets."""
+    out = []
+    for p in periods:
+        if t.value is not None:
+            out.append((p, float(t.value), "file"))
+            continue
+        ly = shift_period(p, -(12 if period_kind(p) == "month" else 4 if period_kind(p) == "quarter" else 1))
+        if period_kind(p) in ("day", "week"):
+            raise TargetError(f"growth targets need a month, quarter or year period (got {p})")
+        df = compute([t.kpi], by=[], period=period_kind(p), start=ly, end=ly, filters=_entity_filter(t.entity_kind, t.entity_id),
+                     warehouse=wh)
+        base = float(df[t.kpi].iloc[0]) if len(df) else np.nan
+        if not np.isfinite(base):
+            raise TargetError(f"target {t.kpi} {t.entity_kind} {t.entity_id or ''} {p}: growth needs data for {ly}")
+        out.append((p, base * (1 + float(t.growth or 0)), f"{ly} × (1 {float(t.growth or 0):+.0%})"))
+    return out
+
+
+def _data_months(wh: Warehouse) -> list[str]:
+    con = wh.connect()
+    try:
+        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
+    finally:
+        con.close()
+    if lo is None:
+        return []
+    return [p.strftime("%Y-%m") for p in pd.period_range(lo, hi, freq="M")]
+
+
+def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+    """File targets (growth resolved, '*' expanded, overrides applied) plus cascaded store × month rows
+    and the parent's month rows (sum of the cascade for additive KPIs)."""
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    catalog = catalog or load_catalog()
+    files, _ = load_target_files(directory)
+    months = None
+    rows: list[dict] = []
+    for t, src in files:
+        catalog.get(t.kpi)
+        if t.period == "*" or t.period in RELATIVE:
+            months = months if months is not None else _data_months(wh)
+            if not months:
+                continue
+            if t.period == "*":
+                periods = months
+            else:
+                last = period_bounds(months[-1])[1]
+                periods = [period_label(last, t.period.split("_")[1])]
+        else:
+            periods = [t.period]
+        for p, v, how in _resolve_value(t, wh, periods):
+            for adj in adjustments_for(t.entity_kind, t.entity_id, p, t.kpi):
+                if adj.kind == "override_target" and adj.period == p:
+                    v, how = float(adj.value or 0), f"override {adj.id}"
+            rows.append({"kpi": t.kpi, "entity_kind": t.entity_kind, "entity_id": t.entity_id or "", "period": p,
+                         "value": v, "cascade": t.cascade, "source": src, "method": how, "parent": ""})
+            if t.cascade:
+                c = cascade(t.model_copy(update={"period": p}), wh, catalog=catalog, value=v)
+                c["cascade"] = False
+                c["source"] = src
+                rows += c.to_dict("records")
+                if period_kind(p) != "month":
+                    agg = c.groupby("period", as_index=False)["value"]
+                    agg = agg.sum() if catalog.is_additive(t.kpi) else agg.first()
+                    for r in agg.itertuples():
+                        rows.append({"kpi": t.kpi, "entity_kind": t.entity_kind, "entity_id": t.entity_id or "",
+                                     "period": r.period, "value": float(r.value), "cascade": False, "source": src,
+                                     "method": "month of cascaded " + p, "parent": f"{t.entity_kind}:{t.entity_id or ''}:{p}"})
+    df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    # explicit file targets win over cascaded ones for the same key
+    df["_rank"] = (df["parent"] != "").astype(int)
+    df = df.sort_values("_rank", kind="mergesort").drop_duplicates(["kpi", "entity_kind", "entity_id", "period"])
+    # overrides for cascaded rows
+    for adj in load_adjustments():
+        if adj.kind != "override_target":
+            continue
+        m = (df["kpi"] == adj.kpi) & (df["entity_kind"] == adj.entity_kind) & (df["entity_id"] == (adj.entity_id or "")) \
+            & (df["period"] == adj.period)
+        if m.any():
+            df.loc[m, "value"] = float(adj.value or 0)
+            df.loc[m, "method"] = f"override {adj.id}"
+        else:
+            df = pd.concat([df, pd.DataFrame([{"kpi": adj.kpi, "entity_kind": adj.entity_kind, "entity_id": adj.entity_id or "",
+                                               "period": adj.period, "value": float(adj.value or 0), "cascade": False,
+                                               "source": "adjustments.yaml", "method": f"override {adj.id}", "parent": "",
+                                               "_rank": 0}])], ignore_index=True)
+    return df.drop(columns="_rank").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------ adjustments
+
+
+def adjustments_path() -> Path:
+    return paths.parameters_dir() / "adjustments.yaml"
+
+
+def load_adjustments(path: Path | None = None) -> list[Adjustment]:
+    p = Path(path) if path is not None else adjustments_path()
+    if not p.is_file():
+        return []
+    return _load_yaml(p, AdjustmentsFile).adjustments
+
+
+def adjustments_for(entity_kind: str, entity_id: str | None, period: str, kpi: str | None = None,
+                    path: Path | None = None) -> list[Adjustment]:
+    """Adjustments touching an entity's figures in a period (for a KPI, or any KPI when kpi is None).
+
+    A store adjustment also touches the company, platform, team, person and contract figures of
+    periods that contain its days (reports list it; only the store's own evaluation changes).
+    """
+    s, e = period_bounds(period)
+    out = []
+    for a in load_adjustments(path):
+        if kpi is not None and a.kpi not in (None, kpi):
+            continue
+        if a.kind == "override_target":
+            if a.period != period or a.entity_kind != entity_kind or (a.entity_id or "") != (entity_id or ""):
+                continue
+        else:
+            if a.end < s or a.start > e:  # type: ignore[operator]
+                continue
+            if not (a.entity_kind == entity_kind and (a.entity_id or "") == (entity_id or "")):
+                if not (a.entity_kind == "store" and entity_kind in ("company", "platform", "marketplace", "team",
+                                                                       "person", "contract")):
+                    continue
+        out.append(a)
+    return out
+
+
+def _excluded_days(adjs: list[Adjustment], period: str) -> int:
+    s, e = period_bounds(period)
+    days: set[dt.date] = set()
+    for a in adjs:
+        if a.kind != "exclude_days":
+            continue
+        d0, d1 = max(a.start, s), min(a.end, e)  # type: ignore[type-var]
+        days |= {d0 + dt.timedelta(days=i) for i in range((d1 - d0).days + 1)}
+    return len(days)
+
+
+# ------------------------------------------------------------------------------------ evaluation
+
+STATUS_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "target", "actual", "expected_to_date", "projection",
+                  "achievement", "pace_achievement", "status", "method", "adjusted", "adjustment_ids", "as_of"]
+
+
+def _as_of(wh: Warehouse) -> dt.date:
+    con = wh.connect()
+    try:
+        hi = con.execute("SELECT max(CAST(order_date AS DATE)) FROM orders").fetchone()[0]
+    finally:
+        con.close()
+    return hi or dt.date.today()
+
+
+def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Warehouse) -> pd.Series | None:
+    lags = {"month": 12, "quarter": 4, "year": 1}
+    if period_kind(period) not in lags:
+        return None
+    ly = shift_period(period, -lags[period_kind(period)])
+    d = compute([kpi], by=[], period="day", start=ly, end=ly, filters=_entity_filter(kind, eid), warehouse=wh)
+    if d.empty or not np.isfinite(d[kpi]).any() or d[kpi].sum() <= 0:
+        return None
+    s, e = period_bounds(ly)
+    full = pd.Series(0.0, index=[period_label(s + dt.timedelta(days=i), "day") for i in range((e - s).days + 1)])
+    full.loc[d["period"].values] = d[kpi].fillna(0).values
+    return full.cumsum() / full.sum()
+
+
+def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, warehouse: Any = None,
+             targets: pd.DataFrame | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+    """Targets joined to actuals: achievement, pacing, projection and status per KPI × entity × period."""
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    catalog = catalog or load_catalog()
+    tg = all_targets(wh, catalog=catalog) if targets is None else targets.copy()
+    if tg.empty:
+        return pd.DataFrame(columns=STATUS_COLUMNS)
+    as_of = as_of or _as_of(wh)
+    tg = tg[tg["period"].map(lambda p: period_bounds(p)[0] <= as_of)]
+    if periods:
+        tg = tg[tg["period"].isin(periods)]
+    th = thresholds()
+    pacing_kind = {}
+    for t, _ in load_target_files()[0]:
+        pacing_kind[(t.kpi, t.entity_kind, t.entity_id or "")] = t.pacing
+    out = []
+    tg = tg.assign(_kind=tg["period"].map(period_kind))
+    for (ekind, pkind), g in tg.groupby(["entity_kind", "_kind"]):
+        dim = ENTITY_DIMENSION.get(ekind)
+        kpis = sorted(g["kpi"].unique())
+        lo = min(period_bounds(p)[0] for p in g["period"])
+        hi = max(period_bounds(p)[1] for p in g["period"])
+        hi = min(hi, as_of)
+        by = [dim] if dim else []
+        flt = {dim: sorted(g["entity_id"].unique())} if dim else None
+        act = compute(kpis, by=by, period=pkind, start=lo, end=hi, filters=flt, warehouse=wh)
+        act = act.rename(columns={dim: "entity_id"}) if dim else act.assign(entity_id="")
+        long = act.melt(id_vars=["entity_id", "period"], value_vars=kpis, var_name="kpi", value_name="actual")
+        m = g.merge(long, on=["kpi", "entity_id", "period"], how="left")
+        for r in m.itertuples():
+            d = catalog.get(r.kpi).direction
+            s, e = period_bounds(r.period)
+            adjs = adjustments_for(ekind, r.entity_id or None, r.period, r.kpi)
+            own = [a for a in adjs if a.entity_kind == ekind and (a.entity_id or "") == (r.entity_id or "")]
+            target = float(r.value)
+            excl = _excluded_days(own, r.period)
+            total_days = (e - s).days + 1
+            additive = catalog.is_additive(r.kpi)
+            if excl and additive:
+                target = target * (1 - excl / total_days)
+            actual = float(r.actual) if r.actual is not None and pd.notna(r.actual) else np.nan
+            ach = achievement(actual, target, d)
+            in_progress = e > as_of
+            if in_progress:
+                curve = None
+                if pacing_kind.get((r.kpi, ekind, r.entity_id or "")) == "seasonal":
+                    curve = _seasonal_curve(r.kpi, ekind, r.entity_id or None, r.period, wh)
+                pc = pacing(r.kpi, actual, target, r.period, as_of, "seasonal" if curve is not None else "calendar",
+                            curve, catalog)
+                expected, projection = pc["expected_to_date"], pc["projection"]
+            else:
+                expected, projection = target, actual
+            pace = achievement(actual, expected, d)
+            judged = pace if in_progress else ach
+            st = status_of(judged, r.kpi, th)
+            if excl and not additive and excl >= total_days:
+                st = "none"
+            out.append([r.kpi, ekind, r.entity_id, r.period, target, actual, expected, projection, ach, pace, st,
+                        r.method, bool(adjs), ",".join(a.id for a in adjs), as_of.isoformat()])
+    res = pd.DataFrame(out, columns=STATUS_COLUMNS)
+    return res.sort_values(["entity_kind", "entity_id", "period", "kpi"]).reset_index(drop=True)

@@ -1,0 +1,432 @@
+"""KPI trees (parameters/kpi_tree.yaml): validation and exact driver attribution of a gap.
+
+A tree is a list of nodes; each node names a KPI, its parent node, its layer (top, middle,
+execution), its relation to the parent, an owner and a weight. The relation says how the children
+of a parent combine into it:
+
+- ``additive`` (with ``sign`` +1/-1): parent = Σ sign × child;
+- ``multiplicative``: parent = Π child;
+- ``ratio_numerator`` / ``ratio_denominator``: parent = numerator / denominator;
+- ``informational``: shown under the parent, not part of the arithmetic.
+
+Attribution of a change from *a* (base: prior period or target) to *b* (actual): additive children
+contribute their signed differences; multiplicative and ratio children are split with the
+logarithmic-mean Divisia index (LMDI-I): contribution_i = L(P_b, P_a) · ln(x_i,b / x_i,a) (negated
+for a denominator), with L(x, y) = (x − y) / (ln x − ln y). When all values are positive and the
+relation holds, the contributions sum exactly to P_b − P_a. **Fallback**: if any factor (or the
+parent) is zero or negative at either point, the log is undefined and the exact Shapley
+decomposition is used instead (average marginal effect over all orders of switching factors from a
+to b), which also sums exactly to the change. When the data do not satisfy the relation, the
+unexplained remainder is returned as a ``(residual)`` row so the rows still add up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from . import paths
+from .config import StrictModel, dump_yaml, format_validation_error, read_yaml
+from .definitions import Catalog, load_catalog
+from .errors import ConfigError, DefinitionError
+
+Layer = Literal["top", "middle", "execution"]
+Relation = Literal["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
+
+
+class TreeNode(StrictModel):
+    """One node of a KPI tree."""
+
+    id: str | None = Field(None, description="node id, unique in the tree (defaults to the KPI id)")
+    kpi: str = Field(description="KPI id from the catalog")
+    parent: str | None = Field(None, description="parent node id; empty for a root")
+    layer: Layer = "middle"
+    relation: Relation = "informational"
+    sign: Literal[1, -1] = Field(1, description="for additive children: +1 adds, -1 subtracts")
+    owner: str | None = Field(None, description="team or person id owning this KPI")
+    weight: float = Field(1.0, ge=0, description="weight in scorecards")
+
+    @model_validator(mode="after")
+    def _default_id(self) -> "TreeNode":
+        if not self.id:
+            self.id = self.kpi
+        return self
+
+
+class KpiTree(StrictModel):
+    """parameters/kpi_tree.yaml"""
+
+    name: str = "default"
+    max_roots: int = Field(1, ge=1, description="number of roots allowed")
+    nodes: list[TreeNode]
+
+    def node(self, node_id: str) -> TreeNode:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise DefinitionError(f"tree {self.name!r} has no node {node_id!r}")
+
+    def children(self, node_id: str) -> list[TreeNode]:
+        return [n for n in self.nodes if n.parent == node_id]
+
+    def roots(self) -> list[TreeNode]:
+        return [n for n in self.nodes if not n.parent]
+
+
+@dataclass
+class Issue:
+    path: str
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _n(kpi: str, parent: str | None, layer: Layer, relation: Relation = "informational", sign: int = 1,
+       id: str | None = None, owner: str | None = None) -> dict:
+    d: dict[str, Any] = {"kpi": kpi, "parent": parent, "layer": layer, "relation": relation}
+    if sign != 1:
+        d["sign"] = sign
+    if id:
+        d["id"] = id
+    if owner:
+        d["owner"] = owner
+    return d
+
+
+DEFAULT_TREE: dict = {
+    "name": "default",
+    "max_roots": 1,
+    "nodes": [
+        _n("net_margin", None, "top"),
+        _n("net_profit", "net_margin", "top", "ratio_numerator"),
+        _n("net_sales", "net_margin", "middle", "ratio_denominator", id="net_sales_denominator"),
+        _n("net_sales", "net_profit", "middle", "additive"),
+        _n("gmv", "net_sales", "middle", "additive"),
+        _n("sessions", "gmv", "middle", "multiplicative"),
+        _n("cvr", "gmv", "middle", "multiplicative"),
+        _n("aov", "gmv", "middle", "multiplicative"),
+        _n("refunds", "net_sales", "middle", "additive", -1),
+        _n("cogs", "net_profit", "middle", "additive", -1),
+        _n("first_leg", "net_profit", "middle", "additive", -1),
+        _n("duties", "net_profit", "middle", "additive", -1),
+        _n("platform_fees", "net_profit", "middle", "additive", -1),
+        _n("fulfillment_fees", "net_profit", "middle", "additive", -1),
+        _n("storage_fees", "net_profit", "middle", "additive", -1),
+        _n("ad_spend", "net_profit", "middle", "additive", -1),
+        _n("tacos", "ad_spend", "middle", "multiplicative"),
+        _n("gmv", "ad_spend", "middle", "multiplicative", id="gmv_for_ads"),
+        _n("acos", "ad_spend", "middle"),
+        _n("roas", "ad_spend", "middle"),
+        _n("cpc", "ad_spend", "middle"),
+        _n("ctr", "ad_spend", "middle"),
+        _n("overheads", "net_profit", "middle", "additive", -1),
+        _n("new_listings", "gmv", "execution"),
+        _n("active_sku_rate", "gmv", "execution"),
+        _n("stockout_rate", "gmv", "execution"),
+        _n("ad_optimizations", "ad_spend", "execution"),
+        _n("negative_review_hours", "net_sales", "execution"),
+        _n("first_response_hours", "net_sales", "execution"),
+    ],
+}
+
+
+def default_tree() -> KpiTree:
+    return KpiTree.model_validate(DEFAULT_TREE)
+
+
+def tree_path() -> Path:
+    return paths.parameters_dir() / "kpi_tree.yaml"
+
+
+def load_tree(path: Path | None = None) -> KpiTree:
+    """The tree of parameters/kpi_tree.yaml (the default tree when the file does not exist)."""
+    p = Path(path) if path is not None else tree_path()
+    if not p.is_file():
+        return default_tree()
+    data = read_yaml(p) or {}
+    try:
+        return KpiTree.model_validate(data)
+    except ValidationError as err:
+        issues = format_validation_error(p.name, err)
+        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
+
+
+_FAMILY = {"additive": "additive", "multiplicative": "multiplicative", "ratio_numerator": "ratio",
+           "ratio_denominator": "ratio"}
+
+
+def expected_value(tree: KpiTree, node_id: str, values: Mapping[str, float]) -> float | None:
+    """The parent's value implied by its arithmetic children (None when it has none)."""
+    kids = [c for c in tree.children(node_id) if c.relation != "informational"]
+    if not kids:
+        return None
+    fam = _FAMILY[kids[0].relation]
+    v = {c.id: float(values.get(c.kpi, np.nan)) for c in kids}
+    if fam == "additive":
+        return float(sum(c.sign * v[c.id] for c in kids))
+    if fam == "multiplicative":
+        return float(np.prod([v[c.id] for c in kids]))
+    num = next(c for c in kids if c.relation == "ratio_numerator")
+    den = next(c for c in kids if c.relation == "ratio_denominator")
+    return v[num.id] / v[den.id] if v[den.id] != 0 else float("nan")
+
+
+def validate_tree(tree: KpiTree, data: pd.DataFrame | None = None, catalog: Catalog | None = None,
+                  tolerance: float = 1e-6, source: str = "kpi_tree.yaml") -> list[Issue]:
+    """Every issue of the tree (unknown KPI, bad parent, cycle, roots, relation mix, data check)."""
+    catalog = catalog or load_catalog()
+    issues: list[Issue] = []
+    ids: dict[str, int] = {}
+    for i, n in enumerate(tree.nodes):
+        p = f"{source}: nodes[{i}]"
+        if n.id in ids:
+            issues.append(Issue(f"{p}.id", f"duplicate node id {n.id!r} (also nodes[{ids[n.id]}]); give one an `id:`",
+                                "duplicate"))
+        ids.setdefault(n.id or n.kpi, i)
+        if n.kpi not in catalog.kpis:
+            issues.append(Issue(f"{p}.kpi", f"unknown KPI {n.kpi!r}", "unknown_kpi"))
+        if n.parent and n.parent not in {m.id for m in tree.nodes}:
+            issues.append(Issue(f"{p}.parent", f"unknown parent node {n.parent!r}", "unknown_parent"))
+        if n.parent == n.id:
+            issues.append(Issue(f"{p}.parent", f"node {n.id!r} is its own parent", "cycle"))
+    # cycles
+    parent = {n.id: n.parent for n in tree.nodes}
+    reported: set[frozenset] = set()
+    for start in parent:
+        seen: list[str] = []
+        cur: str | None = start
+        while cur is not None and cur in parent:
+            if cur in seen:
+                cyc = seen[seen.index(cur):] + [cur]
+                key = frozenset(cyc)
+                if key not in reported and len(cyc) > 2:
+                    reported.add(key)
+                    i = ids.get(cur, 0)
+                    issues.append(Issue(f"{source}: nodes[{i}].parent", "cycle: " + " -> ".join(cyc), "cycle"))
+                break
+            seen.append(cur)
+            cur = parent[cur]
+    roots = tree.roots()
+    if not roots:
+        issues.append(Issue(f"{source}: nodes", "the tree has no root (a node without parent)", "roots"))
+    elif len(roots) > tree.max_roots:
+        issues.append(Issue(f"{source}: nodes", f"{len(roots)} roots ({', '.join(r.id or '' for r in roots)}) where "
+                            f"{tree.max_roots} expected; give the extra ones a parent or raise max_roots", "roots"))
+    # relation consistency per parent
+    for pid in {n.parent for n in tree.nodes if n.parent}:
+        kids = [(i, n) for i, n in enumerate(tree.nodes) if n.parent == pid and n.relation != "informational"]
+        fams = {_FAMILY[n.relation] for _, n in kids}
+        if len(fams) > 1:
+            i = kids[0][0]
+            issues.append(Issue(f"{source}: nodes[{i}].relation",
+                                f"children of {pid!r} mix relations {sorted(fams)}; use one kind per parent", "relation"))
+        if fams == {"ratio"}:
+            nn = sum(1 for _, n in kids if n.relation == "ratio_numerator")
+            nd = sum(1 for _, n in kids if n.relation == "ratio_denominator")
+            if nn != 1 or nd != 1:
+                issues.append(Issue(f"{source}: nodes[{kids[0][0]}].relation",
+                                    f"{pid!r} needs exactly one ratio_numerator and one ratio_denominator child", "relation"))
+    if data is not None and not issues:
+        issues += _check_data(tree, data, tolerance, source, ids)
+    return issues
+
+
+def _check_data(tree: KpiTree, data: pd.DataFrame, tol: float, source: str, ids: dict[str, int]) -> list[Issue]:
+    out = []
+    for n in tree.nodes:
+        kids = [c for c in tree.children(n.id or "") if c.relation != "informational"]
+        if not kids or n.kpi not in data.columns or any(c.kpi not in data.columns for c in kids):
+            continue
+        bad = 0
+        worst = None
+        for _, row in data.iterrows():
+            vals = row.to_dict()
+            exp = expected_value(tree, n.id or "", vals)
+            act = float(vals[n.kpi])
+            if exp is None or not np.isfinite(exp) or not np.isfinite(act):
+                continue
+            if abs(exp - act) > tol * max(1.0, abs(act)):
+                bad += 1
+                worst = worst or (row.get("period"), act, exp)
+        if bad:
+            out.append(Issue(f"{source}: nodes[{ids.get(n.id or '', 0)}]",
+                             f"relation of {n.id!r} to its children does not hold on {bad} row(s) of data "
+                             f"(e.g. period {worst[0]}: {worst[1]:.6g} vs {worst[2]:.6g})", "data"))
+    return out
+
+
+def save_tree(tree: KpiTree, path: Path | None = None, catalog: Catalog | None = None) -> Path:
+    """Validate, then write the tree YAML atomically; an invalid tree is never written."""
+    issues = validate_tree(tree, catalog=catalog)
+    if issues:
+        raise DefinitionError(f"the KPI tree is invalid ({len(issues)} issue(s)):\n" +
+                              "\n".join(f"  - {i}" for i in issues))
+    p = Path(path) if path is not None else tree_path()
+    dump_yaml(tree_to_dict(tree), p)
+    return p
+
+
+def tree_to_dict(tree: KpiTree) -> dict:
+    """Compact YAML form: defaults and ids equal to the KPI are left out."""
+    nodes = []
+    for n in tree.nodes:
+        d: dict[str, Any] = {}
+        if n.id != n.kpi:
+            d["id"] = n.id
+        d["kpi"] = n.kpi
+        d["parent"] = n.parent
+        d["layer"] = n.layer
+        d["relation"] = n.relation
+        if n.sign != 1:
+            d["sign"] = n.sign
+        if n.owner:
+            d["owner"] = n.owner
+        if n.weight != 1.0:
+            d["weight"] = n.weight
+        nodes.append(d)
+    return {"name": tree.name, "max_roots": tree.max_roots, "nodes": nodes}
+
+
+# -------------------------------------------------------------------------------------- attribution
+
+
+def _logmean(x: float, y: float) -> float:
+    if x == y:
+        return x
+    return (x - y) / (math.log(x) - math.log(y))
+
+
+def _shapley(factors_a: list[float], factors_b: list[float], combine) -> list[float]:
+    n = len(factors_a)
+    out = []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        phi = 0.0
+        for r in range(n):
+            w = math.factorial(r) * math.factorial(n - r - 1) / math.factorial(n)
+            for S in combinations(others, r):
+                with_i = [factors_b[j] if (j in S or j == i) else factors_a[j] for j in range(n)]
+                without = [factors_b[j] if j in S else factors_a[j] for j in range(n)]
+                phi += w * (combine(with_i) - combine(without))
+        out.append(phi)
+    return out
+
+
+def split_change(relation: str, a: list[float], b: list[float], exponents: list[int] | None = None
+                 ) -> tuple[list[float], str]:
+    """Contributions of each factor to the change of Π factor**exponent (exponent ±1) from a to b."""
+    exps = exponents or [1] * len(a)
+
+    def combine(xs: list[float]) -> float:
+        out = 1.0
+        for x, e in zip(xs, exps):
+            if e < 0:
+                out = out / x if x != 0 else float("nan")
+            else:
+                out *= x
+        return out
+
+    pa, pb = combine(a), combine(b)
+    if all(x > 0 for x in a + b) and pa > 0 and pb > 0:
+        L = _logmean(pb, pa)
+        return [L * e * math.log(xb / xa) for xa, xb, e in zip(a, b, exps)], "lmdi"
+    return _shapley(a, b, combine), "shapley"
+
+
+def attribute_values(tree: KpiTree, a: Mapping[str, float], b: Mapping[str, float], root: str | None = None
+                     ) -> pd.DataFrame:
+    """Attribution of the change a → b over the tree (a, b map KPI id → value); see module docstring."""
+    roots = [tree.node(root)] if root else tree.roots()
+    rows: list[dict] = []
+
+    def val(m: Mapping[str, float], k: str) -> float:
+        v = m.get(k, np.nan)
+        return float(v) if v is not None else float("nan")
+
+    def visit(n: TreeNode, contribution: float, share: float, method: str) -> None:
+        rows.append({"node": n.id, "kpi": n.kpi, "parent": n.parent, "relation": n.relation, "layer": n.layer,
+                     "value_a": val(a, n.kpi), "value_b": val(b, n.kpi), "contribution": contribution,
+                     "share": share, "method": method})
+        kids = tree.children(n.id or "")
+        arith = [c for c in kids if c.relation != "informational"]
+        change = val(b, n.kpi) - val(a, n.kpi)
+        contribs: dict[str, float] = {}
+        cmethod = ""
+        if arith:
+            fam = _FAMILY[arith[0].relation]
+            xa = [val(a, c.kpi) for c in arith]
+            xb = [val(b, c.kpi) for c in arith]
+            if not all(np.isfinite(xa + xb)):
+                contribs = {c.id or "": float("nan") for c in arith}
+                cmethod = "missing"
+            elif fam == "additive":
+                contribs = {c.id or "": c.sign * (vb - va) for c, va, vb in zip(arith, xa, xb)}
+                cmethod = "difference"
+            else:
+                exps = [1 if c.relation != "ratio_denominator" else -1 for c in arith]
+                parts, cmethod = split_change(fam, xa, xb, exps)
+                contribs = {c.id or "": p for c, p in zip(arith, parts)}
+        for c in kids:
+            if c.relation == "informational":
+                visit(c, float("nan"), float("nan"), "informational")
+            else:
+                cv = contribs[c.id or ""]
+                visit(c, cv, cv / change if change else float("nan"), cmethod)
+        if arith and cmethod != "missing":
+            resid = change - sum(contribs.values())
+            if np.isfinite(change) and abs(resid) > 1e-9 * max(1.0, abs(change)):
+                rows.append({"node": f"{n.id}:(residual)", "kpi": None, "parent": n.id, "relation": "residual",
+                             "layer": n.layer, "value_a": np.nan, "value_b": np.nan, "contribution": resid,
+                             "share": resid / change if change else np.nan, "method": "residual"})
+
+    for r in roots:
+        ch = val(b, r.kpi) - val(a, r.kpi)
+        visit(r, ch, 1.0 if ch else float("nan"), "change")
+    return pd.DataFrame(rows, columns=["node", "kpi", "parent", "relation", "layer", "value_a", "value_b",
+                                       "contribution", "share", "method"])
+
+
+def attribute(tree: KpiTree | None = None, entity_kind: str = "company", entity_id: str | None = None,
+              period_a: str | None = None, period_b: str | None = None, targets: Mapping[str, float] | None = None,
+              warehouse: Any = None, root: str | None = None) -> pd.DataFrame:
+    """Attribute the gap between base (period_a or targets) and actual (period_b) for one entity.
+
+    With ``targets`` (KPI → target value), a = targets (KPIs without a target take the actual value
+    of period_a, i.e. no gap) and b = actual of ``period_b or period_a``.
+    """
+    from .metrics import compute, period_kind
+    from .org import ENTITY_DIMENSION
+
+    tree = tree or load_tree()
+    if period_a is None:
+        raise DefinitionError("attribute needs period_a (e.g. '2026-10')")
+    kpis = sorted({n.kpi for n in tree.nodes})
+    dim = ENTITY_DIMENSION.get(entity_kind, "missing")
+    if dim == "missing":
+        raise DefinitionError(f"unknown entity kind {entity_kind!r}")
+    filters = {dim: entity_id} if dim else None
+    kind = period_kind(period_a)
+
+    def values(label: str) -> dict[str, float]:
+        df = compute(kpis, by=[], period=kind, start=label, end=label, filters=filters, warehouse=warehouse)
+        if df.empty:
+            return {k: float("nan") for k in kpis}
+        return {k: float(df.iloc[0][k]) for k in kpis}
+
+    if targets is not None:
+        b = values(period_b or period_a)
+        a = {k: float(targets.get(k, b[k])) for k in kpis}
+    else:
+        if period_b is None:
+            raise DefinitionError("attribute needs period_b or targets")
+        a, b = values(period_a), values(period_b)
+    return attribute_values(tree, a, b, root=root)

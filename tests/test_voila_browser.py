@@ -1,0 +1,156 @@
+"""The KPI tree designer served by Voilà and driven in headless Chromium: add a node, save, check disk.
+
+Uses Debian's /usr/bin/chromium (never downloads a browser); skipped when it is absent. Every wait
+is bounded; the Voilà server runs against a temporary project (KPI_ROOT) and is always stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+VOILA = Path(sys.executable).parent / "voila"
+NOTEBOOK = REPO / "notebooks" / "02_kpi_tree_designer.ipynb"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
+    pytest.mark.skipif(not VOILA.exists(), reason="needs voila in the venv"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"voila exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "static/voila_probe", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # the server answers (a 404 is fine: it is up)
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"voila did not answer on {url} within {timeout}s")
+
+
+@pytest.fixture
+def voila_project(tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "parameters", root / "parameters")
+    (root / "parameters" / "kpi_tree.yaml").unlink(missing_ok=True)
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    shutil.copy(NOTEBOOK, nbdir / NOTEBOOK.name)
+    port = _free_port()
+    env = dict(os.environ, KPI_ROOT=str(root), PYTHONUNBUFFERED="1")
+    env.pop("KPI_HEADLESS", None)
+    env.pop("KPI_WAREHOUSE", None)
+    log = (tmp_path / "voila.log").open("w")
+    proc = subprocess.Popen(
+        [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+         "--ServerApp.port_retries=0", str(nbdir / NOTEBOOK.name)],
+        env=env, cwd=str(nbdir), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_http(url, proc, 30)
+        yield root, url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.close()
+
+
+def _option_label(page, selector: str, startswith: str) -> str:
+    labels = page.eval_on_selector_all(f"{selector} option", "els => els.map(e => e.textContent)")
+    for lab in labels:
+        norm = lab.replace("\xa0", " ")
+        if norm == startswith or norm.startswith(startswith + " "):
+            return lab
+    raise AssertionError(f"no option starting with {startswith!r} in {selector}: {labels[:10]}")
+
+
+def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from kpi_lib import tree as tree_mod
+
+    root, url = voila_project
+    tree_file = root / "parameters" / "kpi_tree.yaml"
+    assert not tree_file.exists()
+    shot = tmp_path / "kpi_tree_designer.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(url, timeout=60_000)
+            page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=60_000)
+            page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
+
+            page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", "late_shipment_rate"))
+            page.select_option(".kpi-add-parent select", label="net_profit")
+            page.select_option(".kpi-add-layer select", label="execution")
+            page.select_option(".kpi-add-relation select", label="informational")
+            owner = page.locator(".kpi-add-owner input")
+            owner.fill("T-AMZ")
+            owner.press("Tab")
+            page.wait_for_timeout(300)
+            page.click("button.kpi-add-button")
+            page.wait_for_selector(".kpi-outline [data-node='late_shipment_rate']", timeout=20_000)
+
+            page.click("button.kpi-diff-button")
+            page.wait_for_function(
+                "() => document.querySelector('.kpi-diff') && "
+                "document.querySelector('.kpi-diff').textContent.includes('late_shipment_rate')",
+                timeout=20_000,
+            )
+            page.click("button.kpi-save-button")
+            page.wait_for_function(
+                "() => document.querySelector('.kpi-status') && "
+                "document.querySelector('.kpi-status').textContent.includes('Saved')",
+                timeout=20_000,
+            )
+            page.set_viewport_size({"width": 1400, "height": 2000})
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+
+    assert shot.stat().st_size > 10_000
+    keep = os.environ.get("KPI_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)
+
+    assert tree_file.is_file()
+    saved = tree_mod.load_tree(tree_file)
+    node = {n.id or n.kpi: n for n in saved.nodes}["late_shipment_rate"]
+    assert (node.parent, node.layer, node.relation, node.owner) == ("net_profit", "execution", "informational", "T-AMZ")
+    assert tree_mod.validate_tree(saved) == []
