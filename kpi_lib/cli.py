@@ -91,23 +91,11 @@ def validate() -> None:
 
 
 # ---- KPI engine (issue 3): compute, status, alerts -----------------------------------------------
-def _print_status_table(df: Any, title: str, lang: str) -> None:
-    from rich.table import Table
+def _print_status_table(period: Optional[str] = None, entity_kind: str = "company", entity_id: Optional[str] = None,
+                        lang: Optional[str] = None, warehouse: Optional[Path] = None) -> None:
+    from .compute import status_table
 
-    from .compute import format_value
-
-    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
-    t = Table(title=title, show_lines=False)
-    for c in (("KPI" if lang == "en" else "指标"), ("Value" if lang == "en" else "实际"),
-              ("Target" if lang == "en" else "目标"), ("Achv." if lang == "en" else "达成"),
-              ("Status" if lang == "en" else "状态")):
-        t.add_column(c, justify="left" if c in ("KPI", "指标", "Status", "状态") else "right")
-    for r in df.itertuples():
-        ach = f"{r.achievement:.0%}" if r.achievement == r.achievement else "–"
-        col = colors.get(r.status, "dim")
-        t.add_row(f"{r.name} ({r.kpi})", format_value(r.value, r.unit), format_value(r.target, r.unit), ach,
-                  f"[{col}]{r.status}[/]")
-    console.print(t)
+    console.print(status_table(period, entity_kind, entity_id, lang=lang, warehouse=warehouse))
 
 
 @app.command("compute")
@@ -118,21 +106,18 @@ def compute_cmd(
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Compute KPI values, target status and alerts into the warehouse (atomically)."""
-    from .compute import latest_status, run_compute
-    from .config import workbench
+    from .compute import run_compute
 
     summary = run_compute(warehouse)
     if as_json:
         print_json(summary)
         return
-    lang = lang or workbench().default_language
     console.print(f"[green]✓[/] kpi_values {summary['kpi_values']:,} rows, kpi_status {summary['kpi_status']:,}, "
                   f"alerts {summary['alerts']:,} ({summary['open_alerts']} open) in {summary['seconds']} s "
                   f"[dim]snapshot {summary['snapshot']}[/]")
-    df = latest_status(warehouse, lang=lang)
-    if len(df):
-        period = df["period"].iloc[0]
-        _print_status_table(df, ("Company KPIs " if lang == "en" else "公司指标 ") + str(period), lang)
+    for w in summary.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    _print_status_table(lang=lang, warehouse=warehouse)
 
 
 @app.command("status")
@@ -162,7 +147,7 @@ def status_cmd(
     if df.empty:
         console.print("no KPI values for that entity/period")
         return
-    _print_status_table(df, f"{entity_kind} {entity_id or ''} {df['period'].iloc[0]}", lang)
+    _print_status_table(period, entity_kind, entity_id, lang, warehouse)
 
 
 @app.command("alerts")
@@ -195,3 +180,67 @@ def alerts_cmd(
         t.add_row(str(r.opened_on), f"[{sev.get(r.severity, 'dim')}]{r.severity}[/]",
                   f"{r.entity_kind} {r.entity_id}", str(r.rule_id), str(r.message))
     console.print(t)
+
+
+@app.command("generate")
+@user_errors
+def generate_cmd(
+    out: Path = typer.Option(Path("data/raw"), "--out", help="where to write the demo exports (one folder per store)"),
+    seed: int = typer.Option(7, help="random seed (same seed + scale + end = identical files)"),
+    scale: float = typer.Option(1.0, help="1.0 ≈ 300k order lines; 30 ≈ 10M"),
+    end: Optional[str] = typer.Option(None, help="last month YYYY-MM (default: the month before today)"),
+    reference: Optional[Path] = typer.Option(None, help="reference directory (default data/reference)"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
+) -> None:
+    """Generate the demo company's exports in the platforms' native formats, plus reference data."""
+    import time
+
+    from rich.table import Table
+
+    from . import paths
+    from .generate import generate as run_generate
+
+    t0 = time.perf_counter()
+    summary = run_generate(out, reference or paths.reference_dir(), seed=seed, scale=scale, end=end)
+    if as_json:
+        print_json({k: v for k, v in summary.items() if k != "files"})
+        return
+    t = Table(title=f"demo exports {summary['months'][0]}..{summary['months'][-1]} (seed {seed}, scale {scale:g})")
+    for col in ("store", "files", "order lines"):
+        t.add_column(col, justify="right" if col != "store" else "left")
+    per_store: dict[str, int] = {}
+    for f in summary["files"]:
+        per_store[f.split("/")[0]] = per_store.get(f.split("/")[0], 0) + 1
+    for sid, n in summary["rows_per_store"].items():
+        t.add_row(sid, str(per_store.get(sid, 0)), f"{n:,}")
+    console.print(t)
+    console.print(f"[green]✓[/] {summary['files_written']} files, {summary['order_lines']:,} order lines, "
+                  f"{summary['dirty_rows']} dirty rows listed in {Path(summary['out']) / '_dirty_rows.json'}; "
+                  f"reference → {summary['reference']} ({time.perf_counter() - t0:.1f} s)")
+
+
+# ---- reports (issue 5) ---------------------------------------------------------------------------
+@app.command("report")
+@user_errors
+def report_cmd(
+    batch: Optional[Path] = typer.Option(None, help="batch YAML (default parameters/batches/monthly.yaml; a bare name "
+                                                    "is looked up in parameters/batches/)"),
+    period: Optional[str] = typer.Option(None, help="month YYYY-MM (default: the batch's, else the latest with data)"),
+    jobs: Optional[int] = typer.Option(None, help="parallel warm kernels (default: cores)"),
+    only: Optional[str] = typer.Option(None, help="glob on report/entity, report or entity, e.g. 'store_*/AMZ-*'"),
+    force: bool = typer.Option(False, help="re-render even when template, parameters and snapshot are unchanged"),
+    bundle: bool = typer.Option(False, help="one shared outputs/<period>/plotly.min.js instead of inlining it"),
+    timeout: Optional[float] = typer.Option(None, help="seconds per report (default: the batch's)"),
+    lang: Optional[str] = typer.Option(None, help="zh or en (overrides the batch)"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """Render report templates per store/team/person/contract into outputs/<period>/ and outputs/index.html."""
+    from .reports import run_batch
+
+    summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
+                        console=None if as_json else console, timeout=timeout, language=lang, warehouse=warehouse)
+    if as_json:
+        print_json(summary)
+    if summary["failed"]:
+        raise typer.Exit(1)

@@ -36,14 +36,28 @@ def _wh(warehouse: Any) -> Warehouse:
     return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
 
 
+def data_range(warehouse: Any = None) -> tuple[dt.date | None, dt.date | None]:
+    """First and last order date in the warehouse (the range `kpi compute` covers)."""
+    con = _wh(warehouse).connect()
+    try:
+        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
+    finally:
+        con.close()
+    return lo, hi
+
+
 def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = None,
-               period_kinds: tuple[str, ...] = PERIOD_KINDS) -> pd.DataFrame:
+               period_kinds: tuple[str, ...] = PERIOD_KINDS, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """Tidy KPI values for the standard grains over [start, end] (default: the orders' date range)."""
     wh = _wh(warehouse)
     catalog = load_catalog()
+    lo, hi = data_range(wh)
+    start, end = start or lo, end or hi
     frames = []
     for ek, dim in (grains or GRAINS).items():
         for pk in period_kinds:
-            df = compute_long(None, by=[dim] if dim else [], period=pk, warehouse=wh, catalog=catalog)
+            df = compute_long(None, by=[dim] if dim else [], period=pk, start=start, end=end, warehouse=wh,
+                              catalog=catalog)
             if dim:
                 df = df.rename(columns={dim: "entity_id"})
                 df = df[df["entity_id"].notna()]
@@ -64,10 +78,13 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     t0 = time.perf_counter()
     wh = _wh(warehouse)
     wh.current  # raises WarehouseError with a hint when there is no warehouse
-    values = kpi_values(wh)
+    lo, hi = data_range(wh)
+    values = kpi_values(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
     status = targets_mod.evaluate(as_of=as_of, warehouse=wh)
     al = alerts_mod.evaluate_alerts(values, status)
+    warn = list(status.attrs.get("warnings", []))
     status = status.astype({"adjusted": bool})
+    status.attrs["warnings"] = warn
     with wh.transaction("compute") as w:
         w.write("kpi_values", values, partition_by=())
         w.write("kpi_status", status if len(status) else pd.DataFrame({c: pd.Series(dtype="string")
@@ -80,6 +97,7 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
         "snapshot": wh.current_id(), "kpi_values": int(len(values)), "kpi_status": int(len(status)),
         "alerts": int(len(al)), "open_alerts": int((al["state"] == "open").sum()) if len(al) else 0,
         "periods": [months[0], months[-1]] if months else [], "seconds": round(time.perf_counter() - t0, 2),
+        "warnings": list(status.attrs.get("warnings", [])),
     }
 
 
@@ -123,3 +141,29 @@ def format_value(v: float, unit: str) -> str:
     if unit == "count":
         return f"{v:,.0f}"
     return f"{v:,.2f}"
+
+
+def status_table(period: str | None = None, entity_kind: str = "company", entity_id: str | None = None,
+                 lang: str | None = None, warehouse: Any = None, kpis: list[str] | None = None) -> Any:
+    """A rich Table of ``latest_status`` (KPI name, value, target, achievement, coloured status)."""
+    from rich.table import Table
+
+    from .config import workbench
+
+    lang = lang or workbench().default_language
+    df = latest_status(warehouse, entity_kind, entity_id, period, kpis=kpis, lang=lang)
+    en = lang == "en"
+    label = {"company": "Company" if en else "公司"}.get(entity_kind, entity_kind)
+    title = f"{label} {entity_id or ''} {df['period'].iloc[0] if len(df) else (period or '')}".replace("  ", " ")
+    t = Table(title=title + (" KPIs" if en else " 指标状态"))
+    t.add_column("KPI" if en else "指标")
+    t.add_column("Value" if en else "实际", justify="right")
+    t.add_column("Target" if en else "目标", justify="right")
+    t.add_column("Achv." if en else "达成", justify="right")
+    t.add_column("Status" if en else "状态")
+    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
+    for r in df.itertuples():
+        ach = f"{r.achievement:.0%}" if np.isfinite(r.achievement) else "–"
+        t.add_row(f"{r.name} ({r.kpi})", format_value(r.value, r.unit), format_value(r.target, r.unit), ach,
+                  f"[{colors.get(r.status, 'dim')}]{r.status}[/]")
+    return t

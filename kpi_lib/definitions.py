@@ -23,6 +23,9 @@ Measure conventions (documented choices):
   first-leg use the ``sku_costs`` row valid on the order date (fallback ``skus``); duties =
   units × unit_cogs × skus.duty_rate. Shipped = status shipped|delivered|returned; returned units =
   quantity of lines with status returned; late = ship_date > promised_ship_date (null = not late).
+- return rate = refunded units / shipped units: refunds are the platform-neutral trace of a return
+  (Amazon marks no order line "returned"); a refund row without quantity counts as one unit per
+  (store, order, sku, date).
 - fees: one measure per fee_type ``fee_<type>_rc``. ``advertising`` fees are not used (ad spend comes
   from ``ads``) and ``duty`` fees are not used (duties are computed from SKU costs).
 - inventory: sums over daily snapshots (SKU-days); averages divide by the number of snapshot dates.
@@ -84,7 +87,9 @@ _MEASURES: list[Measure] = [
     _m("late_shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED} AND ship_date > promised_ship_date)"),
     _m("skus_sold", "orders", f"count(DISTINCT store_sku) FILTER (WHERE {NOT_CANCELLED} AND quantity > 0)", "distinct"),
     _m("refunds_rc", "refunds", "sum(amount_rc)"),
-    _m("refund_units", "refunds", "sum(quantity)"),
+    _m("refund_units", "refunds",
+       "coalesce(sum(quantity), 0) + count(DISTINCT refund_key) FILTER (WHERE quantity IS NULL)",
+       d="refunded units; a refunded line without quantity counts once per (store, order, sku, date)"),
     *[_m(f"fee_{t}_rc", "fees", f"sum(amount_rc) FILTER (WHERE fee_type = '{t}')") for t in FEE_TYPES],
     _m("ad_spend_rc", "ads", "sum(spend_rc)"),
     _m("ad_sales_rc", "ads", "sum(ad_sales_rc)"),
@@ -169,7 +174,7 @@ BUILTIN_KPIS: list[KpiDef] = [
     _k("net_profit", "净利润", "Net profit", "contribution - overheads", "money", "up"),
     _k("gross_margin", "毛利率", "Gross margin", "(net_sales - cogs - first_leg - duties) / net_sales", "pct", "up"),
     _k("net_margin", "净利润率", "Net profit margin", "net_profit / net_sales", "pct", "up"),
-    _k("return_rate", "退货率", "Return rate", "returned_units / shipped_units", "pct", "down"),
+    _k("return_rate", "退货率", "Return rate", "refund_units / shipped_units", "pct", "down"),
     _k("inventory_days", "库存周转天数", "Days of inventory",
        "(sellable_unit_days / inventory_dates) / (units / calendar_days)", "days", "down"),
     _k("inventory_turnover", "库存周转率", "Inventory turnover",

@@ -1,9 +1,9 @@
 """Computing KPIs at any grain: generated DuckDB SQL over the Parquet warehouse, results as pandas.
 
 How it works: the requested KPIs are resolved to the base measures they need (kpi_lib.formula);
-measures are grouped by source table and each source is aggregated by **one** generated DuckDB
-query at the requested grain (period × dimensions). The per-source results are joined on the grain
-and the formulas are evaluated over the grouped sums, so every ratio is a ratio of sums, medians
+measures are grouped by source table and each source is aggregated once, in its own CTE, at the
+requested grain (period × dimensions); the CTEs are joined on the grain in a single generated DuckDB
+statement (one scan per source table) and the formulas are evaluated over the grouped sums, so every ratio is a ratio of sums, medians
 are medians of the underlying rows and distinct counts are distinct at that grain.
 
 Org grains: fact rows are joined on their date to the assignment intervals (kpi_lib.org), so a
@@ -78,6 +78,13 @@ def period_bounds(label: str) -> tuple[dt.date, dt.date]:
     m = dict(_RX)[kind].match(str(label))
     assert m
     g = [int(x) for x in m.groups()]
+    try:
+        return _bounds(kind, g)
+    except ValueError:
+        raise DefinitionError(f"{label!r} is not a valid {kind} label") from None
+
+
+def _bounds(kind: str, g: list[int]) -> tuple[dt.date, dt.date]:
     if kind == "day":
         d = dt.date(*g)
         return d, d
@@ -150,10 +157,12 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 class _Ctx:
     def __init__(self, con: duckdb.DuckDBPyConnection, period: str, start: dt.date, end: dt.date,
-                 need_costs: bool) -> None:
+                 need_costs: bool, filter_start: dt.date | None = None, filter_end: dt.date | None = None) -> None:
         self.con = con
         self.period = period
-        self.start, self.end = start, end
+        self.start, self.end = start, end  # range for listings and calendar days
+        self.filter_start = filter_start or dt.date(1900, 1, 1)  # range of fact rows (open when not asked)
+        self.filter_end = filter_end or dt.date(9999, 12, 31)
         self.tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         self.need_costs = need_costs
 
@@ -162,7 +171,7 @@ class _Ctx:
 
     @property
     def date_range(self) -> str:
-        return f"BETWEEN DATE {_q(self.start)} AND DATE {_q(self.end)}"
+        return f"BETWEEN DATE {_q(self.filter_start)} AND DATE {_q(self.filter_end)}"
 
     def cost_join(self, alias: str, date_expr: str) -> tuple[str, str, str, str]:
         """(join sql, unit_cogs expr, first_leg expr, duty expr)."""
@@ -215,6 +224,17 @@ def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) ->
     return build
 
 
+def _base_refunds(ctx: _Ctx) -> str:
+    have = _columns(ctx.con, "refunds")
+    oid = "coalesce(order_id, '')" if "order_id" in have else "''"
+    sku = "sku" if "sku" in have else "NULL::VARCHAR"
+    return (
+        f"SELECT CAST(date AS DATE) AS _date, store_id, {sku} AS sku, amount_rc, quantity, "
+        f"store_id || '|' || {oid} || '|' || coalesce({sku}, '') || '|' || CAST(CAST(date AS DATE) AS VARCHAR) AS refund_key "
+        f"FROM refunds WHERE CAST(date AS DATE) {ctx.date_range}"
+    )
+
+
 def _base_inventory(ctx: _Ctx) -> str:
     have = _columns(ctx.con, "inventory")
     date = "CAST(i.date AS DATE)"
@@ -231,8 +251,8 @@ def _base_inventory(ctx: _Ctx) -> str:
 def _base_tickets(ctx: _Ctx) -> str:
     return (
         "SELECT store_id, NULL::VARCHAR AS sku, CAST(CAST(opened_at AS TIMESTAMP) AS DATE) AS _date, kind, "
-        "date_diff('second', CAST(opened_at AS TIMESTAMP), CAST(first_response_at AS TIMESTAMP)) / 3600.0 AS response_hours, "
-        "date_diff('second', CAST(opened_at AS TIMESTAMP), CAST(resolved_at AS TIMESTAMP)) / 3600.0 AS resolution_hours "
+        "date_diff('microsecond', CAST(opened_at AS TIMESTAMP), CAST(first_response_at AS TIMESTAMP)) / 3600e6 AS response_hours, "
+        "date_diff('microsecond', CAST(opened_at AS TIMESTAMP), CAST(resolved_at AS TIMESTAMP)) / 3600e6 AS resolution_hours "
         f"FROM tickets WHERE CAST(CAST(opened_at AS TIMESTAMP) AS DATE) {ctx.date_range}"
     )
 
@@ -258,7 +278,7 @@ def _base_listings(ctx: _Ctx, daily: bool) -> str:
 
 SOURCES: dict[str, Any] = {
     "orders": _base_orders,
-    "refunds": _simple("refunds", "date", ["amount_rc", "quantity"]),
+    "refunds": _base_refunds,
     "fees": _simple("fees", "date", ["fee_type", "amount_rc"]),
     "ads": _simple("ads", "date", ["spend_rc", "ad_sales_rc", "clicks", "impressions", "ad_orders"]),
     "traffic": _simple("traffic", "date", ["sessions", "page_views"]),
@@ -339,6 +359,21 @@ def _source_sql(ctx: _Ctx, source: str, measures: list[str], catalog: Catalog, b
     return sql + " GROUP BY ALL"
 
 
+def _combine(parts: list[tuple[str, list[str]]], by: list[str]) -> str:
+    """One statement: each source aggregated in its own CTE, joined on the grain (nulls match nulls)."""
+    keys = ["period", *by]
+    ctes = [f"_s{i} AS ({sql})" for i, (sql, _) in enumerate(parts)]
+    cols = ", ".join(f'"{k}"' for k in keys)
+    union = " UNION ".join(f"SELECT {cols} FROM _s{i}" for i in range(len(parts)))
+    sel = [f'_k."{k}"' for k in keys]
+    joins = []
+    for i, (_, ms) in enumerate(parts):
+        sel += [f'_s{i}."{m}"' for m in ms]
+        cond = " AND ".join(f'_k."{k}" IS NOT DISTINCT FROM _s{i}."{k}"' for k in keys)
+        joins.append(f"LEFT JOIN _s{i} ON {cond}")
+    return (f"WITH {', '.join(ctes)}, _k AS ({union}) SELECT {', '.join(sel)} FROM _k " + " ".join(joins))
+
+
 def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date]:
     lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
     if lo is None:
@@ -386,10 +421,10 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
     con = wh.connect()
     try:
         lo, hi = _data_range(con)
-        s = _to_date(start, False) or lo
-        e = _to_date(end, True) or hi
+        fs, fe = _to_date(start, False), _to_date(end, True)
+        s, e = fs or lo, fe or hi
         cost_measures = {"cogs_rc", "first_leg_rc", "duties_rc", "inventory_value_days_rc"}
-        ctx = _Ctx(con, period, s, e, need_costs=bool(measures & cost_measures))
+        ctx = _Ctx(con, period, s, e, need_costs=bool(measures & cost_measures), filter_start=fs, filter_end=fe)
         dims = set(by) | set(flt)
         org_kind = _org_setup(con, wh, dims)
         use_contracts = "contract_id" in dims
@@ -401,20 +436,14 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
             if t != "calendar":
                 by_source.setdefault(t, []).append(m)
         keys = ["period", *by]
-        frames = []
+        parts: list[tuple[str, list[str]]] = []
         for src, ms in by_source.items():
             if not ctx.has(_SOURCE_TABLE.get(src, src)):
                 continue
-            sql = _source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts)
-            frames.append(con.execute(sql).df())
+            parts.append((_source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts), ms))
+        df = con.execute(_combine(parts, by)).df() if parts else pd.DataFrame(columns=keys)
     finally:
         con.close()
-    if frames:
-        df = frames[0]
-        for f in frames[1:]:
-            df = df.merge(f, on=keys, how="outer")
-    else:
-        df = pd.DataFrame(columns=keys)
     for m in measures:
         if m not in df.columns:
             df[m] = np.nan

@@ -56,6 +56,15 @@ RELATIVE = ("latest_month", "latest_quarter", "latest_year")  # resolved against
 TARGET_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "value", "cascade", "source", "method", "parent"]
 
 
+def _check_label(label: str) -> None:
+    from .errors import DefinitionError
+
+    try:
+        period_bounds(label)
+    except (DefinitionError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
 class Target(StrictModel):
     """One target row."""
 
@@ -76,7 +85,7 @@ class Target(StrictModel):
         if (self.value is None) == (self.growth is None):
             raise ValueError("give exactly one of value or growth")
         if self.period not in ("*", *RELATIVE):
-            period_kind(self.period)
+            _check_label(self.period)
         if self.entity_kind != "company" and not self.entity_id:
             raise ValueError(f"entity_id is required for entity_kind {self.entity_kind}")
         return self
@@ -117,7 +126,7 @@ class Adjustment(StrictModel):
         if self.kind == "override_target" and (self.value is None or not self.period or not self.kpi):
             raise ValueError("override_target needs kpi, period and value")
         if self.period:
-            period_kind(self.period)
+            _check_label(self.period)
         return self
 
 
@@ -306,8 +315,13 @@ def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | Non
     return df
 
 
-def _resolve_value(t: Target, wh: Warehouse, periods: list[str]) -> list[tuple[str, float, str]]:
-    """(period, value, method) for a file target, expanding '*' and growth targets."""
+def _resolve_value(t: Target, wh: Warehouse, periods: list[str], warnings: list[str] | None = None
+                   ) -> list[tuple[str, float, str]]:
+    """(period, value, method) for a file target, expanding '*' and growth targets.
+
+    A growth target for a period without last-year data is skipped with a warning (when a list is
+    given) instead of failing the whole computation.
+    """
     out = []
     for p in periods:
         if t.value is not None:
@@ -320,7 +334,11 @@ def _resolve_value(t: Target, wh: Warehouse, periods: list[str]) -> list[tuple[s
                      warehouse=wh)
         base = float(df[t.kpi].iloc[0]) if len(df) else np.nan
         if not np.isfinite(base):
-            raise TargetError(f"target {t.kpi} {t.entity_kind} {t.entity_id or ''} {p}: growth needs data for {ly}")
+            msg = f"target {t.kpi} {t.entity_kind} {t.entity_id or ''} {p}: growth needs data for {ly}"
+            if warnings is None:
+                raise TargetError(msg)
+            warnings.append(msg)
+            continue
         out.append((p, base * (1 + float(t.growth or 0)), f"{ly} × (1 {float(t.growth or 0):+.0%})"))
     return out
 
@@ -344,6 +362,7 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
     files, _ = load_target_files(directory)
     months = None
     rows: list[dict] = []
+    warnings: list[str] = []
     for t, src in files:
         catalog.get(t.kpi)
         if t.period == "*" or t.period in RELATIVE:
@@ -357,14 +376,23 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                 periods = [period_label(last, t.period.split("_")[1])]
         else:
             periods = [t.period]
-        for p, v, how in _resolve_value(t, wh, periods):
+        try:
+            resolved = _resolve_value(t, wh, periods, warnings)
+        except TargetError as exc:
+            warnings.append(f"{src}: skipped: {exc}")
+            continue
+        for p, v, how in resolved:
             for adj in adjustments_for(t.entity_kind, t.entity_id, p, t.kpi):
                 if adj.kind == "override_target" and adj.period == p:
                     v, how = float(adj.value or 0), f"override {adj.id}"
             rows.append({"kpi": t.kpi, "entity_kind": t.entity_kind, "entity_id": t.entity_id or "", "period": p,
                          "value": v, "cascade": t.cascade, "source": src, "method": how, "parent": ""})
             if t.cascade:
-                c = cascade(t.model_copy(update={"period": p}), wh, catalog=catalog, value=v)
+                try:
+                    c = cascade(t.model_copy(update={"period": p}), wh, catalog=catalog, value=v)
+                except TargetError as exc:
+                    warnings.append(f"{src}: cascade skipped: {exc}")
+                    continue
                 c["cascade"] = False
                 c["source"] = src
                 rows += c.to_dict("records")
@@ -393,7 +421,9 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                                                "period": adj.period, "value": float(adj.value or 0), "cascade": False,
                                                "source": "adjustments.yaml", "method": f"override {adj.id}", "parent": "",
                                                "_rank": 0}])], ignore_index=True)
-    return df.drop(columns="_rank").reset_index(drop=True)
+    df = df.drop(columns="_rank").reset_index(drop=True)
+    df.attrs["warnings"] = warnings
+    return df
 
 
 # ------------------------------------------------------------------------------------ adjustments
@@ -483,7 +513,9 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
     catalog = catalog or load_catalog()
     tg = all_targets(wh, catalog=catalog) if targets is None else targets.copy()
     if tg.empty:
-        return pd.DataFrame(columns=STATUS_COLUMNS)
+        empty = pd.DataFrame(columns=STATUS_COLUMNS)
+        empty.attrs["warnings"] = list(tg.attrs.get("warnings", []))
+        return empty
     as_of = as_of or _as_of(wh)
     tg = tg[tg["period"].map(lambda p: period_bounds(p)[0] <= as_of)]
     if periods:
@@ -537,4 +569,6 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             out.append([r.kpi, ekind, r.entity_id, r.period, target, actual, expected, projection, ach, pace, st,
                         r.method, bool(adjs), ",".join(a.id for a in adjs), as_of.isoformat()])
     res = pd.DataFrame(out, columns=STATUS_COLUMNS)
-    return res.sort_values(["entity_kind", "entity_id", "period", "kpi"]).reset_index(drop=True)
+    res = res.sort_values(["entity_kind", "entity_id", "period", "kpi"]).reset_index(drop=True)
+    res.attrs["warnings"] = list(tg.attrs.get("warnings", []))
+    return res

@@ -338,8 +338,15 @@ def split_change(relation: str, a: list[float], b: list[float], exponents: list[
     pa, pb = combine(a), combine(b)
     if all(x > 0 for x in a + b) and pa > 0 and pb > 0:
         L = _logmean(pb, pa)
-        return [L * e * math.log(xb / xa) for xa, xb, e in zip(a, b, exps)], "lmdi"
-    return _shapley(a, b, combine), "shapley"
+        parts, method = [L * e * math.log(xb / xa) for xa, xb, e in zip(a, b, exps)], "lmdi"
+    else:
+        parts, method = _shapley(a, b, combine), "shapley"
+    change = pb - pa
+    if math.isfinite(change) and all(math.isfinite(x) for x in parts) and parts:
+        # exact closure: the float remainder (≈1e-12 relative) goes to the largest part
+        i = max(range(len(parts)), key=lambda j: abs(parts[j]))
+        parts[i] += change - math.fsum(parts)
+    return parts, method
 
 
 def attribute_values(tree: KpiTree, a: Mapping[str, float], b: Mapping[str, float], root: str | None = None
@@ -383,7 +390,8 @@ def attribute_values(tree: KpiTree, a: Mapping[str, float], b: Mapping[str, floa
                 visit(c, cv, cv / change if change else float("nan"), cmethod)
         if arith and cmethod != "missing":
             resid = change - sum(contribs.values())
-            if np.isfinite(change) and abs(resid) > 1e-9 * max(1.0, abs(change)):
+            scale = max(1.0, abs(val(a, n.kpi)), abs(val(b, n.kpi)), *(abs(x) for x in contribs.values()))
+            if np.isfinite(change) and abs(resid) > 1e-9 * scale:
                 rows.append({"node": f"{n.id}:(residual)", "kpi": None, "parent": n.id, "relation": "residual",
                              "layer": n.layer, "value_a": np.nan, "value_b": np.nan, "contribution": resid,
                              "share": resid / change if change else np.nan, "method": "residual"})

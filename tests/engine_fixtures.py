@@ -187,7 +187,7 @@ def make_warehouse(path: Path, seed: int = 11, overheads: bool = True) -> tuple[
         if overheads:
             oh = pd.DataFrame([(s, m.strftime("%Y-%m"), 500.0 + 100 * i)
                                for i, s in enumerate(STORES["store_id"])
-                               for m in pd.date_range(START, END, freq="MS")],
+                               for m in pd.date_range(_dates(s)[0].replace(day=1), END, freq="MS")],
                               columns=["store_id", "month", "amount_rc"])
             tables["overhead_allocations"] = oh
             w.write("overhead_allocations", oh, partition_by=())

@@ -75,9 +75,28 @@ def test_notebook_runs_headless_without_warehouse(path, nb_project):
         assert "make demo" in text, "a data-dependent notebook must tell the user to run make demo"
 
 
+@pytest.fixture(scope="module")
+def fixture_warehouse(tmp_path_factory):
+    from engine_fixtures import make_warehouse
+
+    path = tmp_path_factory.mktemp("nb_wh") / "warehouse"
+    make_warehouse(path)
+    return path
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_headless_with_data(path, nb_project, fixture_warehouse, monkeypatch):
+    """With a warehouse (the engine's small fixture): the data-dependent parts run too."""
+    monkeypatch.setenv("KPI_WAREHOUSE", str(fixture_warehouse))
+    nb = _run(path, REPO / "notebooks")
+    text = _text(nb)
+    assert "Traceback" not in text and "no warehouse yet" not in text.lower()
+
+
 @pytest.mark.skipif(_demo_warehouse() is None, reason="no demo warehouse in the checkout (run make demo)")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_headless_on_demo_data(path, nb_project, monkeypatch):
+    """On the checkout's demo warehouse, read-only (writes still go to the temporary project)."""
     monkeypatch.setenv("KPI_WAREHOUSE", str(_demo_warehouse()))
     if (REPO / "data" / "reference").is_dir():
         monkeypatch.setenv("KPI_REFERENCE", str(REPO / "data" / "reference"))

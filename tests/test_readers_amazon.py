@@ -913,3 +913,21 @@ def test_read_delimited_ragged_and_legacy_encoding(tmp_path: Path) -> None:
     df = amazon.read_delimited(p, "\t", quoted=False)
     assert df["__line"].tolist() == [2, 4]
     assert df["name"].tolist() == ['Caf\u00e9 12" mug', "short"] and df["qty"].tolist() == ["3", ""]
+
+
+def test_child_item_business_report_is_not_read(tmp_path: Path) -> None:
+    # "Detail Page Sales and Traffic by Child Item" has no date: it cannot become daily traffic
+    p = tmp_path / "child.csv"
+    p.write_text(
+        "(Parent) ASIN,(Child) ASIN,Title,SKU,Sessions - Total,Page Views - Total,Units Ordered,"
+        'Ordered Product Sales\nB0P,B0C,Mug,KT-2002,"1,200","1,900",12,"$144.00"\n'
+    )
+    assert amazon_readers_accepting(p) == []
+
+
+def test_settlement_without_summary_row_is_an_error(tmp_path: Path) -> None:
+    lines = (FIX / "settlement_v1_de.txt").read_text().split("\n")
+    p = tmp_path / "s.txt"
+    p.write_text("\n".join([lines[0], *lines[2:]]))
+    with pytest.raises(IngestError, match="no settlement summary row"):
+        reader("amazon_settlement_v1").read(p, DE)

@@ -44,14 +44,6 @@ DE_PLACES = [("Berlin", "Berlin", "10115"), ("München", "Bayern", "80331"), ("H
 SETTLEMENT_ANCHOR = "22:07:18"
 
 
-def _ids(n_orders: int, si: int, de: bool) -> np.ndarray:
-    v = perm_ids(np.arange(n_orders), 14, 6364136223 + 2 * si, 104729 * (si + 3))
-    pre = np.array(["302", "303", "304", "305"] if de else ["111", "112", "113", "114"])[np.arange(n_orders) % 4]
-    s = zpad(v, 14)
-    return np.char.add(np.char.add(np.char.add(pre, "-"), np.char.add(np.char.ljust(s, 7)[:, None][:, 0].astype("U7"), "-")),
-                       np.array([x[7:] for x in s]) if False else np.char.lstrip(np.char.zfill((v % 10**7).astype(str), 7), ""))
-
-
 def prepare(world: World, store_id: str, lines: pd.DataFrame) -> pd.DataFrame:
     """Add the Amazon-specific per-line columns (ids, UTC times, channel, tax, shipping, places)."""
     si = STORE_IDS.index(store_id)
@@ -60,7 +52,7 @@ def prepare(world: World, store_id: str, lines: pd.DataFrame) -> pd.DataFrame:
     r = rng_for(world.seed, 30, si)
     oi = lines["order_idx"].to_numpy()
     no = int(oi.max()) + 1 if len(oi) else 0
-    v = perm_ids(np.arange(no), 14, 6364136223 + 2 * si, 104729 * (si + 3))
+    v = perm_ids(np.arange(no), 14, 6364136223 + 2 * si, 31415926535897 + 104729 * (si + 3))
     pre = np.array(["302", "303", "304", "305"] if de else ["111", "112", "113", "114"])[np.arange(no) % 4]
     hi = zpad(v // 10**7, 7)
     lo = zpad(v % 10**7, 7)
@@ -126,7 +118,7 @@ def write_orders(world: World, store_id: str, lines: pd.DataFrame, out: Path, di
         np.where(r.random(n) < 0.04, "true", "false").astype(object), "", "",
     ]
     rendered = tx.render_lines(None, cols, "\t", quote=False)[0]
-    day = lines["day"].to_numpy()
+    day = lines["day"].to_numpy().astype("datetime64[D]")
     slices = month_slices(day, world.period.months)
     prev_tail = None
     for mi, (m, mask) in enumerate(slices):
@@ -153,7 +145,7 @@ def write_orders(world: World, store_id: str, lines: pd.DataFrame, out: Path, di
 def _inject_orders(body: pa.Array, idx: np.ndarray, lines: pd.DataFrame, path: Path, dirty: DirtyLog,
                    offset: int, r: np.random.Generator) -> pa.Array:
     """Bad date, negative quantity and unknown SKU rows in the middle of a month (not in the last 3 days)."""
-    d = lines["day"].to_numpy()[idx]
+    d = lines["day"].to_numpy().astype("datetime64[D]")[idx]
     single = (lines["n_lines"].to_numpy()[idx] == 1) & (lines["status"].to_numpy()[idx] != "cancelled")
     dom = (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
     cand = np.flatnonzero(single & (dom >= 5) & (dom <= 20))
@@ -203,7 +195,7 @@ def ads_header(store_id: str) -> list[str]:
                        f"{d} Day Total Units (#)", f"{d} Day Conversion Rate"]
 
 
-ACOS = {"AMZ-US-01": 0.19, "AMZ-US-02": 0.27, "AMZ-DE-01": 0.23, "AMZ-US-03": 0.34}
+ACOS = {"AMZ-US-01": 0.16, "AMZ-US-02": 0.24, "AMZ-DE-01": 0.20, "AMZ-US-03": 0.29}
 
 
 def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> tuple[list[Path], dict[str, int]]:
@@ -234,15 +226,16 @@ def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> tu
     mean = pd.Series(actual).groupby([mon, K]).transform("mean").to_numpy()
     acos = ACOS[store_id] * np.exp(r.normal(0, 0.25, len(D)))
     share = r.uniform(0.25, 0.45, len(D))
-    spend = np.round(mean * share * acos * np.exp(r.normal(0, 0.2, len(D))) + r.uniform(0.3, 2.0, len(D)), 2)
+    spend = np.round(mean * share * acos * np.exp(r.normal(0, 0.2, len(D))) + r.uniform(0.05, 0.6, len(D)), 2)
     cpc_base = r.uniform(0.55, 1.6, len(ss))[K]
     clicks = np.maximum(1, np.round(spend / cpc_base)).astype(np.int64)
     ctr = r.uniform(0.0025, 0.009, len(D))
     impressions = np.maximum(clicks, np.round(clicks / ctr)).astype(np.int64)
     ad_sales = np.round(actual * share, 2)
     price = ss["price"].to_numpy()[K]
-    orders = np.minimum(clicks, np.round(ad_sales / price)).astype(np.int64)
-    ad_sales = np.where(orders > 0, ad_sales, 0.0)
+    orders = np.maximum(np.round(ad_sales / price), ad_sales > 0).astype(np.int64)
+    clicks = np.maximum(clicks, orders)
+    impressions = np.maximum(impressions, clicks)
     units = orders + (r.random(len(D)) < 0.1) * (orders > 0)
     cat = ss["category"].to_numpy()[K]
     auto = (K % 3 == 0)
@@ -334,7 +327,7 @@ def write_inventory(world: World, store_id: str, lines: pd.DataFrame, out: Path)
     d0 = (days[0] - per.days[0]).astype(int)
     U = np.zeros((nd, nk))
     live = lines[(lines["status"] != "cancelled") & (lines["day"].to_numpy() >= days[0])]
-    np.add.at(U, ((live["day"].to_numpy() - days[0]).astype(int), live["k"].to_numpy()), live["qty"].to_numpy())
+    np.add.at(U, ((live["day"].to_numpy().astype("datetime64[D]") - days[0]).astype(int), live["k"].to_numpy()), live["qty"].to_numpy())
     cs = np.vstack([np.zeros((1, nk)), np.cumsum(U, axis=0)])
     t30 = cs[1:] - cs[np.maximum(np.arange(1, nd + 1) - 30, 0)]
     avg = np.maximum(U.mean(axis=0), 0.05)
@@ -378,3 +371,196 @@ def write_inventory(world: World, store_id: str, lines: pd.DataFrame, out: Path)
         tx.write_delimited(path, INVENTORY_HEADER, cols, "\t", quote=False)
         files.append(path)
     return files
+
+
+# ---- settlements ---------------------------------------------------------------------------------
+
+
+class _Rows:
+    """Settlement transaction rows collected as rendered lines plus sort keys and amounts in cents."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array, np.ndarray]] = []
+
+    def add(self, posted: np.ndarray, block: int, seq: np.ndarray, amount_c: np.ndarray | None,
+            amount_col: str | None, **fields: object) -> None:
+        n = len(posted)
+        if n == 0:
+            return
+        vals = dict(fields)
+        if amount_col:
+            vals[amount_col] = tx.money_c(amount_c)
+        if "posted-date" not in vals:
+            vals["posted-date"] = tx.join(tx.fmt_dt(posted, "%Y-%m-%dT%H:%M:%S"), "+00:00")
+        # merge runs of constant columns into literal separators: few, large vectorised joins
+        parts: list[object] = []
+        lit = self.sid
+        for c in SETTLEMENT_HEADER[1:]:
+            v = vals.get(c, "")
+            if isinstance(v, str):
+                lit += "\t" + v
+            else:
+                parts.append(pa.scalar(lit + "\t", tx.LS))
+                parts.append(tx.to_str(v, n))
+                lit = ""
+        parts.append(pa.scalar(lit, tx.LS))
+        line = pc.binary_join_element_wise(*parts, pa.scalar("", tx.LS))
+        amt = np.zeros(n, dtype=np.int64) if amount_c is None else np.asarray(amount_c, dtype=np.int64)
+        self.parts.append((np.asarray(posted).astype("datetime64[s]").astype(np.int64), np.full(n, block),
+                           np.broadcast_to(seq, (n,)).astype(np.int64), line, amt))
+
+    def finish(self) -> tuple[pa.Array, int]:
+        if not self.parts:
+            return pa.array([], tx.LS), 0
+        posted = np.concatenate([p[0] for p in self.parts])
+        block = np.concatenate([p[1] for p in self.parts])
+        seq = np.concatenate([p[2] for p in self.parts])
+        lines = pa.concat_arrays([p[3] for p in self.parts])
+        total = int(sum(int(p[4].sum()) for p in self.parts))
+        order = np.lexsort((seq, posted, block))
+        return lines.take(pa.array(order)), total
+
+
+def write_settlements(world: World, store_id: str, lines: pd.DataFrame, out: Path, ad_spend: dict[str, int],
+                      dirty: DirtyLog, duplicate: bool) -> list[Path]:
+    si = STORE_IDS.index(store_id)
+    s = STORES[si]
+    de = s[3] == "DE"
+    r = rng_for(world.seed, 70, si)
+    per = world.period
+    mk = "Amazon.de" if de else "Amazon.com"
+    anchor = (per.start_date - np.timedelta64(1, "D")).astype("datetime64[s]") + np.timedelta64(22 * 3600 + 7 * 60 + 18, "s")
+    stop = per.end_date.astype("datetime64[s]") + np.timedelta64(86399, "s")
+    launch = world.launch[store_id].astype("datetime64[s]")
+    starts = []
+    t = anchor
+    while t < stop:
+        if t + np.timedelta64(14, "D") > launch:
+            starts.append(t)
+        t = t + np.timedelta64(14, "D")
+    ends = [min(a + np.timedelta64(14, "D"), stop) for a in starts]
+    # line-level amounts (cents)
+    st = lines["status"].to_numpy()
+    afn = lines["afn"].to_numpy()
+    item_c = tx.cents(lines["item_price"])
+    tax_c = np.zeros(len(lines), dtype=np.int64) if de else tx.cents(lines["tax"])
+    ship_c = tx.cents(lines["ship_fee"])
+    promo_c = tx.cents(lines["promo"])
+    ss = world.store_skus[store_id].set_index("sku")
+    rate = ss.loc[lines["sku"], "commission"].to_numpy()
+    comm_c = np.maximum(np.round((item_c - promo_c + ship_c) * rate).astype(np.int64), 30)
+    fba_c = np.where(afn, np.round(ss.loc[lines["sku"], "fba_fee"].to_numpy() * lines["qty"].to_numpy() * (0.95 if de else 1.0) * 100), 0).astype(np.int64)
+    refund_comm_c = np.minimum(np.round(comm_c * 0.2).astype(np.int64), 500)
+    ship_ts = lines["ship_ts_utc"].to_numpy()
+    ret_ts = lines["ret_ts_utc"].to_numpy()
+    posted_o = np.where(np.isin(st, ["shipped", "delivered", "returned"]), ship_ts, np.datetime64("NaT"))
+    shipment = np.char.add("B", zpad(perm_ids(lines["order_idx"].to_numpy(), 9, 982451653, 7 + si), 9))
+    adj = np.char.add("amzn1:crow:", zpad(perm_ids(np.arange(len(lines)), 18, 1000000007, 99 + si), 18))
+    adj_item = zpad(perm_ids(np.arange(len(lines)), 18, 998244353, 5 + si), 19)
+    # monthly other transactions
+    months = per.months
+    live = lines[st != "cancelled"]
+    msales = live.groupby(live["day"].to_numpy().astype("datetime64[M]"))["item_price"].sum()
+    others = []  # (posted, block, ttype, fields, amount_col, cents)
+    for mi, m in enumerate(months):
+        mstart = np.datetime64(m + "-01")
+        if np.datetime64(m) < world.launch[store_id].astype("datetime64[M]"):
+            continue
+        nxt = (np.datetime64(m) + 1).astype("datetime64[D]")
+        if m in ad_spend and ad_spend[m]:
+            others.append((nxt.astype("datetime64[s]") - np.timedelta64(4 * 3600 - si * 60, "s"), 3, "ServiceFee",
+                           {"item-related-fee-type": "Cost of Advertising"}, "item-related-fee-amount", -ad_spend[m]))
+        sales_m = float(msales.get(np.datetime64(m), 0.0))
+        q4 = 2.5 if m[5:] in ("10", "11", "12") else 1.0
+        others.append((nxt.astype("datetime64[s]") + np.timedelta64(6 * 86400 + 3 * 3600 + 14 * 60 + 15, "s"), 3,
+                       "Storage Fee", {}, "other-amount", -int(round(sales_m * r.uniform(0.006, 0.011) * q4 * 100))))
+        if m[5:] in ("02", "05", "08", "11"):
+            others.append((mstart.astype("datetime64[s]") + np.timedelta64(14 * 86400 + 5 * 3600, "s"), 3,
+                           "StorageRenewalBilling", {}, "other-amount", -int(round(sales_m * r.uniform(0.001, 0.003) * 100))))
+        sub_day = min(int(str(world.launch[store_id])[8:10]), 28) - 1
+        others.append((mstart.astype("datetime64[s]") + np.timedelta64(sub_day * 86400 + 4 * 3600 + 9 * 60 + 26, "s"), 3,
+                       "Subscription Fee", {}, "other-amount", -3900 if de else -3999))
+        ssk = world.store_skus[store_id]
+        for j in range(int(r.integers(0, 3))):
+            k = int(r.integers(0, len(ssk)))
+            q = int(r.integers(1, 4))
+            kind = ["WAREHOUSE_DAMAGE", "WAREHOUSE_LOST", "REVERSAL_REIMBURSEMENT"][int(r.integers(0, 3))]
+            others.append((mstart.astype("datetime64[s]") + np.timedelta64(int(r.integers(0, 27 * 86400)), "s"), 3, kind,
+                           {"sku": ssk["sku"].iat[k], "quantity-purchased": str(q)}, "other-amount",
+                           int(round(ssk["price"].iat[k] * 0.62 * q * 100))))
+    files = []
+    for wi, (a, b) in enumerate(zip(starts, ends)):
+        sid = str(20_000_000_000 + si * 700_000_000 + wi * 14_350_117 + 7_001)
+        rows = _Rows(sid)
+        o = np.flatnonzero((posted_o >= a) & (posted_o < b))
+        com = {"transaction-type": "Order", "order-id": lines["order_id"].to_numpy()[o],
+               "merchant-order-id": lines["order_id"].to_numpy()[o], "shipment-id": shipment[o], "marketplace-name": mk,
+               "fulfillment-id": np.where(afn[o], "AFN", "MFN").astype(object), "order-item-code": lines["item_code"].to_numpy()[o],
+               "sku": lines["sku"].to_numpy()[o]}
+        po = posted_o[o]
+        com = {k: (v if isinstance(v, str) else tx.to_str(v)) for k, v in com.items()}
+        com["posted-date"] = tx.join(tx.fmt_dt(po, "%Y-%m-%dT%H:%M:%S"), "+00:00")
+        oidx = o.astype(np.int64) * 10
+        rows.add(po, 1, oidx + 0, None, None, **com, **{"quantity-purchased": lines["qty"].to_numpy()[o].astype(np.int64)})
+        rows.add(po, 1, oidx + 1, item_c[o], "price-amount", **com, **{"price-type": "Principal"})
+        if not de:
+            rows.add(po, 1, oidx + 2, tax_c[o], "price-amount", **com, **{"price-type": "Tax"})
+        sp = ship_c[o] > 0
+        rows.add(po[sp], 1, oidx[sp] + 3, ship_c[o][sp], "price-amount", **_sub(com, sp), **{"price-type": "Shipping"})
+        rows.add(po, 1, oidx + 4, -comm_c[o], "item-related-fee-amount", **com, **{"item-related-fee-type": "Commission"})
+        fa = afn[o]
+        rows.add(po[fa], 1, oidx[fa] + 5, -fba_c[o][fa], "item-related-fee-amount", **_sub(com, fa),
+                 **{"item-related-fee-type": "FBAPerUnitFulfillmentFee"})
+        if not de:
+            rows.add(po, 1, oidx + 6, -tax_c[o], "item-related-fee-amount", **com,
+                     **{"item-related-fee-type": "MarketplaceFacilitatorTax-Principal"})
+        pm = promo_c[o] > 0
+        rows.add(po[pm], 1, oidx[pm] + 7, -promo_c[o][pm], "promotion-amount", **_sub(com, pm),
+                 **{"promotion-id": "PLM-" + str(si), "promotion-type": "Principal"})
+        # refunds
+        f = np.flatnonzero((ret_ts >= a) & (ret_ts < b))
+        rc = {"transaction-type": "Refund", "order-id": lines["order_id"].to_numpy()[f],
+              "merchant-order-id": lines["order_id"].to_numpy()[f], "adjustment-id": adj[f], "marketplace-name": mk,
+              "fulfillment-id": np.where(afn[f], "AFN", "MFN").astype(object),
+              "order-item-code": lines["item_code"].to_numpy()[f], "merchant-adjustment-item-id": adj_item[f],
+              "sku": lines["sku"].to_numpy()[f]}
+        pf = ret_ts[f]
+        rc = {k: (v if isinstance(v, str) else tx.to_str(v)) for k, v in rc.items()}
+        rc["posted-date"] = tx.join(tx.fmt_dt(pf, "%Y-%m-%dT%H:%M:%S"), "+00:00")
+        fidx = f.astype(np.int64) * 10
+        rows.add(pf, 2, fidx + 1, -item_c[f], "price-amount", **rc, **{"price-type": "Principal"})
+        if not de:
+            rows.add(pf, 2, fidx + 2, -tax_c[f], "price-amount", **rc, **{"price-type": "Tax"})
+        rows.add(pf, 2, fidx + 4, comm_c[f], "item-related-fee-amount", **rc, **{"item-related-fee-type": "Commission"})
+        rows.add(pf, 2, fidx + 5, -refund_comm_c[f], "item-related-fee-amount", **rc,
+                 **{"item-related-fee-type": "RefundCommission"})
+        if not de:
+            rows.add(pf, 2, fidx + 6, tax_c[f], "item-related-fee-amount", **rc,
+                     **{"item-related-fee-type": "MarketplaceFacilitatorTax-Principal"})
+        pm = promo_c[f] > 0
+        rows.add(pf[pm], 2, fidx[pm] + 7, promo_c[f][pm], "promotion-amount", **_sub(rc, pm),
+                 **{"promotion-id": "PLM-" + str(si), "promotion-type": "Principal"})
+        for j, (pt, blk, ttype, flds, col, amt) in enumerate(others):
+            if a <= pt < b:
+                rows.add(np.array([pt]), blk, np.array([j]), np.array([amt]), col, **{"transaction-type": ttype}, **flds)
+        body, total = rows.finish()
+        iso = lambda x: str(x.astype("datetime64[s]")) + "+00:00"  # noqa: E731
+        summary = "\t".join([sid, iso(a), iso(b), iso(b + np.timedelta64(2, "D")), tx.money_c(np.array([total]))[0].as_py(),
+                             s[4]] + [""] * (len(SETTLEMENT_HEADER) - 6))
+        path = out / store_id / "settlements" / f"{sid}.txt"
+        _write_lines(path, "\t".join(SETTLEMENT_HEADER), pa.concat_arrays([pa.array([summary], tx.LS), body]))
+        files.append(path)
+        if duplicate and wi == 2:
+            copy = out / store_id / "settlements" / f"re-export_{sid}.txt"
+            copy.write_bytes(path.read_bytes())
+            files.append(copy)
+            for ln in range(2, len(body) + 3):
+                dirty.add(copy, ln, "duplicate_file", f"same settlement {sid} exported twice", duplicate_of=path.relative_to(out).as_posix())
+    return files
+
+
+def _sub(d: dict, mask: np.ndarray) -> dict:
+    m = pa.array(np.asarray(mask, dtype=bool))
+    return {k: (v.filter(m) if isinstance(v, pa.Array) else (v[mask] if isinstance(v, np.ndarray) else v))
+            for k, v in d.items()}

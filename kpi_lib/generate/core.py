@@ -202,7 +202,7 @@ def build_world(seed: int, scale: float, end: str) -> World:
         mid, lo, hi = FX_START[c]
         r = rng_for(seed, 2, ci)
         x = mid
-        for m in period.months:
+        for m in [*period.months, add_months(period.end, 1)]:  # + the current month (late settlements)
             if c != "CNY":
                 x = float(np.clip(x + r.normal(0, (hi - lo) * 0.08) + (mid - x) * 0.1, lo, hi))
             fx_rows.append((m, c, round(x, 4) if c != "THB" else round(x, 5)))
@@ -252,6 +252,7 @@ def _assignments(period: Period, launch: dict, switch: np.datetime64) -> pd.Data
     add("P10", "T-DTC", "TTS-US-01", p0)
     add("P11", "T-DTC", "TTS-US-01", p0)
     add("P11", "T-DTC", "SFY-US-01", p0)
+    add("P10", "T-DTC", "SFY-US-01", p0)
     add("P10", "T-DTC", "WMT-US-01", p0)
     return pd.DataFrame(rows, columns=["person_id", "team_id", "store_id", "valid_from", "valid_to"])
 

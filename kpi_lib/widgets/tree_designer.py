@@ -9,6 +9,7 @@ catalog built with them passes ``definitions.build_catalog``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
@@ -34,6 +35,7 @@ LAYERS = ["top", "middle", "execution"]
 RELATIONS = ["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
 UNITS = ["money", "count", "pct", "ratio", "days", "hours"]
 NONE = "(root)"
+THRESHOLDS_FILE = "thresholds.yaml"
 
 
 def tree_yaml(tree: Any) -> str:
@@ -76,6 +78,10 @@ class TreeDesigner(Panel):
         self.owner = W.Combobox(options=self._owner_options(), placeholder="team or person id", description="Owner",
                                 ensure_option=False)
         self.weight = W.BoundedFloatText(value=1.0, min=0.0, max=100.0, step=0.1, description="Weight")
+        self.saved_thresholds = self._load_thresholds()
+        self.pending_thresholds: dict[str, dict[str, float]] = {}
+        self.green = W.BoundedFloatText(value=1.0, min=0.0, max=5.0, step=0.05, description="Green ≥")
+        self.amber = W.BoundedFloatText(value=0.9, min=0.0, max=5.0, step=0.05, description="Amber ≥")
         self.add_button = W.Button(description="Add node", button_style="success", icon="plus")
         self.node = W.Dropdown(options=self._node_options(), description="Edit node", layout=W.Layout(width="340px"))
         self.update_button = W.Button(description="Apply to node", icon="pencil")
@@ -101,6 +107,7 @@ class TreeDesigner(Panel):
         self.reload_button = W.Button(description="Discard edits", icon="undo")
 
         for w, cls in [
+            (self.green, "kpi-green"), (self.amber, "kpi-amber"),
             (self.kpi, "kpi-add-kpi"), (self.parent, "kpi-add-parent"), (self.layer, "kpi-add-layer"),
             (self.relation, "kpi-add-relation"), (self.owner, "kpi-add-owner"), (self.weight, "kpi-add-weight"),
             (self.add_button, "kpi-add-button"), (self.save_button, "kpi-save-button"),
@@ -114,6 +121,7 @@ class TreeDesigner(Panel):
         self.update_button.on_click(lambda _b: self.update_node())
         self.remove_button.on_click(lambda _b: self.remove_node())
         self.node.observe(lambda ch: self.select_node(ch["new"]), names="value")
+        self.kpi.observe(lambda ch: self._show_thresholds(ch["new"]), names="value")
         self.custom_formula.observe(lambda ch: self.check_formula(ch["new"]), names="value")
         self.custom_button.on_click(lambda _b: self.add_custom_kpi())
         self.diff_button.on_click(lambda _b: self.show_diff())
@@ -123,6 +131,8 @@ class TreeDesigner(Panel):
         editor = W.VBox([
             W.HTML("<b>Add a node from the catalog</b>"),
             self.kpi, self.parent, self.layer, self.relation, self.sign, self.owner, self.weight,
+            W.HTML("<small>Status thresholds (achievement ratio) for this KPI:</small>"),
+            W.HBox([self.green, self.amber]),
             self.add_button,
             W.HTML("<b>Edit an existing node</b> (fields above)"),
             self.node, W.HBox([self.update_button, self.remove_button]),
@@ -210,9 +220,8 @@ class TreeDesigner(Panel):
         keep_parent, keep_node = self.parent.value, self.node.value
         self.parent.options = self._parent_options()
         self.parent.value = keep_parent if keep_parent in self._node_ids() else ""
-        with self.node.hold_trait_notifications():
-            self.node.options = self._node_options()
-            self.node.value = keep_node if keep_node in self._node_ids() else ""
+        self.node.options = self._node_options()
+        self.node.value = keep_node if keep_node in self._node_ids() else ""
 
     # -- editing -----------------------------------------------------------------------------
     def _find(self, node_id: str) -> int | None:
@@ -250,6 +259,7 @@ class TreeDesigner(Panel):
             node_id = f"{kpi_id}_{n}"
             n += 1
         self.tree.nodes.append(self._node_from_fields(node_id if node_id != kpi_id else None, kpi_id))
+        self._record_thresholds(kpi_id)
         self.status.info(f"Added node {node_id} (not saved yet).")
         self.refresh()
         self.node.value = node_id
@@ -268,6 +278,7 @@ class TreeDesigner(Panel):
         self.sign.value = int(n.sign)
         self.owner.value = n.owner or ""
         self.weight.value = float(n.weight)
+        self._show_thresholds(n.kpi)
 
     def update_node(self, node_id: str | None = None) -> None:
         """Apply the editor fields to the selected node (KPI, parent, relation, owner, weight…)."""
@@ -278,6 +289,7 @@ class TreeDesigner(Panel):
             return
         old = self.tree.nodes[i]
         self.tree.nodes[i] = self._node_from_fields(old.id, str(self.kpi.value))
+        self._record_thresholds(str(self.kpi.value))
         self.status.info(f"Updated node {node_id} (not saved yet).")
         self.refresh()
 
@@ -368,6 +380,11 @@ class TreeDesigner(Panel):
             self.issues = list(validate_tree(self.tree, catalog=self.catalog()))
         except KpiError as exc:
             self.issues = [_Issue("kpi_tree.yaml", line, "error") for line in _lines(exc)]
+        for kpi, th in self.pending_thresholds.items():
+            if th["amber"] > th["green"]:
+                self.issues.append(_Issue(f"targets/{THRESHOLDS_FILE}: thresholds.{kpi}",
+                                          f"amber ({th['amber']:g}) must not exceed green ({th['green']:g})",
+                                          "thresholds"))
         return self.issues
 
     def issue_lines(self) -> list[str]:
@@ -388,18 +405,79 @@ class TreeDesigner(Panel):
         """Save through ``tree.save_tree`` (validates; writes nothing when invalid)."""
         from ..tree import save_tree
 
-        self.validate()
+        issues = self.validate()
         self.show_diff()
+        if any(getattr(i, "code", "") == "thresholds" for i in issues):
+            self.status.error("Not saved: fix the thresholds first", self.issue_lines())
+            self._show_issues()
+            return False
         try:
+            prepared = self._prepare_thresholds()  # validated before anything is written
             save_tree(self.tree, self.path)
+            th_note = self._write_thresholds(prepared)
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             self._show_issues()
             return False
         self.saved_text = self._saved_text()
-        self.status.ok(f"Saved {len(self.tree.nodes)} nodes to {self.path}.")
+        self.status.ok(f"Saved {len(self.tree.nodes)} nodes to {self.path}.{th_note}")
         self.refresh()
         return True
+
+    # -- thresholds (stored with the targets: parameters/targets/*.yaml ``thresholds``) -------
+    def _load_thresholds(self) -> dict[str, dict[str, float]]:
+        from ..targets import thresholds
+
+        try:
+            return {k: v.model_dump() for k, v in thresholds().items()}
+        except KpiError:
+            return {}
+
+    def effective_thresholds(self, kpi: str) -> dict[str, float]:
+        return self.pending_thresholds.get(kpi) or self.saved_thresholds.get(kpi) or {"green": 1.0, "amber": 0.9}
+
+    def _show_thresholds(self, kpi: str | None) -> None:
+        if not kpi:
+            return
+        th = self.effective_thresholds(kpi)
+        self.green.value, self.amber.value = th["green"], th["amber"]
+
+    def _record_thresholds(self, kpi: str) -> None:
+        th = {"green": float(self.green.value), "amber": float(self.amber.value)}
+        if th != self.effective_thresholds(kpi) or kpi in self.pending_thresholds:
+            self.pending_thresholds[kpi] = th
+
+    def _prepare_thresholds(self) -> tuple[Path, Any] | None:
+        """The thresholds file with the pending changes, validated (None when nothing changed)."""
+        if not self.pending_thresholds:
+            return None
+        from pydantic import ValidationError
+
+        from ..config import dump_yaml, format_validation_error, load_model
+        from ..targets import TargetsFile
+
+        path = paths.parameters_dir() / "targets" / THRESHOLDS_FILE
+        current = load_model(path, TargetsFile) if path.is_file() else TargetsFile()
+        data = current.model_dump(mode="json", exclude_defaults=True)
+        data["thresholds"] = {**{k: v.model_dump() for k, v in current.thresholds.items()},
+                              **self.pending_thresholds}
+        try:
+            checked = TargetsFile.model_validate(data)
+        except ValidationError as err:
+            raise ConfigError(f"{path.name}: invalid thresholds", format_validation_error(path.name, err)) from None
+        return path, checked
+
+    def _write_thresholds(self, prepared: tuple[Path, Any] | None) -> str:
+        if prepared is None:
+            return ""
+        from ..config import dump_yaml
+
+        path, checked = prepared
+        dump_yaml(checked.model_dump(mode="json", exclude_defaults=True), path)
+        n = len(self.pending_thresholds)
+        self.saved_thresholds = self._load_thresholds()
+        self.pending_thresholds = {}
+        return f" Thresholds of {n} KPI(s) saved to targets/{THRESHOLDS_FILE}."
 
     # -- drawing -----------------------------------------------------------------------------
     def refresh(self) -> None:

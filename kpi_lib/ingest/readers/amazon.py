@@ -92,30 +92,59 @@ def read_delimited(path: Path, sep: str, quoted: bool) -> pd.DataFrame:
     return _read_utf8(_utf8_bytes(path), sep, quoted)
 
 
+def _empty_lines(raw: bytes) -> tuple[int, np.ndarray]:
+    """Number of lines, and the 1-based numbers of empty lines (a lone ``\r`` is empty too)."""
+    n_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+    hits: list[int] = []  # index of the newline that ends the line before an empty line
+    for pat in (b"\n\n", b"\n\r\n"):
+        i = raw.find(pat)
+        while i != -1:
+            hits.append(i)
+            if len(hits) > 100_000:  # many blank lines: one vectorised pass instead
+                buf = np.frombuffer(raw, dtype=np.uint8)
+                nl = np.flatnonzero(buf == 10)
+                starts = np.concatenate(([0], nl + 1))[:n_lines]
+                ends = np.concatenate((nl, [len(raw)]))[:n_lines]
+                length = ends - starts
+                cr = np.zeros(len(ends), dtype=bool)
+                cr[length > 0] = buf[ends[length > 0] - 1] == 13
+                return n_lines, np.flatnonzero(length - cr == 0) + 1
+            i = raw.find(pat, i + 1)
+    if raw.endswith(b"\n\r"):
+        hits.append(len(raw) - 2)
+    if raw.startswith((b"\n", b"\r\n")):
+        hits.append(-1)
+    hits.sort()
+    lines = []
+    before, prev = 0, 0  # newlines in raw[:prev]
+    for h in hits:
+        if h < 0:
+            lines.append(1)
+            continue
+        before += raw.count(b"\n", prev, h)
+        prev = h
+        lines.append(before + 2)  # the newline at h ends line before+1; the empty line follows
+    return n_lines, np.array(lines, dtype="int64")
+
+
 def _read_utf8(raw: bytes, sep: str, quoted: bool) -> pd.DataFrame:
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], nl + 1))
-    ends = np.concatenate((nl, [len(raw)]))
-    if len(starts) and starts[-1] >= len(raw):  # text after the final newline is empty
-        starts, ends = starts[:-1], ends[:-1]
-    if not len(starts):
+    n_lines, empty = _empty_lines(raw)
+    if n_lines == 0:
         return pd.DataFrame({LINE: pd.Series([], dtype="int64")})
-    cr = np.zeros(len(ends), dtype=bool)
-    has = ends > starts
-    cr[has] = buf[ends[has] - 1] == 13
-    length = ends - starts - cr
-    header_text = raw[starts[0] : starts[0] + length[0]].decode("utf-8", errors="replace")
+    first_nl = raw.find(b"\n")
+    header_text = (raw if first_nl < 0 else raw[:first_nl]).decode("utf-8", errors="replace").rstrip("\r")
     header = next(csv.reader([header_text], delimiter=sep)) if quoted else header_text.split(sep)
     names = _unique_names([h.replace("\ufeff", "") for h in header])
-    data_lines = np.flatnonzero(length[1:] > 0) + 2  # 1-based physical numbers of non-empty lines
+    lines = np.arange(2, n_lines + 1, dtype="int64")
+    data_lines = lines[~np.isin(lines, empty)] if len(empty) else lines
     df: pd.DataFrame | None = None
     if len(data_lines) == 0:
-        df = pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
+        df = pd.DataFrame({n: pd.Series([], dtype="string[pyarrow]") for n in names})
         df[LINE] = pd.Series([], dtype="int64")
         return df
     try:
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         tbl = pacsv.read_csv(
@@ -128,15 +157,31 @@ def _read_utf8(raw: bytes, sep: str, quoted: bool) -> pd.DataFrame:
                 ignore_empty_lines=True,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                column_types={n: pa.large_string() for n in names},  # what pandas' arrow strings hold
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
         if tbl.num_rows == len(data_lines):
-            df = tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            # rows of empty cells only (e.g. a line of tabs) are blank lines too
+            total = None
+            for col in tbl.columns:
+                n = pc.binary_length(col)
+                total = n if total is None else pc.add(total, n)
+            short = np.flatnonzero(np.asarray(pc.less_equal(total, 8)))  # a few spaces at most
+            keep = np.ones(tbl.num_rows, dtype=bool)
+            if len(short):
+                sub = tbl.take(pa.array(short))
+                blank = np.ones(len(short), dtype=bool)
+                for col in sub.columns:
+                    blank &= np.asarray(pc.equal(pc.utf8_trim_whitespace(col), ""))
+                keep[short[blank]] = False
+            if not keep.all():
+                tbl = tbl.filter(pa.array(keep))
+                data_lines = data_lines[keep]
+            df = tbl.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
             df[LINE] = data_lines
-    except Exception:  # noqa: BLE001 - ragged rows, quoted newlines…: the exact slow path below handles them
+    except Exception:  # noqa: BLE001 - ragged rows, quoted newlines, not UTF-8: the exact slow path handles them
         df = None
     if df is None:
         raw2, text = _utf8_text(raw)
@@ -147,16 +192,6 @@ def _read_utf8(raw: bytes, sep: str, quoted: bool) -> pd.DataFrame:
             if c != LINE:
                 df[c] = df[c].fillna("").astype("string[pyarrow]")
         df[LINE] = df[LINE].astype("int64")
-        return df.reset_index(drop=True)
-    # rows of empty cells only (e.g. a line of tabs) are blank lines too; only short lines can be
-    short = length[data_lines - 1] <= 4 * len(names)
-    if short.any():
-        cand = df.index[short]
-        blank = pd.Series(True, index=cand)
-        for c in names:
-            blank &= df.loc[cand, c].str.strip().fillna("") == ""
-        if blank.any():
-            df = df.drop(index=blank[blank].index)
     return df.reset_index(drop=True)
 
 
@@ -240,6 +275,9 @@ def _num(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     st = _s(pd.DataFrame({"x": s}), "x")
     if decimal == ",":
         return parse_number(st, decimal=",")
+    vals = _arrow_float(st)
+    if vals is not None:
+        return pd.Series(vals, index=s.index, dtype="float64"), pd.Series(False, index=s.index)
     v = pd.to_numeric(st.where(st != "", None), errors="coerce").astype("float64")
     rest = v.isna() & (st != "")
     bad = pd.Series(False, index=s.index)
@@ -248,6 +286,20 @@ def _num(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
         v[rest] = np.asarray(v2, dtype="float64")
         bad[rest] = np.asarray(b2, dtype=bool)
     return v, bad
+
+
+def _arrow_float(st: pd.Series) -> np.ndarray | None:
+    """Plain numbers in one arrow cast; None when any cell is other text (symbols, separators…)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(st.array)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    try:
+        vals = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return None
+    return vals if np.isfinite(vals[~np.isnan(vals)]).all() else None
 
 
 def _int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -260,13 +312,23 @@ _ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\
 
 
 def _ts(s: pd.Series, tz: str | None, **kw) -> tuple[pd.Series, pd.Series]:
-    """Timestamps parsed once per distinct value (exports repeat them a lot); ISO 8601 with an offset
-    takes a vectorised fast path, everything else goes through ``parse_datetime``."""
+    """Timestamps, parsed once per distinct value when values repeat (settlement dates do, order
+    timestamps hardly); ISO 8601 with an offset takes a vectorised fast path, everything else goes
+    through ``parse_datetime``."""
     if s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
         return parse_datetime(s, tz=tz, **kw)
     st = _s(pd.DataFrame({"x": s}), "x")
+    if len(st) > 50_000 and st.iloc[:10_000].nunique() > 5_000:  # mostly distinct: skip the dedup
+        v, b = _ts_values(st.reset_index(drop=True), tz, **kw)
+        return pd.Series(v.to_numpy(), index=s.index), pd.Series(b.to_numpy(), index=s.index)
     codes, uniq = pd.factorize(st)
-    u = pd.Series(np.asarray(uniq, dtype=object), dtype="string[pyarrow]")
+    if not len(uniq):
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), pd.Series(False, index=s.index)
+    v, b = _ts_values(pd.Series(np.asarray(uniq, dtype=object), dtype="string[pyarrow]"), tz, **kw)
+    return pd.Series(v.to_numpy()[codes], index=s.index), pd.Series(b.to_numpy()[codes], index=s.index)
+
+
+def _ts_values(u: pd.Series, tz: str | None, **kw) -> tuple[pd.Series, pd.Series]:
     out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     bad = pd.Series(False, index=u.index)
     iso = u.str.contains(_ISO_OFFSET, regex=True).fillna(False).astype(bool)
@@ -280,9 +342,7 @@ def _ts(s: pd.Series, tz: str | None, **kw) -> tuple[pd.Series, pd.Series]:
         v, b = parse_datetime(u[rest].astype(object).astype("string"), tz=tz, **kw)
         out[rest] = np.asarray(v, dtype="datetime64[ns]")
         bad[rest] = np.asarray(b, dtype=bool)
-    if not len(u):
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), pd.Series(False, index=s.index)
-    return pd.Series(out.to_numpy()[codes], index=s.index), pd.Series(bad.to_numpy()[codes], index=s.index)
+    return out, bad
 
 
 def _cell_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -408,7 +468,7 @@ def _header_currency(header: str) -> str | None:
     return _SYMBOLS.get(m.group(1).strip().lower()) if m else None
 
 
-def _base(store: Store, n: int) -> dict[str, object]:
+def _base(store: Store) -> dict[str, object]:
     return {
         "platform": PLATFORM,
         "store_id": store.store_id,
@@ -546,8 +606,9 @@ class AmazonSettlementV1(Reader):
         _check_currency(path, "currency", _s(summ, "currency"), store)
         # decimal mark decided per file: "-5,62" style amounts mean comma decimals
         amount_cols = [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]
-        sample = pd.concat([_s(df, a) for a in amount_cols], ignore_index=True)
-        sample = sample[sample != ""]
+        parts = [df[a].iloc[:20_000].str.strip() for a in amount_cols if a in df.columns]
+        sample = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="string")
+        sample = sample[sample.fillna("") != ""]
         comma = (
             sample.str.contains(r",\d{1,2}$", regex=True).fillna(False).any()
             and not sample.str.contains(r"\.\d{1,2}$", regex=True).fillna(False).any()
@@ -609,7 +670,7 @@ class AmazonSettlementV1(Reader):
         payouts = _frame(
             "payouts",
             {
-                **_base(store, 0),
+                **_base(store),
                 "settlement_id": sid[pm],
                 "start_date": dates["settlement-start-date"][pm],
                 "end_date": dates["settlement-end-date"][pm],
@@ -633,7 +694,7 @@ class AmazonSettlementV1(Reader):
                         "row": df.index[m],
                         "order": order,
                         "amount_type": atype,
-                        "amount_description": desc.astype(str),
+                        "amount_description": desc.astype("string[pyarrow]"),
                         "amount": v[m],
                     }
                 )
@@ -646,17 +707,17 @@ class AmazonSettlementV1(Reader):
                         "row": df.index[qonly],
                         "order": 99,
                         "amount_type": "Quantity",
-                        "amount_description": "quantity-purchased",
+                        "amount_description": pd.Series(
+                            "quantity-purchased", index=df.index[qonly], dtype="string[pyarrow]"
+                        ),
                         "amount": 0.0,
                     }
                 )
             )
         if parts:
-            long = (
-                pd.concat(parts, ignore_index=True)
-                .sort_values(["row", "order"], kind="stable")
-                .reset_index(drop=True)
-            )
+            long = pd.concat(parts, ignore_index=True)
+            order = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))  # file order
+            long = long.take(order).reset_index(drop=True)
         else:
             long = pd.DataFrame(
                 {
@@ -669,32 +730,47 @@ class AmazonSettlementV1(Reader):
             )
         r = long["row"].to_numpy()
         first = ~long["row"].duplicated()
-        l_tt = ttype.to_numpy(dtype=object)[r] if len(r) else np.array([], dtype=object)
-        combos = pd.DataFrame(
-            {"t": l_tt, "a": long["amount_type"].to_numpy(), "d": long["amount_description"].to_numpy()}
-        )
-        key = combos["t"].astype(str) + "\x1f" + combos["a"].astype(str) + "\x1f" + combos["d"].astype(str)
-        cat_map = {k: settlement_category(*k.split("\x1f")) for k in key.unique()}
-        fee_map = {k: fee_type(k.split("\x1f")[0], k.split("\x1f")[2]) for k in key.unique()}
-        category = key.map(cat_map)
-        l_qty = pd.Series(qty.to_numpy()[r] if len(r) else [], dtype="Int64").where(first.to_numpy(), pd.NA)
+
+        def take(col: pd.Series) -> pd.Series:  # df's index is a RangeIndex: labels are positions
+            return col.take(r).reset_index(drop=True)
+
+        l_tt = take(ttype)
+        # category / fee type per distinct (transaction type, amount type, description)
+        codes, uniqs = [], []
+        for col in (l_tt, long["amount_type"], long["amount_description"]):
+            c, u = pd.factorize(col)
+            codes.append(c.astype(np.int64))
+            uniqs.append(np.asarray(u, dtype=object))
+        n1, n2 = max(len(uniqs[1]), 1), max(len(uniqs[2]), 1)
+        combo = (codes[0] * n1 + codes[1]) * n2 + codes[2]
+        ukeys, inv = np.unique(combo, return_inverse=True)
+        cats, fts = [], []
+        for k in ukeys.tolist():
+            i0, rem = divmod(k, n1 * n2)
+            i1, i2 = divmod(rem, n2)
+            t, a, d = str(uniqs[0][i0]), str(uniqs[1][i1]), str(uniqs[2][i2])
+            cats.append(settlement_category(t, a, d))
+            fts.append(fee_type(t, d))
+        category = np.array(cats, dtype=object)[inv] if len(r) else np.array([], dtype=object)
+        l_fee_type = np.array(fts, dtype=object)[inv] if len(r) else np.array([], dtype=object)
+        l_qty = take(qty).where(first.to_numpy(), pd.NA)
         lines = _frame(
             "settlement_lines",
             {
                 "platform": PLATFORM,
                 "store_id": store.store_id,
-                "settlement_id": sid.to_numpy()[r] if len(r) else [],
-                "posted_date": posted.dt.floor("D").to_numpy()[r] if len(r) else [],
+                "settlement_id": take(sid),
+                "posted_date": take(posted.dt.floor("D")),
                 "transaction_type": l_tt,
-                "order_id": order_id.to_numpy()[r] if len(r) else [],
-                "sku": sku.to_numpy()[r] if len(r) else [],
+                "order_id": take(order_id),
+                "sku": take(sku),
                 "quantity": l_qty,
                 "amount_type": long["amount_type"],
                 "amount_description": long["amount_description"],
                 "category": category,
                 "amount": long["amount"],
                 "currency": store.currency,
-                "source_row": df[LINE].to_numpy()[r] if len(r) else [],
+                "source_row": take(df[LINE]),
             },
             long.index,
         )
@@ -712,7 +788,7 @@ class AmazonSettlementV1(Reader):
                 "date": when[fm],
                 "order_id": lines["order_id"][fm],
                 "sku": lines["sku"][fm],
-                "fee_type": key[fm].map(fee_map),
+                "fee_type": pd.Series(l_fee_type, index=lines.index)[fm],
                 "description": lines["amount_description"][fm],
                 "amount": -lines["amount"][fm],
                 "currency": store.currency,
@@ -726,25 +802,24 @@ class AmazonSettlementV1(Reader):
             & (lines["amount_type"] == "ItemPrice")
             & (lines["amount_description"].str.lower() == "principal")
         )
-        order_item = _s(df, "order-item-code").to_numpy()[r] if len(r) else []
-        adj_item = _s(df, "merchant-adjustment-item-id").to_numpy()[r] if len(r) else []
+        # only refund principal lines and the quantity rows of refund transactions take part
+        qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
+        sel = (rm | qm).to_numpy()
+        rsel = r[sel]
         qk = pd.DataFrame(
             {
-                "sid": lines["settlement_id"],
-                "t": lines["transaction_type"],
-                "o": lines["order_id"],
-                "s": lines["sku"],
-                "oi": order_item,
-                "ai": adj_item,
-                "q": lines["quantity"],
+                "sid": lines["settlement_id"][sel],
+                "t": lines["transaction_type"][sel],
+                "o": lines["order_id"][sel],
+                "s": lines["sku"][sel],
+                "oi": _s(df, "order-item-code").to_numpy()[rsel],
+                "ai": _s(df, "merchant-adjustment-item-id").to_numpy()[rsel],
+                "q": lines["quantity"][sel],
             }
         )
-        qrows = qk[(lines["amount_type"] == "Quantity").to_numpy()].drop_duplicates(
-            ["sid", "t", "o", "s", "oi", "ai"]
-        )
-        ref = qk[rm.to_numpy()].merge(
-            qrows, on=["sid", "t", "o", "s", "oi", "ai"], how="left", suffixes=("", "_q")
-        )
+        keys = ["sid", "t", "o", "s", "oi", "ai"]
+        qrows = qk[qm.to_numpy()[sel]].drop_duplicates(keys)
+        ref = qk[rm.to_numpy()[sel]].merge(qrows, on=keys, how="left", suffixes=("", "_q"))
         refunds = _frame(
             "refunds",
             {
@@ -863,7 +938,7 @@ class AmazonOrders(Reader):
         orders = _frame(
             "orders",
             {
-                **_base(store, len(d)),
+                **_base(store),
                 "order_id": oid[ok],
                 "line_id": line_id,
                 "sku": sku,
@@ -1018,7 +1093,7 @@ class _AdsReader(Reader):
         ads = _frame(
             "ads",
             {
-                **_base(store, 0),
+                **_base(store),
                 "date": dv[ok].dt.floor("D"),
                 "campaign": _s(df, c_camp)[ok],
                 "ad_group": _s(df, c_group)[ok],

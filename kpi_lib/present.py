@@ -1,0 +1,714 @@
+"""Presentation helpers shared by every report template: formatting, badges, tables, charts, sections.
+
+Templates never format a number or build HTML themselves; they call these functions, so zh/en labels,
+money and percent formats, status colours and the chart theme are the same in every report. Every
+text that comes from data (store, person, SKU names) goes through :func:`esc`, so a name like
+``<script>`` is shown as text. Charts are emitted as a ``<div>`` plus a small inline script calling
+``Plotly.newPlot``; plotly.js itself is added once per page by :mod:`kpi_lib.reports` (or once per
+output folder with ``--bundle``), never from a CDN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+LANGS = ("zh", "en")
+
+# UI labels (KPI names come from the catalog, not from here)
+LABELS: dict[str, tuple[str, str]] = {
+    "store_performance": ("店铺经营报告", "Store performance"),
+    "scorecard_person": ("个人绩效评分卡", "Personal scorecard"),
+    "scorecard_team": ("团队绩效评分卡", "Team scorecard"),
+    "contract_settlement": ("服务合同结算单", "Contract settlement statement"),
+    "cost_diagnostic": ("成本诊断报告", "Cost diagnostic"),
+    "executive_overview": ("管理层总览", "Executive overview"),
+    "contents": ("目录", "Contents"),
+    "period": ("期间", "Period"),
+    "currency": ("币种", "Currency"),
+    "kpi": ("指标", "KPI"),
+    "actual": ("实际", "Actual"),
+    "target": ("目标", "Target"),
+    "expected": ("应达进度", "Expected to date"),
+    "projection": ("期末预测", "Projection"),
+    "achievement": ("达成率", "Achievement"),
+    "pace": ("进度达成", "Pace"),
+    "status": ("状态", "Status"),
+    "prior": ("上期", "Prior period"),
+    "change": ("变化", "Change"),
+    "kpi_status": ("目标达成与进度", "KPIs against targets"),
+    "trends": ("趋势", "Trends"),
+    "attribution": ("指标树归因", "KPI tree attribution"),
+    "attribution_note": ("净利润相对上期变化的驱动因素分解（LMDI，贡献之和等于总变化）",
+                         "Drivers of the change in net profit vs the prior period (LMDI; contributions add up)"),
+    "ads": ("广告", "Advertising"),
+    "inventory": ("库存", "Inventory"),
+    "service": ("客服", "Customer service"),
+    "alerts": ("预警", "Alerts"),
+    "adjustments": ("目标调整记录", "Target adjustments"),
+    "no_data": ("暂无数据", "No data"),
+    "none": ("无", "None"),
+    "footer": ("数据说明", "About the data"),
+    "freshness": ("数据新鲜度", "Data freshness"),
+    "source": ("数据源", "Source"),
+    "latest_date": ("最新日期", "Latest date"),
+    "rows": ("行数", "Rows"),
+    "snapshot": ("数据快照", "Warehouse snapshot"),
+    "generated": ("生成时间", "Generated"),
+    "score": ("综合得分", "Score"),
+    "weight": ("权重", "Weight"),
+    "weighted": ("加权得分", "Weighted score"),
+    "gate": ("门槛", "Gate"),
+    "activities": ("执行动作", "Activities"),
+    "settlement": ("结算明细", "Settlement"),
+    "fee_models": ("收费模式对比", "Fee-model comparison"),
+    "exit_clause": ("退出条款跟踪", "Exit clause"),
+    "waterfall": ("成本瀑布", "Cost waterfall"),
+    "unit_economics": ("单品经济模型", "Unit economics"),
+    "loss_skus": ("亏损SKU", "Loss-making SKUs"),
+    "overheads": ("间接费用", "Overheads"),
+    "margin_moves": ("利润率变动因素", "What moved margin"),
+    "ranking": ("店铺排名", "Store ranking"),
+    "red_flags": ("红色警示", "Red flags"),
+    "company_tree": ("公司指标树", "Company KPI tree"),
+    "store": ("店铺", "Store"),
+    "team": ("团队", "Team"),
+    "person": ("人员", "Person"),
+    "contract": ("合同", "Contract"),
+    "company": ("公司", "Company"),
+    "stores": ("店铺数", "Stores"),
+    "summary": ("概览", "Summary"),
+    "unavailable": ("该部分暂不可用", "This section is not available"),
+    "message": ("说明", "Message"),
+    "severity": ("级别", "Severity"),
+    "who": ("调整人", "Who"),
+    "why": ("原因", "Why"),
+    "when": ("日期", "When"),
+    "kind": ("类型", "Kind"),
+    "count": ("数量", "Count"),
+    "value": ("数值", "Value"),
+    "contribution": ("贡献", "Contribution"),
+    "share": ("占比", "Share"),
+    "node": ("节点", "Node"),
+}
+
+STATUS_LABELS = {
+    "green": ("达标", "On track"), "amber": ("预警", "At risk"), "red": ("未达标", "Off track"),
+    "none": ("无目标", "No target"),
+}
+STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096"}
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$", "MYR": "RM",
+                    "THB": "฿"}
+
+# chart theme: one palette and layout for every plotly figure
+PALETTE = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#d69e2e"]
+FONT = "-apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Microsoft YaHei', Helvetica, Arial, sans-serif"
+
+
+def t(key: str, lang: str = "zh") -> str:
+    """The UI label ``key`` in ``lang`` (falls back to the key itself)."""
+    zh, en = LABELS.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value shown in a report (names come from data and are never trusted)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v)) or (isinstance(v, float) and math.isinf(v))
+    except (TypeError, ValueError):
+        return False
+
+
+DASH = "–"
+
+
+def fmt_number(v: Any, digits: int = 0, lang: str = "zh") -> str:
+    """Thousands-separated number; large values abbreviated (万/亿 in zh, k/M in en) only on request."""
+    if _missing(v):
+        return DASH
+    return f"{float(v):,.{digits}f}"
+
+
+def fmt_money(v: Any, currency: str = "CNY", lang: str = "zh", digits: int = 0, compact: bool = False) -> str:
+    """Money with the currency symbol (or code); ``compact`` gives 12.3万 / 123.4k."""
+    if _missing(v):
+        return DASH
+    x = float(v)
+    sym = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    if compact:
+        if lang == "zh":
+            if x >= 1e8:
+                return f"{sign}{sym}{x / 1e8:.2f}亿"
+            if x >= 1e4:
+                return f"{sign}{sym}{x / 1e4:.1f}万"
+        else:
+            if x >= 1e6:
+                return f"{sign}{sym}{x / 1e6:.2f}M"
+            if x >= 1e3:
+                return f"{sign}{sym}{x / 1e3:.1f}k"
+    return f"{sign}{sym}{x:,.{digits}f}"
+
+
+def fmt_pct(v: Any, digits: int = 1, signed: bool = False) -> str:
+    if _missing(v):
+        return DASH
+    return f"{float(v):+.{digits}%}" if signed else f"{float(v):.{digits}%}"
+
+
+def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh") -> str:
+    """Format a KPI value by its catalog unit (money, count, pct, ratio, days, hours)."""
+    if _missing(v):
+        return DASH
+    if unit == "money":
+        return fmt_money(v, currency, lang)
+    if unit == "pct":
+        return fmt_pct(v)
+    if unit == "count":
+        return fmt_number(v)
+    if unit == "ratio":
+        return f"{float(v):,.2f}×"
+    if unit == "days":
+        return f"{float(v):,.1f}" + (" 天" if lang == "zh" else " d")
+    if unit == "hours":
+        return f"{float(v):,.1f}" + (" 小时" if lang == "zh" else " h")
+    return fmt_number(v, 2)
+
+
+def badge(status: Any, lang: str = "zh") -> str:
+    """A red/amber/green pill for a status (unknown → grey 'no target')."""
+    s = str(status) if str(status) in STATUS_COLORS else "none"
+    zh, en = STATUS_LABELS[s]
+    return (f'<span class="badge badge-{s}" style="background:{STATUS_COLORS[s]}">'
+            f"{esc(en if lang == 'en' else zh)}</span>")
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "section"
+
+
+# ---- HTML building -------------------------------------------------------------------------------
+def table(df: pd.DataFrame, columns: Sequence[tuple[str, str]] | None = None,
+          formats: Mapping[str, Any] | None = None, raw: Iterable[str] = (), cls: str = "kpi-table",
+          lang: str = "zh", max_rows: int | None = None) -> str:
+    """An HTML table; ``columns`` = [(column, header)], ``formats`` = {column: callable(value) -> str}.
+
+    Values are escaped unless their column is listed in ``raw`` (used for badges built by this
+    module). An empty frame shows 'no data'.
+    """
+    if df is None or len(df) == 0:
+        return f'<p class="empty">{esc(t("no_data", lang))}</p>'
+    columns = list(columns or [(c, c) for c in df.columns])
+    formats = dict(formats or {})
+    raw = set(raw)
+    rows = df if max_rows is None else df.head(max_rows)
+    out = [f'<table class="{cls}"><thead><tr>']
+    for c, h in columns:
+        out.append(f"<th>{esc(h)}</th>")
+    out.append("</tr></thead><tbody>")
+    for rec in rows.to_dict("records"):
+        out.append("<tr>")
+        for c, _ in columns:
+            v = rec.get(c)
+            f = formats.get(c)
+            s = f(v) if f else (DASH if _missing(v) else str(v))
+            num = c not in raw and bool(_NUMERIC.match(s))
+            out.append(f'<td class="{"num" if num else ""}">{s if c in raw else esc(s)}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+_NUMERIC = re.compile(r"^[-+]?(?:[^\w\s]{1,3}|[A-Z]{2,3} |RM)?[-+]?\d[\d,.]*\s?(?:%|pp|×|万|亿|k|M|天|小时|d|h)?$")
+
+
+def kv_table(items: Sequence[tuple[str, str]]) -> str:
+    """A two-column label/value table (both escaped)."""
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in items)
+    return f'<table class="kv-table"><tbody>{body}</tbody></table>'
+
+
+def note(text: str) -> str:
+    return f'<p class="note">{esc(text)}</p>'
+
+
+# ---- charts ------------------------------------------------------------------------------------
+def style_figure(fig: Any, title: str | None = None, height: int = 320) -> Any:
+    """Apply the shared chart theme to a plotly figure (in place) and return it."""
+    fig.update_layout(
+        template="plotly_white", colorway=PALETTE, height=height, margin=dict(l=50, r=20, t=40 if title else 20, b=40),
+        font=dict(family=FONT, size=12), legend=dict(orientation="h", y=-0.2), title=dict(text=title) if title else None,
+    )
+    return fig
+
+
+_chart_seq = 0
+
+
+def chart_html(fig: Any, div_id: str | None = None) -> str:
+    """A figure as a div plus an inline script calling Plotly.newPlot (plotly.js is added by the page).
+
+    The figure JSON is made safe for embedding in a <script> element (``<``, ``>``, ``&`` escaped as
+    unicode), so a name such as ``</script><script>`` inside chart data cannot break out.
+    """
+    global _chart_seq
+    _chart_seq += 1
+    div_id = div_id or f"chart-{_chart_seq}"
+    spec = fig.to_plotly_json()
+    payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})},
+                         cls=_PlotlyEncoder, ensure_ascii=False)
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # kpiPlot (defined by the page) defers drawing until plotly.js is loaded
+    return (f'<div class="chart" id="{div_id}"></div><script type="text/javascript">'
+            f'(window.kpiPlot||function(f){{f();}})(function(){{var s={payload};Plotly.newPlot("{div_id}",s.data,'
+            f's.layout,{{displaylogo:false,responsive:true}});}});</script>')
+
+
+class _PlotlyEncoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        try:
+            from plotly.utils import PlotlyJSONEncoder
+
+            return PlotlyJSONEncoder().default(o)
+        except TypeError:
+            return str(o)
+
+
+def line_chart(df: pd.DataFrame, x: str, ys: Mapping[str, str], title: str | None = None,
+               percent: bool = False) -> Any:
+    """A styled line chart; ``ys`` = {column: legend label}."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for col, label in ys.items():
+        if col in df:
+            fig.add_trace(go.Scatter(x=list(df[x].astype(str)), y=[None if _missing(v) else float(v) for v in df[col]],
+                                     mode="lines+markers", name=label))
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return style_figure(fig, title)
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], title: str | None = None, horizontal: bool = False,
+              percent: bool = False) -> Any:
+    import plotly.graph_objects as go
+
+    vals = [None if _missing(v) else float(v) for v in values]
+    colors = [PALETTE[0] if (v or 0) >= 0 else STATUS_COLORS["red"] for v in vals]
+    if horizontal:
+        fig = go.Figure(go.Bar(y=list(labels), x=vals, orientation="h", marker_color=colors))
+        fig.update_yaxes(autorange="reversed")
+    else:
+        fig = go.Figure(go.Bar(x=list(labels), y=vals, marker_color=colors))
+    if percent:
+        (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%")
+    return style_figure(fig, title, height=max(320, 26 * len(vals) + 80) if horizontal else 320)
+
+
+def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Sequence[str] | None = None,
+                    title: str | None = None) -> Any:
+    """A waterfall; ``measures`` per bar: 'absolute', 'relative' or 'total'."""
+    import plotly.graph_objects as go
+
+    vals = [0.0 if _missing(v) else float(v) for v in values]
+    fig = go.Figure(go.Waterfall(
+        x=list(labels), y=vals, measure=list(measures or ["relative"] * len(vals)),
+        increasing=dict(marker=dict(color=STATUS_COLORS["green"])),
+        decreasing=dict(marker=dict(color=STATUS_COLORS["red"])),
+        totals=dict(marker=dict(color=PALETTE[0])), connector=dict(line=dict(color="#a0aec0")),
+    ))
+    return style_figure(fig, title, height=360)
+
+
+# ---- page parts (displayed from templates) -------------------------------------------------------
+def show(html_text: str) -> None:
+    """Display raw HTML as the cell's output (templates only call this through the helpers below)."""
+    from IPython.display import HTML, display
+
+    display(HTML(html_text))
+
+
+def section(key_or_title: str, lang: str = "zh", body: str = "") -> str:
+    """An <h2> section (the runner builds the table of contents from these) followed by ``body``."""
+    title = t(key_or_title, lang) if key_or_title in LABELS else key_or_title
+    return f'<h2 id="{slug(key_or_title)}" class="section">{esc(title)}</h2>{body}'
+
+
+def unavailable(lang: str, reason: str = "") -> str:
+    """Shown in place of a section whose engine function is missing or has no data."""
+    return f'<p class="unavailable">{esc(t("unavailable", lang))}{(": " + esc(reason)) if reason else ""}</p>'
+
+
+def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:
+    """The report title (<h1>) and a line of facts (period, currency…)."""
+    facts = " · ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in subtitle_items)
+    return f'<h1 class="report-title">{esc(title)}</h1><p class="subtitle">{facts}</p>'
+
+
+def footer(freshness: pd.DataFrame, snapshot: str, lang: str = "zh", generated: dt.datetime | None = None) -> str:
+    """Data freshness per source (latest date, rows), the warehouse snapshot hash and generation time."""
+    gen = (generated or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    tbl = table(freshness, [("source", t("source", lang)), ("latest_date", t("latest_date", lang)),
+                            ("rows", t("rows", lang))], {"rows": fmt_number}, lang=lang, cls="kpi-table small")
+    facts = kv_table([(t("snapshot", lang), snapshot or DASH), (t("generated", lang), gen)])
+    return (f'<footer class="report-footer"><h2 id="footer" class="section">{esc(t("footer", lang))}</h2>'
+            f'<h3>{esc(t("freshness", lang))}</h3>{tbl}{facts}</footer>')
+
+
+PAGE_CSS = """
+body{font-family:-apple-system,'Segoe UI','Noto Sans CJK SC','Microsoft YaHei',Helvetica,Arial,sans-serif;
+ color:#1a202c;margin:0;background:#f7fafc}
+main.report{max-width:1100px;margin:0 auto;padding:24px 32px 48px;background:#fff}
+h1.report-title{font-size:26px;margin:8px 0 4px}p.subtitle{color:#4a5568;margin:0 0 16px}
+h2.section{font-size:19px;border-bottom:2px solid #e2e8f0;padding-bottom:4px;margin-top:32px}
+nav.toc{background:#edf2f7;padding:10px 16px;border-radius:6px;margin:12px 0 20px}
+nav.toc ol{margin:4px 0;padding-left:20px}nav.toc a{color:#2b6cb0;text-decoration:none}
+table.kpi-table,table.kv-table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
+table.kpi-table th,table.kpi-table td,table.kv-table th,table.kv-table td{padding:5px 8px;border-bottom:1px solid #e2e8f0;
+ text-align:left}
+table.kpi-table th{background:#f7fafc;font-weight:600}table.kpi-table td.num{text-align:right;
+ font-variant-numeric:tabular-nums}
+table.kv-table th{width:30%;color:#4a5568;font-weight:500}
+.badge{display:inline-block;color:#fff;border-radius:10px;padding:1px 9px;font-size:12px;white-space:nowrap}
+.chart{width:100%;min-height:300px}p.note,p.empty,p.unavailable{color:#718096;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}.card{flex:1 1 160px;border:1px solid #e2e8f0;
+ border-radius:8px;padding:10px 14px}.card .label{color:#718096;font-size:12px}.card .value{font-size:20px;font-weight:600}
+footer.report-footer{margin-top:40px;color:#4a5568;font-size:12px}
+.jp-OutputArea-output pre{display:none}
+"""
+
+
+def cards(items: Sequence[tuple[str, str, str | None]], lang: str = "zh") -> str:
+    """Headline figures as cards: (label, formatted value, optional status)."""
+    out = ['<div class="cards">']
+    for label, value, status in items:
+        b = f" {badge(status, lang)}" if status and status != "none" else ""
+        out.append(f'<div class="card"><div class="label">{esc(label)}</div><div class="value">{esc(value)}{b}</div></div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+# ---- report sections (templates: ``show(section_fn(data, ctx))``) ------------------------------------
+# ``ctx`` is a kpi_lib.report_data.ReportContext (lang, currency, period, name, kind, entity_id, snapshot).
+def _fmt(ctx: Any, unit: str) -> Any:
+    return lambda v: fmt_value(v, unit, ctx.currency, ctx.lang)
+
+
+def _money(ctx: Any) -> Any:
+    return lambda v: fmt_money(v, ctx.currency, ctx.lang)
+
+
+TOC_SLOT = '<div class="toc-slot"></div>'  # replaced by the runner with the table of contents
+
+
+def report_header(ctx: Any, report_key: str) -> str:
+    """Title (report kind + entity name), period/currency line, and the table-of-contents placeholder."""
+    kind_label = t(ctx.kind, ctx.lang)
+    title = f"{t(report_key, ctx.lang)} · {ctx.name}"
+    facts = [(t("period", ctx.lang), ctx.period), (t("currency", ctx.lang), ctx.currency)]
+    if ctx.kind not in ("company",):
+        facts.insert(0, (kind_label, ctx.entity_id))
+    return header(title, facts) + TOC_SLOT
+
+
+def report_footer(ctx: Any, freshness: pd.DataFrame) -> str:
+    return footer(freshness, ctx.snapshot, ctx.lang, ctx.generated)
+
+
+def headline_cards(status: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> str:
+    rows = status.set_index("kpi")
+    items = []
+    for k in kpis:
+        if k in rows.index:
+            r = rows.loc[k]
+            items.append((str(r["name"]), fmt_value(r["actual"], r["unit"], ctx.currency, ctx.lang), r["status"]))
+    return cards(items, ctx.lang)
+
+
+def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") -> str:
+    """KPIs vs targets with pacing: actual, prior, change, target, expected-to-date, projection, status."""
+    df = status.copy()
+    lang = ctx.lang
+    for c in ("actual", "prior", "target", "expected_to_date", "projection"):
+        df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+    df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], df.get("adjusted", False))]
+    df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
+    cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
+            ("change", t("change", lang)), ("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
+            ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
+    body = table(df, cols, {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
+    return section(key, lang, body)
+
+
+def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
+    """One line chart for money/count KPIs and one for percentages (12 months).
+
+    ``trend`` = report_data.trend(): period + one column per KPI, names/units in ``trend.attrs``.
+    """
+    lang = ctx.lang
+    names, units = trend.attrs.get("names", {}), trend.attrs.get("units", {})
+    kpis = list(names)
+    if trend.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
+    ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
+    body = ""
+    if amounts:
+        body += chart_html(line_chart(trend, "period", amounts))
+    if ratios:
+        body += chart_html(line_chart(trend, "period", ratios, percent=True))
+    return section(key, lang, body)
+
+
+def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") -> str:
+    """Waterfall from the prior month's value to this month's, one bar per driver, plus the node table."""
+    lang = ctx.lang
+    if attr is None or attr.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    root = attr.iloc[0]
+    kids = attr[(attr["parent"] == root["node"]) & attr["contribution"].notna()]
+    labels = [f'{root["name"]} {ctx.prior()}', *kids["name"], f'{root["name"]} {ctx.period}']
+    vals = [root["value_a"], *kids["contribution"], root["value_b"]]
+    fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"])
+    if root.get("unit") == "pct":
+        fig.update_yaxes(tickformat=".1%")
+    df = attr[attr["contribution"].notna()].copy()
+    tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
+    return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
+
+
+def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:
+    lang = ctx.lang
+    d = df.copy()
+    d["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["value_a"], d["unit"])]
+    d["b"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["value_b"], d["unit"])]
+    return table(d, [("name", t("node", lang)), ("a", t("prior", lang)), ("b", t("actual", lang)),
+                     ("contribution", t("contribution", lang)), ("share", t("share", lang))],
+                 {"contribution": _fmt(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
+
+
+def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.DataFrame | None = None,
+                      extra: str = "") -> str:
+    """A small section: the KPIs' values this month vs prior (+ optional trend chart and extra HTML)."""
+    lang = ctx.lang
+    df = status.copy()
+    for c in ("actual", "prior", "target"):
+        df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+    df["badge"] = [badge(s, lang) for s in df["status"]]
+    body = table(df, [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
+                      ("change", t("change", lang)), ("target", t("target", lang)), ("badge", t("status", lang))],
+                 {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
+    if chart_trend is not None:
+        names, units = chart_trend.attrs.get("names", {}), chart_trend.attrs.get("units", {})
+        ys = {k: names[k] for k in names if units.get(k) == "money" and k in chart_trend}
+        if ys:
+            body += chart_html(line_chart(chart_trend, "period", ys))
+    return section(key, lang, body + extra)
+
+
+def sku_table(df: pd.DataFrame, ctx: Any, columns: Sequence[tuple[str, str, str]]) -> str:
+    """Per-SKU table: columns = [(column, label key or text, unit)]."""
+    lang = ctx.lang
+    fm = {c: _fmt(ctx, u) for c, _, u in columns if u}
+    return table(df, [(c, t(h, lang) if h in LABELS else h) for c, h, _ in columns], fm, lang=lang)
+
+
+def alerts_section(df: pd.DataFrame, ctx: Any, key: str = "alerts") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
+    d = df.copy()
+    sev = {"high": "red", "medium": "amber", "low": "none"}
+    d["sev"] = [badge(sev.get(str(s), "none"), lang).replace(">" + esc(STATUS_LABELS[sev.get(str(s), "none")][
+        1 if lang == "en" else 0]) + "<", ">" + esc(str(s)) + "<") for s in d["severity"]]
+    d["kpi_name"] = d["kpi"].astype(str)
+    body = table(d, [("period", t("period", lang)), ("sev", t("severity", lang)), ("kpi_name", t("kpi", lang)),
+                     ("message", t("message", lang)), ("state", t("status", lang))], raw=["sev"], lang=lang)
+    return section(key, lang, body)
+
+
+def adjustments_section(df: pd.DataFrame, ctx: Any, key: str = "adjustments") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
+    cols = [(c, t(c, lang)) for c in ("id", "when", "who", "kind", "kpi", "why") if c in df]
+    return section(key, lang, table(df, cols, lang=lang))
+
+
+def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> str:
+    lang = ctx.lang
+    body = table(df, [("kind", t("kind", lang)), ("count", t("count", lang))], {"count": fmt_number}, lang=lang)
+    if df is not None and len(df):
+        body += chart_html(bar_chart(list(df["kind"]), list(df["count"])))
+    return section(key, lang, body)
+
+
+def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str:
+    """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales."""
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
+                for i, k in enumerate(df["kind"])]
+    fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures)
+    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang)), ("pct_of_net_sales", "% " + (
+        "净销售额" if lang == "zh" else "of net sales"))], {"amount": _money(ctx), "pct_of_net_sales": fmt_pct},
+        lang=lang)
+    return section(key, lang, chart_html(fig) + tbl)
+
+
+def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("none" if key == "loss_skus" else "no_data", lang))}</p>')
+    cols = [("sku", "SKU", ""), ("name", "名称" if lang == "zh" else "Name", ""), ("units", "销量" if lang == "zh" else "Units", "count"),
+            ("net_sales", "净销售额" if lang == "zh" else "Net sales", "money"),
+            ("landed_cost_per_unit", "单位到岸成本" if lang == "zh" else "Landed cost/unit", "money"),
+            ("fees_per_unit", "单位费用" if lang == "zh" else "Fees/unit", "money"),
+            ("ads_per_unit", "单位广告" if lang == "zh" else "Ads/unit", "money"),
+            ("contribution_per_unit", "单位贡献" if lang == "zh" else "Contribution/unit", "money"),
+            ("margin", "贡献率" if lang == "zh" else "Margin", "pct"), ("acos", "ACoS", "pct"),
+            ("break_even_acos", "盈亏平衡ACoS" if lang == "zh" else "Break-even ACoS", "pct")]
+    cols = [c for c in cols if c[0] in df]
+    body = sku_table(df, ctx, cols)
+    if key == "loss_skus":
+        body = chart_html(bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), horizontal=True)) + body
+    return section(key, lang, body)
+
+
+def overheads_section(df: pd.DataFrame, ctx: Any, key: str = "overheads") -> str:
+    lang = ctx.lang
+    return section(key, lang, table(df, [("item", t("kind", lang)), ("amount", t("value", lang))],
+                                    {"amount": _money(ctx)}, lang=lang))
+
+
+def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    steps = df[df["step"] != "net_margin"]
+    fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
+    pts = lambda v: DASH if _missing(v) else f"{float(v):+.2f} pp"  # noqa: E731
+    tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
+                     ("margin_points", t("change", lang))],
+                {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
+    return section(key, lang, chart_html(fig) + tbl)
+
+
+def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str = "score") -> str:
+    """Total score (with gate), one row per KPI: weight, threshold/target/maximum, actual, payout, points."""
+    lang = ctx.lang
+    if isinstance(card, str) or card is None:
+        return section(key, lang, unavailable(lang, str(card or "")))
+    d = lines.copy()
+    for c in ("threshold", "target", "maximum", "actual"):
+        d[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d[c], d["unit"])]
+    d["gate_txt"] = ["✔" if g else "" for g in d["gate"]]
+    head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
+        [("奖金" if lang == "zh" else "Bonus", fmt_money(card.bonus / ctx.fx, ctx.currency, lang), None)]
+        if getattr(card, "bonus", None) is not None else []), lang)
+    tbl = table(d, [("name", t("kpi", lang)), ("weight", t("weight", lang)), ("threshold", "门槛值" if lang == "zh" else "Threshold"),
+                    ("target", t("target", lang)), ("maximum", "挑战值" if lang == "zh" else "Maximum"),
+                    ("actual", t("actual", lang)), ("achievement", t("achievement", lang)),
+                    ("payout_pct", "得分率" if lang == "zh" else "Payout"), ("weighted_points", t("weighted", lang)),
+                    ("gate_txt", t("gate", lang))],
+                {"weight": lambda v: fmt_number(v, 0) + "%", "achievement": lambda v: fmt_pct(v, 0),
+                 "payout_pct": lambda v: fmt_number(v, 0) + "%", "weighted_points": lambda v: fmt_number(v, 1)},
+                lang=lang)
+    fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), horizontal=True)
+    return section(key, lang, head + tbl + chart_html(fig))
+
+
+def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
+    """The statement: contract terms, KPI basis (GMV, refunds, net GMV, target, achievement), fee lines, total."""
+    lang = ctx.lang
+    if isinstance(stmt, str) or stmt is None:
+        return section(key, lang, unavailable(lang, str(stmt or "")))
+    k = stmt.get("kpis", {})
+    m = lambda v: fmt_money(None if v in (None, "None", "") else float(v), ctx.currency, lang, 2)  # noqa: E731
+    items = [("GMV", m(k.get("gmv"))), ("退款额" if lang == "zh" else "Refunds", m(k.get("refunds"))),
+             ("排除SKU销售额" if lang == "zh" else "Excluded GMV", m(k.get("excluded_gmv"))),
+             ("净GMV" if lang == "zh" else "Net GMV", m(k.get("net_gmv"))), (t("target", lang), m(k.get("target"))),
+             (t("achievement", lang), fmt_pct(None if k.get("achievement") in (None, "None") else
+                                               float(k["achievement"]), 1))]
+    lines = pd.DataFrame(stmt.get("fee_lines", []))
+    if len(lines):
+        lines["rate"] = [DASH if r in (None, "None") else fmt_pct(float(r), 2) for r in lines["rate"]]
+        lines["amount"] = [m(a) for a in lines["amount"]]
+    tbl = table(lines, [("name", "费用项" if lang == "zh" else "Fee line"), ("basis", "计算基础" if lang == "zh" else "Basis"),
+                        ("rate", "费率" if lang == "zh" else "Rate"), ("amount", t("value", lang))], lang=lang)
+    total = cards([("应付合计" if lang == "zh" else "Total due", m(stmt.get("total")), None)], lang)
+    ex = stmt.get("exit_clause") or {}
+    ex_html = ""
+    if ex:
+        ex_html = f'<h3>{esc(t("exit_clause", lang))}</h3>' + kv_table([
+            (k2, str(v)) for k2, v in ex.items() if k2 != "history"])
+    snap = note(f'{t("snapshot", lang)}: {stmt.get("snapshot_hash", "")}')
+    return section(key, lang, kv_table(items) + tbl + total + ex_html + snap)
+
+
+def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
+    lang = ctx.lang
+    if isinstance(df, str) or df is None:
+        return section(key, lang, unavailable(lang, str(df or "")))
+    if df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, (name, g) in enumerate(df.groupby("model", sort=False)):
+        fig.add_trace(go.Scatter(x=[float(a) for a in g["achievement"]], y=[float(v) for v in g["client_pays"]],
+                                 mode="lines+markers", name=str(name)))
+    fig.update_xaxes(tickformat=".0%", title=t("achievement", lang))
+    style_figure(fig)
+    piv = df.pivot_table(index="achievement", columns="model", values="client_pays", aggfunc="first").reset_index()
+    cols = [("achievement", t("achievement", lang))] + [(c, str(c)) for c in piv.columns if c != "achievement"]
+    fm = {c: _money(ctx) for c, _ in cols[1:]}
+    fm["achievement"] = lambda v: fmt_pct(v, 0)
+    return section(key, lang, chart_html(fig) + table(piv, cols, fm, lang=lang))
+
+
+def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    d = df.copy()
+    d["flags"] = [f'{badge("red", lang)} {r}  {badge("amber", lang)} {a}' for r, a in zip(d["red"], d["amber"])]
+    name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
+    d["store"] = name
+    tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_change", t("change", lang)),
+                    ("net_profit", "净利润" if lang == "zh" else "Net profit"),
+                    ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
+                    ("flags", t("status", lang))],
+                {"gmv": _money(ctx), "net_profit": _money(ctx), "gmv_change": lambda v: fmt_pct(v, 1, True),
+                 "net_margin": fmt_pct, "acos": fmt_pct}, raw=["flags"], lang=lang)
+    fig = bar_chart(list(d["store_id"]), list(d["gmv"]))
+    return section(key, lang, chart_html(fig) + tbl)
+
+
+def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str:
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
+    d = df.copy()
+    d["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["actual"], d["unit"])]
+    d["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
+    d["entity"] = [f"{k} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"].fillna(""))]
+    return section(key, lang, table(d, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
+                                        ("tg", t("target", lang)), ("achievement", t("achievement", lang))],
+                                    {"achievement": lambda v: fmt_pct(v, 0)}, lang=lang))

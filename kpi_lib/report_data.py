@@ -1,0 +1,589 @@
+"""The figures report templates show: thin wrappers over the engine, scoped to one entity and month.
+
+A template builds a :class:`ReportContext` with :func:`context` (validating the entity and period) and
+passes it to the functions here; each returns a pandas DataFrame (or a small dict) in the report's
+currency and language, ready for :mod:`kpi_lib.present`. Nothing here formats or builds HTML.
+
+Scope: every function filters to the context's entity, so a person's report is built only from that
+person's rows (their attributed KPI values, their own activities); people's names other than the
+report's own subject are never returned for person and team reports.
+
+Speed: report kernels are kept warm by the runner and execute many reports in a row, so tables that
+do not depend on the entity (kpi_values, kpi_status, freshness…) are cached per warehouse snapshot
+id; a new snapshot invalidates them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import workbench
+from .errors import RenderError
+from .warehouse import Warehouse
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+KINDS = ("store", "team", "person", "contract", "company")
+
+STATUS_KPIS = {
+    "store": ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
+              "return_rate", "inventory_days"],
+    "team": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "return_rate", "new_listings",
+             "ad_optimizations", "first_response_hours"],
+    "person": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "new_listings", "ad_optimizations",
+               "first_response_hours", "negative_review_hours"],
+    "contract": ["gmv", "net_sales", "refunds", "acos", "contribution", "net_margin"],
+    "company": ["gmv", "net_sales", "orders", "aov", "acos", "tacos", "contribution", "net_profit", "net_margin",
+                "return_rate", "inventory_days"],
+}
+ADS_KPIS = ["ad_spend", "ad_sales", "acos", "roas", "tacos", "cpc", "ctr"]
+INVENTORY_KPIS = ["inventory_days", "sell_through", "stockout_rate", "aged_inventory_share", "active_sku_rate"]
+SERVICE_KPIS = ["first_response_hours", "response_24h_rate", "dispute_days", "negative_review_hours"]
+WATERFALL_STEPS = [("gmv", "absolute"), ("refunds", "relative"), ("cogs", "relative"), ("first_leg", "relative"),
+                   ("duties", "relative"), ("platform_fees", "relative"), ("fulfillment_fees", "relative"),
+                   ("storage_fees", "relative"), ("ad_spend", "relative"), ("overheads", "relative"),
+                   ("net_profit", "total")]
+FRESHNESS_SOURCES = {"orders": "order_date", "fees": "date", "refunds": "date", "settlement_lines": "posted_date",
+                     "payouts": "deposit_date", "ads": "date", "traffic": "date", "inventory": "date",
+                     "tickets": "opened_at", "activities": "date"}
+
+
+@dataclass
+class ReportContext:
+    """Who and what a report is about; passed to every data and presentation function."""
+
+    kind: str
+    entity_id: str
+    period: str
+    lang: str
+    currency: str
+    warehouse: Warehouse
+    name: str = ""
+    fx: float = 1.0  # reporting-currency units per one unit of ``currency``
+    snapshot: str = ""
+    snapshot_id: str = ""
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    @property
+    def entity_kind(self) -> str:
+        return self.kind
+
+    @property
+    def engine_id(self) -> str | None:
+        return None if self.kind == "company" else self.entity_id
+
+    def money(self, v: Any) -> float:
+        """A reporting-currency amount in the report's currency."""
+        return float("nan") if v is None or pd.isna(v) else float(v) / self.fx
+
+    def prior(self, n: int = 1) -> str:
+        from .metrics import shift_period
+
+        return shift_period(self.period, -n)
+
+
+# ---- caches per snapshot -------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _table(path: str, snapshot_id: str, name: str) -> pd.DataFrame:
+    wh = Warehouse(path)
+    return wh.read(name) if wh.has(name) else pd.DataFrame()
+
+
+def table(ctx: ReportContext, name: str) -> pd.DataFrame:
+    """A warehouse table, cached per snapshot (callers must not modify it in place)."""
+    return _table(str(ctx.warehouse.path), ctx.snapshot_id, name)
+
+
+@lru_cache(maxsize=8)
+def _catalog(key: str) -> Any:
+    from .definitions import load_catalog
+
+    return load_catalog()
+
+
+def catalog() -> Any:
+    from . import paths
+
+    p = paths.parameters_dir() / "kpis.yaml"
+    return _catalog(f"{p}:{p.stat().st_mtime if p.is_file() else 0}")
+
+
+def kpi_name(kpi: str, lang: str) -> str:
+    cat = catalog()
+    return cat.name(kpi, lang) if kpi in cat.kpis else kpi
+
+
+def kpi_unit(kpi: str) -> str:
+    cat = catalog()
+    return cat.get(kpi).unit if kpi in cat.kpis else "count"
+
+
+# ---- context -----------------------------------------------------------------------------------
+def check_period(period: Any) -> str:
+    if not isinstance(period, str) or not PERIOD_RE.match(period):
+        raise RenderError(f"period must be a month 'YYYY-MM', got {period!r}")
+    return period
+
+
+def entity_name(wh: Warehouse, kind: str, entity_id: str, lang: str) -> str | None:
+    """The display name of an entity, or None when it does not exist."""
+    if kind == "company":
+        wb = workbench()
+        return (wb.company_name_zh or wb.company_name) if lang == "zh" else wb.company_name
+    if kind == "contract":
+        from .org import contract_stores
+
+        cs = contract_stores()
+        return entity_id if entity_id in set(cs["contract_id"].astype(str)) else None
+    tname, idcol, ncol = {"store": ("stores", "store_id", "store_name"), "team": ("teams", "team_id", "team_name"),
+                          "person": ("people", "person_id", "name")}[kind]
+    df = _table(str(wh.path), wh.current_id() or "", tname)
+    if df.empty or idcol not in df:
+        return None
+    row = df[df[idcol].astype(str) == entity_id]
+    if row.empty:
+        return None
+    col = f"{ncol}_zh" if lang == "zh" and f"{ncol}_zh" in row and pd.notna(row[f"{ncol}_zh"].iloc[0]) else ncol
+    v = row[col].iloc[0] if col in row else entity_id
+    return str(v) if pd.notna(v) else entity_id
+
+
+def fx_factor(wh: Warehouse, currency: str, period: str) -> float:
+    """Reporting-currency units per unit of ``currency`` for the month (latest rate up to it)."""
+    rc = workbench().reporting_currency
+    if currency == rc:
+        return 1.0
+    fx = _table(str(wh.path), wh.current_id() or "", "fx_rates")
+    if fx.empty:
+        raise RenderError(f"no FX rates in the warehouse to show the report in {currency}")
+    rows = fx[(fx["currency"] == currency) & (fx["month"].astype(str) <= period)].sort_values("month")
+    if rows.empty:
+        known = ", ".join(sorted(set(fx["currency"].astype(str)) | {rc}))
+        raise RenderError(f"unknown report currency {currency!r} for {period}; use one of {known}")
+    return float(rows["rate"].iloc[-1])
+
+
+def context(kind: str, entity_id: str | None, period: str, language: str = "zh", currency: str | None = None,
+            warehouse: Warehouse | str | Path | None = None, kinds: tuple[str, ...] = KINDS) -> ReportContext:
+    """Validate the report's subject and build its context (RenderError names what is wrong).
+
+    ``currency`` empty or None = the reporting currency; ``kinds`` = entity kinds the template supports.
+    """
+    if kind not in kinds:
+        raise RenderError(f"entity kind must be one of {', '.join(kinds)}, got {kind!r}")
+    check_period(period)
+    if language not in ("zh", "en"):
+        raise RenderError(f"language must be 'zh' or 'en', got {language!r}")
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    sid = wh.current_id()
+    if sid is None:
+        raise RenderError(f"no warehouse at {wh.path}: run `kpi ingest` and `kpi compute` first")
+    eid = "" if kind == "company" else str(entity_id or "")
+    if kind != "company" and not eid:
+        raise RenderError(f"a {kind} report needs an entity id")
+    name = entity_name(wh, kind, eid, language)
+    if name is None:
+        raise RenderError(f"unknown {kind} {eid!r}")
+    cur = currency or workbench().reporting_currency
+    return ReportContext(kind=kind, entity_id=eid, period=period, lang=language, currency=cur, warehouse=wh,
+                         name=name, fx=fx_factor(wh, cur, period), snapshot=wh.snapshot_hash(), snapshot_id=sid)
+
+
+# ---- KPI values and status -------------------------------------------------------------------------
+def _values(ctx: ReportContext, kpis: list[str], start: str, end: str) -> pd.DataFrame:
+    """period × kpi (wide) for the entity, from kpi_values (or computed when absent)."""
+    kv = table(ctx, "kpi_values")
+    if not kv.empty:
+        v = kv[(kv["entity_kind"] == ctx.kind) & (kv["entity_id"].astype(str) == ctx.entity_id)
+               & (kv["period_kind"] == "month") & (kv["period"] >= start) & (kv["period"] <= end)
+               & (kv["kpi"].isin(kpis))]
+        wide = v.pivot_table(index="period", columns="kpi", values="value", aggfunc="first")
+    else:
+        from .metrics import compute
+
+        dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ctx.kind)
+        df = compute(kpis, by=[], period="month", start=start, end=end,
+                     filters={dim: ctx.entity_id} if dim else None, warehouse=ctx.warehouse)
+        wide = df.set_index("period")
+    wide = wide.reindex(columns=kpis)
+    return wide.sort_index()
+
+
+def _to_currency(ctx: ReportContext, df: pd.DataFrame, kpi_col: str | None = None,
+                 cols: tuple[str, ...] = ("value",)) -> pd.DataFrame:
+    """Convert money columns (by KPI unit) to the report currency."""
+    out = df.copy()
+    if ctx.fx == 1.0:
+        return out
+    if kpi_col:
+        money = out[kpi_col].map(lambda k: kpi_unit(k) == "money")
+        for c in cols:
+            if c in out:
+                out.loc[money, c] = out.loc[money, c].astype(float) / ctx.fx
+    else:
+        for c in out.columns:
+            if kpi_unit(c) == "money":
+                out[c] = out[c].astype(float) / ctx.fx
+    return out
+
+
+def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFrame:
+    """One row per KPI: actual, prior month, change, target, expected to date, projection, achievement, status."""
+    kpis = list(kpis or STATUS_KPIS[ctx.kind])
+    vals = _values(ctx, kpis, ctx.prior(), ctx.period)
+    st = table(ctx, "kpi_status")
+    if not st.empty:
+        st = st[(st["entity_kind"] == ctx.kind) & (st["entity_id"].fillna("").astype(str) == ctx.entity_id)
+                & (st["period"] == ctx.period)]
+    rows = []
+    for k in kpis:
+        actual = vals[k].get(ctx.period, np.nan) if k in vals else np.nan
+        prior = vals[k].get(ctx.prior(), np.nan) if k in vals else np.nan
+        s = st[st["kpi"] == k] if not st.empty else st
+        get = (lambda c: float(s[c].iloc[0]) if len(s) and c in s and pd.notna(s[c].iloc[0]) else np.nan)
+        pace = get("pace_achievement")
+        rows.append({
+            "kpi": k, "name": kpi_name(k, ctx.lang), "unit": kpi_unit(k), "actual": actual, "prior": prior,
+            "change": (actual - prior) / abs(prior) if prior and pd.notna(prior) and pd.notna(actual) else np.nan,
+            "target": get("target"), "expected_to_date": get("expected_to_date"), "projection": get("projection"),
+            "achievement": get("achievement"), "pace_achievement": pace,
+            "status": str(s["status"].iloc[0]) if len(s) and pd.notna(s["status"].iloc[0]) else "none",
+            "adjusted": bool(s["adjusted"].iloc[0]) if len(s) and "adjusted" in s and pd.notna(s["adjusted"].iloc[0])
+            else False,
+        })
+    df = pd.DataFrame(rows)
+    money = df["unit"] == "money"
+    for c in ("actual", "prior", "target", "expected_to_date", "projection"):
+        df.loc[money, c] = df.loc[money, c].astype(float) / ctx.fx
+    return df
+
+
+def trend(ctx: ReportContext, kpis: list[str], months: int = 12) -> pd.DataFrame:
+    """period + one column per KPI for the last ``months`` months up to the report period."""
+    wide = _values(ctx, kpis, ctx.prior(months - 1), ctx.period)
+    out = _to_currency(ctx, wide).reset_index().rename(columns={"index": "period"})
+    out.columns.name = None
+    out.attrs["names"] = {k: kpi_name(k, ctx.lang) for k in kpis}
+    out.attrs["units"] = {k: kpi_unit(k) for k in kpis}
+    return out
+
+
+def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
+    """KPI tree attribution of the change vs the prior month (tree.attribute), report currency."""
+    from .tree import attribute, load_tree
+
+    tr = load_tree()
+    if root not in {n.id for n in tr.nodes}:
+        root = None  # type: ignore[assignment]
+    df = attribute(tr, entity_kind=ctx.kind, entity_id=ctx.engine_id, period_a=ctx.prior(), period_b=ctx.period,
+                   warehouse=ctx.warehouse, root=root)
+    df = df.copy()
+    df["name"] = df["kpi"].map(lambda k: kpi_name(k, ctx.lang))
+    df["unit"] = df["kpi"].map(kpi_unit)
+    money = df["unit"] == "money"
+    for c in ("value_a", "value_b"):
+        df.loc[money, c] = df.loc[money, c].astype(float) / ctx.fx
+    root_unit = kpi_unit(str(df["kpi"].iloc[0])) if len(df) else "money"
+    if root_unit == "money":
+        df["contribution"] = df["contribution"].astype(float) / ctx.fx
+    df["root_unit"] = root_unit
+    return df
+
+
+def drivers(attr: pd.DataFrame) -> pd.DataFrame:
+    """The root's direct non-informational children (with their contributions) for a waterfall."""
+    if attr.empty:
+        return attr
+    root = attr["node"].iloc[0]
+    kids = attr[(attr["parent"] == root) & attr["contribution"].notna()]
+    return kids
+
+
+def by_sku(ctx: ReportContext, kpis: list[str], sort: str, ascending: bool = False, limit: int = 15) -> pd.DataFrame:
+    """Per-SKU KPIs of the entity in the month (metrics.compute by sku), top ``limit`` by ``sort``."""
+    from .metrics import compute
+
+    dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ctx.kind)
+    df = compute(kpis, by=["sku"], period="month", start=ctx.period, end=ctx.period,
+                 filters={dim: ctx.entity_id} if dim else None, warehouse=ctx.warehouse)
+    df = df[df["sku"].notna()]
+    if sort in df:
+        df = df.sort_values(sort, ascending=ascending)
+    df = _to_currency(ctx, df.drop(columns=["period"]))
+    skus = table(ctx, "skus")
+    if not skus.empty and "name" in skus:
+        df = df.merge(skus[["sku", "name", "category"]], on="sku", how="left")
+    return df.head(limit).reset_index(drop=True)
+
+
+def alerts(ctx: ReportContext, limit: int = 20) -> pd.DataFrame:
+    """Alerts for the entity up to the report month (open first, newest first)."""
+    from .alerts import open_alerts
+
+    df = open_alerts(ctx.warehouse, ctx.kind, ctx.engine_id if ctx.kind != "company" else "", include_closed=True)
+    if df.empty:
+        return df
+    df = df[df["period"].astype(str) <= ctx.period]
+    df = df.sort_values(["state", "period"], ascending=[False, False], key=lambda s: s.astype(str))
+    return df.head(limit).reset_index(drop=True)
+
+
+def adjustments(ctx: ReportContext) -> pd.DataFrame:
+    """Manual target adjustments touching the entity and month (the audit trail shown in reports).
+
+    For person and team reports the ``who`` column is dropped: it names another person.
+    """
+    from .targets import adjustments_for
+
+    adj = adjustments_for(ctx.kind, ctx.engine_id, ctx.period)
+    df = pd.DataFrame([a.model_dump() for a in adj])
+    if df.empty:
+        return df
+    if ctx.kind in ("person", "team") and "who" in df:
+        df = df.drop(columns=["who"])
+    return df
+
+
+def activities(ctx: ReportContext) -> pd.DataFrame:
+    """Counts of the person's own (or the team's) activities by kind in the month."""
+    from .metrics import period_bounds
+
+    acts = table(ctx, "activities")
+    if acts.empty:
+        return pd.DataFrame(columns=["kind", "count"])
+    a, b = period_bounds(ctx.period)
+    d = pd.to_datetime(acts["date"]).dt.date
+    sel = acts[(d >= a) & (d <= b)]
+    if ctx.kind == "person":
+        sel = sel[sel["person_id"].astype(str) == ctx.entity_id]
+    elif ctx.kind == "team":
+        from .org import entity_stores
+
+        sel = sel[sel["store_id"].isin(entity_stores("team", ctx.entity_id, a, b, warehouse=ctx.warehouse))]
+    return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
+
+
+def waterfall(ctx: ReportContext) -> pd.DataFrame:
+    """Cost waterfall GMV → net profit for the month (kpi_lib.costs.waterfall), report currency.
+
+    Columns: step, name, amount (signed: costs negative), pct_of_net_sales, kind (total|cost|subtotal).
+    """
+    costs = _optional("costs")
+    if costs is None:
+        return _waterfall_from_kpis(ctx)
+    df = costs.waterfall(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    df["amount"] = df["amount_rc"].astype(float) / ctx.fx
+    return df[["step", "name", "amount", "pct_of_net_sales", "kind"]]
+
+
+def _waterfall_from_kpis(ctx: ReportContext) -> pd.DataFrame:
+    kpis = [k for k, _ in WATERFALL_STEPS]
+    vals = _values(ctx, kpis, ctx.period, ctx.period)
+    row = vals.loc[ctx.period] if ctx.period in vals.index else pd.Series(dtype=float)
+    out = []
+    for k, measure in WATERFALL_STEPS:
+        v = float(row.get(k, np.nan)) if k in row else np.nan
+        v = 0.0 if pd.isna(v) else v
+        out.append({"step": k, "name": kpi_name(k, ctx.lang), "kind": {"absolute": "total", "relative": "cost",
+                                                                        "total": "total"}[measure],
+                    "amount": ctx.money(v if measure != "relative" else -v)})
+    df = pd.DataFrame(out)
+    ns = df.loc[df["step"] == "gmv", "amount"].iloc[0] + df.loc[df["step"] == "refunds", "amount"].iloc[0]
+    df["pct_of_net_sales"] = df["amount"] / ns if ns else np.nan
+    return df
+
+
+def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False) -> pd.DataFrame:
+    """Per-SKU unit economics (kpi_lib.costs.unit_economics / loss_makers) in the report currency.
+
+    Sorted by contribution: best first, or worst loss-makers first with ``loss_only``.
+    """
+    costs = _optional("costs")
+    if costs is None:
+        return pd.DataFrame()
+    if loss_only:
+        df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse).copy()
+    else:
+        df = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
+        df = df.sort_values("contribution", ascending=False).head(limit).copy()
+    for c in ("net_sales", "landed_cost_per_unit", "fees_per_unit", "ads_per_unit", "return_loss_per_unit",
+              "contribution_per_unit", "contribution"):
+        if c in df:
+            df[c] = df[c].astype(float) / ctx.fx
+    skus = table(ctx, "skus")
+    if not skus.empty and "name" in skus and "name" not in df:
+        df = df.merge(skus[["sku", "name"]], on="sku", how="left")
+    return df.reset_index(drop=True)
+
+
+def overheads(ctx: ReportContext) -> pd.DataFrame:
+    """Allocated overheads of the entity's stores for the month, by item (report currency)."""
+    oh = table(ctx, "overhead_allocations")
+    if oh.empty:
+        return pd.DataFrame(columns=["item", "amount"])
+    sel = oh[oh["month"].astype(str) == ctx.period]
+    if ctx.kind != "company":
+        from .metrics import period_bounds
+        from .org import entity_stores
+
+        a, b = period_bounds(ctx.period)
+        stores = [ctx.entity_id] if ctx.kind == "store" else entity_stores(ctx.kind, ctx.entity_id, a, b,
+                                                                         warehouse=ctx.warehouse)
+        sel = sel[sel["store_id"].isin(stores)]
+    group = "item" if "item" in sel else "store_id"
+    out = sel.groupby(group)["amount_rc"].sum().rename("amount").reset_index().rename(columns={group: "item"})
+    out["amount"] = out["amount"] / ctx.fx
+    return out.sort_values("amount", ascending=False).reset_index(drop=True)
+
+
+def margin_moves(ctx: ReportContext) -> pd.DataFrame:
+    """What moved net margin vs the prior month, in percentage points per cost step (costs module)."""
+    costs = _optional("costs")
+    if costs is None:
+        return pd.DataFrame()
+    df = costs.explain_margin_change(ctx.kind, ctx.engine_id, ctx.period, prior=ctx.prior(),
+                                     warehouse=ctx.warehouse).copy()
+    df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    return df
+
+
+def store_ranking(ctx: ReportContext) -> pd.DataFrame:
+    """All stores in the month: GMV, net profit, net margin, ACoS, change vs prior and status counts."""
+    kv = table(ctx, "kpi_values")
+    kpis = ["gmv", "net_profit", "net_margin", "acos"]
+    if kv.empty:
+        return pd.DataFrame(columns=["store_id", *kpis])
+    v = kv[(kv["entity_kind"] == "store") & (kv["period_kind"] == "month") & kv["kpi"].isin(kpis)
+           & kv["period"].isin([ctx.period, ctx.prior()])]
+    wide = v.pivot_table(index=["entity_id", "period"], columns="kpi", values="value", aggfunc="first").reset_index()
+    cur = wide[wide["period"] == ctx.period].set_index("entity_id")
+    pri = wide[wide["period"] == ctx.prior()].set_index("entity_id")
+    out = cur.reindex(columns=kpis).copy()
+    out["gmv_change"] = (out["gmv"] - pri["gmv"].reindex(out.index)) / pri["gmv"].reindex(out.index).abs()
+    st = table(ctx, "kpi_status")
+    if not st.empty:
+        s = st[(st["entity_kind"] == "store") & (st["period"] == ctx.period)]
+        counts = s.groupby(["entity_id", "status"]).size().unstack(fill_value=0)
+        for c in ("red", "amber", "green"):
+            out[c] = counts[c].reindex(out.index).fillna(0).astype(int) if c in counts else 0
+    else:
+        for c in ("red", "amber", "green"):
+            out[c] = 0
+    out = out.reset_index().rename(columns={"entity_id": "store_id"})
+    stores = table(ctx, "stores")
+    if not stores.empty:
+        out = out.merge(stores[["store_id", "store_name", "platform"]], on="store_id", how="left")
+    for c in ("gmv", "net_profit"):
+        out[c] = out[c] / ctx.fx
+    return out.sort_values("gmv", ascending=False).reset_index(drop=True)
+
+
+def red_flags(ctx: ReportContext, limit: int = 25) -> pd.DataFrame:
+    """Red KPI statuses of stores, teams and the company in the month (worst achievement first)."""
+    st = table(ctx, "kpi_status")
+    if st.empty:
+        return pd.DataFrame(columns=["entity_kind", "entity_id", "kpi", "name", "actual", "target", "achievement"])
+    s = st[(st["period"] == ctx.period) & (st["status"] == "red") & st["entity_kind"].isin(["company", "store", "team"])]
+    s = s.sort_values("pace_achievement" if "pace_achievement" in s else "achievement")
+    s = s.assign(name=s["kpi"].map(lambda k: kpi_name(k, ctx.lang)), unit=s["kpi"].map(kpi_unit))
+    money = s["unit"] == "money"
+    for c in ("actual", "target"):
+        s.loc[money, c] = s.loc[money, c].astype(float) / ctx.fx
+    return s.head(limit).reset_index(drop=True)
+
+
+def freshness(ctx: ReportContext) -> pd.DataFrame:
+    """Latest date and row count per canonical source table (plus the ingest manifest's last run)."""
+    return _freshness(str(ctx.warehouse.path), ctx.snapshot_id)
+
+
+@lru_cache(maxsize=8)
+def _freshness(path: str, snapshot_id: str) -> pd.DataFrame:
+    wh = Warehouse(path)
+    rows = []
+    con = wh.connect()
+    try:
+        for name, col in FRESHNESS_SOURCES.items():
+            if not wh.has(name):
+                continue
+            try:
+                mx, n = con.execute(f'SELECT max("{col}"), count(*) FROM "{name}"').fetchone()
+            except Exception:  # noqa: BLE001 - a table without the column: report rows only
+                mx, n = None, con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            rows.append({"source": name, "latest_date": str(mx)[:10] if mx is not None else "–", "rows": int(n)})
+        if wh.has("manifest"):
+            man = wh.read("manifest")
+            if "ingested_at" in man and len(man):
+                rows.append({"source": "manifest (ingested_at)", "latest_date": str(man["ingested_at"].max())[:19],
+                             "rows": int(len(man))})
+    finally:
+        con.close()
+    return pd.DataFrame(rows, columns=["source", "latest_date", "rows"])
+
+
+# ---- costs, scorecards, settlements (other modules; see docs/api-costs.md) ------------------------
+class Unavailable(str):
+    """Returned instead of data when the engine module behind a section is not installed yet."""
+
+
+def _optional(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(f"kpi_lib.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"kpi_lib.{module}":
+            return None
+        raise
+
+
+def scorecard(ctx: ReportContext) -> Any:
+    """The person's or team's scorecard (kpi_lib.scorecard.score) or Unavailable."""
+    mod = _optional("scorecard")
+    if mod is None or not hasattr(mod, "score"):
+        return Unavailable("kpi_lib.scorecard")
+    if ctx.kind == "person":
+        return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
+    return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
+
+
+def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
+    """The scorecard's lines with names in the report language (money actual/target converted)."""
+    if isinstance(card, Unavailable) or card is None:
+        return None
+    df = card.lines.copy()
+    df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    df["unit"] = df["kpi"].map(kpi_unit)
+    money = df["unit"] == "money"
+    for c in ("threshold", "target", "maximum", "actual"):
+        if c in df:
+            df.loc[money, c] = df.loc[money, c].astype(float) / ctx.fx
+    return df
+
+
+def settlement(ctx: ReportContext) -> Any:
+    """The contract's settlement statement as a dict (kpi_lib.settlement.settle(...).to_dict()) or Unavailable."""
+    mod = _optional("settlement")
+    if mod is None or not hasattr(mod, "settle"):
+        return Unavailable("kpi_lib.settlement")
+    return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse).to_dict()
+
+
+def fee_models(ctx: ReportContext) -> Any:
+    """Fee-model comparison across achievement scenarios (kpi_lib.settlement.compare_models) or Unavailable."""
+    mod = _optional("settlement")
+    if mod is None or not hasattr(mod, "compare_models"):
+        return Unavailable("kpi_lib.settlement.compare_models")
+    df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse).copy()
+    for c in ("net_gmv", "client_pays", "provider_earns"):
+        if c in df:
+            df[c] = df[c].astype(float) / ctx.fx
+    return df

@@ -1,0 +1,340 @@
+"""Weighted scorecards for people and teams: payout curves, caps, floors and gate KPIs.
+
+A scorecard (parameters/scorecards.yaml) lists KPIs with a weight (percent; all weights sum to 100),
+a threshold, a target and a maximum. The payout curve maps the actual to a payout in percent of the
+KPI's points: 0 below the threshold, then linear between the curve points (default 50 % at the
+threshold, 100 % at the target, 150 % at the maximum), flat above the maximum. Lower-is-better KPIs
+(direction ``down``: threshold > target > maximum) are mirrored. ``floor``/``cap`` bound a KPI's
+payout. A ``gate`` KPI that is red (worse than its threshold) caps the total at ``gate_cap`` points.
+weighted points = weight × payout / 100, total = Σ weighted points (100 = every KPI on target);
+bonus = bonus_base × total / 100.
+
+``basis: achievement`` lines compare direction-aware achievement (actual vs a KPI target) instead of
+the raw value; the KPI target is ``target_value``, else a kpi_lib.targets target of the entity, else
+the same period last year × (1 + growth).
+
+KPI actuals come from the KPI engine (kpi_lib.metrics.compute): a team's stores on each date, a
+person's stores on each date, and for a person within a team only the dates the person was in it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from . import paths
+from .config import StrictModel, load_model
+from .errors import ConfigError, KpiError
+from .warehouse import Warehouse
+
+
+class CurvePoint(StrictModel):
+    at: Literal["threshold", "target", "maximum"]
+    payout: float = Field(..., ge=0, description="payout in percent of the KPI's points at this point")
+
+
+DEFAULT_CURVE = [CurvePoint(at="threshold", payout=50), CurvePoint(at="target", payout=100),
+                 CurvePoint(at="maximum", payout=150)]
+
+
+class ScoreKpi(StrictModel):
+    kpi: str
+    weight: float = Field(..., ge=0, le=100, description="percent of the total; all weights sum to 100")
+    threshold: float
+    target: float
+    maximum: float
+    direction: Literal["up", "down"] | None = Field(None, description="default: the KPI catalog's direction")
+    basis: Literal["value", "achievement"] = "value"
+    target_value: float | None = Field(None, description="achievement basis: the KPI target")
+    growth: float = Field(0.0, description="achievement basis without target: last year × (1 + growth)")
+    floor: float = Field(0.0, ge=0, description="minimum payout percent")
+    cap: float | None = Field(None, ge=0, description="maximum payout percent (default: the curve's last point)")
+    gate: bool = False
+    gate_cap: float = Field(50.0, ge=0, description="total capped at these points when this gate KPI is red")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ScoreKpi":
+        t, g, m = self.threshold, self.target, self.maximum
+        up, down = t <= g <= m, t >= g >= m
+        if not (up or down):
+            raise ValueError(f"{self.kpi}: threshold, target, maximum must be monotone (up: t ≤ target ≤ max; "
+                             "down: t ≥ target ≥ max)")
+        if self.direction == "up" and not up:
+            raise ValueError(f"{self.kpi}: higher-is-better needs threshold ≤ target ≤ maximum")
+        if self.direction == "down" and not down:
+            raise ValueError(f"{self.kpi}: lower-is-better needs threshold ≥ target ≥ maximum")
+        if self.cap is not None and self.cap < self.floor:
+            raise ValueError(f"{self.kpi}: cap below floor")
+        return self
+
+
+class ScorecardDef(StrictModel):
+    id: str
+    name: str = ""
+    applies_to: Literal["person", "team"] = "person"
+    role: str | None = Field(None, description="people with this role (person scorecards)")
+    team: str | None = Field(None, description="only this team")
+    bonus_base: float | None = Field(None, ge=0, description="bonus at 100 points (reporting currency)")
+    curve: list[CurvePoint] = Field(default_factory=lambda: list(DEFAULT_CURVE))
+    kpis: list[ScoreKpi] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _weights(self) -> "ScorecardDef":
+        total = sum(k.weight for k in self.kpis)
+        if abs(total - 100.0) > 1e-6:
+            raise ValueError(f"scorecard {self.id}: weights sum to {total:g}, must sum to 100")
+        ats = [p.at for p in self.curve]
+        if sorted(set(ats), key=["threshold", "target", "maximum"].index) != ats:
+            raise ValueError(f"scorecard {self.id}: curve points must be threshold, target, maximum in order, once each")
+        pays = [p.payout for p in self.curve]
+        if pays != sorted(pays):
+            raise ValueError(f"scorecard {self.id}: curve payouts must not decrease")
+        return self
+
+
+class ScorecardConfig(StrictModel):
+    """parameters/scorecards.yaml"""
+
+    scorecards: list[ScorecardDef] = Field(default_factory=list)
+
+
+def load_scorecards(path: Path | None = None) -> ScorecardConfig:
+    p = path or paths.parameters_dir() / "scorecards.yaml"
+    if not p.is_file():
+        return ScorecardConfig()
+    return load_model(p, ScorecardConfig)
+
+
+# ----------------------------------------------------------------------------------- the curve
+
+
+def payout(actual: float, line: ScoreKpi, curve: list[CurvePoint] | None = None, direction: str | None = None) -> float:
+    """Payout percent of one KPI: 0 below threshold, linear between curve points, capped and floored."""
+    curve = curve or DEFAULT_CURVE
+    d = direction or line.direction or ("up" if line.maximum >= line.threshold else "down")
+    if actual is None or not math.isfinite(actual):
+        return float(line.floor)
+    sign = 1.0 if d == "up" else -1.0
+    x = sign * actual
+    pos = {"threshold": sign * line.threshold, "target": sign * line.target, "maximum": sign * line.maximum}
+    pts = [(pos[p.at], p.payout) for p in curve]
+    if x < pts[0][0]:
+        val = 0.0
+    elif x >= pts[-1][0]:
+        val = pts[-1][1]
+    else:
+        val = float(np.interp(x, [p[0] for p in pts], [p[1] for p in pts]))
+    cap = line.cap if line.cap is not None else pts[-1][1]
+    return float(min(max(val, line.floor), cap))
+
+
+# ------------------------------------------------------------------------------------ scoring
+
+
+@dataclass
+class Scorecard:
+    entity_kind: str
+    entity_id: str
+    team_id: str | None
+    period: str
+    scorecard_id: str
+    start: str
+    end: str
+    lines: pd.DataFrame
+    total: float
+    gated: bool
+    bonus: float | None
+    name: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        recs = self.lines.replace({np.nan: None}).to_dict("records")
+        return {
+            "entity_kind": self.entity_kind, "entity_id": self.entity_id, "team_id": self.team_id,
+            "name": self.name, "period": self.period, "scorecard": self.scorecard_id, "start": self.start,
+            "end": self.end, "lines": recs, "total": self.total, "gated": self.gated, "bonus": self.bonus,
+            "notes": list(self.notes),
+        }
+
+
+LINE_COLUMNS = ["kpi", "label_zh", "label_en", "weight", "threshold", "target", "maximum", "direction", "actual",
+                "achievement", "payout_pct", "points", "weighted_points", "gate", "gate_red"]
+
+
+def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = None,
+                kpi_targets: dict[str, float] | None = None) -> tuple[pd.DataFrame, float, bool]:
+    """(lines, total, gated) for given KPI actuals — pure, no warehouse."""
+    from .targets import achievement as ach_fn
+
+    rows = []
+    gated, gate_cap = False, math.inf
+    for ln in card.kpis:
+        kd = catalog.get(ln.kpi) if catalog is not None else None
+        direction = ln.direction or (kd.direction if kd is not None else ("up" if ln.maximum >= ln.threshold else "down"))
+        if (direction == "up" and not ln.threshold <= ln.target <= ln.maximum) or (
+                direction == "down" and not ln.threshold >= ln.target >= ln.maximum):
+            raise ConfigError(f"scorecards.yaml: {card.id}.{ln.kpi} is {direction}-is-better but its threshold, "
+                              "target and maximum are ordered the other way")
+        actual = actuals.get(ln.kpi, float("nan"))
+        actual = float("nan") if actual is None else float(actual)
+        if ln.basis == "achievement":
+            kt = (kpi_targets or {}).get(ln.kpi, float("nan"))
+            measured = float(ach_fn(actual, kt, direction)) if kt == kt else float("nan")
+            cmp_dir = "up" if ln.threshold <= ln.maximum else "down"
+            pay = payout(measured, ln, card.curve, cmp_dir)
+            achievement, tgt = measured, kt
+            red = not (math.isfinite(measured) and (measured >= ln.threshold if cmp_dir == "up" else measured <= ln.threshold))
+        else:
+            pay = payout(actual, ln, card.curve, direction)
+            tgt = ln.target
+            achievement = float(ach_fn(actual, ln.target, direction)) if math.isfinite(actual) else float("nan")
+            red = not (math.isfinite(actual) and (actual >= ln.threshold if direction == "up" else actual <= ln.threshold))
+        if ln.gate and red:
+            gated, gate_cap = True, min(gate_cap, ln.gate_cap)
+        rows.append((ln.kpi, kd.zh if kd else ln.kpi, kd.en if kd else ln.kpi, ln.weight, ln.threshold, tgt,
+                     ln.maximum, direction, actual, achievement, pay, pay, ln.weight * pay / 100.0, ln.gate,
+                     bool(ln.gate and red)))
+    df = pd.DataFrame(rows, columns=LINE_COLUMNS)
+    total = float(df["weighted_points"].sum())
+    if gated:
+        total = min(total, gate_cap)
+    return df, round(total, 4), gated
+
+
+def _wh(warehouse: Any) -> Warehouse:
+    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+
+
+def _person_role(person_id: str, wh: Warehouse) -> str | None:
+    if not wh.has("people"):
+        return None
+    p = wh.read("people")
+    m = p[p["person_id"].astype(str) == person_id]
+    return str(m["role"].iloc[0]) if len(m) and "role" in m.columns else None
+
+
+def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None, scorecard_id: str | None) -> ScorecardDef:
+    if scorecard_id:
+        for c in cfg.scorecards:
+            if c.id == scorecard_id:
+                return c
+        raise ConfigError(f"scorecards.yaml: no scorecard {scorecard_id!r}")
+    best, best_rank = None, -1
+    for c in cfg.scorecards:
+        if c.applies_to != kind or (c.team and c.team != team_id) or (c.role and c.role != role):
+            continue
+        rank = (c.team is not None) * 2 + (c.role is not None)
+        if rank > best_rank:
+            best, best_rank = c, rank
+    if best is None:
+        raise ConfigError(f"scorecards.yaml: no {kind} scorecard for team={team_id} role={role}; add one")
+    return best
+
+
+def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
+             wh: Warehouse) -> dict[str, float]:
+    from .metrics import compute, period_kind
+
+    kind = period_kind(period)
+    df = compute(kpis, by=[dim], period=kind, start=period, end=period, filters={dim: entity_id, **filters},
+                 warehouse=wh)
+    df = df[df[dim].astype("string") == entity_id] if len(df) else df
+    if df.empty:
+        return {k: float("nan") for k in kpis}
+    return {k: float(df[k].iloc[0]) for k in kpis}
+
+
+def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, entity_id: str,
+                 filters: dict[str, str], wh: Warehouse) -> dict[str, float]:
+    from .metrics import period_kind, shift_period
+
+    out: dict[str, float] = {}
+    need = [ln for ln in card.kpis if ln.basis == "achievement"]
+    if not need:
+        return out
+    try:
+        from .targets import load_targets
+
+        tt = load_targets()
+    except Exception:  # noqa: BLE001 - targets are optional for scorecards; fall back below
+        tt = pd.DataFrame(columns=["kpi", "entity_kind", "entity_id", "period", "value"])
+    for ln in need:
+        if ln.target_value is not None:
+            out[ln.kpi] = ln.target_value
+            continue
+        m = tt[(tt["kpi"] == ln.kpi) & (tt["entity_kind"] == entity_kind) & (tt["entity_id"].astype(str) == entity_id)
+               & (tt["period"].astype(str) == period)] if len(tt) else tt
+        if len(m):
+            out[ln.kpi] = float(m["value"].iloc[0])
+            continue
+        ly = shift_period(period, -{"month": 12, "quarter": 4, "year": 1}.get(period_kind(period), 12))
+        prev = _actuals([ln.kpi], ly, dim, entity_id, filters, wh).get(ln.kpi, float("nan"))
+        out[ln.kpi] = prev * (1 + ln.growth) if math.isfinite(prev) else float("nan")
+    return out
+
+
+def score(person_id: str | None = None, team_id: str | None = None, period: str = "2026-11",
+          warehouse: Any = None, scorecard_id: str | None = None, bonus_base: float | None = None,
+          config: ScorecardConfig | None = None) -> Scorecard:
+    """Scorecard of a person (their stores on each date; with ``team_id`` only their time in that team)
+    or of a team (the team's stores on each date)."""
+    from .definitions import load_catalog
+    from .metrics import period_bounds
+
+    if not person_id and not team_id:
+        raise KpiError("score needs person_id or team_id")
+    wh = _wh(warehouse)
+    cfg = config or load_scorecards()
+    catalog = load_catalog()
+    if person_id:
+        kind, dim, eid = "person", "person_id", person_id
+        filters = {"team_id": team_id} if team_id else {}
+        card = _pick(cfg, "person", team_id, _person_role(person_id, wh), scorecard_id)
+    else:
+        kind, dim, eid, filters = "team", "team_id", str(team_id), {}
+        card = _pick(cfg, "team", team_id, None, scorecard_id)
+    kpis = list(dict.fromkeys(ln.kpi for ln in card.kpis))
+    actuals = _actuals(kpis, period, dim, eid, filters, wh)
+    targets = _kpi_targets(card, period, dim, kind, eid, filters, wh)
+    lines, total, gated = score_lines(card, actuals, catalog, targets)
+    base = bonus_base if bonus_base is not None else card.bonus_base
+    s, e = period_bounds(period)
+    return Scorecard(kind, eid, team_id, period, card.id, s.isoformat(), e.isoformat(), lines, total, gated,
+                     None if base is None else round(base * total / 100.0, 2), name=card.name)
+
+
+def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
+              config: ScorecardConfig | None = None) -> list[Scorecard]:
+    """Every team's card, and every person's card per team they were in during the period."""
+    from . import org
+    from .metrics import period_bounds
+
+    wh = _wh(warehouse)
+    cfg = config or load_scorecards()
+    s, e = period_bounds(period)
+    a = org.assignments(wh)
+    a = a[(a["valid_from"] <= pd.Timestamp(e)) & (a["valid_to"].fillna(org.OPEN_END) >= pd.Timestamp(s))]
+    if team_id:
+        a = a[a["team_id"] == team_id]
+    out: list[Scorecard] = []
+    teams = sorted(a["team_id"].dropna().astype(str).unique())
+    for t in teams:
+        if any(c.applies_to == "team" and (c.team in (None, t)) for c in cfg.scorecards):
+            out.append(score(team_id=t, period=period, warehouse=wh, config=cfg))
+    pairs = a.dropna(subset=["person_id", "team_id"])[["person_id", "team_id"]].drop_duplicates()
+    for p, t in sorted(pairs.itertuples(index=False, name=None)):
+        try:
+            out.append(score(person_id=str(p), team_id=str(t), period=period, warehouse=wh, config=cfg))
+        except ConfigError:
+            continue  # no scorecard for this role
+    return out
+
+
+__all__ = ["CurvePoint", "ScoreKpi", "ScorecardDef", "ScorecardConfig", "Scorecard", "load_scorecards", "payout",
+           "score_lines", "score", "score_all", "DEFAULT_CURVE", "LINE_COLUMNS"]

@@ -1,0 +1,506 @@
+"""KPI-linked service contracts: fee models, settlement statements, exit clauses, model comparison.
+
+Money and rounding rule
+-----------------------
+All money is ``decimal.Decimal`` in the contract currency (the reporting currency, CNY, unless the
+contract says otherwise and then figures are still taken in the reporting currency). KPI figures
+from the warehouse (floats) are converted with ``Decimal(repr(x))`` and rounded to cents
+ROUND_HALF_UP; achievement = net GMV / target rounded to 6 decimals ROUND_HALF_UP. **Each fee line is
+rounded to cents ROUND_HALF_UP when it is computed; the total is the sum of the rounded lines** (so
+the statement always adds up). Caps and floors are applied as their own adjustment lines.
+
+Fee models (``fee.model``)
+--------------------------
+- ``fixed``: one line, ``base``.
+- ``base_plus_performance``: a ``base`` line plus a performance line:
+  - ``linear``: pool × achievement (0 below ``min_achievement``; achievement capped at
+    ``max_achievement`` when given). ``pool`` is the performance fee at 100 % achievement.
+  - ``achievement_tiers`` (tiers: from = achievement, rate = share of the pool):
+    retroactive = pool × rate of the highest tier reached (the whole pool re-rated, a step);
+    marginal = pool × Σ rate_i × (achievement inside band i) (each band earns its own rate).
+  - ``commission`` (tiers: from = net GMV level, rate = commission rate):
+    marginal = Σ rate_i × (net GMV inside band i); retroactive = rate of the highest tier reached ×
+    (net GMV − first tier's from). "Commission on GMV above a threshold" is one tier from the threshold.
+  - ``performance.cap`` caps the performance line.
+- ``commission`` (pure CPS): the ``commission`` performance as the only line (plus ``base`` if > 0).
+- ``cap`` / ``floor`` (per period) bound the total; an adjustment line brings it to the bound.
+
+GMV for a contract = GMV of non-cancelled lines of its stores minus refunds (``net_of_refunds``),
+without the ``excluded_skus``. The exit clause gives a termination right when achievement was below
+``below`` for ``periods`` consecutive periods up to and including the settled one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import ConfigDict, Field, model_validator
+
+from . import paths
+from .config import StrictModel, load_model
+from .errors import SettlementError
+from .warehouse import Warehouse
+
+CENT = Decimal("0.01")
+ACH = Decimal("0.000001")
+DEFAULT_SCENARIOS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
+
+
+def money(x: Any) -> Decimal:
+    """Decimal rounded to cents ROUND_HALF_UP (floats via their shortest repr)."""
+    if isinstance(x, Decimal):
+        d = x
+    elif x is None:
+        d = Decimal(0)
+    else:
+        f = float(x)
+        d = Decimal(0) if f != f else Decimal(repr(f))
+    return d.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------------------------ the model
+
+
+class Tier(StrictModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Decimal = Field(..., alias="from", ge=0, description="tier start: achievement (1.0 = 100 %) or net GMV")
+    rate: Decimal = Field(..., ge=0, description="commission rate, or share of the pool")
+
+
+class Performance(StrictModel):
+    kind: Literal["linear", "achievement_tiers", "commission"]
+    pool: Decimal | None = Field(None, ge=0, description="performance fee at 100 % achievement (linear, achievement_tiers)")
+    min_achievement: Decimal = Field(Decimal(0), ge=0, description="linear: nothing below this achievement")
+    max_achievement: Decimal | None = Field(None, ge=0, description="linear: achievement counted at most up to this")
+    tiers: list[Tier] = Field(default_factory=list)
+    mode: Literal["marginal", "retroactive"] = "marginal"
+    cap: Decimal | None = Field(None, ge=0, description="cap on the performance line")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Performance":
+        if self.kind in ("linear", "achievement_tiers") and self.pool is None:
+            raise ValueError(f"performance kind {self.kind!r} needs a pool")
+        if self.kind in ("achievement_tiers", "commission") and not self.tiers:
+            raise ValueError(f"performance kind {self.kind!r} needs tiers")
+        froms = [t.from_ for t in self.tiers]
+        if froms != sorted(froms) or len(set(froms)) != len(froms):
+            raise ValueError("tiers must be in increasing order of 'from'")
+        return self
+
+
+class FeeModel(StrictModel):
+    name: str | None = Field(None, description="label for comparisons")
+    model: Literal["fixed", "base_plus_performance", "commission"]
+    base: Decimal = Field(Decimal(0), ge=0, description="fixed fee / base fee per period")
+    performance: Performance | None = None
+    cap: Decimal | None = Field(None, ge=0, description="maximum total fee per period")
+    floor: Decimal | None = Field(None, ge=0, description="minimum total fee per period")
+
+    @model_validator(mode="after")
+    def _check(self) -> "FeeModel":
+        if self.model == "base_plus_performance" and self.performance is None:
+            raise ValueError("base_plus_performance needs a performance block")
+        if self.model == "commission" and (self.performance is None or self.performance.kind != "commission"):
+            raise ValueError("model commission needs performance.kind: commission")
+        if self.cap is not None and self.floor is not None and self.floor > self.cap:
+            raise ValueError("floor is above cap")
+        return self
+
+
+class ExitClause(StrictModel):
+    below: Decimal = Field(..., gt=0, description="achievement threshold, e.g. 0.8")
+    periods: int = Field(..., ge=1, description="consecutive periods below the threshold")
+
+
+class Contract(StrictModel):
+    id: str
+    name: str = ""
+    client: str = ""
+    provider: str = ""
+    stores: list[str] = Field(..., min_length=1)
+    period: Literal["month", "quarter"] = "month"
+    currency: str = Field("CNY", min_length=3, max_length=3)
+    start: str | None = Field(None, description="first period (YYYY-MM or YYYY-Qn)")
+    end: str | None = None
+    net_of_refunds: bool = True
+    excluded_skus: list[str] = Field(default_factory=list)
+    target: Decimal | None = Field(None, ge=0, description="net GMV target per period (default)")
+    targets: dict[str, Decimal] = Field(default_factory=dict, description="net GMV target per period label")
+    target_growth: Decimal | None = Field(
+        None, description="target = same period last year's net GMV × (1 + growth), when no explicit target")
+    fee: FeeModel
+    alternatives: list[FeeModel] = Field(default_factory=list, description="other models to compare")
+    provider_cost: Decimal = Field(Decimal(0), ge=0, description="provider's cost to serve per period")
+    exit_clause: ExitClause | None = None
+
+
+class ContractsFile(StrictModel):
+    """parameters/contracts.yaml"""
+
+    contracts: list[Contract] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ContractsFile":
+        ids = [c.id for c in self.contracts]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate contract ids: {', '.join(dup)}")
+        return self
+
+
+def load_contracts(path: Path | None = None) -> list[Contract]:
+    p = path or paths.parameters_dir() / "contracts.yaml"
+    if not p.is_file():
+        return []
+    return load_model(p, ContractsFile).contracts
+
+
+def get_contract(contract_id: str, path: Path | None = None) -> Contract:
+    cs = load_contracts(path)
+    for c in cs:
+        if c.id == contract_id:
+            return c
+    raise SettlementError(f"unknown contract {contract_id!r}; known: {', '.join(c.id for c in cs) or 'none'} "
+                          "(parameters/contracts.yaml)")
+
+
+# ------------------------------------------------------------------------------- the arithmetic
+
+
+@dataclass
+class FeeLine:
+    name: str
+    basis: str
+    rate: Decimal | None
+    amount: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "basis": self.basis, "rate": None if self.rate is None else str(self.rate),
+                "amount": str(self.amount)}
+
+
+def tier_amount(x: Decimal, tiers: list[Tier], mode: str) -> Decimal:
+    """Commission-style tiers over an amount (unrounded)."""
+    if not tiers or x <= tiers[0].from_:
+        return Decimal(0)
+    if mode == "retroactive":
+        reached = [t for t in tiers if t.from_ <= x][-1]
+        return reached.rate * (x - tiers[0].from_)
+    total = Decimal(0)
+    for i, t in enumerate(tiers):
+        hi = tiers[i + 1].from_ if i + 1 < len(tiers) else None
+        top = x if hi is None else min(x, hi)
+        if top > t.from_:
+            total += t.rate * (top - t.from_)
+    return total
+
+
+def _fmt_tiers(tiers: list[Tier]) -> str:
+    return ", ".join(f"≥{t.from_}: {t.rate}" for t in tiers)
+
+
+def performance_line(p: Performance, net_gmv: Decimal, achievement: Decimal | None) -> FeeLine:
+    if p.kind == "commission":
+        amt = tier_amount(net_gmv, p.tiers, p.mode)
+        rate = p.tiers[0].rate if len(p.tiers) == 1 else None
+        basis = f"net GMV {net_gmv} × tiers [{_fmt_tiers(p.tiers)}] ({p.mode})"
+        name = "commission"
+    else:
+        if achievement is None:
+            raise SettlementError("this fee model needs an achievement: give the contract a target "
+                                  "(target, targets, target_growth) or a contract gmv target in parameters/targets/")
+        pool = p.pool or Decimal(0)
+        if p.kind == "linear":
+            a = achievement if achievement >= p.min_achievement else Decimal(0)
+            if p.max_achievement is not None:
+                a = min(a, p.max_achievement)
+            amt, rate = pool * a, a
+            basis = f"pool {pool} × achievement {a}"
+        else:
+            if p.mode == "retroactive":
+                reached = [t for t in p.tiers if t.from_ <= achievement]
+                rate = reached[-1].rate if reached else Decimal(0)
+                amt = pool * rate
+            else:
+                rate = None
+                amt = pool * tier_amount(achievement, p.tiers, "marginal")
+            basis = f"pool {pool}, achievement {achievement}, tiers [{_fmt_tiers(p.tiers)}] ({p.mode})"
+        name = "performance"
+    line = FeeLine(name, basis, rate, money(amt))
+    if p.cap is not None and line.amount > p.cap:
+        line = FeeLine(name, basis + f", capped at {p.cap}", line.rate, money(p.cap))
+    return line
+
+
+def fee_lines(fee: FeeModel, net_gmv: Decimal, achievement: Decimal | None) -> list[FeeLine]:
+    """The fee lines of one period (each rounded to cents); total = sum of the lines."""
+    net_gmv = money(net_gmv)
+    lines: list[FeeLine] = []
+    if fee.model == "fixed":
+        lines.append(FeeLine("fixed", "fixed fee per period", None, money(fee.base)))
+    else:
+        if fee.base > 0 or fee.model == "base_plus_performance":
+            lines.append(FeeLine("base", "base fee per period", None, money(fee.base)))
+        assert fee.performance is not None
+        lines.append(performance_line(fee.performance, net_gmv, achievement))
+    sub = sum((ln.amount for ln in lines), Decimal("0.00"))
+    if fee.cap is not None and sub > fee.cap:
+        lines.append(FeeLine("cap", f"total {sub} capped at {fee.cap}", None, money(fee.cap) - sub))
+    elif fee.floor is not None and sub < fee.floor:
+        lines.append(FeeLine("floor", f"total {sub} raised to floor {fee.floor}", None, money(fee.floor) - sub))
+    return lines
+
+
+def total_of(lines: list[FeeLine]) -> Decimal:
+    return sum((ln.amount for ln in lines), Decimal("0.00"))
+
+
+def exit_clause_state(clause: ExitClause | None, history: list[tuple[str, Decimal | None]]) -> dict[str, Any]:
+    """State of the exit clause given achievements per period, oldest first, ending with the settled one.
+
+    ``consecutive_below`` counts periods below the threshold going back from the last one (a period
+    without achievement breaks the run); ``triggered`` when it reaches ``periods``.
+    """
+    if clause is None:
+        return {"defined": False, "triggered": False}
+    run = 0
+    for _, a in reversed(history):
+        if a is not None and a < clause.below:
+            run += 1
+        else:
+            break
+    return {
+        "defined": True,
+        "below": str(clause.below),
+        "periods": clause.periods,
+        "consecutive_below": run,
+        "triggered": run >= clause.periods,
+        "history": [{"period": p, "achievement": None if a is None else str(a),
+                     "below": a is not None and a < clause.below} for p, a in history],
+    }
+
+
+# ------------------------------------------------------------------------------ warehouse figures
+
+
+def _wh(warehouse: Any) -> Warehouse:
+    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+
+
+def contract_period(contract: Contract, period: str) -> str:
+    """The contract's period label holding ``period`` (a month maps to its quarter for quarterly contracts)."""
+    from .metrics import period_bounds, period_kind, period_label
+
+    kind = period_kind(period)
+    if kind == contract.period:
+        return period
+    if contract.period == "quarter" and kind == "month":
+        return period_label(period_bounds(period)[0], "quarter")
+    raise SettlementError(f"contract {contract.id} settles per {contract.period}; period {period!r} does not fit")
+
+
+def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[str, Decimal]:
+    """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents)."""
+    from .metrics import compute
+
+    df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
+                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse))
+    if df.empty:
+        gmv = ref = xg = xr = 0.0
+    else:
+        ex = df["sku"].astype("string").isin(contract.excluded_skus).fillna(False)
+        gmv, ref = float(df["gmv"].fillna(0).sum()), float(df["refunds"].fillna(0).sum())
+        xg, xr = float(df.loc[ex, "gmv"].fillna(0).sum()), float(df.loc[ex, "refunds"].fillna(0).sum())
+    out = {"gmv": money(gmv), "refunds": money(ref), "excluded_gmv": money(xg), "excluded_refunds": money(xr)}
+    net = out["gmv"] - out["excluded_gmv"]
+    if contract.net_of_refunds:
+        net -= out["refunds"] - out["excluded_refunds"]
+    out["net_gmv"] = net
+    return out
+
+
+def contract_target(contract: Contract, period: str, warehouse: Any = None) -> tuple[Decimal | None, str]:
+    """(target, source): per-period target, else kpi_lib.targets (entity_kind contract, kpi gmv/net_sales),
+    else same period last year's net GMV × (1 + target_growth), else the default ``target``."""
+    from .metrics import shift_period
+
+    if period in contract.targets:
+        return money(contract.targets[period]), "contract targets"
+    try:
+        from .targets import load_targets
+
+        t = load_targets()
+        if len(t):
+            m = t[(t["entity_kind"] == "contract") & (t["entity_id"].astype(str) == contract.id)
+                  & (t["period"].astype(str) == period) & (t["kpi"].isin(["gmv", "net_sales"]))]
+            if len(m) and pd.notna(m["value"].iloc[0]):
+                return money(m["value"].iloc[0]), "parameters/targets"
+    except Exception as exc:  # noqa: BLE001 - a broken targets file must not block settlement; say so
+        if not isinstance(exc, (ImportError,)) and contract.target_growth is None:
+            raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: {exc}") from exc
+    if contract.target_growth is not None:
+        ly = shift_period(period, -4 if contract.period == "quarter" else -12)
+        base = gmv_figures(contract, ly, warehouse)["net_gmv"]
+        if base > 0:
+            return money(base * (1 + contract.target_growth)), f"{ly} net GMV × (1 + {contract.target_growth})"
+    if contract.target is not None:
+        return money(contract.target), "contract target"
+    return None, "none"
+
+
+def _achievement(net_gmv: Decimal, target: Decimal | None) -> Decimal | None:
+    if target is None or target == 0:
+        return None
+    return (net_gmv / target).quantize(ACH, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Statement:
+    contract_id: str
+    period: str
+    start: str
+    end: str
+    terms: dict[str, Any]
+    kpis: dict[str, Any]
+    fee_lines: list[FeeLine]
+    total: Decimal
+    exit_clause: dict[str, Any]
+    snapshot_hash: str
+    currency: str = "CNY"
+    client: str = ""
+    provider: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contract": self.contract_id,
+            "period": self.period,
+            "start": self.start,
+            "end": self.end,
+            "currency": self.currency,
+            "client": self.client,
+            "provider": self.provider,
+            "terms": self.terms,
+            "kpis": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.kpis.items()},
+            "fee_lines": [ln.to_dict() for ln in self.fee_lines],
+            "total": str(self.total),
+            "exit_clause": self.exit_clause,
+            "snapshot_hash": self.snapshot_hash,
+            "notes": list(self.notes),
+        }
+
+
+def _terms(c: Contract) -> dict[str, Any]:
+    return {
+        "stores": list(c.stores),
+        "period": c.period,
+        "net_of_refunds": c.net_of_refunds,
+        "excluded_skus": list(c.excluded_skus),
+        "fee": c.fee.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "exit_clause": c.exit_clause.model_dump(mode="json") if c.exit_clause else None,
+    }
+
+
+def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
+    """The settlement statement of one contract for one period."""
+    from .metrics import period_bounds, shift_period
+
+    wh = _wh(warehouse)
+    c = get_contract(contract_id)
+    per = contract_period(c, period)
+    if c.start and per < contract_period(c, c.start):
+        raise SettlementError(f"contract {c.id} starts in {c.start}; nothing to settle for {per}")
+    figs = gmv_figures(c, per, wh)
+    target, source = contract_target(c, per, wh)
+    ach = _achievement(figs["net_gmv"], target)
+    lines = fee_lines(c.fee, figs["net_gmv"], ach)
+    history: list[tuple[str, Decimal | None]] = []
+    if c.exit_clause is not None:
+        first = contract_period(c, c.start) if c.start else None
+        for k in range(c.exit_clause.periods - 1, 0, -1):
+            p = shift_period(per, -k)
+            if first and p < first:
+                continue
+            f = gmv_figures(c, p, wh)
+            t, _ = contract_target(c, p, wh)
+            history.append((p, _achievement(f["net_gmv"], t)))
+        history.append((per, ach))
+    s, e = period_bounds(per)
+    kpis: dict[str, Any] = dict(figs)
+    kpis.update({"target": target, "target_source": source, "achievement": ach})
+    return Statement(
+        contract_id=c.id, period=per, start=s.isoformat(), end=e.isoformat(), terms=_terms(c), kpis=kpis,
+        fee_lines=lines, total=total_of(lines), exit_clause=exit_clause_state(c.exit_clause, history),
+        snapshot_hash=wh.snapshot_hash(), currency=c.currency, client=c.client, provider=c.provider,
+    )
+
+
+def settle_all(period: str | None = None, warehouse: Any = None) -> list[Statement]:
+    """Statements of every contract for ``period`` (default: the last month with data)."""
+    from .costs import last_month
+
+    wh = _wh(warehouse)
+    period = period or last_month(wh)
+    return [settle(c.id, period, wh) for c in load_contracts()]
+
+
+def _equivalents(c: Contract, target: Decimal) -> list[FeeModel]:
+    """A fixed fee and a pure commission paying what the contract pays at 100 % achievement."""
+    at100 = total_of(fee_lines(c.fee, target, Decimal(1)))
+    out = [FeeModel(name="fixed (same at 100%)", model="fixed", base=at100)]
+    if target > 0:
+        rate = (at100 / target).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        out.append(FeeModel(name=f"commission {rate} (same at 100%)", model="commission",
+                            performance=Performance(kind="commission", tiers=[Tier(**{"from": Decimal(0), "rate": rate})])))
+    return out
+
+
+def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] = DEFAULT_SCENARIOS,
+                   period: str | None = None, target: float | Decimal | None = None,
+                   warehouse: Any = None) -> pd.DataFrame:
+    """What the client pays and the provider earns under each fee model per achievement scenario.
+
+    Models: the contract's, its ``alternatives``, and a fixed fee and a pure commission that pay the
+    same as the contract at 100 %. provider_earns = fee − provider_cost.
+    """
+    c = get_contract(contract_id)
+    if target is not None:
+        tgt = money(target)
+    elif period is not None:
+        t, _ = contract_target(c, contract_period(c, period), warehouse)
+        tgt = t if t is not None else Decimal(0)
+    else:
+        tgt = money(c.target) if c.target is not None else (money(next(iter(c.targets.values()))) if c.targets else None)
+        if tgt is None:
+            from .costs import last_month
+
+            t, _ = contract_target(c, contract_period(c, last_month(warehouse)), warehouse)
+            tgt = t if t is not None else Decimal(0)
+    if tgt <= 0:
+        raise SettlementError(f"contract {c.id}: no positive target to build scenarios from; pass target=")
+    models = [c.fee.model_copy(update={"name": c.fee.name or "contract"})]
+    models += [m.model_copy(update={"name": m.name or f"alternative {i + 1}"}) for i, m in enumerate(c.alternatives)]
+    models += _equivalents(c, tgt)
+    rows = []
+    for m in models:
+        for sc in scenarios:
+            a = Decimal(repr(float(sc))).quantize(ACH, rounding=ROUND_HALF_UP)
+            gmv = money(tgt * a)
+            tot = total_of(fee_lines(m, gmv, a))
+            rows.append((m.name, float(a), float(gmv), float(tot), float(tot - c.provider_cost),
+                         float(tot / gmv) if gmv else float("nan")))
+    return pd.DataFrame(rows, columns=["model", "achievement", "net_gmv", "client_pays", "provider_earns",
+                                       "fee_pct_of_gmv"])
+
+
+__all__ = [
+    "Tier", "Performance", "FeeModel", "ExitClause", "Contract", "ContractsFile", "FeeLine", "Statement",
+    "load_contracts", "get_contract", "fee_lines", "performance_line", "tier_amount", "total_of",
+    "exit_clause_state", "gmv_figures", "contract_target", "contract_period", "settle", "settle_all",
+    "compare_models", "money",
+]

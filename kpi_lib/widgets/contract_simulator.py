@@ -1,0 +1,486 @@
+"""Contract simulator: edit a service contract's fee terms and see who pays and earns what.
+
+The edited terms are a ``settlement.FeeModel`` (validated on every change); the fee of each scenario
+and of each recent period comes from the settlement module's pure ``fee_lines`` (Decimal, rounding
+as documented there), the recent periods' net GMV and achievement from ``settlement.settle`` with
+the saved contract, the exit-clause state from ``settlement.exit_clause_state``. Saving validates
+the whole contracts file with the settlement models before writing it; an invalid contract leaves
+parameters/contracts.yaml as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from .. import paths
+from ..errors import ConfigError, KpiError
+from .common import Panel, StatusBox, df_html, issues_html, message_html, open_warehouse, show_figure
+
+SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
+MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
+PERF_KINDS = [("achievement tiers", "achievement_tiers"), ("linear", "linear")]
+
+
+def _dec(x: float | str | None) -> Decimal | None:
+    if x is None or x == "":
+        return None
+    try:
+        return Decimal(str(x))
+    except InvalidOperation:
+        return None
+
+
+def parse_tiers(text: str) -> tuple[list[dict[str, str]], list[str]]:
+    """Lines ``from rate`` (``0.8 0.5`` or ``80% 50%``) → [{'from': '0.8', 'rate': '0.5'}], issues."""
+    tiers, issues = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        parts = [p for p in re.split(r"[\s,:;→>-]+", line) if p]
+        vals = []
+        for p in parts[:2]:
+            pct = p.endswith("%")
+            d = _dec(p.rstrip("%").replace("_", ""))
+            vals.append(None if d is None else (d / 100 if pct else d))
+        if len(parts) != 2 or None in vals:
+            issues.append(f"tiers line {n}: {line!r} (expected 'from rate', e.g. '0.8 0.5' or '80% 50%')")
+            continue
+        tiers.append({"from": str(vals[0]), "rate": str(vals[1])})
+    return tiers, issues
+
+
+class ContractSimulator(Panel):
+    """Main methods: ``load_contract``, ``fee_model``, ``scenarios``, ``recent``, ``save``."""
+
+    title_text = "Contract simulator"
+
+    def __init__(self) -> None:
+        self.warehouse = open_warehouse()
+        self.status = StatusBox()
+        self.contracts: list[Any] = []
+        self.load_issues: list[str] = []
+        try:
+            from ..settlement import load_contracts
+
+            self.contracts = list(load_contracts())
+        except KpiError as exc:
+            self.load_issues = list(getattr(exc, "issues", None) or [str(exc)])
+        self.scenario_frame = pd.DataFrame()
+        self.recent_frame = pd.DataFrame()
+        self.exit_state: dict[str, Any] = {}
+        self.issues: list[str] = []
+
+        from .data import stores_frame
+
+        sf = stores_frame(self.warehouse)
+        store_ids = sorted(sf["store_id"].astype(str)) if "store_id" in sf else []
+        self.contract = W.Dropdown(options=[(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [("new contract", "")],
+                                   description="Contract", layout=W.Layout(width="420px"))
+        self.contract_id = W.Text(description="Id")
+        self.name = W.Text(description="Name")
+        self.client = W.Text(description="Client")
+        self.provider = W.Text(description="Provider")
+        self.stores = W.SelectMultiple(options=store_ids, description="Stores", rows=6)
+        self.period_kind = W.ToggleButtons(options=["month", "quarter"], value="month", description="Period")
+        self.target = W.FloatText(value=100000.0, description="Target / period", style={"description_width": "initial"})
+        self.model = W.Dropdown(options=MODELS, value="base_plus_performance", description="Fee model")
+        self.fee_at_target = W.FloatText(value=30000.0, description="Fee at 100%", style={"description_width": "initial"})
+        self.base_share = W.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.05, readout_format=".0%",
+                                        description="Base share", continuous_update=False)
+        self.perf_kind = W.Dropdown(options=PERF_KINDS, value="achievement_tiers", description="Performance")
+        self.tiers = W.Textarea(value="0.8 0.5\n1.0 1.0\n1.2 1.3", description="Tiers",
+                                placeholder="from rate, one per line", layout=W.Layout(width="300px", height="90px"))
+        self.tier_mode = W.ToggleButtons(options=["marginal", "retroactive"], value="retroactive", description="Tiers are")
+        self.min_achievement = W.FloatText(value=0.0, description="Min achiev.")
+        self.max_achievement = W.FloatText(value=1.5, description="Max achiev.")
+        self.cap = W.FloatText(value=0.0, description="Cap (0 = none)", style={"description_width": "initial"})
+        self.floor = W.FloatText(value=0.0, description="Floor (0 = none)", style={"description_width": "initial"})
+        self.exit_below = W.FloatSlider(value=0.7, min=0.0, max=1.0, step=0.05, readout_format=".0%",
+                                        description="Exit below", continuous_update=False)
+        self.exit_periods = W.IntSlider(value=3, min=0, max=12, description="for N periods",
+                                        style={"description_width": "initial"}, continuous_update=False)
+        self.provider_cost = W.FloatText(value=0.0, description="Provider cost", style={"description_width": "initial"})
+        self.recent_n = W.IntSlider(value=6, min=1, max=18, description="Recent periods",
+                                    style={"description_width": "initial"}, continuous_update=False)
+        self.save_button = W.Button(description="Save contract", button_style="primary", icon="save")
+        self.terms_check = W.HTML()
+        self.scenario_table = W.HTML()
+        self.recent_table = W.HTML()
+        self.exit_view = W.HTML()
+        self.figure_out = W.Output()
+
+        self._busy = False
+        self.contract.observe(lambda ch: self.load_contract(ch["new"]), names="value")
+        for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
+                  self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
+                  self.exit_periods, self.provider_cost, self.target, self.recent_n):
+            w.observe(lambda _c: self.update(), names="value")
+        self.save_button.on_click(lambda _b: self.save())
+
+        notes = []
+        if self.load_issues:
+            notes.append(W.HTML(issues_html(self.load_issues, "parameters/contracts.yaml is invalid")))
+        if self.warehouse is None:
+            notes.append(W.HTML(message_html(
+                "No warehouse yet: scenarios work on the target you enter; run `make demo` to see recent actuals.",
+                "warn")))
+        terms = W.VBox([
+            W.HBox([self.contract, self.contract_id, self.name]), W.HBox([self.client, self.provider]),
+            W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
+            W.HBox([self.model, self.fee_at_target, self.base_share]),
+            W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
+                                                                                   self.max_achievement])]),
+            W.HBox([self.cap, self.floor]), W.HBox([self.exit_below, self.exit_periods]),
+            self.terms_check,
+        ])
+        self.widget = W.VBox([
+            W.HTML("<h3>Contract simulator · parameters/contracts.yaml</h3>"), *notes, terms,
+            W.HTML("<h4>Achievement scenarios</h4>"), self.figure_out, self.scenario_table,
+            W.HTML("<h4>Recent periods (actual net GMV and achievement)</h4>"), self.recent_n, self.recent_table,
+            self.exit_view, W.HBox([self.save_button]), self.status.widget,
+        ])
+        if self.contracts:
+            self.load_contract(self.contracts[0].id)
+        else:
+            self.contract.value = ""
+            self.update()
+
+    def summary(self) -> str:
+        if self.warehouse is None:
+            return ("Contract simulator: no warehouse yet — scenarios only; run `make demo` to see recent actuals.")
+        return f"Contract simulator: {len(self.contracts)} contract(s)"
+
+    # -- loading -----------------------------------------------------------------------------
+    def _get(self, contract_id: str) -> Any | None:
+        return next((c for c in self.contracts if c.id == contract_id), None)
+
+    def load_contract(self, contract_id: str) -> None:
+        """Fill the editor with a saved contract's terms."""
+        c = self._get(contract_id) if contract_id else None
+        self._busy = True
+        try:
+            if self.contract.value != (contract_id or ""):
+                self.contract.value = contract_id or ""
+            if c is None:
+                self.contract_id.value = self.contract_id.value or "C-NEW"
+                return
+            self.contract_id.value, self.name.value = c.id, c.name or ""
+            self.client.value, self.provider.value = c.client or "", c.provider or ""
+            self.stores.value = tuple(s for s in c.stores if s in self.stores.options)
+            self.period_kind.value = c.period
+            self.target.value = float(c.target or 0) or self._recent_target(c.id) or self.target.value
+            self.provider_cost.value = float(c.provider_cost or 0)
+            fee = c.fee
+            self.model.value = fee.model
+            self.cap.value = float(fee.cap or 0)
+            self.floor.value = float(fee.floor or 0)
+            perf = fee.performance
+            pool = float(perf.pool or 0) if perf is not None else 0.0
+            base = float(fee.base or 0)
+            self.fee_at_target.value = base + pool if fee.model != "commission" else base
+            self.base_share.value = base / (base + pool) if base + pool > 0 else 1.0
+            if perf is not None:
+                if perf.kind in ("achievement_tiers", "linear"):
+                    self.perf_kind.value = perf.kind
+                self.tier_mode.value = perf.mode
+                self.tiers.value = "\n".join(f"{t.from_} {t.rate}" for t in perf.tiers)
+                self.min_achievement.value = float(perf.min_achievement or 0)
+                self.max_achievement.value = float(perf.max_achievement or 0)
+                if perf.cap is not None and not fee.cap:
+                    self.cap.value = float(perf.cap)
+            ec = c.exit_clause
+            self.exit_below.value = float(ec.below) if ec else 0.0
+            self.exit_periods.value = int(ec.periods) if ec else 0
+        finally:
+            self._busy = False
+        self.update()
+
+    # -- terms -------------------------------------------------------------------------------
+    def fee_dict(self) -> tuple[dict[str, Any], list[str]]:
+        """The edited fee terms as FeeModel data, plus input issues."""
+        issues: list[str] = []
+        total = _dec(self.fee_at_target.value) or Decimal(0)
+        model = self.model.value
+        fee: dict[str, Any] = {"model": model}
+        tiers, tier_issues = parse_tiers(self.tiers.value)
+        if model == "fixed":
+            fee["base"] = str(total)
+        elif model == "base_plus_performance":
+            share = _dec(round(self.base_share.value, 4)) or Decimal(0)
+            base = (total * share).quantize(Decimal("0.01"))
+            perf: dict[str, Any] = {"kind": self.perf_kind.value, "pool": str(total - base)}
+            if self.perf_kind.value == "achievement_tiers":
+                issues += tier_issues
+                if not tiers and not tier_issues:
+                    issues.append("achievement tiers: give at least one 'from rate' line")
+                perf.update(tiers=tiers, mode=self.tier_mode.value)
+            else:
+                perf["min_achievement"] = str(_dec(self.min_achievement.value) or 0)
+                if self.max_achievement.value:
+                    perf["max_achievement"] = str(_dec(self.max_achievement.value))
+            fee.update(base=str(base), performance=perf)
+        else:  # commission: tiers are net-GMV thresholds with a rate each
+            issues += tier_issues
+            if not tiers and not tier_issues:
+                issues.append("commission: give at least one 'from rate' line (e.g. '0 0.05')")
+            fee.update(base="0", performance={"kind": "commission", "tiers": tiers, "mode": self.tier_mode.value})
+        if self.cap.value:
+            fee["cap"] = str(_dec(self.cap.value))
+        if self.floor.value:
+            fee["floor"] = str(_dec(self.floor.value))
+        return fee, issues
+
+    def fee_model(self) -> Any | None:
+        """The validated FeeModel, or None with ``self.issues`` set."""
+        from pydantic import ValidationError
+
+        from ..config import format_validation_error
+        from ..settlement import FeeModel
+
+        fee, issues = self.fee_dict()
+        self.issues = issues
+        if issues:
+            return None
+        try:
+            return FeeModel.model_validate(fee)
+        except ValidationError as err:
+            self.issues = [line.split(": ", 1)[1] for line in format_validation_error("fee", err)]
+            return None
+
+    def exit_clause(self) -> dict[str, Any] | None:
+        if not self.exit_below.value or not self.exit_periods.value:
+            return None
+        return {"below": str(_dec(round(self.exit_below.value, 4))), "periods": int(self.exit_periods.value)}
+
+    def contract_dict(self) -> dict[str, Any]:
+        """The edited contract, starting from the saved one so unedited fields are kept."""
+        base = self._get(self.contract.value)
+        data = base.model_dump(mode="json", by_alias=True, exclude_none=True) if base is not None else {}
+        fee, _ = self.fee_dict()
+        data.update(id=self.contract_id.value.strip(), name=self.name.value.strip() or self.contract_id.value.strip(),
+                    client=self.client.value.strip(), provider=self.provider.value.strip(),
+                    stores=list(self.stores.value), period=self.period_kind.value, fee=fee,
+                    provider_cost=str(_dec(self.provider_cost.value) or 0))
+        if self.target.value:
+            data["target"] = str(_dec(self.target.value))
+        ec = self.exit_clause()
+        if ec:
+            data["exit_clause"] = ec
+        else:
+            data.pop("exit_clause", None)
+        return data
+
+    # -- simulation --------------------------------------------------------------------------
+    def _fee_total(self, fee: Any, net_gmv: Decimal, achievement: Decimal | None) -> Decimal:
+        from ..settlement import fee_lines
+
+        return sum((ln.amount for ln in fee_lines(fee, net_gmv, achievement)), Decimal(0))
+
+    def scenarios(self) -> pd.DataFrame:
+        """Client cost and provider income at 60 %…140 % of the target, under the edited terms."""
+        fee = self.fee_model()
+        target = _dec(self.target.value) or Decimal(0)
+        if fee is None:
+            return pd.DataFrame()
+        cost = _dec(self.provider_cost.value) or Decimal(0)
+        rows = []
+        for a in SCENARIOS:
+            ach = Decimal(str(a))
+            gmv = (target * ach).quantize(Decimal("0.01"))
+            pays = self._fee_total(fee, gmv, ach)
+            rows.append({"achievement": a, "net_gmv": float(gmv), "client_pays": float(pays),
+                         "provider_earns": float(pays - cost),
+                         "fee_pct_of_gmv": float(pays / gmv) if gmv else float("nan")})
+        return pd.DataFrame(rows)
+
+    def _recent_target(self, contract_id: str) -> float | None:
+        """The target the settlement used in the latest period (contracts with targets per period or growth)."""
+        if self.warehouse is None:
+            return None
+        from ..settlement import settle
+
+        for p in reversed(self.periods()):
+            try:
+                t = settle(contract_id, p, warehouse=self.warehouse).kpis.get("target")
+            except KpiError:
+                return None
+            if t:
+                return float(t)
+        return None
+
+    def periods(self) -> list[str]:
+        from ..metrics import period_label
+        from .data import data_months
+
+        months = data_months(self.warehouse) if self.warehouse is not None else []
+        if self.period_kind.value == "quarter":
+            months = list(dict.fromkeys(period_label(f"{m}-01", "quarter") for m in months))
+        return months[-int(self.recent_n.value):]
+
+    def recent(self) -> pd.DataFrame:
+        """Recent periods: the saved contract's settlement vs the edited terms on the same figures."""
+        from ..settlement import exit_clause_state, settle
+
+        saved = self._get(self.contract.value)
+        fee = self.fee_model()
+        if self.warehouse is None or saved is None or fee is None:
+            self.exit_state = {}
+            return pd.DataFrame()
+        rows, history = [], []
+        for p in self.periods():
+            st = settle(saved.id, p, warehouse=self.warehouse)
+            net = Decimal(str(st.kpis.get("net_gmv") or 0))
+            ach = st.kpis.get("achievement")
+            ach_d = None if ach is None else Decimal(str(ach))
+            edited = self._fee_total(fee, net, ach_d)
+            history.append((p, ach_d))
+            rows.append({"period": p, "net_gmv": float(net), "achievement": None if ach_d is None else float(ach_d),
+                         "saved_terms_fee": float(st.total), "edited_terms_fee": float(edited),
+                         "difference": float(edited - st.total)})
+        from ..settlement import ExitClause
+
+        ec = self.exit_clause()
+        self.exit_state = exit_clause_state(ExitClause.model_validate(ec) if ec else None, history)
+        return pd.DataFrame(rows)
+
+    def update(self) -> None:
+        if self._busy:
+            return
+        try:
+            self.scenario_frame = self.scenarios()
+            self.recent_frame = self.recent()
+        except KpiError as exc:
+            self.status.from_exception(exc, "Cannot simulate: ")
+            return
+        self.terms_check.value = (issues_html(self.issues, "Terms are invalid") if self.issues
+                                  else message_html("✔ terms are valid", "ok"))
+        self.scenario_table.value = df_html(self.scenario_frame, 20)
+        self.recent_table.value = df_html(self.recent_frame, 24) if len(self.recent_frame) else message_html(
+            "(no recent actuals: needs a saved contract and a warehouse)", "info")
+        st = self.exit_state
+        if st:
+            text = (f"Exit clause: {st.get('consecutive_below', 0)} consecutive period(s) below "
+                    f"{float(st.get('below') or 0):.0%} (of {st.get('periods')}) — "
+                    + ("termination right TRIGGERED" if st.get("triggered") else "not triggered"))
+            self.exit_view.value = message_html(text, "error" if st.get("triggered") else "info")
+        else:
+            self.exit_view.value = ""
+        show_figure(self.figure_out, self.figure())
+
+    def figure(self) -> Any:
+        import plotly.graph_objects as go
+
+        df = self.scenario_frame
+        if df.empty:
+            return None
+        fig = go.Figure()
+        x = [f"{a:.0%}" for a in df["achievement"]]
+        fig.add_trace(go.Bar(x=x, y=df["client_pays"], name="client pays"))
+        fig.add_trace(go.Scatter(x=x, y=df["provider_earns"], name="provider earns", mode="lines+markers"))
+        fig.update_layout(height=360, margin=dict(t=30, l=10, r=10, b=10), xaxis_title="achievement",
+                          title="Fee across achievement scenarios (edited terms)")
+        return fig
+
+    # -- saving ------------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return paths.parameters_dir() / "contracts.yaml"
+
+    def save(self) -> bool:
+        """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing."""
+        from .. import settlement
+
+        self.fee_model()
+        issues = list(self.issues)
+        if not self.contract_id.value.strip():
+            issues.insert(0, "give the contract an id")
+        if not self.stores.value:
+            issues.append("choose at least one store")
+        if issues:
+            self.status.error("Not saved: fix the terms first", issues)
+            return False
+        data = self.contract_dict()
+        try:
+            if hasattr(settlement, "save_contract"):
+                settlement.save_contract(data, path=self.path)
+            else:
+                _save_contract(data, self.path, replace=self.contract.value or data["id"])
+            self.contracts = list(settlement.load_contracts(self.path))
+        except KpiError as exc:
+            self.status.from_exception(exc, "Not saved: ")
+            return False
+        self._busy = True
+        try:
+            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [("new contract", "")]
+            self.contract.value = data["id"]
+        finally:
+            self._busy = False
+        self.status.ok(f"Saved contract {data['id']} to {self.path}.")
+        self.update()
+        return True
+
+
+_NUM = re.compile(r"^-?\d+(\.\d+)?$")
+_TEXT_KEYS = {"id", "name", "client", "provider", "stores", "excluded_skus", "start", "end", "currency"}
+
+
+def _plain_numbers(x: Any, key: str = "") -> Any:
+    """Decimal strings ('150000.0') → YAML numbers, so the saved file reads like the hand-written one."""
+    if isinstance(x, dict):
+        return {k: (v if k in _TEXT_KEYS else _plain_numbers(v, k)) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain_numbers(v, key) for v in x]
+    if isinstance(x, str) and _NUM.match(x):
+        d = Decimal(x)
+        return int(d) if d == d.to_integral_value() else float(d)
+    return x
+
+
+def _save_contract(data: dict[str, Any], path: Path, replace: str) -> None:
+    """Validate the whole contracts file with the edited contract in it, then write it atomically."""
+    from pydantic import ValidationError
+
+    from ..config import dump_yaml, format_validation_error, read_yaml
+    from ..settlement import Contract
+
+    raw = (read_yaml(path) or {}) if path.is_file() else {}
+    items = list(raw.get("contracts") or [])
+    out, done = [], False
+    for c in items:
+        if isinstance(c, dict) and c.get("id") in (replace, data["id"]):
+            if not done:
+                out.append(data)
+                done = True
+            continue
+        out.append(c)
+    if not done:
+        out.append(data)
+    issues = []
+    ids = [c.get("id") for c in out if isinstance(c, dict)]
+    if len(ids) != len(set(ids)):
+        issues.append(f"contracts: duplicate id {data['id']!r}")
+    for i, c in enumerate(out):
+        try:
+            Contract.model_validate(c)
+        except ValidationError as err:
+            issues += [f"contracts[{i}].{line.split(': ', 1)[1]}" for line in format_validation_error(path.name, err)]
+    if issues:
+        raise ConfigError(f"{path.name} would be invalid", issues)
+    new_raw = dict(raw)
+    new_raw["contracts"] = [_plain_numbers(c) for c in out]
+    import tempfile
+
+    from ..settlement import load_contracts
+
+    with tempfile.TemporaryDirectory() as d:
+        check = Path(d) / path.name
+        dump_yaml(new_raw, check)
+        load_contracts(check)  # the loader `kpi validate` uses must accept it too
+    dump_yaml(new_raw, path)

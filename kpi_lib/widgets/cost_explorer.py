@@ -1,0 +1,280 @@
+"""Cost explorer: waterfall from GMV to net profit, unit economics, overhead allocation.
+
+All figures come from ``kpi_lib.costs``. Filters choose the entity the way the costs API knows them:
+a store, else a platform, else a category, else the company; a marketplace (optionally within a
+platform) is the sum of its stores' waterfalls (amounts add up across stores; percentages are
+recomputed on the summed net sales). The category filter also narrows the unit-economics table.
+The allocation-basis switch re-allocates the month's overheads with ``costs.allocate_overheads`` and
+shows what the selected stores would carry under that basis next to the waterfall's overheads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from ..errors import KpiError
+from .common import Panel, StatusBox, df_html, esc, message_html, no_warehouse_widget, open_warehouse, show_figure
+
+ALL = ""
+BASES = [("net sales", "net_sales"), ("orders", "orders"), ("units", "units"), ("headcount", "headcount")]
+
+
+class CostExplorer(Panel):
+    """Main methods: ``entity``, ``refresh``, ``waterfall``, ``unit_economics``, ``overheads``."""
+
+    title_text = "Cost explorer"
+
+    def __init__(self, lang: str | None = None) -> None:
+        from ..config import workbench
+
+        self.lang = lang or workbench().default_language
+        self.warehouse = open_warehouse()
+        self.status = StatusBox()
+        self.waterfall_frame = pd.DataFrame()
+        self.unit_frame = pd.DataFrame()
+        self.overhead_frame = pd.DataFrame()
+        self.scope_note = ""
+
+        self.platform = W.Dropdown(description="Platform")
+        self.marketplace = W.Dropdown(description="Marketplace")
+        self.store = W.Dropdown(description="Store")
+        self.category = W.Dropdown(description="Category")
+        self.period = W.Dropdown(description="Period")
+        self.basis = W.ToggleButtons(options=[("by order date", "order"), ("by settlement date", "posted")],
+                                     value="order", description="View")
+        self.alloc_basis = W.ToggleButtons(options=BASES, value="net_sales", description="Allocate by")
+        self.loss_only = W.Checkbox(value=False, description="loss-making SKUs only")
+        self.scope = W.HTML()
+        self.figure_out = W.Output()
+        self.waterfall_table = W.HTML()
+        self.unit_table = W.HTML()
+        self.overhead_table = W.HTML()
+
+        header = W.HTML("<h3>Cost explorer</h3>")
+        if self.warehouse is None:
+            self.widget = W.VBox([header, no_warehouse_widget()])
+            return
+        from .data import reference_frame, stores_frame
+
+        self.stores = stores_frame(self.warehouse)
+        skus = reference_frame("skus", self.warehouse)
+        self.categories = sorted(skus["category"].dropna().astype(str).unique()) if "category" in skus else []
+        self._busy = True
+        self.platform.options = [("all", ALL)] + [(p, p) for p in sorted(self.stores["platform"].astype(str).unique())]
+        self.category.options = [("all", ALL)] + [(c, c) for c in self.categories]
+        self.period.options = self._period_options()
+        self.period.value = self.period.options[0][1] if self.period.options else None
+        self._update_store_options()
+        self._busy = False
+
+        self.platform.observe(lambda _c: self._filters_changed(), names="value")
+        self.marketplace.observe(lambda _c: self._filters_changed(), names="value")
+        for w in (self.store, self.category, self.period, self.basis, self.alloc_basis, self.loss_only):
+            w.observe(lambda _c: self.refresh(), names="value")
+
+        self.widget = W.VBox([
+            header,
+            W.HBox([self.platform, self.marketplace, self.store]),
+            W.HBox([self.category, self.period]),
+            self.basis, self.scope, self.status.widget, self.figure_out, self.waterfall_table,
+            W.HTML("<h4>Unit economics (per SKU, sorted by margin, worst first)</h4>"), self.loss_only,
+            self.unit_table,
+            W.HTML("<h4>Overheads</h4>"), self.alloc_basis, self.overhead_table,
+        ])
+        self.refresh()
+
+    def summary(self) -> str:
+        if self.warehouse is None:
+            return "Cost explorer: no warehouse yet — run `make demo` first."
+        return f"Cost explorer: {self.scope_note}"
+
+    # -- filters -----------------------------------------------------------------------------
+    def _period_options(self) -> list[tuple[str, str]]:
+        from ..metrics import period_label
+        from .data import data_months
+
+        months = data_months(self.warehouse)
+        if not months:
+            return []
+        quarters = list(dict.fromkeys(period_label(f"{m}-01", "quarter") for m in months))
+        return [(m, m) for m in reversed(months)] + [(q, q) for q in reversed(quarters)]
+
+    def _update_store_options(self) -> None:
+        st = self.stores
+        if self.platform.value:
+            st = st[st["platform"].astype(str) == self.platform.value]
+        mkts = sorted(st["marketplace"].astype(str).unique())
+        keep_m = self.marketplace.value
+        self.marketplace.options = [("all", ALL)] + [(m, m) for m in mkts]
+        self.marketplace.value = keep_m if keep_m in mkts else ALL
+        if self.marketplace.value:
+            st = st[st["marketplace"].astype(str) == self.marketplace.value]
+        ids = sorted(st["store_id"].astype(str).unique())
+        keep_s = self.store.value
+        self.store.options = [("all", ALL)] + [(s, s) for s in ids]
+        self.store.value = keep_s if keep_s in ids else ALL
+
+    def _filters_changed(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self._update_store_options()
+        finally:
+            self._busy = False
+        self.refresh()
+
+    def entity(self) -> tuple[str, list[str | None]]:
+        """(entity_kind, ids) the waterfall covers; several ids are summed (a marketplace's stores)."""
+        if self.store.value:
+            return "store", [self.store.value]
+        if self.marketplace.value:
+            st = self.stores[self.stores["marketplace"].astype(str) == self.marketplace.value]
+            if self.platform.value:
+                st = st[st["platform"].astype(str) == self.platform.value]
+            return "store", sorted(st["store_id"].astype(str))
+        if self.platform.value:
+            return "platform", [self.platform.value]
+        if self.category.value:
+            return "category", [self.category.value]
+        return "company", [None]
+
+    def selected_stores(self) -> list[str]:
+        kind, ids = self.entity()
+        st = self.stores
+        if kind == "store":
+            return [str(i) for i in ids]
+        if kind == "platform":
+            return sorted(st.loc[st["platform"].astype(str) == ids[0], "store_id"].astype(str))
+        return sorted(st["store_id"].astype(str))
+
+    # -- figures -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.warehouse is None or self._busy or not self.period.value:
+            return
+        kind, ids = self.entity()
+        label = "company" if kind == "company" else f"{kind} {', '.join(str(i) for i in ids)}"
+        self.scope_note = f"{label}, {self.period.value}, {'order date' if self.basis.value == 'order' else 'settlement date'}"
+        note = ""
+        if self.category.value and kind != "category":
+            note = " (category filter applies to the unit-economics table)"
+        self.scope.value = message_html(f"Waterfall for {self.scope_note}{note}", "info")
+        self.status.clear()
+        try:
+            self.waterfall_frame = self.waterfall()
+            self.unit_frame = self.unit_economics()
+            self.overhead_frame = self.overheads()
+        except (KpiError, ImportError) as exc:
+            if isinstance(exc, KpiError):
+                self.status.from_exception(exc, "Cannot compute costs: ")
+            else:
+                self.status.error(f"Cannot compute costs: {exc}")
+            return
+        self._render()
+
+    def waterfall(self) -> pd.DataFrame:
+        from .. import costs
+
+        kind, ids = self.entity()
+        frames = [costs.waterfall(kind, i, period=self.period.value, basis=self.basis.value, warehouse=self.warehouse)
+                  for i in ids]
+        if len(frames) == 1:
+            return frames[0]
+        df = frames[0].copy()
+        df["amount_rc"] = sum(f["amount_rc"].to_numpy() for f in frames)
+        ns = float(df.loc[df["step"] == "net_sales", "amount_rc"].iloc[0]) if (df["step"] == "net_sales").any() else 0.0
+        df["pct_of_net_sales"] = df["amount_rc"] / ns if ns else float("nan")
+        return df
+
+    def unit_economics(self) -> pd.DataFrame:
+        from .. import costs
+
+        kind, ids = self.entity()
+        if kind == "category" or len(ids) != 1:
+            kind_u, id_u = ("category", self.category.value) if self.category.value else ("company", None)
+            if len(ids) > 1:
+                parts = [costs.unit_economics("store", i, period=self.period.value, warehouse=self.warehouse)
+                         for i in ids]
+                df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            else:
+                df = costs.unit_economics(kind_u, id_u, period=self.period.value, warehouse=self.warehouse)
+        else:
+            df = costs.unit_economics(kind, ids[0], period=self.period.value, warehouse=self.warehouse)
+        if self.category.value and "category" in df:
+            df = df[df["category"].astype(str) == self.category.value]
+        if self.loss_only.value and "loss_making" in df:
+            df = df[df["loss_making"].astype(bool)]
+        if "margin" in df:
+            df = df.sort_values("margin", na_position="last")
+        return df.reset_index(drop=True)
+
+    def months(self) -> list[str]:
+        from ..metrics import period_bounds, period_kind
+
+        p = str(self.period.value)
+        if period_kind(p) == "month":
+            return [p]
+        s, e = period_bounds(p)
+        return [x.strftime("%Y-%m") for x in pd.period_range(s, e, freq="M")]
+
+    def overheads(self) -> pd.DataFrame:
+        """Overheads the selected stores carry under the chosen basis, per store and item."""
+        from .. import costs
+
+        parts = [costs.allocate_overheads(m, basis=self.alloc_basis.value, warehouse=self.warehouse)
+                 for m in self.months()]
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["store_id", "item", "amount_rc"])
+        if df.empty:
+            return df
+        df = df[df["store_id"].astype(str).isin(self.selected_stores())]
+        return (df.groupby(["store_id", "item"], as_index=False)["amount_rc"].sum()
+                .sort_values(["store_id", "amount_rc"], ascending=[True, False]))
+
+    def figure(self) -> Any:
+        import plotly.graph_objects as go
+
+        df = self.waterfall_frame
+        if df.empty:
+            return None
+        labels = df["label_zh" if self.lang == "zh" else "label_en"].astype(str).tolist()
+        measure = ["absolute" if k == "total" and i == 0 else "total" if k in ("subtotal", "total") else "relative"
+                   for i, k in enumerate(df["kind"])]
+        fig = go.Figure(go.Waterfall(x=labels, y=df["amount_rc"].tolist(), measure=measure,
+                                     text=[f"{v:,.0f}" for v in df["amount_rc"]], textposition="outside"))
+        fig.update_layout(height=440, margin=dict(t=30, l=10, r=10, b=10), showlegend=False,
+                          title=f"GMV → net profit · {self.scope_note}")
+        return fig
+
+    def _render(self) -> None:
+        show_figure(self.figure_out, self.figure())
+        wf = self.waterfall_frame
+        if not wf.empty:
+            view = wf[["label_zh" if self.lang == "zh" else "label_en", "amount_rc", "pct_of_net_sales"]].copy()
+            view["pct_of_net_sales"] = (view["pct_of_net_sales"] * 100).round(1)
+            self.waterfall_table.value = df_html(view.rename(columns={"pct_of_net_sales": "% of net sales"}), 40)
+        ue = self.unit_frame
+        cols = [c for c in ("sku", "category", "units", "net_sales", "landed_cost_per_unit", "fees_per_unit",
+                            "ads_per_unit", "return_loss_per_unit", "contribution_per_unit", "margin", "acos",
+                            "break_even_acos") if c in ue]
+        self.unit_table.value = df_html(ue[cols], max_rows=25) if len(ue) else message_html("(no SKUs)", "info")
+        oh = self.overhead_frame
+        if oh.empty:
+            self.overhead_table.value = message_html("No overheads for this period (parameters/overheads.yaml).", "info")
+            return
+        carried = float(oh["amount_rc"].sum())
+        in_wf = 0.0
+        if not wf.empty and (wf["step"] == "overheads").any():
+            in_wf = -float(wf.loc[wf["step"] == "overheads", "amount_rc"].iloc[0])
+        by_store = oh.pivot_table(index="store_id", columns="item", values="amount_rc", aggfunc="sum").fillna(0.0)
+        by_store["total"] = by_store.sum(axis=1)
+        self.overhead_table.value = (
+            message_html(f"Under allocation by {self.alloc_basis.value}: {carried:,.2f} "
+                         f"(the waterfall's overheads: {in_wf:,.2f}, as computed by `kpi compute`)", "info")
+            + df_html(by_store.reset_index(), max_rows=30)
+        )
+
+
+_ = esc

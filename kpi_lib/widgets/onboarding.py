@@ -1,0 +1,357 @@
+"""Data onboarding: which reader recognises a raw export, column mapping for new exports, ingest.
+
+1. Pick a file under data/raw/<store_id>/ (dropdown) or type a path.
+2. ``recognise()`` sniffs it with every registered reader (``ingest.base.readers`` + ``file_head``),
+   the way ingest will (by header and content, never the name).
+3. If no reader does, map its columns to canonical fields with dropdowns; the mapping reader's
+   ``preview`` parses the first rows with the mapping as it is edited and lists what would be
+   quarantined and why.
+4. ``save_mapping()`` writes parameters/mappings/<name>.yaml through the mapping module's
+   validating save (an invalid mapping writes nothing).
+5. ``run_ingest()`` calls ``ingest.pipeline.ingest`` and shows the per-file summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from .. import paths
+from ..errors import KpiError
+from .common import Panel, StatusBox, df_html, esc, issues_html, message_html
+
+NONE = ""
+MAPPING_TABLES = ["orders", "fees", "refunds", "ads", "traffic", "inventory"]
+
+
+def raw_files(raw: Path | None = None) -> list[Path]:
+    """Files under data/raw/<store_id>/**, as ingest discovers them."""
+    raw = raw or paths.raw_dir()
+    if not raw.is_dir():
+        return []
+    from ..ingest.pipeline import discover
+
+    return [f for _s, f in discover(raw)]
+
+
+def header_columns(path: Path) -> list[str]:
+    """Column names of a delimited or xlsx export (first non-preamble line), for the mapping dropdowns."""
+    import csv
+
+    from ..ingest.base import file_head
+
+    head = file_head(path)
+    if head.xlsx_rows:
+        for row in head.xlsx_rows:
+            cells = [str(c).strip() for c in row if c not in (None, "")]
+            if len(cells) >= 2:
+                return cells
+        return []
+    best: list[str] = []
+    for line in head.lines[:30]:
+        if not line.strip():
+            continue
+        try:
+            dialect = csv.Sniffer().sniff(line, delimiters=",\t;|")
+            cells = next(csv.reader([line], dialect))
+        except (csv.Error, StopIteration):
+            cells = [line]
+        cells = [c.strip().lstrip("\ufeff") for c in cells]
+        if len(cells) > len(best):
+            best = cells
+        if len(cells) >= 3:
+            return cells
+    return best
+
+
+class DataOnboarding(Panel):
+    """Main methods: ``select_file``, ``recognise``, ``mapping_dict``, ``preview_mapping``,
+    ``save_mapping``, ``run_ingest``."""
+
+    title_text = "Data onboarding"
+
+    def __init__(self) -> None:
+        self.status = StatusBox()
+        self.recognised: list[str] = []
+        self.columns: list[str] = []
+        self.preview_frame: pd.DataFrame = pd.DataFrame()
+        self.preview_issues: list[str] = []
+        self.summary_data: Any = None
+        self.field_dropdowns: dict[str, W.Dropdown] = {}
+
+        files = raw_files()
+        raw = paths.raw_dir()
+        self.file = W.Dropdown(options=[("—", "")] + [(str(f.relative_to(raw)), str(f)) for f in files],
+                               description="Raw file", layout=W.Layout(width="560px"))
+        self.path_text = W.Text(placeholder="…or type a path to an export", description="Path",
+                                layout=W.Layout(width="560px"), continuous_update=False)
+        self.recognition = W.HTML()
+        self.head_view = W.HTML()
+
+        self.table = W.Dropdown(options=MAPPING_TABLES, value="orders", description="Table")
+        self.store_id = W.Dropdown(options=self._store_options(), description="Store")
+        self.date_format = W.Text(value="", placeholder="auto, or e.g. %Y/%m/%d %H:%M", description="Date format")
+        self.decimal = W.Dropdown(options=[("auto", "auto"), (". (1,234.56)", "."), (", (1.234,56)", ",")],
+                                  value="auto", description="Decimal")
+        self.encoding = W.Dropdown(options=["auto", "utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"],
+                                   value="auto", description="Encoding")
+        self.mapping_name = W.Text(placeholder="e.g. erp_orders", description="Name")
+        self.fields_box = W.VBox()
+        self.preview_button = W.Button(description="Preview", icon="eye")
+        self.save_button = W.Button(description="Save mapping", button_style="primary", icon="save")
+        self.preview_view = W.HTML()
+        self.ingest_button = W.Button(description="Ingest data/raw", button_style="success", icon="database")
+        self.summary_view = W.HTML()
+        self.ingest_out = W.Output()
+
+        self.file.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
+        self.path_text.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
+        self.table.observe(lambda _c: self._build_field_dropdowns(), names="value")
+        for w in (self.date_format, self.decimal, self.encoding, self.store_id):
+            w.observe(lambda _c: self.preview_mapping(), names="value")
+        self.preview_button.on_click(lambda _b: self.preview_mapping())
+        self.save_button.on_click(lambda _b: self.save_mapping())
+        self.ingest_button.on_click(lambda _b: self.run_ingest())
+
+        intro = [] if files else [W.HTML(message_html(
+            f"No raw files under {raw}. Put exports in data/raw/<store_id>/ or run `make demo` to generate "
+            "the demo company's exports.", "warn"))]
+        self.widget = W.VBox([
+            W.HTML("<h3>Data onboarding</h3>"), *intro,
+            W.HTML("<b>1. Pick a file</b>"), self.file, self.path_text, self.recognition, self.head_view,
+            W.HTML("<b>2. Map columns (for an export no reader recognises)</b>"),
+            W.HBox([self.table, self.store_id, self.mapping_name]),
+            W.HBox([self.date_format, self.decimal, self.encoding]),
+            self.fields_box, W.HBox([self.preview_button, self.save_button]), self.preview_view,
+            W.HTML("<b>3. Ingest</b>"), self.ingest_button, self.status.widget, self.summary_view,
+        ])
+        self._build_field_dropdowns()
+
+    def summary(self) -> str:
+        n = len(self.file.options) - 1
+        hint = "" if n else " — no raw files yet: run `make demo` or put exports in data/raw/<store_id>/"
+        return f"Data onboarding: {n} raw file(s){hint}"
+
+    # -- step 1 ------------------------------------------------------------------------------
+    def _store_options(self) -> list[tuple[str, str]]:
+        from .data import stores_frame
+
+        try:
+            st = stores_frame(None)
+        except (KpiError, OSError, ValueError):
+            return [("—", "")]
+        return [("—", "")] + [(s, s) for s in st.get("store_id", pd.Series(dtype=str)).astype(str)]
+
+    @property
+    def path(self) -> Path | None:
+        text = (self.path_text.value or "").strip()
+        if text:
+            p = Path(text).expanduser()
+            return p if p.is_absolute() else paths.root() / p
+        return Path(self.file.value) if self.file.value else None
+
+    def select_file(self, value: str | None = None) -> list[str]:
+        p = self.path
+        if p is None:
+            return []
+        if not p.is_file():
+            self.recognition.value = message_html(f"{p}: file not found", "error")
+            self.recognised = []
+            return []
+        try:
+            rel = p.resolve().relative_to(paths.raw_dir().resolve())
+            store = rel.parts[0] if len(rel.parts) > 1 else ""
+        except ValueError:
+            store = ""
+        if store and store in [v for _l, v in self.store_id.options]:
+            self.store_id.value = store
+        if not self.mapping_name.value:
+            self.mapping_name.value = "".join(c if c.isalnum() else "_" for c in p.stem.lower()).strip("_")[:40]
+        out = self.recognise(p)
+        try:
+            self.columns = header_columns(p)
+        except KpiError as exc:
+            self.columns = []
+            self.recognition.value += message_html(str(exc), "error")
+        self._build_field_dropdowns()
+        return out
+
+    def recognise(self, path: Path | None = None) -> list[str]:
+        """Names of the readers whose sniff accepts the file (mapping readers included)."""
+        from ..ingest.base import file_head, readers
+
+        p = path or self.path
+        if p is None:
+            return []
+        try:
+            head = file_head(p)
+        except KpiError as exc:
+            self.recognised = []
+            self.recognition.value = message_html(str(exc), "error")
+            return []
+        names = []
+        for r in readers():
+            try:
+                ok = bool(r.sniff(head))
+            except Exception:  # noqa: BLE001 - a failing sniffer means "not mine" (as in ingest)
+                ok = False
+            if ok:
+                names.append(r.name)
+        self.recognised = names
+        if names:
+            descr = {r.name: r.description for r in readers()}
+            items = "".join(f"<li><b>{esc(n)}</b> {esc(descr.get(n, ''))}</li>" for n in names)
+            self.recognition.value = (message_html(f"Recognised ({head.encoding or 'xlsx'}):", "ok")
+                                      + f"<ul>{items}</ul>" + message_html(
+                                          "Ingest will read it with the first reader allowed for its store's "
+                                          "platform; no mapping needed.", "info"))
+        else:
+            self.recognition.value = message_html(
+                "No reader recognises this file: map its columns below, preview, and save the mapping.", "warn")
+        lines = head.lines[:6] if head.lines else [str(r) for r in (head.xlsx_rows or [])[:6]]
+        self.head_view.value = ('<pre style="font-size:11px;max-height:140px;overflow:auto">'
+                                + esc("\n".join(line[:200] for line in lines)) + "</pre>")
+        return names
+
+    # -- step 2: mapping ---------------------------------------------------------------------
+    def canonical_fields(self) -> list[str]:
+        from ..schemas import TABLES
+
+        t = TABLES[self.table.value]
+        skip = {"platform", "store_id", "marketplace", "currency"}
+        return [c for c in t.columns if c not in skip]
+
+    def required_fields(self) -> set[str]:
+        from ..schemas import TABLES
+
+        return set(TABLES[self.table.value].required) - {"store_id"}
+
+    def _build_field_dropdowns(self) -> None:
+        opts = [("—", NONE)] + [(c, c) for c in self.columns]
+        req = self.required_fields()
+        old = {k: d.value for k, d in self.field_dropdowns.items()}
+        self.field_dropdowns = {}
+        rows = []
+        for f in self.canonical_fields():
+            guess = old.get(f) if old.get(f) in self.columns else _guess(f, self.columns)
+            d = W.Dropdown(options=opts, value=guess or NONE, description=f + (" *" if f in req else ""),
+                           style={"description_width": "150px"}, layout=W.Layout(width="420px"))
+            d.observe(lambda _c: self.preview_mapping(), names="value")
+            self.field_dropdowns[f] = d
+            rows.append(d)
+        self.fields_box.children = rows
+
+    def set_field(self, field: str, column: str) -> None:
+        self.field_dropdowns[field].value = column
+
+    def mapping_dict(self) -> dict[str, Any]:
+        """The mapping as the mapping reader's YAML expects it (built by the mapping module)."""
+        columns = {f: d.value for f, d in self.field_dropdowns.items() if d.value}
+        opts = {
+            "name": self.mapping_name.value.strip(),
+            "table": self.table.value,
+            "columns": columns,
+            "date_format": self.date_format.value.strip() or None,
+            "decimal": None if self.decimal.value == "auto" else self.decimal.value,
+            "encoding": None if self.encoding.value == "auto" else self.encoding.value,
+            "header_contains": [c for c in columns.values()][:3],
+        }
+        from . import _mapping_api
+
+        return _mapping_api.build(opts, self.path)
+
+    def preview_mapping(self) -> pd.DataFrame:
+        """Parse the first rows with the current mapping; show rows and what would be quarantined."""
+        p = self.path
+        if p is None or not self.field_dropdowns:
+            return self.preview_frame
+        from . import _mapping_api
+
+        missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
+        try:
+            frame, issues = _mapping_api.preview(p, self.mapping_dict(), self.store_id.value or None)
+        except KpiError as exc:
+            frame, issues = pd.DataFrame(), [str(i) for i in (getattr(exc, "issues", None) or [str(exc)])]
+        if missing:
+            issues = [f"required field {f} is not mapped" for f in missing] + list(issues)
+        self.preview_frame, self.preview_issues = frame, list(issues)
+        self.preview_view.value = (issues_html(self.preview_issues, "Issues") if self.preview_issues
+                                   else message_html("✔ no issues in the preview", "ok")) + df_html(frame, 10)
+        return frame
+
+    def save_mapping(self) -> Path | None:
+        """Validate and write parameters/mappings/<name>.yaml (nothing written when invalid)."""
+        from . import _mapping_api
+
+        name = self.mapping_name.value.strip()
+        if not name:
+            self.status.error("Not saved: give the mapping a name.")
+            return None
+        target = paths.parameters_dir() / "mappings" / f"{name}.yaml"
+        missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
+        if missing:
+            self.status.error("Not saved: map the required fields first", [f"{f} is required" for f in missing])
+            return None
+        try:
+            out = _mapping_api.save(self.mapping_dict(), target)
+        except KpiError as exc:
+            self.status.from_exception(exc, "Not saved: ")
+            return None
+        self.status.ok(f"Saved mapping {out}; ingest will now recognise files with this header.")
+        if self.path is not None:
+            self.recognise(self.path)
+        return out
+
+    # -- step 3: ingest ----------------------------------------------------------------------
+    def run_ingest(self) -> Any:
+        from ..ingest.pipeline import ingest
+
+        self.status.info("Ingesting…")
+        try:
+            summary = ingest(paths.raw_dir())
+        except KpiError as exc:
+            self.status.from_exception(exc, "Ingest failed: ")
+            return None
+        self.summary_data = summary
+        rows = []
+        for f in summary.files:
+            rec = f.reconciliation or {}
+            rows.append({"file": f.path, "store": f.store_id, "reader": f.reader, "read": f.rows_read,
+                         "loaded": f.rows_loaded, "quarantined": f.rows_quarantined, "duplicate": f.rows_duplicate,
+                         "difference": rec.get("difference"), "error": f.error or ""})
+        df = pd.DataFrame(rows)
+        self.summary_view.value = df_html(df, max_rows=200)
+        n_err = len(summary.errors)
+        msg = (f"Ingested {len(summary.files)} file(s) into {summary.warehouse}: "
+               f"{int(df['loaded'].sum()) if len(df) else 0} rows loaded, {summary.quarantined} quarantined")
+        if n_err:
+            self.status.error(msg + f"; {n_err} file(s) could not be read",
+                              [f"{f.path}: {f.error}" for f in summary.errors])
+        else:
+            self.status.ok(msg + ".")
+        return summary
+
+
+def _guess(field: str, columns: list[str]) -> str:
+    """A first guess for a canonical field among the file's columns (exact or known synonyms)."""
+    syn = {
+        "order_id": ["order id", "order-id", "订单号", "订单编号", "order number", "name"],
+        "sku": ["sku", "seller sku", "商品编码", "sku编码", "lineitem sku"],
+        "order_date": ["order date", "purchase-date", "date", "下单时间", "订单日期", "created at"],
+        "quantity": ["quantity", "qty", "数量", "lineitem quantity"],
+        "gross_sales": ["gross sales", "item price", "price", "金额", "商品金额", "销售额", "subtotal"],
+        "status": ["status", "order status", "订单状态"],
+        "line_id": ["line id", "order item id", "子订单号"],
+        "date": ["date", "日期"],
+        "amount": ["amount", "金额"],
+        "spend": ["spend", "花费", "cost"],
+        "sessions": ["sessions", "访客数"],
+    }
+    norm = {c.strip().lower(): c for c in columns}
+    for cand in [field, field.replace("_", " "), *syn.get(field, [])]:
+        if cand.lower() in norm:
+            return norm[cand.lower()]
+    return ""
