@@ -147,7 +147,7 @@ print(json.dumps({{"seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_
 
 def run(kind: str, wh: str, out: str = "") -> dict:
     code = CHILD.format(root=str(ROOT), wh=wh, kind=kind, sql=FLOOR_SQL, out=out)
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if p.returncode:
         raise SystemExit(f"{kind} failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -185,6 +185,7 @@ def main() -> int:
     ap.add_argument("--warehouse", default=None, help="warehouse directory (e.g. the scale-30 demo)")
     ap.add_argument("--synthetic", type=int, default=30, help="copies of the fixture stores when no warehouse exists")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (synthetic warehouse)")
     args = ap.parse_args()
     from kpi_lib.warehouse import Warehouse
 
@@ -214,6 +215,12 @@ def main() -> int:
              "ours peak MB": f"{ours['peak_mb']:.0f}", "floor peak MB": f"{floor['peak_mb']:.0f}",
              "same figures": "yes" if same else f"NO ({', '.join(mism)})"}]
     print(table(f"metrics ({source})", rows, list(rows[0])))
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print(f"kept {tmp}")
     return 0 if same else 1
 
 

@@ -208,5 +208,14 @@ def open_alerts(warehouse: Any = None, entity_kind: str | None = None, entity_id
     return _newest_first(df) if len(df) else df.reset_index(drop=True)
 
 
-__all__ = ["load_rules", "evaluate_alerts", "detect_anomalies", "robust_z", "open_alerts", "AlertConfig", "Rule",
-           "ALERT_COLUMNS", "dt"]
+__all__ = [
+    "ALERT_COLUMNS",
+    "AlertConfig",
+    "Rule",
+    "detect_anomalies",
+    "dt",
+    "evaluate_alerts",
+    "load_rules",
+    "open_alerts",
+    "robust_z",
+]

@@ -185,9 +185,9 @@ def alerts_cmd(
 @app.command("generate")
 @user_errors
 def generate_cmd(
-    out: Path = typer.Option(Path("data/raw"), "--out", help="where to write the demo exports (one folder per store)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="where to write the demo exports (default data/raw)"),
     seed: int = typer.Option(7, help="random seed (same seed + scale + end = identical files)"),
-    scale: float = typer.Option(1.0, help="1.0 ≈ 300k order lines; 30 ≈ 10M"),
+    scale: float = typer.Option(1.0, help="1.0 ≈ 300k order lines; 30 ≈ 9M"),
     end: Optional[str] = typer.Option(None, help="last month YYYY-MM (default: the month before today)"),
     reference: Optional[Path] = typer.Option(None, help="reference directory (default data/reference)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
@@ -201,7 +201,7 @@ def generate_cmd(
     from .generate import generate as run_generate
 
     t0 = time.perf_counter()
-    summary = run_generate(out, reference or paths.reference_dir(), seed=seed, scale=scale, end=end)
+    summary = run_generate(out or paths.raw_dir(), reference or paths.reference_dir(), seed=seed, scale=scale, end=end)
     if as_json:
         print_json({k: v for k, v in summary.items() if k != "files"})
         return
@@ -244,3 +244,84 @@ def report_cmd(
         print_json(summary)
     if summary["failed"]:
         raise typer.Exit(1)
+
+
+# ---- costs, scorecards, settlements (issue 4) ----------------------------------------------------
+@app.command("settle")
+@user_errors
+def settle_cmd(
+    contract: Optional[str] = typer.Option(None, "--contract", help="contract id (default: every contract)"),
+    period: Optional[str] = typer.Option(None, help="YYYY-MM (quarterly contracts: its quarter); default last month with data"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    as_json: bool = typer.Option(False, "--json", help="print the statements as JSON"),
+) -> None:
+    """Settlement statements of KPI-linked contracts (parameters/contracts.yaml)."""
+    from .costs import last_month
+    from .settlement import settle, settle_all
+    from .warehouse import Warehouse as _W
+
+    wh = _W(warehouse)
+    period = period or last_month(wh)
+    statements = [settle(contract, period, wh)] if contract else settle_all(period, wh)
+    if as_json:
+        docs = [s.to_dict() for s in statements]
+        print_json(docs[0] if contract else docs)
+        return
+    from .cli_views import settlement_table
+
+    for s in statements:
+        console.print(settlement_table(s))
+
+
+@app.command("score")
+@user_errors
+def score_cmd(
+    period: Optional[str] = typer.Option(None, help="YYYY-MM (default last month with data)"),
+    team: Optional[str] = typer.Option(None, "--team", help="only this team and its members"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    as_json: bool = typer.Option(False, "--json", help="print the scorecards as JSON"),
+) -> None:
+    """Team and people scorecards (parameters/scorecards.yaml)."""
+    from rich.table import Table
+
+    from .costs import last_month
+    from .scorecard import score_all
+    from .warehouse import Warehouse as _W
+
+    wh = _W(warehouse)
+    period = period or last_month(wh)
+    cards = score_all(period, team_id=team, warehouse=wh)
+    if as_json:
+        print_json([c.to_dict() for c in cards])
+        return
+    t = Table(title=f"scorecards {period}")
+    for col in ("entity", "team", "scorecard", "total", "gated", "bonus"):
+        t.add_column(col, justify="right" if col in ("total", "bonus") else "left")
+    for c in cards:
+        t.add_row(f"{c.entity_kind} {c.entity_id}", c.team_id or "", c.scorecard_id, f"{c.total:.1f}",
+                  "[red]yes[/]" if c.gated else "", "" if c.bonus is None else f"{c.bonus:,.2f}")
+    console.print(t)
+
+
+@app.command("costs")
+@user_errors
+def costs_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help="store id (default: the whole company)"),
+    period: Optional[str] = typer.Option(None, help="YYYY-MM, YYYY-Qn or YYYY-MM-DD..YYYY-MM-DD (default last month)"),
+    basis: str = typer.Option("order", help="order (by order date) or posted (by settlement/posted date)"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    as_json: bool = typer.Option(False, "--json", help="print the waterfall as JSON"),
+) -> None:
+    """Cost waterfall from GMV to net profit."""
+    from .costs import last_month, waterfall
+    from .warehouse import Warehouse as _W
+
+    wh = _W(warehouse)
+    period = period or last_month(wh)
+    df = waterfall("store" if store else "company", store, period, basis=basis, warehouse=wh)
+    if as_json:
+        print_json(df.to_dict("records"))
+        return
+    from .cli_views import waterfall_table
+
+    console.print(waterfall_table("store" if store else "company", store, period, basis=basis, df=df))

@@ -77,7 +77,12 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
     t0 = time.perf_counter()
     wh = _wh(warehouse)
-    wh.current  # raises WarehouseError with a hint when there is no warehouse
+    _ = wh.current  # raises WarehouseError with a hint when there is no warehouse
+    # overheads first, in their own snapshot: the engine's net_profit reads the allocations from the
+    # live snapshot. A crash between the two leaves a consistent (if partly refreshed) warehouse.
+    from .costs import write_overhead_allocations
+
+    write_overhead_allocations(wh)
     lo, hi = data_range(wh)
     values = kpi_values(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
     status = targets_mod.evaluate(as_of=as_of, warehouse=wh)
@@ -94,8 +99,8 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
                 partition_by=())
     months = sorted(values.loc[values["period_kind"] == "month", "period"].unique())
     return {
-        "snapshot": wh.current_id(), "kpi_values": int(len(values)), "kpi_status": int(len(status)),
-        "alerts": int(len(al)), "open_alerts": int((al["state"] == "open").sum()) if len(al) else 0,
+        "snapshot": wh.current_id(), "kpi_values": len(values), "kpi_status": len(status),
+        "alerts": len(al), "open_alerts": int((al["state"] == "open").sum()) if len(al) else 0,
         "periods": [months[0], months[-1]] if months else [], "seconds": round(time.perf_counter() - t0, 2),
         "warnings": list(status.attrs.get("warnings", [])),
     }

@@ -181,7 +181,7 @@ def _facts(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, basis: 
     else:
         ship = "CAST(o.ship_date AS DATE)" if "ship_date" in ocols else "NULL::DATE"
         sale_date = f"coalesce({ship}, CAST(o.order_date AS DATE))"
-        settled = "(SELECT DISTINCT store_id FROM settlement_lines)" if "settlement_lines" in tabs else "(SELECT NULL AS store_id WHERE false)"
+        settled = "(SELECT DISTINCT store_id FROM settlement_lines WHERE store_id IS NOT NULL)" if "settlement_lines" in tabs else "(SELECT NULL AS store_id WHERE false)"
         src = f"(SELECT * FROM orders o WHERE {not_cancelled} AND o.store_id NOT IN {settled}) o"
         sales_filter = f"{sale_date} {rng}"
     join, cogs, leg, duty = _cost_join(con, "o", sale_date)
@@ -202,15 +202,14 @@ def _facts(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, basis: 
         )
         sj, scogs, sleg, sduty = _cost_join(con, "o", "o.d")
         parts.append(
-            "SELECT o.store_id, o.sku, o.d, o.gmv, o.units, o.units * {c} AS cogs, o.units * {f} AS first_leg, "
-            "o.units * {c} * {du} AS duties, 0.0 AS promotions FROM (SELECT store_id, sku, d, gmv, "
-            "CASE WHEN gmv > 0 THEN coalesce(q, 0) ELSE 0 END AS units FROM ({g}) WHERE gmv IS NOT NULL) o {j}".format(
-                c=scogs, f=sleg, du=sduty, g=g, j=sj)
+            f"SELECT o.store_id, o.sku, o.d, o.gmv, o.units, o.units * {scogs} AS cogs, o.units * {sleg} AS first_leg, "
+            f"o.units * {scogs} * {sduty} AS duties, 0.0 AS promotions FROM (SELECT store_id, sku, d, gmv, "
+            f"CASE WHEN gmv > 0 THEN coalesce(q, 0) ELSE 0 END AS units FROM ({g}) WHERE gmv IS NOT NULL) o {sj}"
         )
     sales = " UNION ALL ".join(parts)
     sql = [
-        f"SELECT store_id, sku, d, step, amount FROM (SELECT * FROM ({sales})) "
-        "UNPIVOT (amount FOR step IN (gmv, cogs, first_leg, duties, units, promotions))"
+        (f"SELECT store_id, sku, d, step, amount FROM (SELECT * FROM ({sales})) "
+         "UNPIVOT (amount FOR step IN (gmv, cogs, first_leg, duties, units, promotions))")
     ]
     if basis == "posted" and "settlement_lines" in tabs:  # promotion rebates as posted (cost = -amount)
         sql.append(
@@ -609,7 +608,7 @@ def overhead_items(month: str, warehouse: Any = None, config: Overheads | None =
 def largest_remainder(total: Decimal, weights: list[float]) -> list[Decimal]:
     """Split ``total`` (cents) in proportion to ``weights`` so that the parts sum exactly to it."""
     cents = int((total / CENT).to_integral_value(rounding=ROUND_HALF_UP))
-    w = np.array([max(float(x), 0.0) if x == x else 0.0 for x in weights], dtype=float)
+    w = np.array([0.0 if math.isnan(float(x)) else max(float(x), 0.0) for x in weights], dtype=float)
     if len(w) == 0:
         return []
     if w.sum() <= 0:
@@ -623,7 +622,8 @@ def largest_remainder(total: Decimal, weights: list[float]) -> list[Decimal]:
     return [Decimal(int(c)) * CENT for c in base]
 
 
-def _basis_weights(month: str, stores: list[str], basis: str, wh: Warehouse) -> list[float]:
+def _basis_weights(month: str, stores: list[str], basis: str, wh: Warehouse,
+                   bases: pd.DataFrame | None = None) -> list[float]:
     if basis == "headcount":
         a = org.assignments(wh)
         ms = pd.Timestamp(month + "-01")
@@ -634,16 +634,24 @@ def _basis_weights(month: str, stores: list[str], basis: str, wh: Warehouse) -> 
         per = a.groupby("person_id")["store_id"].transform("nunique")
         share = (1.0 / per).groupby(a["store_id"].astype(str)).sum()
         return [float(share.get(s, 0.0)) for s in stores]
+    if bases is None:
+        bases = _basis_table(month, month, wh)
+    kpi = {"net_sales": "net_sales", "orders": "orders", "units": "units"}[basis]
+    sel = bases[bases["period"] == month]
+    vals = dict(zip(sel["store_id"].astype(str), sel[kpi].astype(float)))
+    return [0.0 if math.isnan(vals.get(s, 0.0)) else vals.get(s, 0.0) for s in stores]
+
+
+def _basis_table(first: str, last: str, wh: Warehouse) -> pd.DataFrame:
+    """store_id, period, net_sales, orders, units per store × month (one engine query)."""
     from .metrics import compute
 
-    kpi = {"net_sales": "net_sales", "orders": "orders", "units": "units"}[basis]
-    df = compute([kpi], by=["store_id"], period="month", start=month, end=month, warehouse=wh)
-    vals = dict(zip(df["store_id"].astype(str), df[kpi].astype(float))) if len(df) else {}
-    return [vals.get(s, 0.0) for s in stores]
+    return compute(["net_sales", "orders", "units"], by=["store_id"], period="month", start=first, end=last,
+                   warehouse=wh)
 
 
 def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = None,
-                       config: Overheads | None = None) -> pd.DataFrame:
+                       config: Overheads | None = None, _bases: pd.DataFrame | None = None) -> pd.DataFrame:
     """store_id, month, item, amount_rc: each overhead item split over its stores by the basis.
 
     Each item's parts sum exactly to the item (largest remainder on cents), so the allocation sums
@@ -662,7 +670,9 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
             continue
         key = (b, tuple(stores))
         if key not in cache:
-            cache[key] = _basis_weights(month, stores, b, wh)
+            if _bases is None and b != "headcount":
+                _bases = _basis_table(month, month, wh)
+            cache[key] = _basis_weights(month, stores, b, wh, _bases)
         for s, amt in zip(stores, largest_remainder(it.amount_rc, cache[key])):
             rows.append((s, month, it.item, float(amt)))
     return pd.DataFrame(rows, columns=["store_id", "month", "item", "amount_rc"])
@@ -685,7 +695,8 @@ def overhead_allocations(months: list[str] | None = None, warehouse: Any = None,
     wh = _wh(warehouse)
     cfg = config or load_overheads()
     months = months if months is not None else _data_months(wh)
-    frames = [allocate_overheads(m, warehouse=wh, config=cfg) for m in months]
+    bases = _basis_table(min(months), max(months), wh) if months else None
+    frames = [allocate_overheads(m, warehouse=wh, config=cfg, _bases=bases) for m in months]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame({"store_id": pd.Series(dtype="string"), "month": pd.Series(dtype="string"),
@@ -710,8 +721,25 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 
 
 __all__ = [
-    "STEPS", "Step", "ENTITY_KINDS", "waterfall", "unit_economics", "loss_makers", "explain_margin_change",
-    "Overheads", "StaffCost", "RentCost", "Subscription", "Addon", "load_overheads", "subscription_monthly_cost",
-    "overhead_items", "allocate_overheads", "overhead_allocations", "write_overhead_allocations",
-    "largest_remainder", "period_range", "last_month",
+    "ENTITY_KINDS",
+    "STEPS",
+    "Addon",
+    "Overheads",
+    "RentCost",
+    "StaffCost",
+    "Step",
+    "Subscription",
+    "allocate_overheads",
+    "explain_margin_change",
+    "largest_remainder",
+    "last_month",
+    "load_overheads",
+    "loss_makers",
+    "overhead_allocations",
+    "overhead_items",
+    "period_range",
+    "subscription_monthly_cost",
+    "unit_economics",
+    "waterfall",
+    "write_overhead_allocations",
 ]

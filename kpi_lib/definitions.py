@@ -239,8 +239,9 @@ class Catalog:
 
     def is_additive(self, kpi_id: str) -> bool:
         """True when targets of this KPI add up across stores and months (money/count sums)."""
-        from .formula import parse
         import ast
+
+        from .formula import parse
 
         d = self.get(kpi_id)
         if d.aggregation != "sum_formula" or d.unit not in ("money", "count"):

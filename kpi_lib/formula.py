@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 FUNCTIONS = {"min", "max", "abs"}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
-Value = Union[pd.Series, float]
+Value = pd.Series | float
 
 
 def _token(node: ast.AST, source: str) -> str:
@@ -46,7 +46,7 @@ def _parse_cached(formula: str, kpi: str) -> ast.Expression:
         ) from None
     src = formula.strip()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Expression, ast.Load)) or isinstance(node, _BINOPS):
+        if isinstance(node, (ast.Expression, ast.Load, *_BINOPS)):
             continue
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, _BINOPS):

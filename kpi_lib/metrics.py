@@ -119,11 +119,11 @@ def _to_date(x: Any, end: bool) -> dt.date | None:
         return None
     if isinstance(x, str):
         try:
-            kind = period_kind(x)
+            period_kind(x)
         except DefinitionError:
             return pd.Timestamp(x).date()
         s, e = period_bounds(x)
-        return e if end else s if kind else s
+        return e if end else s
     return pd.Timestamp(x).date()
 
 
@@ -216,7 +216,8 @@ def _base_orders(ctx: _Ctx) -> str:
 def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) -> Any:
     def build(ctx: _Ctx) -> str:
         have = _columns(ctx.con, table)
-        sel = [f"CAST({date_col} AS DATE) AS _date", "store_id", "sku" if sku and "sku" in have else "NULL::VARCHAR AS sku"]
+        sku_col = "NULLIF(sku, '') AS sku" if sku and "sku" in have else "NULL::VARCHAR AS sku"
+        sel = [f"CAST({date_col} AS DATE) AS _date", "store_id", sku_col]
         for c in cols:
             sel.append(c if c in have else f"NULL AS {c}")
         return f"SELECT {', '.join(sel)} FROM \"{table}\" WHERE CAST({date_col} AS DATE) {ctx.date_range}"
@@ -227,7 +228,7 @@ def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) ->
 def _base_refunds(ctx: _Ctx) -> str:
     have = _columns(ctx.con, "refunds")
     oid = "coalesce(order_id, '')" if "order_id" in have else "''"
-    sku = "sku" if "sku" in have else "NULL::VARCHAR"
+    sku = "NULLIF(sku, '')" if "sku" in have else "NULL::VARCHAR"
     return (
         f"SELECT CAST(date AS DATE) AS _date, store_id, {sku} AS sku, amount_rc, quantity, "
         f"store_id || '|' || {oid} || '|' || coalesce({sku}, '') || '|' || CAST(CAST(date AS DATE) AS VARCHAR) AS refund_key "
@@ -324,7 +325,8 @@ def _contract_setup(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _source_sql(ctx: _Ctx, source: str, measures: list[str], catalog: Catalog, by: list[str],
-                filters: dict[str, list[str]], org_kind: str | None, use_contracts: bool) -> str:
+                filters: dict[str, list[str]], org_kind: str | None, use_contracts: bool,
+                exclude: list[tuple[str | None, dt.date, dt.date]] | None = None) -> str:
     builder = SOURCES[source]
     base = builder(ctx, org_kind is not None) if source == "listings" else builder(ctx)
     dims = list(dict.fromkeys(list(by) + list(filters)))
@@ -350,6 +352,9 @@ def _source_sql(ctx: _Ctx, source: str, measures: list[str], catalog: Catalog, b
     where = []
     for d, vals in filters.items():
         where.append(f"{expr[d]} IN ({', '.join(_q(v) for v in vals)})")
+    for store, d0, d1 in exclude or []:
+        cond = f"b._date BETWEEN DATE {_q(d0)} AND DATE {_q(d1)}"
+        where.append(f"NOT ({cond}{f' AND b.store_id = {_q(store)}' if store else ''})")
     unit = ctx.period
     sel = [f"date_trunc('{unit}', b._date) AS period"] + [f"{expr[d]} AS {d}" for d in by]
     sel += [f"{catalog.measures[m].sql} AS \"{m}\"" for m in measures]
@@ -396,7 +401,8 @@ def _wh(warehouse: Any) -> Warehouse:
 
 
 def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any, filters: Any,
-             warehouse: Any, catalog: Catalog | None = None, parts: bool = False) -> tuple[pd.DataFrame, list[str], dict]:
+             warehouse: Any, catalog: Catalog | None = None, parts: bool = False,
+             exclude: list[tuple[str | None, Any, Any]] | None = None) -> tuple[pd.DataFrame, list[str], dict]:
     catalog = catalog or load_catalog()
     if kpis is None:
         kpi_list = catalog.ids()
@@ -420,6 +426,7 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
     wh = _wh(warehouse)
     con = wh.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         lo, hi = _data_range(con)
         fs, fe = _to_date(start, False), _to_date(end, True)
         s, e = fs or lo, fe or hi
@@ -440,7 +447,8 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
         for src, ms in by_source.items():
             if not ctx.has(_SOURCE_TABLE.get(src, src)):
                 continue
-            parts.append((_source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts), ms))
+            excl = [(st, pd.Timestamp(a).date(), pd.Timestamp(b).date()) for st, a, b in (exclude or [])]
+            parts.append((_source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts, excl), ms))
         df = con.execute(_combine(parts, by)).df() if parts else pd.DataFrame(columns=keys)
     finally:
         con.close()
@@ -486,13 +494,15 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
 
 def compute(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
             start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
-            warehouse: Warehouse | str | Path | None = None) -> pd.DataFrame:
+            warehouse: Warehouse | str | Path | None = None,
+            exclude: list[tuple[str | None, Any, Any]] | None = None) -> pd.DataFrame:
     """KPIs at the grain ``by`` × ``period``: columns ``*by, period, <one per KPI>``.
 
     ``kpis=None`` computes every catalog KPI. ``start``/``end`` are inclusive dates or period labels.
-    ``filters`` maps a dimension to a value or list of values.
+    ``filters`` maps a dimension to a value or list of values. ``exclude`` drops fact rows of
+    ``(store_id or None for every store, first day, last day)`` — excluded days of adjustments.
     """
-    out, _, _ = _compute(kpis, by, period, start, end, filters, warehouse)
+    out, _, _ = _compute(kpis, by, period, start, end, filters, warehouse, exclude=exclude)
     return out
 
 
@@ -519,5 +529,13 @@ def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, peri
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["compute", "compute_long", "period_label", "period_bounds", "period_kind", "shift_period",
-           "DIMENSIONS", "PERIODS"]
+__all__ = [
+    "DIMENSIONS",
+    "PERIODS",
+    "compute",
+    "compute_long",
+    "period_bounds",
+    "period_kind",
+    "period_label",
+    "shift_period",
+]

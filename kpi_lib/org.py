@@ -79,8 +79,19 @@ def team_store_intervals(warehouse: Any = None, frame: pd.DataFrame | None = Non
 def _contract_entries() -> list[tuple[str, list[str]]]:
     try:  # the settlement module owns the contract model; use it when available
         from .settlement import load_contracts  # type: ignore[attr-defined]
+    except ImportError:
+        load_contracts = None
+    contracts: Any = None
+    if load_contracts is not None:
+        from .errors import ConfigError
 
-        contracts = load_contracts()
+        try:
+            contracts = load_contracts()
+        except ConfigError:
+            # fee terms the settlement model rejects do not change a contract's store scope; `kpi validate`
+            # and `kpi settle` report the file's problems, KPIs still need the scope (read below)
+            contracts = None
+    if contracts is not None:
         if isinstance(contracts, dict):
             contracts = contracts.get("contracts", list(contracts.values()))
         elif hasattr(contracts, "contracts"):
@@ -92,10 +103,6 @@ def _contract_entries() -> list[tuple[str, list[str]]]:
             if cid:
                 out.append((str(cid), stores))
         return out
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001 - fall back to a minimal read of the YAML below
-        pass
     p = paths.parameters_dir() / "contracts.yaml"
     if not p.is_file():
         return []
@@ -169,5 +176,12 @@ def store_launch_dates(warehouse: Any = None) -> dict[str, dt.date]:
     return {str(k): v.date() for k, v in zip(s["store_id"], d) if pd.notna(v)}
 
 
-__all__ = ["assignments", "team_store_intervals", "contract_stores", "entity_stores", "ENTITY_DIMENSION",
-           "store_launch_dates", "Path"]
+__all__ = [
+    "ENTITY_DIMENSION",
+    "Path",
+    "assignments",
+    "contract_stores",
+    "entity_stores",
+    "store_launch_dates",
+    "team_store_intervals",
+]

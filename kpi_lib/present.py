@@ -251,8 +251,8 @@ def note(text: str) -> str:
 def style_figure(fig: Any, title: str | None = None, height: int = 320) -> Any:
     """Apply the shared chart theme to a plotly figure (in place) and return it."""
     fig.update_layout(
-        template="plotly_white", colorway=PALETTE, height=height, margin=dict(l=50, r=20, t=40 if title else 20, b=40),
-        font=dict(family=FONT, size=12), legend=dict(orientation="h", y=-0.2), title=dict(text=title) if title else None,
+        template="plotly_white", colorway=PALETTE, height=height, margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
+        font={"family": FONT, "size": 12}, legend={"orientation": "h", "y": -0.2}, title={"text": title} if title else None,
     )
     return fig
 
@@ -328,9 +328,9 @@ def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Se
     vals = [0.0 if _missing(v) else float(v) for v in values]
     fig = go.Figure(go.Waterfall(
         x=list(labels), y=vals, measure=list(measures or ["relative"] * len(vals)),
-        increasing=dict(marker=dict(color=STATUS_COLORS["green"])),
-        decreasing=dict(marker=dict(color=STATUS_COLORS["red"])),
-        totals=dict(marker=dict(color=PALETTE[0])), connector=dict(line=dict(color="#a0aec0")),
+        increasing={"marker": {"color": STATUS_COLORS["green"]}},
+        decreasing={"marker": {"color": STATUS_COLORS["red"]}},
+        totals={"marker": {"color": PALETTE[0]}}, connector={"line": {"color": "#a0aec0"}},
     ))
     return style_figure(fig, title, height=360)
 
@@ -362,7 +362,7 @@ def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:
 
 def footer(freshness: pd.DataFrame, snapshot: str, lang: str = "zh", generated: dt.datetime | None = None) -> str:
     """Data freshness per source (latest date, rows), the warehouse snapshot hash and generation time."""
-    gen = (generated or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    gen = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     tbl = table(freshness, [("source", t("source", lang)), ("latest_date", t("latest_date", lang)),
                             ("rows", t("rows", lang))], {"rows": fmt_number}, lang=lang, cls="kpi-table small")
     facts = kv_table([(t("snapshot", lang), snapshot or DASH), (t("generated", lang), gen)])
@@ -446,7 +446,12 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     lang = ctx.lang
     for c in ("actual", "prior", "target", "expected_to_date", "projection"):
         df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
-    df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], df.get("adjusted", False))]
+    if "target_period" in df:  # a quarter's target: say so next to the figures that are the quarter's
+        for c in ("target", "expected_to_date", "projection"):
+            df[c] = [f"{v} ({tp})" if tp != ctx.period and v != DASH else v
+                     for v, tp in zip(df[c], df["target_period"])]
+    adjusted = df["adjusted"] if "adjusted" in df else [False] * len(df)
+    df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], adjusted)]
     df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
     cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
             ("change", t("change", lang)), ("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
@@ -603,7 +608,7 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
     steps = df[df["step"] != "net_margin"]
     fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
-    pts = lambda v: DASH if _missing(v) else f"{float(v):+.2f} pp"  # noqa: E731
+    pts = lambda v: DASH if _missing(v) else f"{float(v):+.2f} pp"
     tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
                      ("margin_points", t("change", lang))],
                 {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
@@ -616,7 +621,12 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
     if isinstance(card, str) or card is None:
         return section(key, lang, unavailable(lang, str(card or "")))
     d = lines.copy()
-    for c in ("threshold", "target", "maximum", "actual"):
+    # achievement-based lines (basis: achievement) carry threshold/maximum as ratios of the target
+    ratio = [u in ("money", "count") and not _missing(a) and not _missing(b) and abs(a) <= 5 and abs(b) <= 5
+             for u, a, b in zip(d["unit"], d["threshold"], d["maximum"])]
+    for c in ("threshold", "maximum"):
+        d[c] = [fmt_pct(v, 0) if r else fmt_value(v, u, ctx.currency, lang) for v, u, r in zip(d[c], d["unit"], ratio)]
+    for c in ("target", "actual"):
         d[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d[c], d["unit"])]
     d["gate_txt"] = ["✔" if g else "" for g in d["gate"]]
     head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
@@ -640,7 +650,7 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     if isinstance(stmt, str) or stmt is None:
         return section(key, lang, unavailable(lang, str(stmt or "")))
     k = stmt.get("kpis", {})
-    m = lambda v: fmt_money(None if v in (None, "None", "") else float(v), ctx.currency, lang, 2)  # noqa: E731
+    m = lambda v: fmt_money(None if v in (None, "None", "") else float(v), ctx.currency, lang, 2)
     items = [("GMV", m(k.get("gmv"))), ("退款额" if lang == "zh" else "Refunds", m(k.get("refunds"))),
              ("排除SKU销售额" if lang == "zh" else "Excluded GMV", m(k.get("excluded_gmv"))),
              ("净GMV" if lang == "zh" else "Net GMV", m(k.get("net_gmv"))), (t("target", lang), m(k.get("target"))),

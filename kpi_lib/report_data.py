@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .config import workbench
-from .errors import RenderError
+from .errors import KpiError, RenderError
 from .warehouse import Warehouse
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -69,7 +69,7 @@ class ReportContext:
     fx: float = 1.0  # reporting-currency units per one unit of ``currency``
     snapshot: str = ""
     snapshot_id: str = ""
-    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def entity_kind(self) -> str:
@@ -141,7 +141,14 @@ def entity_name(wh: Warehouse, kind: str, entity_id: str, lang: str) -> str | No
         from .org import contract_stores
 
         cs = contract_stores()
-        return entity_id if entity_id in set(cs["contract_id"].astype(str)) else None
+        if entity_id not in set(cs["contract_id"].astype(str)):
+            return None
+        mod = _optional("settlement")
+        try:
+            name = mod.get_contract(entity_id).name if mod is not None and hasattr(mod, "get_contract") else None
+        except KpiError:
+            name = None
+        return str(name) if name else entity_id
     tname, idcol, ncol = {"store": ("stores", "store_id", "store_name"), "team": ("teams", "team_id", "team_name"),
                           "person": ("people", "person_id", "name")}[kind]
     df = _table(str(wh.path), wh.current_id() or "", tname)
@@ -238,16 +245,24 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
     """One row per KPI: actual, prior month, change, target, expected to date, projection, achievement, status."""
     kpis = list(kpis or STATUS_KPIS[ctx.kind])
     vals = _values(ctx, kpis, ctx.prior(), ctx.period)
+    from .metrics import period_bounds, period_label
+
+    quarter = period_label(period_bounds(ctx.period)[0], "quarter")
     st = table(ctx, "kpi_status")
     if not st.empty:
         st = st[(st["entity_kind"] == ctx.kind) & (st["entity_id"].fillna("").astype(str) == ctx.entity_id)
-                & (st["period"] == ctx.period)]
+                & st["period"].isin([ctx.period, quarter])]
     rows = []
     for k in kpis:
         actual = vals[k].get(ctx.period, np.nan) if k in vals else np.nan
         prior = vals[k].get(ctx.prior(), np.nan) if k in vals else np.nan
         s = st[st["kpi"] == k] if not st.empty else st
-        get = (lambda c: float(s[c].iloc[0]) if len(s) and c in s and pd.notna(s[c].iloc[0]) else np.nan)
+        # a monthly target first; else the quarter's (then target/pacing/status are the quarter's, to date)
+        s = s[s["period"] == ctx.period] if (len(s) and (s["period"] == ctx.period).any()) else s
+        target_period = str(s["period"].iloc[0]) if len(s) else ctx.period
+        def get(c: str, s: pd.DataFrame = s) -> float:
+            return float(s[c].iloc[0]) if len(s) and c in s and pd.notna(s[c].iloc[0]) else np.nan
+
         pace = get("pace_achievement")
         rows.append({
             "kpi": k, "name": kpi_name(k, ctx.lang), "unit": kpi_unit(k), "actual": actual, "prior": prior,
@@ -255,6 +270,7 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
             "target": get("target"), "expected_to_date": get("expected_to_date"), "projection": get("projection"),
             "achievement": get("achievement"), "pace_achievement": pace,
             "status": str(s["status"].iloc[0]) if len(s) and pd.notna(s["status"].iloc[0]) else "none",
+            "target_period": target_period,
             "adjusted": bool(s["adjusted"].iloc[0]) if len(s) and "adjusted" in s and pd.notna(s["adjusted"].iloc[0])
             else False,
         })
@@ -418,6 +434,8 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
               "contribution_per_unit", "contribution"):
         if c in df:
             df[c] = df[c].astype(float) / ctx.fx
+    if df.empty or "sku" not in df:
+        return df.reset_index(drop=True)
     skus = table(ctx, "skus")
     if not skus.empty and "name" in skus and "name" not in df:
         df = df.merge(skus[["sku", "name"]], on="sku", how="left")
@@ -523,7 +541,7 @@ def _freshness(path: str, snapshot_id: str) -> pd.DataFrame:
             man = wh.read("manifest")
             if "ingested_at" in man and len(man):
                 rows.append({"source": "manifest (ingested_at)", "latest_date": str(man["ingested_at"].max())[:19],
-                             "rows": int(len(man))})
+                             "rows": len(man)})
     finally:
         con.close()
     return pd.DataFrame(rows, columns=["source", "latest_date", "rows"])

@@ -34,7 +34,9 @@ import datetime as dt
 import fnmatch
 import hashlib
 import json
+import logging
 import os
+import queue
 import re
 import subprocess
 import threading
@@ -52,6 +54,7 @@ from .config import StrictModel, load_model
 from .errors import RenderError
 from .warehouse import Warehouse
 
+log = logging.getLogger(__name__)
 DEFAULT_BATCH = "monthly.yaml"
 LANG_PARAM, PERIOD_PARAM, CURRENCY_PARAM = "language", "period", "currency"
 ENTITY_PARAM = {"stores": "store_id", "teams": "team_id", "people": "person_id", "contracts": "contract_id"}
@@ -318,8 +321,8 @@ _PLOTLY_INLINE = ('<script type="text/javascript">(function(){var b=atob("@B64@"
                   'window.__kpiFlush();});})();</script>')
 
 
-_H2 = re.compile(r'<h2 id="([^"]+)" class="section">(.*?)</h2>', re.S)
-_H1 = re.compile(r'<h1 class="report-title">(.*?)</h1>', re.S)
+_H2 = re.compile(r'<h2 (?=[^>]*class="section")[^>]*id="([^"]+)"[^>]*>(.*?)</h2>', re.DOTALL)
+_H1 = re.compile(r'<h1 class="report-title">(.*?)</h1>', re.DOTALL)
 
 
 def page(body: str, lang: str, plotly_src: str | None = None) -> str:
@@ -417,20 +420,28 @@ class KernelWorker:
                 self.kc.stop_channels()
             if self.km is not None:
                 self._run(self.km.shutdown_kernel(now=True))
-        except Exception:  # noqa: BLE001 - a dead kernel may fail to shut down; we start a new one anyway
-            pass
+        except Exception as exc:  # noqa: BLE001 - a dead kernel may fail to shut down; we start a new one anyway
+            log.debug("kernel shutdown before restart failed: %s", exc)
         self.km = self.kc = None
         self.start()
 
     def execute(self, nb: nbformat.NotebookNode, timeout: float) -> None:
         """Run every cell of ``nb`` in place on the warm kernel; raises on the first error or timeout."""
-        self._run(asyncio.wait_for(self._execute(nb, timeout), timeout))
+        t0 = time.perf_counter()
+        try:
+            self._run(asyncio.wait_for(self._execute(nb, timeout), timeout))
+        except Exception as exc:
+            # nbclient turns the deadline's cancellation into DeadKernelError: report it as a timeout
+            if time.perf_counter() - t0 >= timeout * 0.99 and not getattr(exc, "ename", None):
+                raise TimeoutError(f"timeout after {timeout:g} s") from exc
+            raise
 
     async def _execute(self, nb: nbformat.NotebookNode, timeout: float) -> None:
         from nbclient import NotebookClient
 
         await self._exec_silent(RESET, timeout=60)
-        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
+        # the per-run deadline is enforced by execute(); the cell timeout is only a backstop
+        client = NotebookClient(nb, km=self.km, timeout=timeout + 30, allow_errors=False,
                                 resources={"metadata": {"path": str(self.cwd)}})
         client.kc = self.kc
         client.reset_execution_trackers()
@@ -439,35 +450,51 @@ class KernelWorker:
 
 
 class KernelPool:
-    """N threads, each with its own warm kernel, created lazily and shut down by :meth:`close`."""
+    """N threads, each owning one warm kernel for its whole life (started on its first job, stopped by
+    the same thread at :meth:`close`, so every asyncio call stays on the loop that created it)."""
 
     def __init__(self, size: int, cwd: Path, env: dict[str, str]) -> None:
         self.size, self.cwd, self.env = size, cwd, env
-        self.executor = cf.ThreadPoolExecutor(max_workers=size, thread_name_prefix="kpi-report")
-        self._local = threading.local()
-        self._workers: list[KernelWorker] = []
-        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name=f"kpi-report-{i}", daemon=True)
+                         for i in range(size)]
+        for t in self._threads:
+            t.start()
 
-    def worker(self) -> KernelWorker:
-        w = getattr(self._local, "worker", None)
-        if w is None:
-            w = KernelWorker(self.cwd, self.env)
-            with self._lock:
-                self._workers.append(w)
-            w.start()
-            self._local.worker = w
-        return w
+    def _loop(self) -> None:
+        worker: KernelWorker | None = None
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                fut, fn, args = item
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if worker is None:
+                        worker = KernelWorker(self.cwd, self.env)
+                        worker.start()
+                    fut.set_result(fn(worker, *args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                    fut.set_exception(exc)
+        finally:
+            if worker is not None:
+                try:
+                    worker.stop()
+                except Exception as exc:  # noqa: BLE001 - best effort at shutdown; the kernel is our child process
+                    log.warning("could not stop a report kernel: %s", exc)
 
     def submit(self, fn: Any, *args: Any) -> cf.Future:
-        return self.executor.submit(lambda: fn(self.worker(), *args))
+        fut: cf.Future = cf.Future()
+        self._queue.put((fut, fn, args))
+        return fut
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
-        for w in self._workers:
-            try:
-                w.stop()
-            except Exception:  # noqa: BLE001 - best effort at shutdown; kernels are child processes
-                pass
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
 
 
 # ---- running -----------------------------------------------------------------------------------
@@ -486,7 +513,7 @@ class Result:
     html_bytes: int = 0
     key: str = ""
     snapshot: str = ""
-    finished_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    finished_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
 def _error_text(exc: BaseException) -> str:
@@ -510,7 +537,7 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
     from papermill.parameterize import parameterize_notebook
 
     t0 = time.perf_counter()
-    rel = lambda p: str(p.relative_to(paths.outputs_dir()))  # noqa: E731
+    rel = lambda p: str(p.relative_to(paths.outputs_dir()))
     res = Result(job.report, job.entity, job.entity_kind, job.template, job.params, "failed", key=job.key,
                  snapshot=snapshot, html=rel(job.html), ipynb=rel(job.ipynb))
     nb = nbformat.read(template_path(job.template), as_version=4)
@@ -524,7 +551,7 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
         html = page(body, str(job.params.get(LANG_PARAM, "zh")), "../plotly.min.js" if bundle else None)
         _write_atomic(job.html, html)
         res.status, res.html_bytes = "ok", len(html.encode("utf-8"))
-    except BaseException as exc:  # noqa: BLE001 - isolate: any failure of one report is recorded, not raised
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         res.error = _error_text(exc)
@@ -607,10 +634,10 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
     order = {j.label: i for i, j in enumerate(todo_all)}
     results.sort(key=lambda r: order.get(f"{r.report}/{r.entity}", 0))
     runs = dict(previous)
-    runs.update({f"{r.report}/{r.entity}": asdict(r) for r in results})
+    runs.update({f"{r.report}/{r.entity}": asdict(r) for r in results if r.status != "skipped"})
     manifest = {
         "period": period, "batch": b.name, "snapshot": snapshot, "warehouse_snapshot_id": wh.current_id(),
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "bundle": bundle,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "bundle": bundle,
         "runs": runs,
     }
     _write_atomic(_manifest_path(period), json.dumps(manifest, ensure_ascii=False, indent=2, default=str))

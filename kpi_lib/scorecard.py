@@ -5,12 +5,13 @@ a threshold, a target and a maximum. The payout curve maps the actual to a payou
 KPI's points: 0 below the threshold, then linear between the curve points (default 50 % at the
 threshold, 100 % at the target, 150 % at the maximum), flat above the maximum. Lower-is-better KPIs
 (direction ``down``: threshold > target > maximum) are mirrored. ``floor``/``cap`` bound a KPI's
-payout. A ``gate`` KPI that is red (worse than its threshold) caps the total at ``gate_cap`` points.
+payout. A ``gate`` KPI that is red (worse than its threshold) caps the total at ``gate_cap`` points (a gate
+KPI without data is not red: no data is not a breach).
 weighted points = weight × payout / 100, total = Σ weighted points (100 = every KPI on target);
 bonus = bonus_base × total / 100.
 
 ``basis: achievement`` lines compare direction-aware achievement (actual vs a KPI target) instead of
-the raw value; the KPI target is ``target_value``, else a kpi_lib.targets target of the entity, else
+the raw value (their threshold/target/maximum columns in the lines are shown as KPI values); the KPI target is ``target_value``, else a kpi_lib.targets target of the entity, else
 the same period last year × (1 + growth).
 
 KPI actuals come from the KPI engine (kpi_lib.metrics.compute): a team's stores on each date, a
@@ -59,7 +60,7 @@ class ScoreKpi(StrictModel):
     gate_cap: float = Field(50.0, ge=0, description="total capped at these points when this gate KPI is red")
 
     @model_validator(mode="after")
-    def _order(self) -> "ScoreKpi":
+    def _order(self) -> ScoreKpi:
         t, g, m = self.threshold, self.target, self.maximum
         up, down = t <= g <= m, t >= g >= m
         if not (up or down):
@@ -85,7 +86,7 @@ class ScorecardDef(StrictModel):
     kpis: list[ScoreKpi] = Field(..., min_length=1)
 
     @model_validator(mode="after")
-    def _weights(self) -> "ScorecardDef":
+    def _weights(self) -> ScorecardDef:
         total = sum(k.weight for k in self.kpis)
         if abs(total - 100.0) > 1e-6:
             raise ValueError(f"scorecard {self.id}: weights sum to {total:g}, must sum to 100")
@@ -104,10 +105,25 @@ class ScorecardConfig(StrictModel):
     scorecards: list[ScorecardDef] = Field(default_factory=list)
 
 
+def default_scorecards() -> ScorecardConfig:
+    """Used when parameters/scorecards.yaml is absent: one generic person card and one team card."""
+    kpis = [
+        {"kpi": "gmv", "weight": 40, "basis": "achievement", "growth": 0.1, "threshold": 0.8, "target": 1.0,
+         "maximum": 1.2},
+        {"kpi": "net_margin", "weight": 30, "threshold": 0.04, "target": 0.10, "maximum": 0.16},
+        {"kpi": "return_rate", "weight": 30, "threshold": 0.10, "target": 0.06, "maximum": 0.03},
+    ]
+    return ScorecardConfig.model_validate({"scorecards": [
+        {"id": "default-team", "name": "Team scorecard (default)", "applies_to": "team", "kpis": kpis},
+        {"id": "default-person", "name": "Person scorecard (default)", "applies_to": "person", "kpis": kpis},
+    ]})
+
+
 def load_scorecards(path: Path | None = None) -> ScorecardConfig:
+    """parameters/scorecards.yaml, or the default cards when the file does not exist."""
     p = path or paths.parameters_dir() / "scorecards.yaml"
     if not p.is_file():
-        return ScorecardConfig()
+        return default_scorecards()
     return load_model(p, ScorecardConfig)
 
 
@@ -164,7 +180,7 @@ class Scorecard:
 
 
 LINE_COLUMNS = ["kpi", "label_zh", "label_en", "weight", "threshold", "target", "maximum", "direction", "actual",
-                "achievement", "payout_pct", "points", "weighted_points", "gate", "gate_red"]
+                "achievement", "payout_pct", "points", "weighted_points", "gate", "gate_red", "basis"]
 
 
 def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = None,
@@ -185,21 +201,26 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
         actual = float("nan") if actual is None else float(actual)
         if ln.basis == "achievement":
             kt = (kpi_targets or {}).get(ln.kpi, float("nan"))
-            measured = float(ach_fn(actual, kt, direction)) if kt == kt else float("nan")
+            measured = float(ach_fn(actual, kt, direction)) if not math.isnan(kt) else float("nan")
             cmp_dir = "up" if ln.threshold <= ln.maximum else "down"
             pay = payout(measured, ln, card.curve, cmp_dir)
             achievement, tgt = measured, kt
-            red = not (math.isfinite(measured) and (measured >= ln.threshold if cmp_dir == "up" else measured <= ln.threshold))
+
+            def level(x: float, kt: float = kt, d: str = direction) -> float:  # achievement level -> KPI value
+                return kt * x if d == "up" else kt * (2 - x) if kt >= 0 else float("nan")
+
+            thr, mx = level(ln.threshold), level(ln.maximum)
+            red = math.isfinite(measured) and (measured < ln.threshold if cmp_dir == "up" else measured > ln.threshold)
         else:
             pay = payout(actual, ln, card.curve, direction)
-            tgt = ln.target
+            tgt, thr, mx = ln.target, ln.threshold, ln.maximum
             achievement = float(ach_fn(actual, ln.target, direction)) if math.isfinite(actual) else float("nan")
-            red = not (math.isfinite(actual) and (actual >= ln.threshold if direction == "up" else actual <= ln.threshold))
+            red = math.isfinite(actual) and (actual < ln.threshold if direction == "up" else actual > ln.threshold)
         if ln.gate and red:
             gated, gate_cap = True, min(gate_cap, ln.gate_cap)
-        rows.append((ln.kpi, kd.zh if kd else ln.kpi, kd.en if kd else ln.kpi, ln.weight, ln.threshold, tgt,
-                     ln.maximum, direction, actual, achievement, pay, pay, ln.weight * pay / 100.0, ln.gate,
-                     bool(ln.gate and red)))
+        rows.append((ln.kpi, kd.zh if kd else ln.kpi, kd.en if kd else ln.kpi, ln.weight, thr, tgt,
+                     mx, direction, actual, achievement, pay, pay, ln.weight * pay / 100.0, ln.gate,
+                     bool(ln.gate and red), ln.basis))
     df = pd.DataFrame(rows, columns=LINE_COLUMNS)
     total = float(df["weighted_points"].sum())
     if gated:
@@ -336,5 +357,17 @@ def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
     return out
 
 
-__all__ = ["CurvePoint", "ScoreKpi", "ScorecardDef", "ScorecardConfig", "Scorecard", "load_scorecards", "payout",
-           "score_lines", "score", "score_all", "DEFAULT_CURVE", "LINE_COLUMNS"]
+__all__ = [
+    "DEFAULT_CURVE",
+    "LINE_COLUMNS",
+    "CurvePoint",
+    "ScoreKpi",
+    "Scorecard",
+    "ScorecardConfig",
+    "ScorecardDef",
+    "load_scorecards",
+    "payout",
+    "score",
+    "score_all",
+    "score_lines",
+]

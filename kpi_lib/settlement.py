@@ -32,6 +32,7 @@ without the ``excluded_skus``. The exit clause gives a termination right when ac
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -58,7 +59,7 @@ def money(x: Any) -> Decimal:
         d = Decimal(0)
     else:
         f = float(x)
-        d = Decimal(0) if f != f else Decimal(repr(f))
+        d = Decimal(0) if math.isnan(f) else Decimal(repr(f))
     return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -82,7 +83,7 @@ class Performance(StrictModel):
     cap: Decimal | None = Field(None, ge=0, description="cap on the performance line")
 
     @model_validator(mode="after")
-    def _check(self) -> "Performance":
+    def _check(self) -> Performance:
         if self.kind in ("linear", "achievement_tiers") and self.pool is None:
             raise ValueError(f"performance kind {self.kind!r} needs a pool")
         if self.kind in ("achievement_tiers", "commission") and not self.tiers:
@@ -102,7 +103,7 @@ class FeeModel(StrictModel):
     floor: Decimal | None = Field(None, ge=0, description="minimum total fee per period")
 
     @model_validator(mode="after")
-    def _check(self) -> "FeeModel":
+    def _check(self) -> FeeModel:
         if self.model == "base_plus_performance" and self.performance is None:
             raise ValueError("base_plus_performance needs a performance block")
         if self.model == "commission" and (self.performance is None or self.performance.kind != "commission"):
@@ -145,7 +146,7 @@ class ContractsFile(StrictModel):
     contracts: list[Contract] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "ContractsFile":
+    def _unique(self) -> ContractsFile:
         ids = [c.id for c in self.contracts]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
@@ -340,7 +341,7 @@ def contract_target(contract: Contract, period: str, warehouse: Any = None) -> t
                   & (t["period"].astype(str) == period) & (t["kpi"].isin(["gmv", "net_sales"]))]
             if len(m) and pd.notna(m["value"].iloc[0]):
                 return money(m["value"].iloc[0]), "parameters/targets"
-    except Exception as exc:  # noqa: BLE001 - a broken targets file must not block settlement; say so
+    except Exception as exc:
         if not isinstance(exc, (ImportError,)) and contract.target_growth is None:
             raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: {exc}") from exc
     if contract.target_growth is not None:
@@ -406,6 +407,14 @@ def _terms(c: Contract) -> dict[str, Any]:
     }
 
 
+def is_active(contract: Contract, period: str) -> bool:
+    """Whether the contract runs in ``period`` (its own period label)."""
+    per = contract_period(contract, period)
+    if contract.start and per < contract_period(contract, contract.start):
+        return False
+    return not (contract.end and per > contract_period(contract, contract.end))
+
+
 def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
     """The settlement statement of one contract for one period."""
     from .metrics import period_bounds, shift_period
@@ -413,8 +422,8 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
     wh = _wh(warehouse)
     c = get_contract(contract_id)
     per = contract_period(c, period)
-    if c.start and per < contract_period(c, c.start):
-        raise SettlementError(f"contract {c.id} starts in {c.start}; nothing to settle for {per}")
+    if not is_active(c, per):
+        raise SettlementError(f"contract {c.id} runs {c.start or '…'}..{c.end or '…'}; nothing to settle for {per}")
     figs = gmv_figures(c, per, wh)
     target, source = contract_target(c, per, wh)
     ach = _achievement(figs["net_gmv"], target)
@@ -441,12 +450,12 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
 
 
 def settle_all(period: str | None = None, warehouse: Any = None) -> list[Statement]:
-    """Statements of every contract for ``period`` (default: the last month with data)."""
+    """Statements of every contract running in ``period`` (default: the last month with data)."""
     from .costs import last_month
 
     wh = _wh(warehouse)
     period = period or last_month(wh)
-    return [settle(c.id, period, wh) for c in load_contracts()]
+    return [settle(c.id, period, wh) for c in load_contracts() if is_active(c, period)]
 
 
 def _equivalents(c: Contract, target: Decimal) -> list[FeeModel]:
@@ -499,8 +508,26 @@ def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] 
 
 
 __all__ = [
-    "Tier", "Performance", "FeeModel", "ExitClause", "Contract", "ContractsFile", "FeeLine", "Statement",
-    "load_contracts", "get_contract", "fee_lines", "performance_line", "tier_amount", "total_of",
-    "exit_clause_state", "gmv_figures", "contract_target", "contract_period", "settle", "settle_all",
-    "compare_models", "money",
+    "Contract",
+    "ContractsFile",
+    "ExitClause",
+    "FeeLine",
+    "FeeModel",
+    "Performance",
+    "Statement",
+    "Tier",
+    "compare_models",
+    "contract_period",
+    "contract_target",
+    "exit_clause_state",
+    "fee_lines",
+    "get_contract",
+    "gmv_figures",
+    "load_contracts",
+    "money",
+    "performance_line",
+    "settle",
+    "settle_all",
+    "tier_amount",
+    "total_of",
 ]

@@ -28,9 +28,11 @@ expected-to-date (calendar-day share, or the seasonal curve of last year's daily
 ``pacing: seasonal``), and projected to the period end.
 
 **Adjustments** (``parameters/adjustments.yaml``, who/when/why): ``override_target`` replaces a
-target; ``exclude_days`` removes days (stock-out, suspended store) from a KPI's evaluation — for
-additive KPIs the target and the expected-to-date are reduced by the excluded days' share of the
-period, for other KPIs the row is flagged. ``adjustments_for`` lists what touched a figure.
+target; ``exclude_days`` removes days (stock-out, suspended store) from a KPI's evaluation: the
+actual is recomputed without the rows of those days (so ratios and medians too), and for additive
+KPIs the target is reduced by the excluded days' share of the period. Store adjustments apply to the
+store's own rows; they are listed (not applied) for the entities the store rolls up into.
+``adjustments_for`` lists what touched a figure.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Target(StrictModel):
     note: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "Target":
+    def _check(self) -> Target:
         if (self.value is None) == (self.growth is None):
             raise ValueError("give exactly one of value or growth")
         if self.period not in ("*", *RELATIVE):
@@ -120,7 +122,7 @@ class Adjustment(StrictModel):
     value: float | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Adjustment":
+    def _check(self) -> Adjustment:
         if self.kind == "exclude_days" and (self.start is None or self.end is None or self.end < self.start):
             raise ValueError("exclude_days needs start <= end")
         if self.kind == "override_target" and (self.value is None or not self.period or not self.kpi):
@@ -458,10 +460,11 @@ def adjustments_for(entity_kind: str, entity_id: str | None, period: str, kpi: s
         else:
             if a.end < s or a.start > e:  # type: ignore[operator]
                 continue
-            if not (a.entity_kind == entity_kind and (a.entity_id or "") == (entity_id or "")):
-                if not (a.entity_kind == "store" and entity_kind in ("company", "platform", "marketplace", "team",
-                                                                       "person", "contract")):
-                    continue
+            same = a.entity_kind == entity_kind and (a.entity_id or "") == (entity_id or "")
+            rollup = a.entity_kind == "store" and entity_kind in ("company", "platform", "marketplace", "team",
+                                                                   "person", "contract")
+            if not (same or rollup):
+                continue
         out.append(a)
     return out
 
@@ -550,6 +553,13 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             if excl and additive:
                 target = target * (1 - excl / total_days)
             actual = float(r.actual) if r.actual is not None and pd.notna(r.actual) else np.nan
+            if excl:
+                # the excluded days leave the actual too (ratios and medians recomputed without them)
+                stores_ex = [(a.entity_id if a.entity_kind == "store" else None, a.start, a.end)
+                             for a in own if a.kind == "exclude_days"]
+                re = compute([r.kpi], by=[], period=pkind, start=r.period, end=min(e, as_of),
+                             filters=_entity_filter(ekind, r.entity_id or None), warehouse=wh, exclude=stores_ex)
+                actual = float(re[r.kpi].iloc[0]) if len(re) else np.nan
             ach = achievement(actual, target, d)
             in_progress = e > as_of
             if in_progress:

@@ -23,10 +23,11 @@ unexplained remainder is returned as a ``(residual)`` row so the rows still add 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ class TreeNode(StrictModel):
     weight: float = Field(1.0, ge=0, description="weight in scorecards")
 
     @model_validator(mode="after")
-    def _default_id(self) -> "TreeNode":
+    def _default_id(self) -> TreeNode:
         if not self.id:
             self.id = self.kpi
         return self
@@ -300,9 +301,10 @@ def tree_to_dict(tree: KpiTree) -> dict:
 
 
 def _logmean(x: float, y: float) -> float:
-    if x == y:
-        return x
-    return (x - y) / (math.log(x) - math.log(y))
+    d = math.log(x) - math.log(y)
+    if x == y or d == 0 or abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
+        return (x + y) / 2  # limit of the log-mean as x -> y
+    return (x - y) / d
 
 
 def _shapley(factors_a: list[float], factors_b: list[float], combine) -> list[float]:

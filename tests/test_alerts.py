@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from engine_fixtures import make_project, make_warehouse
 from typer.testing import CliRunner
 
-from engine_fixtures import make_project, make_warehouse
 from kpi_lib.alerts import AlertConfig, detect_anomalies, evaluate_alerts, open_alerts
 from kpi_lib.cli import app
 

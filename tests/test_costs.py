@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from cost_fixtures import ORDER_NOV, POSTED_NOV, make_project, make_warehouse
+
 from kpi_lib import costs
 from kpi_lib.errors import ConfigError
 
@@ -145,7 +145,7 @@ def test_allocate_overheads_sums_exactly(wh) -> None:
     assert items["erp"] == D("1938.00")
     for item, g in al.groupby("item"):
         assert sum(D(str(x)) for x in g["amount_rc"]) == items[item]
-    assert sum(D(str(x)) for x in al["amount_rc"]) == D("1000") + D("0.03") + D("1938.00")
+    assert sum(D(str(x)) for x in al["amount_rc"]) == D(1000) + D("0.03") + D("1938.00")
     staff = al[al["item"] == "staff"].set_index("store_id")["amount_rc"]
     # net sales Nov: S1 180 − 10 = 170, S2 100 -> 1 000 × 170 / 270 = 629.63, 370.37
     assert staff.to_dict() == {"S1": 629.63, "S2": 370.37}
@@ -171,3 +171,20 @@ def test_overheads_yaml_rejects_unknown_keys(tmp_path: Path) -> None:
         costs.load_overheads(p)
     root = Path(__file__).resolve().parents[1]
     assert costs.load_overheads(root / "parameters" / "overheads.yaml").subscriptions
+
+
+def test_cli_costs(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi_lib.cli import app
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(wh.path))
+    r = CliRunner().invoke(app, ["costs", "--period", "2026-11"])
+    assert r.exit_code == 0, r.output
+    assert "Net profit" in r.output and "52.40" in r.output
+    r = CliRunner().invoke(app, ["costs", "--store", "S1", "--period", "2026-11", "--basis", "posted", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {x["step"]: x["amount_rc"] for x in json.loads(r.output)}
+    assert rows["gmv"] == pytest.approx(180.0)  # O1 100 + O6 80 settled in November

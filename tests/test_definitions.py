@@ -9,11 +9,7 @@ import pytest
 from kpi_lib.definitions import BUILTIN_KPIS, MEASURES, load_catalog
 from kpi_lib.errors import ConfigError, DefinitionError
 
-CATALOG_MD_IDS = """gmv refunds net_sales orders units aov sessions cvr ad_spend ad_sales acos roas tacos cpc ctr cogs
-first_leg platform_fees fulfillment_fees storage_fees contribution net_profit gross_margin net_margin return_rate
-inventory_days inventory_turnover sell_through stockout_rate aged_inventory_share active_sku_rate
-first_response_hours response_24h_rate dispute_days negative_review_hours new_listings ad_optimizations
-late_shipment_rate""".split()
+CATALOG_MD_IDS = ["gmv", "refunds", "net_sales", "orders", "units", "aov", "sessions", "cvr", "ad_spend", "ad_sales", "acos", "roas", "tacos", "cpc", "ctr", "cogs", "first_leg", "platform_fees", "fulfillment_fees", "storage_fees", "contribution", "net_profit", "gross_margin", "net_margin", "return_rate", "inventory_days", "inventory_turnover", "sell_through", "stockout_rate", "aged_inventory_share", "active_sku_rate", "first_response_hours", "response_24h_rate", "dispute_days", "negative_review_hours", "new_listings", "ad_optimizations", "late_shipment_rate"]
 
 
 def test_every_catalog_kpi_ships_with_names_unit_direction():

@@ -194,10 +194,11 @@ def test_p05_changes_team_and_every_store_has_an_operator(demo: dict) -> None:
     months = demo["summary"]["months"]
     for sid, launch in zip(stores["store_id"], stores["launch_date"]):
         start = max(pd.Timestamp(months[0] + "-01"), pd.Timestamp(launch))
+        mine = ops[ops["store_id"] == sid]
+        valid_to = pd.to_datetime(mine["valid_to"].replace("", "2100-01-01"))
+        valid_from = pd.to_datetime(mine["valid_from"])
         for day in pd.date_range(start, pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(0), freq="7D"):
-            o = ops[(ops["store_id"] == sid) & (ops["valid_from"].map(pd.Timestamp) <= day)
-                    & ((ops["valid_to"] == "") | (ops["valid_to"].map(lambda x: pd.Timestamp(x) if x else day) >= day))]
-            assert len(o) >= 1, (sid, day)
+            assert ((valid_from <= day) & (valid_to >= day)).any(), (sid, day)
 
 
 def test_activities_by_assigned_people(demo: dict) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from engine_fixtures import END, START, make_project, make_warehouse
+
 from kpi_lib.definitions import BUILTIN_KPIS
 from kpi_lib.errors import DefinitionError
 from kpi_lib.metrics import compute, compute_long, period_bounds, period_label, shift_period

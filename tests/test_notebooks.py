@@ -66,13 +66,30 @@ def test_notebooks_present_and_without_outputs():
             assert not c.outputs and c.execution_count is None, f"{p.name}: committed with outputs"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_headless_without_warehouse(path, nb_project):
-    nb = _run(path, REPO / "notebooks")
-    text = _text(nb)
-    assert "Traceback" not in text
-    if path.stem in ("03_target_setting", "04_cost_explorer", "05_contract_simulator"):
-        assert "make demo" in text, "a data-dependent notebook must tell the user to run make demo"
+def _run_all(paths: list[Path]) -> dict[str, str]:
+    """Run notebooks concurrently (one kernel each); returns {stem: output text}; raises listing failures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(p: Path) -> tuple[str, str | None, str | None]:
+        try:
+            return p.stem, _text(_run(p, REPO / "notebooks")), None
+        except Exception as exc:  # noqa: BLE001 - collected and reported below with the notebook name
+            return p.stem, None, f"{type(exc).__name__}: {str(exc)[-1500:]}"
+
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        results = list(pool.map(one, paths))
+    failures = {stem: err for stem, _t, err in results if err}
+    assert not failures, "notebooks failed headless:\n" + "\n\n".join(f"{k}: {v}" for k, v in failures.items())
+    return {stem: text or "" for stem, text, _e in results}
+
+
+def test_notebooks_run_headless_without_warehouse(nb_project):
+    """No warehouse: every notebook runs; data-dependent ones tell the user to run `make demo`."""
+    texts = _run_all(NOTEBOOKS)
+    for stem, text in texts.items():
+        assert "Traceback" not in text, stem
+    for stem in ("03_target_setting", "04_cost_explorer", "05_contract_simulator"):
+        assert "make demo" in texts[stem], f"{stem} must tell the user to run make demo"
 
 
 @pytest.fixture(scope="module")
@@ -84,21 +101,20 @@ def fixture_warehouse(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_headless_with_data(path, nb_project, fixture_warehouse, monkeypatch):
+def test_notebooks_run_headless_with_data(nb_project, fixture_warehouse, monkeypatch):
     """With a warehouse (the engine's small fixture): the data-dependent parts run too."""
     monkeypatch.setenv("KPI_WAREHOUSE", str(fixture_warehouse))
-    nb = _run(path, REPO / "notebooks")
-    text = _text(nb)
-    assert "Traceback" not in text and "no warehouse yet" not in text.lower()
+    texts = _run_all(NOTEBOOKS)
+    for stem, text in texts.items():
+        assert "Traceback" not in text and "no warehouse yet" not in text.lower(), stem
 
 
 @pytest.mark.skipif(_demo_warehouse() is None, reason="no demo warehouse in the checkout (run make demo)")
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_headless_on_demo_data(path, nb_project, monkeypatch):
+def test_notebooks_run_headless_on_demo_data(nb_project, monkeypatch):
     """On the checkout's demo warehouse, read-only (writes still go to the temporary project)."""
     monkeypatch.setenv("KPI_WAREHOUSE", str(_demo_warehouse()))
     if (REPO / "data" / "reference").is_dir():
         monkeypatch.setenv("KPI_REFERENCE", str(REPO / "data" / "reference"))
-    nb = _run(path, REPO / "notebooks")
-    assert "Traceback" not in _text(nb)
+    texts = _run_all(NOTEBOOKS)
+    for stem, text in texts.items():
+        assert "Traceback" not in text, stem

@@ -7,9 +7,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from cost_fixtures import make_project, make_warehouse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cost_fixtures import make_project, make_warehouse
 from kpi_lib.errors import ConfigError, SettlementError
 from kpi_lib.settlement import (
     ExitClause,
@@ -210,3 +212,47 @@ def test_demo_contracts_file_is_valid() -> None:
     root = Path(__file__).resolve().parents[1]
     cs = load_contracts(root / "parameters" / "contracts.yaml")
     assert {c.id for c in cs} >= {"C-001", "C-002"}
+
+
+def test_cli_settle_json(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from kpi_lib.cli import app
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(wh.path))
+    r = CliRunner().invoke(app, ["settle", "--contract", "C-T", "--period", "2026-11", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["contract"] == "C-T" and d["total"] == "125.00"
+    assert [ln["name"] for ln in d["fee_lines"]] == ["base", "performance"]
+    assert d["kpis"]["net_gmv"] == "230.00" and d["snapshot_hash"] == wh.snapshot_hash()
+    r = CliRunner().invoke(app, ["settle", "--period", "2026-11"])
+    assert r.exit_code == 0 and "C-LOW" in r.output
+    r = CliRunner().invoke(app, ["settle", "--contract", "NOPE", "--period", "2026-11"])
+    assert r.exit_code == 1 and "unknown contract" in r.output
+
+
+def test_contract_start_and_end(wh) -> None:
+    from kpi_lib.settlement import Contract, is_active
+
+    c = Contract.model_validate({"id": "Q", "stores": ["S1"], "period": "quarter", "start": "2026-Q4",
+                                 "fee": {"model": "fixed", "base": 1}})
+    assert is_active(c, "2026-11") and not is_active(c, "2026-09")  # a month maps to its quarter
+    with pytest.raises(SettlementError):
+        settle("C-T", "2026-11-05", warehouse=wh)  # a day is not a contract period
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.decimals(min_value=0, max_value=10**7, places=2), st.decimals(min_value=0, max_value=10**7, places=2))
+def test_commission_properties(g1: D, g2: D) -> None:
+    tiers = [{"from": 150000, "rate": 0.04}, {"from": 400000, "rate": 0.06}]
+    marg = fm(model="base_plus_performance", base=8000, performance={"kind": "commission", "tiers": tiers},
+              floor=10000, cap=40000)
+    retro = fm(model="base_plus_performance", base=8000,
+               performance={"kind": "commission", "tiers": tiers, "mode": "retroactive"}, floor=10000, cap=40000)
+    lo, hi = sorted((g1, g2))
+    for m in (marg, retro):
+        t_lo, t_hi = total_of(fee_lines(m, lo, None)), total_of(fee_lines(m, hi, None))
+        assert D(10000) <= t_lo <= t_hi <= D(40000)  # bounded and monotone in GMV
+    # with rising rates, retroactive never pays less than marginal
+    assert total_of(fee_lines(retro, g1, None)) >= total_of(fee_lines(marg, g1, None))

@@ -6,13 +6,23 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from engine_fixtures import make_project, make_warehouse
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from engine_fixtures import make_project, make_warehouse
 from kpi_lib.errors import ConfigError
-from kpi_lib.targets import (Target, achievement, adjustments_for, all_targets, cascade, evaluate, load_targets,
-                             pacing, status_of)
+from kpi_lib.targets import (
+    Target,
+    achievement,
+    adjustments_for,
+    all_targets,
+    cascade,
+    evaluate,
+    load_targets,
+    pacing,
+    status_of,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +32,12 @@ def env(tmp_path_factory):
     mp.setenv("KPI_ROOT", str(root))
     wh, tables = make_warehouse(root / "data" / "warehouse")
     mp.setenv("KPI_WAREHOUSE", str(wh.path))
-    yield root, wh
+    yield root, wh, tables
     mp.undo()
 
 
 def test_cascade_sums_to_parent_with_ramp_for_new_store(env):
-    _, wh = env
+    _, wh, _ = env
     c = cascade({"kpi": "gmv", "entity_kind": "company", "period": "2026-Q1", "value": 900000.0, "cascade": True}, wh)
     assert c["value"].sum() == pytest.approx(900000.0, rel=1e-12)
     assert set(c["period"]) == {"2026-01", "2026-02", "2026-03"}
@@ -50,7 +60,7 @@ def test_cascade_sums_to_parent_with_ramp_for_new_store(env):
 @given(st.floats(min_value=1.0, max_value=1e9), st.sampled_from(["2025-Q3", "2025-Q4", "2026-Q1", "2026-02"]),
        st.integers(min_value=1, max_value=12))
 def test_cascade_property_sums_to_parent(env, value, period, ramp):
-    _, wh = env
+    _, wh, _ = env
     c = cascade({"kpi": "net_sales", "entity_kind": "company", "period": period, "value": value}, wh, ramp_months=ramp)
     assert c["value"].sum() == pytest.approx(value, rel=1e-12)
     assert (c["value"] >= 0).all()
@@ -89,7 +99,7 @@ def test_pacing_calendar_and_projection():
 
 
 def test_files_adjustments_and_status(env):
-    root, wh = env
+    root, wh, tables = env
     (root / "parameters" / "targets" / "t.yaml").write_text(
         "thresholds: {acos: {green: 1.0, amber: 0.95}}\n"
         "targets:\n"
@@ -117,6 +127,10 @@ def test_files_adjustments_and_status(env):
     assert set(ev["status"]) <= {"green", "amber", "red", "none"}
     u = ev[(ev["kpi"] == "units") & (ev["entity_id"] == "S-MY-01")].iloc[0]
     assert u["target"] == pytest.approx(100 * (1 - 7 / 28)) and u["adjusted"] and "A1" in u["adjustment_ids"]
+    o = tables["orders"]
+    kept = o[(o["store_id"] == "S-MY-01") & (o["status"] != "cancelled") & (o["order_date"] >= "2026-02-08")
+             & (o["order_date"] <= "2026-02-28")]
+    assert u["actual"] == pytest.approx(float(kept["quantity"].sum()))
     m = ev[(ev["kpi"] == "gmv") & (ev["entity_kind"] == "company") & (ev["period"] == "2026-03")].iloc[0]
     assert m["expected_to_date"] == pytest.approx(m["target"] * 10 / 31)  # in progress: judged on pace
     assert [a.id for a in adjustments_for("company", None, "2026-02")] == ["A1"]
@@ -132,5 +146,5 @@ def test_bad_target_file_names_file_and_key(env, tmp_path):
         load_targets(tmp_path)
     msg = str(e.value)
     assert "bad.yaml" in msg and "targets[0]" in msg and "targets[1]" in msg and "targets[2].colour" in msg
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         Target(kpi="gmv", entity_kind="store", period="2026-01", value=1)  # store needs entity_id

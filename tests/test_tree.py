@@ -7,14 +7,22 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from engine_fixtures import make_project, make_warehouse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_fixtures import make_project, make_warehouse
 from kpi_lib.errors import DefinitionError
 from kpi_lib.metrics import compute
-from kpi_lib.tree import (KpiTree, attribute, attribute_values, default_tree, load_tree, save_tree, split_change,
-                          validate_tree)
+from kpi_lib.tree import (
+    KpiTree,
+    attribute,
+    attribute_values,
+    default_tree,
+    load_tree,
+    save_tree,
+    split_change,
+    validate_tree,
+)
 
 
 def _tree(nodes, **kw):

@@ -110,7 +110,7 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            page.goto(url, timeout=60_000)
+            page.goto(url, wait_until="commit", timeout=30_000)
             page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=60_000)
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 

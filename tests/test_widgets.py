@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from engine_fixtures import make_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,6 +125,12 @@ def test_tree_designer_colors_by_status_with_data(wdata):
     assert app.warehouse is not None
     fig = app.figure()
     assert fig is not None and len(fig.data[0].ids) == len(app.tree.nodes)
+    from kpi_lib.widgets.common import STATUS_COLORS
+
+    app.node_status = {"gmv": "red", "acos": "green"}
+    colors = dict(zip(app.figure().data[0].ids, app.figure().data[0].marker.colors))
+    assert colors["gmv"] == STATUS_COLORS["red"] and colors["acos"] == STATUS_COLORS["green"]
+    assert STATUS_COLORS["red"] in app.outline_html()
 
 
 # ---------------------------------------------------------------------------------- target setting
@@ -264,7 +269,7 @@ def test_cost_explorer_filters_waterfall_unit_economics(wdata):
     app = CostExplorer(lang="en")
     assert app.period.value == "2026-03" and app.status.kind != "error"
     wf = app.waterfall_frame
-    assert list(wf["step"])[0] == "gmv" and list(wf["step"])[-1] == "net_profit"
+    assert wf["step"].iloc[0] == "gmv" and list(wf["step"])[-1] == "net_profit"
     cost_rows = wf[wf["kind"] == "cost"]["amount_rc"].sum()
     assert wf["amount_rc"].iloc[0] + cost_rows == pytest.approx(wf["amount_rc"].iloc[-1], abs=0.05)
     fig = app.figure()
@@ -281,10 +286,11 @@ def test_cost_explorer_filters_waterfall_unit_economics(wdata):
     assert summed["amount_rc"].iloc[-1] == pytest.approx(sum(p["amount_rc"].iloc[-1] for p in parts))
     app.store.value = "A-US-01"
     assert app.entity() == ("store", ["A-US-01"])
-    app.platform.value = ""
-    app.marketplace.value = ""
-    app.store.value = ""
-    app.category.value = "HK"
+    with app.batch():
+        app.platform.value = ""
+        app.marketplace.value = ""
+        app.store.value = ""
+        app.category.value = "HK"
     assert app.entity() == ("category", ["HK"])
     assert set(app.unit_frame["category"]) <= {"HK"}
     app.loss_only.value = True
@@ -355,7 +361,7 @@ def test_contract_simulator_scenarios_recent_and_save(with_contract):
     assert app.scenario_frame["client_pays"].max() <= 20000
     assert app.save() is True
     c = {x.id: x for x in load_contracts()}["C-1"]
-    assert c.fee.cap == Decimal("20000") and c.fee.performance.mode == "marginal"
+    assert c.fee.cap == Decimal(20000) and c.fee.performance.mode == "marginal"
     assert c.exit_clause.below == Decimal("0.7") and c.stores == ["A-US-01", "N-US-02"]
 
 
@@ -396,3 +402,134 @@ def test_contract_simulator_new_contract_without_warehouse(wproject):
     app.stores.value = ("X-1",)
     assert app.save() is True
     assert [c.id for c in load_contracts()] == ["C-NEW"]
+
+
+# ---------------------------------------------------------------------------------- data onboarding
+ERP_ROWS = [
+    "订单编号,平台订单号,店铺名称,平台,站点,付款时间,订单状态,商品SKU,商品名称,数量,单价,商品总额,优惠金额,运费,币种",
+    "XS1,100001,Homeware Hub TH,Lazada,TH,2025/07/02 00:01:29,已完成,AP-1023,Linen Joggers,1,339.00,339.00,0.00,39.00,THB",
+    "XS2,100002,Homeware Hub TH,Lazada,TH,2025/07/03 21:35:05,已完成,SP-1002,Dumbbell,2,1329.00,2658.00,103.60,39.00,THB",
+    "XS3,100003,Homeware Hub TH,Lazada,TH,not a date,已完成,SP-1002,Dumbbell,1,1329.00,1329.00,0.00,39.00,THB",
+]
+STORES = (
+    "store_id,store_name,platform,marketplace,currency,timezone,launch_date,team_id\n"
+    "AMZ-US-01,Homeware Hub US,amazon,US,USD,America/Los_Angeles,2021-03-15,T-AMZ\n"
+    "LZD-TH-01,Homeware Hub TH,lazada,TH,THB,Asia/Bangkok,2022-01-10,T-SEA\n"
+)
+
+
+@pytest.fixture
+def isolated_readers(monkeypatch):
+    """Only built-in readers: user mappings (the repo's or a test's) neither apply nor leak to later tests."""
+    from kpi_lib.ingest import base
+
+    base.readers()
+    builtin = {k: r for k, r in base._REGISTRY.items() if not str(getattr(r, "source", "")).endswith((".yaml", ".yml"))}
+    monkeypatch.setattr(base, "_REGISTRY", builtin)
+
+
+@pytest.fixture
+def raw_project(wproject, isolated_readers):
+    for f in (wproject / "parameters" / "mappings").glob("*"):
+        f.unlink()
+    raw = wproject / "data" / "raw"
+    (raw / "AMZ-US-01").mkdir(parents=True)
+    (raw / "LZD-TH-01").mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "fixtures" / "exports" / "amazon" / "all_orders_report.txt", raw / "AMZ-US-01")
+    (raw / "LZD-TH-01" / "erp_orders.csv").write_bytes(("\r\n".join(ERP_ROWS) + "\r\n").encode("gb18030"))
+    ref = wproject / "data" / "reference"
+    ref.mkdir(parents=True)
+    (ref / "stores.csv").write_text(STORES, encoding="utf-8")
+    months = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]
+    fx = "month,currency,rate\n" + "".join(f"{m},{c},{r}\n" for m in months for c, r in
+                                           (("CNY", 1.0), ("USD", 7.1), ("THB", 0.2)))
+    (ref / "fx_rates.csv").write_text(fx, encoding="utf-8")
+    return wproject
+
+
+def _choose(app, name):
+    value = next(v for label, v in app.file.options if label.endswith(name))
+    app.file.value = value
+
+
+def test_onboarding_recognises_reader_and_ingests(raw_project):
+    from kpi_lib.warehouse import Warehouse
+    from kpi_lib.widgets import DataOnboarding
+
+    app = DataOnboarding()
+    assert len(app.file.options) == 3 and "2 raw file(s)" in app.summary()
+    _choose(app, "all_orders_report.txt")
+    assert app.recognised == ["amazon_orders"] and "amazon_orders" in app.recognition.value
+    _choose(app, "erp_orders.csv")
+    assert app.recognised == [] and "No reader recognises" in app.recognition.value
+    assert app.columns[:3] == ["订单编号", "平台订单号", "店铺名称"]
+    assert app.store_id.value == "LZD-TH-01" and app.mapping_name.value == "erp_orders"
+    guessed = {f: d.value for f, d in app.field_dropdowns.items() if d.value}
+    assert guessed["order_id"] == "订单编号" and guessed["sku"] == "商品SKU" and guessed["quantity"] == "数量"
+
+    summary = app.run_ingest()
+    assert summary is not None
+    by_store = {f.store_id: f for f in summary.files}
+    assert by_store["AMZ-US-01"].rows_loaded > 0 and by_store["AMZ-US-01"].error is None
+    assert by_store["LZD-TH-01"].error  # no reader and no mapping yet: one clear line, the rest is ingested
+    assert app.status.kind == "error" and "could not be read" in app.status.text
+    assert "AMZ-US-01" in app.summary_view.value
+    assert Warehouse().exists()
+
+
+def test_onboarding_path_text_and_missing_file(raw_project):
+    from kpi_lib.widgets import DataOnboarding
+
+    app = DataOnboarding()
+    app.path_text.value = "data/raw/AMZ-US-01/all_orders_report.txt"
+    assert app.recognised == ["amazon_orders"]
+    app.path_text.value = "data/raw/nope.csv"
+    assert "not found" in app.recognition.value and app.recognised == []
+
+
+def test_onboarding_without_raw_files(wproject):
+    from kpi_lib.widgets import DataOnboarding
+
+    app = DataOnboarding()
+    assert "make demo" in app.summary()
+    assert app.run_ingest() is None and app.status.kind == "error"
+
+
+def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
+    from kpi_lib.ingest.readers.mapping import load_mapping
+    from kpi_lib.warehouse import Warehouse
+    from kpi_lib.widgets import DataOnboarding
+
+    target = raw_project / "parameters" / "mappings" / "erp_orders.yaml"
+    app = DataOnboarding()
+    _choose(app, "erp_orders.csv")
+    assert app.recognised == []
+    assert app.currency_column.value == "币种"
+    assert "已完成 = delivered" in app.status_map.value
+    frame = app.preview_mapping()
+    assert list(frame["order_id"]) == ["XS1", "XS2"] and list(frame["status"]) == ["delivered", "delivered"]
+    assert frame["gross_sales"].tolist() == [339.0, 2658.0]
+    assert any("row 4" in i for i in app.preview_issues)  # the unparseable date, with its line
+    assert "row 4" in app.preview_view.value
+
+    # invalid mappings are refused and nothing is written
+    app.set_field("quantity", "")
+    assert app.save_mapping() is None and "quantity is required" in app.status.issues[0]
+    app.set_field("quantity", "数量")
+    app.mapping_name.value = "Bad Name"
+    assert app.save_mapping() is None and app.status.kind == "error"
+    assert not any(target.parent.glob("*.yaml"))
+
+    app.mapping_name.value = "erp_orders"
+    app.fees_text.value = "运费 = shipping_label"
+    assert app.save_mapping() == target
+    m = load_mapping(target)
+    assert m.columns["order_id"] == "订单编号" and m.fees[0].fee_type == "shipping_label"
+    assert app.recognised == ["erp_orders"]
+
+    summary = app.run_ingest()
+    erp = next(f for f in summary.files if f.store_id == "LZD-TH-01")
+    assert erp.error is None and erp.reader == "erp_orders"
+    assert (erp.rows_read, erp.rows_loaded, erp.rows_quarantined) == (3, 2, 1)
+    orders = Warehouse().read("orders")
+    assert set(orders.loc[orders["store_id"] == "LZD-TH-01", "order_id"]) == {"XS1", "XS2"}

@@ -13,13 +13,21 @@ Layout written under ``out/<store_id>/`` (file names are for humans; readers det
   AMZ-US-01); ``business-report/BusinessReport-YYYY-MM.csv`` Sales and Traffic by Date (UTF-8 BOM,
   ``$1,234.56``, quoted thousands, MM/DD/YYYY for US and DD/MM/YYYY for DE, no final newline);
   ``inventory/YYYY-MM.txt`` FBA inventory planning report (TSV, one snapshot per day per listed SKU).
+  The ads report carries an ``Advertised SKU`` column before ``Advertised ASIN`` (as seller-account
+  reports do; the real sample in shared/real-exports is a vendor-style file without it).
 - Shopee (SHP-*): ``orders/YYYY-MM.xlsx`` order report, Malaysia layout (57 columns); CSV with the
   same header when scale > 2.
 - TikTok Shop (TTS-US-01): ``orders/YYYY-MM.csv`` with a second line of column descriptions.
 - Shopify (SFY-US-01): ``orders/YYYY-MM.csv`` orders_export layout (order totals on the first line).
 - Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header.
 - ``reference/``: stores, skus, sku_costs, fx_rates, teams, people, assignments, listings, tickets,
-  activities (columns in docs/contracts.md).
+  activities (columns in docs/contracts.md). fx_rates covers the 18 months plus the month after
+  ``end`` (the last settlement's deposit date falls into it).
+
+Volume: scale 1 ≈ 300k order lines over the 18 months (scale 30 ≈ 9M). Everything is generated
+with numpy/pyarrow vectors and written straight from Arrow buffers; no Python loop runs per order
+line. Shopee files are xlsx up to scale 2 and CSV (same header) above. Existing ``out/<store_id>/``
+folders of the 11 demo stores are replaced; nothing else under ``out`` is touched.
 
 Dirty rows injected on purpose (all listed in ``out/_dirty_rows.json`` as
 ``{"file", "line", "kind", "detail"}``; ``line`` is the 1-based physical line, or the sheet row for
@@ -29,7 +37,7 @@ the period (days 5–20, single-line orders) unless noted:
 - AMZ-US-01 orders: one ``bad_date`` (purchase-date with day 32 / hour 25), one
   ``negative_quantity``, one ``unknown_sku`` (``ZZ-9…``); and ``duplicate`` rows: the last 3 days of
   the previous month repeated at the start of the last month's file (overlapping export windows).
-- AMZ-US-02 settlements: the third settlement exported twice, the copy named
+- AMZ-US-03 settlements: the second settlement exported twice, the copy named
   ``re-export_<id>.txt`` (every line of the copy is listed as ``duplicate_file``).
 - SHP-MY-01: one ``bad_date`` (month 13) and one ``negative_quantity``.
 - TTS-US-01: one ``unknown_sku`` (``ZZ-8…``), one ``bad_date`` (``13/45/…``); ``duplicate`` rows
@@ -76,6 +84,9 @@ def generate(out: Path, reference: Path, seed: int = 7, scale: float = 1.0, end:
         if (out / sid).is_dir():
             shutil.rmtree(out / sid)
     world = build_world(int(seed), float(scale), str(end))
+    from . import textio
+
+    textio.ROWS.clear()
     dirty = DirtyLog(out)
     use_xlsx = scale <= 2
     files: list[Path] = []
@@ -93,7 +104,7 @@ def generate(out: Path, reference: Path, seed: int = 7, scale: float = 1.0, end:
             files += amazon.write_orders(world, sid, lines, out, dirty, inject=sid == "AMZ-US-01", overlap=sid == "AMZ-US-01")
             ad_files, spend = amazon.write_ads(world, sid, lines, out)
             files += ad_files
-            files += amazon.write_settlements(world, sid, lines, out, spend, dirty, duplicate=sid == "AMZ-US-02")
+            files += amazon.write_settlements(world, sid, lines, out, spend, dirty, duplicate=sid == "AMZ-US-03")
             files += amazon.write_business(world, sid, lines, out)
             files += amazon.write_inventory(world, sid, lines, out)
         elif platform == "shopee":
@@ -111,20 +122,8 @@ def generate(out: Path, reference: Path, seed: int = 7, scale: float = 1.0, end:
     return {
         "out": str(out), "reference": str(reference), "seed": int(seed), "scale": float(scale), "end": str(end),
         "months": world.period.months, "files_written": len(files) + len(ref_rows) + 1,
-        "files": {p.relative_to(out).as_posix(): _rows(p) for p in files},
+        "files": {p.relative_to(out).as_posix(): textio.ROWS.get(str(p), 0) for p in files},
         "reference_rows": ref_rows, "rows_per_store": lines_per_store,
         "order_lines": int(sum(lines_per_store.values())), "dirty_rows": len(dirty.rows),
         "shopee_format": "xlsx" if use_xlsx else "csv",
     }
-
-
-def _rows(p: Path) -> int:
-    """Data rows of a written file (lines minus header; sheet rows minus header for xlsx)."""
-    if p.suffix == ".xlsx":
-        import zipfile
-
-        with zipfile.ZipFile(p) as z:
-            return max(0, z.read("xl/worksheets/sheet1.xml").count(b"<row ") - 1)
-    with p.open("rb") as fh:
-        n = sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b""))
-    return max(0, n - 1)

@@ -14,22 +14,9 @@ from . import textio as tx
 from .common import DirtyLog, local_to_utc, month_slices, perm_ids, zpad
 from .core import STORE_IDS, STORES, World, rng_for, stockout_windows
 
-ORDER_HEADER = ("amazon-order-id	merchant-order-id	purchase-date	last-updated-date	order-status	fulfillment-channel	"
-                "sales-channel	order-channel	ship-service-level	product-name	sku	asin	item-status	quantity	currency	"
-                "item-price	item-tax	shipping-price	shipping-tax	gift-wrap-price	gift-wrap-tax	item-promotion-discount	"
-                "ship-promotion-discount	ship-city	ship-state	ship-postal-code	ship-country	promotion-ids	"
-                "is-business-order	purchase-order-number	price-designation").split("\t")
-SETTLEMENT_HEADER = ("settlement-id	settlement-start-date	settlement-end-date	deposit-date	total-amount	currency	"
-                     "transaction-type	order-id	merchant-order-id	adjustment-id	shipment-id	marketplace-name	"
-                     "shipment-fee-type	shipment-fee-amount	order-fee-type	order-fee-amount	fulfillment-id	posted-date	"
-                     "order-item-code	merchant-order-item-id	merchant-adjustment-item-id	sku	quantity-purchased	price-type	"
-                     "price-amount	item-related-fee-type	item-related-fee-amount	misc-fee-amount	other-fee-amount	"
-                     "other-fee-reason-description	promotion-id	promotion-type	promotion-amount	direct-payment-type	"
-                     "direct-payment-amount	other-amount").split("\t")
-INVENTORY_HEADER = ("snapshot-date	sku	fnsku	asin	product-name	condition	available	pending-removal-quantity	"
-                    "inv-age-0-to-90-days	inv-age-91-to-180-days	inv-age-181-to-270-days	inv-age-271-to-365-days	"
-                    "inv-age-365-plus-days	currency	units-shipped-t30	inbound-quantity	inbound-working	inbound-shipped	"
-                    "inbound-received	reserved-quantity	unfulfillable-quantity").split("\t")
+ORDER_HEADER = ["amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status", "fulfillment-channel", "sales-channel", "order-channel", "ship-service-level", "product-name", "sku", "asin", "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount", "ship-city", "ship-state", "ship-postal-code", "ship-country", "promotion-ids", "is-business-order", "purchase-order-number", "price-designation"]
+SETTLEMENT_HEADER = ["settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency", "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name", "shipment-fee-type", "shipment-fee-amount", "order-fee-type", "order-fee-amount", "fulfillment-id", "posted-date", "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased", "price-type", "price-amount", "item-related-fee-type", "item-related-fee-amount", "misc-fee-amount", "other-fee-amount", "other-fee-reason-description", "promotion-id", "promotion-type", "promotion-amount", "direct-payment-type", "direct-payment-amount", "other-amount"]
+INVENTORY_HEADER = ["snapshot-date", "sku", "fnsku", "asin", "product-name", "condition", "available", "pending-removal-quantity", "inv-age-0-to-90-days", "inv-age-91-to-180-days", "inv-age-181-to-270-days", "inv-age-271-to-365-days", "inv-age-365-plus-days", "currency", "units-shipped-t30", "inbound-quantity", "inbound-working", "inbound-shipped", "inbound-received", "reserved-quantity", "unfulfillable-quantity"]
 BUSINESS_HEADER = ["Date", "Ordered Product Sales", "Units Ordered", "Total Order Items", "Page Views - Total",
                    "Sessions - Total", "Featured Offer (Buy Box) Percentage", "Unit Session Percentage",
                    "Average Offer Count", "Average Parent Items"]
@@ -171,13 +158,8 @@ def _inject_orders(body: pa.Array, idx: np.ndarray, lines: pd.DataFrame, path: P
 
 def _write_lines(path: Path, header: str, body: pa.Array, bom: bool = False, final_newline: bool = True,
                  encoding: str = "utf-8") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (("\ufeff" if bom else "") + header + "\n").encode("utf-8") + tx.lines_bytes(body)
-    if not final_newline and data.endswith(b"\n"):
-        data = data[:-1]
-    if encoding != "utf-8":
-        data = data.decode("utf-8").encode(encoding)
-    path.write_bytes(data)
+    tx.write_pieces(path, [header, body], bom=bom, final_newline=final_newline, encoding=encoding)
+    tx.ROWS[str(path)] = len(body)
 
 
 # ---- ads -----------------------------------------------------------------------------------------
@@ -324,7 +306,6 @@ def write_inventory(world: World, store_id: str, lines: pd.DataFrame, out: Path)
     ss = world.store_skus[store_id]
     days = per.days[per.days >= world.launch[store_id]]
     nd, nk = len(days), len(ss)
-    d0 = (days[0] - per.days[0]).astype(int)
     U = np.zeros((nd, nk))
     live = lines[(lines["status"] != "cancelled") & (lines["day"].to_numpy() >= days[0])]
     np.add.at(U, ((live["day"].to_numpy().astype("datetime64[D]") - days[0]).astype(int), live["k"].to_numpy()), live["qty"].to_numpy())
@@ -468,16 +449,16 @@ def write_settlements(world: World, store_id: str, lines: pd.DataFrame, out: Pat
         if np.datetime64(m) < world.launch[store_id].astype("datetime64[M]"):
             continue
         nxt = (np.datetime64(m) + 1).astype("datetime64[D]")
-        if m in ad_spend and ad_spend[m]:
+        if ad_spend.get(m):
             others.append((nxt.astype("datetime64[s]") - np.timedelta64(4 * 3600 - si * 60, "s"), 3, "ServiceFee",
                            {"item-related-fee-type": "Cost of Advertising"}, "item-related-fee-amount", -ad_spend[m]))
         sales_m = float(msales.get(np.datetime64(m), 0.0))
         q4 = 2.5 if m[5:] in ("10", "11", "12") else 1.0
         others.append((nxt.astype("datetime64[s]") + np.timedelta64(6 * 86400 + 3 * 3600 + 14 * 60 + 15, "s"), 3,
-                       "Storage Fee", {}, "other-amount", -int(round(sales_m * r.uniform(0.006, 0.011) * q4 * 100))))
+                       "Storage Fee", {}, "other-amount", -round(float(sales_m * r.uniform(0.006, 0.011) * q4 * 100))))
         if m[5:] in ("02", "05", "08", "11"):
             others.append((mstart.astype("datetime64[s]") + np.timedelta64(14 * 86400 + 5 * 3600, "s"), 3,
-                           "StorageRenewalBilling", {}, "other-amount", -int(round(sales_m * r.uniform(0.001, 0.003) * 100))))
+                           "StorageRenewalBilling", {}, "other-amount", -round(float(sales_m * r.uniform(0.001, 0.003) * 100))))
         sub_day = min(int(str(world.launch[store_id])[8:10]), 28) - 1
         others.append((mstart.astype("datetime64[s]") + np.timedelta64(sub_day * 86400 + 4 * 3600 + 9 * 60 + 26, "s"), 3,
                        "Subscription Fee", {}, "other-amount", -3900 if de else -3999))
@@ -488,7 +469,7 @@ def write_settlements(world: World, store_id: str, lines: pd.DataFrame, out: Pat
             kind = ["WAREHOUSE_DAMAGE", "WAREHOUSE_LOST", "REVERSAL_REIMBURSEMENT"][int(r.integers(0, 3))]
             others.append((mstart.astype("datetime64[s]") + np.timedelta64(int(r.integers(0, 27 * 86400)), "s"), 3, kind,
                            {"sku": ssk["sku"].iat[k], "quantity-purchased": str(q)}, "other-amount",
-                           int(round(ssk["price"].iat[k] * 0.62 * q * 100))))
+                           round(float(ssk["price"].iat[k] * 0.62 * q * 100))))
     files = []
     for wi, (a, b) in enumerate(zip(starts, ends)):
         sid = str(20_000_000_000 + si * 700_000_000 + wi * 14_350_117 + 7_001)
@@ -545,15 +526,16 @@ def write_settlements(world: World, store_id: str, lines: pd.DataFrame, out: Pat
             if a <= pt < b:
                 rows.add(np.array([pt]), blk, np.array([j]), np.array([amt]), col, **{"transaction-type": ttype}, **flds)
         body, total = rows.finish()
-        iso = lambda x: str(x.astype("datetime64[s]")) + "+00:00"  # noqa: E731
+        iso = lambda x: str(x.astype("datetime64[s]")) + "+00:00"
         summary = "\t".join([sid, iso(a), iso(b), iso(b + np.timedelta64(2, "D")), tx.money_c(np.array([total]))[0].as_py(),
                              s[4]] + [""] * (len(SETTLEMENT_HEADER) - 6))
         path = out / store_id / "settlements" / f"{sid}.txt"
         _write_lines(path, "\t".join(SETTLEMENT_HEADER), pa.concat_arrays([pa.array([summary], tx.LS), body]))
         files.append(path)
-        if duplicate and wi == 2:
+        if duplicate and wi == 1:
             copy = out / store_id / "settlements" / f"re-export_{sid}.txt"
             copy.write_bytes(path.read_bytes())
+            tx.ROWS[str(copy)] = tx.ROWS[str(path)]
             files.append(copy)
             for ln in range(2, len(body) + 3):
                 dirty.add(copy, ln, "duplicate_file", f"same settlement {sid} exported twice", duplicate_of=path.relative_to(out).as_posix())

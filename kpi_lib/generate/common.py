@@ -52,6 +52,10 @@ class DirtyLog:
     out: Path
     rows: list[dict] = field(default_factory=list)
 
+    _rel: dict[Path, str] = field(default_factory=dict)
+
     def add(self, path: Path, line: int | None, kind: str, detail: str = "", **extra: object) -> None:
-        rel = path.relative_to(self.out).as_posix()
+        rel = self._rel.get(path)
+        if rel is None:
+            rel = self._rel[path] = path.relative_to(self.out).as_posix()
         self.rows.append({"file": rel, "line": line, "kind": kind, "detail": detail, **extra})

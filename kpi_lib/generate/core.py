@@ -103,7 +103,7 @@ class Period:
     days: np.ndarray = field(repr=False)
 
     @classmethod
-    def of(cls, end: str) -> "Period":
+    def of(cls, end: str) -> Period:
         months = [add_months(end, -17 + i) for i in range(18)]
         start = np.datetime64(months[0] + "-01")
         last = np.datetime64(add_months(end, 1) + "-01") - np.timedelta64(1, "D")
@@ -366,7 +366,7 @@ def simulate_store(world: World, store_id: str) -> pd.DataFrame:
     """All order lines of a store, with local timestamps, statuses, amounts and returns."""
     si = STORE_IDS.index(store_id)
     s = STORES[si]
-    platform, cur = s[2], s[4]
+    platform = s[2]
     per = world.period
     r = rng_for(world.seed, 10, si)
     share = STORE_SHAPE[store_id][0]
@@ -457,7 +457,7 @@ def stockout_windows(world: World, store_id: str) -> list[tuple[int, np.datetime
     span = int((per.end_date - first).astype(int)) - 15
     if span <= 5:
         return []
-    nwin = max(1, int(round(len(per.days) / 60 * (span / len(per.days)))))
+    nwin = max(1, round(len(per.days) / 60 * (span / len(per.days))))
     out = []
     ks = r.choice(len(ss), size=nwin, replace=True, p=(ss["pop"] / ss["pop"].sum()).to_numpy())
     for k in ks:

@@ -3,8 +3,9 @@ Shopify (orders_export CSV) and the Chinese ERP (GB18030 CSV, for Lazada and Wal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,14 +31,7 @@ SHOPEE_NUMERIC = {'Original Price', 'Deal Price', 'Quantity', 'Returned quantity
                   'No of product in order', 'Shopee Voucher', 'Total Amount', 'Buyer Paid Shipping Fee',
                   'Shipping Rebate Estimate', 'Transaction Fee', 'Commission Fee', 'Service Fee', 'Grand Total',
                   'Estimated Shipping Fee'}
-TIKTOK_HEADER = ("Order ID,Order Status,Order Substatus,Cancelation/Return Type,Normal or Pre-order,SKU ID,Seller SKU,"
-                 "Product Name,Variation,Quantity,Sku Quantity of return,SKU Unit Original Price,SKU Subtotal Before Discount,"
-                 "SKU Platform Discount,SKU Seller Discount,SKU Subtotal After Discount,Shipping Fee After Discount,"
-                 "Original Shipping Fee,Shipping Fee Seller Discount,Shipping Fee Platform Discount,Payment platform discount,"
-                 "Taxes,Small Order Fee,Order Amount,Order Refund Amount,Created Time,Paid Time,RTS Time,Shipped Time,"
-                 "Delivered Time,Cancelled Time,Cancel By,Cancel Reason,Fulfillment Type,Warehouse Name,Tracking ID,"
-                 "Delivery Option,Shipping Provider Name,Buyer Message,Buyer Username,Recipient,Phone #,Zipcode,Country,State,"
-                 "City,Payment Method,Weight(kg),Product Category,Package ID,Seller Note,Checked Status,Checked Marked by").split(",")
+TIKTOK_HEADER = ["Order ID", "Order Status", "Order Substatus", "Cancelation/Return Type", "Normal or Pre-order", "SKU ID", "Seller SKU", "Product Name", "Variation", "Quantity", "Sku Quantity of return", "SKU Unit Original Price", "SKU Subtotal Before Discount", "SKU Platform Discount", "SKU Seller Discount", "SKU Subtotal After Discount", "Shipping Fee After Discount", "Original Shipping Fee", "Shipping Fee Seller Discount", "Shipping Fee Platform Discount", "Payment platform discount", "Taxes", "Small Order Fee", "Order Amount", "Order Refund Amount", "Created Time", "Paid Time", "RTS Time", "Shipped Time", "Delivered Time", "Cancelled Time", "Cancel By", "Cancel Reason", "Fulfillment Type", "Warehouse Name", "Tracking ID", "Delivery Option", "Shipping Provider Name", "Buyer Message", "Buyer Username", "Recipient", "Phone #", "Zipcode", "Country", "State", "City", "Payment Method", "Weight(kg)", "Product Category", "Package ID", "Seller Note", "Checked Status", "Checked Marked by"]
 TIKTOK_DESC = [
     "Platform unique order ID.", "Current order status.", "Order substatus.", "Cancellation or return type.",
     "Normal or pre-order.", "Platform unique SKU ID.", "SKU ID set by the seller.", "Product name.", "SKU variation.",
@@ -64,7 +58,7 @@ SHOPIFY_HEADER = ['Name', 'Email', 'Financial Status', 'Paid at', 'Fulfillment S
                   'Tax 1 Value', 'Tax 2 Name', 'Tax 2 Value', 'Tax 3 Name', 'Tax 3 Value', 'Tax 4 Name', 'Tax 4 Value',
                   'Tax 5 Name', 'Tax 5 Value', 'Phone', 'Receipt Number', 'Duties', 'Billing Province Name',
                   'Shipping Province Name', 'Payment ID', 'Payment Terms Name', 'Next Payment Due At', 'Payment References']
-ERP_HEADER = "订单编号,平台订单号,店铺名称,平台,站点,付款时间,订单状态,商品SKU,商品名称,数量,单价,商品总额,优惠金额,运费,平台佣金,交易手续费,退款金额,币种,发货时间,物流方式".split(",")
+ERP_HEADER = ["订单编号", "平台订单号", "店铺名称", "平台", "站点", "付款时间", "订单状态", "商品SKU", "商品名称", "数量", "单价", "商品总额", "优惠金额", "运费", "平台佣金", "交易手续费", "退款金额", "币种", "发货时间", "物流方式"]
 
 MY_PLACES = [("Setapak", "W.P. Kuala Lumpur", "W.P. Kuala Lumpur", "53000"), ("Bukit Besar", "Kuala Terengganu", "Terengganu", "21100"),
              ("Bandaraya Georgetown", "Timur Laut", "Pulau Pinang", "11600"), ("Kuala Kuantan", "Kuantan", "Pahang", "25150"),
@@ -198,7 +192,6 @@ def write_shopee(world: World, store_id: str, lines: pd.DataFrame, out: Path, di
     item = lines["item_price"].to_numpy()
     promo = lines["promo"].to_numpy()
     w = world.skus.set_index("sku").loc[lines["sku"], "weight"].to_numpy() * lines["qty"].to_numpy()
-    first = _first_mask(lines)
     voucher_o = np.where(r.random(no) < 0.2, np.round(r.uniform(1, 5, no)), 0.0)[oi]
     ship_o = np.where(r.random(no) < 0.6, 0.0, np.round(r.choice([4.9, 6.3, 9.0], no), 2))[oi]
     subtotal = item - promo

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import STORE_IDS, STORES, World, rng_for
+from .core import STORES, World, rng_for
 
 TICKET_MEDIAN_H = {"AMZ-US-01": 3.0, "AMZ-US-02": 6.5, "AMZ-DE-01": 9.0, "AMZ-US-03": 14.0, "SHP-MY-01": 2.0,
                    "SHP-SG-01": 4.0, "SHP-MY-02": 11.0, "TTS-US-01": 5.0, "SFY-US-01": 18.0, "LZD-TH-01": 7.5,
@@ -66,7 +66,7 @@ def tickets(world: World, orders_per_month: dict[str, dict[str, int]]) -> pd.Dat
         for t in op:
             c = asg.on(sid, t.astype("datetime64[D]"), ("service",)) or asg.on(sid, t.astype("datetime64[D]"), ("operator",))
             who.append(c[int(r.integers(0, len(c)))] if c else "")
-        iso = lambda a: np.where(np.isnat(a), "", np.datetime_as_string(a.astype("datetime64[s]"), unit="s"))  # noqa: E731
+        iso = lambda a: np.where(np.isnat(a), "", np.datetime_as_string(a.astype("datetime64[s]"), unit="s"))
         frames.append(pd.DataFrame({"store_id": sid, "ticket_id": [f"{sid}-T{i + 1:05d}" for i in range(n)], "kind": kd,
                                     "opened_at": iso(op), "first_response_at": iso(fr), "resolved_at": iso(rs),
                                     "assignee": who}))

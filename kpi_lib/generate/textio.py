@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 LS = pa.large_string()
+# data rows written per file (path -> rows), filled by the writers; read by generate() for its summary
+ROWS: dict[str, int] = {}
 
 
 def const(value: str, n: int) -> pa.Array:
@@ -194,15 +197,39 @@ def render_lines(header: Sequence[str] | None, cols: Sequence[Any], sep: str, qu
     return pieces
 
 
-def lines_bytes(lines: pa.Array) -> bytes:
-    """Join a string array with '\n' (each line followed by a newline) without Python loops."""
+def lines_buffer(lines: pa.Array) -> memoryview:
+    """The lines joined with '\n' (each line followed by a newline), as a zero-copy view of an Arrow buffer."""
     if len(lines) == 0:
-        return b""
-    withnl = pc.binary_join_element_wise(lines, pa.scalar("\n", LS), pa.scalar("", LS))
-    withnl = withnl.cast(LS)
+        return memoryview(b"")
+    withnl = pc.binary_join_element_wise(lines, pa.scalar("\n", LS), pa.scalar("", LS)).cast(LS)
     offsets = np.frombuffer(withnl.buffers()[1], dtype=np.int64)[withnl.offset: withnl.offset + len(withnl) + 1]
-    data = withnl.buffers()[2]
-    return data.to_pybytes()[offsets[0]: offsets[-1]]
+    return memoryview(withnl.buffers()[2])[offsets[0]: offsets[-1]]
+
+
+def lines_bytes(lines: pa.Array) -> bytes:
+    return bytes(lines_buffer(lines))
+
+
+def write_pieces(path: Path, pieces: Sequence[pa.Array | str], *, bom: bool = False, final_newline: bool = True,
+                 encoding: str = "utf-8") -> None:
+    """Write header/pre/body/post pieces; the body goes straight from Arrow memory to the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if encoding.lower() not in ("utf-8", "utf8") or not final_newline:
+        buf = bytearray("\ufeff".encode() if bom else b"")
+        for p in pieces:
+            buf += (p + "\n").encode("utf-8") if isinstance(p, str) else lines_buffer(p)
+        if not final_newline and buf.endswith(b"\n"):
+            del buf[-1]
+        data = bytes(buf)
+        if encoding.lower() not in ("utf-8", "utf8"):
+            data = data.decode("utf-8").encode(encoding)
+        path.write_bytes(data)
+        return
+    with open(path, "wb") as fh:
+        if bom:
+            fh.write("\ufeff".encode())
+        for p in pieces:
+            fh.write((p + "\n").encode("utf-8") if isinstance(p, str) else lines_buffer(p))
 
 
 def write_delimited(path: Path, header: Sequence[str] | None, cols: Sequence[Any], sep: str = ",", *,
@@ -210,24 +237,11 @@ def write_delimited(path: Path, header: Sequence[str] | None, cols: Sequence[Any
                     pre: Sequence[str] = (), post: Sequence[str] = ()) -> int:
     """Write a delimited text file; returns the number of data lines (excluding header/pre/post)."""
     pieces = render_lines(header, cols, sep, quote, pre, post)
-    buf = bytearray()
-    if bom:
-        buf += "\ufeff".encode("utf-8")
-    for p in pieces:
-        if isinstance(p, str):
-            buf += (p + "\n").encode("utf-8")
-        else:
-            buf += lines_bytes(p)
-    if not final_newline and buf.endswith(b"\n"):
-        del buf[-1]
-    data = bytes(buf)
-    if encoding.lower() not in ("utf-8", "utf8"):
-        data = data.decode("utf-8").encode(encoding)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    write_pieces(path, pieces, bom=bom, final_newline=final_newline, encoding=encoding)
     n = 0
     for c in cols:
         if not isinstance(c, str):
             n = len(c)
             break
+    ROWS[str(path)] = n + len(post)
     return n

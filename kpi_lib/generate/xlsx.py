@@ -7,8 +7,8 @@ byte-identical output; this writes the few XML parts a reader needs, with a fixe
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -71,15 +71,15 @@ def write_xlsx(path: Path, header: Sequence[str], cols: Sequence[np.ndarray], nu
             c = tx.join('<c r="', ref, '" t="inlineStr"><is><t>', _esc(s), "</t></is></c>")
         cells.append(pc.if_else(empty, pa.scalar("", tx.LS), c))
     head = "".join(f'<c r="{_col_letter(j)}1" t="inlineStr"><is><t>{h}</t></is></c>' for j, h in enumerate(header))
-    parts = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    start = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
              f'<dimension ref="A1:{_col_letter(len(header) - 1)}{n + 1}"/><sheetData>'
-             f'<row r="1">{head}</row>']
+             f'<row r="1">{head}</row>')
     body = b""
     if n:
         rows = tx.join('<row r="', rownum, '">', tx.join(*cells), "</row>")
         body = tx.lines_bytes(rows)
-    xml = parts[0].encode("utf-8") + body + b"</sheetData></worksheet>"
+    xml = start.encode("utf-8") + body + b"</sheetData></worksheet>"
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in (("[Content_Types].xml", _CT.encode()), ("_rels/.rels", _RELS.encode()),
@@ -88,4 +88,5 @@ def write_xlsx(path: Path, header: Sequence[str], cols: Sequence[np.ndarray], nu
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data, compresslevel=6)
+    tx.ROWS[str(path)] = n
     return n

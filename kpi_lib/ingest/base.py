@@ -101,11 +101,17 @@ def register_instance(reader: Reader) -> None:
     _REGISTRY[reader.name] = reader
 
 
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
 def readers() -> list[Reader]:
-    """All registered readers, specific ones first, mapping readers last."""
+    """All registered readers, specific ones first, user mapping readers last."""
     from . import load_builtin_readers
+    from .readers.mapping import register_user_mappings
 
     load_builtin_readers()
+    register_user_mappings()
     return sorted(_REGISTRY.values(), key=lambda r: (getattr(r, "priority", 50), r.name))
 
 

@@ -20,7 +20,10 @@ _EXPORTS = {
     "headless": "common",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ContractSimulator", "CostExplorer", "DataOnboarding", "TargetSetting", "TrainingWalkthrough",
+    "TreeDesigner", "headless",
+]
 
 
 def __getattr__(name: str) -> Any:

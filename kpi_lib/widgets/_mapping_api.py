@@ -1,8 +1,9 @@
-"""The few calls the onboarding panel makes into the mapping reader (kpi_lib.ingest.readers.mapping).
+"""The calls the onboarding panel makes into the mapping reader (kpi_lib.ingest.readers.mapping).
 
-Kept in one place so the panel does not depend on the mapping module's internals: ``build`` turns
-the panel's choices into the mapping YAML data, ``preview`` parses the first rows with it, ``save``
-validates and writes it.
+``preview`` parses the first rows with a mapping (the mapping module's own ``preview``); ``save``
+validates a mapping with the mapping module's model and reader (``reader_from_mapping``, the same
+validation ``kpi validate`` and ingest apply), writes it atomically, then registers the user
+mappings again so an ingest in the same session recognises the file.
 """
 
 from __future__ import annotations
@@ -12,41 +13,28 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import IngestError
+from ..ingest.base import Store
 
 
-def _module() -> Any:
-    try:
-        from ..ingest.readers import mapping
-    except ImportError as exc:  # pragma: no cover - only while the mapping reader is missing
-        raise IngestError(f"the mapping reader is not available ({exc})") from None
-    return mapping
+def preview(path: Path, mapping: dict[str, Any], store: dict[str, Any] | None) -> tuple[pd.DataFrame, list[str]]:
+    from ..ingest.readers import mapping as m
 
-
-def build(opts: dict[str, Any], path: Path | None) -> dict[str, Any]:
-    """Mapping YAML data from the panel's choices (keys the mapping model does not know are dropped)."""
-    return {k: v for k, v in opts.items() if v not in (None, "", [], {})}
-
-
-def preview(path: Path, mapping: dict[str, Any], store_id: str | None) -> tuple[pd.DataFrame, list[str]]:
-    m = _module()
-    res = m.preview(path, mapping)
-    return _frame_and_issues(res)
+    st = None
+    if store:
+        st = Store(store_id=str(store["store_id"]), platform=str(store.get("platform", "")),
+                   marketplace=str(store.get("marketplace", "")), currency=str(store.get("currency", "")),
+                   timezone=str(store.get("timezone") or "UTC"))
+    frame, issues = m.preview(path, mapping, st)
+    return frame, [str(i) for i in issues]
 
 
 def save(mapping: dict[str, Any], target: Path) -> Path:
-    m = _module()
-    return Path(m.save_mapping(mapping, target))
+    from ..config import dump_yaml
+    from ..ingest.readers import mapping as m
 
-
-def _frame_and_issues(res: Any) -> tuple[pd.DataFrame, list[str]]:
-    if isinstance(res, tuple) and len(res) == 2:
-        frame, issues = res
-        return frame, [str(i) for i in issues]
-    frame = getattr(res, "rows", None)
-    if frame is None:
-        frame = getattr(res, "frame", pd.DataFrame())
-    issues = getattr(res, "issues", None) or [
-        f"row {q.source_row}: {q.column + ': ' if q.column else ''}{q.reason}" for q in getattr(res, "quarantine", [])
-    ]
-    return frame, [str(i) for i in issues]
+    reader = m.reader_from_mapping(mapping)  # ConfigError listing every issue; nothing written
+    data = reader.mapping.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    dump_yaml(data, target)
+    m.load_mapping(target)
+    m.register_user_mappings(target.parent)
+    return target

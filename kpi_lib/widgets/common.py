@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -162,7 +163,7 @@ def options_from(values: Iterable[Any], all_label: str | None = None) -> list[An
     opts: list[Any] = [(all_label, "")] if all_label else []
     seen = []
     for v in values:
-        if v is None or (isinstance(v, float) and v != v) or v in seen:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v in seen:
             continue
         seen.append(v)
     opts.extend((str(v), v) for v in sorted(seen, key=str))

@@ -76,6 +76,7 @@ class ContractSimulator(Panel):
         self.recent_frame = pd.DataFrame()
         self.exit_state: dict[str, Any] = {}
         self.issues: list[str] = []
+        self._settled: dict[tuple[str, str], Any] = {}  # (contract, period) -> Statement of the saved terms
 
         from .data import stores_frame
 
@@ -304,16 +305,23 @@ class ContractSimulator(Panel):
         """The target the settlement used in the latest period (contracts with targets per period or growth)."""
         if self.warehouse is None:
             return None
-        from ..settlement import settle
-
         for p in reversed(self.periods()):
             try:
-                t = settle(contract_id, p, warehouse=self.warehouse).kpis.get("target")
+                t = self._statement(contract_id, p).kpis.get("target")
             except KpiError:
                 return None
             if t:
                 return float(t)
         return None
+
+    def _statement(self, contract_id: str, period: str) -> Any:
+        """The saved contract's settlement for a period (cached: it does not depend on the edits)."""
+        from ..settlement import settle
+
+        key = (contract_id, period)
+        if key not in self._settled:
+            self._settled[key] = settle(contract_id, period, warehouse=self.warehouse)
+        return self._settled[key]
 
     def periods(self) -> list[str]:
         from ..metrics import period_label
@@ -326,7 +334,7 @@ class ContractSimulator(Panel):
 
     def recent(self) -> pd.DataFrame:
         """Recent periods: the saved contract's settlement vs the edited terms on the same figures."""
-        from ..settlement import exit_clause_state, settle
+        from ..settlement import exit_clause_state
 
         saved = self._get(self.contract.value)
         fee = self.fee_model()
@@ -335,7 +343,7 @@ class ContractSimulator(Panel):
             return pd.DataFrame()
         rows, history = [], []
         for p in self.periods():
-            st = settle(saved.id, p, warehouse=self.warehouse)
+            st = self._statement(saved.id, p)
             net = Decimal(str(st.kpis.get("net_gmv") or 0))
             ach = st.kpis.get("achievement")
             ach_d = None if ach is None else Decimal(str(ach))
@@ -384,7 +392,7 @@ class ContractSimulator(Panel):
         x = [f"{a:.0%}" for a in df["achievement"]]
         fig.add_trace(go.Bar(x=x, y=df["client_pays"], name="client pays"))
         fig.add_trace(go.Scatter(x=x, y=df["provider_earns"], name="provider earns", mode="lines+markers"))
-        fig.update_layout(height=360, margin=dict(t=30, l=10, r=10, b=10), xaxis_title="achievement",
+        fig.update_layout(height=360, margin={"t": 30, "l": 10, "r": 10, "b": 10}, xaxis_title="achievement",
                           title="Fee across achievement scenarios (edited terms)")
         return fig
 
@@ -413,6 +421,7 @@ class ContractSimulator(Panel):
             else:
                 _save_contract(data, self.path, replace=self.contract.value or data["id"])
             self.contracts = list(settlement.load_contracts(self.path))
+            self._settled.clear()
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             return False

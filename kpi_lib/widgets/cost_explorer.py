@@ -10,13 +10,22 @@ shows what the selected stores would carry under that basis next to the waterfal
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import ipywidgets as W
 import pandas as pd
 
 from ..errors import KpiError
-from .common import Panel, StatusBox, df_html, esc, message_html, no_warehouse_widget, open_warehouse, show_figure
+from .common import (
+    Panel,
+    StatusBox,
+    df_html,
+    message_html,
+    no_warehouse_widget,
+    open_warehouse,
+    show_figure,
+)
 
 ALL = ""
 BASES = [("net sales", "net_sales"), ("orders", "orders"), ("units", "units"), ("headcount", "headcount")]
@@ -37,6 +46,9 @@ class CostExplorer(Panel):
         self.unit_frame = pd.DataFrame()
         self.overhead_frame = pd.DataFrame()
         self.scope_note = ""
+        self._cache: dict[tuple, pd.DataFrame] = {}
+        self.reload_button = W.Button(description="Reload data", icon="refresh")
+        self.reload_button.on_click(lambda _b: self.reload())
 
         self.platform = W.Dropdown(description="Platform")
         self.marketplace = W.Dropdown(description="Marketplace")
@@ -65,6 +77,8 @@ class CostExplorer(Panel):
         self._busy = True
         self.platform.options = [("all", ALL)] + [(p, p) for p in sorted(self.stores["platform"].astype(str).unique())]
         self.category.options = [("all", ALL)] + [(c, c) for c in self.categories]
+        self.platform.value = ALL
+        self.category.value = ALL
         self.period.options = self._period_options()
         self.period.value = self.period.options[0][1] if self.period.options else None
         self._update_store_options()
@@ -79,7 +93,7 @@ class CostExplorer(Panel):
             header,
             W.HBox([self.platform, self.marketplace, self.store]),
             W.HBox([self.category, self.period]),
-            self.basis, self.scope, self.status.widget, self.figure_out, self.waterfall_table,
+            W.HBox([self.basis, self.reload_button]), self.scope, self.status.widget, self.figure_out, self.waterfall_table,
             W.HTML("<h4>Unit economics (per SKU, sorted by margin, worst first)</h4>"), self.loss_only,
             self.unit_table,
             W.HTML("<h4>Overheads</h4>"), self.alloc_basis, self.overhead_table,
@@ -152,6 +166,30 @@ class CostExplorer(Panel):
         return sorted(st["store_id"].astype(str))
 
     # -- figures -----------------------------------------------------------------------------
+    def _cached(self, fn: Any, *args: Any, **kw: Any) -> pd.DataFrame:
+        """costs.* results per arguments (figures of one snapshot do not change; ``reload`` clears)."""
+        key = (fn.__name__, args, tuple(sorted(kw.items())))
+        if key not in self._cache:
+            self._cache[key] = fn(*args, warehouse=self.warehouse, **kw)
+        return self._cache[key]
+
+    def reload(self) -> None:
+        """Forget cached figures (after `kpi compute` or a new ingest) and redraw."""
+        self._cache.clear()
+        self.warehouse = open_warehouse()
+        self.refresh()
+
+    @contextlib.contextmanager
+    def batch(self) -> Any:
+        """Change several filters at once and redraw once at the end."""
+        self._busy = True
+        try:
+            yield self
+        finally:
+            self._busy = False
+            self._update_store_options()
+            self.refresh()
+
     def refresh(self) -> None:
         if self.warehouse is None or self._busy or not self.period.value:
             return
@@ -179,7 +217,7 @@ class CostExplorer(Panel):
         from .. import costs
 
         kind, ids = self.entity()
-        frames = [costs.waterfall(kind, i, period=self.period.value, basis=self.basis.value, warehouse=self.warehouse)
+        frames = [self._cached(costs.waterfall, kind, i, period=self.period.value, basis=self.basis.value)
                   for i in ids]
         if len(frames) == 1:
             return frames[0]
@@ -196,13 +234,12 @@ class CostExplorer(Panel):
         if kind == "category" or len(ids) != 1:
             kind_u, id_u = ("category", self.category.value) if self.category.value else ("company", None)
             if len(ids) > 1:
-                parts = [costs.unit_economics("store", i, period=self.period.value, warehouse=self.warehouse)
-                         for i in ids]
+                parts = [self._cached(costs.unit_economics, "store", i, period=self.period.value) for i in ids]
                 df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             else:
-                df = costs.unit_economics(kind_u, id_u, period=self.period.value, warehouse=self.warehouse)
+                df = self._cached(costs.unit_economics, kind_u, id_u, period=self.period.value)
         else:
-            df = costs.unit_economics(kind, ids[0], period=self.period.value, warehouse=self.warehouse)
+            df = self._cached(costs.unit_economics, kind, ids[0], period=self.period.value)
         if self.category.value and "category" in df:
             df = df[df["category"].astype(str) == self.category.value]
         if self.loss_only.value and "loss_making" in df:
@@ -224,8 +261,7 @@ class CostExplorer(Panel):
         """Overheads the selected stores carry under the chosen basis, per store and item."""
         from .. import costs
 
-        parts = [costs.allocate_overheads(m, basis=self.alloc_basis.value, warehouse=self.warehouse)
-                 for m in self.months()]
+        parts = [self._cached(costs.allocate_overheads, m, basis=self.alloc_basis.value) for m in self.months()]
         df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["store_id", "item", "amount_rc"])
         if df.empty:
             return df
@@ -244,7 +280,7 @@ class CostExplorer(Panel):
                    for i, k in enumerate(df["kind"])]
         fig = go.Figure(go.Waterfall(x=labels, y=df["amount_rc"].tolist(), measure=measure,
                                      text=[f"{v:,.0f}" for v in df["amount_rc"]], textposition="outside"))
-        fig.update_layout(height=440, margin=dict(t=30, l=10, r=10, b=10), showlegend=False,
+        fig.update_layout(height=440, margin={"t": 30, "l": 10, "r": 10, "b": 10}, showlegend=False,
                           title=f"GMV → net profit · {self.scope_note}")
         return fig
 
@@ -277,4 +313,3 @@ class CostExplorer(Panel):
         )
 
 
-_ = esc

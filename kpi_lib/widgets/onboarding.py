@@ -24,7 +24,14 @@ from ..errors import KpiError
 from .common import Panel, StatusBox, df_html, esc, issues_html, message_html
 
 NONE = ""
-MAPPING_TABLES = ["orders", "fees", "refunds", "ads", "traffic", "inventory"]
+MAPPING_TABLES = ["orders"]  # what the mapping reader reads (fees and refunds come from order columns)
+FEE_TYPES_HINT = "one per line: source column = fee type (referral, payment, shipping_label, other…)"
+STATUS_GUESS = {
+    "已完成": "delivered", "已签收": "delivered", "交易成功": "delivered", "已发货": "shipped", "待发货": "pending",
+    "待付款": "pending", "已取消": "cancelled", "交易关闭": "cancelled", "已退款": "returned", "退货": "returned",
+    "completed": "delivered", "delivered": "delivered", "shipped": "shipped", "pending": "pending",
+    "cancelled": "cancelled", "canceled": "cancelled", "returned": "returned", "refunded": "returned",
+}
 
 
 def raw_files(raw: Path | None = None) -> list[Path]:
@@ -81,6 +88,7 @@ class DataOnboarding(Panel):
         self.preview_issues: list[str] = []
         self.summary_data: Any = None
         self.field_dropdowns: dict[str, W.Dropdown] = {}
+        self._auto_name = ""
 
         files = raw_files()
         raw = paths.raw_dir()
@@ -99,6 +107,12 @@ class DataOnboarding(Panel):
         self.encoding = W.Dropdown(options=["auto", "utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"],
                                    value="auto", description="Encoding")
         self.mapping_name = W.Text(placeholder="e.g. erp_orders", description="Name")
+        self.currency_column = W.Dropdown(options=[("—", NONE)], description="Currency col.")
+        self.status_map = W.Textarea(placeholder="source status = shipped|delivered|pending|cancelled|returned",
+                                     description="Status map", layout=W.Layout(width="420px", height="110px"))
+        self.fees_text = W.Textarea(placeholder=FEE_TYPES_HINT, description="Fees", layout=W.Layout(width="420px",
+                                                                                                      height="70px"))
+        self.refund_column = W.Dropdown(options=[("—", NONE)], description="Refund col.")
         self.fields_box = W.VBox()
         self.preview_button = W.Button(description="Preview", icon="eye")
         self.save_button = W.Button(description="Save mapping", button_style="primary", icon="save")
@@ -110,7 +124,8 @@ class DataOnboarding(Panel):
         self.file.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
         self.path_text.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
         self.table.observe(lambda _c: self._build_field_dropdowns(), names="value")
-        for w in (self.date_format, self.decimal, self.encoding, self.store_id):
+        for w in (self.date_format, self.decimal, self.encoding, self.store_id, self.currency_column,
+                  self.status_map, self.fees_text, self.refund_column):
             w.observe(lambda _c: self.preview_mapping(), names="value")
         self.preview_button.on_click(lambda _b: self.preview_mapping())
         self.save_button.on_click(lambda _b: self.save_mapping())
@@ -125,7 +140,9 @@ class DataOnboarding(Panel):
             W.HTML("<b>2. Map columns (for an export no reader recognises)</b>"),
             W.HBox([self.table, self.store_id, self.mapping_name]),
             W.HBox([self.date_format, self.decimal, self.encoding]),
-            self.fields_box, W.HBox([self.preview_button, self.save_button]), self.preview_view,
+            self.fields_box, W.HBox([self.currency_column, self.refund_column]),
+            W.HBox([self.status_map, self.fees_text]),
+            W.HBox([self.preview_button, self.save_button]), self.preview_view,
             W.HTML("<b>3. Ingest</b>"), self.ingest_button, self.status.widget, self.summary_view,
         ])
         self._build_field_dropdowns()
@@ -168,8 +185,8 @@ class DataOnboarding(Panel):
             store = ""
         if store and store in [v for _l, v in self.store_id.options]:
             self.store_id.value = store
-        if not self.mapping_name.value:
-            self.mapping_name.value = "".join(c if c.isalnum() else "_" for c in p.stem.lower()).strip("_")[:40]
+        if not self.mapping_name.value or self.mapping_name.value == self._auto_name:
+            self._auto_name = self.mapping_name.value = "".join(c if c.isalnum() else "_" for c in p.stem.lower()).strip("_")[:40]
         out = self.recognise(p)
         try:
             self.columns = header_columns(p)
@@ -222,12 +239,11 @@ class DataOnboarding(Panel):
 
         t = TABLES[self.table.value]
         skip = {"platform", "store_id", "marketplace", "currency"}
-        return [c for c in t.columns if c not in skip]
+        return [c for c in t.columns if c not in skip] + ["unit_price"]
 
     def required_fields(self) -> set[str]:
-        from ..schemas import TABLES
 
-        return set(TABLES[self.table.value].required) - {"store_id"}
+        return {"order_id", "order_date", "quantity"}
 
     def _build_field_dropdowns(self) -> None:
         opts = [("—", NONE)] + [(c, c) for c in self.columns]
@@ -243,25 +259,63 @@ class DataOnboarding(Panel):
             self.field_dropdowns[f] = d
             rows.append(d)
         self.fields_box.children = rows
+        keep_c, keep_r = self.currency_column.value, self.refund_column.value
+        self.currency_column.options = opts
+        self.currency_column.value = keep_c if keep_c in self.columns else (_guess("currency", self.columns) or NONE)
+        self.refund_column.options = opts
+        self.refund_column.value = keep_r if keep_r in self.columns else (_guess("refund", self.columns) or NONE)
+        if not self.status_map.value.strip():
+            self.status_map.value = self._guess_status_map()
+
+    def _guess_status_map(self) -> str:
+        """'source = canonical' lines for the status values seen in the file's first rows."""
+        col = self.field_dropdowns.get("status")
+        p = self.path
+        if col is None or not col.value or p is None:
+            return ""
+        try:
+            from ..ingest.base import file_head
+
+            head = file_head(p)
+            import csv
+
+            lines = [ln for ln in head.lines if ln.strip()]
+            rows = list(csv.reader(lines, delimiter="\t" if "\t" in lines[0] else ","))
+            i = [c.strip().lstrip("\ufeff") for c in rows[0]].index(col.value)
+            values = sorted({r[i].strip() for r in rows[1:] if len(r) > i and r[i].strip()})
+        except (KpiError, ValueError, IndexError, OSError):
+            return ""
+        return "\n".join(f"{v} = {STATUS_GUESS.get(v.lower(), STATUS_GUESS.get(v, 'delivered'))}" for v in values)
 
     def set_field(self, field: str, column: str) -> None:
         self.field_dropdowns[field].value = column
 
     def mapping_dict(self) -> dict[str, Any]:
         """The mapping as the mapping reader's YAML expects it (built by the mapping module)."""
-        columns = {f: d.value for f, d in self.field_dropdowns.items() if d.value}
-        opts = {
+        columns: dict[str, Any] = {f: d.value for f, d in self.field_dropdowns.items() if d.value}
+        smap = _pairs(self.status_map.value)
+        if "status" in columns and smap:
+            columns["status"] = {"column": columns["status"], "map": smap}
+        required = [c if isinstance(c, str) else c["column"] for c in columns.values()][:4]
+        out: dict[str, Any] = {
             "name": self.mapping_name.value.strip(),
+            "description": f"mapping made in the onboarding notebook from {self.path.name if self.path else '?'}",
             "table": self.table.value,
+            "detect": {"required_columns": required},
             "columns": columns,
-            "date_format": self.date_format.value.strip() or None,
-            "decimal": None if self.decimal.value == "auto" else self.decimal.value,
-            "encoding": None if self.encoding.value == "auto" else self.encoding.value,
-            "header_contains": [c for c in columns.values()][:3],
+            "decimal": self.decimal.value,
+            "encoding": self.encoding.value,
         }
-        from . import _mapping_api
-
-        return _mapping_api.build(opts, self.path)
+        if self.date_format.value.strip():
+            out["date_format"] = self.date_format.value.strip()
+        if self.currency_column.value:
+            out["currency_column"] = self.currency_column.value
+        fees = [{"column": c, "fee_type": t} for c, t in _pairs(self.fees_text.value).items()]
+        if fees:
+            out["fees"] = fees
+        if self.refund_column.value:
+            out["refunds"] = {"amount": self.refund_column.value}
+        return out
 
     def preview_mapping(self) -> pd.DataFrame:
         """Parse the first rows with the current mapping; show rows and what would be quarantined."""
@@ -272,7 +326,7 @@ class DataOnboarding(Panel):
 
         missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
         try:
-            frame, issues = _mapping_api.preview(p, self.mapping_dict(), self.store_id.value or None)
+            frame, issues = _mapping_api.preview(p, self.mapping_dict(), self._store_record())
         except KpiError as exc:
             frame, issues = pd.DataFrame(), [str(i) for i in (getattr(exc, "issues", None) or [str(exc)])]
         if missing:
@@ -281,6 +335,15 @@ class DataOnboarding(Panel):
         self.preview_view.value = (issues_html(self.preview_issues, "Issues") if self.preview_issues
                                    else message_html("✔ no issues in the preview", "ok")) + df_html(frame, 10)
         return frame
+
+    def _store_record(self) -> dict[str, Any] | None:
+        from .data import stores_frame
+
+        if not self.store_id.value:
+            return None
+        st = stores_frame(None)
+        row = st[st["store_id"].astype(str) == self.store_id.value]
+        return None if row.empty else row.iloc[0].to_dict()
 
     def save_mapping(self) -> Path | None:
         """Validate and write parameters/mappings/<name>.yaml (nothing written when invalid)."""
@@ -335,19 +398,35 @@ class DataOnboarding(Panel):
         return summary
 
 
+def _pairs(text: str) -> dict[str, str]:
+    """'a = b' lines → {a: b} (blank lines and lines without '=' are ignored)."""
+    out = {}
+    for line in text.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            if k.strip() and v.strip():
+                out[k.strip()] = v.strip()
+    return out
+
+
 def _guess(field: str, columns: list[str]) -> str:
     """A first guess for a canonical field among the file's columns (exact or known synonyms)."""
     syn = {
         "order_id": ["order id", "order-id", "订单号", "订单编号", "order number", "name"],
-        "sku": ["sku", "seller sku", "商品编码", "sku编码", "lineitem sku"],
-        "order_date": ["order date", "purchase-date", "date", "下单时间", "订单日期", "created at"],
+        "sku": ["sku", "seller sku", "商品sku", "商品编码", "sku编码", "lineitem sku"],
+        "order_date": ["order date", "purchase-date", "date", "下单时间", "付款时间", "订单日期", "created at"],
         "quantity": ["quantity", "qty", "数量", "lineitem quantity"],
-        "gross_sales": ["gross sales", "item price", "price", "金额", "商品金额", "销售额", "subtotal"],
+        "gross_sales": ["gross sales", "item price", "商品总额", "商品金额", "销售额", "金额", "subtotal"],
+        "discounts": ["discounts", "discount", "优惠金额", "折扣"],
+        "shipping_charged": ["shipping", "shipping charged", "运费"],
+        "ship_date": ["ship date", "发货时间"],
         "status": ["status", "order status", "订单状态"],
         "line_id": ["line id", "order item id", "子订单号"],
         "date": ["date", "日期"],
         "amount": ["amount", "金额"],
         "spend": ["spend", "花费", "cost"],
+        "currency": ["currency", "币种", "货币"],
+        "refund": ["refund", "refunds", "refund amount", "退款金额"],
         "sessions": ["sessions", "访客数"],
     }
     norm = {c.strip().lower(): c for c in columns}

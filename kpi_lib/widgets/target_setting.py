@@ -25,7 +25,15 @@ import pandas as pd
 
 from .. import paths
 from ..errors import KpiError
-from .common import Panel, StatusBox, df_html, esc, message_html, no_warehouse_widget, open_warehouse, show_figure
+from .common import (
+    Panel,
+    StatusBox,
+    df_html,
+    esc,
+    no_warehouse_widget,
+    open_warehouse,
+    show_figure,
+)
 
 KINDS = ["company", "platform", "team", "store"]
 METHODS = [("historical share", "historical"), ("equal", "equal"), ("manual", "manual")]
@@ -341,7 +349,7 @@ class TargetSetting(Panel):
             t = self.result[self.result["entity_id"] == s]
             fig.add_trace(go.Bar(x=t["period"], y=t["value"], name=f"{s} target", opacity=0.75))
         fig.update_layout(barmode="stack" if self.catalog.is_additive(k) else "group", height=420,
-                          margin=dict(t=30, l=10, r=10, b=10), title=f"{k}: store × month targets vs history")
+                          margin={"t": 30, "l": 10, "r": 10, "b": 10}, title=f"{k}: store × month targets vs history")
         return fig
 
     # -- saving ------------------------------------------------------------------------------
@@ -419,4 +427,3 @@ class _UserInput(Exception):
 
 
 __all__ = ["TargetSetting"]
-_ = message_html

@@ -13,8 +13,9 @@ from typing import Any
 
 import ipywidgets as W
 
-from .common import Panel, df_html, esc, message_html, open_warehouse, NO_WAREHOUSE
 from .. import paths
+from ..errors import KpiError
+from .common import NO_WAREHOUSE, Panel, df_html, esc, message_html, open_warehouse
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ class TrainingWalkthrough(Panel):
         """HTML with demo figures for a step (cached); a hint when there is no warehouse."""
         if kind in self._snippets:
             return self._snippets[kind]
+        layers = _layers_html(self.lang) if kind == "company" else ""
         if self.warehouse is None:
             html = message_html(NO_WAREHOUSE.format(path=paths.warehouse_dir()), "warn")
         else:
@@ -317,8 +319,27 @@ class TrainingWalkthrough(Panel):
                 html = _demo_snippet(kind, self.warehouse)
             except Exception as exc:  # noqa: BLE001 - the walkthrough must not die on a data problem
                 html = message_html(f"(demo figures unavailable: {exc})", "warn")
-        self._snippets[kind] = html
-        return html
+        self._snippets[kind] = layers + html
+        return layers + html
+
+
+def _layers_html(lang: str) -> str:
+    """The KPIs of each layer of the project's KPI tree (parameters/kpi_tree.yaml or the default)."""
+    from ..definitions import load_catalog
+    from ..tree import load_tree
+
+    try:
+        tree, cat = load_tree(), load_catalog()
+    except KpiError as exc:
+        return message_html(f"(KPI tree unavailable: {exc})", "warn")
+    names = {"zh": {"top": "顶层", "middle": "中层", "execution": "执行层"},
+             "en": {"top": "Top", "middle": "Middle", "execution": "Execution"}}[lang]
+    rows = []
+    for layer in ("top", "middle", "execution"):
+        kpis = list(dict.fromkeys(n.kpi for n in tree.nodes if n.layer == layer))
+        label = ", ".join(f"{cat.name(k, lang) if k in cat.kpis else k}" for k in kpis)
+        rows.append(f"<li><b>{esc(names[layer])}</b>: {esc(label)}</li>")
+    return f"<ul>{''.join(rows)}</ul>"
 
 
 def _demo_snippet(kind: str, wh: Any) -> str:

@@ -271,7 +271,7 @@ class TreeDesigner(Panel):
         if i is None:
             return
         n = self.tree.nodes[i]
-        self.kpi.value = n.kpi if n.kpi in dict((v, k) for k, v in self.kpi.options) else self.kpi.value
+        self.kpi.value = n.kpi if n.kpi in {v for _k, v in self.kpi.options} else self.kpi.value
         self.parent.value = n.parent or ""
         self.layer.value = n.layer
         self.relation.value = n.relation
@@ -453,7 +453,7 @@ class TreeDesigner(Panel):
             return None
         from pydantic import ValidationError
 
-        from ..config import dump_yaml, format_validation_error, load_model
+        from ..config import format_validation_error, load_model
         from ..targets import TargetsFile
 
         path = paths.parameters_dir() / "targets" / THRESHOLDS_FILE
@@ -553,11 +553,11 @@ class TreeDesigner(Panel):
         parents = [(n.parent if n.parent in ids else "") for n in self.tree.nodes]
         colors = [STATUS_COLORS.get(self.node_status.get(n.kpi), STATUS_COLORS[None]) for n in self.tree.nodes]
         fig = go.Figure(go.Sunburst(
-            ids=ids, labels=ids, parents=parents, marker=dict(colors=colors),
+            ids=ids, labels=ids, parents=parents, marker={"colors": colors},
             hovertext=[f"{n.relation}, owner {n.owner or '—'}, weight {n.weight:g}" for n in self.tree.nodes],
             branchvalues="remainder", maxdepth=4,
         ))
-        fig.update_layout(margin=dict(t=10, l=10, r=10, b=10), height=420)
+        fig.update_layout(margin={"t": 10, "l": 10, "r": 10, "b": 10}, height=420)
         return fig
 
 
@@ -573,9 +573,10 @@ def _lines(exc: BaseException) -> list[str]:
 
 def _save_kpi_spec(spec: dict[str, Any], path: Any) -> None:
     """Add/replace one entry of parameters/kpis.yaml; the whole catalog must build first."""
+    from pydantic import ValidationError
+
     from ..config import dump_yaml, load_model
     from ..definitions import KpisFile, KpiSpec, build_catalog
-    from pydantic import ValidationError
 
     current = load_model(path, KpisFile) if path.is_file() else KpisFile()
     try:

@@ -10,7 +10,9 @@ One reader per report, each recognised by its header (never the file name):
 - ``amazon_fba_inventory``: FBA inventory planning report → inventory.
 
 The Sponsored Products *search term* report is deliberately not read: its spend is the same money as
-the advertised product report's, so loading both would count advertising twice.
+the advertised product report's, so loading both would count advertising twice. (The campaign
+report is read, with ad_group and sku empty, for accounts that only have it; a store should hold
+either campaign or advertised product reports for a period, not both.)
 
 Parsing is vectorised: delimited text goes through pyarrow's CSV reader (string columns) with
 physical line numbers computed from the newline positions; files whose quoting spans lines fall

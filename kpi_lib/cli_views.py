@@ -1,0 +1,72 @@
+"""Rich tables shared by the CLI commands and `kpi demo` (one rendering per figure, no copies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+
+
+def status_table(period: str | None = None, **kw: Any) -> Table:
+    """Company (or entity) KPIs for a period with target, achievement and coloured status."""
+    from .compute import status_table as _status
+
+    return _status(period=period, **kw)
+
+
+def settlement_table(s: Any) -> Group:
+    """One settlement statement: fee lines, total, exit clause and snapshot hash."""
+    k = s.kpis
+    ach = "n/a" if k.get("achievement") is None else f"{float(k['achievement']):.1%}"
+    target = "n/a" if k.get("target") is None else format(k["target"], ",")
+    t = Table(title=f"{s.contract_id} {s.period} ({s.start}..{s.end})  net GMV {k['net_gmv']:,} / target {target} = {ach}")
+    t.add_column("fee line")
+    t.add_column("basis")
+    t.add_column(f"amount {s.currency}", justify="right")
+    for ln in s.fee_lines:
+        t.add_row(ln.name, ln.basis, f"{ln.amount:,}")
+    t.add_row("[bold]total[/]", "", f"[bold]{s.total:,}[/]")
+    lines: list[Any] = [t]
+    ex = s.exit_clause
+    if ex.get("defined"):
+        flag = "[red]termination right[/]" if ex["triggered"] else "[green]not triggered[/]"
+        lines.append(f"  exit clause: below {ex['below']} for {ex['periods']} periods -> "
+                     f"{ex['consecutive_below']} in a row, {flag}")
+    lines.append(f"  snapshot {s.snapshot_hash}")
+    return Group(*lines)
+
+
+def settlement_totals_table(period: str, warehouse: Any = None) -> Table:
+    """One line per contract: period, total fee, exit-clause state (what `make demo` prints)."""
+    from .settlement import settle_all
+
+    t = Table(title=f"contract settlements {period}")
+    for col in ("contract", "period", "achievement", "total", "exit clause", "snapshot"):
+        t.add_column(col, justify="right" if col in ("total", "achievement") else "left")
+    for s in settle_all(period, warehouse):
+        ach = s.kpis.get("achievement")
+        ex = s.exit_clause
+        t.add_row(s.contract_id, s.period, "n/a" if ach is None else f"{float(ach):.1%}", f"{s.total:,} {s.currency}",
+                  ("[red]termination right[/]" if ex.get("triggered") else "ok") if ex.get("defined") else "-",
+                  s.snapshot_hash)
+    return t
+
+
+def waterfall_table(entity_kind: str, entity_id: str | None, period: str, basis: str = "order",
+                    warehouse: Any = None, df: pd.DataFrame | None = None) -> Table:
+    """The GMV → net profit waterfall with % of net sales."""
+    from .costs import waterfall
+
+    if df is None:
+        df = waterfall(entity_kind, entity_id, period, basis=basis, warehouse=warehouse)
+    t = Table(title=f"cost waterfall {entity_id or entity_kind} {period} ({basis} date)")
+    for col in ("step", "", "amount (RC)", "% net sales"):
+        t.add_column(col, justify="right" if col.startswith(("amount", "%")) else "left")
+    for r in df.itertuples():
+        amt = f"{r.amount_rc:,.2f}"
+        pct = "" if pd.isna(r.pct_of_net_sales) else f"{r.pct_of_net_sales:.1%}"
+        row = [r.label_en, r.label_zh, amt, pct]
+        t.add_row(*([f"[bold]{x}[/]" for x in row] if r.kind != "cost" else row))
+    return t

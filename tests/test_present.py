@@ -1,0 +1,85 @@
+"""Presentation helpers: number/money/percent formatting, badges, escaping, tables, charts, labels."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from kpi_lib import present as p
+
+
+def test_money_formats() -> None:
+    assert p.fmt_money(1234567.4) == "¥1,234,567"
+    assert p.fmt_money(-1234.5, "USD", digits=2) == "-$1,234.50"
+    assert p.fmt_money(123456, "CNY", "zh", compact=True) == "¥12.3万"
+    assert p.fmt_money(2.5e8, "CNY", "zh", compact=True) == "¥2.50亿"
+    assert p.fmt_money(123456, "USD", "en", compact=True) == "$123.5k"
+    assert p.fmt_money(5, "XYZ") == "XYZ 5"
+    for missing in (None, float("nan"), float("inf"), pd.NA):
+        assert p.fmt_money(missing) == p.DASH
+
+
+def test_percent_number_and_units() -> None:
+    assert p.fmt_pct(0.1234) == "12.3%"
+    assert p.fmt_pct(0.05, 1, signed=True) == "+5.0%"
+    assert p.fmt_number(1234.5) == "1,234"  # banker's rounding of .5 is fine for display; no decimals
+    assert p.fmt_value(0.25, "pct") == "25.0%"
+    assert p.fmt_value(3.456, "ratio") == "3.46×"
+    assert p.fmt_value(12.34, "hours", lang="en") == "12.3 h"
+    assert p.fmt_value(12.34, "days", lang="zh") == "12.3 天"
+    assert p.fmt_value(1000, "money", "EUR", "en") == "€1,000"
+
+
+def test_labels_zh_en() -> None:
+    assert p.t("kpi_status", "zh") == "目标达成与进度"
+    assert p.t("kpi_status", "en") == "KPIs against targets"
+    assert p.t("not-a-key", "en") == "not-a-key"
+
+
+@pytest.mark.parametrize("status,zh,en", [("green", "达标", "On track"), ("amber", "预警", "At risk"),
+                                          ("red", "未达标", "Off track"), ("weird", "无目标", "No target")])
+def test_badges(status: str, zh: str, en: str) -> None:
+    assert zh in p.badge(status, "zh") and en in p.badge(status, "en")
+    assert "badge-" in p.badge(status)
+
+
+def test_table_escapes_values_and_headers_but_not_raw_columns() -> None:
+    df = pd.DataFrame({"name": ["<script>x</script>", "a&b"], "v": [1.5, None], "b": [p.badge("red"), ""]})
+    html = p.table(df, [("name", "<th>"), ("v", "v"), ("b", "status")], {"v": lambda x: p.fmt_number(x, 1)},
+                   raw=["b"])
+    assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html and "a&amp;b" in html
+    assert "&lt;th&gt;" in html
+    assert 'class="badge badge-red"' in html
+    assert '<td class="num">1.5</td>' in html and p.DASH in html
+    assert "No data" in p.table(pd.DataFrame(), lang="en")
+
+
+def test_chart_json_cannot_break_out_of_its_script() -> None:
+    fig = p.bar_chart(["</script><script>alert(1)</script>"], [1.0])
+    html = p.chart_html(fig, "c1")
+    assert html.count("</script>") == 1 and "<script>alert" not in html
+    payload = re.search(r"var s=(\{.*\});Plotly", html).group(1)
+    assert json.loads(payload)["data"][0]["x"] == ["</script><script>alert(1)</script>"]
+    assert "kpiPlot" in html and 'id="c1"' in html
+
+
+def test_section_and_header_escape() -> None:
+    assert p.section("ads", "en", "<p>x</p>") == '<h2 id="ads" class="section">Advertising</h2><p>x</p>'
+    h = p.header("<b>T</b>", [("k", "<i>v</i>")])
+    assert "<b>T" not in h and "&lt;i&gt;v&lt;/i&gt;" in h
+
+
+def test_footer_shows_freshness_snapshot_and_time() -> None:
+    fr = pd.DataFrame({"source": ["orders"], "latest_date": ["2026-03-31"], "rows": [10]})
+    html = p.footer(fr, "abc123", "en")
+    assert "Data freshness" in html and "2026-03-31" in html and "abc123" in html and "UTC" in html
+
+
+def test_charts_use_the_shared_theme() -> None:
+    fig = p.line_chart(pd.DataFrame({"period": ["2026-01", "2026-02"], "gmv": [1.0, 2.0]}), "period", {"gmv": "GMV"})
+    assert list(fig.layout.colorway) == p.PALETTE
+    wf = p.waterfall_chart(["a", "b", "c"], [10, -3, 7], ["absolute", "relative", "total"])
+    assert wf.data[0].type == "waterfall"
