@@ -75,7 +75,7 @@ def voila_project(tmp_path):
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_http(url, proc, 30)
-        yield root, url
+        yield root, url, tmp_path / "voila.log"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -101,7 +101,7 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
 
     from kpi_lib import tree as tree_mod
 
-    root, url = voila_project
+    root, url, log = voila_project
     tree_file = root / "parameters" / "kpi_tree.yaml"
     assert not tree_file.exists()
     shot = tmp_path / "kpi_tree_designer.png"
@@ -140,6 +140,9 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
             page.set_viewport_size({"width": 1400, "height": 2000})
             page.wait_for_timeout(500)
             page.screenshot(path=str(shot), full_page=True)
+        except Exception as exc:
+            tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
+            raise AssertionError(f"browser step failed: {exc}\n--- voila log ---\n{tail}") from exc
         finally:
             browser.close()
 
