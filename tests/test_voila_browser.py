@@ -97,6 +97,7 @@ def _option_label(page, selector: str, startswith: str) -> str:
 
 
 def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from kpi_lib import tree as tree_mod
@@ -110,8 +111,16 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            page.goto(url, wait_until="commit", timeout=30_000)
-            page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=60_000)
+            # Voilà runs the notebook in a fresh kernel per page load; a kernel that never comes up
+            # (e.g. a port race under load) is retried once with a new page load.
+            for attempt in (1, 2):
+                page.goto(url, wait_until="commit", timeout=30_000)
+                try:
+                    page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=40_000)
+                    break
+                except PlaywrightTimeout:
+                    if attempt == 2:
+                        raise
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 
             page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", "late_shipment_rate"))
