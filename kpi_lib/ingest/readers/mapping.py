@@ -126,6 +126,20 @@ class Mapping(StrictModel):
             return None
         return Column(column=c) if isinstance(c, str) else c
 
+    def required_source_columns(self) -> list[str]:
+        """Columns the file must have: detection columns and every mapped column without a default."""
+        out = list(self.detect.required_columns)
+        for f in self.columns:
+            c = self.col(f)
+            if c.column and c.default is None:
+                out.append(c.column)
+            if c.multiply_by:
+                out.append(c.multiply_by)
+        out += [f.column for f in self.fees]
+        if self.refunds:
+            out += [x for x in (self.refunds.amount, self.refunds.multiply_by) if x]
+        return list(dict.fromkeys(out))
+
     def source_columns(self) -> list[str]:
         out = list(self.detect.required_columns)
         for f in self.columns:
@@ -264,7 +278,7 @@ class MappingReader(Reader):
     def read(self, path: Path, store: Store) -> ReadResult:
         m = self.mapping
         df = load_frame(path, m)
-        missing = [c for c in m.detect.required_columns if normalize_header(c) not in df.columns]
+        missing = [c for c in m.required_source_columns() if normalize_header(c) not in df.columns]
         if missing:
             raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by mapping {m.name}")
         return convert(df, m, store, path)
@@ -502,6 +516,9 @@ def preview(path: Path, mapping: Mapping | dict, store: Store | None = None, n: 
         if not store.currency:
             cur = _get(df, reader.mapping.currency_column)
             store.currency = (cur[cur != ""].iloc[0] if (cur != "").any() else "USD").upper()
+        missing = [c for c in reader.mapping.required_source_columns() if normalize_header(c) not in df.columns]
+        if missing:
+            return pd.DataFrame(), [f"column {c!r} is not in the file (mapped in the mapping)" for c in missing]
         res = convert(df, reader.mapping, store, path)
     except IngestError as exc:
         return pd.DataFrame(), [str(exc)]
