@@ -325,3 +325,23 @@ def costs_cmd(
     from .cli_views import waterfall_table
 
     console.print(waterfall_table("store" if store else "company", store, period, basis=basis, df=df))
+
+
+# ---- demo ----------------------------------------------------------------------------------------
+@app.command("demo")
+@user_errors
+def demo_cmd(
+    scale: float = typer.Option(1.0, help="demo volume (1 ≈ 300k order lines)"),
+    seed: int = typer.Option(7, help="random seed of the demo company"),
+    end: Optional[str] = typer.Option(None, help="last demo month YYYY-MM (default: last month)"),
+    fresh: bool = typer.Option(False, help="regenerate the demo data even if it is already there"),
+    reports: bool = typer.Option(True, help="render every report of the monthly batch"),
+    jobs: Optional[int] = typer.Option(None, help="parallel report kernels (default: cores)"),
+) -> None:
+    """Everything on a fresh checkout: generate → ingest → compute → print status → render reports."""
+    from .demo import build
+
+    out = build(scale=scale, seed=seed, end=end, reports=reports, fresh=fresh, jobs=jobs)
+    rep = out.get("reports")
+    if isinstance(rep, dict) and rep.get("failed"):
+        raise typer.Exit(1)

@@ -113,10 +113,10 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
             page.set_default_timeout(30_000)
             # Voilà runs the notebook in a fresh kernel per page load; a kernel that never comes up
             # (e.g. a port race under load) is retried once with a new page load.
-            for attempt in (1, 2):
+            for attempt, wait_ms in ((1, 25_000), (2, 45_000)):
                 page.goto(url, wait_until="commit", timeout=30_000)
                 try:
-                    page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=40_000)
+                    page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=wait_ms)
                     break
                 except PlaywrightTimeout:
                     if attempt == 2:
