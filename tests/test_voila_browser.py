@@ -105,6 +105,9 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     root, url, log = voila_project
     tree_file = root / "parameters" / "kpi_tree.yaml"
     assert not tree_file.exists()
+    used = {n.kpi for n in tree_mod.default_tree().nodes}
+    kpi = "late_shipment_rate" if "late_shipment_rate" not in used else next(
+        k for k in ("first_response_hours", "response_24h_rate", "dispute_days", "sell_through") if k not in used)
     shot = tmp_path / "kpi_tree_designer.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
@@ -123,7 +126,7 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
                         raise
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 
-            page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", "late_shipment_rate"))
+            page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", kpi))
             page.select_option(".kpi-add-parent select", label="net_profit")
             page.select_option(".kpi-add-layer select", label="execution")
             page.select_option(".kpi-add-relation select", label="informational")
@@ -132,12 +135,12 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
             owner.press("Tab")
             page.wait_for_timeout(300)
             page.click("button.kpi-add-button")
-            page.wait_for_selector(".kpi-outline [data-node='late_shipment_rate']", timeout=20_000)
+            page.wait_for_selector(f".kpi-outline [data-node='{kpi}']", timeout=20_000)
 
             page.click("button.kpi-diff-button")
             page.wait_for_function(
                 "() => document.querySelector('.kpi-diff') && "
-                "document.querySelector('.kpi-diff').textContent.includes('late_shipment_rate')",
+                f"document.querySelector('.kpi-diff').textContent.includes('{kpi}')",
                 timeout=20_000,
             )
             page.click("button.kpi-save-button")
@@ -163,6 +166,6 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
 
     assert tree_file.is_file()
     saved = tree_mod.load_tree(tree_file)
-    node = {n.id or n.kpi: n for n in saved.nodes}["late_shipment_rate"]
+    node = {n.id or n.kpi: n for n in saved.nodes}[kpi]
     assert (node.parent, node.layer, node.relation, node.owner) == ("net_profit", "execution", "informational", "T-AMZ")
     assert tree_mod.validate_tree(saved) == []

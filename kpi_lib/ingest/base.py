@@ -153,19 +153,12 @@ def file_head(path: Path) -> FileHead:
     if raw[:4] == b"PK\x03\x04" and path.suffix.lower() in (".xlsx", ".xlsm", ""):
         rows: list[list[object]] = []
         try:
-            import openpyxl
+            import python_calamine
 
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            ws = wb.worksheets[0]
-            # exports often carry a wrong <dimension ref="A1:A1">: in read-only mode openpyxl would
-            # then yield only the first cell, so let it find the real extent
-            ws.reset_dimensions()
-            for i, row in enumerate(ws.iter_rows(values_only=True)):
-                rows.append(list(row))
-                if i >= 30:
-                    break
-            wb.close()
-        except Exception as exc:  # noqa: BLE001 - any openpyxl failure means "not a readable xlsx"
+            wb = python_calamine.CalamineWorkbook.from_path(str(path))
+            sheet = wb.get_sheet_by_index(0)
+            rows = [[None if v == "" else v for v in r] for r in sheet.to_python(skip_empty_area=False, nrows=31)]
+        except Exception as exc:  # noqa: BLE001 - any reader failure means "not a readable xlsx"
             raise IngestError(f"{path}: looks like an xlsx workbook but cannot be opened ({exc})") from None
         return FileHead(path, raw, "", None, [], rows)
     if b"\x00" in raw[:4096] and not (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[1:2] == b"\x00"):

@@ -261,18 +261,18 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         tables[name] = df
     qdf = _quarantine_frame("", store["store_id"], fr.reader or "", fr.path, qrows)
     # attach the raw values for rows that failed validation (the reader already did for parse errors)
-    bad_rows = set(qdf["source_row"].astype(int)) if len(qdf) else set()
+    bad_rows = np.unique(qdf["source_row"].astype("int64").to_numpy()) if len(qdf) else np.array([], "int64")
     out: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         t = TABLES[name]
-        if bad_rows:
-            isbad = df["source_row"].isin(bad_rows)
+        if len(bad_rows):
+            isbad = pd.Series(np.isin(df["source_row"].to_numpy(dtype="int64"), bad_rows), index=df.index)
             if isbad.any() and len(qdf):
                 raw_by_row = (
                     df.loc[isbad].drop_duplicates("source_row").set_index("source_row")
                     .astype("string").fillna("").to_dict("index")
                 )
-                need = qdf["raw"].isin(["{}", ""]) & qdf["source_row"].isin(raw_by_row.keys())
+                need = qdf["raw"].isin(["{}", ""]) & qdf["source_row"].isin(list(raw_by_row))
                 qdf.loc[need, "raw"] = qdf.loc[need, "source_row"].map(
                     lambda r: json.dumps(raw_by_row.get(int(r), {}), ensure_ascii=False, default=str)
                 )
@@ -468,44 +468,63 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
     return out
 
 
-def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
-    """Mark duplicate rows (against the warehouse and earlier files) and fill the per-file counts."""
-    existing: dict[str, set[int]] = {}
-    for name in TABLES:
-        if wh.exists() and wh.has(name):
-            con = wh.connect()
-            try:
+def _existing_keys(wh: Warehouse) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    if not wh.exists():
+        return out
+    con = wh.connect()
+    try:
+        for name in TABLES:
+            if wh.has(name):
                 cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
                 if "row_key" in cols:
-                    existing[name] = set(con.execute(f'SELECT row_key FROM "{name}"').fetchnumpy()["row_key"].tolist())
-            finally:
-                con.close()
-    seen: dict[str, set[int]] = {k: set(v) for k, v in existing.items()}
-    for p in prepared:
-        q_rows = set(p.quarantine["source_row"].astype(int)) if len(p.quarantine) else set()
-        loaded_rows: set[int] = set()
-        dup_rows: set[int] = set()
-        loaded_money = 0.0
-        for name, df in list(p.tables.items()):
-            t = TABLES[name]
-            rk = _row_keys(df, t.key)
-            df["row_key"] = rk
-            s = seen.setdefault(name, set())
-            in_seen = rk.isin(s)
-            within = rk.duplicated(keep="first")
-            dup = in_seen | within
-            dup_rows |= set(df.loc[dup, "source_row"].astype(int))
-            loaded_rows |= set(df.loc[~dup, "source_row"].astype(int))
-            s.update(rk[~dup].tolist())
-            for tname, col, sign in p.money:
+                    out[name] = con.execute(f'SELECT row_key FROM "{name}"').fetchnumpy()["row_key"]
+    finally:
+        con.close()
+    return out
+
+
+def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
+    """Mark duplicate rows (against the warehouse and earlier files) and fill the per-file counts.
+
+    Vectorised per table: the row keys of all files are concatenated in file order, so a row is a
+    duplicate when its key is already in the warehouse or appeared earlier in the run.
+    """
+    existing = _existing_keys(wh)
+    loaded_rows: list[list[np.ndarray]] = [[] for _ in prepared]
+    dup_rows: list[list[np.ndarray]] = [[] for _ in prepared]
+    money = [0.0 for _ in prepared]
+    for name, t in TABLES.items():
+        parts = [(i, p.tables[name]) for i, p in enumerate(prepared) if name in p.tables and len(p.tables[name])]
+        if not parts:
+            continue
+        for _, df in parts:
+            df["row_key"] = _row_keys(df, t.key)
+        keys = np.concatenate([df["row_key"].to_numpy() for _, df in parts])
+        dup = pd.Series(keys).duplicated(keep="first").to_numpy()
+        if name in existing and len(existing[name]):
+            dup |= np.isin(keys, existing[name])
+        start = 0
+        for i, df in parts:
+            d = dup[start:start + len(df)]
+            start += len(df)
+            src = df["source_row"].to_numpy(dtype="int64")
+            dup_rows[i].append(src[d])
+            loaded_rows[i].append(src[~d])
+            for tname, col, sign in prepared[i].money:
                 if tname == name and col in df.columns:
-                    loaded_money += sign * float(df[col].sum())
-            p.tables[name] = df.loc[~dup]
-        dup_only = dup_rows - loaded_rows
+                    money[i] += sign * float(df[col].sum())
+            prepared[i].tables[name] = df.loc[~d]
+    for i, p in enumerate(prepared):
+        q_rows = np.unique(p.quarantine["source_row"].astype("int64").to_numpy()) if len(p.quarantine) else np.array([], "int64")
+        loaded = np.unique(np.concatenate(loaded_rows[i])) if loaded_rows[i] else np.array([], "int64")
+        dups = np.unique(np.concatenate(dup_rows[i])) if dup_rows[i] else np.array([], "int64")
+        loaded = np.setdiff1d(loaded, q_rows)
+        dups = np.setdiff1d(np.setdiff1d(dups, loaded), q_rows)
         fr = p.fr
         fr.rows_quarantined = len(q_rows)
-        fr.rows_loaded = len(loaded_rows - q_rows)
-        fr.rows_duplicate = len(dup_only - q_rows)
+        fr.rows_loaded = len(loaded)
+        fr.rows_duplicate = len(dups)
         unaccounted = fr.rows_read - fr.rows_loaded - fr.rows_quarantined - fr.rows_duplicate
         if unaccounted != 0:
             fr.error = (f"{fr.path}: reader {fr.reader} accounted for {fr.rows_read - unaccounted} of "
@@ -513,8 +532,8 @@ def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
         if p.expected is not None:
             fr.reconciliation = {
                 "expected": round(float(p.expected), 2),
-                "loaded": round(loaded_money, 2),
-                "difference": round(float(p.expected) - loaded_money, 2),
+                "loaded": round(money[i], 2),
+                "difference": round(float(p.expected) - money[i], 2),
             }
         dates = []
         for name, df in p.tables.items():
