@@ -134,29 +134,10 @@ def _cols(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 
 def _cost_join(con: duckdb.DuckDBPyConnection, alias: str, date_expr: str) -> tuple[str, str, str, str]:
-    """(join sql, unit_cogs, first_leg, duty_rate) — the sku_costs row valid on the date, fallback skus."""
-    tabs = _tables(con)
-    joins, cogs, leg, duty = [], [], [], "0.0"
-    if "sku_costs" in tabs:
-        joins.append(
-            "ASOF LEFT JOIN (SELECT CAST(sku AS VARCHAR) AS sku, CAST(valid_from AS DATE) AS vf, "
-            "CAST(unit_cogs AS DOUBLE) AS unit_cogs, CAST(first_leg_cost AS DOUBLE) AS first_leg_cost "
-            f"FROM sku_costs) _c ON {alias}.sku = _c.sku AND {date_expr} >= _c.vf"
-        )
-        cogs.append("_c.unit_cogs")
-        leg.append("_c.first_leg_cost")
-    if "skus" in tabs:
-        kc = _cols(con, "skus")
-        joins.append(f"LEFT JOIN skus _k ON {alias}.sku = CAST(_k.sku AS VARCHAR)")
-        if "unit_cogs" in kc:
-            cogs.append("CAST(_k.unit_cogs AS DOUBLE)")
-        if "first_leg_cost" in kc:
-            leg.append("CAST(_k.first_leg_cost AS DOUBLE)")
-        if "duty_rate" in kc:
-            duty = "coalesce(CAST(_k.duty_rate AS DOUBLE), 0.0)"
-    c = f"coalesce({', '.join(cogs)}, 0.0)" if cogs else "0.0"
-    f = f"coalesce({', '.join(leg)}, 0.0)" if leg else "0.0"
-    return " ".join(joins), c, f, duty
+    """(join sql, unit_cogs, first_leg, duty_rate): the engine's landed-cost definition."""
+    from .metrics import cost_join
+
+    return cost_join(con, alias, date_expr)
 
 
 def _fee_case() -> str:
@@ -679,14 +660,9 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
 
 
 def _data_months(wh: Warehouse) -> list[str]:
-    con = wh.connect()
-    try:
-        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
-    finally:
-        con.close()
-    if lo is None:
-        return []
-    return [p.strftime("%Y-%m") for p in pd.period_range(pd.Timestamp(lo), pd.Timestamp(hi), freq="M")]
+    from .targets import _data_months as months
+
+    return months(wh)
 
 
 def overhead_allocations(months: list[str] | None = None, warehouse: Any = None,

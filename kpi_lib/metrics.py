@@ -155,6 +155,38 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
         return set()
 
 
+def cost_join(con: duckdb.DuckDBPyConnection, alias: str, date_expr: str,
+              tables: set[str] | None = None) -> tuple[str, str, str, str]:
+    """(join sql, unit_cogs, first_leg, duty_rate) for fact rows ``alias`` sold on ``date_expr``.
+
+    The sku_costs row valid on the sale date (ASOF join), falling back to the skus master; the one
+    definition of landed cost that KPIs and the cost waterfall share.
+    """
+    if tables is None:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    joins, cogs, leg, duty = [], [], [], "0.0"
+    if "sku_costs" in tables:
+        joins.append(
+            "ASOF LEFT JOIN (SELECT CAST(sku AS VARCHAR) AS sku, CAST(valid_from AS DATE) AS vf, "
+            "CAST(unit_cogs AS DOUBLE) AS unit_cogs, CAST(first_leg_cost AS DOUBLE) AS first_leg_cost "
+            f"FROM sku_costs) _c ON {alias}.sku = _c.sku AND {date_expr} >= _c.vf"
+        )
+        cogs.append("_c.unit_cogs")
+        leg.append("_c.first_leg_cost")
+    if "skus" in tables:
+        kc = _columns(con, "skus")
+        joins.append(f"LEFT JOIN skus _k ON {alias}.sku = CAST(_k.sku AS VARCHAR)")
+        if "unit_cogs" in kc:
+            cogs.append("CAST(_k.unit_cogs AS DOUBLE)")
+        if "first_leg_cost" in kc:
+            leg.append("CAST(_k.first_leg_cost AS DOUBLE)")
+        if "duty_rate" in kc:
+            duty = "coalesce(CAST(_k.duty_rate AS DOUBLE), 0.0)"
+    c = f"coalesce({', '.join(cogs)}, 0.0)" if cogs else "0.0"
+    f = f"coalesce({', '.join(leg)}, 0.0)" if leg else "0.0"
+    return " ".join(joins), c, f, duty
+
+
 class _Ctx:
     def __init__(self, con: duckdb.DuckDBPyConnection, period: str, start: dt.date, end: dt.date,
                  need_costs: bool, filter_start: dt.date | None = None, filter_end: dt.date | None = None) -> None:
@@ -175,27 +207,7 @@ class _Ctx:
 
     def cost_join(self, alias: str, date_expr: str) -> tuple[str, str, str, str]:
         """(join sql, unit_cogs expr, first_leg expr, duty expr)."""
-        joins, cogs, leg, duty = [], [], [], "0.0"
-        if self.has("sku_costs"):
-            joins.append(
-                "ASOF LEFT JOIN (SELECT CAST(sku AS VARCHAR) AS sku, CAST(valid_from AS DATE) AS vf, "
-                "CAST(unit_cogs AS DOUBLE) AS unit_cogs, CAST(first_leg_cost AS DOUBLE) AS first_leg_cost "
-                f"FROM sku_costs) _c ON {alias}.sku = _c.sku AND {date_expr} >= _c.vf"
-            )
-            cogs.append("_c.unit_cogs")
-            leg.append("_c.first_leg_cost")
-        if self.has("skus"):
-            kc = _columns(self.con, "skus")
-            joins.append(f"LEFT JOIN skus _k ON {alias}.sku = _k.sku")
-            if "unit_cogs" in kc:
-                cogs.append("CAST(_k.unit_cogs AS DOUBLE)")
-            if "first_leg_cost" in kc:
-                leg.append("CAST(_k.first_leg_cost AS DOUBLE)")
-            if "duty_rate" in kc:
-                duty = "coalesce(CAST(_k.duty_rate AS DOUBLE), 0.0)"
-        c = f"coalesce({', '.join(cogs)}, 0.0)" if cogs else "0.0"
-        f = f"coalesce({', '.join(leg)}, 0.0)" if leg else "0.0"
-        return " ".join(joins), c, f, duty
+        return cost_join(self.con, alias, date_expr, self.tables)
 
 
 def _base_orders(ctx: _Ctx) -> str:

@@ -182,6 +182,21 @@ def normalize_header(h: object) -> str:
     return " ".join(s.split())
 
 
+def unique_names(cols: list[str]) -> list[str]:
+    """Header cells made unique: a repeated name gets ``.1``, ``.2`` … (as pandas does)."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in cols:
+        c = str(c)
+        if c in seen:
+            seen[c] += 1
+            out.append(f"{c}.{seen[c]}")
+        else:
+            seen[c] = 0
+            out.append(c)
+    return out
+
+
 def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
     """Parse delimited text as strings, keeping quoted newlines; adds ``__line`` (1-based line number).
 
@@ -209,17 +224,7 @@ def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
         rows.append(rec[: len(header)] if len(rec) >= len(header) else rec)
         lines.append(start)
     cols = [str(h) for h in header]
-    # de-duplicate column names (empty columns inserted by hand, repeated headers)
-    seen: dict[str, int] = {}
-    uniq = []
-    for c in cols:
-        k = c
-        if k in seen:
-            seen[k] += 1
-            k = f"{c}.{seen[c]}"
-        else:
-            seen[k] = 0
-        uniq.append(k)
+    uniq = unique_names(cols)  # empty columns inserted by hand, repeated headers
     df = pd.DataFrame(rows, columns=uniq, dtype="object")
     df["__line"] = lines
     return df

@@ -41,6 +41,7 @@ from ..base import (
     decode,
     normalize_header,
     register,
+    unique_names,
 )
 from ..parse import parse_datetime, parse_number
 
@@ -48,20 +49,6 @@ PLATFORM = "amazon"
 LINE = "__line"
 
 # --------------------------------------------------------------------------------------------- io
-
-
-def _unique_names(cols: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for c in cols:
-        c = str(c)
-        if c in seen:
-            seen[c] += 1
-            out.append(f"{c}.{seen[c]}")
-        else:
-            seen[c] = 0
-            out.append(c)
-    return out
 
 
 def _utf8_bytes(path: Path) -> bytes:
@@ -136,7 +123,7 @@ def _read_utf8(raw: bytes, sep: str, quoted: bool) -> pd.DataFrame:
     first_nl = raw.find(b"\n")
     header_text = (raw if first_nl < 0 else raw[:first_nl]).decode("utf-8", errors="replace").rstrip("\r")
     header = next(csv.reader([header_text], delimiter=sep)) if quoted else header_text.split(sep)
-    names = _unique_names([h.replace("\ufeff", "") for h in header])
+    names = unique_names([h.replace("\ufeff", "") for h in header])
     lines = np.arange(2, n_lines + 1, dtype="int64")
     data_lines = lines[~np.isin(lines, empty)] if len(empty) else lines
     df: pd.DataFrame | None = None
@@ -245,7 +232,7 @@ def read_xlsx(path: Path, header_pred) -> tuple[pd.DataFrame, int]:
         raise IngestError(f"{path}: no header row found in the first sheet")
     n = len(header)
     rows = [(list(r) + [None] * n)[:n] for r in rows]
-    df = pd.DataFrame(rows, columns=_unique_names(header), dtype="object")
+    df = pd.DataFrame(rows, columns=unique_names(header), dtype="object")
     df[LINE] = pd.Series(lines, dtype="int64")
     return df, header_row
 

@@ -41,7 +41,8 @@ from ... import paths
 from ...config import StrictModel, load_model
 from ...errors import ConfigError, IngestError
 from ...schemas import ORDER_STATUSES, TABLES, conform
-from ..base import FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, decode, normalize_header, register_instance
+from ..base import (FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, decode, normalize_header,
+                    register_instance, unique_names)
 from ..parse import parse_datetime, parse_number
 
 LINE = "__line"
@@ -223,15 +224,7 @@ def _fast_split(text: str, sep: str) -> pd.DataFrame | None:
     if parts.shape[1] > len(header):
         return None  # ragged: let the careful parser handle it
     parts = parts.reindex(columns=range(len(header))).fillna("")
-    seen: dict[str, int] = {}
-    names = []
-    for h in header:
-        if h in seen:
-            seen[h] += 1
-            names.append(f"{h}.{seen[h]}")
-        else:
-            seen[h] = 0
-            names.append(h)
+    names = unique_names(header)
     parts.columns = names
     parts[LINE] = numbers
     return parts.reset_index(drop=True)
