@@ -21,6 +21,7 @@ A file whose sha256 is already in the manifest is not read again, so re-ingestin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -40,7 +41,7 @@ from ..config import workbench
 from ..errors import IngestError, KpiError
 from ..reference import Reference, load_reference, reference_hashes_json
 from ..schemas import DATE, QUARANTINE_COLUMNS, TABLES, TS, conform, pandera_schema
-from ..warehouse import Warehouse
+from ..warehouse import Warehouse, WarehouseWriter
 from .base import QuarantineRow, ReadResult, Reader, Store, file_head, readers
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
@@ -361,50 +362,71 @@ def ingest(
         # the same content twice in one run is read twice; its rows then count as duplicates
         todo.append((fr, f, ref.store(store_id)))
 
-    # read (in parallel for many files)
-    jobs = jobs or min(os.cpu_count() or 1, 4)
-    args = [(str(f), s["store_id"], _store_kwargs(s)) for _, f, s in todo]
-    results: list[tuple[str, ReadResult | None, str | None, str | None]] = []
-    if jobs > 1 and len(args) > 8:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            for i, r in enumerate(ex.map(_read_one, args, chunksize=1)):
-                results.append(r)
-                if progress:
-                    progress(i + 1, len(args), todo[i][0].path)
-    else:
-        for i, a in enumerate(args):
-            results.append(_read_one(a))
-            if progress:
-                progress(i + 1, len(args), todo[i][0].path)
-
-    prepared: list[_Prepared] = []
-    for (fr, f, store), (_, res, reader_name, err) in zip(todo, results):
-        fr.reader = reader_name
-        fr.rows_duplicate = 0
-        fr.rows_read = 0
-        if err:
-            fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
-            continue
-        assert res is not None
-        fr.rows_read = int(res.rows_read)
-        try:
-            p = prepare(fr, res, store, ref, fx, today)
-        except KpiError as exc:
-            fr.error = str(exc)
-            continue
-        prepared.append(p)
-
-    prepared += _reference_facts(ref, today, seen_sha, summary, fx)
-    if not prepared and wh.exists() and not _reference_changed(wh, ref):
+    # reference fact tables (tickets, activities) are small: prepared up front
+    ref_facts = _reference_facts(ref, today, seen_sha, summary, fx)
+    if not todo and not ref_facts and wh.exists() and not _reference_changed(wh, ref):
         summary.snapshot = wh.current_id()
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    _dedup_and_count(prepared, wh)
-    _write(wh, prepared, ref, summary)
+    # One store at a time: read its files (in parallel), validate, de-duplicate, write its
+    # partitions into the staging snapshot, then let go of its rows. Memory peaks at one store's
+    # data, not the whole run's; keys are per store, so nothing needs the other stores' rows.
+    existing = _existing_keys(wh)
+    jobs = jobs or min(os.cpu_count() or 1, 4)
+    quarantines: list[pd.DataFrame] = []
+    done = 0
+    with wh.transaction("ingest") as w:
+        live = wh.current if wh.exists() else None
+        with _reader_pool(jobs, len(todo)) as pool:
+            for store_id, group in _by_store(todo):
+                prepared: list[_Prepared] = []
+                for (fr, f, store), (_, res, reader_name, err) in zip(group, pool(group)):
+                    done += 1
+                    if progress:
+                        progress(done, len(todo), fr.path)
+                    fr.reader = reader_name
+                    if err:
+                        fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
+                        continue
+                    assert res is not None
+                    fr.rows_read = int(res.rows_read)
+                    try:
+                        prepared.append(prepare(fr, res, store, ref, fx, today))
+                    except KpiError as exc:
+                        fr.error = str(exc)
+                _dedup_and_count(prepared, existing)
+                _write_tables(w, live, prepared)
+                quarantines += [p.quarantine for p in prepared if len(p.quarantine) and not p.fr.error]
+        _dedup_and_count(ref_facts, existing)
+        _write_tables(w, live, ref_facts)
+        quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
+        _write_manifest(w, wh, ref, summary, quarantines)
     summary.snapshot = wh.current_id()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _by_store(todo: list) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for item in todo:
+        groups.setdefault(item[2]["store_id"], []).append(item)
+    return list(groups.items())
+
+
+@contextlib.contextmanager
+def _reader_pool(jobs: int, n_files: int):
+    """A function reading a group of files, in a process pool when there are many."""
+    if jobs <= 1 or n_files <= 8:
+        yield lambda group: [_read_one(_args(item)) for item in group]
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        yield lambda group: ex.map(_read_one, [_args(item) for item in group], chunksize=1)
+
+
+def _args(item: tuple) -> tuple[str, str, dict]:
+    _, f, s = item
+    return str(f), s["store_id"], _store_kwargs(s)
 
 
 def _store_kwargs(s: dict) -> dict:
@@ -484,13 +506,12 @@ def _existing_keys(wh: Warehouse) -> dict[str, np.ndarray]:
     return out
 
 
-def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
+def _dedup_and_count(prepared: list[_Prepared], existing: dict[str, np.ndarray]) -> None:
     """Mark duplicate rows (against the warehouse and earlier files) and fill the per-file counts.
 
     Vectorised per table: the row keys of all files are concatenated in file order, so a row is a
     duplicate when its key is already in the warehouse or appeared earlier in the run.
     """
-    existing = _existing_keys(wh)
     loaded_rows: list[list[np.ndarray]] = [[] for _ in prepared]
     dup_rows: list[list[np.ndarray]] = [[] for _ in prepared]
     money = [0.0 for _ in prepared]
@@ -504,6 +525,7 @@ def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
         dup = pd.Series(keys).duplicated(keep="first").to_numpy()
         if name in existing and len(existing[name]):
             dup |= np.isin(keys, existing[name])
+        existing[name] = np.concatenate([existing.get(name, np.array([], "int64")), keys[~dup]])
         start = 0
         for i, df in parts:
             d = dup[start:start + len(df)]
@@ -545,66 +567,68 @@ def _dedup_and_count(prepared: list[_Prepared], wh: Warehouse) -> None:
             fr.min_date, fr.max_date = str(min(dates).date()), str(max(dates).date())
 
 
-def _write(wh: Warehouse, prepared: list[_Prepared], ref: Reference, summary: IngestSummary) -> None:
+def _write_tables(w: WarehouseWriter, live: Path | None, prepared: list[_Prepared]) -> None:
+    """Write the new rows of these files into the staging snapshot, one store partition at a time
+    (the partition's rows from the live snapshot plus the new ones)."""
+    import shutil
+
     import duckdb
 
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    with wh.transaction("ingest") as w:
-        live = wh.current if wh.exists() else None
-        for name, t in TABLES.items():
-            new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
-            if not new:
-                continue
-            df = pd.concat(new, ignore_index=True)
-            cols = list(t.all_columns) + ["row_key"]
-            df = df.reindex(columns=cols)
-            con = duckdb.connect()
-            try:
-                con.register("new_rows", df)
-                for sid in sorted(df["store_id"].unique()):
-                    part = w.path / name / f"store_id={sid}"
-                    old_file = None
-                    if live is not None and (live / name / f"store_id={sid}").is_dir():
-                        old_file = f"read_parquet('{(live / name / f'store_id={sid}').as_posix()}/*.parquet')"
-                    if part.exists():
-                        import shutil
+    for name, t in TABLES.items():
+        new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
+        if not new:
+            continue
+        df = pd.concat(new, ignore_index=True).reindex(columns=list(t.all_columns) + ["row_key"])
+        con = duckdb.connect()
+        try:
+            con.register("new_rows", df)
+            for sid in sorted(df["store_id"].unique()):
+                part = w.path / name / f"store_id={sid}"
+                sel = _select_cast(t, "new_rows", f"store_id = '{sid}'")
+                if live is not None and (live / name / f"store_id={sid}").is_dir():
+                    old = (live / name / f"store_id={sid}").as_posix()
+                    sel = f"SELECT * FROM read_parquet('{old}/*.parquet') UNION ALL BY NAME {sel}"
+                if part.exists():
+                    shutil.rmtree(part)  # a hard link to the live file: the live snapshot keeps its copy
+                part.mkdir(parents=True)
+                con.execute(f"COPY ({sel}) TO '{(part / 'part-0.parquet').as_posix()}' (FORMAT parquet)")
+        finally:
+            con.close()
 
-                        shutil.rmtree(part)
-                    part.mkdir(parents=True)
-                    sel = _select_cast(t, "new_rows", f"store_id = '{sid}'")
-                    if old_file:
-                        sel = f"SELECT * FROM {old_file} UNION ALL BY NAME {sel}"
-                    con.execute(f"COPY ({sel}) TO '{(part / 'part-0.parquet').as_posix()}' (FORMAT parquet)")
-            finally:
-                con.close()
-        # manifest and quarantine are small: rewrite whole
-        man_rows = []
-        for f in summary.files:
-            if f.unchanged or f.error or not f.sha256:
-                continue
-            rec = f.reconciliation or {}
-            man_rows.append({
-                "path": f.path, "sha256": f.sha256, "store_id": f.store_id or "", "reader": f.reader or "",
-                "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
-                "rows_duplicate": f.rows_duplicate, "expected": rec.get("expected"), "loaded": rec.get("loaded"),
-                "difference": rec.get("difference"), "ingested_at": now, "min_date": f.min_date, "max_date": f.max_date,
-            })
-        old_man = wh.read("manifest") if wh.exists() and wh.has("manifest") else None
-        man = pd.DataFrame(man_rows)
-        if old_man is not None and len(old_man):
-            man = pd.concat([old_man, man], ignore_index=True) if len(man) else old_man
-        if len(man):
-            w.write("manifest", man, partition_by=())
-        qs = [p.quarantine for p in prepared if len(p.quarantine) and not p.fr.error]
-        old_q = wh.read("quarantine") if wh.exists() and wh.has("quarantine") else None
-        if qs or old_q is not None:
-            q = pd.concat(([old_q] if old_q is not None else []) + qs, ignore_index=True)
-            q = q.reindex(columns=list(QUARANTINE_COLUMNS))
-            q["source_row"] = pd.to_numeric(q["source_row"], errors="coerce").astype("Int64")
-            w.write("quarantine", q, partition_by=())
-        for stem, df in ref.tables.items():
-            w.write(stem, df, partition_by=())
-        (w.path / "reference_hashes.json").write_text(reference_hashes_json(ref))
+
+def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: IngestSummary,
+                    quarantines: list[pd.DataFrame]) -> None:
+    """Manifest, quarantine and reference tables (small: rewritten whole)."""
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    man_rows = []
+    for f in summary.files:
+        if f.unchanged or f.error or not f.sha256:
+            continue
+        rec = f.reconciliation or {}
+        man_rows.append({
+            "path": f.path, "sha256": f.sha256, "store_id": f.store_id or "", "reader": f.reader or "",
+            "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
+            "rows_duplicate": f.rows_duplicate, "expected": rec.get("expected"), "loaded": rec.get("loaded"),
+            "difference": rec.get("difference"), "ingested_at": now, "min_date": f.min_date, "max_date": f.max_date,
+        })
+    old_man = wh.read("manifest") if wh.exists() and wh.has("manifest") else None
+    man = pd.DataFrame(man_rows)
+    if old_man is not None and len(old_man):
+        man = pd.concat([old_man, man], ignore_index=True) if len(man) else old_man
+    if len(man):
+        w.write("manifest", man, partition_by=())
+    qs = quarantines
+    old_q = wh.read("quarantine") if wh.exists() and wh.has("quarantine") else None
+    if qs or old_q is not None:
+        q = pd.concat(([old_q] if old_q is not None else []) + qs, ignore_index=True)
+        q = q.reindex(columns=list(QUARANTINE_COLUMNS))
+        q["source_row"] = pd.to_numeric(q["source_row"], errors="coerce").astype("Int64")
+        w.write("quarantine", q, partition_by=())
+    for stem, df in ref.tables.items():
+        w.write(stem, df, partition_by=())
+    (w.path / "reference_hashes.json").write_text(reference_hashes_json(ref))
+
+
 
 
 def _select_cast(t, src: str, where: str) -> str:
