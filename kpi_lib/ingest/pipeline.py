@@ -21,7 +21,6 @@ A file whose sha256 is already in the manifest is not read again, so re-ingestin
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -369,37 +368,33 @@ def ingest(
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    # One store at a time: read its files (in parallel), validate, de-duplicate, write its
-    # partitions into the staging snapshot, then let go of its rows. Memory peaks at one store's
-    # data, not the whole run's; keys are per store, so nothing needs the other stores' rows.
+    # File by file, in order: read (a bounded window of files in parallel), validate, de-duplicate
+    # against the keys seen so far, append the rows as new Parquet parts of the staging snapshot,
+    # let go of them. Memory peaks at a few files' rows, whatever the size of the run.
     existing = _existing_keys(wh)
     jobs = jobs or min(os.cpu_count() or 1, 4)
     quarantines: list[pd.DataFrame] = []
-    done = 0
     with wh.transaction("ingest") as w:
-        live = wh.current if wh.exists() else None
-        with _reader_pool(jobs, len(todo)) as pool:
-            for store_id, group in _by_store(todo):
-                prepared: list[_Prepared] = []
-                for (fr, f, store), (_, res, reader_name, err) in zip(group, pool(group)):
-                    done += 1
-                    if progress:
-                        progress(done, len(todo), fr.path)
-                    fr.reader = reader_name
-                    if err:
-                        fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
-                        continue
-                    assert res is not None
-                    fr.rows_read = int(res.rows_read)
-                    try:
-                        prepared.append(prepare(fr, res, store, ref, fx, today))
-                    except KpiError as exc:
-                        fr.error = str(exc)
-                _dedup_and_count(prepared, existing)
-                _write_tables(w, live, prepared)
-                quarantines += [p.quarantine for p in prepared if len(p.quarantine) and not p.fr.error]
+        for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(_read_all(todo, jobs), start=1):
+            if progress:
+                progress(done, len(todo), fr.path)
+            fr.reader = reader_name
+            if err:
+                fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
+                continue
+            assert res is not None
+            fr.rows_read = int(res.rows_read)
+            try:
+                p = prepare(fr, res, store, ref, fx, today)
+            except KpiError as exc:
+                fr.error = str(exc)
+                continue
+            _dedup_and_count([p], existing)
+            _write_tables(w, [p])
+            if len(p.quarantine) and not p.fr.error:
+                quarantines.append(p.quarantine)
         _dedup_and_count(ref_facts, existing)
-        _write_tables(w, live, ref_facts)
+        _write_tables(w, ref_facts)
         quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
         _write_manifest(w, wh, ref, summary, quarantines)
     summary.snapshot = wh.current_id()
@@ -407,21 +402,27 @@ def ingest(
     return summary
 
 
-def _by_store(todo: list) -> list[tuple[str, list]]:
-    groups: dict[str, list] = {}
-    for item in todo:
-        groups.setdefault(item[2]["store_id"], []).append(item)
-    return list(groups.items())
-
-
-@contextlib.contextmanager
-def _reader_pool(jobs: int, n_files: int):
-    """A function reading a group of files, in a process pool when there are many."""
-    if jobs <= 1 or n_files <= 8:
-        yield lambda group: [_read_one(_args(item)) for item in group]
+def _read_all(todo: list, jobs: int):
+    """Yield (item, read result) in order; at most ``2 × jobs`` files read ahead (bounded memory)."""
+    if jobs <= 1 or len(todo) <= 8:
+        for item in todo:
+            yield item, _read_one(_args(item))
         return
+    from collections import deque
+
     with ProcessPoolExecutor(max_workers=jobs) as ex:
-        yield lambda group: ex.map(_read_one, [_args(item) for item in group], chunksize=1)
+        window: deque = deque()
+        it = iter(todo)
+        for item in it:
+            window.append((item, ex.submit(_read_one, _args(item))))
+            if len(window) >= 2 * jobs:
+                break
+        while window:
+            item, fut = window.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                window.append((nxt, ex.submit(_read_one, _args(nxt))))
+            yield item, fut.result()
 
 
 def _args(item: tuple) -> tuple[str, str, dict]:
@@ -567,10 +568,13 @@ def _dedup_and_count(prepared: list[_Prepared], existing: dict[str, np.ndarray])
             fr.min_date, fr.max_date = str(min(dates).date()), str(max(dates).date())
 
 
-def _write_tables(w: WarehouseWriter, live: Path | None, prepared: list[_Prepared]) -> None:
-    """Write the new rows of these files into the staging snapshot, one store partition at a time
-    (the partition's rows from the live snapshot plus the new ones)."""
-    import shutil
+def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
+    """Append the new rows of these files to the staging snapshot as new Parquet parts.
+
+    Each store partition is a folder of parts (hard links of the live snapshot's parts plus the new
+    ones), so nothing already written is read or rewritten.
+    """
+    import uuid
 
     import duckdb
 
@@ -584,16 +588,16 @@ def _write_tables(w: WarehouseWriter, live: Path | None, prepared: list[_Prepare
             con.register("new_rows", df)
             for sid in sorted(df["store_id"].unique()):
                 part = w.path / name / f"store_id={sid}"
-                sel = _select_cast(t, "new_rows", f"store_id = '{sid}'")
-                if live is not None and (live / name / f"store_id={sid}").is_dir():
-                    old = (live / name / f"store_id={sid}").as_posix()
-                    sel = f"SELECT * FROM read_parquet('{old}/*.parquet') UNION ALL BY NAME {sel}"
-                if part.exists():
-                    shutil.rmtree(part)  # a hard link to the live file: the live snapshot keeps its copy
-                part.mkdir(parents=True)
-                con.execute(f"COPY ({sel}) TO '{(part / 'part-0.parquet').as_posix()}' (FORMAT parquet)")
+                part.mkdir(parents=True, exist_ok=True)
+                target = part / f"part-{uuid.uuid4().hex[:12]}.parquet"
+                con.execute(f"COPY ({_select_cast(t, 'new_rows', f'store_id = {_sql_str(sid)}')}) "
+                            f"TO '{target.as_posix()}' (FORMAT parquet)")
         finally:
             con.close()
+
+
+def _sql_str(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
 
 
 def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: IngestSummary,
