@@ -371,7 +371,7 @@ def ingest(
     # File by file, in order: read (a bounded window of files in parallel), validate, de-duplicate
     # against the keys seen so far, append the rows as new Parquet parts of the staging snapshot,
     # let go of them. Memory peaks at a few files' rows, whatever the size of the run.
-    existing = _existing_keys(wh)
+    existing = _SeenKeys(wh)
     jobs = jobs or min(os.cpu_count() or 1, 4)
     quarantines: list[pd.DataFrame] = []
     with wh.transaction("ingest") as w:
@@ -393,7 +393,7 @@ def ingest(
             _write_tables(w, [p])
             if len(p.quarantine) and not p.fr.error:
                 quarantines.append(p.quarantine)
-        _dedup_and_count(ref_facts, existing)
+        _dedup_and_count(ref_facts, _SeenKeys(wh))
         _write_tables(w, ref_facts)
         quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
         _write_manifest(w, wh, ref, summary, quarantines)
@@ -491,23 +491,47 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
     return out
 
 
-def _existing_keys(wh: Warehouse) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    if not wh.exists():
-        return out
-    con = wh.connect()
-    try:
-        for name in TABLES:
-            if wh.has(name):
-                cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
-                if "row_key" in cols:
-                    out[name] = con.execute(f'SELECT row_key FROM "{name}"').fetchnumpy()["row_key"]
-    finally:
-        con.close()
-    return out
+class _SeenKeys:
+    """Row keys already in the warehouse or loaded earlier in this run, per table and store.
+
+    Keys include the store, so only the current store's keys are kept (files come grouped by
+    store): hash-set look-ups make de-duplication linear in the rows, and memory is one store's keys.
+    """
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.live = wh.current if wh.exists() else None
+        self.store: str | None = None
+        self.sets: dict[tuple[str, str], set[int]] = {}
+
+    def get(self, table: str, store_id: str) -> set[int]:
+        if store_id != self.store:
+            self.sets = {k: v for k, v in self.sets.items() if k[1] == store_id}
+            self.store = store_id
+        key = (table, store_id)
+        if key not in self.sets:
+            self.sets[key] = self._load(table, store_id)
+        return self.sets[key]
+
+    def _load(self, table: str, store_id: str) -> set[int]:
+        if self.live is None:
+            return set()
+        part = self.live / table / f"store_id={store_id}"
+        if not part.is_dir() or not any(part.glob("*.parquet")):
+            return set()
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{part.as_posix()}/*.parquet')").fetchall()}
+            if "row_key" not in cols:
+                return set()
+            keys = con.execute(f"SELECT row_key FROM read_parquet('{part.as_posix()}/*.parquet')").fetchnumpy()["row_key"]
+        finally:
+            con.close()
+        return set(np.asarray(keys, dtype="int64").tolist())
 
 
-def _dedup_and_count(prepared: list[_Prepared], existing: dict[str, np.ndarray]) -> None:
+def _dedup_and_count(prepared: list[_Prepared], existing: _SeenKeys) -> None:
     """Mark duplicate rows (against the warehouse and earlier files) and fill the per-file counts.
 
     Vectorised per table: the row keys of all files are concatenated in file order, so a row is a
@@ -523,10 +547,14 @@ def _dedup_and_count(prepared: list[_Prepared], existing: dict[str, np.ndarray])
         for _, df in parts:
             df["row_key"] = _row_keys(df, t.key)
         keys = np.concatenate([df["row_key"].to_numpy() for _, df in parts])
+        stores = np.concatenate([df["store_id"].astype(str).to_numpy() for _, df in parts])
         dup = pd.Series(keys).duplicated(keep="first").to_numpy()
-        if name in existing and len(existing[name]):
-            dup |= np.isin(keys, existing[name])
-        existing[name] = np.concatenate([existing.get(name, np.array([], "int64")), keys[~dup]])
+        for sid in pd.unique(stores):
+            at = np.flatnonzero(stores == sid)
+            seen = existing.get(name, str(sid))
+            k = keys[at].tolist()
+            dup[at] |= np.fromiter((x in seen for x in k), dtype=bool, count=len(k))
+            seen.update(keys[at][~dup[at]].tolist())
         start = 0
         for i, df in parts:
             d = dup[start:start + len(df)]
