@@ -8,7 +8,6 @@ Two situations are covered: a project without a warehouse (the notebooks must sa
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -29,15 +28,10 @@ def _demo_warehouse() -> Path | None:
 
 
 @pytest.fixture
-def nb_project(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "parameters", root / "parameters")
-    (root / "data" / "raw").mkdir(parents=True)
-    monkeypatch.setenv("KPI_ROOT", str(root))
-    monkeypatch.setenv("KPI_HEADLESS", "1")
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    monkeypatch.delenv("KPI_REFERENCE", raising=False)
-    return root
+def nb_project(project: Path) -> Path:
+    """The shared temporary project (conftest ``project``) with an empty data/raw."""
+    (project / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    return project
 
 
 def _run(path: Path, cwd: Path) -> nbformat.NotebookNode:

@@ -17,15 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def wproject(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "parameters", root / "parameters")
-    (root / "data" / "raw").mkdir(parents=True)
-    monkeypatch.setenv("KPI_ROOT", str(root))
-    monkeypatch.setenv("KPI_HEADLESS", "1")
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    monkeypatch.delenv("KPI_REFERENCE", raising=False)
-    return root
+def wproject(project: Path) -> Path:
+    """The shared temporary project (conftest ``project``) with an empty data/raw."""
+    (project / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    return project
 
 
 @pytest.fixture(scope="module")
