@@ -31,6 +31,22 @@ def parse_number(s: pd.Series, decimal: str = "auto") -> tuple[pd.Series, pd.Ser
     if pd.api.types.is_numeric_dtype(s):
         v = pd.to_numeric(s, errors="coerce").astype("float64")
         return v, pd.Series(False, index=s.index)
+    if decimal != ",":
+        # fast path: most cells are plain numbers; only the others go through the text cleaning
+        obj = s.astype("object")
+        fast = pd.to_numeric(obj, errors="coerce").astype("float64")
+        rest = fast.isna() & obj.notna()
+        if rest.any():
+            v, bad = _parse_number_text(obj[rest], decimal)
+            fast[rest] = v
+            out_bad = np.zeros(len(s), dtype=bool)
+            out_bad[rest.to_numpy(dtype=bool)] = bad.to_numpy(dtype=bool)
+            return fast, pd.Series(out_bad, index=s.index)
+        return fast, pd.Series(False, index=s.index)
+    return _parse_number_text(s, decimal)
+
+
+def _parse_number_text(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     raw = s.astype("string")
     empty = raw.isna() | raw.str.strip().isin(["", "-", "--", "—", "N/A", "n/a", "nan", "None"])
     t = _clean_numeric_text(raw)

@@ -190,8 +190,13 @@ def load_frame(path: Path, m: Mapping) -> pd.DataFrame:
         text = text.lstrip("\ufeff")
     sep = _sep(text.splitlines()[m.header_row - 1] if text else "", m.delimiter)
     df = None
-    if m.header_row == 1 and '"' not in text and sep in (",", "\t", ";", "|"):
-        df = _fast_split(text, sep)
+    if m.header_row == 1 and sep in (",", "\t", ";", "|"):
+        if '"' not in text:
+            df = _fast_split(text, sep)
+        else:
+            from .amazon import read_delimited  # pyarrow with exact physical line numbers
+
+            df = read_delimited(path, sep, quoted=True).astype("object")
     if df is None:
         df = csv_frame(text, sep, header_line=m.header_row - 1)
     df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
@@ -231,12 +236,16 @@ def _fast_split(text: str, sep: str) -> pd.DataFrame | None:
 
 
 def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
+    """A source column as stripped text ('' when empty or absent); cached per frame and column."""
     if not name:
         return pd.Series("", index=df.index, dtype="object")
     key = normalize_header(name)
     if key not in df.columns:
         return pd.Series("", index=df.index, dtype="object")
-    return df[key].astype("object").fillna("").astype(str).str.strip()
+    cache = df.attrs.setdefault("_text", {})
+    if key not in cache:
+        cache[key] = df[key].astype("object").fillna("").astype(str).str.strip()
+    return cache[key]
 
 
 class MappingReader(Reader):
