@@ -236,16 +236,13 @@ def _fast_split(text: str, sep: str) -> pd.DataFrame | None:
 
 
 def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
-    """A source column as stripped text ('' when empty or absent); cached per frame and column."""
+    """A source column as stripped text ('' when empty or absent)."""
     if not name:
         return pd.Series("", index=df.index, dtype="object")
     key = normalize_header(name)
     if key not in df.columns:
         return pd.Series("", index=df.index, dtype="object")
-    cache = df.attrs.setdefault("_text", {})
-    if key not in cache:
-        cache[key] = df[key].astype("object").fillna("").astype(str).str.strip()
-    return cache[key]
+    return df[key].astype("object").fillna("").astype(str).str.strip()
 
 
 class MappingReader(Reader):
