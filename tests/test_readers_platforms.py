@@ -52,6 +52,51 @@ def test_real_shopee_order_report() -> None:
     assert res.expected_money == pytest.approx(_money(res))
     # the cancelled order has no creation date: dated by its estimated ship-out date
     assert (o.loc[o["order_id"] == "32DKM", "status"] == "cancelled").all()
+    assert str(o.loc[o["order_id"] == "32DKM", "order_date"].iloc[0])[:10] == "2024-12-10"
+
+
+@needs_real
+def test_real_shopee_exact_values() -> None:
+    f = REAL / "shopee" / "orderSalesReport.xlsx"
+    store = Store("SHP", "shopee", "MY", "MYR", "Asia/Kuala_Lumpur")
+    res = detect(f, store).read(f, store)
+    o = res.tables["orders"].set_index("source_row")
+    assert list(o.index) == list(range(2, 11))  # sheet rows 2..10
+    assert o["status"].tolist() == ["shipped"] * 4 + ["delivered"] * 3 + ["cancelled", "returned"]
+    # gross = Product Subtotal = Deal Price x qty (Spoon: 6.00 x 2)
+    assert o.loc[4, ["sku", "quantity", "gross_sales"]].tolist() == ["125", 2, 12.0]
+    assert o.loc[10, "discounts"] == 8.0 and o.loc[10, "shipping_charged"] == 11.0
+    assert o["shipping_charged"].sum() == pytest.approx(6.3 + 9 + 0 + 11)  # once per order
+    assert str(o.loc[2, "order_ts"]) == "2024-12-09 00:12:00"
+    fees = res.tables["fees"]
+    # 3 charged orders x 3 fees + the seller voucher of Q750V; the cancelled order's estimates are not charged
+    assert len(fees) == 10 and "32DKM" not in set(fees["order_id"])
+    by = fees.groupby("fee_type")["amount"].sum()
+    assert by["referral"] == pytest.approx(4.965 + 4.5 + 1.65)
+    assert by["payment"] == pytest.approx(2.979 + 2.7 + 0.99)
+    assert by["other"] == pytest.approx(2.4825 + 2.25 + 0.825)
+    assert by["promotion"] == pytest.approx(3.0)
+    assert set(fees.loc[fees["order_id"] == "Q750V", "source_row"]) == {6}  # the order's first line
+    ref = res.tables["refunds"]
+    assert ref[["order_id", "sku", "quantity", "amount"]].values.tolist() == [["EWWXR", "126", 1, 33.0]]
+    assert res.expected_money == pytest.approx(242.0 + by.sum() + 33.0)
+
+
+@needs_real
+def test_real_shopee_as_csv_gives_the_same_rows(tmp_path: Path) -> None:
+    """Seller Centre also exports the report as CSV with the same header."""
+    src = REAL / "shopee" / "orderSalesReport.xlsx"
+    df = pd.read_excel(src, dtype=str).fillna("")
+    p = tmp_path / "report.csv"
+    df.to_csv(p, index=False)
+    store = Store("SHP", "shopee", "MY", "MYR", "Asia/Kuala_Lumpur")
+    r = detect(p, store)
+    assert r.name == "shopee_orders"
+    a, b = r.read(src, store), r.read(p, store)
+    assert b.rows_read == 9 and not b.quarantine
+    cols = ["order_id", "sku", "status", "quantity", "gross_sales", "discounts", "shipping_charged", "source_row"]
+    pd.testing.assert_frame_equal(a.tables["orders"][cols].reset_index(drop=True), b.tables["orders"][cols].reset_index(drop=True))
+    assert a.expected_money == pytest.approx(b.expected_money)
 
 
 @needs_real
@@ -68,6 +113,23 @@ def test_real_shopify_export() -> None:
     # +0500 converted to Asia/Dhaka (+0600)
     assert str(first["order_ts"]) == "2026-04-04 15:49:57"
     assert res.expected_money == pytest.approx(_money(res))
+    # physical line numbers: the first order's note spans lines 2..12, the next order starts on line 13
+    assert o["source_row"].tolist()[:2] == [2, 13]
+    assert o["order_id"].nunique() == 50 and o["currency"].eq("BDT").all()
+    assert o["status"].value_counts().to_dict() == {"pending": 35, "shipped": 20}
+    # order totals are on the first line only: a 3-line order carries its discount and shipping once
+    o3 = o[o["order_id"] == "2518811"]
+    assert o3["line_id"].tolist() == ["1", "2", "3"] and o3["gross_sales"].tolist() == [1350.0, 1350.0, 1400.0]
+    assert o3["discounts"].tolist() == [1024.92, 0.0, 0.0] and o3["shipping_charged"].tolist() == [50.0, 0.0, 0.0]
+    # price x quantity (order 2518829: 2 x 2300.01); cross-check with the file's own order totals:
+    # sum of line gross = sum over orders of Subtotal + Discount Amount
+    assert o.loc[o["order_id"] == "2518829", "gross_sales"].tolist() == [4600.02]
+    raw = pd.read_csv(f, dtype=str)
+    stated = pd.to_numeric(raw["Subtotal"]).sum() + pd.to_numeric(raw["Discount Amount"]).sum()
+    assert o["gross_sales"].sum() == pytest.approx(stated) == pytest.approx(92430.04)
+    assert o["shipping_charged"].sum() == pytest.approx(pd.to_numeric(raw["Shipping"]).sum())
+    assert o["discounts"].sum() == pytest.approx(pd.to_numeric(raw["Discount Amount"]).sum())
+    assert "refunds" not in res.tables and "fees" not in res.tables  # nothing refunded; the export has no fees
 
 
 def test_tiktok_description_row_totals_row_and_order_level_amounts() -> None:
@@ -85,9 +147,99 @@ def test_tiktok_description_row_totals_row_and_order_level_amounts() -> None:
     assert list(o["shipping_charged"]) == [5.99, 0.0, 0.0]  # once per order
     assert list(o["tax"]) == [1.40, 0.0, 0.0]
     assert list(o["discounts"]) == [1.0, 0.0, 0.0]
-    ref = res.tables["refunds"]
-    assert ref["order_id"].tolist() == ["576000000000000002"] and ref["amount"].tolist() == [10.70]
+    # the cancelled order's money back is a cancellation (it never was GMV), not a refund: none loaded or expected
+    assert "refunds" not in res.tables
+    assert res.expected_money == pytest.approx(20 + 10 + 10 + 7.5)
     assert str(o.iloc[0]["order_ts"]) == "2026-07-16 10:23:45"
+
+
+def test_tiktok_full_header_exact_rows() -> None:
+    """The real 53-column layout: BOM, description line, tab-suffixed ids, quoted names, CRLF, totals row."""
+    f = FIX / "tiktok" / "orders_full_header.csv"
+    store = Store("TTS", "tiktok", "US", "USD", "America/Los_Angeles")
+    r = detect(f, store)
+    assert r.name == "tiktok_orders"
+    res = r.read(f, store)
+    assert res.rows_read == 6
+    q = sorted(res.quarantine, key=lambda x: x.source_row)
+    assert [(x.source_row, x.column) for x in q] == [(7, "Quantity"), (8, "Order ID")]
+    assert q[0].reason == "cannot parse Quantity: 'two' (expected a whole number)"
+    assert q[0].raw["Quantity"] == "two" and q[0].raw["Seller SKU"] == "HK-1003"  # the file's own headers
+    assert q[1].reason == "totals row"
+    cols = ["order_id", "line_id", "sku", "order_date", "order_ts", "status", "quantity", "currency", "gross_sales",
+            "discounts", "tax", "shipping_charged", "fulfillment_channel", "ship_date", "source_row"]
+    got = res.tables["orders"][cols].astype(object).where(res.tables["orders"][cols].notna(), None).values.tolist()
+    ts = pd.Timestamp
+    assert got == [
+        ["576100000000000001", "1729000000000000001", "HK-1001", ts("2026-07-16"), ts("2026-07-16 22:23:45"), "delivered", 2,
+         "USD", 24.0, 2.0, 2.10, 5.99, "merchant", ts("2026-07-17"), 3],
+        ["576100000000000001", "1729000000000000002", "HK-1002", ts("2026-07-16"), ts("2026-07-16 22:23:45"), "delivered", 1,
+         "USD", 8.0, 0.0, 0.0, 0.0, "merchant", ts("2026-07-17"), 4],
+        ["576100000000000002", "1729000000000000001", "HK-1001", ts("2026-07-18"), ts("2026-07-18 08:00:00"), "returned", 1,
+         "USD", 15.0, 0.0, 1.05, 0.0, "platform", None, 5],
+        ["576100000000000003", "1729000000000000003", "HK-1003", ts("2026-07-19"), ts("2026-07-19 23:59:59"), "cancelled", 3,
+         "USD", 10.5, 0.0, 0.0, 0.0, "merchant", None, 6],
+    ]
+    ref = res.tables["refunds"]
+    assert ref[["order_id", "amount", "reason", "source_row"]].values.tolist() == [["576100000000000002", 16.05, "Return/Refund", 5]]
+    assert "fees" not in res.tables
+    # expected = gross of every non-total row (the quarantined one's 7.00 included) + the refund once
+    assert res.expected_money == pytest.approx(24 + 8 + 15 + 10.5 + 7 + 16.05)
+    assert res.expected_money - _money(res) == pytest.approx(7.0)
+    assert len(_accounted(res)) == res.rows_read
+
+
+def test_tiktok_without_description_line_loses_no_row(tmp_path: Path) -> None:
+    lines = (FIX / "tiktok" / "orders_full_header.csv").read_text(encoding="utf-8-sig").splitlines()
+    p = tmp_path / "t.csv"
+    p.write_text("\n".join([lines[0], *lines[2:]]) + "\n", encoding="utf-8")
+    store = Store("TTS", "tiktok", "US", "USD", "America/Los_Angeles")
+    res = detect(p, store).read(p, store)
+    assert res.rows_read == 6 and sorted(res.tables["orders"]["source_row"]) == [2, 3, 4, 5]
+
+
+SHOPIFY_HEADER = ("Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Currency,Subtotal,"
+                  "Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,"
+                  "Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem requires shipping,"
+                  "Lineitem taxable,Lineitem fulfillment status,Cancelled at,Refunded Amount")
+
+
+def test_shopify_statuses_refunds_and_currency(tmp_path: Path) -> None:
+    rows = [
+        # refunded order of 2 lines: totals on the first line only
+        ("#1001,a@x,refunded,2026-03-01 10:00:05 -0500,fulfilled,2026-03-02 09:00:00 -0500,no,USD,30.00,5.95,2.40,38.35,,0.00,"
+         "Standard,2026-03-01 10:00:00 -0500,1,Cup,10.00,,HK-1001,true,true,fulfilled,,38.35"),
+        "#1001,,,,,,,,,,,,,,,2026-03-01 10:00:00 -0500,2,Lid,10.00,,HK-1002,true,true,fulfilled,,",
+        # cancelled (Cancelled at) and voided
+        ("#1002,b@x,refunded,,unfulfilled,,no,USD,20.00,0.00,0.00,20.00,,0.00,Standard,2026-03-01 23:30:00 -0500,"
+         "1,Cup,20.00,,HK-1001,true,true,pending,2026-03-02 08:00:00 -0500,20.00"),
+        ("#1003,c@x,voided,,unfulfilled,,no,USD,7.00,0.00,0.00,7.00,,0.00,Standard,2026-03-03 10:00:00 -0500,"
+         "1,Straw,7.00,,,true,true,pending,,0.00"),
+        # partially refunded, no sku: the line name is the sku
+        ("#1004,d@x,partially_refunded,2026-03-04 10:00:00 -0500,fulfilled,,no,USD,50.00,0.00,4.00,49.00,SAVE5,5.00,"
+         "Standard,2026-03-04 10:00:00 -0500,5,Straw,10.00,,,true,true,fulfilled,,12.00"),
+    ]
+    p = tmp_path / "orders_export.csv"
+    p.write_text("\n".join([SHOPIFY_HEADER, *rows]) + "\n", encoding="utf-8")
+    store = Store("SFY", "shopify", "US", "USD", "America/New_York")
+    r = detect(p, store)
+    assert r.name == "shopify_orders"
+    res = r.read(p, store)
+    o = res.tables["orders"]
+    assert o["status"].tolist() == ["returned", "returned", "cancelled", "cancelled", "shipped"]
+    assert o["sku"].tolist() == ["HK-1001", "HK-1002", "HK-1001", "Straw", "Straw"]
+    assert o["gross_sales"].tolist() == [10.0, 20.0, 20.0, 7.0, 50.0]
+    assert o["tax"].tolist() == [2.4, 0.0, 0.0, 0.0, 4.0] and o["discounts"].tolist() == [0.0, 0.0, 0.0, 0.0, 5.0]
+    ref = res.tables["refunds"].sort_values("source_row")
+    # the cancelled order #1002 got its 20.00 back: a cancellation, not a refund
+    assert ref[["order_id", "amount", "source_row"]].values.tolist() == [["#1001", 38.35, 2], ["#1004", 12.0, 6]]
+    # refund dated by Paid at (store time)
+    assert [str(d)[:10] for d in ref["date"]] == ["2026-03-01", "2026-03-04"]
+    assert res.expected_money == pytest.approx(_money(res)) == pytest.approx(107.0 + 38.35 + 12)
+    # a currency contradicting the store
+    p.write_text(p.read_text().replace(",USD,", ",EUR,", 1), encoding="utf-8")
+    with pytest.raises(IngestError, match=r"orders_export\.csv.*Currency.*EUR.*USD"):
+        r.read(p, store)
 
 
 ERP_HEADER = "订单编号,平台订单号,店铺名称,平台,站点,付款时间,订单状态,商品SKU,商品名称,数量,单价,商品总额,优惠金额,运费,平台佣金,交易手续费,退款金额,币种,发货时间,物流方式"
@@ -127,15 +279,24 @@ def test_erp_currency_contradicting_store(tmp_path: Path) -> None:
         detect(p, Store("LZD", "lazada", "TH", "THB", "Asia/Bangkok")).read(p, Store("LZD", "lazada", "TH", "THB", "Asia/Bangkok"))
 
 
-def test_sniffing_is_exclusive() -> None:
-    files = [FIX / "tiktok" / "orders.csv"]
+def test_sniffing_is_exclusive(tmp_path: Path) -> None:
+    """Each export is recognised by its own reader and by no other registered reader (Amazon's included)."""
+    files = {
+        FIX / "tiktok" / "orders.csv": "tiktok_orders",
+        FIX / "tiktok" / "orders_full_header.csv": "tiktok_orders",
+        _erp(tmp_path, ["XS1,9001,店,Lazada,TH,2026/01/15 10:23:45,已发货,HK-1001,杯,1,1.00,1.00,0,0,0,0,0,THB,,"]): "erp_mabang_orders",
+    }
     if REAL.is_dir():
-        files += [REAL / "shopee" / "orderSalesReport.xlsx", REAL / "shopify" / "orders_export (9).csv"]
+        files[REAL / "shopee" / "orderSalesReport.xlsx"] = "shopee_orders"
+        files[REAL / "shopify" / "orders_export (9).csv"] = "shopify_orders"
+        for f in sorted(REAL.rglob("*")):  # the other platforms' files: none of these readers takes them
+            if f.is_file() and f.parent.name not in ("shopee", "shopify") and f.suffix != ".md":
+                files[f] = None
     mine = {"shopee_orders", "shopify_orders", "tiktok_orders", "erp_mabang_orders"}
-    for f in files:
+    for f, want in files.items():
         head = file_head(f)
-        hits = [r.name for r in readers() if r.name in mine and r.sniff(head)]
-        assert len(hits) == 1, (f, hits)
+        hits = [r.name for r in readers() if r.sniff(head) and (want is not None or r.name in mine)]
+        assert hits == ([want] if want else []), (f, hits)
 
 
 def test_mapping_unknown_key_names_its_path(tmp_path: Path) -> None:

@@ -1,31 +1,52 @@
 """The generic order-export reader, driven by a mapping (YAML in parameters/mappings/ or built in).
 
-A mapping says which source column feeds which canonical field, how dates and numbers are
-written, which amounts are per order (repeated on every line or given on the first line only, and
-so counted once), which columns are fees, where refunds are, and how to recognise the file (its
-header must hold ``detect.required_columns``). The Shopee, TikTok Shop and Shopify readers are
-built-in mappings (see their modules); a user adds a new export by writing a YAML file, no code::
+A mapping says how to recognise the file (its header holds ``detect.required_columns``), how it is
+written (encoding, delimiter, header row after a preamble, date format, decimal mark, thousands
+separator), which source column feeds which canonical ``orders`` field, which amounts are given per
+order (repeated on every line, or on the first line only: counted once), which columns are fees,
+where refunds are, and what a totals row looks like. The Shopee, TikTok Shop and Shopify readers
+are built-in mappings (see their modules); a user adds a new export with a YAML file, no code.
+Every key is checked (unknown keys, fields, fee types and statuses are ConfigErrors naming their
+path in the file)::
 
-    name: erp_mabang_orders
+    name: erp_mabang_orders            # reader name (lower_snake_case)
+    description: 马帮ERP 订单导出
+    platforms: [lazada, walmart]       # store platforms whose files it may read (empty = any)
     table: orders
-    encoding: gb18030
+    encoding: gb18030                  # auto (BOM / UTF-8 / UTF-16 / GB18030) or a codec name
+    delimiter: ","                     # auto, ",", ";", "\t", "|"
+    header_row: 1                      # 1-based; lines before it are a preamble (xlsx: 1 = find it)
+    description_row: false             # a line of column descriptions under the header (TikTok)
     detect: {required_columns: [订单编号, 平台订单号, 商品SKU, 付款时间]}
-    date_format: "%Y/%m/%d %H:%M:%S"
-    currency_column: 币种
-    columns:
+    date_format: "%Y/%m/%d %H:%M:%S"   # or omit for common formats (dayfirst: true for 05/03 = 5 March)
+    decimal: "."                       # ".", "," or auto; thousands: "'" removes a separator
+    currency_column: 币种              # or currency: USD (default: the store's currency)
+    columns:                           # canonical field: source column, or a spec
       order_id: 平台订单号
-      sku: 商品SKU
-      order_date: 付款时间
+      line_id: 商品SKU                 # default: the line's index within its order
+      sku: {column: 商品SKU, fallback: 商品名称}
+      order_date: 付款时间              # offsets (+0500) are converted to the store's time zone
       quantity: 数量
-      gross_sales: 商品总额
-      status: {column: 订单状态, map: {已发货: shipped, 已取消: cancelled}}
-    fees: [{column: 平台佣金, fee_type: referral}]
-    refunds: {amount: 退款金额}
-    totals_row: {column: 订单编号, values: [合计]}
+      gross_sales: 商品总额            # or unit_price: {column: 单价, multiply_by: 数量}
+      discounts: 优惠金额
+      shipping_charged: 运费
+      status: {column: 订单状态, map: {已发货: shipped, 已完成: delivered, 已取消: cancelled}}
+      fulfillment_channel: {column: 物流方式, default: merchant}
+    order_level: [shipping_charged]    # money fields given once per order
+    status_overrides: [{column: 退款状态, map: {退款成功: returned}, level: line}]
+    cancelled_if: 取消时间             # a non-empty cell marks the line cancelled
+    skip_cancelled_fees: true          # fees shown on cancelled lines were never charged
+    fees:                              # → fees rows (cost as a positive amount)
+      - {column: 平台佣金, fee_type: referral, level: line}
+    refunds: {amount: 退款金额, level: line, date: 退款时间, quantity: 退货数量, reason: 退款原因}
+    totals_row: {column: 订单编号, values: [合计, Total]}
 
-Money reconciliation: ``expected`` is computed from the source cells (line amounts summed over
-rows, order amounts taken once per order id); ``loaded`` is the sum of what lands in orders
-(gross sales), fees and refunds. They differ only if rows were quarantined.
+Each data row lands in ``orders`` (with its ``source_row``: physical line or sheet row) or in the
+quarantine with a reason naming the column and the expected format (unparseable date, amount or
+quantity, negative quantity, empty order id, unmapped status, totals row). Money reconciliation:
+``expected`` is computed from the source cells of every non-totals row (line amounts summed,
+order-level amounts once per order id); ``loaded`` is what lands in orders (gross sales), fees and
+refunds. They differ only by the money of quarantined rows.
 """
 
 from __future__ import annotations
@@ -35,14 +56,24 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_serializer
 
 from ... import paths
 from ...config import StrictModel, load_model
 from ...errors import ConfigError, IngestError
-from ...schemas import ORDER_STATUSES, TABLES, conform
-from ..base import (FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, decode, normalize_header,
-                    register_instance, unique_names)
+from ...schemas import FEE_TYPES, ORDER_STATUSES, TABLES, conform
+from ..base import (
+    FileHead,
+    QuarantineRow,
+    Reader,
+    ReadResult,
+    Store,
+    csv_frame,
+    decode,
+    normalize_header,
+    register_instance,
+    unique_names,
+)
 from ..parse import parse_datetime, parse_number
 
 LINE = "__line"
@@ -57,11 +88,33 @@ class Column(StrictModel):
     default: str | float | None = Field(None, description="value when the column is absent or empty")
     multiply_by: str | None = Field(None, description="multiply by this source column (unit price × quantity)")
 
+    def is_plain(self) -> bool:
+        return self.column is not None and not (self.fallback or self.map or self.default is not None or self.multiply_by)
+
+    def __eq__(self, other: object) -> bool:
+        """A plain column equals its name (``sku: 商品SKU`` in YAML is ``{column: 商品SKU}``)."""
+        if isinstance(other, str):
+            return self.is_plain() and self.column == other
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        return self.column if self.is_plain() else handler(self)
+
 
 class Fee(StrictModel):
     column: str
     fee_type: str
     level: Literal["line", "order"] = "line"
+
+    @field_validator("fee_type")
+    @classmethod
+    def _known_fee_type(cls, v: str) -> str:
+        if v not in FEE_TYPES:
+            raise ValueError(f"unknown fee_type {v!r}; expected one of {', '.join(FEE_TYPES)}")
+        return v
 
 
 class Refunds(StrictModel):
@@ -71,6 +124,32 @@ class Refunds(StrictModel):
     multiply_by: str | None = Field(None, description="multiply the amount by this column (unit price × returned qty)")
     quantity: str | None = None
     reason: str | None = None
+
+
+def _check_statuses(v: dict[str, str]) -> dict[str, str]:
+    bad = sorted({x for x in v.values() if x not in ORDER_STATUSES})
+    if bad:
+        raise ValueError(f"unknown order status(es) {', '.join(bad)}; map to {', '.join(ORDER_STATUSES)}")
+    return v
+
+
+class StatusOverride(StrictModel):
+    """A second column that can override the status (e.g. a refund/return status, a financial status)."""
+
+    column: str
+    map: dict[str, str] = Field(description="source value → canonical status; other values leave the status alone")
+    level: Literal["line", "order"] = Field(
+        "line", description="`order`: given on an order's first line only, applies to all its lines")
+
+    @field_validator("map")
+    @classmethod
+    def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_statuses(v)
+
+
+# canonical order fields a mapping may fill (``unit_price`` × quantity gives gross_sales)
+_FIELDS = tuple(c for c in TABLES["orders"].columns if c not in ("platform", "store_id", "marketplace")) + ("unit_price",)
+CanonicalField = Literal[_FIELDS]  # type: ignore[valid-type]
 
 
 class Detect(StrictModel):
@@ -92,33 +171,49 @@ class Mapping(StrictModel):
     encoding: str = "auto"
     delimiter: str = "auto"
     header_row: int = Field(1, ge=1, description="1-based line of the header (preamble lines before it are skipped)")
-    description_row: bool = Field(False, description="the line after the header describes the columns (not data)")
+    description_row: bool = Field(
+        False, description="the line after the header may describe the columns (not data): skipped when its order id is a phrase")
     detect: Detect
     date_format: str | None = None
     dayfirst: bool = False
     decimal: Literal[".", ",", "auto"] = "auto"
+    thousands: str | None = Field(None, max_length=1, description="thousands separator to remove (e.g. ' or a space)")
     currency: str | None = None
     currency_column: str | None = None
-    columns: dict[str, str | Column]
-    order_level: list[str] = Field(default_factory=list, description="canonical money fields given once per order")
+    columns: dict[CanonicalField, Column] = Field(
+        description="canonical field → source column name, or {column, fallback, map, default, multiply_by}")
+    order_level: list[Literal["discounts", "tax", "shipping_charged"]] = Field(
+        default_factory=list, description="canonical money fields given once per order (repeated or first line only)")
     cancelled_if: str | None = Field(None, description="source column whose non-empty value marks the order cancelled")
+    status_overrides: list[StatusOverride] = Field(default_factory=list)
     fees: list[Fee] = Field(default_factory=list)
+    skip_cancelled_fees: bool = Field(
+        False, description="fees shown on cancelled lines are estimates never charged: load (and expect) none")
+    skip_cancelled_refunds: bool = Field(
+        False, description="money given back on a cancelled order is a cancellation (already out of GMV), not a refund")
     refunds: Refunds | None = None
     totals_row: TotalsRow | None = None
     priority: int = 60
 
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _plain_names(cls, v: Any) -> Any:
+        """``sku: 商品SKU`` is short for ``sku: {column: 商品SKU}``."""
+        if isinstance(v, dict):
+            return {k: ({"column": c} if isinstance(c, str) else c) for k, c in v.items()}
+        return v
+
     @field_validator("columns")
     @classmethod
     def _known_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
-        known = set(TABLES["orders"].columns) | {"unit_price"}
-        bad = sorted(set(v) - known)
-        if bad:
-            raise ValueError(f"unknown canonical field(s) {', '.join(bad)}; expected some of {', '.join(sorted(known))}")
         for need in ("order_id", "order_date", "quantity"):
             if need not in v:
                 raise ValueError(f"a mapping must map {need!r}")
         if "gross_sales" not in v and "unit_price" not in v:
             raise ValueError("a mapping must map gross_sales or unit_price")
+        st = v.get("status")
+        if isinstance(st, Column) and st.map:
+            _check_statuses(st.map)
         return v
 
     def col(self, field: str) -> Column | None:
@@ -149,7 +244,9 @@ class Mapping(StrictModel):
         out += [f.column for f in self.fees]
         if self.refunds:
             out += [x for x in (self.refunds.amount, self.refunds.multiply_by, self.refunds.date, self.refunds.quantity, self.refunds.reason) if x]
-        return out
+        out += [x for x in (self.currency_column, self.cancelled_if, self.totals_row.column if self.totals_row else None) if x]
+        out += [o.column for o in self.status_overrides]
+        return list(dict.fromkeys(out))
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -166,53 +263,129 @@ def _sep(text: str, delimiter: str) -> str:
 
 
 def load_frame(path: Path, m: Mapping) -> pd.DataFrame:
-    """The file as string columns (header per the mapping) plus ``__line`` (physical line/sheet row)."""
+    """The file as text columns (normalised headers) plus ``__line`` (physical line / sheet row).
+
+    ``attrs["headers"]`` maps each normalised header back to the file's own spelling (quarantined
+    rows show their raw values under the original headers).
+    """
     raw = path.read_bytes()
     if raw[:4] == b"PK\x03\x04":
-        from .amazon import read_xlsx
-
-        want = {normalize_header(c) for c in m.detect.required_columns}
-        df, _ = read_xlsx(path, lambda keys: want <= set(keys))
-        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
-        for c in df.columns:
-            if c != LINE:
-                df[c] = df[c].map(_cell_text)
-        if m.description_row and len(df):
-            df = df.iloc[1:]
-        return df.reset_index(drop=True)
-    if m.encoding in ("auto", ""):
-        text, _ = decode(raw)
+        df = _xlsx_frame(path, m)
     else:
-        try:
-            text = raw.decode(m.encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise IngestError(f"{path}: cannot decode as {m.encoding} ({exc}); fix `encoding` in the mapping") from None
-        text = text.lstrip("\ufeff")
-    sep = _sep(text.splitlines()[m.header_row - 1] if text else "", m.delimiter)
-    df = None
-    if m.header_row == 1 and sep in (",", "\t", ";", "|"):
-        if '"' not in text:
-            df = _fast_split(text, sep)
-        else:
-            from .amazon import read_delimited  # pyarrow with exact physical line numbers
-
-            df = read_delimited(path, sep, quoted=True).astype("object")
-    if df is None:
-        df = csv_frame(text, sep, header_line=m.header_row - 1)
+        df = _text_frame(_decode_text(path, raw, m), m)
+    headers = {normalize_header(c): str(c) for c in df.columns if c != LINE}
     df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
-    if m.description_row and len(df):
+    if m.description_row and len(df) and _is_description_row(df, m):
         df = df.iloc[1:]
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["headers"] = _Shared(headers)
+    return df
+
+
+def _is_description_row(df: pd.DataFrame, m: Mapping) -> bool:
+    """The first row describes the columns (``Platform unique order ID.``) rather than holding an
+    order: its order-id cell is a phrase. An export without the description line loses no row."""
+    oc = m.col("order_id")
+    key = normalize_header(oc.column) if oc and oc.column else ""
+    if key not in df.columns:
+        return True
+    cell = _cell_text(df[key].iloc[0]).strip()
+    return any(ch.isspace() for ch in cell)
+
+
+def _decode_text(path: Path, raw: bytes, m: Mapping) -> str:
+    if m.encoding in ("auto", ""):
+        return decode(raw)[0]
+    enc = m.encoding.lower().replace("_", "-")
+    if enc in ("utf-16", "utf16") and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16-le"  # no BOM: Windows exports are little-endian
+    try:
+        text = raw.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise IngestError(f"{path}: cannot decode as {m.encoding} ({exc}); fix `encoding` in the mapping") from None
+    return text.lstrip("\ufeff")
+
+
+def _text_frame(text: str, m: Mapping) -> pd.DataFrame:
+    """Delimited text → frame; preamble lines before ``header_row`` skipped, line numbers physical."""
+    skip = m.header_row - 1
+    offset = 0
+    for _ in range(skip):  # physical lines end at "\n" only (a quoted field may hold other breaks)
+        nl = text.find("\n", offset)
+        if nl < 0:
+            return pd.DataFrame({LINE: pd.Series([], dtype="int64")})
+        offset = nl + 1
+    body = text[offset:]
+    sep = _sep(body, m.delimiter)
+    df = None
+    if sep in (",", "\t", ";", "|"):
+        if '"' not in body:
+            df = _fast_split(body, sep)
+        else:
+            try:  # pyarrow with exact physical line numbers (falls back to the csv module itself)
+                from .amazon import _read_utf8
+
+                df = _read_utf8(body.encode("utf-8"), sep, True).astype("object")
+            except ImportError:
+                df = None
+    if df is None:
+        df = csv_frame(body, sep)
+    if skip and LINE in df.columns:
+        df[LINE] = df[LINE].astype("int64") + skip
+    return df
+
+
+def _xlsx_frame(path: Path, m: Mapping) -> pd.DataFrame:
+    """First sheet → frame (vectorised): header row per the mapping (or the first row holding the
+    detection columns), rows of empty cells skipped, ``__line`` = sheet row number."""
+    try:
+        import python_calamine
+
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        values = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is an unreadable workbook
+        raise IngestError(f"{path}: cannot open the xlsx workbook ({exc})") from None
+    want = {normalize_header(c) for c in m.detect.required_columns}
+    h = m.header_row - 1
+    if m.header_row == 1:
+        h = next((i for i, r in enumerate(values[:30]) if want <= {normalize_header(v) for v in r}), 0)
+    if len(values) <= h:
+        return pd.DataFrame({LINE: pd.Series([], dtype="int64")})
+    header = unique_names(["" if v is None else str(v) for v in values[h]])
+    n = len(header)
+    body = values[h + 1:]
+    df = pd.DataFrame(body, dtype="object") if body else pd.DataFrame(columns=range(n), dtype="object")
+    df = df.reindex(columns=range(n))
+    df.columns = header
+    blank = np.ones(len(df), dtype=bool)
+    for c in header:
+        col = df[c]
+        blank &= (col.isna() | col.eq("")).to_numpy(dtype=bool)
+    df[LINE] = np.arange(h + 2, h + 2 + len(df), dtype="int64")
+    df = df[~blank]
+    used = {normalize_header(c) for c in m.source_columns()}
+    comma = m.decimal == ","
+    for c in header:  # cells → text as shown (only the columns the mapping reads)
+        if normalize_header(c) in used:
+            df[c] = df[c].map(_cell_text_comma if comma else _cell_text)
+    return df
 
 
 def _cell_text(v: object) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if hasattr(v, "strftime"):
         return v.strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[union-attr]
     return str(v)
+
+
+def _cell_text_comma(v: object) -> str:
+    """A number cell written with the decimal comma the mapping expects (12.5 → ``12,5``)."""
+    if isinstance(v, float) and not v.is_integer() and not np.isnan(v):
+        return repr(v).replace(".", ",")
+    return _cell_text(v)
 
 
 def _fast_split(text: str, sep: str) -> pd.DataFrame | None:
@@ -235,14 +408,34 @@ def _fast_split(text: str, sep: str) -> pd.DataFrame | None:
     return parts.reset_index(drop=True)
 
 
+class _Shared(dict):
+    """Read-only metadata in ``attrs``, shared (not deep-copied) by frames derived from the file's frame."""
+
+    def __deepcopy__(self, memo: dict) -> _Shared:
+        return self
+
+
+class _TextCache(dict):
+    """Per-frame cache of stripped text columns; never copied into derived frames (pandas deep-copies
+    ``attrs`` on every slice, which would copy every cached column)."""
+
+    def __deepcopy__(self, memo: dict) -> _TextCache:
+        return _TextCache()
+
+
 def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
-    """A source column as stripped text ('' when empty or absent)."""
+    """A source column as stripped text ('' when empty or absent); cached per frame and column."""
     if not name:
         return pd.Series("", index=df.index, dtype="object")
     key = normalize_header(name)
     if key not in df.columns:
         return pd.Series("", index=df.index, dtype="object")
-    return df[key].astype("object").fillna("").astype(str).str.strip()
+    cache = df.attrs.get("_text")
+    if not isinstance(cache, _TextCache):
+        cache = df.attrs["_text"] = _TextCache()
+    if key not in cache:
+        cache[key] = df[key].astype("object").fillna("").astype(str).str.strip()
+    return cache[key]
 
 
 class MappingReader(Reader):
@@ -279,7 +472,9 @@ class MappingReader(Reader):
         df = load_frame(path, m)
         missing = [c for c in m.required_source_columns() if normalize_header(c) not in df.columns]
         if missing:
-            raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by mapping {m.name}")
+            have = [str(c) for c in (df.attrs.get("headers") or {}).values()]
+            raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by mapping {m.name} "
+                              f"(the file's header has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
         return convert(df, m, store, path)
 
 
@@ -288,15 +483,18 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
     q: list[QuarantineRow] = []
     rows_read = len(df)
     raw_cols = [c for c in df.columns if c != LINE]
+    original = df.attrs.get("headers") or {}
+    raw_names = [original.get(c, c) for c in raw_cols]
 
     def quarantine(mask: pd.Series, reason: pd.Series | str, column: str) -> None:
         if not mask.any():
             return
         sub = df.loc[mask]
         reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=sub.index)
-        recs = sub[raw_cols].to_dict("records")
+        recs = sub[raw_cols].to_numpy(dtype=object).tolist()
         for line, why, rec in zip(sub[LINE].tolist(), reasons.tolist(), recs):
-            q.append(QuarantineRow(int(line), str(why), column, {k: v for k, v in rec.items() if v not in ("", None)}))
+            q.append(QuarantineRow(int(line), str(why), column,
+                                   {k: v for k, v in zip(raw_names, rec) if not _empty_cell(v)}))
 
     bad = pd.Series(False, index=df.index)
     if m.totals_row:
@@ -312,8 +510,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         if c.fallback:
             s = s.where(s != "", _get(df, c.fallback))
         if c.map:
-            mapped = s.map(c.map)
-            s = mapped.where(mapped.notna(), s)
+            s = _map_values(s, c.map)
         if c.default is not None:
             s = s.where(s != "", str(c.default))
         return s
@@ -322,9 +519,9 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         c = m.col(name)
         if c is None:
             return pd.Series(0.0, index=df.index)
-        v, b = parse_number(field(name), decimal=m.decimal)
+        v, b = _num(field(name), m)
         if c.multiply_by:
-            f, b2 = parse_number(_get(df, c.multiply_by), decimal=m.decimal)
+            f, b2 = _num(_get(df, c.multiply_by), m)
             v, b = v * f, b | b2
         hit = b & ~bad
         quarantine(hit, "cannot parse " + (c.column or name) + ": '" + field(name) + f"' (expected {what})", c.column or name)
@@ -338,7 +535,8 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
 
     # dates: marketplace local (offsets converted to the store's zone)
     dcol = m.col("order_date")
-    fmt = [m.date_format] if m.date_format else None
+    # the mapping's format first; ISO as well (a workbook saved by Excel holds real dates)
+    fmt = [m.date_format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"] if m.date_format else None
     ts, bad_d = parse_datetime(field("order_date"), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
     hit = (bad_d | ts.isna()) & ~bad
     quarantine(hit, "cannot parse " + (dcol.column or "") + ": '" + field("order_date") + "' (expected a date"
@@ -346,9 +544,13 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
     bad |= hit
 
     qcol = m.col("quantity")
-    qty, bad_q = parse_number(field("quantity"), decimal=".")
+    qty, bad_q = _num(field("quantity"), m, decimal=".")
     hit = (bad_q | qty.isna() | (qty.round() != qty)) & ~bad
     quarantine(hit, "cannot parse " + (qcol.column or "") + ": '" + field("quantity") + "' (expected a whole number)",
+               qcol.column or "quantity")  # type: ignore[union-attr]
+    bad |= hit
+    hit = (qty < 0).fillna(False) & ~bad
+    quarantine(hit, (qcol.column or "quantity") + ": negative value '" + field("quantity") + "' (expected a whole number >= 0)",
                qcol.column or "quantity")  # type: ignore[union-attr]
     bad |= hit
 
@@ -356,17 +558,24 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         gross = number("gross_sales", "an amount")
     else:
         unit = number("unit_price", "an amount")
-        gross = unit * qty.fillna(0)
+        uc = m.col("unit_price")
+        # unit price × quantity (once: a `multiply_by` on unit_price already did it)
+        gross = unit if (uc and uc.multiply_by) else unit * qty.fillna(0)
     money = {f: number(f, "an amount") for f in ("discounts", "tax", "shipping_charged") if f in m.columns}
 
     # order-level amounts: once per order (first line of the order in this file)
     first = ~order_id.duplicated(keep="first")
-    first_good = ~(order_id.where(~bad).duplicated(keep="first")) & ~bad
     for f in m.order_level:
         if f in money:
             money[f] = money[f].where(first, 0.0)
 
     status = field("status").str.lower() if "status" in m.columns else pd.Series("shipped", index=df.index)
+    for o in m.status_overrides:
+        src_v = _get(df, o.column)
+        if o.level == "order":  # on the order's first line only: spread over the order
+            src_v = src_v.where(src_v != "").groupby(order_id).transform("first").fillna("")
+        over = _map_values(src_v, o.map, keep=False)
+        status = status.where(over.isna() | (status == "cancelled"), over.str.lower())
     if m.cancelled_if:
         status = status.where(_get(df, m.cancelled_if) == "", "cancelled")
     unknown = ~status.isin(ORDER_STATUSES) & ~bad
@@ -417,12 +626,15 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
     })[good]
 
     fee_frames = []
-    expected = _expected(df, m, gross, order_id, bad)
+    charged = status != "cancelled" if m.skip_cancelled_fees else pd.Series(True, index=df.index)
+    refundable = status != "cancelled" if m.skip_cancelled_refunds else pd.Series(True, index=df.index)
+    expected = _expected(df, m, gross, order_id, charged, refundable)
+    fee_ok = good & charged
+    first_fee = fee_ok & ~order_id.where(fee_ok).duplicated(keep="first")
     for f in m.fees:
-        amt, b = parse_number(_get(df, f.column), decimal=m.decimal)
+        amt, _ = _num(_get(df, f.column), m)
         amt = amt.fillna(0.0)
-        lvl_first = first_good if f.level == "order" else good
-        take = good & lvl_first & (amt != 0)
+        take = (first_fee if f.level == "order" else fee_ok) & (amt != 0)
         fee_frames.append(pd.DataFrame({
             "platform": store.platform, "store_id": store.store_id, "date": ts.dt.floor("D"), "order_id": order_id,
             "sku": field("sku"), "fee_type": f.fee_type, "description": f.column, "amount": amt.abs(),
@@ -434,15 +646,16 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
     if m.refunds:
         r = m.refunds
         amt = _refund_amount(df, m)
-        lvl_first = first_good if r.level == "order" else good
-        take = good & lvl_first & (amt > 0)
+        ref_ok = good & refundable
+        first_ref = ref_ok & ~order_id.where(ref_ok).duplicated(keep="first")
+        take = (first_ref if r.level == "order" else ref_ok) & (amt > 0)
         rdate = ts
         if r.date:
             d2, _ = parse_datetime(_get(df, r.date), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
             rdate = d2.where(d2.notna(), ts)
         rq = pd.Series(np.nan, index=df.index)
         if r.quantity:
-            rq, _ = parse_number(_get(df, r.quantity), decimal=".")
+            rq, _ = _num(_get(df, r.quantity), m, decimal=".")
         refunds = pd.DataFrame({
             "platform": store.platform, "store_id": store.store_id, "date": rdate.dt.floor("D"), "order_id": order_id,
             "sku": field("sku") if r.level == "line" else "", "quantity": rq, "amount": amt, "currency": currency,
@@ -458,6 +671,27 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
                       money_columns=[("orders", "gross_sales", 1.0), ("fees", "amount", 1.0), ("refunds", "amount", 1.0)])
 
 
+def _empty_cell(v: object) -> bool:
+    return v is None or (isinstance(v, str) and v == "") or (isinstance(v, float) and np.isnan(v))
+
+
+def _map_values(s: pd.Series, mapping: dict[str, str], keep: bool = True) -> pd.Series:
+    """Map source texts (exact, then case- and space-insensitive); unmapped values kept (or NaN)."""
+    exact = s.map(mapping)
+    miss = exact.isna()
+    if miss.any():  # per distinct value, not per row
+        loose = {normalize_header(k): v for k, v in mapping.items()}
+        lookup = {u: loose.get(normalize_header(u)) for u in pd.unique(s[miss])}
+        exact = exact.where(~miss, s.map(lookup))
+    return exact.where(exact.notna(), s) if keep else exact
+
+
+def _num(s: pd.Series, m: Mapping, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
+    if m.thousands:
+        s = s.str.replace(m.thousands, "", regex=False)
+    return parse_number(s, decimal=decimal or m.decimal)
+
+
 def _tot_mask(df: pd.DataFrame, m: Mapping) -> pd.Series:
     if not m.totals_row:
         return pd.Series(False, index=df.index)
@@ -467,30 +701,34 @@ def _tot_mask(df: pd.DataFrame, m: Mapping) -> pd.Series:
 def _refund_amount(df: pd.DataFrame, m: Mapping) -> pd.Series:
     r = m.refunds
     assert r is not None
-    amt, _ = parse_number(_get(df, r.amount), decimal=m.decimal)
+    amt, _ = _num(_get(df, r.amount), m)
     if r.multiply_by:
-        f, _ = parse_number(_get(df, r.multiply_by), decimal=m.decimal)
+        f, _ = _num(_get(df, r.multiply_by), m)
         amt = amt * f
     return amt.fillna(0.0).abs()
 
 
-def _expected(df: pd.DataFrame, m: Mapping, gross: pd.Series, order_id: pd.Series, bad: pd.Series) -> float:
-    """Money the file holds: line amounts over all rows, order amounts once per order id (totals excluded)."""
+def _expected(df: pd.DataFrame, m: Mapping, gross: pd.Series, order_id: pd.Series, charged: pd.Series,
+              refundable: pd.Series) -> float:
+    """Money the file holds: line amounts over all rows, order amounts once per order id (totals excluded;
+    with ``skip_cancelled_fees`` the fees of cancelled lines are not money the seller was charged)."""
     rows = ~_tot_mask(df, m)
     total = float(gross[rows].sum())
+    frows = rows & charged
     for f in m.fees:
-        v, _ = parse_number(_get(df, f.column), decimal=m.decimal)
+        v, _ = _num(_get(df, f.column), m)
         v = v.abs()
         if f.level == "order":
-            total += float(v[rows].groupby(order_id[rows]).first().sum())
+            total += float(v[frows].groupby(order_id[frows]).first().sum())
         else:
-            total += float(v[rows].sum())
+            total += float(v[frows].sum())
     if m.refunds:
         v = _refund_amount(df, m)
+        rrows = rows & refundable
         if m.refunds.level == "order":
-            total += float(v[rows].groupby(order_id[rows]).first().sum())
+            total += float(v[rrows].groupby(order_id[rrows]).first().sum())
         else:
-            total += float(v[rows].sum())
+            total += float(v[rrows].sum())
     return total
 
 
