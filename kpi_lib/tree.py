@@ -23,7 +23,7 @@ unexplained remainder is returned as a ``(residual)`` row so the rows still add 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -301,13 +301,14 @@ def tree_to_dict(tree: KpiTree) -> dict:
 
 
 def _logmean(x: float, y: float) -> float:
+    """L(x, y) = (x − y) / (ln x − ln y) for x, y > 0 (the log difference, never ln(x/y), which can underflow)."""
     d = math.log(x) - math.log(y)
     if x == y or d == 0 or abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
         return (x + y) / 2  # limit of the log-mean as x -> y
     return (x - y) / d
 
 
-def _shapley(factors_a: list[float], factors_b: list[float], combine) -> list[float]:
+def _shapley(factors_a: list[float], factors_b: list[float], combine: Callable[[list[float]], float]) -> list[float]:
     n = len(factors_a)
     out = []
     for i in range(n):
@@ -323,11 +324,18 @@ def _shapley(factors_a: list[float], factors_b: list[float], combine) -> list[fl
     return out
 
 
-def split_change(relation: str, a: list[float], b: list[float], exponents: list[int] | None = None
-                 ) -> tuple[list[float], str]:
-    """Contributions of each factor to the change of Π factor**exponent (exponent ±1) from a to b."""
-    exps = exponents or [1] * len(a)
+@dataclass
+class Split:
+    """One split of a change: the method's own parts, the float leftover, and the closed parts."""
 
+    raw: list[float]  # LMDI or Shapley parts exactly as the formula gives them
+    leftover: float  # change − Σ raw (float rounding only, when the relation holds)
+    parts: list[float]  # raw, with the leftover added to the largest part (sums exactly to the change)
+    method: str  # "lmdi" or "shapley"
+    change: float
+
+
+def _combine(exps: list[int]) -> Callable[[list[float]], float]:
     def combine(xs: list[float]) -> float:
         out = 1.0
         for x, e in zip(xs, exps):
@@ -337,18 +345,53 @@ def split_change(relation: str, a: list[float], b: list[float], exponents: list[
                 out *= x
         return out
 
+    return combine
+
+
+def split_raw(a: list[float], b: list[float], exponents: list[int] | None = None) -> tuple[list[float], str]:
+    """The parts of the change of Π factor**exponent from a to b as the method gives them (no closure).
+
+    LMDI-I when every factor and both products are positive and finite: part_i = L(P_b, P_a) · e_i ·
+    (ln x_i,b − ln x_i,a), with log differences (ln(x_b/x_a) underflows for tiny ratios). Otherwise
+    (a zero, a sign change, a product that under- or overflows, or any part not finite) the exact
+    Shapley decomposition.
+    """
+    exps = list(exponents or [1] * len(a))
+    combine = _combine(exps)
     pa, pb = combine(a), combine(b)
-    if all(x > 0 for x in a + b) and pa > 0 and pb > 0:
+    if (all(x > 0 and math.isfinite(x) for x in a + b) and pa > 0 and pb > 0
+            and math.isfinite(pa) and math.isfinite(pb)):
         L = _logmean(pb, pa)
-        parts, method = [L * e * math.log(xb / xa) for xa, xb, e in zip(a, b, exps)], "lmdi"
-    else:
-        parts, method = _shapley(a, b, combine), "shapley"
-    change = pb - pa
+        parts = [L * e * (math.log(xb) - math.log(xa)) for xa, xb, e in zip(a, b, exps)]
+        if all(math.isfinite(x) for x in parts):
+            return parts, "lmdi"
+    return _shapley(a, b, combine), "shapley"
+
+
+def split_detail(relation: str, a: list[float], b: list[float], exponents: list[int] | None = None) -> Split:
+    """``split_raw`` plus the closure: the float leftover goes to the largest part."""
+    exps = list(exponents or [1] * len(a))
+    combine = _combine(exps)
+    raw, method = split_raw(a, b, exps)
+    change = combine(b) - combine(a)
+    parts = list(raw)
+    leftover = float("nan")
     if math.isfinite(change) and all(math.isfinite(x) for x in parts) and parts:
-        # exact closure: the float remainder (≈1e-12 relative) goes to the largest part
+        leftover = change - math.fsum(parts)
         i = max(range(len(parts)), key=lambda j: abs(parts[j]))
-        parts[i] += change - math.fsum(parts)
-    return parts, method
+        parts[i] += leftover
+    return Split(raw=raw, leftover=leftover, parts=parts, method=method, change=change)
+
+
+def split_change(relation: str, a: list[float], b: list[float], exponents: list[int] | None = None
+                 ) -> tuple[list[float], str]:
+    """Contributions of each factor to the change of Π factor**exponent (exponent ±1) from a to b.
+
+    The parts sum exactly to the change: the float remainder (≈1e-12 relative) of ``split_raw`` is
+    added to the largest part (``split_detail`` shows both). Never raises on tiny or huge ratios.
+    """
+    s = split_detail(relation, a, b, exponents)
+    return s.parts, s.method
 
 
 def attribute_values(tree: KpiTree, a: Mapping[str, float], b: Mapping[str, float], root: str | None = None

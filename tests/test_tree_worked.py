@@ -1,0 +1,200 @@
+"""KPI-tree attribution against hand-worked numbers and closed forms, before any leftover handling.
+
+Every part is checked against its own formula (LMDI: part_i = L(P_b, P_a) · ln(x_i,b / x_i,a) with
+L(x, y) = (x − y) / ln(x / y); two-factor Shapley: part_x = Δx · (y_a + y_b) / 2) on the *raw* parts
+(``tree.split_raw``), so the closure that adds the float leftover to the largest part cannot make a
+wrong formula pass. The leftover itself is asserted to be float noise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi_lib.tree import KpiTree, attribute_values, split_change, split_detail, split_raw
+
+
+def _lmdi_closed_form(a: list[float], b: list[float], exps: list[int]) -> list[float]:
+    """Independent LMDI: products by math.prod, L by the textbook ln of the ratio."""
+    pa = math.prod(x ** e for x, e in zip(a, exps))
+    pb = math.prod(x ** e for x, e in zip(b, exps))
+    L = (pb - pa) / math.log(pb / pa) if pb != pa else pa
+    return [L * e * math.log(xb / xa) for xa, xb, e in zip(a, b, exps)]
+
+
+def _tiny(leftover: float, *scale: float) -> bool:
+    return abs(leftover) <= 1e-12 * max(1.0, *(abs(s) for s in scale))
+
+
+# ----------------------------------------------------------------------------------- multiplicative
+
+
+def test_two_factor_lmdi_hand_worked():
+    # gmv = sessions × aov: 100 × 2.00 = 200 → 120 × 2.50 = 300, change +100
+    # L(300, 200) = 100 / ln 1.5 = 246.6303
+    # sessions: 246.6303 × ln 1.2 = 44.9660;  aov: 246.6303 × ln 1.25 = 55.0340  (sum 100)
+    raw, method = split_raw([100.0, 2.0], [120.0, 2.5])
+    assert method == "lmdi"
+    assert raw == pytest.approx([44.966028678679, 55.033971321321], abs=1e-9)
+    assert raw == pytest.approx(_lmdi_closed_form([100.0, 2.0], [120.0, 2.5], [1, 1]), rel=1e-12)
+    d = split_detail("multiplicative", [100.0, 2.0], [120.0, 2.5])
+    assert d.change == pytest.approx(100.0) and _tiny(d.leftover, 300.0)
+    assert sum(d.parts) == pytest.approx(100.0, abs=1e-12)
+
+
+def test_three_factor_lmdi_hand_worked():
+    # gmv = sessions × cvr × aov: 1000 × 0.05 × 20 = 1000 → 1100 × 0.04 × 25 = 1100, change +100
+    # L(1100, 1000) = 100 / ln 1.1 = 1049.2059
+    # sessions: L × ln 1.1 = 100 exactly; cvr: L × ln 0.8 = −234.1235; aov: L × ln 1.25 = +234.1235
+    # (ln 0.8 = −ln 1.25: the conversion drop and the basket rise cancel, the traffic explains it all)
+    a, b = [1000.0, 0.05, 20.0], [1100.0, 0.04, 25.0]
+    raw, method = split_raw(a, b)
+    assert method == "lmdi"
+    assert raw == pytest.approx([100.0, -234.123523607, 234.123523607], abs=1e-6)
+    assert raw == pytest.approx(_lmdi_closed_form(a, b, [1, 1, 1]), rel=1e-12)
+    d = split_detail("multiplicative", a, b)
+    assert _tiny(d.leftover, 1100.0)
+
+
+def test_ratio_lmdi_hand_worked():
+    # net margin = profit / sales: 50 / 200 = 0.25 → 60 / 300 = 0.20, change −0.05
+    # L(0.20, 0.25) = −0.05 / ln 0.8 = 0.224071
+    # profit (numerator): +L × ln 1.2 = +0.040853; sales (denominator): −L × ln 1.5 = −0.090853
+    raw, method = split_raw([50.0, 200.0], [60.0, 300.0], [1, -1])
+    assert method == "lmdi"
+    assert raw == pytest.approx([0.0408529746, -0.0908529746], abs=1e-9)
+    assert raw == pytest.approx(_lmdi_closed_form([50.0, 200.0], [60.0, 300.0], [1, -1]), rel=1e-12)
+    parts, _ = split_change("ratio", [50.0, 200.0], [60.0, 300.0], [1, -1])
+    assert sum(parts) == pytest.approx(-0.05, abs=1e-15)
+
+
+# -------------------------------------------------------------------------------- Shapley fallback
+
+
+def test_zero_falls_back_to_two_factor_shapley():
+    # x: 0 → 3, y: 4 → 5; P: 0 → 15 (the log of 0 is undefined: Shapley)
+    # x: Δx (y_a + y_b) / 2 = 3 × 4.5 = 13.5;  y: Δy (x_a + x_b) / 2 = 1 × 1.5 = 1.5
+    raw, method = split_raw([0.0, 4.0], [3.0, 5.0])
+    assert method == "shapley"
+    assert raw == pytest.approx([13.5, 1.5], abs=1e-12)
+
+
+def test_sign_change_falls_back_to_two_factor_shapley():
+    # x: 2 → 3, y: −1 → 4; P: −2 → 12, change 14
+    # x: 1 × (−1 + 4) / 2 = 1.5;  y: 5 × (2 + 3) / 2 = 12.5
+    raw, method = split_raw([2.0, -1.0], [3.0, 4.0])
+    assert method == "shapley"
+    assert raw == pytest.approx([1.5, 12.5], abs=1e-12)
+
+
+def test_three_factor_shapley_with_a_zero():
+    # x: 0 → 2, y: 1 → 3, z: 4 → 5; P: 0 → 30. Three-factor Shapley:
+    # φx = Δx [ (y_a z_a + y_b z_b)/3 + (y_a z_b + y_b z_a)/6 ] = 2 [ 19/3 + 17/6 ] = 18.3333
+    # φy = Δy [ (x_a z_a + x_b z_b)/3 + (x_a z_b + x_b z_a)/6 ] = 2 [ 10/3 + 8/6 ]  =  9.3333
+    # φz = Δz [ (x_a y_a + x_b y_b)/3 + (x_a y_b + x_b y_a)/6 ] = 1 [ 6/3 + 2/6 ]   =  2.3333
+    raw, method = split_raw([0.0, 1.0, 4.0], [2.0, 3.0, 5.0])
+    assert method == "shapley"
+    assert raw == pytest.approx([55 / 3, 28 / 3, 7 / 3], abs=1e-12)
+
+
+def test_ratio_with_zero_numerator_uses_shapley_of_the_quotient():
+    # profit 0 → 60 over sales 200 → 300: f = x / y
+    # φx = ½[(60/200 − 0/200) + (60/300 − 0/300)] = ½[0.3 + 0.2] = 0.25
+    # φy = ½[(0/300 − 0/200) + (60/300 − 60/200)] = ½[0 − 0.1] = −0.05      (sum 0.2 = change)
+    raw, method = split_raw([0.0, 200.0], [60.0, 300.0], [1, -1])
+    assert method == "shapley"
+    assert raw == pytest.approx([0.25, -0.05], abs=1e-15)
+
+
+# ---------------------------------------------------------------------------- additive, over a tree
+
+
+def test_additive_and_nested_attribution_over_a_tree():
+    t = KpiTree.model_validate({"nodes": [
+        {"kpi": "net_profit", "parent": None, "layer": "top"},
+        {"kpi": "gmv", "parent": "net_profit", "relation": "additive"},
+        {"kpi": "refunds", "parent": "net_profit", "relation": "additive", "sign": -1},
+        {"kpi": "cogs", "parent": "net_profit", "relation": "additive", "sign": -1},
+        {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+        {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"},
+    ]})
+    # net = gmv − refunds − cogs: 200 − 20 − 80 = 100 → 300 − 50 − 90 = 160 (change +60)
+    # gmv +100, refunds −30 (a cost that grew lowers profit), cogs −10
+    a = {"net_profit": 100.0, "gmv": 200.0, "refunds": 20.0, "cogs": 80.0, "sessions": 100.0, "aov": 2.0}
+    b = {"net_profit": 160.0, "gmv": 300.0, "refunds": 50.0, "cogs": 90.0, "sessions": 120.0, "aov": 2.5}
+    df = attribute_values(t, a, b).set_index("node")
+    assert df.loc["net_profit", "contribution"] == pytest.approx(60.0)
+    assert df.loc["gmv", "contribution"] == pytest.approx(100.0)
+    assert df.loc["refunds", "contribution"] == pytest.approx(-30.0)
+    assert df.loc["cogs", "contribution"] == pytest.approx(-10.0)
+    assert df.loc["gmv", "share"] == pytest.approx(100 / 60)
+    assert set(df.loc[["gmv", "refunds", "cogs"], "method"]) == {"difference"}
+    # the gmv children: the two-factor LMDI worked above
+    assert df.loc["sessions", "contribution"] == pytest.approx(44.966028678679, abs=1e-9)
+    assert df.loc["aov", "contribution"] == pytest.approx(55.033971321321, abs=1e-9)
+    assert set(df.loc[["sessions", "aov"], "method"]) == {"lmdi"}
+    assert not any(str(n).endswith("(residual)") for n in df.index)
+
+
+def test_relation_that_does_not_hold_shows_a_residual_row():
+    t = KpiTree.model_validate({"nodes": [
+        {"kpi": "gmv", "parent": None, "layer": "top"},
+        {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+        {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"},
+    ]})
+    # sessions × aov = 200 → 300 (+100) but gmv says 210 → 300 (+90): residual −10
+    df = attribute_values(t, {"gmv": 210.0, "sessions": 100.0, "aov": 2.0}, {"gmv": 300.0, "sessions": 120.0, "aov": 2.5})
+    res = df[df["relation"] == "residual"]
+    assert len(res) == 1 and res["contribution"].iloc[0] == pytest.approx(-10.0)
+
+
+# ---------------------------------------------------------------------------------- extreme ratios
+
+
+def test_underflowing_ratio_does_not_crash():
+    # found once by hypothesis: x_b / x_a = 5e-324 / 2 underflows to 0 and ln(0) raised
+    # "math domain error". With log differences: ln(5e-324) − ln 2 = −744.44 − 0.69, and the single
+    # factor's part is the whole change, 5e-324 − 2 = −2.
+    parts, method = split_change("multiplicative", [2.0], [5e-324])
+    assert method == "lmdi" and parts == pytest.approx([-2.0], rel=1e-12)
+    raw, _ = split_raw([2.0], [5e-324])
+    assert raw == pytest.approx([-2.0], rel=1e-12)
+    parts, _ = split_change("multiplicative", [2.0, 3.0], [5e-324, 3.0])
+    assert math.fsum(parts) == pytest.approx(-6.0, rel=1e-12) and parts[1] == pytest.approx(0.0, abs=1e-12)
+    parts, _ = split_change("ratio", [5e-324, 2.0], [3.0, 2.0], [1, -1])
+    assert math.fsum(parts) == pytest.approx(1.5, rel=1e-12)
+
+
+def test_overflowing_product_does_not_crash():
+    # 1e200 × 1e200 overflows: no LMDI (the product is not finite); the change is not a number
+    d = split_detail("multiplicative", [1e200, 1e200], [1e200, 2e200])
+    assert d.method == "shapley" and not math.isfinite(d.change)
+
+
+extreme = st.floats(min_value=5e-324, max_value=1e100, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(extreme, extreme), min_size=1, max_size=3))
+def test_extreme_positive_ratios_never_raise_and_close(pairs):
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    d = split_detail("multiplicative", a, b)
+    assert len(d.parts) == len(a)
+    if math.isfinite(d.change) and all(math.isfinite(p) for p in d.raw):
+        scale = max(1.0, math.prod(a), math.prod(b), *(abs(p) for p in d.raw))
+        assert abs(d.leftover) <= 1e-9 * scale
+        assert math.fsum(d.parts) == pytest.approx(d.change, rel=1e-9, abs=1e-12 * scale)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(1e-3, 1e6), st.floats(1e-3, 1e6)), min_size=1, max_size=4))
+def test_lmdi_raw_parts_match_closed_form(pairs):
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    raw, method = split_raw(a, b)
+    assert method == "lmdi"
+    exp = _lmdi_closed_form(a, b, [1] * len(a))
+    scale = max(1.0, math.prod(a), math.prod(b))
+    assert raw == pytest.approx(exp, rel=1e-9, abs=1e-9 * scale)
