@@ -300,9 +300,16 @@ def tree_to_dict(tree: KpiTree) -> dict:
 # -------------------------------------------------------------------------------------- attribution
 
 
-def _logmean(x: float, y: float) -> float:
-    """L(x, y) = (x − y) / (ln x − ln y) for x, y > 0 (the log difference, never ln(x/y), which can underflow)."""
-    d = math.log(x) - math.log(y)
+def _logmean(x: float, y: float, lx: float | None = None, ly: float | None = None) -> float:
+    """L(x, y) = (x − y) / (ln x − ln y) for x, y > 0, with the logs given or taken apart.
+
+    Log differences, never ln(x/y) (which underflows for tiny ratios); a product's log is best given
+    as the sum of its factors' logs (``split_raw``): a product rounded in the subnormal range keeps
+    its exact log that way, so the parts still sum to the change.
+    """
+    lx = math.log(x) if lx is None else lx
+    ly = math.log(y) if ly is None else ly
+    d = lx - ly
     if x == y or d == 0 or abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
         return (x + y) / 2  # limit of the log-mean as x -> y
     return (x - y) / d
@@ -351,7 +358,7 @@ def _combine(exps: list[int]) -> Callable[[list[float]], float]:
 def split_raw(a: list[float], b: list[float], exponents: list[int] | None = None) -> tuple[list[float], str]:
     """The parts of the change of Π factor**exponent from a to b as the method gives them (no closure).
 
-    LMDI-I when every factor and both products are positive and finite: part_i = L(P_b, P_a) · e_i ·
+    LMDI-I when every factor is positive and finite and both products are finite: part_i = L(P_b, P_a) · e_i ·
     (ln x_i,b − ln x_i,a), with log differences (ln(x_b/x_a) underflows for tiny ratios). Otherwise
     (a zero, a sign change, a product that under- or overflows, or any part not finite) the exact
     Shapley decomposition.
@@ -359,10 +366,10 @@ def split_raw(a: list[float], b: list[float], exponents: list[int] | None = None
     exps = list(exponents or [1] * len(a))
     combine = _combine(exps)
     pa, pb = combine(a), combine(b)
-    if (all(x > 0 and math.isfinite(x) for x in a + b) and pa > 0 and pb > 0
-            and math.isfinite(pa) and math.isfinite(pb)):
-        L = _logmean(pb, pa)
-        parts = [L * e * (math.log(xb) - math.log(xa)) for xa, xb, e in zip(a, b, exps)]
+    if all(x > 0 and math.isfinite(x) for x in a + b) and math.isfinite(pa) and math.isfinite(pb):
+        la, lb = [math.log(x) for x in a], [math.log(x) for x in b]
+        L = _logmean(pb, pa, math.fsum(e * v for e, v in zip(exps, lb)), math.fsum(e * v for e, v in zip(exps, la)))
+        parts = [L * e * (vb - va) for va, vb, e in zip(la, lb, exps)]
         if all(math.isfinite(x) for x in parts):
             return parts, "lmdi"
     return _shapley(a, b, combine), "shapley"
