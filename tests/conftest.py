@@ -1,4 +1,9 @@
-"""Shared fixtures: a temporary project root and, once per session, the small demo warehouse."""
+"""Shared fixtures: a temporary project root and, once per session, the small demo warehouse.
+
+Required parts (``../shared/real-exports``, Chromium, Voilà, a fixture file) go through
+``require(condition, reason)`` or the ``needs(condition, reason)`` marker: locally a missing part
+skips the test; when the environment variable ``CI`` is set it FAILS it (CI must have them all).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,38 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REAL_EXPORTS = ROOT.parent / "shared" / "real-exports"
 
+CHROMIUM = Path("/usr/bin/chromium")
+
 os.environ.setdefault("KPI_HEADLESS", "1")
+
+
+def in_ci() -> bool:
+    """True when running under CI (the variable CI set to anything but empty/0/false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(condition: object, reason: str) -> None:
+    """Continue when ``condition`` holds; otherwise skip the test locally, fail it under CI."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"missing in CI (a skip here would hide it): {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def needs(condition: object, reason: str) -> pytest.MarkDecorator:
+    """Marker form of ``require`` (checked before the test and its fixtures run)."""
+    return pytest.mark.needs(condition=bool(condition), reason=reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(condition, reason): required part; skip locally, fail under CI")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        require(mark.kwargs["condition"], mark.kwargs["reason"])
 
 
 def make_project(tmp: Path) -> Path:

@@ -48,8 +48,9 @@ def test_injected_dirty_rows_are_quarantined_or_deduplicated(demo: dict) -> None
     m = demo["manifest"].set_index("path")
     for d in demo["dirty"]:
         if d["kind"].startswith("duplicate"):
-            if d["file"] in m.index:
-                assert m.loc[d["file"], "rows_duplicate"] > 0, d
+            # a listed file missing from the manifest is a failure, never a silent pass
+            assert d["file"] in m.index, f"dirty file not in the manifest: {d}"
+            assert m.loc[d["file"], "rows_duplicate"] > 0, d
             continue
         if d.get("line") is None:
             continue

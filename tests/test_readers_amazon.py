@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import needs
 
 from kpi_lib.errors import IngestError
 from kpi_lib.ingest.base import ReadResult, Store, file_head, readers
@@ -27,7 +28,7 @@ CAMPAIGN = ADS / "Sponsored Products Campaign report.csv"
 SEARCH_TERM = ADS / "Sponsored Products Search term report.xlsx"
 BUSINESS = REAL / "amazon-business-report" / "BusinessReport-9-25-24-SalesTraffic.csv"
 
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-exports not present")
+needs_real = needs(REAL.is_dir(), "../shared/real-exports not present")
 
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import in_ci, needs
 
 from kpi_lib.errors import ConfigError, IngestError
 from kpi_lib.ingest.base import Store, file_head, readers
@@ -32,7 +33,7 @@ def _root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KPI_ROOT", str(ROOT))
 
 
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="shared/real-exports not present")
+needs_real = needs(REAL.is_dir(), "shared/real-exports not present")
 
 
 @needs_real
@@ -292,6 +293,8 @@ def test_sniffing_is_exclusive(tmp_path: Path) -> None:
         for f in sorted(REAL.rglob("*")):  # the other platforms' files: none of these readers takes them
             if f.is_file() and f.parent.name not in ("shopee", "shopify") and f.suffix != ".md":
                 files[f] = None
+    else:
+        assert not in_ci(), "../shared/real-exports missing in CI"
     mine = {"shopee_orders", "shopify_orders", "tiktok_orders", "erp_mabang_orders"}
     for f, want in files.items():
         head = file_head(f)

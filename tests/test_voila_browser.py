@@ -1,6 +1,6 @@
 """The KPI tree designer served by Voilà and driven in headless Chromium: add a node, save, check disk.
 
-Uses Debian's /usr/bin/chromium (never downloads a browser); skipped when it is absent. Every wait
+Uses Debian's /usr/bin/chromium (never downloads a browser); skipped when it is absent (a failure under CI). Every wait
 is bounded; the Voilà server runs against a temporary project (KPI_ROOT) and is always stopped.
 """
 
@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import needs
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,8 +29,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
-    pytest.mark.skipif(not VOILA.exists(), reason="needs voila in the venv"),
+    needs(CHROMIUM.exists(), "needs /usr/bin/chromium (make chromium)"),
+    needs(VOILA.exists(), "needs voila in the venv"),
 ]
 
 
