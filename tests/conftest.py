@@ -76,10 +76,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo company at a small scale: generated, ingested and computed once per test session.
 
-    Tests that only read it may share it; tests that write must copy it first.
+    Tests that only read it may share it; tests that write must copy it first. Locally,
+    ``KPI_TEST_DEMO_CACHE=<project dir built by this fixture>`` skips the build (never under CI).
     """
     from kpi_lib import demo
 
+    cached = os.environ.get("KPI_TEST_DEMO_CACHE")
+    if cached and (Path(cached) / "data" / "warehouse" / "CURRENT").is_file() and not in_ci():
+        # developer shortcut: a demo project built earlier by this fixture (copied, never written)
+        proj = tmp_path_factory.mktemp("demo") / "project"
+        shutil.copytree(cached, proj)
+        return proj
     proj = make_project(tmp_path_factory.mktemp("demo"))
     old = os.environ.get("KPI_ROOT")
     os.environ["KPI_ROOT"] = str(proj)
