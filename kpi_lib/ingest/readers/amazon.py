@@ -43,6 +43,7 @@ from ..base import (
     register,
     unique_names,
 )
+from ..independent import column_total
 from ..parse import parse_datetime, parse_number
 
 PLATFORM = "amazon"
@@ -945,7 +946,8 @@ class AmazonOrders(Reader):
             tables={"orders": orders},
             rows_read=len(df),
             quarantine=quarantine,
-            expected_money=float(money["item-price"].fillna(0.0).sum()),
+            # independent parse of the raw item-price column (csv module + Decimal), not the rows above
+            expected_money=float(column_total(path, "item-price", sep="\t", quoted=False).total),
             money_columns=[("orders", "gross_sales", 1.0)],
         )
 
@@ -1199,7 +1201,7 @@ class AmazonBusinessReport(Reader):
             tables={"traffic": traffic},
             rows_read=len(df),
             quarantine=quarantine,
-            expected_money=float(sales[~total].fillna(0).sum()),
+            expected_money=_business_expected(path, c_date, c_sales),
             money_columns=[("traffic", "ordered_sales", 1.0)],
         )
 
@@ -1224,6 +1226,21 @@ class AmazonBusinessReport(Reader):
         if cand["d"][0] != cand["m"][0]:
             pick = max(cand, key=lambda k: cand[k][0])
         return cand[pick][1], cand[pick][2]
+
+
+def _business_expected(path: Path, c_date: str | None, c_sales: str | None) -> float | None:
+    """The file's own Total row when it has one, else an independent sum of the sales column."""
+    if c_sales is None:
+        return None
+    date_key = (c_date or "").strip()
+
+    def is_total(r: dict[str, object]) -> bool:
+        return str(r.get(date_key, "")).strip().lower().startswith("total")
+
+    own = column_total(path, c_sales, keep=is_total, sep=",", quoted=True)
+    if own.rows and not own.unreadable:
+        return float(own.total)
+    return float(column_total(path, c_sales, keep=lambda r: not is_total(r), sep=",", quoted=True).total)
 
 
 # --------------------------------------------------------------------------------------- inventory

@@ -16,11 +16,18 @@ One row per order item (→ ``orders``), plus ``fees`` and ``refunds``:
 - Refund: Returned quantity × Deal Price, per line, dated by the order.
 - Cancelled orders may have no creation date: they are dated by their estimated ship-out date (they
   count in no GMV, only in cancellation rates). ``Buyer Paid Shipping Fee`` is taken once per order.
+- Reconciliation: expected money is read a second way (``ingest.independent``: openpyxl/csv and
+  Decimal) from the same columns, so a parse that loses or bends money shows as a difference.
 """
 
 from __future__ import annotations
 
-from .mapping import register_builtin
+from decimal import Decimal
+from pathlib import Path
+
+from ..base import ReadResult, Store, register_instance
+from ..independent import cell, rows, text, try_money
+from .mapping import Mapping, MappingReader
 
 SHOPEE = {
     "name": "shopee_orders",
@@ -63,4 +70,40 @@ SHOPEE = {
     "refunds": {"amount": "Deal Price", "multiply_by": "Returned quantity", "quantity": "Returned quantity", "level": "line"},
 }
 
-READER = register_builtin(SHOPEE)
+
+class ShopeeOrders(MappingReader):
+    """The Shopee mapping, with the reconciliation's expected money from an independent parse."""
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        res = super().read(path, store)
+        res.expected_money = shopee_expected(path)
+        return res
+
+
+ORDER_FEES = [f["column"] for f in SHOPEE["fees"]]  # type: ignore[index]
+
+
+def shopee_expected(path: Path) -> float:
+    """Money the file holds, read a second way (openpyxl / csv module + Decimal, not the mapping's parse).
+
+    Product Subtotal of every line; the order-level fees (Commission, Transaction, Service, Seller
+    Voucher) once per order that is not cancelled; Deal Price × Returned quantity per line of an order
+    that is not cancelled.
+    """
+    total = Decimal(0)
+    fee_orders: set[str] = set()
+    read = {"header_has": "Order ID"} if path.suffix.lower() == ".xlsx" else {"sep": ",", "quoted": True}
+    for _line, rec in rows(path, **read):  # type: ignore[arg-type]
+        oid = text(rec, "Order ID")
+        total += try_money(cell(rec, "Product Subtotal"))
+        if text(rec, "Order Status").lower() == "cancelled":
+            continue
+        if oid not in fee_orders:
+            fee_orders.add(oid)
+            total += sum((abs(try_money(cell(rec, c))) for c in ORDER_FEES), Decimal(0))
+        total += abs(try_money(cell(rec, "Deal Price")) * try_money(cell(rec, "Returned quantity")))
+    return float(total)
+
+
+READER = ShopeeOrders(Mapping.model_validate(SHOPEE), "built-in")
+register_instance(READER)

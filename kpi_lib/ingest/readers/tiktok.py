@@ -11,11 +11,18 @@ as text by Excel): cells are trimmed. Times are local (``07/16/2026 10:23:45 AM`
   whose money back is a cancellation, already out of GMV). A line whose Cancelation/Return Type is
   Return/Refund is ``returned``.
 - A trailing totals row (``Total`` in Order ID) is quarantined as ``totals row``.
+- Reconciliation: expected money = the Total row's SKU Subtotal (or, without one, the column read a
+  second way) + refunds once per non-cancelled order, parsed by ``ingest.independent``.
 """
 
 from __future__ import annotations
 
-from .mapping import register_builtin
+from decimal import Decimal
+from pathlib import Path
+
+from ..base import ReadResult, Store, register_instance
+from ..independent import cell, rows, text, try_money
+from .mapping import Mapping, MappingReader
 
 TIKTOK = {
     "name": "tiktok_orders",
@@ -54,4 +61,36 @@ TIKTOK = {
     "totals_row": {"column": "Order ID", "values": ["Total", "total", "TOTAL", "合计"]},
 }
 
-READER = register_builtin(TIKTOK)
+
+class TikTokOrders(MappingReader):
+    """The TikTok mapping, with the reconciliation's expected money from an independent parse."""
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        res = super().read(path, store)
+        res.expected_money = tiktok_expected(path)
+        return res
+
+
+def tiktok_expected(path: Path) -> float:
+    """Money the file holds, read a second way (csv module + Decimal, not the mapping's pandas parse).
+
+    Gross: the file's own Total row when it has one, else the sum of SKU Subtotal Before Discount over
+    its order rows; plus Order Refund Amount once per order that is not cancelled.
+    """
+    gross, own_total = Decimal(0), None
+    refunds: dict[str, Decimal] = {}
+    for _line, rec in rows(path, sep=",", quoted=True):
+        oid = text(rec, "Order ID")
+        if oid in TIKTOK["totals_row"]["values"]:  # type: ignore[index]
+            own_total = try_money(cell(rec, "SKU Subtotal Before Discount"))
+            continue
+        if any(ch.isspace() for ch in oid):  # the column-description line under the header
+            continue
+        gross += try_money(cell(rec, "SKU Subtotal Before Discount"))
+        if text(rec, "Order Status").lower() != "cancelled":
+            refunds.setdefault(oid, abs(try_money(cell(rec, "Order Refund Amount"))))
+    return float((own_total if own_total is not None else gross) + sum(refunds.values(), Decimal(0)))
+
+
+READER = TikTokOrders(Mapping.model_validate(TIKTOK), "built-in")
+register_instance(READER)
