@@ -206,3 +206,145 @@ def test_lmdi_raw_parts_match_closed_form(pairs):
     exp = _lmdi_closed_form(a, b, [1] * len(a))
     scale = max(1.0, math.prod(a), math.prod(b))
     assert raw == pytest.approx(exp, rel=1e-9, abs=1e-9 * scale)
+
+
+# --------------------------------------------------------- tree checks and the warehouse-level attribute
+
+
+def _t(nodes, **kw):
+    return KpiTree.model_validate({"nodes": nodes, **kw})
+
+
+def test_expected_value_per_relation():
+    from kpi_lib.tree import expected_value
+
+    add = _t([{"kpi": "net_profit"}, {"kpi": "gmv", "parent": "net_profit", "relation": "additive"},
+              {"kpi": "cogs", "parent": "net_profit", "relation": "additive", "sign": -1},
+              {"kpi": "acos", "parent": "net_profit"}])
+    assert expected_value(add, "net_profit", {"gmv": 100.0, "cogs": 30.0, "acos": 9.0}) == 70.0
+    assert math.isnan(expected_value(add, "net_profit", {"gmv": 100.0}))  # missing is not zero
+    assert expected_value(add, "gmv", {"gmv": 1.0}) is None  # no arithmetic children
+    mul = _t([{"kpi": "gmv"}, {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+              {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"}])
+    assert expected_value(mul, "gmv", {"sessions": 20.0, "aov": 2.5}) == 50.0
+    rat = _t([{"kpi": "net_margin"}, {"kpi": "net_profit", "parent": "net_margin", "relation": "ratio_numerator"},
+              {"kpi": "net_sales", "parent": "net_margin", "relation": "ratio_denominator"}])
+    assert expected_value(rat, "net_margin", {"net_profit": 30.0, "net_sales": 120.0}) == 0.25
+    assert math.isnan(expected_value(rat, "net_margin", {"net_profit": 30.0, "net_sales": 0.0}))
+    assert expected_value(rat, "net_margin", {"net_profit": 30.0, "net_sales": 1.0}) == 30.0
+
+
+def test_data_check_counts_rows_and_names_the_worst():
+    import pandas as pd
+
+    from kpi_lib.tree import validate_tree
+
+    t = _t([{"kpi": "gmv"}, {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+            {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"}])
+    data = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03", "2026-04"],
+                         "gmv": [100.0, 50.0, 40.0, float("nan")], "sessions": [10.0, 10.0, 10.0, 10.0],
+                         "aov": [10.0, 6.0, 5.0, 1.0]})
+    issues = validate_tree(t, data)
+    # 2026-02: 10 × 6 = 60 vs 50; 2026-03: 50 vs 40; 2026-04 has no gmv (skipped, not a zero)
+    assert [(i.path, i.code) for i in issues] == [("kpi_tree.yaml: nodes[0]", "data")]
+    assert "does not hold on 2 row(s)" in issues[0].message
+    assert "period 2026-02: 50 vs 60" in issues[0].message
+    # within the tolerance (relative 1e-6, at least 1e-6 absolute): no issue
+    ok = data.assign(gmv=[100.0, 60.0 + 5e-5, 50.0 - 4e-5, 10.0])
+    assert validate_tree(t, ok) == []
+    assert validate_tree(t, ok.assign(gmv=[100.0, 60.0 + 7e-5, 50.0, 10.0]))[0].message.count("1 row(s)") == 1
+    # a missing column: nothing to check
+    assert validate_tree(t, data.drop(columns="aov")) == []
+
+
+def test_tree_issues_name_their_node():
+    from kpi_lib.tree import validate_tree
+
+    dup = validate_tree(_t([{"kpi": "gmv"}, {"kpi": "aov", "parent": "gmv"}, {"kpi": "aov", "parent": "gmv"}]))
+    assert [(i.path, i.code) for i in dup] == [("kpi_tree.yaml: nodes[2].id", "duplicate")]
+    assert "also nodes[1]" in dup[0].message
+    own = validate_tree(_t([{"kpi": "gmv"}, {"kpi": "aov", "parent": "aov"}]), source="x.yaml")
+    assert ("x.yaml: nodes[1].parent", "cycle") in [(i.path, i.code) for i in own]
+    none = validate_tree(_t([{"kpi": "gmv", "parent": "aov"}, {"kpi": "aov", "parent": "gmv"}]))
+    assert "roots" in {i.code for i in none} and any("no root" in i.message for i in none)
+    two = validate_tree(_t([{"kpi": "gmv"}, {"kpi": "aov"}]))
+    assert [i.code for i in two] == ["roots"] and "2 roots (gmv, aov) where 1 expected" in two[0].message
+    assert validate_tree(_t([{"kpi": "gmv"}, {"kpi": "aov"}], max_roots=2)) == []
+    ratio = validate_tree(_t([{"kpi": "net_margin"},
+                              {"kpi": "net_profit", "parent": "net_margin", "relation": "ratio_numerator"},
+                              {"kpi": "gmv", "parent": "net_margin", "relation": "ratio_numerator"}]))
+    assert [(i.path, i.code) for i in ratio] == [("kpi_tree.yaml: nodes[1].relation", "relation")]
+    assert "exactly one ratio_numerator and one ratio_denominator" in ratio[0].message
+
+
+def test_tree_yaml_roundtrip_keeps_non_defaults(tmp_path):
+    from kpi_lib.errors import ConfigError
+    from kpi_lib.tree import load_tree, save_tree, tree_to_dict
+
+    t = _t([{"kpi": "net_profit", "layer": "top", "owner": "T-AMZ"},
+            {"id": "gmv2", "kpi": "gmv", "parent": "net_profit", "relation": "additive", "weight": 2.5},
+            {"kpi": "cogs", "parent": "net_profit", "relation": "additive", "sign": -1}], name="mine")
+    d = tree_to_dict(t)
+    assert d["name"] == "mine" and d["max_roots"] == 1
+    assert d["nodes"][0] == {"kpi": "net_profit", "parent": None, "layer": "top", "relation": "informational",
+                             "owner": "T-AMZ"}
+    assert d["nodes"][1] == {"id": "gmv2", "kpi": "gmv", "parent": "net_profit", "layer": "middle",
+                             "relation": "additive", "weight": 2.5}
+    assert d["nodes"][2]["sign"] == -1 and "id" not in d["nodes"][2] and "weight" not in d["nodes"][2]
+    p = save_tree(t, tmp_path / "kpi_tree.yaml")
+    assert p == tmp_path / "kpi_tree.yaml" and load_tree(p) == t
+    assert t.node("gmv2").weight == 2.5
+    (tmp_path / "bad.yaml").write_text("nodes:\n  - {kpi: gmv, colour: red}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.yaml: 1 problem"):
+        load_tree(tmp_path / "bad.yaml")
+
+
+def test_tree_path_and_default(tmp_path, monkeypatch):
+    from kpi_lib.tree import default_tree, load_tree, tree_path
+
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path))
+    assert tree_path() == tmp_path / "parameters" / "kpi_tree.yaml"
+    assert load_tree() == default_tree()  # no file: the default tree
+
+
+@pytest.fixture(scope="module")
+def engine_wh(tmp_path_factory):
+    from engine_fixtures import make_project, make_warehouse
+
+    root = make_project(tmp_path_factory.mktemp("tree"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KPI_ROOT", str(root))
+    wh, _ = make_warehouse(root / "wh")
+    yield wh
+    mp.undo()
+
+
+def test_attribute_for_one_store_uses_that_stores_values(engine_wh):
+    from kpi_lib.errors import DefinitionError
+    from kpi_lib.metrics import compute
+    from kpi_lib.tree import attribute, default_tree
+
+    kpis = ["net_margin", "gmv", "sessions"]
+    by = compute(kpis, by=["store_id"], period="month", start="2025-10", end="2025-11", warehouse=engine_wh)
+    by = by.set_index(["store_id", "period"])
+    co = compute(kpis, by=[], period="month", start="2025-10", end="2025-11", warehouse=engine_wh).set_index("period")
+    df = attribute(default_tree(), "store", "S-MY-01", "2025-10", "2025-11", warehouse=engine_wh).set_index("node")
+    for kpi in kpis:
+        node = kpi if kpi != "gmv" else "gmv"
+        assert df.loc[node, "value_a"] == pytest.approx(by.loc[("S-MY-01", "2025-10"), kpi]), kpi
+        assert df.loc[node, "value_b"] == pytest.approx(by.loc[("S-MY-01", "2025-11"), kpi]), kpi
+        assert df.loc[node, "value_b"] != pytest.approx(co.loc["2025-11", kpi]), kpi  # not the company's
+    # against targets: a = target where given, else the actual (no gap); b = the period's actual
+    tg = attribute(default_tree(), "store", "S-MY-01", "2025-11", targets={"gmv": 1000.0}, warehouse=engine_wh,
+                   root="gmv").set_index("node")
+    assert tg.loc["gmv", "value_a"] == 1000.0
+    assert tg.loc["gmv", "value_b"] == pytest.approx(by.loc[("S-MY-01", "2025-11"), "gmv"])
+    assert tg.loc["sessions", "value_a"] == tg.loc["sessions", "value_b"]
+    with pytest.raises(DefinitionError, match="needs period_a"):
+        attribute(default_tree(), warehouse=engine_wh)
+    with pytest.raises(DefinitionError, match="needs period_b or targets"):
+        attribute(default_tree(), period_a="2025-10", warehouse=engine_wh)
+    with pytest.raises(DefinitionError, match="unknown entity kind 'planet'"):
+        attribute(default_tree(), "planet", "X", "2025-10", "2025-11", warehouse=engine_wh)
+    empty = attribute(default_tree(), "store", "S-MY-01", "2024-01", "2024-02", warehouse=engine_wh)
+    assert empty["value_a"].isna().all()  # no data: missing, not zero
