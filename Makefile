@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test venv lab bench chromium clean lint
+.PHONY: demo test venv lab bench chromium clean lint mutate
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
@@ -36,6 +36,11 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Mutation testing (not in CI: slow on 2 cores): each module of tests/mutation.yaml against its own
+# tests, in a scratch copy. `make mutate MODULES="tree formula"` for some; scores in docs/testing.md.
+mutate: $(STAMP)
+	$(BIN)/python tests/mutate.py $(MODULES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kpi_lib tests
