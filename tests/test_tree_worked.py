@@ -348,3 +348,71 @@ def test_attribute_for_one_store_uses_that_stores_values(engine_wh):
         attribute(default_tree(), "planet", "X", "2025-10", "2025-11", warehouse=engine_wh)
     empty = attribute(default_tree(), "store", "S-MY-01", "2024-01", "2024-02", warehouse=engine_wh)
     assert empty["value_a"].isna().all()  # no data: missing, not zero
+
+
+def test_attribute_values_rows_exactly():
+    """Every column of the result for a small tree: informational child, missing input, residual, zero change."""
+    import numpy as np
+
+    t = _t([{"kpi": "net_profit", "layer": "top"},
+            {"kpi": "gmv", "parent": "net_profit", "relation": "additive"},
+            {"kpi": "cogs", "parent": "net_profit", "relation": "additive", "sign": -1},
+            {"kpi": "acos", "parent": "net_profit", "layer": "execution"},
+            {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+            {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"},
+            {"kpi": "cvr", "parent": "cogs", "relation": "multiplicative"}])
+    # net 100 → 100 (no change) though gmv +10 and cogs +4: the relation fails by 6 → residual −6
+    a = {"net_profit": 100.0, "gmv": 200.0, "cogs": 100.0, "acos": 0.2, "sessions": 100.0, "aov": 2.0, "cvr": 100.0}
+    b = {"net_profit": 100.0, "gmv": 210.0, "cogs": 104.0, "acos": 0.3, "sessions": 105.0, "aov": 2.0}  # no cvr
+    df = attribute_values(t, a, b)
+    assert list(df.columns) == ["node", "kpi", "parent", "relation", "layer", "value_a", "value_b", "contribution",
+                                "share", "method"]
+    rows = {r["node"]: r for r in df.to_dict("records")}
+    assert list(rows) == ["net_profit", "gmv", "sessions", "aov", "cogs", "cvr", "acos", "net_profit:(residual)"]
+    root = rows["net_profit"]
+    assert (root["kpi"], root["parent"], root["relation"], root["layer"], root["method"]) == \
+        ("net_profit", None, "informational", "top", "change")
+    assert root["contribution"] == 0.0 and np.isnan(root["share"])  # no change: share undefined
+    assert (rows["gmv"]["contribution"], rows["gmv"]["method"], rows["gmv"]["relation"]) == (10.0, "difference", "additive")
+    assert np.isnan(rows["gmv"]["share"])  # parent change 0
+    assert rows["cogs"]["contribution"] == -4.0 and rows["cogs"]["layer"] == "middle"
+    # gmv +10 from sessions alone (aov unchanged): LMDI gives it all to sessions, exactly 0 to aov
+    assert rows["sessions"]["contribution"] == pytest.approx(10.0) and rows["aov"]["contribution"] == 0.0
+    assert rows["sessions"]["share"] == pytest.approx(1.0) and rows["sessions"]["method"] == "lmdi"
+    # cvr has no value in b: its contribution is missing, not zero, and no residual is invented for cogs
+    assert np.isnan(rows["cvr"]["value_b"]) and np.isnan(rows["cvr"]["contribution"]) and rows["cvr"]["method"] == "missing"
+    acos = rows["acos"]
+    assert acos["method"] == "informational" and np.isnan(acos["contribution"]) and np.isnan(acos["share"])
+    assert (acos["value_a"], acos["value_b"], acos["layer"]) == (0.2, 0.3, "execution")
+    res = rows["net_profit:(residual)"]
+    assert (res["kpi"], res["parent"], res["relation"], res["layer"], res["method"]) == \
+        (None, "net_profit", "residual", "top", "residual")
+    assert res["contribution"] == pytest.approx(-6.0) and np.isnan(res["value_a"]) and np.isnan(res["share"])
+    # a residual's share of a non-zero change
+    b2 = {**b, "net_profit": 112.0, "cvr": 104.0}
+    rows2 = {r["node"]: r for r in attribute_values(t, a, b2).to_dict("records")}
+    assert rows2["net_profit:(residual)"]["contribution"] == pytest.approx(6.0)
+    assert rows2["net_profit:(residual)"]["share"] == pytest.approx(0.5)
+    assert rows2["net_profit"]["share"] == 1.0 and rows2["gmv"]["share"] == pytest.approx(10 / 12)
+    # only the named root
+    sub = attribute_values(t, a, b2, root="gmv")
+    assert list(sub["node"]) == ["gmv", "sessions", "aov"]
+
+
+def test_logmean_combine_and_closure_details():
+    from kpi_lib.tree import _combine, _logmean
+
+    assert _logmean(math.e, 1.0) == pytest.approx(math.e - 1.0, rel=1e-15)  # (e − 1) / (1 − 0)
+    assert _logmean(3.0, 3.0) == 3.0
+    assert _logmean(1.0 + 1e-13, 1.0) == pytest.approx(1.0, rel=1e-12)  # the limit, not 0/0
+    assert _logmean(8.0, 2.0, math.log(8.0), math.log(2.0)) == pytest.approx(6 / math.log(4.0), rel=1e-15)
+    f = _combine([1, -1, 1])
+    assert f([6.0, 3.0, 5.0]) == 10.0 and math.isnan(f([6.0, 0.0, 5.0]))
+    # the closure puts the leftover on the largest part only
+    d = split_detail("multiplicative", [100.0, 2.0], [120.0, 2.5])
+    big = max(range(2), key=lambda i: abs(d.raw[i]))
+    assert d.parts[1 - big] == d.raw[1 - big] and d.parts[big] == d.raw[big] + d.leftover
+    assert d.change == pytest.approx(100.0)
+    # a ratio whose denominator is zero at b: the change is not a number, nothing is closed
+    n = split_detail("ratio", [1.0, 2.0], [1.0, 0.0], [1, -1])
+    assert n.method == "shapley" and math.isnan(n.change) and math.isnan(n.leftover)
