@@ -51,19 +51,22 @@ def test_dirty_rows_quarantined_with_reason_and_counts_add_up(env: dict) -> None
         "o1,A,2026-01-05,2,10",
         "o2,A,31/02/2026,1,5",     # bad date
         "o3,B,2026-01-06,-1,5",    # negative quantity
-        "o4,ZZZ,2026-01-06,1,5",   # unknown SKU
+        "o4,ZZZ,2026-01-06,1,5",   # unknown SKU: a master-data gap, not a bad row: it loads
         "o5,C,2099-01-01,1,5",     # future date
         "",                        # blank line: not a row
         "Total,,,3,30",            # the file's own totals row
     ])
     f = ingest(env["raw"], env["wh"]).files[0]
     assert f.rows_read == 6
-    assert (f.rows_loaded, f.rows_quarantined, f.rows_duplicate) == (1, 5, 0)
+    assert (f.rows_loaded, f.rows_quarantined, f.rows_duplicate) == (2, 4, 0)
     q = env["wh"].read("quarantine").sort_values("source_row")
-    assert list(q["source_row"]) == [3, 4, 5, 6, 8]
+    assert list(q["source_row"]) == [3, 4, 6, 8]
     reasons = " | ".join(q["reason"])
-    for word in ("date", "quantity", "unknown SKU 'ZZZ'", "future", "totals row"):
+    for word in ("date", "quantity", "future", "totals row"):
         assert word in reasons
+    assert "SKU" not in reasons
+    reg = env["wh"].read("sku_registry").set_index("sku")
+    assert not reg.loc["ZZZ", "in_master"] and reg.loc["A", "in_master"] and reg.loc["A", "has_cost"]
     raw = json.loads(q.iloc[0]["raw"])
     assert raw["date"] == "31/02/2026"
 
@@ -207,7 +210,7 @@ def test_counts_always_add_up(tmp_path_factory: pytest.TempPathFactory, files: l
     loaded = 0
     for f in s.files:
         assert f.error is None
-        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate
+        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate + f.rows_superseded
         loaded += f.rows_loaded
     n_orders = len(wh.read("orders")) if wh.exists() else 0
     assert n_orders == loaded
