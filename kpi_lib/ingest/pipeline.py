@@ -730,8 +730,9 @@ def _apply_versions(w: WarehouseWriter, p: _Prepared, now: str, history: list[pd
         return
     for name in sorted(set(p.replaced) | set(p.lost)):
         t = TABLES[name]
-        inc = pd.concat([p.replaced.get(name, pd.DataFrame()).assign(_won=True),
-                         p.lost.get(name, pd.DataFrame()).assign(_won=False)], ignore_index=True)
+        both = [(p.replaced.get(name), True), (p.lost.get(name), False)]
+        # (never concatenate an empty frame: the int64 row keys would become floats)
+        inc = pd.concat([df.assign(_won=won) for df, won in both if df is not None and len(df)], ignore_index=True)
         for sid, g in inc.groupby(inc["store_id"].astype(str), sort=True):
             part_dir = w.path / name / f"store_id={sid}"
             files = sorted(part_dir.glob("*.parquet"))
