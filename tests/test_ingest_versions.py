@@ -225,8 +225,8 @@ one_file = st.dictionaries(st.sampled_from(["o1", "o2", "o3", "o4", "o5"]), st.t
                            min_size=0, max_size=5)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=st.lists(one_file, min_size=1, max_size=4),
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(one_file, min_size=1, max_size=3),
        exported=st.permutations(list(range(6))), split=st.integers(0, 4))
 def test_rows_in_equal_rows_out_over_overlapping_versions(tmp_path_factory: pytest.TempPathFactory, files: list,
                                                           exported: list, split: int,

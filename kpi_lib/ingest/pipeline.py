@@ -449,9 +449,8 @@ def ingest(
         _write_history(w, history)
         summary.changes = int(sum(len(h) for h in history))
         _write_manifest(w, wh, ref, summary, quarantines, old_manifest, now)
-        _derived_tables(w)
+        _derived_tables(w, summary)
     summary.snapshot = wh.current_id()
-    _attach_derived(summary, wh)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -962,28 +961,34 @@ def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: 
 # ---------------------------------------------------------------------------------------------
 # Derived tables: rebuilt from the canonical tables at the end of every ingest, inside the same
 # transaction (so they always describe exactly the snapshot they are in). ONE place builds them.
-def _derived_tables(w: WarehouseWriter) -> None:
+def _derived_tables(w: WarehouseWriter, summary: IngestSummary | None = None) -> None:
     """Rebuild the post-ingest derived tables in the staging snapshot, in dependency order:
 
-    1. source-of-record tables (e.g. ``ads`` chosen among the ads report kinds: that hook goes
-       first, since coverage counts the ``ads`` table);
+    1. source-of-record tables (e.g. ``ads`` chosen among the ads report kinds): a hook that
+       rewrites a canonical table goes FIRST, before the connection below is opened, since
+       coverage counts the ``ads`` table;
     2. ``sku_registry`` and ``data_gaps`` (master-data gaps: SKUs first seen in data);
     3. ``coverage`` (store × month × source kind), last: it reads all of the above.
+
+    The coverage and the per-store gap summary are also put on ``summary`` (printed after ingest).
     """
     con = w.connect()
     try:
         _sku_tables(con, w)
-    finally:
-        con.close()
-    con = w.connect()  # fresh views: see the tables just written
-    try:
         cov = build_coverage(con)
         con.register("_cov", cov)
         w.write_sql("coverage", con, "SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(month AS VARCHAR) AS month, "
                     "CAST(source AS VARCHAR) AS source, CAST(rows AS BIGINT) AS rows, CAST(first_date AS DATE) AS first_date, "
                     "CAST(last_date AS DATE) AS last_date, CAST(share AS DOUBLE) AS share FROM _cov")
+        if summary is not None:
+            summary.coverage = con.execute("SELECT * FROM _cov").df()
+            summary.data_gaps = _records(gap_summary(con, "_gaps"))
     finally:
         con.close()
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in df.to_dict("records")]
 
 
 # (table, sku expression, date column) of every canonical table that names a SKU
@@ -1033,9 +1038,8 @@ def _sku_tables(con: duckdb.DuckDBPyConnection, w: WarehouseWriter) -> None:
         f"LEFT JOIN (SELECT DISTINCT sku FROM ({costed_sql})) c ON c.sku = s.sku GROUP BY s.store_id, s.sku"
     )
     w.write_sql("sku_registry", con, "SELECT * FROM _reg ORDER BY store_id, sku")
-    w.write_sql(
-        "data_gaps", con,
-        "WITH sales AS (SELECT CAST(store_id AS VARCHAR) AS store_id, strftime(CAST(order_date AS DATE), '%Y-%m') AS month, "
+    con.execute(
+        "CREATE TEMP TABLE _gaps AS WITH sales AS (SELECT CAST(store_id AS VARCHAR) AS store_id, strftime(CAST(order_date AS DATE), '%Y-%m') AS month, "
         "CAST(sku AS VARCHAR) AS sku, count(*) AS order_lines, sum(quantity) AS units, sum(gross_sales_rc) AS sales_rc "
         "FROM orders WHERE status IS DISTINCT FROM 'cancelled' GROUP BY ALL), "
         "tot AS (SELECT store_id, month, sum(sales_rc) AS month_sales_rc FROM sales GROUP BY ALL), "
@@ -1047,11 +1051,12 @@ def _sku_tables(con: duckdb.DuckDBPyConnection, w: WarehouseWriter) -> None:
         "FROM months m JOIN _reg r ON r.store_id = m.store_id AND r.sku = m.sku "
         "LEFT JOIN sales s ON s.store_id = m.store_id AND s.month = m.month AND s.sku = m.sku "
         "LEFT JOIN tot t ON t.store_id = m.store_id AND t.month = m.month "
-        "WHERE NOT r.in_master OR NOT r.has_cost ORDER BY m.store_id, m.month, m.sku",
+        "WHERE NOT r.in_master OR NOT r.has_cost ORDER BY m.store_id, m.month, m.sku"
     )
+    w.write_sql("data_gaps", con, "SELECT * FROM _gaps ORDER BY store_id, month, sku")
 
 
-def gap_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def gap_summary(con: duckdb.DuckDBPyConnection, table: str = "data_gaps") -> pd.DataFrame:
     """Per store: SKUs without master data / without cost and the share of all its sales they hold."""
     return con.execute(
         "WITH tot AS (SELECT CAST(store_id AS VARCHAR) AS store_id, sum(gross_sales_rc) AS sales FROM orders "
@@ -1062,7 +1067,7 @@ def gap_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "AS sales_share_no_master, "
         "CASE WHEN max(t.sales) <> 0 THEN sum(CASE WHEN gap = 'no_cost' THEN sales_rc ELSE 0 END) / max(t.sales) END "
         "AS sales_share_no_cost "
-        "FROM data_gaps g LEFT JOIN tot t ON t.store_id = g.store_id GROUP BY 1 ORDER BY 1"
+        f"FROM {table} g LEFT JOIN tot t ON t.store_id = g.store_id GROUP BY 1 ORDER BY 1"
     ).df()
 
 
@@ -1075,9 +1080,7 @@ def _attach_derived(summary: IngestSummary, wh: Warehouse) -> None:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         summary.coverage = con.execute("SELECT * FROM coverage").df() if "coverage" in tables else build_coverage(con)
         if "data_gaps" in tables:
-            summary.data_gaps = [
-                {k: (None if pd.isna(v) else v) for k, v in r.items()} for r in gap_summary(con).to_dict("records")
-            ]
+            summary.data_gaps = _records(gap_summary(con))
     finally:
         con.close()
 
