@@ -216,3 +216,25 @@ def test_counts_always_add_up(tmp_path_factory: pytest.TempPathFactory, files: l
     assert n_orders == loaded
     if wh.exists() and wh.has("quarantine"):
         assert len(wh.read("quarantine").drop_duplicates(["source_file", "source_row"])) == sum(f.rows_quarantined for f in s.files)
+
+
+def test_cli_prints_coverage_after_summary_and_json_has_it(env: dict) -> None:
+    _write(env["raw"] / "S1" / "a.csv", ["o1,A,2026-01-05,1,10", "o2,Q,2026-03-05,1,30"])
+    r = CliRunner().invoke(app, ["ingest", str(env["raw"]), "--warehouse", str(env["wh"].path)],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert out.index(" files: read ") < out.index("coverage: months")  # after the ingest summary
+    line = next(ln for ln in out.splitlines() if "S1" in ln and " mo " in ln)
+    assert "2 mo 2026-01…2026-03" in line  # orders: January and March
+    assert "—" in line  # no fees, ads, traffic, inventory
+    assert "master-data gaps" in out and "75.0%" in out  # Q: 30 of 40 not in skus.csv
+    (env["raw"] / "S1" / "b.csv").write_text(HEADER + "\no3,A,2026-02-07,1,1\n")
+    r = CliRunner().invoke(app, ["ingest", str(env["raw"]), "--json", "--warehouse", str(env["wh"].path)])
+    data = json.loads(r.stdout)
+    cov = pd.DataFrame(data["coverage"])
+    orders = cov[cov["source"] == "orders"].sort_values("month")
+    assert list(orders["month"]) == ["2026-01", "2026-02", "2026-03"] and list(orders["rows"]) == [1, 1, 1]
+    assert set(cov["source"]) == {"orders", "costs"}
+    assert data["data_gaps"][0]["skus_no_master"] == 1
+    assert all("rows_superseded" in f for f in data["files"])
