@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import write_reference
 
-from kpi_lib.ingest.base import FileHead, ReadResult, Reader, Store, csv_frame, read_text, register_instance
+from kpi_lib.ingest.base import FileHead, Reader, ReadResult, Store, csv_frame, read_text, register_instance
 from kpi_lib.ingest.parse import parse_datetime, parse_number
 from kpi_lib.ingest.pipeline import ingest
 from kpi_lib.warehouse import Warehouse
-
-from ingest_helpers import write_reference
 
 ORDER_HEADER = "kpiver-order,line,sku,date,status,qty,price"
 ADS_HEADER = "kpiver-ads-date,campaign,spend"

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REAL_EXPORTS
+from ingest_helpers import HEADER, write_reference
 
 from kpi_lib.ingest.pipeline import ingest
 from kpi_lib.warehouse import Warehouse
-
-from conftest import REAL_EXPORTS
-from ingest_helpers import HEADER, write_reference
 
 SHOPIFY = REAL_EXPORTS / "shopify" / "orders_export (9).csv"
 SETTLEMENTS = REAL_EXPORTS / "amazon-settlement"
@@ -96,7 +95,7 @@ def test_real_amazon_settlements_reconcile_to_the_cent_without_sku_master(projec
         assert f.error is None and f.rows_quarantined == 0, f
         # the file's own total-amount, read straight from its first data line
         with (SETTLEMENTS / Path(f.path).name).open(encoding="utf-8") as fh:
-            first = list(csv.DictReader(fh, delimiter="\t"))[0]
+            first = next(iter(csv.DictReader(fh, delimiter="\t")))
         assert f.reconciliation["expected"] == pytest.approx(float(first["total-amount"]), abs=0.005)
         assert f.reconciliation["difference"] == 0.0, f
     # refunds for SKUs not sold in the same file (and not in skus.csv) are loaded
