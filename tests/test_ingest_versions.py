@@ -264,3 +264,28 @@ def test_rows_in_equal_rows_out_over_overlapping_versions(tmp_path_factory: pyte
                 want[k] = (exported[i], v)
     got = {r.order_id: (r.status, int(r.quantity)) for r in o.itertuples()}
     assert got == {k: v for k, (_, v) in want.items()}
+
+
+def test_reference_tickets_resolved_later_replace_the_open_ticket(env: dict) -> None:
+    """tickets.csv is a fact table in data/reference: a newer copy with the ticket resolved wins."""
+    raw, wh, ref = env["raw"], env["wh"], env["ref"]
+    raw.mkdir(parents=True, exist_ok=True)
+    cols = "store_id,ticket_id,kind,opened_at,first_response_at,resolved_at,assignee\n"
+    t = ref / "tickets.csv"
+    t.write_text(cols + "S1,T1,message,2026-01-05T09:00:00,,,P01\nS1,T2,dispute,2026-01-06T09:00:00,,,P01\n")
+    os.utime(t, (T0, T0))
+    ingest(raw, wh, reference=ref)
+    t.write_text(cols + "S1,T1,message,2026-01-05T09:00:00,2026-01-05T10:00:00,2026-01-07T12:00:00,P01\n"
+                        "S1,T2,dispute,2026-01-06T09:00:00,,,P01\n")
+    os.utime(t, (T0 + 86400 * 3, T0 + 86400 * 3))
+    s = ingest(raw, wh, reference=ref)
+    f = next(x for x in s.files if x.path == "reference/tickets.csv" and not x.unchanged)
+    assert (f.rows_read, f.rows_loaded, f.rows_duplicate) == (2, 1, 1)
+    tk = wh.read("tickets").set_index("ticket_id")
+    assert len(tk) == 2 and str(tk.loc["T1", "resolved_at"]) == "2026-01-07 12:00:00"
+    h = wh.read("change_history").sort_values("column")
+    assert list(h["column"]) == ["first_response_at", "resolved_at"]
+    assert list(h["old_value"].isna()) == [True, True] and list(h["new_value"]) == ["2026-01-05T10:00:00", "2026-01-07T12:00:00"]
+    m = wh.read("manifest")
+    first = m[m["path"] == "reference/tickets.csv"].sort_values("version").iloc[0]
+    assert (int(first["rows_loaded"]), int(first["rows_superseded"])) == (1, 1)  # T1's open version lost

@@ -411,7 +411,8 @@ def ingest(
 
     # reference fact tables (tickets, activities) are small: prepared up front
     ref_facts = _reference_facts(ref, today, seen_sha, summary, fx)
-    if not todo and not ref_facts and wh.exists() and not _reference_changed(wh, ref):
+    if not todo and not ref_facts and wh.exists() and not _reference_changed(wh, ref) and wh.has("coverage"):
+        # nothing new (a warehouse written before derived tables existed gets them once)
         summary.snapshot = wh.current_id()
         _attach_derived(summary, wh)
         summary.seconds = time.perf_counter() - t0
