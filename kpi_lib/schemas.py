@@ -196,6 +196,24 @@ MANIFEST_COLUMNS = {
     "path": STR, "sha256": STR, "store_id": STR, "reader": STR, "rows_read": INT, "rows_loaded": INT,
     "rows_quarantined": INT, "rows_duplicate": INT, "expected": FLT, "loaded": FLT, "difference": FLT,
     "ingested_at": STR, "min_date": STR, "max_date": STR,
+    # latest version wins: rows of this file replaced by a newer version of the same natural key
+    # (rows_read = rows_loaded + rows_quarantined + rows_duplicate + rows_superseded), and the
+    # version the file's rows carry (microseconds since 1970 UTC of exported_at, else of the mtime)
+    "rows_superseded": INT, "exported_at": STR, "version": INT, "version_basis": STR,
+}
+
+#: Derived tables written by every ingest (kpi_lib.ingest.pipeline._derived_tables).
+CHANGE_HISTORY_COLUMNS = {
+    "table": STR, "store_id": STR, "natural_key": STR, "column": STR, "old_value": STR, "new_value": STR,
+    "old_file": STR, "new_file": STR, "old_version": TS, "changed_at": TS, "ingested_at": STR,
+}
+SKU_REGISTRY_COLUMNS = {
+    "store_id": STR, "sku": STR, "asin": STR, "first_seen": DATE, "last_seen": DATE, "first_file": STR,
+    "tables": STR, "in_master": "bool", "has_cost": "bool",
+}
+DATA_GAPS_COLUMNS = {
+    "store_id": STR, "month": STR, "sku": STR, "gap": STR, "order_lines": INT, "units": INT,
+    "sales_rc": FLT, "month_sales_rc": FLT, "share": FLT,
 }
 
 

@@ -84,12 +84,7 @@ class Warehouse:
 
     # -- reading -----------------------------------------------------------------------------
     def table_location(self, name: str) -> Path | None:
-        base = self.current
-        d = base / name
-        if d.is_dir() and any(d.rglob("*.parquet")):
-            return d
-        f = base / f"{name}.parquet"
-        return f if f.is_file() else None
+        return _table_location(self.current, name)
 
     def has(self, name: str) -> bool:
         return self.exists() and self.table_location(name) is not None
@@ -99,9 +94,7 @@ class Warehouse:
         loc = self.table_location(name)
         if loc is None:
             raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
-        if loc.is_dir():
-            return f"read_parquet('{loc.as_posix()}/**/*.parquet', hive_partitioning=true, union_by_name=true)"
-        return f"read_parquet('{loc.as_posix()}')"
+        return _scan_sql(loc)
 
     def read(self, name: str, where: str | None = None) -> pd.DataFrame:
         """A whole table as pandas (optionally filtered with a SQL condition)."""
@@ -120,22 +113,7 @@ class Warehouse:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per table of the live snapshot."""
-        con = duckdb.connect()
-        base = self.current
-        names = {p.name for p in base.iterdir() if p.is_dir()} | {
-            p.stem for p in base.glob("*.parquet")
-        }
-        for name in sorted(names):
-            if self.table_location(name) is not None:
-                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {self.scan_sql(name)}')
-        # empty canonical tables still exist as views so queries never fail on a missing source
-        for name, t in TABLES.items():
-            if name not in names or self.table_location(name) is None:
-                cols = ", ".join(
-                    f'CAST(NULL AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items()
-                )
-                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {cols} WHERE false')
-        return con
+        return connect_snapshot(self.current)
 
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -230,11 +208,50 @@ class WarehouseWriter:
         else:
             con.execute(f"COPY ({select}) TO '{(self.path / f'{name}.parquet').as_posix()}' (FORMAT parquet)")
 
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table of the staging snapshot (what is written so far)."""
+        return connect_snapshot(self.path)
+
     def drop(self, name: str) -> None:
         d = self.path / name
         if d.is_dir():
             shutil.rmtree(d)
         (self.path / f"{name}.parquet").unlink(missing_ok=True)
+
+
+def _table_location(base: Path, name: str) -> Path | None:
+    d = base / name
+    if d.is_dir() and any(d.rglob("*.parquet")):
+        return d
+    f = base / f"{name}.parquet"
+    return f if f.is_file() else None
+
+
+def _scan_sql(loc: Path) -> str:
+    if loc.is_dir():
+        return f"read_parquet('{loc.as_posix()}/**/*.parquet', hive_partitioning=true, union_by_name=true)"
+    return f"read_parquet('{loc.as_posix()}')"
+
+
+def connect_snapshot(base: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with one view per table of the snapshot directory ``base``.
+
+    Canonical tables absent from the snapshot exist as empty views, so queries never fail on a
+    missing source.
+    """
+    con = duckdb.connect()
+    names = {p.name for p in base.iterdir() if p.is_dir()} | {p.stem for p in base.glob("*.parquet")}
+    present = set()
+    for name in sorted(names):
+        loc = _table_location(base, name)
+        if loc is not None:
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {_scan_sql(loc)}')
+            present.add(name)
+    for name, t in TABLES.items():
+        if name not in present:
+            cols = ", ".join(f'CAST(NULL AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items())
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {cols} WHERE false')
+    return con
 
 
 def _content_hash(snapshot: Path) -> str:

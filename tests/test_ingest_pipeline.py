@@ -51,19 +51,22 @@ def test_dirty_rows_quarantined_with_reason_and_counts_add_up(env: dict) -> None
         "o1,A,2026-01-05,2,10",
         "o2,A,31/02/2026,1,5",     # bad date
         "o3,B,2026-01-06,-1,5",    # negative quantity
-        "o4,ZZZ,2026-01-06,1,5",   # unknown SKU
+        "o4,ZZZ,2026-01-06,1,5",   # unknown SKU: a master-data gap, not a bad row: it loads
         "o5,C,2099-01-01,1,5",     # future date
         "",                        # blank line: not a row
         "Total,,,3,30",            # the file's own totals row
     ])
     f = ingest(env["raw"], env["wh"]).files[0]
     assert f.rows_read == 6
-    assert (f.rows_loaded, f.rows_quarantined, f.rows_duplicate) == (1, 5, 0)
+    assert (f.rows_loaded, f.rows_quarantined, f.rows_duplicate) == (2, 4, 0)
     q = env["wh"].read("quarantine").sort_values("source_row")
-    assert list(q["source_row"]) == [3, 4, 5, 6, 8]
+    assert list(q["source_row"]) == [3, 4, 6, 8]
     reasons = " | ".join(q["reason"])
-    for word in ("date", "quantity", "unknown SKU 'ZZZ'", "future", "totals row"):
+    for word in ("date", "quantity", "future", "totals row"):
         assert word in reasons
+    assert "SKU" not in reasons
+    reg = env["wh"].read("sku_registry").set_index("sku")
+    assert not reg.loc["ZZZ", "in_master"] and reg.loc["A", "in_master"] and reg.loc["A", "has_cost"]
     raw = json.loads(q.iloc[0]["raw"])
     assert raw["date"] == "31/02/2026"
 
@@ -207,9 +210,31 @@ def test_counts_always_add_up(tmp_path_factory: pytest.TempPathFactory, files: l
     loaded = 0
     for f in s.files:
         assert f.error is None
-        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate
+        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate + f.rows_superseded
         loaded += f.rows_loaded
     n_orders = len(wh.read("orders")) if wh.exists() else 0
     assert n_orders == loaded
     if wh.exists() and wh.has("quarantine"):
         assert len(wh.read("quarantine").drop_duplicates(["source_file", "source_row"])) == sum(f.rows_quarantined for f in s.files)
+
+
+def test_cli_prints_coverage_after_summary_and_json_has_it(env: dict) -> None:
+    _write(env["raw"] / "S1" / "a.csv", ["o1,A,2026-01-05,1,10", "o2,Q,2026-03-05,1,30"])
+    r = CliRunner().invoke(app, ["ingest", str(env["raw"]), "--warehouse", str(env["wh"].path)],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert out.index(" files: read ") < out.index("coverage: months")  # after the ingest summary
+    line = next(ln for ln in out.splitlines() if "S1" in ln and " mo " in ln)
+    assert "2 mo 2026-01…2026-03" in line  # orders: January and March
+    assert "—" in line  # no fees, ads, traffic, inventory
+    assert "master-data gaps" in out and "75.0%" in out  # Q: 30 of 40 not in skus.csv
+    (env["raw"] / "S1" / "b.csv").write_text(HEADER + "\no3,A,2026-02-07,1,1\n")
+    r = CliRunner().invoke(app, ["ingest", str(env["raw"]), "--json", "--warehouse", str(env["wh"].path)])
+    data = json.loads(r.stdout)
+    cov = pd.DataFrame(data["coverage"])
+    orders = cov[cov["source"] == "orders"].sort_values("month")
+    assert list(orders["month"]) == ["2026-01", "2026-02", "2026-03"] and list(orders["rows"]) == [1, 1, 1]
+    assert set(cov["source"]) == {"orders", "costs"}
+    assert data["data_gaps"][0]["skus_no_master"] == 1
+    assert all("rows_superseded" in f for f in data["files"])

@@ -14,11 +14,15 @@ Contract of ``read`` (the pipeline checks it):
 - ``expected_money``: the money the file itself says it holds (Amazon settlement: total-amount;
   other files: the sum of the money column(s) over their rows as written, each order-level amount
   counted once); ``money_column`` names the canonical (table, column) pairs whose loaded sum must
-  equal it, with a sign each.
+  equal it, with a sign each;
+- ``exported_at`` (optional): when the platform generated the export, if the file says so (a
+  report's own generation date). The pipeline uses it to decide which of two versions of a row is
+  newer (latest version wins); without it the file's modification time is used.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +75,9 @@ class ReadResult:
     expected_money: float | None = None
     # (table, column, sign): loaded money = sum(sign * sum(table.column)) over loaded rows
     money_columns: list[tuple[str, str, float]] = field(default_factory=list)
+    # when the platform generated this export (report generation time), if the file says so;
+    # naive = UTC. Decides which version of a row is newer; None = use the file's mtime.
+    exported_at: dt.datetime | None = None
 
 
 class Reader:

@@ -6,17 +6,38 @@ For every file under ``RAW_DIR/<store_id>/**``:
 2. a reader is chosen by sniffing the file's header and content (``base.readers()``);
 3. the reader returns canonical rows (source currency, marketplace-local dates) and the rows it
    could not parse (quarantined with reason);
-4. rows are validated with pandera (all failures of a file at once) plus reference checks (unknown
-   SKU, future date); failing source rows are quarantined with the original values;
+4. rows are validated with pandera (all failures of a file at once) plus sanity checks (future
+   date, before 2000); failing source rows are quarantined with the original values. Quarantine is
+   only for rows that cannot be parsed or break the schema: a SKU missing from reference/skus.csv
+   is a *master-data gap*, not a bad row — the row loads, the SKU is registered in ``sku_registry``
+   and the gap (share of sales without master data or without a unit cost) is in ``data_gaps``;
 5. money is converted once to the reporting currency with the month's FX rate (recorded in
    ``fx_rate``); a missing rate is an error naming currency and month;
 6. rows are de-duplicated on natural keys (plus the occurrence number of an identical key inside a
-   file, so legitimately repeated lines survive) against the warehouse and the other files;
-7. counts are recorded per file: ``rows_read = rows_loaded + rows_quarantined + rows_duplicate``,
-   with the file's money reconciliation, in the manifest inside the snapshot.
+   file, so legitimately repeated lines survive) against the warehouse and the other files, and
+   **the latest version wins**: each file has a version — the export's own generation time when
+   the reader knows it (``ReadResult.exported_at``), else the file's modification time; ties go to
+   the file ingested later. When a row's natural key is already loaded:
+
+   - same values → the new row is a *duplicate* (the loaded row stays, with its lineage);
+   - different values, newer version → the new row replaces the loaded one, which is removed and
+     counted as *superseded* in its own file's counts (also when that file came in an earlier run:
+     its manifest row is updated);
+   - different values, older version → the new row is *superseded* on arrival.
+
+   Every replacement writes one ``change_history`` row per changed column (table, store, natural
+   key, column, old → new value, old → new file, the versions), so history keeps both versions;
+7. counts are recorded per file: ``rows_read = rows_loaded + rows_quarantined + rows_duplicate +
+   rows_superseded`` (a source row counts once: loaded if any of its rows is live, else superseded
+   if one of its rows lost to a newer version, else duplicate), with the file's money
+   reconciliation (over all its rows, live or not), in the manifest inside the snapshot;
+8. derived tables are rebuilt from the canonical tables in the same transaction, in one place
+   (``_derived_tables``): source-of-record tables, ``sku_registry``, ``data_gaps``, ``coverage``.
 
 Everything is written in one ``Warehouse.transaction()``: a crash leaves the previous snapshot live.
 A file whose sha256 is already in the manifest is not read again, so re-ingesting changes nothing.
+Memory stays per file: row keys are kept per table and store (key → version, value hash), loaded
+lazily from the staging snapshot's Parquet and dropped when the next store starts.
 """
 
 from __future__ import annotations
@@ -31,19 +52,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
 from .. import paths
 from ..config import workbench
+from ..coverage import build_coverage
 from ..errors import IngestError, KpiError
-from ..reference import Reference, load_reference, reference_hashes_json
-from ..schemas import DATE, QUARANTINE_COLUMNS, TABLES, TS, conform, pandera_schema
-from ..warehouse import Warehouse, WarehouseWriter
-from .base import QuarantineRow, ReadResult, Reader, Store, file_head, readers
+from ..reference import SPECS, Reference, load_reference, reference_hashes_json
+from ..schemas import (
+    CHANGE_HISTORY_COLUMNS,
+    DATE,
+    FLT,
+    INT,
+    MANIFEST_COLUMNS,
+    QUARANTINE_COLUMNS,
+    TABLES,
+    TS,
+    conform,
+    pandera_schema,
+)
+from ..warehouse import Warehouse, WarehouseWriter, _sql_type
+from .base import QuarantineRow, Reader, ReadResult, Store, file_head, readers
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
+#: bookkeeping columns stored with every canonical row: natural key (+ occurrence) hash, the
+#: version of the file it came from (µs since 1970 UTC), and a hash of its canonical values
+ROW_META = {"row_key": "int64", "row_version": "int64", "row_hash": "int64"}
 
 
 @dataclass
@@ -57,18 +94,21 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_superseded: int = 0  # rows replaced by a newer version of the same natural key
     reconciliation: dict | None = None
     error: str | None = None
     sha256: str = ""
     unchanged: bool = False
     min_date: str | None = None
     max_date: str | None = None
+    exported_at: str | None = None  # the export's own generation time, when the reader knows it
+    version: int = 0  # microseconds since 1970 UTC: exported_at, else the file's mtime
+    version_basis: str = ""  # 'exported_at' | 'mtime'
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d.pop("sha256")
-        d.pop("min_date")
-        d.pop("max_date")
+        for k in ("sha256", "min_date", "max_date", "version"):
+            d.pop(k)
         return d
 
 
@@ -78,6 +118,9 @@ class IngestSummary:
     warehouse: str = ""
     snapshot: str | None = None
     seconds: float = 0.0
+    coverage: pd.DataFrame | None = None  # the snapshot's coverage table (store × month × source)
+    data_gaps: list[dict] = field(default_factory=list)  # per store: SKUs and sales share lacking master/cost
+    changes: int = 0  # change_history rows written by this run
 
     @property
     def errors(self) -> list[FileResult]:
@@ -95,7 +138,12 @@ class IngestSummary:
         return 0
 
     def to_json(self) -> dict:
-        return {"files": [f.to_json() for f in self.files], "warehouse": self.warehouse, "snapshot": self.snapshot}
+        cov = [] if self.coverage is None else [
+            {k: (None if pd.isna(v) else (str(v)[:10] if k.endswith("_date") else v)) for k, v in r.items()}
+            for r in self.coverage.to_dict("records")
+        ]
+        return {"files": [f.to_json() for f in self.files], "warehouse": self.warehouse, "snapshot": self.snapshot,
+                "coverage": cov, "data_gaps": self.data_gaps, "changes": self.changes}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,6 +221,10 @@ class _Prepared:
         self.rows = rows  # all data source_rows of the file (accounted)
         self.expected = expected
         self.money = money
+        self.version = fr.version
+        # rows of this file that replaced a loaded row / lost to a newer loaded row, per table
+        self.replaced: dict[str, pd.DataFrame] = {}
+        self.lost: dict[str, pd.DataFrame] = {}
 
 
 def _fx_frame(ref: Reference) -> pd.DataFrame:
@@ -199,7 +251,6 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
     """Validate, check references, convert money; quarantine failing source rows."""
     rc = workbench().reporting_currency
     qrows: list[QuarantineRow] = list(res.quarantine)
-    known_skus = ref.known_skus()
     tables: dict[str, pd.DataFrame] = {}
     for name, df in res.tables.items():
         if name not in TABLES:
@@ -252,11 +303,8 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
             old = d.notna() & (d < pd.Timestamp("2000-01-01"))
             for r, v in zip(df.loc[old, "source_row"], d[old]):
                 qrows.append(QuarantineRow(int(r), f"{t.date_column} {v.date()} is before 2000", t.date_column))
-        if known_skus is not None and name in ("orders", "refunds") and "sku" in df.columns:
-            sk = df["sku"]
-            unknown = sk.notna() & (sk != "") & ~sk.isin(known_skus)
-            for r, v in zip(df.loc[unknown, "source_row"], sk[unknown]):
-                qrows.append(QuarantineRow(int(r), f"unknown SKU {v!r} (not in reference/skus.csv)", "sku"))
+        # a SKU missing from reference/skus.csv is a master-data gap, not a bad row: it loads
+        # (sku_registry / data_gaps report it; see _derived_tables)
         del src
         tables[name] = df
     qdf = _quarantine_frame("", store["store_id"], fr.reader or "", fr.path, qrows)
@@ -363,18 +411,24 @@ def ingest(
 
     # reference fact tables (tickets, activities) are small: prepared up front
     ref_facts = _reference_facts(ref, today, seen_sha, summary, fx)
-    if not todo and not ref_facts and wh.exists() and not _reference_changed(wh, ref):
+    if not todo and not ref_facts and wh.exists() and not _reference_changed(wh, ref) and wh.has("coverage"):
+        # nothing new (a warehouse written before derived tables existed gets them once)
         summary.snapshot = wh.current_id()
+        _attach_derived(summary, wh)
         summary.seconds = time.perf_counter() - t0
         return summary
 
     # File by file, in order: read (a bounded window of files in parallel), validate, de-duplicate
-    # against the keys seen so far, append the rows as new Parquet parts of the staging snapshot,
-    # let go of them. Memory peaks at a few files' rows, whatever the size of the run.
-    existing = _SeenKeys(wh)
+    # against the keys seen so far (latest version wins), append the rows as new Parquet parts of
+    # the staging snapshot, let go of them. Memory peaks at a few files' rows, whatever the size of
+    # the run.
     jobs = jobs or min(os.cpu_count() or 1, 4)
     quarantines: list[pd.DataFrame] = []
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    history: list[pd.DataFrame] = []
+    removed: list[pd.DataFrame] = []
     with wh.transaction("ingest") as w:
+        existing = _SeenKeys(w.path)
         for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(_read_all(todo, jobs), start=1):
             if progress:
                 progress(done, len(todo), fr.path)
@@ -384,22 +438,44 @@ def ingest(
                 continue
             assert res is not None
             fr.rows_read = int(res.rows_read)
+            _set_version(fr, f, res.exported_at)
             try:
                 p = prepare(fr, res, store, ref, fx, today)
             except KpiError as exc:
                 fr.error = str(exc)
                 continue
             _dedup_and_count([p], existing)
+            _apply_versions(w, p, now, history, removed)
             _write_tables(w, [p])
             if len(p.quarantine) and not p.fr.error:
                 quarantines.append(p.quarantine)
-        _dedup_and_count(ref_facts, _SeenKeys(wh))
+        facts_seen = _SeenKeys(w.path)
+        _dedup_and_count(ref_facts, facts_seen)
+        for p in ref_facts:
+            _apply_versions(w, p, now, history, removed)
         _write_tables(w, ref_facts)
         quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
-        _write_manifest(w, wh, ref, summary, quarantines)
+        old_manifest = _settle_superseded(w, removed, summary, old_manifest)
+        _write_history(w, history)
+        summary.changes = int(sum(len(h) for h in history))
+        _write_manifest(w, wh, ref, summary, quarantines, old_manifest, now)
+        _derived_tables(w, summary)
     summary.snapshot = wh.current_id()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _set_version(fr: FileResult, f: Path, exported_at: dt.datetime | None) -> None:
+    """A file's version: the export's own generation time when known, else its modification time."""
+    if exported_at is not None:
+        ts = pd.Timestamp(exported_at)
+        ts = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+        fr.exported_at = ts.isoformat()
+        fr.version = int(ts.value // 1000)
+        fr.version_basis = "exported_at"
+    else:
+        fr.version = int(f.stat().st_mtime_ns // 1000)
+        fr.version_basis = "mtime"
 
 
 def _read_all(todo: list, jobs: int):
@@ -461,6 +537,7 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
             fr.error = f"{f}: cannot be read as CSV ({exc})"
             continue
         fr.rows_read = len(df)
+        _set_version(fr, f, None)
         df["source_row"] = np.arange(2, len(df) + 2)
         t = TABLES[name]
         missing = [c for c in t.required if c not in df.columns]
@@ -482,7 +559,7 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
         parts = []
         for sid, g in good.groupby("store_id"):
             store = ref.store(str(sid))
-            sub = FileResult(path=rel, store_id=str(sid), reader=fr.reader)
+            sub = FileResult(path=rel, store_id=str(sid), reader=fr.reader, version=fr.version)
             res = ReadResult(tables={name: g}, rows_read=len(g))
             parts.append(prepare(sub, res, store, ref, fx, today))
         tables = {name: pd.concat([p.tables[name] for p in parts if name in p.tables], ignore_index=True)} if parts else {}
@@ -492,91 +569,126 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
 
 
 class _SeenKeys:
-    """Row keys already in the warehouse or loaded earlier in this run, per table and store.
+    """Row keys already loaded (in the staging snapshot, which includes this run's files so far).
 
-    Keys include the store, so only the current store's keys are kept (files come grouped by
-    store): hash-set look-ups make de-duplication linear in the rows, and memory is one store's keys.
+    Per table and store: ``row_key → (row_version, row_hash)``, so a new row can be told apart as a
+    duplicate (same values), a newer version (replaces) or an older one (superseded). Keys include
+    the store and files come grouped by store, so only the current store's keys are kept: hash
+    look-ups make de-duplication linear in the rows, and memory is one store's keys. A store seen
+    again later is simply re-read from the staging Parquet, which is always up to date.
     """
 
-    def __init__(self, wh: Warehouse) -> None:
-        self.live = wh.current if wh.exists() else None
+    def __init__(self, base: Path | None) -> None:
+        self.base = base
         self.store: str | None = None
-        self.sets: dict[tuple[str, str], set[int]] = {}
+        self.maps: dict[tuple[str, str], dict[int, tuple[int | None, int | None]]] = {}
 
-    def get(self, table: str, store_id: str) -> set[int]:
+    def get(self, table: str, store_id: str) -> dict[int, tuple[int | None, int | None]]:
         if store_id != self.store:
-            self.sets = {k: v for k, v in self.sets.items() if k[1] == store_id}
+            self.maps = {k: v for k, v in self.maps.items() if k[1] == store_id}
             self.store = store_id
         key = (table, store_id)
-        if key not in self.sets:
-            self.sets[key] = self._load(table, store_id)
-        return self.sets[key]
+        if key not in self.maps:
+            self.maps[key] = self._load(table, store_id)
+        return self.maps[key]
 
-    def _load(self, table: str, store_id: str) -> set[int]:
-        if self.live is None:
-            return set()
-        part = self.live / table / f"store_id={store_id}"
+    def _load(self, table: str, store_id: str) -> dict[int, tuple[int | None, int | None]]:
+        if self.base is None:
+            return {}
+        part = self.base / table / f"store_id={store_id}"
         if not part.is_dir() or not any(part.glob("*.parquet")):
-            return set()
-        import duckdb
-
+            return {}
         con = duckdb.connect()
         try:
-            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{part.as_posix()}/*.parquet')").fetchall()}
+            src = f"read_parquet('{part.as_posix()}/*.parquet', hive_partitioning=false, union_by_name=true)"
+            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
             if "row_key" not in cols:
-                return set()
-            keys = con.execute(f"SELECT row_key FROM read_parquet('{part.as_posix()}/*.parquet')").fetchnumpy()["row_key"]
+                return {}
+            ver = "row_version" if "row_version" in cols else "NULL::BIGINT"
+            hsh = "row_hash" if "row_hash" in cols else "NULL::BIGINT"
+            df = con.execute(f"SELECT row_key, {ver} AS v, {hsh} AS h FROM {src}").df()
         finally:
             con.close()
-        return set(np.asarray(keys, dtype="int64").tolist())
+        v = [None if pd.isna(x) else int(x) for x in df["v"]]
+        h = [None if pd.isna(x) else int(x) for x in df["h"]]
+        return dict(zip(df["row_key"].astype("int64").tolist(), zip(v, h)))
+
+
+def _row_hashes(df: pd.DataFrame, t) -> np.ndarray:
+    """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version."""
+    cols = [c for c in t.columns if c in df.columns]
+    return pd.util.hash_pandas_object(df[cols], index=False).to_numpy().view("int64")
+
+
+LOADED, DUPLICATE, SUPERSEDED = 0, 1, 2
 
 
 def _dedup_and_count(prepared: list[_Prepared], existing: _SeenKeys) -> None:
-    """Mark duplicate rows (against the warehouse and earlier files) and fill the per-file counts.
+    """Classify every row against the keys loaded so far and fill the per-file counts.
 
-    Vectorised per table: the row keys of all files are concatenated in file order, so a row is a
-    duplicate when its key is already in the warehouse or appeared earlier in the run.
+    A row whose key is new is loaded; with the key already loaded it is a duplicate (same values),
+    replaces the loaded row (newer or equal version: it is recorded in ``p.replaced``) or is
+    superseded on arrival (older version: ``p.lost``). See the module docstring for the counts.
     """
-    loaded_rows: list[list[np.ndarray]] = [[] for _ in prepared]
-    dup_rows: list[list[np.ndarray]] = [[] for _ in prepared]
+    status_rows: list[dict[int, list[np.ndarray]]] = [{LOADED: [], DUPLICATE: [], SUPERSEDED: []} for _ in prepared]
     money = [0.0 for _ in prepared]
     for name, t in TABLES.items():
-        parts = [(i, p.tables[name]) for i, p in enumerate(prepared) if name in p.tables and len(p.tables[name])]
-        if not parts:
-            continue
-        for _, df in parts:
+        for i, p in enumerate(prepared):
+            df = p.tables.get(name)
+            if df is None or not len(df):
+                continue
             df["row_key"] = _row_keys(df, t.key)
-        keys = np.concatenate([df["row_key"].to_numpy() for _, df in parts])
-        stores = np.concatenate([df["store_id"].astype(str).to_numpy() for _, df in parts])
-        dup = pd.Series(keys).duplicated(keep="first").to_numpy()
-        for sid in pd.unique(stores):
-            at = np.flatnonzero(stores == sid)
-            seen = existing.get(name, str(sid))
-            k = keys[at].tolist()
-            dup[at] |= np.fromiter((x in seen for x in k), dtype=bool, count=len(k))
-            seen.update(keys[at][~dup[at]].tolist())
-        start = 0
-        for i, df in parts:
-            d = dup[start:start + len(df)]
-            start += len(df)
+            df["row_hash"] = _row_hashes(df, t)
+            df["row_version"] = np.int64(p.version)
+            keys = df["row_key"].to_numpy()
+            hashes = df["row_hash"].to_numpy()
+            stores = df["store_id"].astype(str).to_numpy()
+            status = np.zeros(len(df), dtype=np.int8)
+            replaces = np.zeros(len(df), dtype=bool)
+            v = int(p.version)
+            for sid in pd.unique(stores):
+                at = np.flatnonzero(stores == sid)
+                seen = existing.get(name, str(sid))
+                for j, k, h in zip(at.tolist(), keys[at].tolist(), hashes[at].tolist()):
+                    e = seen.get(k)
+                    if e is None:
+                        seen[k] = (v, h)
+                        continue
+                    ev, eh = e
+                    if eh is None or eh == h:  # same values (or a row loaded before versions existed)
+                        status[j] = DUPLICATE
+                    elif ev is None or v >= ev:  # newer (ties: the later-ingested file) wins
+                        replaces[j] = True
+                        seen[k] = (v, h)
+                    else:
+                        status[j] = SUPERSEDED
             src = df["source_row"].to_numpy(dtype="int64")
-            dup_rows[i].append(src[d])
-            loaded_rows[i].append(src[~d])
-            for tname, col, sign in prepared[i].money:
+            for code in (LOADED, DUPLICATE, SUPERSEDED):
+                status_rows[i][code].append(src[status == code])
+            for tname, col, sign in p.money:
                 if tname == name and col in df.columns:
                     money[i] += sign * float(df[col].sum())
-            prepared[i].tables[name] = df.loc[~d]
+            if replaces.any():
+                p.replaced[name] = df.loc[replaces]
+            if (status == SUPERSEDED).any():
+                p.lost[name] = df.loc[status == SUPERSEDED]
+            p.tables[name] = df.loc[status == LOADED]
+
+    def rows(i: int, code: int) -> np.ndarray:
+        parts = status_rows[i][code]
+        return np.unique(np.concatenate(parts)) if parts else np.array([], "int64")
+
     for i, p in enumerate(prepared):
         q_rows = np.unique(p.quarantine["source_row"].astype("int64").to_numpy()) if len(p.quarantine) else np.array([], "int64")
-        loaded = np.unique(np.concatenate(loaded_rows[i])) if loaded_rows[i] else np.array([], "int64")
-        dups = np.unique(np.concatenate(dup_rows[i])) if dup_rows[i] else np.array([], "int64")
-        loaded = np.setdiff1d(loaded, q_rows)
-        dups = np.setdiff1d(np.setdiff1d(dups, loaded), q_rows)
+        loaded = np.setdiff1d(rows(i, LOADED), q_rows)
+        sup = np.setdiff1d(np.setdiff1d(rows(i, SUPERSEDED), loaded), q_rows)
+        dups = np.setdiff1d(np.setdiff1d(np.setdiff1d(rows(i, DUPLICATE), loaded), sup), q_rows)
         fr = p.fr
         fr.rows_quarantined = len(q_rows)
         fr.rows_loaded = len(loaded)
         fr.rows_duplicate = len(dups)
-        unaccounted = fr.rows_read - fr.rows_loaded - fr.rows_quarantined - fr.rows_duplicate
+        fr.rows_superseded = len(sup)
+        unaccounted = fr.rows_read - fr.rows_loaded - fr.rows_quarantined - fr.rows_duplicate - fr.rows_superseded
         if unaccounted != 0:
             fr.error = (f"{fr.path}: reader {fr.reader} accounted for {fr.rows_read - unaccounted} of "
                         f"{fr.rows_read} rows (bug in the reader: every row must be loaded or quarantined)")
@@ -596,23 +708,198 @@ def _dedup_and_count(prepared: list[_Prepared], existing: _SeenKeys) -> None:
             fr.min_date, fr.max_date = str(min(dates).date()), str(max(dates).date())
 
 
+def _fmt_values(s: pd.Series, kind: str) -> pd.Series:
+    """Values as text for comparison and for change_history (null stays null)."""
+    if kind in (DATE, TS):
+        d = pd.to_datetime(s, errors="coerce")
+        out = d.dt.strftime("%Y-%m-%d" if kind == DATE else "%Y-%m-%dT%H:%M:%S")
+    elif kind == INT:
+        out = pd.to_numeric(s, errors="coerce").astype("Int64").astype("string")
+    elif kind == FLT:
+        out = pd.to_numeric(s, errors="coerce").map(lambda x: None if pd.isna(x) else repr(float(x)))
+    else:
+        out = s.astype("string")
+    return out.astype("string").reset_index(drop=True)
+
+
+def _version_ts(v: pd.Series) -> pd.Series:
+    return pd.to_datetime(pd.to_numeric(v, errors="coerce"), unit="us")
+
+
+def _apply_versions(w: WarehouseWriter, p: _Prepared, now: str, history: list[pd.DataFrame],
+                    removed: list[pd.DataFrame]) -> None:
+    """Latest version wins: remove the rows this file replaces from the staging Parquet parts, and
+    record one change_history row per changed column for every replaced or superseded row.
+
+    Must run before this file's rows are written (they share the replaced rows' keys). Only the
+    parts holding a replaced key are rewritten; they are staging copies (hard links are replaced,
+    never written through), so the live snapshot is untouched until the transaction publishes.
+    """
+    if p.fr.error:
+        return
+    for name in sorted(set(p.replaced) | set(p.lost)):
+        t = TABLES[name]
+        both = [(p.replaced.get(name), True), (p.lost.get(name), False)]
+        # (never concatenate an empty frame: the int64 row keys would become floats)
+        inc = pd.concat([df.assign(_won=won) for df, won in both if df is not None and len(df)], ignore_index=True)
+        for sid, g in inc.groupby(inc["store_id"].astype(str), sort=True):
+            part_dir = w.path / name / f"store_id={sid}"
+            files = sorted(part_dir.glob("*.parquet"))
+            if not files:
+                continue
+            con = duckdb.connect()
+            try:
+                con.register("_k", pd.DataFrame({"k": g["row_key"].astype("int64").to_numpy()}))
+                flist = "[" + ", ".join(f"'{f.as_posix()}'" for f in files) + "]"
+                old = con.execute(
+                    f"SELECT *, filename AS _part FROM read_parquet({flist}, filename=true, hive_partitioning=false, "
+                    "union_by_name=true) WHERE row_key IN (SELECT k FROM _k)"
+                ).df()
+                won_keys = g.loc[g["_won"], "row_key"].astype("int64")
+                drop = old[old["row_key"].isin(won_keys)]
+                if len(drop):
+                    con.register("_d", pd.DataFrame({"k": drop["row_key"].astype("int64").to_numpy()}))
+                    for part in sorted(set(drop["_part"])):
+                        keep = con.execute(f"SELECT count(*) FROM read_parquet('{part}', hive_partitioning=false) "
+                                           "WHERE row_key NOT IN (SELECT k FROM _d)").fetchone()[0]
+                        if keep:
+                            tmp = Path(part).with_suffix(".rewrite")
+                            con.execute(f"COPY (SELECT * FROM read_parquet('{part}', hive_partitioning=false) "
+                                        f"WHERE row_key NOT IN (SELECT k FROM _d)) TO '{tmp.as_posix()}' (FORMAT parquet)")
+                            os.replace(tmp, part)
+                        else:
+                            Path(part).unlink()
+                    removed.append(pd.DataFrame({
+                        "store_id": sid, "source_file": drop["source_file"].astype(str).to_numpy(),
+                        "source_row": drop["source_row"].astype("int64").to_numpy(),
+                        "row_version": pd.to_numeric(drop["row_version"], errors="coerce").astype("Int64").to_numpy(),
+                    }))
+            finally:
+                con.close()
+            history.append(_history_rows(t, sid, g, old, p, now))
+
+
+def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepared, now: str) -> pd.DataFrame:
+    """One row per changed column between the loaded (old) and the incoming rows of the same keys."""
+    m = inc.reset_index(drop=True).merge(old.reset_index(drop=True), on="row_key", suffixes=("", "__old"))
+    if m.empty:
+        return pd.DataFrame(columns=list(CHANGE_HISTORY_COLUMNS))
+    won = m["_won"].to_numpy(dtype=bool)
+    inc_file = pd.Series(p.fr.path, index=m.index).reset_index(drop=True)
+    old_file = m["source_file__old"].astype("string").reset_index(drop=True)
+    inc_ver = _version_ts(pd.Series(p.version, index=m.index)).reset_index(drop=True)
+    old_ver = _version_ts(m["row_version__old"] if "row_version__old" in m.columns else pd.Series(np.nan, index=m.index)).reset_index(drop=True)
+    key_cols = [c for c in t.key if c != "store_id"]
+    natural = pd.Series([json.dumps({c: (None if pd.isna(v) else str(v)[:10] if isinstance(v, pd.Timestamp) else str(v))
+                                     for c, v in zip(key_cols, vals)}, ensure_ascii=False)
+                         for vals in m[key_cols].itertuples(index=False, name=None)])
+    out = []
+    for c, kind in t.columns.items():
+        if c == "store_id" or c in t.key:
+            continue
+        new_c = m[c] if c in m.columns else pd.Series([None] * len(m))
+        old_c = m[f"{c}__old"] if f"{c}__old" in m.columns else pd.Series([None] * len(m))
+        a, b = _fmt_values(old_c, kind), _fmt_values(new_c, kind)
+        diff = ~((a.isna() & b.isna()) | (a == b).fillna(False)).to_numpy(dtype=bool)
+        if not diff.any():
+            continue
+        out.append(pd.DataFrame({
+            "table": t.name, "store_id": sid, "natural_key": natural[diff].to_numpy(), "column": c,
+            # old = the losing version, new = the winning one
+            "old_value": np.where(won, a, b)[diff], "new_value": np.where(won, b, a)[diff],
+            "old_file": np.where(won, old_file, inc_file)[diff], "new_file": np.where(won, inc_file, old_file)[diff],
+            "old_version": np.where(won, old_ver, inc_ver)[diff], "changed_at": np.where(won, inc_ver, old_ver)[diff],
+            "ingested_at": now,
+        }))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=list(CHANGE_HISTORY_COLUMNS))
+
+
+def _settle_superseded(w: WarehouseWriter, removed: list[pd.DataFrame], summary: IngestSummary,
+                       old_manifest: pd.DataFrame) -> pd.DataFrame:
+    """Move source rows whose every loaded row was replaced from ``rows_loaded`` to ``rows_superseded``.
+
+    Applies to this run's files (their FileResult) and earlier runs' files (their manifest row,
+    returned updated), so each file's counts keep adding up and describe what is live.
+    """
+    if not removed:
+        return old_manifest
+    cand = pd.concat(removed, ignore_index=True).drop_duplicates()
+    con = w.connect()
+    try:
+        live = []
+        for name in TABLES:
+            cols = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+            if "row_version" in cols:
+                live.append(f'SELECT CAST(store_id AS VARCHAR) AS store_id, source_file, source_row, row_version FROM "{name}"')
+        con.register("_cand", cand)
+        gone = con.execute(
+            "SELECT c.source_file, c.row_version, count(*) AS n FROM (SELECT DISTINCT * FROM _cand) c "
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({' UNION ALL '.join(live)}) l WHERE l.store_id = c.store_id "
+            "AND l.source_file = c.source_file AND l.source_row = c.source_row "
+            "AND l.row_version IS NOT DISTINCT FROM c.row_version) GROUP BY 1, 2"
+        ).df()
+    finally:
+        con.close()
+    man = old_manifest.copy()
+    if len(man):
+        for c in ("rows_superseded", "version"):
+            if c not in man.columns:
+                man[c] = 0 if c == "rows_superseded" else np.nan
+        man["rows_superseded"] = pd.to_numeric(man["rows_superseded"], errors="coerce").fillna(0).astype("int64")
+    for path, ver, n in gone.itertuples(index=False, name=None):
+        ver = None if pd.isna(ver) else int(ver)
+        n = int(n)
+        mine = [f for f in summary.files if f.path == path and not f.unchanged and not f.error and f.version == ver]
+        if mine:
+            mine[-1].rows_loaded -= n
+            mine[-1].rows_superseded += n
+            continue
+        if len(man):
+            vv = pd.to_numeric(man["version"], errors="coerce")
+            hit = (man["path"] == path) & ((vv == ver) if ver is not None else vv.isna())
+            if hit.any():
+                ix = man.index[hit][-1]
+                man.loc[ix, "rows_loaded"] = int(man.loc[ix, "rows_loaded"]) - n
+                man.loc[ix, "rows_superseded"] = int(man.loc[ix, "rows_superseded"]) + n
+    return man
+
+
+def _write_history(w: WarehouseWriter, history: list[pd.DataFrame]) -> None:
+    """Append this run's changes to ``change_history`` (a folder of parts: nothing old is rewritten)."""
+    import uuid
+
+    h = [x for x in history if len(x)]
+    if not h:
+        return
+    df = pd.concat(h, ignore_index=True).reindex(columns=list(CHANGE_HISTORY_COLUMNS))
+    d = w.path / "change_history"
+    d.mkdir(exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.register("_h", df)
+        cols = ", ".join(f'CAST("{c}" AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in CHANGE_HISTORY_COLUMNS.items())
+        con.execute(f"COPY (SELECT {cols} FROM _h) TO '{(d / f'part-{uuid.uuid4().hex[:12]}.parquet').as_posix()}' "
+                    "(FORMAT parquet)")
+    finally:
+        con.close()
+
+
 def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
     """Append the new rows of these files to the staging snapshot as new Parquet parts.
 
     Each store partition is a folder of parts (hard links of the live snapshot's parts plus the new
-    ones), so nothing already written is read or rewritten.
+    ones), so nothing already written is read or rewritten (except the few parts holding rows a
+    newer version replaces: ``_apply_versions``).
     """
     import uuid
 
-    import duckdb
-
-    for name, t in TABLES.items():
-        new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
-        if not new:
-            continue
-        df = pd.concat(new, ignore_index=True).reindex(columns=list(t.all_columns) + ["row_key"])
-        con = duckdb.connect()
-        try:
+    con = duckdb.connect()  # one connection per call (opening one costs ~0.1 s on a busy machine)
+    try:
+        for name, t in TABLES.items():
+            new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
+            if not new:
+                continue
+            df = pd.concat(new, ignore_index=True).reindex(columns=list(t.all_columns) + list(ROW_META))
             con.register("new_rows", df)
             for sid in sorted(df["store_id"].unique()):
                 part = w.path / name / f"store_id={sid}"
@@ -620,8 +907,9 @@ def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
                 target = part / f"part-{uuid.uuid4().hex[:12]}.parquet"
                 con.execute(f"COPY ({_select_cast(t, 'new_rows', f'store_id = {_sql_str(sid)}')}) "
                             f"TO '{target.as_posix()}' (FORMAT parquet)")
-        finally:
-            con.close()
+            con.unregister("new_rows")
+    finally:
+        con.close()
 
 
 def _sql_str(v: str) -> str:
@@ -629,9 +917,13 @@ def _sql_str(v: str) -> str:
 
 
 def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: IngestSummary,
-                    quarantines: list[pd.DataFrame]) -> None:
-    """Manifest, quarantine and reference tables (small: rewritten whole)."""
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                    quarantines: list[pd.DataFrame], old_man: pd.DataFrame | None = None, now: str | None = None) -> None:
+    """Manifest, quarantine and reference tables (small: rewritten whole).
+
+    ``old_man`` is the previous manifest with earlier files' counts already updated for rows this
+    run superseded (``_settle_superseded``).
+    """
+    now = now or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     man_rows = []
     for f in summary.files:
         if f.unchanged or f.error or not f.sha256:
@@ -642,12 +934,24 @@ def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: 
             "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
             "rows_duplicate": f.rows_duplicate, "expected": rec.get("expected"), "loaded": rec.get("loaded"),
             "difference": rec.get("difference"), "ingested_at": now, "min_date": f.min_date, "max_date": f.max_date,
+            "rows_superseded": f.rows_superseded, "exported_at": f.exported_at, "version": f.version,
+            "version_basis": f.version_basis,
         })
-    old_man = wh.read("manifest") if wh.exists() and wh.has("manifest") else None
+    if old_man is None:
+        old_man = wh.read("manifest") if wh.exists() and wh.has("manifest") else None
     man = pd.DataFrame(man_rows)
     if old_man is not None and len(old_man):
         man = pd.concat([old_man, man], ignore_index=True) if len(man) else old_man
     if len(man):
+        man = man.reindex(columns=list(MANIFEST_COLUMNS))
+        man["rows_superseded"] = pd.to_numeric(man["rows_superseded"], errors="coerce").fillna(0)
+        for c, k in MANIFEST_COLUMNS.items():
+            if k == INT:
+                man[c] = pd.to_numeric(man[c], errors="coerce").astype("Int64")
+            elif k == FLT:
+                man[c] = pd.to_numeric(man[c], errors="coerce").astype("float64")
+            else:
+                man[c] = man[c].astype("string")
         w.write("manifest", man, partition_by=())
     qs = quarantines
     old_q = wh.read("quarantine") if wh.exists() and wh.has("quarantine") else None
@@ -656,18 +960,144 @@ def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: 
         q = q.reindex(columns=list(QUARANTINE_COLUMNS))
         q["source_row"] = pd.to_numeric(q["source_row"], errors="coerce").astype("Int64")
         w.write("quarantine", q, partition_by=())
+    for stem in SPECS:  # a reference file removed since the last run must not linger in the snapshot
+        if stem not in ref.tables:
+            w.drop(stem)
     for stem, df in ref.tables.items():
         w.write(stem, df, partition_by=())
     (w.path / "reference_hashes.json").write_text(reference_hashes_json(ref))
 
 
+# ---------------------------------------------------------------------------------------------
+# Derived tables: rebuilt from the canonical tables at the end of every ingest, inside the same
+# transaction (so they always describe exactly the snapshot they are in). ONE place builds them.
+def _derived_tables(w: WarehouseWriter, summary: IngestSummary | None = None) -> None:
+    """Rebuild the post-ingest derived tables in the staging snapshot, in dependency order:
+
+    1. source-of-record tables (e.g. ``ads`` chosen among the ads report kinds): a hook that
+       rewrites a canonical table goes FIRST, before the connection below is opened, since
+       coverage counts the ``ads`` table;
+    2. ``sku_registry`` and ``data_gaps`` (master-data gaps: SKUs first seen in data);
+    3. ``coverage`` (store × month × source kind), last: it reads all of the above.
+
+    The coverage and the per-store gap summary are also put on ``summary`` (printed after ingest).
+    """
+    con = w.connect()
+    try:
+        _sku_tables(con, w)
+        cov = build_coverage(con)
+        con.register("_cov", cov)
+        w.write_sql("coverage", con, "SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(month AS VARCHAR) AS month, "
+                    "CAST(source AS VARCHAR) AS source, CAST(rows AS BIGINT) AS rows, CAST(first_date AS DATE) AS first_date, "
+                    "CAST(last_date AS DATE) AS last_date, CAST(share AS DOUBLE) AS share FROM _cov")
+        if summary is not None:
+            summary.coverage = con.execute("SELECT * FROM _cov").df()
+            summary.data_gaps = _records(gap_summary(con, "_gaps"))
+    finally:
+        con.close()
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+# (table, sku expression, date column) of every canonical table that names a SKU
+_SKU_SOURCES = (
+    ("orders", "sku", "order_date"), ("refunds", "sku", "date"), ("fees", "sku", "date"),
+    ("settlement_lines", "sku", "posted_date"), ("ads", "coalesce(nullif(sku, ''), nullif(asin, ''))", "date"),
+    ("traffic", "sku", "date"), ("inventory", "sku", "date"),
+)
+
+
+def _sku_tables(con: duckdb.DuckDBPyConnection, w: WarehouseWriter) -> None:
+    """``sku_registry``: every store × SKU seen in data (first/last date seen, first file, which
+    tables, whether it is in reference/skus.csv and has a unit cost); ``data_gaps``: per store ×
+    month, the SKUs without master data (``gap = 'no_master'``) or without a unit cost
+    (``'no_cost'``) with their sales (non-cancelled order lines, reporting currency) and share of
+    the store's sales that month (null when the month has no sales: missing is not zero)."""
+    existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    parts = []
+    for table, sku, dcol in _SKU_SOURCES:
+        cols = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+        if dcol not in cols:
+            continue
+        asin = "asin" if "asin" in cols else "NULL::VARCHAR"
+        parts.append(
+            f"SELECT CAST(store_id AS VARCHAR) AS store_id, CAST({sku} AS VARCHAR) AS sku, CAST({asin} AS VARCHAR) AS asin, "
+            f"CAST({dcol} AS DATE) AS d, source_file, '{table}' AS tbl FROM \"{table}\""
+        )
+    master = "SELECT CAST(sku AS VARCHAR) AS sku FROM skus" if "skus" in existing else "SELECT NULL::VARCHAR AS sku WHERE false"
+    costed = []
+    if "sku_costs" in existing:
+        costed.append("SELECT CAST(sku AS VARCHAR) AS sku FROM sku_costs WHERE unit_cogs IS NOT NULL")
+    if "skus" in existing:
+        costed.append("SELECT CAST(sku AS VARCHAR) AS sku FROM skus WHERE unit_cogs IS NOT NULL")
+    costed_sql = " UNION ".join(costed) if costed else "SELECT NULL::VARCHAR AS sku WHERE false"
+    con.execute(
+        "CREATE TEMP TABLE _seen AS SELECT store_id, sku, strftime(d, '%Y-%m') AS month, tbl, max(asin) AS asin, "
+        "min(d) AS first_d, max(d) AS last_d, "
+        "min(coalesce(strftime(d, '%Y-%m-%d'), '9999-12-31') || '|' || source_file) AS first_key "
+        f"FROM ({' UNION ALL '.join(parts)}) WHERE sku IS NOT NULL AND trim(sku) <> '' GROUP BY ALL"
+    )
+    con.execute(
+        "CREATE TEMP TABLE _reg AS SELECT s.store_id, s.sku, max(s.asin) AS asin, min(s.first_d) AS first_seen, "
+        "max(s.last_d) AS last_seen, substr(min(s.first_key), 12) AS first_file, "
+        "string_agg(DISTINCT s.tbl, ',' ORDER BY s.tbl) AS tables, "
+        f"bool_or(m.sku IS NOT NULL) AS in_master, bool_or(c.sku IS NOT NULL) AS has_cost "
+        f"FROM _seen s LEFT JOIN (SELECT DISTINCT sku FROM ({master})) m ON m.sku = s.sku "
+        f"LEFT JOIN (SELECT DISTINCT sku FROM ({costed_sql})) c ON c.sku = s.sku GROUP BY s.store_id, s.sku"
+    )
+    w.write_sql("sku_registry", con, "SELECT * FROM _reg ORDER BY store_id, sku")
+    con.execute(
+        "CREATE TEMP TABLE _gaps AS WITH sales AS (SELECT CAST(store_id AS VARCHAR) AS store_id, strftime(CAST(order_date AS DATE), '%Y-%m') AS month, "
+        "CAST(sku AS VARCHAR) AS sku, count(*) AS order_lines, sum(quantity) AS units, sum(gross_sales_rc) AS sales_rc "
+        "FROM orders WHERE status IS DISTINCT FROM 'cancelled' GROUP BY ALL), "
+        "tot AS (SELECT store_id, month, sum(sales_rc) AS month_sales_rc FROM sales GROUP BY ALL), "
+        "months AS (SELECT DISTINCT store_id, month, sku FROM _seen WHERE month IS NOT NULL) "
+        "SELECT m.store_id, m.month, m.sku, CASE WHEN r.in_master THEN 'no_cost' ELSE 'no_master' END AS gap, "
+        "CAST(coalesce(s.order_lines, 0) AS BIGINT) AS order_lines, CAST(coalesce(s.units, 0) AS BIGINT) AS units, "
+        "CAST(coalesce(s.sales_rc, 0) AS DOUBLE) AS sales_rc, CAST(t.month_sales_rc AS DOUBLE) AS month_sales_rc, "
+        "CASE WHEN t.month_sales_rc <> 0 THEN coalesce(s.sales_rc, 0) / t.month_sales_rc END AS share "
+        "FROM months m JOIN _reg r ON r.store_id = m.store_id AND r.sku = m.sku "
+        "LEFT JOIN sales s ON s.store_id = m.store_id AND s.month = m.month AND s.sku = m.sku "
+        "LEFT JOIN tot t ON t.store_id = m.store_id AND t.month = m.month "
+        "WHERE NOT r.in_master OR NOT r.has_cost ORDER BY m.store_id, m.month, m.sku"
+    )
+    w.write_sql("data_gaps", con, "SELECT * FROM _gaps ORDER BY store_id, month, sku")
+
+
+def gap_summary(con: duckdb.DuckDBPyConnection, table: str = "data_gaps") -> pd.DataFrame:
+    """Per store: SKUs without master data / without cost and the share of all its sales they hold."""
+    return con.execute(
+        "WITH tot AS (SELECT CAST(store_id AS VARCHAR) AS store_id, sum(gross_sales_rc) AS sales FROM orders "
+        "WHERE status IS DISTINCT FROM 'cancelled' GROUP BY 1) "
+        "SELECT g.store_id, count(DISTINCT CASE WHEN gap = 'no_master' THEN sku END) AS skus_no_master, "
+        "count(DISTINCT CASE WHEN gap = 'no_cost' THEN sku END) AS skus_no_cost, "
+        "CASE WHEN max(t.sales) <> 0 THEN sum(CASE WHEN gap = 'no_master' THEN sales_rc ELSE 0 END) / max(t.sales) END "
+        "AS sales_share_no_master, "
+        "CASE WHEN max(t.sales) <> 0 THEN sum(CASE WHEN gap = 'no_cost' THEN sales_rc ELSE 0 END) / max(t.sales) END "
+        "AS sales_share_no_cost "
+        f"FROM {table} g LEFT JOIN tot t ON t.store_id = g.store_id GROUP BY 1 ORDER BY 1"
+    ).df()
+
+
+def _attach_derived(summary: IngestSummary, wh: Warehouse) -> None:
+    """Put the live snapshot's coverage and data-gap summary on the ingest summary (for printing/JSON)."""
+    if not wh.exists():
+        return
+    con = wh.connect()
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        summary.coverage = con.execute("SELECT * FROM coverage").df() if "coverage" in tables else build_coverage(con)
+        if "data_gaps" in tables:
+            summary.data_gaps = _records(gap_summary(con))
+    finally:
+        con.close()
 
 
 def _select_cast(t, src: str, where: str) -> str:
-    from ..warehouse import _sql_type
-
     parts = []
-    for c, k in list(t.all_columns.items()) + [("row_key", "int64")]:
+    for c, k in list(t.all_columns.items()) + list(ROW_META.items()):
         if c == "store_id":
             continue  # hive partition column
         parts.append(f'CAST("{c}" AS {_sql_type(k) or "VARCHAR"}) AS "{c}"')
