@@ -41,6 +41,7 @@ from ..errors import IngestError, KpiError
 from ..reference import Reference, load_reference, reference_hashes_json
 from ..schemas import DATE, QUARANTINE_COLUMNS, TABLES, TS, conform, pandera_schema
 from ..warehouse import Warehouse, WarehouseWriter
+from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Reader, Store, file_head, readers
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
@@ -396,6 +397,7 @@ def ingest(
         _dedup_and_count(ref_facts, _SeenKeys(wh))
         _write_tables(w, ref_facts)
         quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
+        rebuild_ads(w.path)  # ads = the spend of record, one report kind per store × day × campaign
         _write_manifest(w, wh, ref, summary, quarantines)
     summary.snapshot = wh.current_id()
     summary.seconds = time.perf_counter() - t0
