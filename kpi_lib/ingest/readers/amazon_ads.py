@@ -68,9 +68,11 @@ _ORDERS = r"(\d+) day total orders(?: \(#\))?"
 _UNITS = r"(\d+) day total units(?: \(#\))?"
 _SALES_ONLY = r"(\d+) day total sales(?: \(.*\))?"
 
-# header markers of the Sponsored Display / Sponsored Brands campaign reports
-_SD_MARKERS = {"cost type", "bid optimization", "tactic"}
-_SB_MARKERS = ("new-to-brand", "branded searches", "detail page views", "ad format", "video")
+# header markers of the Sponsored Display / Sponsored Brands campaign reports: SD splits its
+# conversions into views and clicks ("14 Day Total Sales - (Click)"); SB has new-to-brand, branded
+# search and video columns (newer SB layouts also have "Cost type", so that marks SB only after SD)
+_SD_MARKERS = {"bid optimization", "tactic"}
+_SB_MARKERS = ("new-to-brand", "branded searches", "detail page views", "ad format", "video", "cost type")
 _DOLLAR = {"USD", "CAD", "AUD", "MXN", "SGD", "NZD", "HKD", "BRL"}  # "$" in a header: any of these
 
 
@@ -80,8 +82,9 @@ def classify(keys: list[str]) -> str | None:
     Decided by the columns only: a search term report is the one with ``Customer Search Term``; an
     advertised product report has ``Advertised SKU/ASIN``; a placement report ``Placement``; a
     targeting report ``Targeting`` + ``Match Type``; without ``Campaign Name`` it is the account's
-    performance over time; otherwise a campaign report (SD by ``Cost type`` / ``Bid Optimization``,
-    SB by its new-to-brand / branded-search / detail-page-view columns, else SP).
+    performance over time; otherwise a campaign report (SD by its ``… - (Click)`` columns or
+    ``Bid Optimization`` / ``Tactic``, SB by its new-to-brand / branded-search / detail-page-view /
+    ``Cost type`` columns, else SP). A ``Campaign Type`` column's values override the guess.
     """
     has = set(keys)
     dated = bool(has & {"date", "day"}) or {"start date", "end date"} <= has
@@ -96,12 +99,14 @@ def classify(keys: list[str]) -> str | None:
     if "placement" in has:
         return "sp_placement"
     if "match type" in has and has & {"targeting", "keyword"}:
+        if any("new-to-brand" in k for k in keys):
+            return None  # a Sponsored Brands keyword report: SB spend is read from the SB campaign report
         return "sp_targeting"
     if "campaign name" not in has:
         return None if "ad group name" in has else "sp_performance_over_time"
     if "ad group name" in has:
         return None  # an ad group report: not one of the report kinds read here
-    if has & _SD_MARKERS:
+    if has & _SD_MARKERS or any(k.endswith("- (click)") for k in keys):
         return "sd_campaign"
     if any(m in k for k in keys for m in _SB_MARKERS):
         return "sb_campaign"
@@ -281,6 +286,8 @@ class _AdsReportReader(Reader):
 
     def read(self, path: Path, store: Store) -> ReadResult:
         df, header_row, sep = self._load(path)
+        with path.open("rb") as fh:
+            sep_file = fh.read(4) != b"PK\x03\x04"
         names = [c for c in df.columns if c != LINE]
         keys = [normalize_header(c) for c in names]
         kind = classify(keys)
@@ -356,7 +363,10 @@ class _AdsReportReader(Reader):
         }
         for dim in table.columns:
             if dim in _DIMS and dim not in data:
-                data[dim] = _s(df, col(*_DIMS[dim]))[ok]
+                v = _s(df, col(*_DIMS[dim]))[ok]
+                # Amazon's CSV campaign report escapes a quote in a name as \"" ("31\"" x 19\"" mat"):
+                # the name must read as in the xlsx reports, or the precedence sees two campaigns
+                data[dim] = v.str.replace('\\"', '"', regex=False) if sep_file else v
         if self.kind == "sp_campaign" and "campaign_type" in data:
             data["campaign_type"] = data["campaign_type"].where(data["campaign_type"] != "", "Sponsored Products")
         out = conform(pd.DataFrame(data, index=df.index[ok]), dict(table.columns) | {"source_row": "int64"})
