@@ -126,10 +126,19 @@ def select_ads_of_record(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "SELECT DISTINCT store_id, campaign, ads_source, date FROM _ads_cand WHERE date IS NOT NULL"
     ).df()
     spread = _spread(_usable_summaries(summary, days))
-    out = pd.concat([_as_daily(daily), spread], ignore_index=True) if len(spread) else _as_daily(daily)
+    out = _concat([_as_daily(daily), spread])
     for m in ("spend", "ad_sales"):
         out[f"{m}_rc"] = (out[m] * out["fx_rate"]).round(6)
     return out.reindex(columns=_OUT)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row-wise union of frames in the candidate shape (empty frames and all-null columns skipped)."""
+    cols = list(dict.fromkeys(c for f in frames for c in f.columns))
+    parts = [f.dropna(axis=1, how="all") for f in frames if len(f)]
+    if not parts:
+        return frames[0].reindex(columns=cols)
+    return pd.concat(parts, ignore_index=True).reindex(columns=cols)
 
 
 def _as_daily(df: pd.DataFrame) -> pd.DataFrame:
@@ -242,7 +251,7 @@ def rebuild_ads(snapshot: Path) -> int:
                 where += f" OR ads_source NOT IN ({kinds})"
             direct = con.execute(f'SELECT * FROM "ads" WHERE {where}').df().reindex(columns=_OUT)
             if len(direct):
-                record = pd.concat([record, direct], ignore_index=True)
+                record = _concat([record, direct])
     finally:
         con.close()
     WarehouseWriter(snapshot).write("ads", record)
