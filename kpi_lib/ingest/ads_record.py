@@ -12,8 +12,8 @@ rows of exactly ONE report kind, the first present in this fixed precedence:
 3. ``sp_search_term`` — per customer search term: no SKU, and Amazon lists only search terms that
    got a click, so impressions are undercounted (spend may also differ by late attributions).
 4. ``sp_campaign`` — one row per campaign and day: complete money, no ad group or SKU.
-5. ``sp_performance_over_time`` — campaign level when the file has campaigns; the usual layout is
-   the whole account per day (campaign ``''``), used for a store × day only when no Sponsored
+5. ``sp_performance_over_time`` — the whole account per day (campaign ``''``; a download with
+   campaign names is read as a campaign report), used for a store × day only when no Sponsored
    Products report at campaign grain covers that day (it cannot be split by campaign).
 6. ``sp_placement`` — the campaign split by placement; last of the SP kinds, because placement
    buckets vary between report versions.
@@ -71,7 +71,7 @@ def _candidates_sql(con: duckdb.DuckDBPyConnection) -> str:
             continue
         cols = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
 
-        def c(name: str, kind_: str = "string", default: str = "NULL") -> str:
+        def c(name: str, kind_: str = "string", default: str = "NULL", cols: set = cols) -> str:
             typ = _sql_type(kind_) or "VARCHAR"
             return f'CAST("{name}" AS {typ})' if name in cols else f"CAST({default} AS {typ})"
 
@@ -158,8 +158,12 @@ def _usable_summaries(summary: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame
     days = days.copy()
     days["date"] = pd.to_datetime(days["date"])
     sp_days = days[days["ads_source"].str.startswith("sp_")]
-    groups = summary.groupby(["store_id", "campaign", "ads_source", "rank", "start_date", "end_date"], sort=False)
-    heads = groups.size().reset_index()[["store_id", "campaign", "ads_source", "rank", "start_date", "end_date"]]
+    groups = summary.groupby(
+        ["store_id", "campaign", "ads_source", "rank", "start_date", "end_date"], sort=False
+    )
+    heads = groups.size().reset_index()[
+        ["store_id", "campaign", "ads_source", "rank", "start_date", "end_date"]
+    ]
     heads["length"] = (heads["end_date"] - heads["start_date"]).dt.days
     heads = heads.sort_values(["rank", "length", "start_date"], kind="stable")
     accepted: dict[tuple[str, str], list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
@@ -178,7 +182,9 @@ def _usable_summaries(summary: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame
         if not h.campaign or h.ads_source.startswith("sp_"):
             # account-level and campaign-level SP summaries must not overlap each other either
             clash = [
-                (a, b) for (st, cp), rs in accepted.items() if st == h.store_id and (not cp or not h.campaign)
+                (a, b)
+                for (st, cp), rs in accepted.items()
+                if st == h.store_id and (not cp or not h.campaign)
                 for a, b in rs
             ]
             if any(not (e < a or s > b) for a, b in clash):
@@ -233,7 +239,9 @@ def rebuild_ads(snapshot: Path) -> int:
         for table in list(ADS_KINDS.values()) + ["ads"]:
             d = snapshot / table
             if d.is_dir() and any(d.rglob("*.parquet")):
-                src = f"read_parquet('{d.as_posix()}/**/*.parquet', hive_partitioning=true, union_by_name=true)"
+                src = (
+                    f"read_parquet('{d.as_posix()}/**/*.parquet', hive_partitioning=true, union_by_name=true)"
+                )
             elif (snapshot / f"{table}.parquet").is_file():
                 src = f"read_parquet('{(snapshot / f'{table}.parquet').as_posix()}')"
             else:

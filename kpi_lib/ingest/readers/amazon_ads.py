@@ -12,13 +12,14 @@ amazon_sp_advertised_product ads_advertised_product       ad group, advertised S
 amazon_sp_targeting         ads_targeting                 ad group, targeting (keyword), match type
 amazon_sp_search_term       ads_search_term               ad group, targeting, match type, search term
 amazon_sp_campaign          ads_campaign                  campaign (type, status)
-amazon_sp_performance_over_time ads_performance_over_time campaign if the file has one, else account
+amazon_sp_performance_over_time ads_performance_over_time the whole account per day (no campaign column)
 amazon_sp_placement         ads_placement                 placement, bidding strategy
 amazon_sb_campaign          ads_sb_campaign               Sponsored Brands campaign
 amazon_sd_campaign          ads_sd_campaign               Sponsored Display campaign (cost type)
 ==========================  ============================  =============================================
 
-None of them writes the canonical ``ads`` table: the spend of record (one report kind per store ×
+A performance-over-time download that does carry ``Campaign Name`` has the campaign report's grain
+and is read as one. None of them writes the canonical ``ads`` table: the spend of record (one report kind per store ×
 day × campaign) is chosen after ingest by :mod:`kpi_lib.ingest.ads_record`.
 
 Variants handled: daily layout (``Date``) and summary layout (``Start Date`` / ``End Date``
@@ -189,7 +190,9 @@ def _dec(v: object) -> Decimal | None:
     return -d if neg else d
 
 
-def _raw_totals(path: Path, header_row: int, sep: str, cols: list[str]) -> tuple[list[Decimal], list[Decimal | None]]:
+def _raw_totals(
+    path: Path, header_row: int, sep: str, cols: list[str]
+) -> tuple[list[Decimal], list[Decimal | None]]:
     """Column sums over the data rows, and the file's own totals row (None where it has none).
 
     ``header_row`` is the 1-based line / sheet row of the header; ``cols`` the header cells to sum
@@ -324,7 +327,9 @@ class _AdsReportReader(Reader):
         bad.add(total, c_date or c_start or "", "totals row")
         if c_date is not None:  # daily layout (a campaign report's Start/End Date are the campaign's)
             day, db = _cell_dates(df[c_date])
-            bad.cannot_parse(db | (day.isna() & ~total), c_date, first, "a date like 2020-02-01 or Feb 1, 2020")
+            bad.cannot_parse(
+                db | (day.isna() & ~total), c_date, first, "a date like 2020-02-01 or Feb 1, 2020"
+            )
             start = end = day
         else:  # summary layout: the row's range
             start, sb = _cell_dates(df[c_start])
@@ -368,7 +373,9 @@ class _AdsReportReader(Reader):
                 # the name must read as in the xlsx reports, or the precedence sees two campaigns
                 data[dim] = v.str.replace('\\"', '"', regex=False) if sep_file else v
         if self.kind == "sp_campaign" and "campaign_type" in data:
-            data["campaign_type"] = data["campaign_type"].where(data["campaign_type"] != "", "Sponsored Products")
+            data["campaign_type"] = data["campaign_type"].where(
+                data["campaign_type"] != "", "Sponsored Products"
+            )
         out = conform(pd.DataFrame(data, index=df.index[ok]), dict(table.columns) | {"source_row": "int64"})
         out = out.reset_index(drop=True)
         # reconciliation: the file's own money, parsed independently of the rows above
@@ -384,7 +391,9 @@ class _AdsReportReader(Reader):
         )
 
     @staticmethod
-    def _check_currency(path: Path, df: pd.DataFrame, store: Store, c_cur: str | None, money: list[str]) -> None:
+    def _check_currency(
+        path: Path, df: pd.DataFrame, store: Store, c_cur: str | None, money: list[str]
+    ) -> None:
         """Currency stated by a header symbol, a Currency column or money prefixes must be the store's."""
         for c in money:
             m = re.search(r"\(([^()#%]+)\)\s*$", c.strip())
@@ -405,7 +414,11 @@ def _reader(kind: str, label: str) -> type[_AdsReportReader]:
     cls = type(
         f"Amazon{''.join(p.title() for p in kind.split('_'))}",
         (_AdsReportReader,),
-        {"name": f"amazon_{kind}", "kind": kind, "description": f"Amazon Ads, {label} (xlsx or CSV) → {ADS_KINDS[kind]}"},
+        {
+            "name": f"amazon_{kind}",
+            "kind": kind,
+            "description": f"Amazon Ads, {label} (xlsx or CSV) → {ADS_KINDS[kind]}",
+        },
     )
     return register(cls)
 
@@ -414,7 +427,9 @@ AmazonSpAdvertisedProduct = _reader("sp_advertised_product", "Sponsored Products
 AmazonSpTargeting = _reader("sp_targeting", "Sponsored Products targeting (keyword) report")
 AmazonSpSearchTerm = _reader("sp_search_term", "Sponsored Products search term report")
 AmazonSpCampaign = _reader("sp_campaign", "Sponsored Products campaign report")
-AmazonSpPerformanceOverTime = _reader("sp_performance_over_time", "Sponsored Products performance over time report")
+AmazonSpPerformanceOverTime = _reader(
+    "sp_performance_over_time", "Sponsored Products performance over time report"
+)
 AmazonSpPlacement = _reader("sp_placement", "Sponsored Products placement report")
 AmazonSbCampaign = _reader("sb_campaign", "Sponsored Brands campaign report")
 AmazonSdCampaign = _reader("sd_campaign", "Sponsored Display campaign report")
