@@ -64,6 +64,57 @@ FEE_TYPES = (
 )
 TICKET_KINDS = ("message", "dispute", "return", "negative_review")
 
+# ---- Amazon Ads report family: one table per report kind, each at its own grain ----------------
+# Daily rows carry ``date`` = start_date = end_date; summary rows (a report over a range without a
+# daily date) carry ``date`` NULL and the range in start_date/end_date (money converted with the
+# FX rate of start_date's month). ``attribution_days`` is the report's attribution window (7, 14).
+_ADS_METRICS = {
+    "impressions": INT, "clicks": INT, "spend": FLT, "ad_sales": FLT, "ad_orders": INT, "ad_units": INT,
+    "attribution_days": INT, "currency": STR,
+}
+_ADS_COMMON = {
+    "platform": STR, "store_id": STR, "marketplace": STR, "date": DATE, "start_date": DATE, "end_date": DATE,
+    "portfolio": STR, "campaign": STR,
+}
+_ADS_LOCALE = {"retailer": STR, "country": STR}  # newer console layouts
+
+
+def _ads_table(name: str, dims: dict[str, str]) -> Table:
+    cols = _ADS_COMMON | dims | _ADS_LOCALE | _ADS_METRICS
+    return Table(
+        name,
+        cols,
+        key=("store_id", "start_date", "end_date", "campaign", *dims, "retailer", "country"),
+        money=("spend", "ad_sales"),
+        required=("store_id", "start_date", "end_date", "spend"),
+        non_negative=("impressions", "clicks", "spend", "ad_sales"),
+        date_column="start_date",
+    )
+
+
+#: report kind → grain table (the kind names are the ``ads.ads_source`` values)
+ADS_KINDS: dict[str, str] = {
+    "sp_advertised_product": "ads_advertised_product",
+    "sp_targeting": "ads_targeting",
+    "sp_search_term": "ads_search_term",
+    "sp_campaign": "ads_campaign",
+    "sp_performance_over_time": "ads_performance_over_time",
+    "sp_placement": "ads_placement",
+    "sb_campaign": "ads_sb_campaign",
+    "sd_campaign": "ads_sd_campaign",
+}
+ADS_GRAIN_TABLES: tuple[Table, ...] = (
+    _ads_table("ads_advertised_product", {"ad_group": STR, "sku": STR, "asin": STR}),
+    _ads_table("ads_targeting", {"ad_group": STR, "targeting": STR, "match_type": STR}),
+    _ads_table("ads_search_term", {"ad_group": STR, "targeting": STR, "match_type": STR,
+                                   "customer_search_term": STR}),
+    _ads_table("ads_campaign", {"campaign_type": STR, "status": STR}),
+    _ads_table("ads_performance_over_time", {}),
+    _ads_table("ads_placement", {"placement": STR, "bidding_strategy": STR}),
+    _ads_table("ads_sb_campaign", {"status": STR}),
+    _ads_table("ads_sd_campaign", {"status": STR, "cost_type": STR}),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in [
@@ -131,11 +182,14 @@ TABLES: dict[str, Table] = {
             date_column="deposit_date",
         ),
         Table(
+            # the spend of record: per store × day × campaign the rows of ONE report kind
+            # (``ads_source``), chosen by kpi_lib.ingest.ads_record from the ads_* grain tables
             "ads",
             {
                 "platform": STR, "store_id": STR, "date": DATE, "campaign": STR, "ad_group": STR,
                 "sku": STR, "asin": STR, "impressions": INT, "clicks": INT, "spend": FLT,
                 "ad_sales": FLT, "ad_orders": INT, "ad_units": INT, "currency": STR,
+                "ads_source": STR, "range_start": DATE, "range_end": DATE, "attribution_days": INT,
             },
             key=("store_id", "date", "campaign", "ad_group", "sku"),
             money=("spend", "ad_sales"),
@@ -143,6 +197,7 @@ TABLES: dict[str, Table] = {
             non_negative=("impressions", "clicks", "spend", "ad_sales"),
             date_column="date",
         ),
+        *ADS_GRAIN_TABLES,
         Table(
             "traffic",
             {

@@ -22,10 +22,6 @@ US = Store("AMZ-US-01", "amazon", "US", "USD", "America/Los_Angeles")
 DE = Store("AMZ-DE-01", "amazon", "DE", "EUR", "Europe/Berlin")
 
 SETTLEMENTS = REAL / "amazon-settlement"
-ADS = REAL / "amazon-ads"
-ADV = ADS / "Sponsored Products Advertised product report.xlsx"
-CAMPAIGN = ADS / "Sponsored Products Campaign report.csv"
-SEARCH_TERM = ADS / "Sponsored Products Search term report.xlsx"
 BUSINESS = REAL / "amazon-business-report" / "BusinessReport-9-25-24-SalesTraffic.csv"
 
 needs_real = needs(REAL.is_dir(), "../shared/real-exports not present")
@@ -81,10 +77,7 @@ def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
         (SETTLEMENTS / "50011020300.txt", ["amazon_settlement_v1"]),
         (SETTLEMENTS / "50018020314.txt", ["amazon_settlement_v1"]),
         (SETTLEMENTS / "50034020328.txt", ["amazon_settlement_v1"]),
-        (ADV, ["amazon_sp_advertised_product"]),
-        (CAMPAIGN, ["amazon_sp_campaign"]),
         (BUSINESS, ["amazon_business_report"]),
-        (SEARCH_TERM, []),  # not ingested: its spend is the advertised product report's spend again
     ],
     ids=lambda x: x.name if isinstance(x, Path) else None,
 )
@@ -655,190 +648,6 @@ def test_inventory_fixture_exact_rows() -> None:
             "source_row": 4,
         },
     ]
-
-
-# ---------------------------------------------------------------------------------------------- ads
-
-
-@needs_real
-def test_advertised_product_real() -> None:
-    res = reader("amazon_sp_advertised_product").read(ADV, IN)
-    assert res.rows_read == 265 and res.quarantine == []
-    assert check_accounting(res) == 0
-    ads = res.tables["ads"]
-    assert len(ads) == 265 and set(ads["currency"]) == {"INR"}
-    assert round(ads["spend"].sum(), 2) == 47108.12 and round(ads["ad_sales"].sum(), 2) == 71129.81
-    assert int(ads["ad_units"].sum()) == 224
-    assert records(
-        ads.head(2),
-        [
-            "date",
-            "campaign",
-            "ad_group",
-            "sku",
-            "asin",
-            "impressions",
-            "clicks",
-            "spend",
-            "ad_sales",
-            "ad_orders",
-            "ad_units",
-            "source_row",
-        ],
-    ) == [
-        {
-            "date": "2020-02-01 00:00:00",
-            "campaign": "Pain relief Oil || SP || Generic || 22nd Nov'19",
-            "ad_group": "Pain Relief Oil -SP-Generic",
-            "sku": "",
-            "asin": "B07B7NSLLP",
-            "impressions": 1336,
-            "clicks": 3,
-            "spend": 112.97,
-            "ad_sales": 0.0,
-            "ad_orders": 0,
-            "ad_units": 0,
-            "source_row": 2,
-        },
-        {
-            "date": "2020-02-02 00:00:00",
-            "campaign": "Pain relief Oil || SP || Generic || 22nd Nov'19",
-            "ad_group": "Pain Relief Oil -SP-Generic",
-            "sku": "",
-            "asin": "B07B7NSLLP",
-            "impressions": 1588,
-            "clicks": 10,
-            "spend": 364.1,
-            "ad_sales": 641.08,
-            "ad_orders": 2,
-            "ad_units": 2,
-            "source_row": 3,
-        },
-    ]
-
-
-@needs_real
-def test_campaign_report_real() -> None:
-    res = reader("amazon_sp_campaign").read(CAMPAIGN, IN)
-    assert res.rows_read == 182 and res.quarantine == []
-    assert check_accounting(res) == 0
-    ads = res.tables["ads"]
-    assert (ads["ad_group"] == "").all() and (ads["sku"] == "").all()
-    # the same account's campaign totals match the advertised product report's
-    assert round(ads["spend"].sum(), 2) == 47108.12 and round(ads["ad_sales"].sum(), 2) == 71129.81
-    first = ads.iloc[0]
-    assert (str(first["date"].date()), first["spend"], first["ad_sales"], first["clicks"]) == (
-        "2020-02-01",
-        201.68,
-        961.62,
-        13,
-    )
-
-
-@needs_real
-def test_ads_currency_mismatch() -> None:
-    with pytest.raises(IngestError, match="INR.*USD|USD.*INR"):
-        reader("amazon_sp_campaign").read(CAMPAIGN, US)
-
-
-def test_ads_csv_variants(tmp_path: Path) -> None:
-    """7-day attribution, trailing spaces in headers, ACOS spelling, an empty column, an added column, a total row."""
-    text = (
-        "Date ,Campaign Name,Ad Group Name,Advertised SKU,Advertised ASIN,,Impressions,Clicks,Spend,"
-        "7 Day Total Sales ($) ,Total Advertising Cost of Sales (ACOS) ,7 Day Total Orders (#),7 Day Total Units (#),My note\n"
-        '2025-07-01,C1,G1,HK-1001,B0TEST1001,,"1,200",30,$15.00,$60.00,25.00%,2,3,x\n'
-        "2025-07-01,C1,G1,HK-1002,B0TEST1002,,800,0,$0.00,$0.00,,0,0,\n"
-        "\n"
-        "Total,,,,,,2000,30,$15.00,$60.00,,2,3,\n"
-    )
-    p = tmp_path / "ads.csv"
-    p.write_text(text)
-    assert amazon_readers_accepting(p) == ["amazon_sp_advertised_product"]
-    res = reader("amazon_sp_advertised_product").read(p, US)
-    assert res.rows_read == 3
-    assert [(q.source_row, q.reason) for q in res.quarantine] == [(5, "totals row")]
-    assert check_accounting(res) == 0  # the file's own total is not counted twice
-    assert records(
-        res.tables["ads"],
-        [
-            "date",
-            "sku",
-            "asin",
-            "impressions",
-            "clicks",
-            "spend",
-            "ad_sales",
-            "ad_orders",
-            "ad_units",
-            "source_row",
-        ],
-    ) == [
-        {
-            "date": "2025-07-01 00:00:00",
-            "sku": "HK-1001",
-            "asin": "B0TEST1001",
-            "impressions": 1200,
-            "clicks": 30,
-            "spend": 15.0,
-            "ad_sales": 60.0,
-            "ad_orders": 2,
-            "ad_units": 3,
-            "source_row": 2,
-        },
-        {
-            "date": "2025-07-01 00:00:00",
-            "sku": "HK-1002",
-            "asin": "B0TEST1002",
-            "impressions": 800,
-            "clicks": 0,
-            "spend": 0.0,
-            "ad_sales": 0.0,
-            "ad_orders": 0,
-            "ad_units": 0,
-            "source_row": 3,
-        },
-    ]
-
-
-def test_ads_xlsx_preamble_blank_rows_and_serial_dates(tmp_path: Path) -> None:
-    import datetime
-
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["Sponsored Products advertised product report"])
-    ws.append([])
-    ws.append(
-        [
-            "Date",
-            "Campaign Name",
-            "Ad Group Name",
-            "Advertised SKU",
-            "Advertised ASIN",
-            "Impressions",
-            "Clicks",
-            "Spend",
-            "7 Day Total Sales ",
-            "7 Day Total Orders (#)",
-            "7 Day Total Units (#)",
-        ]
-    )
-    ws.append([datetime.datetime(2025, 7, 1), "C", "G", "S1", "A1", 10, 1, 1.5, 3.0, 1, 1])
-    ws.append([])
-    ws.append([45839, "C", "G", "S2", "A2", 10, 1, "2.5", None, 0, 0])  # a serial date, spend typed as text
-    ws.append([datetime.datetime(2025, 7, 2), "C", "G", "S1", "A1", -5, 1, 1.0, 0, 0, 0])
-    p = tmp_path / "report.xlsx"
-    wb.save(p)
-    assert amazon_readers_accepting(p) == ["amazon_sp_advertised_product"]
-    res = reader("amazon_sp_advertised_product").read(p, US)
-    assert res.rows_read == 3
-    assert records(res.tables["ads"], ["date", "sku", "spend", "ad_sales", "source_row"]) == [
-        {"date": "2025-07-01 00:00:00", "sku": "S1", "spend": 1.5, "ad_sales": 3.0, "source_row": 4},
-        {"date": "2025-07-01 00:00:00", "sku": "S2", "spend": 2.5, "ad_sales": 0.0, "source_row": 6},
-    ]
-    assert [(q.source_row, q.column) for q in res.quarantine] == [(7, "Impressions")]
-    assert check_accounting(res) == -1.0
 
 
 # ---------------------------------------------------------------------------------- business report

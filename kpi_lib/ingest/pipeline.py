@@ -75,6 +75,7 @@ from ..schemas import (
     pandera_schema,
 )
 from ..warehouse import Warehouse, WarehouseWriter, _sql_type
+from .ads_record import rebuild_ads
 from .base import QuarantineRow, Reader, ReadResult, Store, file_head, readers
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
@@ -458,6 +459,7 @@ def ingest(
         old_manifest = _settle_superseded(w, removed, summary, old_manifest)
         _write_history(w, history)
         summary.changes = int(sum(len(h) for h in history))
+        rebuild_ads(w.path)  # ads = the spend of record, one report kind per store × day × campaign
         _write_manifest(w, wh, ref, summary, quarantines, old_manifest, now)
         _derived_tables(w, summary)
     summary.snapshot = wh.current_id()

@@ -1,18 +1,15 @@
-"""Amazon Seller Central and Amazon Ads reports.
+"""Amazon Seller Central reports.
 
 One reader per report, each recognised by its header (never the file name):
 
 - ``amazon_settlement_v1``: settlement flat file, V1 layout (typed column pairs) → payouts,
   settlement_lines, and the fees / refunds derived from them;
 - ``amazon_orders``: All Orders Report flat file → orders;
-- ``amazon_sp_advertised_product`` / ``amazon_sp_campaign``: Sponsored Products reports → ads;
 - ``amazon_business_report``: Business Report, Sales and Traffic by Date → traffic (store level);
 - ``amazon_fba_inventory``: FBA inventory planning report → inventory.
 
-The Sponsored Products *search term* report is deliberately not read: its spend is the same money as
-the advertised product report's, so loading both would count advertising twice. (The campaign
-report is read, with ad_group and sku empty, for accounts that only have it; a store should hold
-either campaign or advertised product reports for a period, not both.)
+Amazon Ads reports are read by ``amazon_ads`` (one grain table per report kind; the spend of
+record is chosen by ``kpi_lib.ingest.ads_record``); they use the io and parsing helpers below.
 
 Parsing is vectorised: delimited text goes through pyarrow's CSV reader (string columns) with
 physical line numbers computed from the newline positions; files whose quoting spans lines fall
@@ -952,7 +949,7 @@ class AmazonOrders(Reader):
         )
 
 
-# --------------------------------------------------------------------------------------------- ads
+# ------------------------------------------------------------------------------- header matching
 
 
 def _find(keys: list[str], *patterns: str) -> int | None:
@@ -962,162 +959,6 @@ def _find(keys: list[str], *patterns: str) -> int | None:
             if rx.fullmatch(k):
                 return i
     return None
-
-
-_SALES = r"(\d+) day total sales(?: \(.*\))?"
-_ORDERS = r"(\d+) day total orders(?: \(#\))?"
-_UNITS = r"(\d+) day total units(?: \(#\))?"
-
-
-def _ads_head_keys(head: FileHead) -> list[list[str]]:
-    """Candidate header rows: the first xlsx rows, or the first lines of a CSV."""
-    if head.xlsx_rows is not None:
-        return [[normalize_header(v) for v in row] for row in head.xlsx_rows[:10]]
-    out = []
-    for line in head.lines[:10]:
-        try:
-            cells = next(csv.reader([line]))
-        except (csv.Error, StopIteration):
-            continue
-        out.append([normalize_header(c) for c in cells])
-    return out
-
-
-def _is_ads_base(keys: list[str]) -> bool:
-    return (
-        _find(keys, r"date", r"day") is not None
-        and "campaign name" in keys
-        and "impressions" in keys
-        and "clicks" in keys
-        and "spend" in keys
-        and _find(keys, _SALES) is not None
-    )
-
-
-def _advertised(keys: list[str]) -> bool:
-    return (
-        _is_ads_base(keys)
-        and "ad group name" in keys
-        and ("advertised asin" in keys or "advertised sku" in keys)
-    )
-
-
-def _campaign(keys: list[str]) -> bool:
-    return _is_ads_base(keys) and not (
-        {"ad group name", "customer search term", "targeting", "keyword", "advertised asin", "advertised sku"}
-        & set(keys)
-    )
-
-
-class _AdsReader(Reader):
-    platforms = ("amazon",)
-    header_pred = staticmethod(_advertised)
-
-    def sniff(self, head: FileHead) -> bool:
-        return any(self.header_pred(k) for k in _ads_head_keys(head))
-
-    def _load(self, path: Path) -> pd.DataFrame:
-        with path.open("rb") as fh:
-            magic = fh.read(4)
-        if magic == b"PK\x03\x04":
-            df, _ = read_xlsx(path, self.header_pred)
-            return df
-        df = read_delimited(path, ",", quoted=True)
-        if not self.header_pred([normalize_header(c) for c in df.columns if c != LINE]):
-            raise IngestError(f"{path}: the header must be on the first line")
-        return df
-
-    def read(self, path: Path, store: Store) -> ReadResult:
-        df = self._load(path)
-        names = [c for c in df.columns if c != LINE]
-        keys = [normalize_header(c) for c in names]
-
-        def col(*patterns: str) -> str | None:
-            i = _find(keys, *patterns)
-            return names[i] if i is not None else None
-
-        c_date, c_sales = col(r"date", r"day"), col(_SALES)
-        c_camp, c_group = col("campaign name"), col("ad group name")
-        c_sku, c_asin = col("advertised sku"), col("advertised asin")
-        c_imp, c_clk, c_spend = col("impressions"), col("clicks"), col("spend")
-        c_ord, c_units = col(_ORDERS), col(_UNITS)
-        # currency: a symbol in the sales header, a Currency column, money prefixes like "Rs." / "AED"
-        stated: list[tuple[str, str]] = []
-        if _header_currency(str(c_sales)):
-            stated.append((str(c_sales), str(_header_currency(str(c_sales)))))
-        if col("currency"):
-            stated += [(str(col("currency")), v) for v in _s(df, col("currency")).unique().tolist() if v]
-        for c in (c_spend, c_sales):
-            pre = _s(df, c).str.extract(r"^(Rs\.?|₹|€|£|[A-Z]{3})", expand=False).dropna().unique().tolist()
-            stated += [(str(c), _SYMBOLS.get(x.lower(), x)) for x in pre]
-        for column, cur in stated:
-            _check_currency(path, column, [cur], store)
-
-        bad = _Bad(df.index)
-        date_raw = df[c_date]
-        dtxt = _s(df, c_date)
-        total = dtxt.str.lower().str.startswith("total") | ((dtxt == "") & (_s(df, c_camp) == ""))
-        bad.add(total, c_date, "totals row")
-        dv, db = _cell_dates(date_raw)
-        bad.cannot_parse(db | (dv.isna() & ~total), c_date, dtxt, "a date like 2020-02-01 or Feb 1, 2020")
-        vals = {}
-        for name, c, kind in (
-            ("impressions", c_imp, "int"),
-            ("clicks", c_clk, "int"),
-            ("spend", c_spend, "num"),
-            ("ad_sales", c_sales, "num"),
-            ("ad_orders", c_ord, "int"),
-            ("ad_units", c_units, "int"),
-        ):
-            if c is None:
-                vals[name] = pd.Series(pd.NA, index=df.index, dtype="Float64")
-                continue
-            v, b = (_int if kind == "int" else _num)(df[c])
-            bad.cannot_parse(b, c, _s(df, c), "a whole number" if kind == "int" else "a number")
-            bad.add((v < 0).fillna(False), c, f"{c}: negative value (expected >= 0)")
-            vals[name] = v
-        ok = ~bad.mask
-        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
-        ads = _frame(
-            "ads",
-            {
-                **_base(store),
-                "date": dv[ok].dt.floor("D"),
-                "campaign": _s(df, c_camp)[ok],
-                "ad_group": _s(df, c_group)[ok],
-                "sku": _s(df, c_sku)[ok],
-                "asin": _s(df, c_asin)[ok],
-                **{k: v[ok] for k, v in vals.items()},
-                "source_row": df.loc[ok, LINE],
-            },
-            df.index[ok],
-        )
-        ads["spend"] = ads["spend"].fillna(0.0)
-        ads["ad_sales"] = ads["ad_sales"].fillna(0.0)
-        expected = float(vals["spend"][~total].fillna(0).sum() + vals["ad_sales"][~total].fillna(0).sum())
-        return ReadResult(
-            tables={"ads": ads},
-            rows_read=len(df),
-            quarantine=quarantine,
-            expected_money=expected,
-            money_columns=[("ads", "spend", 1.0), ("ads", "ad_sales", 1.0)],
-        )
-
-
-@register
-class AmazonSpAdvertisedProduct(_AdsReader):
-    name = "amazon_sp_advertised_product"
-    description = "Amazon Ads, Sponsored Products advertised product report (xlsx or CSV)"
-    header_pred = staticmethod(_advertised)
-
-
-@register
-class AmazonSpCampaign(_AdsReader):
-    name = "amazon_sp_campaign"
-    description = (
-        "Amazon Ads, Sponsored Products campaign report (xlsx or CSV): ads with ad_group and sku empty"
-    )
-    header_pred = staticmethod(_campaign)
 
 
 # --------------------------------------------------------------------------------- business report
