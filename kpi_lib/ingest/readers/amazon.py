@@ -38,12 +38,12 @@ from ..base import (
     ReadResult,
     Store,
     csv_frame,
-    decode,
     normalize_header,
     register,
     unique_names,
 )
 from ..parse import parse_datetime, parse_number
+from ..textio import TextLocale, decode_bytes, detect_encoding, text_locale
 
 PLATFORM = "amazon"
 LINE = "__line"
@@ -51,24 +51,28 @@ LINE = "__line"
 # --------------------------------------------------------------------------------------------- io
 
 
-def _utf8_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(raw) > 4 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00"
-    ):
-        return decode(raw)[0].encode("utf-8")
-    # UTF-8 is checked by pyarrow while parsing (check_utf8); other encodings are handled on failure
-    return raw
+def _utf8_bytes(path: Path, marketplace: str | None = None) -> bytes:
+    """The file as UTF-8 bytes (BOM removed): the encoding is detected once (``textio``) and any
+    other encoding (UTF-16, cp1252, GB18030, Shift-JIS) is re-encoded."""
+    return _utf8_from_raw(path.read_bytes(), marketplace)[0]
+
+
+def _utf8_from_raw(raw: bytes, marketplace: str | None = None) -> tuple[bytes, str]:
+    """(UTF-8 bytes, detected encoding) of a file's bytes."""
+    enc, skip = detect_encoding(raw, marketplace)
+    if enc == "utf-8":
+        return raw, enc
+    if enc == "utf-8-sig":
+        return raw[skip:], enc
+    return decode_bytes(raw, marketplace)[0].encode("utf-8"), enc
 
 
 def _utf8_text(raw: bytes) -> tuple[bytes, str]:
-    """Valid UTF-8 bytes and text (GB18030 / latin-1 exports are re-encoded)."""
+    """Valid UTF-8 bytes and text (other encodings, detected by ``textio``, are re-encoded)."""
     try:
         return raw, raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = decode(raw)[0]
+        text = decode_bytes(raw)[0]
         return text.encode("utf-8"), text
 
 
@@ -79,6 +83,26 @@ def read_delimited(path: Path, sep: str, quoted: bool) -> pd.DataFrame:
     ordinary character (Amazon's tab-separated flat files do not quote: a title may hold ``12"``).
     """
     return _read_utf8(_utf8_bytes(path), sep, quoted)
+
+
+def read_delimited_locale(
+    path: Path, quoted: bool, marketplace: str | None = None, sep: str | None = None
+) -> tuple[pd.DataFrame, TextLocale]:
+    """Like ``read_delimited``, with the file's locale (encoding, delimiter, header line after a
+    preamble, decimal mark) decided once by ``textio`` and returned for the reconciliation too.
+    ``__line`` stays the physical line number of the original file."""
+    raw = path.read_bytes()
+    data, enc = _utf8_from_raw(raw, marketplace)
+    head = data[: 1 << 20].decode("utf-8", errors="ignore")
+    loc = text_locale(head, enc, enc.endswith("-sig") or raw[:2] in (b"\xff\xfe", b"\xfe\xff"), sep)
+    body = data
+    for _ in range(loc.header_line):
+        nl = body.find(b"\n")
+        body = body[nl + 1:] if nl >= 0 else b""
+    df = _read_utf8(body, loc.delimiter, quoted)
+    if loc.header_line:
+        df[LINE] = df[LINE] + loc.header_line
+    return df, loc
 
 
 def _empty_lines(raw: bytes) -> tuple[int, np.ndarray]:
