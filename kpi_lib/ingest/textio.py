@@ -159,7 +159,7 @@ def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, in
 
 _COMMA_DEC = re.compile(r"^[-+(]?(?:\d+,\d{1,2}|\d+,\d{4,}|\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+,\d+)\)?%?$")
 _POINT_DEC = re.compile(r"^[-+(]?(?:\d+\.\d{1,2}|\d+\.\d{4,}|\d{1,3}(?:[,\s'\u00a0\u202f]\d{3})+\.\d+)\)?%?$")
-_CURRENCY = re.compile(r"(?i)^(?:[A-Z]{3}|rs\.?|[$€£¥₹])\s*|\s*(?:[A-Z]{3}|[$€£¥₹])$")
+_CURRENCY = re.compile(r"(?i)^(?:[A-Z]{3}(?=[\s\d])|rs\.?|[$€£¥₹])\s*|\s*(?:[A-Z]{3}|[$€£¥₹])$")
 
 
 def detect_decimal(cells: Iterable[object]) -> str | None:
