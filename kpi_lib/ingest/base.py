@@ -72,6 +72,9 @@ class ReadResult:
     expected_money: float | None = None
     # (table, column, sign): loaded money = sum(sign * sum(table.column)) over loaded rows
     money_columns: list[tuple[str, str, float]] = field(default_factory=list)
+    # findings about rows that loaded but disagree with the file's own arithmetic (e.g. a transaction
+    # report row whose amount columns do not add up to its total), one sentence each naming the row
+    notes: list[str] = field(default_factory=list)
 
 
 class Reader:

@@ -586,6 +586,61 @@ def fee_type(transaction_type: str, description: str) -> str:
     return "other"
 
 
+def derive_fees_refunds(
+    store: Store, lines: pd.DataFrame, when: pd.Series, refund_quantity: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fees`` and ``refunds`` derived from canonical ``settlement_lines`` (as V1 does).
+
+    Fees: lines of category fee / storage / advertising, cost sign (``-amount``), fee type by
+    ``fee_type``. Refunds: ItemPrice Principal lines of refund transactions, ``-amount``, with
+    ``refund_quantity`` (aligned with ``lines``) when given. ``when`` dates each line (posted date,
+    else the settlement's end date).
+    """
+    keys = lines["transaction_type"].fillna("").astype(str) + "\x1f" + lines["amount_description"].fillna("").astype(str)
+    uniq = {k: fee_type(*k.split("\x1f", 1)) for k in pd.unique(keys)}
+    ftype = keys.map(uniq)
+    fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
+    fees = _frame(
+        "fees",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[fm],
+            "order_id": lines["order_id"][fm],
+            "sku": lines["sku"][fm],
+            "fee_type": ftype[fm],
+            "description": lines["amount_description"][fm],
+            "amount": -lines["amount"][fm],
+            "currency": store.currency,
+            "source_row": lines["source_row"][fm],
+        },
+        lines.index[fm],
+    )
+    rm = (
+        (lines["category"] == "refund")
+        & (lines["amount_type"] == "ItemPrice")
+        & (lines["amount_description"].fillna("").str.lower() == "principal")
+    )
+    qty = refund_quantity if refund_quantity is not None else pd.Series(pd.NA, index=lines.index)
+    refunds = _frame(
+        "refunds",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[rm],
+            "order_id": lines["order_id"][rm],
+            "sku": lines["sku"][rm],
+            "quantity": qty[rm].abs() if len(qty[rm]) else qty[rm],
+            "amount": -lines["amount"][rm],
+            "currency": store.currency,
+            "reason": "",
+            "source_row": lines["source_row"][rm],
+        },
+        lines.index[rm],
+    )
+    return fees, refunds
+
+
 @register
 class AmazonSettlementV1(Reader):
     name = "amazon_settlement_v1"
