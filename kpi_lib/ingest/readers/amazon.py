@@ -911,6 +911,126 @@ class AmazonSettlementV1(Reader):
         )
 
 
+@register
+class AmazonSettlementV2(Reader):
+    """Settlement flat file V2: one amount per row (``amount-type``, ``amount-description``, ``amount``).
+
+    The summary row (``total-amount`` filled, transaction columns empty) gives the payout; every
+    other row is one ``settlement_lines`` row, categorised with V1's ``settlement_category`` and
+    ``fee_type``; fees and refunds are derived as for V1. ``quantity-purchased`` is repeated on each
+    amount row of an item: it is kept on the first line of each (transaction type, order, item,
+    posted date) so quantities are not counted once per fee. Reconciliation: total-amount.
+    """
+
+    name = "amazon_settlement_v2"
+    description = "Amazon Seller Central settlement flat file V2 (amount-type / amount-description / amount)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        keys = set(_header_keys(head, "\t"))
+        return {"settlement-id", "total-amount", "transaction-type", "amount-type", "amount-description",
+                "amount"} <= keys
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df, loc = read_delimited_locale(path, quoted=False, marketplace=store.marketplace, sep="\t")
+        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
+        tz = store.timezone
+        raw_cols = [c for c in df.columns if c != LINE]
+        total_raw = _s(df, "total-amount")
+        is_summary = total_raw != ""
+        if not is_summary.any():
+            raise IngestError(
+                f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+            )
+        _check_currency(path, "currency", _s(df[is_summary], "currency"), store)
+        decimal = loc.decimal_or(".")
+        bad = _Bad(df.index)
+        total, tb = _num(total_raw, decimal)
+        bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+        dates = {}
+        for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+            v, b = _ts(_s(df, c), tz)
+            bad.cannot_parse(b & is_summary, c, _s(df, c), "a date like 2025-07-31T22:07:18+00:00")
+            dates[c] = v.dt.floor("D")
+        pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+        posted_raw = _s(df, pcol)
+        if pcol == "posted-date-time" and "posted-date" in df.columns:
+            posted_raw = posted_raw.where(posted_raw != "", _s(df, "posted-date"))
+        posted, pb = _ts(posted_raw, tz)
+        tx = ~is_summary
+        bad.cannot_parse(pb & tx, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00")
+        amt_raw = _s(df, "amount")
+        amount, ab = _num(amt_raw, decimal)
+        bad.cannot_parse(ab, "amount", amt_raw, "a number")
+        qty_raw = _s(df, "quantity-purchased")
+        qty, qb = _int(qty_raw)
+        bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+        atype = _s(df, "amount-type")
+        bad.add(tx & (amt_raw == "") & (qty_raw == ""), "amount",
+                "no amount and no quantity in the row (expected amount filled)")
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, raw_cols)
+
+        sid = _s(df, "settlement-id")
+        pm = is_summary & ok
+        payouts = _frame(
+            "payouts",
+            {
+                **_base(store),
+                "settlement_id": sid[pm],
+                "start_date": dates["settlement-start-date"][pm],
+                "end_date": dates["settlement-end-date"][pm],
+                "deposit_date": dates["deposit-date"][pm],
+                "total_amount": total[pm],
+                "source_row": df.loc[pm, LINE],
+            },
+            df.index[pm],
+        )
+        lm = tx & ok
+        d = df[lm]
+        ttype = _s(d, "transaction-type")
+        desc = _s(d, "amount-description")
+        # "TransactionTotalAmount" says nothing: the amount type names the money (Cost of Advertising…)
+        desc = desc.where(~desc.str.lower().isin(["transactiontotalamount", ""]), atype[lm])
+        at = atype[lm].where(atype[lm] != "", "Quantity").where(amt_raw[lm] != "", "Quantity")
+        item = _s(d, "order-item-code").where(_s(d, "order-item-code") != "", _s(d, "merchant-adjustment-item-id"))
+        grp = pd.DataFrame({"s": sid[lm], "t": ttype, "o": _s(d, "order-id"), "i": item, "k": _s(d, "sku"),
+                            "p": posted_raw[lm]})
+        first_of_item = ~grp.duplicated()
+        q_item = qty[lm].groupby([grp[c] for c in grp.columns], dropna=False, sort=False).transform("first")
+        cats = {k: settlement_category(*k) for k in set(zip(ttype.tolist(), at.tolist(), desc.tolist()))}
+        lines = _frame(
+            "settlement_lines",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "settlement_id": sid[lm],
+                "posted_date": posted[lm].dt.floor("D"),
+                "transaction_type": ttype,
+                "order_id": _s(d, "order-id"),
+                "sku": _s(d, "sku"),
+                "quantity": qty[lm].where(first_of_item, pd.NA),
+                "amount_type": at,
+                "amount_description": desc,
+                "category": [cats[k] for k in zip(ttype.tolist(), at.tolist(), desc.tolist())],
+                "amount": amount[lm].fillna(0.0),
+                "currency": store.currency,
+                "source_row": d[LINE],
+            },
+            d.index,
+        )
+        end_by_sid = payouts.drop_duplicates("settlement_id").set_index("settlement_id")["end_date"]
+        when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
+        fees, refunds = derive_fees_refunds(store, lines, when, q_item.reset_index(drop=True).astype("Float64"))
+        return ReadResult(
+            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=round(float(total[is_summary].sum()), 2),
+            money_columns=[("settlement_lines", "amount", 1.0)],
+        )
+
+
 # ------------------------------------------------------------------------------------------ orders
 
 ORDERS_REQUIRED = {"amazon-order-id", "purchase-date", "order-status", "sku", "quantity", "item-price"}
