@@ -356,3 +356,37 @@ def test_pipeline_loads_all_three_and_reconciles(tmp_path: Path, monkeypatch: py
     assert got[V2_UK.name].reconciliation["expected"] == 23.24
     t = wh.read("traffic_by_sku")
     assert int(t["sessions"].sum()) == 6253 and round(float(t["ordered_sales_rc"].sum()), 2) == round(16403.89 * 7, 2)
+
+
+def test_transaction_report_japanese_shift_jis(tmp_path: Path) -> None:
+    """amazon.co.jp: Shift-JIS (cp932), Japanese headers and types, `2024/01/01 0:04:11JST`, yen amounts."""
+    head = ["日付/時間", "決済番号", "トランザクションの種類", "注文番号", "SKU", "説明", "数量", "Amazon 出品サービス",
+            "フルフィルメント", "市町村", "都道府県", "郵便番号", "商品売上", "商品の売上税", "配送料", "配送料の税金",
+            "ギフト包装手数料", "ギフト包装クレジットの税金", "Amazonポイントの費用", "プロモーション割引額",
+            "プロモーション割引の税金", "源泉徴収税を伴うマーケットプレイス", "手数料", "FBA 手数料",
+            "トランザクションに関するその他の手数料", "その他", "合計"]
+    rows = [
+        ["2024/01/01 0:04:11JST", "1", "注文", "250-1", "JP-1", "ぬいぐるみ クマ", "1", "amazon.co.jp", "Amazon", "", "",
+         "", "2,980", "0", "0", "0", "0", "0", "-30", "0", "0", "0", "-298", "-434", "0", "0", "2,218"],
+        ["2024/01/03 10:00:00JST", "1", "返金", "250-1", "JP-1", "ぬいぐるみ クマ", "1", "amazon.co.jp", "Amazon", "", "",
+         "", "-2,980", "0", "0", "0", "0", "0", "30", "0", "0", "0", "238", "0", "0", "0", "-2,712"],
+        ["2024/01/05 9:00:00JST", "1", "サービス料", "", "", "広告費用", "", "", "", "", "", "", "0", "0", "0", "0", "0",
+         "0", "0", "0", "0", "0", "0", "0", "0", "-5,500", "-5,500"],
+    ]
+    buf = io.StringIO()
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    w.writerow(["Amazonマーケットプレイス、フルフィルメント by Amazon（FBA）、Amazon Webサービスのトランザクションを含む"])
+    w.writerow(head)
+    w.writerows(rows)
+    p = tmp_path / "jp.csv"
+    p.write_bytes(buf.getvalue().encode("cp932"))
+    res = load(p, JP, "amazon_transaction_report")
+    assert not res.quarantine and not res.notes
+    assert accounting(res) == 0.0
+    assert res.expected_money == 2218 - 2712 - 5500
+    lines = res.tables["settlement_lines"]
+    assert set(lines["transaction_type"]) == {"Order", "Refund", "Service Fee"}
+    fees = res.tables["fees"].groupby("fee_type")["amount"].sum().to_dict()
+    assert fees == {"advertising": 5500.0, "fulfillment": 434.0, "referral": 298.0 - 238.0}
+    assert res.tables["refunds"]["amount"].tolist() == [2980.0]
+    assert str(lines["posted_date"].min().date()) == "2024-01-01"
