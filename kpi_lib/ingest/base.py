@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import IngestError
-from .textio import decode_bytes
+from .textio import decode_bytes, detect_encoding
 
 
 @dataclass
@@ -155,7 +155,7 @@ def file_head(path: Path) -> FileHead:
         except Exception as exc:  # noqa: BLE001 - any reader failure means "not a readable xlsx"
             raise IngestError(f"{path}: looks like an xlsx workbook but cannot be opened ({exc})") from None
         return FileHead(path, raw, "", None, [], rows)
-    if b"\x00" in raw[:4096] and not (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[1:2] == b"\x00"):
+    if b"\x00" in raw[:4096] and not detect_encoding(raw[:4096])[0].startswith("utf-16"):
         return FileHead(path, raw, "", None, [])
     text, enc = decode(raw)
     lines = text.splitlines()
