@@ -390,3 +390,33 @@ def test_transaction_report_japanese_shift_jis(tmp_path: Path) -> None:
     assert fees == {"advertising": 5500.0, "fulfillment": 434.0, "referral": 298.0 - 238.0}
     assert res.tables["refunds"]["amount"].tolist() == [2980.0]
     assert str(lines["posted_date"].min().date()) == "2024-01-01"
+
+
+REAL_BUSINESS = Path(__file__).resolve().parents[2] / "shared" / "real-exports" / "amazon-business-report" / (
+    "BusinessReport-9-25-24-SalesTraffic.csv")
+
+
+@pytest.mark.skipif(not REAL_BUSINESS.is_file(), reason="../shared/real-exports not present")
+def test_real_business_report_decimal_comma_resave_loads_identically(tmp_path: Path) -> None:
+    """The real by-date Business Report (AED) re-saved with semicolons and decimal commas (cp1252)."""
+    AE = Store("AMZ-AE-01", "amazon", "AE", "AED", "Asia/Dubai")
+    recs = list(csv.reader(io.StringIO(REAL_BUSINESS.read_text("utf-8-sig"))))
+
+    def german(c: str) -> str:  # "AED 4,426.00" → "AED 4.426,00"; "6,930" → "6.930"; "9.22%" → "9,22%"
+        return c.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow(recs[0])
+    w.writerows([[r[0]] + [german(c) for c in r[1:]] for r in recs[1:]])
+    p = tmp_path / "br.csv"
+    p.write_bytes(buf.getvalue().encode("cp1252", errors="replace"))
+
+    def summary(res: ReadResult) -> tuple:
+        t = res.tables["traffic"]
+        return (res.rows_read, len(res.quarantine), round(res.expected_money, 2), accounting(res),
+                t["date"].astype(str).tolist(), t["sessions"].tolist(), t["ordered_sales"].round(2).tolist())
+
+    a = summary(load(REAL_BUSINESS, AE, "amazon_business_report"))
+    b = summary(load(p, AE, "amazon_business_report"))
+    assert a == b and a[3] == 0.0 and a[0] == 731

@@ -43,7 +43,7 @@ from ..base import (
     unique_names,
 )
 from ..parse import parse_datetime, parse_number
-from ..textio import TextLocale, decode_bytes, detect_encoding, text_locale
+from ..textio import TextLocale, decode_bytes, detect_delimiter, detect_encoding, text_locale
 
 PLATFORM = "amazon"
 LINE = "__line"
@@ -312,8 +312,8 @@ def _arrow_float(st: pd.Series) -> np.ndarray | None:
     return vals if np.isfinite(vals[~np.isnan(vals)]).all() else None
 
 
-def _int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    v, bad = _num(s)
+def _int(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    v, bad = _num(s, decimal)
     frac = v.notna() & (v.round() != v)
     return v.round().astype("Int64"), (bad | frac)
 
@@ -1323,6 +1323,17 @@ _BR_SESSIONS = (r"sessions - total", r"sessions")
 _BR_VIEWS = (r"page views - total", r"page views")
 
 
+def _first_cells(head: FileHead) -> list[str]:
+    """The header cells of a delimited file, whatever its delimiter (a re-save may use ; or tab)."""
+    if not head.lines:
+        return []
+    sep, _ = detect_delimiter(head.lines[0], 0)
+    try:
+        return next(csv.reader([head.lines[0]], delimiter=sep))
+    except (csv.Error, StopIteration):
+        return []
+
+
 def _business_keys(keys: list[str]) -> bool:
     return (
         "date" in keys
@@ -1340,16 +1351,11 @@ class AmazonBusinessReport(Reader):
     platforms = ("amazon",)
 
     def sniff(self, head: FileHead) -> bool:
-        if not head.lines:
-            return False
-        try:
-            cells = next(csv.reader([head.lines[0]]))
-        except (csv.Error, StopIteration):
-            return False
-        return _business_keys([normalize_header(c) for c in cells])
+        return _business_keys([normalize_header(c) for c in _first_cells(head)])
 
     def read(self, path: Path, store: Store) -> ReadResult:
-        df = read_delimited(path, ",", quoted=True)
+        df, loc = read_delimited_locale(path, quoted=True, marketplace=store.marketplace)
+        decimal = loc.decimal_or(".")  # decided once per file: "4.426,00" in a decimal-comma re-save
         names = [c for c in df.columns if c != LINE]
         keys = [normalize_header(c) for c in names]
 
@@ -1371,11 +1377,11 @@ class AmazonBusinessReport(Reader):
         dv, db = self._dates(dtxt[~total], store)
         dv, db = dv.reindex(df.index), db.reindex(df.index, fill_value=False)
         bad.cannot_parse(db, c_date, dtxt, "a date like 24/09/2022")
-        sales, sb = _num(sales_raw)
+        sales, sb = _num(sales_raw, decimal)
         bad.cannot_parse(sb, c_sales, sales_raw, "a number like AED 4,426.00")
         vals = {}
         for name, c in (("sessions", c_sess), ("page_views", c_views), ("units_ordered", c_units)):
-            v, b = _int(_s(df, c))
+            v, b = _int(_s(df, c), decimal)
             bad.cannot_parse(b, c, _s(df, c), "a whole number")
             vals[name] = v
         ok = ~bad.mask
@@ -1534,13 +1540,7 @@ class AmazonBusinessReportChild(Reader):
     platforms = ("amazon",)
 
     def sniff(self, head: FileHead) -> bool:
-        if not head.lines:
-            return False
-        try:
-            cells = next(csv.reader([head.lines[0]]))
-        except (csv.Error, StopIteration):
-            return False
-        return _child_keys([_child_key(c) for c in cells])
+        return _child_keys([_child_key(c) for c in _first_cells(head)])
 
     def read(self, path: Path, store: Store) -> ReadResult:
         rng = report_range(path)
