@@ -161,3 +161,35 @@ def test_real_shopify_file_head_and_locale() -> None:
     _, loc = sniff_text(SHOPIFY.read_bytes())
     assert (loc.encoding, loc.delimiter, loc.decimal, loc.header_line) == ("utf-8", ",", ".", 0)
     assert file_head(SHOPIFY).lines[0].startswith("Name,Email")
+
+
+_text_cell = st.one_of(
+    st.text(alphabet=st.sampled_from(list("abc, .;|-")), min_size=0, max_size=12),
+    st.sampled_from(["Größe", "Crème brûlée", "Plüschbär, 30 cm", "niño; niña", "Maße|Gewicht", "café"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_text_cell, st.decimals(min_value=-99999, max_value=99999, places=2)), min_size=1, max_size=15),
+    sep=st.sampled_from([",", ";", "\t", "|"]),
+    comma=st.booleans(),
+    enc=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+    preamble=st.booleans(),
+)
+def test_locale_roundtrip(rows: list, sep: str, comma: bool, enc: str, preamble: bool) -> None:
+    """Any table written with any delimiter, decimal mark and encoding is read back as written."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
+    if preamble:
+        w.writerow(["All amounts in EUR, unless specified"])
+    w.writerow(["name", "amount", "note"])
+    for name, amount in rows:
+        cell = f"{amount:.2f}".replace(".", ",") if comma else f"{amount:.2f}"
+        w.writerow([name, cell, "x"])
+    text, loc = sniff_text(buf.getvalue().encode(enc))
+    assert loc.delimiter == sep
+    assert loc.header_line == (1 if preamble else 0)
+    assert loc.decimal == ("," if comma else ".")
+    recs = list(csv.reader(io.StringIO(text), delimiter=sep))[loc.header_line + 1:]
+    assert [r[0] for r in recs] == [n for n, _ in rows]

@@ -5,9 +5,9 @@ both the loaded values and the reconciliation, so an Excel re-save (semicolons a
 UTF-16 "Unicode text", cp1252 "CSV") loads exactly like the file the platform wrote.
 
 Encoding, in order: a BOM (UTF-8, UTF-16 LE/BE); UTF-16 without BOM (NUL bytes every other
-byte); strict UTF-8; then the legacy code pages. Bytes ≥ 0x80 that stand alone (each followed by
-ASCII) are a single-byte Western code page (cp1252, else ISO-8859-1); runs of them are a CJK double
-byte encoding: Shift-JIS (cp932) when the store is on the Japanese marketplace or when decoding as
+byte); strict UTF-8; then the legacy code pages. Bytes ≥ 0x80 that stand alone, or short runs
+inside Latin words (``Gr\xf6\xdfe``), are a single-byte Western code page (cp1252, else ISO-8859-1);
+longer runs are a CJK double-byte encoding: Shift-JIS (cp932) when the store is on the Japanese marketplace or when decoding as
 cp932 yields kana, else GB18030 (Chinese ERP exports).
 
 Delimiter: tab, comma, semicolon or pipe, whichever splits the header record (the first record
@@ -61,9 +61,12 @@ def detect_encoding(raw: bytes, marketplace: str | None = None) -> tuple[str, in
             return "utf-16-be", 0
     if _is_utf8(raw):
         return "utf-8", 0
-    runs = re.findall(rb"[\x80-\xff]+", raw[:262_144])
-    single = sum(1 for r in runs if len(r) == 1)
-    if runs and single >= 0.8 * len(runs):
+    sample = raw[:262_144]
+    runs = [m.span() for m in re.finditer(rb"[\x80-\xff]+", sample)]
+    single = sum(1 for a, b in runs if b - a == 1)
+    # inside a Latin word ("Gr\xf6\xdfe"): a short run with ASCII letters on both sides
+    in_word = sum(1 for a, b in runs if b - a <= 2 and _ascii_letter(sample, a - 1) and _ascii_letter(sample, b))
+    if runs and (single >= 0.8 * len(runs) or in_word >= 0.5 * len(runs)):
         try:
             raw.decode("cp1252")
             return "cp1252", 0
@@ -78,6 +81,10 @@ def detect_encoding(raw: bytes, marketplace: str | None = None) -> tuple[str, in
     if ok["cp932"]:
         return "cp932", 0
     return "latin-1", 0
+
+
+def _ascii_letter(raw: bytes, i: int) -> bool:
+    return 0 <= i < len(raw) and (65 <= raw[i] <= 90 or 97 <= raw[i] <= 122)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -128,15 +135,21 @@ def _records(text: str, sep: str, limit: int) -> list[list[str]]:
 def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, int]:
     """(delimiter, 0-based header line) of delimited text.
 
-    With ``header_line`` given, that line decides. Otherwise the header is the first line with the
-    most fields among the first 40 lines (quotes respected), so one-cell preamble lines are skipped.
+    With ``header_line`` given, that line decides. Otherwise, per candidate, the header is the first
+    of the first 40 lines nearly as wide as the widest (one-cell preamble lines are skipped), and the
+    delimiter whose following records (at least 80 %) have the header's width wins, the widest header
+    first (a comma in the text cells or the preamble of a semicolon file does not make it comma-separated).
     """
     lines = text[:262_144].splitlines()[:400]
     if header_line is not None:
         line = lines[header_line] if header_line < len(lines) else ""
         best = max(DELIMITERS, key=lambda s: (len(next(csv.reader([line], delimiter=s), [])), -DELIMITERS.index(s)))
         return best, header_line
-    best_sep, best_n, best_line = ",", 0, 0
+    head = text[:262_144]
+    starts = [0]
+    for ln in head.splitlines(keepends=True)[:400]:
+        starts.append(starts[-1] + len(ln))
+    best: tuple[tuple[bool, int, int, int], str, int] | None = None  # (consistent, width, -line, -rank)
     for sep in DELIMITERS:
         counts = []
         for i, line in enumerate(lines[:40]):
@@ -150,11 +163,20 @@ def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, in
         if not counts:
             continue
         n_max = max(n for _, n in counts)
+        if n_max < 2:
+            continue
         # the header: the first line nearly as wide as the widest (a data row may end in a delimiter)
-        first = next(i for i, n in counts if n >= max(2, 0.8 * n_max)) if n_max > 1 else counts[0][0]
-        if n_max > best_n:
-            best_sep, best_n, best_line = sep, n_max, first
-    return best_sep, best_line
+        first = next(i for i, n in counts if n >= max(2, 0.8 * n_max))
+        # its records (quoted line breaks respected) should mostly be as wide as the header: a comma
+        # inside the text cells of a pipe- or semicolon-separated file does not make it comma-separated
+        recs = _records(head[starts[first]:], sep, 41)
+        width = len(recs[0]) if recs else n_max
+        rest = recs[1:]
+        consistent = bool(rest) and sum(1 for r in rest if len(r) in (width, width + 1)) >= 0.8 * len(rest)
+        score = (consistent, width, -first, -DELIMITERS.index(sep))
+        if best is None or score > best[0]:
+            best = (score, sep, first)
+    return (best[1], best[2]) if best else (",", 0)
 
 
 _COMMA_DEC = re.compile(r"^[-+(]?(?:\d+,\d{1,2}|\d+,\d{4,}|\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+,\d+)\)?%?$")
