@@ -44,7 +44,7 @@ needs_real = pytest.mark.skipif(not SHOPIFY.is_file(), reason="../shared/real-ex
 def test_encoding(text: str, enc: str, market: str | None, want: str) -> None:
     raw = text.encode(enc)
     assert detect_encoding(raw, market)[0] == want
-    decoded, locale = sniff_text(raw, market)
+    decoded, _locale = sniff_text(raw, market)
     assert decoded.replace("\r\n", "\n") == text
 
 
@@ -59,7 +59,7 @@ def test_delimiter_and_header_after_preamble() -> None:
     _, loc = sniff_text(text.encode())
     assert (loc.delimiter, loc.header_line, loc.decimal) == (",", 2, ".")
     for sep in ("\t", ";", "|"):
-        assert detect_delimiter("a{0}b{0}c\n1{0}2{0}3\n".format(sep))[0] == sep
+        assert detect_delimiter(f"a{sep}b{sep}c\n1{sep}2{sep}3\n")[0] == sep
 
 
 @pytest.mark.parametrize(

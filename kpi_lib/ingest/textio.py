@@ -194,7 +194,7 @@ def detect_decimal(cells: Iterable[object]) -> str | None:
         if not s or not any(ch.isdigit() for ch in s) or len(s) > 40:
             continue
         s = _CURRENCY.sub("", s).replace("\u00a0", "").strip()
-        if s.startswith("-") or s.startswith("+"):
+        if s.startswith(("-", "+")):
             s = s[0] + s[1:].strip()
         if _COMMA_DEC.match(s):
             comma += 1

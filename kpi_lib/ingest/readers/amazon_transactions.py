@@ -28,8 +28,9 @@ carry the same money).
 
 from __future__ import annotations
 
+import csv
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +212,7 @@ def _one_datetime(text: str) -> tuple[datetime | None, bool]:
         off = _ZONES[tz.upper()]
     else:
         return None, False
-    return (out - timedelta(hours=off)).replace(tzinfo=timezone.utc), True
+    return (out - timedelta(hours=off)).replace(tzinfo=UTC), True
 
 
 def _month(name: str) -> int:
@@ -270,8 +271,6 @@ class AmazonTransactionReport(Reader):
     def sniff(self, head: FileHead) -> bool:
         if not head.lines:
             return False
-        import csv
-
         text = "\n".join(head.lines[:40])
         sep, hl = detect_delimiter(text)
         try:
@@ -375,7 +374,6 @@ class AmazonTransactionReport(Reader):
         l_tt = take(ttype)
         cats = [settlement_category(t, a, d) for t, a, d in zip(
             l_tt.tolist(), long["amount_type"].tolist(), long["amount_description"].fillna("").tolist())]
-        # a zero-only row: category from its type and description
         qty_first = take(qty).where(first.to_numpy(), pd.NA)
         lines = _frame(
             "settlement_lines",
