@@ -211,6 +211,24 @@ TABLES: dict[str, Table] = {
             date_column="date",
         ),
         Table(
+            # Business Report "Detail Page Sales and Traffic By Child Item": totals per child ASIN/SKU
+            # over a date range the file does not state (start_date..end_date, both inclusive, from
+            # the file/folder name or a _report_ranges.csv rule). Not daily: never summed into
+            # `traffic` (whose rows are days).
+            "traffic_by_sku",
+            {
+                "platform": STR, "store_id": STR, "start_date": DATE, "end_date": DATE, "parent_asin": STR,
+                "asin": STR, "sku": STR, "title": STR, "sessions": INT, "page_views": INT,
+                "units_ordered": INT, "total_order_items": INT, "ordered_sales": FLT, "buy_box_pct": FLT,
+                "currency": STR,
+            },
+            key=("store_id", "start_date", "end_date", "asin", "sku"),
+            money=("ordered_sales",),
+            required=("store_id", "start_date", "end_date", "asin", "sessions"),
+            non_negative=("sessions", "page_views", "units_ordered", "total_order_items"),
+            date_column="start_date",
+        ),
+        Table(
             "inventory",
             {
                 "platform": STR, "store_id": STR, "date": DATE, "sku": STR, "sellable": INT,

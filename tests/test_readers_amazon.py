@@ -725,14 +725,17 @@ def test_read_delimited_ragged_and_legacy_encoding(tmp_path: Path) -> None:
     assert df["name"].tolist() == ['Caf\u00e9 12" mug', "short"] and df["qty"].tolist() == ["3", ""]
 
 
-def test_child_item_business_report_is_not_read(tmp_path: Path) -> None:
-    # "Detail Page Sales and Traffic by Child Item" has no date: it cannot become daily traffic
+def test_child_item_business_report_is_not_daily_traffic(tmp_path: Path) -> None:
+    # "Detail Page Sales and Traffic by Child Item" has no date: it never becomes daily traffic; its
+    # own reader loads it into traffic_by_sku over a stated range (tests/test_readers_amazon_payments.py)
     p = tmp_path / "child.csv"
     p.write_text(
         "(Parent) ASIN,(Child) ASIN,Title,SKU,Sessions - Total,Page Views - Total,Units Ordered,"
         'Ordered Product Sales\nB0P,B0C,Mug,KT-2002,"1,200","1,900",12,"$144.00"\n'
     )
-    assert amazon_readers_accepting(p) == []
+    assert amazon_readers_accepting(p) == ["amazon_business_report_child"]
+    with pytest.raises(IngestError, match="date range"):
+        reader("amazon_business_report_child").read(p, US)
 
 
 def test_settlement_without_summary_row_is_an_error(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import IngestError
+from .textio import decode_bytes, detect_encoding
 
 
 @dataclass
@@ -78,6 +79,9 @@ class ReadResult:
     # when the platform generated this export (report generation time), if the file says so;
     # naive = UTC. Decides which version of a row is newer; None = use the file's mtime.
     exported_at: dt.datetime | None = None
+    # findings about rows that loaded but disagree with the file's own arithmetic (e.g. a transaction
+    # report row whose amount columns do not add up to its total), one sentence each naming the row
+    notes: list[str] = field(default_factory=list)
 
 
 class Reader:
@@ -133,21 +137,11 @@ ENCODINGS = ("utf-8-sig", "utf-16", "gb18030", "latin-1")
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    """Decode bytes trying BOMs, UTF-8, UTF-16 (BOM or NUL pattern), GB18030, then latin-1."""
-    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
-        return raw.decode("utf-16", errors="replace"), "utf-16"
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if len(raw) > 4 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00":
-        return raw.decode("utf-16-le", errors="replace"), "utf-16-le"
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError as exc:
-            # a multi-byte char cut at the end of a head sample is fine
-            if exc.start >= len(raw) - 4:
-                return raw[: exc.start].decode(enc), enc
-    return raw.decode("latin-1"), "latin-1"
+    """Decode bytes with the encoding ``textio.detect_encoding`` finds (BOM, UTF-16, UTF-8, cp1252,
+    GB18030, Shift-JIS); a BOM is removed. A multi-byte character cut at the end of a head sample
+    is dropped."""
+    text, enc, _ = decode_bytes(raw)
+    return text, enc
 
 
 HEAD_BYTES = 64 * 1024
@@ -168,7 +162,7 @@ def file_head(path: Path) -> FileHead:
         except Exception as exc:  # noqa: BLE001 - any reader failure means "not a readable xlsx"
             raise IngestError(f"{path}: looks like an xlsx workbook but cannot be opened ({exc})") from None
         return FileHead(path, raw, "", None, [], rows)
-    if b"\x00" in raw[:4096] and not (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[1:2] == b"\x00"):
+    if b"\x00" in raw[:4096] and not detect_encoding(raw[:4096])[0].startswith("utf-16"):
         return FileHead(path, raw, "", None, [])
     text, enc = decode(raw)
     lines = text.splitlines()

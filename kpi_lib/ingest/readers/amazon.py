@@ -35,13 +35,13 @@ from ..base import (
     ReadResult,
     Store,
     csv_frame,
-    decode,
     normalize_header,
     register,
     unique_names,
 )
 from ..independent import column_total
 from ..parse import parse_datetime, parse_number
+from ..textio import TextLocale, decode_bytes, detect_delimiter, detect_encoding, text_locale
 
 PLATFORM = "amazon"
 LINE = "__line"
@@ -49,24 +49,28 @@ LINE = "__line"
 # --------------------------------------------------------------------------------------------- io
 
 
-def _utf8_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(raw) > 4 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00"
-    ):
-        return decode(raw)[0].encode("utf-8")
-    # UTF-8 is checked by pyarrow while parsing (check_utf8); other encodings are handled on failure
-    return raw
+def _utf8_bytes(path: Path, marketplace: str | None = None) -> bytes:
+    """The file as UTF-8 bytes (BOM removed): the encoding is detected once (``textio``) and any
+    other encoding (UTF-16, cp1252, GB18030, Shift-JIS) is re-encoded."""
+    return _utf8_from_raw(path.read_bytes(), marketplace)[0]
+
+
+def _utf8_from_raw(raw: bytes, marketplace: str | None = None) -> tuple[bytes, str]:
+    """(UTF-8 bytes, detected encoding) of a file's bytes."""
+    enc, skip = detect_encoding(raw, marketplace)
+    if enc == "utf-8":
+        return raw, enc
+    if enc == "utf-8-sig":
+        return raw[skip:], enc
+    return decode_bytes(raw, marketplace)[0].encode("utf-8"), enc
 
 
 def _utf8_text(raw: bytes) -> tuple[bytes, str]:
-    """Valid UTF-8 bytes and text (GB18030 / latin-1 exports are re-encoded)."""
+    """Valid UTF-8 bytes and text (other encodings, detected by ``textio``, are re-encoded)."""
     try:
         return raw, raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = decode(raw)[0]
+        text = decode_bytes(raw)[0]
         return text.encode("utf-8"), text
 
 
@@ -77,6 +81,26 @@ def read_delimited(path: Path, sep: str, quoted: bool) -> pd.DataFrame:
     ordinary character (Amazon's tab-separated flat files do not quote: a title may hold ``12"``).
     """
     return _read_utf8(_utf8_bytes(path), sep, quoted)
+
+
+def read_delimited_locale(
+    path: Path, quoted: bool, marketplace: str | None = None, sep: str | None = None
+) -> tuple[pd.DataFrame, TextLocale]:
+    """Like ``read_delimited``, with the file's locale (encoding, delimiter, header line after a
+    preamble, decimal mark) decided once by ``textio`` and returned for the reconciliation too.
+    ``__line`` stays the physical line number of the original file."""
+    raw = path.read_bytes()
+    data, enc = _utf8_from_raw(raw, marketplace)
+    head = data[: 1 << 20].decode("utf-8", errors="ignore")
+    loc = text_locale(head, enc, enc.endswith("-sig") or raw[:2] in (b"\xff\xfe", b"\xfe\xff"), sep)
+    body = data
+    for _ in range(loc.header_line):
+        nl = body.find(b"\n")
+        body = body[nl + 1:] if nl >= 0 else b""
+    df = _read_utf8(body, loc.delimiter, quoted)
+    if loc.header_line:
+        df[LINE] = df[LINE] + loc.header_line
+    return df, loc
 
 
 def _empty_lines(raw: bytes) -> tuple[int, np.ndarray]:
@@ -286,8 +310,8 @@ def _arrow_float(st: pd.Series) -> np.ndarray | None:
     return vals if np.isfinite(vals[~np.isnan(vals)]).all() else None
 
 
-def _int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    v, bad = _num(s)
+def _int(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    v, bad = _num(s, decimal)
     frac = v.notna() & (v.round() != v)
     return v.round().astype("Int64"), (bad | frac)
 
@@ -560,6 +584,61 @@ def fee_type(transaction_type: str, description: str) -> str:
     return "other"
 
 
+def derive_fees_refunds(
+    store: Store, lines: pd.DataFrame, when: pd.Series, refund_quantity: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fees`` and ``refunds`` derived from canonical ``settlement_lines`` (as V1 does).
+
+    Fees: lines of category fee / storage / advertising, cost sign (``-amount``), fee type by
+    ``fee_type``. Refunds: ItemPrice Principal lines of refund transactions, ``-amount``, with
+    ``refund_quantity`` (aligned with ``lines``) when given. ``when`` dates each line (posted date,
+    else the settlement's end date).
+    """
+    keys = lines["transaction_type"].fillna("").astype(str) + "\x1f" + lines["amount_description"].fillna("").astype(str)
+    uniq = {k: fee_type(*k.split("\x1f", 1)) for k in pd.unique(keys)}
+    ftype = keys.map(uniq)
+    fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
+    fees = _frame(
+        "fees",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[fm],
+            "order_id": lines["order_id"][fm],
+            "sku": lines["sku"][fm],
+            "fee_type": ftype[fm],
+            "description": lines["amount_description"][fm],
+            "amount": -lines["amount"][fm],
+            "currency": store.currency,
+            "source_row": lines["source_row"][fm],
+        },
+        lines.index[fm],
+    )
+    rm = (
+        (lines["category"] == "refund")
+        & (lines["amount_type"] == "ItemPrice")
+        & (lines["amount_description"].fillna("").str.lower() == "principal")
+    )
+    qty = refund_quantity if refund_quantity is not None else pd.Series(pd.NA, index=lines.index)
+    refunds = _frame(
+        "refunds",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[rm],
+            "order_id": lines["order_id"][rm],
+            "sku": lines["sku"][rm],
+            "quantity": qty[rm].abs() if len(qty[rm]) else qty[rm],
+            "amount": -lines["amount"][rm],
+            "currency": store.currency,
+            "reason": "",
+            "source_row": lines["source_row"][rm],
+        },
+        lines.index[rm],
+    )
+    return fees, refunds
+
+
 @register
 class AmazonSettlementV1(Reader):
     name = "amazon_settlement_v1"
@@ -830,6 +909,126 @@ class AmazonSettlementV1(Reader):
         )
 
 
+@register
+class AmazonSettlementV2(Reader):
+    """Settlement flat file V2: one amount per row (``amount-type``, ``amount-description``, ``amount``).
+
+    The summary row (``total-amount`` filled, transaction columns empty) gives the payout; every
+    other row is one ``settlement_lines`` row, categorised with V1's ``settlement_category`` and
+    ``fee_type``; fees and refunds are derived as for V1. ``quantity-purchased`` is repeated on each
+    amount row of an item: it is kept on the first line of each (transaction type, order, item,
+    posted date) so quantities are not counted once per fee. Reconciliation: total-amount.
+    """
+
+    name = "amazon_settlement_v2"
+    description = "Amazon Seller Central settlement flat file V2 (amount-type / amount-description / amount)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        keys = set(_header_keys(head, "\t"))
+        return {"settlement-id", "total-amount", "transaction-type", "amount-type", "amount-description",
+                "amount"} <= keys
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df, loc = read_delimited_locale(path, quoted=False, marketplace=store.marketplace, sep="\t")
+        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
+        tz = store.timezone
+        raw_cols = [c for c in df.columns if c != LINE]
+        total_raw = _s(df, "total-amount")
+        is_summary = total_raw != ""
+        if not is_summary.any():
+            raise IngestError(
+                f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+            )
+        _check_currency(path, "currency", _s(df[is_summary], "currency"), store)
+        decimal = loc.decimal_or(".")
+        bad = _Bad(df.index)
+        total, tb = _num(total_raw, decimal)
+        bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+        dates = {}
+        for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+            v, b = _ts(_s(df, c), tz)
+            bad.cannot_parse(b & is_summary, c, _s(df, c), "a date like 2025-07-31T22:07:18+00:00")
+            dates[c] = v.dt.floor("D")
+        pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+        posted_raw = _s(df, pcol)
+        if pcol == "posted-date-time" and "posted-date" in df.columns:
+            posted_raw = posted_raw.where(posted_raw != "", _s(df, "posted-date"))
+        posted, pb = _ts(posted_raw, tz)
+        tx = ~is_summary
+        bad.cannot_parse(pb & tx, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00")
+        amt_raw = _s(df, "amount")
+        amount, ab = _num(amt_raw, decimal)
+        bad.cannot_parse(ab, "amount", amt_raw, "a number")
+        qty_raw = _s(df, "quantity-purchased")
+        qty, qb = _int(qty_raw)
+        bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+        atype = _s(df, "amount-type")
+        bad.add(tx & (amt_raw == "") & (qty_raw == ""), "amount",
+                "no amount and no quantity in the row (expected amount filled)")
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, raw_cols)
+
+        sid = _s(df, "settlement-id")
+        pm = is_summary & ok
+        payouts = _frame(
+            "payouts",
+            {
+                **_base(store),
+                "settlement_id": sid[pm],
+                "start_date": dates["settlement-start-date"][pm],
+                "end_date": dates["settlement-end-date"][pm],
+                "deposit_date": dates["deposit-date"][pm],
+                "total_amount": total[pm],
+                "source_row": df.loc[pm, LINE],
+            },
+            df.index[pm],
+        )
+        lm = tx & ok
+        d = df[lm]
+        ttype = _s(d, "transaction-type")
+        desc = _s(d, "amount-description")
+        # "TransactionTotalAmount" says nothing: the amount type names the money (Cost of Advertising…)
+        desc = desc.where(~desc.str.lower().isin(["transactiontotalamount", ""]), atype[lm])
+        at = atype[lm].where(atype[lm] != "", "Quantity").where(amt_raw[lm] != "", "Quantity")
+        item = _s(d, "order-item-code").where(_s(d, "order-item-code") != "", _s(d, "merchant-adjustment-item-id"))
+        grp = pd.DataFrame({"s": sid[lm], "t": ttype, "o": _s(d, "order-id"), "i": item, "k": _s(d, "sku"),
+                            "p": posted_raw[lm]})
+        first_of_item = ~grp.duplicated()
+        q_item = qty[lm].groupby([grp[c] for c in grp.columns], dropna=False, sort=False).transform("first")
+        cats = {k: settlement_category(*k) for k in set(zip(ttype.tolist(), at.tolist(), desc.tolist()))}
+        lines = _frame(
+            "settlement_lines",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "settlement_id": sid[lm],
+                "posted_date": posted[lm].dt.floor("D"),
+                "transaction_type": ttype,
+                "order_id": _s(d, "order-id"),
+                "sku": _s(d, "sku"),
+                "quantity": qty[lm].where(first_of_item, pd.NA),
+                "amount_type": at,
+                "amount_description": desc,
+                "category": [cats[k] for k in zip(ttype.tolist(), at.tolist(), desc.tolist())],
+                "amount": amount[lm].fillna(0.0),
+                "currency": store.currency,
+                "source_row": d[LINE],
+            },
+            d.index,
+        )
+        end_by_sid = payouts.drop_duplicates("settlement_id").set_index("settlement_id")["end_date"]
+        when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
+        fees, refunds = derive_fees_refunds(store, lines, when, q_item.reset_index(drop=True).astype("Float64"))
+        return ReadResult(
+            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=round(float(total[is_summary].sum()), 2),
+            money_columns=[("settlement_lines", "amount", 1.0)],
+        )
+
+
 # ------------------------------------------------------------------------------------------ orders
 
 ORDERS_REQUIRED = {"amazon-order-id", "purchase-date", "order-status", "sku", "quantity", "item-price"}
@@ -967,6 +1166,17 @@ _BR_SESSIONS = (r"sessions - total", r"sessions")
 _BR_VIEWS = (r"page views - total", r"page views")
 
 
+def _first_cells(head: FileHead) -> list[str]:
+    """The header cells of a delimited file, whatever its delimiter (a re-save may use ; or tab)."""
+    if not head.lines:
+        return []
+    sep, _ = detect_delimiter(head.lines[0], 0)
+    try:
+        return next(csv.reader([head.lines[0]], delimiter=sep))
+    except (csv.Error, StopIteration):
+        return []
+
+
 def _business_keys(keys: list[str]) -> bool:
     return (
         "date" in keys
@@ -984,16 +1194,11 @@ class AmazonBusinessReport(Reader):
     platforms = ("amazon",)
 
     def sniff(self, head: FileHead) -> bool:
-        if not head.lines:
-            return False
-        try:
-            cells = next(csv.reader([head.lines[0]]))
-        except (csv.Error, StopIteration):
-            return False
-        return _business_keys([normalize_header(c) for c in cells])
+        return _business_keys([normalize_header(c) for c in _first_cells(head)])
 
     def read(self, path: Path, store: Store) -> ReadResult:
-        df = read_delimited(path, ",", quoted=True)
+        df, loc = read_delimited_locale(path, quoted=True, marketplace=store.marketplace)
+        decimal = loc.decimal_or(".")  # decided once per file: "4.426,00" in a decimal-comma re-save
         names = [c for c in df.columns if c != LINE]
         keys = [normalize_header(c) for c in names]
 
@@ -1015,11 +1220,11 @@ class AmazonBusinessReport(Reader):
         dv, db = self._dates(dtxt[~total], store)
         dv, db = dv.reindex(df.index), db.reindex(df.index, fill_value=False)
         bad.cannot_parse(db, c_date, dtxt, "a date like 24/09/2022")
-        sales, sb = _num(sales_raw)
+        sales, sb = _num(sales_raw, decimal)
         bad.cannot_parse(sb, c_sales, sales_raw, "a number like AED 4,426.00")
         vals = {}
         for name, c in (("sessions", c_sess), ("page_views", c_views), ("units_ordered", c_units)):
-            v, b = _int(_s(df, c))
+            v, b = _int(_s(df, c), decimal)
             bad.cannot_parse(b, c, _s(df, c), "a whole number")
             vals[name] = v
         ok = ~bad.mask
@@ -1042,7 +1247,7 @@ class AmazonBusinessReport(Reader):
             tables={"traffic": traffic},
             rows_read=len(df),
             quarantine=quarantine,
-            expected_money=_business_expected(path, c_date, c_sales),
+            expected_money=_business_expected(path, c_date, c_sales, loc),
             money_columns=[("traffic", "ordered_sales", 1.0)],
         )
 
@@ -1069,7 +1274,7 @@ class AmazonBusinessReport(Reader):
         return cand[pick][1], cand[pick][2]
 
 
-def _business_expected(path: Path, c_date: str | None, c_sales: str | None) -> float | None:
+def _business_expected(path: Path, c_date: str | None, c_sales: str | None, loc: TextLocale) -> float | None:
     """The file's own Total row when it has one, else an independent sum of the sales column."""
     if c_sales is None:
         return None
@@ -1078,10 +1283,194 @@ def _business_expected(path: Path, c_date: str | None, c_sales: str | None) -> f
     def is_total(r: dict[str, object]) -> bool:
         return str(r.get(date_key, "")).strip().lower().startswith("total")
 
-    own = column_total(path, c_sales, keep=is_total, sep=",", quoted=True)
+    read = {"sep": loc.delimiter, "quoted": True, "decimal": loc.decimal_or(".")}  # the file's locale, decided once
+    own = column_total(path, c_sales, keep=is_total, **read)
     if own.rows and not own.unreadable:
         return float(own.total)
-    return float(column_total(path, c_sales, keep=lambda r: not is_total(r), sep=",", quoted=True).total)
+    return float(column_total(path, c_sales, keep=lambda r: not is_total(r), **read).total)
+# ------------------------------------------------------------------ business report by child item
+
+RANGES_FILE = "_report_ranges.csv"
+_CHILD_SESSIONS = (r"sessions - total", r"sessions")
+_CHILD_VIEWS = (r"page views - total", r"page views")
+_CHILD_SALES = (r"ordered product sales", r"gross product sales")
+_CHILD_UNITS = (r"units ordered",)
+_CHILD_ITEMS = (r"total order items", r"orders placed")
+_CHILD_BUYBOX = (r"featured offer \(buy box\) percentage", r"buy box percentage")
+
+
+def _child_key(h: object) -> str:
+    return normalize_header(h).replace("\u2013", "-").replace("\u2014", "-")
+
+
+def _child_keys(keys: list[str]) -> bool:
+    return (
+        "(child) asin" in keys
+        and "date" not in keys
+        and _find(keys, *_CHILD_SALES) is not None
+        and _find(keys, *_CHILD_SESSIONS) is not None
+        and _find(keys, *_CHILD_UNITS) is not None
+    )
+
+
+_D_ISO = r"(\d{4})-(\d{2})-(\d{2})"
+_D_US = r"(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})"
+
+
+def _ymd(y: str, m: str, d: str) -> pd.Timestamp | None:
+    yy = int(y) + (2000 if len(y) == 2 else 0)
+    try:
+        return pd.Timestamp(year=yy, month=int(m), day=int(d))
+    except ValueError:
+        return None
+
+
+def report_range(path: Path) -> tuple[pd.Timestamp, pd.Timestamp, str] | None:
+    """(start, end, how) of a report that does not state its dates, from (in order):
+
+    1. a ``_report_ranges.csv`` (columns ``file,start_date,end_date``; ``file`` a name or a glob) in
+       the file's folder or a parent folder up to the store folder;
+    2. two dates in the file name: ``…2024-09-01_2024-09-30…`` or ``…-9-1-24-9-30-24…`` (M-D-YY);
+    3. a month in the file name or a parent folder name: ``2024-09`` (the whole month).
+
+    A single date in the name (``BusinessReport-9-25-24``) is the day Amazon generated the file, not
+    its range (the real by-date report so named covers 2022-09-24..2024-09-23), so it is not used.
+    """
+    import fnmatch
+
+    folder = path.parent
+    for _ in range(4):
+        f = folder / RANGES_FILE
+        if f.is_file():
+            rules = pd.read_csv(f, dtype=str, keep_default_na=False)
+            missing = {"file", "start_date", "end_date"} - set(rules.columns)
+            if missing:
+                raise IngestError(f"{f}: missing column(s) {', '.join(sorted(missing))} (expected file,start_date,end_date)")
+            for i, rule in rules.iterrows():
+                if fnmatch.fnmatch(path.name, rule["file"].strip()):
+                    try:
+                        a, b = pd.Timestamp(rule["start_date"].strip()), pd.Timestamp(rule["end_date"].strip())
+                    except ValueError:
+                        raise IngestError(
+                            f"{f}: row {i + 2}: start_date/end_date must be dates like 2024-09-01 "
+                            f"(got {rule['start_date']!r}, {rule['end_date']!r})"
+                        ) from None
+                    if b < a:
+                        raise IngestError(f"{f}: row {i + 2}: end_date {b.date()} is before start_date {a.date()}")
+                    return a, b, f"{f.name} row {i + 2}"
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    stem = path.stem
+    m = re.search(_D_ISO + r"\D{1,3}" + _D_ISO, stem)
+    if m:
+        a, b = _ymd(*m.groups()[:3]), _ymd(*m.groups()[3:])
+        if a is not None and b is not None and a <= b:
+            return a, b, "file name"
+    m = re.search(r"(?<!\d)" + _D_US + r"\D{1,3}" + _D_US + r"(?!\d)", stem)
+    if m:
+        g = m.groups()
+        a, b = _ymd(g[2], g[0], g[1]), _ymd(g[5], g[3], g[4])
+        if a is not None and b is not None and a <= b:
+            return a, b, "file name"
+    for part in [stem] + [p.name for p in path.parents][:3]:
+        m = re.fullmatch(r"(?:.*\D)?(\d{4})-(\d{2})(?:\D.*)?", part)
+        if m and not re.search(_D_ISO, part):
+            a = _ymd(m[1], m[2], "1")
+            if a is not None:
+                return a, a + pd.offsets.MonthEnd(0), f"month {m[1]}-{m[2]} in {'file' if part == stem else 'folder'} name"
+    return None
+
+
+@register
+class AmazonBusinessReportChild(Reader):
+    """Business Report "Detail Page Sales and Traffic By Child Item" → ``traffic_by_sku``.
+
+    One row per child ASIN / SKU with totals over a date range the file does not state; the range
+    comes from ``report_range`` (file name, folder, or ``_report_ranges.csv``), and a file without a
+    determinable range is refused with an error saying how to give it. Money: Ordered Product
+    Sales (decimal mark decided once per file), reconciled against the file's own column sum.
+    """
+
+    name = "amazon_business_report_child"
+    description = "Amazon Business Report, Detail Page Sales and Traffic by Child Item (CSV) → traffic_by_sku"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        return _child_keys([_child_key(c) for c in _first_cells(head)])
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        rng = report_range(path)
+        if rng is None:
+            raise IngestError(
+                f"{path}: a Sales and Traffic by Child Item report does not state its date range; give it "
+                f"in the file name (e.g. BusinessReport-ChildItem-2024-09-01_2024-09-30.csv), put the file in "
+                f"a month folder (e.g. 2024-09/), or add a row 'file,start_date,end_date' for it to "
+                f"{RANGES_FILE} in its folder"
+            )
+        start, end, _how = rng
+        df, loc = read_delimited_locale(path, quoted=True, marketplace=store.marketplace)
+        names = [c for c in df.columns if c != LINE]
+        keys = [_child_key(c) for c in names]
+
+        def col(*patterns: str) -> str | None:
+            i = _find(keys, *patterns)
+            return names[i] if i is not None else None
+
+        c_parent, c_child, c_title, c_sku = col(r"\(parent\) asin"), col(r"\(child\) asin"), col("title"), col("sku")
+        c_sales, c_sess, c_views = col(*_CHILD_SALES), col(*_CHILD_SESSIONS), col(*_CHILD_VIEWS)
+        c_units, c_items, c_bb = col(*_CHILD_UNITS), col(*_CHILD_ITEMS), col(*_CHILD_BUYBOX)
+        sales_raw = _s(df, c_sales)
+        codes = sales_raw.str.extract(r"^\s*([A-Z]{3})(?![A-Za-z])", expand=False).dropna().unique().tolist()
+        syms = sales_raw.str.extract(r"([€£₹])", expand=False).dropna().unique().tolist()
+        _check_currency(path, str(c_sales), codes + [_SYMBOLS[x] for x in syms], store)
+        decimal = loc.decimal_or(".")
+
+        bad = _Bad(df.index)
+        asin = _s(df, c_child)
+        total = (asin == "") & _s(df, c_title).str.lower().str.startswith("total")
+        bad.add(total, str(c_child), "totals row")
+        bad.add((asin == "") & ~total, str(c_child), "(Child) ASIN is empty (expected an ASIN like B07H1HW13V)")
+        sales, sb = parse_number(sales_raw.astype(object).astype("string"), decimal=decimal)
+        bad.cannot_parse(sb, str(c_sales), sales_raw, "an amount like $1,234.56")
+        vals = {}
+        for name, c in (("sessions", c_sess), ("page_views", c_views), ("units_ordered", c_units),
+                        ("total_order_items", c_items)):
+            raw = _s(df, c)
+            v, b = parse_number(raw.astype(object).astype("string"), decimal=decimal)
+            frac = v.notna() & (v.round() != v)
+            bad.cannot_parse(b | frac, str(c), raw, "a whole number")
+            vals[name] = v.round().astype("Int64")
+        bb_raw = _s(df, c_bb)
+        bb, _ = parse_number(bb_raw.astype(object).astype("string"), decimal=decimal)
+        ok = ~bad.mask
+        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
+        out = _frame(
+            "traffic_by_sku",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "start_date": start,
+                "end_date": end,
+                "parent_asin": _s(df, c_parent)[ok],
+                "asin": asin[ok],
+                "sku": _s(df, c_sku)[ok],
+                "title": _s(df, c_title)[ok],
+                **{k: v[ok] for k, v in vals.items()},
+                "ordered_sales": sales[ok].fillna(0.0),
+                "buy_box_pct": bb[ok],
+                "currency": store.currency,
+                "source_row": df.loc[ok, LINE],
+            },
+            df.index[ok],
+        )
+        return ReadResult(
+            tables={"traffic_by_sku": out},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=round(float(sales[~total].fillna(0.0).sum()), 2),
+            money_columns=[("traffic_by_sku", "ordered_sales", 1.0)],
+        )
 
 
 # --------------------------------------------------------------------------------------- inventory

@@ -69,12 +69,12 @@ from ..base import (
     ReadResult,
     Store,
     csv_frame,
-    decode,
     normalize_header,
     register_instance,
     unique_names,
 )
 from ..parse import parse_datetime, parse_number
+from ..textio import TextLocale, decode_bytes, text_locale
 
 LINE = "__line"
 
@@ -262,24 +262,44 @@ def _sep(text: str, delimiter: str) -> str:
     return max([",", "\t", ";", "|"], key=first.count)
 
 
-def load_frame(path: Path, m: Mapping) -> pd.DataFrame:
+def load_frame(path: Path, m: Mapping, marketplace: str | None = None) -> pd.DataFrame:
     """The file as text columns (normalised headers) plus ``__line`` (physical line / sheet row).
 
     ``attrs["headers"]`` maps each normalised header back to the file's own spelling (quarantined
-    rows show their raw values under the original headers).
+    rows show their raw values under the original headers); ``attrs["locale"]`` is the file's
+    ``textio.TextLocale`` (encoding, delimiter, decimal mark), decided once for the whole file
+    (``None`` for xlsx, whose numbers are typed cells).
     """
     raw = path.read_bytes()
+    loc: TextLocale | None = None
     if raw[:4] == b"PK\x03\x04":
         df = _xlsx_frame(path, m)
     else:
-        df = _text_frame(_decode_text(path, raw, m), m)
+        text, enc, bom = _decode_text(path, raw, m, marketplace)
+        fixed = None if m.delimiter == "auto" else _sep("", m.delimiter)
+        loc = text_locale(text, enc, bom, fixed, m.header_row - 1)
+        df = _text_frame(text, m, loc.delimiter)
     headers = {normalize_header(c): str(c) for c in df.columns if c != LINE}
     df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
     if m.description_row and len(df) and _is_description_row(df, m):
         df = df.iloc[1:]
     df = df.reset_index(drop=True)
     df.attrs["headers"] = _Shared(headers)
+    df.attrs["locale"] = loc
     return df
+
+
+def file_mapping(m: Mapping, df: pd.DataFrame) -> Mapping:
+    """The mapping as it applies to this file: the decimal mark the file shows (decided once, by
+    ``textio``) replaces ``auto``, and also an explicit mark the file contradicts (an export re-saved
+    by Excel in a decimal-comma locale: ``92430,04`` is 92430.04, never 9,243,004)."""
+    loc = df.attrs.get("locale")
+    dec = getattr(loc, "decimal", None)
+    if dec and dec != m.decimal:
+        return m.model_copy(update={"decimal": dec})
+    if m.decimal == "auto" and loc is not None:
+        return m.model_copy(update={"decimal": "."})  # no decimal evidence in the file: plain numbers
+    return m
 
 
 def _is_description_row(df: pd.DataFrame, m: Mapping) -> bool:
@@ -293,9 +313,10 @@ def _is_description_row(df: pd.DataFrame, m: Mapping) -> bool:
     return any(ch.isspace() for ch in cell)
 
 
-def _decode_text(path: Path, raw: bytes, m: Mapping) -> str:
+def _decode_text(path: Path, raw: bytes, m: Mapping, marketplace: str | None = None) -> tuple[str, str, bool]:
+    """(text, encoding, had BOM): ``auto`` detects the encoding once (``textio``), else the mapping's."""
     if m.encoding in ("auto", ""):
-        return decode(raw)[0]
+        return decode_bytes(raw, marketplace)
     enc = m.encoding.lower().replace("_", "-")
     if enc in ("utf-16", "utf16") and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         enc = "utf-16-le"  # no BOM: Windows exports are little-endian
@@ -303,10 +324,10 @@ def _decode_text(path: Path, raw: bytes, m: Mapping) -> str:
         text = raw.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:
         raise IngestError(f"{path}: cannot decode as {m.encoding} ({exc}); fix `encoding` in the mapping") from None
-    return text.lstrip("\ufeff")
+    return text.lstrip("\ufeff"), enc, text.startswith("\ufeff")
 
 
-def _text_frame(text: str, m: Mapping) -> pd.DataFrame:
+def _text_frame(text: str, m: Mapping, sep: str | None = None) -> pd.DataFrame:
     """Delimited text → frame; preamble lines before ``header_row`` skipped, line numbers physical."""
     skip = m.header_row - 1
     offset = 0
@@ -316,7 +337,7 @@ def _text_frame(text: str, m: Mapping) -> pd.DataFrame:
             return pd.DataFrame({LINE: pd.Series([], dtype="int64")})
         offset = nl + 1
     body = text[offset:]
-    sep = _sep(body, m.delimiter)
+    sep = sep or _sep(body, m.delimiter)
     df = None
     if sep in (",", "\t", ";", "|"):
         if '"' not in body:
@@ -468,8 +489,8 @@ class MappingReader(Reader):
 
     # --------------------------------------------------------------------------------------------
     def read(self, path: Path, store: Store) -> ReadResult:
-        m = self.mapping
-        df = load_frame(path, m)
+        df = load_frame(path, self.mapping, store.marketplace)
+        m = file_mapping(self.mapping, df)
         missing = [c for c in m.required_source_columns() if normalize_header(c) not in df.columns]
         if missing:
             have = [str(c) for c in (df.attrs.get("headers") or {}).values()]
@@ -756,7 +777,7 @@ def preview(path: Path, mapping: Mapping | dict, store: Store | None = None, n: 
         missing = [c for c in reader.mapping.required_source_columns() if normalize_header(c) not in df.columns]
         if missing:
             return pd.DataFrame(), [f"column {c!r} is not in the file (mapped in the mapping)" for c in missing]
-        res = convert(df, reader.mapping, store, path)
+        res = convert(df, file_mapping(reader.mapping, df), store, path)
     except IngestError as exc:
         return pd.DataFrame(), [str(exc)]
     orders = res.tables["orders"]
