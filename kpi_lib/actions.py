@@ -568,8 +568,132 @@ def overdue_actions(day: dt.date | None = None, actions: list[Action] | None = N
     return df.sort_values(["days_overdue", "id"], ascending=[False, True]).reset_index(drop=True)
 
 
+# ---- what a review looks at: off-target KPIs and their drivers --------------------------------------
+DEVIATION_COLUMNS = ["entity_kind", "entity_id", "kpi", "period", "target", "actual", "achievement", "status",
+                     "has_action", "action_ids"]
+
+
+def review_entities(entity_kind: str, entity_id: str | None, period: str, warehouse: Any = None
+                    ) -> list[tuple[str, str]]:
+    """The entities a review of ``entity_kind``/``entity_id`` covers: itself, its stores and (team) members."""
+    start, end = period_bounds(period)
+    out = [(entity_kind, entity_id or "")]
+    if entity_kind in ("team", "person", "platform", "marketplace", "contract", "company"):
+        out += [("store", s) for s in entity_stores(entity_kind, entity_id, start, end, warehouse=warehouse)]
+    if entity_kind == "team":
+        asg = assignments(warehouse)
+        s, e = pd.Timestamp(start), pd.Timestamp(end)
+        asg = asg[(asg["team_id"] == entity_id) & (asg["valid_from"] <= e)
+                  & (asg["valid_to"].isna() | (asg["valid_to"] >= s))]
+        out += [("person", p) for p in sorted(set(asg["person_id"].dropna().astype(str)))]
+    return out
+
+
+def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: Any = None,
+               statuses: tuple[str, ...] = ("red", "amber"), actions: list[Action] | None = None) -> pd.DataFrame:
+    """Red/amber KPIs of the entity (and its stores / members) in the month or its quarter, worst first.
+
+    From the warehouse's ``kpi_status`` (written by `kpi compute`); a quarter's status is judged to date.
+    ``has_action`` says whether an action (any status, created by the period's end + the next review)
+    already exists for the same KPI and entity.
+    """
+    from .metrics import period_label
+    from .warehouse import Warehouse
+
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    if not wh.has("kpi_status"):
+        return pd.DataFrame(columns=DEVIATION_COLUMNS)
+    st = wh.read("kpi_status")
+    start, end = period_bounds(period)
+    quarter = period_label(start, "quarter")
+    keys = set(review_entities(entity_kind, entity_id, period, wh))
+    st = st.assign(entity_id=st["entity_id"].fillna("").astype(str))
+    mine = pd.Series([(k, i) in keys for k, i in zip(st["entity_kind"], st["entity_id"])], index=st.index)
+    sel = st[st["period"].isin([period, quarter]) & st["status"].isin(list(statuses)) & mine].copy()
+    judged = sel["pace_achievement"] if "pace_achievement" in sel else sel["achievement"]
+    sel["achievement"] = judged.where(judged.notna(), sel["achievement"])
+    acts = load_actions() if actions is None else actions
+    ids: list[str] = []
+    for r in sel.itertuples():
+        m = [a.id for a in acts if a.kpi == r.kpi and a.entity_kind == r.entity_kind
+             and (a.entity_id or "") == r.entity_id and a.baseline >= shift_period(period, -2)]
+        ids.append(", ".join(m))
+    sel["action_ids"] = ids
+    sel["has_action"] = sel["action_ids"] != ""
+    order = {"red": 0, "amber": 1}
+    sel = sel.assign(_o=sel["status"].map(order), _k=sel["entity_kind"].map({entity_kind: 0}).fillna(1))
+    sel = sel.sort_values(["_o", "_k", "achievement"]).drop(columns=["_o", "_k"])
+    return sel[DEVIATION_COLUMNS].reset_index(drop=True)
+
+
+def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str] | None = None, top: int = 3,
+            warehouse: Any = None, tree: Any = None) -> pd.DataFrame:
+    """The biggest drivers of each KPI's change vs the prior month, from the KPI tree attribution.
+
+    One :func:`kpi_lib.tree.attribute` call for the entity (the whole tree, LMDI for products and
+    ratios, so a node's children add up to its change); for each KPI that has arithmetic children in
+    the tree, its ``top`` children by absolute contribution. Columns: kpi, driver, value_a, value_b,
+    contribution (in the parent KPI's unit), share, rank. KPIs without a breakdown are absent.
+    """
+    from .tree import attribute, load_tree
+
+    tr = tree or load_tree()
+    dim_id = None if entity_kind == "company" else entity_id
+    attr = attribute(tr, entity_kind=entity_kind, entity_id=dim_id, period_a=shift_period(period, -1),
+                     period_b=period, warehouse=warehouse)
+    rows = []
+    want = set(kpis) if kpis else None
+    done: set[str] = set()
+    for node in attr.itertuples():
+        if node.kpi is None or (want is not None and node.kpi not in want) or node.kpi in done:
+            continue
+        kids = attr[(attr["parent"] == node.node) & (attr["relation"] != "informational")
+                    & attr["contribution"].notna()]
+        if kids.empty:
+            continue
+        done.add(str(node.kpi))
+        kids = kids.reindex(kids["contribution"].abs().sort_values(ascending=False).index).head(top)
+        for rank, k in enumerate(kids.itertuples(), 1):
+            rows.append({"kpi": node.kpi, "driver": k.kpi or "residual", "value_a": k.value_a, "value_b": k.value_b,
+                         "contribution": k.contribution, "share": k.share, "rank": rank,
+                         "kpi_value_a": node.value_a, "kpi_value_b": node.value_b})
+    # ratio KPIs the tree does not break down (ACoS, CVR…): LMDI split of numerator ÷ denominator
+    from .definitions import load_catalog
+    from .tree import split_change
+
+    cat = load_catalog()
+    ratios: dict[str, tuple[str, str]] = {}
+    for k in (want or set()) - done:
+        m = re.match(r"^\s*([a-z_][a-z0-9_]*)\s*/\s*([a-z_][a-z0-9_]*)\s*$", cat.get(k).formula) if k in cat.ids() else None
+        if m and m.group(1) in cat.ids() and m.group(2) in cat.ids():
+            ratios[k] = (m.group(1), m.group(2))
+    if ratios:
+        need = sorted({x for pair in ratios.values() for x in pair} | set(ratios))
+        pa, pb = shift_period(period, -1), period
+        dim = ENTITY_DIMENSION.get(entity_kind)
+        df = compute(need, by=[], period="month", start=pa, end=pb, filters={dim: dim_id} if dim else None,
+                     warehouse=warehouse).set_index("period")
+        for k, (num, den) in sorted(ratios.items()):
+            if pa not in df.index or pb not in df.index:
+                continue
+            xa = [float(df.at[pa, num]), float(df.at[pa, den])]
+            xb = [float(df.at[pb, num]), float(df.at[pb, den])]
+            if not all(np.isfinite(xa + xb)) or 0 in xa + xb:
+                continue
+            parts, _ = split_change("ratio", xa, xb, [1, -1])
+            change = float(df.at[pb, k]) - float(df.at[pa, k])
+            order = sorted(range(2), key=lambda i: -abs(parts[i]))
+            for rank, i in enumerate(order, 1):
+                rows.append({"kpi": k, "driver": (num, den)[i], "value_a": xa[i], "value_b": xb[i],
+                             "contribution": parts[i], "share": parts[i] / change if change else np.nan,
+                             "rank": rank, "kpi_value_a": float(df.at[pa, k]), "kpi_value_b": float(df.at[pb, k])})
+    return pd.DataFrame(rows, columns=["kpi", "driver", "value_a", "value_b", "contribution", "share", "rank",
+                                       "kpi_value_a", "kpi_value_b"])
+
+
 __all__ = [
     "Action", "ActionsFile", "Comment", "ExpectedEffect", "actions_for", "actions_path", "check_file", "concerns",
+    "deviations", "drivers", "review_entities",
     "judge", "kpi_value", "known_entities", "load_actions", "next_id", "overdue_actions", "save_actions",
     "update_action", "validate_actions",
 ]
