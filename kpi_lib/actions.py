@@ -281,7 +281,7 @@ HEADER = ("# Actions on off-target KPIs (goal → action → result), agreed in 
 
 
 def _plain(a: Action) -> dict:
-    d = a.model_dump(mode="json", exclude_none=True)
+    d = a.model_dump(mode="python", exclude_none=True)
     if not d.get("comments"):
         d.pop("comments", None)
     if d.get("status") == "open":
@@ -292,16 +292,17 @@ def _plain(a: Action) -> dict:
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
-    y = YAML()  # round-trip: keeps comments and key order of the existing file
+    y = YAML()  # round-trip: keeps comments, key order, quoting and flow style of the existing file
     y.indent(mapping=2, sequence=4, offset=2)
-    y.width = 110
+    y.width = 120
     y.allow_unicode = True
+    y.preserve_quotes = True
     return y
 
 
 def _merge(old: Any, new: Any) -> Any:
-    """Update a ruamel mapping in place from a plain dict (keeps the comments of unchanged keys)."""
-    from ruamel.yaml.comments import CommentedMap
+    """``new`` written over ``old`` (a ruamel node), keeping old nodes and their formatting where equal."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     if isinstance(old, CommentedMap) and isinstance(new, dict):
         for k in [k for k in old if k not in new]:
@@ -309,6 +310,20 @@ def _merge(old: Any, new: Any) -> Any:
         for k, v in new.items():
             old[k] = _merge(old[k], v) if k in old else v
         return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        for i, v in enumerate(new):
+            if i < len(old):
+                old[i] = _merge(old[i], v)
+            else:
+                old.append(v)
+        del old[len(new):]
+        return old
+    if not isinstance(new, (dict, list)) and not isinstance(old, (dict, list)) and type(new) is not bool:
+        try:
+            if old == new and (isinstance(old, str) == isinstance(new, str)):
+                return old
+        except TypeError:
+            pass
     return new
 
 
