@@ -654,10 +654,14 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
 
     tr = tree or load_tree()
     dim_id = None if entity_kind == "company" else entity_id
-    attr = attribute(tr, entity_kind=entity_kind, entity_id=dim_id, period_a=shift_period(period, -1),
-                     period_b=period, warehouse=warehouse)
-    rows = []
     want = set(kpis) if kpis else None
+    split = {n.kpi for n in tr.nodes if any(c.relation != "informational" for c in tr.children(n.id or ""))}
+    if want is None or want & split:
+        attr = attribute(tr, entity_kind=entity_kind, entity_id=dim_id, period_a=shift_period(period, -1),
+                         period_b=period, warehouse=warehouse)
+    else:  # none of the KPIs is broken down by the tree: skip computing the whole tree
+        attr = pd.DataFrame(columns=["node", "kpi", "parent", "relation", "contribution"])
+    rows = []
     done: set[str] = set()
     for node in attr.itertuples():
         if node.kpi is None or (want is not None and node.kpi not in want) or node.kpi in done:

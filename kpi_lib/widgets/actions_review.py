@@ -91,6 +91,8 @@ class ActionsReview(Panel):
         self.deviations = pd.DataFrame()
         self.driver_table = pd.DataFrame()
         self.actions: list[A.Action] = []
+        self._quiet = False  # True while the panel sets its own controls (observers then do nothing)
+        self._driver_cache: dict[tuple, pd.DataFrame] = {}
 
         self.language = W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
         self.period = W.Dropdown(options=[])
@@ -130,10 +132,10 @@ class ActionsReview(Panel):
 
         self._load_reference()
         self.language.observe(lambda _c: self._set_lang(), names="value")
-        self.period.observe(lambda _c: self.refresh(), names="value")
-        self.team.observe(lambda _c: self.refresh(), names="value")
-        self.row.observe(lambda _c: self._show_drivers(), names="value")
-        self.action.observe(lambda _c: self._show_action(), names="value")
+        self.period.observe(lambda _c: self._quiet or self.refresh(), names="value")
+        self.team.observe(lambda _c: self._quiet or self.refresh(), names="value")
+        self.row.observe(lambda _c: self._quiet or self._show_drivers(), names="value")
+        self.action.observe(lambda _c: self._quiet or self._show_action(), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.add_button.on_click(lambda _b: self.add_action())
         self.update_button.on_click(lambda _b: self.update_status())
@@ -181,7 +183,11 @@ class ActionsReview(Panel):
     def _set_lang(self) -> None:
         self.lang = self.language.value
         self._relabel()
-        self._load_reference()
+        self._quiet = True
+        try:
+            self._load_reference()
+        finally:
+            self._quiet = False
         self.refresh()
 
     # -- reference data ---------------------------------------------------------------------------
@@ -245,8 +251,12 @@ class ActionsReview(Panel):
         self.deviations = A.deviations("team", self.team.value, self.period.value, warehouse=self.warehouse,
                                        actions=self.actions)
         self.deviation_html.value = self._deviation_table()
-        self.row.options = [(self._row_label(r), i) for i, r in self.deviations.iterrows()]
-        self.row.value = 0 if len(self.deviations) else None
+        self._quiet = True
+        try:
+            self.row.options = [(self._row_label(r), i) for i, r in self.deviations.iterrows()]
+            self.row.value = 0 if len(self.deviations) else None
+        finally:
+            self._quiet = False
         self._show_drivers()
         self._list_actions()
 
@@ -285,9 +295,12 @@ class ActionsReview(Panel):
             self.driver_table = pd.DataFrame()
             self.drivers_html.value = ""
             return
+        key = (r["entity_kind"], r["entity_id"], self.period.value, r["kpi"])
         try:
-            self.driver_table = A.drivers(r["entity_kind"], r["entity_id"] or None, self.period.value, [r["kpi"]],
-                                          warehouse=self.warehouse)
+            if key not in self._driver_cache:
+                self._driver_cache[key] = A.drivers(r["entity_kind"], r["entity_id"] or None, self.period.value,
+                                                    [r["kpi"]], warehouse=self.warehouse)
+            self.driver_table = self._driver_cache[key]
         except KpiError as exc:
             self.driver_table = pd.DataFrame()
             self.drivers_html.value = message_html(str(exc).splitlines()[0], "warn")
@@ -322,9 +335,13 @@ class ActionsReview(Panel):
             late = f" · {self._t('overdue')}" if a.status == "open" and a.due < self.today else ""
             opts.append((f"{a.id} · {a.entity_id or ''} · {self.catalog.name(a.kpi, self.lang)} · "
                          f"{self._t(a.status)}{late} · {a.title[:50]}", a.id))
-        self.action.options = opts
-        ids = [v for _, v in opts]
-        self.action.value = keep if keep in ids else (ids[0] if ids else None)
+        self._quiet = True
+        try:
+            self.action.options = opts
+            ids = [v for _, v in opts]
+            self.action.value = keep if keep in ids else (ids[0] if ids else None)
+        finally:
+            self._quiet = False
         self._show_action()
 
     def _show_action(self) -> None:
