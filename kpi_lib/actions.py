@@ -297,6 +297,7 @@ def _yaml() -> Any:
     y.width = 120
     y.allow_unicode = True
     y.preserve_quotes = True
+    y.representer.ignore_aliases = lambda *_a: True  # no &anchors for equal dates
     return y
 
 
@@ -359,11 +360,13 @@ def save_actions(actions: list[Action], path: Path | None = None, reference: Pat
     new_ids = [d["id"] for d in data["actions"]]
     for x in [x for x in seq if not hasattr(x, "get") or str(x.get("id")) not in new_ids]:
         seq.remove(x)
-    for d in data["actions"]:
-        if d["id"] in old:
-            _merge(old[d["id"]], d)
-        else:
-            seq.append(d)
+    merged = [_merge(old[d["id"]], d) if d["id"] in old else d for d in data["actions"]]
+    kept = [str(x.get("id")) for x in seq]
+    if kept == new_ids[:len(kept)]:  # same order: update in place, append the new ones (comments stay put)
+        seq.extend(merged[len(kept):])
+    else:  # the caller reordered: follow its order
+        del seq[:]
+        seq.extend(merged)
     buf = io.StringIO()
     y.dump(doc, buf)
     text = buf.getvalue()
