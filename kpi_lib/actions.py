@@ -120,9 +120,8 @@ class Action(StrictModel):
             raise ValueError(f"due {self.due} is before created {self.created}")
         if self.entity_kind != "company" and not self.entity_id:
             raise ValueError(f"entity_id is required for entity_kind {self.entity_kind}")
-        if self.status != "open":
-            if self.status_by is None or self.status_at is None:
-                raise ValueError(f"status {self.status} needs status_by and status_at (who closed it, when)")
+        if self.status != "open" and (self.status_by is None or self.status_at is None):
+            raise ValueError(f"status {self.status} needs status_by and status_at (who closed it, when)")
         if self.status_at is not None and self.status_at < self.created:
             raise ValueError(f"status_at {self.status_at} is before created {self.created}")
         for c in self.comments:
@@ -622,7 +621,7 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     if not wh.has("kpi_status"):
         return pd.DataFrame(columns=DEVIATION_COLUMNS)
     st = wh.read("kpi_status")
-    start, end = period_bounds(period)
+    start = period_bounds(period)[0]
     quarter = period_label(start, "quarter")
     keys = set(review_entities(entity_kind, entity_id, period, wh))
     st = st.assign(entity_id=st["entity_id"].fillna("").astype(str))
@@ -714,8 +713,24 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
 
 
 __all__ = [
-    "Action", "ActionsFile", "Comment", "ExpectedEffect", "actions_for", "actions_path", "check_file", "concerns",
-    "deviations", "drivers", "review_entities",
-    "judge", "kpi_value", "known_entities", "load_actions", "next_id", "overdue_actions", "save_actions",
-    "update_action", "validate_actions",
+    "Action",
+    "ActionsFile",
+    "Comment",
+    "ExpectedEffect",
+    "actions_for",
+    "actions_path",
+    "check_file",
+    "concerns",
+    "deviations",
+    "drivers",
+    "judge",
+    "known_entities",
+    "kpi_value",
+    "load_actions",
+    "next_id",
+    "overdue_actions",
+    "review_entities",
+    "save_actions",
+    "update_action",
+    "validate_actions",
 ]

@@ -27,7 +27,7 @@ reports:
 
 def visible_text(page: str) -> str:
     """What a reader sees: the page without scripts, styles and tags."""
-    body = re.sub(r"<script.*?</script>|<style.*?</style>", "", page, flags=re.S)
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", "", page, flags=re.DOTALL)
     return htmllib.unescape(re.sub(r"<[^>]+>", "\n", body))
 
 

@@ -246,8 +246,8 @@ class ActionsReview(Panel):
         for w in (self.owner, self.created_by, self.status_by, self.comment_by):
             keep = w.value
             w.options = people
-            if keep in [v for _, v in people]:
-                w.value = keep
+            ids = [v for _, v in people]
+            w.value = keep if keep in ids else (ids[0] if ids else None)  # team members are listed first
         self.deviations = A.deviations("team", self.team.value, self.period.value, warehouse=self.warehouse,
                                        actions=self.actions)
         self.deviation_html.value = self._deviation_table()
