@@ -26,6 +26,7 @@ import pandas as pd
 from . import present as p
 from . import report_data as rd
 from .actions import actions_for, deviations, drivers, load_actions
+from .errors import KpiError
 
 LABELS: dict[str, tuple[str, str]] = {
     "team_review": ("月度复盘", "Monthly review"),
@@ -254,9 +255,13 @@ def actions_section(ctx: Any, df: pd.DataFrame | None = None) -> str:
     Scope follows the report: a store's actions; a team's, its stores' and members'; in a person's
     report only the actions they own or that concern their stores, and nobody else is named.
     """
-    df = actions_frame(ctx) if df is None else df
-    names = person_names(ctx)
     lang = ctx.lang
+    if df is None:
+        try:
+            df = actions_frame(ctx)
+        except KpiError as exc:  # a broken actions.yaml must not take the whole report down
+            return section("actions", lang, p.unavailable(lang, str(exc).splitlines()[0]))
+    names = person_names(ctx)
     if df.empty:
         return section("actions", lang, f'<p class="empty">{p.esc(t("none", lang))}</p>')
     body = (f"<h3>{p.esc(t('open_actions', lang))}</h3>" + _open_table(ctx, df[df["group"] == "open"], names)
