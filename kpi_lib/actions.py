@@ -611,8 +611,8 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     """Red/amber KPIs of the entity (and its stores / members) in the month or its quarter, worst first.
 
     From the warehouse's ``kpi_status`` (written by `kpi compute`); a quarter's status is judged to date.
-    ``has_action`` says whether an action (any status, created by the period's end + the next review)
-    already exists for the same KPI and entity.
+    ``has_action`` / ``action_ids``: actions (any status) on the same KPI and entity whose period is one
+    of the last three months (this one included), i.e. the deviation is already being worked on.
     """
     from .metrics import period_label
     from .warehouse import Warehouse

@@ -89,7 +89,7 @@ def test_review_content_for_the_amazon_team(rendered: tuple[Path, dict]) -> None
     for aid in ("ACT-2026-010", "ACT-2026-011", "ACT-2026-012", "ACT-2026-013", "ACT-2026-014"):
         assert aid in zh, aid
     assert "逾期 12 天" in zh and "已放弃" in zh
-    assert re.search(r"(达到预期|未达预期)", zh) and "有改善" in zh or "无改善" in zh
+    assert re.search(r"(达到预期|未达预期)", zh) and re.search(r"(有改善|无改善)", zh)
     assert "广告花费" in zh and "广告销售额" in zh, "drivers of ACoS from the attribution"
     assert "ACT-2026-015" not in zh, "another team's action"
     assert "王杰森" in zh, "owners are named in the team's own review"
