@@ -607,12 +607,14 @@ def review_entities(entity_kind: str, entity_id: str | None, period: str, wareho
 
 
 def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: Any = None,
-               statuses: tuple[str, ...] = ("red", "amber"), actions: list[Action] | None = None) -> pd.DataFrame:
+               statuses: tuple[str, ...] = ("red", "amber"), actions: list[Action] | None = None,
+               as_of: dt.date | None = None) -> pd.DataFrame:
     """Red/amber KPIs of the entity (and its stores / members) in the month or its quarter, worst first.
 
     From the warehouse's ``kpi_status`` (written by `kpi compute`); a quarter's status is judged to date.
     ``has_action`` / ``action_ids``: actions (any status) on the same KPI and entity whose period is one
-    of the last three months (this one included), i.e. the deviation is already being worked on.
+    of the last three months (this one included), i.e. the deviation is already being worked on;
+    with ``as_of`` only actions created by that day count (a report passes its period's end).
     """
     from .metrics import period_label
     from .warehouse import Warehouse
@@ -633,7 +635,8 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     ids: list[str] = []
     for r in sel.itertuples():
         m = [a.id for a in acts if a.kpi == r.kpi and a.entity_kind == r.entity_kind
-             and (a.entity_id or "") == r.entity_id and a.baseline >= shift_period(period, -2)]
+             and (a.entity_id or "") == r.entity_id and a.baseline >= shift_period(period, -2)
+             and (as_of is None or a.created <= as_of)]
         ids.append(", ".join(m))
     sel["action_ids"] = ids
     sel["has_action"] = sel["action_ids"] != ""
@@ -650,7 +653,8 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
     One :func:`kpi_lib.tree.attribute` call for the entity (the whole tree, LMDI for products and
     ratios, so a node's children add up to its change); for each KPI that has arithmetic children in
     the tree, its ``top`` children by absolute contribution. Columns: kpi, driver, value_a, value_b,
-    contribution (in the parent KPI's unit), share, rank. KPIs without a breakdown are absent.
+    contribution (in the parent KPI's unit), share, rank. KPIs without a breakdown are absent; when a
+    driver's value is missing the KPI's drivers are listed with NaN contributions (the split is unknown).
     """
     from .tree import attribute, load_tree
 
@@ -668,12 +672,15 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
     for node in attr.itertuples():
         if node.kpi is None or (want is not None and node.kpi not in want) or node.kpi in done:
             continue
-        kids = attr[(attr["parent"] == node.node) & (attr["relation"] != "informational")
-                    & attr["contribution"].notna()]
+        kids = attr[(attr["parent"] == node.node) & (attr["relation"] != "informational")]
         if kids.empty:
             continue
         done.add(str(node.kpi))
-        kids = kids.reindex(kids["contribution"].abs().sort_values(ascending=False).index).head(top)
+        if kids["contribution"].notna().any():
+            kids = kids[kids["contribution"].notna()]
+            kids = kids.reindex(kids["contribution"].abs().sort_values(ascending=False).index).head(top)
+        # else: a driver's value is missing, so the change cannot be split: rows with NaN contributions
+        # (missing is not zero); value_a / value_b say which driver lacks data
         for rank, k in enumerate(kids.itertuples(), 1):
             rows.append({"kpi": node.kpi, "driver": k.kpi or "residual", "value_a": k.value_a, "value_b": k.value_b,
                          "contribution": k.contribution, "share": k.share, "rank": rank,

@@ -27,6 +27,7 @@ from . import present as p
 from . import report_data as rd
 from .actions import actions_for, deviations, drivers, load_actions
 from .errors import KpiError
+from .metrics import period_bounds
 
 LABELS: dict[str, tuple[str, str]] = {
     "team_review": ("月度复盘", "Monthly review"),
@@ -69,6 +70,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "this_month": ("本月", "This month"),
     "top_drivers": ("主要驱动因素", "Main drivers"),
     "no_breakdown": ("指标树中无分解", "No breakdown in the KPI tree"),
+    "split_incomplete": ("无法分解：缺少数据（{items}）", "Cannot be split: data missing for {items}"),
     "none": ("无", "None"),
     "all_on_target": ("本期没有红色或黄色指标。", "No KPI is red or amber this period."),
     "colleague": ("其他成员", "Another team member"),
@@ -273,7 +275,8 @@ def actions_section(ctx: Any, df: pd.DataFrame | None = None) -> str:
 def review_data(ctx: Any) -> dict[str, pd.DataFrame]:
     """What the review pack shows: deviations, drivers of them, the actions (report currency)."""
     acts = load_actions()
-    dev = deviations(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, actions=acts)
+    dev = deviations(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, actions=acts,
+                     as_of=period_bounds(ctx.period)[1])
     drv = []
     for (kind, eid), g in dev.groupby(["entity_kind", "entity_id"], sort=False):
         d = drivers(kind, eid or None, ctx.period, kpis=sorted(set(g["kpi"])), warehouse=ctx.warehouse)
@@ -348,6 +351,11 @@ def drivers_section(ctx: Any, dev: pd.DataFrame, drv: pd.DataFrame) -> str:
         unit = rd.kpi_unit(r.kpi)
         if g.empty:
             text, a, b = t("no_breakdown", lang), np.nan, np.nan
+        elif g["contribution"].isna().all():
+            a, b = g["kpi_value_a"].iloc[0], g["kpi_value_b"].iloc[0]
+            sep = "、" if lang == "zh" else ", "
+            gaps = [rd.kpi_name(k.driver, lang) for k in g.itertuples() if pd.isna(k.value_a) or pd.isna(k.value_b)]
+            text = t("split_incomplete", lang, items=sep.join(gaps) if gaps else p.DASH)
         else:
             a, b = g["kpi_value_a"].iloc[0], g["kpi_value_b"].iloc[0]
             parts = []

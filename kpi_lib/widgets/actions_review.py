@@ -51,6 +51,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "red": ("未达标", "Off track"), "amber": ("预警", "At risk"),
     "no_rows": ("本期没有红色或黄色指标。", "No KPI is red or amber this period."),
     "no_drivers": ("指标树中无分解。", "No breakdown in the KPI tree."),
+    "split_incomplete": ("无法分解：缺少数据（{items}）。", "Cannot be split: data missing for {items}."),
     "pick_row": ("先选择一个指标行。", "Pick a KPI row first."),
     "pick_action": ("先选择一个行动。", "Pick an action first."),
     "need_title": ("请填写行动内容。", "Describe the action first."),
@@ -309,6 +310,11 @@ class ActionsReview(Panel):
             self.drivers_html.value = message_html(self._t("no_drivers"), "info")
             return
         unit = self._unit(r["kpi"])
+        if self.driver_table["contribution"].isna().all():  # a driver's data is missing: no split, not zeros
+            gaps = [self.catalog.name(k.driver, self.lang) for k in self.driver_table.itertuples()
+                    if pd.isna(k.value_a) or pd.isna(k.value_b)]
+            self.drivers_html.value = message_html(self._t("split_incomplete", items=", ".join(gaps) or "–"), "warn")
+            return
         items = []
         for k in self.driver_table.itertuples():
             du = self._unit(k.driver)
