@@ -150,6 +150,19 @@ def status_cmd(
     _print_status_table(period, entity_kind, entity_id, lang, warehouse)
 
 
+def _overdue_table(late: Any) -> Any:
+    """Overdue actions as a rich table (most overdue first)."""
+    from rich.table import Table
+
+    ta = Table(title=f"{len(late)} overdue action(s)")
+    for c in ("due", "days late", "owner", "entity", "kpi", "action"):
+        ta.add_column(c)
+    for r in late.itertuples():
+        ta.add_row(str(r.due), str(r.days_overdue), str(r.owner), f"{r.entity_kind} {r.entity_id}", str(r.kpi),
+                   f"{r.id}: {r.title}")
+    return ta
+
+
 @app.command("alerts")
 @user_errors
 def alerts_cmd(
@@ -159,16 +172,40 @@ def alerts_cmd(
     limit: int = typer.Option(50, help="show at most this many"),
     warehouse: Optional[Path] = typer.Option(None, help="warehouse directory"),
     as_json: bool = typer.Option(False, "--json"),
+    actions_only: bool = typer.Option(False, "--actions", help="only the overdue actions (parameters/actions.yaml)"),
 ) -> None:
-    """List open alerts (newest first) from the last `kpi compute`."""
+    """List overdue actions (open past their due date) and open alerts (newest first) from the last `kpi compute`."""
     from rich.table import Table
 
+    from .actions import overdue_actions  # reminders: open actions past their due date (issue 16)
     from .alerts import open_alerts
+    from .errors import ConfigError
 
+    try:
+        late = overdue_actions()
+    except ConfigError as exc:  # a broken actions.yaml must not hide the alerts
+        if actions_only:
+            raise
+        err_console.print(f"[yellow]actions not listed:[/] {str(exc).splitlines()[0]}", highlight=False)
+        late = overdue_actions(actions=[])
+    if entity_id:
+        late = late[late["entity_id"] == entity_id]
+    if entity_kind:
+        late = late[late["entity_kind"] == entity_kind]
+    if actions_only:
+        if as_json:
+            print_json(late.to_dict("records"))
+        elif late.empty:
+            console.print("[green]no overdue actions[/]")
+        else:
+            console.print(_overdue_table(late))
+        return
     df = open_alerts(warehouse, entity_kind, entity_id, include_closed=all_).head(limit)
     if as_json:
         print_json(df.to_dict("records"))
         return
+    if len(late):
+        console.print(_overdue_table(late))
     if df.empty:
         console.print("[green]no open alerts[/]")
         return

@@ -14,7 +14,7 @@ from . import paths
 from .errors import KpiError
 
 
-def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
+def _checks(reference: Path | None = None) -> list[tuple[str, Callable[[Path], list[str]]]]:
     """(glob relative to parameters/, checker returning issues) pairs, most specific first."""
 
     def load_only(fn: Callable[[Path], object]) -> Callable[[Path], list[str]]:
@@ -52,6 +52,11 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
 
         load_adjustments(p)
         return []
+
+    def actions(p: Path) -> list[str]:  # actions (issue 16): model, then owners/KPIs/entities vs reference
+        from .actions import check_file
+
+        return check_file(p, reference=reference)
 
     def alerts(p: Path) -> list[str]:
         from .alerts import load_rules
@@ -96,6 +101,7 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
         ("targets/*", targets),
         ("adjustments.yaml", adjustments),
         ("alerts.yaml", alerts),
+        ("actions.yaml", actions),
         ("contracts.yaml", contracts),
         ("scorecards.yaml", scorecards),
         ("overheads.yaml", overheads),
@@ -108,7 +114,7 @@ def validate_all(parameters: Path | None = None, reference: Path | None = None) 
     """Every issue in parameters/ and the reference data (empty list = all valid)."""
     base = parameters or paths.parameters_dir()
     issues: list[str] = []
-    checks = _checks()
+    checks = _checks(reference)
     seen: set[Path] = set()
     targets_done = False
     for pattern, check in checks:

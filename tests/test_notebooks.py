@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXPECTED = [
     "01_data_onboarding", "02_kpi_tree_designer", "03_target_setting",
-    "04_cost_explorer", "05_contract_simulator", "06_training_walkthrough",
+    "04_cost_explorer", "05_contract_simulator", "06_training_walkthrough", "07_actions_review",
 ]
 
 

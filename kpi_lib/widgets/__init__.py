@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
+    "ActionsReview": "actions_review",
     "DataOnboarding": "onboarding",
     "TreeDesigner": "tree_designer",
     "TargetSetting": "target_setting",
@@ -21,7 +22,7 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "ContractSimulator", "CostExplorer", "DataOnboarding", "TargetSetting", "TrainingWalkthrough",
+    "ActionsReview", "ContractSimulator", "CostExplorer", "DataOnboarding", "TargetSetting", "TrainingWalkthrough",
     "TreeDesigner", "headless",
 ]
 

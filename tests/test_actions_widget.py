@@ -1,0 +1,98 @@
+"""The actions review panel driven without a browser on the small demo (read-only warehouse; writes go
+to a temporary project): pick a team and period, add an action from a KPI row, update its status,
+comment; every saved file re-reads through the loader and passes the reference checks; an invalid
+change leaves the file untouched; labels switch between zh and en.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from kpi_lib import actions as A
+
+TODAY = dt.date(2026, 12, 4)
+
+
+@pytest.fixture
+def review_project(project: Path, demo_project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project (copied parameters) reading the shared demo warehouse and reference read-only."""
+    monkeypatch.setenv("KPI_WAREHOUSE", str(demo_project / "data" / "warehouse"))
+    monkeypatch.setenv("KPI_REFERENCE", str(demo_project / "data" / "reference"))
+    return project
+
+
+def test_panel_adds_updates_and_comments(review_project: Path) -> None:
+    from kpi_lib.widgets import ActionsReview
+
+    f = review_project / "parameters" / "actions.yaml"
+    n0 = len(A.load_actions(f))
+    app = ActionsReview(lang="zh", today=TODAY)
+    assert app.period.value == "2026-11" and app.team.value
+    app.team.value = "T-AMZ"
+    dev = app.deviations
+    assert len(dev) and set(dev["status"]) <= {"red", "amber"}
+    assert "未达标" in app.deviation_html.value
+    # pick the new store's ACoS row: it has drivers (ad spend, ad sales) from the tree attribution
+    idx = next(i for i, r in dev.iterrows() if r["entity_id"] == "AMZ-US-03" and r["kpi"] == "acos")
+    app.row.value = idx
+    assert set(app.driver_table["driver"]) == {"ad_spend", "ad_sales"} and "广告花费" in app.drivers_html.value
+
+    app.title.value = "Lower launch bids on the new store by 20%"
+    app.owner.value, app.created_by.value = "P04", "P01"
+    app.due.value = dt.date(2026, 12, 18)
+    app.set_expected.value, app.expected.value = True, 0.6
+    added = app.add_action()
+    assert added is not None and app.add_status.kind == "ok", app.add_status.text
+    saved = A.load_actions(f)
+    assert len(saved) == n0 + 1
+    new = next(a for a in saved if a.id == added.id)
+    assert (new.kpi, new.entity_kind, new.entity_id, new.period, new.owner) == ("acos", "store", "AMZ-US-03",
+                                                                                 "2026-11", "P04")
+    assert new.expected is not None and new.expected.value == 0.6 and new.created == TODAY
+    assert app.action.value == added.id
+    assert added.id in app.deviations.loc[idx, "action_ids"]
+
+    app.new_status.value, app.status_by.value, app.status_at.value = "done", "P04", dt.date(2026, 12, 10)
+    assert app.update_status(), app.update_status_box.text
+    app.comment.value, app.comment_by.value, app.comment_at.value = "Bids lowered on 12-09", "P04", dt.date(2026, 12, 9)
+    assert app.add_comment(), app.comment_status.text
+    again = next(a for a in A.load_actions(f) if a.id == added.id)
+    assert (again.status, again.status_by, again.status_at) == ("done", "P04", dt.date(2026, 12, 10))
+    assert [c.text for c in again.comments] == ["Bids lowered on 12-09"]
+    assert A.check_file(f, reference=review_project.parent / "none") == []
+    assert A.validate_actions(A.load_actions(f), warehouse=app.warehouse) == []
+    assert f.read_text(encoding="utf-8").startswith("# Actions on off-target KPIs"), "header comment kept"
+
+
+def test_invalid_changes_leave_the_file(review_project: Path) -> None:
+    from kpi_lib.widgets import ActionsReview
+
+    f = review_project / "parameters" / "actions.yaml"
+    before = f.read_bytes()
+    app = ActionsReview(lang="en", today=TODAY)
+    app.team.value = "T-SEA"
+    app.action.value = "ACT-2026-015"
+    app.new_status.value, app.status_by.value = "done", "P05"
+    app.status_at.value = dt.date(2026, 10, 1)  # before the action was created
+    assert not app.update_status()
+    assert app.update_status_box.kind == "error" and "before created" in app.update_status_box.text
+    app.comment.value = "   "
+    assert not app.add_comment() and app.comment_status.kind == "error"
+    app.title.value = ""
+    assert app.add_action() is None and app.add_status.kind == "error"
+    assert f.read_bytes() == before
+
+
+def test_language_toggle_and_no_warehouse(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpi_lib.widgets import ActionsReview
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(project / "nowhere"))
+    app = ActionsReview(lang="zh", today=TODAY)
+    assert "make demo" in app.summary() and app.add_button.description == "添加行动"
+    app.language.value = "en"
+    app.lang = "en"
+    app._relabel()
+    assert app.add_button.description == "Add action" and app.owner.description == "Owner"
