@@ -158,3 +158,17 @@ def test_skus_without_cost_make_cogs_incomplete_not_zero(tmp_path, monkeypatch) 
     assert comp.loc["uncosted_share", "value"] == pytest.approx(40 / 280)
     assert comp.loc["cogs", "value"] == pytest.approx(36.0)  # S1 only, S2 excluded (not counted at cost 0)
     assert (comp.loc["cogs", "stores_covered"], comp.loc["cogs", "stores_total"]) == (1, 2)
+
+
+def test_shared_store_query_equals_separate_calls(wh) -> None:
+    from kpi_lib.compute import GRAINS
+    from kpi_lib.metrics import compute_long_grains
+
+    for pk in ("month", "quarter"):
+        many = compute_long_grains(None, GRAINS, period=pk, warehouse=wh)
+        for name, dim in GRAINS.items():
+            one = compute_long(None, by=[dim] if dim else [], period=pk, warehouse=wh)
+            got = many[name]
+            assert list(got.columns) == list(one.columns) and len(got) == len(one), name
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), one.reset_index(drop=True), check_dtype=False,
+                                          rtol=1e-9, obj=f"{name} {pk}")
