@@ -172,3 +172,14 @@ def test_shared_store_query_equals_separate_calls(wh) -> None:
             assert list(got.columns) == list(one.columns) and len(got) == len(one), name
             pd.testing.assert_frame_equal(got.reset_index(drop=True), one.reset_index(drop=True), check_dtype=False,
                                           rtol=1e-9, obj=f"{name} {pk}")
+
+
+def test_incomplete_figures_raise_no_alerts() -> None:
+    from kpi_lib.alerts import AlertConfig, evaluate_alerts
+
+    cfg = AlertConfig.model_validate({"rules": [{"id": "acos-high", "kind": "threshold", "kpi": "acos",
+                                                 "entity_kind": "store", "op": ">", "value": 0.3}], "anomaly": None})
+    kv = pd.DataFrame({"entity_kind": "store", "entity_id": ["A", "B"], "period_kind": "month", "period": "2026-02",
+                       "kpi": "acos", "value": [0.5, 0.5], "complete": [True, False]})
+    al = evaluate_alerts(kv, None, cfg)
+    assert list(al["entity_id"]) == ["A"]
