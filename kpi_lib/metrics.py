@@ -10,6 +10,15 @@ Org grains: fact rows are joined on their date to the assignment intervals (kpi_
 person who changed team mid-year counts in each team only for the days they were in it. Contracts
 get the rows of the stores in their scope.
 
+Bases: ``basis="order"`` (sales on the order date; fees and refunds carrying an order id on their
+order's date) or ``basis="posted"`` (settlement / ship / own posting date; ads as invoiced).
+
+Completeness: measures are aggregated per store inside every group (the grain plus store_id); a
+KPI is then evaluated over the sums of the stores that have every coverage source it needs in every
+month of the period (kpi_lib.coverage: a store × month with orders lacking e.g. ads is incomplete
+for ACoS), so roll-ups are ratios of sums over complete stores, a row with no complete store is NaN
+(never 0), and ``compute_long`` says ``complete``, ``missing``, ``stores_covered``, ``stores_total``.
+
 Periods are label strings (``2026-11-07``, ``2026-W45``, ``2026-11``, ``2026-Q4``, ``2026``).
 """
 
