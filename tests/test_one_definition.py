@@ -142,3 +142,9 @@ def test_compute_rejects_unknown_basis(ewh) -> None:
     with pytest.raises(DefinitionError, match="basis"):
         compute("gmv", basis="settled", warehouse=ewh)
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_coverage_text() -> None:
+    assert changes.coverage_text("cvr", 4, 11, "traffic") == "Conversion rate over 4 of 11 stores (missing traffic data)"
+    assert changes.coverage_text("cvr", 11, 11, "") == ""
+    assert changes.coverage_text("net_profit", 8, 11, "fees, ads", lang="zh") == "净利润：基于11家店铺中的8家(缺少费用、广告数据)"
