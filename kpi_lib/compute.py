@@ -73,7 +73,8 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
             df["period_kind"] = pk
             df["basis"] = "order"
             frames.append(df[VALUE_COLUMNS])
-    out = pd.concat(frames, ignore_index=True)
+    nonempty = [f for f in frames if len(f)]
+    out = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame(columns=VALUE_COLUMNS)
     out["entity_id"] = out["entity_id"].astype(str)
     out["complete"] = out["complete"].astype(bool)
     out["missing"] = out["missing"].fillna("").astype(str)
