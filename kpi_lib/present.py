@@ -42,7 +42,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "pace": ("进度达成", "Pace"),
     "status": ("状态", "Status"),
     "prior": ("上期", "Prior period"),
-    "change": ("变化", "Change"),
+    "change": ("环比", "MoM change"),
+    "yoy": ("去年同期", "Same month last year"),
+    "yoy_change": ("同比", "YoY change"),
+    "basis_order": ("按订单日期", "order-date basis"),
+    "basis_posted": ("按入账日期", "posted-date basis"),
+    "data": ("数据", "Data"),
     "kpi_status": ("目标达成与进度", "KPIs against targets"),
     "trends": ("趋势", "Trends"),
     "attribution": ("指标树归因", "KPI tree attribution"),
@@ -101,9 +106,18 @@ LABELS: dict[str, tuple[str, str]] = {
 
 STATUS_LABELS = {
     "green": ("达标", "On track"), "amber": ("预警", "At risk"), "red": ("未达标", "Off track"),
-    "none": ("无目标", "No target"),
+    "none": ("无目标", "No target"), "incomplete": ("数据不全", "incomplete"),
 }
-STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096"}
+STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096",
+                 "incomplete": "#a0aec0"}
+# what a missing source is called on the page ("缺少广告数据" / "no ads data")
+SOURCE_LABELS: dict[str, tuple[str, str]] = {
+    "orders": ("订单", "order"), "fees": ("费用/结算", "fee"), "settlement": ("结算", "settlement"),
+    "settlement_lines": ("结算", "settlement"), "refunds": ("退款", "refund"), "ads": ("广告", "ads"),
+    "traffic": ("流量", "traffic"), "inventory": ("库存", "inventory"), "costs": ("商品成本", "product cost"),
+    "cogs": ("商品成本", "product cost"), "tickets": ("客服", "service ticket"), "activities": ("执行动作", "activity"),
+}
+GOOD_COLOR, BAD_COLOR = "#1a7f37", "#c53030"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$", "MYR": "RM",
                     "THB": "฿"}
 
@@ -133,6 +147,7 @@ def _missing(v: Any) -> bool:
 
 
 DASH = "–"
+DASH_INCOMPLETE = "—"
 
 
 def fmt_number(v: Any, digits: int = 0, lang: str = "zh") -> str:
@@ -187,6 +202,54 @@ def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh") -> str
     if unit == "hours":
         return f"{float(v):,.1f}" + (" 小时" if lang == "zh" else " h")
     return fmt_number(v, 2)
+
+
+def missing_reason(missing: Any, lang: str = "zh") -> str:
+    """'缺少广告、流量数据' / 'no ads, traffic data' for the engine's missing sources ('' when none named)."""
+    if missing is None or (isinstance(missing, float) and math.isnan(missing)):
+        return ""
+    items = missing if isinstance(missing, (list, tuple, set)) else str(missing).replace(";", ",").split(",")
+    names = [SOURCE_LABELS.get(str(m).strip(), (str(m).strip(), str(m).strip()))[1 if lang == "en" else 0]
+             for m in items if str(m).strip()]
+    names = list(dict.fromkeys(names))
+    if not names:
+        return ""
+    return ("缺少" + "、".join(names) + "数据") if lang == "zh" else ("no " + ", ".join(names) + " data")
+
+
+def fmt_incomplete(missing: Any = "", lang: str = "zh") -> str:
+    """An incomplete figure: a dash and the reason ("— 缺少广告数据"), never a number computed with zeros."""
+    r = missing_reason(missing, lang)
+    return f"{DASH_INCOMPLETE} {r}" if r else DASH_INCOMPLETE + (" 数据不全" if lang == "zh" else " incomplete")
+
+
+def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
+    """A change as readers read it: '+2.1 pp' for ratios (delta a fraction), '+17.0%' for money/counts."""
+    if _missing(delta):
+        return DASH
+    d = float(delta)
+    if unit == "pp":
+        v = d * 100
+        return f"{0.0 if round(v, digits) == 0 else v:+.{digits}f} pp"
+    return fmt_pct(0.0 if round(d * 100, digits) == 0 else d, digits, signed=True)
+
+
+def change_html(delta: Any, unit: str, good: Any) -> str:
+    """fmt_change coloured by the KPI's direction (green good, red bad, plain when unchanged/unknown)."""
+    txt = esc(fmt_change(delta, unit))
+    if good is None or _missing(delta) or (isinstance(good, float) and math.isnan(good)):
+        return txt
+    return f'<span class="chg {"good" if good else "bad"}" style="color:{GOOD_COLOR if good else BAD_COLOR}">{txt}</span>'
+
+
+def coverage_text(name: str, covered: Any, total: Any, missing: Any, lang: str = "zh") -> str:
+    """'转化率：11 家店铺中 5 家有流量数据' / 'Conversion rate over 5 of 11 stores with traffic data'."""
+    items = [m for m in str(missing or "").replace(";", ",").split(",") if m.strip()]
+    src = SOURCE_LABELS.get(items[0].strip(), (items[0], items[0]))[1 if lang == "en" else 0] if items else ""
+    c, n = int(covered), int(total)
+    if lang == "zh":
+        return f"{name}：{n} 家店铺中 {c} 家有{src or '所需'}数据"
+    return f"{name} over {c} of {n} stores with {src + ' ' if src else ''}data"
 
 
 def badge(status: Any, lang: str = "zh") -> str:
@@ -413,6 +476,47 @@ def _money(ctx: Any) -> Any:
     return lambda v: fmt_money(v, ctx.currency, ctx.lang)
 
 
+def _rec(ctx: Any, kpi: str, value: Any, **kw: Any) -> None:
+    """Record a shown figure on the report context (kpi_lib.report_data.ReportContext.record)."""
+    rec = getattr(ctx, "record", None)
+    if rec is not None:
+        rec(kpi, value, **kw)
+
+
+def _val(r: Mapping[str, Any], col: str, ctx: Any) -> str:
+    """A status row's value formatted, or '— reason' when the figure is incomplete."""
+    if col == "actual" and not bool(r.get("complete", True)):
+        return fmt_incomplete(r.get("missing", ""), ctx.lang)
+    return fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang)
+
+
+def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
+    """Record the actual, prior-month, last-year and target figures of kpi_status rows."""
+    for r in df.to_dict("records"):
+        k, u, src = r["kpi"], r["unit"], r.get("source", "kpi_values")
+        basis = r.get("basis", "order")
+        _rec(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src)
+        if "prior_period" in r:
+            _rec(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src)
+        if "yoy_period" in r and not _missing(r.get("yoy_prior")):
+            _rec(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src)
+        if targets and not _missing(r.get("target")):
+            _rec(ctx, f"{k}:target", r["target"], unit=u, basis=None, period=r.get("target_period") or ctx.period,
+                 source="kpi_status")
+
+
+def coverage_notes(df: pd.DataFrame, ctx: Any) -> str:
+    """One line per roll-up KPI computed over only some stores (stores_covered < stores_total)."""
+    if df is None or df.empty or "stores_covered" not in df:
+        return ""
+    out = []
+    for r in df.to_dict("records"):
+        c, n = r.get("stores_covered"), r.get("stores_total")
+        if not _missing(c) and not _missing(n) and int(c) < int(n):
+            out.append(coverage_text(str(r["name"]), c, n, r.get("missing", ""), ctx.lang))
+    return "".join(f'<p class="note coverage">{esc(x)}</p>' for x in out)
+
+
 TOC_SLOT = '<div class="toc-slot"></div>'  # replaced by the runner with the table of contents
 
 
@@ -431,21 +535,30 @@ def report_footer(ctx: Any, freshness: pd.DataFrame) -> str:
 
 
 def headline_cards(status: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> str:
+    """Headline KPI cards; an incomplete KPI shows '— reason' and a grey badge, never a number."""
     rows = status.set_index("kpi")
     items = []
     for k in kpis:
         if k in rows.index:
-            r = rows.loc[k]
-            items.append((str(r["name"]), fmt_value(r["actual"], r["unit"], ctx.currency, ctx.lang), r["status"]))
+            r = rows.loc[k].to_dict()
+            r["kpi"] = k
+            items.append((str(r["name"]), _val(r, "actual", ctx), r["status"]))
+            _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
+                 source=r.get("source", "kpi_values"))
     return cards(items, ctx.lang)
 
 
 def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") -> str:
-    """KPIs vs targets with pacing: actual, prior, change, target, expected-to-date, projection, status."""
+    """KPIs vs targets with pacing: actual, prior month and change, same month last year and change (when
+    last year exists), target, expected-to-date, projection, status; coverage notes for partial roll-ups."""
     df = status.copy()
     lang = ctx.lang
-    for c in ("actual", "prior", "target", "expected_to_date", "projection"):
-        df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+    _record_status(df, ctx)
+    recs = df.to_dict("records")
+    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    for c in ("prior", "yoy_prior", "target", "expected_to_date", "projection"):
+        if c in df:
+            df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
     if "target_period" in df:  # a quarter's target: say so next to the figures that are the quarter's
         for c in ("target", "expected_to_date", "projection"):
             df[c] = [f"{v} ({tp})" if tp != ctx.period and v != DASH else v
@@ -453,15 +566,23 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     adjusted = df["adjusted"] if "adjusted" in df else [False] * len(df)
     df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], adjusted)]
     df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
+    df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
-            ("change", t("change", lang)), ("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
-            ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
-    body = table(df, cols, {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
+            ("chg", t("change", lang))]
+    raw = ["badge", "chg"]
+    if "yoy_prior" in df and status["yoy_prior"].notna().any():
+        df["yoy_chg"] = [change_html(r.get("yoy_change"), r.get("yoy_change_unit", "%"), r.get("yoy_change_good"))
+                         for r in recs]
+        cols += [("yoy_prior", t("yoy", lang)), ("yoy_chg", t("yoy_change", lang))]
+        raw.append("yoy_chg")
+    cols += [("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
+             ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
+    body = table(df, cols, raw=raw, lang=lang) + coverage_notes(status, ctx)
     return section(key, lang, body)
 
 
 def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
-    """One line chart for money/count KPIs and one for percentages (12 months).
+    """One line chart for money/count KPIs and one for percentages (12 months); incomplete months are gaps.
 
     ``trend`` = report_data.trend(): period + one column per KPI, names/units in ``trend.attrs``.
     """
@@ -470,6 +591,12 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     kpis = list(names)
     if trend.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    incomplete = set(trend.attrs.get("incomplete", []))
+    for rec in trend.to_dict("records"):
+        for k in kpis:
+            if k in rec:
+                _rec(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]),
+                     complete=f'{rec["period"]}|{k}' not in incomplete, source="kpi_values")
     amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
     ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
     body = ""
@@ -493,6 +620,9 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     if root.get("unit") == "pct":
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
+    for r in df.to_dict("records"):
+        _rec(ctx, str(r["kpi"]), r["value_a"], unit=r["unit"], period=ctx.prior(), source="tree.attribute")
+        _rec(ctx, str(r["kpi"]), r["value_b"], unit=r["unit"], source="tree.attribute")
     tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
     return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
 
@@ -512,15 +642,24 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
     """A small section: the KPIs' values this month vs prior (+ optional trend chart and extra HTML)."""
     lang = ctx.lang
     df = status.copy()
-    for c in ("actual", "prior", "target"):
+    _record_status(df, ctx)
+    recs = df.to_dict("records")
+    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    for c in ("prior", "target"):
         df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
     df["badge"] = [badge(s, lang) for s in df["status"]]
+    df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     body = table(df, [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
-                      ("change", t("change", lang)), ("target", t("target", lang)), ("badge", t("status", lang))],
-                 {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
+                      ("chg", t("change", lang)), ("target", t("target", lang)), ("badge", t("status", lang))],
+                 raw=["badge", "chg"], lang=lang) + coverage_notes(status, ctx)
     if chart_trend is not None:
         names, units = chart_trend.attrs.get("names", {}), chart_trend.attrs.get("units", {})
         ys = {k: names[k] for k in names if units.get(k) == "money" and k in chart_trend}
+        incomplete = set(chart_trend.attrs.get("incomplete", []))
+        for rec in chart_trend.to_dict("records"):
+            for k in ys:
+                _rec(ctx, k, rec[k], unit="money", period=str(rec["period"]),
+                     complete=f'{rec["period"]}|{k}' not in incomplete, source="kpi_values")
         if ys:
             body += chart_html(line_chart(chart_trend, "period", ys))
     return section(key, lang, body + extra)
@@ -564,23 +703,41 @@ def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> s
 
 
 def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str:
-    """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales."""
+    """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales.
+
+    The basis (order or posted date) is named; an incomplete line shows '— reason' in the table.
+    """
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    basis = str(df["basis"].iloc[0]) if "basis" in df else "order"
+    d = df.copy()
+    if "complete" not in d:
+        d["complete"], d["missing"] = True, ""
+    for r in d.to_dict("records"):
+        _rec(ctx, str(r["step"]), r["amount"], unit="money", basis=basis, complete=r["complete"],
+             source="costs.waterfall")
     measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
-                for i, k in enumerate(df["kind"])]
-    fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures)
-    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang)), ("pct_of_net_sales", "% " + (
-        "净销售额" if lang == "zh" else "of net sales"))], {"amount": _money(ctx), "pct_of_net_sales": fmt_pct},
-        lang=lang)
-    return section(key, lang, chart_html(fig) + tbl)
+                for i, k in enumerate(d["kind"])]
+    fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures)
+    d["amt"] = [fmt_money(a, ctx.currency, lang) if c else fmt_incomplete(m, lang)
+                for a, c, m in zip(d["amount"], d["complete"], d["missing"])]
+    d["pct"] = [fmt_pct(v) if c else DASH for v, c in zip(d["pct_of_net_sales"], d["complete"])]
+    tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", "% " + (
+        "净销售额" if lang == "zh" else "of net sales"))], lang=lang)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_html(fig) + tbl)
 
 
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none" if key == "loss_skus" else "no_data", lang))}</p>')
+    ek = "sku" if ctx.kind == "company" else f"{ctx.kind}/sku"
+    for r in df.to_dict("records"):
+        eid = str(r["sku"]) if ctx.kind == "company" else f'{ctx.entity_id}/{r["sku"]}'
+        for k in ("net_sales", "contribution"):
+            if k in r:
+                _rec(ctx, k, r[k], unit="money", entity_kind=ek, entity_id=eid, source="costs.unit_economics")
     cols = [("sku", "SKU", ""), ("name", "名称" if lang == "zh" else "Name", ""), ("units", "销量" if lang == "zh" else "Units", "count"),
             ("net_sales", "净销售额" if lang == "zh" else "Net sales", "money"),
             ("landed_cost_per_unit", "单位到岸成本" if lang == "zh" else "Landed cost/unit", "money"),
@@ -598,6 +755,8 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
 
 def overheads_section(df: pd.DataFrame, ctx: Any, key: str = "overheads") -> str:
     lang = ctx.lang
+    for r in (df.to_dict("records") if df is not None else []):
+        _rec(ctx, f'overhead:{r["item"]}', r["amount"], unit="money", basis=None, source="overhead_allocations")
     return section(key, lang, table(df, [("item", t("kind", lang)), ("amount", t("value", lang))],
                                     {"amount": _money(ctx)}, lang=lang))
 
@@ -606,13 +765,18 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    basis = str(df["basis"].iloc[0]) if "basis" in df else "order"
+    for r in df.to_dict("records"):
+        k = "net_margin" if r["step"] == "net_margin" else f'{r["step"]}:share_of_net_sales'
+        _rec(ctx, k, r["share_prior"], unit="pct", basis=basis, period=ctx.prior(), source="costs.explain_margin_change")
+        _rec(ctx, k, r["share_current"], unit="pct", basis=basis, source="costs.explain_margin_change")
     steps = df[df["step"] != "net_margin"]
     fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
-    pts = lambda v: DASH if _missing(v) else f"{float(v):+.2f} pp"
+    pts = lambda v: fmt_change(None if _missing(v) else float(v) / 100, "pp", 2)
     tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
                      ("margin_points", t("change", lang))],
                 {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
-    return section(key, lang, chart_html(fig) + tbl)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_html(fig) + tbl)
 
 
 def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str = "score") -> str:
@@ -694,31 +858,72 @@ def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
 
 
 def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
+    """Stores by GMV with net profit, margin and ACoS; a figure a store lacks data for is '— reason' and
+    the store carries a grey 'incomplete' badge; status badges show only counts above zero."""
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
     d = df.copy()
-    d["flags"] = [f'{badge("red", lang)} {r}  {badge("amber", lang)} {a}' for r, a in zip(d["red"], d["amber"])]
+    for c in ("incomplete", "missing"):
+        if c not in d:
+            d[c] = ""
+    for r in d.to_dict("records"):
+        inc = set(filter(None, str(r["incomplete"]).split(",")))
+        for k in ("gmv", "net_profit", "net_margin", "acos"):
+            _rec(ctx, k, r[k], entity_kind="store", entity_id=str(r["store_id"]), complete=k not in inc,
+                 source="kpi_values")
+    d["flags"] = [status_counts_html({s: r.get(s, 0) for s in ("red", "amber", "green", "incomplete")}, lang)
+                  for r in d.to_dict("records")]
     name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
     d["store"] = name
-    tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_change", t("change", lang)),
+    fm = {"gmv": _money(ctx), "net_profit": _money(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
+    for c in fm:
+        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") else fm[c](v)
+                for v, i, m in zip(d[c], d["incomplete"], d["missing"])]
+    d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
+    tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_chg", t("change", lang)),
                     ("net_profit", "净利润" if lang == "zh" else "Net profit"),
                     ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
-                    ("flags", t("status", lang))],
-                {"gmv": _money(ctx), "net_profit": _money(ctx), "gmv_change": lambda v: fmt_pct(v, 1, True),
-                 "net_margin": fmt_pct, "acos": fmt_pct}, raw=["flags"], lang=lang)
-    fig = bar_chart(list(d["store_id"]), list(d["gmv"]))
+                    ("flags", t("status", lang))], raw=["flags"], lang=lang)
+    fig = bar_chart(list(d["store_id"]), list(df["gmv"]))
     return section(key, lang, chart_html(fig) + tbl)
 
 
 def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str:
+    """Red KPIs (worst first), then KPIs that could not be judged for lack of data (grey, with the reason)."""
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
     d = df.copy()
-    d["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["actual"], d["unit"])]
+    if "status" not in d:
+        d["status"] = "red"
+    if "missing" not in d:
+        d["missing"] = ""
+    for r in d.to_dict("records"):
+        ek, eid = str(r["entity_kind"]), "" if _missing(r["entity_id"]) else str(r["entity_id"])
+        _rec(ctx, str(r["kpi"]), r["actual"], entity_kind=ek, entity_id=eid, complete=r["status"] != "incomplete",
+             source="kpi_status")
+        if not _missing(r["target"]):
+            _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
+                 source="kpi_status")
+    d["a"] = [fmt_incomplete(m, lang) if s == "incomplete" else fmt_value(v, u, ctx.currency, lang)
+              for v, u, s, m in zip(d["actual"], d["unit"], d["status"], d["missing"])]
     d["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
-    d["entity"] = [f"{k} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"].fillna(""))]
+    d["entity"] = [f"{t(str(k), lang)} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"].fillna(""))]
+    d["badge"] = [badge(s, lang) for s in d["status"]]
     return section(key, lang, table(d, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
-                                        ("tg", t("target", lang)), ("achievement", t("achievement", lang))],
-                                    {"achievement": lambda v: fmt_pct(v, 0)}, lang=lang))
+                                        ("tg", t("target", lang)), ("achievement", t("achievement", lang)),
+                                        ("badge", t("status", lang))],
+                                    {"achievement": lambda v: fmt_pct(v, 0)}, raw=["badge"], lang=lang))
+
+
+def status_counts_html(counts: Mapping[str, Any], lang: str = "zh") -> str:
+    """Status badges with counts, only for statuses that happened ('未达标 2'; nothing for zero misses)."""
+    parts = []
+    for s in ("red", "amber", "green", "incomplete"):
+        n = int(counts.get(s, 0) or 0)
+        if n > 0:
+            parts.append(f"{badge(s, lang)} {n}")
+    return " ".join(parts) if parts else esc(DASH)
+
+
