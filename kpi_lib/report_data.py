@@ -282,6 +282,8 @@ def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind
         v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
                & (kv["period_kind"] == "month") & (kv["period"] >= start) & (kv["period"] <= end)
                & (kv["kpi"].isin(kpis))]
+        if "basis" in v:  # the order-date basis is the one reports show unless a section says otherwise
+            v = v[v["basis"].fillna("order") == "order"]
         cols = ["period", "kpi", "value", *[c for c in META_COLUMNS if c in v]]
         out = v[cols].drop_duplicates(["period", "kpi"]).copy()
     else:
@@ -648,6 +650,8 @@ def store_ranking(ctx: ReportContext) -> pd.DataFrame:
         return pd.DataFrame(columns=["store_id", *kpis])
     v = kv[(kv["entity_kind"] == "store") & (kv["period_kind"] == "month") & kv["kpi"].isin(kpis)
            & kv["period"].isin([ctx.period, ctx.prior()])].copy()
+    if "basis" in v:
+        v = v[v["basis"].fillna("order") == "order"]
     if "complete" not in v:
         v["complete"] = True
     v["complete"] = v["complete"].fillna(True).astype(bool)
