@@ -1,9 +1,13 @@
 """`kpi compute`: KPI values for the standard grains, target status and alerts, written atomically.
 
 Tables written in one warehouse transaction (readers see all three or none):
-- ``kpi_values``: entity_kind, entity_id, period_kind, period, kpi, value, numerator, denominator for
-  company, platform, store, team, person and contract × month and quarter;
-- ``kpi_status``: targets.evaluate() for every target period started by the data's last day;
+- ``kpi_values``: entity_kind, entity_id, period_kind, period, kpi, value, numerator, denominator,
+  complete, missing, stores_covered, stores_total, basis for company, platform, store, team, person
+  and contract × month and quarter (order basis; see metrics.compute_long for completeness);
+- ``kpi_status``: targets.evaluate() for every target period started by the data's last day (status
+  ``incomplete`` when the actual lacks a source), with complete / missing;
+- ``kpi_targets``: targets.all_targets() (file, cascaded and derived targets) that
+  ``targets.target_for`` reads;
 - ``alerts``: alerts.evaluate_alerts() over the monthly values and status.
 """
 
@@ -29,7 +33,8 @@ GRAINS: dict[str, str | None] = {
 PERIOD_KINDS = ("month", "quarter")
 HEADLINE = ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
             "return_rate", "inventory_days"]
-VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "value", "numerator", "denominator"]
+VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "value", "numerator", "denominator",
+                 "complete", "missing", "stores_covered", "stores_total", "basis"]
 
 
 def _wh(warehouse: Any) -> Warehouse:
@@ -65,9 +70,14 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
                 df["entity_id"] = ""
             df["entity_kind"] = ek
             df["period_kind"] = pk
+            df["basis"] = "order"
             frames.append(df[VALUE_COLUMNS])
     out = pd.concat(frames, ignore_index=True)
     out["entity_id"] = out["entity_id"].astype(str)
+    out["complete"] = out["complete"].astype(bool)
+    out["missing"] = out["missing"].fillna("").astype(str)
+    out["stores_covered"] = out["stores_covered"].astype("int64")
+    out["stores_total"] = out["stores_total"].astype("int64")
     for c in ("value", "numerator", "denominator"):
         out[c] = out[c].astype("float64").replace([np.inf, -np.inf], np.nan)
     return out
@@ -85,13 +95,18 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     write_overhead_allocations(wh)
     lo, hi = data_range(wh)
     values = kpi_values(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
-    status = targets_mod.evaluate(as_of=as_of, warehouse=wh)
+    tg = targets_mod.all_targets(wh)
+    status = targets_mod.evaluate(as_of=as_of, warehouse=wh, targets=tg)
     al = alerts_mod.evaluate_alerts(values, status)
-    warn = list(status.attrs.get("warnings", []))
-    status = status.astype({"adjusted": bool})
+    warn = list(status.attrs.get("warnings", [])) or list(tg.attrs.get("warnings", []))
+    status = status.astype({"adjusted": bool, "complete": bool})
     status.attrs["warnings"] = warn
     with wh.transaction("compute") as w:
         w.write("kpi_values", values, partition_by=())
+        tcols = targets_mod.TARGET_COLUMNS
+        w.write("kpi_targets", tg[tcols].astype({"entity_id": str}) if len(tg) else
+                pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "string") for c in tcols}),
+                partition_by=())
         w.write("kpi_status", status if len(status) else pd.DataFrame({c: pd.Series(dtype="string")
                                                                         for c in targets_mod.STATUS_COLUMNS}),
                 partition_by=())
@@ -117,7 +132,8 @@ def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id
         months = vals.loc[vals["period_kind"] == "month", "period"]
         period = str(months.max()) if len(months) else None
     if period is None:
-        return pd.DataFrame(columns=["kpi", "name", "value", "target", "achievement", "status", "unit"])
+        return pd.DataFrame(columns=["kpi", "name", "value", "target", "achievement", "status", "unit", "complete",
+                                     "missing"])
     vals = vals[vals["period"] == period]
     st = wh.read("kpi_status") if wh.has("kpi_status") else pd.DataFrame(columns=targets_mod.STATUS_COLUMNS)
     st = st[(st["entity_kind"] == entity_kind) & (st["entity_id"].fillna("") == (entity_id or "")) & (st["period"] == period)]
@@ -132,6 +148,8 @@ def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id
             "achievement": float(s["pace_achievement"].iloc[0] if len(s) and pd.notna(s["pace_achievement"].iloc[0])
                                  else (s["achievement"].iloc[0] if len(s) else np.nan)),
             "status": str(s["status"].iloc[0]) if len(s) else "none", "unit": catalog.get(k).unit, "period": period,
+            "complete": bool(vals.loc[vals["kpi"] == k, "complete"].iloc[0]) if len(v) and "complete" in vals else True,
+            "missing": str(vals.loc[vals["kpi"] == k, "missing"].iloc[0]) if len(v) and "missing" in vals else "",
         })
     return pd.DataFrame(rows)
 
@@ -166,7 +184,7 @@ def status_table(period: str | None = None, entity_kind: str = "company", entity
     t.add_column("Target" if en else "目标", justify="right")
     t.add_column("Achv." if en else "达成", justify="right")
     t.add_column("Status" if en else "状态")
-    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
+    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim", "incomplete": "grey50"}
     for r in df.itertuples():
         ach = f"{r.achievement:.0%}" if np.isfinite(r.achievement) else "–"
         t.add_row(f"{r.name} ({r.kpi})", format_value(r.value, r.unit), format_value(r.target, r.unit), ach,

@@ -2,23 +2,25 @@
 
 Waterfall conventions (documented choices, see docs/api-costs.md):
 
-- Two views. ``basis="order"`` dates every amount by the order it belongs to (fees and refunds that
-  carry an ``order_id`` take that order's ``order_date``; the rest keep their own date) and takes
-  advertising from ``ads.spend_rc`` by ad date; advertising *fees* from settlements are ignored so ad
-  spend is never counted twice. ``basis="posted"`` dates every amount when it was posted: fees and
-  refunds by their ``date``, revenue and units of stores with settlement lines by
-  ``settlement_lines.posted_date`` (sales principal), other stores by ``orders.ship_date`` (fallback
-  order date); advertising = settlement advertising fees for stores that have any, ads spend for the
-  others (never both for one store).
-- COGS and first-leg use the ``sku_costs`` row valid on the sale date (fallback ``skus``); duties are
-  units × unit_cogs × duty_rate (``duty`` fee rows are not used, as in the KPI engine).
+- **One definition per figure.** Every waterfall step is a catalog KPI (:data:`STEP_KPI`) computed by
+  the KPI engine (``kpi_lib.metrics``, same SQL) on the chosen basis, so the waterfall's net profit
+  is ``metrics.compute("net_profit")`` for the same grain, period and basis. The waterfall is over the
+  stores that have every source net profit needs (orders, fees, ads, unit costs) in the period;
+  its ``complete`` / ``missing`` / ``stores_covered`` / ``stores_total`` columns say so.
+- **Two bases.** ``basis="order"``: sales by order date; fees and refunds that carry an order id on
+  their order's date (others on their own date); advertising from the ads reports by ad date
+  (settlement advertising fees are not used). ``basis="posted"``: sales of stores with Amazon
+  settlement lines on the first posting of the line's sales principal (not yet settled = not in any
+  period), other stores on the ship date (fallback order date); fees and refunds on their own
+  date; advertising as invoiced (settlement advertising fees) for stores that have any, else ads
+  spend by date (never both for one store). :func:`basis_bridge` explains the difference.
+- COGS and first-leg use the ``sku_costs`` row valid on the order date (fallback ``skus``), on both
+  bases; a SKU without a cost adds nothing and makes COGS incomplete (never 0); duties are
+  units × unit_cogs × duty_rate (``duty`` fee rows are not used).
 - Fee types: referral → referral_fees; payment → payment_fees; subscription, refund (refund admin),
   other → other_platform_fees; fulfillment + shipping_label → fulfillment; storage; long_term_storage;
-  advertising; return_processing; promotion → promotions.
-- Promotions also include seller-funded order discounts (``orders.discounts_rc``; GMV is before
-  discounts), in the posted view the settlements' promotion lines for stores with settlements. This
-  is the one place the waterfall's net profit is lower than the KPI engine's ``net_profit`` (which
-  does not deduct discounts); the order view also re-dates order-linked fees to the order date.
+  return_processing; promotion fees + seller-funded order discounts (``orders.discounts_rc``, GMV is
+  before discounts) → promotions.
 - Overheads come from the ``overhead_allocations`` table (store × month), spread evenly over the days
   of the month so that custom ranges and people/teams (store intervals) take their share by days.
   They are not attributed to SKUs or categories.
@@ -35,7 +37,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -43,6 +44,7 @@ from pydantic import Field
 from . import org, paths
 from .config import StrictModel, load_model
 from .errors import ConfigError, KpiError
+from .metrics import compute, compute_long, period_bounds, period_kind, shift_period
 from .warehouse import Warehouse, WarehouseWriter
 
 ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person", "contract", "category", "sku")
@@ -102,14 +104,8 @@ def _wh(warehouse: Any) -> Warehouse:
     return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
 
 
-def _q(v: Any) -> str:
-    return "'" + str(v).replace("'", "''") + "'"
-
-
 def period_range(period: str) -> tuple[dt.date, dt.date]:
     """Inclusive dates of a period label (``2026-11``, ``2026-Q4``) or ``YYYY-MM-DD..YYYY-MM-DD``."""
-    from .metrics import period_bounds
-
     if ".." in str(period):
         a, b = str(period).split("..", 1)
         try:
@@ -122,178 +118,15 @@ def period_range(period: str) -> tuple[dt.date, dt.date]:
     return period_bounds(str(period))
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-
-
-def _cols(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    try:
-        return {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    except duckdb.Error:
-        return set()
-
-
-def _cost_join(con: duckdb.DuckDBPyConnection, alias: str, date_expr: str) -> tuple[str, str, str, str]:
-    """(join sql, unit_cogs, first_leg, duty_rate): the engine's landed-cost definition."""
-    from .metrics import cost_join
-
-    return cost_join(con, alias, date_expr)
-
-
-def _fee_case() -> str:
-    whens = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in FEE_STEP.items())
-    return f"CASE CAST(fee_type AS VARCHAR) {whens} ELSE NULL END"
-
-
-def _facts(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, basis: str) -> pd.DataFrame:
-    """Long fact rows: store_id, sku, d (date), step, amount (positive = revenue or cost), units.
-
-    Pseudo steps ``_units`` (units sold) and ``_ad_sales`` feed unit economics only.
-    """
-    rng = f"BETWEEN DATE {_q(start)} AND DATE {_q(end)}"
-    tabs = _tables(con)
-    parts: list[str] = []
-    ocols = _cols(con, "orders")
-    not_cancelled = "coalesce(CAST(o.status AS VARCHAR), '') <> 'cancelled'"
-    if basis == "order":
-        sale_date = "CAST(o.order_date AS DATE)"
-        src = f"(SELECT * FROM orders o WHERE {not_cancelled}) o"
-        sales_filter = f"{sale_date} {rng}"
-    else:
-        ship = "CAST(o.ship_date AS DATE)" if "ship_date" in ocols else "NULL::DATE"
-        sale_date = f"coalesce({ship}, CAST(o.order_date AS DATE))"
-        settled = "(SELECT DISTINCT store_id FROM settlement_lines WHERE store_id IS NOT NULL)" if "settlement_lines" in tabs else "(SELECT NULL AS store_id WHERE false)"
-        src = f"(SELECT * FROM orders o WHERE {not_cancelled} AND o.store_id NOT IN {settled}) o"
-        sales_filter = f"{sale_date} {rng}"
-    join, cogs, leg, duty = _cost_join(con, "o", sale_date)
-    disc = "coalesce(CAST(o.discounts_rc AS DOUBLE), 0.0)" if "discounts_rc" in ocols else "0.0"
-    parts.append(
-        f"SELECT CAST(o.store_id AS VARCHAR) AS store_id, CAST(o.sku AS VARCHAR) AS sku, {sale_date} AS d, "
-        f"CAST(o.gross_sales_rc AS DOUBLE) AS gmv, CAST(o.quantity AS DOUBLE) AS units, "
-        f"o.quantity * {cogs} AS cogs, o.quantity * {leg} AS first_leg, o.quantity * {cogs} * {duty} AS duties, "
-        f"{disc} AS promotions FROM {src} {join} WHERE {sales_filter}"
-    )
-    if basis == "posted" and "settlement_lines" in tabs:
-        g = (
-            "SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(sku AS VARCHAR) AS sku, CAST(posted_date AS DATE) AS d, "
-            "sum(CAST(amount_rc AS DOUBLE)) FILTER (WHERE category = 'sales' AND amount_type = 'ItemPrice') AS gmv, "
-            "max(CAST(quantity AS DOUBLE)) AS q FROM settlement_lines "
-            f"WHERE CAST(posted_date AS DATE) {rng} "
-            "GROUP BY store_id, settlement_id, transaction_type, order_id, sku, posted_date"
-        )
-        sj, scogs, sleg, sduty = _cost_join(con, "o", "o.d")
-        parts.append(
-            f"SELECT o.store_id, o.sku, o.d, o.gmv, o.units, o.units * {scogs} AS cogs, o.units * {sleg} AS first_leg, "
-            f"o.units * {scogs} * {sduty} AS duties, 0.0 AS promotions FROM (SELECT store_id, sku, d, gmv, "
-            f"CASE WHEN gmv > 0 THEN coalesce(q, 0) ELSE 0 END AS units FROM ({g}) WHERE gmv IS NOT NULL) o {sj}"
-        )
-    sales = " UNION ALL ".join(parts)
-    sql = [
-        (f"SELECT store_id, sku, d, step, amount FROM (SELECT * FROM ({sales})) "
-         "UNPIVOT (amount FOR step IN (gmv, cogs, first_leg, duties, units, promotions))")
-    ]
-    if basis == "posted" and "settlement_lines" in tabs:  # promotion rebates as posted (cost = -amount)
-        sql.append(
-            "SELECT CAST(store_id AS VARCHAR), CAST(sku AS VARCHAR), CAST(posted_date AS DATE), 'promotions', "
-            f"-CAST(amount_rc AS DOUBLE) FROM settlement_lines WHERE category = 'promotion' AND CAST(posted_date AS DATE) {rng}"
-        )
-    # refunds and fees
-    odate = (
-        "LEFT JOIN (SELECT CAST(store_id AS VARCHAR) AS s_, CAST(order_id AS VARCHAR) AS o_, "
-        "min(CAST(order_date AS DATE)) AS od FROM orders GROUP BY 1, 2) _od "
-        "ON _od.s_ = CAST(x.store_id AS VARCHAR) AND _od.o_ = CAST(x.order_id AS VARCHAR)"
-    )
-    xdate = "coalesce(_od.od, CAST(x.date AS DATE))" if basis == "order" else "CAST(x.date AS DATE)"
-    xjoin = odate if basis == "order" else ""
-    sql.append(
-        f"SELECT CAST(x.store_id AS VARCHAR), CAST(x.sku AS VARCHAR), {xdate} AS d, 'refunds', "
-        f"CAST(x.amount_rc AS DOUBLE) FROM refunds x {xjoin} WHERE {xdate} {rng}"
-    )
-    fee_step = _fee_case().replace("fee_type", "x.fee_type")
-    if basis == "order":
-        fee_filter = "CAST(x.fee_type AS VARCHAR) <> 'advertising'"
-    else:
-        fee_filter = "true"
-    sql.append(
-        f"SELECT CAST(x.store_id AS VARCHAR), CAST(x.sku AS VARCHAR), {xdate} AS d, {fee_step}, "
-        f"CAST(x.amount_rc AS DOUBLE) FROM fees x {xjoin} WHERE {xdate} {rng} AND {fee_filter} AND {fee_step} IS NOT NULL"
-    )
-    if basis == "order":
-        ad_filter = "true"
-    else:
-        ad_filter = "CAST(store_id AS VARCHAR) NOT IN (SELECT DISTINCT CAST(store_id AS VARCHAR) FROM fees WHERE fee_type = 'advertising')"
-    sql.append(
-        "SELECT CAST(store_id AS VARCHAR), CAST(sku AS VARCHAR), CAST(date AS DATE), 'advertising', "
-        f"CAST(spend_rc AS DOUBLE) FROM ads WHERE CAST(date AS DATE) {rng} AND {ad_filter}"
-    )
-    sql.append(
-        "SELECT CAST(store_id AS VARCHAR), CAST(sku AS VARCHAR), CAST(date AS DATE), '_ad_sales', "
-        f"CAST(ad_sales_rc AS DOUBLE) FROM ads WHERE CAST(date AS DATE) {rng}"
-    )
-    full = " UNION ALL ".join(f"({s})" for s in sql)
-    df = con.execute(
-        f"SELECT store_id, sku, d, step, sum(amount) AS amount FROM ({full}) t(store_id, sku, d, step, amount) "
-        "WHERE amount IS NOT NULL GROUP BY ALL"
-    ).df()
-    df["step"] = df["step"].replace({"units": "_units"})
-    df["d"] = pd.to_datetime(df["d"])
-    if "overhead_allocations" in tabs:
-        oh = con.execute("SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(month AS VARCHAR) AS month, "
-                         "CAST(amount_rc AS DOUBLE) AS amount FROM overhead_allocations").df()
-        df = pd.concat([df, _spread_overheads(oh, start, end)], ignore_index=True)
-    return df
-
-
-def _spread_overheads(oh: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Monthly overheads as daily rows within [start, end] (amount / days in month per day)."""
-    out = []
-    if oh.empty:
-        return pd.DataFrame(columns=["store_id", "sku", "d", "step", "amount"])
-    oh = oh.groupby(["store_id", "month"], as_index=False)["amount"].sum()
-    for r in oh.itertuples():
-        ms = pd.Timestamp(str(r.month)[:7] + "-01")
-        me = ms + pd.offsets.MonthEnd(0)
-        s, e = max(ms, pd.Timestamp(start)), min(me, pd.Timestamp(end))
-        if s > e:
-            continue
-        days = pd.date_range(s, e, freq="D")
-        out.append(pd.DataFrame({"store_id": r.store_id, "sku": None, "d": days, "step": "overheads",
-                                 "amount": r.amount / me.day}))
-    if not out:
-        return pd.DataFrame(columns=["store_id", "sku", "d", "step", "amount"])
-    return pd.concat(out, ignore_index=True)
-
-
-def _filter_entity(df: pd.DataFrame, entity_kind: str, entity_id: str | None, wh: Warehouse,
-                   start: dt.date, end: dt.date) -> pd.DataFrame:
-    if entity_kind not in ENTITY_KINDS:
-        raise KpiError(f"unknown entity kind {entity_kind!r}; expected one of {', '.join(ENTITY_KINDS)}")
-    if entity_kind == "company":
-        return df
-    if entity_id is None:
-        raise KpiError(f"entity kind {entity_kind!r} needs an entity id")
-    if entity_kind in ("store", "platform", "marketplace", "contract"):
-        stores = org.entity_stores(entity_kind, entity_id, warehouse=wh)
-        return df[df["store_id"].isin(stores)]
-    if entity_kind == "sku":
-        return df[df["sku"] == entity_id]
-    if entity_kind == "category":
-        skus = wh.read("skus") if wh.has("skus") else pd.DataFrame(columns=["sku", "category"])
-        keep = set(skus.loc[skus["category"].astype(str) == str(entity_id), "sku"].astype(str))
-        return df[df["sku"].isin(keep)]
-    # team / person: rows of the stores they held on each date
-    if entity_kind == "team":
-        iv = org.team_store_intervals(wh)
-        iv = iv[iv["team_id"] == entity_id]
-    else:
-        iv = org.assignments(wh)
-        iv = iv[iv["person_id"] == entity_id]
-    iv = iv[["store_id", "valid_from", "valid_to"]].copy()
-    iv["valid_to"] = iv["valid_to"].fillna(pd.Timestamp("2262-01-01"))
-    m = df.reset_index().merge(iv.astype({"store_id": "string"}).assign(store_id=lambda x: x["store_id"].astype(str)),
-                               on="store_id", how="inner")
-    m = m[(m["d"] >= m["valid_from"]) & (m["d"] <= m["valid_to"])]
-    return df.loc[m["index"].drop_duplicates()]
+#: the catalog KPI behind each waterfall step (one definition per figure: the waterfall reads the engine)
+STEP_KPI: dict[str, str] = {
+    "gmv": "gmv", "refunds": "refunds", "net_sales": "net_sales", "cogs": "cogs", "first_leg": "first_leg",
+    "duties": "duties", "gross_profit": "gross_profit", "referral_fees": "referral_fees",
+    "payment_fees": "payment_fees", "other_platform_fees": "other_platform_fees", "fulfillment": "fulfillment_fees",
+    "storage": "monthly_storage_fees", "long_term_storage": "long_term_storage_fees", "advertising": "ad_spend",
+    "return_processing": "return_processing", "promotions": "promotions", "contribution": "contribution",
+    "overheads": "overheads", "net_profit": "net_profit",
+}
 
 
 def _rc(x: float) -> Decimal:
@@ -302,8 +135,12 @@ def _rc(x: float) -> Decimal:
     return Decimal(repr(float(x))).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _waterfall_from_totals(totals: dict[str, float]) -> pd.DataFrame:
-    """Build the waterfall rows (signed, rounded to cents; subtotals are sums of rounded steps)."""
+def _waterfall_from_totals(totals: dict[str, float], unknown: bool = False) -> pd.DataFrame:
+    """Build the waterfall rows (signed, rounded to cents; subtotals are sums of rounded steps).
+
+    ``totals`` maps a step to its positive engine value; ``unknown`` (no store has the sources)
+    makes every amount NaN.
+    """
     running = Decimal("0.00")
     rows = []
     amounts: dict[str, Decimal] = {}
@@ -320,33 +157,125 @@ def _waterfall_from_totals(totals: dict[str, float]) -> pd.DataFrame:
         rows.append((s.step, s.label_zh, s.label_en, amt, s.kind))
     ns = amounts["net_sales"]
     out = pd.DataFrame(rows, columns=["step", "label_zh", "label_en", "amount", "kind"])
-    out["amount_rc"] = out["amount"].astype(float)
-    out["pct_of_net_sales"] = [float(a / ns) if ns != 0 else float("nan") for a in out["amount"]]
+    out["amount_rc"] = np.nan if unknown else out["amount"].astype(float)
+    out["pct_of_net_sales"] = [float(a / ns) if ns != 0 and not unknown else float("nan") for a in out["amount"]]
     return out[["step", "label_zh", "label_en", "amount_rc", "pct_of_net_sales", "kind"]]
 
 
-def _entity_facts(entity_kind: str, entity_id: str | None, period: str, basis: str,
-                  warehouse: Any) -> pd.DataFrame:
+def _entity_scope(entity_kind: str, entity_id: str | None) -> dict[str, str] | None:
+    if entity_kind not in ENTITY_KINDS:
+        raise KpiError(f"unknown entity kind {entity_kind!r}; expected one of {', '.join(ENTITY_KINDS)}")
+    if entity_kind == "company":
+        return None
+    if entity_id is None:
+        raise KpiError(f"entity kind {entity_kind!r} needs an entity id")
+    return {org.ENTITY_DIMENSION[entity_kind]: str(entity_id)}
+
+
+def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str | None = None,
+                   period: str | None = None, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
+                   complete_for: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+    """Engine values of ``kpis`` for one entity and period (label or ``a..b`` range) and the
+    completeness of the row: ``{complete, missing, stores_covered, stores_total}``.
+
+    With ``complete_for`` every KPI is over the stores complete for that KPI (one store set).
+    A custom range sums daily values (for additive KPIs only).
+    """
     if basis not in ("order", "posted"):
         raise KpiError(f"basis must be 'order' or 'posted', not {basis!r}")
     wh = _wh(warehouse)
+    if period is None:
+        period = last_month(wh)
     start, end = period_range(period)
-    con = wh.connect()
-    try:
-        df = _facts(con, start, end, basis)
-    finally:
-        con.close()
-    return _filter_entity(df, entity_kind, entity_id, wh, start, end)
+    custom = ".." in str(period)
+    pk = "day" if custom else period_kind(period)
+    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=_entity_scope(entity_kind, entity_id),
+                        warehouse=wh, basis=basis, complete_for=complete_for)
+    if not custom:
+        long = long[long["period"] == str(period)]
+    vals: dict[str, float] = {}
+    for k in kpis:
+        v = long.loc[long["kpi"] == k, "value"]
+        vals[k] = float(v.sum(min_count=1)) if len(v) else 0.0
+    ref = long[long["kpi"] == (complete_for or kpis[-1])]
+    miss = sorted({x.strip() for m in ref["missing"] for x in str(m).split(",") if x.strip()})
+    info = {
+        "complete": bool(ref["complete"].all()) if len(ref) else True,
+        "missing": ", ".join(miss),
+        "stores_covered": int(ref["stores_covered"].max()) if len(ref) else 0,
+        "stores_total": int(ref["stores_total"].max()) if len(ref) else 0,
+        "basis": basis,
+    }
+    return vals, info
 
 
 def waterfall(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
               basis: Literal["order", "posted"] = "order", warehouse: Any = None) -> pd.DataFrame:
-    """GMV → net profit for one entity and period; the signed steps add up exactly (cents)."""
-    if period is None:
-        period = last_month(warehouse)
-    df = _entity_facts(entity_kind, entity_id, period, basis, warehouse)
-    totals = df.groupby("step")["amount"].sum().to_dict()
-    return _waterfall_from_totals(totals)
+    """GMV → net profit for one entity and period; the signed steps add up exactly (cents).
+
+    Every step is the catalog KPI of :data:`STEP_KPI` computed by the KPI engine on the given basis,
+    over the stores that have every source net profit needs (so the last row equals
+    ``metrics.compute("net_profit")`` for the same grain). Extra columns say so: ``kpi``, ``basis``,
+    ``complete``, ``missing``, ``stores_covered``, ``stores_total`` (the same on every row).
+    """
+    steps = [s.step for s in STEPS if s.kind != "subtotal"]
+    kpis = [STEP_KPI[s] for s in steps]
+    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit")
+    unknown = info["stores_total"] > 0 and info["stores_covered"] == 0
+    out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
+    out["kpi"] = out["step"].map(STEP_KPI)
+    for k in ("basis", "complete", "missing", "stores_covered", "stores_total"):
+        out[k] = info[k]
+    return out
+
+
+_BRIDGE = [
+    ("sales_timing", "销售入账时间差", "Sales posted on settlement / ship date (with their landed cost and discounts)"),
+    ("refund_timing", "退款入账时间差", "Refunds posted on their refund date"),
+    ("fee_timing", "费用入账时间差", "Fees and promotion charges posted on their own date"),
+    ("ads_invoicing", "广告开票时间差", "Advertising as invoiced (settlement) instead of as spent"),
+    ("overheads", "管理费用", "Overheads (same on both bases)"),
+]
+
+
+def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
+                 warehouse: Any = None) -> pd.DataFrame:
+    """How order-basis net profit becomes posted-basis net profit: rows sum exactly (cents).
+
+    Columns ``item, label_zh, label_en, amount_rc, kind`` (kind ``start`` | ``timing`` | ``end``):
+    the order-basis net profit, then the timing differences (posted − order) of sales and their
+    landed cost and discounts, refunds, fees, advertising and overheads, then the posted-basis net
+    profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``.
+    """
+    wh = _wh(warehouse)
+    period = period or last_month(wh)
+    a = waterfall(entity_kind, entity_id, period, "order", wh)
+    b = waterfall(entity_kind, entity_id, period, "posted", wh)
+    da = {s: _rc(v) for s, v in zip(a["step"], a["amount_rc"])}
+    db = {s: _rc(v) for s, v in zip(b["step"], b["amount_rc"])}
+    disc_a, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "order", wh, complete_for="net_profit")
+    disc_b, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "posted", wh, complete_for="net_profit")
+    d_disc = -(_rc(disc_b["discounts"]) - _rc(disc_a["discounts"]))  # signed like the waterfall rows
+
+    def delta(steps: list[str]) -> Decimal:
+        return sum((db[s] - da[s] for s in steps), Decimal("0.00"))
+
+    fee_steps = ["referral_fees", "payment_fees", "other_platform_fees", "fulfillment", "storage", "long_term_storage",
+                 "return_processing", "promotions"]
+    parts = {
+        "sales_timing": delta(["gmv", "cogs", "first_leg", "duties"]) + d_disc,
+        "refund_timing": delta(["refunds"]),
+        "fee_timing": delta(fee_steps) - d_disc,
+        "ads_invoicing": delta(["advertising"]),
+        "overheads": delta(["overheads"]),
+    }
+    rows = [("net_profit_order", "净利润(按订单日)", "Net profit (order basis)", da["net_profit"], "start")]
+    rows += [(k, zh, en, parts[k], "timing") for k, zh, en in _BRIDGE]
+    rows.append(("net_profit_posted", "净利润(按入账日)", "Net profit (posted basis)", db["net_profit"], "end"))
+    out = pd.DataFrame(rows, columns=["item", "label_zh", "label_en", "amount", "kind"])
+    assert sum(out["amount"].iloc[:-1]) == out["amount"].iloc[-1], "bridge does not close"
+    out["amount_rc"] = out["amount"].astype(float)
+    return out[["item", "label_zh", "label_en", "amount_rc", "kind"]]
 
 
 def last_month(warehouse: Any = None) -> str:
@@ -364,40 +293,47 @@ def last_month(warehouse: Any = None) -> str:
 
 # ----------------------------------------------------------------------------- unit economics
 
-_FEE_STEPS = ["referral_fees", "payment_fees", "other_platform_fees", "fulfillment", "storage",
-              "long_term_storage", "promotions"]
+_UE_KPIS = ["units", "gmv", "refunds", "cogs", "first_leg", "duties", "referral_fees", "payment_fees",
+            "other_platform_fees", "fulfillment_fees", "monthly_storage_fees", "long_term_storage_fees", "promotions",
+            "ad_spend", "ad_sales", "return_processing", "uncosted_share"]
 
 
 def unit_economics(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
                    warehouse: Any = None) -> pd.DataFrame:
     """Per-SKU unit economics (order-date basis), worst contribution first.
 
-    return loss = return-processing fees (refunds themselves are already out of net sales); fees = all other SKU-attributed platform, fulfillment, storage and promotion
-    fees; break-even ACoS = pre-ad contribution / net sales (the ACoS at which contribution is zero if
-    every sale were ad-driven). Costs without a SKU (store-level storage, ads without SKU, overheads)
-    are not in unit economics.
+    The catalog KPIs by SKU from the engine (over the stores complete for contribution).
+    return loss = return-processing fees (refunds themselves are already out of net sales); fees = all
+    other SKU-attributed platform, fulfillment, storage and promotion fees; break-even ACoS = pre-ad
+    contribution / net sales (the ACoS at which contribution is zero if every sale were ad-driven).
+    Costs without a SKU (store-level storage, ads without SKU, overheads) are not in unit economics.
+    ``cost_missing`` marks SKUs with sales lacking a unit cost (their COGS is unknown, not 0).
     """
-    if period is None:
-        period = last_month(warehouse)
     wh = _wh(warehouse)
-    df = _entity_facts(entity_kind, entity_id, period, "order", wh)
-    df = df[df["sku"].notna() & (df["sku"].astype(str).str.strip() != "")]
+    if period is None:
+        period = last_month(wh)
+    start, end = period_range(period)
+    custom = ".." in str(period)
+    df = compute(_UE_KPIS, by=["sku"], period="day" if custom else period_kind(period), start=start, end=end,
+                 filters=_entity_scope(entity_kind, entity_id), warehouse=wh, complete_for="contribution")
     cols = ["sku", "category", "units", "net_sales", "landed_cost_per_unit", "fees_per_unit", "ads_per_unit",
             "return_loss_per_unit", "contribution_per_unit", "margin", "acos", "break_even_acos", "loss_making",
-            "contribution"]
+            "contribution", "cost_missing"]
+    df = df[df["sku"].notna() & (df["sku"].astype(str).str.strip() != "")]
+    if not custom:
+        df = df[df["period"] == str(period)]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    p = df.pivot_table(index="sku", columns="step", values="amount", aggfunc="sum", fill_value=0.0)
-
-    def g(c: str) -> pd.Series:
-        return p[c] if c in p.columns else pd.Series(0.0, index=p.index)
-
-    units = g("_units")
-    net_sales = g("gmv") - g("refunds")
-    landed = g("cogs") + g("first_leg") + g("duties")
-    fees = sum((g(c) for c in _FEE_STEPS), pd.Series(0.0, index=p.index))
-    ads = g("advertising")
-    ret_loss = g("return_processing")
+    df = df.assign(uncosted=df["uncosted_share"].fillna(0) * df["gmv"].fillna(0))
+    p = df.drop(columns=["period", "uncosted_share"]).groupby("sku").sum(min_count=1).fillna(0.0)
+    p = p[(p.drop(columns=["uncosted"]) != 0).any(axis=1)]
+    units = p["units"]
+    net_sales = p["gmv"] - p["refunds"]
+    landed = p["cogs"] + p["first_leg"] + p["duties"]
+    fees = p[["referral_fees", "payment_fees", "other_platform_fees", "fulfillment_fees", "monthly_storage_fees",
+              "long_term_storage_fees", "promotions"]].sum(axis=1)
+    ads = p["ad_spend"]
+    ret_loss = p["return_processing"]
     pre_ad = net_sales - landed - fees - ret_loss
     contribution = pre_ad - ads
     u = units.where(units > 0)
@@ -411,10 +347,11 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
         "return_loss_per_unit": (ret_loss / u).values,
         "contribution_per_unit": (contribution / u).values,
         "margin": (contribution / net_sales.where(net_sales != 0)).values,
-        "acos": (ads / g("_ad_sales").where(g("_ad_sales") > 0)).values,
+        "acos": (ads / p["ad_sales"].where(p["ad_sales"] > 0)).values,
         "break_even_acos": (pre_ad / net_sales.where(net_sales != 0)).values,
         "loss_making": (contribution < 0).values,
         "contribution": contribution.values,
+        "cost_missing": (p["uncosted"] > 0).values,
     })
     skus = wh.read("skus") if wh.has("skus") else pd.DataFrame(columns=["sku", "category"])
     cat = dict(zip(skus["sku"].astype(str), skus["category"].astype(str))) if len(skus) else {}
@@ -429,6 +366,7 @@ def loss_makers(entity_kind: str = "company", entity_id: str | None = None, peri
     return ue[ue["loss_making"]].head(n).reset_index(drop=True)
 
 
+
 # --------------------------------------------------------------------- margin change explanation
 
 
@@ -439,8 +377,6 @@ def explain_margin_change(entity_kind: str = "company", entity_id: str | None = 
 
     net margin = 1 − Σ cost_i / net_sales, so each line contributes −Δ(cost_i / net_sales).
     """
-    from .metrics import shift_period
-
     if period is None:
         period = last_month(warehouse)
     if prior is None:
@@ -625,8 +561,6 @@ def _basis_weights(month: str, stores: list[str], basis: str, wh: Warehouse,
 
 def _basis_table(first: str, last: str, wh: Warehouse) -> pd.DataFrame:
     """store_id, period, net_sales, orders, units per store × month (one engine query)."""
-    from .metrics import compute
-
     return compute(["net_sales", "orders", "units"], by=["store_id"], period="month", start=first, end=last,
                    warehouse=wh)
 

@@ -62,14 +62,34 @@ class Measure:
     sql: str  # aggregate expression over the source's columns
     kind: Literal["sum", "median", "distinct"] = "sum"
     description: str = ""
+    #: coverage source kinds (kpi_lib.coverage.SOURCES) this measure needs; () = derived from the table
+    needs: tuple[str, ...] = ()
+    #: False when the aggregate cannot be summed over stores (medians, distinct snapshot dates):
+    #: it is then computed at the requested grain over every store's rows
+    store_additive: bool = True
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Coverage source kinds this measure needs (its table's kind, plus ``costs`` for cost measures)."""
+        base = (TABLE_SOURCE[self.table],) if self.table in TABLE_SOURCE else ()
+        return tuple(dict.fromkeys(base + self.needs))
+
+
+#: the coverage source kind of each measure table (tables not listed need no coverage: tickets,
+#: activities, listings, overheads, calendar, refunds — refunds come with the orders or the settlement)
+TABLE_SOURCE = {"orders": "orders", "fees": "fees", "ads": "ads", "traffic": "traffic", "inventory": "inventory"}
 
 NOT_CANCELLED = "status IS DISTINCT FROM 'cancelled'"
 SHIPPED = "status IN ('shipped', 'delivered', 'returned')"
 
 
-def _m(id: str, table: str, sql: str, kind: Literal["sum", "median", "distinct"] = "sum", d: str = "") -> Measure:
-    return Measure(id, table, sql, kind, d)
+def _m(id: str, table: str, sql: str, kind: Literal["sum", "median", "distinct"] = "sum", d: str = "",
+       needs: tuple[str, ...] = (), store_additive: bool | None = None) -> Measure:
+    additive = kind != "median" if store_additive is None else store_additive
+    return Measure(id, table, sql, kind, d, needs, additive)
+
+
+COSTED = ("costs",)
 
 
 _MEASURES: list[Measure] = [
@@ -77,10 +97,15 @@ _MEASURES: list[Measure] = [
     _m("order_count", "orders", f"count(DISTINCT order_key) FILTER (WHERE {NOT_CANCELLED})", "distinct",
        "distinct (store_id, order_id) of non-cancelled lines"),
     _m("units_sold", "orders", f"sum(quantity) FILTER (WHERE {NOT_CANCELLED})"),
+    _m("discounts_rc", "orders", f"sum(coalesce(discounts_rc, 0)) FILTER (WHERE {NOT_CANCELLED})",
+       d="seller-funded discounts of non-cancelled lines (GMV is before discounts)"),
     _m("cogs_rc", "orders", f"sum(quantity * unit_cogs) FILTER (WHERE {NOT_CANCELLED})",
-       d="units × unit_cogs valid on the order date"),
-    _m("first_leg_rc", "orders", f"sum(quantity * first_leg_cost) FILTER (WHERE {NOT_CANCELLED})"),
-    _m("duties_rc", "orders", f"sum(quantity * unit_cogs * duty_rate) FILTER (WHERE {NOT_CANCELLED})"),
+       d="units × unit_cogs valid on the order date (lines without a cost add nothing: see costs coverage)",
+       needs=COSTED),
+    _m("first_leg_rc", "orders", f"sum(quantity * first_leg_cost) FILTER (WHERE {NOT_CANCELLED})", needs=COSTED),
+    _m("duties_rc", "orders", f"sum(quantity * unit_cogs * duty_rate) FILTER (WHERE {NOT_CANCELLED})", needs=COSTED),
+    _m("uncosted_gmv_rc", "orders", f"sum(gross_sales_rc) FILTER (WHERE {NOT_CANCELLED} AND unit_cogs IS NULL)",
+       d="GMV of lines whose SKU has no unit cost on the order date"),
     _m("shipped_units", "orders", f"sum(quantity) FILTER (WHERE {SHIPPED})"),
     _m("returned_units", "orders", "sum(quantity) FILTER (WHERE status = 'returned')"),
     _m("shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED})"),
@@ -99,8 +124,9 @@ _MEASURES: list[Measure] = [
     _m("sessions_sum", "traffic", "sum(sessions)"),
     _m("page_views_sum", "traffic", "sum(page_views)"),
     _m("sellable_unit_days", "inventory", "sum(sellable)"),
-    _m("inventory_dates", "inventory", "count(DISTINCT _date)", "distinct", "number of snapshot dates"),
-    _m("inventory_value_days_rc", "inventory", "sum(sellable * unit_cogs)"),
+    _m("inventory_dates", "inventory", "count(DISTINCT _date)", "distinct", "number of snapshot dates",
+       store_additive=False),
+    _m("inventory_value_days_rc", "inventory", "sum(sellable * unit_cogs)", needs=COSTED),
     _m("ending_sellable", "inventory", "sum(sellable) FILTER (WHERE is_last)",
        d="sellable on each store-SKU's last snapshot date in the period"),
     _m("sku_days", "inventory", "count(*)"),
@@ -140,7 +166,7 @@ def _k(id: str, zh: str, en: str, formula: str, unit: Unit, direction: Direction
     return KpiDef(id=id, zh=zh, en=en, formula=formula, unit=unit, direction=direction, aggregation=aggregation)
 
 
-_OTHER_PLATFORM = ("payment", "promotion", "subscription", "return_processing", "refund", "other")
+_OTHER_PLATFORM = ("subscription", "refund", "other")
 
 BUILTIN_KPIS: list[KpiDef] = [
     _k("gmv", "销售额", "GMV", "gmv_rc", "money", "up"),
@@ -163,16 +189,27 @@ BUILTIN_KPIS: list[KpiDef] = [
     _k("cogs", "商品成本", "COGS", "cogs_rc", "money", "down"),
     _k("first_leg", "头程物流费", "First-leg freight", "first_leg_rc", "money", "down"),
     _k("duties", "关税", "Duties", "duties_rc", "money", "down"),
-    _k("platform_fees", "平台费用", "Platform fees",
-       " + ".join(["fee_referral_rc"] + [f"fee_{t}_rc" for t in _OTHER_PLATFORM]), "money", "down"),
+    _k("referral_fees", "平台佣金", "Referral fees", "fee_referral_rc", "money", "down"),
+    _k("payment_fees", "支付手续费", "Payment fees", "fee_payment_rc", "money", "down"),
+    _k("other_platform_fees", "其他平台费用", "Other platform fees",
+       " + ".join(f"fee_{t}_rc" for t in _OTHER_PLATFORM), "money", "down"),
+    _k("platform_fees", "平台费用", "Platform fees", "referral_fees + payment_fees + other_platform_fees", "money",
+       "down"),
     _k("fulfillment_fees", "配送费", "Fulfillment fees", "fee_fulfillment_rc + fee_shipping_label_rc", "money", "down"),
-    _k("storage_fees", "仓储费", "Storage fees", "fee_storage_rc + fee_long_term_storage_rc", "money", "down"),
+    _k("monthly_storage_fees", "仓储费(月度)", "Storage fees (monthly)", "fee_storage_rc", "money", "down"),
+    _k("long_term_storage_fees", "长期仓储费", "Long-term storage fees", "fee_long_term_storage_rc", "money", "down"),
+    _k("storage_fees", "仓储费", "Storage fees", "monthly_storage_fees + long_term_storage_fees", "money", "down"),
+    _k("return_processing", "退货处理费", "Returns processing", "fee_return_processing_rc", "money", "down"),
+    _k("discounts", "卖家折扣", "Seller discounts", "discounts_rc", "money", "down"),
+    _k("promotions", "促销费用", "Promotions", "fee_promotion_rc + discounts", "money", "down"),
+    _k("gross_profit", "毛利", "Gross profit", "net_sales - cogs - first_leg - duties", "money", "up"),
     _k("contribution", "贡献利润", "Contribution profit",
-       "net_sales - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend",
+       "gross_profit - platform_fees - fulfillment_fees - storage_fees - ad_spend - return_processing - promotions",
        "money", "up"),
     _k("overheads", "分摊管理费用", "Allocated overheads", "overheads_rc", "money", "down"),
     _k("net_profit", "净利润", "Net profit", "contribution - overheads", "money", "up"),
-    _k("gross_margin", "毛利率", "Gross margin", "(net_sales - cogs - first_leg - duties) / net_sales", "pct", "up"),
+    _k("gross_margin", "毛利率", "Gross margin", "gross_profit / net_sales", "pct", "up"),
+    _k("contribution_margin", "贡献利润率", "Contribution margin", "contribution / net_sales", "pct", "up"),
     _k("net_margin", "净利润率", "Net profit margin", "net_profit / net_sales", "pct", "up"),
     _k("return_rate", "退货率", "Return rate", "refund_units / shipped_units", "pct", "down"),
     _k("inventory_days", "库存周转天数", "Days of inventory",
@@ -193,6 +230,7 @@ BUILTIN_KPIS: list[KpiDef] = [
     _k("new_listings", "上新数量", "New listings", "new_listing_count", "count", "up"),
     _k("ad_optimizations", "广告组优化次数", "Ad-group optimizations", "ad_optimization_count", "count", "up"),
     _k("late_shipment_rate", "迟发率", "Late shipment rate", "late_shipped_lines / shipped_lines", "pct", "down"),
+    _k("uncosted_share", "无成本销售占比", "Sales without unit cost", "uncosted_gmv_rc / gmv", "pct", "down"),
 ]
 
 
@@ -248,6 +286,14 @@ class Catalog:
             return False
         return not any(isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Mult))
                        for n in ast.walk(parse(d.formula, kpi_id)))
+
+    def sources(self, kpi_id: str) -> tuple[str, ...]:
+        """Coverage source kinds a KPI needs: the union over the measures it uses (coverage order)."""
+        from .coverage import SOURCES
+        from .formula import required_measures
+
+        need = {s for m in required_measures(self, [kpi_id]) for s in self.measures[m].sources}
+        return tuple(s for s in SOURCES if s in need)
 
     def check(self, source: str = "catalog") -> None:
         """Every formula parses, names known measures/KPIs, and no cycles (all issues at once)."""

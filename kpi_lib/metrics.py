@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import org
+from . import coverage, org
 from .definitions import Catalog, load_catalog
 from .errors import DefinitionError
 from .formula import dependency_order, evaluate, required_measures, split_ratio
@@ -160,7 +160,9 @@ def cost_join(con: duckdb.DuckDBPyConnection, alias: str, date_expr: str,
     """(join sql, unit_cogs, first_leg, duty_rate) for fact rows ``alias`` sold on ``date_expr``.
 
     The sku_costs row valid on the sale date (ASOF join), falling back to the skus master; the one
-    definition of landed cost that KPIs and the cost waterfall share.
+    definition of landed cost that KPIs and the cost waterfall share. A SKU without any unit cost
+    gets NULL (never 0): its sales add nothing to COGS and make the store × month's ``costs``
+    coverage (and so every COGS-based KPI) incomplete; ``uncosted_share`` says how much is affected.
     """
     if tables is None:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -182,15 +184,17 @@ def cost_join(con: duckdb.DuckDBPyConnection, alias: str, date_expr: str,
             leg.append("CAST(_k.first_leg_cost AS DOUBLE)")
         if "duty_rate" in kc:
             duty = "coalesce(CAST(_k.duty_rate AS DOUBLE), 0.0)"
-    c = f"coalesce({', '.join(cogs)}, 0.0)" if cogs else "0.0"
-    f = f"coalesce({', '.join(leg)}, 0.0)" if leg else "0.0"
+    c = f"coalesce({', '.join(cogs)})" if cogs else "NULL::DOUBLE"
+    f = f"coalesce({', '.join(leg)})" if leg else "NULL::DOUBLE"
     return " ".join(joins), c, f, duty
 
 
 class _Ctx:
     def __init__(self, con: duckdb.DuckDBPyConnection, period: str, start: dt.date, end: dt.date,
-                 need_costs: bool, filter_start: dt.date | None = None, filter_end: dt.date | None = None) -> None:
+                 need_costs: bool, filter_start: dt.date | None = None, filter_end: dt.date | None = None,
+                 basis: str = "order") -> None:
         self.con = con
+        self.basis = basis
         self.period = period
         self.start, self.end = start, end  # range for listings and calendar days
         self.filter_start = filter_start or dt.date(1900, 1, 1)  # range of fact rows (open when not asked)
@@ -209,16 +213,51 @@ class _Ctx:
         """(join sql, unit_cogs expr, first_leg expr, duty expr)."""
         return cost_join(self.con, alias, date_expr, self.tables)
 
+    def order_date_join(self, alias: str) -> tuple[str, str]:
+        """(join sql, date expr): on the order basis, rows carrying an order id take their order's date."""
+        own = f"CAST({alias}.date AS DATE)"
+        if self.basis != "order" or "order_id" not in _columns(self.con, "fees" if alias == "f" else "refunds"):
+            return "", own
+        join = (f"LEFT JOIN (SELECT store_id AS _od_store, order_id AS _od_order, min(CAST(order_date AS DATE)) AS _od "
+                f"FROM orders GROUP BY 1, 2) _od ON _od._od_store = {alias}.store_id AND _od._od_order = {alias}.order_id")
+        return join, f"coalesce(_od._od, {own})"
+
+
+def _posted_sale_date(ctx: _Ctx, cols: set[str]) -> tuple[str, str]:
+    """(join sql, date expr) of an order line on the posted basis.
+
+    Stores with Amazon settlement lines: the first posting of the line's sales principal (NULL = not
+    settled yet, so not in any posted period); other stores: the ship date, else the order date.
+    """
+    ship = "CAST(o.ship_date AS DATE)" if "ship_date" in cols else "NULL::DATE"
+    if not ctx.has("settlement_lines"):
+        return "", f"coalesce({ship}, CAST(o.order_date AS DATE))"
+    join = (
+        "LEFT JOIN (SELECT store_id AS _p_store, order_id AS _p_order, sku AS _p_sku, "
+        "min(CAST(posted_date AS DATE)) AS _p_date FROM settlement_lines "
+        "WHERE category = 'sales' AND amount_type = 'ItemPrice' GROUP BY 1, 2, 3) _p "
+        "ON _p._p_store = o.store_id AND _p._p_order = o.order_id AND _p._p_sku = o.sku "
+        "LEFT JOIN (SELECT DISTINCT store_id AS _ps_store FROM settlement_lines) _ps ON _ps._ps_store = o.store_id"
+    )
+    return join, (f"CASE WHEN _ps._ps_store IS NOT NULL THEN _p._p_date "
+                  f"ELSE coalesce({ship}, CAST(o.order_date AS DATE)) END")
+
 
 def _base_orders(ctx: _Ctx) -> str:
     cols = _columns(ctx.con, "orders")
-    date = "CAST(o.order_date AS DATE)"
-    join, cogs, leg, duty = ctx.cost_join("o", date) if ctx.need_costs else ("", "0.0", "0.0", "0.0")
+    odate = "CAST(o.order_date AS DATE)"
+    join, cogs, leg, duty = ctx.cost_join("o", odate) if ctx.need_costs else ("", "NULL::DOUBLE", "NULL::DOUBLE", "0.0")
+    if ctx.basis == "posted":
+        pjoin, date = _posted_sale_date(ctx, cols)
+        join = f"{join} {pjoin}"
+    else:
+        date = odate
     ship = "CAST(o.ship_date AS DATE)" if "ship_date" in cols else "NULL::DATE"
     prom = "CAST(o.promised_ship_date AS DATE)" if "promised_ship_date" in cols else "NULL::DATE"
+    disc = "CAST(o.discounts_rc AS DOUBLE)" if "discounts_rc" in cols else "0.0"
     return (
         f"SELECT o.store_id, o.sku, {date} AS _date, o.store_id || '|' || o.order_id AS order_key, "
-        f"o.store_id || '|' || o.sku AS store_sku, o.status, o.quantity, o.gross_sales_rc, "
+        f"o.store_id || '|' || o.sku AS store_sku, o.status, o.quantity, o.gross_sales_rc, {disc} AS discounts_rc, "
         f"{ship} AS ship_date, {prom} AS promised_ship_date, "
         f"{cogs} AS unit_cogs, {leg} AS first_leg_cost, {duty} AS duty_rate "
         f"FROM orders o {join} WHERE {date} {ctx.date_range}"
@@ -239,12 +278,41 @@ def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) ->
 
 def _base_refunds(ctx: _Ctx) -> str:
     have = _columns(ctx.con, "refunds")
-    oid = "coalesce(order_id, '')" if "order_id" in have else "''"
-    sku = "NULLIF(sku, '')" if "sku" in have else "NULL::VARCHAR"
+    oid = "coalesce(r.order_id, '')" if "order_id" in have else "''"
+    sku = "NULLIF(r.sku, '')" if "sku" in have else "NULL::VARCHAR"
+    join, date = ctx.order_date_join("r")
     return (
-        f"SELECT CAST(date AS DATE) AS _date, store_id, {sku} AS sku, amount_rc, quantity, "
-        f"store_id || '|' || {oid} || '|' || coalesce({sku}, '') || '|' || CAST(CAST(date AS DATE) AS VARCHAR) AS refund_key "
-        f"FROM refunds WHERE CAST(date AS DATE) {ctx.date_range}"
+        f"SELECT {date} AS _date, r.store_id, {sku} AS sku, r.amount_rc, r.quantity, "
+        f"r.store_id || '|' || {oid} || '|' || coalesce({sku}, '') || '|' || CAST(CAST(r.date AS DATE) AS VARCHAR) "
+        f"AS refund_key FROM refunds r {join} WHERE {date} {ctx.date_range}"
+    )
+
+
+def _base_fees(ctx: _Ctx) -> str:
+    have = _columns(ctx.con, "fees")
+    sku = "NULLIF(f.sku, '')" if "sku" in have else "NULL::VARCHAR"
+    join, date = ctx.order_date_join("f")
+    return (f"SELECT {date} AS _date, f.store_id, {sku} AS sku, f.fee_type, f.amount_rc "
+            f"FROM fees f {join} WHERE {date} {ctx.date_range}")
+
+
+def _base_ads(ctx: _Ctx) -> str:
+    """Ads rows; on the posted basis, stores invoiced for ads (fees of type advertising) take their
+    spend from those fee rows (by fee date) instead of the ads reports, never both."""
+    have = _columns(ctx.con, "ads")
+    cols = ["spend_rc", "ad_sales_rc", "clicks", "impressions", "ad_orders"]
+    sku = "NULLIF(sku, '')" if "sku" in have else "NULL::VARCHAR"
+    sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
+    ads = f"SELECT CAST(date AS DATE) AS _date, store_id, {sku} AS sku, {sel} FROM ads WHERE CAST(date AS DATE) {ctx.date_range}"
+    if ctx.basis != "posted" or not ctx.has("fees"):
+        return ads
+    inv = "(SELECT DISTINCT store_id FROM fees WHERE fee_type = 'advertising')"
+    fsku = "NULLIF(sku, '')" if "sku" in _columns(ctx.con, "fees") else "NULL::VARCHAR"
+    return (
+        f"SELECT _date, store_id, sku, CASE WHEN store_id IN {inv} THEN 0.0 ELSE spend_rc END AS spend_rc, "
+        f"ad_sales_rc, clicks, impressions, ad_orders FROM ({ads}) "
+        f"UNION ALL SELECT CAST(date AS DATE), store_id, {fsku}, amount_rc, NULL, NULL, NULL, NULL FROM fees "
+        f"WHERE fee_type = 'advertising' AND CAST(date AS DATE) {ctx.date_range}"
     )
 
 
@@ -271,9 +339,16 @@ def _base_tickets(ctx: _Ctx) -> str:
 
 
 def _base_overheads(ctx: _Ctx) -> str:
-    d = ("coalesce(TRY_CAST(CAST(month AS VARCHAR) || '-01' AS DATE), TRY_CAST(CAST(month AS VARCHAR) AS DATE))")
-    return (f"SELECT * FROM (SELECT store_id, NULL::VARCHAR AS sku, {d} AS _date, CAST(amount_rc AS DOUBLE) AS amount_rc "
-            f"FROM overhead_allocations) WHERE _date {ctx.date_range}")
+    """Monthly allocations spread evenly over the days of their month (so ranges and org intervals
+    take their share by days, like every other fact)."""
+    d = ("coalesce(TRY_CAST(CAST(month AS VARCHAR) || '-01' AS DATE), TRY_CAST(CAST(month AS VARCHAR)[:7] || '-01' AS DATE))")
+    return (
+        "SELECT store_id, NULL::VARCHAR AS sku, CAST(t.day AS DATE) AS _date, amount_rc / _n AS amount_rc FROM ("
+        f"SELECT store_id, {d} AS _m, CAST(amount_rc AS DOUBLE) AS amount_rc, "
+        f"date_diff('day', {d}, CAST({d} + INTERVAL 1 MONTH AS DATE)) AS _n FROM overhead_allocations), "
+        "unnest(generate_series(CAST(_m AS TIMESTAMP), CAST(_m + INTERVAL 1 MONTH - INTERVAL 1 DAY AS TIMESTAMP), "
+        f"INTERVAL 1 DAY)) AS t(day) WHERE CAST(t.day AS DATE) {ctx.date_range}"
+    )
 
 
 def _base_listings(ctx: _Ctx, daily: bool) -> str:
@@ -292,8 +367,8 @@ def _base_listings(ctx: _Ctx, daily: bool) -> str:
 SOURCES: dict[str, Any] = {
     "orders": _base_orders,
     "refunds": _base_refunds,
-    "fees": _simple("fees", "date", ["fee_type", "amount_rc"]),
-    "ads": _simple("ads", "date", ["spend_rc", "ad_sales_rc", "clicks", "impressions", "ad_orders"]),
+    "fees": _base_fees,
+    "ads": _base_ads,
     "traffic": _simple("traffic", "date", ["sessions", "page_views"]),
     "inventory": _base_inventory,
     "tickets": _base_tickets,
@@ -412,9 +487,89 @@ def _wh(warehouse: Any) -> Warehouse:
     return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
 
 
+BASES = ("order", "posted")
+_COST_MEASURES = {"cogs_rc", "first_leg_rc", "duties_rc", "inventory_value_days_rc", "uncosted_gmv_rc"}
+_COVERAGE_CACHE: dict[tuple[str, str | None], pd.DataFrame] = {}
+
+
+def coverage_matrix(warehouse: Any = None, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """store_id, month, one bool column per coverage source (kpi_lib.coverage), for the live snapshot.
+
+    Reads the warehouse table ``coverage`` when ingest wrote it, else builds it from the canonical
+    tables (cached per snapshot).
+    """
+    wh = _wh(warehouse)
+    key = (str(wh.path), wh.current_id())
+    if key in _COVERAGE_CACHE:
+        return _COVERAGE_CACHE[key]
+    own = con is None
+    con = con or wh.connect()
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        cov = con.execute("SELECT * FROM coverage").df() if "coverage" in tables else coverage.build_coverage(con)
+    finally:
+        if own:
+            con.close()
+    if len(cov):
+        cov = cov.assign(store_id=cov["store_id"].astype(str), month=cov["month"].astype(str).str[:7])
+    m = coverage.matrix(cov)
+    if len(_COVERAGE_CACHE) > 16:
+        _COVERAGE_CACHE.clear()
+    _COVERAGE_CACHE[key] = m
+    return m
+
+
+def _period_months(labels: Iterable[str], lo: dt.date | None, hi: dt.date | None) -> pd.DataFrame:
+    """period, month pairs: the months each period label overlaps (clipped to [lo, hi])."""
+    rows = []
+    for lbl in labels:
+        s, e = period_bounds(lbl)
+        s, e = max(s, lo) if lo else s, min(e, hi) if hi else e
+        if s > e:
+            continue
+        for p in pd.period_range(s, e, freq="M"):
+            rows.append((lbl, p.strftime("%Y-%m")))
+    return pd.DataFrame(rows, columns=["period", "month"])
+
+
+def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, hi: dt.date | None) -> pd.DataFrame:
+    """For each split row (store × period): one bool column per source, True when the store had
+    orders in a month of the period but lacked that source (the store is incomplete for it)."""
+    cols = [f"_miss_{s}" for s in coverage.SOURCES]
+    out = pd.DataFrame(False, index=split.index, columns=cols)
+    if cov.empty or not len(split):
+        return out
+    active = cov[cov["orders"]].copy()
+    if active.empty:
+        return out
+    for s in coverage.SOURCES:
+        active[f"_miss_{s}"] = ~active[s] if s != "orders" else False
+    pm = _period_months(split["period"].dropna().unique(), lo, hi)
+    flags = pm.merge(active[["store_id", "month", *cols]], on="month").groupby(["store_id", "period"])[cols].max()
+    keys = split[["store_id", "period"]].astype({"store_id": "object"})
+    m = keys.merge(flags.reset_index(), on=["store_id", "period"], how="left")
+    out[cols] = m[cols].fillna(False).astype(bool).values
+    return out
+
+
+class _Result:
+    """Evaluated KPIs on the key frame plus, per KPI, numerator/denominator and completeness."""
+
+    def __init__(self, keys: pd.DataFrame, kpi_list: list[str]) -> None:
+        self.keys = keys
+        self.kpis = kpi_list
+        self.values: dict[str, pd.Series] = {}
+        self.parts: dict[str, tuple[pd.Series, pd.Series]] = {}
+        self.complete: dict[str, pd.Series] = {}
+        self.missing: dict[str, pd.Series] = {}
+        self.covered: dict[str, pd.Series] = {}
+        self.total: dict[str, pd.Series] = {}
+
+
 def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any, filters: Any,
              warehouse: Any, catalog: Catalog | None = None, parts: bool = False,
-             exclude: list[tuple[str | None, Any, Any]] | None = None) -> tuple[pd.DataFrame, list[str], dict]:
+             exclude: list[tuple[str | None, Any, Any]] | None = None, basis: str = "order",
+             complete_for: str | None = None) -> _Result:
     catalog = catalog or load_catalog()
     if kpis is None:
         kpi_list = catalog.ids()
@@ -432,120 +587,206 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
         raise DefinitionError(f"duplicate dimension in by={by}")
     if period not in PERIODS:
         raise DefinitionError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    if basis not in BASES:
+        raise DefinitionError(f"unknown basis {basis!r}; use 'order' (order date) or 'posted' (settlement date)")
     flt = _norm_filters(filters)
-    order = dependency_order(catalog, kpi_list)
     measures = required_measures(catalog, kpi_list)
+    sources_of = {k: catalog.sources(complete_for or k) for k in kpi_list}
+    if complete_for:
+        catalog.get(complete_for)
     wh = _wh(warehouse)
+    split_by = by if "store_id" in by else [*by, "store_id"]
+    keys = ["period", *by]
     con = wh.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         lo, hi = _data_range(con)
         fs, fe = _to_date(start, False), _to_date(end, True)
         s, e = fs or lo, fe or hi
-        cost_measures = {"cogs_rc", "first_leg_rc", "duties_rc", "inventory_value_days_rc"}
-        ctx = _Ctx(con, period, s, e, need_costs=bool(measures & cost_measures), filter_start=fs, filter_end=fe)
+        ctx = _Ctx(con, period, s, e, need_costs=bool(measures & _COST_MEASURES), filter_start=fs, filter_end=fe,
+                   basis=basis)
         dims = set(by) | set(flt)
         org_kind = _org_setup(con, wh, dims)
         use_contracts = "contract_id" in dims
         if use_contracts:
             _contract_setup(con)
-        by_source: dict[str, list[str]] = {}
+        excl = [(st, pd.Timestamp(a).date(), pd.Timestamp(b).date()) for st, a, b in (exclude or [])]
+        split_parts: list[tuple[str, list[str]]] = []
+        grain_parts: list[tuple[str, list[str]]] = []
+        by_source: dict[tuple[str, bool], list[str]] = {}
         for m in sorted(measures):
-            t = catalog.measures[m].table
-            if t != "calendar":
-                by_source.setdefault(t, []).append(m)
-        keys = ["period", *by]
-        parts: list[tuple[str, list[str]]] = []
-        for src, ms in by_source.items():
+            meas = catalog.measures[m]
+            if meas.table != "calendar":
+                by_source.setdefault((meas.table, meas.store_additive), []).append(m)
+        for (src, additive), ms in by_source.items():
             if not ctx.has(_SOURCE_TABLE.get(src, src)):
                 continue
-            excl = [(st, pd.Timestamp(a).date(), pd.Timestamp(b).date()) for st, a, b in (exclude or [])]
-            parts.append((_source_sql(ctx, src, ms, catalog, by, flt, org_kind, use_contracts, excl), ms))
-        df = con.execute(_combine(parts, by)).df() if parts else pd.DataFrame(columns=keys)
+            g = split_by if additive else by
+            sql = _source_sql(ctx, src, ms, catalog, g, flt, org_kind, use_contracts, excl)
+            (split_parts if additive else grain_parts).append((sql, ms))
+        split = con.execute(_combine(split_parts, split_by)).df() if split_parts else pd.DataFrame(
+            columns=["period", *split_by])
+        grain = con.execute(_combine(grain_parts, by)).df() if grain_parts else None
+        cov = coverage_matrix(wh, con) if any(sources_of.values()) else pd.DataFrame()
     finally:
         con.close()
+    for frame in (split, grain):
+        if frame is None:
+            continue
+        frame["period"] = _labels(pd.to_datetime(frame["period"]), period) if len(frame) else pd.Series(dtype="object")
+    allkeys = pd.concat([split[keys]] + ([grain[keys]] if grain is not None else []), ignore_index=True)
+    K = allkeys.drop_duplicates().sort_values([*by, "period"], na_position="last", kind="mergesort")
+    K = K.reset_index(drop=True)
+    K["_key"] = np.arange(len(K))
+    split = split.merge(K, on=keys, how="left") if len(split) else split.assign(_key=pd.Series(dtype="int64"))
+    n = len(K)
+    idx = pd.RangeIndex(n)
+    add_ms = [m for m in measures if catalog.measures[m].store_additive and catalog.measures[m].table != "calendar"]
+    for m in add_ms:
+        split[m] = pd.to_numeric(split[m], errors="coerce").astype("float64").fillna(0.0) if m in split.columns \
+            else 0.0
+    env0: dict[str, Any] = {}
+    if grain is not None and len(grain):
+        grain = grain.merge(K, on=keys, how="left").set_index("_key")
     for m in measures:
-        if m not in df.columns:
-            df[m] = np.nan
         meas = catalog.measures[m]
-        if meas.kind != "median" and meas.table != "calendar":
-            df[m] = pd.to_numeric(df[m], errors="coerce").astype("float64").fillna(0.0)
+        if meas.store_additive or meas.table == "calendar":
+            continue
+        col = grain[m] if grain is not None and len(grain) and m in grain.columns else pd.Series(dtype="float64")
+        v = pd.to_numeric(col, errors="coerce").astype("float64").reindex(idx)
+        env0[m] = v if meas.kind == "median" else v.fillna(0.0)
+    if "calendar_days" in measures:
+        if n:
+            pstart = pd.Series([pd.Timestamp(period_bounds(lbl)[0]) for lbl in K["period"]], index=idx)
+            pend = pd.Series([pd.Timestamp(period_bounds(lbl)[1]) for lbl in K["period"]], index=idx)
+            days = (pend.clip(upper=pd.Timestamp(e)) - pstart.clip(lower=pd.Timestamp(s))).dt.days + 1
+            env0["calendar_days"] = days.clip(lower=0).astype("float64")
         else:
-            df[m] = pd.to_numeric(df[m], errors="coerce").astype("float64")
-    if len(df):
-        pstart = pd.to_datetime(df["period"])
-        if "calendar_days" in measures:
-            pend = pd.Series([pd.Timestamp(period_bounds(lbl)[1]) for lbl in _labels(pstart, period)], index=df.index)
-            lo_ts, hi_ts = pd.Timestamp(s), pd.Timestamp(e)
-            days = (pend.clip(upper=hi_ts) - pstart.clip(lower=lo_ts)).dt.days + 1
-            df["calendar_days"] = days.clip(lower=0).astype("float64")
-        df["period"] = _labels(pstart, period)
-    else:
-        df["period"] = pd.Series(dtype="string")
-    env: dict[str, Any] = {m: df[m] for m in measures}
-    extra: dict[str, tuple[pd.Series, pd.Series]] = {}
-    for k in order:
-        f = catalog.kpis[k].formula
-        env[k] = pd.Series(evaluate(f, env, k), index=df.index, dtype="float64") if len(df) else pd.Series(dtype="float64")
-        if parts and k in kpi_list:
-            sp = split_ratio(f, k)
-            if sp:
-                extra[k] = (pd.Series(evaluate(sp[0], env, k), index=df.index, dtype="float64"),
-                            pd.Series(evaluate(sp[1], env, k), index=df.index, dtype="float64"))
-    out = df[keys].copy()
+            env0["calendar_days"] = pd.Series(dtype="float64")
+    miss = _missing_flags(split[["store_id", "period"]], cov, fs, fe) if len(split) else pd.DataFrame(
+        columns=[f"_miss_{x}" for x in coverage.SOURCES])
+    has_store = split["store_id"].notna() if len(split) else pd.Series(dtype=bool)
+    total = split[has_store].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0) if len(split) \
+        else pd.Series(0, index=idx)
+    res = _Result(K[[*by, "period"]], kpi_list)
+    sums_cache: dict[bytes, pd.DataFrame] = {}
+    groups: dict[tuple[str, ...], list[str]] = {}
     for k in kpi_list:
-        out[k] = env[k].values if len(df) else pd.Series(dtype="float64")
-    out = out[[*by, "period", *kpi_list]]
-    out = out.sort_values([*by, "period"], na_position="last", kind="mergesort").reset_index(drop=True)
-    if parts:
-        # keep numerators/denominators aligned with the sorted frame
-        idx = df.sort_values([*by, "period"], na_position="last", kind="mergesort").index
-        extra = {k: (n.loc[idx].reset_index(drop=True), d.loc[idx].reset_index(drop=True)) for k, (n, d) in extra.items()}
-    return out, kpi_list, extra
+        groups.setdefault(sources_of[k], []).append(k)
+    for srcs, ks in groups.items():
+        if srcs and len(split):
+            mcols = [f"_miss_{x}" for x in srcs]
+            bad = miss[mcols].any(axis=1).values
+        else:
+            mcols, bad = [], np.zeros(len(split), dtype=bool)
+        ok = ~bad
+        ckey = ok.tobytes()
+        if ckey not in sums_cache:
+            sums_cache[ckey] = split.loc[ok].groupby("_key")[add_ms].sum().reindex(idx) if len(split) \
+                else pd.DataFrame(index=idx, columns=add_ms, dtype="float64")
+        sums = sums_cache[ckey]
+        covered = split.loc[ok & has_store.values].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0) \
+            if len(split) else pd.Series(0, index=idx)
+        if mcols:
+            mflags = miss.loc[bad, mcols].groupby(split.loc[bad, "_key"].values).max().reindex(idx, fill_value=False)
+            missing = pd.Series([", ".join(x for x, f in zip(srcs, row) if f) for row in mflags.itertuples(index=False)],
+                                index=idx, dtype="object")
+        else:
+            missing = pd.Series("", index=idx, dtype="object")
+        env: dict[str, Any] = dict(env0)
+        for m in add_ms:
+            env[m] = sums[m].astype("float64")
+        for k in dependency_order(catalog, ks):
+            f = catalog.kpis[k].formula
+            env[k] = pd.Series(evaluate(f, env, k), index=idx, dtype="float64") if n else pd.Series(dtype="float64")
+        # no covered store (and rows to cover): the figure is unknown, never 0
+        unknown = (covered == 0) & (total > 0) if srcs else pd.Series(False, index=idx)
+        for k in ks:
+            v = env[k].where(~unknown)
+            res.values[k] = v
+            res.complete[k] = (covered == total) & ~unknown if srcs else pd.Series(True, index=idx)
+            res.missing[k] = missing
+            res.covered[k] = covered.astype("int64")
+            res.total[k] = total.astype("int64")
+            if parts:
+                sp = split_ratio(catalog.kpis[k].formula, k)
+                if sp:
+                    res.parts[k] = (pd.Series(evaluate(sp[0], env, k), index=idx, dtype="float64").where(~unknown),
+                                    pd.Series(evaluate(sp[1], env, k), index=idx, dtype="float64").where(~unknown))
+    return res
 
 
 def compute(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
             start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
             warehouse: Warehouse | str | Path | None = None,
-            exclude: list[tuple[str | None, Any, Any]] | None = None) -> pd.DataFrame:
+            exclude: list[tuple[str | None, Any, Any]] | None = None, basis: str = "order",
+            complete_for: str | None = None) -> pd.DataFrame:
     """KPIs at the grain ``by`` × ``period``: columns ``*by, period, <one per KPI>``.
 
     ``kpis=None`` computes every catalog KPI. ``start``/``end`` are inclusive dates or period labels.
     ``filters`` maps a dimension to a value or list of values. ``exclude`` drops fact rows of
     ``(store_id or None for every store, first day, last day)`` — excluded days of adjustments.
+    ``basis``: ``"order"`` (order date; order-linked fees and refunds on their order's date) or
+    ``"posted"`` (settlement / posting date). Values are over the stores that have every source the
+    KPI needs in the period (NaN when none has); ``complete_for=kpi`` uses that KPI's sources for every
+    KPI (one store set, e.g. the waterfall's). Completeness flags: :func:`compute_long`.
     """
-    out, _, _ = _compute(kpis, by, period, start, end, filters, warehouse, exclude=exclude)
+    r = _compute(kpis, by, period, start, end, filters, warehouse, exclude=exclude, basis=basis,
+                 complete_for=complete_for)
+    out = r.keys.copy()
+    for k in r.kpis:
+        out[k] = r.values[k].values
     return out
+
+
+LONG_COLUMNS = ["period", "kpi", "value", "numerator", "denominator", "complete", "missing", "stores_covered",
+                "stores_total"]
 
 
 def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
                  start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
-                 warehouse: Warehouse | str | Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
-    """Tidy KPIs: ``*by, period, kpi, value, numerator, denominator``."""
+                 warehouse: Warehouse | str | Path | None = None, catalog: Catalog | None = None,
+                 basis: str = "order", exclude: list[tuple[str | None, Any, Any]] | None = None,
+                 complete_for: str | None = None) -> pd.DataFrame:
+    """Tidy KPIs: ``*by, period, kpi, value, numerator, denominator, complete, missing, stores_covered,
+    stores_total``.
+
+    ``complete``: every store contributing to the row had every source the KPI needs;
+    ``missing``: the missing source kinds (comma-joined, '' if none); the value is over the
+    ``stores_covered`` of ``stores_total`` stores (NaN when none is covered).
+    """
     by = list(by or [])
-    wide, kpi_list, extra = _compute(kpis, by, period, start, end, filters, warehouse, catalog, parts=True)
+    r = _compute(kpis, by, period, start, end, filters, warehouse, catalog, parts=True, exclude=exclude,
+                 basis=basis, complete_for=complete_for)
     frames = []
-    for k in kpi_list:
-        f = wide[[*by, "period"]].copy()
+    for k in r.kpis:
+        f = r.keys.copy()
         f["kpi"] = k
-        f["value"] = wide[k].astype("float64")
-        if k in extra:
-            f["numerator"] = extra[k][0].values
-            f["denominator"] = extra[k][1].values
+        f["value"] = r.values[k].astype("float64").values
+        if k in r.parts:
+            f["numerator"] = r.parts[k][0].values
+            f["denominator"] = r.parts[k][1].values
         else:
             f["numerator"] = f["value"]
             f["denominator"] = np.nan
+        f["complete"] = r.complete[k].astype(bool).values
+        f["missing"] = r.missing[k].values
+        f["stores_covered"] = r.covered[k].values
+        f["stores_total"] = r.total[k].values
         frames.append(f)
-    if not frames:
-        return pd.DataFrame(columns=[*by, "period", "kpi", "value", "numerator", "denominator"])
+    if not frames or not len(r.keys):
+        return pd.DataFrame(columns=[*by, *LONG_COLUMNS])
     return pd.concat(frames, ignore_index=True)
 
 
 __all__ = [
+    "BASES",
     "DIMENSIONS",
+    "LONG_COLUMNS",
     "PERIODS",
     "compute",
     "compute_long",
+    "coverage_matrix",
     "period_bounds",
     "period_kind",
     "period_label",

@@ -310,7 +310,7 @@ def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[
     from .metrics import compute
 
     df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
-                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse))
+                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse), basis="posted")
     if df.empty:
         gmv = ref = xg = xr = 0.0
     else:

@@ -49,12 +49,15 @@ from . import paths
 from .config import StrictModel, format_validation_error, read_yaml
 from .definitions import Catalog, load_catalog
 from .errors import ConfigError, TargetError
-from .metrics import compute, period_bounds, period_kind, period_label, shift_period
+from .formula import split_ratio
+from .metrics import compute, compute_long, period_bounds, period_kind, period_label, shift_period
 from .org import ENTITY_DIMENSION, entity_stores, store_launch_dates
 from .warehouse import Warehouse
 
 EntityKind = Literal["company", "platform", "marketplace", "store", "category", "sku", "team", "person", "contract"]
 RELATIVE = ("latest_month", "latest_quarter", "latest_year")  # resolved against the data's last day
+#: status of a KPI whose actual lacks a source (shown grey; never green)
+INCOMPLETE = "incomplete"
 TARGET_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "value", "cascade", "source", "method", "parent"]
 
 
@@ -198,7 +201,12 @@ def achievement(actual: Any, target: Any, direction: str) -> Any:
     return float(res) if np.ndim(res) == 0 else res
 
 
-def status_of(ach: float, kpi: str | None = None, table: dict[str, Threshold] | None = None) -> str:
+def status_of(ach: float, kpi: str | None = None, table: dict[str, Threshold] | None = None,
+              complete: bool = True) -> str:
+    """green / amber / red by the KPI's thresholds; ``none`` without achievement; ``incomplete``
+    when the actual lacks a source (``complete=False``)."""
+    if not complete:
+        return INCOMPLETE
     if ach is None or not np.isfinite(ach):
         return "none"
     th = (table or {}).get(kpi or "", Threshold())
@@ -424,8 +432,136 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                                                "source": "adjustments.yaml", "method": f"override {adj.id}", "parent": "",
                                                "_rank": 0}])], ignore_index=True)
     df = df.drop(columns="_rank").reset_index(drop=True)
+    df = derive_targets(df, catalog)
     df.attrs["warnings"] = warnings
     return df
+
+
+# ------------------------------------------------------------------------------ coherent targets
+
+
+def ratio_components(catalog: Catalog) -> dict[str, tuple[str, str]]:
+    """Ratio KPIs whose formula is ``kpi_a / kpi_b`` (two catalog KPIs): {kpi: (numerator, denominator)}."""
+    out: dict[str, tuple[str, str]] = {}
+    for k, d in catalog.kpis.items():
+        sp = split_ratio(d.formula, k)
+        if sp and sp[0].strip() in catalog.kpis and sp[1].strip() in catalog.kpis:
+            out[k] = (sp[0].strip(), sp[1].strip())
+    return out
+
+
+def derive_targets(df: pd.DataFrame, catalog: Catalog | None = None) -> pd.DataFrame:
+    """Add (or replace copied cascades with) targets of ratio KPIs derived from their components.
+
+    For a KPI ``a / b`` and every entity × period where both ``a`` and ``b`` have targets, the
+    target is ``target(a) / target(b)`` with method ``derived (a / b)``. An explicit file target
+    for the ratio itself is kept (``target_conflicts`` reports it when it disagrees); a target
+    copied down by a cascade is replaced by the derived one.
+    """
+    catalog = catalog or load_catalog()
+    if df.empty:
+        return df
+    key = ["entity_kind", "entity_id", "period"]
+    for _ in range(2):  # a derived target can be a component of another ratio
+        idx = df.set_index(["kpi", *key])["value"]
+        idx = idx[~idx.index.duplicated()]
+        new_rows = []
+        drop = []
+        for k, (a, b) in ratio_components(catalog).items():
+            if a not in idx.index.get_level_values(0) or b not in idx.index.get_level_values(0):
+                continue
+            ta = idx.xs(a, level="kpi")
+            tb = idx.xs(b, level="kpi")
+            both = ta.to_frame("a").join(tb.to_frame("b"), how="inner")
+            both = both[(both["b"] != 0) & both["a"].notna() & both["b"].notna()]
+            for (ek, eid, per), r in both.iterrows():
+                cur = df[(df["kpi"] == k) & (df["entity_kind"] == ek) & (df["entity_id"] == eid) & (df["period"] == per)]
+                if len(cur) and (cur["parent"].iloc[0] == "" or str(cur["method"].iloc[0]).startswith("derived")):
+                    continue  # explicit (checked by target_conflicts) or already derived
+                drop += list(cur.index)
+                new_rows.append({"kpi": k, "entity_kind": ek, "entity_id": eid, "period": per,
+                                 "value": float(r["a"] / r["b"]), "cascade": False, "source": "derived",
+                                 "method": f"derived ({a} / {b})", "parent": ""})
+        if not new_rows:
+            break
+        df = pd.concat([df.drop(index=drop), pd.DataFrame(new_rows, columns=TARGET_COLUMNS)], ignore_index=True)
+    return df.reset_index(drop=True)
+
+
+def target_conflicts(targets: pd.DataFrame, catalog: Catalog | None = None, tolerance: float = 0.01) -> pd.DataFrame:
+    """Explicit ratio targets that disagree with the ratio of their components' targets.
+
+    Columns: source, kpi, entity_kind, entity_id, period, explicit, derived, numerator, denominator.
+    Disagree = |explicit − derived| > tolerance × |derived| (relative; default 1 %).
+    """
+    catalog = catalog or load_catalog()
+    cols = ["source", "kpi", "entity_kind", "entity_id", "period", "explicit", "derived", "numerator", "denominator"]
+    if targets.empty:
+        return pd.DataFrame(columns=cols)
+    t = targets.copy()
+    t["entity_id"] = t["entity_id"].fillna("").astype(str)
+    if "parent" not in t.columns:
+        t["parent"] = ""
+    explicit = t[(t["parent"].fillna("") == "") & t["value"].notna()
+                 & ~t.get("method", pd.Series("", index=t.index)).astype(str).str.startswith("derived")]
+    idx = t[t["value"].notna()].drop_duplicates(["kpi", "entity_kind", "entity_id", "period"]).set_index(
+        ["kpi", "entity_kind", "entity_id", "period"])["value"]
+    rows = []
+    for k, (a, b) in ratio_components(catalog).items():
+        for r in explicit[explicit["kpi"] == k].itertuples():
+            ka, kb = (a, r.entity_kind, r.entity_id, r.period), (b, r.entity_kind, r.entity_id, r.period)
+            if ka not in idx.index or kb not in idx.index or idx[kb] == 0:
+                continue
+            derived = float(idx[ka] / idx[kb])
+            if abs(float(r.value) - derived) > tolerance * abs(derived):
+                rows.append((getattr(r, "source", ""), k, r.entity_kind, r.entity_id, r.period, float(r.value),
+                             derived, a, b))
+    return pd.DataFrame(rows, columns=cols)
+
+
+_TARGET_CACHE: dict[tuple[str, str | None], pd.DataFrame] = {}
+
+
+def computed_targets(warehouse: Any = None) -> pd.DataFrame:
+    """The targets `kpi compute` wrote (table ``kpi_targets``), else ``all_targets()`` (cached per snapshot)."""
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    key = (str(wh.path), wh.current_id())
+    if key not in _TARGET_CACHE:
+        df = wh.read("kpi_targets") if wh.has("kpi_targets") else all_targets(wh)
+        df = df.assign(entity_id=df["entity_id"].fillna("").astype(str))
+        if len(_TARGET_CACHE) > 8:
+            _TARGET_CACHE.clear()
+        _TARGET_CACHE[key] = df
+    return _TARGET_CACHE[key]
+
+
+def target_row(kpi: str, entity_kind: str, entity_id: str | None, period: str, warehouse: Any = None) -> dict | None:
+    """The target row (kpi, entity_kind, entity_id, period, value, source, method, parent) or None.
+
+    Exact key first; for a quarter or year of an additive KPI without its own target, the sum of
+    its month targets when every month has one.
+    """
+    df = computed_targets(warehouse)
+    eid = entity_id or ""
+    m = df[(df["kpi"] == kpi) & (df["entity_kind"] == entity_kind) & (df["entity_id"] == eid)]
+    hit = m[m["period"] == period]
+    if len(hit):
+        return {c: hit.iloc[0][c] for c in TARGET_COLUMNS if c in hit.columns}
+    if period_kind(period) in ("quarter", "year") and load_catalog().is_additive(kpi):
+        months = _months(period)
+        mm = m[m["period"].isin(months)]
+        if len(mm) == len(months) and mm["period"].nunique() == len(months):
+            return {"kpi": kpi, "entity_kind": entity_kind, "entity_id": eid, "period": period,
+                    "value": float(mm["value"].sum()), "cascade": False, "source": "months",
+                    "method": f"sum of {len(months)} month targets", "parent": ""}
+    return None
+
+
+def target_for(kpi: str, entity_kind: str, entity_id: str | None, period: str, warehouse: Any = None) -> float | None:
+    """The one target of a KPI × entity × period that scorecards, reports and settlements read
+    (None when there is none). See :func:`target_row` for the lookup rules."""
+    r = target_row(kpi, entity_kind, entity_id, period, warehouse)
+    return None if r is None or r["value"] is None or not np.isfinite(float(r["value"])) else float(r["value"])
 
 
 # ------------------------------------------------------------------------------------ adjustments
@@ -483,7 +619,8 @@ def _excluded_days(adjs: list[Adjustment], period: str) -> int:
 # ------------------------------------------------------------------------------------ evaluation
 
 STATUS_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "target", "actual", "expected_to_date", "projection",
-                  "achievement", "pace_achievement", "status", "method", "adjusted", "adjustment_ids", "as_of"]
+                  "achievement", "pace_achievement", "status", "method", "adjusted", "adjustment_ids", "as_of",
+                  "complete", "missing"]
 
 
 def _as_of(wh: Warehouse) -> dt.date:
@@ -537,9 +674,9 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
         hi = min(hi, as_of)
         by = [dim] if dim else []
         flt = {dim: sorted(g["entity_id"].unique())} if dim else None
-        act = compute(kpis, by=by, period=pkind, start=lo, end=hi, filters=flt, warehouse=wh)
+        act = compute_long(kpis, by=by, period=pkind, start=lo, end=hi, filters=flt, warehouse=wh, catalog=catalog)
         act = act.rename(columns={dim: "entity_id"}) if dim else act.assign(entity_id="")
-        long = act.melt(id_vars=["entity_id", "period"], value_vars=kpis, var_name="kpi", value_name="actual")
+        long = act[["entity_id", "period", "kpi", "value", "complete", "missing"]].rename(columns={"value": "actual"})
         m = g.merge(long, on=["kpi", "entity_id", "period"], how="left")
         for r in m.itertuples():
             d = catalog.get(r.kpi).direction
@@ -553,13 +690,18 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             if excl and additive:
                 target = target * (1 - excl / total_days)
             actual = float(r.actual) if r.actual is not None and pd.notna(r.actual) else np.nan
+            complete = bool(r.complete) if pd.notna(r.complete) else True
+            missing = str(r.missing) if isinstance(r.missing, str) else ""
             if excl:
                 # the excluded days leave the actual too (ratios and medians recomputed without them)
                 stores_ex = [(a.entity_id if a.entity_kind == "store" else None, a.start, a.end)
                              for a in own if a.kind == "exclude_days"]
-                re = compute([r.kpi], by=[], period=pkind, start=r.period, end=min(e, as_of),
-                             filters=_entity_filter(ekind, r.entity_id or None), warehouse=wh, exclude=stores_ex)
-                actual = float(re[r.kpi].iloc[0]) if len(re) else np.nan
+                re = compute_long([r.kpi], by=[], period=pkind, start=r.period, end=min(e, as_of),
+                                  filters=_entity_filter(ekind, r.entity_id or None), warehouse=wh, exclude=stores_ex,
+                                  catalog=catalog)
+                actual = float(re["value"].iloc[0]) if len(re) else np.nan
+                if len(re):
+                    complete, missing = bool(re["complete"].iloc[0]), str(re["missing"].iloc[0])
             ach = achievement(actual, target, d)
             in_progress = e > as_of
             if in_progress:
@@ -576,8 +718,10 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             st = status_of(judged, r.kpi, th)
             if excl and not additive and excl >= total_days:
                 st = "none"
+            if not complete:  # a figure missing a source is never judged (never green)
+                st = INCOMPLETE
             out.append([r.kpi, ekind, r.entity_id, r.period, target, actual, expected, projection, ach, pace, st,
-                        r.method, bool(adjs), ",".join(a.id for a in adjs), as_of.isoformat()])
+                        r.method, bool(adjs), ",".join(a.id for a in adjs), as_of.isoformat(), complete, missing])
     res = pd.DataFrame(out, columns=STATUS_COLUMNS)
     res = res.sort_values(["entity_kind", "entity_id", "period", "kpi"]).reset_index(drop=True)
     res.attrs["warnings"] = list(tg.attrs.get("warnings", []))

@@ -122,6 +122,8 @@ DEFAULT_TREE: dict = {
         _n("platform_fees", "net_profit", "middle", "additive", -1),
         _n("fulfillment_fees", "net_profit", "middle", "additive", -1),
         _n("storage_fees", "net_profit", "middle", "additive", -1),
+        _n("return_processing", "net_profit", "middle", "additive", -1),
+        _n("promotions", "net_profit", "middle", "additive", -1),
         _n("ad_spend", "net_profit", "middle", "additive", -1),
         _n("tacos", "ad_spend", "middle", "multiplicative"),
         _n("gmv", "ad_spend", "middle", "multiplicative", id="gmv_for_ads"),

@@ -73,10 +73,17 @@ def expected(t: dict, dim: str, period: str) -> pd.DataFrame:
     r["returned_units"] = o[o["status"] == "returned"].groupby(keys)["quantity"].sum()
     late = sh[(sh["ship_date"] > sh["promised_ship_date"]).fillna(False)]
     r["late_lines"] = late.groupby(keys).size()
-    rf = prep(t["refunds"], "date")
+    # order basis: refunds and fees that carry an order id take their order's date
+    odate = t["orders"].groupby(["store_id", "order_id"])["order_date"].min()
+
+    def on_order_date(df: pd.DataFrame) -> pd.DataFrame:
+        od = pd.MultiIndex.from_arrays([df["store_id"], df["order_id"]]).map(odate.to_dict())
+        return df.assign(date=pd.Series(od, index=df.index).fillna(df["date"]))
+
+    rf = prep(on_order_date(t["refunds"]), "date")
     r["refunds"] = rf.groupby(keys)["amount_rc"].sum()
     r["refund_units"] = rf.groupby(keys)["quantity"].sum()
-    fe = prep(t["fees"], "date")
+    fe = prep(on_order_date(t["fees"]), "date")
     fsum = fe.pivot_table(index=keys, columns="fee_type", values="amount_rc", aggfunc="sum")
     for ft in ["referral", "payment", "promotion", "subscription", "return_processing", "refund", "other",
                "fulfillment", "shipping_label", "storage", "long_term_storage"]:
@@ -125,8 +132,12 @@ def expected(t: dict, dim: str, period: str) -> pd.DataFrame:
     ac = prep(t["activities"], "date")
     r["new_listings"] = ac[ac["kind"] == "new_listing"].groupby(keys).size()
     r["ad_opt"] = ac[ac["kind"] == "ad_group_optimization"].groupby(keys).size()
-    oh = t["overhead_allocations"].copy()
-    oh["period"] = _label(pd.to_datetime(oh["month"] + "-01"), period)
+    oh = t["overhead_allocations"].copy()  # spread over the days of the month
+    oh = oh.assign(day=[pd.date_range(m + "-01", periods=pd.Period(m).days_in_month) for m in oh["month"]])
+    oh = oh.explode("day")
+    oh["amount_rc"] = oh["amount_rc"] / oh["day"].dt.days_in_month
+    oh = oh[(oh["day"] >= START) & (oh["day"] <= END)]
+    oh["period"] = _label(oh["day"], period)
     oh["platform"] = oh["store_id"].map(stores["platform"])
     r["overheads"] = oh.groupby(keys)["amount_rc"].sum()
     r = pd.DataFrame(r)
@@ -155,12 +166,19 @@ def expected(t: dict, dim: str, period: str) -> pd.DataFrame:
     k["clicks"], k["impressions"] = r["clicks"], r["impressions"]
     k["cpc"], k["ctr"] = div(r["ad_spend"], r["clicks"]), div(r["clicks"], r["impressions"])
     k["cogs"], k["first_leg"], k["duties"] = r["cogs"], r["first_leg"], r["duties"]
-    k["platform_fees"] = r[["fee_referral", "fee_payment", "fee_promotion", "fee_subscription", "fee_return_processing",
-                            "fee_refund", "fee_other"]].sum(axis=1)
+    k["referral_fees"], k["payment_fees"] = r["fee_referral"], r["fee_payment"]
+    k["other_platform_fees"] = r[["fee_subscription", "fee_refund", "fee_other"]].sum(axis=1)
+    k["platform_fees"] = k["referral_fees"] + k["payment_fees"] + k["other_platform_fees"]
     k["fulfillment_fees"] = r["fee_fulfillment"] + r["fee_shipping_label"]
+    k["monthly_storage_fees"], k["long_term_storage_fees"] = r["fee_storage"], r["fee_long_term_storage"]
     k["storage_fees"] = r["fee_storage"] + r["fee_long_term_storage"]
-    k["contribution"] = (k["net_sales"] - k["cogs"] - k["first_leg"] - k["duties"] - k["platform_fees"]
-                         - k["fulfillment_fees"] - k["storage_fees"] - k["ad_spend"])
+    k["return_processing"], k["discounts"] = r["fee_return_processing"], 0.0 * r["gmv"]
+    k["promotions"] = r["fee_promotion"] + k["discounts"]
+    k["gross_profit"] = k["net_sales"] - k["cogs"] - k["first_leg"] - k["duties"]
+    k["contribution"] = (k["gross_profit"] - k["platform_fees"] - k["fulfillment_fees"] - k["storage_fees"]
+                         - k["ad_spend"] - k["return_processing"] - k["promotions"])
+    k["contribution_margin"] = div(k["contribution"], k["net_sales"])
+    k["uncosted_share"] = 0.0 * div(r["gmv"], r["gmv"])
     k["overheads"] = r["overheads"]
     k["net_profit"] = k["contribution"] - k["overheads"]
     k["gross_margin"] = div(k["net_sales"] - k["cogs"] - k["first_leg"] - k["duties"], k["net_sales"])
@@ -261,7 +279,8 @@ def test_filters_periods_and_long_form(wh):
     long = compute_long(["gmv", "aov"], by=["store_id"], period="month", warehouse=w)
     a = long[long["kpi"] == "aov"]
     assert np.allclose(a["value"], a["numerator"] / a["denominator"])
-    assert set(long.columns) == {"store_id", "period", "kpi", "value", "numerator", "denominator"}
+    assert set(long.columns) == {"store_id", "period", "kpi", "value", "numerator", "denominator", "complete",
+                                 "missing", "stores_covered", "stores_total"}
 
 
 def test_bad_arguments(wh):
