@@ -224,13 +224,15 @@ def fmt_incomplete(missing: Any = "", lang: str = "zh") -> str:
 
 
 def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
-    """A change as readers read it: '+2.1 pp' for ratios (delta a fraction), '+17.0%' for money/counts."""
+    """A change as kpi_lib.changes gives it: '+2.1 pp' (delta in points) for rates, '+0.42 x' for ratios,
+    '+17.0%' (delta a fraction) for money and counts; never '-0.0'."""
     if _missing(delta):
         return DASH
     d = float(delta)
     if unit == "pp":
-        v = d * 100
-        return f"{0.0 if round(v, digits) == 0 else v:+.{digits}f} pp"
+        return f"{0.0 if round(d, digits) == 0 else d:+.{digits}f} pp"
+    if unit == "x":
+        return f"{0.0 if round(d, 2) == 0 else d:+.2f} x"
     return fmt_pct(0.0 if round(d * 100, digits) == 0 else d, digits, signed=True)
 
 
@@ -485,9 +487,13 @@ def _rec(ctx: Any, kpi: str, value: Any, **kw: Any) -> None:
 
 def _val(r: Mapping[str, Any], col: str, ctx: Any) -> str:
     """A status row's value formatted, or '— reason' when the figure is incomplete."""
-    if col == "actual" and not bool(r.get("complete", True)):
+    if col == "actual" and not bool(r.get("complete", True)) and _missing(r.get("actual")):
         return fmt_incomplete(r.get("missing", ""), ctx.lang)
-    return fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang)
+    txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang)
+    c, n = r.get("stores_covered"), r.get("stores_total")
+    if col == "actual" and not bool(r.get("complete", True)) and not _missing(c) and not _missing(n):
+        txt += f" ({int(c)}/{int(n)})"  # a roll-up over part of the stores: the coverage note says which
+    return txt
 
 
 def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
@@ -495,11 +501,14 @@ def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
     for r in df.to_dict("records"):
         k, u, src = r["kpi"], r["unit"], r.get("source", "kpi_values")
         basis = r.get("basis", "order")
-        _rec(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src)
+        _rec(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src,
+             stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
         if "prior_period" in r:
-            _rec(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src)
+            _rec(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src,
+                 complete=r.get("prior_complete", True), stores_covered=r.get("prior_stores_covered"))
         if "yoy_period" in r and not _missing(r.get("yoy_prior")):
-            _rec(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src)
+            _rec(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src,
+                 complete=r.get("yoy_complete", True), stores_covered=r.get("yoy_stores_covered"))
         if targets and not _missing(r.get("target")):
             _rec(ctx, f"{k}:target", r["target"], unit=u, basis=None, period=r.get("target_period") or ctx.period,
                  source="kpi_status")
@@ -512,7 +521,7 @@ def coverage_notes(df: pd.DataFrame, ctx: Any) -> str:
     out = []
     for r in df.to_dict("records"):
         c, n = r.get("stores_covered"), r.get("stores_total")
-        if not _missing(c) and not _missing(n) and int(c) < int(n):
+        if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
             out.append(coverage_text(str(r["name"]), c, n, r.get("missing", ""), ctx.lang))
     return "".join(f'<p class="note coverage">{esc(x)}</p>' for x in out)
 
@@ -544,7 +553,8 @@ def headline_cards(status: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> str:
             r["kpi"] = k
             items.append((str(r["name"]), _val(r, "actual", ctx), r["status"]))
             _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
-                 source=r.get("source", "kpi_values"))
+                 source=r.get("source", "kpi_values"), stores_covered=r.get("stores_covered"),
+                 stores_total=r.get("stores_total"))
     return cards(items, ctx.lang)
 
 
@@ -583,6 +593,16 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     return section(key, lang, basis_note + body)
 
 
+def _record_trend(trend: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> None:
+    units, meta = trend.attrs.get("units", {}), trend.attrs.get("meta", {})
+    for rec in trend.to_dict("records"):
+        for k in kpis:
+            if k in rec:
+                m = meta.get(f'{rec["period"]}|{k}', {})
+                _rec(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]), complete=m.get("complete", True),
+                     stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
+
+
 def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     """One line chart for money/count KPIs and one for percentages (12 months); incomplete months are gaps.
 
@@ -593,12 +613,7 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     kpis = list(names)
     if trend.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
-    incomplete = set(trend.attrs.get("incomplete", []))
-    for rec in trend.to_dict("records"):
-        for k in kpis:
-            if k in rec:
-                _rec(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]),
-                     complete=f'{rec["period"]}|{k}' not in incomplete, source="kpi_values")
+    _record_trend(trend, ctx, kpis)
     amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
     ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
     body = ""
@@ -657,11 +672,7 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
     if chart_trend is not None:
         names, units = chart_trend.attrs.get("names", {}), chart_trend.attrs.get("units", {})
         ys = {k: names[k] for k in names if units.get(k) == "money" and k in chart_trend}
-        incomplete = set(chart_trend.attrs.get("incomplete", []))
-        for rec in chart_trend.to_dict("records"):
-            for k in ys:
-                _rec(ctx, k, rec[k], unit="money", period=str(rec["period"]),
-                     complete=f'{rec["period"]}|{k}' not in incomplete, source="kpi_values")
+        _record_trend(chart_trend, ctx, list(ys))
         if ys:
             body += chart_html(line_chart(chart_trend, "period", ys))
     return section(key, lang, body + extra)
@@ -717,17 +728,24 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
     if "complete" not in d:
         d["complete"], d["missing"] = True, ""
     for r in d.to_dict("records"):  # costs are drawn negative; the figure is the cost itself (positive)
-        _rec(ctx, str(r["step"]), -r["amount"] if r["kind"] == "cost" else r["amount"], unit="money", basis=basis,
-             complete=r["complete"], source="costs.waterfall")
+        _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"] if r["kind"] == "cost" else r["amount"], unit="money",
+             basis=basis, complete=r["complete"], source="costs.waterfall", stores_covered=r.get("stores_covered"),
+             stores_total=r.get("stores_total"))
     measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
                 for i, k in enumerate(d["kind"])]
     fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures)
-    d["amt"] = [fmt_money(a, ctx.currency, lang) if c else fmt_incomplete(m, lang)
-                for a, c, m in zip(d["amount"], d["complete"], d["missing"])]
-    d["pct"] = [fmt_pct(v) if c else DASH for v, c in zip(d["pct_of_net_sales"], d["complete"])]
+    d["amt"] = [fmt_incomplete(m, lang) if _missing(a) else fmt_money(a, ctx.currency, lang)
+                for a, m in zip(d["amount"], d["missing"])]
+    d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
     tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", "% " + (
         "净销售额" if lang == "zh" else "of net sales"))], lang=lang)
-    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_html(fig) + tbl)
+    cov = ""
+    c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
+    if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+        reason = missing_reason(d["missing"].iloc[0], lang)
+        cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
+                   f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_html(fig) + tbl)
 
 
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
@@ -774,7 +792,7 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
         _rec(ctx, k, r["share_current"], unit="pct", basis=basis, source="costs.explain_margin_change")
     steps = df[df["step"] != "net_margin"]
     fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
-    pts = lambda v: fmt_change(None if _missing(v) else float(v) / 100, "pp", 2)
+    pts = lambda v: fmt_change(v, "pp", 2)
     tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
                      ("margin_points", t("change", lang))],
                 {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
@@ -960,20 +978,21 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
         inc = set(filter(None, str(r["incomplete"]).split(",")))
         for k in ("gmv", "net_profit", "net_margin", "acos"):
             _rec(ctx, k, r[k], entity_kind="store", entity_id=str(r["store_id"]), complete=k not in inc,
-                 source="kpi_values")
+                 source="kpi_values", stores_covered=0 if _missing(r[k]) else 1, stores_total=1)
     d["flags"] = [status_counts_html({s: r.get(s, 0) for s in ("red", "amber", "green", "incomplete")}, lang)
                   for r in d.to_dict("records")]
     name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
     d["store"] = name
     fm = {"gmv": _money(ctx), "net_profit": _money(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
     for c in fm:
-        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") else fm[c](v)
+        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and _missing(v) else fm[c](v)
                 for v, i, m in zip(d[c], d["incomplete"], d["missing"])]
+    d["store"] = [f"{esc(s)} {badge('incomplete', lang)}" if i else esc(s) for s, i in zip(d["store"], d["incomplete"])]
     d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
     tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_chg", t("change", lang)),
                     ("net_profit", "净利润" if lang == "zh" else "Net profit"),
                     ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
-                    ("flags", t("status", lang))], raw=["flags"], lang=lang)
+                    ("flags", t("status", lang))], raw=["flags", "store"], lang=lang)
     fig = bar_chart(list(d["store_id"]), list(df["gmv"]))
     return section(key, lang, chart_html(fig) + tbl)
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import changes
 from .config import workbench
 from .errors import KpiError, RenderError
 from .warehouse import Warehouse
@@ -74,7 +75,8 @@ class ReportContext:
 
     def record(self, kpi: str, value: Any, *, unit: str | None = None, period: str | None = None,
                entity_kind: str | None = None, entity_id: str | None = None, basis: str | None = "order",
-               complete: Any = True, source: str = "", converted: bool = True) -> None:
+               complete: Any = True, source: str = "", converted: bool = True, stores_covered: Any = None,
+               stores_total: Any = None) -> None:
         """Note one figure the page shows (called by kpi_lib.present as it formats it).
 
         ``value`` is as shown: money in the report currency when ``converted`` (stored back in the
@@ -97,6 +99,7 @@ class ReportContext:
             "entity_id": self.entity_id if entity_id is None and entity_kind is None else str(entity_id or ""),
             "period": period or self.period, "kpi": kpi, "basis": basis, "value": v,
             "complete": bool(done and v is not None), "source": source, "unit": unit,
+            "stores_covered": _int_or_none(stores_covered), "stores_total": _int_or_none(stores_total),
         })
 
     def figures_data(self) -> list[dict[str, Any]]:
@@ -122,6 +125,13 @@ class ReportContext:
         from .metrics import shift_period
 
         return shift_period(self.period, -n)
+
+
+def _int_or_none(v: Any) -> int | None:
+    try:
+        return None if v is None or pd.isna(v) else int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 # ---- caches per snapshot -------------------------------------------------------------------------
@@ -339,45 +349,24 @@ def _to_currency(ctx: ReportContext, df: pd.DataFrame, kpi_col: str | None = Non
 
 
 def prior_periods(period: str) -> dict[str, str]:
-    """{"mom": prior month, "yoy": same month last year} (kpi_lib.changes when the engine has it)."""
-    try:
-        from .changes import prior_periods as _pp
-    except ModuleNotFoundError:
-        from .metrics import shift_period
-
-        return {"mom": shift_period(period, -1), "yoy": shift_period(period, -12)}
-    return dict(_pp(period))
+    """{"mom": prior month, "yoy": same month last year} (kpi_lib.changes)."""
+    return dict(changes.prior_periods(period))
 
 
 def change(kpi: str, current: Any, prior: Any) -> tuple[float, str]:
-    """(delta, unit) as readers read it: ratios in percentage points ("pp", delta as a fraction, 0.021 =
-    2.1 pp), money and counts relative ("%", 0.17 = +17 %). NaN when either side is missing."""
-    try:
-        from .changes import change as _change
-    except ModuleNotFoundError:
-        _change = None
-    if _change is not None:
-        d, u = _change(kpi, current, prior)
-        return (float("nan") if d is None else float(d)), str(u)
-    unit = kpi_unit(kpi)
-    if current is None or prior is None or pd.isna(current) or pd.isna(prior):
-        return float("nan"), ("pp" if unit == "pct" else "%")
-    if unit == "pct":
-        return float(current) - float(prior), "pp"
-    return ((float(current) - float(prior)) / abs(float(prior)) if prior else float("nan")), "%"
+    """(delta, unit) as readers read it (kpi_lib.changes.change): "pp" percentage points (3.9) for rates,
+    "x" for ratios, "%" relative (0.17 = +17 %) for money and counts; NaN when either side is missing."""
+    if kpi not in catalog().kpis:
+        return float("nan"), "%"
+    d, u = changes.change(kpi, current, prior, catalog())
+    return (float("nan") if d is None else float(d)), str(u)
 
 
 def is_good(kpi: str, delta: Any) -> bool | None:
     """Whether a change is good news for the KPI (its catalog direction); None for no change/unknown."""
-    if delta is None or pd.isna(delta) or delta == 0:
+    if kpi not in catalog().kpis:
         return None
-    try:
-        from .changes import is_good as _is_good
-    except ModuleNotFoundError:
-        cat = catalog()
-        up = (cat.get(kpi).direction if kpi in cat.kpis else "up") == "up"
-        return bool(delta > 0) == up
-    return _is_good(kpi, delta)
+    return changes.is_good(kpi, delta, catalog())
 
 
 def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFrame:
@@ -402,13 +391,8 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
 
     for k in kpis:
         actual, prior, yoy = (cell(ctx.period, k, "value"), cell(pp["mom"], k, "value"), cell(pp["yoy"], k, "value"))
+        # the engine's value: over the stores that have the sources (NaN when none has), never zeros
         complete = bool(cell(ctx.period, k, "complete", True))
-        if not complete:
-            actual = np.nan  # incomplete is shown as missing, never as a number computed with zeros
-        if not bool(cell(pp["mom"], k, "complete", True)):
-            prior = np.nan
-        if not bool(cell(pp["yoy"], k, "complete", True)):
-            yoy = np.nan
         mom_d, mom_u = change(k, actual, prior)
         yoy_d, yoy_u = change(k, actual, yoy)
         s = st[st["kpi"] == k] if not st.empty else st
@@ -434,6 +418,10 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
             else False,
             "complete": complete, "missing": cell(ctx.period, k, "missing", ""),
             "stores_covered": cell(ctx.period, k, "stores_covered"), "stores_total": cell(ctx.period, k, "stores_total"),
+            "prior_complete": bool(cell(pp["mom"], k, "complete", True)),
+            "prior_stores_covered": cell(pp["mom"], k, "stores_covered"),
+            "yoy_complete": bool(cell(pp["yoy"], k, "complete", True)),
+            "yoy_stores_covered": cell(pp["yoy"], k, "stores_covered"),
             "basis": "order", "source": "kpi_values",
         })
     df = pd.DataFrame(rows)
@@ -447,15 +435,14 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
 def trend(ctx: ReportContext, kpis: list[str], months: int = 12) -> pd.DataFrame:
     """period + one column per KPI for the last ``months`` months up to the report period."""
     lg = _long(ctx, kpis, ctx.prior(months - 1), ctx.period)
-    lg.loc[~lg["complete"], "value"] = np.nan  # an incomplete month is a gap in the line, not a zero
     wide = lg.pivot_table(index="period", columns="kpi", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(columns=kpis).sort_index()
     out = _to_currency(ctx, wide).reset_index().rename(columns={"index": "period"})
     out.columns.name = None
     out.attrs["names"] = {k: kpi_name(k, ctx.lang) for k in kpis}
     out.attrs["units"] = {k: kpi_unit(k) for k in kpis}
-    out.attrs["incomplete"] = sorted(f"{p}|{k}" for p, k in zip(lg.loc[~lg["complete"], "period"],
-                                                                lg.loc[~lg["complete"], "kpi"]))
+    out.attrs["meta"] = {f"{r.period}|{r.kpi}": {"complete": bool(r.complete), "stores_covered": r.stores_covered,
+                                                 "stores_total": r.stores_total} for r in lg.itertuples()}
     return out
 
 
@@ -558,8 +545,9 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     """Cost waterfall GMV → net profit for the month (kpi_lib.costs.waterfall, the one definition of
     every line), report currency.
 
-    Columns: step, name, amount (signed: costs negative), pct_of_net_sales, kind (total|cost|subtotal),
-    basis, complete (True unless the engine says the line lacks data), missing.
+    Columns: step, kpi (the catalog KPI of the line), name, amount (signed: costs negative),
+    pct_of_net_sales, kind (total|cost|subtotal), basis, complete, missing, stores_covered, stores_total
+    (every line is over the stores complete for net profit).
     """
     from .costs import waterfall as _waterfall
 
@@ -570,12 +558,15 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     df["basis"] = basis
-    for c, d in (("complete", True), ("missing", "")):
+    for c, d in (("complete", True), ("missing", ""), ("stores_covered", np.nan), ("stores_total", np.nan),
+                 ("kpi", None)):
         if c not in df:
             df[c] = d
+    df["kpi"] = df["kpi"].fillna(df["step"])
     df["complete"] = df["complete"].fillna(True).astype(bool)
     df["missing"] = df["missing"].map(_missing_text)
-    return df[["step", "name", "amount", "pct_of_net_sales", "kind", "basis", "complete", "missing"]]
+    return df[["step", "kpi", "name", "amount", "pct_of_net_sales", "kind", "basis", "complete", "missing",
+               "stores_covered", "stores_total"]]
 
 
 def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False) -> pd.DataFrame:
@@ -656,7 +647,6 @@ def store_ranking(ctx: ReportContext) -> pd.DataFrame:
         v["complete"] = True
     v["complete"] = v["complete"].fillna(True).astype(bool)
     v["missing"] = v["missing"].map(_missing_text) if "missing" in v else ""
-    v.loc[~v["complete"], "value"] = np.nan
     wide = v.pivot_table(index=["entity_id", "period"], columns="kpi", values="value", aggfunc="first",
                          dropna=False).reset_index()
     cur = wide[wide["period"] == ctx.period].set_index("entity_id")
@@ -700,7 +690,7 @@ def red_flags(ctx: ReportContext, limit: int = 25) -> pd.DataFrame:
     s = s.sort_values(["_order", "pace_achievement" if "pace_achievement" in s else "achievement"])
     s = s.assign(name=s["kpi"].map(lambda k: kpi_name(k, ctx.lang)), unit=s["kpi"].map(kpi_unit))
     s["missing"] = s["missing"].map(_missing_text) if "missing" in s else ""
-    s.loc[s["status"] == "incomplete", ["actual", "achievement"]] = np.nan
+    s.loc[s["status"] == "incomplete", "achievement"] = np.nan
     money = s["unit"] == "money"
     for c in ("actual", "target"):
         s[c] = s[c].astype(float)

@@ -1,0 +1,208 @@
+"""Figures as data (issue 9): every rendered report writes ``<entity>.figures.json`` beside its HTML, and
+the same figure has the same value in every report, equal to the engine's own figure.
+
+One part of the monthly batch (every report kind; the company, two stores of which one has no ads or
+traffic data, a team, two people, a contract) is rendered once per test session on a copy of the
+small demo warehouse; every test reads its files.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import math
+import re
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+PERIOD = "2026-11"
+STORES = ["AMZ-DE-01", "TTS-US-01"]
+PEOPLE = ["P01", "P06"]
+BATCH = f"""
+name: figures-test
+timeout: 240
+reports:
+  - {{template: executive_overview, entities: company}}
+  - {{template: cost_diagnostic, entities: company}}
+  - {{template: store_performance, entities: stores, ids: {STORES}}}
+  - {{template: cost_diagnostic, name: store_cost_diagnostic, entities: stores, ids: {STORES}}}
+  - {{template: scorecard, name: team_scorecard, entities: teams, ids: [T-AMZ]}}
+  - {{template: scorecard, name: person_scorecard, entities: people, ids: {PEOPLE}}}
+  - {{template: contract_settlement, entities: contracts, ids: [C-001]}}
+"""
+ENGINE_KINDS = {"company": None, "store": "store_id", "team": "team_id", "person": "person_id",
+                "contract": "contract_id"}
+
+
+@pytest.fixture(scope="session")
+def pack(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Render the batch once on a copy of the demo project; {summary, root, figures: {report/entity: [...]}}."""
+    import os
+
+    from kpi_lib.reports import run_batch
+
+    root = tmp_path_factory.mktemp("figures") / "project"
+    shutil.copytree(demo_project, root, ignore=shutil.ignore_patterns("outputs"))
+    (root / "outputs").mkdir()
+    # the templates under test are this checkout's
+    shutil.copytree(Path(__file__).resolve().parents[1] / "templates", root / "templates", dirs_exist_ok=True)
+    (root / "parameters" / "batches" / "figures_test.yaml").write_text(BATCH, encoding="utf-8")
+    old = {k: os.environ.get(k) for k in ("KPI_ROOT", "KPI_WAREHOUSE")}
+    os.environ["KPI_ROOT"] = str(root)
+    os.environ.pop("KPI_WAREHOUSE", None)
+    try:
+        summary = run_batch("figures_test", period=PERIOD, jobs=2, force=True)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out = root / "outputs"
+    figures = {}
+    for r in summary["results"]:
+        if r["status"] == "ok" and r.get("figures"):
+            figures[f'{r["report"]}/{r["entity"]}'] = json.loads((out / r["figures"]).read_text(encoding="utf-8"))
+    return {"summary": summary, "root": root, "out": out, "figures": figures}
+
+
+def _html(pack: dict, label: str) -> str:
+    r = next(r for r in pack["summary"]["results"] if f'{r["report"]}/{r["entity"]}' == label)
+    return (pack["out"] / r["html"]).read_text(encoding="utf-8")
+
+
+def _text(html: str) -> str:
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def _same(a: float | None, b: float | None, unit: str) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    tol = 0.006 if unit == "money" else 1e-9  # settlements and waterfalls are rounded to cents
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=tol)
+
+
+def test_every_report_writes_its_figures(pack: dict) -> None:
+    s = pack["summary"]
+    assert s["failed"] == 0, [r["error"] for r in s["results"] if r["status"] == "failed"]
+    assert len(pack["figures"]) == s["total"] == 2 + 2 * len(STORES) + 1 + len(PEOPLE) + 1
+    fields = {"entity_kind", "entity_id", "period", "kpi", "basis", "value", "complete", "source"}
+    for label, figs in pack["figures"].items():
+        assert figs, label
+        assert all(fields <= set(f) for f in figs), label
+        assert all(f["value"] is None or math.isfinite(f["value"]) for f in figs), label
+        assert all(f["complete"] is False for f in figs if f["value"] is None), label
+    # headline figures are there, each with its basis
+    exe = pack["figures"]["executive_overview/company"]
+    keys = {(f["entity_kind"], f["kpi"], f["basis"]) for f in exe if f["period"] == PERIOD}
+    assert {("company", "net_profit", "order"), ("company", "net_margin", "order"), ("store", "net_profit", "order"),
+            ("company", "net_sales", "order")} <= keys
+    cost = pack["figures"]["cost_diagnostic/company"]
+    assert {"net_sales", "refunds", "net_profit", "contribution"} <= {f["kpi"] for f in cost}
+
+
+def test_the_same_figure_has_one_value_in_every_report(pack: dict) -> None:
+    groups: dict[tuple, list] = defaultdict(list)
+    for label, figs in pack["figures"].items():
+        for f in figs:
+            key = (f["entity_kind"], f["entity_id"], f["period"], f["kpi"], f["basis"], f.get("stores_covered"))
+            groups[key].append((f["value"], f.get("unit", ""), label, f["source"]))
+    shared = [k for k, v in groups.items() if len({lb for _, _, lb, _ in v}) > 1]
+    assert len(shared) > 50  # the pack really repeats figures across reports
+    bad = []
+    for k, v in groups.items():
+        first = v[0]
+        for other in v[1:]:
+            if not _same(first[0], other[0], first[1]):
+                bad.append((k, sorted({(x[0], x[2], x[3]) for x in v}, key=str)))
+                break
+    assert not bad, "\n".join(map(str, bad[:15]))
+
+
+def test_figures_equal_the_engine(pack: dict) -> None:
+    """Every complete KPI figure (entity × month) equals an independent metrics.compute call."""
+    from kpi_lib.definitions import load_catalog
+    from kpi_lib.metrics import compute
+    from kpi_lib.warehouse import Warehouse
+
+    import os
+
+    os.environ["KPI_ROOT"] = str(pack["root"])
+    try:
+        cat = load_catalog()
+        want: dict[tuple, dict] = defaultdict(dict)
+        for figs in pack["figures"].values():
+            for f in figs:
+                if (f["entity_kind"] in ENGINE_KINDS and f["kpi"] in cat.kpis and f["basis"] in ("order", "posted")
+                        and f["complete"] and re.match(r"^\d{4}-\d{2}$", f["period"])
+                        and f["source"] not in ("settlement.settle",)):
+                    want[(f["entity_kind"], f["entity_id"], f["basis"])][(f["period"], f["kpi"])] = f
+        assert len(want) >= 6
+        wh = Warehouse(pack["root"] / "data" / "warehouse")
+        checked, bad = 0, []
+        for (ek, eid, basis), figs in want.items():
+            kpis = sorted({k for _, k in figs})
+            periods = sorted({p for p, _ in figs})
+            dim = ENGINE_KINDS[ek]
+            df = compute(kpis, by=[], period="month", start=periods[0], end=periods[-1],
+                         filters={dim: eid} if dim else None, warehouse=wh, basis=basis).set_index("period")
+            for (per, k), f in figs.items():
+                v = float(df.at[per, k]) if per in df.index and k in df and df.at[per, k] is not None else None
+                v = None if v is None or math.isnan(v) else v
+                checked += 1
+                if not _same(f["value"], v, f.get("unit", "")):
+                    bad.append((ek, eid, per, k, f["value"], v, f["source"]))
+        assert checked > 100
+        assert not bad, "\n".join(map(str, bad[:15]))
+    finally:
+        os.environ.pop("KPI_ROOT", None)
+
+
+def test_a_person_sees_only_their_own_figures(pack: dict) -> None:
+    for pid in PEOPLE:
+        figs = pack["figures"][f"person_scorecard/{pid}"]
+        assert {(f["entity_kind"], f["entity_id"]) for f in figs} == {("person", pid)}
+    team = pack["figures"]["team_scorecard/T-AMZ"]
+    assert {(f["entity_kind"], f["entity_id"]) for f in team} == {("team", "T-AMZ")}
+
+
+def test_incomplete_figures_are_marked_in_the_figures_and_on_the_page(pack: dict) -> None:
+    figs = pack["figures"]["store_performance/TTS-US-01"]
+    now = {f["kpi"]: f for f in figs if f["period"] == PERIOD and f["entity_kind"] == "store"}
+    incomplete = [k for k, f in now.items() if not f["complete"]]
+    assert {"acos", "cvr"} & set(incomplete), "the demo's TikTok store has no ads/traffic data"
+    text = _text(_html(pack, "store_performance/TTS-US-01"))
+    assert "— 缺少" in text and "数据不全" in text
+    for k in incomplete:  # never a number: the status row shows the dash and no green badge
+        assert now[k]["value"] is None
+    page = _html(pack, "store_performance/TTS-US-01")
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+        if "— 缺少" in row:
+            assert "badge-green" not in row
+    # the executive overview's ranking marks the store instead of ranking it on missing figures
+    exe = {(f["entity_id"], f["kpi"]): f for f in pack["figures"]["executive_overview/company"]
+           if f["entity_kind"] == "store" and f["period"] == PERIOD}
+    assert not exe[("TTS-US-01", "acos")]["complete"] and exe[("TTS-US-01", "acos")]["value"] is None
+
+
+def test_scorecard_bonus_is_shown_line_by_line_and_adds_up(pack: dict) -> None:
+    checked = 0
+    for pid in PEOPLE:
+        figs = {f["kpi"]: f["value"] for f in pack["figures"][f"person_scorecard/{pid}"]}
+        if figs.get("bonus") is None:
+            continue
+        lines = {k: v for k, v in figs.items() if k.startswith("bonus:")}
+        assert lines and sum(lines.values()) == pytest.approx(figs["bonus"], abs=0.005)
+        text = _text(_html(pack, f"person_scorecard/{pid}"))
+        rows = re.findall(r"([\d.]+)% × ([\d.]+)% × ¥([\d,.]+) = ¥([-\d,.]+)", text)
+        assert len(rows) >= len([k for k in lines if k != "bonus:gate"])
+        for w, pay, pool, amt in rows:
+            assert float(w) / 100 * float(pay) / 100 * float(pool.replace(",", "")) == pytest.approx(
+                float(amt.replace(",", "")), abs=0.06)  # payout shown to 0.1 %
+        assert "得分规则" in text and "封顶" in text
+        checked += 1
+    assert checked >= 1
