@@ -845,7 +845,7 @@ def _bonus_table(card: Any, ctx: Any) -> str:
     d = bl.copy()
     d["name"] = d["label_zh" if lang == "zh" else "label_en"]
     m = lambda v: fmt_money(None if _missing(v) else float(v) / ctx.fx, ctx.currency, lang, 2)
-    d["formula"] = [(f"{fmt_number(w, 0)}% × {fmt_number(p, 1)}% × {m(pool)} = {m(a)}" if not _missing(w)
+    d["formula"] = [(f"{fmt_number(w, 0)}% × {fmt_number(p, 2)}% × {m(pool)} = {m(a)}" if not _missing(w)
                      else f"{m(a)}") for w, p, pool, a in zip(d["weight"], d["payout_pct"], d["pool"], d["amount"])]
     d["amt"] = [m(a) for a in d["amount"]]
     for r in d.to_dict("records"):
@@ -869,8 +869,12 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
     for c, dflt in (("cap", 150.0), ("floor", 0.0)):
         if c not in d:
             d[c] = dflt
+    for c, dflt in (("complete", True), ("missing", ""), ("stores_covered", None), ("stores_total", None)):
+        if c not in d:
+            d[c] = dflt
     for r in d.to_dict("records"):
-        _rec(ctx, str(r["kpi"]), r["actual"], unit=r["unit"], source="scorecard")
+        _rec(ctx, str(r["kpi"]), r["actual"], unit=r["unit"], source="scorecard", complete=r["complete"],
+             stores_covered=r["stores_covered"], stores_total=r["stores_total"])
         if not _missing(r["target"]):
             _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], basis=None, source="scorecard")
     _rec(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
@@ -881,8 +885,8 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
              for u, a, b in zip(d["unit"], d["threshold"], d["maximum"])]
     for c in ("threshold", "maximum"):
         d[c] = [fmt_pct(v, 0) if r else fmt_value(v, u, ctx.currency, lang) for v, u, r in zip(d[c], d["unit"], ratio)]
-    for c in ("target", "actual"):
-        d[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d[c], d["unit"])]
+    d["actual"] = [_val(r, "actual", ctx) for r in d.to_dict("records")]
+    d["target"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
     d["gate_txt"] = [(badge("red", lang).replace(esc(STATUS_LABELS["red"][1 if lang == "en" else 0]),
                                                  "未达门槛" if lang == "zh" else "gate breached") if red else
                       ("门槛指标" if lang == "zh" else "gate KPI")) if g else ""
@@ -914,11 +918,11 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     num = lambda v: None if v in (None, "None", "") else float(v)
     # statement amounts are in the reporting currency: shown in the report's
     m = lambda v: fmt_money(None if num(v) is None else num(v) / ctx.fx, ctx.currency, lang, 2)
-    src = "settlement.settle"
+    src, basis = "settlement.settle", str(k.get("basis") or "order")
     for kk, kpi in (("gmv", "gmv"), ("refunds", "refunds"), ("excluded_gmv", "excluded_gmv"), ("net_gmv", "net_gmv")):
-        _rec(ctx, kpi, num(k.get(kk)), unit="money", source=src, converted=False)
+        _rec(ctx, kpi, num(k.get(kk)), unit="money", basis=basis, source=src, converted=False)
     _rec(ctx, "net_gmv:target", num(k.get("target")), unit="money", basis=None, source=src, converted=False)
-    _rec(ctx, "net_gmv:achievement", num(k.get("achievement")), unit="pct", source=src)
+    _rec(ctx, "net_gmv:achievement", num(k.get("achievement")), unit="pct", basis=basis, source=src)
     for ln in stmt.get("fee_lines", []):
         _rec(ctx, f'fee:{ln.get("name")}', num(ln.get("amount")), unit="money", basis=None, source=src, converted=False)
     _rec(ctx, "fee_total", num(stmt.get("total")), unit="money", basis=None, source=src, converted=False)
@@ -940,7 +944,7 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
         ex_html = f'<h3>{esc(t("exit_clause", lang))}</h3>' + kv_table([
             (k2, str(v)) for k2, v in ex.items() if k2 != "history"])
     snap = note(f'{t("snapshot", lang)}: {stmt.get("snapshot_hash", "")}')
-    return section(key, lang, kv_table(items) + tbl + total + ex_html + snap)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + kv_table(items) + tbl + total + ex_html + snap)
 
 
 def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:

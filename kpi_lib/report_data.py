@@ -34,14 +34,14 @@ PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 KINDS = ("store", "team", "person", "contract", "company")
 
 STATUS_KPIS = {
-    "store": ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
+    "store": ["gmv", "refunds", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
               "return_rate", "inventory_days"],
     "team": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "return_rate", "new_listings",
              "ad_optimizations", "first_response_hours"],
     "person": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "new_listings", "ad_optimizations",
                "first_response_hours", "negative_review_hours"],
     "contract": ["gmv", "net_sales", "refunds", "acos", "contribution", "net_margin"],
-    "company": ["gmv", "net_sales", "orders", "aov", "acos", "tacos", "contribution", "net_profit", "net_margin",
+    "company": ["gmv", "refunds", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
                 "return_rate", "inventory_days"],
 }
 ADS_KPIS = ["ad_spend", "ad_sales", "acos", "roas", "tacos", "cpc", "ctr"]

@@ -325,36 +325,33 @@ def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None
     return best
 
 
-def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
-             wh: Warehouse) -> dict[str, float]:
-    from .metrics import compute, period_kind
+def _actuals_long(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
+                  wh: Warehouse) -> pd.DataFrame:
+    """kpi → value, complete, missing, stores_covered, stores_total from the KPI engine (compute_long)."""
+    from .metrics import compute_long, period_kind
 
     kind = period_kind(period)
-    df = compute(kpis, by=[dim], period=kind, start=period, end=period, filters={dim: entity_id, **filters},
-                 warehouse=wh)
+    df = compute_long(kpis, by=[dim], period=kind, start=period, end=period,
+                      filters={dim: entity_id, **filters}, warehouse=wh)
     df = df[df[dim].astype("string") == entity_id] if len(df) else df
-    if df.empty:
-        return {k: float("nan") for k in kpis}
-    return {k: float(df[k].iloc[0]) for k in kpis}
+    out = df.drop_duplicates("kpi").set_index("kpi") if len(df) else pd.DataFrame(
+        columns=["value", "complete", "missing", "stores_covered", "stores_total"])
+    return out.reindex(kpis)
+
+
+def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
+             wh: Warehouse) -> dict[str, float]:
+    long = _actuals_long(kpis, period, dim, entity_id, filters, wh)
+    return {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
 
 
 def kpi_target(kpi: str, entity_kind: str, entity_id: str, period: str, warehouse: Any = None) -> float:
     """The entity's target for the KPI and period, the same one reports and settlements read:
     ``kpi_lib.targets.target_for`` (NaN when none is set)."""
-    from . import targets as tg
+    from .targets import target_for
 
-    if hasattr(tg, "target_for"):
-        v = tg.target_for(kpi, entity_kind, entity_id, period)
-        v = getattr(v, "value", v)  # a target record or a number
-        return float("nan") if v is None or pd.isna(v) else float(v)
-    # until the engine has target_for: the effective target kpi compute wrote for this month
-    wh = _wh(warehouse)
-    if not wh.has("kpi_status"):
-        return float("nan")
-    st = wh.read("kpi_status")
-    m = st[(st["kpi"] == kpi) & (st["entity_kind"] == entity_kind) & (st["entity_id"].fillna("").astype(str) == entity_id)
-           & (st["period"].astype(str) == period)]
-    return float(m["target"].iloc[0]) if len(m) and pd.notna(m["target"].iloc[0]) else float("nan")
+    v = target_for(kpi, entity_kind, entity_id, period, warehouse=_wh(warehouse))
+    return float("nan") if v is None else float(v)
 
 
 def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, entity_id: str,
@@ -401,10 +398,17 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
         kind, dim, eid, filters = "team", "team_id", str(team_id), {}
         card = _pick(cfg, "team", team_id, None, scorecard_id)
     kpis = list(dict.fromkeys(ln.kpi for ln in card.kpis))
-    actuals = _actuals(kpis, period, dim, eid, filters, wh)
+    long = _actuals_long(kpis, period, dim, eid, filters, wh)
+    actuals = {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
     targets = _kpi_targets(card, period, dim, kind, eid, filters, wh)
     value_targets = {ln.kpi: kpi_target(ln.kpi, kind, eid, period, wh) for ln in card.kpis if ln.basis == "value"}
     lines, total, gated = score_lines(card, actuals, catalog, targets, value_targets)
+    # completeness of each actual (a KPI lacking a source is shown as such, never scored on zeros)
+    lines["complete"] = [bool(long.at[k, "complete"]) if pd.notna(long.at[k, "complete"]) else False
+                         for k in lines["kpi"]]
+    lines["missing"] = [str(long.at[k, "missing"]) if pd.notna(long.at[k, "missing"]) else "" for k in lines["kpi"]]
+    lines["stores_covered"] = [long.at[k, "stores_covered"] for k in lines["kpi"]]
+    lines["stores_total"] = [long.at[k, "stores_total"] for k in lines["kpi"]]
     base = bonus_base if bonus_base is not None else card.bonus_base
     s, e = period_bounds(period)
     bl = bonus_lines(lines, base, gated, total)
