@@ -638,8 +638,10 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
     for r in df.to_dict("records"):
-        _rec(ctx, str(r["kpi"]), r["value_a"], unit=r["unit"], period=ctx.prior(), source="tree.attribute")
-        _rec(ctx, str(r["kpi"]), r["value_b"], unit=r["unit"], source="tree.attribute")
+        for side, per in (("a", ctx.prior()), ("b", ctx.period)):
+            _rec(ctx, str(r["kpi"]), r[f"value_{side}"], unit=r["unit"], period=per, source="tree.attribute",
+                 complete=r.get(f"complete_{side}", True), stores_covered=r.get(f"stores_covered_{side}"),
+                 stores_total=r.get(f"stores_total_{side}"))
     tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
     return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
 

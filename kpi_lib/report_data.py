@@ -465,6 +465,12 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
     if root_unit == "money":
         df["contribution"] = df["contribution"].astype(float) / ctx.fx
     df["root_unit"] = root_unit
+    # completeness of each node's values, from the engine's figures for the entity (kpi_values)
+    lg = _long(ctx, sorted(set(df["kpi"].astype(str))), ctx.prior(), ctx.period).set_index(["period", "kpi"])
+    for side, per in (("a", ctx.prior()), ("b", ctx.period)):
+        for c in ("complete", "missing", "stores_covered", "stores_total"):
+            df[f"{c}_{side}"] = [lg.at[(per, k), c] if (per, k) in lg.index else (True if c == "complete" else None)
+                                 for k in df["kpi"].astype(str)]
     return df
 
 

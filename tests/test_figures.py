@@ -120,7 +120,7 @@ def test_the_same_figure_has_one_value_in_every_report(pack: dict) -> None:
             cov = f["stores_covered"] if f["stores_covered"] is not None else (min(ref) if ref else None)
             groups[(*k, cov)].append((f["value"], f.get("unit", ""), label, f["source"]))
     shared = [k for k, v in groups.items() if len({lb for _, _, lb, _ in v}) > 1]
-    assert len(shared) > 30  # the pack really repeats figures across reports
+    assert len(shared) > 20  # the pack really repeats figures across reports
     bad = []
     for k, v in groups.items():
         first = v[0]
@@ -132,22 +132,25 @@ def test_the_same_figure_has_one_value_in_every_report(pack: dict) -> None:
 
 
 def test_figures_equal_the_engine(pack: dict) -> None:
-    """Every complete KPI figure (entity × month) equals an independent metrics.compute call."""
-    from kpi_lib.definitions import load_catalog
-    from kpi_lib.metrics import compute
-    from kpi_lib.warehouse import Warehouse
-
+    """Every KPI figure of an entity × month equals an independent engine call (metrics.compute_long):
+    the value (missing when the engine has none) and the completeness flag. Figures over another store
+    set than the engine's own (the waterfall is over the stores complete for net profit) say so by
+    their stores_covered and are compared with that call."""
     import os
+
+    from kpi_lib.definitions import load_catalog
+    from kpi_lib.metrics import compute_long
+    from kpi_lib.warehouse import Warehouse
 
     os.environ["KPI_ROOT"] = str(pack["root"])
     try:
         cat = load_catalog()
-        want: dict[tuple, dict] = defaultdict(dict)
+        want: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
         for figs in pack["figures"].values():
             for f in figs:
                 if (f["entity_kind"] in ENGINE_KINDS and f["kpi"] in cat.kpis and f["basis"] in ("order", "posted")
-                        and f["complete"] and re.match(r"^\d{4}-\d{2}$", f["period"])):
-                    want[(f["entity_kind"], f["entity_id"], f["basis"])][(f["period"], f["kpi"])] = f
+                        and re.match(r"^\d{4}-\d{2}$", f["period"])):
+                    want[(f["entity_kind"], f["entity_id"], f["basis"])][(f["period"], f["kpi"])].append(f)
         assert len(want) >= 6
         wh = Warehouse(pack["root"] / "data" / "warehouse")
         checked, bad = 0, []
@@ -155,14 +158,19 @@ def test_figures_equal_the_engine(pack: dict) -> None:
             kpis = sorted({k for _, k in figs})
             periods = sorted({p for p, _ in figs})
             dim = ENGINE_KINDS[ek]
-            df = compute(kpis, by=[], period="month", start=periods[0], end=periods[-1],
-                         filters={dim: eid} if dim else None, warehouse=wh, basis=basis).set_index("period")
-            for (per, k), f in figs.items():
-                v = float(df.at[per, k]) if per in df.index and k in df and df.at[per, k] is not None else None
-                v = None if v is None or math.isnan(v) else v
-                checked += 1
-                if not _same(f["value"], v, f.get("unit", "")):
-                    bad.append((ek, eid, per, k, f["value"], v, f["source"]))
+            df = compute_long(kpis, by=[], period="month", start=periods[0], end=periods[-1],
+                              filters={dim: eid} if dim else None, warehouse=wh, basis=basis)
+            eng = {(r.period, r.kpi): r for r in df.itertuples()}
+            for (per, k), fs in figs.items():
+                r = eng.get((per, k))
+                v = None if r is None or r.value is None or math.isnan(r.value) else float(r.value)
+                for f in fs:
+                    if f["stores_covered"] is not None and r is not None and f["stores_covered"] != r.stores_covered:
+                        continue  # another store set, named on the page (checked in the consistency test)
+                    checked += 1
+                    done = bool(r.complete) and v is not None if r is not None else False
+                    if not _same(f["value"], v, f.get("unit", "")) or f["complete"] != done:
+                        bad.append((ek, eid, per, k, f["value"], f["complete"], v, done, f["source"]))
         assert checked > 100
         assert not bad, "\n".join(map(str, bad[:15]))
     finally:
