@@ -790,8 +790,11 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
     basis = str(df["basis"].iloc[0]) if "basis" in df else "order"
     for r in df.to_dict("records"):
         k = "net_margin" if r["step"] == "net_margin" else f'{r["step"]}:share_of_net_sales'
-        _rec(ctx, k, r["share_prior"], unit="pct", basis=basis, period=ctx.prior(), source="costs.explain_margin_change")
-        _rec(ctx, k, r["share_current"], unit="pct", basis=basis, source="costs.explain_margin_change")
+        for side, per in (("prior", ctx.prior()), ("current", ctx.period)):
+            meta = {"complete": r.get(f"complete_{side}", True), "stores_covered": r.get(f"stores_covered_{side}"),
+                    "stores_total": r.get(f"stores_total_{side}")} if k == "net_margin" else {}
+            _rec(ctx, k, r[f"share_{side}"], unit="pct", basis=basis, period=per,
+                 source="costs.explain_margin_change", **meta)
     steps = df[df["step"] != "net_margin"]
     fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
     pts = lambda v: fmt_change(v, "pp", 2)

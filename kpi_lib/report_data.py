@@ -629,6 +629,11 @@ def margin_moves(ctx: ReportContext) -> pd.DataFrame:
                                      warehouse=ctx.warehouse).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["basis"] = "order"
+    # the margin rows are the engine's net margin (over the stores complete for net profit): its completeness
+    lg = _long(ctx, ["net_margin"], ctx.prior(), ctx.period).set_index("period")
+    for side, per in (("prior", ctx.prior()), ("current", ctx.period)):
+        for c in ("complete", "stores_covered", "stores_total"):
+            df[f"{c}_{side}"] = lg.at[per, c] if per in lg.index else (True if c == "complete" else None)
     return df
 
 
