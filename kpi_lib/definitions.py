@@ -96,6 +96,7 @@ _MEASURES: list[Measure] = [
     _m("gmv_rc", "orders", f"sum(gross_sales_rc) FILTER (WHERE {NOT_CANCELLED})", d="gross sales, non-cancelled lines"),
     _m("order_count", "orders", f"count(DISTINCT order_key) FILTER (WHERE {NOT_CANCELLED})", "distinct",
        "distinct (store_id, order_id) of non-cancelled lines"),
+    _m("order_lines", "orders", "count(*)", d="order lines (any status): which stores were active"),
     _m("units_sold", "orders", f"sum(quantity) FILTER (WHERE {NOT_CANCELLED})"),
     _m("discounts_rc", "orders", f"sum(coalesce(discounts_rc, 0)) FILTER (WHERE {NOT_CANCELLED})",
        d="seller-funded discounts of non-cancelled lines (GMV is before discounts)"),

@@ -201,9 +201,16 @@ class _Ctx:
         self.filter_end = filter_end or dt.date(9999, 12, 31)
         self.tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         self.need_costs = need_costs
+        self._cols: dict[str, set[str]] = {}
 
     def has(self, t: str) -> bool:
         return t in self.tables
+
+    def columns(self, t: str) -> set[str]:
+        """Columns of a table (cached for the statement being built)."""
+        if t not in self._cols:
+            self._cols[t] = _columns(self.con, t)
+        return self._cols[t]
 
     @property
     def date_range(self) -> str:
@@ -216,7 +223,7 @@ class _Ctx:
     def order_date_join(self, alias: str) -> tuple[str, str]:
         """(join sql, date expr): on the order basis, rows carrying an order id take their order's date."""
         own = f"CAST({alias}.date AS DATE)"
-        if self.basis != "order" or "order_id" not in _columns(self.con, "fees" if alias == "f" else "refunds"):
+        if self.basis != "order" or "order_id" not in self.columns("fees" if alias == "f" else "refunds"):
             return "", own
         join = (f"LEFT JOIN (SELECT store_id AS _od_store, order_id AS _od_order, min(CAST(order_date AS DATE)) AS _od "
                 f"FROM orders GROUP BY 1, 2) _od ON _od._od_store = {alias}.store_id AND _od._od_order = {alias}.order_id")
@@ -244,7 +251,7 @@ def _posted_sale_date(ctx: _Ctx, cols: set[str]) -> tuple[str, str]:
 
 
 def _base_orders(ctx: _Ctx) -> str:
-    cols = _columns(ctx.con, "orders")
+    cols = ctx.columns("orders")
     odate = "CAST(o.order_date AS DATE)"
     join, cogs, leg, duty = ctx.cost_join("o", odate) if ctx.need_costs else ("", "NULL::DOUBLE", "NULL::DOUBLE", "0.0")
     if ctx.basis == "posted":
@@ -266,7 +273,7 @@ def _base_orders(ctx: _Ctx) -> str:
 
 def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) -> Any:
     def build(ctx: _Ctx) -> str:
-        have = _columns(ctx.con, table)
+        have = ctx.columns(table)
         sku_col = "NULLIF(sku, '') AS sku" if sku and "sku" in have else "NULL::VARCHAR AS sku"
         sel = [f"CAST({date_col} AS DATE) AS _date", "store_id", sku_col]
         for c in cols:
@@ -277,7 +284,7 @@ def _simple(table: str, date_col: str, cols: Iterable[str], sku: bool = True) ->
 
 
 def _base_refunds(ctx: _Ctx) -> str:
-    have = _columns(ctx.con, "refunds")
+    have = ctx.columns("refunds")
     oid = "coalesce(r.order_id, '')" if "order_id" in have else "''"
     sku = "NULLIF(r.sku, '')" if "sku" in have else "NULL::VARCHAR"
     join, date = ctx.order_date_join("r")
@@ -289,7 +296,7 @@ def _base_refunds(ctx: _Ctx) -> str:
 
 
 def _base_fees(ctx: _Ctx) -> str:
-    have = _columns(ctx.con, "fees")
+    have = ctx.columns("fees")
     sku = "NULLIF(f.sku, '')" if "sku" in have else "NULL::VARCHAR"
     join, date = ctx.order_date_join("f")
     return (f"SELECT {date} AS _date, f.store_id, {sku} AS sku, f.fee_type, f.amount_rc "
@@ -299,7 +306,7 @@ def _base_fees(ctx: _Ctx) -> str:
 def _base_ads(ctx: _Ctx) -> str:
     """Ads rows; on the posted basis, stores invoiced for ads (fees of type advertising) take their
     spend from those fee rows (by fee date) instead of the ads reports, never both."""
-    have = _columns(ctx.con, "ads")
+    have = ctx.columns("ads")
     cols = ["spend_rc", "ad_sales_rc", "clicks", "impressions", "ad_orders"]
     sku = "NULLIF(sku, '')" if "sku" in have else "NULL::VARCHAR"
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
@@ -307,7 +314,7 @@ def _base_ads(ctx: _Ctx) -> str:
     if ctx.basis != "posted" or not ctx.has("fees"):
         return ads
     inv = "(SELECT DISTINCT store_id FROM fees WHERE fee_type = 'advertising')"
-    fsku = "NULLIF(sku, '')" if "sku" in _columns(ctx.con, "fees") else "NULL::VARCHAR"
+    fsku = "NULLIF(sku, '')" if "sku" in ctx.columns("fees") else "NULL::VARCHAR"
     return (
         f"SELECT _date, store_id, sku, CASE WHEN store_id IN {inv} THEN 0.0 ELSE spend_rc END AS spend_rc, "
         f"ad_sales_rc, clicks, impressions, ad_orders FROM ({ads}) "
@@ -317,7 +324,7 @@ def _base_ads(ctx: _Ctx) -> str:
 
 
 def _base_inventory(ctx: _Ctx) -> str:
-    have = _columns(ctx.con, "inventory")
+    have = ctx.columns("inventory")
     date = "CAST(i.date AS DATE)"
     join, cogs, _, _ = ctx.cost_join("i", date) if ctx.need_costs else ("", "0.0", "0.0", "0.0")
     ages = ", ".join(f"i.{c}" if c in have else f"NULL AS {c}" for c in ("age_181_365", "age_365_plus"))
@@ -413,8 +420,11 @@ def _contract_setup(con: duckdb.DuckDBPyConnection) -> None:
 
 def _source_sql(ctx: _Ctx, source: str, measures: list[str], catalog: Catalog, by: list[str],
                 filters: dict[str, list[str]], org_kind: str | None, use_contracts: bool,
-                exclude: list[tuple[str | None, dt.date, dt.date]] | None = None) -> str:
-    builder = SOURCES[source]
+                exclude: list[tuple[str | None, dt.date, dt.date]] | None = None, light: bool = False) -> str:
+    if light and source in ("inventory", "orders"):  # only dates and keys, no cost joins or windows
+        builder = _simple(source, "order_date" if source == "orders" else "date", [])
+    else:
+        builder = SOURCES[source]
     base = builder(ctx, org_kind is not None) if source == "listings" else builder(ctx)
     dims = list(dict.fromkeys(list(by) + list(filters)))
     expr = {
@@ -548,7 +558,7 @@ def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, h
     flags = pm.merge(active[["store_id", "month", *cols]], on="month").groupby(["store_id", "period"])[cols].max()
     keys = split[["store_id", "period"]].astype({"store_id": "object"})
     m = keys.merge(flags.reset_index(), on=["store_id", "period"], how="left")
-    out[cols] = m[cols].fillna(False).astype(bool).values
+    out[cols] = m[cols].astype("boolean").fillna(False).astype(bool).values
     return out
 
 
@@ -618,11 +628,16 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
             meas = catalog.measures[m]
             if meas.table != "calendar":
                 by_source.setdefault((meas.table, meas.store_additive), []).append(m)
+        if any(sources_of.values()) and ("orders", True) not in by_source:
+            by_source[("orders", True)] = ["order_lines"]  # every active store shows up in its groups
+            measures = measures | {"order_lines"}
         for (src, additive), ms in by_source.items():
             if not ctx.has(_SOURCE_TABLE.get(src, src)):
                 continue
             g = split_by if additive else by
-            sql = _source_sql(ctx, src, ms, catalog, g, flt, org_kind, use_contracts, excl)
+            sql = _source_sql(ctx, src, ms, catalog, g, flt, org_kind, use_contracts, excl,
+                              light=(not additive and all(catalog.measures[m].kind != "median" for m in ms))
+                              or ms == ["order_lines"])
             (split_parts if additive else grain_parts).append((sql, ms))
         split = con.execute(_combine(split_parts, split_by)).df() if split_parts else pd.DataFrame(
             columns=["period", *split_by])
@@ -669,7 +684,7 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
     total = split[has_store].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0) if len(split) \
         else pd.Series(0, index=idx)
     res = _Result(K[[*by, "period"]], kpi_list)
-    sums_cache: dict[bytes, pd.DataFrame] = {}
+    envs: dict[bytes, tuple[dict[str, Any], pd.Series]] = {}
     groups: dict[tuple[str, ...], list[str]] = {}
     for k in kpi_list:
         groups.setdefault(sources_of[k], []).append(k)
@@ -681,24 +696,28 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
             mcols, bad = [], np.zeros(len(split), dtype=bool)
         ok = ~bad
         ckey = ok.tobytes()
-        if ckey not in sums_cache:
-            sums_cache[ckey] = split.loc[ok].groupby("_key")[add_ms].sum().reindex(idx) if len(split) \
-                else pd.DataFrame(index=idx, columns=add_ms, dtype="float64")
-        sums = sums_cache[ckey]
-        covered = split.loc[ok & has_store.values].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0) \
-            if len(split) else pd.Series(0, index=idx)
-        if mcols:
+        if ckey not in envs:  # one aggregation and one evaluation per set of covered rows
+            if len(split):
+                sums = split.loc[ok].groupby("_key")[add_ms].sum().reindex(idx)
+                cov_n = split.loc[ok & has_store.values].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0)
+            else:
+                sums = pd.DataFrame(index=idx, columns=add_ms, dtype="float64")
+                cov_n = pd.Series(0, index=idx)
+            env_new: dict[str, Any] = dict(env0)
+            for m in add_ms:
+                env_new[m] = sums[m].astype("float64")
+            envs[ckey] = (env_new, cov_n)
+        env, covered = envs[ckey]
+        if mcols and bad.any():
             mflags = miss.loc[bad, mcols].groupby(split.loc[bad, "_key"].values).max().reindex(idx, fill_value=False)
             missing = pd.Series([", ".join(x for x, f in zip(srcs, row) if f) for row in mflags.itertuples(index=False)],
                                 index=idx, dtype="object")
         else:
             missing = pd.Series("", index=idx, dtype="object")
-        env: dict[str, Any] = dict(env0)
-        for m in add_ms:
-            env[m] = sums[m].astype("float64")
         for k in dependency_order(catalog, ks):
-            f = catalog.kpis[k].formula
-            env[k] = pd.Series(evaluate(f, env, k), index=idx, dtype="float64") if n else pd.Series(dtype="float64")
+            if k not in env:
+                f = catalog.kpis[k].formula
+                env[k] = pd.Series(evaluate(f, env, k), index=idx, dtype="float64") if n else pd.Series(dtype="float64")
         # no covered store (and rows to cover): the figure is unknown, never 0
         unknown = (covered == 0) & (total > 0) if srcs else pd.Series(False, index=idx)
         for k in ks:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from . import paths
 from .errors import KpiError
+from .warehouse import Warehouse
 
 
 def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
@@ -42,10 +45,7 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
         return [f"{i.path}: {i.message}" for i in validate_tree(load_tree(p))]
 
     def targets(p: Path) -> list[str]:
-        from .targets import load_targets
-
-        load_targets(p.parent)
-        return []
+        return target_issues(p.parent)
 
     def adjustments(p: Path) -> list[str]:
         from .targets import load_adjustments
@@ -102,6 +102,36 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
         ("batches/*.yaml", batch),
         ("mappings/*.yaml", mapping),
     ]
+
+
+def _conflict_messages(conf: pd.DataFrame) -> list[str]:
+    out = []
+    for r in conf.itertuples():
+        who = f"{r.entity_kind} {r.entity_id}".strip() if r.entity_id else r.entity_kind
+        out.append(f"targets/{r.source}: {r.kpi} target for {who} {r.period} is {r.explicit:.6g} but its components' "
+                   f"targets give {r.numerator} / {r.denominator} = {r.derived:.6g}; set one or the other")
+    return out
+
+
+def target_issues(directory: Path, warehouse: Warehouse | None = None, tolerance: float = 0.01) -> list[str]:
+    """Problems of the target files: schema errors, and explicit ratio targets (net margin, AOV, ACoS,
+    CVR…) that contradict their numerator and denominator targets by more than ``tolerance``
+    (relative). Literal targets are compared as written; with a warehouse, resolved targets too
+    (growth, '*', cascades)."""
+    from .targets import all_targets, load_targets, target_conflicts
+
+    t = load_targets(directory)
+    explicit = t[t["value"].notna()].assign(entity_id=lambda d: d["entity_id"].fillna(""), parent="", method="file")
+    conf = [target_conflicts(explicit, tolerance=tolerance)]
+    wh = warehouse if warehouse is not None else Warehouse()
+    if wh.current_id() is not None:
+        try:
+            conf.append(target_conflicts(all_targets(wh, directory=directory), tolerance=tolerance))
+        except KpiError as exc:
+            return [str(exc)]
+    df = pd.concat([c for c in conf if len(c)], ignore_index=True) if any(len(c) for c in conf) else conf[0]
+    df = df.drop_duplicates(["kpi", "entity_kind", "entity_id", "period"])
+    return _conflict_messages(df)
 
 
 def validate_all(parameters: Path | None = None, reference: Path | None = None) -> list[str]:
