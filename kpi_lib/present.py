@@ -82,6 +82,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "margin_moves": ("利润率变动因素", "What moved margin"),
     "ranking": ("店铺排名", "Store ranking"),
     "red_flags": ("红色警示", "Red flags"),
+    "incomplete_kpis": ("数据不全、无法判断的指标", "KPIs that cannot be judged: data missing"),
+    "no_alerts": ("本期没有预警规则被触发", "No alert rule fired in this period"),
     "company_tree": ("公司指标树", "Company KPI tree"),
     "store": ("店铺", "Store"),
     "team": ("团队", "Team"),
@@ -690,7 +692,7 @@ def sku_table(df: pd.DataFrame, ctx: Any, columns: Sequence[tuple[str, str, str]
 def alerts_section(df: pd.DataFrame, ctx: Any, key: str = "alerts") -> str:
     lang = ctx.lang
     if df is None or df.empty:
-        return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
+        return section(key, lang, f'<p class="empty">{esc(t("no_alerts", lang))}</p>')
     d = df.copy()
     sev = {"high": "red", "medium": "amber", "low": "none"}
     d["sev"] = [badge(sev.get(str(s), "none"), lang).replace(">" + esc(STATUS_LABELS[sev.get(str(s), "none")][
@@ -769,7 +771,18 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
             ("margin", "贡献率" if lang == "zh" else "Margin", "pct"), ("acos", "ACoS", "pct"),
             ("break_even_acos", "盈亏平衡ACoS" if lang == "zh" else "Break-even ACoS", "pct")]
     cols = [c for c in cols if c[0] in df]
-    body = sku_table(df, ctx, cols)
+    d = df.copy()
+    if "cost_missing" in d:  # COGS unknown for the SKU: its contribution is not a number computed with a 0 cost
+        for c in ("landed_cost_per_unit", "contribution_per_unit", "margin", "break_even_acos"):
+            if c in d:
+                d[c] = d[c].astype(object).where(~d["cost_missing"].fillna(False).astype(bool), None)
+    body = sku_table(d, ctx, cols)
+    share = df.attrs.get("cost_missing_share")
+    if share is not None and not _missing(share) and share > 0:
+        _rec(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
+        body = note(f"商品成本不完整：{fmt_pct(share)} 的净销售额来自没有单位成本的SKU（其成本按缺失处理，不按 0 计）" if lang == "zh"
+                    else f"COGS incomplete: {fmt_pct(share)} of net sales come from SKUs without a unit cost "
+                         "(their cost is missing, not 0)") + body
     if key == "loss_skus":
         body = chart_html(bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), horizontal=True)) + body
     return section(key, lang, body)
@@ -1007,7 +1020,8 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
 
 
 def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str:
-    """Red KPIs (worst first), then KPIs that could not be judged for lack of data (grey, with the reason)."""
+    """Red KPIs (worst first), then, per entity, the KPIs that could not be judged for lack of data (grey,
+    with the missing sources) — a store missing from the red list for lack of data is named, not hidden."""
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
@@ -1016,22 +1030,40 @@ def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str
         d["status"] = "red"
     if "missing" not in d:
         d["missing"] = ""
+    d["entity_id"] = d["entity_id"].fillna("").astype(str)
     for r in d.to_dict("records"):
-        ek, eid = str(r["entity_kind"]), "" if _missing(r["entity_id"]) else str(r["entity_id"])
+        ek, eid = str(r["entity_kind"]), r["entity_id"]
         _rec(ctx, str(r["kpi"]), r["actual"], entity_kind=ek, entity_id=eid, complete=r["status"] != "incomplete",
-             source="kpi_status")
+             source="kpi_status", stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
         if not _missing(r["target"]):
             _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
                  source="kpi_status")
-    d["a"] = [fmt_incomplete(m, lang) if s == "incomplete" else fmt_value(v, u, ctx.currency, lang)
-              for v, u, s, m in zip(d["actual"], d["unit"], d["status"], d["missing"])]
-    d["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
-    d["entity"] = [f"{t(str(k), lang)} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"].fillna(""))]
-    d["badge"] = [badge(s, lang) for s in d["status"]]
-    return section(key, lang, table(d, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
-                                        ("tg", t("target", lang)), ("achievement", t("achievement", lang)),
-                                        ("badge", t("status", lang))],
-                                    {"achievement": lambda v: fmt_pct(v, 0)}, raw=["badge"], lang=lang))
+    d["entity"] = [f"{t(str(k), lang)} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"])]
+    red = d[d["status"] != "incomplete"].copy()
+    body = ""
+    if len(red):
+        red["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["actual"], red["unit"])]
+        red["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["target"], red["unit"])]
+        red["badge"] = [badge(s, lang) for s in red["status"]]
+        body += table(red, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
+                            ("tg", t("target", lang)), ("achievement", t("achievement", lang)),
+                            ("badge", t("status", lang))],
+                      {"achievement": lambda v: fmt_pct(v, 0)}, raw=["badge"], lang=lang)
+    else:
+        body += f'<p class="empty">{esc(t("none", lang))}</p>'
+    inc = d[d["status"] == "incomplete"]
+    if len(inc):
+        rows = []
+        for ent, g in inc.groupby("entity", sort=False):
+            sources = sorted({m.strip() for x in g["missing"] for m in str(x).split(",") if m.strip()})
+            sep = "、" if lang == "zh" else ", "
+            rows.append({"entity": ent, "kpis": sep.join(dict.fromkeys(g["name"])),
+                         "why": missing_reason(",".join(sources), lang) or t("incomplete_kpis", lang),
+                         "badge": badge("incomplete", lang)})
+        body += f'<h3>{esc(t("incomplete_kpis", lang))}</h3>' + table(
+            pd.DataFrame(rows), [("entity", t("store", lang)), ("kpis", t("kpi", lang)), ("why", t("why", lang)),
+                                 ("badge", t("status", lang))], raw=["badge"], lang=lang)
+    return section(key, lang, body)
 
 
 def status_counts_html(counts: Mapping[str, Any], lang: str = "zh") -> str:

@@ -578,7 +578,8 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
 def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False) -> pd.DataFrame:
     """Per-SKU unit economics (kpi_lib.costs.unit_economics / loss_makers) in the report currency.
 
-    Sorted by contribution: best first, or worst loss-makers first with ``loss_only``.
+    Sorted by contribution: best first, or worst loss-makers first with ``loss_only``. The full list's
+    share of net sales from SKUs without a unit cost (COGS incomplete) is ``attrs["cost_missing_share"]``.
     """
     costs = _optional("costs")
     if costs is None:
@@ -586,8 +587,15 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     if loss_only:
         df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse).copy()
     else:
-        df = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
-        df = df.sort_values("contribution", ascending=False).head(limit).copy()
+        full = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
+        share = np.nan
+        if "cost_missing" in full and len(full):
+            ns = full["net_sales"].astype(float)
+            total = float(ns.sum())
+            share = float(ns[full["cost_missing"].fillna(False).astype(bool)].sum()) / total if total else np.nan
+        df = full.sort_values("contribution", ascending=False).head(limit).copy()
+        df.attrs["cost_missing_share"] = share  # share of net sales from SKUs without a unit cost
+    attrs = dict(df.attrs)
     for c in ("net_sales", "landed_cost_per_unit", "fees_per_unit", "ads_per_unit", "return_loss_per_unit",
               "contribution_per_unit", "contribution"):
         if c in df:
@@ -597,7 +605,9 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     skus = table(ctx, "skus")
     if not skus.empty and "name" in skus and "name" not in df:
         df = df.merge(skus[["sku", "name"]], on="sku", how="left")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs.update(attrs)
+    return df
 
 
 def overheads(ctx: ReportContext) -> pd.DataFrame:
