@@ -76,6 +76,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "fee_models": ("收费模式对比", "Fee-model comparison"),
     "exit_clause": ("退出条款跟踪", "Exit clause"),
     "waterfall": ("成本瀑布", "Cost waterfall"),
+    "basis_bridge": ("订单日期口径与入账日期口径的差异", "From order-date to posted-date net profit"),
+    "bridge_note": ("同一期间的净利润，按订单日期与按结算入账日期计算的差异来自入账时间差；各行相加等于入账口径净利润。",
+                    "The same month's net profit dated by order and by posting differs by timing; the rows add up to "
+                    "the posted-basis net profit."),
     "unit_economics": ("单品经济模型", "Unit economics"),
     "loss_skus": ("亏损SKU", "Loss-making SKUs"),
     "overheads": ("间接费用", "Overheads"),
@@ -750,6 +754,24 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
         cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
                    f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
     return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_html(fig) + tbl)
+
+
+def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str:
+    """Order-basis net profit → timing differences → posted-basis net profit (rows add up)."""
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    for r in df.to_dict("records"):
+        if r["kind"] in ("start", "end"):
+            _rec(ctx, "net_profit", r["amount"], unit="money", basis="order" if r["kind"] == "start" else "posted",
+                 complete=r.get("complete", True), stores_covered=r.get("stores_covered"),
+                 stores_total=r.get("stores_total"), source="costs.basis_bridge")
+        else:
+            _rec(ctx, f'bridge:{r["item"]}', r["amount"], unit="money", basis=None, source="costs.basis_bridge")
+    measures = ["absolute" if k == "start" else ("total" if k == "end" else "relative") for k in df["kind"]]
+    fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures)
+    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang))], {"amount": _money(ctx)}, lang=lang)
+    return section(key, lang, note(t("bridge_note", lang)) + chart_html(fig) + tbl)
 
 
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:

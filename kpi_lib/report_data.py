@@ -575,6 +575,23 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
                "stores_covered", "stores_total"]]
 
 
+def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
+    """How order-date net profit becomes posted-date net profit (kpi_lib.costs.basis_bridge), report
+    currency: item, name, amount, kind (start | timing | end), plus the waterfall's coverage columns.
+    Empty when net profit is unknown for the entity (no store with every source it needs)."""
+    from .costs import basis_bridge as _bridge
+
+    wf = waterfall(ctx, "order")
+    if wf.empty or wf["amount"].isna().all():
+        return pd.DataFrame(columns=["item", "name", "amount", "kind"])
+    df = _bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    df["amount"] = df["amount_rc"].astype(float) / ctx.fx
+    for c in ("complete", "missing", "stores_covered", "stores_total"):
+        df[c] = wf[c].iloc[0]
+    return df[["item", "name", "amount", "kind", "complete", "missing", "stores_covered", "stores_total"]]
+
+
 def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False) -> pd.DataFrame:
     """Per-SKU unit economics (kpi_lib.costs.unit_economics / loss_makers) in the report currency.
 
