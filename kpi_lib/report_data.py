@@ -547,6 +547,13 @@ def activities(ctx: ReportContext) -> pd.DataFrame:
     return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
 
 
+@lru_cache(maxsize=32)
+def _waterfall(path: str, snapshot_id: str, kind: str, entity_id: str | None, period: str, basis: str) -> pd.DataFrame:
+    from .costs import waterfall as _costs_waterfall
+
+    return _costs_waterfall(kind, entity_id, period, basis=basis, warehouse=Warehouse(path))
+
+
 def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     """Cost waterfall GMV → net profit for the month (kpi_lib.costs.waterfall, the one definition of
     every line), report currency.
@@ -555,12 +562,7 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     pct_of_net_sales, kind (total|cost|subtotal), basis, complete, missing, stores_covered, stores_total
     (every line is over the stores complete for net profit).
     """
-    from .costs import waterfall as _waterfall
-
-    try:
-        df = _waterfall(ctx.kind, ctx.engine_id, ctx.period, basis=basis, warehouse=ctx.warehouse).copy()
-    except TypeError:  # an engine without the basis parameter
-        df = _waterfall(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df = _waterfall(str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, basis).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     df["basis"] = basis
