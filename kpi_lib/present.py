@@ -946,7 +946,26 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
                 raw=["gate_txt"], lang=lang)
     fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), horizontal=True)
     return section(key, lang, head + note(_curve_text(card, lang)) + _score_explanation(card, lines, lang) + tbl
-                   + _bonus_table(card, ctx) + chart_html(fig))
+                   + _target_sources(lines, lang) + _bonus_table(card, ctx) + chart_html(fig))
+
+
+def _target_sources(lines: pd.DataFrame, lang: str) -> str:
+    """Where each line's target comes from when it is not the entity's target in the target plan."""
+    if "target_source" not in lines:
+        return ""
+    sep = "、" if lang == "zh" else ", "
+    own = lines[(lines["target_source"] == "scorecards.yaml") & (lines["weight"] > 0)]
+    ly = lines[lines["target_source"].astype(str).str.startswith("last_year")]
+    out = []
+    if len(own):
+        out.append(f"{sep.join(own['name'])} 的目标取自考核表（目标体系中没有该团队/人员此指标本期的目标）"
+                   if lang == "zh" else f"{sep.join(own['name'])}: target from the scorecard (the target plan has none "
+                                        "for this entity and month)")
+    for r in ly.itertuples():
+        g = str(r.target_source).split("+", 1)[1]
+        out.append(f"{r.name} 的目标 = 去年同期 × (1 + {float(g):.0%})（目标体系中没有本期目标）" if lang == "zh" else
+                   f"{r.name}: target = same month last year × (1 + {float(g):.0%}) (no target in the plan)")
+    return "".join(f'<p class="note target-source">{esc(x)}</p>' for x in out)
 
 
 def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:

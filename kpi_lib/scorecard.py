@@ -256,7 +256,8 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
             ln = _retarget(ln, float(kt_value), getattr(kd0, "unit", "pct") if kd0 is not None else "pct")
             source = "targets"
         elif ln.basis == "achievement":
-            source = "target_value" if ln.target_value is not None else "targets"
+            source = "target_value" if ln.target_value is not None else str(
+                (kpi_targets or {}).get(f"{ln.kpi}:source", "targets"))
         kd = catalog.get(ln.kpi) if catalog is not None else None
         direction = ln.direction or (kd.direction if kd is not None else ("up" if ln.maximum >= ln.threshold else "down"))
         if (direction == "up" and not ln.threshold <= ln.target <= ln.maximum) or (
@@ -374,6 +375,7 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
         ly = shift_period(period, -{"month": 12, "quarter": 4, "year": 1}.get(period_kind(period), 12))
         prev = _actuals([ln.kpi], ly, dim, entity_id, filters, wh).get(ln.kpi, float("nan"))
         out[ln.kpi] = prev * (1 + ln.growth) if math.isfinite(prev) else float("nan")
+        out[f"{ln.kpi}:source"] = f"last_year+{ln.growth:g}"  # type: ignore[assignment]
     return out
 
 
