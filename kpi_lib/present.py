@@ -753,6 +753,18 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
         reason = missing_reason(d["missing"].iloc[0], lang)
         cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
                    f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
+        every = df.attrs.get("all_stores", {})
+        meta = df.attrs.get("all_stores_meta", {})
+        if "net_sales" in every and not _missing(every["net_sales"]):
+            m = meta.get("net_sales", {})
+            _rec(ctx, "net_sales", every["net_sales"], unit="money", basis=basis, complete=m.get("complete", True),
+                 stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
+            ns = fmt_money(every["net_sales"], ctx.currency, lang)
+            cov += note(f"全部 {int(n)} 家店铺的净销售额为 {ns}（与其他报告一致）；其中未计入瀑布的店铺净销售额为 "
+                        f"{fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}。"
+                        if lang == "zh" else
+                        f"Net sales of all {int(n)} stores: {ns} (as in the other reports); the stores left out of the "
+                        f"waterfall account for {fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}.")
     return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_html(fig) + tbl)
 
 

@@ -573,8 +573,16 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     df["kpi"] = df["kpi"].fillna(df["step"])
     df["complete"] = df["complete"].fillna(True).astype(bool)
     df["missing"] = df["missing"].map(_missing_text)
-    return df[["step", "kpi", "name", "amount", "pct_of_net_sales", "kind", "basis", "complete", "missing",
-               "stores_covered", "stores_total"]]
+    out = df[["step", "kpi", "name", "amount", "pct_of_net_sales", "kind", "basis", "complete", "missing",
+              "stores_covered", "stores_total"]].copy()
+    # the entity's own GMV and net sales over all its stores (what the other reports show), to reconcile
+    # a waterfall computed over fewer stores
+    if basis == "order" and len(out) and not out["complete"].all():
+        lg = _long(ctx, ["gmv", "net_sales"], ctx.period, ctx.period).set_index("kpi")
+        out.attrs["all_stores"] = {k: ctx.money(lg.at[k, "value"]) for k in ("gmv", "net_sales") if k in lg.index}
+        out.attrs["all_stores_meta"] = {k: {c: lg.at[k, c] for c in ("complete", "stores_covered", "stores_total")}
+                                        for k in ("gmv", "net_sales") if k in lg.index}
+    return out
 
 
 def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
