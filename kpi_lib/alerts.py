@@ -114,11 +114,17 @@ _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equ
 
 def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None,
                     config: AlertConfig | None = None) -> pd.DataFrame:
-    """Alerts from monthly kpi_values (entity_kind, entity_id, period, kpi, value[, period_kind]) and status."""
+    """Alerts from monthly kpi_values (entity_kind, entity_id, period, kpi, value[, period_kind, complete]) and status.
+
+    Incomplete figures (``complete`` False: a source is missing) are not judged: they raise no
+    threshold, spike or anomaly alert, and an incomplete status breaks a run of periods below target.
+    """
     cfg = config or load_rules()
     kv = kpi_values
     if "period_kind" in kv.columns:
         kv = kv[kv["period_kind"] == "month"]
+    if "complete" in kv.columns:
+        kv = kv.assign(value=kv["value"].astype(float).where(kv["complete"].astype(bool)))
     kv = kv[kv["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}")]
     rows: list[dict] = []
 
@@ -158,6 +164,8 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
                 run = 0
                 for x in g.itertuples():
                     a = x.pace_achievement if np.isfinite(x.pace_achievement) else x.achievement
+                    if getattr(x, "status", "") == "incomplete":
+                        a = np.nan
                     run = run + 1 if (np.isfinite(a) and a < r.below) else 0
                     if run >= r.periods:
                         rows.append(_alert(r.id, r.kind, r.severity, r.kpi, r.entity_kind, eid, x.period, a, r.below,

@@ -9,6 +9,8 @@
   and the same period last year (``mom`` is the previous quarter for a quarter label, etc.).
 - ``is_good(kpi, delta)`` → True / False / None following the KPI's better direction (None when the
   delta is 0 or unknown).
+- ``coverage_text(kpi, stores_covered, stores_total, missing, lang)`` → "Conversion rate over 4 of 11
+  stores (missing traffic data)" for a figure that does not cover every store ('' when complete).
 """
 
 from __future__ import annotations
@@ -71,4 +73,29 @@ def format_change(kpi: str, delta: float, unit: str) -> str:
     return f"{delta * 100:+.1f}%"
 
 
-__all__ = ["change", "format_change", "is_good", "prior_periods"]
+_SOURCE_NAMES = {
+    "en": {"orders": "order", "fees": "fee", "ads": "ads", "traffic": "traffic", "inventory": "inventory",
+           "costs": "unit-cost"},
+    "zh": {"orders": "订单", "fees": "费用", "ads": "广告", "traffic": "流量", "inventory": "库存", "costs": "成本"},
+}
+
+
+def coverage_text(kpi: str, stores_covered: int, stores_total: int, missing: str = "", lang: str = "en",
+                  catalog: Catalog | None = None) -> str:
+    """How many stores a figure covers, for a page: "Conversion rate over 4 of 11 stores (missing: traffic)".
+
+    Empty string when the figure is complete (every store covered).
+    """
+    if stores_total <= 0 or stores_covered >= stores_total:
+        return ""
+    name = (catalog or load_catalog()).name(kpi, lang)
+    kinds = [m.strip() for m in str(missing or "").split(",") if m.strip()]
+    names = [_SOURCE_NAMES.get(lang, _SOURCE_NAMES["en"]).get(k, k) for k in kinds]
+    if lang == "zh":
+        tail = f"(缺少{'、'.join(names)}数据)" if names else ""
+        return f"{name}：基于{stores_total}家店铺中的{stores_covered}家{tail}"
+    tail = f" (missing {', '.join(names)} data)" if names else ""
+    return f"{name} over {stores_covered} of {stores_total} stores{tail}"
+
+
+__all__ = ["change", "coverage_text", "format_change", "is_good", "prior_periods"]

@@ -23,7 +23,7 @@ import pandas as pd
 from . import alerts as alerts_mod
 from . import targets as targets_mod
 from .definitions import load_catalog
-from .metrics import compute_long
+from .metrics import compute_long_grains
 from .warehouse import Warehouse
 
 GRAINS: dict[str, str | None] = {
@@ -59,10 +59,11 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
     lo, hi = data_range(wh)
     start, end = start or lo, end or hi
     frames = []
-    for ek, dim in (grains or GRAINS).items():
-        for pk in period_kinds:
-            df = compute_long(None, by=[dim] if dim else [], period=pk, start=start, end=end, warehouse=wh,
-                              catalog=catalog)
+    grains = grains or GRAINS
+    for pk in period_kinds:
+        by_grain = compute_long_grains(None, grains, period=pk, start=start, end=end, warehouse=wh, catalog=catalog)
+        for ek, dim in grains.items():
+            df = by_grain[ek]
             if dim:
                 df = df.rename(columns={dim: "entity_id"})
                 df = df[df["entity_id"].notna()]
@@ -72,7 +73,8 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
             df["period_kind"] = pk
             df["basis"] = "order"
             frames.append(df[VALUE_COLUMNS])
-    out = pd.concat(frames, ignore_index=True)
+    nonempty = [f for f in frames if len(f)]
+    out = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame(columns=VALUE_COLUMNS)
     out["entity_id"] = out["entity_id"].astype(str)
     out["complete"] = out["complete"].astype(bool)
     out["missing"] = out["missing"].fillna("").astype(str)

@@ -27,7 +27,14 @@ Measure conventions (documented choices):
   (Amazon marks no order line "returned"); a refund row without quantity counts as one unit per
   (store, order, sku, date).
 - fees: one measure per fee_type ``fee_<type>_rc``. ``advertising`` fees are not used (ad spend comes
-  from ``ads``) and ``duty`` fees are not used (duties are computed from SKU costs).
+  from ``ads``; on the posted basis the engine reads them as ad spend) and ``duty`` fees are not used
+  (duties are computed from SKU costs). Every waterfall line is a KPI here (referral_fees,
+  payment_fees, other_platform_fees, monthly/long-term storage, return_processing, promotions =
+  promotion fees + seller discounts, gross_profit): costs.waterfall reads them, one definition.
+- unit costs: a SKU without one gets NULL, never 0 (its COGS is unknown: the store × month's
+  ``costs`` coverage is incomplete; ``uncosted_share`` = GMV share affected).
+- sources: each measure knows the coverage source kinds it needs (``Measure.sources``); a KPI needs
+  the union (``Catalog.sources``) and is computed over the stores that have them (kpi_lib.metrics).
 - inventory: sums over daily snapshots (SKU-days); averages divide by the number of snapshot dates.
 - listings: SKUs listed at any time in the period; tickets are dated by opened_at.
 - overheads: table ``overhead_allocations`` (store_id, month, amount_rc) when present, dated the

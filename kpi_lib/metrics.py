@@ -10,6 +10,15 @@ Org grains: fact rows are joined on their date to the assignment intervals (kpi_
 person who changed team mid-year counts in each team only for the days they were in it. Contracts
 get the rows of the stores in their scope.
 
+Bases: ``basis="order"`` (sales on the order date; fees and refunds carrying an order id on their
+order's date) or ``basis="posted"`` (settlement / ship / own posting date; ads as invoiced).
+
+Completeness: measures are aggregated per store inside every group (the grain plus store_id); a
+KPI is then evaluated over the sums of the stores that have every coverage source it needs in every
+month of the period (kpi_lib.coverage: a store × month with orders lacking e.g. ads is incomplete
+for ACoS), so roll-ups are ratios of sums over complete stores, a row with no complete store is NaN
+(never 0), and ``compute_long`` says ``complete``, ``missing``, ``stores_covered``, ``stores_total``.
+
 Periods are label strings (``2026-11-07``, ``2026-W45``, ``2026-11``, ``2026-Q4``, ``2026``).
 """
 
@@ -576,10 +585,9 @@ class _Result:
         self.total: dict[str, pd.Series] = {}
 
 
-def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any, filters: Any,
-             warehouse: Any, catalog: Catalog | None = None, parts: bool = False,
-             exclude: list[tuple[str | None, Any, Any]] | None = None, basis: str = "order",
-             complete_for: str | None = None) -> _Result:
+def _prepare(kpis: Any, by: list[str] | None, period: str, basis: str, complete_for: str | None,
+             catalog: Catalog | None) -> tuple[Catalog, list[str], list[str], set[str], dict[str, tuple[str, ...]]]:
+    """Checked arguments: (catalog, kpi list, by, measures, coverage sources per KPI)."""
     catalog = catalog or load_catalog()
     if kpis is None:
         kpi_list = catalog.ids()
@@ -599,14 +607,59 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
         raise DefinitionError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
     if basis not in BASES:
         raise DefinitionError(f"unknown basis {basis!r}; use 'order' (order date) or 'posted' (settlement date)")
-    flt = _norm_filters(filters)
-    measures = required_measures(catalog, kpi_list)
-    sources_of = {k: catalog.sources(complete_for or k) for k in kpi_list}
     if complete_for:
         catalog.get(complete_for)
+    measures = required_measures(catalog, kpi_list)
+    sources_of = {k: catalog.sources(complete_for or k) for k in kpi_list}
+    return catalog, kpi_list, by, measures, sources_of
+
+
+def _fetch(ctx: _Ctx, catalog: Catalog, measures: set[str], sources_of: dict[str, tuple[str, ...]],
+           split_by: list[str], grain_bys: list[list[str]], flt: dict[str, list[str]], org_kind: str | None,
+           use_contracts: bool, excl: list[tuple[str | None, dt.date, dt.date]]
+           ) -> tuple[pd.DataFrame, dict[tuple[str, ...], pd.DataFrame | None], set[str]]:
+    """Run the SQL: store-additive measures at ``split_by`` (the grain plus store_id) in one statement,
+    and the other measures (medians, snapshot-date counts) at each grain of ``grain_bys``."""
+    split_parts: list[tuple[str, list[str]]] = []
+    grain_src: list[tuple[str, list[str]]] = []
+    by_source: dict[tuple[str, bool], list[str]] = {}
+    for m in sorted(measures):
+        meas = catalog.measures[m]
+        if meas.table != "calendar":
+            by_source.setdefault((meas.table, meas.store_additive), []).append(m)
+    if any(sources_of.values()) and ("orders", True) not in by_source:
+        by_source[("orders", True)] = ["order_lines"]  # every active store shows up in its groups
+        measures = measures | {"order_lines"}
+    for (src, additive), ms in by_source.items():
+        if not ctx.has(_SOURCE_TABLE.get(src, src)):
+            continue
+        if additive:
+            split_parts.append((_source_sql(ctx, src, ms, catalog, split_by, flt, org_kind,
+                                            use_contracts and "contract_id" in set(split_by) | set(flt), excl,
+                                            light=ms == ["order_lines"]), ms))
+        else:
+            grain_src.append((src, ms))
+    con = ctx.con
+    split = con.execute(_combine(split_parts, split_by)).df() if split_parts else pd.DataFrame(
+        columns=["period", *split_by])
+    grains: dict[tuple[str, ...], pd.DataFrame | None] = {}
+    for g in grain_bys:
+        parts = [(_source_sql(ctx, src, ms, catalog, g, flt, org_kind,
+                              use_contracts and "contract_id" in set(g) | set(flt), excl,
+                              light=all(catalog.measures[m].kind != "median" for m in ms)), ms)
+                 for src, ms in grain_src]
+        grains[tuple(g)] = con.execute(_combine(parts, g)).df() if parts else None
+    return split, grains, measures
+
+
+def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any, filters: Any,
+             warehouse: Any, catalog: Catalog | None = None, parts: bool = False,
+             exclude: list[tuple[str | None, Any, Any]] | None = None, basis: str = "order",
+             complete_for: str | None = None) -> _Result:
+    catalog, kpi_list, by, measures, sources_of = _prepare(kpis, by, period, basis, complete_for, catalog)
+    flt = _norm_filters(filters)
     wh = _wh(warehouse)
     split_by = by if "store_id" in by else [*by, "store_id"]
-    keys = ["period", *by]
     con = wh.connect()
     try:
         con.execute("SET enable_progress_bar = false")
@@ -621,30 +674,23 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
         if use_contracts:
             _contract_setup(con)
         excl = [(st, pd.Timestamp(a).date(), pd.Timestamp(b).date()) for st, a, b in (exclude or [])]
-        split_parts: list[tuple[str, list[str]]] = []
-        grain_parts: list[tuple[str, list[str]]] = []
-        by_source: dict[tuple[str, bool], list[str]] = {}
-        for m in sorted(measures):
-            meas = catalog.measures[m]
-            if meas.table != "calendar":
-                by_source.setdefault((meas.table, meas.store_additive), []).append(m)
-        if any(sources_of.values()) and ("orders", True) not in by_source:
-            by_source[("orders", True)] = ["order_lines"]  # every active store shows up in its groups
-            measures = measures | {"order_lines"}
-        for (src, additive), ms in by_source.items():
-            if not ctx.has(_SOURCE_TABLE.get(src, src)):
-                continue
-            g = split_by if additive else by
-            sql = _source_sql(ctx, src, ms, catalog, g, flt, org_kind, use_contracts, excl,
-                              light=(not additive and all(catalog.measures[m].kind != "median" for m in ms))
-                              or ms == ["order_lines"])
-            (split_parts if additive else grain_parts).append((sql, ms))
-        split = con.execute(_combine(split_parts, split_by)).df() if split_parts else pd.DataFrame(
-            columns=["period", *split_by])
-        grain = con.execute(_combine(grain_parts, by)).df() if grain_parts else None
+        split, grains, measures = _fetch(ctx, catalog, measures, sources_of, split_by, [by], flt, org_kind,
+                                         use_contracts, excl)
         cov = coverage_matrix(wh, con) if any(sources_of.values()) else pd.DataFrame()
     finally:
         con.close()
+    return _evaluate(split, grains[tuple(by)], by, period, catalog, kpi_list, measures, sources_of, cov,
+                     (fs, fe, s, e), parts)
+
+
+def _evaluate(split: pd.DataFrame, grain: pd.DataFrame | None, by: list[str], period: str, catalog: Catalog,
+              kpi_list: list[str], measures: set[str], sources_of: dict[str, tuple[str, ...]], cov: pd.DataFrame,
+              rng: tuple[Any, Any, dt.date, dt.date], parts: bool) -> _Result:
+    """Formulas over the sums of the covered stores' rows, per set of sources (see module docstring)."""
+    fs, fe, s, e = rng
+    keys = ["period", *by]
+    split = split.copy()
+    grain = grain.copy() if grain is not None else None
     for frame in (split, grain):
         if frame is None:
             continue
@@ -762,21 +808,7 @@ LONG_COLUMNS = ["period", "kpi", "value", "numerator", "denominator", "complete"
                 "stores_total"]
 
 
-def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
-                 start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
-                 warehouse: Warehouse | str | Path | None = None, catalog: Catalog | None = None,
-                 basis: str = "order", exclude: list[tuple[str | None, Any, Any]] | None = None,
-                 complete_for: str | None = None) -> pd.DataFrame:
-    """Tidy KPIs: ``*by, period, kpi, value, numerator, denominator, complete, missing, stores_covered,
-    stores_total``.
-
-    ``complete``: every store contributing to the row had every source the KPI needs;
-    ``missing``: the missing source kinds (comma-joined, '' if none); the value is over the
-    ``stores_covered`` of ``stores_total`` stores (NaN when none is covered).
-    """
-    by = list(by or [])
-    r = _compute(kpis, by, period, start, end, filters, warehouse, catalog, parts=True, exclude=exclude,
-                 basis=basis, complete_for=complete_for)
+def _long(r: _Result, by: list[str]) -> pd.DataFrame:
     frames = []
     for k in r.kpis:
         f = r.keys.copy()
@@ -798,6 +830,83 @@ def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, peri
     return pd.concat(frames, ignore_index=True)
 
 
+def compute_long(kpis: str | list[str] | None, by: list[str] | None = None, period: str = "month",
+                 start: Any = None, end: Any = None, filters: dict[str, Any] | None = None,
+                 warehouse: Warehouse | str | Path | None = None, catalog: Catalog | None = None,
+                 basis: str = "order", exclude: list[tuple[str | None, Any, Any]] | None = None,
+                 complete_for: str | None = None) -> pd.DataFrame:
+    """Tidy KPIs: ``*by, period, kpi, value, numerator, denominator, complete, missing, stores_covered,
+    stores_total``.
+
+    ``complete``: every store contributing to the row had every source the KPI needs;
+    ``missing``: the missing source kinds (comma-joined, '' if none); the value is over the
+    ``stores_covered`` of ``stores_total`` stores (NaN when none is covered).
+    """
+    by = list(by or [])
+    r = _compute(kpis, by, period, start, end, filters, warehouse, catalog, parts=True, exclude=exclude,
+                 basis=basis, complete_for=complete_for)
+    return _long(r, by)
+
+
+#: grains whose rows are sums of store rows (one store-level query serves them all)
+STORE_GRAINS = (None, "store_id", "platform", "marketplace", "contract_id")
+
+
+def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | None], period: str = "month",
+                        start: Any = None, end: Any = None, warehouse: Warehouse | str | Path | None = None,
+                        catalog: Catalog | None = None, basis: str = "order") -> dict[str, pd.DataFrame]:
+    """``compute_long`` for several grains at once ({name: dimension or None for the whole company}).
+
+    Company, store, platform, marketplace and contract rows are sums of store rows, so they share one
+    store-level query (the same values as separate ``compute_long`` calls); team and person grains
+    (date-interval joins) run their own.
+    """
+    catalog, kpi_list, _, measures, sources_of = _prepare(kpis, [], period, basis, None, catalog)
+    shared = {name: d for name, d in grains.items() if d in STORE_GRAINS}
+    out: dict[str, pd.DataFrame] = {}
+    if shared:
+        wh = _wh(warehouse)
+        con = wh.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            lo, hi = _data_range(con)
+            fs, fe = _to_date(start, False), _to_date(end, True)
+            s, e = fs or lo, fe or hi
+            ctx = _Ctx(con, period, s, e, need_costs=bool(measures & _COST_MEASURES), filter_start=fs,
+                       filter_end=fe, basis=basis)
+            use_contracts = "contract_id" in shared.values()
+            if use_contracts:
+                _contract_setup(con)
+            grain_bys = [[d] if d else [] for d in dict.fromkeys(shared.values())]
+            split, gframes, ms = _fetch(ctx, catalog, measures, sources_of, ["store_id"], grain_bys, {}, None,
+                                        use_contracts, [])
+            cov = coverage_matrix(wh, con) if any(sources_of.values()) else pd.DataFrame()
+            stores = con.execute("SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(platform AS VARCHAR) AS platform, "
+                                 "CAST(marketplace AS VARCHAR) AS marketplace FROM stores").df() \
+                if ctx.has("stores") else pd.DataFrame(columns=["store_id", "platform", "marketplace"])
+            contracts = con.execute("SELECT _ct_id AS contract_id, _ct_store AS store_id FROM _contracts").df() \
+                if use_contracts else None
+        finally:
+            con.close()
+        split = split.assign(store_id=split["store_id"].astype("object"))
+        for name, d in shared.items():
+            if d in ("platform", "marketplace"):
+                sp = split.merge(stores[["store_id", d]], on="store_id", how="left")
+            elif d == "contract_id":
+                sp = split.merge(contracts, on="store_id", how="inner")
+            else:
+                sp = split
+            by = [d] if d else []
+            r = _evaluate(sp, gframes[tuple(by)], by, period, catalog, kpi_list, ms, sources_of, cov, (fs, fe, s, e),
+                          True)
+            out[name] = _long(r, by)
+    for name, d in grains.items():
+        if name not in out:
+            out[name] = compute_long(kpi_list, by=[d] if d else [], period=period, start=start, end=end,
+                                     warehouse=warehouse, catalog=catalog, basis=basis)
+    return out
+
+
 __all__ = [
     "BASES",
     "DIMENSIONS",
@@ -805,6 +914,7 @@ __all__ = [
     "PERIODS",
     "compute",
     "compute_long",
+    "compute_long_grains",
     "coverage_matrix",
     "period_bounds",
     "period_kind",

@@ -155,7 +155,7 @@ def validate_all(parameters: Path | None = None, reference: Path | None = None) 
             except KpiError as exc:
                 issues.append(str(exc))
     for p in sorted(base.rglob("*.y*ml")):
-        if p not in seen and not (p.parent.name == "targets"):
+        if p not in seen and p.parent.name != "targets":
             issues.append(f"{p.relative_to(base)}: no schema knows this file (expected one of: "
                           + ", ".join(c[0] for c in checks) + ")")
     try:

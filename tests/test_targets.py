@@ -148,3 +148,58 @@ def test_bad_target_file_names_file_and_key(env, tmp_path):
     assert "bad.yaml" in msg and "targets[0]" in msg and "targets[1]" in msg and "targets[2].colour" in msg
     with pytest.raises(ValidationError):
         Target(kpi="gmv", entity_kind="store", period="2026-01", value=1)  # store needs entity_id
+
+
+# ------------------------------------------------------------------------------ coherent targets
+
+
+@settings(max_examples=50, deadline=None)
+@given(gmv=st.floats(1.0, 1e7), orders=st.floats(1.0, 1e5), profit=st.floats(-1e5, 1e6), sales=st.floats(1.0, 1e7))
+def test_derived_targets_equal_component_ratios(gmv, orders, profit, sales):
+    from kpi_lib.targets import TARGET_COLUMNS, derive_targets
+
+    def row(kpi, value, parent="", eid="S1", kind="store", period="2026-11", method="file"):
+        return {"kpi": kpi, "entity_kind": kind, "entity_id": eid, "period": period, "value": value, "cascade": False,
+                "source": "t.yaml", "method": method, "parent": parent}
+
+    import pandas as pd
+
+    df = pd.DataFrame([row("gmv", gmv), row("orders", orders), row("net_profit", profit, parent="company::2026-Q4"),
+                       row("net_sales", sales, parent="company::2026-Q4"),
+                       # a copied cascade of a ratio is replaced by the ratio of the cascaded components
+                       row("net_margin", 0.5, parent="company::2026-Q4", method="copy (non-additive KPI)"),
+                       row("gmv", gmv, kind="company", eid="")], columns=TARGET_COLUMNS)
+    out = derive_targets(df).set_index(["kpi", "entity_kind", "entity_id", "period"])
+    assert out.loc[("aov", "store", "S1", "2026-11"), "value"] == pytest.approx(gmv / orders)
+    assert out.loc[("aov", "store", "S1", "2026-11"), "method"] == "derived (gmv / orders)"
+    assert out.loc[("net_margin", "store", "S1", "2026-11"), "value"] == pytest.approx(profit / sales)
+    assert ("aov", "company", "", "2026-11") not in out.index  # no orders target for the company
+    assert not out.index.duplicated().any()
+
+
+def test_target_for_reads_computed_targets_and_conflicts(env, tmp_path):
+    from kpi_lib.targets import all_targets, target_conflicts, target_for, target_row
+
+    _, wh, _ = env
+    d = tmp_path / "targets"
+    d.mkdir()
+    (d / "t.yaml").write_text(
+        "targets:\n"
+        "  - {kpi: net_profit, entity_kind: store, entity_id: A-US-01, period: '2026-02', value: 1000}\n"
+        "  - {kpi: net_sales, entity_kind: store, entity_id: A-US-01, period: '2026-02', value: 5000}\n"
+        "  - {kpi: net_margin, entity_kind: store, entity_id: A-US-01, period: '2026-02', value: 0.30}\n"
+        "  - {kpi: ad_spend, entity_kind: store, entity_id: A-US-01, period: '2026-02', value: 300}\n"
+        "  - {kpi: ad_sales, entity_kind: store, entity_id: A-US-01, period: '2026-02', value: 1200}\n",
+        encoding="utf-8")
+    tg = all_targets(wh, directory=d)
+    conf = target_conflicts(tg)
+    assert len(conf) == 1
+    c = conf.iloc[0]
+    assert (c["kpi"], c["entity_id"], c["period"], c["explicit"]) == ("net_margin", "A-US-01", "2026-02", 0.30)
+    assert c["derived"] == pytest.approx(0.2) and c["source"] == "t.yaml"
+    with wh.transaction("targets") as w:
+        w.write("kpi_targets", tg, partition_by=())
+    assert target_for("acos", "store", "A-US-01", "2026-02", wh) == pytest.approx(0.25)  # derived 300 / 1200
+    assert target_row("acos", "store", "A-US-01", "2026-02", wh)["method"] == "derived (ad_spend / ad_sales)"
+    assert target_for("net_margin", "store", "A-US-01", "2026-02", wh) == pytest.approx(0.30)  # explicit kept
+    assert target_for("gmv", "store", "A-US-01", "2026-02", wh) is None
