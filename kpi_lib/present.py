@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from . import changes
+
 LANGS = ("zh", "en")
 
 # UI labels (KPI names come from the catalog, not from here)
@@ -248,16 +250,6 @@ def change_html(delta: Any, unit: str, good: Any) -> str:
     if good is None or _missing(delta) or (isinstance(good, float) and math.isnan(good)):
         return txt
     return f'<span class="chg {"good" if good else "bad"}" style="color:{GOOD_COLOR if good else BAD_COLOR}">{txt}</span>'
-
-
-def coverage_text(name: str, covered: Any, total: Any, missing: Any, lang: str = "zh") -> str:
-    """'转化率：11 家店铺中 5 家有流量数据' / 'Conversion rate over 5 of 11 stores with traffic data'."""
-    items = [m for m in str(missing or "").replace(";", ",").split(",") if m.strip()]
-    src = SOURCE_LABELS.get(items[0].strip(), (items[0], items[0]))[1 if lang == "en" else 0] if items else ""
-    c, n = int(covered), int(total)
-    if lang == "zh":
-        return f"{name}：{n} 家店铺中 {c} 家有{src or '所需'}数据"
-    return f"{name} over {c} of {n} stores with {src + ' ' if src else ''}data"
 
 
 def badge(status: Any, lang: str = "zh") -> str:
@@ -528,7 +520,9 @@ def coverage_notes(df: pd.DataFrame, ctx: Any) -> str:
     for r in df.to_dict("records"):
         c, n = r.get("stores_covered"), r.get("stores_total")
         if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
-            out.append(coverage_text(str(r["name"]), c, n, r.get("missing", ""), ctx.lang))
+            txt = (changes.coverage_text(str(r["kpi"]), int(c), int(n), str(r.get("missing") or ""), ctx.lang)
+                   if "kpi" in r else "")
+            out.append(txt or f'{r["name"]}: {int(c)}/{int(n)}')
     return "".join(f'<p class="note coverage">{esc(x)}</p>' for x in out)
 
 

@@ -134,14 +134,13 @@ def test_incomplete_kpi_shows_dash_reason_grey_badge_and_is_recorded_incomplete(
     html = p.kpi_status_section(_status_rows(), ctx)
     assert "— 缺少广告数据" in html and "数据不全" in html and p.STATUS_COLORS["incomplete"] in html
     assert "badge-green" not in html
-    assert "转化率：11 家店铺中 5 家有流量数据" not in html  # the reason names the missing source of the row
-    assert "转化率：11 家店铺中 5 家有所需数据" in html
+    assert "转化率：基于11家店铺中的5家" in html  # kpi_lib.changes.coverage_text, the one wording
     assert "+2.0 pp" in html
     acos = [f for f in ctx.figures if f["kpi"] == "acos" and f["period"] == "2026-11"]
     assert acos and all(f["value"] is None and f["complete"] is False for f in acos)
     assert any(f["kpi"] == "acos:target" and f["value"] == 0.25 for f in ctx.figures)
     en = p.kpi_status_section(_status_rows().assign(missing=["ads", "traffic"]), _Ctx("en"))
-    assert "— no ads data" in en and "转化率 over 5 of 11 stores with traffic data" in en
+    assert "— no ads data" in en and "Conversion rate over 5 of 11 stores (missing traffic data)" in en
 
 
 def test_status_counts_show_only_what_happened() -> None:
