@@ -21,7 +21,9 @@ def settlement_table(s: Any) -> Group:
     k = s.kpis
     ach = "n/a" if k.get("achievement") is None else f"{float(k['achievement']):.1%}"
     target = "n/a" if k.get("target") is None else format(k["target"], ",")
-    t = Table(title=f"{s.contract_id} {s.period} ({s.start}..{s.end})  net GMV {k['net_gmv']:,} / target {target} = {ach}")
+    basis = f", {k['basis']} basis" if k.get("basis") else ""
+    t = Table(title=f"{s.contract_id} {s.period} ({s.start}..{s.end}{basis})  net GMV {k['net_gmv']:,} / target {target} "
+                    f"= {ach}")
     t.add_column("fee line")
     t.add_column("basis")
     t.add_column(f"amount {s.currency}", justify="right")

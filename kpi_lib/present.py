@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from . import changes
+
 LANGS = ("zh", "en")
 
 # UI labels (KPI names come from the catalog, not from here)
@@ -42,7 +44,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "pace": ("进度达成", "Pace"),
     "status": ("状态", "Status"),
     "prior": ("上期", "Prior period"),
-    "change": ("变化", "Change"),
+    "change": ("环比", "MoM change"),
+    "yoy": ("去年同期", "Same month last year"),
+    "yoy_change": ("同比", "YoY change"),
+    "basis_order": ("按订单日期", "order-date basis"),
+    "basis_posted": ("按入账日期", "posted-date basis"),
+    "data": ("数据", "Data"),
     "kpi_status": ("目标达成与进度", "KPIs against targets"),
     "trends": ("趋势", "Trends"),
     "attribution": ("指标树归因", "KPI tree attribution"),
@@ -71,12 +78,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "fee_models": ("收费模式对比", "Fee-model comparison"),
     "exit_clause": ("退出条款跟踪", "Exit clause"),
     "waterfall": ("成本瀑布", "Cost waterfall"),
+    "basis_bridge": ("订单日期口径与入账日期口径的差异", "From order-date to posted-date net profit"),
+    "bridge_note": ("同一期间的净利润，按订单日期与按结算入账日期计算的差异来自入账时间差；各行相加等于入账口径净利润。",
+                    "The same month's net profit dated by order and by posting differs by timing; the rows add up to "
+                    "the posted-basis net profit."),
     "unit_economics": ("单品经济模型", "Unit economics"),
     "loss_skus": ("亏损SKU", "Loss-making SKUs"),
     "overheads": ("间接费用", "Overheads"),
     "margin_moves": ("利润率变动因素", "What moved margin"),
     "ranking": ("店铺排名", "Store ranking"),
     "red_flags": ("红色警示", "Red flags"),
+    "incomplete_kpis": ("数据不全、无法判断的指标", "KPIs that cannot be judged: data missing"),
+    "no_alerts": ("本期没有预警规则被触发", "No alert rule fired in this period"),
     "company_tree": ("公司指标树", "Company KPI tree"),
     "store": ("店铺", "Store"),
     "team": ("团队", "Team"),
@@ -101,9 +114,18 @@ LABELS: dict[str, tuple[str, str]] = {
 
 STATUS_LABELS = {
     "green": ("达标", "On track"), "amber": ("预警", "At risk"), "red": ("未达标", "Off track"),
-    "none": ("无目标", "No target"),
+    "none": ("无目标", "No target"), "incomplete": ("数据不全", "incomplete"),
 }
-STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096"}
+STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096",
+                 "incomplete": "#a0aec0"}
+# what a missing source is called on the page ("缺少广告数据" / "no ads data")
+SOURCE_LABELS: dict[str, tuple[str, str]] = {
+    "orders": ("订单", "order"), "fees": ("费用/结算", "fee"), "settlement": ("结算", "settlement"),
+    "settlement_lines": ("结算", "settlement"), "refunds": ("退款", "refund"), "ads": ("广告", "ads"),
+    "traffic": ("流量", "traffic"), "inventory": ("库存", "inventory"), "costs": ("商品成本", "product cost"),
+    "cogs": ("商品成本", "product cost"), "tickets": ("客服", "service ticket"), "activities": ("执行动作", "activity"),
+}
+GOOD_COLOR, BAD_COLOR = "#1a7f37", "#c53030"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$", "MYR": "RM",
                     "THB": "฿"}
 
@@ -133,6 +155,7 @@ def _missing(v: Any) -> bool:
 
 
 DASH = "–"
+DASH_INCOMPLETE = "—"
 
 
 def fmt_number(v: Any, digits: int = 0, lang: str = "zh") -> str:
@@ -187,6 +210,46 @@ def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh") -> str
     if unit == "hours":
         return f"{float(v):,.1f}" + (" 小时" if lang == "zh" else " h")
     return fmt_number(v, 2)
+
+
+def missing_reason(missing: Any, lang: str = "zh") -> str:
+    """'缺少广告、流量数据' / 'no ads, traffic data' for the engine's missing sources ('' when none named)."""
+    if missing is None or (isinstance(missing, float) and math.isnan(missing)):
+        return ""
+    items = missing if isinstance(missing, (list, tuple, set)) else str(missing).replace(";", ",").split(",")
+    names = [SOURCE_LABELS.get(str(m).strip(), (str(m).strip(), str(m).strip()))[1 if lang == "en" else 0]
+             for m in items if str(m).strip()]
+    names = list(dict.fromkeys(names))
+    if not names:
+        return ""
+    return ("缺少" + "、".join(names) + "数据") if lang == "zh" else ("no " + ", ".join(names) + " data")
+
+
+def fmt_incomplete(missing: Any = "", lang: str = "zh") -> str:
+    """An incomplete figure: a dash and the reason ("— 缺少广告数据"), never a number computed with zeros."""
+    r = missing_reason(missing, lang)
+    return f"{DASH_INCOMPLETE} {r}" if r else DASH_INCOMPLETE + (" 数据不全" if lang == "zh" else " incomplete")
+
+
+def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
+    """A change as kpi_lib.changes gives it: '+2.1 pp' (delta in points) for rates, '+0.42 x' for ratios,
+    '+17.0%' (delta a fraction) for money and counts; never '-0.0'."""
+    if _missing(delta):
+        return DASH
+    d = float(delta)
+    if unit == "pp":
+        return f"{0.0 if round(d, digits) == 0 else d:+.{digits}f} pp"
+    if unit == "x":
+        return f"{0.0 if round(d, 2) == 0 else d:+.2f} x"
+    return fmt_pct(0.0 if round(d * 100, digits) == 0 else d, digits, signed=True)
+
+
+def change_html(delta: Any, unit: str, good: Any) -> str:
+    """fmt_change coloured by the KPI's direction (green good, red bad, plain when unchanged/unknown)."""
+    txt = esc(fmt_change(delta, unit))
+    if good is None or _missing(delta) or (isinstance(good, float) and math.isnan(good)):
+        return txt
+    return f'<span class="chg {"good" if good else "bad"}" style="color:{GOOD_COLOR if good else BAD_COLOR}">{txt}</span>'
 
 
 def badge(status: Any, lang: str = "zh") -> str:
@@ -413,6 +476,56 @@ def _money(ctx: Any) -> Any:
     return lambda v: fmt_money(v, ctx.currency, ctx.lang)
 
 
+def _rec(ctx: Any, kpi: str, value: Any, **kw: Any) -> None:
+    """Record a shown figure on the report context (kpi_lib.report_data.ReportContext.record)."""
+    rec = getattr(ctx, "record", None)
+    if rec is not None:
+        rec(kpi, value, **kw)
+
+
+def _val(r: Mapping[str, Any], col: str, ctx: Any) -> str:
+    """A status row's value formatted, or '— reason' when the figure is incomplete."""
+    if col == "actual" and not bool(r.get("complete", True)) and _missing(r.get("actual")):
+        return fmt_incomplete(r.get("missing", ""), ctx.lang)
+    txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang)
+    c, n = r.get("stores_covered"), r.get("stores_total")
+    if col == "actual" and not bool(r.get("complete", True)) and not _missing(c) and not _missing(n):
+        txt += f" ({int(c)}/{int(n)})"  # a roll-up over part of the stores: the coverage note says which
+    return txt
+
+
+def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
+    """Record the actual, prior-month, last-year and target figures of kpi_status rows."""
+    for r in df.to_dict("records"):
+        k, u, src = r["kpi"], r["unit"], r.get("source", "kpi_values")
+        basis = r.get("basis", "order")
+        _rec(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src,
+             stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
+        if "prior_period" in r:
+            _rec(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src,
+                 complete=r.get("prior_complete", True), stores_covered=r.get("prior_stores_covered"))
+        if "yoy_period" in r and not _missing(r.get("yoy_prior")):
+            _rec(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src,
+                 complete=r.get("yoy_complete", True), stores_covered=r.get("yoy_stores_covered"))
+        if targets and not _missing(r.get("target")):
+            _rec(ctx, f"{k}:target", r["target"], unit=u, basis=None, period=r.get("target_period") or ctx.period,
+                 source="kpi_status")
+
+
+def coverage_notes(df: pd.DataFrame, ctx: Any) -> str:
+    """One line per roll-up KPI computed over only some stores (stores_covered < stores_total)."""
+    if df is None or df.empty or "stores_covered" not in df:
+        return ""
+    out = []
+    for r in df.to_dict("records"):
+        c, n = r.get("stores_covered"), r.get("stores_total")
+        if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+            txt = (changes.coverage_text(str(r["kpi"]), int(c), int(n), str(r.get("missing") or ""), ctx.lang)
+                   if "kpi" in r else "")
+            out.append(txt or f'{r["name"]}: {int(c)}/{int(n)}')
+    return "".join(f'<p class="note coverage">{esc(x)}</p>' for x in out)
+
+
 TOC_SLOT = '<div class="toc-slot"></div>'  # replaced by the runner with the table of contents
 
 
@@ -431,21 +544,31 @@ def report_footer(ctx: Any, freshness: pd.DataFrame) -> str:
 
 
 def headline_cards(status: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> str:
+    """Headline KPI cards; an incomplete KPI shows '— reason' and a grey badge, never a number."""
     rows = status.set_index("kpi")
     items = []
     for k in kpis:
         if k in rows.index:
-            r = rows.loc[k]
-            items.append((str(r["name"]), fmt_value(r["actual"], r["unit"], ctx.currency, ctx.lang), r["status"]))
+            r = rows.loc[k].to_dict()
+            r["kpi"] = k
+            items.append((str(r["name"]), _val(r, "actual", ctx), r["status"]))
+            _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
+                 source=r.get("source", "kpi_values"), stores_covered=r.get("stores_covered"),
+                 stores_total=r.get("stores_total"))
     return cards(items, ctx.lang)
 
 
 def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") -> str:
-    """KPIs vs targets with pacing: actual, prior, change, target, expected-to-date, projection, status."""
+    """KPIs vs targets with pacing: actual, prior month and change, same month last year and change (when
+    last year exists), target, expected-to-date, projection, status; coverage notes for partial roll-ups."""
     df = status.copy()
     lang = ctx.lang
-    for c in ("actual", "prior", "target", "expected_to_date", "projection"):
-        df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+    _record_status(df, ctx)
+    recs = df.to_dict("records")
+    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    for c in ("prior", "yoy_prior", "target", "expected_to_date", "projection"):
+        if c in df:
+            df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
     if "target_period" in df:  # a quarter's target: say so next to the figures that are the quarter's
         for c in ("target", "expected_to_date", "projection"):
             df[c] = [f"{v} ({tp})" if tp != ctx.period and v != DASH else v
@@ -453,15 +576,35 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     adjusted = df["adjusted"] if "adjusted" in df else [False] * len(df)
     df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], adjusted)]
     df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
+    df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
-            ("change", t("change", lang)), ("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
-            ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
-    body = table(df, cols, {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
-    return section(key, lang, body)
+            ("chg", t("change", lang))]
+    raw = ["badge", "chg"]
+    if "yoy_prior" in df and status["yoy_prior"].notna().any():
+        df["yoy_chg"] = [change_html(r.get("yoy_change"), r.get("yoy_change_unit", "%"), r.get("yoy_change_good"))
+                         for r in recs]
+        cols += [("yoy_prior", t("yoy", lang)), ("yoy_chg", t("yoy_change", lang))]
+        raw.append("yoy_chg")
+    cols += [("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
+             ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
+    body = table(df, cols, raw=raw, lang=lang) + coverage_notes(status, ctx)
+    bases = sorted(set(status["basis"].dropna())) if "basis" in status else []
+    basis_note = note(" · ".join(t(f"basis_{b}", lang) for b in bases)) if bases else ""
+    return section(key, lang, basis_note + body)
+
+
+def _record_trend(trend: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> None:
+    units, meta = trend.attrs.get("units", {}), trend.attrs.get("meta", {})
+    for rec in trend.to_dict("records"):
+        for k in kpis:
+            if k in rec:
+                m = meta.get(f'{rec["period"]}|{k}', {})
+                _rec(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]), complete=m.get("complete", True),
+                     stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
 
 
 def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
-    """One line chart for money/count KPIs and one for percentages (12 months).
+    """One line chart for money/count KPIs and one for percentages (12 months); incomplete months are gaps.
 
     ``trend`` = report_data.trend(): period + one column per KPI, names/units in ``trend.attrs``.
     """
@@ -470,6 +613,7 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     kpis = list(names)
     if trend.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    _record_trend(trend, ctx, kpis)
     amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
     ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
     body = ""
@@ -493,6 +637,11 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     if root.get("unit") == "pct":
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
+    for r in df.to_dict("records"):
+        for side, per in (("a", ctx.prior()), ("b", ctx.period)):
+            _rec(ctx, str(r["kpi"]), r[f"value_{side}"], unit=r["unit"], period=per, source="tree.attribute",
+                 complete=r.get(f"complete_{side}", True), stores_covered=r.get(f"stores_covered_{side}"),
+                 stores_total=r.get(f"stores_total_{side}"))
     tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
     return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
 
@@ -512,15 +661,20 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
     """A small section: the KPIs' values this month vs prior (+ optional trend chart and extra HTML)."""
     lang = ctx.lang
     df = status.copy()
-    for c in ("actual", "prior", "target"):
+    _record_status(df, ctx)
+    recs = df.to_dict("records")
+    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    for c in ("prior", "target"):
         df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
     df["badge"] = [badge(s, lang) for s in df["status"]]
+    df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     body = table(df, [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
-                      ("change", t("change", lang)), ("target", t("target", lang)), ("badge", t("status", lang))],
-                 {"change": lambda v: fmt_pct(v, 1, signed=True)}, raw=["badge"], lang=lang)
+                      ("chg", t("change", lang)), ("target", t("target", lang)), ("badge", t("status", lang))],
+                 raw=["badge", "chg"], lang=lang) + coverage_notes(status, ctx)
     if chart_trend is not None:
         names, units = chart_trend.attrs.get("names", {}), chart_trend.attrs.get("units", {})
         ys = {k: names[k] for k in names if units.get(k) == "money" and k in chart_trend}
+        _record_trend(chart_trend, ctx, list(ys))
         if ys:
             body += chart_html(line_chart(chart_trend, "period", ys))
     return section(key, lang, body + extra)
@@ -536,7 +690,7 @@ def sku_table(df: pd.DataFrame, ctx: Any, columns: Sequence[tuple[str, str, str]
 def alerts_section(df: pd.DataFrame, ctx: Any, key: str = "alerts") -> str:
     lang = ctx.lang
     if df is None or df.empty:
-        return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
+        return section(key, lang, f'<p class="empty">{esc(t("no_alerts", lang))}</p>')
     d = df.copy()
     sev = {"high": "red", "medium": "amber", "low": "none"}
     d["sev"] = [badge(sev.get(str(s), "none"), lang).replace(">" + esc(STATUS_LABELS[sev.get(str(s), "none")][
@@ -564,23 +718,78 @@ def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> s
 
 
 def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str:
-    """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales."""
+    """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales.
+
+    The basis (order or posted date) is named; an incomplete line shows '— reason' in the table.
+    """
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    basis = str(df["basis"].iloc[0]) if "basis" in df else "order"
+    d = df.copy()
+    if "complete" not in d:
+        d["complete"], d["missing"] = True, ""
+    for r in d.to_dict("records"):  # costs are drawn negative; the figure is the cost itself (positive)
+        _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"] if r["kind"] == "cost" else r["amount"], unit="money",
+             basis=basis, complete=r["complete"], source="costs.waterfall", stores_covered=r.get("stores_covered"),
+             stores_total=r.get("stores_total"))
     measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
-                for i, k in enumerate(df["kind"])]
+                for i, k in enumerate(d["kind"])]
+    fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures)
+    d["amt"] = [fmt_incomplete(m, lang) if _missing(a) else fmt_money(a, ctx.currency, lang)
+                for a, m in zip(d["amount"], d["missing"])]
+    d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
+    tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", "% " + (
+        "净销售额" if lang == "zh" else "of net sales"))], lang=lang)
+    cov = ""
+    c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
+    if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+        reason = missing_reason(d["missing"].iloc[0], lang)
+        cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
+                   f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
+        every = df.attrs.get("all_stores", {})
+        meta = df.attrs.get("all_stores_meta", {})
+        if "net_sales" in every and not _missing(every["net_sales"]):
+            m = meta.get("net_sales", {})
+            _rec(ctx, "net_sales", every["net_sales"], unit="money", basis=basis, complete=m.get("complete", True),
+                 stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
+            ns = fmt_money(every["net_sales"], ctx.currency, lang)
+            cov += note(f"全部 {int(n)} 家店铺的净销售额为 {ns}（与其他报告一致）；其中未计入瀑布的店铺净销售额为 "
+                        f"{fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}。"
+                        if lang == "zh" else
+                        f"Net sales of all {int(n)} stores: {ns} (as in the other reports); the stores left out of the "
+                        f"waterfall account for {fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}.")
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_html(fig) + tbl)
+
+
+def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str:
+    """Order-basis net profit → timing differences → posted-basis net profit (rows add up)."""
+    lang = ctx.lang
+    if df is None or df.empty:
+        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    for r in df.to_dict("records"):
+        if r["kind"] in ("start", "end"):
+            _rec(ctx, "net_profit", r["amount"], unit="money", basis="order" if r["kind"] == "start" else "posted",
+                 complete=r.get("complete", True), stores_covered=r.get("stores_covered"),
+                 stores_total=r.get("stores_total"), source="costs.basis_bridge")
+        else:
+            _rec(ctx, f'bridge:{r["item"]}', r["amount"], unit="money", basis=None, source="costs.basis_bridge")
+    measures = ["absolute" if k == "start" else ("total" if k == "end" else "relative") for k in df["kind"]]
     fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures)
-    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang)), ("pct_of_net_sales", "% " + (
-        "净销售额" if lang == "zh" else "of net sales"))], {"amount": _money(ctx), "pct_of_net_sales": fmt_pct},
-        lang=lang)
-    return section(key, lang, chart_html(fig) + tbl)
+    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang))], {"amount": _money(ctx)}, lang=lang)
+    return section(key, lang, note(t("bridge_note", lang)) + chart_html(fig) + tbl)
 
 
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none" if key == "loss_skus" else "no_data", lang))}</p>')
+    ek = "sku" if ctx.kind == "company" else f"{ctx.kind}/sku"
+    for r in df.to_dict("records"):
+        eid = str(r["sku"]) if ctx.kind == "company" else f'{ctx.entity_id}/{r["sku"]}'
+        for k in ("net_sales", "contribution"):
+            if k in r:
+                _rec(ctx, k, r[k], unit="money", entity_kind=ek, entity_id=eid, source="costs.unit_economics")
     cols = [("sku", "SKU", ""), ("name", "名称" if lang == "zh" else "Name", ""), ("units", "销量" if lang == "zh" else "Units", "count"),
             ("net_sales", "净销售额" if lang == "zh" else "Net sales", "money"),
             ("landed_cost_per_unit", "单位到岸成本" if lang == "zh" else "Landed cost/unit", "money"),
@@ -590,7 +799,18 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
             ("margin", "贡献率" if lang == "zh" else "Margin", "pct"), ("acos", "ACoS", "pct"),
             ("break_even_acos", "盈亏平衡ACoS" if lang == "zh" else "Break-even ACoS", "pct")]
     cols = [c for c in cols if c[0] in df]
-    body = sku_table(df, ctx, cols)
+    d = df.copy()
+    if "cost_missing" in d:  # COGS unknown for the SKU: its contribution is not a number computed with a 0 cost
+        for c in ("landed_cost_per_unit", "contribution_per_unit", "margin", "break_even_acos"):
+            if c in d:
+                d[c] = d[c].astype(object).where(~d["cost_missing"].fillna(False).astype(bool), None)
+    body = sku_table(d, ctx, cols)
+    share = df.attrs.get("cost_missing_share")
+    if share is not None and not _missing(share) and share > 0:
+        _rec(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
+        body = note(f"商品成本不完整：{fmt_pct(share)} 的净销售额来自没有单位成本的SKU（其成本按缺失处理，不按 0 计）" if lang == "zh"
+                    else f"COGS incomplete: {fmt_pct(share)} of net sales come from SKUs without a unit cost "
+                         "(their cost is missing, not 0)") + body
     if key == "loss_skus":
         body = chart_html(bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), horizontal=True)) + body
     return section(key, lang, body)
@@ -598,6 +818,8 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
 
 def overheads_section(df: pd.DataFrame, ctx: Any, key: str = "overheads") -> str:
     lang = ctx.lang
+    for r in (df.to_dict("records") if df is not None else []):
+        _rec(ctx, f'overhead:{r["item"]}', r["amount"], unit="money", basis=None, source="overhead_allocations")
     return section(key, lang, table(df, [("item", t("kind", lang)), ("amount", t("value", lang))],
                                     {"amount": _money(ctx)}, lang=lang))
 
@@ -606,42 +828,150 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    basis = str(df["basis"].iloc[0]) if "basis" in df else "order"
+    for r in df.to_dict("records"):
+        k = "net_margin" if r["step"] == "net_margin" else f'{r["step"]}:share_of_net_sales'
+        for side, per in (("prior", ctx.prior()), ("current", ctx.period)):
+            meta = {"complete": r.get(f"complete_{side}", True), "stores_covered": r.get(f"stores_covered_{side}"),
+                    "stores_total": r.get(f"stores_total_{side}")} if k == "net_margin" else {}
+            _rec(ctx, k, r[f"share_{side}"], unit="pct", basis=basis, period=per,
+                 source="costs.explain_margin_change", **meta)
     steps = df[df["step"] != "net_margin"]
     fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
-    pts = lambda v: DASH if _missing(v) else f"{float(v):+.2f} pp"
+    pts = lambda v: fmt_change(v, "pp", 2)
     tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
                      ("margin_points", t("change", lang))],
                 {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
-    return section(key, lang, chart_html(fig) + tbl)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_html(fig) + tbl)
+
+
+def _curve_text(card: Any, lang: str) -> str:
+    pts = {c.at: c.payout for c in getattr(card, "curve", [])} or {"threshold": 50, "target": 100, "maximum": 150}
+    thr, tg, mx = pts.get("threshold", 50), pts.get("target", 100), pts.get("maximum", 150)
+    if lang == "zh":
+        return (f"得分规则：100 分 = 每项指标恰好达到目标。每项指标的得分率：低于门槛值为 0%，门槛值 {thr:g}%，"
+                f"目标 {tg:g}%，挑战值 {mx:g}%，其间按直线计算；超过挑战值不再增加（封顶 {mx:g}%，个别指标另设封顶见表）。")
+    return (f"How the score works: 100 points = every KPI exactly on target. Each KPI pays 0% below its threshold, "
+            f"{thr:g}% at the threshold, {tg:g}% at the target and {mx:g}% at the maximum, linear in between; nothing "
+            f"more above the maximum (capped at {mx:g}%, or the line's own cap shown in the table).")
+
+
+def _score_explanation(card: Any, lines: pd.DataFrame, lang: str) -> str:
+    """Why the total is what it is: above 100 (stretch), capped lines, a gate that capped the total."""
+    out = []
+    total = float(card.total)
+    over = lines[(lines["payout_pct"] > 100) & (lines["weight"] > 0)]
+    if total > 100 and len(over):
+        names = "、".join(over["name"]) if lang == "zh" else ", ".join(over["name"])
+        out.append(f"总分 {total:.1f} 超过 100：{names} 超过目标，进入挑战区间（得分率高于 100%）。" if lang == "zh" else
+                   f"The total {total:.1f} is above 100 because {names} beat their target (stretch zone, payout above 100%).")
+    capped = lines[(lines["weight"] > 0) & (lines["payout_pct"] >= lines["cap"]) & (lines["payout_pct"] > 100)]
+    if len(capped):
+        names = "、".join(capped["name"]) if lang == "zh" else ", ".join(capped["name"])
+        out.append(f"{names} 已达封顶得分率，超出部分不再计分。" if lang == "zh" else
+                   f"{names} reached the payout cap: performance beyond it earns nothing more.")
+    if getattr(card, "gated", False):
+        red = lines[lines["gate_red"]]
+        names = "、".join(red["name"]) if lang == "zh" else ", ".join(red["name"])
+        cap = getattr(card, "gate_cap", None)
+        un = getattr(card, "uncapped_total", None)
+        out.append((f"门槛指标 {names} 未达门槛值，总分由 {un:.1f} 封顶为 {cap:g} 分。" if lang == "zh" else
+                    f"Gate KPI {names} is worse than its threshold: the total is capped from {un:.1f} to {cap:g} points.")
+                   if cap is not None and un is not None else (f"门槛指标 {names} 未达门槛值，总分封顶。" if lang == "zh"
+                                                               else f"Gate KPI {names} is red: the total is capped."))
+    return "".join(f'<p class="note score-why">{esc(x)}</p>' for x in out)
+
+
+def _bonus_table(card: Any, ctx: Any) -> str:
+    """weight × payout × pool = amount per KPI, the total equal to the bonus shown."""
+    lang = ctx.lang
+    bl = card.bonus_lines() if hasattr(card, "bonus_lines") else pd.DataFrame()
+    if bl is None or bl.empty:
+        return ""
+    d = bl.copy()
+    d["name"] = d["label_zh" if lang == "zh" else "label_en"]
+    m = lambda v: fmt_money(None if _missing(v) else float(v) / ctx.fx, ctx.currency, lang, 2)
+    d["formula"] = [(f"{fmt_number(w, 0)}% × {fmt_number(p, 2)}% × {m(pool)} = {m(a)}" if not _missing(w)
+                     else f"{m(a)}") for w, p, pool, a in zip(d["weight"], d["payout_pct"], d["pool"], d["amount"])]
+    d["amt"] = [m(a) for a in d["amount"]]
+    for r in d.to_dict("records"):
+        _rec(ctx, f'bonus:{r["kpi"]}', r["amount"], unit="money", basis=None, source="scorecard.bonus_lines",
+             converted=False)
+    total = pd.DataFrame([{"name": "奖金合计" if lang == "zh" else "Bonus total", "formula": "",
+                           "amt": m(float(card.bonus))}])
+    title = "奖金计算（权重 × 得分率 × 奖金基数 = 金额）" if lang == "zh" else "Bonus (weight × payout × pool = amount)"
+    return f"<h3>{esc(title)}</h3>" + table(pd.concat([d, total], ignore_index=True),
+                                           [("name", t("kpi", lang)), ("formula", "计算" if lang == "zh" else "Formula"),
+                                            ("amt", t("value", lang))], lang=lang, cls="kpi-table bonus-table")
 
 
 def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str = "score") -> str:
-    """Total score (with gate), one row per KPI: weight, threshold/target/maximum, actual, payout, points."""
+    """Total score with its explanation (curve and cap, stretch above 100, gate), one row per KPI (weight,
+    threshold/target/maximum, cap, actual, payout, points) and the bonus line by line."""
     lang = ctx.lang
     if isinstance(card, str) or card is None:
         return section(key, lang, unavailable(lang, str(card or "")))
     d = lines.copy()
+    for c, dflt in (("cap", 150.0), ("floor", 0.0)):
+        if c not in d:
+            d[c] = dflt
+    for c, dflt in (("complete", True), ("missing", ""), ("stores_covered", None), ("stores_total", None)):
+        if c not in d:
+            d[c] = dflt
+    for r in d.to_dict("records"):
+        _rec(ctx, str(r["kpi"]), r["actual"], unit=r["unit"], source="scorecard", complete=r["complete"],
+             stores_covered=r["stores_covered"], stores_total=r["stores_total"])
+        if not _missing(r["target"]):
+            _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], basis=None, source="scorecard")
+    _rec(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
+    if getattr(card, "bonus", None) is not None:
+        _rec(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
     # achievement-based lines (basis: achievement) carry threshold/maximum as ratios of the target
     ratio = [u in ("money", "count") and not _missing(a) and not _missing(b) and abs(a) <= 5 and abs(b) <= 5
              for u, a, b in zip(d["unit"], d["threshold"], d["maximum"])]
     for c in ("threshold", "maximum"):
         d[c] = [fmt_pct(v, 0) if r else fmt_value(v, u, ctx.currency, lang) for v, u, r in zip(d[c], d["unit"], ratio)]
-    for c in ("target", "actual"):
-        d[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d[c], d["unit"])]
-    d["gate_txt"] = ["✔" if g else "" for g in d["gate"]]
+    d["actual"] = [_val(r, "actual", ctx) for r in d.to_dict("records")]
+    d["target"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
+    d["gate_txt"] = [(badge("red", lang).replace(esc(STATUS_LABELS["red"][1 if lang == "en" else 0]),
+                                                 "未达门槛" if lang == "zh" else "gate breached") if red else
+                      ("门槛指标" if lang == "zh" else "gate KPI")) if g else ""
+                     for g, red in zip(d["gate"], d["gate_red"])]
+    d["cap_txt"] = [fmt_number(c, 0) + "%" for c in d["cap"]]
     head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
-        [("奖金" if lang == "zh" else "Bonus", fmt_money(card.bonus / ctx.fx, ctx.currency, lang), None)]
+        [("奖金" if lang == "zh" else "Bonus", fmt_money(card.bonus / ctx.fx, ctx.currency, lang, 2), None)]
         if getattr(card, "bonus", None) is not None else []), lang)
     tbl = table(d, [("name", t("kpi", lang)), ("weight", t("weight", lang)), ("threshold", "门槛值" if lang == "zh" else "Threshold"),
                     ("target", t("target", lang)), ("maximum", "挑战值" if lang == "zh" else "Maximum"),
+                    ("cap_txt", "封顶得分率" if lang == "zh" else "Payout cap"),
                     ("actual", t("actual", lang)), ("achievement", t("achievement", lang)),
                     ("payout_pct", "得分率" if lang == "zh" else "Payout"), ("weighted_points", t("weighted", lang)),
                     ("gate_txt", t("gate", lang))],
                 {"weight": lambda v: fmt_number(v, 0) + "%", "achievement": lambda v: fmt_pct(v, 0),
-                 "payout_pct": lambda v: fmt_number(v, 0) + "%", "weighted_points": lambda v: fmt_number(v, 1)},
-                lang=lang)
+                 "payout_pct": lambda v: fmt_number(v, 1) + "%", "weighted_points": lambda v: fmt_number(v, 1)},
+                raw=["gate_txt"], lang=lang)
     fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), horizontal=True)
-    return section(key, lang, head + tbl + chart_html(fig))
+    return section(key, lang, head + note(_curve_text(card, lang)) + _score_explanation(card, lines, lang) + tbl
+                   + _target_sources(lines, lang) + _bonus_table(card, ctx) + chart_html(fig))
+
+
+def _target_sources(lines: pd.DataFrame, lang: str) -> str:
+    """Where each line's target comes from when it is not the entity's target in the target plan."""
+    if "target_source" not in lines:
+        return ""
+    sep = "、" if lang == "zh" else ", "
+    own = lines[(lines["target_source"] == "scorecards.yaml") & (lines["weight"] > 0)]
+    ly = lines[lines["target_source"].astype(str).str.startswith("last_year")]
+    out = []
+    if len(own):
+        out.append(f"{sep.join(own['name'])} 的目标取自考核表（目标体系中没有该团队/人员此指标本期的目标）"
+                   if lang == "zh" else f"{sep.join(own['name'])}: target from the scorecard (the target plan has none "
+                                        "for this entity and month)")
+    for r in ly.itertuples():
+        g = str(r.target_source).split("+", 1)[1]
+        out.append(f"{r.name} 的目标 = 去年同期 × (1 + {float(g):.0%})（目标体系中没有本期目标）" if lang == "zh" else
+                   f"{r.name}: target = same month last year × (1 + {float(g):.0%}) (no target in the plan)")
+    return "".join(f'<p class="note target-source">{esc(x)}</p>' for x in out)
 
 
 def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
@@ -650,7 +980,17 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     if isinstance(stmt, str) or stmt is None:
         return section(key, lang, unavailable(lang, str(stmt or "")))
     k = stmt.get("kpis", {})
-    m = lambda v: fmt_money(None if v in (None, "None", "") else float(v), ctx.currency, lang, 2)
+    num = lambda v: None if v in (None, "None", "") else float(v)
+    # statement amounts are in the reporting currency: shown in the report's
+    m = lambda v: fmt_money(None if num(v) is None else num(v) / ctx.fx, ctx.currency, lang, 2)
+    src, basis = "settlement.settle", str(k.get("basis") or "order")
+    for kk, kpi in (("gmv", "gmv"), ("refunds", "refunds"), ("excluded_gmv", "excluded_gmv"), ("net_gmv", "net_gmv")):
+        _rec(ctx, kpi, num(k.get(kk)), unit="money", basis=basis, source=src, converted=False)
+    _rec(ctx, "net_gmv:target", num(k.get("target")), unit="money", basis=None, source=src, converted=False)
+    _rec(ctx, "net_gmv:achievement", num(k.get("achievement")), unit="pct", basis=basis, source=src)
+    for ln in stmt.get("fee_lines", []):
+        _rec(ctx, f'fee:{ln.get("name")}', num(ln.get("amount")), unit="money", basis=None, source=src, converted=False)
+    _rec(ctx, "fee_total", num(stmt.get("total")), unit="money", basis=None, source=src, converted=False)
     items = [("GMV", m(k.get("gmv"))), ("退款额" if lang == "zh" else "Refunds", m(k.get("refunds"))),
              ("排除SKU销售额" if lang == "zh" else "Excluded GMV", m(k.get("excluded_gmv"))),
              ("净GMV" if lang == "zh" else "Net GMV", m(k.get("net_gmv"))), (t("target", lang), m(k.get("target"))),
@@ -669,7 +1009,7 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
         ex_html = f'<h3>{esc(t("exit_clause", lang))}</h3>' + kv_table([
             (k2, str(v)) for k2, v in ex.items() if k2 != "history"])
     snap = note(f'{t("snapshot", lang)}: {stmt.get("snapshot_hash", "")}')
-    return section(key, lang, kv_table(items) + tbl + total + ex_html + snap)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + kv_table(items) + tbl + total + ex_html + snap)
 
 
 def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
@@ -694,31 +1034,92 @@ def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
 
 
 def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
+    """Stores by GMV with net profit, margin and ACoS; a figure a store lacks data for is '— reason' and
+    the store carries a grey 'incomplete' badge; status badges show only counts above zero."""
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
     d = df.copy()
-    d["flags"] = [f'{badge("red", lang)} {r}  {badge("amber", lang)} {a}' for r, a in zip(d["red"], d["amber"])]
+    for c in ("incomplete", "missing"):
+        if c not in d:
+            d[c] = ""
+    for r in d.to_dict("records"):
+        inc = set(filter(None, str(r["incomplete"]).split(",")))
+        for k in ("gmv", "net_profit", "net_margin", "acos"):
+            _rec(ctx, k, r[k], entity_kind="store", entity_id=str(r["store_id"]), complete=k not in inc,
+                 source="kpi_values", stores_covered=0 if _missing(r[k]) else 1, stores_total=1)
+    d["flags"] = [status_counts_html({s: r.get(s, 0) for s in ("red", "amber", "green", "incomplete")}, lang)
+                  for r in d.to_dict("records")]
     name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
     d["store"] = name
-    tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_change", t("change", lang)),
+    fm = {"gmv": _money(ctx), "net_profit": _money(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
+    for c in fm:
+        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and _missing(v) else fm[c](v)
+                for v, i, m in zip(d[c], d["incomplete"], d["missing"])]
+    d["store"] = [f"{esc(s)} {badge('incomplete', lang)}" if i else esc(s) for s, i in zip(d["store"], d["incomplete"])]
+    d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
+    tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_chg", t("change", lang)),
                     ("net_profit", "净利润" if lang == "zh" else "Net profit"),
                     ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
-                    ("flags", t("status", lang))],
-                {"gmv": _money(ctx), "net_profit": _money(ctx), "gmv_change": lambda v: fmt_pct(v, 1, True),
-                 "net_margin": fmt_pct, "acos": fmt_pct}, raw=["flags"], lang=lang)
-    fig = bar_chart(list(d["store_id"]), list(d["gmv"]))
+                    ("flags", t("status", lang))], raw=["flags", "store"], lang=lang)
+    fig = bar_chart(list(d["store_id"]), list(df["gmv"]))
     return section(key, lang, chart_html(fig) + tbl)
 
 
 def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str:
+    """Red KPIs (worst first), then, per entity, the KPIs that could not be judged for lack of data (grey,
+    with the missing sources) — a store missing from the red list for lack of data is named, not hidden."""
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
     d = df.copy()
-    d["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["actual"], d["unit"])]
-    d["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
-    d["entity"] = [f"{k} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"].fillna(""))]
-    return section(key, lang, table(d, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
-                                        ("tg", t("target", lang)), ("achievement", t("achievement", lang))],
-                                    {"achievement": lambda v: fmt_pct(v, 0)}, lang=lang))
+    if "status" not in d:
+        d["status"] = "red"
+    if "missing" not in d:
+        d["missing"] = ""
+    d["entity_id"] = d["entity_id"].fillna("").astype(str)
+    for r in d.to_dict("records"):
+        ek, eid = str(r["entity_kind"]), r["entity_id"]
+        _rec(ctx, str(r["kpi"]), r["actual"], entity_kind=ek, entity_id=eid, complete=r["status"] != "incomplete",
+             source="kpi_status", stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
+        if not _missing(r["target"]):
+            _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
+                 source="kpi_status")
+    d["entity"] = [f"{t(str(k), lang)} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"])]
+    red = d[d["status"] != "incomplete"].copy()
+    body = ""
+    if len(red):
+        red["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["actual"], red["unit"])]
+        red["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["target"], red["unit"])]
+        red["badge"] = [badge(s, lang) for s in red["status"]]
+        body += table(red, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
+                            ("tg", t("target", lang)), ("achievement", t("achievement", lang)),
+                            ("badge", t("status", lang))],
+                      {"achievement": lambda v: fmt_pct(v, 0)}, raw=["badge"], lang=lang)
+    else:
+        body += f'<p class="empty">{esc(t("none", lang))}</p>'
+    inc = d[d["status"] == "incomplete"]
+    if len(inc):
+        rows = []
+        for ent, g in inc.groupby("entity", sort=False):
+            sources = sorted({m.strip() for x in g["missing"] for m in str(x).split(",") if m.strip()})
+            sep = "、" if lang == "zh" else ", "
+            rows.append({"entity": ent, "kpis": sep.join(dict.fromkeys(g["name"])),
+                         "why": missing_reason(",".join(sources), lang) or t("incomplete_kpis", lang),
+                         "badge": badge("incomplete", lang)})
+        body += f'<h3>{esc(t("incomplete_kpis", lang))}</h3>' + table(
+            pd.DataFrame(rows), [("entity", t("store", lang)), ("kpis", t("kpi", lang)), ("why", t("why", lang)),
+                                 ("badge", t("status", lang))], raw=["badge"], lang=lang)
+    return section(key, lang, body)
+
+
+def status_counts_html(counts: Mapping[str, Any], lang: str = "zh") -> str:
+    """Status badges with counts, only for statuses that happened ('未达标 2'; nothing for zero misses)."""
+    parts = []
+    for s in ("red", "amber", "green", "incomplete"):
+        n = int(counts.get(s, 0) or 0)
+        if n > 0:
+            parts.append(f"{badge(s, lang)} {n}")
+    return " ".join(parts) if parts else esc(DASH)
+
+

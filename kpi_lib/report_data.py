@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import changes
 from .config import workbench
 from .errors import KpiError, RenderError
 from .warehouse import Warehouse
@@ -33,23 +34,19 @@ PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 KINDS = ("store", "team", "person", "contract", "company")
 
 STATUS_KPIS = {
-    "store": ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
+    "store": ["gmv", "refunds", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
               "return_rate", "inventory_days"],
     "team": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "return_rate", "new_listings",
              "ad_optimizations", "first_response_hours"],
     "person": ["gmv", "net_sales", "orders", "acos", "contribution", "net_margin", "new_listings", "ad_optimizations",
                "first_response_hours", "negative_review_hours"],
     "contract": ["gmv", "net_sales", "refunds", "acos", "contribution", "net_margin"],
-    "company": ["gmv", "net_sales", "orders", "aov", "acos", "tacos", "contribution", "net_profit", "net_margin",
+    "company": ["gmv", "refunds", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
                 "return_rate", "inventory_days"],
 }
 ADS_KPIS = ["ad_spend", "ad_sales", "acos", "roas", "tacos", "cpc", "ctr"]
 INVENTORY_KPIS = ["inventory_days", "sell_through", "stockout_rate", "aged_inventory_share", "active_sku_rate"]
 SERVICE_KPIS = ["first_response_hours", "response_24h_rate", "dispute_days", "negative_review_hours"]
-WATERFALL_STEPS = [("gmv", "absolute"), ("refunds", "relative"), ("cogs", "relative"), ("first_leg", "relative"),
-                   ("duties", "relative"), ("platform_fees", "relative"), ("fulfillment_fees", "relative"),
-                   ("storage_fees", "relative"), ("ad_spend", "relative"), ("overheads", "relative"),
-                   ("net_profit", "total")]
 FRESHNESS_SOURCES = {"orders": "order_date", "fees": "date", "refunds": "date", "settlement_lines": "posted_date",
                      "payouts": "deposit_date", "ads": "date", "traffic": "date", "inventory": "date",
                      "tickets": "opened_at", "activities": "date"}
@@ -70,10 +67,51 @@ class ReportContext:
     snapshot: str = ""
     snapshot_id: str = ""
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    figures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def entity_kind(self) -> str:
         return self.kind
+
+    def record(self, kpi: str, value: Any, *, unit: str | None = None, period: str | None = None,
+               entity_kind: str | None = None, entity_id: str | None = None, basis: str | None = "order",
+               complete: Any = True, source: str = "", converted: bool = True, stores_covered: Any = None,
+               stores_total: Any = None) -> None:
+        """Note one figure the page shows (called by kpi_lib.present as it formats it).
+
+        ``value`` is as shown: money in the report currency when ``converted`` (stored back in the
+        reporting currency, so figures files of reports in different currencies compare). A missing
+        value is stored as null and ``complete`` false.
+        """
+        unit = unit or kpi_unit(kpi.split(":")[0])
+        v: float | None
+        try:
+            v = None if value is None or pd.isna(value) else float(value)
+            v = v if v is None or np.isfinite(v) else None
+        except (TypeError, ValueError):
+            v = None
+        if v is not None and unit == "money" and converted:
+            v = v * self.fx
+        done = bool(complete) if complete is not None and not (isinstance(complete, float) and pd.isna(complete)) \
+            else True
+        self.figures.append({
+            "entity_kind": entity_kind or self.kind,
+            "entity_id": self.entity_id if entity_id is None and entity_kind is None else str(entity_id or ""),
+            "period": period or self.period, "kpi": kpi, "basis": basis, "value": v,
+            "complete": bool(done and v is not None), "source": source, "unit": unit,
+            "stores_covered": _int_or_none(stores_covered), "stores_total": _int_or_none(stores_total),
+        })
+
+    def figures_data(self) -> list[dict[str, Any]]:
+        """The recorded figures, exact duplicates removed, in recording order."""
+        seen: set[tuple] = set()
+        out = []
+        for f in self.figures:
+            key = tuple((k, f[k]) for k in sorted(f))
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+        return out
 
     @property
     def engine_id(self) -> str | None:
@@ -87,6 +125,13 @@ class ReportContext:
         from .metrics import shift_period
 
         return shift_period(self.period, -n)
+
+
+def _int_or_none(v: Any) -> int | None:
+    try:
+        return None if v is None or pd.isna(v) else int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 # ---- caches per snapshot -------------------------------------------------------------------------
@@ -177,6 +222,29 @@ def fx_factor(wh: Warehouse, currency: str, period: str) -> float:
     return float(rows["rate"].iloc[-1])
 
 
+_CURRENT: list[ReportContext] = []
+FIGURES_MIME = "application/vnd.kpi-figures+json"
+
+
+def current_figures() -> list[dict[str, Any]] | None:
+    """The figures of the last report context built in this process (None when there is none), and
+    forget it: the report runner calls this once after a template ran (see kpi_lib.reports)."""
+    if not _CURRENT:
+        return None
+    ctx = _CURRENT.pop()
+    _CURRENT.clear()
+    return ctx.figures_data()
+
+
+def publish_figures() -> None:
+    """Display the current report's figures as one output of type FIGURES_MIME (read by the runner)."""
+    from IPython.display import display
+
+    figs = current_figures()
+    if figs is not None:
+        display({FIGURES_MIME: figs}, raw=True)
+
+
 def context(kind: str, entity_id: str | None, period: str, language: str = "zh", currency: str | None = None,
             warehouse: Warehouse | str | Path | None = None, kinds: tuple[str, ...] = KINDS) -> ReportContext:
     """Validate the report's subject and build its context (RenderError names what is wrong).
@@ -199,27 +267,66 @@ def context(kind: str, entity_id: str | None, period: str, language: str = "zh",
     if name is None:
         raise RenderError(f"unknown {kind} {eid!r}")
     cur = currency or workbench().reporting_currency
-    return ReportContext(kind=kind, entity_id=eid, period=period, lang=language, currency=cur, warehouse=wh,
-                         name=name, fx=fx_factor(wh, cur, period), snapshot=wh.snapshot_hash(), snapshot_id=sid)
+    ctx = ReportContext(kind=kind, entity_id=eid, period=period, lang=language, currency=cur, warehouse=wh,
+                        name=name, fx=fx_factor(wh, cur, period), snapshot=wh.snapshot_hash(), snapshot_id=sid)
+    _CURRENT.clear()
+    _CURRENT.append(ctx)
+    return ctx
 
 
 # ---- KPI values and status -------------------------------------------------------------------------
-def _values(ctx: ReportContext, kpis: list[str], start: str, end: str) -> pd.DataFrame:
-    """period × kpi (wide) for the entity, from kpi_values (or computed when absent)."""
+META_COLUMNS = ("complete", "missing", "stores_covered", "stores_total")
+
+
+def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind: str | None = None,
+          entity_id: str | None = None) -> pd.DataFrame:
+    """period, kpi, value + completeness (complete, missing, stores_covered, stores_total) of an entity.
+
+    From kpi_values (written by ``kpi compute``) or, when absent, computed by the engine. Columns the
+    engine does not provide yet default to complete (no information is not a claim of missing data).
+    """
+    ek = entity_kind or ctx.kind
+    eid = ctx.entity_id if entity_id is None else entity_id
     kv = table(ctx, "kpi_values")
     if not kv.empty:
-        v = kv[(kv["entity_kind"] == ctx.kind) & (kv["entity_id"].astype(str) == ctx.entity_id)
+        v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
                & (kv["period_kind"] == "month") & (kv["period"] >= start) & (kv["period"] <= end)
                & (kv["kpi"].isin(kpis))]
-        wide = v.pivot_table(index="period", columns="kpi", values="value", aggfunc="first")
+        if "basis" in v:  # the order-date basis is the one reports show unless a section says otherwise
+            v = v[v["basis"].fillna("order") == "order"]
+        cols = ["period", "kpi", "value", *[c for c in META_COLUMNS if c in v]]
+        out = v[cols].drop_duplicates(["period", "kpi"]).copy()
     else:
         from .metrics import compute
 
-        dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ctx.kind)
+        dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ek)
         df = compute(kpis, by=[], period="month", start=start, end=end,
-                     filters={dim: ctx.entity_id} if dim else None, warehouse=ctx.warehouse)
-        wide = df.set_index("period")
+                     filters={dim: eid} if dim else None, warehouse=ctx.warehouse)
+        out = df.melt(id_vars=["period"], value_vars=[k for k in kpis if k in df], var_name="kpi",
+                      value_name="value")
+    for c, d in (("complete", True), ("missing", ""), ("stores_covered", np.nan), ("stores_total", np.nan)):
+        if c not in out:
+            out[c] = d
+    out["complete"] = out["complete"].fillna(True).astype(bool)
+    out["missing"] = out["missing"].map(_missing_text)
+    return out.reset_index(drop=True)
+
+
+def _missing_text(v: Any) -> str:
+    """The engine's ``missing`` (list, array or comma-separated text of source kinds) as 'a,b'."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, (list, tuple, set, np.ndarray)):
+        return ",".join(str(x) for x in v if str(x))
+    return str(v)
+
+
+def _values(ctx: ReportContext, kpis: list[str], start: str, end: str) -> pd.DataFrame:
+    """period × kpi (wide) for the entity, from kpi_values (or computed when absent)."""
+    lg = _long(ctx, kpis, start, end)
+    wide = lg.pivot_table(index="period", columns="kpi", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(columns=kpis)
+    wide.columns.name = None
     return wide.sort_index()
 
 
@@ -241,10 +348,35 @@ def _to_currency(ctx: ReportContext, df: pd.DataFrame, kpi_col: str | None = Non
     return out
 
 
+def prior_periods(period: str) -> dict[str, str]:
+    """{"mom": prior month, "yoy": same month last year} (kpi_lib.changes)."""
+    return dict(changes.prior_periods(period))
+
+
+def change(kpi: str, current: Any, prior: Any) -> tuple[float, str]:
+    """(delta, unit) as readers read it (kpi_lib.changes.change): "pp" percentage points (3.9) for rates,
+    "x" for ratios, "%" relative (0.17 = +17 %) for money and counts; NaN when either side is missing."""
+    if kpi not in catalog().kpis:
+        return float("nan"), "%"
+    d, u = changes.change(kpi, current, prior, catalog())
+    return (float("nan") if d is None else float(d)), str(u)
+
+
+def is_good(kpi: str, delta: Any) -> bool | None:
+    """Whether a change is good news for the KPI (its catalog direction); None for no change/unknown."""
+    if kpi not in catalog().kpis:
+        return None
+    return changes.is_good(kpi, delta, catalog())
+
+
 def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFrame:
-    """One row per KPI: actual, prior month, change, target, expected to date, projection, achievement, status."""
+    """One row per KPI: actual, prior month, same month last year, changes (pp for ratios, % otherwise),
+    target, expected to date, projection, achievement, status, completeness (complete, missing,
+    stores_covered, stores_total) and basis."""
     kpis = list(kpis or STATUS_KPIS[ctx.kind])
-    vals = _values(ctx, kpis, ctx.prior(), ctx.period)
+    pp = prior_periods(ctx.period)
+    lg = _long(ctx, kpis, min(pp["yoy"], pp["mom"]), ctx.period)
+    lg = lg[lg["period"].isin([ctx.period, pp["mom"], pp["yoy"]])].set_index(["period", "kpi"])
     from .metrics import period_bounds, period_label
 
     quarter = period_label(period_bounds(ctx.period)[0], "quarter")
@@ -253,9 +385,16 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
         st = st[(st["entity_kind"] == ctx.kind) & (st["entity_id"].fillna("").astype(str) == ctx.entity_id)
                 & st["period"].isin([ctx.period, quarter])]
     rows = []
+
+    def cell(period: str, k: str, col: str, default: Any = np.nan) -> Any:
+        return lg.at[(period, k), col] if (period, k) in lg.index else default
+
     for k in kpis:
-        actual = vals[k].get(ctx.period, np.nan) if k in vals else np.nan
-        prior = vals[k].get(ctx.prior(), np.nan) if k in vals else np.nan
+        actual, prior, yoy = (cell(ctx.period, k, "value"), cell(pp["mom"], k, "value"), cell(pp["yoy"], k, "value"))
+        # the engine's value: over the stores that have the sources (NaN when none has), never zeros
+        complete = bool(cell(ctx.period, k, "complete", True))
+        mom_d, mom_u = change(k, actual, prior)
+        yoy_d, yoy_u = change(k, actual, yoy)
         s = st[st["kpi"] == k] if not st.empty else st
         # a monthly target first; else the quarter's (then target/pacing/status are the quarter's, to date)
         s = s[s["period"] == ctx.period] if (len(s) and (s["period"] == ctx.period).any()) else s
@@ -263,31 +402,47 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
         def get(c: str, s: pd.DataFrame = s) -> float:
             return float(s[c].iloc[0]) if len(s) and c in s and pd.notna(s[c].iloc[0]) else np.nan
 
-        pace = get("pace_achievement")
+        status = str(s["status"].iloc[0]) if len(s) and pd.notna(s["status"].iloc[0]) else "none"
+        if not complete:
+            status = "incomplete"  # never green on data we do not have
         rows.append({
             "kpi": k, "name": kpi_name(k, ctx.lang), "unit": kpi_unit(k), "actual": actual, "prior": prior,
-            "change": (actual - prior) / abs(prior) if prior and pd.notna(prior) and pd.notna(actual) else np.nan,
+            "yoy_prior": yoy, "change": mom_d, "change_unit": mom_u, "change_good": is_good(k, mom_d),
+            "yoy_change": yoy_d, "yoy_change_unit": yoy_u, "yoy_change_good": is_good(k, yoy_d),
+            "prior_period": pp["mom"], "yoy_period": pp["yoy"],
             "target": get("target"), "expected_to_date": get("expected_to_date"), "projection": get("projection"),
-            "achievement": get("achievement"), "pace_achievement": pace,
-            "status": str(s["status"].iloc[0]) if len(s) and pd.notna(s["status"].iloc[0]) else "none",
-            "target_period": target_period,
+            "achievement": get("achievement") if complete else np.nan,
+            "pace_achievement": get("pace_achievement") if complete else np.nan,
+            "status": status, "target_period": target_period,
             "adjusted": bool(s["adjusted"].iloc[0]) if len(s) and "adjusted" in s and pd.notna(s["adjusted"].iloc[0])
             else False,
+            "complete": complete, "missing": cell(ctx.period, k, "missing", ""),
+            "stores_covered": cell(ctx.period, k, "stores_covered"), "stores_total": cell(ctx.period, k, "stores_total"),
+            "prior_complete": bool(cell(pp["mom"], k, "complete", True)),
+            "prior_stores_covered": cell(pp["mom"], k, "stores_covered"),
+            "yoy_complete": bool(cell(pp["yoy"], k, "complete", True)),
+            "yoy_stores_covered": cell(pp["yoy"], k, "stores_covered"),
+            "basis": "order", "source": "kpi_values",
         })
     df = pd.DataFrame(rows)
     money = df["unit"] == "money"
-    for c in ("actual", "prior", "target", "expected_to_date", "projection"):
-        df.loc[money, c] = df.loc[money, c].astype(float) / ctx.fx
+    for c in ("actual", "prior", "yoy_prior", "target", "expected_to_date", "projection"):
+        df[c] = df[c].astype(float)
+        df.loc[money, c] = df.loc[money, c] / ctx.fx
     return df
 
 
 def trend(ctx: ReportContext, kpis: list[str], months: int = 12) -> pd.DataFrame:
     """period + one column per KPI for the last ``months`` months up to the report period."""
-    wide = _values(ctx, kpis, ctx.prior(months - 1), ctx.period)
+    lg = _long(ctx, kpis, ctx.prior(months - 1), ctx.period)
+    wide = lg.pivot_table(index="period", columns="kpi", values="value", aggfunc="first", dropna=False)
+    wide = wide.reindex(columns=kpis).sort_index()
     out = _to_currency(ctx, wide).reset_index().rename(columns={"index": "period"})
     out.columns.name = None
     out.attrs["names"] = {k: kpi_name(k, ctx.lang) for k in kpis}
     out.attrs["units"] = {k: kpi_unit(k) for k in kpis}
+    out.attrs["meta"] = {f"{r.period}|{r.kpi}": {"complete": bool(r.complete), "stores_covered": r.stores_covered,
+                                                 "stores_total": r.stores_total} for r in lg.itertuples()}
     return out
 
 
@@ -310,6 +465,12 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
     if root_unit == "money":
         df["contribution"] = df["contribution"].astype(float) / ctx.fx
     df["root_unit"] = root_unit
+    # completeness of each node's values, from the engine's figures for the entity (kpi_values)
+    lg = _long(ctx, sorted(set(df["kpi"].astype(str))), ctx.prior(), ctx.period).set_index(["period", "kpi"])
+    for side, per in (("a", ctx.prior()), ("b", ctx.period)):
+        for c in ("complete", "missing", "stores_covered", "stores_total"):
+            df[f"{c}_{side}"] = [lg.at[(per, k), c] if (per, k) in lg.index else (True if c == "complete" else None)
+                                 for k in df["kpi"].astype(str)]
     return df
 
 
@@ -386,41 +547,66 @@ def activities(ctx: ReportContext) -> pd.DataFrame:
     return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
 
 
-def waterfall(ctx: ReportContext) -> pd.DataFrame:
-    """Cost waterfall GMV → net profit for the month (kpi_lib.costs.waterfall), report currency.
+@lru_cache(maxsize=32)
+def _waterfall(path: str, snapshot_id: str, kind: str, entity_id: str | None, period: str, basis: str) -> pd.DataFrame:
+    from .costs import waterfall as _costs_waterfall
 
-    Columns: step, name, amount (signed: costs negative), pct_of_net_sales, kind (total|cost|subtotal).
+    return _costs_waterfall(kind, entity_id, period, basis=basis, warehouse=Warehouse(path))
+
+
+def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
+    """Cost waterfall GMV → net profit for the month (kpi_lib.costs.waterfall, the one definition of
+    every line), report currency.
+
+    Columns: step, kpi (the catalog KPI of the line), name, amount (signed: costs negative),
+    pct_of_net_sales, kind (total|cost|subtotal), basis, complete, missing, stores_covered, stores_total
+    (every line is over the stores complete for net profit).
     """
-    costs = _optional("costs")
-    if costs is None:
-        return _waterfall_from_kpis(ctx)
-    df = costs.waterfall(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df = _waterfall(str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, basis).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
-    return df[["step", "name", "amount", "pct_of_net_sales", "kind"]]
+    df["basis"] = basis
+    for c, d in (("complete", True), ("missing", ""), ("stores_covered", np.nan), ("stores_total", np.nan),
+                 ("kpi", None)):
+        if c not in df:
+            df[c] = d
+    df["kpi"] = df["kpi"].fillna(df["step"])
+    df["complete"] = df["complete"].fillna(True).astype(bool)
+    df["missing"] = df["missing"].map(_missing_text)
+    out = df[["step", "kpi", "name", "amount", "pct_of_net_sales", "kind", "basis", "complete", "missing",
+              "stores_covered", "stores_total"]].copy()
+    # the entity's own GMV and net sales over all its stores (what the other reports show), to reconcile
+    # a waterfall computed over fewer stores
+    if basis == "order" and len(out) and not out["complete"].all():
+        lg = _long(ctx, ["gmv", "net_sales"], ctx.period, ctx.period).set_index("kpi")
+        out.attrs["all_stores"] = {k: ctx.money(lg.at[k, "value"]) for k in ("gmv", "net_sales") if k in lg.index}
+        out.attrs["all_stores_meta"] = {k: {c: lg.at[k, c] for c in ("complete", "stores_covered", "stores_total")}
+                                        for k in ("gmv", "net_sales") if k in lg.index}
+    return out
 
 
-def _waterfall_from_kpis(ctx: ReportContext) -> pd.DataFrame:
-    kpis = [k for k, _ in WATERFALL_STEPS]
-    vals = _values(ctx, kpis, ctx.period, ctx.period)
-    row = vals.loc[ctx.period] if ctx.period in vals.index else pd.Series(dtype=float)
-    out = []
-    for k, measure in WATERFALL_STEPS:
-        v = float(row.get(k, np.nan)) if k in row else np.nan
-        v = 0.0 if pd.isna(v) else v
-        out.append({"step": k, "name": kpi_name(k, ctx.lang), "kind": {"absolute": "total", "relative": "cost",
-                                                                        "total": "total"}[measure],
-                    "amount": ctx.money(v if measure != "relative" else -v)})
-    df = pd.DataFrame(out)
-    ns = df.loc[df["step"] == "gmv", "amount"].iloc[0] + df.loc[df["step"] == "refunds", "amount"].iloc[0]
-    df["pct_of_net_sales"] = df["amount"] / ns if ns else np.nan
-    return df
+def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
+    """How order-date net profit becomes posted-date net profit (kpi_lib.costs.basis_bridge), report
+    currency: item, name, amount, kind (start | timing | end), plus the waterfall's coverage columns.
+    Empty when net profit is unknown for the entity (no store with every source it needs)."""
+    from .costs import basis_bridge as _bridge
+
+    wf = waterfall(ctx, "order")
+    if wf.empty or wf["amount"].isna().all():
+        return pd.DataFrame(columns=["item", "name", "amount", "kind"])
+    df = _bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    df["amount"] = df["amount_rc"].astype(float) / ctx.fx
+    for c in ("complete", "missing", "stores_covered", "stores_total"):
+        df[c] = wf[c].iloc[0]
+    return df[["item", "name", "amount", "kind", "complete", "missing", "stores_covered", "stores_total"]]
 
 
 def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False) -> pd.DataFrame:
     """Per-SKU unit economics (kpi_lib.costs.unit_economics / loss_makers) in the report currency.
 
-    Sorted by contribution: best first, or worst loss-makers first with ``loss_only``.
+    Sorted by contribution: best first, or worst loss-makers first with ``loss_only``. The full list's
+    share of net sales from SKUs without a unit cost (COGS incomplete) is ``attrs["cost_missing_share"]``.
     """
     costs = _optional("costs")
     if costs is None:
@@ -428,8 +614,15 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     if loss_only:
         df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse).copy()
     else:
-        df = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
-        df = df.sort_values("contribution", ascending=False).head(limit).copy()
+        full = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
+        share = np.nan
+        if "cost_missing" in full and len(full):
+            ns = full["net_sales"].astype(float)
+            total = float(ns.sum())
+            share = float(ns[full["cost_missing"].fillna(False).astype(bool)].sum()) / total if total else np.nan
+        df = full.sort_values("contribution", ascending=False).head(limit).copy()
+        df.attrs["cost_missing_share"] = share  # share of net sales from SKUs without a unit cost
+    attrs = dict(df.attrs)
     for c in ("net_sales", "landed_cost_per_unit", "fees_per_unit", "ads_per_unit", "return_loss_per_unit",
               "contribution_per_unit", "contribution"):
         if c in df:
@@ -439,7 +632,9 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     skus = table(ctx, "skus")
     if not skus.empty and "name" in skus and "name" not in df:
         df = df.merge(skus[["sku", "name"]], on="sku", how="left")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs.update(attrs)
+    return df
 
 
 def overheads(ctx: ReportContext) -> pd.DataFrame:
@@ -470,30 +665,56 @@ def margin_moves(ctx: ReportContext) -> pd.DataFrame:
     df = costs.explain_margin_change(ctx.kind, ctx.engine_id, ctx.period, prior=ctx.prior(),
                                      warehouse=ctx.warehouse).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
+    df["basis"] = "order"
+    # the margin rows are the engine's net margin (over the stores complete for net profit): its completeness
+    lg = _long(ctx, ["net_margin"], ctx.prior(), ctx.period).set_index("period")
+    for side, per in (("prior", ctx.prior()), ("current", ctx.period)):
+        for c in ("complete", "stores_covered", "stores_total"):
+            df[f"{c}_{side}"] = lg.at[per, c] if per in lg.index else (True if c == "complete" else None)
     return df
 
 
+RANKING_KPIS = ["gmv", "net_profit", "net_margin", "acos"]
+
+
 def store_ranking(ctx: ReportContext) -> pd.DataFrame:
-    """All stores in the month: GMV, net profit, net margin, ACoS, change vs prior and status counts."""
+    """All stores in the month: GMV, net profit, net margin, ACoS, GMV change vs prior and status counts.
+
+    A figure a store lacks data for is NaN (never ranked as best) and the store is marked: ``incomplete``
+    lists those KPIs, ``missing`` the absent sources; ``incomplete_n`` counts incomplete statuses.
+    """
     kv = table(ctx, "kpi_values")
-    kpis = ["gmv", "net_profit", "net_margin", "acos"]
+    kpis = RANKING_KPIS
     if kv.empty:
         return pd.DataFrame(columns=["store_id", *kpis])
     v = kv[(kv["entity_kind"] == "store") & (kv["period_kind"] == "month") & kv["kpi"].isin(kpis)
-           & kv["period"].isin([ctx.period, ctx.prior()])]
-    wide = v.pivot_table(index=["entity_id", "period"], columns="kpi", values="value", aggfunc="first").reset_index()
+           & kv["period"].isin([ctx.period, ctx.prior()])].copy()
+    if "basis" in v:
+        v = v[v["basis"].fillna("order") == "order"]
+    if "complete" not in v:
+        v["complete"] = True
+    v["complete"] = v["complete"].fillna(True).astype(bool)
+    v["missing"] = v["missing"].map(_missing_text) if "missing" in v else ""
+    wide = v.pivot_table(index=["entity_id", "period"], columns="kpi", values="value", aggfunc="first",
+                         dropna=False).reset_index()
     cur = wide[wide["period"] == ctx.period].set_index("entity_id")
     pri = wide[wide["period"] == ctx.prior()].set_index("entity_id")
     out = cur.reindex(columns=kpis).copy()
     out["gmv_change"] = (out["gmv"] - pri["gmv"].reindex(out.index)) / pri["gmv"].reindex(out.index).abs()
+    now = v[v["period"] == ctx.period]
+    inc = now[~now["complete"]]
+    out["incomplete"] = [",".join(sorted(inc.loc[inc["entity_id"] == e, "kpi"])) for e in out.index]
+    out["missing"] = [",".join(sorted({m for x in inc.loc[inc["entity_id"] == e, "missing"] for m in x.split(",") if m}))
+                      for e in out.index]
     st = table(ctx, "kpi_status")
+    statuses = ("red", "amber", "green", "incomplete")
     if not st.empty:
         s = st[(st["entity_kind"] == "store") & (st["period"] == ctx.period)]
         counts = s.groupby(["entity_id", "status"]).size().unstack(fill_value=0)
-        for c in ("red", "amber", "green"):
+        for c in statuses:
             out[c] = counts[c].reindex(out.index).fillna(0).astype(int) if c in counts else 0
     else:
-        for c in ("red", "amber", "green"):
+        for c in statuses:
             out[c] = 0
     out = out.reset_index().rename(columns={"entity_id": "store_id"})
     stores = table(ctx, "stores")
@@ -505,17 +726,25 @@ def store_ranking(ctx: ReportContext) -> pd.DataFrame:
 
 
 def red_flags(ctx: ReportContext, limit: int = 25) -> pd.DataFrame:
-    """Red KPI statuses of stores, teams and the company in the month (worst achievement first)."""
+    """Red KPI statuses of stores, teams and the company in the month (worst achievement first), then
+    the KPIs that could not be judged because data are missing (status ``incomplete``, with ``missing``)."""
     st = table(ctx, "kpi_status")
+    cols = ["entity_kind", "entity_id", "kpi", "name", "actual", "target", "achievement", "status", "missing"]
     if st.empty:
-        return pd.DataFrame(columns=["entity_kind", "entity_id", "kpi", "name", "actual", "target", "achievement"])
-    s = st[(st["period"] == ctx.period) & (st["status"] == "red") & st["entity_kind"].isin(["company", "store", "team"])]
-    s = s.sort_values("pace_achievement" if "pace_achievement" in s else "achievement")
+        return pd.DataFrame(columns=cols)
+    s = st[(st["period"] == ctx.period) & st["status"].isin(["red", "incomplete"])
+           & st["entity_kind"].isin(["company", "store", "team"])].copy()
+    s["_order"] = (s["status"] == "incomplete").astype(int)
+    s = s.sort_values(["_order", "pace_achievement" if "pace_achievement" in s else "achievement"])
     s = s.assign(name=s["kpi"].map(lambda k: kpi_name(k, ctx.lang)), unit=s["kpi"].map(kpi_unit))
+    s["missing"] = s["missing"].map(_missing_text) if "missing" in s else ""
+    s.loc[s["status"] == "incomplete", "achievement"] = np.nan
     money = s["unit"] == "money"
     for c in ("actual", "target"):
-        s.loc[money, c] = s.loc[money, c].astype(float) / ctx.fx
-    return s.head(limit).reset_index(drop=True)
+        s[c] = s[c].astype(float)
+        s.loc[money, c] = s.loc[money, c] / ctx.fx
+    red = s[s["status"] == "red"].head(limit)
+    return pd.concat([red, s[s["status"] == "incomplete"]]).drop(columns="_order").reset_index(drop=True)
 
 
 def freshness(ctx: ReportContext) -> pd.DataFrame:

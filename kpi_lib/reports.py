@@ -176,6 +176,11 @@ class Job:
     key: str = ""
 
     @property
+    def figures(self) -> Path:
+        """<entity>.figures.json beside the HTML: every figure the page shows, as data."""
+        return self.html.with_name(self.html.stem + ".figures.json")
+
+    @property
     def label(self) -> str:
         return f"{self.report}/{self.entity}"
 
@@ -227,7 +232,8 @@ def _hash_files(files: list[Path]) -> str:
 def _code_hash() -> str:
     """Report code and the parameter files the figures depend on (targets, tree, contracts…)."""
     here = Path(__file__).resolve().parent
-    files = [here / "present.py", here / "report_data.py"]
+    files = [here / "present.py", here / "report_data.py", here / "reports.py", here / "scorecard.py",
+             here / "settlement.py"]
     pdir = paths.parameters_dir()
     files += [p for p in pdir.rglob("*.yaml") if "batches" not in p.parts]
     return _hash_files(files)
@@ -436,6 +442,29 @@ class KernelWorker:
                 raise TimeoutError(f"timeout after {timeout:g} s") from exc
             raise
 
+    def figures(self) -> list[dict[str, Any]] | None:
+        """The figures the report just executed recorded (kpi_lib.report_data), None when it built no
+        report context. Read from the kernel as one display output of type FIGURES_MIME."""
+        from .report_data import FIGURES_MIME
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "import kpi_lib.report_data as _kpi_rd\n_kpi_rd.publish_figures()")])
+        self._run(self._exec_cell(nb, timeout=60))
+        for out in nb.cells[0].get("outputs", []):
+            data = out.get("data", {})
+            if FIGURES_MIME in data:
+                figs = data[FIGURES_MIME]
+                return json.loads(figs) if isinstance(figs, str) else list(figs)
+        return None
+
+    async def _exec_cell(self, nb: nbformat.NotebookNode, timeout: float) -> None:
+        from nbclient import NotebookClient
+
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False)
+        client.kc = self.kc
+        client.reset_execution_trackers()
+        await client.async_execute_cell(nb.cells[0], 0)
+
     async def _execute(self, nb: nbformat.NotebookNode, timeout: float) -> None:
         from nbclient import NotebookClient
 
@@ -511,6 +540,8 @@ class Result:
     html: str = ""
     ipynb: str = ""
     html_bytes: int = 0
+    figures: str = ""
+    n_figures: int = 0
     key: str = ""
     snapshot: str = ""
     finished_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
@@ -547,9 +578,15 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
     try:
         nb = parameterize_notebook(nb, job.params, kernel_name="python3", language="python")
         worker.execute(nb, timeout)
+        figures = worker.figures()
         body = worker.converter.body(nb)
         html = page(body, str(job.params.get(LANG_PARAM, "zh")), "../plotly.min.js" if bundle else None)
         _write_atomic(job.html, html)
+        if figures is not None:
+            _write_atomic(job.figures, json.dumps(figures, ensure_ascii=False, indent=1, allow_nan=False))
+            res.figures, res.n_figures = rel(job.figures), len(figures)
+        else:
+            job.figures.unlink(missing_ok=True)
         res.status, res.html_bytes = "ok", len(html.encode("utf-8"))
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -558,6 +595,7 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
         if res.error == "timeout":
             res.error = f"timeout after {timeout:g} s"
         job.html.unlink(missing_ok=True)
+        job.figures.unlink(missing_ok=True)
         if res.error.startswith(("timeout", "DeadKernelError")) or "Kernel died" in res.error:
             worker.restart()
     finally:

@@ -8,7 +8,13 @@ threshold, 100 % at the target, 150 % at the maximum), flat above the maximum. L
 payout. A ``gate`` KPI that is red (worse than its threshold) caps the total at ``gate_cap`` points (a gate
 KPI without data is not red: no data is not a breach).
 weighted points = weight × payout / 100, total = Σ weighted points (100 = every KPI on target);
-bonus = bonus_base × total / 100.
+a total above 100 means KPIs beyond their target (the stretch zone up to the maximum, where the curve
+is capped). The bonus is shown line by line: weight × payout × bonus_base = amount (each line rounded to
+cents; a gate cap is its own negative line), and the bonus is the sum of its lines.
+
+Targets: a KPI target set for the entity and period (``kpi_lib.targets.target_for``, the one target
+reports and settlements read) replaces the line's ``target``; its threshold and maximum keep their
+configured distance from the target (a difference for ratios, a ratio for money and counts).
 
 ``basis: achievement`` lines compare direction-aware achievement (actual vs a KPI target) instead of
 the raw value (their threshold/target/maximum columns in the lines are shown as KPI values); the KPI target is ``target_value``, else a kpi_lib.targets target of the entity, else
@@ -168,6 +174,15 @@ class Scorecard:
     bonus: float | None
     name: str = ""
     notes: list[str] = field(default_factory=list)
+    curve: list[CurvePoint] = field(default_factory=lambda: list(DEFAULT_CURVE))
+    bonus_base: float | None = None
+    gate_cap: float | None = None
+    uncapped_total: float | None = None
+
+    def bonus_lines(self) -> pd.DataFrame:
+        """kpi, weight, payout_pct, pool, amount: weight % × payout % × pool = amount per KPI (cents),
+        plus a ``gate`` line when a red gate caps the total; the amounts sum to ``bonus``."""
+        return bonus_lines(self.lines, self.bonus_base, self.gated, self.total)
 
     def to_dict(self) -> dict[str, Any]:
         recs = self.lines.replace({np.nan: None}).to_dict("records")
@@ -175,22 +190,74 @@ class Scorecard:
             "entity_kind": self.entity_kind, "entity_id": self.entity_id, "team_id": self.team_id,
             "name": self.name, "period": self.period, "scorecard": self.scorecard_id, "start": self.start,
             "end": self.end, "lines": recs, "total": self.total, "gated": self.gated, "bonus": self.bonus,
-            "notes": list(self.notes),
+            "notes": list(self.notes), "curve": [c.model_dump() for c in self.curve], "bonus_base": self.bonus_base,
+            "uncapped_total": self.uncapped_total,
+            "bonus_lines": self.bonus_lines().replace({np.nan: None}).to_dict("records"),
         }
 
 
+def _cents(x: float) -> float:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def bonus_lines(lines: pd.DataFrame, base: float | None, gated: bool, total: float) -> pd.DataFrame:
+    """The bonus line by line (see :meth:`Scorecard.bonus_lines`); empty without a bonus base."""
+    cols = ["kpi", "label_zh", "label_en", "weight", "payout_pct", "pool", "amount"]
+    if base is None:
+        return pd.DataFrame(columns=cols)
+    rows = [(r.kpi, r.label_zh, r.label_en, float(r.weight), float(r.payout_pct), float(base),
+             _cents(float(base) * float(r.weight) / 100.0 * float(r.payout_pct) / 100.0))
+            for r in lines.itertuples() if float(r.weight) > 0]
+    out = pd.DataFrame(rows, columns=cols)
+    if gated:
+        capped = _cents(float(base) * float(total) / 100.0)
+        adj = _cents(capped - float(out["amount"].sum()))
+        if adj != 0:
+            out.loc[len(out)] = ["gate", "门槛指标未达标，总分封顶", "Gate KPI red: total capped", np.nan, np.nan,
+                                 float(base), adj]
+    return out
+
+
 LINE_COLUMNS = ["kpi", "label_zh", "label_en", "weight", "threshold", "target", "maximum", "direction", "actual",
-                "achievement", "payout_pct", "points", "weighted_points", "gate", "gate_red", "basis"]
+                "achievement", "payout_pct", "points", "weighted_points", "gate", "gate_red", "basis", "cap", "floor",
+                "target_source"]
+
+
+def _retarget(ln: ScoreKpi, target: float, unit: str) -> ScoreKpi:
+    """The line with ``target`` as its target; threshold and maximum keep their distance from it
+    (difference for ratios, ratio for money and counts; a zero configured target keeps differences)."""
+    if unit in ("money", "count") and ln.target != 0:
+        f = target / ln.target
+        thr, mx = ln.threshold * f, ln.maximum * f
+    else:
+        thr, mx = target + (ln.threshold - ln.target), target + (ln.maximum - ln.target)
+    return ln.model_copy(update={"target": target, "threshold": thr, "maximum": mx})
 
 
 def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = None,
-                kpi_targets: dict[str, float] | None = None) -> tuple[pd.DataFrame, float, bool]:
-    """(lines, total, gated) for given KPI actuals — pure, no warehouse."""
+                kpi_targets: dict[str, float] | None = None,
+                value_targets: dict[str, float] | None = None) -> tuple[pd.DataFrame, float, bool]:
+    """(lines, total, gated) for given KPI actuals — pure, no warehouse.
+
+    ``kpi_targets``: what achievement lines compare against; ``value_targets``: the entity's KPI targets
+    for the period, used as a value line's target (see :func:`_retarget`)."""
     from .targets import achievement as ach_fn
 
     rows = []
     gated, gate_cap = False, math.inf
+    last_pay = card.curve[-1].payout if card.curve else DEFAULT_CURVE[-1].payout
     for ln in card.kpis:
+        kt_value = (value_targets or {}).get(ln.kpi, float("nan"))
+        source = "scorecards.yaml"
+        if ln.basis == "value" and kt_value is not None and math.isfinite(kt_value):
+            kd0 = catalog.get(ln.kpi) if catalog is not None and ln.kpi in getattr(catalog, "kpis", {}) else None
+            ln = _retarget(ln, float(kt_value), getattr(kd0, "unit", "pct") if kd0 is not None else "pct")
+            source = "targets"
+        elif ln.basis == "achievement":
+            source = "target_value" if ln.target_value is not None else str(
+                (kpi_targets or {}).get(f"{ln.kpi}:source", "targets"))
         kd = catalog.get(ln.kpi) if catalog is not None else None
         direction = ln.direction or (kd.direction if kd is not None else ("up" if ln.maximum >= ln.threshold else "down"))
         if (direction == "up" and not ln.threshold <= ln.target <= ln.maximum) or (
@@ -220,7 +287,8 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
             gated, gate_cap = True, min(gate_cap, ln.gate_cap)
         rows.append((ln.kpi, kd.zh if kd else ln.kpi, kd.en if kd else ln.kpi, ln.weight, thr, tgt,
                      mx, direction, actual, achievement, pay, pay, ln.weight * pay / 100.0, ln.gate,
-                     bool(ln.gate and red), ln.basis))
+                     bool(ln.gate and red), ln.basis, float(ln.cap if ln.cap is not None else last_pay),
+                     float(ln.floor), source))
     df = pd.DataFrame(rows, columns=LINE_COLUMNS)
     total = float(df["weighted_points"].sum())
     if gated:
@@ -258,45 +326,56 @@ def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None
     return best
 
 
-def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
-             wh: Warehouse) -> dict[str, float]:
-    from .metrics import compute, period_kind
+def _actuals_long(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
+                  wh: Warehouse) -> pd.DataFrame:
+    """kpi → value, complete, missing, stores_covered, stores_total from the KPI engine (compute_long)."""
+    from .metrics import compute_long, period_kind
 
     kind = period_kind(period)
-    df = compute(kpis, by=[dim], period=kind, start=period, end=period, filters={dim: entity_id, **filters},
-                 warehouse=wh)
+    df = compute_long(kpis, by=[dim], period=kind, start=period, end=period,
+                      filters={dim: entity_id, **filters}, warehouse=wh)
     df = df[df[dim].astype("string") == entity_id] if len(df) else df
-    if df.empty:
-        return {k: float("nan") for k in kpis}
-    return {k: float(df[k].iloc[0]) for k in kpis}
+    out = df.drop_duplicates("kpi").set_index("kpi") if len(df) else pd.DataFrame(
+        columns=["value", "complete", "missing", "stores_covered", "stores_total"])
+    return out.reindex(kpis)
+
+
+def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
+             wh: Warehouse) -> dict[str, float]:
+    long = _actuals_long(kpis, period, dim, entity_id, filters, wh)
+    return {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
+
+
+def kpi_target(kpi: str, entity_kind: str, entity_id: str, period: str, warehouse: Any = None) -> float:
+    """The entity's target for the KPI and period, the same one reports and settlements read:
+    ``kpi_lib.targets.target_for`` (NaN when none is set)."""
+    from .targets import target_for
+
+    v = target_for(kpi, entity_kind, entity_id, period, warehouse=_wh(warehouse))
+    return float("nan") if v is None else float(v)
 
 
 def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, entity_id: str,
                  filters: dict[str, str], wh: Warehouse) -> dict[str, float]:
+    """KPI targets of the card's lines: ``target_value``, else the entity's target (:func:`kpi_target`),
+    else (achievement lines) the same period last year × (1 + growth)."""
     from .metrics import period_kind, shift_period
 
     out: dict[str, float] = {}
-    need = [ln for ln in card.kpis if ln.basis == "achievement"]
-    if not need:
-        return out
-    try:
-        from .targets import load_targets
-
-        tt = load_targets()
-    except Exception:  # noqa: BLE001 - targets are optional for scorecards; fall back below
-        tt = pd.DataFrame(columns=["kpi", "entity_kind", "entity_id", "period", "value"])
-    for ln in need:
+    for ln in card.kpis:
+        if ln.basis != "achievement":
+            continue
         if ln.target_value is not None:
             out[ln.kpi] = ln.target_value
             continue
-        m = tt[(tt["kpi"] == ln.kpi) & (tt["entity_kind"] == entity_kind) & (tt["entity_id"].astype(str) == entity_id)
-               & (tt["period"].astype(str) == period)] if len(tt) else tt
-        if len(m):
-            out[ln.kpi] = float(m["value"].iloc[0])
+        t = kpi_target(ln.kpi, entity_kind, entity_id, period, wh)
+        if math.isfinite(t):
+            out[ln.kpi] = t
             continue
         ly = shift_period(period, -{"month": 12, "quarter": 4, "year": 1}.get(period_kind(period), 12))
         prev = _actuals([ln.kpi], ly, dim, entity_id, filters, wh).get(ln.kpi, float("nan"))
         out[ln.kpi] = prev * (1 + ln.growth) if math.isfinite(prev) else float("nan")
+        out[f"{ln.kpi}:source"] = f"last_year+{ln.growth:g}"  # type: ignore[assignment]
     return out
 
 
@@ -321,13 +400,25 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
         kind, dim, eid, filters = "team", "team_id", str(team_id), {}
         card = _pick(cfg, "team", team_id, None, scorecard_id)
     kpis = list(dict.fromkeys(ln.kpi for ln in card.kpis))
-    actuals = _actuals(kpis, period, dim, eid, filters, wh)
+    long = _actuals_long(kpis, period, dim, eid, filters, wh)
+    actuals = {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
     targets = _kpi_targets(card, period, dim, kind, eid, filters, wh)
-    lines, total, gated = score_lines(card, actuals, catalog, targets)
+    value_targets = {ln.kpi: kpi_target(ln.kpi, kind, eid, period, wh) for ln in card.kpis if ln.basis == "value"}
+    lines, total, gated = score_lines(card, actuals, catalog, targets, value_targets)
+    # completeness of each actual (a KPI lacking a source is shown as such, never scored on zeros)
+    lines["complete"] = [bool(long.at[k, "complete"]) if pd.notna(long.at[k, "complete"]) else False
+                         for k in lines["kpi"]]
+    lines["missing"] = [str(long.at[k, "missing"]) if pd.notna(long.at[k, "missing"]) else "" for k in lines["kpi"]]
+    lines["stores_covered"] = [long.at[k, "stores_covered"] for k in lines["kpi"]]
+    lines["stores_total"] = [long.at[k, "stores_total"] for k in lines["kpi"]]
     base = bonus_base if bonus_base is not None else card.bonus_base
     s, e = period_bounds(period)
+    bl = bonus_lines(lines, base, gated, total)
+    caps = [ln.gate_cap for ln, r in zip(card.kpis, lines.itertuples()) if r.gate_red]
     return Scorecard(kind, eid, team_id, period, card.id, s.isoformat(), e.isoformat(), lines, total, gated,
-                     None if base is None else round(base * total / 100.0, 2), name=card.name)
+                     None if base is None else round(float(bl["amount"].sum()), 2), name=card.name,
+                     curve=list(card.curve), bonus_base=base, gate_cap=min(caps) if caps else None,
+                     uncapped_total=round(float(lines["weighted_points"].sum()), 4))
 
 
 def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
@@ -364,6 +455,8 @@ __all__ = [
     "ScoreKpi",
     "Scorecard",
     "ScorecardConfig",
+    "bonus_lines",
+    "kpi_target",
     "ScorecardDef",
     "load_scorecards",
     "payout",

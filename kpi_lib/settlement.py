@@ -305,12 +305,16 @@ def contract_period(contract: Contract, period: str) -> str:
     raise SettlementError(f"contract {contract.id} settles per {contract.period}; period {period!r} does not fit")
 
 
+GMV_BASIS = "posted"  # contracts settle on money as posted (settlement date), named on every statement
+
+
 def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[str, Decimal]:
-    """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents)."""
+    """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents), on the
+    ``GMV_BASIS`` basis of the KPI engine."""
     from .metrics import compute
 
     df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
-                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse), basis="posted")
+                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse), basis=GMV_BASIS)
     if df.empty:
         gmv = ref = xg = xr = 0.0
     else:
@@ -332,18 +336,18 @@ def contract_target(contract: Contract, period: str, warehouse: Any = None) -> t
 
     if period in contract.targets:
         return money(contract.targets[period]), "contract targets"
-    try:
-        from .targets import load_targets
+    from .targets import target_for
 
-        t = load_targets()
-        if len(t):
-            m = t[(t["entity_kind"] == "contract") & (t["entity_id"].astype(str) == contract.id)
-                  & (t["period"].astype(str) == period) & (t["kpi"].isin(["gmv", "net_sales"]))]
-            if len(m) and pd.notna(m["value"].iloc[0]):
-                return money(m["value"].iloc[0]), "parameters/targets"
-    except Exception as exc:
-        if not isinstance(exc, (ImportError,)) and contract.target_growth is None:
-            raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: {exc}") from exc
+    for kpi in ("gmv", "net_sales"):  # the one target reports and scorecards read for the contract
+        try:
+            t = target_for(kpi, "contract", contract.id, period, warehouse)
+        except Exception as exc:  # noqa: BLE001 - broken target files: say so unless the contract has its own rule
+            if contract.target_growth is None and contract.target is None:
+                raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: "
+                                      f"{exc}") from exc
+            break
+        if t is not None:
+            return money(t), f"parameters/targets ({kpi})"
     if contract.target_growth is not None:
         ly = shift_period(period, -4 if contract.period == "quarter" else -12)
         base = gmv_figures(contract, ly, warehouse)["net_gmv"]
@@ -441,7 +445,7 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
         history.append((per, ach))
     s, e = period_bounds(per)
     kpis: dict[str, Any] = dict(figs)
-    kpis.update({"target": target, "target_source": source, "achievement": ach})
+    kpis.update({"target": target, "target_source": source, "achievement": ach, "basis": GMV_BASIS})
     return Statement(
         contract_id=c.id, period=per, start=s.isoformat(), end=e.isoformat(), terms=_terms(c), kpis=kpis,
         fee_lines=lines, total=total_of(lines), exit_clause=exit_clause_state(c.exit_clause, history),

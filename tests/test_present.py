@@ -83,3 +83,68 @@ def test_charts_use_the_shared_theme() -> None:
     assert list(fig.layout.colorway) == p.PALETTE
     wf = p.waterfall_chart(["a", "b", "c"], [10, -3, 7], ["absolute", "relative", "total"])
     assert wf.data[0].type == "waterfall"
+
+
+# ---- issue 9: changes as readers read them, incomplete figures, badges that show only what happened ----
+class _Ctx:
+    """The bits of report_data.ReportContext the sections use, with its figure collector."""
+
+    def __init__(self, lang: str = "zh") -> None:
+        from kpi_lib.report_data import ReportContext
+
+        self.lang, self.currency, self.fx, self.period, self.kind, self.entity_id = lang, "CNY", 1.0, "2026-11", "store", "S1"
+        self.figures: list[dict] = []
+        self._rc = ReportContext
+        self.prior = lambda n=1: "2026-10"
+
+    def record(self, kpi, value, **kw):  # the real method, bound to this stand-in
+        self._rc.record(self, kpi, value, **kw)
+
+
+def test_changes_read_as_points_for_rates_and_percent_for_money() -> None:
+    assert p.fmt_change(3.9, "pp") == "+3.9 pp"
+    assert p.fmt_change(-0.04, "pp") == "+0.0 pp"  # never "-0.0"
+    assert p.fmt_change(0.17, "%") == "+17.0%"
+    assert p.fmt_change(-0.42, "x") == "-0.42 x"
+    assert p.fmt_change(float("nan"), "%") == p.DASH
+    good, bad = p.change_html(-2.0, "pp", True), p.change_html(2.0, "pp", False)
+    assert p.GOOD_COLOR in good and "-2.0 pp" in good and p.BAD_COLOR in bad
+    assert p.change_html(0.1, "%", None) == "+10.0%"  # no colour when direction is unknown
+
+
+def _status_rows() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"kpi": "acos", "name": "ACoS", "unit": "pct", "actual": float("nan"), "prior": 0.2, "yoy_prior": float("nan"),
+         "change": float("nan"), "change_unit": "pp", "change_good": None, "prior_period": "2026-10",
+         "yoy_period": "2025-11", "target": 0.25, "expected_to_date": float("nan"), "projection": float("nan"),
+         "achievement": float("nan"), "pace_achievement": float("nan"), "status": "incomplete",
+         "target_period": "2026-11", "adjusted": False, "complete": False, "missing": "ads",
+         "stores_covered": 0, "stores_total": 1, "basis": "order", "source": "kpi_values"},
+        {"kpi": "cvr", "name": "转化率", "unit": "pct", "actual": 0.12, "prior": 0.1, "yoy_prior": float("nan"),
+         "change": 2.0, "change_unit": "pp", "change_good": True, "prior_period": "2026-10", "yoy_period": "2025-11",
+         "target": float("nan"), "expected_to_date": float("nan"), "projection": float("nan"),
+         "achievement": float("nan"), "pace_achievement": float("nan"), "status": "none", "target_period": "2026-11",
+         "adjusted": False, "complete": True, "missing": "", "stores_covered": 5, "stores_total": 11,
+         "basis": "order", "source": "kpi_values"},
+    ])
+
+
+def test_incomplete_kpi_shows_dash_reason_grey_badge_and_is_recorded_incomplete() -> None:
+    ctx = _Ctx("zh")
+    html = p.kpi_status_section(_status_rows(), ctx)
+    assert "— 缺少广告数据" in html and "数据不全" in html and p.STATUS_COLORS["incomplete"] in html
+    assert "badge-green" not in html
+    assert "转化率：基于11家店铺中的5家" in html  # kpi_lib.changes.coverage_text, the one wording
+    assert "+2.0 pp" in html
+    acos = [f for f in ctx.figures if f["kpi"] == "acos" and f["period"] == "2026-11"]
+    assert acos and all(f["value"] is None and f["complete"] is False for f in acos)
+    assert any(f["kpi"] == "acos:target" and f["value"] == 0.25 for f in ctx.figures)
+    en = p.kpi_status_section(_status_rows().assign(missing=["ads", "traffic"]), _Ctx("en"))
+    assert "— no ads data" in en and "Conversion rate over 5 of 11 stores (missing traffic data)" in en
+
+
+def test_status_counts_show_only_what_happened() -> None:
+    assert p.status_counts_html({"red": 0, "amber": 0, "green": 3}).count("<span") == 1
+    assert "未达标" not in p.status_counts_html({"red": 0, "amber": 1, "green": 0})
+    assert p.status_counts_html({}) == p.DASH
+    assert "数据不全" in p.status_counts_html({"incomplete": 2})

@@ -272,6 +272,24 @@ def test_person_report_contains_only_that_person(rendered: dict, report_project:
                 assert not re.search(rf"(?<![A-Za-z0-9]){re.escape(token)}(?![A-Za-z0-9])", text), (pid, token)
 
 
+def test_figures_files_beside_the_html(rendered: dict, report_project: Path) -> None:
+    """<entity>.figures.json next to every rendered page, none for a failed one; a person's holds only them."""
+    out = report_project / "outputs"
+    for rep in ("store_performance", "person_scorecard"):
+        r = _result(rendered, rep)
+        f = out / r["figures"]
+        assert f.name == Path(r["html"]).stem + ".figures.json" and f.parent == (out / r["html"]).parent
+        figs = json.loads(f.read_text(encoding="utf-8"))
+        assert len(figs) == r["n_figures"] > 10
+        assert all(set(x) >= {"entity_kind", "entity_id", "period", "kpi", "basis", "value", "complete", "source"}
+                   for x in figs)
+    store = json.loads((out / _result(rendered, "store_performance")["figures"]).read_text())
+    assert {("store", "N-US-02")} <= {(x["entity_kind"], x["entity_id"]) for x in store}
+    person = json.loads((out / _result(rendered, "person_scorecard")["figures"]).read_text())
+    assert {(x["entity_kind"], x["entity_id"]) for x in person} == {("person", "P3")}
+    assert not (out / PERIOD / "broken" / "company.figures.json").exists()
+
+
 def test_unchanged_inputs_are_skipped_and_force_rerenders(rendered: dict, in_project: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from kpi_lib import reports

@@ -166,3 +166,49 @@ def test_cli_score(wh, monkeypatch: pytest.MonkeyPatch) -> None:
     assert {(c["entity_kind"], c["entity_id"]) for c in cards} == {("team", "T2"), ("person", "P2")}
     r = CliRunner().invoke(app, ["score", "--period", "2026-11"])
     assert r.exit_code == 0 and "P2" in r.output
+
+
+# ---- issue 9: a bonus a person can check ---------------------------------------------------------
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi_lib.scorecard import ScorecardDef, bonus_lines, score_lines
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 100), st.floats(-50, 300, allow_nan=False)), min_size=1, max_size=5),
+       st.floats(0, 50000, allow_nan=False), st.booleans())
+def test_bonus_lines_are_weight_times_payout_times_pool_and_add_up(parts, base, gate_red) -> None:
+    weights = [w for w, _ in parts]
+    if sum(weights) == 0:
+        weights[0] = 100
+    scale = 100 / sum(weights)
+    weights = [w * scale for w in weights]
+    weights[-1] = 100 - sum(weights[:-1])
+    kpis = [{"kpi": f"k{i}", "weight": w, "threshold": 0, "target": 100, "maximum": 200, "direction": "up"}
+            for i, w in enumerate(weights)]
+    kpis.append({"kpi": "gate", "weight": 0, "threshold": 10, "target": 5, "maximum": 1, "direction": "down",
+                 "gate": True, "gate_cap": 40})
+    card = ScorecardDef.model_validate({"id": "c", "bonus_base": base, "kpis": kpis})
+    actuals = {f"k{i}": a for i, (_, a) in enumerate(parts)} | {"gate": 20.0 if gate_red else 2.0}
+    lines, total, gated = score_lines(card, actuals)
+    assert gated == gate_red
+    bl = bonus_lines(lines, base, gated, total)
+    for r in bl[bl["kpi"] != "gate"].itertuples():  # each line: weight % × payout % × pool, to the cent
+        assert abs(r.amount - r.weight / 100 * r.payout_pct / 100 * base) <= 0.005 + 1e-9
+    if gated:  # the gate line brings the sum to the capped total's bonus
+        assert float(bl["amount"].sum()) == pytest.approx(round(base * total / 100, 2), abs=0.005)
+    else:  # unrounded, the lines add up to base × total / 100
+        assert float(bl["amount"].sum()) == pytest.approx(base * total / 100, abs=0.005 * len(bl) + base * 1e-6)
+    assert (lines["payout_pct"] <= lines["cap"] + 1e-9).all()  # the cap shown is the cap applied
+
+
+def test_score_lines_use_the_entity_target_and_keep_the_configured_band() -> None:
+    card = ScorecardDef.model_validate({"id": "c", "kpis": [
+        {"kpi": "net_margin", "weight": 100, "threshold": 0.04, "target": 0.10, "maximum": 0.16, "direction": "up"}]})
+    lines, total, _ = score_lines(card, {"net_margin": 0.20}, value_targets={"net_margin": 0.20})
+    ln = lines.iloc[0]
+    assert (ln.target, round(ln.threshold, 6), round(ln.maximum, 6)) == (0.20, 0.14, 0.26)
+    assert ln.target_source == "targets" and total == pytest.approx(100)
+    lines, total, _ = score_lines(card, {"net_margin": 0.20})  # no entity target: the card's own
+    assert lines.iloc[0].target == 0.10 and lines.iloc[0].target_source == "scorecards.yaml"
