@@ -233,7 +233,7 @@ def _code_hash() -> str:
     """Report code and the parameter files the figures depend on (targets, tree, contracts…)."""
     here = Path(__file__).resolve().parent
     files = [here / "present.py", here / "report_data.py", here / "reports.py", here / "scorecard.py",
-             here / "settlement.py"]
+             here / "settlement.py", here / "review.py", here / "actions.py"]
     pdir = paths.parameters_dir()
     files += [p for p in pdir.rglob("*.yaml") if "batches" not in p.parts]
     return _hash_files(files)
