@@ -239,3 +239,144 @@ def test_preview_reports_rows_and_issues(tmp_path: Path) -> None:
     bad = dict(EU, columns=dict(EU["columns"], colour="Farbe"))
     rows, issues = preview(p, bad, DE)
     assert rows.empty and any("colour" in i for i in issues)
+
+
+# ---- mappings for tables other than orders (fees, ads, traffic) -------------------------------
+US = Store("SFY", "shopify", "US", "USD", "America/New_York")
+
+FEES_YAML = """\
+# a long-form fee export: one row per amount, the fee type named in a column
+name: test_long_fees
+table: fees
+detect: {required_columns: [Posted, Fee Name, Amount]}
+date_format: "%m/%d/%Y"
+amount_sign: negate          # the export shows costs as negative numbers
+columns:
+  date: Posted
+  order_id: Order No.
+  sku: Seller SKU
+  description: Fee Name
+  amount: Amount
+  fee_type: {column: Fee Name, map: {Commission: referral, Payment Fee: payment, Shipping Fee: shipping_label,
+                                      Storage Fee: storage, Reimbursement: other}}
+totals_row: {column: Posted, values: [Total]}
+"""
+FEES_TEXT = (
+    "Posted,Order No.,Seller SKU,Fee Name,Amount\n"
+    "03/05/2026,A-1,HK-1001,Commission,-12.50\n"
+    "03/05/2026,A-1,HK-1001,Payment Fee,-2.19\n"
+    "03/06/2026,,,Storage Fee,\"-1,234.00\"\n"
+    "03/07/2026,A-2,HK-1002,Reimbursement,5.00\n"       # a credit: negative cost
+    "03/07/2026,A-2,HK-1002,Lottery,-1.00\n"            # unmapped fee type: quarantined
+    "03/32/2026,A-3,HK-1003,Commission,-3.00\n"         # bad date: quarantined
+    "Total,,,,\"-1,247.69\"\n"
+)
+
+
+def test_fees_mapping_from_yaml_long_form(tmp_path: Path) -> None:
+    y = tmp_path / "fees.yaml"
+    y.write_text(FEES_YAML, encoding="utf-8")
+    p = tmp_path / "fees.csv"
+    p.write_text(FEES_TEXT, encoding="utf-8")
+    reader = reader_from_mapping(y)
+    assert reader.sniff(file_head(p))
+    res = reader.read(p, US)
+    assert res.rows_read == 7
+    fees = res.tables["fees"]
+    assert _rows(fees, ["date", "order_id", "fee_type", "description", "amount", "currency", "source_row"]) == [
+        [pd.Timestamp("2026-03-05"), "A-1", "referral", "Commission", 12.5, "USD", 2],
+        [pd.Timestamp("2026-03-05"), "A-1", "payment", "Payment Fee", 2.19, "USD", 3],
+        [pd.Timestamp("2026-03-06"), "", "storage", "Storage Fee", 1234.0, "USD", 4],
+        [pd.Timestamp("2026-03-07"), "A-2", "other", "Reimbursement", -5.0, "USD", 5],
+    ]
+    q = {x.source_row: x for x in res.quarantine}
+    assert sorted(q) == [6, 7, 8]
+    assert q[6].reason.startswith("unknown fee type 'Lottery'") and q[6].column == "Fee Name"
+    assert q[7].reason == "cannot parse Posted: '03/32/2026' (expected a date like %m/%d/%Y)"
+    assert q[8].reason == "totals row"
+    # expected = the file's own totals row (1,247.69 of costs); loaded 1,243.69: the difference is the
+    # money of the two quarantined rows (1.00 + 3.00), never silently lost
+    assert res.expected_money == pytest.approx(1247.69)
+    assert res.expected_money - _money(res) == pytest.approx(4.0)
+
+
+ADS_YAML = """\
+name: test_ads_daily
+table: ads
+detect: {required_columns: [Day, Campaign, Cost]}
+columns:
+  date: Day
+  campaign: Campaign
+  ad_group: Ad set
+  impressions: Impressions
+  clicks: Clicks
+  spend: Cost
+  ad_sales: Purchase value
+  ad_orders: Purchases
+"""
+
+
+def test_ads_mapping_from_yaml(tmp_path: Path) -> None:
+    y = tmp_path / "ads.yaml"
+    y.write_text(ADS_YAML, encoding="utf-8")
+    p = tmp_path / "ads.csv"
+    p.write_text("Day,Campaign,Ad set,Impressions,Clicks,Cost,Purchases,Purchase value\n"
+                 "2026-03-01,Prospecting,Broad,\"12,000\",150,$45.10,3,$120.00\n"
+                 "2026-03-01,Retargeting,Visitors 30d,3000,60,12.40,2,80.5\n"
+                 "2026-03-02,Prospecting,Broad,11000,-4,40.00,1,30\n"        # negative clicks
+                 "2026-03-02,Retargeting,Visitors 30d,2900,58,,1,25\n", encoding="utf-8")  # no spend
+    res = reader_from_mapping(y).read(p, US)
+    ads = res.tables["ads"]
+    assert _rows(ads, ["date", "campaign", "ad_group", "impressions", "clicks", "spend", "ad_sales", "ad_orders"]) == [
+        [pd.Timestamp("2026-03-01"), "Prospecting", "Broad", 12000, 150, 45.1, 120.0, 3],
+        [pd.Timestamp("2026-03-01"), "Retargeting", "Visitors 30d", 3000, 60, 12.4, 80.5, 2],
+    ]
+    reasons = sorted((x.source_row, x.reason) for x in res.quarantine)
+    assert reasons == [(4, "Clicks: negative value '-4' (expected a whole number >= 0)"),
+                       (5, "Cost is empty (expected an amount)")]
+    assert res.money_columns == [("ads", "spend", 1.0)]
+    assert res.expected_money == pytest.approx(45.1 + 12.4 + 40.0)  # the file's Cost cells
+    assert res.expected_money - _money(res) == pytest.approx(40.0)   # the quarantined row's spend
+
+
+def test_wide_fee_columns_and_reconcile_columns(tmp_path: Path) -> None:
+    m = {"name": "test_wide_fees", "table": "fees", "detect": {"required_columns": ["Order", "Fee", "Net"]},
+         "amount_sign": "as_is", "columns": {"date": "Transaction Date", "order_id": "Order"},
+         "fees": [{"column": "Fee", "fee_type": "payment"}],
+         "reconcile": {"columns": {"Amount": 1, "Net": -1}}}
+    p = tmp_path / "payments.csv"
+    p.write_text("Transaction Date,Type,Order,Amount,Fee,Net,Currency\n"
+                 "2026-03-01 10:00:00 -0500,charge,#1001,100.00,3.20,96.80,USD\n"
+                 "2026-03-02 11:00:00 -0500,refund,#1001,-20.00,0.00,-20.00,USD\n"
+                 "2026-03-02 12:00:00 -0500,charge,#1002,50.00,1.75,48.25,USD\n", encoding="utf-8")
+    res = reader_from_mapping(m).read(p, US)
+    fees = res.tables["fees"]
+    # the refund row has no fee: it loads as a zero-amount row (read, counted, no money)
+    assert _rows(fees, ["order_id", "fee_type", "amount", "source_row"]) == [
+        ["#1001", "payment", 3.2, 2], ["#1001", "payment", 0.0, 3], ["#1002", "payment", 1.75, 4]]
+    assert res.expected_money == pytest.approx(4.95) and _money(res) == pytest.approx(4.95)
+
+
+def test_unknown_target_column_names_file_and_key(tmp_path: Path) -> None:
+    y = tmp_path / "ads_typo.yaml"
+    y.write_text(ADS_YAML.replace("  spend: Cost", "  spent: Cost"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    issues = " | ".join(e.value.issues)
+    assert "ads_typo.yaml" in issues and "columns" in issues and "'spent'" in issues and "table ads" in issues, issues
+    y.write_text(ADS_YAML.replace("  spend: Cost\n", ""), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("a mapping for table ads must map 'spend'" in i for i in e.value.issues), e.value.issues
+    y.write_text(ADS_YAML.replace("table: ads", "table: adverts"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("ads_typo.yaml: table" in i for i in e.value.issues), e.value.issues
+    y.write_text(FEES_YAML.replace("Storage Fee: storage", "Storage Fee: warehousing"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("warehousing" in i and "fee_type" in i for i in e.value.issues), e.value.issues
+    y.write_text(ADS_YAML + "order_level: [tax]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("order_level: only for table orders" in i for i in e.value.issues), e.value.issues
