@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from . import amazon, marketplaces
+from . import amazon, marketplaces, native
 from .common import DirtyLog
 from .core import STORE_IDS, STORES, build_world, default_end, simulate_store
 from .org import write_reference
@@ -107,14 +107,19 @@ def generate(out: Path, reference: Path, seed: int = 7, scale: float = 1.0, end:
             files += amazon.write_settlements(world, sid, lines, out, spend, dirty, duplicate=sid == "AMZ-US-03")
             files += amazon.write_business(world, sid, lines, out)
             files += amazon.write_inventory(world, sid, lines, out)
-        elif platform == "shopee":
-            files += marketplaces.write_shopee(world, sid, lines, out, dirty, inject=sid == "SHP-MY-01", use_xlsx=use_xlsx)
-        elif platform == "tiktok":
-            files += marketplaces.write_tiktok(world, sid, lines, out, dirty, inject=True, overlap=True)
-        elif platform == "shopify":
-            files += marketplaces.write_shopify(world, sid, lines, out, dirty, inject=True)
         else:
-            files += marketplaces.write_erp(world, sid, lines, out, dirty, inject=True, totals=True)
+            if platform == "shopee":
+                files += marketplaces.write_shopee(world, sid, lines, out, dirty, inject=sid == "SHP-MY-01", use_xlsx=use_xlsx)
+            elif platform == "tiktok":
+                files += marketplaces.write_tiktok(world, sid, lines, out, dirty, inject=True, overlap=True)
+                files += native.write_tiktok_statement(world, sid, lines, out)
+            elif platform == "shopify":
+                files += marketplaces.write_shopify(world, sid, lines, out, dirty, inject=True)
+                files += native.write_shopify_payments(world, sid, lines, out)
+            else:
+                files += marketplaces.write_erp(world, sid, lines, out, dirty, inject=True, totals=True)
+            files += native.write_ads(world, sid, lines, out)  # none for WMT-US-01 (the deliberate gap)
+            files += native.write_traffic(world, sid, lines, out)
         del lines
     ref_rows = write_reference(world, reference, orders_per_month)
     manifest = {"seed": int(seed), "scale": float(scale), "end": str(end), "rows": dirty.rows}

@@ -108,6 +108,7 @@ class Fee(StrictModel):
     column: str
     fee_type: str
     level: Literal["line", "order"] = "line"
+    optional: bool = Field(False, description="the export may lack this column (an older layout): no fee from it then")
 
     @field_validator("fee_type")
     @classmethod
@@ -297,7 +298,7 @@ class Mapping(StrictModel):
                 out.append(c.column)
             if c.multiply_by:
                 out.append(c.multiply_by)
-        out += [f.column for f in self.fees]
+        out += [f.column for f in self.fees if not f.optional]
         if self.refunds:
             out += [x for x in (self.refunds.amount, self.refunds.multiply_by) if x]
         if self.reconcile:
@@ -881,10 +882,8 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
             if "description" not in m.columns:
                 out["description"] = src_name("fee_type")
         rows = pd.DataFrame(out, index=df.index)[~bad]
-    money = MONEY_FIELDS[m.table]
-    expected = _expected_table(df, m, tot) if (money and any(f in m.columns for f in money)) or m.fees else None
-    if m.reconcile:
-        expected = _expected_table(df, m, tot)
+    money = [f for f in MONEY_FIELDS[m.table] if f in m.columns or (f == "amount" and m.fees)]
+    expected = _expected_table(df, m, tot) if money else None
     return ReadResult({m.table: rows} if len(rows) else {}, rows_read=len(df), quarantine=q, expected_money=expected,
                       money_columns=[(m.table, c, 1.0) for c in money])
 
