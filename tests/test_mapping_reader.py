@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpi_lib.errors import ConfigError, IngestError
 from kpi_lib.ingest.base import Store, file_head, get_reader, readers
@@ -380,3 +382,28 @@ def test_unknown_target_column_names_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_mapping(y)
     assert any("order_level: only for table orders" in i for i in e.value.issues), e.value.issues
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(st.integers(-50000, 50000), st.integers(-50000, 0), st.sampled_from(["", "x"])),
+                      min_size=1, max_size=25))
+def test_wide_fees_every_row_accounted_and_money_reconciles(tmp_path: Path, cells: list) -> None:
+    """Whatever the amounts (zeros, credits, unparseable cells): every row is loaded or quarantined,
+    the loaded fees equal minus the file's fee cells of loaded rows, and expected − loaded is exactly
+    the money of the quarantined rows."""
+    m = {"name": "test_wide_prop", "table": "fees", "detect": {"required_columns": ["Settled", "Fee A", "Fee B"]},
+         "amount_sign": "negate", "columns": {"date": "Settled", "order_id": "Order"},
+         "fees": [{"column": "Fee A", "fee_type": "referral"}, {"column": "Fee B", "fee_type": "payment"}]}
+    lines = ["Settled,Order,Fee A,Fee B"]
+    for i, (a, b, bad) in enumerate(cells):
+        lines.append(f"2026-03-{1 + i % 28:02d},O{i},{a / 100:.2f}{bad},{b / 100:.2f}")
+    p = tmp_path / f"wide_{len(cells)}_{abs(hash(tuple(cells))) % 10**8}.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = reader_from_mapping(m).read(p, US)
+    loaded_rows = {int(x) for df in res.tables.values() for x in df["source_row"]}
+    quarantined = {x.source_row for x in res.quarantine}
+    assert loaded_rows.isdisjoint(quarantined) and loaded_rows | quarantined == set(range(2, len(cells) + 2))
+    good = [(a, b) for a, b, bad in cells if not bad]
+    assert _money(res) == pytest.approx(-sum(a + b for a, b in good) / 100, abs=1e-6)
+    bad_money = sum(b for a, b, bad in cells if bad) / 100  # Fee B of a row whose Fee A is unparseable
+    assert res.expected_money - _money(res) == pytest.approx(-bad_money, abs=1e-6)

@@ -19,7 +19,15 @@ Layout written under ``out/<store_id>/`` (file names are for humans; readers det
   same header when scale > 2.
 - TikTok Shop (TTS-US-01): ``orders/YYYY-MM.csv`` with a second line of column descriptions.
 - Shopify (SFY-US-01): ``orders/YYYY-MM.csv`` orders_export layout (order totals on the first line).
-- Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header.
+- Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header, with the
+  platform fees per line (commission, payment fee, 平台履约费 = WFS fulfilment / Lazada shipping fee).
+- Native fee, ads and traffic exports of every non-Amazon store (``kpi_lib.generate.native``):
+  ``ads/YYYY-MM.csv`` (Shopee Ads, Lazada Sponsored Solutions, TikTok Ads Manager, Meta Ads Manager for
+  the Shopify store), ``traffic/YYYY-MM.csv`` (Shopee Business Insights, Lazada Business Advisor,
+  TikTok Shop analytics, Shopify Sessions over time, Walmart Seller Center), ``statements/YYYY-MM.csv``
+  (TikTok Shop finance statement) and ``payments/YYYY-MM.csv`` (Shopify Payments transactions).
+- **One deliberate gap:** WMT-US-01 has no ads export, so its ads-based figures are incomplete and the
+  reports show it (docs/contracts.md, demo table). Every other store has orders, fees, ads and traffic.
 - ``reference/``: stores, skus, sku_costs, fx_rates, teams, people, assignments, listings, tickets,
   activities (columns in docs/contracts.md). fx_rates covers the 18 months plus the month after
   ``end`` (the last settlement's deposit date falls into it).

@@ -1,4 +1,14 @@
-"""The generic order-export reader, driven by a mapping (YAML in parameters/mappings/ or built in).
+"""The generic export reader, driven by a mapping (YAML in parameters/mappings/ or built in).
+
+A mapping names its target ``table``: ``orders`` (below; fees and refunds may come from order
+columns), or ``fees``, ``refunds``, ``ads``, ``traffic``, ``inventory`` (see :func:`convert_table`:
+``columns`` maps that table's canonical fields, validated against ``kpi_lib/schemas.py`` (unknown
+fields and missing required ones are ConfigErrors naming the key); a fee export is long (``amount`` +
+``fee_type`` with a value map) or wide (``fees:`` one fee row per listed column); ``amount_sign`` says
+how the file signs costs; ``reconcile`` names the file's own total columns the loaded money must
+equal, else the money column's cells (or the file's totals row) are the expected money). The native
+fee/ads/traffic exports of Shopee, Lazada, TikTok Shop, Shopify, Walmart and Meta are built-in
+mappings of this kind.
 
 A mapping says how to recognise the file (its header holds ``detect.required_columns``), how it is
 written (encoding, delimiter, header row after a preamble, date format, decimal mark, thousands
