@@ -407,3 +407,18 @@ def test_wide_fees_every_row_accounted_and_money_reconciles(tmp_path: Path, cell
     assert _money(res) == pytest.approx(-sum(a + b for a, b in good) / 100, abs=1e-6)
     bad_money = sum(b for a, b, bad in cells if bad) / 100  # Fee B of a row whose Fee A is unparseable
     assert res.expected_money - _money(res) == pytest.approx(-bad_money, abs=1e-6)
+
+
+def test_traffic_mapping_day_first_dates(tmp_path: Path) -> None:
+    """A day-first date (Shopee Business Insights, 13/07/2025) lands on its own day and month."""
+    from kpi_lib.ingest.readers.shopee import SHOPEE_TRAFFIC
+
+    p = tmp_path / "bi.csv"
+    p.write_text("Date,Sales,Orders,Sales per Order,Product Clicks,Visitors,Order Conversion Rate,Cancelled Orders,Buyers\n"
+                 "01/07/2025,847.10,7,121.01,708,289,2.42%,0,7\n13/07/2025,347.70,3,115.90,382,159,1.89%,0,3\n",
+                 encoding="utf-8")
+    res = reader_from_mapping(SHOPEE_TRAFFIC).read(p, Store("SHP", "shopee", "MY", "MYR", "Asia/Kuala_Lumpur"))
+    t = res.tables["traffic"]
+    assert [str(d)[:10] for d in t["date"]] == ["2025-07-01", "2025-07-13"]
+    assert t["sessions"].tolist() == [289, 159] and t["page_views"].tolist() == [708, 382]
+    assert res.expected_money == pytest.approx(847.10 + 347.70) == _money(res)

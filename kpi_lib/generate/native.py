@@ -36,7 +36,7 @@ ADS_SHAPE = {
     "shopee": (0.36, 0.26, {"MYR": 0.32, "SGD": 0.14}, 0.028),
     "lazada": (0.30, 0.30, {"THB": 4.2}, 0.022),
     "tiktok": (0.40, 0.28, {"USD": 0.85}, 0.012),
-    "shopify": (0.45, 0.34, {"USD": 1.25}, 0.011),
+    "shopify": (0.45, 0.42, {"USD": 1.25}, 0.011),
 }
 # platform: conversion rate (orders / sessions), page views per session
 TRAFFIC_SHAPE = {"shopee": (0.026, 2.4), "lazada": (0.021, 2.2), "tiktok": (0.017, 1.6), "shopify": (0.022, 3.1),
@@ -293,7 +293,7 @@ def write_traffic(world: World, store_id: str, lines: pd.DataFrame, out: Path) -
     sales, units = d["sales"].to_numpy(), d["units"].to_numpy()
     path_of = (lambda m: out / store_id / "traffic" / f"{m}.csv")
     if platform == "shopee":
-        cols = {"Date": _dates(day, "%d-%m-%Y"), "Sales": _fix(sales), "Orders": orders,
+        cols = {"Date": _dates(day, "%d/%m/%Y"), "Sales": _fix(sales), "Orders": orders,
                 "Sales per Order": _fix(_ratio(sales, orders)), "Product Clicks": views, "Visitors": sessions,
                 "Order Conversion Rate": _pcts(_ratio(orders, sessions)), "Cancelled Orders": d["cancelled"].to_numpy(),
                 "Buyers": buyers}

@@ -99,7 +99,7 @@ SHOPEE_TRAFFIC = {
     "priority": 20,
     "table": "traffic",
     "detect": {"required_columns": ["Date", "Sales", "Product Clicks", "Visitors", "Order Conversion Rate"]},
-    "date_format": "%d-%m-%Y",
+    "date_format": "%d/%m/%Y",
     "dayfirst": True,
     "decimal": ".",
     "columns": {"date": "Date", "sessions": "Visitors", "page_views": "Product Clicks", "ordered_sales": "Sales"},
