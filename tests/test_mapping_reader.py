@@ -300,6 +300,11 @@ def test_fees_mapping_from_yaml_long_form(tmp_path: Path) -> None:
     # money of the two quarantined rows (1.00 + 3.00), never silently lost
     assert res.expected_money == pytest.approx(1247.69)
     assert res.expected_money - _money(res) == pytest.approx(4.0)
+    # a truncated export (a line lost, its totals row intact): the file's own total shows the loss
+    cut = tmp_path / "fees_cut.csv"
+    cut.write_text(FEES_TEXT.replace('03/06/2026,,,Storage Fee,"-1,234.00"\n', ""), encoding="utf-8")
+    res = reader.read(cut, US)
+    assert res.expected_money - _money(res) == pytest.approx(1234.0 + 4.0)
 
 
 ADS_YAML = """\
