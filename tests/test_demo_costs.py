@@ -31,7 +31,7 @@ COMPANY_NET_MARGIN_AT_SCALE_1 = (0.05, 0.20)
 PLATFORM_FEES = {"amazon": (0.10, 0.20), "walmart": (0.10, 0.20), "shopee": (0.06, 0.14), "lazada": (0.06, 0.14),
                  "tiktok": (0.08, 0.18), "shopify": (0.025, 0.06)}
 ADS = {"amazon": (0.04, 0.16), "shopee": (0.05, 0.16), "lazada": (0.05, 0.16), "tiktok": (0.06, 0.18),
-       "shopify": (0.08, 0.22)}
+       "shopify": (0.08, 0.25)}
 FULFILMENT = {"amazon": (0.10, 0.25), "walmart": (0.05, 0.20), "tiktok": (0.05, 0.25)}
 COGS = (0.25, 0.50)
 
