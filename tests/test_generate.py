@@ -236,21 +236,24 @@ def test_native_fee_ads_traffic_exports(demo: dict) -> None:
         have = sorted(p.name for p in (raw / sid).iterdir() if p.is_dir())
         want = sorted({*kinds, "erp-orders" if sid[:3] in ("LZD", "WMT") else "orders"})
         assert have == want, (sid, have)  # WMT-US-01: no ads folder (the deliberate gap)
-        orders_months = sorted(p.stem for p in (raw / sid / want[0 if want[0] != "ads" else 1]).iterdir())
-        for k in kinds:
-            months = sorted(p.stem for p in (raw / sid / k).iterdir())
-            assert months and set(months) <= set(orders_months) | {END}, (sid, k, months)
+        orders = next(d for d in want if d.endswith("orders"))
+        quarters = {f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in (p.stem for p in (raw / sid / orders).iterdir())}
+        for k in kinds:  # one file per calendar quarter with orders (the statement: once orders settle)
+            got = {p.stem for p in (raw / sid / k).iterdir()}
+            assert got and got <= quarters and (k == "statements" or got == quarters), (sid, k, got, quarters)
     # the platforms' own layouts
     first = lambda p: p.read_text(encoding="utf-8").splitlines()  # noqa: E731
-    shopee = first(raw / "SHP-MY-01" / "ads" / "2026-03.csv")
-    assert shopee[0] == "Shopee Ads Report" and shopee[5].startswith("Time Period,01/03/2026 - 31/03/2026")
+    shopee = first(raw / "SHP-MY-01" / "ads" / "2026-Q1.csv")
+    assert shopee[0] == "Shopee Ads Report" and shopee[5] == "Time Period,01/01/2026 - 31/03/2026"
     assert shopee[6] == "" and shopee[7].startswith("Sequence,Date,Ad Name,Status,Ads Type,Product ID")
-    assert first(raw / "TTS-US-01" / "statements" / "2026-03.csv")[0].startswith(
+    assert first(raw / "TTS-US-01" / "statements" / "2026-Q1.csv")[0].startswith(
         "Order/adjustment ID,Type,Order created time,Order settled time,Currency,Total settlement amount")
-    assert first(raw / "SFY-US-01" / "payments" / "2026-03.csv")[0] == (
+    assert first(raw / "SFY-US-01" / "payments" / "2026-Q1.csv")[0] == (
         "Transaction Date,Type,Order,Card Brand,Card Source,Payout Status,Payout Date,Available On,Amount,Fee,Net,Currency")
-    assert first(raw / "SFY-US-01" / "traffic" / "2026-03.csv")[0].startswith("Day,Online store visitors,Sessions")
-    assert first(raw / "SFY-US-01" / "ads" / "2026-03.csv")[0].startswith("Campaign name,Ad set name,Day,Amount spent (USD)")
+    assert first(raw / "SFY-US-01" / "traffic" / "2026-Q1.csv")[0].startswith("Day,Online store visitors,Sessions")
+    meta = first(raw / "SFY-US-01" / "ads" / "2026-Q1.csv")
+    assert meta[0].startswith("Campaign name,Ad set name,Day,Amount spent (USD)")
+    assert meta[1].endswith(",2026-01-01,2026-03-31")  # Reporting starts / ends: the export's range
     erp = (raw / "WMT-US-01" / "erp-orders" / "2026-01.csv").read_bytes().decode("gb18030").splitlines()[0]
     assert "平台佣金,交易手续费,平台履约费,退款金额" in erp
 

@@ -22,10 +22,10 @@ Layout written under ``out/<store_id>/`` (file names are for humans; readers det
 - Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header, with the
   platform fees per line (commission, payment fee, 平台履约费 = WFS fulfilment / Lazada shipping fee).
 - Native fee, ads and traffic exports of every non-Amazon store (``kpi_lib.generate.native``):
-  ``ads/YYYY-MM.csv`` (Shopee Ads, Lazada Sponsored Solutions, TikTok Ads Manager, Meta Ads Manager for
-  the Shopify store), ``traffic/YYYY-MM.csv`` (Shopee Business Insights, Lazada Business Advisor,
-  TikTok Shop analytics, Shopify Sessions over time, Walmart Seller Center), ``statements/YYYY-MM.csv``
-  (TikTok Shop finance statement) and ``payments/YYYY-MM.csv`` (Shopify Payments transactions).
+  one file per calendar quarter: ``ads/YYYY-Qn.csv`` (Shopee Ads, Lazada Sponsored Solutions, TikTok
+  Ads Manager, Meta Ads Manager for the Shopify store), ``traffic/YYYY-Qn.csv`` (Shopee Business Insights, Lazada Business Advisor,
+  TikTok Shop analytics, Shopify Sessions over time, Walmart Seller Center), ``statements/YYYY-Qn.csv``
+  (TikTok Shop finance statement) and ``payments/YYYY-Qn.csv`` (Shopify Payments transactions).
 - **One deliberate gap:** WMT-US-01 has no ads export, so its ads-based figures are incomplete and the
   reports show it (docs/contracts.md, demo table). Every other store has orders, fees, ads and traffic.
 - ``reference/``: stores, skus, sku_costs, fx_rates, teams, people, assignments, listings, tickets,

@@ -1,18 +1,20 @@
-"""Native fee, ads and traffic exports of the non-Amazon demo stores (one file per month each).
+"""Native fee, ads and traffic exports of the non-Amazon demo stores.
 
 Each writer produces a platform's own report layout (column names as the platform's export writes
 them; the built-in mappings in ``kpi_lib/ingest/readers/native_mappings/`` name their sources) from
 the store's simulated order lines, so that fees, ad spend and sessions follow the store's sales:
 
-- ``ads/YYYY-MM.csv``: Shopee Ads product-ad report (SHP-*), Lazada Sponsored Discovery campaign
+One file per calendar quarter (``YYYY-Qn.csv``: sellers export these reports over a date range):
+
+- ``ads/YYYY-Qn.csv``: Shopee Ads product-ad report (SHP-*), Lazada Sponsored Discovery campaign
   report (LZD-TH-01), TikTok Ads Manager custom report by day (TTS-US-01), Meta Ads Manager export
   with a daily breakdown (SFY-US-01: a Shopify store's ads run on Meta). WMT-US-01 has **no** ads
   export on purpose (the demo's one deliberate gap: its ads-based figures are incomplete).
-- ``traffic/YYYY-MM.csv``: Shopee Business Insights key metrics, Lazada Business Advisor, TikTok
+- ``traffic/YYYY-Qn.csv``: Shopee Business Insights key metrics, Lazada Business Advisor, TikTok
   Shop analytics (shop, by day), Shopify "Sessions over time", Walmart Seller Center sales & traffic.
-- ``statements/YYYY-MM.csv`` (TTS-US-01): TikTok Shop finance statement export, one row per settled
+- ``statements/YYYY-Qn.csv`` (TTS-US-01): TikTok Shop finance statement export, one row per settled
   order, fees as negative numbers, ``Total fees`` = the sum of the fee columns.
-- ``payments/YYYY-MM.csv`` (SFY-US-01): Shopify Payments transactions export (charges and refunds;
+- ``payments/YYYY-Qn.csv`` (SFY-US-01): Shopify Payments transactions export (charges and refunds;
   ``Fee`` 2.9% + 0.30 per charge, ``Net`` = Amount − Fee).
 
 Cost levels (documented in docs/contracts.md): ads ≈ 8–16% of a store's sales (ACoS by platform),
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import textio as tx
-from .common import month_slices, perm_ids, utc_offset_str, zpad
+from .common import perm_ids, utc_offset_str, zpad
 from .core import STORE_IDS, STORES, World, rng_for
 
 # platform: share of sales attributed to ads, ACoS, cost per click (local currency), CTR
@@ -99,19 +101,36 @@ def _active(world: World, store_id: str, daily: pd.DataFrame) -> pd.DataFrame:
     return daily[daily["day"].to_numpy() >= world.launch[store_id]].reset_index(drop=True)
 
 
+def quarter_of(day: np.ndarray) -> np.ndarray:
+    """Calendar quarter labels ('2026-Q3') of days: the native exports cover one quarter per file."""
+    m = np.asarray(day).astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return np.char.add(np.char.add((1970 + m // 12).astype(str), "-Q"), (m % 12 // 3 + 1).astype(str))
+
+
+def quarter_bounds(day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last day of each day's calendar quarter."""
+    m = np.asarray(day).astype("datetime64[M]").astype(np.int64)
+    q0 = (m - m % 3).astype("datetime64[M]")
+    return q0.astype("datetime64[D]"), (q0 + 3).astype("datetime64[D]") - np.timedelta64(1, "D")
+
+
 def _write_months(world: World, path_of: callable, frame: pd.DataFrame, day_col: str, header: list[str],
                   cols: dict, pre: callable | None = None) -> list[Path]:
-    """One file per month of ``frame`` (rows already in file order)."""
+    """One file per calendar quarter of ``frame`` (rows already in file order), named ``YYYY-Qn.csv``:
+    sellers export these reports over a date range, and fewer, larger files keep the ingest fast."""
     files = []
     cols = {c: (v if isinstance(v, str) else _text(v)) for c, v in cols.items()}
     day = frame[day_col].to_numpy().astype("datetime64[D]")
-    for m, mask in month_slices(day, world.period.months):
-        idx = np.flatnonzero(mask)
+    q = quarter_of(day)
+    for label in dict.fromkeys(q.tolist()):
+        idx = np.flatnonzero(q == label)
         colv = [np.full(len(idx), cols[c], dtype=object) if isinstance(cols[c], str)
                 else np.asarray(cols[c], dtype=object)[idx] for c in header]
-        path = path_of(m)
+        path = path_of(label)
         if pre:  # report lines before the header (the header itself is the preamble's last line)
-            tx.write_delimited(path, None, colv, ",", pre=[*pre(m), ",".join(header)])
+            a = max(quarter_bounds(day[idx[:1]])[0][0], world.period.start_date)
+            b = min(quarter_bounds(day[idx[:1]])[1][0], world.period.end_date)
+            tx.write_delimited(path, None, colv, ",", pre=[*pre(a, b), ",".join(header)])
         else:
             tx.write_delimited(path, header, colv, ",")
         files.append(path)
@@ -169,7 +188,7 @@ def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> li
         rows = rows.sort_values(["day", "unit"], kind="stable").reset_index(drop=True)
         u = rows["unit"].to_numpy()
         day = rows["day"].to_numpy().astype("datetime64[D]")
-        seq = rows.groupby(day.astype("datetime64[M]")).cumcount().to_numpy() + 1
+        seq = rows.groupby(quarter_of(day)).cumcount().to_numpy() + 1
         cols = {
             "Sequence": seq, "Date": np.asarray(tx.fmt_dt(day, "%d/%m/%Y").to_pylist(), dtype=object),
             "Ad Name": np.array(names, dtype=object)[u], "Status": "Ongoing", "Ads Type": "Product Search Ad",
@@ -186,9 +205,7 @@ def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> li
         }
         shop = s[1]
 
-        def pre(m: str) -> list[str]:
-            a = np.datetime64(m + "-01")
-            b = (np.datetime64(m) + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        def pre(a: np.datetime64, b: np.datetime64) -> list[str]:
             return ["Shopee Ads Report", f"User Name,{shop.lower().replace(' ', '')}", f"Shop Name,{shop}",
                     f"Shop ID,{10000000 + si * 7919}", f"Report Creation Time,{b.item():%d/%m/%Y} 23:59",
                     f"Time Period,{a.item():%d/%m/%Y} - {b.item():%d/%m/%Y}", ""]
@@ -242,9 +259,9 @@ def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> li
         rows = rows.reset_index(drop=True)
         u = rows["unit"].to_numpy()
         day = rows["day"].to_numpy().astype("datetime64[D]")
-        mon = day.astype("datetime64[M]")
-        start = mon.astype("datetime64[D]")
-        end = (mon + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        start, end = quarter_bounds(day)
+        start = np.maximum(start, world.period.start_date)
+        end = np.minimum(end, world.period.end_date)
         cols = {
             "Campaign name": np.array([x[0] for x in units], dtype=object)[u],
             "Ad set name": np.array([x[1] for x in units], dtype=object)[u],
