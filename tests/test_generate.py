@@ -224,3 +224,61 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert (tmp_path / "raw" / "_dirty_rows.json").is_file() and (tmp_path / "ref" / "stores.csv").is_file()
     bad = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "x"), "--end", "2026-13"])
     assert bad.exit_code == 1 and "YYYY-MM" in bad.output
+
+
+NATIVE = {  # store → native export folders (fees, ads, traffic) besides its orders
+    "SHP-MY-01": ("ads", "traffic"), "SHP-SG-01": ("ads", "traffic"), "SHP-MY-02": ("ads", "traffic"),
+    "LZD-TH-01": ("ads", "traffic"), "TTS-US-01": ("statements", "ads", "traffic"),
+    "SFY-US-01": ("payments", "ads", "traffic"), "WMT-US-01": ("traffic",),
+}
+
+
+def test_native_fee_ads_traffic_exports(demo: dict) -> None:
+    raw = demo["raw"]
+    for sid, kinds in NATIVE.items():
+        have = sorted(p.name for p in (raw / sid).iterdir() if p.is_dir())
+        want = sorted({*kinds, "erp-orders" if sid[:3] in ("LZD", "WMT") else "orders"})
+        assert have == want, (sid, have)  # WMT-US-01: no ads folder (the deliberate gap)
+        orders = next(d for d in want if d.endswith("orders"))
+        quarters = {f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in (p.stem for p in (raw / sid / orders).iterdir())}
+        for k in kinds:  # one file per calendar quarter with orders (the statement: once orders settle)
+            got = {p.stem for p in (raw / sid / k).iterdir()}
+            assert got and got <= quarters and (k == "statements" or got == quarters), (sid, k, got, quarters)
+    # the platforms' own layouts
+    first = lambda p: p.read_text(encoding="utf-8").splitlines()  # noqa: E731
+    shopee = first(raw / "SHP-MY-01" / "ads" / "2026-Q1.csv")
+    assert shopee[0] == "Shopee Ads Report" and shopee[5] == "Time Period,01/01/2026 - 31/03/2026"
+    assert shopee[6] == "" and shopee[7].startswith("Sequence,Date,Ad Name,Status,Ads Type,Product ID")
+    assert first(raw / "TTS-US-01" / "statements" / "2026-Q1.csv")[0].startswith(
+        "Order/adjustment ID,Type,Order created time,Order settled time,Currency,Total settlement amount")
+    assert first(raw / "SFY-US-01" / "payments" / "2026-Q1.csv")[0] == (
+        "Transaction Date,Type,Order,Card Brand,Card Source,Payout Status,Payout Date,Available On,Amount,Fee,Net,Currency")
+    assert first(raw / "SFY-US-01" / "traffic" / "2026-Q1.csv")[0].startswith("Day,Online store visitors,Sessions")
+    meta = first(raw / "SFY-US-01" / "ads" / "2026-Q1.csv")
+    assert meta[0].startswith("Campaign name,Ad set name,Day,Amount spent (USD)")
+    assert meta[1].endswith(",2026-01-01,2026-03-31")  # Reporting starts / ends: the export's range
+    erp = (raw / "WMT-US-01" / "erp-orders" / "2026-01.csv").read_bytes().decode("gb18030").splitlines()[0]
+    assert "平台佣金,交易手续费,平台履约费,退款金额" in erp
+
+
+def test_tiktok_statement_matches_the_order_export(demo: dict) -> None:
+    """Statement rows are orders of the order export; Total fees is the sum of the fee columns;
+    settlement = revenue + fees; Shopify Payments: Net = Amount − Fee, Fee = 2.9% + 0.30 on charges."""
+    raw = demo["raw"]
+    orders = pd.concat([pd.read_csv(p, dtype=str, skiprows=[1], keep_default_na=False)
+                        for p in (raw / "TTS-US-01" / "orders").glob("*.csv")])
+    st = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in (raw / "TTS-US-01" / "statements").glob("*.csv")])
+    assert len(st) and set(st["Order/adjustment ID"]) <= set(orders["Order ID"].str.strip())
+    assert (orders.drop_duplicates("Order ID").set_index("Order ID").loc[st["Order/adjustment ID"], "Order Status"]
+            != "Cancelled").all()
+    cents = lambda s: s.map(lambda x: int(Decimal(x) * 100))  # noqa: E731
+    fee_cols = ["Transaction fee", "TikTok Shop commission fee", "Seller shipping fee", "Affiliate commission",
+                "Affiliate Shop Ads commission", "SFP service fee"]
+    assert (sum(cents(st[c]) for c in fee_cols) == cents(st["Total fees"])).all()
+    assert (cents(st["Total revenue"]) + cents(st["Total fees"]) == cents(st["Total settlement amount"])).all()
+    pay = pd.concat([pd.read_csv(p, dtype=str) for p in (raw / "SFY-US-01" / "payments").glob("*.csv")])
+    assert (cents(pay["Amount"]) - cents(pay["Fee"]) == cents(pay["Net"])).all()
+    ch = pay[pay["Type"] == "charge"]
+    expect = ch["Amount"].map(lambda a: (Decimal(a) * Decimal("0.029") + Decimal("0.30")).quantize(Decimal("0.01")))
+    assert (ch["Fee"].map(Decimal) - expect).abs().max() <= Decimal("0.01")
+    assert (pay.loc[pay["Type"] == "refund", "Fee"] == "0.00").all()

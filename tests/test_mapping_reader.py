@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpi_lib.errors import ConfigError, IngestError
 from kpi_lib.ingest.base import Store, file_head, get_reader, readers
@@ -239,3 +241,189 @@ def test_preview_reports_rows_and_issues(tmp_path: Path) -> None:
     bad = dict(EU, columns=dict(EU["columns"], colour="Farbe"))
     rows, issues = preview(p, bad, DE)
     assert rows.empty and any("colour" in i for i in issues)
+
+
+# ---- mappings for tables other than orders (fees, ads, traffic) -------------------------------
+US = Store("SFY", "shopify", "US", "USD", "America/New_York")
+
+FEES_YAML = """\
+# a long-form fee export: one row per amount, the fee type named in a column
+name: test_long_fees
+table: fees
+detect: {required_columns: [Posted, Fee Name, Amount]}
+date_format: "%m/%d/%Y"
+amount_sign: negate          # the export shows costs as negative numbers
+columns:
+  date: Posted
+  order_id: Order No.
+  sku: Seller SKU
+  description: Fee Name
+  amount: Amount
+  fee_type: {column: Fee Name, map: {Commission: referral, Payment Fee: payment, Shipping Fee: shipping_label,
+                                      Storage Fee: storage, Reimbursement: other}}
+totals_row: {column: Posted, values: [Total]}
+"""
+FEES_TEXT = (
+    "Posted,Order No.,Seller SKU,Fee Name,Amount\n"
+    "03/05/2026,A-1,HK-1001,Commission,-12.50\n"
+    "03/05/2026,A-1,HK-1001,Payment Fee,-2.19\n"
+    "03/06/2026,,,Storage Fee,\"-1,234.00\"\n"
+    "03/07/2026,A-2,HK-1002,Reimbursement,5.00\n"       # a credit: negative cost
+    "03/07/2026,A-2,HK-1002,Lottery,-1.00\n"            # unmapped fee type: quarantined
+    "03/32/2026,A-3,HK-1003,Commission,-3.00\n"         # bad date: quarantined
+    "Total,,,,\"-1,247.69\"\n"
+)
+
+
+def test_fees_mapping_from_yaml_long_form(tmp_path: Path) -> None:
+    y = tmp_path / "fees.yaml"
+    y.write_text(FEES_YAML, encoding="utf-8")
+    p = tmp_path / "fees.csv"
+    p.write_text(FEES_TEXT, encoding="utf-8")
+    reader = reader_from_mapping(y)
+    assert reader.sniff(file_head(p))
+    res = reader.read(p, US)
+    assert res.rows_read == 7
+    fees = res.tables["fees"]
+    assert _rows(fees, ["date", "order_id", "fee_type", "description", "amount", "currency", "source_row"]) == [
+        [pd.Timestamp("2026-03-05"), "A-1", "referral", "Commission", 12.5, "USD", 2],
+        [pd.Timestamp("2026-03-05"), "A-1", "payment", "Payment Fee", 2.19, "USD", 3],
+        [pd.Timestamp("2026-03-06"), "", "storage", "Storage Fee", 1234.0, "USD", 4],
+        [pd.Timestamp("2026-03-07"), "A-2", "other", "Reimbursement", -5.0, "USD", 5],
+    ]
+    q = {x.source_row: x for x in res.quarantine}
+    assert sorted(q) == [6, 7, 8]
+    assert q[6].reason.startswith("unknown fee type 'Lottery'") and q[6].column == "Fee Name"
+    assert q[7].reason == "cannot parse Posted: '03/32/2026' (expected a date like %m/%d/%Y)"
+    assert q[8].reason == "totals row"
+    # expected = the file's own totals row (1,247.69 of costs); loaded 1,243.69: the difference is the
+    # money of the two quarantined rows (1.00 + 3.00), never silently lost
+    assert res.expected_money == pytest.approx(1247.69)
+    assert res.expected_money - _money(res) == pytest.approx(4.0)
+    # a truncated export (a line lost, its totals row intact): the file's own total shows the loss
+    cut = tmp_path / "fees_cut.csv"
+    cut.write_text(FEES_TEXT.replace('03/06/2026,,,Storage Fee,"-1,234.00"\n', ""), encoding="utf-8")
+    res = reader.read(cut, US)
+    assert res.expected_money - _money(res) == pytest.approx(1234.0 + 4.0)
+
+
+ADS_YAML = """\
+name: test_ads_daily
+table: ads
+detect: {required_columns: [Day, Campaign, Cost]}
+columns:
+  date: Day
+  campaign: Campaign
+  ad_group: Ad set
+  impressions: Impressions
+  clicks: Clicks
+  spend: Cost
+  ad_sales: Purchase value
+  ad_orders: Purchases
+"""
+
+
+def test_ads_mapping_from_yaml(tmp_path: Path) -> None:
+    y = tmp_path / "ads.yaml"
+    y.write_text(ADS_YAML, encoding="utf-8")
+    p = tmp_path / "ads.csv"
+    p.write_text("Day,Campaign,Ad set,Impressions,Clicks,Cost,Purchases,Purchase value\n"
+                 "2026-03-01,Prospecting,Broad,\"12,000\",150,$45.10,3,$120.00\n"
+                 "2026-03-01,Retargeting,Visitors 30d,3000,60,12.40,2,80.5\n"
+                 "2026-03-02,Prospecting,Broad,11000,-4,40.00,1,30\n"        # negative clicks
+                 "2026-03-02,Retargeting,Visitors 30d,2900,58,,1,25\n", encoding="utf-8")  # no spend
+    res = reader_from_mapping(y).read(p, US)
+    ads = res.tables["ads"]
+    assert _rows(ads, ["date", "campaign", "ad_group", "impressions", "clicks", "spend", "ad_sales", "ad_orders"]) == [
+        [pd.Timestamp("2026-03-01"), "Prospecting", "Broad", 12000, 150, 45.1, 120.0, 3],
+        [pd.Timestamp("2026-03-01"), "Retargeting", "Visitors 30d", 3000, 60, 12.4, 80.5, 2],
+    ]
+    reasons = sorted((x.source_row, x.reason) for x in res.quarantine)
+    assert reasons == [(4, "Clicks: negative value '-4' (expected a whole number >= 0)"),
+                       (5, "Cost is empty (expected an amount)")]
+    assert res.money_columns == [("ads", "spend", 1.0)]
+    assert res.expected_money == pytest.approx(45.1 + 12.4 + 40.0)  # the file's Cost cells
+    assert res.expected_money - _money(res) == pytest.approx(40.0)   # the quarantined row's spend
+
+
+def test_wide_fee_columns_and_reconcile_columns(tmp_path: Path) -> None:
+    m = {"name": "test_wide_fees", "table": "fees", "detect": {"required_columns": ["Order", "Fee", "Net"]},
+         "amount_sign": "as_is", "columns": {"date": "Transaction Date", "order_id": "Order"},
+         "fees": [{"column": "Fee", "fee_type": "payment"}],
+         "reconcile": {"columns": {"Amount": 1, "Net": -1}}}
+    p = tmp_path / "payments.csv"
+    p.write_text("Transaction Date,Type,Order,Amount,Fee,Net,Currency\n"
+                 "2026-03-01 10:00:00 -0500,charge,#1001,100.00,3.20,96.80,USD\n"
+                 "2026-03-02 11:00:00 -0500,refund,#1001,-20.00,0.00,-20.00,USD\n"
+                 "2026-03-02 12:00:00 -0500,charge,#1002,50.00,1.75,48.25,USD\n", encoding="utf-8")
+    res = reader_from_mapping(m).read(p, US)
+    fees = res.tables["fees"]
+    # the refund row has no fee: it loads as a zero-amount row (read, counted, no money)
+    assert _rows(fees, ["order_id", "fee_type", "amount", "source_row"]) == [
+        ["#1001", "payment", 3.2, 2], ["#1001", "payment", 0.0, 3], ["#1002", "payment", 1.75, 4]]
+    assert res.expected_money == pytest.approx(4.95) and _money(res) == pytest.approx(4.95)
+
+
+def test_unknown_target_column_names_file_and_key(tmp_path: Path) -> None:
+    y = tmp_path / "ads_typo.yaml"
+    y.write_text(ADS_YAML.replace("  spend: Cost", "  spent: Cost"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    issues = " | ".join(e.value.issues)
+    assert "ads_typo.yaml" in issues and "columns" in issues and "'spent'" in issues and "table ads" in issues, issues
+    y.write_text(ADS_YAML.replace("  spend: Cost\n", ""), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("a mapping for table ads must map 'spend'" in i for i in e.value.issues), e.value.issues
+    y.write_text(ADS_YAML.replace("table: ads", "table: adverts"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("ads_typo.yaml: table" in i for i in e.value.issues), e.value.issues
+    y.write_text(FEES_YAML.replace("Storage Fee: storage", "Storage Fee: warehousing"), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("warehousing" in i and "fee_type" in i for i in e.value.issues), e.value.issues
+    y.write_text(ADS_YAML + "order_level: [tax]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_mapping(y)
+    assert any("order_level: only for table orders" in i for i in e.value.issues), e.value.issues
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(st.integers(-50000, 50000), st.integers(-50000, 0), st.sampled_from(["", "x"])),
+                      min_size=1, max_size=25))
+def test_wide_fees_every_row_accounted_and_money_reconciles(tmp_path: Path, cells: list) -> None:
+    """Whatever the amounts (zeros, credits, unparseable cells): every row is loaded or quarantined,
+    the loaded fees equal minus the file's fee cells of loaded rows, and expected − loaded is exactly
+    the money of the quarantined rows."""
+    m = {"name": "test_wide_prop", "table": "fees", "detect": {"required_columns": ["Settled", "Fee A", "Fee B"]},
+         "amount_sign": "negate", "columns": {"date": "Settled", "order_id": "Order"},
+         "fees": [{"column": "Fee A", "fee_type": "referral"}, {"column": "Fee B", "fee_type": "payment"}]}
+    lines = ["Settled,Order,Fee A,Fee B"]
+    for i, (a, b, bad) in enumerate(cells):
+        lines.append(f"2026-03-{1 + i % 28:02d},O{i},{a / 100:.2f}{bad},{b / 100:.2f}")
+    p = tmp_path / f"wide_{len(cells)}_{abs(hash(tuple(cells))) % 10**8}.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = reader_from_mapping(m).read(p, US)
+    loaded_rows = {int(x) for df in res.tables.values() for x in df["source_row"]}
+    quarantined = {x.source_row for x in res.quarantine}
+    assert loaded_rows.isdisjoint(quarantined) and loaded_rows | quarantined == set(range(2, len(cells) + 2))
+    good = [(a, b) for a, b, bad in cells if not bad]
+    assert _money(res) == pytest.approx(-sum(a + b for a, b in good) / 100, abs=1e-6)
+    bad_money = sum(b for a, b, bad in cells if bad) / 100  # Fee B of a row whose Fee A is unparseable
+    assert res.expected_money - _money(res) == pytest.approx(-bad_money, abs=1e-6)
+
+
+def test_traffic_mapping_day_first_dates(tmp_path: Path) -> None:
+    """A day-first date (Shopee Business Insights, 13/07/2025) lands on its own day and month."""
+    from kpi_lib.ingest.readers.shopee import SHOPEE_TRAFFIC
+
+    p = tmp_path / "bi.csv"
+    p.write_text("Date,Sales,Orders,Sales per Order,Product Clicks,Visitors,Order Conversion Rate,Cancelled Orders,Buyers\n"
+                 "01/07/2025,847.10,7,121.01,708,289,2.42%,0,7\n13/07/2025,347.70,3,115.90,382,159,1.89%,0,3\n",
+                 encoding="utf-8")
+    res = reader_from_mapping(SHOPEE_TRAFFIC).read(p, Store("SHP", "shopee", "MY", "MYR", "Asia/Kuala_Lumpur"))
+    t = res.tables["traffic"]
+    assert [str(d)[:10] for d in t["date"]] == ["2025-07-01", "2025-07-13"]
+    assert t["sessions"].tolist() == [289, 159] and t["page_views"].tolist() == [708, 382]
+    assert res.expected_money == pytest.approx(847.10 + 347.70) == _money(res)

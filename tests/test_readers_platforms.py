@@ -333,3 +333,23 @@ def test_preview_shows_rows_and_issues(tmp_path: Path) -> None:
     m["columns"]["quantity"] = "件数"  # a column that is not in the file
     rows, issues = preview(p, m)
     assert rows.empty and issues == ["column '件数' is not in the file (mapped in the mapping)"]
+
+
+def test_shopify_payments_public_sample_reconciles_to_its_own_totals() -> None:
+    """A public Shopify Payments export (AED): fees 188.75 and net 2,975.92 as the file's source states."""
+    from kpi_lib.ingest.pipeline import detect
+
+    p = Path(__file__).parent / "fixtures" / "exports" / "shopify" / "payment_transactions_export_sample.csv"
+    store = Store("SFY-AE", "shopify", "AE", "AED", "Asia/Dubai")
+    reader = detect(p, store)
+    assert reader.name == "shopify_payments"
+    res = reader.read(p, store)
+    fees = res.tables["fees"]
+    assert res.rows_read == 6 and not res.quarantine and sorted(fees["source_row"]) == [2, 3, 4, 5, 6, 7]
+    assert round(float(fees["amount"].sum()), 2) == 188.75 and round(res.expected_money, 2) == 188.75
+    assert set(fees["fee_type"]) == {"payment"} and set(fees["currency"]) == {"AED"}
+    # dated in the store's zone (+0400 = Asia/Dubai): the refund of 30 Aug carries no fee (a zero row)
+    first = fees[fees["order_id"] == "#3426"].iloc[0]
+    assert str(first["date"])[:10] == "2026-08-30" and first["amount"] == 0.0
+    net = pd.read_csv(p)["Net"].sum()
+    assert round(net, 2) == 2975.92  # the file's own net, as its source states

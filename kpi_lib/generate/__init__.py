@@ -19,7 +19,15 @@ Layout written under ``out/<store_id>/`` (file names are for humans; readers det
   same header when scale > 2.
 - TikTok Shop (TTS-US-01): ``orders/YYYY-MM.csv`` with a second line of column descriptions.
 - Shopify (SFY-US-01): ``orders/YYYY-MM.csv`` orders_export layout (order totals on the first line).
-- Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header.
+- Chinese ERP (LZD-TH-01, WMT-US-01): ``erp-orders/YYYY-MM.csv`` GB18030, Chinese header, with the
+  platform fees per line (commission, payment fee, 平台履约费 = WFS fulfilment / Lazada shipping fee).
+- Native fee, ads and traffic exports of every non-Amazon store (``kpi_lib.generate.native``):
+  one file per calendar quarter: ``ads/YYYY-Qn.csv`` (Shopee Ads, Lazada Sponsored Solutions, TikTok
+  Ads Manager, Meta Ads Manager for the Shopify store), ``traffic/YYYY-Qn.csv`` (Shopee Business Insights, Lazada Business Advisor,
+  TikTok Shop analytics, Shopify Sessions over time, Walmart Seller Center), ``statements/YYYY-Qn.csv``
+  (TikTok Shop finance statement) and ``payments/YYYY-Qn.csv`` (Shopify Payments transactions).
+- **One deliberate gap:** WMT-US-01 has no ads export, so its ads-based figures are incomplete and the
+  reports show it (docs/contracts.md, demo table). Every other store has orders, fees, ads and traffic.
 - ``reference/``: stores, skus, sku_costs, fx_rates, teams, people, assignments, listings, tickets,
   activities (columns in docs/contracts.md). fx_rates covers the 18 months plus the month after
   ``end`` (the last settlement's deposit date falls into it).
@@ -58,7 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from . import amazon, marketplaces
+from . import amazon, marketplaces, native
 from .common import DirtyLog
 from .core import STORE_IDS, STORES, build_world, default_end, simulate_store
 from .org import write_reference
@@ -107,14 +115,19 @@ def generate(out: Path, reference: Path, seed: int = 7, scale: float = 1.0, end:
             files += amazon.write_settlements(world, sid, lines, out, spend, dirty, duplicate=sid == "AMZ-US-03")
             files += amazon.write_business(world, sid, lines, out)
             files += amazon.write_inventory(world, sid, lines, out)
-        elif platform == "shopee":
-            files += marketplaces.write_shopee(world, sid, lines, out, dirty, inject=sid == "SHP-MY-01", use_xlsx=use_xlsx)
-        elif platform == "tiktok":
-            files += marketplaces.write_tiktok(world, sid, lines, out, dirty, inject=True, overlap=True)
-        elif platform == "shopify":
-            files += marketplaces.write_shopify(world, sid, lines, out, dirty, inject=True)
         else:
-            files += marketplaces.write_erp(world, sid, lines, out, dirty, inject=True, totals=True)
+            if platform == "shopee":
+                files += marketplaces.write_shopee(world, sid, lines, out, dirty, inject=sid == "SHP-MY-01", use_xlsx=use_xlsx)
+            elif platform == "tiktok":
+                files += marketplaces.write_tiktok(world, sid, lines, out, dirty, inject=True, overlap=True)
+                files += native.write_tiktok_statement(world, sid, lines, out)
+            elif platform == "shopify":
+                files += marketplaces.write_shopify(world, sid, lines, out, dirty, inject=True)
+                files += native.write_shopify_payments(world, sid, lines, out)
+            else:
+                files += marketplaces.write_erp(world, sid, lines, out, dirty, inject=True, totals=True)
+            files += native.write_ads(world, sid, lines, out)  # none for WMT-US-01 (the deliberate gap)
+            files += native.write_traffic(world, sid, lines, out)
         del lines
     ref_rows = write_reference(world, reference, orders_per_month)
     manifest = {"seed": int(seed), "scale": float(scale), "end": str(end), "rows": dirty.rows}

@@ -208,7 +208,10 @@ def write_ads(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> tu
     mean = pd.Series(actual).groupby([mon, K]).transform("mean").to_numpy()
     acos = ACOS[store_id] * np.exp(r.normal(0, 0.25, len(D)))
     share = r.uniform(0.25, 0.45, len(D))
-    spend = np.round(mean * share * acos * np.exp(r.normal(0, 0.2, len(D))) + r.uniform(0.05, 0.6, len(D)), 2)
+    # a small fixed spend per SKU-day (bids that win a few clicks), sized for scale 1: a small demo does
+    # not get a scale-1 floor of ad spend on a fraction of the sales
+    floor = r.uniform(0.05, 0.6, len(D)) * min(1.0, world.scale)
+    spend = np.maximum(np.round(mean * share * acos * np.exp(r.normal(0, 0.2, len(D))) + floor, 2), 0.01)
     cpc_base = r.uniform(0.55, 1.6, len(ss))[K]
     clicks = np.maximum(1, np.round(spend / cpc_base)).astype(np.int64)
     ctr = r.uniform(0.0025, 0.009, len(D))

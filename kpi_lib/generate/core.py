@@ -174,7 +174,7 @@ def build_world(seed: int, scale: float, end: str) -> World:
     skus = pd.DataFrame(rows, columns=["sku", "name", "category", "base_usd", "return_rate", "commission",
                                        "fba_fee", "duty_rate"])
     n = len(skus)
-    skus["unit_cogs"] = np.round(skus["base_usd"] * 7.2 * rng.uniform(0.24, 0.38, n), 2)
+    skus["unit_cogs"] = np.round(skus["base_usd"] * 7.2 * rng.uniform(0.28, 0.42, n), 2)  # landed cost ≈ 28–42% of the USD price
     skus["weight"] = np.round(rng.uniform(0.1, 2.5, n), 3)
     skus["first_leg_cost"] = np.round(skus["weight"] * rng.uniform(6.0, 12.0, n), 2)
     skus["cost_currency"] = "CNY"

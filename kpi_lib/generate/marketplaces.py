@@ -14,6 +14,7 @@ import pyarrow as pa
 from . import textio as tx
 from .common import DirtyLog, month_slices, perm_ids, utc_offset_str, zpad
 from .core import STORE_IDS, STORES, World, rng_for
+from .native import tiktok_order_ids
 
 SHOPEE_HEADER = ['Order ID', 'Order Status', 'Cancel reason', 'Return / Refund Status', 'Tracking Number*', 'Shipping Option',
                  'Shipment Method', 'Estimated Ship Out Date', 'Ship Time', 'Order Creation Date', 'Order Paid Time',
@@ -58,7 +59,7 @@ SHOPIFY_HEADER = ['Name', 'Email', 'Financial Status', 'Paid at', 'Fulfillment S
                   'Tax 1 Value', 'Tax 2 Name', 'Tax 2 Value', 'Tax 3 Name', 'Tax 3 Value', 'Tax 4 Name', 'Tax 4 Value',
                   'Tax 5 Name', 'Tax 5 Value', 'Phone', 'Receipt Number', 'Duties', 'Billing Province Name',
                   'Shipping Province Name', 'Payment ID', 'Payment Terms Name', 'Next Payment Due At', 'Payment References']
-ERP_HEADER = ["订单编号", "平台订单号", "店铺名称", "平台", "站点", "付款时间", "订单状态", "商品SKU", "商品名称", "数量", "单价", "商品总额", "优惠金额", "运费", "平台佣金", "交易手续费", "退款金额", "币种", "发货时间", "物流方式"]
+ERP_HEADER = ["订单编号", "平台订单号", "店铺名称", "平台", "站点", "付款时间", "订单状态", "商品SKU", "商品名称", "数量", "单价", "商品总额", "优惠金额", "运费", "平台佣金", "交易手续费", "平台履约费", "退款金额", "币种", "发货时间", "物流方式"]
 
 MY_PLACES = [("Setapak", "W.P. Kuala Lumpur", "W.P. Kuala Lumpur", "53000"), ("Bukit Besar", "Kuala Terengganu", "Terengganu", "21100"),
              ("Bandaraya Georgetown", "Timur Laut", "Pulau Pinang", "11600"), ("Kuala Kuantan", "Kuantan", "Pahang", "25150"),
@@ -254,7 +255,7 @@ def write_tiktok(world: World, store_id: str, lines: pd.DataFrame, out: Path, di
     no = int(oi.max()) + 1 if n else 0
     st = lines["status"].to_numpy()
     ts = lines["ts"].to_numpy().astype("datetime64[s]")
-    oid = np.char.add("57", zpad(perm_ids(oi, 16, 6364136223846793, 1442695040888963 + si), 16)).astype(object)
+    oid = tiktok_order_ids(oi, si)
     fmt = "%m/%d/%Y %I:%M:%S %p"
     item = lines["item_price"].to_numpy()
     promo = lines["promo"].to_numpy()
@@ -410,21 +411,28 @@ def write_erp(world: World, store_id: str, lines: pd.DataFrame, out: Path, dirty
     item = lines["item_price"].to_numpy()
     promo = lines["promo"].to_numpy()
     ship = np.where(first, np.where(r.random(no) < 0.5, 0.0, 39.0 if lzd else 5.99)[oi], 0.0)
-    comm = np.round((item - promo) * (0.05 if lzd else 0.15), 2)
-    fee = np.round((item - promo + ship) * 0.02, 2)
+    # Lazada TH: commission ≈7% + payment fee 2% (incl. VAT); Walmart: referral 15%, no payment fee
+    comm = np.round((item - promo) * (0.07 if lzd else 0.15), 2)
+    fee = np.round((item - promo + ship) * 0.02, 2) if lzd else np.zeros(n)
+    logi_o = r.random(no) < 0.6  # LEX TH / WFS (platform logistics) for 60% of orders
+    weight = world.skus.set_index("sku").loc[lines["sku"], "weight"].to_numpy()
+    if lzd:  # Lazada's shipping fee charged to the seller, once per order
+        fulfil = np.where(first & logi_o[oi], np.round(r.uniform(28, 46, no)[oi], 2), 0.0)
+    else:  # WFS fulfilment fee per unit, by weight
+        fulfil = np.where(logi_o[oi], np.round(lines["qty"].to_numpy() * (3.45 + 1.1 * weight), 2), 0.0)
     refund = np.where(st == "returned", np.round(item - promo, 2), 0.0)
     erp_id = tx.join("XS", tx.fmt_dt(ts, "%Y%m%d"), zpad(perm_ids(oi, 6, 7919, 100 + si), 6).astype(object))
     plat_id = zpad(perm_ids(oi, 15 if lzd else 13, 6364136223 + si, 10**14 if lzd else 10**12), 15 if lzd else 13).astype(object)
     stat = np.select([st == "cancelled", st == "pending", st == "shipped", st == "returned"],
                      ["已取消", "待发货", "已发货", "已退款"], "已完成").astype(object)
     fmt = "%Y/%m/%d %H:%M:%S"
-    logi = np.where(r.random(no) < 0.6, "LEX TH" if lzd else "WFS", "Flash Express" if lzd else "USPS")[oi].astype(object)
+    logi = np.where(logi_o, "LEX TH" if lzd else "WFS", "Flash Express" if lzd else "USPS")[oi].astype(object)
     cols = {
         "订单编号": erp_id, "平台订单号": plat_id, "店铺名称": s[1], "平台": "Lazada" if lzd else "Walmart", "站点": s[3],
         "付款时间": tx.fmt_dt(ts + np.timedelta64(90, "s"), fmt), "订单状态": stat, "商品SKU": lines["sku"].to_numpy().astype(object),
         "商品名称": lines["name"].to_numpy().astype(object), "数量": lines["qty"].to_numpy(), "单价": tx.money(lines["unit_price"]),
         "商品总额": tx.money(item), "优惠金额": tx.money(promo), "运费": tx.money(ship), "平台佣金": tx.money(comm),
-        "交易手续费": tx.money(fee), "退款金额": tx.money(refund), "币种": s[4],
+        "交易手续费": tx.money(fee), "平台履约费": tx.money(fulfil), "退款金额": tx.money(refund), "币种": s[4],
         "发货时间": tx.fmt_dt(lines["ship_ts"].to_numpy(), fmt), "物流方式": logi,
     }
     inj = []
@@ -441,7 +449,7 @@ def write_erp(world: World, store_id: str, lines: pd.DataFrame, out: Path, dirty
             return f"{v:.2f}" if c != "数量" else str(int(v))
         row = {c: "" for c in ERP_HEADER}
         row["订单编号"] = "合计"
-        for c in ("数量", "商品总额", "优惠金额", "运费", "平台佣金", "交易手续费", "退款金额"):
+        for c in ("数量", "商品总额", "优惠金额", "运费", "平台佣金", "交易手续费", "平台履约费", "退款金额"):
             row[c] = sm(c)
         return [row[c] for c in ERP_HEADER]
 

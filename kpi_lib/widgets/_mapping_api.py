@@ -1,5 +1,8 @@
 """The calls the onboarding panel makes into the mapping reader (kpi_lib.ingest.readers.mapping).
 
+A mapping may target any canonical table the reader supports (``mapping.MAPPABLE_TABLES``: orders,
+fees, refunds, ads, traffic, inventory); ``preview`` returns that table's rows.
+
 ``preview`` parses the first rows with a mapping (the mapping module's own ``preview``); ``save``
 validates a mapping with the mapping module's model and reader (``reader_from_mapping``, the same
 validation ``kpi validate`` and ingest apply), writes it atomically, then registers the user

@@ -3,7 +3,8 @@
 1. Pick a file under data/raw/<store_id>/ (dropdown) or type a path.
 2. ``recognise()`` sniffs it with every registered reader (``ingest.base.readers`` + ``file_head``),
    the way ingest will (by header and content, never the name).
-3. If no reader does, map its columns to canonical fields with dropdowns; the mapping reader's
+3. If no reader does, pick the target table (orders, fees, refunds, ads, traffic, inventory) and map
+   its columns to that table's canonical fields with dropdowns; the mapping reader's
    ``preview`` parses the first rows with the mapping as it is edited and lists what would be
    quarantined and why.
 4. ``save_mapping()`` writes parameters/mappings/<name>.yaml through the mapping module's
@@ -24,7 +25,8 @@ from ..errors import KpiError
 from .common import Panel, StatusBox, df_html, esc, issues_html, message_html
 
 NONE = ""
-MAPPING_TABLES = ["orders"]  # what the mapping reader reads (fees and refunds come from order columns)
+# the canonical tables a mapping may fill (the mapping reader's list); orders also carry fees and refunds
+MAPPING_TABLES = ["orders", "fees", "refunds", "ads", "traffic", "inventory"]
 FEE_TYPES_HINT = "one per line: source column = fee type (referral, payment, shipping_label, other…)"
 STATUS_GUESS = {
     "已完成": "delivered", "已签收": "delivered", "交易成功": "delivered", "已发货": "shipped", "待发货": "pending",
@@ -112,6 +114,8 @@ class DataOnboarding(Panel):
                                      description="Status map", layout=W.Layout(width="420px", height="110px"))
         self.fees_text = W.Textarea(placeholder=FEE_TYPES_HINT, description="Fees", layout=W.Layout(width="420px",
                                                                                                       height="70px"))
+        self.amount_sign = W.Dropdown(options=[("fees are costs (abs)", "abs"), ("costs are negative", "negate"),
+                                               ("as in the file", "as_is")], value="abs", description="Fee sign")
         self.refund_column = W.Dropdown(options=[("—", NONE)], description="Refund col.")
         self.fields_box = W.VBox()
         self.preview_button = W.Button(description="Preview", icon="eye")
@@ -125,7 +129,7 @@ class DataOnboarding(Panel):
         self.path_text.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
         self.table.observe(lambda _c: self._build_field_dropdowns(), names="value")
         for w in (self.date_format, self.decimal, self.encoding, self.store_id, self.currency_column,
-                  self.status_map, self.fees_text, self.refund_column):
+                  self.status_map, self.fees_text, self.refund_column, self.amount_sign):
             w.observe(lambda _c: self.preview_mapping(), names="value")
         self.preview_button.on_click(lambda _b: self.preview_mapping())
         self.save_button.on_click(lambda _b: self.save_mapping())
@@ -141,7 +145,7 @@ class DataOnboarding(Panel):
             W.HBox([self.table, self.store_id, self.mapping_name]),
             W.HBox([self.date_format, self.decimal, self.encoding]),
             self.fields_box, W.HBox([self.currency_column, self.refund_column]),
-            W.HBox([self.status_map, self.fees_text]),
+            W.HBox([self.status_map, self.fees_text]), self.amount_sign,
             W.HBox([self.preview_button, self.save_button]), self.preview_view,
             W.HTML("<b>3. Ingest</b>"), self.ingest_button, self.status.widget, self.summary_view,
         ])
@@ -235,15 +239,19 @@ class DataOnboarding(Panel):
 
     # -- step 2: mapping ---------------------------------------------------------------------
     def canonical_fields(self) -> list[str]:
-        from ..schemas import TABLES
+        """The target table's fields a mapping may fill (the mapping reader's list, currency apart)."""
+        from ..ingest.readers.mapping import table_fields
 
-        t = TABLES[self.table.value]
-        skip = {"platform", "store_id", "marketplace", "currency"}
-        return [c for c in t.columns if c not in skip] + ["unit_price"]
+        return [c for c in table_fields(self.table.value) if c != "currency"]
 
     def required_fields(self) -> set[str]:
+        """Fields that must be mapped for the target table (fees listed in "Fees" replace amount/fee type)."""
+        from ..ingest.readers.mapping import required_fields
 
-        return {"order_id", "order_date", "quantity"}
+        req = set(required_fields(self.table.value))
+        if self.table.value == "fees" and _pairs(self.fees_text.value):
+            req -= {"amount", "fee_type"}
+        return req
 
     def _build_field_dropdowns(self) -> None:
         opts = [("—", NONE)] + [(c, c) for c in self.columns]
@@ -264,7 +272,7 @@ class DataOnboarding(Panel):
         self.currency_column.value = keep_c if keep_c in self.columns else (_guess("currency", self.columns) or NONE)
         self.refund_column.options = opts
         self.refund_column.value = keep_r if keep_r in self.columns else (_guess("refund", self.columns) or NONE)
-        if not self.status_map.value.strip():
+        if not self.status_map.value.strip() and self.table.value == "orders":
             self.status_map.value = self._guess_status_map()
 
     def _guess_status_map(self) -> str:
@@ -291,12 +299,18 @@ class DataOnboarding(Panel):
         self.field_dropdowns[field].value = column
 
     def mapping_dict(self) -> dict[str, Any]:
-        """The mapping as the mapping reader's YAML expects it (built by the mapping module)."""
+        """The mapping as the mapping reader's YAML expects it (built by the mapping module).
+
+        For ``fees`` the "Status map" box maps fee names to fee types (``Commission = referral``) and
+        "Fees" lists fee columns of a wide export; ``refunds`` and the status map are for orders."""
+        table = self.table.value
         columns: dict[str, Any] = {f: d.value for f, d in self.field_dropdowns.items() if d.value}
         smap = _pairs(self.status_map.value)
-        if "status" in columns and smap:
+        if table == "orders" and "status" in columns and smap:
             columns["status"] = {"column": columns["status"], "map": smap}
-        required = [c if isinstance(c, str) else c["column"] for c in columns.values()][:4]
+        if table == "fees" and "fee_type" in columns and smap:
+            columns["fee_type"] = {"column": columns["fee_type"], "map": smap}
+        required = list(dict.fromkeys(c if isinstance(c, str) else c["column"] for c in columns.values()))[:4]
         out: dict[str, Any] = {
             "name": self.mapping_name.value.strip(),
             "description": f"mapping made in the onboarding notebook from {self.path.name if self.path else '?'}",
@@ -311,9 +325,11 @@ class DataOnboarding(Panel):
         if self.currency_column.value:
             out["currency_column"] = self.currency_column.value
         fees = [{"column": c, "fee_type": t} for c, t in _pairs(self.fees_text.value).items()]
-        if fees:
+        if fees and table in ("orders", "fees"):
             out["fees"] = fees
-        if self.refund_column.value:
+        if table == "fees" and self.amount_sign.value != "abs":
+            out["amount_sign"] = self.amount_sign.value
+        if self.refund_column.value and table == "orders":
             out["refunds"] = {"amount": self.refund_column.value}
         return out
 
@@ -422,12 +438,21 @@ def _guess(field: str, columns: list[str]) -> str:
         "ship_date": ["ship date", "发货时间"],
         "status": ["status", "order status", "订单状态"],
         "line_id": ["line id", "order item id", "子订单号"],
-        "date": ["date", "日期"],
+        "date": ["date", "日期", "day", "by day", "transaction date", "posted"],
         "amount": ["amount", "金额"],
         "spend": ["spend", "花费", "cost"],
         "currency": ["currency", "币种", "货币"],
         "refund": ["refund", "refunds", "refund amount", "退款金额"],
-        "sessions": ["sessions", "访客数"],
+        "sessions": ["sessions", "访客数", "visitors"],
+        "page_views": ["page views", "浏览量", "pageviews"],
+        "campaign": ["campaign", "campaign name", "广告活动"],
+        "ad_group": ["ad group", "ad group name", "ad set name", "广告组"],
+        "impressions": ["impressions", "impression", "曝光量", "展现量"],
+        "clicks": ["clicks", "点击量"],
+        "ad_sales": ["ad sales", "sales", "revenue", "广告销售额"],
+        "ad_orders": ["orders", "conversions", "广告订单"],
+        "fee_type": ["fee type", "fee name", "费用类型"],
+        "sellable": ["sellable", "available", "可售"],
     }
     norm = {c.strip().lower(): c for c in columns}
     for cand in [field, field.replace("_", " "), *syn.get(field, [])]:

@@ -1,4 +1,14 @@
-"""The generic order-export reader, driven by a mapping (YAML in parameters/mappings/ or built in).
+"""The generic export reader, driven by a mapping (YAML in parameters/mappings/ or built in).
+
+A mapping names its target ``table``: ``orders`` (below; fees and refunds may come from order
+columns), or ``fees``, ``refunds``, ``ads``, ``traffic``, ``inventory`` (see :func:`convert_table`:
+``columns`` maps that table's canonical fields, validated against ``kpi_lib/schemas.py`` (unknown
+fields and missing required ones are ConfigErrors naming the key); a fee export is long (``amount`` +
+``fee_type`` with a value map) or wide (``fees:`` one fee row per listed column); ``amount_sign`` says
+how the file signs costs; ``reconcile`` names the file's own total columns the loaded money must
+equal, else the money column's cells (or the file's totals row) are the expected money). The native
+fee/ads/traffic exports of Shopee, Lazada, TikTok Shop, Shopify, Walmart and Meta are built-in
+mappings of this kind.
 
 A mapping says how to recognise the file (its header holds ``detect.required_columns``), how it is
 written (encoding, delimiter, header row after a preamble, date format, decimal mark, thousands
@@ -56,7 +66,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_serializer
+from pydantic import Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from ... import paths
 from ...config import StrictModel, load_model
@@ -108,6 +118,7 @@ class Fee(StrictModel):
     column: str
     fee_type: str
     level: Literal["line", "order"] = "line"
+    optional: bool = Field(False, description="the export may lack this column (an older layout): no fee from it then")
 
     @field_validator("fee_type")
     @classmethod
@@ -147,9 +158,29 @@ class StatusOverride(StrictModel):
         return _check_statuses(v)
 
 
+#: canonical tables a mapping may fill
+MAPPABLE_TABLES: tuple[str, ...] = ("orders", "fees", "refunds", "ads", "traffic", "inventory")
+_CONTEXT = ("platform", "store_id", "marketplace")  # taken from the store, never from the file
+
+
+def table_fields(table: str) -> tuple[str, ...]:
+    """Canonical fields a mapping for ``table`` may fill (orders: also ``unit_price`` × quantity)."""
+    cols = tuple(c for c in TABLES[table].columns if c not in _CONTEXT)
+    return cols + ("unit_price",) if table == "orders" else cols
+
+
+def required_fields(table: str) -> tuple[str, ...]:
+    """Canonical fields a mapping for ``table`` must map (from the table's required columns in schemas.py).
+
+    ``orders`` also needs ``gross_sales`` or ``unit_price``; ``fees`` needs ``amount`` and ``fee_type``
+    unless it lists fee columns under ``fees:`` (one fee row per column, wide exports)."""
+    if table == "orders":
+        return ("order_id", "order_date", "quantity")
+    return tuple(c for c in TABLES[table].required if c not in _CONTEXT)
+
+
 # canonical order fields a mapping may fill (``unit_price`` × quantity gives gross_sales)
-_FIELDS = tuple(c for c in TABLES["orders"].columns if c not in ("platform", "store_id", "marketplace")) + ("unit_price",)
-CanonicalField = Literal[_FIELDS]  # type: ignore[valid-type]
+_FIELDS = table_fields("orders")
 
 
 class Detect(StrictModel):
@@ -161,13 +192,20 @@ class TotalsRow(StrictModel):
     values: list[str]
 
 
+class Reconcile(StrictModel):
+    """The file's own totals: expected money = Σ over the data rows of sign × cell, per column."""
+
+    columns: dict[str, float] = Field(min_length=1, description="source column → sign (e.g. {Amount: 1, Net: -1})")
+
+
 class Mapping(StrictModel):
-    """A column mapping for an order export (parameters/mappings/*.yaml)."""
+    """A column mapping for an export of any canonical table (parameters/mappings/*.yaml)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     platforms: list[str] = Field(default_factory=list, description="store platforms this export comes from (empty = any)")
-    table: Literal["orders"] = "orders"
+    table: Literal[MAPPABLE_TABLES] = Field(  # type: ignore[valid-type]
+        "orders", description="canonical table the rows load into: orders, fees, refunds, ads, traffic, inventory")
     encoding: str = "auto"
     delimiter: str = "auto"
     header_row: int = Field(1, ge=1, description="1-based line of the header (preamble lines before it are skipped)")
@@ -180,8 +218,8 @@ class Mapping(StrictModel):
     thousands: str | None = Field(None, max_length=1, description="thousands separator to remove (e.g. ' or a space)")
     currency: str | None = None
     currency_column: str | None = None
-    columns: dict[CanonicalField, Column] = Field(
-        description="canonical field → source column name, or {column, fallback, map, default, multiply_by}")
+    columns: dict[str, Column] = Field(
+        description="canonical field of `table` → source column name, or {column, fallback, map, default, multiply_by}")
     order_level: list[Literal["discounts", "tax", "shipping_charged"]] = Field(
         default_factory=list, description="canonical money fields given once per order (repeated or first line only)")
     cancelled_if: str | None = Field(None, description="source column whose non-empty value marks the order cancelled")
@@ -193,6 +231,11 @@ class Mapping(StrictModel):
         False, description="money given back on a cancelled order is a cancellation (already out of GMV), not a refund")
     refunds: Refunds | None = None
     totals_row: TotalsRow | None = None
+    amount_sign: Literal["abs", "negate", "as_is"] = Field(
+        "abs", description="fees: `abs` every amount is a cost; `negate` the file shows costs as negative numbers "
+                           "(a positive cell is a credit); `as_is` costs are positive, credits negative")
+    reconcile: Reconcile | None = Field(
+        None, description="non-order tables: the file's own total columns the loaded money must equal")
     priority: int = 60
 
     @field_validator("columns", mode="before")
@@ -205,16 +248,50 @@ class Mapping(StrictModel):
 
     @field_validator("columns")
     @classmethod
-    def _known_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for need in ("order_id", "order_date", "quantity"):
-            if need not in v:
-                raise ValueError(f"a mapping must map {need!r}")
-        if "gross_sales" not in v and "unit_price" not in v:
-            raise ValueError("a mapping must map gross_sales or unit_price")
-        st = v.get("status")
-        if isinstance(st, Column) and st.map:
-            _check_statuses(st.map)
+    def _known_fields(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        table = info.data.get("table", "orders")
+        if table not in TABLES:  # the table error is reported on its own key
+            return v
+        known = table_fields(table)
+        unknown = [k for k in v if k not in known]
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(repr(k) for k in unknown)} for table {table}; "
+                             f"expected one of {', '.join(known)}")
+        if table == "orders":
+            if "gross_sales" not in v and "unit_price" not in v:
+                raise ValueError("a mapping must map gross_sales or unit_price")
+            st = v.get("status")
+            if isinstance(st, Column) and st.map:
+                _check_statuses(st.map)
+        if table == "fees":
+            ft = v.get("fee_type")
+            if isinstance(ft, Column):
+                bad = sorted({x for x in (ft.map or {}).values() if x not in FEE_TYPES}
+                             | ({str(ft.default)} - set(FEE_TYPES) if ft.default is not None else set()))
+                if bad:
+                    raise ValueError(f"fee_type: unknown fee type(s) {', '.join(bad)}; expected one of {', '.join(FEE_TYPES)}")
         return v
+
+    @model_validator(mode="after")
+    def _table_rules(self) -> Mapping:
+        t = self.table
+        missing = [f for f in required_fields(t) if f not in self.columns]
+        if t == "fees" and self.fees:  # wide export: one fee row per listed column
+            missing = [f for f in missing if f not in ("amount", "fee_type")]
+        if missing:
+            raise ValueError(f"a mapping for table {t} must map {', '.join(repr(f) for f in missing)}"
+                             + (" (or list fee columns under `fees`)" if t == "fees" else ""))
+        if t != "orders":
+            only_orders = [k for k in ("order_level", "status_overrides", "cancelled_if", "refunds")
+                           if getattr(self, k)]
+            only_orders += [k for k in ("skip_cancelled_fees", "skip_cancelled_refunds") if getattr(self, k)]
+            if self.fees and t != "fees":
+                only_orders.append("fees")
+            if only_orders:
+                raise ValueError(f"{', '.join(only_orders)}: only for table orders (this mapping's table is {t})")
+        elif self.reconcile:
+            raise ValueError("reconcile: only for non-order tables (order exports reconcile from their own cells)")
+        return self
 
     def col(self, field: str) -> Column | None:
         c = self.columns.get(field)
@@ -231,9 +308,11 @@ class Mapping(StrictModel):
                 out.append(c.column)
             if c.multiply_by:
                 out.append(c.multiply_by)
-        out += [f.column for f in self.fees]
+        out += [f.column for f in self.fees if not f.optional]
         if self.refunds:
             out += [x for x in (self.refunds.amount, self.refunds.multiply_by) if x]
+        if self.reconcile:
+            out += list(self.reconcile.columns)
         return list(dict.fromkeys(out))
 
     def source_columns(self) -> list[str]:
@@ -246,6 +325,8 @@ class Mapping(StrictModel):
             out += [x for x in (self.refunds.amount, self.refunds.multiply_by, self.refunds.date, self.refunds.quantity, self.refunds.reason) if x]
         out += [x for x in (self.currency_column, self.cancelled_if, self.totals_row.column if self.totals_row else None) if x]
         out += [o.column for o in self.status_overrides]
+        if self.reconcile:
+            out += list(self.reconcile.columns)
         return list(dict.fromkeys(out))
 
 
@@ -496,7 +577,7 @@ class MappingReader(Reader):
             have = [str(c) for c in (df.attrs.get("headers") or {}).values()]
             raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by mapping {m.name} "
                               f"(the file's header has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
-        return convert(df, m, store, path)
+        return convert(df, m, store, path) if m.table == "orders" else convert_table(df, m, store, path)
 
 
 def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
@@ -692,6 +773,188 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
                       money_columns=[("orders", "gross_sales", 1.0), ("fees", "amount", 1.0), ("refunds", "amount", 1.0)])
 
 
+# ------------------------------------------------------------------------------------------------
+# every table but orders: fees (long or wide), refunds, ads, traffic, inventory
+
+#: the money column(s) whose loaded sum reconciles against the file, per table
+MONEY_FIELDS: dict[str, tuple[str, ...]] = {"fees": ("amount",), "refunds": ("amount",), "ads": ("spend",),
+                                            "traffic": ("ordered_sales",), "inventory": ()}
+
+
+def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
+    """Source frame → rows of ``m.table`` (fees, refunds, ads, traffic, inventory) + quarantine.
+
+    Each row yields one canonical row (a wide fee export: one row per non-zero fee column, a row
+    whose fee columns are all zero one zero-amount row of the first fee column, so it is counted as
+    loaded) or is quarantined with a reason naming the column and what was expected (unparseable or
+    empty required value, negative count, unknown fee type, totals row). Reconciliation:
+    ``expected`` is the file's own totals: the ``reconcile`` columns, else the money column's cells
+    (both over the data rows, or taken from the file's totals row when it has one)."""
+    t = TABLES[m.table]
+    q: list[QuarantineRow] = []
+    raw_cols = [c for c in df.columns if c != LINE]
+    original = df.attrs.get("headers") or {}
+    raw_names = [original.get(c, c) for c in raw_cols]
+
+    def quarantine(mask: pd.Series, reason: pd.Series | str, column: str) -> None:
+        if not mask.any():
+            return
+        sub = df.loc[mask]
+        reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=sub.index)
+        recs = sub[raw_cols].to_numpy(dtype=object).tolist()
+        for line, why, rec in zip(sub[LINE].tolist(), reasons.tolist(), recs):
+            q.append(QuarantineRow(int(line), str(why), column,
+                                   {k: v for k, v in zip(raw_names, rec) if not _empty_cell(v)}))
+
+    tot = _tot_mask(df, m)
+    quarantine(tot, "totals row", m.totals_row.column if m.totals_row else "")
+    bad = tot.copy()
+
+    def field(name: str) -> pd.Series:
+        c = m.col(name)
+        if c is None:
+            return pd.Series("", index=df.index, dtype="object")
+        s = _get(df, c.column)
+        if c.fallback:
+            s = s.where(s != "", _get(df, c.fallback))
+        if c.map:
+            s = _map_values(s, c.map)
+        if c.default is not None:
+            s = s.where(s != "", str(c.default))
+        return s
+
+    def src_name(name: str) -> str:
+        c = m.col(name)
+        return (c.column if c and c.column else "") or name
+
+    out: dict[str, Any] = {"platform": store.platform, "store_id": store.store_id}
+    fmt = [m.date_format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"] if m.date_format else None
+    dcol = t.date_column or "date"
+    when, bad_d = parse_datetime(field(dcol), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
+    hit = (bad_d | when.isna()) & ~bad
+    quarantine(hit, "cannot parse " + src_name(dcol) + ": '" + field(dcol) + "' (expected a date"
+               + (f" like {m.date_format}" if m.date_format else "") + ")", src_name(dcol))
+    bad |= hit
+    out[dcol] = when.dt.floor("D")
+
+    for name, kind in t.columns.items():
+        if name in _CONTEXT or name == dcol or name == "currency" or name not in m.columns:
+            continue
+        if kind == "string":
+            out[name] = field(name)
+            continue
+        what = "a whole number" if kind == "int64" else "an amount"
+        raw = field(name)
+        v, b = _num(raw, m)
+        c = m.col(name)
+        if c is not None and c.multiply_by:
+            f2, b2 = _num(_get(df, c.multiply_by), m)
+            v, b = v * f2, b | b2
+        if kind == "int64":
+            b = b | (v.notna() & (v.round() != v))
+        hit = b & ~bad
+        quarantine(hit, "cannot parse " + src_name(name) + ": '" + raw + f"' (expected {what})", src_name(name))
+        bad |= hit
+        if name in t.required:
+            hit = v.isna() & ~bad
+            quarantine(hit, f"{src_name(name)} is empty (expected {what})", src_name(name))
+            bad |= hit
+        if name in t.non_negative:
+            hit = (v < 0).fillna(False) & ~bad
+            quarantine(hit, src_name(name) + ": negative value '" + raw + f"' (expected {what} >= 0)", src_name(name))
+            bad |= hit
+        out[name] = v
+
+    if m.table == "fees" and "fee_type" in m.columns:
+        ft = field("fee_type")
+        hit = ~ft.isin(FEE_TYPES) & ~bad
+        quarantine(hit, "unknown fee type '" + ft + "' (map it to one of " + ", ".join(FEE_TYPES) + ")",
+                   src_name("fee_type"))
+        bad |= hit
+        out["fee_type"] = ft
+
+    currency = field("currency") if m.currency_column is None else _get(df, m.currency_column)
+    if m.currency:
+        currency = currency.where(currency != "", m.currency)
+    currency = currency.where(currency != "", store.currency).str.upper()
+    if "currency" in t.columns:
+        wrong = (currency != store.currency) & ~bad
+        if wrong.any():
+            i = wrong.idxmax()
+            raise IngestError(f"{path}: row {int(df.at[i, LINE])}, column {m.currency_column or 'currency'}: "
+                              f"{currency[i]!r} contradicts store {store.store_id} whose currency is {store.currency}")
+        out["currency"] = currency
+    out["source_row"] = df[LINE].astype("int64")
+
+    if m.table == "fees" and m.fees:  # wide: one fee row per fee column
+        parts = []
+        amounts = []
+        for f in m.fees:
+            raw = _get(df, f.column)
+            v, b = _num(raw, m)
+            hit = b & ~bad
+            quarantine(hit, "cannot parse " + f.column + ": '" + raw + "' (expected an amount)", f.column)
+            bad |= hit
+            amounts.append(_fee_sign(v.fillna(0.0), m))
+        good = ~bad
+        none = pd.Series(True, index=df.index)
+        for a in amounts:
+            none &= a == 0
+        base = pd.DataFrame(out, index=df.index)
+        for i, (f, a) in enumerate(zip(m.fees, amounts)):
+            take = good & ((a != 0) | (none if i == 0 else False))
+            part = base[take].copy()
+            part["fee_type"], part["description"], part["amount"] = f.fee_type, f.column, a[take]
+            parts.append(part)
+        rows = pd.concat(parts).sort_values("source_row", kind="stable").reset_index(drop=True)
+    else:
+        if m.table == "fees":
+            out["amount"] = _fee_sign(out["amount"], m)
+            if "description" not in m.columns:
+                out["description"] = src_name("fee_type")
+        rows = pd.DataFrame(out, index=df.index)[~bad]
+    money = [f for f in MONEY_FIELDS[m.table] if f in m.columns or (f == "amount" and m.fees)]
+    expected = _expected_table(df, m, tot) if money else None
+    return ReadResult({m.table: rows} if len(rows) else {}, rows_read=len(df), quarantine=q, expected_money=expected,
+                      money_columns=[(m.table, c, 1.0) for c in money])
+
+
+def _fee_sign(v: pd.Series, m: Mapping) -> pd.Series:
+    """A fee cell → cost as a positive amount (credits negative), per ``amount_sign``."""
+    if m.amount_sign == "negate":
+        return -v
+    if m.amount_sign == "as_is":
+        return v
+    return v.abs()
+
+
+def _expected_table(df: pd.DataFrame, m: Mapping, tot: pd.Series) -> float:
+    """The file's own money: the ``reconcile`` columns (sign × cell), else the money column(s) as the
+    file writes them; summed over the data rows, or read from the totals row when the file has one."""
+    if m.reconcile:
+        cols = list(m.reconcile.columns.items())
+        transform = None
+    elif m.table == "fees" and m.fees:
+        cols = [(f.column, 1.0) for f in m.fees]
+        transform = m
+    else:
+        cols = []
+        for f in MONEY_FIELDS[m.table]:
+            c = m.col(f)
+            if c is not None and c.column:
+                cols.append((c.column, 1.0))
+        transform = m if m.table == "fees" else None
+    rows = tot if tot.any() else ~tot
+    total = 0.0
+    for col, sign in cols:
+        v, _ = _num(_get(df, col), m)
+        v = v.fillna(0.0)
+        if transform is not None:
+            v = _fee_sign(v, transform)
+        total += sign * float(v[rows].sum())
+    return total
+
+
 def _empty_cell(v: object) -> bool:
     return v is None or (isinstance(v, str) and v == "") or (isinstance(v, float) and np.isnan(v))
 
@@ -777,11 +1040,13 @@ def preview(path: Path, mapping: Mapping | dict, store: Store | None = None, n: 
         missing = [c for c in reader.mapping.required_source_columns() if normalize_header(c) not in df.columns]
         if missing:
             return pd.DataFrame(), [f"column {c!r} is not in the file (mapped in the mapping)" for c in missing]
-        res = convert(df, file_mapping(reader.mapping, df), store, path)
+        m = file_mapping(reader.mapping, df)  # the file's decimal mark, decided once
+        res = convert(df, m, store, path) if m.table == "orders" else convert_table(df, m, store, path)
     except IngestError as exc:
         return pd.DataFrame(), [str(exc)]
-    orders = res.tables["orders"]
-    rows = conform(orders, dict(TABLES["orders"].columns) | {"source_row": "int64"}).head(n)
+    t = reader.mapping.table
+    frame = res.tables.get(t, pd.DataFrame())
+    rows = conform(frame, dict(TABLES[t].columns) | {"source_row": "int64"}).head(n)
     issues = [f"row {x.source_row}: {x.reason}" for x in res.quarantine]
     return rows, issues
 

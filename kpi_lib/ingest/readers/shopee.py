@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..base import ReadResult, Store, register_instance
 from ..independent import cell, rows, text, try_money
-from .mapping import Mapping, MappingReader
+from .mapping import Mapping, MappingReader, register_builtin
 
 SHOPEE = {
     "name": "shopee_orders",
@@ -107,3 +107,46 @@ def shopee_expected(path: Path) -> float:
 
 READER = ShopeeOrders(Mapping.model_validate(SHOPEE), "built-in")
 register_instance(READER)
+
+# ---- Shopee Ads and Business Insights (ads, traffic) ------------------------------------------
+# Sources: the Shopee Ads "Product Ads" export (Seller Centre → Marketing Centre → Shopee Ads →
+# Export): report lines (User Name, Shop Name, Shop ID, Report Creation Time, Time Period) and a blank
+# line before the header; columns Ad Name, Status, Ads Type, Product ID, Bidding Method, Placement,
+# Impression, Clicks, CTR, Conversions, Direct Conversions, Conversion Rate, Cost per Conversion,
+# Items Sold, Direct Items Sold, GMV, Direct GMV, Expense, ROAS, ACOS (as listed by public sellers'
+# tools, e.g. the ads-dashboard notes that translate the 31-column export, and Shopee's Seller
+# Education Hub). The demo writes the daily breakdown: one row per ad per day, with a Date column.
+SHOPEE_ADS = {
+    "name": "shopee_ads",
+    "description": "Shopee Ads product-ad report (Ad Name, Impression, Clicks, Expense, GMV…)",
+    "platforms": ["shopee"],
+    "priority": 20,
+    "table": "ads",
+    "header_row": 8,
+    "detect": {"required_columns": ["Ad Name", "Impression", "Clicks", "Expense", "GMV"]},
+    "date_format": "%d/%m/%Y",
+    "dayfirst": True,
+    "decimal": ".",
+    "columns": {
+        "date": "Date", "campaign": "Ad Name", "ad_group": "Product ID", "impressions": "Impression",
+        "clicks": "Clicks", "spend": "Expense", "ad_sales": "GMV", "ad_orders": "Conversions", "ad_units": "Items Sold",
+    },
+}
+# Source: Shopee Business Insights → Key Metrics export (daily rows: Date, Sales, Orders, Sales per
+# Order, Product Clicks, Visitors, Order Conversion Rate, Cancelled Orders, Buyers). Visitors are the
+# shop's sessions; Product Clicks its product page views; Sales reconcile against the file.
+SHOPEE_TRAFFIC = {
+    "name": "shopee_traffic",
+    "description": "Shopee Business Insights key metrics by day (Date, Sales, Product Clicks, Visitors…)",
+    "platforms": ["shopee"],
+    "priority": 20,
+    "table": "traffic",
+    "detect": {"required_columns": ["Date", "Sales", "Product Clicks", "Visitors", "Order Conversion Rate"]},
+    "date_format": "%d/%m/%Y",
+    "dayfirst": True,
+    "decimal": ".",
+    "columns": {"date": "Date", "sessions": "Visitors", "page_views": "Product Clicks", "ordered_sales": "Sales"},
+}
+
+ADS_READER = register_builtin(SHOPEE_ADS)
+TRAFFIC_READER = register_builtin(SHOPEE_TRAFFIC)

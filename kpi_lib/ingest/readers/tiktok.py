@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..base import ReadResult, Store, register_instance
 from ..independent import cell, rows, text, try_money
-from .mapping import Mapping, MappingReader
+from .mapping import Mapping, MappingReader, register_builtin
 
 TIKTOK = {
     "name": "tiktok_orders",
@@ -94,3 +94,71 @@ def tiktok_expected(path: Path) -> float:
 
 READER = TikTokOrders(Mapping.model_validate(TIKTOK), "built-in")
 register_instance(READER)
+
+# ---- TikTok Shop statement (fees), TikTok Ads (ads), shop analytics (traffic) -----------------
+# Source: TikTok Shop Seller Center → Finance → Statements → Export (one row per order or adjustment):
+# Order/adjustment ID, Type, Order created time, Order settled time, Currency, Total settlement amount,
+# Total revenue, …, Total fees, Transaction fee, TikTok Shop commission fee, Seller shipping fee,
+# Affiliate commission, Affiliate Shop Ads commission, SFP service fee, … (column names as in public
+# sellers' tools, e.g. ComaGear/shopeesalescoverter IncomeTikTokSettlementColumn). Fees are negative
+# numbers (a positive cell is a credit); dated by the settlement. Reconciled against the file's own
+# ``Total fees`` column.
+TIKTOK_STATEMENT = {
+    "name": "tiktok_statement",
+    "description": "TikTok Shop finance statement export (Order/adjustment ID, Total fees, commission…)",
+    "platforms": ["tiktok"],
+    "priority": 20,
+    "table": "fees",
+    "detect": {"required_columns": ["Order/adjustment ID", "Order settled time", "Total fees", "TikTok Shop commission fee"]},
+    "date_format": "%Y/%m/%d",
+    "decimal": ".",
+    "currency_column": "Currency",
+    "amount_sign": "negate",
+    "columns": {"date": "Order settled time", "order_id": "Order/adjustment ID"},
+    "fees": [
+        {"column": "TikTok Shop commission fee", "fee_type": "referral"},
+        {"column": "Transaction fee", "fee_type": "payment"},
+        {"column": "Seller shipping fee", "fee_type": "shipping_label"},
+        {"column": "Affiliate commission", "fee_type": "other", "optional": True},
+        {"column": "Affiliate Shop Ads commission", "fee_type": "other", "optional": True},
+        {"column": "SFP service fee", "fee_type": "other", "optional": True},
+    ],
+    "reconcile": {"columns": {"Total fees": -1}},
+}
+# Source: TikTok Ads Manager → Reporting → custom report, breakdown "By Day" (Campaign name, Campaign ID,
+# Ad group name, Ad group ID, By Day, Currency, Cost, Impressions, Clicks (destination), CTR
+# (destination), CPC (destination), Conversions, Cost per conversion, Total purchase value, Purchase
+# ROAS; metric names as in TikTok's reporting metrics glossary).
+TIKTOK_ADS = {
+    "name": "tiktok_ads",
+    "description": "TikTok Ads Manager report by day (Campaign name, By Day, Cost, Total purchase value…)",
+    "platforms": ["tiktok"],
+    "priority": 20,
+    "table": "ads",
+    "detect": {"required_columns": ["Campaign name", "By Day", "Cost", "Impressions", "Total purchase value"]},
+    "decimal": ".",
+    "currency_column": "Currency",
+    "columns": {
+        "date": "By Day", "campaign": "Campaign name", "ad_group": "Ad group name", "spend": "Cost",
+        "impressions": "Impressions", "clicks": "Clicks (destination)", "ad_orders": "Conversions",
+        "ad_sales": "Total purchase value",
+    },
+}
+# Source: TikTok Shop Seller Center → Data Compass / Analytics → shop overview export by day (Date, GMV,
+# Orders, Items sold, Visitors, Page views, Conversion rate, Customers).
+TIKTOK_TRAFFIC = {
+    "name": "tiktok_traffic",
+    "description": "TikTok Shop analytics by day (Date, GMV, Items sold, Visitors, Page views…)",
+    "platforms": ["tiktok"],
+    "priority": 20,
+    "table": "traffic",
+    "detect": {"required_columns": ["Date", "GMV", "Items sold", "Visitors", "Page views"]},
+    "date_format": "%m/%d/%Y",
+    "decimal": ".",
+    "columns": {"date": "Date", "sessions": "Visitors", "page_views": "Page views", "units_ordered": "Items sold",
+                "ordered_sales": "GMV"},
+}
+
+STATEMENT_READER = register_builtin(TIKTOK_STATEMENT)
+ADS_READER = register_builtin(TIKTOK_ADS)
+TRAFFIC_READER = register_builtin(TIKTOK_TRAFFIC)
