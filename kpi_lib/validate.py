@@ -83,6 +83,11 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
         load_batch(p)
         return []
 
+    def recipients(p: Path) -> list[str]:
+        from .delivery import validate_recipients
+
+        return validate_recipients(p)
+
     def mapping(p: Path) -> list[str]:
         from .ingest.readers.mapping import load_mapping
 
@@ -100,6 +105,7 @@ def _checks() -> list[tuple[str, Callable[[Path], list[str]]]]:
         ("scorecards.yaml", scorecards),
         ("overheads.yaml", overheads),
         ("batches/*.yaml", batch),
+        ("recipients.yaml", recipients),
         ("mappings/*.yaml", mapping),
     ]
 
