@@ -520,7 +520,7 @@ def _deliver_once(msg: EmailMessage, to: str, s: SmtpSettings) -> None:
 
 
 def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, attempts: int = 3,
-         backoff: float = 2.0, sleep: Callable[[float], None] = time.sleep,
+         backoff: float = 2.0, sleep: Callable[[float], None] | None = None,
          progress: Callable[[SendResult], None] | None = None) -> list[SendResult]:
     """One email per recipient of the plan; each failed send is retried ``attempts`` times in all with
     exponential backoff (``backoff`` s, then ×2). Returns every outcome; never raises for a failed send."""
@@ -544,7 +544,7 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
                 except (smtplib.SMTPException, OSError) as exc:
                     res.error = f"{type(exc).__name__}: {exc}".strip()
                     if n < attempts:
-                        sleep(backoff * 2 ** (n - 1))
+                        (sleep or time.sleep)(backoff * 2 ** (n - 1))
         results.append(res)
         if progress is not None:
             progress(res)
