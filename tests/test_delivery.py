@@ -412,6 +412,7 @@ def test_real_rendered_reports_are_delivered(demo_project: Path, tmp_path: Path,
 
     proj = tmp_path / "real"
     shutil.copytree(demo_project, proj, ignore=shutil.ignore_patterns("raw"))
+    shutil.copy(Path(__file__).resolve().parents[1] / "parameters" / "recipients.yaml", proj / "parameters")
     monkeypatch.setenv("KPI_ROOT", str(proj))
     monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
     monkeypatch.delenv("KPI_REFERENCE", raising=False)
