@@ -20,19 +20,18 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
+from conftest import make_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import make_project
-from kpi_lib import delivery
 from kpi_lib.delivery import Recipient, SmtpSettings, load_recipients, plan, scope_entities, send
 from kpi_lib.errors import ConfigError, DeliveryError
 from kpi_lib.reports import load_batch
 from kpi_lib.validate import validate_all
 from kpi_lib.warehouse import Warehouse
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 PERIOD = "2026-08"  # before AMZ-US-03 and SHP-MY-02 launched (demo end 2026-11): team store sets differ by month
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -46,7 +45,7 @@ class Sink:
         self.attempts = 0
         self.messages: list[tuple[list[str], Message]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
         self.attempts += 1
         if self.always or self.attempts <= self.refuse_first:
             return "451 4.3.0 temporary failure (test server)"
@@ -75,7 +74,7 @@ def smtp():
 
     def make(sink: Sink) -> SmtpSettings:
         port = _free_port()
-        c = aiosmtpd_controller.Controller(sink, hostname="127.0.0.1", port=port)
+        c = Controller(sink, hostname="127.0.0.1", port=port)
         c.start()
         started.append(c)
         return SmtpSettings(host="127.0.0.1", port=port, sender="kpi@example.com", starttls=False, timeout=10)
