@@ -254,6 +254,12 @@ def _latest_period(out: Path) -> str | None:
     return periods[-1] if periods else None
 
 
+def _short(text: str, n: int = 120) -> str:
+    """First line of an error, at most ``n`` characters (the manifest and notebook keep the whole)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= n else line[: n - 1] + "…"
+
+
 def scope_entities(r: Recipient, entities: str, expected: list[str], team_stores: list[str]) -> list[str]:
     """The entities of one report kind (``entities`` set of a batch entry) a recipient may see."""
     if r.role == "management":
@@ -324,7 +330,7 @@ def plan(batch: str | Path | None = "monthly", period: str | None = None, wareho
                     items.append(PlannedReport(spec.report, _KIND[spec.entities], eid, html, "ready"))
                     continue
                 if run and run.get("status") == "failed":
-                    why = f"rendering failed: {run.get('error') or 'unknown error'}"
+                    why = f"rendering failed: {_short(str(run.get('error') or 'unknown error'))}"
                 elif run:
                     why = f"file {html.relative_to(out)} is gone (run status {run.get('status')})"
                 else:
@@ -565,7 +571,8 @@ def plan_table(p: DeliveryPlan) -> Any:
         scope = {"person": r.person_id, "team_lead": r.team_id, "client": r.contract_id}.get(r.role) or ""
         t.add_row(escape(r.label), f"{r.role} {scope}".strip(), r.language,
                   escape("\n".join(x.label for x in d.ready)) or "[dim]—[/]",
-                  "[red]" + escape("\n".join(f"{x.label}: {x.reason}" for x in d.missing)) + "[/]" if d.missing
+                  "[red]" + escape("\n".join(f"{x.label}: {_short(x.reason, 60)}" for x in d.missing)) + "[/]"
+                  if d.missing
                   else "")
     return t
 
