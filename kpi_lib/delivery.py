@@ -472,6 +472,7 @@ class SmtpSettings:
     sender: str = ""
     starttls: bool = True
     timeout: float = 30.0
+    max_mb: float = 20.0  # most servers refuse messages over 20-25 MB; attachments are base64 (x 4/3)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> SmtpSettings:
@@ -497,7 +498,14 @@ class SmtpSettings:
         addr = sender.rsplit("<", 1)[-1].rstrip(">").strip()
         if not EMAIL_RE.match(addr):
             raise DeliveryError(f"KPI_SMTP_FROM {sender!r} is not an email address")
-        return cls(host, port, user, e.get("KPI_SMTP_PASSWORD") or None, sender, tls in _TRUE)
+        raw_max = e.get("KPI_SMTP_MAX_MB", "20").strip() or "20"
+        try:
+            max_mb = float(raw_max)
+            if max_mb <= 0:
+                raise ValueError
+        except ValueError:
+            raise DeliveryError(f"KPI_SMTP_MAX_MB must be a positive number of megabytes, got {raw_max!r}") from None
+        return cls(host, port, user, e.get("KPI_SMTP_PASSWORD") or None, sender, tls in _TRUE, max_mb=max_mb)
 
 
 @dataclass
@@ -539,6 +547,9 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
             res.status = "not_sent"
             res.error = ("no report of theirs is available" if d.missing else
                          "no report of the batch is in their scope")
+        elif not links and (size := sum(x.html.stat().st_size for x in d.ready) * 4 / 3 / 1e6) > settings.max_mb:
+            res.error = (f"{len(d.ready)} attachment(s) are {size:.1f} MB encoded, over the {settings.max_mb:g} MB "
+                         "limit (KPI_SMTP_MAX_MB); send links instead with --links BASE_URL")
         else:
             msg = compose(d, p, settings.sender, links)
             for n in range(1, max(1, attempts) + 1):

@@ -273,6 +273,19 @@ def test_unreachable_server_is_retried_and_reported(sent_project: dict) -> None:
     assert len(waits) == 2
 
 
+def test_oversized_email_is_refused_before_sending(sent_project: dict, smtp) -> None:
+    sink = Sink()
+    s = smtp(sink)
+    s.max_mb = 0.001  # 1 kB: one fake report (~60 B) fits, the management pack (41 files) does not
+    res = {r.email: r for r in send(plan("monthly", PERIOD), s, attempts=1)}
+    assert res["ceo@example.com"].status == "failed" and "--links" in res["ceo@example.com"].error
+    assert res["emily.zhang@example.com"].status == "sent"
+    assert "ceo@example.com" not in sink.by_recipient()
+    sink2 = Sink()
+    res2 = send(plan("monthly", PERIOD, only="ceo@example.com"), smtp(sink2), links="https://x.example.com", attempts=1)
+    assert res2[0].status == "sent"  # links are small whatever the pack's size
+
+
 def test_cli_send_all_ok_exits_zero(sent_project: dict, smtp) -> None:
     from kpi_lib.cli import app
 
@@ -313,6 +326,7 @@ def test_user_errors_are_one_line(sent_project: dict) -> None:
     ({"KPI_SMTP_HOST": "h", "KPI_SMTP_PORT": "smtp", "KPI_SMTP_FROM": "a@example.com"}, "KPI_SMTP_PORT"),
     ({"KPI_SMTP_HOST": "h", "KPI_SMTP_STARTTLS": "maybe", "KPI_SMTP_FROM": "a@example.com"}, "KPI_SMTP_STARTTLS"),
     ({"KPI_SMTP_HOST": "h"}, "KPI_SMTP_FROM"),
+    ({"KPI_SMTP_HOST": "h", "KPI_SMTP_FROM": "a@example.com", "KPI_SMTP_MAX_MB": "-1"}, "KPI_SMTP_MAX_MB"),
     ({"KPI_SMTP_HOST": "h", "KPI_SMTP_FROM": "not-an-address"}, "not an email"),
 ])
 def test_smtp_settings_from_env_errors(env: dict, msg: str) -> None:
