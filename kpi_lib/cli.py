@@ -283,6 +283,56 @@ def report_cmd(
         raise typer.Exit(1)
 
 
+@app.command("send")
+@user_errors
+def send_cmd(
+    batch: str = typer.Option("monthly", help="batch name or YAML (parameters/batches/)"),
+    period: Optional[str] = typer.Option(None, help="month YYYY-MM that was rendered (default: the batch's, else "
+                                                   "the latest in outputs/)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print who gets what; send nothing"),
+    links: Optional[str] = typer.Option(None, "--links", help="BASE_URL of the published outputs/ folder: send "
+                                                             "links instead of attachments"),
+    only: Optional[str] = typer.Option(None, "--only", help="send to this recipient email only"),
+    recipients: Optional[Path] = typer.Option(None, help="recipients YAML (default parameters/recipients.yaml)"),
+    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    attempts: int = typer.Option(3, min=1, max=10, help="tries per email before reporting it failed"),
+    as_json: bool = typer.Option(False, "--json", help="print the plan (dry run) or the outcomes as JSON"),
+) -> None:
+    """Email each recipient the rendered reports they may see (SMTP from KPI_SMTP_* variables)."""
+    from rich.markup import escape
+
+    from .delivery import SmtpSettings, plan_table, results_table
+    from .delivery import plan as delivery_plan
+    from .delivery import send as delivery_send
+
+    p = delivery_plan(batch, period, warehouse=warehouse, recipients=recipients, only=only)
+    if dry_run:
+        if as_json:
+            print_json([{"email": d.recipient.email, "role": d.recipient.role, "language": d.recipient.language,
+                         "reports": [x.label for x in d.ready],
+                         "missing": [f"{x.label}: {x.reason}" for x in d.missing]} for d in p.deliveries])
+        else:
+            console.print(plan_table(p))
+            n = len(p.missing)
+            if n:
+                err_console.print(f"[yellow]{n} planned report(s) are missing (listed above)[/]")
+        return
+    settings = SmtpSettings.from_env()
+    results = delivery_send(p, settings, links=links, attempts=attempts)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    else:
+        console.print(results_table(results))
+    bad = [r for r in results if r.status != "sent" or r.missing]
+    for r in bad:
+        why = r.error if r.status != "sent" else f"sent without {len(r.missing)} missing report(s)"
+        err_console.print(f"[bold red]error:[/] {escape(r.name)} <{escape(r.email)}>: {escape(why)}"
+                          + (f" — missing: {escape('; '.join(r.missing))}" if r.missing else ""),
+                          highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(1)
+
+
 # ---- costs, scorecards, settlements (issue 4) ----------------------------------------------------
 @app.command("settle")
 @user_errors

@@ -53,6 +53,10 @@ class WarehouseError(KpiError):
     """The warehouse is missing, empty or inconsistent (run `kpi ingest` first)."""
 
 
+class DeliveryError(KpiError):
+    """`kpi send` cannot deliver: SMTP settings missing, a recipient unknown, or a send failed."""
+
+
 __all__ = [
     "KpiError",
     "ConfigError",
@@ -62,4 +66,5 @@ __all__ = [
     "SettlementError",
     "RenderError",
     "WarehouseError",
+    "DeliveryError",
 ]

@@ -88,6 +88,11 @@ def _checks(reference: Path | None = None) -> list[tuple[str, Callable[[Path], l
         load_batch(p)
         return []
 
+    def recipients(p: Path) -> list[str]:
+        from .delivery import validate_recipients
+
+        return validate_recipients(p)
+
     def mapping(p: Path) -> list[str]:
         from .ingest.readers.mapping import load_mapping
 
@@ -106,6 +111,7 @@ def _checks(reference: Path | None = None) -> list[tuple[str, Callable[[Path], l
         ("scorecards.yaml", scorecards),
         ("overheads.yaml", overheads),
         ("batches/*.yaml", batch),
+        ("recipients.yaml", recipients),
         ("mappings/*.yaml", mapping),
     ]
 
