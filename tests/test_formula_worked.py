@@ -47,6 +47,8 @@ def test_series_arithmetic_and_division_by_zero() -> None:
 def test_runtime_unknown_name_names_the_kpi() -> None:
     with pytest.raises(DefinitionError, match=r"KPI 'margin_x': unknown name 'b'"):
         evaluate("a * -b", {"a": 1.0}, "margin_x")
+    with pytest.raises(DefinitionError, match=r"KPI 'margin_z': unknown name 'c'"):
+        evaluate("c * a", {"a": 1.0}, "margin_z")
     with pytest.raises(DefinitionError, match=r"KPI 'margin_y': unknown name 'c'"):
         evaluate("max(a, c)", {"a": 1.0}, "margin_y")
 

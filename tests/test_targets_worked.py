@@ -7,6 +7,8 @@ these tests pin every store × month value instead.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from worked_fixtures import make_project, make_warehouse
 
 from kpi_lib.targets import all_targets, cascade
@@ -111,3 +113,17 @@ def test_fixture_is_what_the_docstring_says(env):
     assert by[("M1", "2025-02")] == 600 and by[("M2", "2025-12")] == 200
     assert sum(by[("M1", f"2025-{i:02d}")] for i in range(1, 13)) == 2100
     assert sum(by[("M2", f"2025-{i:02d}")] for i in range(1, 13)) == 1400
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.sampled_from(["2026-Q1", "2025-Q1", "2026-02"]),
+       st.integers(min_value=1, max_value=12))
+def test_cascade_property_any_sign_keeps_proportions(env, value, period, ramp):
+    """Zero and negative targets too (a loss budget): the rows sum to the parent, share its sign, and
+    keep the same proportions as the worked positive case."""
+    _, wh = env
+    c = cascade({"kpi": "gmv", "entity_kind": "company", "period": period, "value": value}, wh, ramp_months=ramp)
+    assert c["value"].sum() == pytest.approx(value, rel=1e-9, abs=1e-6)
+    assert ((c["value"] * (1 if value >= 0 else -1)) >= -1e-6).all()
+    ref = cascade({"kpi": "gmv", "entity_kind": "company", "period": period, "value": 1.0}, wh, ramp_months=ramp)
+    assert list(c["value"]) == pytest.approx([v * value for v in ref["value"]], rel=1e-9, abs=1e-6)
