@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/kpi demo
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:cacheprovider
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

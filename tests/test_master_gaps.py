@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REAL_EXPORTS
+from conftest import REAL_EXPORTS, needs
 from ingest_helpers import HEADER, write_reference
 
 from kpi_lib.ingest.pipeline import ingest
@@ -20,7 +20,7 @@ from kpi_lib.warehouse import Warehouse
 
 SHOPIFY = REAL_EXPORTS / "shopify" / "orders_export (9).csv"
 SETTLEMENTS = REAL_EXPORTS / "amazon-settlement"
-needs_real = pytest.mark.skipif(not SHOPIFY.is_file(), reason="real exports not available")
+needs_real = needs(SHOPIFY.is_file(), "real exports not available")
 
 
 def _reference(d: Path, stores: list[dict], fx: list[tuple[str, str, float]], skus: list[str] | None) -> Path:

@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import needs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,7 @@ US = Store("AMZ-US-01", "amazon", "US", "USD", "America/Los_Angeles")
 UK = Store("AMZ-UK-01", "amazon", "UK", "GBP", "Europe/London")
 DE = Store("AMZ-DE-01", "amazon", "DE", "EUR", "Europe/Berlin")
 
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-exports not present")
+needs_real = needs(REAL.is_dir(), "../shared/real-exports not present")
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 
 

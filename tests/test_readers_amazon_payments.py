@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import needs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -396,7 +397,7 @@ REAL_BUSINESS = Path(__file__).resolve().parents[2] / "shared" / "real-exports" 
     "BusinessReport-9-25-24-SalesTraffic.csv")
 
 
-@pytest.mark.skipif(not REAL_BUSINESS.is_file(), reason="../shared/real-exports not present")
+@needs(REAL_BUSINESS.is_file(), "../shared/real-exports not present")
 def test_real_business_report_decimal_comma_resave_loads_identically(tmp_path: Path) -> None:
     """The real by-date Business Report (AED) re-saved with semicolons and decimal commas (cp1252)."""
     AE = Store("AMZ-AE-01", "amazon", "AE", "AED", "Asia/Dubai")

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import needs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,7 @@ from kpi_lib.ingest.textio import detect_decimal, detect_delimiter, detect_encod
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-exports"
 SHOPIFY = REAL / "shopify" / "orders_export (9).csv"
 SFY = Store("SFY-BD-01", "shopify", "BD", "BDT", "Asia/Dhaka")
-needs_real = pytest.mark.skipif(not SHOPIFY.is_file(), reason="../shared/real-exports not present")
+needs_real = needs(SHOPIFY.is_file(), "../shared/real-exports not present")
 
 
 # ------------------------------------------------------------------------------------- detection
