@@ -141,7 +141,7 @@ def expected_labels(r: Recipient, ctx: dict) -> set[str]:
         return {f"contract_settlement/{r.contract_id}"}
     out = {f"person_scorecard/{r.person_id}"} if r.person_id else set()
     if r.role == "team_lead":
-        out.add(f"team_scorecard/{r.team_id}")
+        out |= {f"team_scorecard/{r.team_id}", f"team_review/{r.team_id}"}  # their team's monthly review pack
         for s in team_stores_sql(ctx["con"], ctx["wh"], str(r.team_id), PERIOD):
             out |= {f"store_performance/{s}", f"store_cost_diagnostic/{s}"}
     return out

@@ -100,7 +100,8 @@ def _check(page: str, own: pd.Series, others: dict[str, pd.Series], who: str) ->
         if pd.isna(own[kpi]):  # incomplete in the engine: the page says so instead of a number
             assert shown[label][0].startswith("—"), (who, kpi, shown[label][0])
             continue
-        actual = shown[label][0]  # the "实际" column
+        # the "实际" column; a roll-up over part of its stores says over how many: "¥10,521 (2/3)"
+        actual = re.sub(r" \(\d+/\d+\)$", "", shown[label][0])
         assert actual == _fmt(kpi, own[kpi]), (who, kpi, actual, own[kpi])
         for name, other in others.items():
             if _fmt(kpi, other[kpi]) != _fmt(kpi, own[kpi]):
