@@ -37,6 +37,7 @@ def test_panel_adds_updates_and_comments(review_project: Path) -> None:
     assert "未达标" in app.deviation_html.value
     # pick an ACoS row (the first store off its ACoS target): it has drivers (ad spend, ad sales) from the tree attribution
     idx = next(i for i, r in dev.iterrows() if r["kpi"] == "acos")
+    store = dev.loc[idx, "entity_id"]
     app.row.value = idx
     assert set(app.driver_table["driver"]) == {"ad_spend", "ad_sales"} and "广告花费" in app.drivers_html.value
 
@@ -49,7 +50,7 @@ def test_panel_adds_updates_and_comments(review_project: Path) -> None:
     saved = A.load_actions(f)
     assert len(saved) == n0 + 1
     new = next(a for a in saved if a.id == added.id)
-    assert (new.kpi, new.entity_kind, new.entity_id, new.period, new.owner) == ("acos", "store", "AMZ-US-03",
+    assert (new.kpi, new.entity_kind, new.entity_id, new.period, new.owner) == ("acos", "store", store,
                                                                                  "2026-11", "P04")
     assert new.expected is not None and new.expected.value == 0.6 and new.created == TODAY
     assert app.action.value == added.id
