@@ -134,6 +134,7 @@ class ContractSimulator(Panel):
 
         self._busy = False
         self.contract.observe(lambda ch: self.load_contract(ch["new"]), names="value")
+        self.model.observe(self._model_changed, names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
                   self.exit_periods, self.provider_cost, self.target, self.recent_n):
@@ -229,6 +230,13 @@ class ContractSimulator(Panel):
             self._busy = False
         self._check_round_trip(c)
         self.update()
+
+    def _model_changed(self, change: dict[str, Any]) -> None:
+        """Pure commission: the amount field is the base fee added to the commission (0 = none)."""
+        commission = change["new"] == "commission"
+        self.fee_at_target.description = "Base fee (0 = none)" if commission else "Fee at 100%"
+        if commission and not self._busy:
+            self.fee_at_target.value = 0.0
 
     def _check_round_trip(self, saved: Any | None) -> None:
         """Read-only when the controls cannot rebuild the saved contract exactly (Save disabled)."""

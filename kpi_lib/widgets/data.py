@@ -11,6 +11,10 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
+from ..coverage import coverage_frame, finished_periods, open_period
+
+TO_DATE = "to date"
+_STATUS_CACHE: dict[tuple[str, str], tuple[list[str], str | None]] = {}
 
 
 def stores_frame(wh: Any | None = None) -> pd.DataFrame:
@@ -49,11 +53,52 @@ def data_months(wh: Any) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def period_status(wh: Any, kind: str = "month") -> tuple[list[str], str | None]:
+    """(finished periods oldest first, the unfinished latest period or None) by the coverage rule
+    (``kpi_lib.coverage.is_finished``: every active store's data reaches the period's last day)."""
+    try:
+        key = (str(wh.snapshot_hash()), kind)
+    except Exception:  # a warehouse without a hash is not cached
+        key = None
+    if key is not None and key in _STATUS_CACHE:
+        done, open_ = _STATUS_CACHE[key]
+        return list(done), open_
+    con = wh.connect()
+    try:
+        cov = coverage_frame(con)
+    finally:
+        con.close()
+    result = (finished_periods(cov, kind), open_period(cov, kind))
+    if key is not None:
+        _STATUS_CACHE[key] = result
+    return list(result[0]), result[1]
+
+
+def finished_months(wh: Any) -> list[str]:
+    """Finished months (YYYY-MM) of the warehouse, oldest first."""
+    return period_status(wh, "month")[0]
+
+
+def period_options(wh: Any, kinds: tuple[str, ...] = ("month", "quarter")) -> tuple[list[tuple[str, str]], str | None]:
+    """Picker options (newest first per kind; an unfinished period labelled "… · to date") and the default
+    (the latest finished period of the first kind; never an unfinished one)."""
+    opts: list[tuple[str, str]] = []
+    default = None
+    for kind in kinds:
+        done, open_ = period_status(wh, kind)
+        if open_:
+            opts.append((f"{open_} · {TO_DATE}", open_))
+        opts += [(p, p) for p in reversed(done)]
+        if default is None and done:
+            default = done[-1]
+    return opts, default
+
+
 def company_last_months(kpis: list[str], wh: Any, months: int = 3) -> pd.DataFrame:
-    """Company KPIs for the last ``months`` complete months of data (one row per month)."""
+    """Company KPIs for the last ``months`` finished months (one row per month; an unfinished month never shows)."""
     from .. import metrics
 
-    ms = data_months(wh)
+    ms = finished_months(wh)
     if not ms:
         return pd.DataFrame()
     sel = ms[-months:]
