@@ -255,14 +255,15 @@ def settle_cmd(
         None, help="YYYY-MM (quarterly contracts: its quarter); default the last finished month"),
     warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the statements as JSON"),
-    provisional: bool = typer.Option(
-        False, "--provisional", help="settle an unfinished period anyway; the statement is marked PROVISIONAL"),
+    final: bool = typer.Option(
+        False, "--final", help="refuse an unfinished period instead of marking its statement PROVISIONAL"),
 ) -> None:
     """Settlement statements of KPI-linked contracts (parameters/contracts.yaml).
 
-    Only finished periods are settled (kpi_lib.coverage.is_finished: every active store of the
-    contract has data up to the period's last day); an unfinished one is refused, or with
-    ``--provisional`` settled and marked provisional.
+    A statement is final only for a finished period (kpi_lib.coverage.is_finished: every active store
+    of the contract has data up to the period's last day); an unfinished period's statement is marked
+    PROVISIONAL (JSON ``provisional: true`` and a note naming the stores whose data ends early), or
+    refused with ``--final``. The default period is the last finished month.
     """
     from .coverage import active_stores, coverage_frame, finished_periods, is_finished, last_complete_day
     from .errors import SettlementError
@@ -280,7 +281,7 @@ def settle_cmd(
         done = finished_periods(cov, "month")
         if not done:
             raise SettlementError("no finished month in the warehouse: no store's data covers a whole month yet; "
-                                  "ingest more data, or give --period with --provisional")
+                                  "ingest more data, or give --period for a provisional statement")
         period = done[-1]
     contracts = [get_contract(contract)] if contract else [c for c in load_contracts() if is_active(c, period)]
     marks: dict[str, str] = {}
@@ -294,10 +295,10 @@ def settle_cmd(
                for s in (active_stores(label, cov, c.stores) or list(c.stores)) if s not in last or last[s] < end]
         why = (f"contract {c.id}: period {label} is not finished (it ends {end.isoformat()}; data of "
                f"{'; '.join(lag) or 'its stores is missing'})")
-        if not provisional:
+        if final:
             raise SettlementError(f"{why}. Settle a finished period (the last finished month is "
                                   f"{(finished_periods(cov, 'month', c.stores) or ['none'])[-1]}), "
-                                  "or pass --provisional for a provisional statement.")
+                                  "or leave out --final for a provisional statement.")
         marks[c.id] = f"PROVISIONAL: {why}; figures will change when the period's data is complete."
     statements = [settle(c.id, period, wh) for c in contracts]
     for s in statements:

@@ -152,7 +152,7 @@ def test_contract_simulator_exit_clause_ignores_unfinished_month(demo_copy, demo
         assert app.recent_frame["saved_terms_fee"].iloc[-1] == pytest.approx(float(st.total))
 
 
-def test_kpi_settle_refuses_or_marks_unfinished_period(demo_copy, demo_cov):
+def test_kpi_settle_marks_unfinished_period_provisional_or_refuses_with_final(demo_copy, demo_cov):
     from typer.testing import CliRunner
 
     from kpi_lib.cli import app
@@ -161,18 +161,20 @@ def test_kpi_settle_refuses_or_marks_unfinished_period(demo_copy, demo_cov):
     stores = get_contract("C-002").stores
     open_m = open_period(demo_cov, "month", stores)
     runner = CliRunner()
-    r = runner.invoke(app, ["settle", "--contract", "C-002", "--period", open_m])
+    r = runner.invoke(app, ["settle", "--contract", "C-002", "--period", open_m, "--final"])
     assert r.exit_code != 0
     out = r.output
     try:
         out += r.stderr
     except (ValueError, AttributeError):
         pass
-    assert "not finished" in out and "--provisional" in out
-    r = runner.invoke(app, ["settle", "--contract", "C-002", "--period", open_m, "--provisional", "--json"])
+    assert f"period {open_m} is not finished" in out and "SHP-SG-01 ends" in out
+    r = runner.invoke(app, ["settle", "--contract", "C-002", "--period", open_m, "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["provisional"] is True and any("PROVISIONAL" in n for n in doc["notes"])
+    r = runner.invoke(app, ["settle", "--contract", "C-002", "--period", open_m])
+    assert r.exit_code == 0 and "PROVISIONAL" in r.output
     r = runner.invoke(app, ["settle", "--contract", "C-002", "--json"])  # default: the last finished month
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
