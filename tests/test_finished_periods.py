@@ -119,6 +119,10 @@ def test_widgets_never_default_to_an_unfinished_month(demo_copy, demo_cov):
     labels = dict((v, k) for k, v in app.period.options)
     assert labels[open_m].endswith("to date")  # offered only "to date"
     assert all(labels[m] == m for m in done)
+    # every month with orders stays in the picker; an earlier unfinished one is marked, not dropped
+    months = sorted(set(demo_cov.loc[demo_cov["source"] == "orders", "month"]))
+    assert sorted(m for m in labels if "-Q" not in m) == months
+    assert all(labels[m] == m or labels[m].endswith(("to date", "incomplete")) for m in months)
     df = wdata.company_last_months(["gmv"], app.warehouse, months=3)
     assert list(df["period"]) == done[-3:]  # training tables: finished months only
 

@@ -14,7 +14,8 @@ from .. import paths
 from ..coverage import coverage_frame, finished_periods, open_period
 
 TO_DATE = "to date"
-_STATUS_CACHE: dict[tuple[str, str], tuple[list[str], str | None]] = {}
+INCOMPLETE = "incomplete"
+_STATUS_CACHE: dict[tuple[str, str], tuple[list[str], str | None, list[str]]] = {}
 
 
 def stores_frame(wh: Any | None = None) -> pd.DataFrame:
@@ -60,18 +61,33 @@ def period_status(wh: Any, kind: str = "month") -> tuple[list[str], str | None]:
         key = (str(wh.snapshot_hash()), kind)
     except Exception:  # a warehouse without a hash is not cached
         key = None
+    done, open_, _ = _status(wh, kind, key)
+    return done, open_
+
+
+def _status(wh: Any, kind: str, key: tuple[str, str] | None = None) -> tuple[list[str], str | None, list[str]]:
+    """(finished, open, every period with orders) of ``kind``, cached per snapshot."""
     if key is not None and key in _STATUS_CACHE:
-        done, open_ = _STATUS_CACHE[key]
-        return list(done), open_
+        done, open_, every = _STATUS_CACHE[key]
+        return list(done), open_, list(every)
     con = wh.connect()
     try:
         cov = coverage_frame(con)
     finally:
         con.close()
-    result = (finished_periods(cov, kind), open_period(cov, kind))
+    result = (finished_periods(cov, kind), open_period(cov, kind), _labels(cov, kind))
     if key is not None:
         _STATUS_CACHE[key] = result
-    return list(result[0]), result[1]
+    return list(result[0]), result[1], list(result[2])
+
+
+def _labels(cov: pd.DataFrame, kind: str) -> list[str]:
+    months = sorted(set(cov.loc[(cov["source"] == "orders") & (cov["rows"].fillna(0) > 0), "month"].astype(str)))
+    if kind == "quarter":
+        return sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months})
+    if kind == "year":
+        return sorted({m[:4] for m in months})
+    return months
 
 
 def finished_months(wh: Any) -> list[str]:
@@ -80,15 +96,20 @@ def finished_months(wh: Any) -> list[str]:
 
 
 def period_options(wh: Any, kinds: tuple[str, ...] = ("month", "quarter")) -> tuple[list[tuple[str, str]], str | None]:
-    """Picker options (newest first per kind; an unfinished period labelled "… · to date") and the default
-    (the latest finished period of the first kind; never an unfinished one)."""
+    """Picker options, newest first per kind: finished periods by their label, the unfinished latest one as
+    "… · to date", an earlier unfinished one (a store's data ends early) as "… · incomplete"; and the
+    default (the latest finished period of the first kind; never an unfinished one)."""
     opts: list[tuple[str, str]] = []
     default = None
     for kind in kinds:
-        done, open_ = period_status(wh, kind)
-        if open_:
-            opts.append((f"{open_} · {TO_DATE}", open_))
-        opts += [(p, p) for p in reversed(done)]
+        try:
+            key: tuple[str, str] | None = (str(wh.snapshot_hash()), kind)
+        except Exception:
+            key = None
+        done, open_, every = _status(wh, kind, key)
+        for p in reversed(every):
+            label = p if p in done else f"{p} · {TO_DATE}" if p == open_ else f"{p} · {INCOMPLETE}"
+            opts.append((label, p))
         if default is None and done:
             default = done[-1]
     return opts, default
