@@ -338,25 +338,68 @@ def send_cmd(
 @user_errors
 def settle_cmd(
     contract: Optional[str] = typer.Option(None, "--contract", help="contract id (default: every contract)"),
-    period: Optional[str] = typer.Option(None, help="YYYY-MM (quarterly contracts: its quarter); default last month with data"),
+    period: Optional[str] = typer.Option(
+        None, help="YYYY-MM (quarterly contracts: its quarter); default the last finished month"),
     warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the statements as JSON"),
+    final: bool = typer.Option(
+        False, "--final", help="refuse an unfinished period instead of marking its statement PROVISIONAL"),
 ) -> None:
-    """Settlement statements of KPI-linked contracts (parameters/contracts.yaml)."""
-    from .costs import last_month
-    from .settlement import settle, settle_all
+    """Settlement statements of KPI-linked contracts (parameters/contracts.yaml).
+
+    A statement is final only for a finished period (kpi_lib.coverage.is_finished: every active store
+    of the contract has data up to the period's last day); an unfinished period's statement is marked
+    PROVISIONAL (JSON ``provisional: true`` and a note naming the stores whose data ends early), or
+    refused with ``--final``. The default period is the last finished month.
+    """
+    from .coverage import active_stores, coverage_frame, finished_periods, is_finished, last_complete_day
+    from .errors import SettlementError
+    from .metrics import period_bounds
+    from .settlement import contract_period, get_contract, is_active, load_contracts, settle
     from .warehouse import Warehouse as _W
 
     wh = _W(warehouse)
-    period = period or last_month(wh)
-    statements = [settle(contract, period, wh)] if contract else settle_all(period, wh)
+    con = wh.connect()
+    try:
+        cov = coverage_frame(con)
+    finally:
+        con.close()
+    if period is None:
+        done = finished_periods(cov, "month")
+        if not done:
+            raise SettlementError("no finished month in the warehouse: no store's data covers a whole month yet; "
+                                  "ingest more data, or give --period for a provisional statement")
+        period = done[-1]
+    contracts = [get_contract(contract)] if contract else [c for c in load_contracts() if is_active(c, period)]
+    marks: dict[str, str] = {}
+    for c in contracts:
+        label = contract_period(c, period)
+        if is_finished(label, cov, c.stores):
+            continue
+        end = period_bounds(label)[1]
+        last = last_complete_day(cov, c.stores)
+        lag = [f"{s} ends {last[s].isoformat()}" if s in last else f"{s} has no orders"
+               for s in (active_stores(label, cov, c.stores) or list(c.stores)) if s not in last or last[s] < end]
+        why = (f"contract {c.id}: period {label} is not finished (it ends {end.isoformat()}; data of "
+               f"{'; '.join(lag) or 'its stores is missing'})")
+        if final:
+            raise SettlementError(f"{why}. Settle a finished period (the last finished month is "
+                                  f"{(finished_periods(cov, 'month', c.stores) or ['none'])[-1]}), "
+                                  "or leave out --final for a provisional statement.")
+        marks[c.id] = f"PROVISIONAL: {why}; figures will change when the period's data is complete."
+    statements = [settle(c.id, period, wh) for c in contracts]
+    for s in statements:
+        if s.contract_id in marks:
+            s.notes.append(marks[s.contract_id])
     if as_json:
-        docs = [s.to_dict() for s in statements]
+        docs = [{**s.to_dict(), "provisional": s.contract_id in marks} for s in statements]
         print_json(docs[0] if contract else docs)
         return
     from .cli_views import settlement_table
 
     for s in statements:
+        if s.contract_id in marks:
+            console.print(f"[bold yellow]{marks[s.contract_id]}[/]", highlight=False)
         console.print(settlement_table(s))
 
 

@@ -17,8 +17,27 @@ Source kinds and what makes a store × month covered:
 
 Columns: ``store_id, month ('YYYY-MM'), source, rows, first_date, last_date, share``.
 ``share`` is 1.0 for every source except ``costs``.
+
+Finished periods (one rule for every widget, report and ``kpi settle``)
+-----------------------------------------------------------------------
+- :func:`last_complete_day`: per store, the last day with orders (``max(last_date)`` of the
+  ``orders`` rows). Data of a store is complete up to and including that day.
+- A store is *active* in a period when it has orders in the period or in the month before it (a store
+  whose export stops mid-month therefore still counts in the next period and keeps it unfinished; a
+  store that closed long ago, or opens later, does not).
+- :func:`is_finished`: a period (``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``) is finished when it has active
+  stores and every active store's last complete day reaches the period's last day. ``stores``
+  restricts the rule to some stores (e.g. a contract's).
+- :func:`finished_periods`: the finished periods of a kind, oldest first; :func:`open_period`: the
+  latest period with data when it is not finished (shown only "to date").
+All take the coverage frame (:func:`coverage_frame` reads the ``coverage`` table of a connection, or
+builds it with :func:`build_coverage` when the table is absent).
 """
 from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
 
 import duckdb
 import pandas as pd
@@ -108,4 +127,109 @@ def matrix(df: pd.DataFrame) -> pd.DataFrame:
     return m[list(SOURCES)].astype(bool).reset_index()
 
 
-__all__ = ["COLUMNS", "COST_SHARE_OK", "SOURCES", "build_coverage", "empty", "is_covered", "matrix"]
+# ------------------------------------------------------------------------------- finished periods
+
+_PERIOD_RX = (("month", re.compile(r"^(\d{4})-(\d{2})$")), ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
+              ("year", re.compile(r"^(\d{4})$")))
+
+
+def _months_of(period: str) -> list[str]:
+    """The months (YYYY-MM) of a month, quarter or year label."""
+    for kind, rx in _PERIOD_RX:
+        m = rx.match(str(period))
+        if not m:
+            continue
+        y = int(m.group(1))
+        if kind == "month":
+            mo = int(m.group(2))
+            if not 1 <= mo <= 12:
+                break
+            return [f"{y:04d}-{mo:02d}"]
+        if kind == "quarter":
+            q = int(m.group(2))
+            return [f"{y:04d}-{mo:02d}" for mo in range(3 * q - 2, 3 * q + 1)]
+        return [f"{y:04d}-{mo:02d}" for mo in range(1, 13)]
+    raise ValueError(f"{period!r} is not a month, quarter or year label (expected 2026-11, 2026-Q4 or 2026)")
+
+
+def _month_end(month: str) -> dt.date:
+    y, m = int(month[:4]), int(month[5:7])
+    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def _prev_month(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
+
+
+def _label(month: str, kind: str) -> str:
+    if kind == "month":
+        return month
+    if kind == "quarter":
+        return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+    if kind == "year":
+        return month[:4]
+    raise ValueError(f"period kind {kind!r}: expected month, quarter or year")
+
+
+def coverage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The ``coverage`` table visible on ``con`` (built from the canonical tables when absent)."""
+    if "coverage" in _tables(con):
+        return con.execute('SELECT * FROM "coverage"').df()
+    return build_coverage(con)
+
+
+def _orders(cov: pd.DataFrame, stores: Iterable[str] | None) -> pd.DataFrame:
+    o = cov[(cov["source"] == "orders") & (cov["rows"].fillna(0) > 0)]
+    if stores is not None:
+        o = o[o["store_id"].astype(str).isin([str(s) for s in stores])]
+    return o
+
+
+def last_complete_day(cov: pd.DataFrame, stores: Iterable[str] | None = None) -> dict[str, dt.date]:
+    """Store → the last day with orders (the data's last complete day for that store)."""
+    o = _orders(cov, stores)
+    if o.empty:
+        return {}
+    last = pd.to_datetime(o["last_date"]).groupby(o["store_id"].astype(str)).max()
+    return {s: d.date() for s, d in last.items()}
+
+
+def active_stores(period: str, cov: pd.DataFrame, stores: Iterable[str] | None = None) -> list[str]:
+    """Stores with orders in the period or in the month before it (see the module docstring)."""
+    months = _months_of(period)
+    o = _orders(cov, stores)
+    wanted = {*months, _prev_month(months[0])}
+    return sorted(set(o.loc[o["month"].astype(str).isin(wanted), "store_id"].astype(str)))
+
+
+def is_finished(period: str, cov: pd.DataFrame, stores: Iterable[str] | None = None) -> bool:
+    """True when every active store's data reaches the period's last day (False without active stores)."""
+    months = _months_of(period)
+    active = active_stores(period, cov, stores)
+    if not active:
+        return False
+    last = last_complete_day(cov, active)
+    end = _month_end(months[-1])
+    return all(s in last and last[s] >= end for s in active)
+
+
+def finished_periods(cov: pd.DataFrame, kind: str = "month", stores: Iterable[str] | None = None) -> list[str]:
+    """The finished periods of ``kind`` (month, quarter, year) that hold orders, oldest first."""
+    o = _orders(cov, stores)
+    labels = sorted({_label(str(m), kind) for m in o["month"].astype(str)})
+    return [p for p in labels if is_finished(p, cov, stores)]
+
+
+def open_period(cov: pd.DataFrame, kind: str = "month", stores: Iterable[str] | None = None) -> str | None:
+    """The latest period of ``kind`` with orders when it is not finished (to be shown only "to date")."""
+    o = _orders(cov, stores)
+    labels = sorted({_label(str(m), kind) for m in o["month"].astype(str)})
+    if not labels or is_finished(labels[-1], cov, stores):
+        return None
+    return labels[-1]
+
+
+__all__ = ["COLUMNS", "COST_SHARE_OK", "SOURCES", "active_stores", "build_coverage", "coverage_frame", "empty",
+           "finished_periods", "is_covered", "is_finished", "last_complete_day", "matrix", "open_period"]

@@ -3,9 +3,16 @@
 The edited terms are a ``settlement.FeeModel`` (validated on every change); the fee of each scenario
 and of each recent period comes from the settlement module's pure ``fee_lines`` (Decimal, rounding
 as documented there), the recent periods' net GMV and achievement from ``settlement.settle`` with
-the saved contract, the exit-clause state from ``settlement.exit_clause_state``. Saving validates
-the whole contracts file with the settlement models before writing it; an invalid contract leaves
-parameters/contracts.yaml as it was.
+the saved contract, the exit-clause state from ``settlement.exit_clause_state`` over *finished*
+periods only (``kpi_lib.coverage.is_finished``; an unfinished last month is shown "to date" and never
+counted).
+
+Round-trip or refuse: after loading a saved contract the editor rebuilds the contract from its
+controls; when that is not exactly the saved contract (a fee the controls cannot show, e.g. a
+performance cap next to a total cap), the contract is shown **read-only** with the reason, the
+scenarios use the saved terms and Save is disabled. Saving validates the whole contracts file with
+the settlement models, then updates only that contract's sub-tree with ``kpi_lib.yaml_roundtrip``
+(comments, key order and untouched lines kept; no edit = no write, so the file stays byte-identical).
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from .. import paths
+from .. import paths, yaml_roundtrip
+from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from .common import Panel, StatusBox, df_html, issues_html, message_html, open_warehouse, show_figure
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
 MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
-PERF_KINDS = [("achievement tiers", "achievement_tiers"), ("linear", "linear")]
+PERF_KINDS = [("achievement tiers", "achievement_tiers"), ("linear", "linear"),
+              ("commission on net GMV (tiers: from GMV, rate)", "commission")]
 
 
 def _dec(x: float | str | None) -> Decimal | None:
@@ -77,6 +86,10 @@ class ContractSimulator(Panel):
         self.exit_state: dict[str, Any] = {}
         self.issues: list[str] = []
         self._settled: dict[tuple[str, str], Any] = {}  # (contract, period) -> Statement of the saved terms
+        self.read_only = False
+        self.read_only_reasons: list[str] = []
+        self._loaded_target: float | None = None
+        self._coverage: pd.DataFrame | None = None
 
         from .data import stores_frame
 
@@ -86,6 +99,7 @@ class ContractSimulator(Panel):
                                    description="Contract", layout=W.Layout(width="420px"))
         self.contract_id = W.Text(description="Id")
         self.name = W.Text(description="Name")
+        self.fee_name = W.Text(description="Fee name", layout=W.Layout(width="420px"))
         self.client = W.Text(description="Client")
         self.provider = W.Text(description="Provider")
         self.stores = W.SelectMultiple(options=store_ids, description="Stores", rows=6)
@@ -111,6 +125,7 @@ class ContractSimulator(Panel):
         self.recent_n = W.IntSlider(value=6, min=1, max=18, description="Recent periods",
                                     style={"description_width": "initial"}, continuous_update=False)
         self.save_button = W.Button(description="Save contract", button_style="primary", icon="save")
+        self.read_only_note = W.HTML()
         self.terms_check = W.HTML()
         self.scenario_table = W.HTML()
         self.recent_table = W.HTML()
@@ -119,6 +134,7 @@ class ContractSimulator(Panel):
 
         self._busy = False
         self.contract.observe(lambda ch: self.load_contract(ch["new"]), names="value")
+        self.model.observe(self._model_changed, names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
                   self.exit_periods, self.provider_cost, self.target, self.recent_n):
@@ -135,11 +151,11 @@ class ContractSimulator(Panel):
         terms = W.VBox([
             W.HBox([self.contract, self.contract_id, self.name]), W.HBox([self.client, self.provider]),
             W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
-            W.HBox([self.model, self.fee_at_target, self.base_share]),
+            W.HBox([self.model, self.fee_at_target, self.base_share]), self.fee_name,
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
                                                                                    self.max_achievement])]),
             W.HBox([self.cap, self.floor]), W.HBox([self.exit_below, self.exit_periods]),
-            self.terms_check,
+            self.read_only_note, self.terms_check,
         ])
         self.widget = W.VBox([
             W.HTML("<h3>Contract simulator · parameters/contracts.yaml</h3>"), *notes, terms,
@@ -171,14 +187,25 @@ class ContractSimulator(Panel):
                 self.contract.value = contract_id or ""
             if c is None:
                 self.contract_id.value = self.contract_id.value or "C-NEW"
+                self._loaded_target = None
+                for w in self._editor_controls():
+                    w.disabled = False
+                self.read_only, self.read_only_reasons = False, []
+                self.save_button.disabled = False
+                self.read_only_note.value = ""
                 return
             self.contract_id.value, self.name.value = c.id, c.name or ""
             self.client.value, self.provider.value = c.client or "", c.provider or ""
-            self.stores.value = tuple(s for s in c.stores if s in self.stores.options)
+            missing = [s for s in c.stores if s not in self.stores.options]
+            if missing:
+                self.stores.options = sorted([*self.stores.options, *missing])
+            self.stores.value = tuple(c.stores)
             self.period_kind.value = c.period
             self.target.value = float(c.target or 0) or self._recent_target(c.id) or self.target.value
+            self._loaded_target = float(self.target.value)
             self.provider_cost.value = float(c.provider_cost or 0)
             fee = c.fee
+            self.fee_name.value = fee.name or ""
             self.model.value = fee.model
             self.cap.value = float(fee.cap or 0)
             self.floor.value = float(fee.floor or 0)
@@ -188,7 +215,7 @@ class ContractSimulator(Panel):
             self.fee_at_target.value = base + pool if fee.model != "commission" else base
             self.base_share.value = base / (base + pool) if base + pool > 0 else 1.0
             if perf is not None:
-                if perf.kind in ("achievement_tiers", "linear"):
+                if perf.kind in ("achievement_tiers", "linear", "commission") and fee.model != "commission":
                     self.perf_kind.value = perf.kind
                 self.tier_mode.value = perf.mode
                 self.tiers.value = "\n".join(f"{t.from_} {t.rate}" for t in perf.tiers)
@@ -201,7 +228,45 @@ class ContractSimulator(Panel):
             self.exit_periods.value = int(ec.periods) if ec else 0
         finally:
             self._busy = False
+        self._check_round_trip(c)
         self.update()
+
+    def _model_changed(self, change: dict[str, Any]) -> None:
+        """Pure commission: the amount field is the base fee added to the commission (0 = none)."""
+        commission = change["new"] == "commission"
+        self.fee_at_target.description = "Base fee (0 = none)" if commission else "Fee at 100%"
+        if commission and not self._busy:
+            self.fee_at_target.value = 0.0
+
+    def _check_round_trip(self, saved: Any | None) -> None:
+        """Read-only when the controls cannot rebuild the saved contract exactly (Save disabled)."""
+        from pydantic import ValidationError
+
+        from ..settlement import Contract
+
+        self.read_only, self.read_only_reasons = False, []
+        if saved is not None:
+            try:
+                rebuilt = Contract.model_validate(self.contract_dict())
+                diffs = _diff_paths(saved.model_dump(mode="python"), rebuilt.model_dump(mode="python"))
+            except (ValidationError, KpiError) as exc:
+                diffs = [f"the editor cannot rebuild it ({str(exc).splitlines()[0]})"]
+            if diffs:
+                self.read_only, self.read_only_reasons = True, diffs
+        for w in self._editor_controls():
+            w.disabled = self.read_only
+        self.save_button.disabled = self.read_only
+        self.read_only_note.value = issues_html(
+            self.read_only_reasons,
+            f"Read-only: the editor cannot show every term of {saved.id if saved else ''} — it is shown with its "
+            "saved terms and cannot be saved from here (edit parameters/contracts.yaml). Terms it cannot show:",
+        ) if self.read_only else ""
+
+    def _editor_controls(self) -> list[Any]:
+        return [self.contract_id, self.name, self.fee_name, self.client, self.provider, self.stores, self.period_kind,
+                self.target, self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers,
+                self.tier_mode, self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
+                self.exit_periods, self.provider_cost]
 
     # -- terms -------------------------------------------------------------------------------
     def fee_dict(self) -> tuple[dict[str, Any], list[str]]:
@@ -210,19 +275,29 @@ class ContractSimulator(Panel):
         total = _dec(self.fee_at_target.value) or Decimal(0)
         model = self.model.value
         fee: dict[str, Any] = {"model": model}
+        if self.fee_name.value.strip():
+            fee["name"] = self.fee_name.value.strip()
         tiers, tier_issues = parse_tiers(self.tiers.value)
         if model == "fixed":
             fee["base"] = str(total)
         elif model == "base_plus_performance":
             share = _dec(round(self.base_share.value, 4)) or Decimal(0)
             base = (total * share).quantize(Decimal("0.01"))
-            perf: dict[str, Any] = {"kind": self.perf_kind.value, "pool": str(total - base)}
+            perf: dict[str, Any] = {"kind": self.perf_kind.value}
+            if self.perf_kind.value == "commission":  # base + commission on net GMV: no pool
+                base = total.quantize(Decimal("0.01"))
+                issues += tier_issues
+                if not tiers and not tier_issues:
+                    issues.append("commission: give at least one 'from rate' line (e.g. '150000 0.04')")
+                perf.update(mode=self.tier_mode.value, tiers=tiers)
+            else:
+                perf["pool"] = str(total - base)
             if self.perf_kind.value == "achievement_tiers":
                 issues += tier_issues
                 if not tiers and not tier_issues:
                     issues.append("achievement tiers: give at least one 'from rate' line")
                 perf.update(tiers=tiers, mode=self.tier_mode.value)
-            else:
+            elif self.perf_kind.value == "linear":
                 perf["min_achievement"] = str(_dec(self.min_achievement.value) or 0)
                 if self.max_achievement.value:
                     perf["max_achievement"] = str(_dec(self.max_achievement.value))
@@ -231,12 +306,18 @@ class ContractSimulator(Panel):
             issues += tier_issues
             if not tiers and not tier_issues:
                 issues.append("commission: give at least one 'from rate' line (e.g. '0 0.05')")
-            fee.update(base="0", performance={"kind": "commission", "tiers": tiers, "mode": self.tier_mode.value})
+            if total:
+                fee["base"] = str(total)
+            fee["performance"] = {"kind": "commission", "tiers": tiers, "mode": self.tier_mode.value}
         if self.cap.value:
             fee["cap"] = str(_dec(self.cap.value))
         if self.floor.value:
             fee["floor"] = str(_dec(self.floor.value))
-        return fee, issues
+        return _drop_unsaved_defaults(fee, self._saved_fee_data()), issues
+
+    def _saved_fee_data(self) -> dict[str, Any]:
+        saved = self._get(self.contract.value)
+        return saved.fee.model_dump(mode="json", by_alias=True, exclude_unset=True) if saved is not None else {}
 
     def fee_model(self) -> Any | None:
         """The validated FeeModel, or None with ``self.issues`` set."""
@@ -245,6 +326,10 @@ class ContractSimulator(Panel):
         from ..config import format_validation_error
         from ..settlement import FeeModel
 
+        if self.read_only:
+            saved = self._get(self.contract.value)
+            self.issues = []
+            return saved.fee if saved is not None else None
         fee, issues = self.fee_dict()
         self.issues = issues
         if issues:
@@ -263,13 +348,19 @@ class ContractSimulator(Panel):
     def contract_dict(self) -> dict[str, Any]:
         """The edited contract, starting from the saved one so unedited fields are kept."""
         base = self._get(self.contract.value)
-        data = base.model_dump(mode="json", by_alias=True, exclude_none=True) if base is not None else {}
+        data = base.model_dump(mode="json", by_alias=True, exclude_unset=True) if base is not None else {}
         fee, _ = self.fee_dict()
         data.update(id=self.contract_id.value.strip(), name=self.name.value.strip() or self.contract_id.value.strip(),
-                    client=self.client.value.strip(), provider=self.provider.value.strip(),
-                    stores=list(self.stores.value), period=self.period_kind.value, fee=fee,
-                    provider_cost=str(_dec(self.provider_cost.value) or 0))
-        if self.target.value:
+                    stores=list(self.stores.value), fee=fee)
+        # optional keys: written when the saved contract has them or the value is not the default
+        for key, value, default in (("client", self.client.value.strip(), ""),
+                                    ("provider", self.provider.value.strip(), ""),
+                                    ("period", self.period_kind.value, "month"),
+                                    ("provider_cost", str(_dec(self.provider_cost.value) or 0), "0")):
+            if key in data or not yaml_roundtrip.same(value, default):
+                data[key] = value
+        target_edited = self._loaded_target is None or float(self.target.value) != self._loaded_target
+        if self.target.value and (base is None or "target" in data or target_edited):
             data["target"] = str(_dec(self.target.value))
         ec = self.exit_clause()
         if ec:
@@ -323,14 +414,32 @@ class ContractSimulator(Panel):
             self._settled[key] = settle(contract_id, period, warehouse=self.warehouse)
         return self._settled[key]
 
-    def periods(self) -> list[str]:
-        from ..metrics import period_label
-        from .data import data_months
+    def coverage(self) -> pd.DataFrame:
+        """The warehouse's coverage table (read once per panel)."""
+        if self._coverage is None:
+            con = self.warehouse.connect()
+            try:
+                self._coverage = coverage_frame(con)
+            finally:
+                con.close()
+        return self._coverage
 
-        months = data_months(self.warehouse) if self.warehouse is not None else []
-        if self.period_kind.value == "quarter":
-            months = list(dict.fromkeys(period_label(f"{m}-01", "quarter") for m in months))
-        return months[-int(self.recent_n.value):]
+    def _contract_stores(self) -> list[str] | None:
+        saved = self._get(self.contract.value)
+        return list(saved.stores) if saved is not None else (list(self.stores.value) or None)
+
+    def periods(self) -> list[str]:
+        """The last ``recent_n`` *finished* periods of the contract's stores (kpi_lib.coverage rule)."""
+        if self.warehouse is None:
+            return []
+        done = finished_periods(self.coverage(), self.period_kind.value, self._contract_stores())
+        return done[-int(self.recent_n.value):]
+
+    def open_period(self) -> str | None:
+        """The latest period with data that is not finished (shown "to date", never counted)."""
+        if self.warehouse is None:
+            return None
+        return open_period(self.coverage(), self.period_kind.value, self._contract_stores())
 
     def recent(self) -> pd.DataFrame:
         """Recent periods: the saved contract's settlement vs the edited terms on the same figures."""
@@ -377,6 +486,9 @@ class ContractSimulator(Panel):
             text = (f"Exit clause: {st.get('consecutive_below', 0)} consecutive period(s) below "
                     f"{float(st.get('below') or 0):.0%} (of {st.get('periods')}) — "
                     + ("termination right TRIGGERED" if st.get("triggered") else "not triggered"))
+            op = self.open_period()
+            if op:
+                text += f"\n{op} is not finished yet (to date): it is not counted."
             self.exit_view.value = message_html(text, "error" if st.get("triggered") else "info")
         else:
             self.exit_view.value = ""
@@ -405,6 +517,10 @@ class ContractSimulator(Panel):
         """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing."""
         from .. import settlement
 
+        if self.read_only:
+            self.status.error("Not saved: this contract is read-only here (the editor cannot show all its terms)",
+                              self.read_only_reasons)
+            return False
         self.fee_model()
         issues = list(self.issues)
         if not self.contract_id.value.strip():
@@ -416,10 +532,10 @@ class ContractSimulator(Panel):
             return False
         data = self.contract_dict()
         try:
-            if hasattr(settlement, "save_contract"):
-                settlement.save_contract(data, path=self.path)
-            else:
-                _save_contract(data, self.path, replace=self.contract.value or data["id"])
+            written = _save_contract(data, self.path, replace=self.contract.value or data["id"])
+            if not written:
+                self.status.info(f"No changes: {self.path.name} left as it was.")
+                return True
             self.contracts = list(settlement.load_contracts(self.path))
             self._settled.clear()
         except KpiError as exc:
@@ -437,7 +553,9 @@ class ContractSimulator(Panel):
 
 
 _NUM = re.compile(r"^-?\d+(\.\d+)?$")
-_TEXT_KEYS = {"id", "name", "client", "provider", "stores", "excluded_skus", "start", "end", "currency"}
+_TEXT_KEYS = {"id", "name", "client", "provider", "stores", "excluded_skus", "start", "end", "currency", "model",
+              "kind", "mode", "period"}
+_DEFAULTS = {"base": "0", "mode": "marginal", "min_achievement": "0"}
 
 
 def _plain_numbers(x: Any, key: str = "") -> Any:
@@ -452,44 +570,93 @@ def _plain_numbers(x: Any, key: str = "") -> Any:
     return x
 
 
-def _save_contract(data: dict[str, Any], path: Path, replace: str) -> None:
-    """Validate the whole contracts file with the edited contract in it, then write it atomically."""
+def _drop_unsaved_defaults(new: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
+    """Leave out keys at their default value that the saved data does not spell out (no added lines)."""
+    out: dict[str, Any] = {}
+    for k, v in new.items():
+        if isinstance(v, dict):
+            v = _drop_unsaved_defaults(v, saved.get(k) or {} if isinstance(saved.get(k), dict) else {})
+        if k in _DEFAULTS and k not in saved and yaml_roundtrip.same(v, _DEFAULTS[k]):
+            continue
+        out[k] = v
+    return out
+
+
+def _diff_paths(old: Any, new: Any, path: str = "") -> list[str]:
+    """Where two plain data trees differ ('fee.performance.cap: 5000 → (not shown)')."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in list(old) + [k for k in new if k not in old]:
+            out += _diff_paths(old.get(k), new.get(k), f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new, strict=True)) for d in _diff_paths(a, b, f"{path}[{i}]")]
+    if yaml_roundtrip.same(old, new) or old == new:
+        return []
+    return [f"{path}: saved {old!r}, the editor would show {new!r}"]
+
+
+def _save_contract(data: dict[str, Any], path: Path, replace: str) -> bool:
+    """Validate the whole contracts file with the edited contract in it, then update only that contract's
+    lines (round-trip YAML) and write atomically. False when nothing changed (the file is not touched)."""
     from pydantic import ValidationError
 
-    from ..config import dump_yaml, format_validation_error, read_yaml
-    from ..settlement import Contract
+    from ..config import format_validation_error
+    from ..settlement import Contract, load_contracts
 
-    raw = (read_yaml(path) or {}) if path.is_file() else {}
-    items = list(raw.get("contracts") or [])
-    out, done = [], False
-    for c in items:
-        if isinstance(c, dict) and c.get("id") in (replace, data["id"]):
-            if not done:
-                out.append(data)
-                done = True
-            continue
-        out.append(c)
-    if not done:
-        out.append(data)
-    issues = []
-    ids = [c.get("id") for c in out if isinstance(c, dict)]
-    if len(ids) != len(set(ids)):
-        issues.append(f"contracts: duplicate id {data['id']!r}")
-    for i, c in enumerate(out):
+    doc = yaml_roundtrip.load(path) if path.is_file() else None
+    items = list((doc or {}).get("contracts") or [])
+    idx = next((i for i, c in enumerate(items) if isinstance(c, dict) and c.get("id") == replace), None)
+    try:
+        edited = Contract.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path.name} would be invalid",
+                          [f"contracts[{data.get('id')}].{line.split(': ', 1)[1]}"
+                           for line in format_validation_error(path.name, err)]) from None
+    if idx is not None:
         try:
-            Contract.model_validate(c)
-        except ValidationError as err:
-            issues += [f"contracts[{i}].{line.split(': ', 1)[1]}" for line in format_validation_error(path.name, err)]
-    if issues:
-        raise ConfigError(f"{path.name} would be invalid", issues)
-    new_raw = dict(raw)
-    new_raw["contracts"] = [_plain_numbers(c) for c in out]
+            if Contract.model_validate(_plain(items[idx])).model_dump() == edited.model_dump():
+                return False  # no edit: the file stays byte-identical
+        except ValidationError:
+            pass
+    others = [c.get("id") for i, c in enumerate(items) if isinstance(c, dict) and i != idx]
+    if data["id"] in others:
+        raise ConfigError(f"{path.name} would be invalid", [f"contracts: duplicate id {data['id']!r}"])
+    plain = _plain_numbers(data)
+    if idx is not None:
+        old_text, new_text = yaml_roundtrip.update_file(path, plain, at=("contracts", idx))
+    else:
+        old_text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        body = old_text if old_text.strip() else "contracts: []\n"
+        doc = yaml_roundtrip.loads(body)
+        if doc.get("contracts") is None:
+            doc["contracts"] = []
+        doc["contracts"].append(yaml_roundtrip.update(None, plain))
+        new_text = yaml_roundtrip.dumps(doc)
     import tempfile
-
-    from ..settlement import load_contracts
 
     with tempfile.TemporaryDirectory() as d:
         check = Path(d) / path.name
-        dump_yaml(new_raw, check)
-        load_contracts(check)  # the loader `kpi validate` uses must accept it too
-    dump_yaml(new_raw, path)
+        check.write_text(new_text, encoding="utf-8")
+        load_contracts(check)  # the loader `kpi validate` uses must accept the whole file
+    if new_text == old_text:
+        return False
+    yaml_roundtrip.write_text_atomic(path, new_text)
+    return True
+
+
+def _plain(x: Any) -> Any:
+    """Round-trip nodes → plain dicts/lists/scalars (for validation)."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    if isinstance(x, bool) or x is None:
+        return x
+    if isinstance(x, int):
+        return int(x)
+    if isinstance(x, float):
+        return float(x)
+    if isinstance(x, str):
+        return str(x)
+    return x

@@ -79,8 +79,8 @@ class CostExplorer(Panel):
         self.category.options = [("all", ALL)] + [(c, c) for c in self.categories]
         self.platform.value = ALL
         self.category.value = ALL
-        self.period.options = self._period_options()
-        self.period.value = self.period.options[0][1] if self.period.options else None
+        self.period.options, default = self._period_choices()
+        self.period.value = default if default is not None else (self.period.options[0][1] if self.period.options else None)
         self._update_store_options()
         self._busy = False
 
@@ -106,15 +106,14 @@ class CostExplorer(Panel):
         return f"Cost explorer: {self.scope_note}"
 
     # -- filters -----------------------------------------------------------------------------
-    def _period_options(self) -> list[tuple[str, str]]:
-        from ..metrics import period_label
-        from .data import data_months
+    def _period_choices(self) -> tuple[list[tuple[str, str]], str | None]:
+        """Finished months and quarters (newest first); an unfinished one only as "… · to date", never default."""
+        from .data import period_options
 
-        months = data_months(self.warehouse)
-        if not months:
-            return []
-        quarters = list(dict.fromkeys(period_label(f"{m}-01", "quarter") for m in months))
-        return [(m, m) for m in reversed(months)] + [(q, q) for q in reversed(quarters)]
+        return period_options(self.warehouse, ("month", "quarter"))
+
+    def _period_options(self) -> list[tuple[str, str]]:
+        return self._period_choices()[0]
 
     def _update_store_options(self) -> None:
         st = self.stores

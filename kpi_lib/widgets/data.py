@@ -11,6 +11,11 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
+from ..coverage import coverage_frame, finished_periods, open_period
+
+TO_DATE = "to date"
+INCOMPLETE = "incomplete"
+_STATUS_CACHE: dict[tuple[str, str], tuple[list[str], str | None, list[str]]] = {}
 
 
 def stores_frame(wh: Any | None = None) -> pd.DataFrame:
@@ -49,11 +54,72 @@ def data_months(wh: Any) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def period_status(wh: Any, kind: str = "month") -> tuple[list[str], str | None]:
+    """(finished periods oldest first, the unfinished latest period or None) by the coverage rule
+    (``kpi_lib.coverage.is_finished``: every active store's data reaches the period's last day)."""
+    try:
+        key = (str(wh.snapshot_hash()), kind)
+    except Exception:  # a warehouse without a hash is not cached
+        key = None
+    done, open_, _ = _status(wh, kind, key)
+    return done, open_
+
+
+def _status(wh: Any, kind: str, key: tuple[str, str] | None = None) -> tuple[list[str], str | None, list[str]]:
+    """(finished, open, every period with orders) of ``kind``, cached per snapshot."""
+    if key is not None and key in _STATUS_CACHE:
+        done, open_, every = _STATUS_CACHE[key]
+        return list(done), open_, list(every)
+    con = wh.connect()
+    try:
+        cov = coverage_frame(con)
+    finally:
+        con.close()
+    result = (finished_periods(cov, kind), open_period(cov, kind), _labels(cov, kind))
+    if key is not None:
+        _STATUS_CACHE[key] = result
+    return list(result[0]), result[1], list(result[2])
+
+
+def _labels(cov: pd.DataFrame, kind: str) -> list[str]:
+    months = sorted(set(cov.loc[(cov["source"] == "orders") & (cov["rows"].fillna(0) > 0), "month"].astype(str)))
+    if kind == "quarter":
+        return sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months})
+    if kind == "year":
+        return sorted({m[:4] for m in months})
+    return months
+
+
+def finished_months(wh: Any) -> list[str]:
+    """Finished months (YYYY-MM) of the warehouse, oldest first."""
+    return period_status(wh, "month")[0]
+
+
+def period_options(wh: Any, kinds: tuple[str, ...] = ("month", "quarter")) -> tuple[list[tuple[str, str]], str | None]:
+    """Picker options, newest first per kind: finished periods by their label, the unfinished latest one as
+    "… · to date", an earlier unfinished one (a store's data ends early) as "… · incomplete"; and the
+    default (the latest finished period of the first kind; never an unfinished one)."""
+    opts: list[tuple[str, str]] = []
+    default = None
+    for kind in kinds:
+        try:
+            key: tuple[str, str] | None = (str(wh.snapshot_hash()), kind)
+        except Exception:
+            key = None
+        done, open_, every = _status(wh, kind, key)
+        for p in reversed(every):
+            label = p if p in done else f"{p} · {TO_DATE}" if p == open_ else f"{p} · {INCOMPLETE}"
+            opts.append((label, p))
+        if default is None and done:
+            default = done[-1]
+    return opts, default
+
+
 def company_last_months(kpis: list[str], wh: Any, months: int = 3) -> pd.DataFrame:
-    """Company KPIs for the last ``months`` complete months of data (one row per month)."""
+    """Company KPIs for the last ``months`` finished months (one row per month; an unfinished month never shows)."""
     from .. import metrics
 
-    ms = data_months(wh)
+    ms = finished_months(wh)
     if not ms:
         return pd.DataFrame()
     sel = ms[-months:]

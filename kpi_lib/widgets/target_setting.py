@@ -117,10 +117,10 @@ class TargetSetting(Panel):
 
     # -- options -----------------------------------------------------------------------------
     def _months_with_data(self) -> list[str]:
-        from .data import data_months
+        from .data import finished_months
 
         try:
-            return data_months(self.warehouse)
+            return finished_months(self.warehouse)
         except KpiError:
             return []
 
@@ -331,6 +331,8 @@ class TargetSetting(Panel):
         months = sorted(self.result["period"].unique())
         start = (pd.Timestamp(period_bounds(months[0])[0]) - pd.DateOffset(months=12)).date()
         end = min(period_bounds(months[-1])[1], dt.date.today())
+        if self._data_months:  # trends end with the last finished month (an unfinished one would drop to ~0)
+            end = min(end, period_bounds(self._data_months[-1])[1])
         stores = sorted(self.result["entity_id"].unique())
         self.history = compute([self.kpi.value], by=["store_id"], period="month", start=start, end=end,
                                filters={"store_id": stores}, warehouse=self.warehouse)

@@ -1,8 +1,10 @@
 """KPI tree designer: edit parameters/kpi_tree.yaml with live drawing, inline validation and a diff.
 
 The edited tree is a ``kpi_lib.tree.KpiTree``; every change re-runs ``tree.validate_tree`` and shows
-its issues with their YAML paths. Saving goes through ``tree.save_tree``, which validates again and
-writes nothing when the tree is invalid, so the saved file is never broken. Custom KPIs are checked
+its issues with their YAML paths. Saving validates with ``tree.validate_tree`` (as ``tree.save_tree``
+does) and writes nothing when the tree is invalid, so the saved file is never broken; the file is
+updated with ``kpi_lib.yaml_roundtrip`` (only the changed nodes' lines change, comments and order are
+kept, no edit = no write). The editor holds the whole ``KpiTree`` model, so every tree field is kept. Custom KPIs are checked
 with the engine's formula parser as they are typed and saved to parameters/kpis.yaml only after the
 catalog built with them passes ``definitions.build_catalog``.
 """
@@ -15,8 +17,8 @@ from typing import Any
 import ipywidgets as W
 import yaml
 
-from .. import paths
-from ..errors import ConfigError, KpiError
+from .. import paths, yaml_roundtrip
+from ..errors import ConfigError, DefinitionError, KpiError
 from .common import (
     STATUS_COLORS,
     Panel,
@@ -402,8 +404,7 @@ class TreeDesigner(Panel):
         return d
 
     def save(self) -> bool:
-        """Save through ``tree.save_tree`` (validates; writes nothing when invalid)."""
-        from ..tree import save_tree
+        """Validate, then update kpi_tree.yaml in place (round-trip); writes nothing when invalid."""
 
         issues = self.validate()
         self.show_diff()
@@ -413,8 +414,11 @@ class TreeDesigner(Panel):
             return False
         try:
             prepared = self._prepare_thresholds()  # validated before anything is written
-            save_tree(self.tree, self.path)
+            written = save_tree_roundtrip(self.tree, self.path)
             th_note = self._write_thresholds(prepared)
+            if not written and not th_note:
+                self.status.info(f"No changes: {self.path.name} left as it was.")
+                return True
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             self._show_issues()
@@ -564,6 +568,37 @@ class TreeDesigner(Panel):
 class _Issue:
     def __init__(self, path: str, message: str, code: str) -> None:
         self.path, self.message, self.code = path, message, code
+
+
+def save_tree_roundtrip(tree: Any, path: Path) -> bool:
+    """Validate the tree, then update only its changed lines in ``path`` (comments and order kept).
+
+    False when the file already holds this tree (nothing written, bytes unchanged)."""
+    from .. import tree as tree_mod
+
+    issues = tree_mod.validate_tree(tree)
+    if issues:
+        raise DefinitionError(f"the KPI tree is invalid ({len(issues)} issue(s)):\n" +
+                              "\n".join(f"  - {i}" for i in issues))
+    data = tree_mod.tree_to_dict(tree)
+    if path.is_file():
+        try:
+            if tree_mod.tree_to_dict(tree_mod.load_tree(path)) == data:
+                return False
+        except KpiError:
+            pass
+    old_text, new_text = yaml_roundtrip.update_file(path, data)
+    if new_text == old_text:
+        return False
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        check = Path(d) / path.name
+        check.write_text(new_text, encoding="utf-8")
+        if tree_mod.tree_to_dict(tree_mod.load_tree(check)) != data:  # the written text must read back as the tree
+            raise ConfigError(f"{path.name}: the round-trip writer would change the tree; not saved")
+    yaml_roundtrip.write_text_atomic(path, new_text)
+    return True
 
 
 def _lines(exc: BaseException) -> list[str]:
