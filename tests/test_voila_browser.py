@@ -115,15 +115,17 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            # Voilà runs the notebook in a fresh kernel per page load; a kernel that never comes up
-            # (e.g. a port race under load) is retried once with a new page load.
-            for attempt, wait_ms in ((1, 25_000), (2, 45_000)):
+            # Voilà runs the notebook in a fresh kernel per page load; a cold load sometimes stalls
+            # ("Executing 1 of 3", issue 13 item 7, not fixed yet: seen twice in a row on a fresh
+            # CI clone, then 7.8 s warm). Until its cause is found, a stalled load is retried with
+            # a new page load, at most three times.
+            for attempt, wait_ms in ((1, 30_000), (2, 60_000), (3, 90_000)):
                 page.goto(url, wait_until="commit", timeout=30_000)
                 try:
                     page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=wait_ms)
                     break
                 except PlaywrightTimeout:
-                    if attempt == 2:
+                    if attempt == 3:
                         raise
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 
