@@ -639,6 +639,24 @@ def derive_fees_refunds(
     return fees, refunds
 
 
+def _payouts(df: pd.DataFrame, store: Store, sid: pd.Series, dates: dict[str, pd.Series], total: pd.Series,
+             pm: pd.Series) -> pd.DataFrame:
+    """The payout rows of a settlement flat file (V1 or V2): its summary rows ``pm``."""
+    return _frame(
+        "payouts",
+        {
+            **_base(store),
+            "settlement_id": sid[pm],
+            "start_date": dates["settlement-start-date"][pm],
+            "end_date": dates["settlement-end-date"][pm],
+            "deposit_date": dates["deposit-date"][pm],
+            "total_amount": total[pm],
+            "source_row": df.loc[pm, LINE],
+        },
+        df.index[pm],
+    )
+
+
 @register
 class AmazonSettlementV1(Reader):
     name = "amazon_settlement_v1"
@@ -730,19 +748,7 @@ class AmazonSettlementV1(Reader):
 
         # payouts: the summary row(s)
         pm = is_summary & ok
-        payouts = _frame(
-            "payouts",
-            {
-                **_base(store),
-                "settlement_id": sid[pm],
-                "start_date": dates["settlement-start-date"][pm],
-                "end_date": dates["settlement-end-date"][pm],
-                "deposit_date": dates["deposit-date"][pm],
-                "total_amount": total[pm],
-                "source_row": df.loc[pm, LINE],
-            },
-            df.index[pm],
-        )
+        payouts = _payouts(df, store, sid, dates, total, pm)
         # settlement lines: one per filled amount cell (long format), quantity-only rows with amount 0
         parts = []
         for order, (atype, (tcol, acol, v, has)) in enumerate(amounts.items()):
@@ -971,19 +977,7 @@ class AmazonSettlementV2(Reader):
 
         sid = _s(df, "settlement-id")
         pm = is_summary & ok
-        payouts = _frame(
-            "payouts",
-            {
-                **_base(store),
-                "settlement_id": sid[pm],
-                "start_date": dates["settlement-start-date"][pm],
-                "end_date": dates["settlement-end-date"][pm],
-                "deposit_date": dates["deposit-date"][pm],
-                "total_amount": total[pm],
-                "source_row": df.loc[pm, LINE],
-            },
-            df.index[pm],
-        )
+        payouts = _payouts(df, store, sid, dates, total, pm)
         lm = tx & ok
         d = df[lm]
         ttype = _s(d, "transaction-type")
