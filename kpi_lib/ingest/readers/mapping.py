@@ -61,6 +61,7 @@ refunds. They differ only by the money of quarantined rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -580,10 +581,9 @@ class MappingReader(Reader):
         return convert(df, m, store, path) if m.table == "orders" else convert_table(df, m, store, path)
 
 
-def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
-    """Source frame (normalised headers + ``__line``) → canonical orders/fees/refunds + quarantine."""
-    q: list[QuarantineRow] = []
-    rows_read = len(df)
+def _quarantiner(df: pd.DataFrame, q: list[QuarantineRow]) -> Callable[[pd.Series, pd.Series | str, str], None]:
+    """``quarantine(mask, reason, column)``: appends the masked source rows, with their original
+    non-empty cells under the file's own header names, to ``q``."""
     raw_cols = [c for c in df.columns if c != LINE]
     original = df.attrs.get("headers") or {}
     raw_names = [original.get(c, c) for c in raw_cols]
@@ -597,6 +597,15 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         for line, why, rec in zip(sub[LINE].tolist(), reasons.tolist(), recs):
             q.append(QuarantineRow(int(line), str(why), column,
                                    {k: v for k, v in zip(raw_names, rec) if not _empty_cell(v)}))
+
+    return quarantine
+
+
+def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
+    """Source frame (normalised headers + ``__line``) → canonical orders/fees/refunds + quarantine."""
+    q: list[QuarantineRow] = []
+    rows_read = len(df)
+    quarantine = _quarantiner(df, q)
 
     bad = pd.Series(False, index=df.index)
     if m.totals_row:
@@ -792,19 +801,7 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     (both over the data rows, or taken from the file's totals row when it has one)."""
     t = TABLES[m.table]
     q: list[QuarantineRow] = []
-    raw_cols = [c for c in df.columns if c != LINE]
-    original = df.attrs.get("headers") or {}
-    raw_names = [original.get(c, c) for c in raw_cols]
-
-    def quarantine(mask: pd.Series, reason: pd.Series | str, column: str) -> None:
-        if not mask.any():
-            return
-        sub = df.loc[mask]
-        reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=sub.index)
-        recs = sub[raw_cols].to_numpy(dtype=object).tolist()
-        for line, why, rec in zip(sub[LINE].tolist(), reasons.tolist(), recs):
-            q.append(QuarantineRow(int(line), str(why), column,
-                                   {k: v for k, v in zip(raw_names, rec) if not _empty_cell(v)}))
+    quarantine = _quarantiner(df, q)
 
     tot = _tot_mask(df, m)
     quarantine(tot, "totals row", m.totals_row.column if m.totals_row else "")
