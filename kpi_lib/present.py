@@ -21,110 +21,19 @@ from typing import Any
 import pandas as pd
 
 from . import changes
+from .labels import catalog
 
 LANGS = ("zh", "en")
 
-# UI labels (KPI names come from the catalog, not from here)
-LABELS: dict[str, tuple[str, str]] = {
-    "store_performance": ("店铺经营报告", "Store performance"),
-    "scorecard_person": ("个人绩效评分卡", "Personal scorecard"),
-    "scorecard_team": ("团队绩效评分卡", "Team scorecard"),
-    "contract_settlement": ("服务合同结算单", "Contract settlement statement"),
-    "cost_diagnostic": ("成本诊断报告", "Cost diagnostic"),
-    "executive_overview": ("管理层总览", "Executive overview"),
-    "contents": ("目录", "Contents"),
-    "period": ("期间", "Period"),
-    "currency": ("币种", "Currency"),
-    "kpi": ("指标", "KPI"),
-    "actual": ("实际", "Actual"),
-    "target": ("目标", "Target"),
-    "expected": ("应达进度", "Expected to date"),
-    "projection": ("期末预测", "Projection"),
-    "achievement": ("达成率", "Achievement"),
-    "pace": ("进度达成", "Pace"),
-    "status": ("状态", "Status"),
-    "prior": ("上期", "Prior period"),
-    "change": ("环比", "MoM change"),
-    "yoy": ("去年同期", "Same month last year"),
-    "yoy_change": ("同比", "YoY change"),
-    "basis_order": ("按订单日期", "order-date basis"),
-    "basis_posted": ("按入账日期", "posted-date basis"),
-    "data": ("数据", "Data"),
-    "kpi_status": ("目标达成与进度", "KPIs against targets"),
-    "trends": ("趋势", "Trends"),
-    "attribution": ("指标树归因", "KPI tree attribution"),
-    "attribution_note": ("净利润相对上期变化的驱动因素分解（LMDI，贡献之和等于总变化）",
-                         "Drivers of the change in net profit vs the prior period (LMDI; contributions add up)"),
-    "ads": ("广告", "Advertising"),
-    "inventory": ("库存", "Inventory"),
-    "service": ("客服", "Customer service"),
-    "alerts": ("预警", "Alerts"),
-    "adjustments": ("目标调整记录", "Target adjustments"),
-    "no_data": ("暂无数据", "No data"),
-    "none": ("无", "None"),
-    "footer": ("数据说明", "About the data"),
-    "freshness": ("数据新鲜度", "Data freshness"),
-    "source": ("数据源", "Source"),
-    "latest_date": ("最新日期", "Latest date"),
-    "rows": ("行数", "Rows"),
-    "snapshot": ("数据快照", "Warehouse snapshot"),
-    "generated": ("生成时间", "Generated"),
-    "score": ("综合得分", "Score"),
-    "weight": ("权重", "Weight"),
-    "weighted": ("加权得分", "Weighted score"),
-    "gate": ("门槛", "Gate"),
-    "activities": ("执行动作", "Activities"),
-    "settlement": ("结算明细", "Settlement"),
-    "fee_models": ("收费模式对比", "Fee-model comparison"),
-    "exit_clause": ("退出条款跟踪", "Exit clause"),
-    "waterfall": ("成本瀑布", "Cost waterfall"),
-    "basis_bridge": ("订单日期口径与入账日期口径的差异", "From order-date to posted-date net profit"),
-    "bridge_note": ("同一期间的净利润，按订单日期与按结算入账日期计算的差异来自入账时间差；各行相加等于入账口径净利润。",
-                    "The same month's net profit dated by order and by posting differs by timing; the rows add up to "
-                    "the posted-basis net profit."),
-    "unit_economics": ("单品经济模型", "Unit economics"),
-    "loss_skus": ("亏损SKU", "Loss-making SKUs"),
-    "overheads": ("间接费用", "Overheads"),
-    "margin_moves": ("利润率变动因素", "What moved margin"),
-    "ranking": ("店铺排名", "Store ranking"),
-    "red_flags": ("红色警示", "Red flags"),
-    "incomplete_kpis": ("数据不全、无法判断的指标", "KPIs that cannot be judged: data missing"),
-    "no_alerts": ("本期没有预警规则被触发", "No alert rule fired in this period"),
-    "company_tree": ("公司指标树", "Company KPI tree"),
-    "store": ("店铺", "Store"),
-    "team": ("团队", "Team"),
-    "person": ("人员", "Person"),
-    "contract": ("合同", "Contract"),
-    "company": ("公司", "Company"),
-    "stores": ("店铺数", "Stores"),
-    "summary": ("概览", "Summary"),
-    "unavailable": ("该部分暂不可用", "This section is not available"),
-    "message": ("说明", "Message"),
-    "severity": ("级别", "Severity"),
-    "who": ("调整人", "Who"),
-    "why": ("原因", "Why"),
-    "when": ("日期", "When"),
-    "kind": ("类型", "Kind"),
-    "count": ("数量", "Count"),
-    "value": ("数值", "Value"),
-    "contribution": ("贡献", "Contribution"),
-    "share": ("占比", "Share"),
-    "node": ("节点", "Node"),
-}
-
-STATUS_LABELS = {
-    "green": ("达标", "On track"), "amber": ("预警", "At risk"), "red": ("未达标", "Off track"),
-    "none": ("无目标", "No target"), "incomplete": ("数据不全", "incomplete"),
-}
+# UI labels come from the one zh/en catalog (kpi_lib/labels/*.yaml); KPI names from the KPI catalog.
+LABELS: dict[str, tuple[str, str]] = {k: (v["zh"], v["en"]) for k, v in catalog().items()
+                                      if not k.startswith(("status.", "source."))}
+STATUS_LABELS = {k.split(".", 1)[1]: (v["zh"], v["en"]) for k, v in catalog().items() if k.startswith("status.")}
 STATUS_COLORS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c53030", "none": "#718096",
                  "incomplete": "#a0aec0"}
 # what a missing source is called on the page ("缺少广告数据" / "no ads data")
-SOURCE_LABELS: dict[str, tuple[str, str]] = {
-    "orders": ("订单", "order"), "fees": ("费用/结算", "fee"), "settlement": ("结算", "settlement"),
-    "settlement_lines": ("结算", "settlement"), "refunds": ("退款", "refund"), "ads": ("广告", "ads"),
-    "traffic": ("流量", "traffic"), "inventory": ("库存", "inventory"), "costs": ("商品成本", "product cost"),
-    "cogs": ("商品成本", "product cost"), "tickets": ("客服", "service ticket"), "activities": ("执行动作", "activity"),
-}
+SOURCE_LABELS: dict[str, tuple[str, str]] = {k.split(".", 1)[1]: (v["zh"], v["en"]) for k, v in catalog().items()
+                                             if k.startswith("source.")}
 GOOD_COLOR, BAD_COLOR = "#1a7f37", "#c53030"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$", "MYR": "RM",
                     "THB": "฿"}
