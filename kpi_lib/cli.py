@@ -59,13 +59,21 @@ def ingest(
     strict: bool = typer.Option(False, help="exit 1 if any row was quarantined"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
     jobs: Optional[int] = typer.Option(None, help="parallel readers (default: cores)"),
+    executor: str = typer.Option("local", help="where files are read: local (in-process) or dask"),
+    scheduler: Optional[str] = typer.Option(
+        None, help="Dask scheduler address (tcp://host:8786); default: a LocalCluster on this machine"),
 ) -> None:
-    """Ingest platform exports into the canonical Parquet warehouse."""
+    """Ingest platform exports into the canonical Parquet warehouse.
+
+    With ``--executor dask`` every raw file is read as one task on a Dask cluster (the raw files and
+    the warehouse must be on a path every worker sees); the warehouse is written here, as in-process."""
     from .ingest.pipeline import ingest as run_ingest
     from .ingest.summary import print_summary, progress_bar
 
     with progress_bar(enabled=not as_json) as progress:
-        summary = run_ingest(raw_dir, warehouse=warehouse, reference=reference, jobs=jobs, progress=progress)
+        summary = run_ingest(raw_dir, warehouse=warehouse, reference=reference, jobs=jobs, progress=progress,
+                             executor=None if executor == "local" and not scheduler else executor,
+                             scheduler=scheduler)
     if as_json:
         print_json(summary.to_json())
     else:

@@ -1,20 +1,14 @@
-"""Ingestion of platform exports into the canonical warehouse (see ``pipeline.ingest``)."""
+"""Ingestion of platform exports into the canonical warehouse (see ``pipeline.ingest``).
+
+Readers live in one registry (``registry.REGISTRY``); ``load_builtin_readers`` is kept for callers
+that want the built-in readers imported up front.
+"""
 
 from __future__ import annotations
 
-_LOADED = False
+from .registry import REGISTRY
 
 
 def load_builtin_readers() -> None:
-    """Import the reader modules once so their ``@register`` decorators run."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import importlib
-    import pkgutil
-
-    from . import readers as _pkg
-
-    for mod in pkgutil.iter_modules(_pkg.__path__):
-        importlib.import_module(f"{_pkg.__name__}.{mod.name}")
+    """Import the reader modules once so their registrations run."""
+    REGISTRY.load_builtins()

@@ -2,7 +2,8 @@
 
 A reader turns one raw export into canonical rows (source currency, marketplace-local dates). It
 is chosen by looking at the file's header and content (``sniff``), never its name. Readers register
-themselves with ``@register``; ``detect`` returns the first reader whose ``sniff`` accepts a file.
+themselves in the one registry (``kpi_lib.ingest.registry``: ``@register``, ``register_instance``);
+``registry.detect`` returns the first reader whose ``sniff`` accepts a file.
 
 Contract of ``read`` (the pipeline checks it):
 - every data row of the file (after any preamble and header; blank lines are not rows) is given a
@@ -22,6 +23,7 @@ Contract of ``read`` (the pipeline checks it):
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import python_calamine
 
 from ..errors import IngestError
 from .textio import decode_bytes, detect_encoding
@@ -98,41 +101,6 @@ class Reader:
         raise NotImplementedError
 
 
-_REGISTRY: dict[str, Reader] = {}
-
-
-def register(cls: type[Reader]) -> type[Reader]:
-    """Class decorator: add a reader to the registry (by its ``name``)."""
-    inst = cls()
-    _REGISTRY[inst.name] = inst
-    return cls
-
-
-def register_instance(reader: Reader) -> None:
-    _REGISTRY[reader.name] = reader
-
-
-def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def readers() -> list[Reader]:
-    """All registered readers, specific ones first, user mapping readers last."""
-    from . import load_builtin_readers
-    from .readers.mapping import register_user_mappings
-
-    load_builtin_readers()
-    register_user_mappings()
-    return sorted(_REGISTRY.values(), key=lambda r: (getattr(r, "priority", 50), r.name))
-
-
-def get_reader(name: str) -> Reader:
-    for r in readers():
-        if r.name == name:
-            return r
-    raise IngestError(f"unknown reader {name!r}; known: {', '.join(r.name for r in readers())}")
-
-
 ENCODINGS = ("utf-8-sig", "utf-16", "gb18030", "latin-1")
 
 
@@ -154,8 +122,6 @@ def file_head(path: Path) -> FileHead:
     if raw[:4] == b"PK\x03\x04" and path.suffix.lower() in (".xlsx", ".xlsm", ""):
         rows: list[list[object]] = []
         try:
-            import python_calamine
-
             wb = python_calamine.CalamineWorkbook.from_path(str(path))
             sheet = wb.get_sheet_by_index(0)
             rows = [[None if v == "" else v for v in r] for r in sheet.to_python(skip_empty_area=False, nrows=31)]
@@ -204,8 +170,6 @@ def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
     ``header_line`` is the 0-based index of the header line. Blank lines are skipped but line
     numbers stay physical, so a quarantined row can be found in the original file.
     """
-    import csv
-
     body = text.splitlines(keepends=True)[header_line:]
     reader = csv.reader(io.StringIO("".join(body)), delimiter=sep)
     try:
@@ -232,3 +196,17 @@ def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
 
 
 Sniffer = Callable[[FileHead], bool]
+
+
+_REGISTRY_NAMES = ("register", "register_instance", "unregister", "readers", "get_reader", "detect")
+
+
+def __getattr__(name: str) -> object:
+    """Old home of the registry functions (``base.readers`` …): forwarded to ``registry``.
+
+    Imported on first use because ``registry`` imports this module (the reader contract)."""
+    if name in _REGISTRY_NAMES:
+        from . import registry  # noqa: PLC0415 - registry imports base; a top-level import is a cycle
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

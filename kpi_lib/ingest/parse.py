@@ -79,10 +79,14 @@ def parse_int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return v.round().astype("Int64"), (bad | frac)
 
 
+#: a time zone at the end of a date-time: a numeric offset right after a time, or a zone name
+TZ_SUFFIX = r"(?:\d:\d{2}(?::\d{2}(?:\.\d+)?)? ?[+-]\d{2}:?\d{2}|Z|UTC|GMT| [A-Z]{3,4})$"
+
 _DATE_FORMATS = (
     "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S", "%b %d, %Y", "%d %b %Y",
     "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%y", "%Y%m%d",
+    "%d-%m-%Y", "%m-%d-%Y", "%d-%m-%Y %H:%M:%S", "%m-%d-%Y %H:%M:%S",
 )
 
 
@@ -113,7 +117,9 @@ def parse_datetime(
         result[is_dt] = pd.to_datetime(obj[is_dt].map(lambda x: pd.Timestamp(x).tz_localize(None) if getattr(x, "tzinfo", None) else pd.Timestamp(x)))
     todo = ~empty & result.isna()
     # offsets / zone names → convert to marketplace time
-    tz_like = raw.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT| [A-Z]{3,4})$", regex=True).fillna(False) & todo
+    # a numeric offset only counts after a time of day: "01-07-2025" is a dash date, not 01-07 minus
+    # 20:25 (letters — Z, UTC, PST — cannot be mistaken for a date)
+    tz_like = raw.str.contains(TZ_SUFFIX, regex=True).fillna(False) & todo
     if tz_like.any():
         txt = raw[tz_like].str.replace(r" (PST|PDT|UTC|GMT)$", lambda m: {"PST": "-0800", "PDT": "-0700"}.get(m.group(1), "+0000"), regex=True)
         txt = txt.str.replace(r" ([A-Z]{3,4})$", "", regex=True)
@@ -133,13 +139,13 @@ def parse_datetime(
     if not formats:
         sample = raw[todo].dropna()
         if not dayfirst and len(sample):
-            firsts = sample.str.extract(r"^(\d{1,2})[/.]\d{1,2}[/.]\d{4}")[0].dropna()
+            firsts = sample.str.extract(r"^(\d{1,2})[/.-]\d{1,2}[/.-]\d{4}")[0].dropna()
             if len(firsts) and (firsts.astype(int) > 12).any():
                 dayfirst = True
         if dayfirst:
-            fmts = [f for f in fmts if not f.startswith("%m/%d")]
+            fmts = [f for f in fmts if not f.startswith(("%m/%d", "%m-%d"))]
         else:
-            fmts = [f for f in fmts if not f.startswith("%d/%m")]
+            fmts = [f for f in fmts if not f.startswith(("%d/%m", "%d-%m"))]
     for fmt in fmts:
         if not todo.any():
             break

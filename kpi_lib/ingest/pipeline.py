@@ -3,7 +3,7 @@
 For every file under ``RAW_DIR/<store_id>/**``:
 
 1. the store's platform, currency and time zone come from reference/stores.csv;
-2. a reader is chosen by sniffing the file's header and content (``base.readers()``);
+2. a reader is chosen by sniffing the file's header and content (``registry.readers()``);
 3. the reader returns canonical rows (source currency, marketplace-local dates) and the rows it
    could not parse (quarantined with reason);
 4. rows are validated with pandera (all failures of a file at once) plus sanity checks (future
@@ -46,7 +46,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-import traceback
+import shutil
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,6 +65,7 @@ from .. import paths
 from ..config import workbench
 from ..coverage import build_coverage
 from ..errors import IngestError, KpiError
+from ..executors import Executor, make_executor
 from ..reference import SPECS, Reference, load_reference, reference_hashes_json
 from ..schemas import (
     CHANGE_HISTORY_COLUMNS,
@@ -76,7 +81,9 @@ from ..schemas import (
 )
 from ..warehouse import Warehouse, WarehouseWriter, _sql_type
 from .ads_record import rebuild_ads
-from .base import QuarantineRow, Reader, ReadResult, Store, file_head, readers
+from .base import QuarantineRow, ReadResult, Store
+from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
+from .staging import StageUnit, Staged, load_staged, stage_file, store_fields
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
 #: bookkeeping columns stored with every canonical row: natural key (+ occurrence) hash, the
@@ -167,47 +174,11 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def detect(path: Path, store: Store) -> Reader:
-    """The reader that recognises this file (by header and content) for the store's platform."""
-    head = file_head(path)
-    if not head.raw:
-        raise IngestError(f"{path}: file is empty (expected a platform export with a header row)")
-    if head.xlsx_rows is None and not head.text.strip():
-        raise IngestError(f"{path}: not a text or xlsx file (binary content); expected CSV/TSV/xlsx")
-    candidates = readers()
-    for r in candidates:
-        if r.platforms and store.platform not in r.platforms:
-            continue
-        try:
-            ok = r.sniff(head)
-        except Exception:  # noqa: BLE001 - a sniffer failing means "not mine"
-            ok = False
-        if ok:
-            return r
-    expected = ", ".join(sorted({r.name for r in candidates if not r.platforms or store.platform in r.platforms}))
-    first = head.lines[0][:120] if head.lines else (str(head.xlsx_rows[0])[:120] if head.xlsx_rows else "")
-    raise IngestError(
-        f"{path}: no reader recognises this file for a {store.platform} store "
-        f"(header starts {first!r}); expected one of: {expected}; "
-        "for a new export add a mapping in parameters/mappings/"
-    )
-
-
 def _read_one(args: tuple[str, str, dict]) -> tuple[str, ReadResult | None, str | None, str | None]:
     """Worker: detect and read one file. Returns (path, result, reader name, error)."""
-    path_s, store_id, store_d = args
-    path = Path(path_s)
-    store = Store(**store_d)
-    try:
-        reader = detect(path, store)
-        res = reader.read(path, store)
-        return path_s, res, reader.name, None
-    except KpiError as exc:
-        return path_s, None, None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - unreadable input must not stop the other files
-        if os.environ.get("KPI_DEBUG"):
-            raise
-        return path_s, None, None, f"{path}: cannot be read ({type(exc).__name__}: {exc})\n" + traceback.format_exc(limit=3)
+    path_s, _store_id, store_d = args
+    reader_name, res, err = detect_and_read(Path(path_s), Store(**store_d))
+    return path_s, res, reader_name, err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,10 +344,17 @@ def ingest(
     jobs: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     today: dt.date | None = None,
+    executor: Executor | str | None = None,
+    scheduler: str | None = None,
 ) -> IngestSummary:
-    """Ingest every export under ``raw_dir`` into the warehouse; return the per-file summary."""
-    import time
+    """Ingest every export under ``raw_dir`` into the warehouse; return the per-file summary.
 
+    Files are read in this process (a small process pool of ``jobs``) by default. With ``executor``
+    (``"dask"``, ``"local"`` or an executor from ``kpi_lib.executors``; ``scheduler`` = a Dask
+    scheduler address, else a LocalCluster) every raw file is one work unit that reads it and stages
+    its rows on disk next to the warehouse (``staging.stage_file``); this process then validates,
+    de-duplicates and writes the snapshot exactly as in-process, so both give the same warehouse.
+    """
     t0 = time.perf_counter()
     raw = Path(raw_dir) if raw_dir else paths.raw_dir()
     if not raw.is_dir():
@@ -424,47 +402,65 @@ def ingest(
     # the staging snapshot, let go of them. Memory peaks at a few files' rows, whatever the size of
     # the run.
     jobs = jobs or min(os.cpu_count() or 1, 4)
+    own_executor = isinstance(executor, str)
+    ex = make_executor(executor, scheduler) if isinstance(executor, str) else executor
+    stage_root = wh.path / f".ingest-staging-{uuid.uuid4().hex[:12]}" if ex is not None else None
+    try:
+        with wh.transaction("ingest") as w:
+            results = _read_all(todo, jobs) if ex is None else _read_staged(todo, ex, stage_root)
+            _ingest_files(w, wh, ref, fx, today, summary, todo, results, ref_facts, old_manifest, progress)
+    finally:
+        if stage_root is not None:
+            shutil.rmtree(stage_root, ignore_errors=True)
+        if own_executor and ex is not None:
+            ex.close()
+    summary.snapshot = wh.current_id()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.DataFrame, today: dt.date,
+                  summary: IngestSummary, todo: list, results: Iterator, ref_facts: list[_Prepared],
+                  old_manifest: pd.DataFrame, progress: Callable[[int, int, str], None] | None) -> None:
+    """Inside the ingest transaction: validate, de-duplicate and write every read file, then the
+    reference facts, history, ads of record, manifest and derived tables."""
     quarantines: list[pd.DataFrame] = []
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     history: list[pd.DataFrame] = []
     removed: list[pd.DataFrame] = []
-    with wh.transaction("ingest") as w:
-        existing = _SeenKeys(w.path)
-        for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(_read_all(todo, jobs), start=1):
-            if progress:
-                progress(done, len(todo), fr.path)
-            fr.reader = reader_name
-            if err:
-                fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
-                continue
-            assert res is not None
-            fr.rows_read = int(res.rows_read)
-            _set_version(fr, f, res.exported_at)
-            try:
-                p = prepare(fr, res, store, ref, fx, today)
-            except KpiError as exc:
-                fr.error = str(exc)
-                continue
-            _dedup_and_count([p], existing)
-            _apply_versions(w, p, now, history, removed)
-            _write_tables(w, [p])
-            if len(p.quarantine) and not p.fr.error:
-                quarantines.append(p.quarantine)
-        facts_seen = _SeenKeys(w.path)
-        _dedup_and_count(ref_facts, facts_seen)
-        for p in ref_facts:
-            _apply_versions(w, p, now, history, removed)
-        _write_tables(w, ref_facts)
-        quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
-        old_manifest = _settle_superseded(w, removed, summary, old_manifest)
-        _write_history(w, history)
-        summary.changes = int(sum(len(h) for h in history))
-        rebuild_ads(w.path)  # ads = the spend of record, one report kind per store × day × campaign
-        _write_manifest(w, wh, ref, summary, quarantines, old_manifest, now)
-        _derived_tables(w, summary)
-    summary.snapshot = wh.current_id()
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    existing = _SeenKeys(w.path)
+    for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(results, start=1):
+        if progress:
+            progress(done, len(todo), fr.path)
+        fr.reader = reader_name
+        if err:
+            fr.error = err.strip().splitlines()[0] if not os.environ.get("KPI_DEBUG") else err
+            continue
+        assert res is not None
+        fr.rows_read = int(res.rows_read)
+        _set_version(fr, f, res.exported_at)
+        try:
+            p = prepare(fr, res, store, ref, fx, today)
+        except KpiError as exc:
+            fr.error = str(exc)
+            continue
+        _dedup_and_count([p], existing)
+        _apply_versions(w, p, now, history, removed)
+        _write_tables(w, [p])
+        if len(p.quarantine) and not p.fr.error:
+            quarantines.append(p.quarantine)
+    facts_seen = _SeenKeys(w.path)
+    _dedup_and_count(ref_facts, facts_seen)
+    for p in ref_facts:
+        _apply_versions(w, p, now, history, removed)
+    _write_tables(w, ref_facts)
+    quarantines += [p.quarantine for p in ref_facts if len(p.quarantine) and not p.fr.error]
+    old_manifest = _settle_superseded(w, removed, summary, old_manifest)
+    _write_history(w, history)
+    summary.changes = int(sum(len(h) for h in history))
+    rebuild_ads(w.path)  # ads = the spend of record, one report kind per store × day × campaign
+    _write_manifest(w, wh, ref, summary, quarantines, old_manifest, now)
+    _derived_tables(w, summary)
 
 
 def _set_version(fr: FileResult, f: Path, exported_at: dt.datetime | None) -> None:
@@ -486,8 +482,6 @@ def _read_all(todo: list, jobs: int):
         for item in todo:
             yield item, _read_one(_args(item))
         return
-    from collections import deque
-
     with ProcessPoolExecutor(max_workers=jobs) as ex:
         window: deque = deque()
         it = iter(todo)
@@ -503,14 +497,27 @@ def _read_all(todo: list, jobs: int):
             yield item, fut.result()
 
 
+def _read_staged(todo: list, ex: Executor, stage_root: Path) -> Iterator:
+    """Yield (item, read result) in order, every file read as a work unit on ``ex`` and staged under
+    ``stage_root`` (on the warehouse's filesystem); each staged result is loaded, then deleted."""
+    units = [StageUnit(str(f), store_fields(s), str(stage_root / f"{i:06d}")) for i, (_, f, s) in enumerate(todo)]
+    outcomes = ex.map(stage_file, units, retries=1) if units else []
+    for item, unit, oc in zip(todo, units, outcomes):
+        if not oc.ok:  # the unit itself failed (e.g. its worker died twice): the file is an error
+            yield item, (unit.path, None, None, f"{unit.path}: the read task failed ({oc.error})")
+            continue
+        st: Staged = oc.value
+        if st.error is not None or st.out_dir is None:
+            yield item, (st.path, None, st.reader, st.error)
+            continue
+        res = load_staged(st.out_dir)
+        shutil.rmtree(st.out_dir, ignore_errors=True)
+        yield item, (st.path, res, st.reader, None)
+
+
 def _args(item: tuple) -> tuple[str, str, dict]:
     _, f, s = item
-    return str(f), s["store_id"], _store_kwargs(s)
-
-
-def _store_kwargs(s: dict) -> dict:
-    return {k: str(s.get(k, "") if not isinstance(s.get(k), pd.Timestamp) else s[k].date())
-            for k in ("store_id", "platform", "marketplace", "currency", "timezone", "launch_date", "team_id", "store_name")}
+    return str(f), s["store_id"], store_fields(s)
 
 
 def _reference_changed(wh: Warehouse, ref: Reference) -> bool:

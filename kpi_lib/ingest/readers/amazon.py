@@ -36,9 +36,9 @@ from ..base import (
     Store,
     csv_frame,
     normalize_header,
-    register,
     unique_names,
 )
+from ..registry import register
 from ..independent import column_total
 from ..parse import parse_datetime, parse_number
 from ..textio import TextLocale, decode_bytes, detect_delimiter, detect_encoding, text_locale

@@ -47,7 +47,8 @@ import pandas as pd
 
 from ...errors import IngestError
 from ...schemas import ADS_KINDS, TABLES, conform
-from ..base import FileHead, Reader, ReadResult, Store, csv_frame, decode, normalize_header, register
+from ..base import FileHead, Reader, ReadResult, Store, csv_frame, decode, normalize_header
+from ..registry import register
 from .amazon import (
     _SYMBOLS,
     LINE,

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from ...errors import IngestError
-from ..base import FileHead, Reader, ReadResult, Store, normalize_header, register
+from ..base import FileHead, Reader, ReadResult, Store, normalize_header
+from ..registry import register
 from ..parse import parse_number
 from ..textio import decode_bytes, detect_delimiter
 from .amazon import (

@@ -81,9 +81,9 @@ from ..base import (
     Store,
     csv_frame,
     normalize_header,
-    register_instance,
     unique_names,
 )
+from ..registry import REGISTRY, register_instance, unregister
 from ..parse import parse_datetime, parse_number
 from ..textio import TextLocale, decode_bytes, text_locale
 
@@ -1062,11 +1062,9 @@ _STATE: dict[str, tuple] = {}
 def register_user_mappings(directory: Path | None = None) -> list[str]:
     """(Re-)register one reader per parameters/mappings/*.yaml; an invalid file raises ConfigError.
 
-    Called by ``base.readers()`` on every lookup, so a mapping saved by the onboarding notebook is
+    Run by the registry before every lookup (a refresh hook), so a mapping saved by the onboarding notebook is
     used by the next ingest without a restart, and a project switch (KPI_ROOT) is honoured.
     """
-    from ..base import unregister
-
     d = directory or (paths.parameters_dir() / "mappings")
     files = sorted(d.glob("*.y*ml")) if d.is_dir() else []
     state = tuple((str(p), p.stat().st_mtime_ns) for p in files)
@@ -1083,3 +1081,6 @@ def register_user_mappings(directory: Path | None = None) -> list[str]:
         names.append(reader.name)
     _STATE["files"] = state
     return names
+
+
+REGISTRY.add_refresh_hook(register_user_mappings)

@@ -20,7 +20,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ..base import ReadResult, Store, register_instance
+from ..base import ReadResult, Store
+from ..registry import register_instance
 from ..independent import cell, rows, text, try_money
 from .mapping import Mapping, MappingReader, register_builtin
 
