@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi_lib.ingest.base import FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, normalize_header, read_text, register_instance
+from kpi_lib.ingest.base import FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, file_head, normalize_header, read_text
+from kpi_lib.ingest.registry import readers, register_instance
 from kpi_lib.ingest.parse import parse_datetime, parse_int, parse_number
 
 HEADER = "kpitest-order,sku,date,qty,price,currency"
@@ -76,3 +77,30 @@ def write_reference(d: Path, skus: list[str] | None = None, months: list[str] | 
         pd.DataFrame({"sku": skus, "category": "c", "unit_cogs": 1.0, "first_leg_cost": 0.1, "duty_rate": 0.0}).to_csv(
             d / "skus.csv", index=False)
     return d
+
+
+# ------------------------------------------------------------- shared by the Amazon reader tests
+
+
+def reader(name: str) -> Reader:
+    """The registered reader called ``name``."""
+    return next(r for r in readers() if r.name == name)
+
+
+def amazon_readers_accepting(path: Path) -> list[str]:
+    """The Amazon readers whose sniff accepts ``path``."""
+    head = file_head(path)
+    return sorted(r.name for r in readers() if r.name.startswith("amazon") and r.sniff(head))
+
+
+def check_accounting(res: ReadResult) -> float:
+    """Every data row is in some table or quarantined (never both); returns loaded − expected money."""
+    rows: set[int] = set()
+    for df in res.tables.values():
+        assert df["source_row"].notna().all()
+        rows |= {int(x) for x in df["source_row"]}
+    q = {q.source_row for q in res.quarantine}
+    assert not rows & q, "a row is both loaded and quarantined"
+    assert len(rows | q) == res.rows_read
+    loaded = sum(sign * res.tables[t][c].fillna(0).sum() for t, c, sign in res.money_columns)
+    return round(loaded - (res.expected_money or 0.0), 6)

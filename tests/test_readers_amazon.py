@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import needs
+from ingest_helpers import amazon_readers_accepting, check_accounting, reader
 
 from kpi_lib.errors import IngestError
-from kpi_lib.ingest.base import ReadResult, Store, file_head, readers
+from kpi_lib.ingest.base import Store
 from kpi_lib.ingest.readers import amazon
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-exports"
@@ -29,26 +30,10 @@ needs_real = needs(REAL.is_dir(), "../shared/real-exports not present")
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 
 
-def reader(name: str) -> amazon.Reader:
-    return next(r for r in readers() if r.name == name)
 
 
-def amazon_readers_accepting(path: Path) -> list[str]:
-    head = file_head(path)
-    return sorted(r.name for r in readers() if r.name.startswith("amazon") and r.sniff(head))
 
 
-def check_accounting(res: ReadResult) -> float:
-    """Every data row is in some table or quarantined; returns loaded - expected money."""
-    rows: set[int] = set()
-    for df in res.tables.values():
-        assert df["source_row"].notna().all()
-        rows |= {int(x) for x in df["source_row"]}
-    q = {q.source_row for q in res.quarantine}
-    assert not rows & q, "a row is both loaded and quarantined"
-    assert len(rows | q) == res.rows_read
-    loaded = sum(sign * res.tables[t][c].fillna(0).sum() for t, c, sign in res.money_columns)
-    return round(loaded - (res.expected_money or 0.0), 6)
 
 
 def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:

@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import needs
+from ingest_helpers import amazon_readers_accepting, check_accounting, reader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi_lib.errors import IngestError
 from kpi_lib.ingest.ads_record import PRECEDENCE, rebuild_ads, select_ads_of_record
-from kpi_lib.ingest.base import FileHead, ReadResult, Store, file_head, readers
+from kpi_lib.ingest.base import FileHead, ReadResult, Store
+from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.pipeline import ingest
-from kpi_lib.ingest.readers.amazon_ads import classify, detect_kind
+from kpi_lib.ingest.readers.amazon.ads import classify, detect_kind
 from kpi_lib.schemas import ADS_KINDS, TABLES, conform
 from kpi_lib.warehouse import Warehouse
 
@@ -45,26 +47,10 @@ needs_real = needs(REAL.is_dir(), "../shared/real-exports not present")
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 
 
-def reader(name: str):
-    return next(r for r in readers() if r.name == name)
 
 
-def accepting(path: Path) -> list[str]:
-    head = file_head(path)
-    return sorted(r.name for r in readers() if r.name.startswith("amazon") and r.sniff(head))
 
 
-def check_accounting(res: ReadResult) -> float:
-    """Every data row is in a table or quarantined; returns loaded − expected money."""
-    rows: set[int] = set()
-    for df in res.tables.values():
-        assert df["source_row"].notna().all()
-        rows |= {int(x) for x in df["source_row"]}
-    q = {q.source_row for q in res.quarantine}
-    assert not rows & q, "a row is both loaded and quarantined"
-    assert len(rows | q) == res.rows_read
-    loaded = sum(sign * res.tables[t][c].fillna(0).sum() for t, c, sign in res.money_columns)
-    return round(loaded - (res.expected_money or 0.0), 6)
 
 
 def only(res: ReadResult) -> pd.DataFrame:
@@ -231,7 +217,7 @@ def test_campaign_type_column_decides() -> None:
     ids=lambda x: x.name if isinstance(x, Path) else None,
 )
 def test_sniff_real_exports(path: Path, expected: str) -> None:
-    assert accepting(path) == [expected]
+    assert amazon_readers_accepting(path) == [expected]
 
 
 # ----------------------------------------------------------------------------- real shared exports
@@ -397,7 +383,7 @@ def test_fixture(
     name: str, store: Store, reader_name: str, rows: int, spend: float, sales: float | None
 ) -> None:
     path = FIX / name
-    assert accepting(path) == [reader_name]
+    assert amazon_readers_accepting(path) == [reader_name]
     res = reader(reader_name).read(path, store)
     df = only(res)
     assert res.rows_read == rows and len(df) == rows and res.quarantine == []
@@ -481,7 +467,7 @@ def test_csv_variants_and_bad_rows(tmp_path: Path) -> None:
     )
     p = tmp_path / "ads.csv"
     p.write_text(text)
-    assert accepting(p) == ["amazon_sp_advertised_product"]
+    assert amazon_readers_accepting(p) == ["amazon_sp_advertised_product"]
     res = reader("amazon_sp_advertised_product").read(p, US)
     assert res.rows_read == 5
     assert [(q.source_row, q.column) for q in res.quarantine] == [

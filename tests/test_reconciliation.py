@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi_lib.ingest import independent
-from kpi_lib.ingest.base import ReadResult, Store, readers
+from kpi_lib.ingest import independent, parse
+from kpi_lib.ingest.base import ReadResult, Store
+from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.readers import amazon
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "exports"
@@ -86,7 +87,7 @@ def test_tiktok_total_row_disagrees(tmp_path: Path) -> None:
 
 def _misparse(monkeypatch: pytest.MonkeyPatch, column: str, delta: float) -> None:
     """Simulate a reader bug: the pandas parse adds ``delta`` to the first cell of ``column``."""
-    real = amazon._num
+    real = parse.col_number
 
     def wrong(s: pd.Series, decimal: str = "."):
         v, bad = real(s, decimal)
@@ -95,7 +96,9 @@ def _misparse(monkeypatch: pytest.MonkeyPatch, column: str, delta: float) -> Non
             v.iloc[0] += delta
         return v, bad
 
-    monkeypatch.setattr(amazon, "_num", wrong)
+    # every module of the Amazon readers that parses numbers, and col_int's own use of it
+    for mod in (parse, amazon.settlement, amazon.orders, amazon.business, amazon.inventory):
+        monkeypatch.setattr(mod, "col_number", wrong)
 
 
 def test_amazon_orders_misparse_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:

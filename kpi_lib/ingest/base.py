@@ -195,6 +195,25 @@ def csv_frame(text: str, sep: str, header_line: int = 0) -> pd.DataFrame:
     return df
 
 
+def exported_at_from(local: pd.Series | pd.Timestamp | None, tz: str, end_of_day: bool = False) -> dt.datetime | None:
+    """``ReadResult.exported_at`` from a date the file states (marketplace-local, naive): the latest
+    of them, as naive UTC. ``end_of_day``: the values are days a report covers, so the export cannot
+    be older than the end of the last one (midnight after it). None when the file states none."""
+    if local is None:
+        return None
+    v = local.max() if isinstance(local, pd.Series) else local
+    if v is None or pd.isna(v):
+        return None
+    ts = pd.Timestamp(v)
+    if end_of_day:
+        ts = ts.floor("D") + pd.Timedelta(days=1)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz or "UTC", ambiguous="NaT", nonexistent="shift_forward")
+        if pd.isna(ts):
+            return None
+    return ts.tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
 Sniffer = Callable[[FileHead], bool]
 
 

@@ -83,7 +83,7 @@ from ..warehouse import Warehouse, WarehouseWriter, _sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
-from .staging import StageUnit, Staged, load_staged, stage_file, store_fields
+from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
 #: bookkeeping columns stored with every canonical row: natural key (+ occurrence) hash, the

@@ -83,8 +83,9 @@ from ..base import (
     normalize_header,
     unique_names,
 )
-from ..registry import REGISTRY, register_instance, unregister
+from ..frames import read_utf8_table
 from ..parse import parse_datetime, parse_number
+from ..registry import REGISTRY, register_instance, unregister
 from ..textio import TextLocale, decode_bytes, text_locale
 
 LINE = "__line"
@@ -425,12 +426,8 @@ def _text_frame(text: str, m: Mapping, sep: str | None = None) -> pd.DataFrame:
         if '"' not in body:
             df = _fast_split(body, sep)
         else:
-            try:  # pyarrow with exact physical line numbers (falls back to the csv module itself)
-                from .amazon import _read_utf8
-
-                df = _read_utf8(body.encode("utf-8"), sep, True).astype("object")
-            except ImportError:
-                df = None
+            # pyarrow with exact physical line numbers (falls back to the csv module itself)
+            df = read_utf8_table(body.encode("utf-8"), sep, True).astype("object")
     if df is None:
         df = csv_frame(body, sep)
     if skip and LINE in df.columns:

@@ -26,8 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..base import ReadResult, Store
-from ..registry import register_instance
 from ..independent import cell, rows, text, try_money
+from ..registry import register_instance
 from .mapping import Mapping, MappingReader, register_builtin
 
 SHOPEE = {

@@ -45,24 +45,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import IngestError
-from ...schemas import ADS_KINDS, TABLES, conform
-from ..base import FileHead, Reader, ReadResult, Store, csv_frame, decode, normalize_header
-from ..registry import register
-from .amazon import (
-    _SYMBOLS,
-    LINE,
-    _Bad,
-    _base,
-    _cell_dates,
-    _check_currency,
-    _find,
-    _int,
-    _num,
-    _quarantine,
-    _s,
-    read_delimited,
-    read_xlsx,
+from ....errors import IngestError
+from ....schemas import ADS_KINDS, TABLES, conform
+from ...base import FileHead, Reader, ReadResult, Store, csv_frame, decode, exported_at_from, normalize_header
+from ...frames import LINE, read_delimited, read_xlsx
+from ...parse import col_dates, col_int, col_number, col_text
+from ...registry import register
+from .common import (
+    CURRENCY_SYMBOLS,
+    BadRows,
+    check_currency,
+    find_column,
+    quarantine_rows,
+    store_columns,
 )
 
 _SALES = r"(\d+) day total sales(?: - \(click\))?(?: \(.*\))?"
@@ -301,7 +296,7 @@ class _AdsReportReader(Reader):
             raise IngestError(f"{path}: header is a {kind or 'non-ads'} report, not {self.kind}")
 
         def col(*patterns: str) -> str | None:
-            i = _find(keys, *patterns)
+            i = find_column(keys, *patterns)
             return names[i] if i is not None else None
 
         c_date = col("date", "day")
@@ -316,27 +311,27 @@ class _AdsReportReader(Reader):
             if m:
                 attribution = int(m.group(1))
                 break
-        self._check_currency(path, df, store, col("currency"), [c for c in (c_spend, c_sales) if c])
+        self.check_currency(path, df, store, col("currency"), [c for c in (c_spend, c_sales) if c])
 
-        bad = _Bad(df.index)
-        first = _s(df, c_date or c_start)
+        bad = BadRows(df.index)
+        first = col_text(df, c_date or c_start)
         dims_empty = pd.Series(True, index=df.index)
         for c in (c_camp, col(*_DIMS["ad_group"]), col(*_DIMS["placement"]), col(*_DIMS["targeting"])):
             if c:
-                dims_empty &= _s(df, c) == ""
+                dims_empty &= col_text(df, c) == ""
         total = first.str.lower().str.startswith("total") | ((first == "") & dims_empty)
         bad.add(total, c_date or c_start or "", "totals row")
         if c_date is not None:  # daily layout (a campaign report's Start/End Date are the campaign's)
-            day, db = _cell_dates(df[c_date])
+            day, db = col_dates(df[c_date])
             bad.cannot_parse(
                 db | (day.isna() & ~total), c_date, first, "a date like 2020-02-01 or Feb 1, 2020"
             )
             start = end = day
         else:  # summary layout: the row's range
-            start, sb = _cell_dates(df[c_start])
-            end, eb = _cell_dates(df[c_end])
+            start, sb = col_dates(df[c_start])
+            end, eb = col_dates(df[c_end])
             bad.cannot_parse(sb | (start.isna() & ~total), str(c_start), first, "a start date")
-            bad.cannot_parse(eb | (end.isna() & ~total), str(c_end), _s(df, c_end), "an end date")
+            bad.cannot_parse(eb | (end.isna() & ~total), str(c_end), col_text(df, c_end), "an end date")
             bad.add((end < start).fillna(False), str(c_end), "end date before start date")
             day = start.where(start == end)  # a one-day range is a daily row
         vals: dict[str, pd.Series] = {}
@@ -351,15 +346,15 @@ class _AdsReportReader(Reader):
             if c is None:  # the report has no such column: missing, not zero
                 vals[name] = pd.Series(np.nan, index=df.index, dtype="float64")
                 continue
-            v, b = (_int if kind_ == "int" else _num)(df[c])
-            bad.cannot_parse(b, c, _s(df, c), "a whole number" if kind_ == "int" else "a number")
+            v, b = (col_int if kind_ == "int" else col_number)(df[c])
+            bad.cannot_parse(b, c, col_text(df, c), "a whole number" if kind_ == "int" else "a number")
             bad.add((v < 0).fillna(False), c, f"{c}: negative value (expected >= 0)")
             vals[name] = v.fillna(0)  # an empty cell in a present column is none
         ok = ~bad.mask
-        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
+        quarantine = quarantine_rows(df, bad.mask, bad.reason, bad.column, names)
         table = TABLES[self.table]
         data: dict[str, object] = {
-            **_base(store),
+            **store_columns(store),
             "date": day[ok].dt.floor("D"),
             "start_date": start[ok].dt.floor("D"),
             "end_date": end[ok].dt.floor("D"),
@@ -369,7 +364,7 @@ class _AdsReportReader(Reader):
         }
         for dim in table.columns:
             if dim in _DIMS and dim not in data:
-                v = _s(df, col(*_DIMS[dim]))[ok]
+                v = col_text(df, col(*_DIMS[dim]))[ok]
                 # Amazon's CSV campaign report escapes a quote in a name as \"" ("31\"" x 19\"" mat"):
                 # the name must read as in the xlsx reports, or the precedence sees two campaigns
                 data[dim] = v.str.replace('\\"', '"', regex=False) if sep_file else v
@@ -389,10 +384,11 @@ class _AdsReportReader(Reader):
             quarantine=quarantine,
             expected_money=float(expected),
             money_columns=money,
+            exported_at=exported_at_from(end[ok], store.timezone, end_of_day=True),  # the range's end
         )
 
     @staticmethod
-    def _check_currency(
+    def check_currency(
         path: Path, df: pd.DataFrame, store: Store, c_cur: str | None, money: list[str]
     ) -> None:
         """Currency stated by a header symbol, a Currency column or money prefixes must be the store's."""
@@ -401,14 +397,14 @@ class _AdsReportReader(Reader):
             sym = m.group(1).strip() if m else ""
             if sym == "$":
                 if store.currency.upper() not in _DOLLAR:
-                    _check_currency(path, c, ["USD"], store)
-            elif sym and sym.lower() in _SYMBOLS:
-                _check_currency(path, c, [_SYMBOLS[sym.lower()]], store)
+                    check_currency(path, c, ["USD"], store)
+            elif sym and sym.lower() in CURRENCY_SYMBOLS:
+                check_currency(path, c, [CURRENCY_SYMBOLS[sym.lower()]], store)
         if c_cur:
-            _check_currency(path, c_cur, [v for v in _s(df, c_cur).unique().tolist() if v], store)
+            check_currency(path, c_cur, [v for v in col_text(df, c_cur).unique().tolist() if v], store)
         for c in money:
-            pre = _s(df, c).str.extract(r"^(Rs\.?|₹|€|£|[A-Z]{3})", expand=False).dropna().unique().tolist()
-            _check_currency(path, c, [_SYMBOLS.get(x.lower(), x) for x in pre], store)
+            pre = col_text(df, c).str.extract(r"^(Rs\.?|₹|€|£|[A-Z]{3})", expand=False).dropna().unique().tolist()
+            check_currency(path, c, [CURRENCY_SYMBOLS.get(x.lower(), x) for x in pre], store)
 
 
 def _reader(kind: str, label: str) -> type[_AdsReportReader]:

@@ -36,23 +36,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import IngestError
-from ..base import FileHead, Reader, ReadResult, Store, normalize_header
-from ..registry import register
-from ..parse import parse_number
-from ..textio import decode_bytes, detect_delimiter
-from .amazon import (
-    LINE,
+from ....errors import IngestError
+from ...base import FileHead, Reader, ReadResult, Store, normalize_header
+from ...frames import LINE, read_delimited_locale
+from ...parse import col_int, col_text, parse_number
+from ...registry import register
+from ...textio import decode_bytes, detect_delimiter
+from .common import (
     PLATFORM,
-    _Bad,
-    _frame,
-    _int,
-    _quarantine,
-    _s,
-    derive_fees_refunds,
-    read_delimited_locale,
-    settlement_category,
+    BadRows,
+    quarantine_rows,
+    table_frame,
 )
+from .settlement import derive_fees_refunds, settlement_category
 
 # ----------------------------------------------------------------------------------- vocabulary
 # role → header spellings (normalised: lower case, single spaces), English and localised
@@ -289,7 +285,7 @@ class AmazonTransactionReport(Reader):
                 f"{path}: line {loc.header_line + 1} is not a transaction report header "
                 "(expected date/time, type, product sales … total, or their translations)"
             )
-        self._check_currency(path, loc.header_line, store)
+        self.check_currency(path, loc.header_line, store)
         col = {}
         for n, k in zip(names, keys):
             role = _META_OF.get(k)
@@ -303,25 +299,25 @@ class AmazonTransactionReport(Reader):
         c_total = names[i_total]
         decimal = loc.decimal_or(".")
 
-        bad = _Bad(df.index)
-        dt_raw = _s(df, col["datetime"])
+        bad = BadRows(df.index)
+        dt_raw = col_text(df, col["datetime"])
         ts, tb = parse_report_datetimes(dt_raw, store.timezone)
         bad.cannot_parse(tb | (dt_raw == ""), col["datetime"], dt_raw,
                          "a date/time like 'Jan 1, 2024 12:04:11 AM PST' or '01.01.2024 00:04:11 UTC'")
-        total_raw = _s(df, c_total)
+        total_raw = col_text(df, c_total)
         total, b = parse_number(total_raw.astype(object).astype("string"), decimal=decimal)
         bad.cannot_parse(b | (total_raw == ""), c_total, total_raw, "a number")
         amounts: dict[str, pd.Series] = {}
         for c in money_cols:
-            raw = _s(df, c)
+            raw = col_text(df, c)
             v, b = parse_number(raw.astype(object).astype("string"), decimal=decimal)
             bad.cannot_parse(b, c, raw, f"a number with decimal mark {decimal!r}")
             amounts[c] = v.fillna(0.0)
-        q_raw = _s(df, col.get("quantity"))
-        qty, qb = _int(q_raw)
+        q_raw = col_text(df, col.get("quantity"))
+        qty, qb = col_int(q_raw)
         bad.cannot_parse(qb, col.get("quantity", "quantity"), q_raw, "a whole number")
         ok = ~bad.mask
-        quarantine = _quarantine(df, bad.mask, bad.reason, bad.column, names)
+        quarantine = quarantine_rows(df, bad.mask, bad.reason, bad.column, names)
 
         # per-row check: the amount columns add up to total
         row_sum = sum(amounts.values()) if amounts else pd.Series(0.0, index=df.index)
@@ -333,9 +329,9 @@ class AmazonTransactionReport(Reader):
                                      total[ok & (diff.abs() >= 0.005)], diff[ok & (diff.abs() >= 0.005)])
         ]
 
-        ttype_raw = _s(df, col.get("type"))
+        ttype_raw = col_text(df, col.get("type"))
         ttype = ttype_raw.map(lambda t: _TYPES.get(t.strip().lower(), t)).astype("string")
-        desc_raw = _s(df, col.get("description"))
+        desc_raw = col_text(df, col.get("description"))
         desc_row = desc_raw.map(lambda d: _DESCRIPTIONS.get(d.strip().lower(), d)).astype("string")
         is_order = ttype.str.lower().isin(_ORDER_TYPES)
 
@@ -376,16 +372,16 @@ class AmazonTransactionReport(Reader):
         cats = [settlement_category(t, a, d) for t, a, d in zip(
             l_tt.tolist(), long["amount_type"].tolist(), long["amount_description"].fillna("").tolist())]
         qty_first = take(qty).where(first.to_numpy(), pd.NA)
-        lines = _frame(
+        lines = table_frame(
             "settlement_lines",
             {
                 "platform": PLATFORM,
                 "store_id": store.store_id,
-                "settlement_id": take(_s(df, col.get("settlement_id"))),
+                "settlement_id": take(col_text(df, col.get("settlement_id"))),
                 "posted_date": take(ts.dt.floor("D")),
                 "transaction_type": l_tt,
-                "order_id": take(_s(df, col.get("order_id"))),
-                "sku": take(_s(df, col.get("sku"))),
+                "order_id": take(col_text(df, col.get("order_id"))),
+                "sku": take(col_text(df, col.get("sku"))),
                 "quantity": qty_first,
                 "amount_type": long["amount_type"],
                 "amount_description": long["amount_description"],
@@ -407,7 +403,7 @@ class AmazonTransactionReport(Reader):
         )
 
     @staticmethod
-    def _check_currency(path: Path, header_line: int, store: Store) -> None:
+    def check_currency(path: Path, header_line: int, store: Store) -> None:
         """A preamble line like "All amounts in USD, unless specified" must name the store's currency."""
         with path.open("rb") as fh:
             text = decode_bytes(fh.read(16384), store.marketplace)[0]

@@ -1,0 +1,584 @@
+"""Amazon settlement flat files, V1 (typed column pairs) and V2 (one amount per row).
+
+Both write ``payouts`` (the summary row), ``settlement_lines`` (one per amount, signed as in the
+file, categorised by ``settlement_category``) and the ``fees`` / ``refunds`` derived from them
+(``derive_fees_refunds``); both take ``exported_at`` from the settlement's deposit date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ....errors import IngestError
+from ...base import (
+    FileHead,
+    Reader,
+    ReadResult,
+    Store,
+    exported_at_from,
+    normalize_header,
+)
+from ...frames import LINE, read_delimited, read_delimited_locale
+from ...parse import col_datetime, col_int, col_number, col_text
+from ...registry import register
+from .common import (
+    PLATFORM,
+    BadRows,
+    check_currency,
+    header_keys,
+    quarantine_rows,
+    store_columns,
+    table_frame,
+)
+
+_PAIRS = (  # (type column, amount column, amount_type)
+    ("price-type", "price-amount", "ItemPrice"),
+    ("item-related-fee-type", "item-related-fee-amount", "ItemFees"),
+    ("shipment-fee-type", "shipment-fee-amount", "ShipmentFees"),
+    ("order-fee-type", "order-fee-amount", "OrderFees"),
+    ("promotion-type", "promotion-amount", "Promotion"),
+    (None, "misc-fee-amount", "MiscFee"),
+    ("other-fee-reason-description", "other-fee-amount", "OtherFee"),
+    ("direct-payment-type", "direct-payment-amount", "DirectPayment"),
+    (None, "other-amount", "Other"),
+)
+_REFUND_TX = ("refund", "chargeback refund", "a-to-z guarantee claim", "guarantee claim")
+_TRANSFER = (
+    "previous reserve",
+    "current reserve",
+    "reserve",
+    "transfer",
+    "payable to amazon",
+    "successful charge",
+    "micro deposit",
+    "failed disbursement",
+    "disbursement",
+    "unavailable balance",
+)
+_REIMBURSE = (
+    "reimburs",
+    "warehouse_",
+    "warehouse ",
+    "missing_from_inbound",
+    "clawback",
+    "free_replacement",
+    "incorrect_fees",
+    "compensated",
+    "safe-t",
+    "safet",
+)
+
+
+def settlement_category(transaction_type: str, amount_type: str, description: str) -> str:
+    """Category of one settlement amount (see docs/contracts.md)."""
+    t, d = transaction_type.strip().lower(), description.strip().lower()
+    what = d or t
+    if amount_type == "Quantity":
+        return "refund" if t in _REFUND_TX else "sales"
+    if "advertis" in what:
+        return "advertising"
+    if "tax" in d:
+        return "tax"
+    if "storage" in what:
+        return "storage"
+    if amount_type == "ItemPrice":
+        if d == "principal":
+            return "refund" if t in _REFUND_TX else "sales"
+        if "shipping" in d or "giftwrap" in d or "gift wrap" in d:
+            return "shipping"
+        return "refund" if t in _REFUND_TX else "sales"
+    if amount_type == "Promotion":
+        return "promotion"
+    if amount_type in ("ItemFees", "ShipmentFees", "OrderFees", "MiscFee"):
+        return "fee"
+    if any(k in what for k in _REIMBURSE):
+        return "reimbursement"
+    if any(t.startswith(k) or d.startswith(k) for k in _TRANSFER):
+        return "transfer"
+    if "fee" in what or "fba" in what or "subscription" in what or "chargeback" in what or "label" in what:
+        return "fee"
+    return "other"
+
+
+def fee_type(transaction_type: str, description: str) -> str:
+    """Fee type of a settlement fee amount (see schemas.FEE_TYPES)."""
+    d = (description or transaction_type).strip().lower().replace("_", "").replace(" ", "").replace("-", "")
+    if d in (
+        "commission",
+        "refundcommission",
+        "variableclosingfee",
+        "fixedclosingfee",
+        "salestaxcollectionfee",
+    ):
+        return "referral" if "commission" in d else "other"
+    if "storagerenewal" in d or "longterm" in d:
+        return "long_term_storage"
+    if "storage" in d:
+        return "storage"
+    if "advertis" in d:
+        return "advertising"
+    if "subscription" in d:
+        return "subscription"
+    if "shippingchargeback" in d or "shippinglabel" in d or "shippinghb" in d:
+        return "shipping_label"
+    if "refundadministration" in d or "returnprocessing" in d or "customerreturn" in d:
+        return "return_processing"
+    if "fba" in d or "fulfil" in d or "inbound" in d or "weightbased" in d or "pickpack" in d:
+        return "fulfillment"
+    return "other"
+
+
+def derive_fees_refunds(
+    store: Store, lines: pd.DataFrame, when: pd.Series, refund_quantity: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fees`` and ``refunds`` derived from canonical ``settlement_lines`` (as V1 does).
+
+    Fees: lines of category fee / storage / advertising, cost sign (``-amount``), fee type by
+    ``fee_type``. Refunds: ItemPrice Principal lines of refund transactions, ``-amount``, with
+    ``refund_quantity`` (aligned with ``lines``) when given. ``when`` dates each line (posted date,
+    else the settlement's end date).
+    """
+    keys = lines["transaction_type"].fillna("").astype(str) + "\x1f" + lines["amount_description"].fillna("").astype(str)
+    uniq = {k: fee_type(*k.split("\x1f", 1)) for k in pd.unique(keys)}
+    ftype = keys.map(uniq)
+    fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
+    fees = table_frame(
+        "fees",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[fm],
+            "order_id": lines["order_id"][fm],
+            "sku": lines["sku"][fm],
+            "fee_type": ftype[fm],
+            "description": lines["amount_description"][fm],
+            "amount": -lines["amount"][fm],
+            "currency": store.currency,
+            "source_row": lines["source_row"][fm],
+        },
+        lines.index[fm],
+    )
+    rm = (
+        (lines["category"] == "refund")
+        & (lines["amount_type"] == "ItemPrice")
+        & (lines["amount_description"].fillna("").str.lower() == "principal")
+    )
+    qty = refund_quantity if refund_quantity is not None else pd.Series(pd.NA, index=lines.index)
+    refunds = table_frame(
+        "refunds",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[rm],
+            "order_id": lines["order_id"][rm],
+            "sku": lines["sku"][rm],
+            "quantity": qty[rm].abs() if len(qty[rm]) else qty[rm],
+            "amount": -lines["amount"][rm],
+            "currency": store.currency,
+            "reason": "",
+            "source_row": lines["source_row"][rm],
+        },
+        lines.index[rm],
+    )
+    return fees, refunds
+
+
+def _payouts(df: pd.DataFrame, store: Store, sid: pd.Series, dates: dict[str, pd.Series], total: pd.Series,
+             pm: pd.Series) -> pd.DataFrame:
+    """The payout rows of a settlement flat file (V1 or V2): its summary rows ``pm``."""
+    return table_frame(
+        "payouts",
+        {
+            **store_columns(store),
+            "settlement_id": sid[pm],
+            "start_date": dates["settlement-start-date"][pm],
+            "end_date": dates["settlement-end-date"][pm],
+            "deposit_date": dates["deposit-date"][pm],
+            "total_amount": total[pm],
+            "source_row": df.loc[pm, LINE],
+        },
+        df.index[pm],
+    )
+
+
+def settlement_exported_at(stated: dict[str, pd.Series], tz: str) -> dt.datetime | None:
+    """A settlement's own version: its deposit date (the time Amazon closed and paid it), else the
+    settlement end date, from the summary row(s); as naive UTC."""
+    for c in ("deposit-date", "settlement-end-date"):
+        v = exported_at_from(stated.get(c), tz)
+        if v is not None:
+            return v
+    return None
+
+
+@register
+class AmazonSettlementV1(Reader):
+    name = "amazon_settlement_v1"
+    description = "Amazon Seller Central settlement flat file (V1, typed column pairs)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        keys = set(header_keys(head, "\t"))
+        return {
+            "settlement-id",
+            "total-amount",
+            "transaction-type",
+            "price-type",
+            "item-related-fee-type",
+        } <= keys
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df = read_delimited(path, "\t", quoted=False)
+        tz = store.timezone
+        n = len(df)
+        total_raw = col_text(df, "total-amount")
+        is_summary = total_raw != ""
+        summ = df[is_summary]
+        if summ.empty:
+            raise IngestError(
+                f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+            )
+        check_currency(path, "currency", col_text(summ, "currency"), store)
+        # decimal mark decided per file: "-5,62" style amounts mean comma decimals
+        amount_cols = [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]
+        parts = [df[a].iloc[:20_000].str.strip() for a in amount_cols if a in df.columns]
+        sample = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="string")
+        sample = sample[sample.fillna("") != ""]
+        comma = (
+            sample.str.contains(r",\d{1,2}$", regex=True).fillna(False).any()
+            and not sample.str.contains(r"\.\d{1,2}$", regex=True).fillna(False).any()
+        )
+        decimal = "," if comma else "."
+
+        bad = BadRows(df.index)
+        total, tb = col_number(total_raw, decimal)
+        bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+        dates, stated = {}, {}
+        for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+            v, b = col_datetime(col_text(df, c), tz)
+            bad.cannot_parse(
+                b & is_summary, c, col_text(df, c), "a date like 2025-07-31T22:07:18+00:00 or 31.07.2025"
+            )
+            dates[c] = v.dt.floor("D")
+            stated[c] = v[is_summary]
+        pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+        posted_raw = col_text(df, pcol)
+        posted, pb = col_datetime(posted_raw, tz)
+        bad.cannot_parse(
+            pb & ~is_summary, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00 or 31.07.2025"
+        )
+        qty_raw = col_text(df, "quantity-purchased")
+        qty, qb = col_int(qty_raw)
+        bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+        bad.add(
+            (qty < 0).fillna(False),
+            "quantity-purchased",
+            "quantity-purchased: negative value (expected a whole number >= 0)",
+        )
+
+        amounts = {}
+        for tcol, acol, atype in _PAIRS:
+            if acol not in df.columns:
+                continue
+            raw = col_text(df, acol)
+            v, b = col_number(raw, decimal)
+            bad.cannot_parse(b, acol, raw, "a number")
+            amounts[atype] = (tcol, acol, v, raw != "")
+        any_amount = pd.Series(False, index=df.index)
+        for _, _, _, has in amounts.values():
+            any_amount |= has
+        tx = ~is_summary
+        bad.add(
+            tx & ~any_amount & (qty_raw == ""),
+            "",
+            "no amount and no quantity in the row (expected one amount column filled)",
+        )
+        ok = ~bad.mask
+        quarantine = quarantine_rows(df, bad.mask, bad.reason, bad.column, [c for c in df.columns if c != LINE])
+
+        sid = col_text(df, "settlement-id")
+        ttype = col_text(df, "transaction-type")
+        order_id = col_text(df, "order-id")
+        sku = col_text(df, "sku")
+
+        # payouts: the summary row(s)
+        pm = is_summary & ok
+        payouts = _payouts(df, store, sid, dates, total, pm)
+        # settlement lines: one per filled amount cell (long format), quantity-only rows with amount 0
+        parts = []
+        for order, (atype, (tcol, acol, v, has)) in enumerate(amounts.items()):
+            m = has & tx & ok
+            if not m.any():
+                continue
+            desc = col_text(df, tcol)[m] if tcol else pd.Series("", index=df.index[m], dtype="string")
+            desc = desc.where(desc != "", ttype[m])
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": df.index[m],
+                        "order": order,
+                        "amount_type": atype,
+                        "amount_description": desc.astype("string[pyarrow]"),
+                        "amount": v[m],
+                    }
+                )
+            )
+        qonly = tx & ok & ~any_amount & (qty_raw != "")
+        if qonly.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": df.index[qonly],
+                        "order": 99,
+                        "amount_type": "Quantity",
+                        "amount_description": pd.Series(
+                            "quantity-purchased", index=df.index[qonly], dtype="string[pyarrow]"
+                        ),
+                        "amount": 0.0,
+                    }
+                )
+            )
+        if parts:
+            long = pd.concat(parts, ignore_index=True)
+            order = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))  # file order
+            long = long.take(order).reset_index(drop=True)
+        else:
+            long = pd.DataFrame(
+                {
+                    "row": pd.Series([], dtype="int64"),
+                    "order": [],
+                    "amount_type": [],
+                    "amount_description": [],
+                    "amount": [],
+                }
+            )
+        r = long["row"].to_numpy()
+        first = ~long["row"].duplicated()
+
+        def take(col: pd.Series) -> pd.Series:  # df's index is a RangeIndex: labels are positions
+            return col.take(r).reset_index(drop=True)
+
+        l_tt = take(ttype)
+        # category / fee type per distinct (transaction type, amount type, description)
+        codes, uniqs = [], []
+        for col in (l_tt, long["amount_type"], long["amount_description"]):
+            c, u = pd.factorize(col)
+            codes.append(c.astype(np.int64))
+            uniqs.append(np.asarray(u, dtype=object))
+        n1, n2 = max(len(uniqs[1]), 1), max(len(uniqs[2]), 1)
+        combo = (codes[0] * n1 + codes[1]) * n2 + codes[2]
+        ukeys, inv = np.unique(combo, return_inverse=True)
+        cats, fts = [], []
+        for k in ukeys.tolist():
+            i0, rem = divmod(k, n1 * n2)
+            i1, i2 = divmod(rem, n2)
+            t, a, d = str(uniqs[0][i0]), str(uniqs[1][i1]), str(uniqs[2][i2])
+            cats.append(settlement_category(t, a, d))
+            fts.append(fee_type(t, d))
+        category = np.array(cats, dtype=object)[inv] if len(r) else np.array([], dtype=object)
+        l_fee_type = np.array(fts, dtype=object)[inv] if len(r) else np.array([], dtype=object)
+        l_qty = take(qty).where(first.to_numpy(), pd.NA)
+        lines = table_frame(
+            "settlement_lines",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "settlement_id": take(sid),
+                "posted_date": take(posted.dt.floor("D")),
+                "transaction_type": l_tt,
+                "order_id": take(order_id),
+                "sku": take(sku),
+                "quantity": l_qty,
+                "amount_type": long["amount_type"],
+                "amount_description": long["amount_description"],
+                "category": category,
+                "amount": long["amount"],
+                "currency": store.currency,
+                "source_row": take(df[LINE]),
+            },
+            long.index,
+        )
+        # dates for derived rows: posted date, else the settlement's end date
+        end_by_sid = payouts.set_index("settlement_id")["end_date"]
+        end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
+        when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
+
+        fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
+        fees = table_frame(
+            "fees",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": when[fm],
+                "order_id": lines["order_id"][fm],
+                "sku": lines["sku"][fm],
+                "fee_type": pd.Series(l_fee_type, index=lines.index)[fm],
+                "description": lines["amount_description"][fm],
+                "amount": -lines["amount"][fm],
+                "currency": store.currency,
+                "source_row": lines["source_row"][fm],
+            },
+            lines.index[fm],
+        )
+        # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
+        rm = (
+            (lines["category"] == "refund")
+            & (lines["amount_type"] == "ItemPrice")
+            & (lines["amount_description"].str.lower() == "principal")
+        )
+        # only refund principal lines and the quantity rows of refund transactions take part
+        qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
+        sel = (rm | qm).to_numpy()
+        rsel = r[sel]
+        qk = pd.DataFrame(
+            {
+                "sid": lines["settlement_id"][sel],
+                "t": lines["transaction_type"][sel],
+                "o": lines["order_id"][sel],
+                "s": lines["sku"][sel],
+                "oi": col_text(df, "order-item-code").to_numpy()[rsel],
+                "ai": col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel],
+                "q": lines["quantity"][sel],
+            }
+        )
+        keys = ["sid", "t", "o", "s", "oi", "ai"]
+        qrows = qk[qm.to_numpy()[sel]].drop_duplicates(keys)
+        ref = qk[rm.to_numpy()[sel]].merge(qrows, on=keys, how="left", suffixes=("", "_q"))
+        refunds = table_frame(
+            "refunds",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "date": when[rm].to_numpy(),
+                "order_id": lines["order_id"][rm].to_numpy(),
+                "sku": lines["sku"][rm].to_numpy(),
+                "quantity": ref["q_q"].to_numpy(),
+                "amount": (-lines["amount"][rm]).to_numpy(),
+                "currency": store.currency,
+                "reason": "",
+                "source_row": lines["source_row"][rm].to_numpy(),
+            },
+            pd.RangeIndex(int(rm.sum())),
+        )
+        expected = float(total[is_summary].sum())
+        return ReadResult(
+            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+            rows_read=n,
+            quarantine=quarantine,
+            expected_money=round(expected, 2),
+            money_columns=[("settlement_lines", "amount", 1.0)],
+            exported_at=settlement_exported_at(stated, tz),
+        )
+
+
+@register
+class AmazonSettlementV2(Reader):
+    """Settlement flat file V2: one amount per row (``amount-type``, ``amount-description``, ``amount``).
+
+    The summary row (``total-amount`` filled, transaction columns empty) gives the payout; every
+    other row is one ``settlement_lines`` row, categorised with V1's ``settlement_category`` and
+    ``fee_type``; fees and refunds are derived as for V1. ``quantity-purchased`` is repeated on each
+    amount row of an item: it is kept on the first line of each (transaction type, order, item,
+    posted date) so quantities are not counted once per fee. Reconciliation: total-amount.
+    """
+
+    name = "amazon_settlement_v2"
+    description = "Amazon Seller Central settlement flat file V2 (amount-type / amount-description / amount)"
+    platforms = ("amazon",)
+
+    def sniff(self, head: FileHead) -> bool:
+        keys = set(header_keys(head, "\t"))
+        return {"settlement-id", "total-amount", "transaction-type", "amount-type", "amount-description",
+                "amount"} <= keys
+
+    def read(self, path: Path, store: Store) -> ReadResult:
+        df, loc = read_delimited_locale(path, quoted=False, marketplace=store.marketplace, sep="\t")
+        df.columns = [normalize_header(c) if c != LINE else c for c in df.columns]
+        tz = store.timezone
+        raw_cols = [c for c in df.columns if c != LINE]
+        total_raw = col_text(df, "total-amount")
+        is_summary = total_raw != ""
+        if not is_summary.any():
+            raise IngestError(
+                f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+            )
+        check_currency(path, "currency", col_text(df[is_summary], "currency"), store)
+        decimal = loc.decimal_or(".")
+        bad = BadRows(df.index)
+        total, tb = col_number(total_raw, decimal)
+        bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+        dates, stated = {}, {}
+        for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+            v, b = col_datetime(col_text(df, c), tz)
+            bad.cannot_parse(b & is_summary, c, col_text(df, c), "a date like 2025-07-31T22:07:18+00:00")
+            dates[c] = v.dt.floor("D")
+            stated[c] = v[is_summary]
+        pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+        posted_raw = col_text(df, pcol)
+        if pcol == "posted-date-time" and "posted-date" in df.columns:
+            posted_raw = posted_raw.where(posted_raw != "", col_text(df, "posted-date"))
+        posted, pb = col_datetime(posted_raw, tz)
+        tx = ~is_summary
+        bad.cannot_parse(pb & tx, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00")
+        amt_raw = col_text(df, "amount")
+        amount, ab = col_number(amt_raw, decimal)
+        bad.cannot_parse(ab, "amount", amt_raw, "a number")
+        qty_raw = col_text(df, "quantity-purchased")
+        qty, qb = col_int(qty_raw)
+        bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+        atype = col_text(df, "amount-type")
+        bad.add(tx & (amt_raw == "") & (qty_raw == ""), "amount",
+                "no amount and no quantity in the row (expected amount filled)")
+        ok = ~bad.mask
+        quarantine = quarantine_rows(df, bad.mask, bad.reason, bad.column, raw_cols)
+
+        sid = col_text(df, "settlement-id")
+        pm = is_summary & ok
+        payouts = _payouts(df, store, sid, dates, total, pm)
+        lm = tx & ok
+        d = df[lm]
+        ttype = col_text(d, "transaction-type")
+        desc = col_text(d, "amount-description")
+        # "TransactionTotalAmount" says nothing: the amount type names the money (Cost of Advertising…)
+        desc = desc.where(~desc.str.lower().isin(["transactiontotalamount", ""]), atype[lm])
+        at = atype[lm].where(atype[lm] != "", "Quantity").where(amt_raw[lm] != "", "Quantity")
+        item = col_text(d, "order-item-code").where(col_text(d, "order-item-code") != "", col_text(d, "merchant-adjustment-item-id"))
+        grp = pd.DataFrame({"s": sid[lm], "t": ttype, "o": col_text(d, "order-id"), "i": item, "k": col_text(d, "sku"),
+                            "p": posted_raw[lm]})
+        first_of_item = ~grp.duplicated()
+        q_item = qty[lm].groupby([grp[c] for c in grp.columns], dropna=False, sort=False).transform("first")
+        cats = {k: settlement_category(*k) for k in set(zip(ttype.tolist(), at.tolist(), desc.tolist()))}
+        lines = table_frame(
+            "settlement_lines",
+            {
+                "platform": PLATFORM,
+                "store_id": store.store_id,
+                "settlement_id": sid[lm],
+                "posted_date": posted[lm].dt.floor("D"),
+                "transaction_type": ttype,
+                "order_id": col_text(d, "order-id"),
+                "sku": col_text(d, "sku"),
+                "quantity": qty[lm].where(first_of_item, pd.NA),
+                "amount_type": at,
+                "amount_description": desc,
+                "category": [cats[k] for k in zip(ttype.tolist(), at.tolist(), desc.tolist())],
+                "amount": amount[lm].fillna(0.0),
+                "currency": store.currency,
+                "source_row": d[LINE],
+            },
+            d.index,
+        )
+        end_by_sid = payouts.drop_duplicates("settlement_id").set_index("settlement_id")["end_date"]
+        when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
+        fees, refunds = derive_fees_refunds(store, lines, when, q_item.reset_index(drop=True).astype("Float64"))
+        return ReadResult(
+            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+            rows_read=len(df),
+            quarantine=quarantine,
+            expected_money=round(float(total[is_summary].sum()), 2),
+            money_columns=[("settlement_lines", "amount", 1.0)],
+            exported_at=settlement_exported_at(stated, tz),
+        )
