@@ -16,15 +16,17 @@ from ..warehouse import Warehouse
 VOLATILE_COLUMNS = frozenset({"ingested_at", "changed_at"})
 
 
-def table_digests(wh: Warehouse) -> dict[str, str]:
-    """sha256 (16 hex) of each table's sorted rows in the live snapshot, by table name."""
+def table_digests(wh: Warehouse, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """sha256 (16 hex) of each table's sorted rows in the live snapshot, by table name
+    (without the run's wall-clock columns and any column named in ``exclude``)."""
+    skip = VOLATILE_COLUMNS | set(exclude)
     con = wh.connect()
     try:
         names = sorted(r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall())
         out: dict[str, str] = {}
         for name in names:
-            cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall() if r[0] not in VOLATILE_COLUMNS]
+            cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall() if r[0] not in skip]
             h = hashlib.sha256(("|".join(cols)).encode())
             if cols:
                 sel = ", ".join(f'"{c}"' for c in cols)

@@ -214,6 +214,121 @@ def settlement_exported_at(stated: dict[str, pd.Series], tz: str) -> dt.datetime
     return None
 
 
+def _v1_decimal_mark(df: pd.DataFrame) -> str:
+    """The file's decimal mark, decided once: "-5,62" style amounts (and no "x.yy") mean a comma."""
+    amount_cols = [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]
+    parts = [df[a].iloc[:20_000].str.strip() for a in amount_cols if a in df.columns]
+    sample = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="string")
+    sample = sample[sample.fillna("") != ""]
+    comma = (
+        sample.str.contains(r",\d{1,2}$", regex=True).fillna(False).any()
+        and not sample.str.contains(r"\.\d{1,2}$", regex=True).fillna(False).any()
+    )
+    return "," if comma else "."
+
+
+def _v1_long_amounts(df: pd.DataFrame, amounts: dict[str, tuple], ttype: pd.Series, rows: pd.Series,
+                     qty_only: pd.Series) -> pd.DataFrame:
+    """V1's typed column pairs in long format: one row per filled amount cell of the ``rows`` kept
+    (``row`` position, ``order`` of the pair, amount type, description, amount), plus one zero
+    ``Quantity`` row per row that only carries a quantity; in file order."""
+    parts = []
+    for order, (atype, (tcol, acol, v, has)) in enumerate(amounts.items()):
+        m = has & rows
+        if not m.any():
+            continue
+        desc = col_text(df, tcol)[m] if tcol else pd.Series("", index=df.index[m], dtype="string")
+        desc = desc.where(desc != "", ttype[m])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": df.index[m],
+                    "order": order,
+                    "amount_type": atype,
+                    "amount_description": desc.astype("string[pyarrow]"),
+                    "amount": v[m],
+                }
+            )
+        )
+    qonly = rows & qty_only
+    if qonly.any():
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": df.index[qonly],
+                    "order": 99,
+                    "amount_type": "Quantity",
+                    "amount_description": pd.Series(
+                        "quantity-purchased", index=df.index[qonly], dtype="string[pyarrow]"
+                    ),
+                    "amount": 0.0,
+                }
+            )
+        )
+    if parts:
+        long = pd.concat(parts, ignore_index=True)
+        order = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))  # file order
+        long = long.take(order).reset_index(drop=True)
+    else:
+        long = pd.DataFrame(
+            {
+                "row": pd.Series([], dtype="int64"),
+                "order": [],
+                "amount_type": [],
+                "amount_description": [],
+                "amount": [],
+            }
+        )
+    return long
+
+
+def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Series,
+                r: np.ndarray) -> pd.DataFrame:
+    """Refunds of a V1 settlement: the Principal of refund transactions, with the quantity of the
+    refund's quantity row if any (``r``: each line's row position in ``df``)."""
+    # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
+    rm = (
+        (lines["category"] == "refund")
+        & (lines["amount_type"] == "ItemPrice")
+        & (lines["amount_description"].str.lower() == "principal")
+    )
+    # only refund principal lines and the quantity rows of refund transactions take part
+    qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
+    sel = (rm | qm).to_numpy()
+    rsel = r[sel]
+    qk = pd.DataFrame(
+        {
+            "sid": lines["settlement_id"][sel],
+            "t": lines["transaction_type"][sel],
+            "o": lines["order_id"][sel],
+            "s": lines["sku"][sel],
+            "oi": col_text(df, "order-item-code").to_numpy()[rsel],
+            "ai": col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel],
+            "q": lines["quantity"][sel],
+        }
+    )
+    keys = ["sid", "t", "o", "s", "oi", "ai"]
+    qrows = qk[qm.to_numpy()[sel]].drop_duplicates(keys)
+    ref = qk[rm.to_numpy()[sel]].merge(qrows, on=keys, how="left", suffixes=("", "_q"))
+    refunds = table_frame(
+        "refunds",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "date": when[rm].to_numpy(),
+            "order_id": lines["order_id"][rm].to_numpy(),
+            "sku": lines["sku"][rm].to_numpy(),
+            "quantity": ref["q_q"].to_numpy(),
+            "amount": (-lines["amount"][rm]).to_numpy(),
+            "currency": store.currency,
+            "reason": "",
+            "source_row": lines["source_row"][rm].to_numpy(),
+        },
+        pd.RangeIndex(int(rm.sum())),
+    )
+    return refunds
+
+
 @register
 class AmazonSettlementV1(Reader):
     name = "amazon_settlement_v1"
@@ -242,16 +357,7 @@ class AmazonSettlementV1(Reader):
                 f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
             )
         check_currency(path, "currency", col_text(summ, "currency"), store)
-        # decimal mark decided per file: "-5,62" style amounts mean comma decimals
-        amount_cols = [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]
-        parts = [df[a].iloc[:20_000].str.strip() for a in amount_cols if a in df.columns]
-        sample = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="string")
-        sample = sample[sample.fillna("") != ""]
-        comma = (
-            sample.str.contains(r",\d{1,2}$", regex=True).fillna(False).any()
-            and not sample.str.contains(r"\.\d{1,2}$", regex=True).fillna(False).any()
-        )
-        decimal = "," if comma else "."
+        decimal = _v1_decimal_mark(df)
 
         bad = BadRows(df.index)
         total, tb = col_number(total_raw, decimal)
@@ -308,53 +414,7 @@ class AmazonSettlementV1(Reader):
         pm = is_summary & ok
         payouts = _payouts(df, store, sid, dates, total, pm)
         # settlement lines: one per filled amount cell (long format), quantity-only rows with amount 0
-        parts = []
-        for order, (atype, (tcol, acol, v, has)) in enumerate(amounts.items()):
-            m = has & tx & ok
-            if not m.any():
-                continue
-            desc = col_text(df, tcol)[m] if tcol else pd.Series("", index=df.index[m], dtype="string")
-            desc = desc.where(desc != "", ttype[m])
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": df.index[m],
-                        "order": order,
-                        "amount_type": atype,
-                        "amount_description": desc.astype("string[pyarrow]"),
-                        "amount": v[m],
-                    }
-                )
-            )
-        qonly = tx & ok & ~any_amount & (qty_raw != "")
-        if qonly.any():
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": df.index[qonly],
-                        "order": 99,
-                        "amount_type": "Quantity",
-                        "amount_description": pd.Series(
-                            "quantity-purchased", index=df.index[qonly], dtype="string[pyarrow]"
-                        ),
-                        "amount": 0.0,
-                    }
-                )
-            )
-        if parts:
-            long = pd.concat(parts, ignore_index=True)
-            order = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))  # file order
-            long = long.take(order).reset_index(drop=True)
-        else:
-            long = pd.DataFrame(
-                {
-                    "row": pd.Series([], dtype="int64"),
-                    "order": [],
-                    "amount_type": [],
-                    "amount_description": [],
-                    "amount": [],
-                }
-            )
+        long = _v1_long_amounts(df, amounts, ttype, tx & ok, ~any_amount & (qty_raw != ""))
         r = long["row"].to_numpy()
         first = ~long["row"].duplicated()
 
@@ -423,46 +483,7 @@ class AmazonSettlementV1(Reader):
             },
             lines.index[fm],
         )
-        # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
-        rm = (
-            (lines["category"] == "refund")
-            & (lines["amount_type"] == "ItemPrice")
-            & (lines["amount_description"].str.lower() == "principal")
-        )
-        # only refund principal lines and the quantity rows of refund transactions take part
-        qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
-        sel = (rm | qm).to_numpy()
-        rsel = r[sel]
-        qk = pd.DataFrame(
-            {
-                "sid": lines["settlement_id"][sel],
-                "t": lines["transaction_type"][sel],
-                "o": lines["order_id"][sel],
-                "s": lines["sku"][sel],
-                "oi": col_text(df, "order-item-code").to_numpy()[rsel],
-                "ai": col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel],
-                "q": lines["quantity"][sel],
-            }
-        )
-        keys = ["sid", "t", "o", "s", "oi", "ai"]
-        qrows = qk[qm.to_numpy()[sel]].drop_duplicates(keys)
-        ref = qk[rm.to_numpy()[sel]].merge(qrows, on=keys, how="left", suffixes=("", "_q"))
-        refunds = table_frame(
-            "refunds",
-            {
-                "platform": PLATFORM,
-                "store_id": store.store_id,
-                "date": when[rm].to_numpy(),
-                "order_id": lines["order_id"][rm].to_numpy(),
-                "sku": lines["sku"][rm].to_numpy(),
-                "quantity": ref["q_q"].to_numpy(),
-                "amount": (-lines["amount"][rm]).to_numpy(),
-                "currency": store.currency,
-                "reason": "",
-                "source_row": lines["source_row"][rm].to_numpy(),
-            },
-            pd.RangeIndex(int(rm.sum())),
-        )
+        refunds = _v1_refunds(df, store, lines, when, r)
         expected = float(total[is_summary].sum())
         return ReadResult(
             tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
