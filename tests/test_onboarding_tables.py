@@ -14,11 +14,10 @@ ADS_CSV = ("Day,Campaign,Ad set,Impressions,Clicks,Cost,Purchases,Purchase value
 
 @pytest.fixture
 def ads_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from kpi_lib.ingest import base
+    from kpi_lib.ingest.registry import REGISTRY
 
-    base.readers()  # built-ins only: no mapping of the repo or of another test applies
-    builtin = {k: r for k, r in base._REGISTRY.items() if not str(getattr(r, "source", "")).endswith((".yaml", ".yml"))}
-    monkeypatch.setattr(base, "_REGISTRY", builtin)
+    # built-ins only: no mapping of the repo or of another test applies
+    monkeypatch.setattr(REGISTRY, "_readers", REGISTRY.builtin_readers())
     for f in (project / "parameters" / "mappings").glob("*"):
         f.unlink()
     raw = project / "data" / "raw" / "SFY-US-01"

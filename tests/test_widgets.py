@@ -420,11 +420,9 @@ STORES = (
 @pytest.fixture
 def isolated_readers(monkeypatch):
     """Only built-in readers: user mappings (the repo's or a test's) neither apply nor leak to later tests."""
-    from kpi_lib.ingest import base
+    from kpi_lib.ingest.registry import REGISTRY
 
-    base.readers()
-    builtin = {k: r for k, r in base._REGISTRY.items() if not str(getattr(r, "source", "")).endswith((".yaml", ".yml"))}
-    monkeypatch.setattr(base, "_REGISTRY", builtin)
+    monkeypatch.setattr(REGISTRY, "_readers", REGISTRY.builtin_readers())
 
 
 @pytest.fixture

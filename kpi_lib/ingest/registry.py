@@ -61,6 +61,13 @@ class ReaderRegistry:
         for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{self._package}."):
             importlib.import_module(mod.name)
 
+    def builtin_readers(self) -> dict[str, Reader]:
+        """A copy of the registry without the user mappings (readers built from a YAML file), by
+        name: what a test or preview that must not see the project's mappings installs."""
+        self.readers()
+        return {k: r for k, r in self._readers.items()
+                if not str(getattr(r, "source", "")).endswith((".yaml", ".yml"))}
+
     # -- lookup ------------------------------------------------------------------------------
     def readers(self) -> list[Reader]:
         """All readers in sniffing order: specific ones first, user mapping readers last."""
