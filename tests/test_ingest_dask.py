@@ -27,7 +27,14 @@ def small_raw(demo_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("KPI_ROOT", str(demo_project))
     raw = tmp_path / "raw"
     for sid in STORES:
-        shutil.copytree(demo_project / "data" / "raw" / sid, raw / sid, copy_function=shutil.copy2)
+        src = demo_project / "data" / "raw" / sid
+        for folder in sorted({p.parent for p in src.rglob("*") if p.is_file()}):
+            files = sorted(p for p in folder.iterdir() if p.is_file())
+            keep = [p for p in files if p.name.startswith("_")] + [p for p in files if not p.name.startswith("_")][:3]
+            dest = raw / sid / folder.relative_to(src)
+            dest.mkdir(parents=True, exist_ok=True)
+            for p in keep:  # the first three exports of each kind (copy2 keeps the mtime = version)
+                shutil.copy2(p, dest / p.name)
     return raw
 
 
@@ -39,7 +46,7 @@ def test_dask_ingest_matches_in_process(small_raw: Path, tmp_path: Path, demo_pr
     assert not [f.error for f in local.files if f.error]
     assert not [f.error for f in dask.files if f.error]
     n_loaded = sum(f.rows_loaded for f in local.files)
-    assert n_loaded > 1000 and n_loaded == sum(f.rows_loaded for f in dask.files)
+    assert n_loaded > 500 and n_loaded == sum(f.rows_loaded for f in dask.files)
     a, b = Warehouse(tmp_path / "wh-local"), Warehouse(tmp_path / "wh-dask")
     assert table_digests(a) == table_digests(b)
     assert content_hash(a) == content_hash(b)
