@@ -54,8 +54,8 @@ from .definitions import load_catalog
 from .errors import ConfigError
 from .metrics import compute, period_bounds, shift_period
 from .org import ENTITY_DIMENSION, assignments, contract_stores, entity_stores
-from .spec import actions as actions_spec
 from .spec import Context
+from .spec import actions as actions_spec
 from .spec.actions import (  # noqa: F401 - re-exported
     HEADER,
     ID_RE,

@@ -217,7 +217,7 @@ def to_plain(x: Any) -> Any:
     if isinstance(x, bool) or x is None:
         return x
     if isinstance(x, Decimal):
-        return int(x) if x == x.to_integral_value() and "E" not in str(x) and "." not in str(x) else float(x)
+        return int(x) if x == x.to_integral_value() else float(x)
     if isinstance(x, Enum):
         return to_plain(x.value)
     if isinstance(x, Path):

@@ -261,7 +261,7 @@ class Mapping(StrictModel):
 
 def _dump(m: Mapping) -> Any:
     # a plain column is written as its name (``sku: 商品SKU``), as the model serializer does
-    return to_plain(m.model_dump(mode="python", by_alias=True, exclude_unset=True))
+    return to_plain(m.model_dump(mode="python", by_alias=True, exclude_unset=True, exclude_none=True))
 
 
 def _align(new: Any, old: Any) -> Any:
@@ -274,9 +274,8 @@ def _align(new: Any, old: Any) -> Any:
     out = {}
     for k, v in cols.items():
         w = was.get(k)
-        if isinstance(v, dict) and set(v) == {"column"} and w == v["column"]:
-            v = w
-        elif isinstance(v, str) and w == {"column": v}:
+        if (isinstance(v, dict) and set(v) == {"column"} and w == v["column"]) or (
+                isinstance(v, str) and w == {"column": v}):
             v = w
         out[k] = v
     return {**new, "columns": out}
