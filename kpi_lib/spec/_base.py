@@ -208,10 +208,18 @@ class Checker:
 # ------------------------------------------------------------------------------------ plain data
 
 
+#: keys written first in a new mapping (a subclass's id before its base class's fields)
+LEADING_KEYS: tuple[str, ...] = ("id", "name", "vendor", "label_zh", "label_en")
+
+
 def to_plain(x: Any) -> Any:
-    """Model dump (python mode) → YAML-friendly plain data: Decimals as int/float, enums as values."""
+    """Model dump (python mode) → YAML-friendly plain data: Decimals as int/float, enums as values.
+
+    Keys keep the model's order except :data:`LEADING_KEYS`, which come first (only new items are
+    affected: the round-trip merge keeps the file's order for existing ones)."""
     if isinstance(x, dict):
-        return {str(k): to_plain(v) for k, v in x.items()}
+        keys = [k for k in LEADING_KEYS if k in x] + [k for k in x if k not in LEADING_KEYS]
+        return {str(k): to_plain(x[k]) for k in keys}
     if isinstance(x, (list, tuple)):
         return [to_plain(v) for v in x]
     if isinstance(x, bool) or x is None:
