@@ -25,7 +25,7 @@ import csv
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -110,10 +110,7 @@ def _csv_ids(path: Path, column: str) -> set[str] | None:
 
 
 def _csv_column(path: Path, column: str) -> set[str]:
-    if not path.is_file():
-        return set()
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return {(r.get(column) or "").strip() for r in csv.DictReader(fh)} - {""}
+    return _csv_ids(path, column) or set()
 
 
 @dataclass
@@ -128,7 +125,6 @@ class Context:
     marketplaces: set[str] | None = None
     contracts: set[str] | None = None
     roles: set[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_files(cls, parameters: Path | None = None, reference: Path | None = None) -> Context:
@@ -169,7 +165,8 @@ class Context:
                 "marketplace": self.marketplaces, "contract": self.contracts}.get(kind)
 
 
-def _sample(ids: Iterable[str]) -> str:
+def sample_ids(ids: Iterable[str]) -> str:
+    """Up to twelve ids, sorted, for a message ('none' when empty)."""
     s = sorted(ids)
     return (", ".join(s[:12]) + (" …" if len(s) > 12 else "")) if s else "none"
 
@@ -193,7 +190,7 @@ class Checker:
         if entity_id is None or known is None or kind in ("company", "category", "sku"):
             return
         if entity_id not in known:
-            self.add(position, field, f"unknown {kind} {entity_id!r} (known: {_sample(known)})")
+            self.add(position, field, f"unknown {kind} {entity_id!r} (known: {sample_ids(known)})")
 
     def store(self, position: str, field: str, store_id: str | None) -> None:
         self.entity(position, field, "store", store_id)

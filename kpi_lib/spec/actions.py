@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..config import StrictModel
-from ._base import Checker, Context, Issue, Spec, _sample, to_plain
+from ._base import Checker, Context, Issue, Spec, sample_ids, to_plain
 
 EntityKind = Literal["company", "platform", "marketplace", "store", "team", "person", "contract"]
 Status = Literal["open", "done", "dropped"]
@@ -132,14 +132,14 @@ def _cross(f: ActionsFile, chk: Checker) -> None:
         if people:
             for field, pid in (("owner", a.owner), ("created_by", a.created_by), ("status_by", a.status_by)):
                 if pid is not None and pid not in people:
-                    chk.add(pos, field, f"unknown person {pid!r} (known: {_sample(people)})")
+                    chk.add(pos, field, f"unknown person {pid!r} (known: {sample_ids(people)})")
             for j, c in enumerate(a.comments):
                 if c.by not in people:
-                    chk.add(pos, f"comments[{j}].by", f"unknown person {c.by!r} (known: {_sample(people)})")
+                    chk.add(pos, f"comments[{j}].by", f"unknown person {c.by!r} (known: {sample_ids(people)})")
         if a.entity_kind != "company" and chk.ctx.stores is not None:
             ids = chk.ctx.ids(a.entity_kind) or set()
             if a.entity_id not in ids:
-                chk.add(pos, "entity_id", f"unknown {a.entity_kind} {a.entity_id!r} (known: {_sample(ids)})")
+                chk.add(pos, "entity_id", f"unknown {a.entity_kind} {a.entity_id!r} (known: {sample_ids(ids)})")
 
 
 def _dump(f: ActionsFile) -> dict:

@@ -277,6 +277,9 @@ class ContractSimulator(Panel):
         fee: dict[str, Any] = {"model": model}
         if self.fee_name.value.strip():
             fee["name"] = self.fee_name.value.strip()
+        saved_labels = self._saved_fee_data().get("labels")
+        if saved_labels:  # the fee lines' zh/en names are not edited here: kept as saved
+            fee["labels"] = saved_labels
         tiers, tier_issues = parse_tiers(self.tiers.value)
         if model == "fixed":
             fee["base"] = str(total)
