@@ -44,7 +44,15 @@ from . import org
 from .errors import ConfigError, KpiError
 from .metrics import compute, compute_long, period_bounds, period_kind, shift_period
 from .spec import overheads as overheads_spec
-from .spec.overheads import Addon, Basis, Overheads, RentCost, StaffCost, Subscription  # noqa: F401 - re-exported
+from .spec.overheads import (  # noqa: F401 - re-exported
+    Addon,
+    Basis,
+    Overheads,
+    RentCost,
+    StaffCost,
+    Subscription,
+    item_label,
+)
 from .warehouse import Warehouse, WarehouseWriter
 
 ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person", "contract", "category", "sku")
@@ -449,7 +457,8 @@ def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
 
 
 def overhead_items(month: str, warehouse: Any = None, config: Overheads | None = None) -> pd.DataFrame:
-    """item, kind, basis, stores (list), amount_rc (Decimal, cents) of every overhead active in ``month``."""
+    """item, kind, basis, stores (list), amount_rc (Decimal, cents), label_zh, label_en (display names,
+    ``spec.overheads.item_label``) of every overhead active in ``month``."""
     wh = _wh(warehouse)
     cfg = config or load_overheads()
     stores = _active_stores(month, wh)
@@ -464,8 +473,9 @@ def overhead_items(month: str, warehouse: Any = None, config: Overheads | None =
             else:
                 amt = it.monthly_cost
             amt_rc = (amt * _fx(month, it.currency, wh)).quantize(CENT, rounding=ROUND_HALF_UP)
-            rows.append((it.id, kind, it.basis or cfg.default_basis, list(scope["store_id"]), amt_rc))
-    return pd.DataFrame(rows, columns=["item", "kind", "basis", "stores", "amount_rc"])
+            rows.append((it.id, kind, it.basis or cfg.default_basis, list(scope["store_id"]), amt_rc,
+                         item_label(it, "zh"), item_label(it, "en")))
+    return pd.DataFrame(rows, columns=["item", "kind", "basis", "stores", "amount_rc", "label_zh", "label_en"])
 
 
 def largest_remainder(total: Decimal, weights: list[float]) -> list[Decimal]:

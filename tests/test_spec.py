@@ -246,3 +246,17 @@ def test_unchanged_object_keeps_a_hand_wrapped_file(tmp_path: Path) -> None:
     obj = S.alerts.load(f)
     assert S.alerts.SPEC.text(obj, before.decode()) != before.decode()  # the merge alone would change it
     assert S.alerts.save(obj, f, Context()) is False and f.read_bytes() == before
+
+
+def test_display_names_of_overheads_and_fee_lines() -> None:
+    oh = S.overheads.load(PARAMS / "overheads.yaml")
+    items = [*oh.staff, *oh.rent, *oh.subscriptions]
+    assert items and all(i.label_zh and i.label_en for i in items)  # the demo names every item in both languages
+    assert S.overheads.item_label(S.overheads.Subscription(id="x", vendor="Acme"), "en") == "Acme"  # fallbacks
+    assert S.overheads.item_label(S.overheads.RentCost(id="r1", monthly_cost=Decimal(1)), "zh") == "r1"
+    for c in S.contracts.load(PARAMS / "contracts.yaml").contracts:
+        assert S.contracts.item_label(c.fee, "base", "zh") and S.contracts.item_label(c.fee, "performance", "en")
+        assert S.contracts.item_label(c.fee, "fixed", "en") is None
+    with pytest.raises(ConfigError, match="labels"):
+        S.contracts.SPEC.parse({"contracts": [{"id": "X", "stores": ["S"], "fee": {
+            "model": "fixed", "base": 1, "labels": {"bonus": {"label_en": "Bonus"}}}}]}, "contracts.yaml")
