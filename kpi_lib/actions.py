@@ -42,145 +42,46 @@ its stores' and its members'; a person's: the ones they own or that concern thei
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import paths
-from .config import StrictModel, format_validation_error, read_yaml
+from .definitions import load_catalog
 from .errors import ConfigError
 from .metrics import compute, period_bounds, shift_period
 from .org import ENTITY_DIMENSION, assignments, contract_stores, entity_stores
+from .spec import Context
+from .spec import actions as actions_spec
+from .spec.actions import (  # noqa: F401 - re-exported
+    HEADER,
+    ID_RE,
+    MONTH_RE,
+    STATUSES,
+    Action,
+    ActionsFile,
+    Comment,
+    EntityKind,
+    ExpectedEffect,
+    Status,
+)
 
-EntityKind = Literal["company", "platform", "marketplace", "store", "team", "person", "contract"]
-Status = Literal["open", "done", "dropped"]
-STATUSES: tuple[str, ...] = ("open", "done", "dropped")
-RESULTS: tuple[str, ...] = ("met", "not_met", "improved", "no_improvement", "incomplete", "dropped", "pending")
-MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
-ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 COLUMNS = ["id", "title", "kpi", "entity_kind", "entity_id", "period", "owner", "created", "due", "status",
            "status_by", "status_at", "overdue", "days_overdue", "group", "last_review", "before", "after", "expected_kpi",
            "expected_value", "result", "comments", "last_comment", "last_comment_at", "last_comment_by"]
 
 
-class Comment(StrictModel):
-    """A dated remark on an action (progress, blocker, result)."""
-
-    at: dt.date = Field(description="date of the comment")
-    by: str = Field(description="person id of the author (people.csv)")
-    text: str = Field(min_length=1, description="the remark")
-
-
-class ExpectedEffect(StrictModel):
-    """What the action should achieve: the KPI (default: the action's own) reaching ``value``."""
-
-    kpi: str | None = Field(None, description="KPI id the effect is measured on (default: the action's KPI)")
-    value: float = Field(description="value the KPI should reach (same unit as the KPI: 0.12 = 12 %, money in "
-                                     "the reporting currency)")
-
-
-class Action(StrictModel):
-    """One action agreed on an off-target KPI of an entity."""
-
-    id: str = Field(pattern=ID_RE, description="unique id, e.g. ACT-2026-011")
-    title: str = Field(min_length=3, description="what will be done")
-    kpi: str = Field(description="KPI id the action is about (kpis.yaml / catalog)")
-    entity_kind: EntityKind = Field("store", description="kind of entity whose KPI is off target")
-    entity_id: str | None = Field(None, description="store / team / person … id (empty only for company)")
-    period: str | None = Field(None, pattern=MONTH_RE,
-                               description="month whose figure prompted the action (the 'before'); "
-                                           "default: the month before it was created")
-    owner: str = Field(description="person id responsible for doing it")
-    created: dt.date = Field(description="date the action was agreed")
-    created_by: str | None = Field(None, description="person id who recorded it")
-    due: dt.date = Field(description="date by which it should be done")
-    status: Status = Field("open", description="open, done or dropped")
-    status_by: str | None = Field(None, description="person id who set the status")
-    status_at: dt.date | None = Field(None, description="date the status was set")
-    expected: ExpectedEffect | None = Field(None, description="optional expected effect on a KPI")
-    comments: list[Comment] = Field(default_factory=list, description="dated comments, oldest first")
-
-    @field_validator("title", "owner", "kpi")
-    @classmethod
-    def _strip(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("must not be empty")
-        return v
-
-    @model_validator(mode="after")
-    def _check(self) -> Action:
-        if self.due < self.created:
-            raise ValueError(f"due {self.due} is before created {self.created}")
-        if self.entity_kind != "company" and not self.entity_id:
-            raise ValueError(f"entity_id is required for entity_kind {self.entity_kind}")
-        if self.status != "open" and (self.status_by is None or self.status_at is None):
-            raise ValueError(f"status {self.status} needs status_by and status_at (who closed it, when)")
-        if self.status_at is not None and self.status_at < self.created:
-            raise ValueError(f"status_at {self.status_at} is before created {self.created}")
-        for c in self.comments:
-            if c.at < self.created:
-                raise ValueError(f"comment of {c.at} is dated before the action was created ({self.created})")
-        return self
-
-    @property
-    def baseline(self) -> str:
-        """The 'before' month: ``period``, else the month before ``created``."""
-        if self.period:
-            return self.period
-        first = self.created.replace(day=1) - dt.timedelta(days=1)
-        return f"{first.year}-{first.month:02d}"
-
-    @property
-    def effect_kpi(self) -> str:
-        return (self.expected.kpi if self.expected and self.expected.kpi else None) or self.kpi
-
-    def status_on(self, day: dt.date) -> str:
-        """The status the action had at the end of ``day`` (later updates are not known yet)."""
-        if self.status != "open" and self.status_at is not None and self.status_at <= day:
-            return self.status
-        return "open"
-
-
-class ActionsFile(StrictModel):
-    """parameters/actions.yaml"""
-
-    actions: list[Action] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique(self) -> ActionsFile:
-        seen: set[str] = set()
-        dup = sorted({a.id for a in self.actions if a.id in seen or seen.add(a.id)})  # type: ignore[func-returns-value]
-        if dup:
-            raise ValueError(f"duplicate action id(s): {', '.join(dup)}")
-        return self
-
-
 # ---- load / validate / save ------------------------------------------------------------------------
 def actions_path() -> Path:
-    return paths.parameters_dir() / "actions.yaml"
-
-
-def _model(data: Any, source: str) -> ActionsFile:
-    try:
-        return ActionsFile.model_validate(data or {})
-    except ValidationError as err:
-        issues = format_validation_error(source, err)
-        raise ConfigError(f"{source}: {len(issues)} problem(s)", issues) from None
+    return actions_spec.SPEC.default_path()
 
 
 def load_actions(path: Path | None = None) -> list[Action]:
     """The actions of ``parameters/actions.yaml`` (empty when the file does not exist)."""
-    p = Path(path) if path is not None else actions_path()
-    if not p.is_file():
-        return []
-    return _model(read_yaml(p), str(p)).actions
+    return actions_spec.load(path).actions
 
 
 def _ref_table(name: str, reference: Path | None, warehouse: Any) -> pd.DataFrame | None:
@@ -220,47 +121,27 @@ def known_entities(reference: Path | None = None, warehouse: Any = None) -> dict
     return out
 
 
+def _context(reference: Path | None, warehouse: Any, catalog: Any) -> Context:
+    """KPI ids of the catalog and entity ids of the reference data (warehouse snapshot, else CSVs)."""
+    cat = catalog or load_catalog()
+    ctx = Context(kpis=set(cat.ids()))
+    known = known_entities(reference, warehouse)
+    if known is not None:
+        ctx.stores, ctx.people, ctx.teams = known["store"], known["person"], known["team"]
+        ctx.platforms, ctx.marketplaces, ctx.contracts = known["platform"], known["marketplace"], known["contract"]
+    return ctx
+
+
 def validate_actions(actions: list[Action], source: str = "actions.yaml", reference: Path | None = None,
                      warehouse: Any = None, catalog: Any = None) -> list[str]:
     """Issues with the actions' references: unknown KPI, owner, author or entity (one line each).
 
     Each line names the file, the action's position and id, and the field. Owners and entities are
     checked against the reference data (warehouse snapshot or data/reference/); without reference
-    data only KPIs are checked.
+    data only KPIs are checked. The checks are :mod:`kpi_lib.spec.actions`'.
     """
-    from .definitions import load_catalog
-
-    cat = catalog or load_catalog()
-    kpis = set(cat.ids())
-    known = known_entities(reference, warehouse)
-    issues: list[str] = []
-
-    def add(i: int, a: Action, field: str, msg: str) -> None:
-        issues.append(f"{source}: actions[{i}] ({a.id}).{field}: {msg}")
-
-    def sample(ids: set[str]) -> str:
-        s = sorted(ids)
-        return ", ".join(s[:12]) + (" …" if len(s) > 12 else "") if s else "none"
-
-    for i, a in enumerate(actions):
-        if a.kpi not in kpis:
-            add(i, a, "kpi", f"unknown KPI {a.kpi!r} (expected a KPI id of the catalog, e.g. gmv, net_margin, acos)")
-        if a.expected and a.expected.kpi and a.expected.kpi not in kpis:
-            add(i, a, "expected.kpi", f"unknown KPI {a.expected.kpi!r}")
-        if known is None:
-            continue
-        people = known["person"]
-        for field, pid in (("owner", a.owner), ("created_by", a.created_by), ("status_by", a.status_by)):
-            if pid is not None and people and pid not in people:
-                add(i, a, field, f"unknown person {pid!r} (known: {sample(people)})")
-        for j, c in enumerate(a.comments):
-            if people and c.by not in people:
-                add(i, a, f"comments[{j}].by", f"unknown person {c.by!r} (known: {sample(people)})")
-        if a.entity_kind != "company":
-            ids = known.get(a.entity_kind, set())
-            if a.entity_id not in ids:
-                add(i, a, "entity_id", f"unknown {a.entity_kind} {a.entity_id!r} (known: {sample(ids)})")
-    return issues
+    f = ActionsFile.model_construct(actions=list(actions))
+    return [str(i) for i in actions_spec.SPEC.validate(f, _context(reference, warehouse, catalog), source=source)]
 
 
 def check_file(path: Path | None = None, reference: Path | None = None, warehouse: Any = None) -> list[str]:
@@ -273,117 +154,18 @@ def check_file(path: Path | None = None, reference: Path | None = None, warehous
     return validate_actions(acts, p.name, reference=reference, warehouse=warehouse)
 
 
-HEADER = ("# Actions on off-target KPIs (goal → action → result), agreed in the monthly review.\n"
-          "# Edited by notebooks/07_actions_review.ipynb or by hand; checked by `kpi validate`.\n"
-          "# status: open | done | dropped (status_by/status_at say who closed it, when);\n"
-          "# period: the month whose figure prompted the action (its 'before' value).\n")
-
-
-def _plain(a: Action) -> dict:
-    d = a.model_dump(mode="python", exclude_none=True)
-    if not d.get("comments"):
-        d.pop("comments", None)
-    if d.get("status") == "open":
-        d.pop("status")
-    return d
-
-
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
-    y = YAML()  # round-trip: keeps comments, key order, quoting and flow style of the existing file
-    y.indent(mapping=2, sequence=4, offset=2)
-    y.width = 120
-    y.allow_unicode = True
-    y.preserve_quotes = True
-    y.representer.ignore_aliases = lambda *_a: True  # no &anchors for equal dates
-    return y
-
-
-def _merge(old: Any, new: Any) -> Any:
-    """``new`` written over ``old`` (a ruamel node), keeping old nodes and their formatting where equal."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(old, CommentedMap) and isinstance(new, dict):
-        for k in [k for k in old if k not in new]:
-            del old[k]
-        for k, v in new.items():
-            old[k] = _merge(old[k], v) if k in old else v
-        return old
-    if isinstance(old, CommentedSeq) and isinstance(new, list):
-        for i, v in enumerate(new):
-            if i < len(old):
-                old[i] = _merge(old[i], v)
-            else:
-                old.append(v)
-        del old[len(new):]
-        return old
-    if not isinstance(new, (dict, list)) and not isinstance(old, (dict, list)) and type(new) is not bool:
-        try:
-            if old == new and (isinstance(old, str) == isinstance(new, str)):
-                return old
-        except TypeError:
-            pass
-    return new
-
-
 def save_actions(actions: list[Action], path: Path | None = None, reference: Path | None = None,
                  warehouse: Any = None) -> Path:
-    """Validate every action (model and references) and write the file atomically.
+    """Validate every action (model and references) and write the file through :mod:`kpi_lib.spec.actions`.
 
     An invalid list raises ConfigError with all issues and leaves the file as it was. Existing
-    comments and the order of keys and actions are kept (ruamel.yaml round-trip); new actions are
-    appended.
+    comments and the order of keys and actions are kept (round-trip YAML); new actions are appended.
     """
     p = Path(path) if path is not None else actions_path()
-    data = {"actions": [_plain(a) for a in actions]}
-    model = _model(data, p.name)  # re-validate through the loader's model (catches duplicates, dates)
-    issues = validate_actions(model.actions, p.name, reference=reference, warehouse=warehouse)
-    if issues:
-        raise ConfigError(f"{p}: {len(issues)} problem(s); nothing saved", issues)
-    y = _yaml()
-    doc = None
-    if p.is_file():
-        try:
-            doc = y.load(p.read_text(encoding="utf-8"))
-        except Exception:  # noqa: BLE001 - an unreadable old file is replaced by the validated new one
-            doc = None
-    if doc is None or not hasattr(doc, "get") or not isinstance(doc.get("actions"), list):
-        from ruamel.yaml.comments import CommentedMap
-
-        doc = CommentedMap()
-        doc.yaml_set_start_comment(HEADER.replace("# ", "").rstrip("\n"))
-        doc["actions"] = []
-    old = {str(x.get("id")): x for x in doc["actions"] if hasattr(x, "get")}
-    seq = doc["actions"]
-    new_ids = [d["id"] for d in data["actions"]]
-    for x in [x for x in seq if not hasattr(x, "get") or str(x.get("id")) not in new_ids]:
-        seq.remove(x)
-    merged = [_merge(old[d["id"]], d) if d["id"] in old else d for d in data["actions"]]
-    kept = [str(x.get("id")) for x in seq]
-    if kept == new_ids[:len(kept)]:  # same order: update in place, append the new ones (comments stay put)
-        seq.extend(merged[len(kept):])
-    else:  # the caller reordered: follow its order
-        del seq[:]
-        seq.extend(merged)
-    buf = io.StringIO()
-    y.dump(doc, buf)
-    text = buf.getvalue()
-    _model(read_yaml_text(text, p.name), p.name)  # what we write must load again
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
+    # re-validate through the file's model (duplicates, dates) before the reference checks
+    model = actions_spec.SPEC.parse(actions_spec.SPEC.plain(ActionsFile.model_construct(actions=list(actions))), p.name)
+    actions_spec.save(model, p, context=_context(reference, warehouse, None))
     return p
-
-
-def read_yaml_text(text: str, source: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {exc}") from None
 
 
 def next_id(actions: list[Action], day: dt.date | None = None) -> str:

@@ -19,58 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
-from . import paths
-from .config import StrictModel, load_model
 from .metrics import period_bounds
+from .spec import alerts as alerts_spec
+from .spec.alerts import AlertConfig, AnomalyConfig, Rule, Severity  # noqa: F401 - re-exported
 from .warehouse import Warehouse
 
 ALERT_COLUMNS = ["alert_id", "rule_id", "kind", "severity", "kpi", "entity_kind", "entity_id", "period", "value",
                  "threshold", "message", "opened_on", "state"]
-Severity = Literal["low", "medium", "high"]
-
-
-class Rule(StrictModel):
-    id: str
-    kind: Literal["threshold", "consecutive_below_target", "inventory_cover", "return_rate_spike"]
-    kpi: str | None = None
-    entity_kind: str = "store"
-    severity: Severity = "medium"
-    op: Literal[">", ">=", "<", "<="] = ">"
-    value: float | None = None
-    periods: int = Field(3, ge=1)
-    below: float = 1.0
-    lead_time_days: float = 45
-    safety_days: float = 14
-    factor: float = Field(1.5, gt=0)
-    window: int = Field(6, ge=2)
-
-
-class AnomalyConfig(StrictModel):
-    kpis: list[str] = Field(default_factory=lambda: ["gmv", "net_margin", "acos"])
-    entity_kind: str = "store"
-    window: int = Field(6, ge=3)
-    z: float = Field(3.5, gt=0)
-    severity: Severity = "low"
-
-
-class AlertConfig(StrictModel):
-    """parameters/alerts.yaml"""
-
-    rules: list[Rule] = Field(default_factory=list)
-    anomaly: AnomalyConfig | None = Field(default_factory=AnomalyConfig)
-
-
 def load_rules(path: Path | None = None) -> AlertConfig:
-    p = Path(path) if path is not None else paths.parameters_dir() / "alerts.yaml"
-    if not p.is_file():
-        return AlertConfig()
-    return load_model(p, AlertConfig)
+    """parameters/alerts.yaml (loaded by :mod:`kpi_lib.spec.alerts`)."""
+    return alerts_spec.load(path)
 
 
 def detect_anomalies(series: pd.Series, window: int = 6, z: float = 3.5) -> pd.Series:

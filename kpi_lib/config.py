@@ -1,4 +1,4 @@
-"""Loading and validating YAML under parameters/ with pydantic models.
+"""Loading and validating YAML under parameters/ with pydantic models (the shared base of kpi_lib.spec).
 
 Every YAML model forbids unknown keys, so a misspelt key is an error that names its path in the
 file (``contracts.yaml: contracts[1].terms.cap: extra inputs are not permitted``) instead of being
@@ -7,14 +7,12 @@ silently ignored.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import paths
 from .errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,32 +61,10 @@ def load_model(path: Path, model: type[M], data: Any = None) -> M:
         raise ConfigError(f"{path}: {len(issues)} problem(s)", issues) from None
 
 
-def dump_yaml(data: Any, path: Path) -> None:
-    """Write YAML atomically (temp file + rename), keeping key order and unicode readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        yaml.safe_dump(data, fh, sort_keys=False, allow_unicode=True)
-    tmp.replace(path)
+def workbench() -> Any:
+    """The validated workbench settings (``kpi_lib.spec.workbench.Workbench``, cached per file version)."""
+    # in-function import: kpi_lib.spec builds on this module (StrictModel), a real cycle
+    from .spec import workbench as workbench_spec
 
+    return workbench_spec.current()
 
-class Workbench(StrictModel):
-    """parameters/workbench.yaml"""
-
-    company_name: str = "Company"
-    company_name_zh: str | None = None
-    reporting_currency: str = Field("CNY", min_length=3, max_length=3, description="ISO code of the reporting currency")
-    default_language: str = Field("zh", pattern="^(zh|en)$")
-
-
-@lru_cache(maxsize=8)
-def _workbench_cached(path: str, mtime: float) -> Workbench:
-    return load_model(Path(path), Workbench)
-
-
-def workbench() -> Workbench:
-    """The validated workbench settings (cached per file version)."""
-    p = paths.parameters_dir() / "workbench.yaml"
-    if not p.is_file():
-        return Workbench()
-    return _workbench_cached(str(p), p.stat().st_mtime)

@@ -39,16 +39,23 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
-from . import org, paths
-from .config import StrictModel, load_model
+from . import org
 from .errors import ConfigError, KpiError
 from .metrics import compute, compute_long, period_bounds, period_kind, shift_period
+from .spec import overheads as overheads_spec
+from .spec.overheads import (  # noqa: F401 - re-exported
+    Addon,
+    Basis,
+    Overheads,
+    RentCost,
+    StaffCost,
+    Subscription,
+    item_label,
+)
 from .warehouse import Warehouse, WarehouseWriter
 
 ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person", "contract", "category", "sku")
-Basis = Literal["net_sales", "orders", "units", "headcount"]
 
 
 @dataclass(frozen=True)
@@ -402,62 +409,9 @@ def explain_margin_change(entity_kind: str = "company", entity_id: str | None = 
 # ------------------------------------------------------------------------------------- overheads
 
 
-class _Scoped(StrictModel):
-    start: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="first month (YYYY-MM) the cost applies")
-    end: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="last month (YYYY-MM), empty = open")
-    basis: Basis | None = Field(None, description="allocation basis; default = the file's default_basis")
-    stores: list[str] = Field(default_factory=list, description="stores that share the cost; empty = all active stores")
-    currency: str = Field("CNY", min_length=3, max_length=3)
-
-    def active(self, month: str) -> bool:
-        return (self.start is None or self.start <= month) and (self.end is None or month <= self.end)
-
-
-class StaffCost(_Scoped):
-    id: str
-    name: str = ""
-    monthly_cost: Decimal = Field(..., ge=0, description="fully loaded monthly cost")
-    headcount: float = Field(1, ge=0)
-
-
-class RentCost(_Scoped):
-    id: str
-    name: str = ""
-    monthly_cost: Decimal = Field(..., ge=0)
-
-
-class Addon(StrictModel):
-    name: str
-    per: Literal["store", "platform", "flat"] = Field("store", description="priced per store, per platform or once")
-    price: Decimal = Field(..., ge=0, description="price per unit per month (before annual discount)")
-    platforms: list[str] = Field(default_factory=list, description="only these platforms count (empty = all)")
-
-
-class Subscription(_Scoped):
-    id: str
-    vendor: str = ""
-    base_fee: Decimal = Field(Decimal(0), ge=0, description="monthly base fee")
-    seats: int = Field(0, ge=0)
-    price_per_seat: Decimal = Field(Decimal(0), ge=0, description="monthly price per seat")
-    addons: list[Addon] = Field(default_factory=list)
-    billing: Literal["monthly", "annual"] = "monthly"
-    annual_discount: Decimal = Field(Decimal(0), ge=0, lt=1, description="discount fraction for annual billing")
-
-
-class Overheads(StrictModel):
-    """parameters/overheads.yaml"""
-
-    default_basis: Basis = "net_sales"
-    staff: list[StaffCost] = Field(default_factory=list)
-    rent: list[RentCost] = Field(default_factory=list)
-    subscriptions: list[Subscription] = Field(default_factory=list)
-
-
 def load_overheads(path: Path | None = None) -> Overheads:
-    p = path or paths.parameters_dir() / "overheads.yaml"
-    if not p.is_file():
-        return Overheads()
-    return load_model(p, Overheads)
+    """parameters/overheads.yaml (loaded by :mod:`kpi_lib.spec.overheads`)."""
+    return overheads_spec.load(path)
 
 
 def subscription_monthly_cost(sub: Subscription, stores: pd.DataFrame | None = None) -> Decimal:
@@ -503,7 +457,8 @@ def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
 
 
 def overhead_items(month: str, warehouse: Any = None, config: Overheads | None = None) -> pd.DataFrame:
-    """item, kind, basis, stores (list), amount_rc (Decimal, cents) of every overhead active in ``month``."""
+    """item, kind, basis, stores (list), amount_rc (Decimal, cents), label_zh, label_en (display names,
+    ``spec.overheads.item_label``) of every overhead active in ``month``."""
     wh = _wh(warehouse)
     cfg = config or load_overheads()
     stores = _active_stores(month, wh)
@@ -518,8 +473,9 @@ def overhead_items(month: str, warehouse: Any = None, config: Overheads | None =
             else:
                 amt = it.monthly_cost
             amt_rc = (amt * _fx(month, it.currency, wh)).quantize(CENT, rounding=ROUND_HALF_UP)
-            rows.append((it.id, kind, it.basis or cfg.default_basis, list(scope["store_id"]), amt_rc))
-    return pd.DataFrame(rows, columns=["item", "kind", "basis", "stores", "amount_rc"])
+            rows.append((it.id, kind, it.basis or cfg.default_basis, list(scope["store_id"]), amt_rc,
+                         item_label(it, "zh"), item_label(it, "en")))
+    return pd.DataFrame(rows, columns=["item", "kind", "basis", "stores", "amount_rc", "label_zh", "label_en"])
 
 
 def largest_remainder(total: Decimal, weights: list[float]) -> list[Decimal]:

@@ -48,16 +48,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from . import paths
-from .config import StrictModel, format_validation_error, read_yaml
-from .errors import ConfigError, DefinitionError
+from .config import format_validation_error
+from .errors import DefinitionError
 from .schemas import FEE_TYPES
-
-Unit = Literal["money", "count", "pct", "ratio", "days", "hours"]
-Direction = Literal["up", "down"]
-Aggregation = Literal["sum_formula", "median", "distinct"]
+from .spec import kpis as kpis_spec
+from .spec.kpis import BUILTIN_KPIS, KpiDef, KpiSpec
 
 
 @dataclass(frozen=True)
@@ -156,111 +154,6 @@ _MEASURES: list[Measure] = [
 MEASURES: dict[str, Measure] = {m.id: m for m in _MEASURES}
 
 
-class KpiDef(StrictModel):
-    """One KPI of the catalog."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case id used in formulas and YAML")
-    zh: str = Field(description="Chinese name")
-    en: str = Field(description="English name")
-    unit: Unit
-    direction: Direction = Field(description="better direction: up = higher is better")
-    aggregation: Aggregation = "sum_formula"
-    formula: str = Field(description="arithmetic over measures and KPIs: + - * / ( ) numbers min max abs")
-    description: str = ""
-
-
-def _k(id: str, zh: str, en: str, formula: str, unit: Unit, direction: Direction,
-       aggregation: Aggregation = "sum_formula") -> KpiDef:
-    return KpiDef(id=id, zh=zh, en=en, formula=formula, unit=unit, direction=direction, aggregation=aggregation)
-
-
-_OTHER_PLATFORM = ("subscription", "refund", "other")
-
-BUILTIN_KPIS: list[KpiDef] = [
-    _k("gmv", "销售额", "GMV", "gmv_rc", "money", "up"),
-    _k("refunds", "退款额", "Refunds", "refunds_rc", "money", "down"),
-    _k("net_sales", "净销售额", "Net sales", "gmv - refunds", "money", "up"),
-    _k("orders", "订单量", "Orders", "order_count", "count", "up", "distinct"),
-    _k("units", "销量", "Units", "units_sold", "count", "up"),
-    _k("aov", "客单价", "Average order value", "gmv / orders", "money", "up"),
-    _k("sessions", "访客数", "Sessions", "sessions_sum", "count", "up"),
-    _k("cvr", "转化率", "Conversion rate", "orders / sessions", "pct", "up"),
-    _k("ad_spend", "广告花费", "Ad spend", "ad_spend_rc", "money", "down"),
-    _k("ad_sales", "广告销售额", "Ad sales", "ad_sales_rc", "money", "up"),
-    _k("acos", "广告成本销售比", "ACoS", "ad_spend / ad_sales", "pct", "down"),
-    _k("roas", "广告投入产出比", "ROAS", "ad_sales / ad_spend", "ratio", "up"),
-    _k("tacos", "总广告成本占比", "TACoS", "ad_spend / gmv", "pct", "down"),
-    _k("clicks", "点击量", "Clicks", "clicks_sum", "count", "up"),
-    _k("impressions", "曝光量", "Impressions", "impressions_sum", "count", "up"),
-    _k("cpc", "单次点击成本", "CPC", "ad_spend / clicks", "money", "down"),
-    _k("ctr", "点击率", "CTR", "clicks / impressions", "pct", "up"),
-    _k("cogs", "商品成本", "COGS", "cogs_rc", "money", "down"),
-    _k("first_leg", "头程物流费", "First-leg freight", "first_leg_rc", "money", "down"),
-    _k("duties", "关税", "Duties", "duties_rc", "money", "down"),
-    _k("referral_fees", "平台佣金", "Referral fees", "fee_referral_rc", "money", "down"),
-    _k("payment_fees", "支付手续费", "Payment fees", "fee_payment_rc", "money", "down"),
-    _k("other_platform_fees", "其他平台费用", "Other platform fees",
-       " + ".join(f"fee_{t}_rc" for t in _OTHER_PLATFORM), "money", "down"),
-    _k("platform_fees", "平台费用", "Platform fees", "referral_fees + payment_fees + other_platform_fees", "money",
-       "down"),
-    _k("fulfillment_fees", "配送费", "Fulfillment fees", "fee_fulfillment_rc + fee_shipping_label_rc", "money", "down"),
-    _k("monthly_storage_fees", "仓储费(月度)", "Storage fees (monthly)", "fee_storage_rc", "money", "down"),
-    _k("long_term_storage_fees", "长期仓储费", "Long-term storage fees", "fee_long_term_storage_rc", "money", "down"),
-    _k("storage_fees", "仓储费", "Storage fees", "monthly_storage_fees + long_term_storage_fees", "money", "down"),
-    _k("return_processing", "退货处理费", "Returns processing", "fee_return_processing_rc", "money", "down"),
-    _k("discounts", "卖家折扣", "Seller discounts", "discounts_rc", "money", "down"),
-    _k("promotions", "促销费用", "Promotions", "fee_promotion_rc + discounts", "money", "down"),
-    _k("gross_profit", "毛利", "Gross profit", "net_sales - cogs - first_leg - duties", "money", "up"),
-    _k("contribution", "贡献利润", "Contribution profit",
-       "gross_profit - platform_fees - fulfillment_fees - storage_fees - ad_spend - return_processing - promotions",
-       "money", "up"),
-    _k("overheads", "分摊管理费用", "Allocated overheads", "overheads_rc", "money", "down"),
-    _k("net_profit", "净利润", "Net profit", "contribution - overheads", "money", "up"),
-    _k("gross_margin", "毛利率", "Gross margin", "gross_profit / net_sales", "pct", "up"),
-    _k("contribution_margin", "贡献利润率", "Contribution margin", "contribution / net_sales", "pct", "up"),
-    _k("net_margin", "净利润率", "Net profit margin", "net_profit / net_sales", "pct", "up"),
-    _k("return_rate", "退货率", "Return rate", "refund_units / shipped_units", "pct", "down"),
-    _k("inventory_days", "库存周转天数", "Days of inventory",
-       "(sellable_unit_days / inventory_dates) / (units / calendar_days)", "days", "down"),
-    _k("inventory_turnover", "库存周转率", "Inventory turnover",
-       "cogs / (inventory_value_days_rc / inventory_dates)", "ratio", "up"),
-    _k("sell_through", "售罄率", "Sell-through rate", "units / (units + ending_sellable)", "pct", "up"),
-    _k("stockout_rate", "缺货率", "Stock-out rate", "stockout_sku_days / sku_days", "pct", "down"),
-    _k("aged_inventory_share", "超龄库存占比", "Aged inventory share (>180 d)",
-       "aged_unit_days / sellable_unit_days", "pct", "down"),
-    _k("active_sku_rate", "动销率", "Active SKU rate", "skus_sold / skus_listed", "pct", "up", "distinct"),
-    _k("first_response_hours", "首次响应时效", "First response time", "median_first_response_hours", "hours", "down",
-       "median"),
-    _k("response_24h_rate", "24小时响应率", "Answered within 24 h", "tickets_answered_24h / ticket_count", "pct", "up"),
-    _k("dispute_days", "纠纷处理周期", "Dispute resolution time", "median_dispute_days", "days", "down", "median"),
-    _k("negative_review_hours", "差评处理时效", "Negative-review handling time", "median_negative_review_hours",
-       "hours", "down", "median"),
-    _k("new_listings", "上新数量", "New listings", "new_listing_count", "count", "up"),
-    _k("ad_optimizations", "广告组优化次数", "Ad-group optimizations", "ad_optimization_count", "count", "up"),
-    _k("late_shipment_rate", "迟发率", "Late shipment rate", "late_shipped_lines / shipped_lines", "pct", "down"),
-    _k("uncosted_share", "无成本销售占比", "Sales without unit cost", "uncosted_gmv_rc / gmv", "pct", "down"),
-]
-
-
-class KpiSpec(StrictModel):
-    """An entry of parameters/kpis.yaml: a new KPI (all fields) or an override (id + changed fields)."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    zh: str | None = None
-    en: str | None = None
-    unit: Unit | None = None
-    direction: Direction | None = None
-    aggregation: Aggregation | None = None
-    formula: str | None = None
-    description: str | None = None
-
-
-class KpisFile(StrictModel):
-    """parameters/kpis.yaml"""
-
-    kpis: list[KpiSpec] = Field(default_factory=list)
-
-
 class Catalog:
     """KPIs and measures, with lookups used by metrics, tree, targets and reports."""
 
@@ -346,13 +239,7 @@ def build_catalog(specs: list[KpiSpec], source: str = "kpis.yaml") -> Catalog:
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float) -> Catalog:
     p = Path(path)
-    data = read_yaml(p) or {}
-    try:
-        spec = KpisFile.model_validate(data)
-    except ValidationError as err:
-        issues = format_validation_error(p.name, err)
-        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
-    return build_catalog(spec.kpis, p.name)
+    return build_catalog(kpis_spec.load(p).kpis, p.name)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -33,26 +33,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
 
 from . import paths
-from .config import StrictModel, load_model, read_yaml, workbench
+from .config import read_yaml, workbench
 from .errors import DeliveryError, KpiError
 from .org import entity_stores
 from .reports import entity_ids, load_batch, safe_name
+from .spec import recipients as recipients_spec
+from .spec.recipients import (  # noqa: F401 - re-exported
+    EMAIL_RE,
+    RECIPIENTS_FILE,
+    ROLE_IDS,
+    Recipient,
+    RecipientsFile,
+    Role,
+)
 from .warehouse import Warehouse
 
-RECIPIENTS_FILE = "recipients.yaml"
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
-Role = Literal["person", "team_lead", "management", "client"]
-# which id a role needs (required) and which ids it may carry (allowed)
-ROLE_IDS: dict[str, tuple[str | None, set[str]]] = {
-    "person": ("person_id", {"person_id"}),
-    "team_lead": ("team_id", {"team_id", "person_id"}),
-    "management": (None, set()),
-    "client": ("contract_id", {"contract_id"}),
-}
 HEADLINE_KPIS = ["gmv", "orders", "contribution", "net_profit", "score", "fee_total", "achievement"]
 MAX_HEADLINES = 4
 REPORT_TITLES = {
@@ -68,62 +65,6 @@ REPORT_TITLES = {
 
 
 # ---- recipients.yaml -----------------------------------------------------------------------------
-class Recipient(StrictModel):
-    """One person or organisation receiving reports by email."""
-
-    name: str = Field(min_length=1, description="how the email greets the recipient")
-    email: str = Field(description="delivery address (unique in the file)")
-    language: Literal["zh", "en"] = Field("zh", description="language of the email body")
-    role: Role = Field(description="person: own scorecard; team_lead: team + its stores; management: "
-                                   "everything; client: one contract's settlement statement")
-    person_id: str | None = Field(None, description="people.csv person_id (role person; optional for team_lead)")
-    team_id: str | None = Field(None, description="teams.csv team_id (role team_lead)")
-    contract_id: str | None = Field(None, description="contracts.yaml contract id (role client)")
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        v = v.strip()
-        if not EMAIL_RE.match(v):
-            raise ValueError(f"{v!r} is not an email address (expected name@domain.tld)")
-        return v
-
-    @model_validator(mode="after")
-    def _ids_match_role(self) -> Recipient:
-        required, allowed = ROLE_IDS[self.role]
-        if required and not getattr(self, required):
-            raise ValueError(f"role {self.role} needs {required}")
-        extra = [k for k in ("person_id", "team_id", "contract_id") if getattr(self, k) and k not in allowed]
-        if extra:
-            raise ValueError(f"role {self.role} takes no {', '.join(extra)}"
-                             + (f" (only {', '.join(sorted(allowed))})" if allowed else ""))
-        return self
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} <{self.email}>"
-
-
-class RecipientsFile(StrictModel):
-    """parameters/recipients.yaml"""
-
-    recipients: list[Recipient] = Field(min_length=1, description="everyone `kpi send` emails")
-
-    @model_validator(mode="after")
-    def _unique_emails(self) -> RecipientsFile:
-        seen: dict[str, int] = {}
-        dups = []
-        for i, r in enumerate(self.recipients):
-            key = r.email.lower()
-            if key in seen:
-                dups.append(f"recipients[{i}] repeats {r.email} of recipients[{seen[key]}]")
-            else:
-                seen[key] = i
-        if dups:
-            raise ValueError("duplicate email(s): " + "; ".join(dups))
-        return self
-
-
 def recipients_path() -> Path:
     return paths.parameters_dir() / RECIPIENTS_FILE
 
@@ -134,7 +75,7 @@ def load_recipients(path: Path | None = None) -> RecipientsFile:
     if not p.is_file():
         raise DeliveryError(f"{p}: no recipients file; list who gets which reports there "
                             "(see README, `kpi send`)")
-    return load_model(p, RecipientsFile)
+    return recipients_spec.load(p)
 
 
 def _csv_ids(path: Path, col: str) -> set[str] | None:
@@ -189,7 +130,7 @@ def check_references(rf: RecipientsFile, known: dict[str, set[str] | None], sour
 
 def validate_recipients(path: Path, reference: Path | None = None) -> list[str]:
     """`kpi validate` hook: the model (raises ConfigError) plus unknown person/team/contract ids."""
-    rf = load_model(path, RecipientsFile)
+    rf = recipients_spec.load(path)
     return check_references(rf, known_ids(path.parent, reference), path.name)
 
 

@@ -36,14 +36,13 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import ConfigDict, Field, model_validator
 
-from . import paths
-from .config import StrictModel, load_model
 from .errors import SettlementError
+from .spec import contracts as contracts_spec
+from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Performance, Tier
 from .warehouse import Warehouse
 
 CENT = Decimal("0.01")
@@ -64,101 +63,12 @@ def money(x: Any) -> Decimal:
 
 
 # ------------------------------------------------------------------------------------ the model
-
-
-class Tier(StrictModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    from_: Decimal = Field(..., alias="from", ge=0, description="tier start: achievement (1.0 = 100 %) or net GMV")
-    rate: Decimal = Field(..., ge=0, description="commission rate, or share of the pool")
-
-
-class Performance(StrictModel):
-    kind: Literal["linear", "achievement_tiers", "commission"]
-    pool: Decimal | None = Field(None, ge=0, description="performance fee at 100 % achievement (linear, achievement_tiers)")
-    min_achievement: Decimal = Field(Decimal(0), ge=0, description="linear: nothing below this achievement")
-    max_achievement: Decimal | None = Field(None, ge=0, description="linear: achievement counted at most up to this")
-    tiers: list[Tier] = Field(default_factory=list)
-    mode: Literal["marginal", "retroactive"] = "marginal"
-    cap: Decimal | None = Field(None, ge=0, description="cap on the performance line")
-
-    @model_validator(mode="after")
-    def _check(self) -> Performance:
-        if self.kind in ("linear", "achievement_tiers") and self.pool is None:
-            raise ValueError(f"performance kind {self.kind!r} needs a pool")
-        if self.kind in ("achievement_tiers", "commission") and not self.tiers:
-            raise ValueError(f"performance kind {self.kind!r} needs tiers")
-        froms = [t.from_ for t in self.tiers]
-        if froms != sorted(froms) or len(set(froms)) != len(froms):
-            raise ValueError("tiers must be in increasing order of 'from'")
-        return self
-
-
-class FeeModel(StrictModel):
-    name: str | None = Field(None, description="label for comparisons")
-    model: Literal["fixed", "base_plus_performance", "commission"]
-    base: Decimal = Field(Decimal(0), ge=0, description="fixed fee / base fee per period")
-    performance: Performance | None = None
-    cap: Decimal | None = Field(None, ge=0, description="maximum total fee per period")
-    floor: Decimal | None = Field(None, ge=0, description="minimum total fee per period")
-
-    @model_validator(mode="after")
-    def _check(self) -> FeeModel:
-        if self.model == "base_plus_performance" and self.performance is None:
-            raise ValueError("base_plus_performance needs a performance block")
-        if self.model == "commission" and (self.performance is None or self.performance.kind != "commission"):
-            raise ValueError("model commission needs performance.kind: commission")
-        if self.cap is not None and self.floor is not None and self.floor > self.cap:
-            raise ValueError("floor is above cap")
-        return self
-
-
-class ExitClause(StrictModel):
-    below: Decimal = Field(..., gt=0, description="achievement threshold, e.g. 0.8")
-    periods: int = Field(..., ge=1, description="consecutive periods below the threshold")
-
-
-class Contract(StrictModel):
-    id: str
-    name: str = ""
-    client: str = ""
-    provider: str = ""
-    stores: list[str] = Field(..., min_length=1)
-    period: Literal["month", "quarter"] = "month"
-    currency: str = Field("CNY", min_length=3, max_length=3)
-    start: str | None = Field(None, description="first period (YYYY-MM or YYYY-Qn)")
-    end: str | None = None
-    net_of_refunds: bool = True
-    excluded_skus: list[str] = Field(default_factory=list)
-    target: Decimal | None = Field(None, ge=0, description="net GMV target per period (default)")
-    targets: dict[str, Decimal] = Field(default_factory=dict, description="net GMV target per period label")
-    target_growth: Decimal | None = Field(
-        None, description="target = same period last year's net GMV × (1 + growth), when no explicit target")
-    fee: FeeModel
-    alternatives: list[FeeModel] = Field(default_factory=list, description="other models to compare")
-    provider_cost: Decimal = Field(Decimal(0), ge=0, description="provider's cost to serve per period")
-    exit_clause: ExitClause | None = None
-
-
-class ContractsFile(StrictModel):
-    """parameters/contracts.yaml"""
-
-    contracts: list[Contract] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique(self) -> ContractsFile:
-        ids = [c.id for c in self.contracts]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate contract ids: {', '.join(dup)}")
-        return self
+# The models (Contract, FeeModel, Performance, Tier, ExitClause, ContractsFile) live in kpi_lib.spec.contracts.
 
 
 def load_contracts(path: Path | None = None) -> list[Contract]:
-    p = path or paths.parameters_dir() / "contracts.yaml"
-    if not p.is_file():
-        return []
-    return load_model(p, ContractsFile).contracts
+    """The contracts of parameters/contracts.yaml (loaded by :mod:`kpi_lib.spec.contracts`)."""
+    return contracts_spec.load(path).contracts
 
 
 def get_contract(contract_id: str, path: Path | None = None) -> Contract:

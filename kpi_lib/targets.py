@@ -39,117 +39,32 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from . import paths
-from .config import StrictModel, format_validation_error, read_yaml
+from .config import format_validation_error
 from .definitions import Catalog, load_catalog
 from .errors import ConfigError, TargetError
 from .formula import split_ratio
 from .metrics import compute, compute_long, period_bounds, period_kind, period_label, shift_period
 from .org import ENTITY_DIMENSION, entity_stores, store_launch_dates
+from .spec import adjustments as adjustments_spec
+from .spec import targets as targets_spec
+from .spec.adjustments import Adjustment, AdjustmentsFile  # noqa: F401 - re-exported
+from .spec.targets import RELATIVE, EntityKind, Target, TargetsFile, Threshold  # noqa: F401 - re-exported
 from .warehouse import Warehouse
 
-EntityKind = Literal["company", "platform", "marketplace", "store", "category", "sku", "team", "person", "contract"]
-RELATIVE = ("latest_month", "latest_quarter", "latest_year")  # resolved against the data's last day
 #: status of a KPI whose actual lacks a source (shown grey; never green)
 INCOMPLETE = "incomplete"
 TARGET_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "value", "cascade", "source", "method", "parent"]
 
 
-def _check_label(label: str) -> None:
-    from .errors import DefinitionError
-
-    try:
-        period_bounds(label)
-    except (DefinitionError, ValueError) as exc:
-        raise ValueError(str(exc)) from None
-
-
-class Target(StrictModel):
-    """One target row."""
-
-    kpi: str
-    entity_kind: EntityKind = "company"
-    entity_id: str | None = None
-    period: str = Field(description="period label (2026-11, 2026-Q4, 2026), '*' for every month with data, or "
-                        "latest_month / latest_quarter / latest_year (the period holding the data's last day)")
-    value: float | None = None
-    growth: float | None = Field(None, description="target = same period last year × (1 + growth)")
-    cascade: bool = False
-    ramp_months: int = Field(6, ge=1)
-    pacing: Literal["calendar", "seasonal"] = "calendar"
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _check(self) -> Target:
-        if (self.value is None) == (self.growth is None):
-            raise ValueError("give exactly one of value or growth")
-        if self.period not in ("*", *RELATIVE):
-            _check_label(self.period)
-        if self.entity_kind != "company" and not self.entity_id:
-            raise ValueError(f"entity_id is required for entity_kind {self.entity_kind}")
-        return self
-
-
-class Threshold(StrictModel):
-    green: float = 1.0
-    amber: float = 0.9
-
-
-class TargetsFile(StrictModel):
-    """parameters/targets/*.yaml"""
-
-    thresholds: dict[str, Threshold] = Field(default_factory=dict)
-    targets: list[Target] = Field(default_factory=list)
-
-
-class Adjustment(StrictModel):
-    """One manual adjustment with its audit trail."""
-
-    id: str
-    who: str
-    when: dt.date
-    why: str = Field(min_length=3)
-    kind: Literal["exclude_days", "override_target"]
-    kpi: str | None = Field(None, description="KPI id; empty = every KPI")
-    entity_kind: EntityKind = "store"
-    entity_id: str | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
-    period: str | None = None
-    value: float | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> Adjustment:
-        if self.kind == "exclude_days" and (self.start is None or self.end is None or self.end < self.start):
-            raise ValueError("exclude_days needs start <= end")
-        if self.kind == "override_target" and (self.value is None or not self.period or not self.kpi):
-            raise ValueError("override_target needs kpi, period and value")
-        if self.period:
-            _check_label(self.period)
-        return self
-
-
-class AdjustmentsFile(StrictModel):
-    adjustments: list[Adjustment] = Field(default_factory=list)
-
-
 def targets_dir() -> Path:
     return paths.parameters_dir() / "targets"
-
-
-def _load_yaml(p: Path, model: Any) -> Any:
-    data = read_yaml(p) or {}
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        issues = format_validation_error(p.name, err)
-        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
 
 
 def load_target_files(directory: Path | None = None) -> tuple[list[tuple[Target, str]], dict[str, Threshold]]:
@@ -160,7 +75,7 @@ def load_target_files(directory: Path | None = None) -> tuple[list[tuple[Target,
         return out, thresholds
     for p in sorted(d.rglob("*")):
         if p.suffix in (".yaml", ".yml"):
-            f = _load_yaml(p, TargetsFile)
+            f = targets_spec.load(p)
             out += [(t, p.name) for t in f.targets]
             thresholds.update(f.thresholds)
         elif p.suffix == ".csv":
@@ -575,7 +490,7 @@ def load_adjustments(path: Path | None = None) -> list[Adjustment]:
     p = Path(path) if path is not None else adjustments_path()
     if not p.is_file():
         return []
-    return _load_yaml(p, AdjustmentsFile).adjustments
+    return adjustments_spec.load(p).adjustments
 
 
 def adjustments_for(entity_kind: str, entity_id: str | None, period: str, kpi: str | None = None,

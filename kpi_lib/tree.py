@@ -27,58 +27,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
 
 from . import paths
-from .config import StrictModel, dump_yaml, format_validation_error, read_yaml
 from .definitions import Catalog, load_catalog
-from .errors import ConfigError, DefinitionError
-
-Layer = Literal["top", "middle", "execution"]
-Relation = Literal["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
-
-
-class TreeNode(StrictModel):
-    """One node of a KPI tree."""
-
-    id: str | None = Field(None, description="node id, unique in the tree (defaults to the KPI id)")
-    kpi: str = Field(description="KPI id from the catalog")
-    parent: str | None = Field(None, description="parent node id; empty for a root")
-    layer: Layer = "middle"
-    relation: Relation = "informational"
-    sign: Literal[1, -1] = Field(1, description="for additive children: +1 adds, -1 subtracts")
-    owner: str | None = Field(None, description="team or person id owning this KPI")
-    weight: float = Field(1.0, ge=0, description="weight in scorecards")
-
-    @model_validator(mode="after")
-    def _default_id(self) -> TreeNode:
-        if not self.id:
-            self.id = self.kpi
-        return self
-
-
-class KpiTree(StrictModel):
-    """parameters/kpi_tree.yaml"""
-
-    name: str = "default"
-    max_roots: int = Field(1, ge=1, description="number of roots allowed")
-    nodes: list[TreeNode]
-
-    def node(self, node_id: str) -> TreeNode:
-        for n in self.nodes:
-            if n.id == node_id:
-                return n
-        raise DefinitionError(f"tree {self.name!r} has no node {node_id!r}")
-
-    def children(self, node_id: str) -> list[TreeNode]:
-        return [n for n in self.nodes if n.parent == node_id]
-
-    def roots(self) -> list[TreeNode]:
-        return [n for n in self.nodes if not n.parent]
+from .errors import DefinitionError
+from .spec import tree as tree_spec
+from .spec.tree import DEFAULT_TREE, KpiTree, Layer, Relation, TreeNode, default_tree, tree_to_dict  # noqa: F401 - re-exported
 
 
 @dataclass
@@ -91,76 +49,13 @@ class Issue:
         return f"{self.path}: {self.message}"
 
 
-def _n(kpi: str, parent: str | None, layer: Layer, relation: Relation = "informational", sign: int = 1,
-       id: str | None = None, owner: str | None = None) -> dict:
-    d: dict[str, Any] = {"kpi": kpi, "parent": parent, "layer": layer, "relation": relation}
-    if sign != 1:
-        d["sign"] = sign
-    if id:
-        d["id"] = id
-    if owner:
-        d["owner"] = owner
-    return d
-
-
-DEFAULT_TREE: dict = {
-    "name": "default",
-    "max_roots": 1,
-    "nodes": [
-        _n("net_margin", None, "top"),
-        _n("net_profit", "net_margin", "top", "ratio_numerator"),
-        _n("net_sales", "net_margin", "middle", "ratio_denominator", id="net_sales_denominator"),
-        _n("net_sales", "net_profit", "middle", "additive"),
-        _n("gmv", "net_sales", "middle", "additive"),
-        _n("sessions", "gmv", "middle", "multiplicative"),
-        _n("cvr", "gmv", "middle", "multiplicative"),
-        _n("aov", "gmv", "middle", "multiplicative"),
-        _n("refunds", "net_sales", "middle", "additive", -1),
-        _n("cogs", "net_profit", "middle", "additive", -1),
-        _n("first_leg", "net_profit", "middle", "additive", -1),
-        _n("duties", "net_profit", "middle", "additive", -1),
-        _n("platform_fees", "net_profit", "middle", "additive", -1),
-        _n("fulfillment_fees", "net_profit", "middle", "additive", -1),
-        _n("storage_fees", "net_profit", "middle", "additive", -1),
-        _n("return_processing", "net_profit", "middle", "additive", -1),
-        _n("promotions", "net_profit", "middle", "additive", -1),
-        _n("ad_spend", "net_profit", "middle", "additive", -1),
-        _n("tacos", "ad_spend", "middle", "multiplicative"),
-        _n("gmv", "ad_spend", "middle", "multiplicative", id="gmv_for_ads"),
-        _n("acos", "ad_spend", "middle"),
-        _n("roas", "ad_spend", "middle"),
-        _n("cpc", "ad_spend", "middle"),
-        _n("ctr", "ad_spend", "middle"),
-        _n("overheads", "net_profit", "middle", "additive", -1),
-        _n("new_listings", "gmv", "execution"),
-        _n("active_sku_rate", "gmv", "execution"),
-        _n("stockout_rate", "gmv", "execution"),
-        _n("ad_optimizations", "ad_spend", "execution"),
-        _n("negative_review_hours", "net_sales", "execution"),
-        _n("first_response_hours", "net_sales", "execution"),
-    ],
-}
-
-
-def default_tree() -> KpiTree:
-    return KpiTree.model_validate(DEFAULT_TREE)
-
-
 def tree_path() -> Path:
     return paths.parameters_dir() / "kpi_tree.yaml"
 
 
 def load_tree(path: Path | None = None) -> KpiTree:
     """The tree of parameters/kpi_tree.yaml (the default tree when the file does not exist)."""
-    p = Path(path) if path is not None else tree_path()
-    if not p.is_file():
-        return default_tree()
-    data = read_yaml(p) or {}
-    try:
-        return KpiTree.model_validate(data)
-    except ValidationError as err:
-        issues = format_validation_error(p.name, err)
-        raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
+    return tree_spec.load(Path(path) if path is not None else tree_path())
 
 
 _FAMILY = {"additive": "additive", "multiplicative": "multiplicative", "ratio_numerator": "ratio",
@@ -268,35 +163,15 @@ def _check_data(tree: KpiTree, data: pd.DataFrame, tol: float, source: str, ids:
 
 
 def save_tree(tree: KpiTree, path: Path | None = None, catalog: Catalog | None = None) -> Path:
-    """Validate, then write the tree YAML atomically; an invalid tree is never written."""
+    """Validate (structure here, references in the spec), then write the tree YAML through
+    :mod:`kpi_lib.spec.tree` (round-trip, atomic); an invalid tree is never written."""
     issues = validate_tree(tree, catalog=catalog)
     if issues:
         raise DefinitionError(f"the KPI tree is invalid ({len(issues)} issue(s)):\n" +
                               "\n".join(f"  - {i}" for i in issues))
     p = Path(path) if path is not None else tree_path()
-    dump_yaml(tree_to_dict(tree), p)
+    tree_spec.save(tree, p)
     return p
-
-
-def tree_to_dict(tree: KpiTree) -> dict:
-    """Compact YAML form: defaults and ids equal to the KPI are left out."""
-    nodes = []
-    for n in tree.nodes:
-        d: dict[str, Any] = {}
-        if n.id != n.kpi:
-            d["id"] = n.id
-        d["kpi"] = n.kpi
-        d["parent"] = n.parent
-        d["layer"] = n.layer
-        d["relation"] = n.relation
-        if n.sign != 1:
-            d["sign"] = n.sign
-        if n.owner:
-            d["owner"] = n.owner
-        if n.weight != 1.0:
-            d["weight"] = n.weight
-        nodes.append(d)
-    return {"name": tree.name, "max_roots": tree.max_roots, "nodes": nodes}
 
 
 # -------------------------------------------------------------------------------------- attribution

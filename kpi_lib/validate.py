@@ -1,119 +1,41 @@
 """`kpi validate`: check every YAML under parameters/ and the reference data, collecting all issues.
 
-Each known file is loaded through the same pydantic model and loader the workbench uses, so what
-passes here is what the engine accepts. A YAML file no model knows is an issue too (a misplaced or
-misspelt file would otherwise be ignored silently).
+Each known file is checked by its spec (:mod:`kpi_lib.spec`), the same model and loader the
+workbench uses, so what passes here is what the engine accepts. A YAML file no model knows is an
+issue too (a misplaced or misspelt file would otherwise be ignored silently).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from . import paths
+from .definitions import load_catalog
 from .errors import KpiError
+from .reference import load_reference
+from .spec import ALL, Context, Issue, Spec
+from .spec import kpis as kpis_spec
+from .spec import targets as targets_spec
+from .spec import tree as tree_spec
+from .targets import all_targets, load_targets, target_conflicts
+from .tree import validate_tree
 from .warehouse import Warehouse
 
 
-def _checks(reference: Path | None = None) -> list[tuple[str, Callable[[Path], list[str]]]]:
-    """(glob relative to parameters/, checker returning issues) pairs, most specific first."""
-
-    def load_only(fn: Callable[[Path], object]) -> Callable[[Path], list[str]]:
-        def run(p: Path) -> list[str]:
-            fn(p)
-            return []
-
-        return run
-
-    def workbench(p: Path) -> list[str]:
-        from .config import Workbench, load_model
-
-        load_model(p, Workbench)
-        return []
-
-    def kpis(p: Path) -> list[str]:
-        from .definitions import load_catalog
-
-        load_catalog(p)
-        return []
-
-    def tree(p: Path) -> list[str]:
-        from .tree import load_tree, validate_tree
-
-        return [f"{i.path}: {i.message}" for i in validate_tree(load_tree(p))]
-
-    def targets(p: Path) -> list[str]:
-        return target_issues(p.parent)
-
-    def adjustments(p: Path) -> list[str]:
-        from .targets import load_adjustments
-
-        load_adjustments(p)
-        return []
-
-    def actions(p: Path) -> list[str]:  # actions (issue 16): model, then owners/KPIs/entities vs reference
-        from .actions import check_file
-
-        return check_file(p, reference=reference)
-
-    def alerts(p: Path) -> list[str]:
-        from .alerts import load_rules
-
-        load_rules(p)
-        return []
-
-    def contracts(p: Path) -> list[str]:
-        from .settlement import load_contracts
-
-        load_contracts(p)
-        return []
-
-    def scorecards(p: Path) -> list[str]:
-        from .scorecard import load_scorecards
-
-        load_scorecards(p)
-        return []
-
-    def overheads(p: Path) -> list[str]:
-        from .costs import load_overheads
-
-        load_overheads(p)
-        return []
-
-    def batch(p: Path) -> list[str]:
-        from .reports import load_batch
-
-        load_batch(p)
-        return []
-
-    def recipients(p: Path) -> list[str]:
-        from .delivery import validate_recipients
-
-        return validate_recipients(p)
-
-    def mapping(p: Path) -> list[str]:
-        from .ingest.readers.mapping import load_mapping
-
-        load_mapping(p)
-        return []
-
-    return [
-        ("workbench.yaml", workbench),
-        ("kpis.yaml", kpis),
-        ("kpi_tree.yaml", tree),
-        ("targets/*", targets),
-        ("adjustments.yaml", adjustments),
-        ("alerts.yaml", alerts),
-        ("actions.yaml", actions),
-        ("contracts.yaml", contracts),
-        ("scorecards.yaml", scorecards),
-        ("overheads.yaml", overheads),
-        ("batches/*.yaml", batch),
-        ("recipients.yaml", recipients),
-        ("mappings/*.yaml", mapping),
-    ]
+def _file_issues(spec: Spec, p: Path, ctx: Context) -> tuple[list[str], bool]:
+    """(every issue of one parameter file, whether it loads): its spec's schema and cross-file checks,
+    then the engine-level ones (tree structure, KPI formulas)."""
+    found = spec.check_file(p, ctx)
+    issues = [str(i) for i in found]
+    if any(not isinstance(i, Issue) for i in found):
+        return issues, False  # the file does not load: its schema errors are all there is to say
+    if spec is tree_spec.SPEC:  # unknown KPIs are the spec's issues already
+        issues += [str(i) for i in validate_tree(tree_spec.load(p), source=p.name) if i.code != "unknown_kpi"]
+    if spec is kpis_spec.SPEC and not issues:
+        load_catalog(p)  # formulas parse, name known measures/KPIs, no cycles (DefinitionError)
+    return issues, True
 
 
 def _conflict_messages(conf: pd.DataFrame) -> list[str]:
@@ -130,8 +52,6 @@ def target_issues(directory: Path, warehouse: Warehouse | None = None, tolerance
     CVR…) that contradict their numerator and denominator targets by more than ``tolerance``
     (relative). Literal targets are compared as written; with a warehouse, resolved targets too
     (growth, '*', cascades)."""
-    from .targets import all_targets, load_targets, target_conflicts
-
     t = load_targets(directory)
     explicit = t[t["value"].notna()].assign(entity_id=lambda d: d["entity_id"].fillna(""), parent="", method="file")
     conf = [target_conflicts(explicit, tolerance=tolerance)]
@@ -147,35 +67,41 @@ def target_issues(directory: Path, warehouse: Warehouse | None = None, tolerance
 
 
 def validate_all(parameters: Path | None = None, reference: Path | None = None) -> list[str]:
-    """Every issue in parameters/ and the reference data (empty list = all valid)."""
-    base = parameters or paths.parameters_dir()
-    issues: list[str] = []
-    checks = _checks(reference)
-    seen: set[Path] = set()
-    targets_done = False
-    for pattern, check in checks:
-        for p in sorted(base.glob(pattern)):
-            if p.suffix not in (".yaml", ".yml", ".csv") or p in seen:
-                continue
-            seen.add(p)
-            if pattern == "targets/*":
-                if targets_done:
-                    continue
-                targets_done = True
-            try:
-                issues += check(p)
-            except KpiError as exc:
-                issues.append(str(exc))
-    for p in sorted(base.rglob("*.y*ml")):
-        if p not in seen and p.parent.name != "targets":
-            issues.append(f"{p.relative_to(base)}: no schema knows this file (expected one of: "
-                          + ", ".join(c[0] for c in checks) + ")")
-    try:
-        from .reference import load_reference
+    """Every issue in parameters/ and the reference data (empty list = all valid).
 
-        ref_dir = reference or paths.reference_dir()
-        if ref_dir.is_dir():
+    Every file is checked by its spec (:mod:`kpi_lib.spec`: schema, then unknown KPI/store/person/…
+    ids, each issue naming file, position and field); the tree also by its structure, the targets
+    also for ratio targets that contradict their components.
+    """
+    base = parameters or paths.parameters_dir()
+    ctx = Context.from_files(base, reference)
+    issues: list[str] = []
+    seen: set[Path] = set()
+    targets_load = True
+    for spec in ALL:
+        for p in spec.files(base):
+            seen.add(p)
+            try:
+                found, loads = _file_issues(spec, p, ctx)
+            except KpiError as exc:
+                found, loads = [str(exc)], False
+            issues += found
+            targets_load = targets_load and (loads or spec is not targets_spec.SPEC)
+    targets_dir = targets_spec.SPEC.default_path(base)
+    seen.update(targets_dir.rglob("*") if targets_dir.is_dir() else [])
+    if targets_dir.is_dir() and targets_load:  # ratio conflicts, and the CSV target files
+        try:
+            issues += target_issues(targets_dir)
+        except KpiError as exc:
+            issues.append(str(exc))
+    for p in sorted(base.rglob("*.y*ml")):
+        if p not in seen:
+            issues.append(f"{p.relative_to(base)}: no schema knows this file (expected one of: "
+                          + ", ".join(s.relpath + ("/*.yaml" if s.folder else "") for s in ALL) + ")")
+    ref_dir = reference or paths.reference_dir()
+    if ref_dir.is_dir():
+        try:
             load_reference(ref_dir)
-    except KpiError as exc:
-        issues.append(str(exc))
-    return issues
+        except KpiError as exc:
+            issues.append(str(exc))
+    return list(dict.fromkeys(issues))

@@ -31,6 +31,7 @@ def _yaml() -> YAML:
     y.preserve_quotes = True
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
+    y.representer.ignore_aliases = lambda *_a: True  # equal objects (dates) are written twice, never as &anchors
     return y
 
 

@@ -5,7 +5,7 @@ fees, refunds, ads, traffic, inventory); ``preview`` returns that table's rows.
 
 ``preview`` parses the first rows with a mapping (the mapping module's own ``preview``); ``save``
 validates a mapping with the mapping module's model and reader (``reader_from_mapping``, the same
-validation ``kpi validate`` and ingest apply), writes it atomically, then registers the user
+validation ``kpi validate`` and ingest apply), writes it through ``kpi_lib.spec.mappings``, then registers the user
 mappings again so an ingest in the same session recognises the file.
 """
 
@@ -32,12 +32,10 @@ def preview(path: Path, mapping: dict[str, Any], store: dict[str, Any] | None) -
 
 
 def save(mapping: dict[str, Any], target: Path) -> Path:
-    from ..config import dump_yaml
     from ..ingest.readers import mapping as m
+    from ..spec import mappings as mappings_spec
 
     reader = m.reader_from_mapping(mapping)  # ConfigError listing every issue; nothing written
-    data = reader.mapping.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
-    dump_yaml(data, target)
-    m.load_mapping(target)
+    mappings_spec.save(reader.mapping, target)  # validated, round-trip (an edited file keeps its comments), atomic
     m.register_user_mappings(target.parent)
     return target

@@ -11,8 +11,8 @@ Round-trip or refuse: after loading a saved contract the editor rebuilds the con
 controls; when that is not exactly the saved contract (a fee the controls cannot show, e.g. a
 performance cap next to a total cap), the contract is shown **read-only** with the reason, the
 scenarios use the saved terms and Save is disabled. Saving validates the whole contracts file with
-the settlement models, then updates only that contract's sub-tree with ``kpi_lib.yaml_roundtrip``
-(comments, key order and untouched lines kept; no edit = no write, so the file stays byte-identical).
+the contract models, then writes it through ``kpi_lib.spec.contracts`` (round-trip: only that
+contract's lines change, comments and key order kept; no edit = no write, the file stays byte-identical).
 """
 
 from __future__ import annotations
@@ -277,6 +277,9 @@ class ContractSimulator(Panel):
         fee: dict[str, Any] = {"model": model}
         if self.fee_name.value.strip():
             fee["name"] = self.fee_name.value.strip()
+        saved_labels = self._saved_fee_data().get("labels")
+        if saved_labels:  # the fee lines' zh/en names are not edited here: kept as saved
+            fee["labels"] = saved_labels
         tiers, tier_issues = parse_tiers(self.tiers.value)
         if model == "fixed":
             fee["base"] = str(total)
@@ -597,66 +600,30 @@ def _diff_paths(old: Any, new: Any, path: str = "") -> list[str]:
 
 
 def _save_contract(data: dict[str, Any], path: Path, replace: str) -> bool:
-    """Validate the whole contracts file with the edited contract in it, then update only that contract's
-    lines (round-trip YAML) and write atomically. False when nothing changed (the file is not touched)."""
+    """Validate the whole contracts file with the edited contract in it, then write it through
+    :mod:`kpi_lib.spec.contracts` (only that contract's lines change; round-trip, atomic). False when
+    nothing changed (the file is not touched)."""
     from pydantic import ValidationError
 
     from ..config import format_validation_error
-    from ..settlement import Contract, load_contracts
+    from ..spec import contracts as contracts_spec
 
-    doc = yaml_roundtrip.load(path) if path.is_file() else None
-    items = list((doc or {}).get("contracts") or [])
-    idx = next((i for i, c in enumerate(items) if isinstance(c, dict) and c.get("id") == replace), None)
+    current = contracts_spec.load(path) if path.is_file() else contracts_spec.ContractsFile()
+    items = list(current.contracts)
+    idx = next((i for i, c in enumerate(items) if c.id == replace), None)
     try:
-        edited = Contract.model_validate(data)
+        edited = contracts_spec.Contract.model_validate(_plain_numbers(data))
     except ValidationError as err:
         raise ConfigError(f"{path.name} would be invalid",
                           [f"contracts[{data.get('id')}].{line.split(': ', 1)[1]}"
                            for line in format_validation_error(path.name, err)]) from None
-    if idx is not None:
-        try:
-            if Contract.model_validate(_plain(items[idx])).model_dump() == edited.model_dump():
-                return False  # no edit: the file stays byte-identical
-        except ValidationError:
-            pass
-    others = [c.get("id") for i, c in enumerate(items) if isinstance(c, dict) and i != idx]
+    if idx is not None and items[idx].model_dump() == edited.model_dump():
+        return False  # no edit: the file stays byte-identical
+    others = [c.id for i, c in enumerate(items) if i != idx]
     if data["id"] in others:
         raise ConfigError(f"{path.name} would be invalid", [f"contracts: duplicate id {data['id']!r}"])
-    plain = _plain_numbers(data)
     if idx is not None:
-        old_text, new_text = yaml_roundtrip.update_file(path, plain, at=("contracts", idx))
+        items[idx] = edited
     else:
-        old_text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        body = old_text if old_text.strip() else "contracts: []\n"
-        doc = yaml_roundtrip.loads(body)
-        if doc.get("contracts") is None:
-            doc["contracts"] = []
-        doc["contracts"].append(yaml_roundtrip.update(None, plain))
-        new_text = yaml_roundtrip.dumps(doc)
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        check = Path(d) / path.name
-        check.write_text(new_text, encoding="utf-8")
-        load_contracts(check)  # the loader `kpi validate` uses must accept the whole file
-    if new_text == old_text:
-        return False
-    yaml_roundtrip.write_text_atomic(path, new_text)
-    return True
-
-
-def _plain(x: Any) -> Any:
-    """Round-trip nodes → plain dicts/lists/scalars (for validation)."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_plain(v) for v in x]
-    if isinstance(x, bool) or x is None:
-        return x
-    if isinstance(x, int):
-        return int(x)
-    if isinstance(x, float):
-        return float(x)
-    if isinstance(x, str):
-        return str(x)
-    return x
+        items.append(edited)
+    return contracts_spec.save(current.model_copy(update={"contracts": items}), path)

@@ -389,8 +389,9 @@ class TargetSetting(Panel):
         """Upsert this panel's targets into the file (validated first; nothing written if invalid)."""
         from pydantic import ValidationError
 
-        from ..config import dump_yaml, format_validation_error, load_model
-        from ..targets import TargetsFile
+        from ..config import format_validation_error
+        from ..errors import ConfigError
+        from ..spec import targets as targets_spec
 
         if self.warehouse is None:
             self.status.error("No warehouse: run `make demo` first.")
@@ -402,24 +403,22 @@ class TargetSetting(Panel):
             self.status.error("Not saved: fix the inputs first", issues)
             return False
         new = self.entries()
-        try:
-            current = load_model(self.path, TargetsFile) if self.path.is_file() else TargetsFile()
+        try:  # the file is written by its spec: validated (model and references), round-trip, atomic
+            current = targets_spec.load(self.path) if self.path.is_file() else targets_spec.TargetsFile()
             tag = new[0]["note"]
-            kept = [t.model_dump(mode="json", exclude_defaults=True) for t in current.targets
-                    if not str(t.note).startswith(tag)]
-            data = {"thresholds": {k: v.model_dump() for k, v in current.thresholds.items()},
-                    "targets": kept + new}
-            if not data["thresholds"]:
-                data.pop("thresholds")
-            checked = TargetsFile.model_validate(data)
+            kept = [t for t in current.targets if not str(t.note).startswith(tag)]
+            added = [targets_spec.Target.model_validate(e) for e in new]
+            targets_spec.save(current.model_copy(update={"targets": kept + added}), self.path)
         except ValidationError as err:
             self.status.error(f"Not saved: {self.path.name} would be invalid",
                               format_validation_error(self.path.name, err))
             return False
+        except ConfigError as exc:
+            self.status.error(f"Not saved: {self.path.name} would be invalid", exc.issues or [str(exc)])
+            return False
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             return False
-        dump_yaml(checked.model_dump(mode="json", exclude_defaults=True), self.path)
         self.status.ok(f"Saved {len(new)} target(s) to {self.path} (run `kpi compute` to evaluate them).")
         return True
 

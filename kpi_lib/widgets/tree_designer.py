@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 import yaml
 
-from .. import paths, yaml_roundtrip
+from .. import paths
 from ..errors import ConfigError, DefinitionError, KpiError
 from .common import (
     STATUS_COLORS,
@@ -455,29 +455,25 @@ class TreeDesigner(Panel):
         """The thresholds file with the pending changes, validated (None when nothing changed)."""
         if not self.pending_thresholds:
             return None
-        from pydantic import ValidationError
-
-        from ..config import format_validation_error, load_model
-        from ..targets import TargetsFile
+        from ..spec import targets as targets_spec
 
         path = paths.parameters_dir() / "targets" / THRESHOLDS_FILE
-        current = load_model(path, TargetsFile) if path.is_file() else TargetsFile()
-        data = current.model_dump(mode="json", exclude_defaults=True)
-        data["thresholds"] = {**{k: v.model_dump() for k, v in current.thresholds.items()},
-                              **self.pending_thresholds}
-        try:
-            checked = TargetsFile.model_validate(data)
-        except ValidationError as err:
-            raise ConfigError(f"{path.name}: invalid thresholds", format_validation_error(path.name, err)) from None
+        current = targets_spec.load(path) if path.is_file() else targets_spec.TargetsFile()
+        merged = {**current.thresholds,
+                  **{k: targets_spec.Threshold.model_validate(v) for k, v in self.pending_thresholds.items()}}
+        checked = current.model_copy(update={"thresholds": merged})
+        issues = targets_spec.validate(checked)  # model and references, before anything is written
+        if issues:
+            raise ConfigError(f"{path.name}: invalid thresholds", [str(i) for i in issues])
         return path, checked
 
     def _write_thresholds(self, prepared: tuple[Path, Any] | None) -> str:
         if prepared is None:
             return ""
-        from ..config import dump_yaml
+        from ..spec import targets as targets_spec
 
         path, checked = prepared
-        dump_yaml(checked.model_dump(mode="json", exclude_defaults=True), path)
+        targets_spec.save(checked, path)  # round-trip, atomic: comments and other files' lines stay
         n = len(self.pending_thresholds)
         self.saved_thresholds = self._load_thresholds()
         self.pending_thresholds = {}
@@ -573,32 +569,17 @@ class _Issue:
 def save_tree_roundtrip(tree: Any, path: Path) -> bool:
     """Validate the tree, then update only its changed lines in ``path`` (comments and order kept).
 
-    False when the file already holds this tree (nothing written, bytes unchanged)."""
+    False when the file already holds this tree (nothing written, bytes unchanged). The structure is
+    checked by ``tree.validate_tree``; the file is written by :mod:`kpi_lib.spec.tree` (references,
+    round-trip, read-back check, atomic write)."""
     from .. import tree as tree_mod
+    from ..spec import tree as tree_spec
 
     issues = tree_mod.validate_tree(tree)
     if issues:
         raise DefinitionError(f"the KPI tree is invalid ({len(issues)} issue(s)):\n" +
                               "\n".join(f"  - {i}" for i in issues))
-    data = tree_mod.tree_to_dict(tree)
-    if path.is_file():
-        try:
-            if tree_mod.tree_to_dict(tree_mod.load_tree(path)) == data:
-                return False
-        except KpiError:
-            pass
-    old_text, new_text = yaml_roundtrip.update_file(path, data)
-    if new_text == old_text:
-        return False
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        check = Path(d) / path.name
-        check.write_text(new_text, encoding="utf-8")
-        if tree_mod.tree_to_dict(tree_mod.load_tree(check)) != data:  # the written text must read back as the tree
-            raise ConfigError(f"{path.name}: the round-trip writer would change the tree; not saved")
-    yaml_roundtrip.write_text_atomic(path, new_text)
-    return True
+    return tree_spec.save(tree, path)
 
 
 def _lines(exc: BaseException) -> list[str]:
@@ -610,16 +591,16 @@ def _save_kpi_spec(spec: dict[str, Any], path: Any) -> None:
     """Add/replace one entry of parameters/kpis.yaml; the whole catalog must build first."""
     from pydantic import ValidationError
 
-    from ..config import dump_yaml, load_model
-    from ..definitions import KpisFile, KpiSpec, build_catalog
+    from ..definitions import build_catalog
+    from ..spec import kpis as kpis_spec
 
-    current = load_model(path, KpisFile) if path.is_file() else KpisFile()
+    current = kpis_spec.load(path) if path.is_file() else kpis_spec.KpisFile()
     try:
-        new = KpiSpec.model_validate({k: v for k, v in spec.items() if v not in ("", None)})
+        new = kpis_spec.KpiSpec.model_validate({k: v for k, v in spec.items() if v not in ("", None)})
     except ValidationError as err:
         from ..config import format_validation_error
 
         raise ConfigError("invalid KPI", format_validation_error("kpis.yaml", err)) from None
     specs = [s for s in current.kpis if s.id != new.id] + [new]
     build_catalog(specs, path.name)  # raises DefinitionError with every issue; nothing written
-    dump_yaml(KpisFile(kpis=specs).model_dump(mode="json", exclude_none=True), path)
+    kpis_spec.save(current.model_copy(update={"kpis": specs}), path)
