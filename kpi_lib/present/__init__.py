@@ -30,3 +30,4 @@ from .cost import *
 from .fmt import *
 from .scorecard import *
 from .sections import *
+from .words import *

@@ -11,7 +11,15 @@ import pandas as pd
 
 from .fmt import DASH, LABELS, _missing, badge, esc, fmt_number, slug, t
 
-__all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'footer', 'header', 'kv_table', 'note', 'section', 'show', 'status_counts_html', 'table', 'unavailable']
+__all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'footer', 'header', 'kv_table', 'note', 'section', 'show', 'source_table_name', 'status_counts_html', 'table', 'unavailable']
+
+
+
+
+
+
+
+
 
 
 
@@ -90,10 +98,18 @@ def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:
     return f'<h1 class="report-title">{esc(title)}</h1><p class="subtitle">{facts}</p>'
 
 
+def source_table_name(name: Any, lang: str) -> str:
+    """A warehouse table as the freshness table names it ('订单' / 'Orders'; the manifest: last import)."""
+    key = "table." + str(name).split(" ")[0]
+    return t(key, lang) if key in LABELS else str(name)
+
+
 def footer(freshness: pd.DataFrame, snapshot: str, lang: str = "zh", generated: dt.datetime | None = None) -> str:
     """Data freshness per source (latest date, rows), the warehouse snapshot hash and generation time."""
     gen = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    tbl = table(freshness, [("source", t("source", lang)), ("latest_date", t("latest_date", lang)),
+    fresh = freshness.copy() if freshness is not None else pd.DataFrame(columns=["source", "latest_date", "rows"])
+    fresh["source"] = [source_table_name(x, lang) for x in fresh["source"]]
+    tbl = table(fresh, [("source", t("source", lang)), ("latest_date", t("latest_date", lang)),
                             ("rows", t("rows", lang))], {"rows": fmt_number}, lang=lang, cls="kpi-table small")
     facts = kv_table([(t("snapshot", lang), snapshot or DASH), (t("generated", lang), gen)])
     return (f'<footer class="report-footer"><h2 id="footer" class="section">{esc(t("footer", lang))}</h2>'
@@ -120,6 +136,26 @@ table.kv-table th{width:30%;color:#4a5568;font-weight:500}
  border-radius:8px;padding:10px 14px}.card .label{color:#718096;font-size:12px}.card .value{font-size:20px;font-weight:600}
 footer.report-footer{margin-top:40px;color:#4a5568;font-size:12px}
 .jp-OutputArea-output pre{display:none}
+figure.chart-box{margin:8px 0 16px}.chart-empty{border:1px dashed #cbd5e0;border-radius:6px;padding:10px 14px;margin:8px 0 16px}
+.chart-empty-title{font-weight:600;font-size:14px}
+section.summary{background:#f0f5fb;border-left:4px solid #2b6cb0;padding:8px 16px;margin:12px 0 20px;border-radius:4px}
+section.summary ul{margin:6px 0;padding-left:20px}section.summary li{margin:4px 0;line-height:1.55}
+.sign-off{display:flex;gap:48px;margin:32px 0 8px}.sign-off>div{flex:1}.sign-off .sign-line{border-bottom:1px solid #4a5568;
+ height:36px;margin:0}
+/* print (and PDF): A4, sections start on a new page, tables and charts never split, no screen chrome */
+@page{size:A4;margin:16mm 14mm 16mm 14mm}
+@media print{
+ body{background:#fff;font-size:11px}main.report{max-width:none;padding:0;margin:0}
+ nav.toc{display:none}h2.section{break-before:page;page-break-before:always;margin-top:0}
+ h1.report-title+p.subtitle~h2.section:first-of-type,section.summary+h2.section{break-before:auto}
+ h2,h3{break-after:avoid;page-break-after:avoid}
+ table,figure.chart-box,.chart-empty,.cards,section.summary,.sign-off{break-inside:avoid;page-break-inside:avoid}
+ thead{display:table-header-group}tr{break-inside:avoid}
+ table.kpi-table,table.kv-table{font-size:10px;table-layout:auto}table.kpi-table th,table.kpi-table td{padding:3px 5px}
+ .chart{min-height:0}a{color:inherit;text-decoration:none}
+ .badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ footer.report-footer{break-before:page}
+}
 """
 
 

@@ -7,11 +7,20 @@ from typing import Any
 import pandas as pd
 
 from .blocks import note, section, table
-from .charts import bar_chart, chart_html, waterfall_chart
+from .charts import bar_chart, chart_or_note, unit_title, waterfall_chart
 from .fmt import _missing, esc, fmt_change, fmt_incomplete, fmt_money, fmt_pct, missing_reason, t
-from .sections import _money, _rec, sku_table
+from .sections import _fmt, _money, _rec
+from .words import money_fn, overhead_name
 
 __all__ = ['bridge_section', 'margin_moves_section', 'overheads_section', 'unit_economics_section', 'waterfall_section']
+
+
+
+
+
+
+
+
 
 
 
@@ -37,7 +46,9 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
              stores_total=r.get("stores_total"))
     measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
                 for i, k in enumerate(d["kind"])]
-    fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures)
+    title = t("chart.waterfall", lang)
+    fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures, title=title,
+                          y_title=unit_title("money", ctx.currency, lang), currency=ctx.currency, lang=lang)
     d["amt"] = [fmt_incomplete(m, lang) if _missing(a) else fmt_money(a, ctx.currency, lang)
                 for a, m in zip(d["amount"], d["missing"])]
     d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
@@ -61,7 +72,8 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
                         if lang == "zh" else
                         f"Net sales of all {int(n)} stores: {ns} (as in the other reports); the stores left out of the "
                         f"waterfall account for {fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}.")
-    return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_html(fig) + tbl)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_or_note(fig, list(d["amount"]), title, lang)
+                   + tbl)
 
 
 def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str:
@@ -77,9 +89,11 @@ def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str
         else:
             _rec(ctx, f'bridge:{r["item"]}', r["amount"], unit="money", basis=None, source="costs.basis_bridge")
     measures = ["absolute" if k == "start" else ("total" if k == "end" else "relative") for k in df["kind"]]
-    fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures)
+    title = t("chart.bridge", lang)
+    fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures, title=title,
+                          y_title=unit_title("money", ctx.currency, lang), currency=ctx.currency, lang=lang)
     tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang))], {"amount": _money(ctx)}, lang=lang)
-    return section(key, lang, note(t("bridge_note", lang)) + chart_html(fig) + tbl)
+    return section(key, lang, note(t("bridge_note", lang)) + chart_or_note(fig, list(df["amount"]), title, lang) + tbl)
 
 
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
@@ -106,7 +120,12 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
         for c in ("landed_cost_per_unit", "contribution_per_unit", "margin", "break_even_acos"):
             if c in d:
                 d[c] = d[c].astype(object).where(~d["cost_missing"].fillna(False).astype(bool), None)
-    body = sku_table(d, ctx, cols)
+    per_unit = {"landed_cost_per_unit", "fees_per_unit", "ads_per_unit", "contribution_per_unit"}
+    fm = {c: (money_fn(ctx.currency, lang, 1.0, 2) if c in per_unit else _fmt(ctx, u)) for c, _, u in cols if u}
+    if "break_even_acos" in d:  # a SKU losing money before ads can afford no ads at all: say so, not "-11.1%"
+        fm["break_even_acos"] = lambda v: (t("not_reachable", lang) if not _missing(v) and float(v) < 0
+                                           else fmt_pct(v))
+    body = table(d, [(c, h) for c, h, _ in cols], fm, lang=lang)
     share = df.attrs.get("cost_missing_share")
     if share is not None and not _missing(share) and share > 0:
         _rec(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
@@ -114,7 +133,10 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
                     else f"COGS incomplete: {fmt_pct(share)} of net sales come from SKUs without a unit cost "
                          "(their cost is missing, not 0)") + body
     if key == "loss_skus":
-        body = chart_html(bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), horizontal=True)) + body
+        title = t("chart.loss_skus", lang)
+        fig = bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), title=title, horizontal=True,
+                        fmt=_money(ctx), y_title=unit_title("money", ctx.currency, lang))
+        body = chart_or_note(fig, list(df["contribution"]), title, lang) + body
     return section(key, lang, body)
 
 
@@ -122,7 +144,9 @@ def overheads_section(df: pd.DataFrame, ctx: Any, key: str = "overheads") -> str
     lang = ctx.lang
     for r in (df.to_dict("records") if df is not None else []):
         _rec(ctx, f'overhead:{r["item"]}', r["amount"], unit="money", basis=None, source="overhead_allocations")
-    return section(key, lang, table(df, [("item", t("kind", lang)), ("amount", t("value", lang))],
+    d = df.copy() if df is not None else pd.DataFrame(columns=["item", "amount"])
+    d["item_name"] = [overhead_name(i, lang) for i in d["item"]]
+    return section(key, lang, table(d, [("item_name", t("overhead_item", lang)), ("amount", t("value", lang))],
                                     {"amount": _money(ctx)}, lang=lang))
 
 
@@ -139,11 +163,14 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
             _rec(ctx, k, r[f"share_{side}"], unit="pct", basis=basis, period=per,
                  source="costs.explain_margin_change", **meta)
     steps = df[df["step"] != "net_margin"]
-    fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), horizontal=True)
     pts = lambda v: fmt_change(v, "pp", 2)
+    title = t("chart.margin_moves", lang)
+    fig = bar_chart(list(steps["name"]), list(steps["margin_points"]), title=title, horizontal=True, fmt=pts,
+                    y_title=unit_title("pp", ctx.currency, lang))
     tbl = table(df, [("name", t("kpi", lang)), ("share_prior", t("prior", lang)), ("share_current", t("actual", lang)),
                      ("margin_points", t("change", lang))],
                 {"share_prior": fmt_pct, "share_current": fmt_pct, "margin_points": pts}, lang=lang)
-    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_html(fig) + tbl)
+    return section(key, lang, note(t(f"basis_{basis}", lang)) + chart_or_note(fig, list(steps["margin_points"]), title,
+                                                                               lang) + tbl)
 
 

@@ -11,7 +11,11 @@ import pandas as pd
 
 from ..labels import catalog
 
-__all__ = ['BAD_COLOR', 'CURRENCY_SYMBOLS', 'DASH', 'DASH_INCOMPLETE', 'FONT', 'GOOD_COLOR', 'LABELS', 'LANGS', 'PALETTE', 'SOURCE_LABELS', 'STATUS_COLORS', 'STATUS_LABELS', 'badge', 'change_html', 'esc', 'fmt_change', 'fmt_incomplete', 'fmt_money', 'fmt_number', 'fmt_pct', 'fmt_value', 'missing_reason', 'slug', 't']
+__all__ = ['BAD_COLOR', 'CURRENCY_SYMBOLS', 'DASH', 'DASH_INCOMPLETE', 'FONT', 'GOOD_COLOR', 'LABELS', 'LANGS', 'PALETTE', 'SOURCE_LABELS', 'STATUS_COLORS', 'STATUS_LABELS', 'badge', 'change_html', 'esc', 'fmt_change', 'fmt_incomplete', 'fmt_money', 'fmt_number', 'fmt_pct', 'fmt_value', 'missing_reason', 'nz', 'pill', 'slug', 't']
+
+
+
+
 
 
 
@@ -61,18 +65,23 @@ DASH = "–"
 DASH_INCOMPLETE = "—"
 
 
+def nz(x: float, digits: int) -> float:
+    """``x``, or 0.0 when it rounds to zero at ``digits`` decimals (so a page never shows '-0.0')."""
+    return 0.0 if round(x, digits) == 0 else x
+
+
 def fmt_number(v: Any, digits: int = 0, lang: str = "zh") -> str:
-    """Thousands-separated number; large values abbreviated (万/亿 in zh, k/M in en) only on request."""
+    """Thousands-separated number (never '-0')."""
     if _missing(v):
         return DASH
-    return f"{float(v):,.{digits}f}"
+    return f"{nz(float(v), digits):,.{digits}f}"
 
 
 def fmt_money(v: Any, currency: str = "CNY", lang: str = "zh", digits: int = 0, compact: bool = False) -> str:
     """Money with the currency symbol (or code); ``compact`` gives 12.3万 / 123.4k."""
     if _missing(v):
         return DASH
-    x = float(v)
+    x = nz(float(v), digits)
     sym = CURRENCY_SYMBOLS.get(currency, currency + " ")
     sign = "-" if x < 0 else ""
     x = abs(x)
@@ -91,27 +100,32 @@ def fmt_money(v: Any, currency: str = "CNY", lang: str = "zh", digits: int = 0, 
 
 
 def fmt_pct(v: Any, digits: int = 1, signed: bool = False) -> str:
+    """A fraction as a percentage ('12.3%', '+1.0%' when ``signed``); never '-0.0%'."""
     if _missing(v):
         return DASH
-    return f"{float(v):+.{digits}%}" if signed else f"{float(v):.{digits}%}"
+    x = nz(float(v), digits + 2)
+    return f"{x:+.{digits}%}" if signed else f"{x:.{digits}%}"
 
 
-def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh") -> str:
-    """Format a KPI value by its catalog unit (money, count, pct, ratio, days, hours)."""
+def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh", per_unit: bool = False) -> str:
+    """Format a KPI value by its catalog unit (money, count, pct, ratio, days, hours).
+
+    Money per unit (``per_unit``: CPC, average order value, profit per order) keeps two decimals
+    ('¥7.23', not '¥7'); other money is shown in whole units."""
     if _missing(v):
         return DASH
     if unit == "money":
-        return fmt_money(v, currency, lang)
+        return fmt_money(v, currency, lang, 2 if per_unit else 0)
     if unit == "pct":
         return fmt_pct(v)
     if unit == "count":
         return fmt_number(v)
     if unit == "ratio":
-        return f"{float(v):,.2f}×"
+        return f"{nz(float(v), 2):,.2f}×"
     if unit == "days":
-        return f"{float(v):,.1f}" + (" 天" if lang == "zh" else " d")
+        return fmt_number(v, 1) + (" 天" if lang == "zh" else " d")
     if unit == "hours":
-        return f"{float(v):,.1f}" + (" 小时" if lang == "zh" else " h")
+        return fmt_number(v, 1) + (" 小时" if lang == "zh" else " h")
     return fmt_number(v, 2)
 
 
@@ -141,10 +155,10 @@ def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
         return DASH
     d = float(delta)
     if unit == "pp":
-        return f"{0.0 if round(d, digits) == 0 else d:+.{digits}f} pp"
+        return f"{nz(d, digits):+.{digits}f} pp"
     if unit == "x":
-        return f"{0.0 if round(d, 2) == 0 else d:+.2f} x"
-    return fmt_pct(0.0 if round(d * 100, digits) == 0 else d, digits, signed=True)
+        return f"{nz(d, 2):+.2f} x"
+    return fmt_pct(d, digits, signed=True)
 
 
 def change_html(delta: Any, unit: str, good: Any) -> str:
@@ -161,6 +175,12 @@ def badge(status: Any, lang: str = "zh") -> str:
     zh, en = STATUS_LABELS[s]
     return (f'<span class="badge badge-{s}" style="background:{STATUS_COLORS[s]}">'
             f"{esc(en if lang == 'en' else zh)}</span>")
+
+
+def pill(status: str, text: str) -> str:
+    """A coloured pill in a status colour with its own words (severities: 高 / 中 / 低)."""
+    s = status if status in STATUS_COLORS else "none"
+    return f'<span class="badge badge-{s}" style="background:{STATUS_COLORS[s]}">{esc(text)}</span>'
 
 
 def slug(text: str) -> str:

@@ -7,11 +7,19 @@ from typing import Any
 import pandas as pd
 
 from .blocks import cards, note, section, table, unavailable
-from .charts import bar_chart, chart_html
+from .charts import bar_chart, chart_or_note, unit_title
 from .fmt import STATUS_LABELS, _missing, badge, esc, fmt_money, fmt_number, fmt_pct, fmt_value, t
 from .sections import _rec, _val
 
 __all__ = ['scorecard_section']
+
+
+
+
+
+
+
+
 
 
 
@@ -124,9 +132,12 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
                 {"weight": lambda v: fmt_number(v, 0) + "%", "achievement": lambda v: fmt_pct(v, 0),
                  "payout_pct": lambda v: fmt_number(v, 1) + "%", "weighted_points": lambda v: fmt_number(v, 1)},
                 raw=["gate_txt"], lang=lang)
-    fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), horizontal=True)
+    title = t("chart.score", lang)
+    fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), title=title, horizontal=True,
+                    fmt=lambda v: fmt_number(v, 1), y_title=unit_title("points", ctx.currency, lang))
     return section(key, lang, head + note(_curve_text(card, lang)) + _score_explanation(card, lines, lang) + tbl
-                   + _target_sources(lines, lang) + _bonus_table(card, ctx) + chart_html(fig))
+                   + _target_sources(lines, lang) + _bonus_table(card, ctx)
+                   + chart_or_note(fig, list(lines["weighted_points"]), title, lang))
 
 
 def _target_sources(lines: pd.DataFrame, lang: str) -> str:

@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 
 from .. import changes
+from .. import report_data as rd
+from ..errors import KpiError
 from .blocks import TOC_SLOT, cards, footer, header, note, section, status_counts_html, table
-from .charts import bar_chart, chart_html, line_chart, waterfall_chart
+from .charts import bar_chart, chart_html, chart_or_note, has_values, line_chart, unit_title, waterfall_chart
 from .fmt import (
     DASH,
     LABELS,
-    STATUS_LABELS,
     _missing,
     badge,
     change_html,
@@ -25,10 +26,26 @@ from .fmt import (
     fmt_pct,
     fmt_value,
     missing_reason,
+    pill,
     t,
 )
+from .words import (
+    activity_name,
+    adjustment_text,
+    alert_kind_name,
+    alert_sentence,
+    alert_state_name,
+    is_per_unit,
+    kpi_name,
+    kpi_unit,
+    severity_name,
+)
 
-__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+
+
+
+
 
 
 
@@ -102,8 +119,32 @@ def report_header(ctx: Any, report_key: str) -> str:
     title = f"{t(report_key, ctx.lang)} · {ctx.name}"
     facts = [(t("period", ctx.lang), ctx.period), (t("currency", ctx.lang), ctx.currency)]
     if ctx.kind not in ("company",):
-        facts.insert(0, (kind_label, ctx.entity_id))
+        ident = f"{ctx.name}（{ctx.entity_id}）" if lang_zh(ctx) else f"{ctx.name} ({ctx.entity_id})"
+        facts.insert(0, (kind_label, ident if ctx.name and ctx.name != ctx.entity_id else ctx.entity_id))
     return header(title, facts) + TOC_SLOT
+
+
+def entity_label(ctx: Any, kind: str, entity_id: str) -> str:
+    """'Amazon 美国 1 店（AMZ-US-01）': an entity's name beside its id (the company: its name)."""
+    wh = getattr(ctx, "warehouse", None)
+    try:
+        name = rd.entity_name(wh, kind, entity_id, ctx.lang) if wh is not None else None
+    except (KpiError, KeyError, OSError):
+        name = None
+    if kind == "company" or not entity_id:
+        return name or t(kind, ctx.lang)
+    if not name or name == entity_id:
+        return f"{t(kind, ctx.lang)} {entity_id}"
+    return f"{name}（{entity_id}）" if lang_zh(ctx) else f"{name} ({entity_id})"
+
+
+def lang_zh(ctx: Any) -> bool:
+    return getattr(ctx, "lang", "zh") != "en"
+
+
+def _fv(v: Any, unit: str, ctx: Any, kpi: Any = None) -> str:
+    """A KPI value in the report's language and currency; money per unit (CPC, AOV) with two decimals."""
+    return fmt_value(v, unit, ctx.currency, ctx.lang, per_unit=is_per_unit(kpi))
 
 
 def report_footer(ctx: Any, freshness: pd.DataFrame) -> str:
@@ -135,13 +176,14 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     df["actual"] = [_val(r, "actual", ctx) for r in recs]
     for c in ("prior", "yoy_prior", "target", "expected_to_date", "projection"):
         if c in df:
-            df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+            df[c] = [_fv(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
     if "target_period" in df:  # a quarter's target: say so next to the figures that are the quarter's
         for c in ("target", "expected_to_date", "projection"):
             df[c] = [f"{v} ({tp})" if tp != ctx.period and v != DASH else v
                      for v, tp in zip(df[c], df["target_period"])]
     adjusted = df["adjusted"] if "adjusted" in df else [False] * len(df)
     df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], adjusted)]
+    adj_note = note(t("adjusted_note", lang)) if any(bool(a) for a in adjusted) else ""
     df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
     df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
@@ -154,7 +196,7 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
         raw.append("yoy_chg")
     cols += [("target", t("target", lang)), ("expected_to_date", t("expected", lang)),
              ("projection", t("projection", lang)), ("ach", t("pace", lang)), ("badge", t("status", lang))]
-    body = table(df, cols, raw=raw, lang=lang) + coverage_notes(status, ctx)
+    body = table(df, cols, raw=raw, lang=lang) + adj_note + coverage_notes(status, ctx)
     bases = sorted(set(status["basis"].dropna())) if "basis" in status else []
     basis_note = note(" · ".join(t(f"basis_{b}", lang) for b in bases)) if bases else ""
     return section(key, lang, basis_note + body)
@@ -180,15 +222,42 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     kpis = list(names)
     if trend.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
-    _record_trend(trend, ctx, kpis)
+    shown, yoy = _last_year_columns(trend, [k for k in kpis if k in trend])
+    _record_trend(shown, ctx, kpis)
     amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
     ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
     body = ""
-    if amounts:
-        body += chart_html(line_chart(trend, "period", amounts))
-    if ratios:
-        body += chart_html(line_chart(trend, "period", ratios, percent=True))
+    for ys, pct, tkey in ((amounts, False, "chart.trend_amounts"), (ratios, True, "chart.trend_rates")):
+        if not ys:
+            continue
+        unit = "pct" if pct else ("money" if any(units.get(k) == "money" for k in ys) else "count")
+        first = next(iter(ys))  # the first KPI's last-year line (one dotted line keeps the chart readable)
+        ly = {f"{first}__ly": t("chart.last_year", lang).format(name=ys[first])} if yoy else {}
+        vals = [v for k in ys for v in shown[k]]
+        title = t(tkey, lang)
+        fig = line_chart(shown, "period", ys, title=title, percent=pct, y_title=unit_title(unit, ctx.currency, lang),
+                         yoy=ly)
+        body += chart_or_note(fig, vals, title, lang)
     return section(key, lang, body)
+
+
+def _last_year_columns(trend: pd.DataFrame, kpis: Sequence[str], months: int = 12) -> tuple[pd.DataFrame, bool]:
+    """The last ``months`` rows of a trend, with ``<kpi>__ly`` = the value 12 months earlier where the frame
+    reaches back that far (templates ask report_data.trend for 24 months); whether any last-year value exists."""
+    d = trend.reset_index(drop=True)
+    shown = d.tail(months).reset_index(drop=True).copy()
+    shown.attrs = dict(trend.attrs)
+    by_period = {str(p): i for i, p in enumerate(d["period"].astype(str))}
+    any_ly = False
+    for k in kpis:
+        ly = []
+        for p in shown["period"].astype(str):
+            y, mth = p.split("-")[0], p.split("-")[1]
+            i = by_period.get(f"{int(y) - 1}-{mth}")
+            ly.append(None if i is None else d.loc[i, k])
+        shown[f"{k}__ly"] = ly
+        any_ly = any_ly or has_values(ly)
+    return shown, any_ly
 
 
 def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") -> str:
@@ -200,7 +269,11 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     kids = attr[(attr["parent"] == root["node"]) & attr["contribution"].notna()]
     labels = [f'{root["name"]} {ctx.prior()}', *kids["name"], f'{root["name"]} {ctx.period}']
     vals = [root["value_a"], *kids["contribution"], root["value_b"]]
-    fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"])
+    root_unit = str(root.get("unit") or "money")
+    title = t("chart.attribution", lang).format(name=root["name"], prior=ctx.prior(), period=ctx.period)
+    fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"], title=title,
+                          fmt=_fmt(ctx, root_unit), y_title=unit_title(root_unit, ctx.currency, lang),
+                          currency=ctx.currency, lang=lang)
     if root.get("unit") == "pct":
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
@@ -216,8 +289,8 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
 def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:
     lang = ctx.lang
     d = df.copy()
-    d["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["value_a"], d["unit"])]
-    d["b"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["value_b"], d["unit"])]
+    d["a"] = [_fv(v, u, ctx, k) for v, u, k in zip(d["value_a"], d["unit"], d["kpi"])]
+    d["b"] = [_fv(v, u, ctx, k) for v, u, k in zip(d["value_b"], d["unit"], d["kpi"])]
     return table(d, [("name", t("node", lang)), ("a", t("prior", lang)), ("b", t("actual", lang)),
                      ("contribution", t("contribution", lang)), ("share", t("share", lang))],
                  {"contribution": _fmt(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
@@ -232,7 +305,7 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
     recs = df.to_dict("records")
     df["actual"] = [_val(r, "actual", ctx) for r in recs]
     for c in ("prior", "target"):
-        df[c] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(df[c], df["unit"])]
+        df[c] = [_fv(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
     df["badge"] = [badge(s, lang) for s in df["status"]]
     df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     body = table(df, [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
@@ -243,7 +316,10 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
         ys = {k: names[k] for k in names if units.get(k) == "money" and k in chart_trend}
         _record_trend(chart_trend, ctx, list(ys))
         if ys:
-            body += chart_html(line_chart(chart_trend, "period", ys))
+            shown = chart_trend.tail(12).reset_index(drop=True)
+            title = t("chart.ads_trend" if key == "ads" else "chart.trend_amounts", lang)
+            fig = line_chart(shown, "period", ys, title=title, y_title=unit_title("money", ctx.currency, lang))
+            body += chart_or_note(fig, [v for k in ys for v in shown[k]], title, lang)
     return section(key, lang, body + extra)
 
 
@@ -260,11 +336,18 @@ def alerts_section(df: pd.DataFrame, ctx: Any, key: str = "alerts") -> str:
         return section(key, lang, f'<p class="empty">{esc(t("no_alerts", lang))}</p>')
     d = df.copy()
     sev = {"high": "red", "medium": "amber", "low": "none"}
-    d["sev"] = [badge(sev.get(str(s), "none"), lang).replace(">" + esc(STATUS_LABELS[sev.get(str(s), "none")][
-        1 if lang == "en" else 0]) + "<", ">" + esc(str(s)) + "<") for s in d["severity"]]
-    d["kpi_name"] = d["kpi"].astype(str)
-    body = table(d, [("period", t("period", lang)), ("sev", t("severity", lang)), ("kpi_name", t("kpi", lang)),
-                     ("message", t("message", lang)), ("state", t("status", lang))], raw=["sev"], lang=lang)
+    d["sev"] = [pill(sev.get(str(s), "none"), severity_name(s, lang)) for s in d["severity"]]
+    d["kind_name"] = [alert_kind_name(k, lang) for k in d.get("kind", [""] * len(d))]
+    d["kpi_name"] = [kpi_name(k, lang) for k in d["kpi"]]
+    d["sentence"] = [alert_sentence(r, lang, ctx.currency, ctx.fx) for r in d.to_dict("records")]
+    d["state_name"] = [alert_state_name(s, lang) for s in d["state"]]
+    for r in d.to_dict("records"):
+        _rec(ctx, f'alert:{r.get("kpi")}', r.get("value"), unit=kpi_unit(r.get("kpi")), period=str(r["period"]),
+             entity_kind=str(r.get("entity_kind") or ctx.kind), entity_id=str(r.get("entity_id") or ""),
+             basis=None, source="alerts")
+    body = table(d, [("period", t("period", lang)), ("sev", t("severity", lang)), ("kind_name", t("kind", lang)),
+                     ("kpi_name", t("kpi", lang)), ("sentence", t("message", lang)),
+                     ("state_name", t("status", lang))], raw=["sev"], lang=lang)
     return section(key, lang, body)
 
 
@@ -272,15 +355,37 @@ def adjustments_section(df: pd.DataFrame, ctx: Any, key: str = "adjustments") ->
     lang = ctx.lang
     if df is None or df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("none", lang))}</p>')
-    cols = [(c, t(c, lang)) for c in ("id", "when", "who", "kind", "kpi", "why") if c in df]
-    return section(key, lang, table(df, cols, lang=lang))
+    d = df.copy()
+    words = [adjustment_text(r, lang) for r in d.to_dict("records")]
+    d["kind"] = [w[0] for w in words]
+    d["kpi"] = [w[1] for w in words]
+    d["span"] = [_adj_span(r) for r in d.to_dict("records")]
+    cols = [(c, t(c, lang)) for c in ("when", "who", "kind", "kpi") if c in d] + [("span", t("period", lang))]
+    cols += [(c, t(c, lang)) for c in ("why",) if c in d]
+    return section(key, lang, table(d, cols, lang=lang))
+
+
+def _adj_span(r: Mapping[str, Any]) -> str:
+    """The days or period an adjustment covers ('2026-03-01 – 2026-03-10', or the period)."""
+    a, b = r.get("start"), r.get("end")
+    if not _missing(a) and not _missing(b) and a and b:
+        return f"{a} – {b}"
+    per = r.get("period")
+    return str(per) if per and not _missing(per) else DASH
 
 
 def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> str:
     lang = ctx.lang
-    body = table(df, [("kind", t("kind", lang)), ("count", t("count", lang))], {"count": fmt_number}, lang=lang)
-    if df is not None and len(df):
-        body += chart_html(bar_chart(list(df["kind"]), list(df["count"])))
+    d = df.copy() if df is not None else pd.DataFrame(columns=["kind", "count"])
+    if len(d):
+        d["kind_name"] = [activity_name(k, lang) for k in d["kind"]]
+        for r in d.to_dict("records"):
+            _rec(ctx, f'activity:{r["kind"]}', r["count"], unit="count", basis=None, source="activities")
+    body = table(d, [("kind_name", t("kind", lang)), ("count", t("count", lang))], {"count": fmt_number}, lang=lang)
+    if len(d):
+        title = t("chart.activities", lang)
+        body += chart_or_note(bar_chart(list(d["kind_name"]), list(d["count"]), title=title,
+                                        y_title=unit_title("count", ctx.currency, lang)), list(d["count"]), title, lang)
     return section(key, lang, body)
 
 
@@ -314,8 +419,13 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
                     ("net_profit", "净利润" if lang == "zh" else "Net profit"),
                     ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
                     ("flags", t("status", lang))], raw=["flags", "store"], lang=lang)
-    fig = bar_chart(list(d["store_id"]), list(df["gmv"]))
-    return section(key, lang, chart_html(fig) + tbl)
+    title = t("chart.ranking", lang)
+    labels = [str(n) if isinstance(n, str) and n else str(i) for n, i in zip(df.get("store_name", df["store_id"]),
+                                                                           df["store_id"])]
+    fig = bar_chart(labels, list(df["gmv"]), title=title, horizontal=True,
+                    fmt=lambda v: fmt_money(v, ctx.currency, lang, compact=True),
+                    y_title=unit_title("money", ctx.currency, lang))
+    return section(key, lang, chart_or_note(fig, list(df["gmv"]), title, lang) + tbl)
 
 
 def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str:
@@ -337,12 +447,12 @@ def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str
         if not _missing(r["target"]):
             _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
                  source="kpi_status")
-    d["entity"] = [f"{t(str(k), lang)} {i}".strip() for k, i in zip(d["entity_kind"], d["entity_id"])]
+    d["entity"] = [entity_label(ctx, str(k), i) for k, i in zip(d["entity_kind"], d["entity_id"])]
     red = d[d["status"] != "incomplete"].copy()
     body = ""
     if len(red):
-        red["a"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["actual"], red["unit"])]
-        red["tg"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(red["target"], red["unit"])]
+        red["a"] = [_fv(v, u, ctx, k) for v, u, k in zip(red["actual"], red["unit"], red["kpi"])]
+        red["tg"] = [_fv(v, u, ctx, k) for v, u, k in zip(red["target"], red["unit"], red["kpi"])]
         red["badge"] = [badge(s, lang) for s in red["status"]]
         body += table(red, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
                             ("tg", t("target", lang)), ("achievement", t("achievement", lang)),
