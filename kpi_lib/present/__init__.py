@@ -30,4 +30,5 @@ from .cost import *
 from .fmt import *
 from .scorecard import *
 from .sections import *
+from .summary import *
 from .words import *

@@ -11,7 +11,11 @@ import pandas as pd
 
 from .fmt import DASH, LABELS, _missing, badge, esc, fmt_number, slug, t
 
-__all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'footer', 'header', 'kv_table', 'note', 'section', 'show', 'source_table_name', 'status_counts_html', 'table', 'unavailable']
+__all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'css_string', 'footer', 'header', 'kv_table', 'note', 'print_header', 'section', 'show', 'source_table_name', 'status_counts_html', 'table', 'unavailable']
+
+
+
+
 
 
 
@@ -90,6 +94,28 @@ def section(key_or_title: str, lang: str = "zh", body: str = "") -> str:
 def unavailable(lang: str, reason: str = "") -> str:
     """Shown in place of a section whose engine function is missing or has no data."""
     return f'<p class="unavailable">{esc(t("unavailable", lang))}{(": " + esc(reason)) if reason else ""}</p>'
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes, backslashes, ``<`` and line breaks escaped)."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>&' or ord(ch) < 32:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def print_header(running: str, lang: str = "zh") -> str:
+    """Printed page header and footer (Chromium's @page margin boxes): the report, entity and period at the
+    top of every page, 'page n of N' at the bottom. The screen never shows them."""
+    words = t("print.page", lang)
+    pre, rest = words.split("{page}", 1)
+    mid, post = rest.split("{pages}", 1)
+    page_no = f'{css_string(pre)} counter(page) {css_string(mid)} counter(pages) {css_string(post)}'
+    return ("<style>@page{@top-left{content:" + css_string(running) + ";font-size:8pt;color:#4a5568}"
+            "@bottom-right{content:" + page_no + ";font-size:8pt;color:#4a5568}}</style>")
 
 
 def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:

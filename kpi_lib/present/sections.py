@@ -10,7 +10,7 @@ import pandas as pd
 from .. import changes
 from .. import report_data as rd
 from ..errors import KpiError
-from .blocks import TOC_SLOT, cards, footer, header, note, section, status_counts_html, table
+from .blocks import TOC_SLOT, cards, footer, header, note, print_header, section, status_counts_html, table
 from .charts import bar_chart, chart_html, chart_or_note, has_values, line_chart, unit_title, waterfall_chart
 from .fmt import (
     DASH,
@@ -42,6 +42,8 @@ from .words import (
 )
 
 __all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+
+
 
 
 
@@ -121,7 +123,8 @@ def report_header(ctx: Any, report_key: str) -> str:
     if ctx.kind not in ("company",):
         ident = f"{ctx.name}（{ctx.entity_id}）" if lang_zh(ctx) else f"{ctx.name} ({ctx.entity_id})"
         facts.insert(0, (kind_label, ident if ctx.name and ctx.name != ctx.entity_id else ctx.entity_id))
-    return header(title, facts) + TOC_SLOT
+    running = f"{title} · {ctx.period}"
+    return print_header(running, ctx.lang) + header(title, facts) + TOC_SLOT
 
 
 def entity_label(ctx: Any, kind: str, entity_id: str) -> str:
@@ -223,7 +226,7 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
     if trend.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
     shown, yoy = _last_year_columns(trend, [k for k in kpis if k in trend])
-    _record_trend(shown, ctx, kpis)
+    _record_trend(trend, ctx, kpis)  # every month drawn, the last-year line's months included
     amounts = {k: names[k] for k in kpis if units.get(k) in ("money", "count") and k in trend}
     ratios = {k: names[k] for k in kpis if units.get(k) in ("pct",) and k in trend}
     body = ""
