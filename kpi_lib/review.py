@@ -47,6 +47,7 @@ LABELS: dict[str, tuple[str, str]] = {
                          "before and after, and whether the expected effect was reached."),
     "new_open": ("新增与进行中的行动", "New and open actions"),
     "agenda": ("会议议程", "Agenda"),
+    "summary_actions": ("共有 {n} 项行动尚未完成，其中 {late} 项已逾期。", "{n} action(s) are not done yet; {late} of them are overdue."),
     "entity": ("对象", "Entity"),
     "action": ("行动", "Action"),
     "owner": ("负责人", "Owner"),
@@ -168,7 +169,7 @@ def _entity(ctx: Any, kind: str, eid: str, names: dict[str, str]) -> str:
             col = "team_name_zh" if ctx.lang == "zh" and "team_name_zh" in teams else "team_name"
             if len(row) and col in row and pd.notna(row[col].iloc[0]):
                 return str(row[col].iloc[0])
-    return eid
+    return p.entity_label(ctx, kind, eid)  # a store: its name beside its id
 
 
 # ---- figures ------------------------------------------------------------------------------------------
@@ -301,11 +302,23 @@ def review_data(ctx: Any) -> dict[str, pd.DataFrame]:
     return {"deviations": dev, "drivers": drv_df, "actions": actions_frame(ctx)}
 
 
-def review_header(ctx: Any) -> str:
-    """Title, team, period and currency, and the table-of-contents slot the runner fills."""
+def review_header(ctx: Any, data: dict[str, pd.DataFrame] | None = None) -> str:
+    """Title, team (name and id), period and currency, the table-of-contents slot the runner fills, and the
+    opening summary (the team's KPIs against target, incomplete figures, open alerts, actions due)."""
     lang = ctx.lang
-    facts = [(t("team", lang), ctx.entity_id), (t("period_label", lang), ctx.period), (t("currency", lang), ctx.currency)]
-    return p.header(f"{t('team_review', lang)} · {ctx.name}", facts) + p.TOC_SLOT
+    team = f"{ctx.name}（{ctx.entity_id}）" if lang == "zh" else f"{ctx.name} ({ctx.entity_id})"
+    facts = [(t("team", lang), team), (t("period_label", lang), ctx.period), (t("currency", lang), ctx.currency)]
+    title = f"{t('team_review', lang)} · {ctx.name}"
+    sentences = p.summary_sentences(ctx, rd.kpi_status(ctx), None, rd.alerts(ctx))
+    acts = (data or {}).get("actions")
+    if acts is not None and len(acts) and "status" in acts:
+        open_ = acts[acts["status"] == "open"]
+        n_open = len(open_)
+        n_late = int(open_["overdue"].fillna(False).astype(bool).sum()) if "overdue" in open_ else 0
+        if n_open and len(sentences) < 5:
+            sentences.append(t("summary_actions", lang, n=n_open, late=n_late))
+    return (p.print_header(f"{title} · {ctx.period}", lang) + p.header(title, facts) + p.TOC_SLOT
+            + p.summary_block(sentences, ctx))
 
 
 def deviations_section(ctx: Any, dev: pd.DataFrame) -> str:

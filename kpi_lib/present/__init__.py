@@ -32,3 +32,4 @@ from .scorecard import *
 from .sections import *
 from .summary import *
 from .words import *
+from .plotly_bundle import *

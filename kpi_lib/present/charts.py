@@ -13,7 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.utils import PlotlyJSONEncoder
 
+from ..errors import RenderError
 from ..labels import label
+from .plotly_bundle import TRACE_TYPES
 from .fmt import CURRENCY_SYMBOLS, FONT, PALETTE, STATUS_COLORS, _missing, esc, fmt_money, fmt_pct, fmt_value
 
 __all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'no_data_note', 'style_figure', 'unit_title', 'waterfall_chart']
@@ -74,6 +76,10 @@ def chart_html(fig: Any, div_id: str | None = None) -> str:
     _chart_seq += 1
     div_id = div_id or f"chart-{_chart_seq}"
     spec = fig.to_plotly_json()
+    missing = {str(tr.get("type") or "scatter") for tr in spec.get("data", [])} - TRACE_TYPES
+    if missing:
+        raise RenderError(f"chart uses plotly trace type(s) {sorted(missing)} that the page's plotly.js bundle "
+                          f"lacks (it has {sorted(TRACE_TYPES)}); see kpi_lib/present/static/README.md")
     payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})},
                          cls=_PlotlyEncoder, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
