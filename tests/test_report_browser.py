@@ -107,8 +107,8 @@ def test_bundle_mode_references_one_shared_plotly(browser, report_project, tmp_p
     assert info["errors"] == [] and info["charts"] == info["drawn"] == EXPECTED_CHARTS["store_performance"]
 
 
-def test_pdf_of_a_long_report_is_a4_with_header_footer_and_tables_within_the_page(browser, rendered,  # noqa: F811
-                                                                                   report_project, tmp_path):
+def test_pdf_of_a_long_report_is_a4_with_header_footer_and_tables_within_the_page(  # noqa: F811
+        browser, rendered, report_project, tmp_path):  # noqa: F811
     """kpi report --pdf's printer: several A4 pages, the report/entity/period at the top of each, page n of N
     at the bottom, and at A4 width in print media no table is wider than the page."""
     r = _result(rendered, "store_performance")

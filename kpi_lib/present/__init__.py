@@ -28,8 +28,8 @@ from .charts import *
 from .contract import *
 from .cost import *
 from .fmt import *
+from .plotly_bundle import *
 from .scorecard import *
 from .sections import *
 from .summary import *
 from .words import *
-from .plotly_bundle import *

@@ -32,6 +32,8 @@ __all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'css_string', 'footer', 'header', 'k
 
 
 
+
+
 # ---- HTML building -------------------------------------------------------------------------------
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str]] | None = None,
           formats: Mapping[str, Any] | None = None, raw: Iterable[str] = (), cls: str = "kpi-table",
@@ -153,7 +155,7 @@ nav.toc ol{margin:4px 0;padding-left:20px}nav.toc a{color:#2b6cb0;text-decoratio
 table.kpi-table,table.kv-table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
 table.kpi-table th,table.kpi-table td,table.kv-table th,table.kv-table td{padding:5px 8px;border-bottom:1px solid #e2e8f0;
  text-align:left}
-table.kpi-table th{background:#f7fafc;font-weight:600}table.kpi-table td.num{text-align:right;
+table.kpi-table th{background:#f7fafc;font-weight:600}table.kpi-table td.num{text-align:right;white-space:nowrap;
  font-variant-numeric:tabular-nums}
 table.kv-table th{width:30%;color:#4a5568;font-weight:500}
 .badge{display:inline-block;color:#fff;border-radius:10px;padding:1px 9px;font-size:12px;white-space:nowrap}

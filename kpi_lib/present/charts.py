@@ -15,10 +15,11 @@ from plotly.utils import PlotlyJSONEncoder
 
 from ..errors import RenderError
 from ..labels import label
-from .plotly_bundle import TRACE_TYPES
 from .fmt import CURRENCY_SYMBOLS, FONT, PALETTE, STATUS_COLORS, _missing, esc, fmt_money, fmt_pct, fmt_value
+from .plotly_bundle import TRACE_TYPES
 
 __all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'no_data_note', 'style_figure', 'unit_title', 'waterfall_chart']
+
 
 
 

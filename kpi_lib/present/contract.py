@@ -11,9 +11,11 @@ from .blocks import cards, kv_table, note, section, table, unavailable
 from .charts import chart_html, style_figure, unit_title
 from .fmt import DASH, esc, fmt_money, fmt_pct, t
 from .sections import _money, _rec
-from .words import exit_clause_sentence, exit_history_text, fee_formula, fee_line_name
+from .words import exit_clause_sentence, exit_history_text, fee_formula, fee_line_name, fee_model_name
 
 __all__ = ['fee_models_section', 'settlement_section']
+
+
 
 
 
@@ -89,6 +91,7 @@ def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
         return section(key, lang, unavailable(lang, str(df or "")))
     if df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    df = df.assign(model=[fee_model_name(x, lang) for x in df["model"]])
     fig = go.Figure()
     for i, (name, g) in enumerate(df.groupby("model", sort=False)):
         fig.add_trace(go.Scatter(x=[float(a) for a in g["achievement"]], y=[float(v) for v in g["client_pays"]],

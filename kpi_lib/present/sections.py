@@ -53,6 +53,7 @@ __all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attri
 
 
 
+
 # ---- report sections (templates: ``show(section_fn(data, ctx))``) ------------------------------------
 # ``ctx`` is a kpi_lib.report_data.ReportContext (lang, currency, period, name, kind, entity_id, snapshot).
 def _fmt(ctx: Any, unit: str) -> Any:
@@ -74,7 +75,7 @@ def _val(r: Mapping[str, Any], col: str, ctx: Any) -> str:
     """A status row's value formatted, or '— reason' when the figure is incomplete."""
     if col == "actual" and not bool(r.get("complete", True)) and _missing(r.get("actual")):
         return fmt_incomplete(r.get("missing", ""), ctx.lang)
-    txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang)
+    txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang, per_unit=is_per_unit(r.get("kpi")))
     c, n = r.get("stores_covered"), r.get("stores_total")
     if col == "actual" and not bool(r.get("complete", True)) and not _missing(c) and not _missing(n):
         txt += f" ({int(c)}/{int(n)})"  # a roll-up over part of the stores: the coverage note says which
@@ -363,6 +364,8 @@ def adjustments_section(df: pd.DataFrame, ctx: Any, key: str = "adjustments") ->
     d["kind"] = [w[0] for w in words]
     d["kpi"] = [w[1] for w in words]
     d["span"] = [_adj_span(r) for r in d.to_dict("records")]
+    if "who" in d:
+        d["who"] = [entity_label(ctx, "person", str(w)) if w and not _missing(w) else DASH for w in d["who"]]
     cols = [(c, t(c, lang)) for c in ("when", "who", "kind", "kpi") if c in d] + [("span", t("period", lang))]
     cols += [(c, t(c, lang)) for c in ("why",) if c in d]
     return section(key, lang, table(d, cols, lang=lang))

@@ -26,6 +26,7 @@ __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary',
 
 
 
+
 HEADLINE_KPIS = ("gmv", "net_profit", "net_margin")
 MAX_SENTENCES = 5
 
@@ -261,11 +262,17 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
                     _rec(ctx, f'{r.get("kpi") or r["step"]}:share_of_net_sales', abs(r["pct_of_net_sales"]),
                          unit="pct", basis=basis, source="summary")
             out.append(label("summary.cost_largest", lang).format(items=_sep(lang).join(items)))
-        inc = d[~d["complete"].astype(bool)] if "complete" in d else d.iloc[0:0]
-        if len(inc):
-            out.append(label("summary.incomplete", lang).format(
-                kpis=_sep(lang).join(inc["name"].astype(str).head(4)),
-                why=missing_reason(",".join(str(x) for x in inc["missing"] if x), lang) or label("status.incomplete", lang)))
+        c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
+        missing = ",".join(str(x) for x in d.get("missing", pd.Series(dtype=str)) if x and not _missing(x))
+        if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+            out.append(label("summary.cost_partial", lang).format(
+                covered=int(c), total=int(n), why=missing_reason(missing, lang) or label("status.incomplete", lang)))
+        else:
+            inc = d[~d["complete"].astype(bool)] if "complete" in d else d.iloc[0:0]
+            if len(inc):
+                out.append(label("summary.incomplete", lang).format(
+                    kpis=_sep(lang).join(inc["name"].astype(str).head(4)),
+                    why=missing_reason(missing, lang) or label("status.incomplete", lang)))
     if margin is not None and len(margin):
         mv = margin[margin["step"] != "net_margin"].copy()
         mv = mv[mv["margin_points"].notna()]

@@ -6,6 +6,7 @@ every figure from :mod:`.fmt`; no id is shown without its name.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -18,7 +19,8 @@ from ..errors import KpiError
 from ..labels import has_label, label
 from .fmt import DASH, _missing, fmt_money, fmt_pct, fmt_value
 
-__all__ = ['activity_name', 'adjustment_text', 'alert_kind_name', 'alert_sentence', 'alert_state_name', 'exit_clause_sentence', 'exit_history_text', 'fee_formula', 'fee_line_name', 'is_per_unit', 'kpi_name', 'kpi_unit', 'money_fn', 'named', 'overhead_name', 'severity_name']
+__all__ = ['activity_name', 'adjustment_text', 'alert_kind_name', 'alert_sentence', 'alert_state_name', 'exit_clause_sentence', 'exit_history_text', 'fee_formula', 'fee_line_name', 'fee_model_name', 'is_per_unit', 'kpi_name', 'kpi_unit', 'money_fn', 'named', 'overhead_name', 'severity_name']
+
 
 
 
@@ -241,6 +243,18 @@ def fee_formula(line: Mapping[str, Any], fee: Mapping[str, Any], kpis: Mapping[s
         return str(line.get("basis") or "")
     if "capped at" in str(line.get("basis") or "") and perf.get("cap") is not None:
         text += label("fee.formula.capped_line", lang).format(cap=m(_d(perf.get("cap"))))
+    return text
+
+
+def fee_model_name(name: Any, lang: str) -> str:
+    """A fee model's name for the comparison: the contract's own names as written; the two equivalents the
+    comparison adds ('fixed (same at 100%)', 'commission 0.0350 (same at 100%)') in words."""
+    text = str(name)
+    if text == "fixed (same at 100%)":
+        return label("fee_model.fixed_equivalent", lang)
+    m = re.fullmatch(r"commission ([0-9.]+) \(same at 100%\)", text)
+    if m:
+        return label("fee_model.commission_equivalent", lang).format(rate=fmt_pct(float(m.group(1)), 2))
     return text
 
 
