@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import needs
 from pypdf import PdfReader
+from test_reports import EVIL_STORE, PERIOD, _result, rendered, report_project  # noqa: F401 (fixtures)
 
 from kpi_lib.pdf import A4_VIEWPORT, html_to_pdf
-from test_reports import EVIL_STORE, PERIOD, _result, rendered, report_project  # noqa: F401 (fixtures)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -107,7 +107,7 @@ def test_bundle_mode_references_one_shared_plotly(browser, report_project, tmp_p
     assert info["errors"] == [] and info["charts"] == info["drawn"] == EXPECTED_CHARTS["store_performance"]
 
 
-def test_pdf_of_a_long_report_is_a4_with_header_footer_and_tables_within_the_page(  # noqa: F811
+def test_pdf_of_a_long_report_is_a4_with_header_footer_and_tables_within_the_page(
         browser, rendered, report_project, tmp_path):  # noqa: F811
     """kpi report --pdf's printer: several A4 pages, the report/entity/period at the top of each, page n of N
     at the bottom, and at A4 width in print media no table is wider than the page."""

@@ -105,11 +105,11 @@ def _chart_words(payload: str) -> list[str]:
 
 def visible_text(page: str) -> str:
     """The words a reader sees: body text without scripts/styles, plus chart titles and legends."""
-    charts = re.findall(r"var s=(\{.*?\});Plotly\.newPlot", page, flags=re.S)
+    charts = re.findall(r"var s=(\{.*?\});Plotly\.newPlot", page, flags=re.DOTALL)
     extra = []
     for c in charts:
         extra += _chart_words(c)
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
     body = re.sub(r"<[^>]+>", " ", body)
     return html_lib.unescape(body) + "\n" + "\n".join(extra)
 
@@ -244,11 +244,11 @@ def test_summary_opens_each_report_and_every_number_is_in_the_figures_file(pages
     for lang in ("zh", "en"):
         for page in _pages(pages, lang):
             text = page.read_text(encoding="utf-8")
-            m = re.search(r'<section class="summary">(.*?)</section>', text, flags=re.S)
+            m = re.search(r'<section class="summary">(.*?)</section>', text, flags=re.DOTALL)
             assert m, f"{lang} {page}: no summary"
             first_h2 = text.find('<h2 id="')
             assert first_h2 == text.find('<h2 id="summary"'), f"{page}: the summary is not the first section"
-            sentences = re.findall(r"<li>(.*?)</li>", m.group(1), flags=re.S)
+            sentences = re.findall(r"<li>(.*?)</li>", m.group(1), flags=re.DOTALL)
             assert 1 <= len(sentences) <= 5, (page, sentences)
             figures = json.loads(page.with_name(page.stem + ".figures.json").read_text(encoding="utf-8"))
             for s in sentences:
@@ -270,7 +270,7 @@ def test_every_chart_has_a_title_and_a_unit_or_a_no_data_note(pages: dict) -> No
     for lang in ("zh", "en"):
         for page in _pages(pages, lang):
             text = page.read_text(encoding="utf-8")
-            for payload in re.findall(r"var s=(\{.*?\});Plotly\.newPlot", text, flags=re.S):
+            for payload in re.findall(r"var s=(\{.*?\});Plotly\.newPlot", text, flags=re.DOTALL):
                 spec = json.loads(payload)
                 lay = spec["layout"]
                 assert (lay.get("title") or {}).get("text"), f"{page}: a chart without a title"
@@ -302,7 +302,7 @@ def test_zh_and_en_pages_differ_only_in_words(pages: dict) -> None:
         zh = json.loads(page.with_name(page.stem + ".figures.json").read_text(encoding="utf-8"))
         en_page = pages["en"]["dir"] / rel
         en = json.loads(en_page.with_name(en_page.stem + ".figures.json").read_text(encoding="utf-8"))
-        key = lambda f: (f["kpi"], f["period"], f["entity_id"], f["basis"])  # noqa: E731
+        key = lambda f: (f["kpi"], f["period"], f["entity_id"], f["basis"])
         zv = {key(f): f["value"] for f in zh}
         ev = {key(f): f["value"] for f in en}
         common = set(zv) & set(ev)
@@ -318,7 +318,7 @@ def test_words_come_from_the_catalog() -> None:
     assert "明显高于前 6 个月" in p.alert_sentence(an, "zh") and "¥20,000" in p.alert_sentence(an, "zh")
     fee = {"performance": {"kind": "achievement_tiers", "pool": "70000", "mode": "retroactive",
                            "tiers": [{"from": "0.8", "rate": "0.5"}, {"from": "1.2", "rate": "1.4"}]}}
-    m = lambda v: p.fmt_money(v, "CNY", "zh", 2)  # noqa: E731
+    m = lambda v: p.fmt_money(v, "CNY", "zh", 2)
     line = {"name": "performance", "amount": "98000.00", "basis": "", "rate": "1.4"}
     txt = p.fee_formula(line, fee, {"achievement": "1.238128"}, [line], "zh", m)
     assert txt.startswith("达成率 123.8% 落在 ≥120% 档") and "¥70,000.00" in txt and "140.0%" in txt

@@ -54,6 +54,7 @@ __all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attri
 
 
 
+
 # ---- report sections (templates: ``show(section_fn(data, ctx))``) ------------------------------------
 # ``ctx`` is a kpi_lib.report_data.ReportContext (lang, currency, period, name, kind, entity_id, snapshot).
 def _fmt(ctx: Any, unit: str) -> Any:

@@ -22,7 +22,8 @@ from .fmt import _missing, esc, fmt_change, fmt_money, fmt_pct, missing_reason
 from .sections import _fv, _rec
 from .words import alert_sentence
 
-__all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary', 'summary_block', 'summary_section', 'summary_sentences']
+__all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary', 'score_sentence', 'scorecard_summary', 'summary_block', 'summary_section', 'summary_sentences']
+
 
 
 
@@ -50,7 +51,9 @@ def _headline(rows: Mapping[str, Mapping[str, Any]], ctx: Any, kpis: Sequence[st
         if r is None or _missing(r.get("actual")) or not bool(r.get("complete", True)):
             continue
         val = _fv(r["actual"], r["unit"], ctx, k)
-        _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), source="summary")
+        _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
+             source=r.get("source", "kpi_values"), stores_covered=r.get("stores_covered"),
+             stores_total=r.get("stores_total"))
         chg = r.get("change")
         if not _missing(chg):
             unit = str(r.get("change_unit") or "%")
@@ -191,6 +194,34 @@ def summary_section(ctx: Any, status: pd.DataFrame | None = None, attr: pd.DataF
     return summary_block(summary_sentences(ctx, status, attr, alerts, headline), ctx)
 
 
+def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | None:
+    """'总分 99.5 / 100，奖金 ¥11,941.97；得分率最低：净利润率（0.0%）。' from the scorecard."""
+    if card is None or isinstance(card, str) or not hasattr(card, "total"):
+        return None
+    lang = ctx.lang
+    _rec(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
+    text = label("summary.score", lang).format(score=f"{float(card.total):.1f}")
+    if getattr(card, "bonus", None) is not None:
+        _rec(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
+        text += label("summary.bonus", lang).format(bonus=fmt_money(float(card.bonus) / ctx.fx, ctx.currency, lang, 2))
+    if lines is not None and len(lines) and "payout_pct" in lines:
+        weighted = lines[(lines["weight"] > 0) & lines["payout_pct"].notna()]
+        if len(weighted):
+            low = weighted.sort_values("payout_pct").iloc[0]
+            _rec(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
+                 source="scorecard")
+            text += label("summary.lowest", lang).format(kpi=low["name"], payout=fmt_pct(float(low["payout_pct"]) / 100))
+    return text + ("。" if lang == "zh" else ".")
+
+
+def scorecard_summary(card: Any, lines: pd.DataFrame | None, ctx: Any, status: pd.DataFrame | None = None,
+                      alerts: pd.DataFrame | None = None) -> str:
+    """A person's or team's summary: the score and bonus first, then the KPI sentences."""
+    first = score_sentence(card, lines, ctx)
+    rest = summary_sentences(ctx, status, None, alerts)
+    return summary_block(([first] if first else []) + rest[:MAX_SENTENCES - 1], ctx)
+
+
 def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) -> str:
     """The settlement's summary: net GMV against target, the fee due, the exit clause; incomplete data."""
     lang = ctx.lang
@@ -203,7 +234,7 @@ def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) ->
 
         net, target, ach, total = num(k.get("net_gmv")), num(k.get("target")), num(k.get("achievement")), \
             num(stmt.get("total"))
-        m = lambda v: fmt_money(None if v is None else v / ctx.fx, ctx.currency, lang, 2)  # noqa: E731
+        m = lambda v: fmt_money(None if v is None else v / ctx.fx, ctx.currency, lang, 2)
         src = "settlement.settle"
         if net is not None:
             _rec(ctx, "net_gmv", net, unit="money", basis=str(k.get("basis") or "order"), source=src, converted=False)
@@ -229,6 +260,12 @@ def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) ->
     return summary_block(out[:MAX_SENTENCES], ctx)
 
 
+def _wf_meta(r: Mapping[str, Any], basis: str) -> dict[str, Any]:
+    """How the waterfall section records its rows (coverage included), so the same figure is one figure."""
+    return {"unit": "money", "basis": basis, "complete": r.get("complete", True), "source": "costs.waterfall",
+            "stores_covered": r.get("stores_covered"), "stores_total": r.get("stores_total")}
+
+
 def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame | None = None) -> str:
     """The cost diagnostic's summary: net sales to net profit, the largest cost lines, what moved the margin."""
     lang = ctx.lang
@@ -239,12 +276,11 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
         ns, npf = steps.get("net_sales"), steps.get("net_profit")
         basis = str(d["basis"].iloc[0]) if "basis" in d else "order"
         if ns is not None and npf is not None and not _missing(ns["amount"]) and not _missing(npf["amount"]):
-            _rec(ctx, "net_sales", ns["amount"], unit="money", basis=basis, source="costs.waterfall")
-            _rec(ctx, str(npf.get("kpi") or "net_profit"), npf["amount"], unit="money", basis=basis,
-                 source="costs.waterfall")
+            _rec(ctx, "net_sales", ns["amount"], **_wf_meta(ns, basis))
+            _rec(ctx, str(npf.get("kpi") or "net_profit"), npf["amount"], **_wf_meta(npf, basis))
             margin_v = npf.get("pct_of_net_sales")
             if not _missing(margin_v):
-                _rec(ctx, "net_margin", margin_v, unit="pct", basis=basis, source="summary")
+                _rec(ctx, "net_profit:share_of_net_sales", margin_v, unit="pct", basis=basis, source="summary")
             out.append(label("summary.cost_profit", lang).format(
                 net_sales=fmt_money(ns["amount"], ctx.currency, lang), net_profit=fmt_money(npf["amount"], ctx.currency, lang),
                 margin=fmt_pct(margin_v)))
@@ -253,8 +289,7 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
             costs = costs.reindex(costs["amount"].abs().sort_values(ascending=False).index).head(3)
             items = []
             for r in costs.to_dict("records"):
-                _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"], unit="money", basis=basis,
-                     source="costs.waterfall")
+                _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"], **_wf_meta(r, basis))
                 items.append(label("summary.cost_item", lang).format(name=r["name"],
                                                                      amount=fmt_money(-r["amount"], ctx.currency, lang),
                                                                      share=fmt_pct(abs(r["pct_of_net_sales"]))))
