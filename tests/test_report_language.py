@@ -77,7 +77,8 @@ def pages(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     with _in_root(proj):
         for lang in ("zh", "en"):
             summary = run_batch(batch, period=DEMO_TEST_END, jobs=2, language=lang, force=True)
-            assert not summary["failed"], [r["error"] for r in summary["results"] if r["status"] == "failed"]
+            assert not summary["failed"], [(r["report"], r["entity"], r["error"]) for r in summary["results"]
+                                           if r["status"] == "failed"]
             keep = proj / f"outputs-{lang}"
             shutil.copytree(proj / "outputs" / summary["period"], keep)
             out[lang] = {"dir": keep, "summary": summary, "proj": proj}
@@ -210,6 +211,7 @@ def test_the_scan_catches_internal_words() -> None:
 
 
 # ---- the summary is traceable to the figures file ------------------------------------------------
+H2_ID = re.compile(r'<h2\b[^>]*\bid="([^"]+)"')
 NUMBER = re.compile(r"[+-]?-?[¥$€£]?\d[\d,]*(?:\.\d+)?\s?(?:%|pp)?")
 
 
@@ -246,8 +248,8 @@ def test_summary_opens_each_report_and_every_number_is_in_the_figures_file(pages
             text = page.read_text(encoding="utf-8")
             m = re.search(r'<section class="summary">(.*?)</section>', text, flags=re.DOTALL)
             assert m, f"{lang} {page}: no summary"
-            first_h2 = text.find('<h2 id="')
-            assert first_h2 == text.find('<h2 id="summary"'), f"{page}: the summary is not the first section"
+            sections = H2_ID.findall(text)
+            assert sections and sections[0] == "summary", f"{page}: the summary is not the first section: {sections[:3]}"
             sentences = re.findall(r"<li>(.*?)</li>", m.group(1), flags=re.DOTALL)
             assert 1 <= len(sentences) <= 5, (page, sentences)
             figures = json.loads(page.with_name(page.stem + ".figures.json").read_text(encoding="utf-8"))
@@ -285,8 +287,9 @@ def test_every_chart_has_a_title_and_a_unit_or_a_no_data_note(pages: dict) -> No
 def test_a_store_without_ads_shows_a_note_not_an_empty_chart(pages: dict) -> None:
     page = pages["zh"]["dir"] / "store_performance" / "WMT-US-01.html"
     text = page.read_text(encoding="utf-8")
-    ads = text[text.find('<h2 id="ads"'):text.find('<h2 id="inventory"')]
-    assert label("chart.no_data", "zh") in ads and "Plotly.newPlot" not in ads
+    starts = {m.group(1): m.start() for m in H2_ID.finditer(text)}
+    ads = text[starts["ads"]:starts["inventory"]]
+    assert len(ads) > 200 and label("chart.no_data", "zh") in ads and "Plotly.newPlot" not in ads
 
 
 def test_self_contained_pages_stay_under_one_megabyte(pages: dict) -> None:
@@ -306,7 +309,8 @@ def test_zh_and_en_pages_differ_only_in_words(pages: dict) -> None:
         zv = {key(f): f["value"] for f in zh}
         ev = {key(f): f["value"] for f in en}
         common = set(zv) & set(ev)
-        assert common and all(zv[k] == pytest.approx(ev[k]) for k in common if zv[k] is not None), rel
+        # (rel 1e-4: DuckDB's parallel sums may differ in the last digits between two runs)
+        assert common and all(zv[k] == pytest.approx(ev[k], rel=1e-4) for k in common if zv[k] is not None), rel
 
 
 def test_words_come_from_the_catalog() -> None:
