@@ -7,6 +7,7 @@ that is not a local file is aborted and recorded, and the context is offline as 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import needs
 from pypdf import PdfReader
 from test_reports import EVIL_STORE, PERIOD, _result, rendered, report_project  # noqa: F401 (fixtures)
 
+from kpi_lib import cli
 from kpi_lib.pdf import A4_VIEWPORT, html_to_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -133,3 +135,16 @@ def test_pdf_of_a_long_report_is_a4_with_header_footer_and_tables_within_the_pag
     finally:
         ctx.close()
     assert wide == [], wide
+
+
+def test_report_pdf_flag_writes_a_pdf_beside_each_page(rendered, report_project, tmp_path, monkeypatch):  # noqa: F811
+    """`kpi report --pdf`: after the run, every report with a page gets <entity>.pdf beside its HTML."""
+    r = _result(rendered, "person_scorecard")
+    root = tmp_path / "proj"
+    page = root / "outputs" / r["html"]
+    page.parent.mkdir(parents=True)
+    shutil.copy(report_project / "outputs" / r["html"], page)
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    out = cli._print_pdfs({"results": [{**r, "status": "skipped"}, {**r, "status": "failed", "html": ""}]}, None)
+    assert out["failed"] == [] and out["written"] == [str(page.with_suffix(".pdf"))]
+    assert len(PdfReader(str(page.with_suffix(".pdf"))).pages) >= 1
