@@ -7,6 +7,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..errors import KpiError
+from ..settlement import get_contract
 from .blocks import cards, kv_table, note, section, table, unavailable
 from .charts import chart_html, style_figure, unit_title
 from .fmt import DASH, esc, fmt_money, fmt_pct, t
@@ -87,13 +89,28 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
                    + snap + sign)
 
 
+def _fee_model_labels(contract_id: str, lang: str) -> dict[str, str]:
+    """{fee model name: its label in ``lang``} when contracts.yaml gives ``label_zh`` / ``label_en``."""
+    try:
+        c = get_contract(contract_id)
+    except KpiError:
+        return {}
+    out = {}
+    for m in [c.fee, *c.alternatives]:
+        text = getattr(m, f"label_{'en' if lang == 'en' else 'zh'}", None)
+        if m.name and text:
+            out[str(m.name)] = str(text)
+    return out
+
+
 def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
     lang = ctx.lang
     if isinstance(df, str) or df is None:
         return section(key, lang, unavailable(lang, str(df or "")))
     if df.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
-    df = df.assign(model=[fee_model_name(x, lang) for x in df["model"]])
+    own = _fee_model_labels(ctx.entity_id, lang)
+    df = df.assign(model=[own.get(str(x)) or fee_model_name(x, lang) for x in df["model"]])
     fig = go.Figure()
     for i, (name, g) in enumerate(df.groupby("model", sort=False)):
         fig.add_trace(go.Scatter(x=[float(a) for a in g["achievement"]], y=[float(v) for v in g["client_pays"]],
