@@ -99,8 +99,9 @@ def _chart_words(payload: str) -> list[str]:
     for tr in spec.get("data", []):  # category labels on the axes (store names, cost lines, drivers)
         for axis in ("x", "y"):
             vals = tr.get(axis)
-            if isinstance(vals, list) and vals and all(isinstance(v, str) for v in vals):
-                words += vals
+            if isinstance(vals, list) and any(isinstance(v, str) for v in vals):
+                assert all(v is not None for v in vals), f"a chart bar without a label: {vals}"
+                words += [v for v in vals if isinstance(v, str)]
     return words
 
 

@@ -36,6 +36,8 @@ __all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'css_string', 'footer', 'header', 'k
 
 
 
+
+
 # ---- HTML building -------------------------------------------------------------------------------
 def table(df: pd.DataFrame, columns: Sequence[tuple[str, str]] | None = None,
           formats: Mapping[str, Any] | None = None, raw: Iterable[str] = (), cls: str = "kpi-table",

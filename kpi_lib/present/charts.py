@@ -28,6 +28,7 @@ __all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values',
 
 
 
+
 A4_WIDTH = 680  # px: the printable width of an A4 page at 96 dpi with 15 mm margins
 
 

@@ -39,6 +39,7 @@ __all__ = ['fee_models_section', 'settlement_section']
 
 
 
+
 def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     """The statement: contract terms, KPI basis (GMV, refunds, net GMV, target, achievement), fee lines, total."""
     lang = ctx.lang

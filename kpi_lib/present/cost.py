@@ -36,6 +36,8 @@ __all__ = ['bridge_section', 'margin_moves_section', 'overheads_section', 'unit_
 
 
 
+
+
 def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str:
     """GMV → net profit waterfall chart (subtotals as totals) and the step table with % of net sales.
 

@@ -25,6 +25,7 @@ __all__ = ['BAD_COLOR', 'CURRENCY_SYMBOLS', 'DASH', 'DASH_INCOMPLETE', 'FONT', '
 
 
 
+
 LANGS = ("zh", "en")
 
 # UI labels come from the one zh/en catalog (kpi_lib/labels/*.yaml); KPI names from the KPI catalog.

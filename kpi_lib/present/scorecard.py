@@ -35,6 +35,8 @@ __all__ = ['scorecard_section']
 
 
 
+
+
 def _curve_text(card: Any, lang: str) -> str:
     pts = {c.at: c.payout for c in getattr(card, "curve", [])} or {"threshold": 50, "target": 100, "maximum": 150}
     thr, tg, mx = pts.get("threshold", 50), pts.get("target", 100), pts.get("maximum", 150)

@@ -41,7 +41,8 @@ from .words import (
     severity_name,
 )
 
-__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'named_attribution', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+
 
 
 
@@ -270,6 +271,7 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     lang = ctx.lang
     if attr is None or attr.empty:
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
+    attr = named_attribution(attr, lang)
     root = attr.iloc[0]
     kids = attr[(attr["parent"] == root["node"]) & attr["contribution"].notna()]
     labels = [f'{root["name"]} {ctx.prior()}', *kids["name"], f'{root["name"]} {ctx.period}']
@@ -289,6 +291,17 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
                  stores_total=r.get(f"stores_total_{side}"))
     tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
     return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
+
+
+def named_attribution(attr: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The attribution with every node named: a residual node (the part the tree does not split, no KPI)
+    reads 'Other (not split further)'."""
+    d = attr.copy()
+    missing = d["name"].isna() | (d["name"].astype(str).str.strip() == "")
+    d.loc[missing, "name"] = t("attribution.residual", lang)
+    if "kpi" in d:
+        d.loc[d["kpi"].isna(), "kpi"] = d.loc[d["kpi"].isna(), "node"].astype(str)
+    return d
 
 
 def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:

@@ -19,10 +19,11 @@ import pandas as pd
 from ..labels import label
 from .blocks import section
 from .fmt import _missing, esc, fmt_change, fmt_money, fmt_pct, missing_reason
-from .sections import _fv, _rec
+from .sections import _fv, _rec, named_attribution
 from .words import alert_sentence
 
 __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary', 'score_sentence', 'scorecard_summary', 'summary_block', 'summary_section', 'summary_sentences']
+
 
 
 
@@ -75,6 +76,7 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
     if attr is None or len(attr) == 0 or "contribution" not in attr:
         return None
     lang = ctx.lang
+    attr = named_attribution(attr, lang)
     root = attr.iloc[0]
     if _missing(root.get("value_a")) or _missing(root.get("value_b")):
         return None

@@ -29,6 +29,7 @@ __all__ = ['activity_name', 'adjustment_text', 'alert_kind_name', 'alert_sentenc
 
 
 
+
 def kpi_name(kpi: Any, lang: str) -> str:
     """A KPI's name in ``lang`` from the KPI catalog (the id itself only for a KPI the catalog lacks)."""
     k = str(kpi or "")
