@@ -47,6 +47,9 @@ LABELS: dict[str, tuple[str, str]] = {
                          "before and after, and whether the expected effect was reached."),
     "new_open": ("新增与进行中的行动", "New and open actions"),
     "agenda": ("会议议程", "Agenda"),
+    "summary_deviations": ("团队、所属店铺和成员中有 {n} 项指标红色或黄色：{items}。",
+                           "{n} KPI(s) of the team, its stores and members are red or amber: {items}."),
+    "summary_deviation_item": ("{entity} {kpi}（达成率 {ach}）", "{entity} {kpi} ({ach} of target)"),
     "summary_actions": ("共有 {n} 项行动尚未完成，其中 {late} 项已逾期。", "{n} action(s) are not done yet; {late} of them are overdue."),
     "entity": ("对象", "Entity"),
     "action": ("行动", "Action"),
@@ -310,6 +313,9 @@ def review_header(ctx: Any, data: dict[str, pd.DataFrame] | None = None) -> str:
     facts = [(t("team", lang), team), (t("period_label", lang), ctx.period), (t("currency", lang), ctx.currency)]
     title = f"{t('team_review', lang)} · {ctx.name}"
     sentences = p.summary_sentences(ctx, rd.kpi_status(ctx), None, rd.alerts(ctx))
+    dev = (data or {}).get("deviations")
+    if dev is not None and len(dev):
+        sentences.insert(min(1, len(sentences)), _deviation_sentence(ctx, dev))
     acts = (data or {}).get("actions")
     if acts is not None and len(acts) and "status" in acts:
         open_ = acts[acts["status"] == "open"]
@@ -319,6 +325,23 @@ def review_header(ctx: Any, data: dict[str, pd.DataFrame] | None = None) -> str:
             sentences.append(t("summary_actions", lang, n=n_open, late=n_late))
     return (p.print_header(f"{title} · {ctx.period}", lang) + p.header(title, facts) + p.TOC_SLOT
             + p.summary_block(sentences, ctx))
+
+
+def _deviation_sentence(ctx: Any, dev: pd.DataFrame, top: int = 3) -> str:
+    """'团队、所属店铺和成员中有 2 项指标红色或黄色：ActiveLife MY（SHP-MY-02）净利润（达成率 58%）…' (achievements
+    recorded as figures)."""
+    lang = ctx.lang
+    names = person_names(ctx)
+    d = dev.assign(_red=dev["status"] != "red").sort_values(["_red", "achievement"])
+    items = []
+    for r in d.head(top).itertuples():
+        if pd.notna(r.achievement):
+            ctx.record(f"{r.kpi}:achievement", float(r.achievement), unit="pct", period=str(r.period),
+                       entity_kind=str(r.entity_kind), entity_id=str(r.entity_id), basis=None, source="kpi_status")
+        items.append(t("summary_deviation_item", lang, entity=_entity(ctx, r.entity_kind, r.entity_id, names),
+                       kpi=rd.kpi_name(r.kpi, lang), ach=p.fmt_pct(r.achievement, 0)))
+    sep = "；" if lang == "zh" else "; "
+    return t("summary_deviations", lang, n=len(dev), items=sep.join(items))
 
 
 def deviations_section(ctx: Any, dev: pd.DataFrame) -> str:

@@ -121,7 +121,7 @@ def _missed(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 3) -> st
         return None
     bad = [r for r in judged if r.get("status") in ("red", "amber")]
     if not bad:
-        return label("summary.all_met", lang).format(n=len(judged))
+        return label("summary.all_met", lang).format(n=len(judged), name=ctx.name)
     bad.sort(key=lambda r: (r.get("status") != "red", _ach(r) if _ach(r) is not None else 9))
     items = []
     for r in bad[:top]:
@@ -132,7 +132,7 @@ def _missed(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 3) -> st
         else:
             items.append(str(r["name"]))
     reds = sum(1 for r in bad if r.get("status") == "red")
-    return label("summary.missed", lang).format(n=len(bad), judged=len(judged), red=reds,
+    return label("summary.missed", lang).format(n=len(bad), judged=len(judged), red=reds, name=ctx.name,
                                                 items=_sep(lang).join(items))
 
 
