@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from kpi_lib import present as p
+from kpi_lib.alerts import AlertConfig, AnomalyConfig, Rule, evaluate_alerts
 from kpi_lib.demo import DEMO_TEST_END
 from kpi_lib.labels import label
 
@@ -346,3 +347,20 @@ def test_negative_break_even_acos_reads_not_reachable() -> None:
                         "contribution_per_unit": -1.666, "break_even_acos": -0.111, "acos": 0.2}])
     html = p.unit_economics_section(df, Ctx())
     assert "-11.1%" not in html and label("not_reachable", "zh") in html and "-¥1.67" in html
+
+
+def test_alerts_carry_the_fields_a_sentence_needs() -> None:
+    """An anomaly keeps its trailing window, median and z-score; a threshold alert its comparison; the
+    sentence uses them (median worked by hand: trailing 100, 102, 98, 101, 99, 100 → 100)."""
+    kv = pd.DataFrame({"entity_kind": "store", "entity_id": "S1", "kpi": "gmv",
+                       "period": [f"2026-0{i}" for i in range(1, 8)],
+                       "value": [100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 160.0]})
+    cfg = AlertConfig(rules=[Rule(id="r1", kind="threshold", kpi="gmv", op=">", value=150.0, severity="high")],
+                      anomaly=AnomalyConfig(kpis=["gmv"], window=6, z=3.5))
+    al = evaluate_alerts(kv, config=cfg)
+    an = al[al["kind"] == "anomaly"].iloc[0]
+    assert an["window"] == 6 and an["base"] == pytest.approx(100.0) and an["score"] > 3.5 and an["op"] == ">"
+    th = al[al["kind"] == "threshold"].iloc[0]
+    assert th["op"] == ">" and th["threshold"] == 150.0
+    assert p.alert_sentence(an.to_dict(), "zh") == "销售额 为 ¥160，明显高于前 6 个月的常态（中位数 ¥100），请核实原因。"
+    assert p.alert_sentence(th.to_dict(), "en") == "GMV is ¥160, above the alert line of ¥150."
