@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import RenderError
@@ -59,7 +60,9 @@ def html_to_pdf(html: str | Path, out: str | Path | None = None, timeout: float 
     tmp = Path(tmp_name)
     try:
         try:
-            _print_playwright(exe, src, tmp, timeout)
+            # its own thread: Playwright's sync API refuses a thread that already runs an asyncio loop
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(_print_playwright, exe, src, tmp, timeout).result()
         except ImportError:
             _print_cli(exe, src, tmp, timeout)
         if tmp.stat().st_size == 0:
