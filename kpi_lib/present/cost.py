@@ -106,6 +106,12 @@ def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str
     return section(key, lang, note(t("bridge_note", lang)) + chart_or_note(fig, list(df["amount"]), title, lang) + tbl)
 
 
+UNIT_ECONOMICS_COLUMNS = [("sku", ""), ("name", ""), ("units", "count"), ("net_sales", "money"),
+                          ("landed_cost_per_unit", "money"), ("fees_per_unit", "money"), ("ads_per_unit", "money"),
+                          ("contribution_per_unit", "money"), ("margin", "pct"), ("acos", "pct"),
+                          ("break_even_acos", "pct")]
+
+
 def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economics") -> str:
     lang = ctx.lang
     if df is None or df.empty:
@@ -116,14 +122,7 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
         for k in ("net_sales", "contribution"):
             if k in r:
                 _rec(ctx, k, r[k], unit="money", entity_kind=ek, entity_id=eid, source="costs.unit_economics")
-    cols = [("sku", "SKU", ""), ("name", "名称" if lang == "zh" else "Name", ""), ("units", "销量" if lang == "zh" else "Units", "count"),
-            ("net_sales", "净销售额" if lang == "zh" else "Net sales", "money"),
-            ("landed_cost_per_unit", "单位到岸成本" if lang == "zh" else "Landed cost/unit", "money"),
-            ("fees_per_unit", "单位费用" if lang == "zh" else "Fees/unit", "money"),
-            ("ads_per_unit", "单位广告" if lang == "zh" else "Ads/unit", "money"),
-            ("contribution_per_unit", "单位贡献" if lang == "zh" else "Contribution/unit", "money"),
-            ("margin", "贡献率" if lang == "zh" else "Margin", "pct"), ("acos", "ACoS", "pct"),
-            ("break_even_acos", "盈亏平衡ACoS" if lang == "zh" else "Break-even ACoS", "pct")]
+    cols = [(c, t(f"sku_col.{c}", lang), u) for c, u in UNIT_ECONOMICS_COLUMNS]
     cols = [c for c in cols if c[0] in df]
     d = df.copy()
     if "cost_missing" in d:  # COGS unknown for the SKU: its contribution is not a number computed with a 0 cost
