@@ -89,11 +89,11 @@ def _bonus_table(card: Any, ctx: Any) -> str:
     for r in d.to_dict("records"):
         _rec(ctx, f'bonus:{r["kpi"]}', r["amount"], unit="money", basis=None, source="scorecard.bonus_lines",
              converted=False)
-    total = pd.DataFrame([{"name": "奖金合计" if lang == "zh" else "Bonus total", "formula": "",
+    total = pd.DataFrame([{"name": t("score.bonus_total", lang), "formula": "",
                            "amt": m(float(card.bonus))}])
-    title = "奖金计算（权重 × 得分率 × 奖金基数 = 金额）" if lang == "zh" else "Bonus (weight × payout × pool = amount)"
+    title = t("score.bonus_title", lang)
     return f"<h3>{esc(title)}</h3>" + table(pd.concat([d, total], ignore_index=True),
-                                           [("name", t("kpi", lang)), ("formula", "计算" if lang == "zh" else "Formula"),
+                                           [("name", t("kpi", lang)), ("formula", t("score.formula", lang)),
                                             ("amt", t("value", lang))], lang=lang, cls="kpi-table bonus-table")
 
 
@@ -126,18 +126,18 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
     d["actual"] = [_val(r, "actual", ctx) for r in d.to_dict("records")]
     d["target"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
     d["gate_txt"] = [(badge("red", lang).replace(esc(STATUS_LABELS["red"][1 if lang == "en" else 0]),
-                                                 "未达门槛" if lang == "zh" else "gate breached") if red else
-                      ("门槛指标" if lang == "zh" else "gate KPI")) if g else ""
+                                                 t("score.gate_breached", lang)) if red else
+                      (t("score.gate_kpi", lang))) if g else ""
                      for g, red in zip(d["gate"], d["gate_red"])]
     d["cap_txt"] = [fmt_number(c, 0) + "%" for c in d["cap"]]
     head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
-        [("奖金" if lang == "zh" else "Bonus", fmt_money(card.bonus / ctx.fx, ctx.currency, lang, 2), None)]
+        [(t("score.bonus", lang), fmt_money(card.bonus / ctx.fx, ctx.currency, lang, 2), None)]
         if getattr(card, "bonus", None) is not None else []), lang)
-    tbl = table(d, [("name", t("kpi", lang)), ("weight", t("weight", lang)), ("threshold", "门槛值" if lang == "zh" else "Threshold"),
-                    ("target", t("target", lang)), ("maximum", "挑战值" if lang == "zh" else "Maximum"),
-                    ("cap_txt", "封顶得分率" if lang == "zh" else "Payout cap"),
+    tbl = table(d, [("name", t("kpi", lang)), ("weight", t("weight", lang)), ("threshold", t("score.threshold", lang)),
+                    ("target", t("target", lang)), ("maximum", t("score.maximum", lang)),
+                    ("cap_txt", t("score.payout_cap", lang)),
                     ("actual", t("actual", lang)), ("achievement", t("achievement", lang)),
-                    ("payout_pct", "得分率" if lang == "zh" else "Payout"), ("weighted_points", t("weighted", lang)),
+                    ("payout_pct", t("score.payout", lang)), ("weighted_points", t("weighted", lang)),
                     ("gate_txt", t("gate", lang))],
                 {"weight": lambda v: fmt_number(v, 0) + "%", "achievement": lambda v: fmt_pct(v, 0),
                  "payout_pct": lambda v: fmt_number(v, 1) + "%", "weighted_points": lambda v: fmt_number(v, 1)},
