@@ -152,9 +152,21 @@ def _incomplete(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 4) -
         return None
     sources = sorted({m.strip() for r in inc for m in str(r.get("missing") or "").replace(";", ",").split(",")
                       if m.strip()})
-    names = _sep(lang).join(str(r["name"]) for r in inc[:top]) + ("…" if len(inc) > top else "")
     why = missing_reason(",".join(sources), lang) or label("status.incomplete", lang)
-    return label("summary.incomplete", lang).format(kpis=names, why=why)
+    # a roll-up over the stores that have the data is shown (with n/N); a figure with no value is not
+    partial = [r for r in inc if not _missing(r.get("actual")) and not _missing(r.get("stores_covered"))
+               and not _missing(r.get("stores_total"))]
+    absent = [r for r in inc if r not in partial]
+    if absent:
+        names = _sep(lang).join(str(r["name"]) for r in absent[:top]) + ("…" if len(absent) > top else "")
+        return label("summary.incomplete", lang).format(kpis=names, why=why)
+    groups: dict[tuple[int, int], list[str]] = {}
+    for r in partial:
+        groups.setdefault((int(r["stores_covered"]), int(r["stores_total"])), []).append(str(r["name"]))
+    items = ("；" if lang == "zh" else "; ").join(
+        f"{_sep(lang).join(n[:top])}{'…' if len(n) > top else ''}" + (f"（{c}/{tot}）" if lang == "zh" else f" ({c}/{tot})")
+        for (c, tot), n in groups.items())
+    return label("summary.partial", lang).format(items=items, why=why)
 
 
 def _attention(alerts: pd.DataFrame | None, ctx: Any) -> str | None:
