@@ -30,7 +30,14 @@ from .spec.alerts import AlertConfig, AnomalyConfig, Rule, Severity  # noqa: F40
 from .warehouse import Warehouse
 
 ALERT_COLUMNS = ["alert_id", "rule_id", "kind", "severity", "kpi", "entity_kind", "entity_id", "period", "value",
-                 "threshold", "message", "opened_on", "state"]
+                 "threshold", "message", "opened_on", "state", "op", "window", "base", "score"]
+# structured fields a report turns into a sentence (kpi_lib.present.words.alert_sentence):
+#   op      threshold rules: the comparison that fired (> >= < <=)
+#   window  anomaly / return_rate_spike: trailing periods compared with; consecutive_below_target: run length
+#   base    anomaly / return_rate_spike: the trailing median; inventory_cover: the lead time in days
+#   score   anomaly: the robust z-score
+
+
 def load_rules(path: Path | None = None) -> AlertConfig:
     """parameters/alerts.yaml (loaded by :mod:`kpi_lib.spec.alerts`)."""
     return alerts_spec.load(path)
@@ -65,11 +72,14 @@ def robust_z(series: pd.Series, window: int = 6) -> pd.Series:
 
 
 def _alert(rule_id: str, kind: str, sev: str, kpi: str | None, ek: str, eid: str, period: str, value: float,
-           threshold: float, msg: str) -> dict:
+           threshold: float, msg: str, op: str | None = None, window: float | None = None, base: float | None = None,
+           score: float | None = None) -> dict:
     aid = hashlib.sha1(f"{rule_id}|{ek}|{eid}|{period}|{kpi}".encode()).hexdigest()[:12]
     return {"alert_id": aid, "rule_id": rule_id, "kind": kind, "severity": sev, "kpi": kpi, "entity_kind": ek,
             "entity_id": eid, "period": period, "value": value, "threshold": threshold, "message": msg,
-            "opened_on": period_bounds(period)[1].isoformat()}
+            "opened_on": period_bounds(period)[1].isoformat(), "op": op,
+            "window": None if window is None else float(window), "base": None if base is None else float(base),
+            "score": None if score is None else float(score)}
 
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
@@ -101,7 +111,7 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
             hit = d[_OPS[r.op](d["value"].astype(float), r.value)]
             for x in hit.itertuples():
                 rows.append(_alert(r.id, r.kind, r.severity, r.kpi, r.entity_kind, x.entity_id, x.period, x.value, r.value,
-                                   f"{r.kpi} {x.value:.4g} {r.op} {r.value:.4g}"))
+                                   f"{r.kpi} {x.value:.4g} {r.op} {r.value:.4g}", op=r.op))
         elif r.kind == "inventory_cover":
             limit = r.lead_time_days + r.safety_days
             d = kv[(kv["kpi"] == "inventory_days") & (kv["entity_kind"] == r.entity_kind)]
@@ -109,7 +119,7 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
             for x in hit.itertuples():
                 rows.append(_alert(r.id, r.kind, r.severity, "inventory_days", r.entity_kind, x.entity_id, x.period,
                                    x.value, limit, f"inventory cover {x.value:.0f} d < lead time {r.lead_time_days:.0f} d "
-                                   f"+ safety {r.safety_days:.0f} d"))
+                                   f"+ safety {r.safety_days:.0f} d", op="<", base=r.lead_time_days))
         elif r.kind == "return_rate_spike":
             for eid, g in series(r.kpi or "return_rate", r.entity_kind):
                 v = g["value"].astype(float).reset_index(drop=True)
@@ -119,7 +129,7 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
                         p = g["period"].iloc[i]
                         rows.append(_alert(r.id, r.kind, r.severity, r.kpi or "return_rate", r.entity_kind, eid, p, v[i],
                                            r.factor * base[i], f"return rate {v[i]:.1%} > {r.factor:g} × trailing median "
-                                           f"{base[i]:.1%}"))
+                                           f"{base[i]:.1%}", op=">", window=r.window, base=base[i]))
         elif r.kind == "consecutive_below_target" and status is not None and len(status) and r.kpi:
             st = status[(status["kpi"] == r.kpi) & (status["entity_kind"] == r.entity_kind)
                         & status["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}")]
@@ -132,7 +142,8 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
                     run = run + 1 if (np.isfinite(a) and a < r.below) else 0
                     if run >= r.periods:
                         rows.append(_alert(r.id, r.kind, r.severity, r.kpi, r.entity_kind, eid, x.period, a, r.below,
-                                           f"{r.kpi} below {r.below:.0%} of target for {run} consecutive periods"))
+                                           f"{r.kpi} below {r.below:.0%} of target for {run} consecutive periods",
+                                           op="<", window=run))
     if cfg.anomaly is not None:
         a = cfg.anomaly
         for kpi in a.kpis:
@@ -141,9 +152,11 @@ def evaluate_alerts(kpi_values: pd.DataFrame, status: pd.DataFrame | None = None
                 for i, zi in enumerate(z):
                     if np.isfinite(zi) and abs(zi) > a.z:
                         x = g.iloc[i]
+                        w = g["value"].reset_index(drop=True).iloc[i - a.window:i].astype(float).dropna()
                         rows.append(_alert(f"anomaly:{kpi}", "anomaly", a.severity, kpi, a.entity_kind, eid, x["period"],
                                            float(x["value"]), a.z, f"{kpi} robust z-score {zi:+.1f} vs trailing "
-                                           f"{a.window} periods"))
+                                           f"{a.window} periods", op=">" if zi > 0 else "<", window=a.window,
+                                           base=float(w.median()), score=float(zi)))
     df = pd.DataFrame(rows, columns=[c for c in ALERT_COLUMNS if c != "state"])
     if df.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)

@@ -279,16 +279,35 @@ def report_cmd(
     lang: Optional[str] = typer.Option(None, help="zh or en (overrides the batch)"),
     warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+    pdf: bool = typer.Option(False, "--pdf", help="also print each report to <entity>.pdf beside its HTML "
+                                                  "(A4, headless Chromium)"),
 ) -> None:
     """Render report templates per store/team/person/contract into outputs/<period>/ and outputs/index.html."""
     from .reports import run_batch
 
     summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
                         console=None if as_json else console, timeout=timeout, language=lang, warehouse=warehouse)
+    if pdf:
+        summary["pdf"] = _print_pdfs(summary, None if as_json else console)
     if as_json:
         print_json(summary)
-    if summary["failed"]:
+    if summary["failed"] or (pdf and summary["pdf"]["failed"]):
         raise typer.Exit(1)
+
+
+def _print_pdfs(summary: dict, out: Any) -> dict:
+    """PDFs beside the HTML of every report of the run that has a page (rendered now or unchanged)."""
+    from . import paths
+    from .pdf import pdfs_for
+
+    pages = [paths.outputs_dir() / r["html"] for r in summary.get("results", [])
+             if r.get("status") in ("ok", "skipped") and r.get("html")]
+    done, failed = pdfs_for(pages)
+    if out is not None:
+        out.print(f"[green]✓[/] {len(done)} PDF(s) written beside the HTML" + (f", {len(failed)} failed" if failed else ""))
+        for page, err in failed:
+            err_console.print(f"[red]PDF failed[/] {page}: {err}")
+    return {"written": [str(p) for p in done], "failed": [{"page": str(p), "error": e} for p, e in failed]}
 
 
 @app.command("send")

@@ -27,91 +27,12 @@ from . import present as p
 from . import report_data as rd
 from .actions import actions_for, deviations, drivers, load_actions
 from .errors import KpiError
+from .labels import catalog
 from .metrics import period_bounds
 
-LABELS: dict[str, tuple[str, str]] = {
-    "team_review": ("月度复盘", "Monthly review"),
-    "actions": ("行动跟踪", "Actions"),
-    "open_actions": ("进行中的行动", "Open actions"),
-    "closed_actions": ("本期关闭的行动", "Actions closed this period"),
-    "deviations": ("未达标指标", "KPIs off target"),
-    "deviations_note": ("本期（或本季度至今）状态为红色或黄色的指标：团队、所属店铺和成员。",
-                        "KPIs red or amber this month (or this quarter to date): the team, its stores and members."),
-    "drivers": ("偏差驱动因素", "What drove the deviations"),
-    "drivers_note": ("与上月相比的变化按指标树分解（LMDI，各因素贡献之和等于总变化），列出贡献最大的因素。",
-                     "Change vs the prior month split over the KPI tree (LMDI; contributions add up to the change); "
-                     "the largest drivers are listed."),
-    "last_review": ("上次复盘的行动及结果", "Last review's actions and their results"),
-    "last_review_note": ("上次复盘（针对上月数据）确定的行动：是否完成，指标前后对比，是否达到预期。",
-                         "Actions agreed in the last review (on the prior month's figures): done or not, the KPI "
-                         "before and after, and whether the expected effect was reached."),
-    "new_open": ("新增与进行中的行动", "New and open actions"),
-    "agenda": ("会议议程", "Agenda"),
-    "entity": ("对象", "Entity"),
-    "action": ("行动", "Action"),
-    "owner": ("负责人", "Owner"),
-    "due": ("截止日期", "Due"),
-    "created": ("创建日期", "Created"),
-    "state": ("状态", "Status"),
-    "closed_on": ("关闭日期", "Closed on"),
-    "before": ("行动前", "Before"),
-    "after": ("行动后", "After"),
-    "expected": ("预期", "Expected"),
-    "result": ("结果", "Result"),
-    "comment": ("最新备注", "Latest comment"),
-    "kpi": ("指标", "KPI"),
-    "period": ("期间", "Period"),
-    "actual": ("实际", "Actual"),
-    "target": ("目标", "Target"),
-    "achievement": ("达成率", "Achievement"),
-    "status": ("状态", "Status"),
-    "has_action": ("已有行动", "Actions"),
-    "prior": ("上月", "Prior month"),
-    "this_month": ("本月", "This month"),
-    "top_drivers": ("主要驱动因素", "Main drivers"),
-    "no_breakdown": ("指标树中无分解", "No breakdown in the KPI tree"),
-    "split_incomplete": ("无法分解：缺少数据（{items}）", "Cannot be split: data missing for {items}"),
-    "none": ("无", "None"),
-    "all_on_target": ("本期没有红色或黄色指标。", "No KPI is red or amber this period."),
-    "colleague": ("其他成员", "Another team member"),
-    "company": ("公司", "Company"),
-    "team": ("团队", "Team"),
-    "period_label": ("期间", "Period"),
-    "currency": ("币种", "Currency"),
-    "lead": ("负责人", "Lead"),
-    "overdue_days": ("逾期 {n} 天", "{n} days overdue"),
-    "needs_action": ("待定", "To agree"),
-    "open": ("进行中", "Open"),
-    "done": ("已完成", "Done"),
-    "dropped": ("已放弃", "Dropped"),
-    "met": ("达到预期", "Expected effect reached"),
-    "not_met": ("未达预期", "Expected effect not reached"),
-    "improved": ("有改善", "Improved"),
-    "no_improvement": ("无改善", "No improvement"),
-    "incomplete": ("数据不全", "Data incomplete"),
-    "pending": ("进行中", "In progress"),
-    "agenda_results": ("回顾上次复盘的 {n} 项行动：完成 {done} 项（达到预期或有改善 {good} 项，未见效 {bad} 项），"
-                       "放弃 {dropped} 项，仍在进行 {open} 项。",
-                       "Review the {n} actions of the last review: {done} done ({good} effective, {bad} without "
-                       "effect), {dropped} dropped, {open} still open."),
-    "agenda_overdue": ("处理逾期行动 {n} 项：{items}。", "Resolve {n} overdue action(s): {items}."),
-    "agenda_uncovered": ("为尚无行动的未达标指标确定负责人、截止日期和预期效果：{items}。",
-                         "Agree an owner, a due date and the expected effect for the off-target KPIs without an "
-                         "action: {items}."),
-    "agenda_no_overdue": ("没有逾期的行动。", "No action is overdue."),
-    "agenda_all_covered": ("所有未达标指标都已有行动，确认其进展。",
-                           "Every off-target KPI already has an action: confirm their progress."),
-    "agenda_next": ("确定新行动的负责人、截止日期和预期效果，在行动复盘笔记本中记录，并确认下次复盘时间。",
-                    "Record the new actions (owner, due date, expected effect) in the actions review notebook and "
-                    "set the next review date."),
-    "freshness_manifest": ("导入记录", "Ingest manifest"),
-}
-SOURCES: dict[str, tuple[str, str]] = {
-    "orders": ("订单", "Orders"), "fees": ("费用", "Fees"), "refunds": ("退款", "Refunds"),
-    "settlement_lines": ("结算明细", "Settlement lines"), "payouts": ("回款", "Payouts"), "ads": ("广告", "Ads"),
-    "traffic": ("流量", "Traffic"), "inventory": ("库存", "Inventory"), "tickets": ("客服工单", "Tickets"),
-    "activities": ("执行动作", "Activities"),
-}
+# every word of this module lives in the one catalog: kpi_lib/labels/review.yaml (keys "review.<name>")
+LABELS: dict[str, tuple[str, str]] = {k.split(".", 1)[1]: (v["zh"], v["en"]) for k, v in catalog().items()
+                                      if k.startswith("review.")}
 RESULT_COLOR = {"met": "green", "improved": "green", "not_met": "red", "no_improvement": "red", "incomplete": "none",
                 "dropped": "none", "pending": "amber"}
 
@@ -168,7 +89,7 @@ def _entity(ctx: Any, kind: str, eid: str, names: dict[str, str]) -> str:
             col = "team_name_zh" if ctx.lang == "zh" and "team_name_zh" in teams else "team_name"
             if len(row) and col in row and pd.notna(row[col].iloc[0]):
                 return str(row[col].iloc[0])
-    return eid
+    return p.entity_label(ctx, kind, eid)  # a store: its name beside its id
 
 
 # ---- figures ------------------------------------------------------------------------------------------
@@ -301,11 +222,43 @@ def review_data(ctx: Any) -> dict[str, pd.DataFrame]:
     return {"deviations": dev, "drivers": drv_df, "actions": actions_frame(ctx)}
 
 
-def review_header(ctx: Any) -> str:
-    """Title, team, period and currency, and the table-of-contents slot the runner fills."""
+def review_header(ctx: Any, data: dict[str, pd.DataFrame] | None = None) -> str:
+    """Title, team (name and id), period and currency, the table-of-contents slot the runner fills, and the
+    opening summary (the team's KPIs against target, incomplete figures, open alerts, actions due)."""
     lang = ctx.lang
-    facts = [(t("team", lang), ctx.entity_id), (t("period_label", lang), ctx.period), (t("currency", lang), ctx.currency)]
-    return p.header(f"{t('team_review', lang)} · {ctx.name}", facts) + p.TOC_SLOT
+    team = f"{ctx.name}（{ctx.entity_id}）" if lang == "zh" else f"{ctx.name} ({ctx.entity_id})"
+    facts = [(t("team", lang), team), (t("period_label", lang), ctx.period), (t("currency", lang), ctx.currency)]
+    title = f"{t('team_review', lang)} · {ctx.name}"
+    sentences = p.summary_sentences(ctx, rd.kpi_status(ctx), None, rd.alerts(ctx))
+    dev = (data or {}).get("deviations")
+    if dev is not None and len(dev):
+        sentences.insert(min(1, len(sentences)), _deviation_sentence(ctx, dev))
+    acts = (data or {}).get("actions")
+    if acts is not None and len(acts) and "status" in acts:
+        open_ = acts[acts["status"] == "open"]
+        n_open = len(open_)
+        n_late = int(open_["overdue"].fillna(False).astype(bool).sum()) if "overdue" in open_ else 0
+        if n_open and len(sentences) < 5:
+            sentences.append(t("summary_actions", lang, n=n_open, late=n_late))
+    return (p.print_header(f"{title} · {ctx.period}", lang) + p.header(title, facts) + p.TOC_SLOT
+            + p.summary_block(sentences, ctx))
+
+
+def _deviation_sentence(ctx: Any, dev: pd.DataFrame, top: int = 3) -> str:
+    """'团队、所属店铺和成员中有 2 项指标红色或黄色：ActiveLife MY（SHP-MY-02）净利润（达成率 58%）…' (achievements
+    recorded as figures)."""
+    lang = ctx.lang
+    names = person_names(ctx)
+    d = dev.assign(_red=dev["status"] != "red").sort_values(["_red", "achievement"])
+    items = []
+    for r in d.head(top).itertuples():
+        if pd.notna(r.achievement):
+            ctx.record(f"{r.kpi}:achievement", float(r.achievement), unit="pct", period=str(r.period),
+                       entity_kind=str(r.entity_kind), entity_id=str(r.entity_id), basis=None, source="kpi_status")
+        items.append(t("summary_deviation_item", lang, entity=_entity(ctx, r.entity_kind, r.entity_id, names),
+                       kpi=rd.kpi_name(r.kpi, lang), ach=p.fmt_pct(r.achievement, 0)))
+    sep = "；" if lang == "zh" else "; "
+    return t("summary_deviations", lang, n=len(dev), items=sep.join(items))
 
 
 def deviations_section(ctx: Any, dev: pd.DataFrame) -> str:
@@ -434,11 +387,7 @@ def agenda_section(ctx: Any, dev: pd.DataFrame, acts: pd.DataFrame) -> str:
 
 def review_footer(ctx: Any) -> str:
     """Data freshness (source names in the report language), snapshot hash and generation time."""
-    fr = rd.freshness(ctx).copy()
-    i = 1 if ctx.lang == "en" else 0
-    fr["source"] = [SOURCES[s][i] if s in SOURCES else (t("freshness_manifest", ctx.lang) if s.startswith("manifest")
-                                                         else s) for s in fr["source"]]
-    return p.footer(fr, ctx.snapshot, ctx.lang, ctx.generated)
+    return p.report_footer(ctx, rd.freshness(ctx))
 
 
 __all__ = [

@@ -6,9 +6,11 @@ import json
 import re
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from kpi_lib import present as p
+from kpi_lib.errors import RenderError
 
 
 def test_money_formats() -> None:
@@ -148,3 +150,41 @@ def test_status_counts_show_only_what_happened() -> None:
     assert "未达标" not in p.status_counts_html({"red": 0, "amber": 1, "green": 0})
     assert p.status_counts_html({}) == p.DASH
     assert "数据不全" in p.status_counts_html({"incomplete": 2})
+
+
+def test_print_header_is_css_safe_and_numbers_pages() -> None:
+    css = p.print_header('Store "x" </style><script>', "en")
+    assert "</style><script>" not in css and "\\3c /style\\3e " in css and "\\22 x\\22 " in css
+    assert 'counter(page) " of " counter(pages)' in css
+    assert "counter(pages)" in p.print_header("店", "zh") and "第 " in p.print_header("店", "zh")
+
+
+def test_charts_carry_title_unit_and_printed_values() -> None:
+    fig = p.bar_chart(["a", "b"], [1234.0, -56.0], title="GMV", fmt=lambda v: p.fmt_money(v), y_title="¥")
+    spec = fig.to_plotly_json()
+    assert spec["layout"]["title"]["text"] == "GMV" and spec["data"][0]["text"] == ["¥1,234", "-¥56"]
+    wf = p.waterfall_chart(["start", "step", "end"], [100.0, -30.0, 70.0], ["absolute", "relative", "total"],
+                           title="W", y_title=p.unit_title("money", "USD", "en"))
+    assert list(wf.to_plotly_json()["data"][0]["text"]) == ["¥100", "-¥30", "¥70"]
+    assert wf.to_plotly_json()["layout"]["yaxis"]["title"]["text"] == "Amount ($)"
+    assert p.unit_title("pct", lang="zh") == "百分比（%）"
+
+
+def test_an_empty_series_is_a_note_not_a_flat_line() -> None:
+    fig = p.line_chart(pd.DataFrame({"period": ["2026-01", "2026-02"], "ad_spend": [None, None]}), "period",
+                       {"ad_spend": "Ad spend"}, title="Ads")
+    assert "Plotly.newPlot" not in p.chart_or_note(fig, [None, None], "Ads", "en")
+    assert "No data for this period" in p.chart_or_note(fig, [0.0, 0.0], "Ads", "en")
+    assert "Plotly.newPlot" in p.chart_or_note(fig, [0.0, 3.0], "Ads", "en")
+
+
+def test_a_trace_the_partial_plotly_bundle_lacks_is_refused() -> None:
+    with pytest.raises(RenderError, match="heatmap"):
+        p.chart_html(go.Figure(go.Heatmap(z=[[1, 2]])))
+    assert len(p.plotly_js()) < 1_300_000 and "waterfall" in p.plotly_js()
+
+
+def test_no_negative_zero_anywhere() -> None:
+    assert p.fmt_pct(-0.0000001) == "0.0%" and p.fmt_money(-0.4) == "¥0" and p.fmt_number(-0.04, 1) == "0.0"
+    assert p.fmt_change(-0.004, "pp", 2) == "+0.00 pp" and p.fmt_change(-0.0001, "%") == "+0.0%"
+    assert p.fmt_value(7.0, "money", per_unit=True) == "¥7.00" and p.fmt_value(7.4, "money") == "¥7"
