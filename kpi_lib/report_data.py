@@ -834,3 +834,13 @@ def fee_models(ctx: ReportContext) -> Any:
         if c in df:
             df[c] = df[c].astype(float) / ctx.fx
     return df
+
+
+# ---- compute once per batch ----------------------------------------------------------------------
+BATCH_CACHE_ENV = "KPI_BATCH_CACHE"
+
+
+def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
+                  warehouse: Warehouse | None = None) -> dict[str, Any]:
+    """placeholder"""
+    return {}
