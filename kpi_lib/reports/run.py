@@ -43,9 +43,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import paths
-from ..errors import RenderError
+from ..errors import KpiError, RenderError
 from ..executors import make_executor
-from ..report_data import BATCH_CACHE_ENV, prepare_batch
+from ..report_data import BATCH_CACHE_ENV, entity_name, prepare_batch
 from ..warehouse import Warehouse
 from .html import page, plotly_js
 from .index import write_index
@@ -70,6 +70,8 @@ class Result:
     n_figures: int = 0
     key: str = ""
     snapshot: str = ""
+    names: dict[str, str] = field(default_factory=dict)  # {"zh": …, "en": …} display names for the index
+    status_counts: dict[str, int] = field(default_factory=dict)  # KPI statuses of the subject in the period
     finished_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
@@ -246,6 +248,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
             if cache:
                 shutil.rmtree(cache_dir, ignore_errors=True)
         timings["render_seconds"] = round(time.perf_counter() - tr, 3)
+    _describe([r for r in results if r.status != "skipped"], period, wh)
     order = {j.label: i for i, j in enumerate(todo_all)}
     results.sort(key=lambda r: order.get(f"{r.report}/{r.entity}", 0))
     runs = dict(previous)
@@ -267,6 +270,23 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
     if console is not None:
         _print_summary(console, summary)
     return summary
+
+
+def _describe(results: list[Result], period: str, wh: Warehouse) -> None:
+    """Names (zh, en) and KPI status counts of each rendered subject, for the reader's index."""
+    st = wh.read("kpi_status", where=f"period = '{period}'") if wh.has("kpi_status") else None
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    if st is not None and len(st):
+        eid = st["entity_id"].fillna("").astype(str)
+        for (k, e, s), n in st.groupby([st["entity_kind"], eid, st["status"]]).size().items():
+            counts.setdefault((str(k), str(e)), {})[str(s)] = int(n)
+    for r in results:
+        eid = "" if r.entity_kind == "company" else r.entity
+        try:
+            r.names = {lang: entity_name(wh, r.entity_kind, eid, lang) or r.entity for lang in ("zh", "en")}
+        except KpiError:
+            r.names = {}
+        r.status_counts = counts.get((r.entity_kind, eid), {})
 
 
 def _run_local(todo: list[Job], per_run: float, snapshot: str, bundle: bool, env: dict[str, str], n: int,
@@ -300,7 +320,7 @@ def _run_dask(todo: list[Job], per_run: float, snapshot: str, bundle: bool, env:
     finally:
         ex.close()
     results = []
-    rel = lambda p: str(p.relative_to(paths.outputs_dir()))  # noqa: E731
+    rel = lambda p: str(p.relative_to(paths.outputs_dir()))
     for task, o in zip(tasks, outcomes):
         if o.ok:
             results.append(o.value)
