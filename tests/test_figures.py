@@ -245,3 +245,33 @@ def test_scorecard_bonus_is_shown_line_by_line_and_adds_up(pack: dict) -> None:
         assert "得分规则" in text and "封顶" in text
         checked += 1
     assert checked >= 1
+
+
+def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
+    """Compute once (the batch cache the runner prepares) changes where a report reads its figures,
+    never the figures: the same batch rendered without the cache writes identical figures files."""
+    import os
+
+    from kpi_lib.reports import run_batch
+
+    root, out = pack["root"], pack["out"]
+    assert pack["summary"].get("prepare_seconds") is not None, "the batch ran without its cache"
+    with_cache = {r["figures"]: (out / r["figures"]).read_bytes() for r in pack["summary"]["results"]
+                  if r["status"] == "ok" and r.get("figures")}
+    old = {k: os.environ.get(k) for k in ("KPI_ROOT", "KPI_WAREHOUSE")}
+    os.environ["KPI_ROOT"] = str(root)
+    os.environ.pop("KPI_WAREHOUSE", None)
+    try:
+        plain = run_batch("figures_test", period=PERIOD, jobs=2, force=True, cache=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert "prepare_seconds" not in plain and plain["failed"] == 0
+    assert len(with_cache) >= 6
+    for rel, data in with_cache.items():
+        assert (out / rel).read_bytes() == data, f"{rel}: figures differ with and without the batch cache"
+    # the cache is a working file of the run, not an output
+    assert not (out / PERIOD / ".batch-cache").exists()

@@ -138,8 +138,10 @@ class KernelPool:
     """N threads, each owning one warm kernel for its whole life (started on its first job, stopped by
     the same thread at :meth:`close`, so every asyncio call stays on the loop that created it)."""
 
-    def __init__(self, size: int, cwd: Path, env: dict[str, str]) -> None:
-        self.size, self.cwd, self.env = size, cwd, env
+    def __init__(self, size: int, cwd: Path, env: dict[str, str], prestart: bool = False) -> None:
+        """``prestart``: every thread starts its kernel at once (while the caller prepares the batch
+        cache), instead of on its first job."""
+        self.size, self.cwd, self.env, self.prestart = size, cwd, env, prestart
         self._queue: queue.Queue = queue.Queue()
         self._threads = [threading.Thread(target=self._loop, name=f"kpi-report-{i}", daemon=True)
                          for i in range(size)]
@@ -149,6 +151,13 @@ class KernelPool:
     def _loop(self) -> None:
         worker: KernelWorker | None = None
         try:
+            if self.prestart:
+                try:
+                    worker = KernelWorker(self.cwd, self.env)
+                    worker.start()
+                except Exception as exc:  # noqa: BLE001 - the first job starts it again and reports the error
+                    log.warning("a report kernel did not start ahead of its first job: %s", exc)
+                    worker = None
             while True:
                 item = self._queue.get()
                 if item is None:

@@ -232,22 +232,27 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
         env.pop(BATCH_CACHE_ENV, None)
         cache_dir = out_dir / ".batch-cache"
         if cache:
-            tc = time.perf_counter()
-            prepare_batch([(j.entity_kind, j.entity) for j in todo], period, cache_dir, warehouse=wh)
             env[BATCH_CACHE_ENV] = str(cache_dir.resolve())
-            timings["prepare_seconds"] = round(time.perf_counter() - tc, 3)
         per_run = timeout or b.timeout
         n = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-        tr = time.perf_counter()
+        # local kernels start while the batch cache is prepared (they read it only when a job runs)
+        pool = KernelPool(n, paths.root(), env, prestart=True) if executor == "local" else None
         try:
-            if executor == "dask":
+            if cache:
+                tc = time.perf_counter()
+                prepare_batch([(j.entity_kind, j.entity) for j in todo], period, cache_dir, warehouse=wh)
+                timings["prepare_seconds"] = round(time.perf_counter() - tc, 3)
+            tr = time.perf_counter()
+            if pool is None:
                 results += _run_dask(todo, per_run, snapshot, bundle, env, scheduler, n, retries, console, period)
             else:
-                results += _run_local(todo, per_run, snapshot, bundle, env, n, console, period)
+                results += _run_local(pool, todo, per_run, snapshot, bundle, console, period)
+            timings["render_seconds"] = round(time.perf_counter() - tr, 3)
         finally:
+            if pool is not None:
+                pool.close()
             if cache:
                 shutil.rmtree(cache_dir, ignore_errors=True)
-        timings["render_seconds"] = round(time.perf_counter() - tr, 3)
     _describe([r for r in results if r.status != "skipped"], period, wh)
     order = {j.label: i for i, j in enumerate(todo_all)}
     results.sort(key=lambda r: order.get(f"{r.report}/{r.entity}", 0))
@@ -289,22 +294,18 @@ def _describe(results: list[Result], period: str, wh: Warehouse) -> None:
         r.status_counts = counts.get((r.entity_kind, eid), {})
 
 
-def _run_local(todo: list[Job], per_run: float, snapshot: str, bundle: bool, env: dict[str, str], n: int,
-               console: Any, period: str) -> list[Result]:
+def _run_local(pool: KernelPool, todo: list[Job], per_run: float, snapshot: str, bundle: bool, console: Any,
+               period: str) -> list[Result]:
     results: list[Result] = []
-    pool = KernelPool(n, paths.root(), env)
     progress = _progress(console)
-    try:
-        with progress:
-            task = progress.add_task(f"reports {period}", total=len(todo)) if progress else None
-            futs = {pool.submit(render_job, j, per_run, snapshot, bundle): j for j in todo}
-            for f in cf.as_completed(futs):
-                r = f.result()
-                results.append(r)
-                if progress is not None and task is not None:
-                    progress.update(task, advance=1, description=f"{r.status:>6} {r.report}/{r.entity}")
-    finally:
-        pool.close()
+    with progress:
+        task = progress.add_task(f"reports {period}", total=len(todo)) if progress else None
+        futs = {pool.submit(render_job, j, per_run, snapshot, bundle): j for j in todo}
+        for f in cf.as_completed(futs):
+            r = f.result()
+            results.append(r)
+            if progress is not None and task is not None:
+                progress.update(task, advance=1, description=f"{r.status:>6} {r.report}/{r.entity}")
     return results
 
 
