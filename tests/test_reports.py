@@ -410,3 +410,40 @@ def test_dask_batch_equals_in_process_and_survives_killed_workers(rendered: dict
     man = json.loads((out / PERIOD / "manifest.json").read_text())
     assert man["runs"]["kill_always/company"]["status"] == "failed" and man["executor"] == "dask"
     assert not list(out.rglob("*.tmp")), "a half-written file was left behind"
+
+
+# ---- compute once: the batch cache (no kernel) ------------------------------------------------------
+def test_batch_cache_holds_exactly_the_subjects_rows_and_is_ignored_when_stale(
+        in_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    wh = Warehouse(in_project / "data" / "warehouse")
+    subjects = [("store", "N-US-02"), ("person", "P3"), ("company", "company")]
+    cache = tmp_path / "cache"
+    counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh)
+    con = duckdb.connect()
+    try:  # independent count: the subjects' rows in the warehouse table
+        want = con.execute(f"SELECT count(*) FROM {wh.scan_sql('kpi_values')} WHERE (entity_kind = 'store' AND "
+                           "entity_id = 'N-US-02') OR (entity_kind = 'person' AND entity_id = 'P3') OR "
+                           "(entity_kind = 'company' AND coalesce(entity_id, '') = '')").fetchone()[0]
+    finally:
+        con.close()
+    assert counts["kpi_values"] == want > 0
+    ctx = rd.context("store", "N-US-02", PERIOD, "en", warehouse=wh)
+    plain = {n: f(ctx).to_json() for n, f in (("status", rd.kpi_status), ("attr", rd.attribution))}
+    monkeypatch.setenv(rd.BATCH_CACHE_ENV, str(cache))
+    sliced = rd.entity_rows(ctx, "kpi_values", "store", "N-US-02")
+    assert len(sliced) < len(rd.table(ctx, "kpi_values")) and set(sliced["entity_id"]) == {"N-US-02"}
+    assert {n: f(ctx).to_json() for n, f in (("status", rd.kpi_status), ("attr", rd.attribution))} == plain
+    # an entity the batch did not plan: the whole table, never an empty slice
+    assert len(rd.entity_rows(ctx, "kpi_values", "store", "N-US-01")) == len(rd.table(ctx, "kpi_values"))
+    # a cache from another snapshot is never read
+    meta = json.loads((cache / rd.CACHE_META).read_text())
+    meta["snapshot_id"] = "another"
+    (cache / rd.CACHE_META).write_text(json.dumps(meta))
+    os.utime(cache / rd.CACHE_META, ns=(1, 1))
+    assert rd._batch_cache(ctx) is None
+    assert len(rd.entity_rows(ctx, "kpi_values", "store", "N-US-02")) == len(rd.table(ctx, "kpi_values"))

@@ -220,6 +220,8 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
             todo.append(job)
     out_dir = paths.outputs_dir() / period
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.rglob(".*.tmp"):  # a temp file of a kernel or worker killed in an earlier run
+        stale.unlink(missing_ok=True)
     if bundle:
         js = out_dir / "plotly.min.js"
         if not js.is_file() or js.stat().st_size != len(plotly_js().encode()):
