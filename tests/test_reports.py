@@ -365,11 +365,11 @@ def test_a_run_over_its_timeout_fails_alone(in_project: Path, tmp_path: Path) ->
 # ---- Dask: one report per task on a LocalCluster of two worker processes ------------------------------
 KILL_TEMPLATE = ["period = None  # required\nlanguage = 'zh'\ncurrency = ''\nmode = 'once'",
                  "from kpi_lib import present as p\np.show('<h1 class=\"report-title\">worker killer</h1>')",
-                 "import os, signal, pathlib\n"
+                 ("import os, signal, pathlib\n"
                  "marker = pathlib.Path(os.environ['KPI_ROOT']) / f'killed-{mode}'\n"
                  "if mode == 'always' or not marker.exists():\n"
                  "    marker.touch()\n"
-                 "    os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the Dask worker process\n",
+                 "    os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the Dask worker process\n"),
                  "p.show('<p>survived</p>')"]
 DASK_BATCH = """
 name: dask-test
@@ -447,3 +447,33 @@ def test_batch_cache_holds_exactly_the_subjects_rows_and_is_ignored_when_stale(
     os.utime(cache / rd.CACHE_META, ns=(1, 1))
     assert rd._batch_cache(ctx) is None
     assert len(rd.entity_rows(ctx, "kpi_values", "store", "N-US-02")) == len(rd.table(ctx, "kpi_values"))
+
+
+def test_batch_cache_slices_equal_the_filtered_table_for_any_subjects(in_project: Path, tmp_path: Path) -> None:
+    """Invariant (hypothesis): for any set of subjects, each cached slice is exactly the warehouse
+    table's rows of that entity, in the table's order, with the same columns and types."""
+    import pandas as pd
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    wh = Warehouse(in_project / "data" / "warehouse")
+    kv = wh.read("kpi_values")
+    kv_id = kv["entity_id"].fillna("").astype(str)
+    pool = sorted({(k, e) for k, e in zip(kv["entity_kind"].astype(str), kv_id)})
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(pool), min_size=1, max_size=6, unique=True))
+    def check(subjects: list[tuple[str, str]]) -> None:
+        cache = tmp_path / "c"
+        counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh)
+        slices = rd._entity_slices(str(cache / "kpi_values.parquet"), "hyp-" + str(subjects))
+        assert sum(len(s) for s in slices.values()) == counts["kpi_values"]
+        for k, e in subjects:
+            want = kv[(kv["entity_kind"] == k) & (kv_id == e)].reset_index(drop=True)
+            got = slices[(k, e)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want)
+
+    check()

@@ -72,10 +72,11 @@ def headline(run: dict[str, Any], lang: str, root: Path) -> str:
                 and f.get("kpi") in HEADLINE_KPIS and f.get("basis") in ("order", None) and f["kpi"] not in found):
             found[f["kpi"]] = f
     parts = []
+    rc = workbench().reporting_currency  # figures files hold money in the reporting currency
     for k in HEADLINE_KPIS:
         if k in found:
             f = found[k]
-            value = fmt_value(f.get("value"), f.get("unit") or kpi_unit(k), "CNY", lang) if f.get("complete") \
+            value = fmt_value(f.get("value"), f.get("unit") or kpi_unit(k), rc, lang) if f.get("complete") \
                 else label("status.incomplete", lang)
             parts.append(f"<span>{esc(kpi_name(k, lang))} {esc(value)}</span>")
     return f'<div class="ix-head">{"".join(parts)}</div>' if parts else ""
