@@ -120,7 +120,8 @@ def _period_section(man: dict[str, Any], lang: str, root: Path) -> str:
     rows = []
     for r in runs:
         nb = f'<a href="{esc(r.get("ipynb"))}">ipynb</a>' if r.get("ipynb") else ""
-        rows.append(f"<tr><td>{esc(r.get('report'))}/{esc(r.get('entity'))}</td>"
+        what = f"{report_title(str(r.get('report')), str(r.get('template')), lang)} · {subject_name(r, lang)}"
+        rows.append(f"<tr><td title=\"{esc(r.get('report'))}/{esc(r.get('entity'))}\">{esc(what)}</td>"
                     f"<td>{esc(label('index.run.' + str(r.get('status')), lang))}</td>"
                     f"<td class='num'>{float(r.get('seconds') or 0):.2f}</td>"
                     f"<td class='num'>{float(r.get('html_bytes') or 0) / 1e6:.2f} MB</td><td>{nb}</td>"
