@@ -519,7 +519,8 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
         df["contribution"] = df["contribution"].astype(float) / ctx.fx
     df["root_unit"] = root_unit
     # completeness of each node's values, from the engine's figures for the entity (kpi_values)
-    lg = _long(ctx, sorted(set(df["kpi"].astype(str))), ctx.prior(), ctx.period).set_index(["period", "kpi"])
+    node_kpis = sorted({str(k) for k in df["kpi"] if k is not None and not pd.isna(k)})  # not the residual rows
+    lg = _long(ctx, node_kpis, ctx.prior(), ctx.period).set_index(["period", "kpi"])
     for side, per in (("a", ctx.prior()), ("b", ctx.period)):
         for c in ("complete", "missing", "stores_covered", "stores_total"):
             df[f"{c}_{side}"] = [lg.at[(per, k), c] if (per, k) in lg.index else (True if c == "complete" else None)
@@ -857,6 +858,7 @@ def fee_models(ctx: ReportContext) -> Any:
 # ---- compute once per batch ----------------------------------------------------------------------
 BATCH_CACHE_ENV = "KPI_BATCH_CACHE"
 CACHE_META = "batch.json"
+_SEP = "\x1f"  # between entity kind and id in the cache filter (never in an id)
 
 
 def batch_cache_dir() -> Path | None:
@@ -906,7 +908,8 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
         shutil.rmtree(cache_dir)
     cache_dir.mkdir(parents=True)
     keys = sorted({(k, "" if k == "company" else str(e)) for k, e in subjects})
-    values = ", ".join(f"('{_sql_str(k)}', '{_sql_str(e)}')" for k, e in keys) or "('', '')"
+    # a constant IN list is a filter (a subquery would be a join, which does not keep the row order)
+    wanted = ", ".join(f"'{_sql_str(k)}{_SEP}{_sql_str(e)}'" for k, e in keys) or "''"
     counts: dict[str, Any] = {}
     con = duckdb.connect()
     try:
@@ -916,8 +919,8 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
             if not wh.has(name):
                 continue
             scan = wh.scan_sql(name)
-            con.execute(f"COPY (SELECT t.* FROM {scan} t WHERE (t.entity_kind, coalesce(CAST(t.entity_id AS VARCHAR), "
-                        f"'')) IN (SELECT * FROM (VALUES {values}) v(k, e))) TO '{_sql_str(str(target))}' "
+            con.execute(f"COPY (SELECT t.* FROM {scan} t WHERE CAST(t.entity_kind AS VARCHAR) || '{_SEP}' || "
+                        f"coalesce(CAST(t.entity_id AS VARCHAR), '') IN ({wanted})) TO '{_sql_str(str(target))}' "
                         "(FORMAT parquet)")
             counts[name] = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_str(str(target))}')").fetchone()[0]
     finally:
