@@ -132,6 +132,7 @@ memo = {}
 orig = {n: getattr(rd, n) for n in dir(rd) if callable(getattr(rd, n)) and not n.startswith("_")
         and n not in ("context", "ReportContext", "Warehouse", "kpi_name", "kpi_unit", "change", "is_good",
                       "prior_periods", "catalog", "drivers", "scorecard_lines")
+        and not isinstance(getattr(rd, n), type)
         and getattr(getattr(rd, n), "__module__", "") == "kpi_lib.report_data"}
 def wrap(name, fn):
     def w(*a, **k):
