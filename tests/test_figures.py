@@ -247,6 +247,12 @@ def test_scorecard_bonus_is_shown_line_by_line_and_adds_up(pack: dict) -> None:
     assert checked >= 1
 
 
+# costs.unit_economics sums in DuckDB in a varying order: its last digit differs between ANY two runs
+# (three fresh processes gave three different hashes, cache or not), so the cost diagnostics are
+# compared figure by figure to 1e-12 relative; every other report byte for byte
+ENGINE_NOISE = {"cost_diagnostic", "store_cost_diagnostic"}
+
+
 def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
     """Compute once (the batch cache the runner prepares) changes where a report reads its figures,
     never the figures: the same batch rendered without the cache writes identical figures files."""
@@ -272,6 +278,14 @@ def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
     assert "prepare_seconds" not in plain and plain["failed"] == 0
     assert len(with_cache) >= 6
     for rel, data in with_cache.items():
-        assert (out / rel).read_bytes() == data, f"{rel}: figures differ with and without the batch cache"
+        now = (out / rel).read_bytes()
+        if rel.split("/")[1] not in ENGINE_NOISE:
+            assert now == data, f"{rel}: figures differ with and without the batch cache"
+            continue
+        a, b = json.loads(data), json.loads(now)
+        assert [{k: v for k, v in f.items() if k != "value"} for f in a] == \
+            [{k: v for k, v in f.items() if k != "value"} for f in b], rel
+        for fa, fb in zip(a, b):
+            assert fa["value"] == fb["value"] or math.isclose(fa["value"], fb["value"], rel_tol=1e-12), (rel, fa, fb)
     # the cache is a working file of the run, not an output
     assert not (out / PERIOD / ".batch-cache").exists()
