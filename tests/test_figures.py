@@ -247,13 +247,11 @@ def test_scorecard_bonus_is_shown_line_by_line_and_adds_up(pack: dict) -> None:
     assert checked >= 1
 
 
-# Engine noise: costs.unit_economics sums in DuckDB in a varying order: its last digit differs between ANY two runs
-# (three fresh processes gave three different hashes, cache or not), and a waterfall line rounded to
-# cents can then flip at a half cent (duties 3765.39 / 3765.40 seen), so the cost diagnostics are
-# compared figure by figure (1e-9 relative, one cent for money); every other report byte for byte
-# Same for scorecards (metrics.compute per person/team: one digit seen to differ between two runs).
-# The reports whose figures all come from kpi_values / kpi_status (what the cache slices) must be
-# byte-identical; the others are compared figure by figure.
+# Engine noise: costs.unit_economics and scorecards sum in DuckDB in a varying order, so their last
+# digit differs between ANY two runs (three fresh processes, no cache: three hashes), and a line rounded
+# to cents can flip at a half cent (duties 3765.39 / 3765.40 seen). The reports whose figures all come
+# from kpi_values / kpi_status (what the cache slices) must be byte-identical; the others are compared
+# figure by figure (1e-9 relative, one cent for money).
 BYTE_EQUAL = {"store_performance", "executive_overview"}
 
 
