@@ -1,19 +1,31 @@
-"""Benchmark: N store reports with `kpi report` vs the plain papermill CLI + `jupyter nbconvert --to html`.
+"""Benchmark: report batches on the demo warehouse (scale 1), ours vs the loop a user would write.
 
-Both sides render the same template (templates/store_performance.ipynb) with the same parameters
-for the same N stores, against the same warehouse: a copy of the test fixture warehouse whose 3
-stores are cloned into N (default 24) so every report has its own store. The baseline runs, per
-report and in sequence, `papermill TEMPLATE OUT.ipynb -p store_id … --cwd ROOT` then
-`jupyter nbconvert --to html OUT.ipynb`; ours runs `kpi report --batch bench --force --jobs J`.
+Everything runs in one go, side by side, on one warehouse: the scale-1 demo company built once in a
+private project root (``--root``, default ``<repo>/.bench-root``: parameters and templates linked to
+the repo's, ``kpi demo --scale 1 --no-reports`` run when its warehouse is missing).
 
-    .venv/bin/python bench/bench_reports.py [--n 24] [--jobs 2] [--keep]
+Rows:
+- **naive loop**: per report, one after the other, ``papermill TEMPLATE OUT.ipynb -p …`` then
+  ``jupyter nbconvert --to html OUT.ipynb`` (a fresh kernel and a fresh converter each time);
+- **kpi report**: ``kpi report --force`` on the same reports (warm kernels, in-process HTML, the
+  batch cache: figures computed once); ``--no-cache`` the same without the cache; ``--executor dask``
+  the same on a local Dask cluster of 2 worker processes;
+- **formatting floor**: in one Python process, each report's template cells with every
+  ``kpi_lib.report_data`` call answered from memory (computed in a first pass), i.e. only the
+  presentation work a report cannot avoid (tables, charts, HTML) — the per-report lower bound.
 
-Prints a table: total and per-report seconds, ratio, and HTML sizes (mean / max).
+Batches: 6 store_performance reports, and the 41-report monthly batch (``--monthly``). The naive
+loop over all 41 reports takes long on 2 cores; ``--naive-monthly estimate`` (default) times it on
+the 6 store reports plus one report of every other kind and scales each kind by its count, and says
+so in the table; ``--naive-monthly full`` runs all 41.
+
+    .venv/bin/python bench/bench_reports.py [--root DIR] [--jobs 2] [--monthly] [--naive-monthly full]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -21,126 +33,210 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 from common import table
 
 BIN = Path(sys.executable).parent
-PERIOD = "2026-03"
+PERIOD = "2026-11"
 WORK = Path(os.environ.get("KPI_BENCH_REPORTS", "/tmp/kpi-bench-reports"))
+STORES = ["AMZ-US-01", "AMZ-US-02", "AMZ-DE-01", "SHP-MY-01", "TTS-US-01", "SFY-US-01"]
 
 
-def build_project(n: int) -> tuple[Path, list[str]]:
-    """A project root with the repo's parameters/templates and a warehouse of n stores (computed)."""
-    import pandas as pd
-    from engine_fixtures import REFERENCE, build_tables
-
-    proj = WORK / "project"
-    if proj.exists():
-        shutil.rmtree(proj)
-    proj.mkdir(parents=True)
-    shutil.copytree(ROOT / "parameters", proj / "parameters")
-    shutil.copytree(ROOT / "templates", proj / "templates")
-    base = build_tables()
-    src_stores = list(base["stores"]["store_id"])
-    clones = [(s, f"{s}-{k:02d}") for k in range(-(-n // len(src_stores))) for s in src_stores][:n]
-    tables = {}
-    for name, df in base.items():
-        if "store_id" in df.columns:
-            parts = []
-            for s, new in clones:
-                part = df[df["store_id"] == s].copy()
-                part["store_id"] = new
-                if "order_id" in part:
-                    part["order_id"] = new + "-" + part["order_id"].astype(str)
-                if "ticket_id" in part:
-                    part["ticket_id"] = new + "-" + part["ticket_id"].astype(str)
-                if "activity_id" in part:
-                    part["activity_id"] = new + "-" + part["activity_id"].astype(str)
-                if name == "stores":
-                    part["store_name"] = part["store_name"] + f" ({new})"
-                parts.append(part)
-            tables[name] = pd.concat(parts, ignore_index=True)
-        else:
-            tables[name] = df
-    (proj / "parameters" / "batches" / "bench.yaml").write_text(
-        "name: bench\ntimeout: 300\nreports:\n  - {template: store_performance, entities: stores}\n", encoding="utf-8")
-    os.environ["KPI_ROOT"] = str(proj)
-    from kpi_lib.compute import run_compute
-    from kpi_lib.warehouse import Warehouse
-
-    wh = Warehouse(proj / "data" / "warehouse")
-    with wh.transaction("bench") as w:
-        for name, df in tables.items():
-            w.write(name, df, partition_by=() if name in REFERENCE else None)
-    run_compute(wh)
-    return proj, [new for _, new in clones]
+def ensure_project(root: Path) -> Path:
+    """The private project root with the scale-1 demo warehouse (built once, reused)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for d in ("parameters", "templates"):
+        link = root / d
+        if not link.exists():
+            link.symlink_to(ROOT / d)
+    if not (root / "data" / "warehouse" / "CURRENT").is_file():
+        print(f"building the scale-1 demo warehouse in {root} (once) …", flush=True)
+        subprocess.run([str(BIN / "kpi"), "demo", "--scale", "1", "--end", PERIOD, "--no-reports"],
+                       env=dict(os.environ, KPI_ROOT=str(root)), cwd=root, check=True, capture_output=True)
+    return root
 
 
-def run_ours(proj: Path, jobs: int) -> dict:
-    env = dict(os.environ, KPI_ROOT=str(proj))
+def env_for(root: Path) -> dict[str, str]:
+    env = dict(os.environ, KPI_ROOT=str(root), PYTHONPATH=str(ROOT))
+    env.pop("KPI_WAREHOUSE", None)
+    env.pop("KPI_BATCH_CACHE", None)
+    return env
+
+
+def write_batch(name: str, text: str) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    p = WORK / f"{name}.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def run_ours(root: Path, batch: Path, jobs: int, *extra: str) -> dict:
     t = time.perf_counter()
-    p = subprocess.run([str(BIN / "kpi"), "report", "--batch", "bench", "--period", PERIOD, "--force",
-                        "--jobs", str(jobs), "--json"], env=env, cwd=proj, capture_output=True, text=True,
-                       check=False)
+    p = subprocess.run([str(BIN / "kpi"), "report", "--batch", str(batch), "--period", PERIOD, "--force",
+                        "--jobs", str(jobs), "--json", *extra], env=env_for(root), cwd=root, capture_output=True,
+                       text=True, check=False)
     secs = time.perf_counter() - t
-    if p.returncode != 0:
-        raise SystemExit(f"kpi report failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-    sizes = [f.stat().st_size for f in (proj / "outputs" / PERIOD / "store_performance").glob("*.html")]
-    return {"seconds": secs, "sizes": sizes}
+    try:
+        summary = json.loads(p.stdout[p.stdout.index("{"):])
+    except ValueError as exc:
+        raise SystemExit(f"kpi report failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}") from exc
+    if summary["failed"]:
+        bad = [f"{r['report']}/{r['entity']}: {r['error']}" for r in summary["results"] if r["status"] == "failed"]
+        raise SystemExit("kpi report: failed reports:\n" + "\n".join(bad))
+    return {"seconds": secs, "n": summary["total"], "prepare": summary.get("prepare_seconds"),
+            "sizes": [r["html_bytes"] for r in summary["results"]]}
 
 
-def run_baseline(proj: Path, stores: list[str]) -> dict:
-    env = dict(os.environ, KPI_ROOT=str(proj))
-    out = WORK / "baseline"
-    if out.exists():
-        shutil.rmtree(out)
+def naive_jobs(root: Path, batch: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(template, parameters) of every report of a batch, as `kpi report` would plan them."""
+    code = ("import json,sys\nfrom kpi_lib.reports import load_batch, plan\nfrom kpi_lib.warehouse import Warehouse\n"
+            f"jobs = plan(load_batch({str(batch)!r}), {PERIOD!r}, Warehouse())\n"
+            "print(json.dumps([[j.template, j.params, j.entity_kind] for j in jobs]))")
+    p = subprocess.run([sys.executable, "-c", code], env=env_for(root), cwd=root, capture_output=True, text=True,
+                       check=True)
+    return [(t, prm) for t, prm, _ in json.loads(p.stdout.strip().splitlines()[-1])]
+
+
+def run_naive(root: Path, jobs: list[tuple[str, dict[str, Any]]]) -> dict:
+    out = WORK / "naive"
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    tpl = proj / "templates" / "store_performance.ipynb"
+    env = env_for(root)
+    per: list[float] = []
     t = time.perf_counter()
-    for s in stores:
-        nb = out / f"{s}.ipynb"
-        subprocess.run([str(BIN / "papermill"), str(tpl), str(nb), "-p", "store_id", s, "-p", "period", PERIOD,
-                        "-p", "language", "zh", "--cwd", str(proj), "--no-progress-bar", "-k", "python3"],
-                       env=env, check=True, capture_output=True)
+    for i, (tpl, params) in enumerate(jobs):
+        nb = out / f"{i:02d}-{tpl}.ipynb"
+        args = [a for k, v in params.items() for a in ("-p", k, str(v))]
+        t1 = time.perf_counter()
+        subprocess.run([str(BIN / "papermill"), str(root / "templates" / f"{tpl}.ipynb"), str(nb), *args,
+                        "--cwd", str(root), "--no-progress-bar", "-k", "python3"], env=env, check=True,
+                       capture_output=True)
         subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(nb)], env=env, check=True,
                        capture_output=True)
+        per.append(time.perf_counter() - t1)
     secs = time.perf_counter() - t
-    sizes = [f.stat().st_size for f in out.glob("*.html")]
-    return {"seconds": secs, "sizes": sizes}
+    return {"seconds": secs, "n": len(jobs), "per": per, "sizes": [f.stat().st_size for f in out.glob("*.html")]}
+
+
+FLOOR = r"""
+import json, sys, time
+import nbformat
+from kpi_lib import present as p, report_data as rd
+jobs = json.loads(sys.argv[1])
+memo = {}
+orig = {n: getattr(rd, n) for n in dir(rd) if callable(getattr(rd, n)) and not n.startswith("_")
+        and n not in ("context", "ReportContext", "Warehouse", "kpi_name", "kpi_unit", "change", "is_good",
+                      "prior_periods", "catalog", "drivers", "scorecard_lines")
+        and not isinstance(getattr(rd, n), type)
+        and getattr(getattr(rd, n), "__module__", "") == "kpi_lib.report_data"}
+def wrap(name, fn):
+    def w(*a, **k):
+        key = (name, repr(a[1:]), repr(sorted(k.items())), getattr(a[0], "entity_id", None) if a else None)
+        if key not in memo:
+            memo[key] = fn(*a, **k)
+        return memo[key]
+    return w
+for n, fn in orig.items():
+    setattr(rd, n, wrap(n, fn))
+from kpi_lib import review as rv
+for n in ("actions_frame", "review_data"):  # the data behind the review sections
+    if hasattr(rv, n):
+        setattr(rv, n, wrap("rv." + n, getattr(rv, n)))
+p.show = lambda html: None
+def run(tpl, params):
+    nb = nbformat.read(f"templates/{tpl}.ipynb", 4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    ns = {}
+    exec(cells[0], ns); ns.update(params)
+    for c in cells[1:]:
+        exec(c, ns)
+for tpl, params in jobs:   # first pass: compute and remember every data call
+    run(tpl, params)
+t = time.perf_counter()
+for tpl, params in jobs:   # second pass: formatting only
+    run(tpl, params)
+print(json.dumps({"seconds": time.perf_counter() - t, "n": len(jobs)}))
+"""
+
+
+def run_floor(root: Path, jobs: list[tuple[str, dict[str, Any]]]) -> dict:
+    p = subprocess.run([sys.executable, "-c", FLOOR, json.dumps(jobs)], env=env_for(root), cwd=root,
+                       capture_output=True, text=True, check=False)
+    if p.returncode:
+        raise SystemExit(f"floor failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def row(name: str, r: dict, base: float | None, note: str = "") -> dict:
+    n = r["n"]
+    return {"run": name, "reports": n, "total s": f"{r['seconds']:.1f}", "s / report": f"{r['seconds'] / n:.2f}",
+            "vs naive": f"{base / r['seconds']:.1f}x" if base else "1.0x" if base is None else "",
+            "html mean MB": f"{statistics.mean(r['sizes']) / 1e6:.2f}" if r.get("sizes") else "-", "note": note}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=24, help="number of store reports")
+    ap.add_argument("--root", type=Path, default=ROOT / ".bench-root", help="private project root (scale-1 demo)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel kernels for kpi report")
-    ap.add_argument("--keep", action="store_true", help=f"keep {WORK}")
+    ap.add_argument("--monthly", action="store_true", help="also the 41-report monthly batch")
+    ap.add_argument("--naive-monthly", choices=["estimate", "full"], default="estimate")
+    ap.add_argument("--no-dask", action="store_true", help="skip the Dask row")
+    ap.add_argument("--only-monthly", action="store_true", help="skip the 6-store table (implies --monthly; the "
+                                                                 "store_performance naive time is then timed once)")
     args = ap.parse_args()
-    t0 = time.perf_counter()
-    proj, stores = build_project(args.n)
-    print(f"warehouse with {len(stores)} stores built in {time.perf_counter() - t0:.1f} s ({proj})", flush=True)
-    ours = run_ours(proj, args.jobs)
-    print(f"kpi report: {ours['seconds']:.1f} s", flush=True)
-    base = run_baseline(proj, stores)
-    print(f"baseline:   {base['seconds']:.1f} s", flush=True)
-    n = len(stores)
-
-    def row(name: str, r: dict, ratio: str) -> dict:
-        return {"run": name, "reports": len(r["sizes"]), "total s": f"{r['seconds']:.1f}",
-                "s / report": f"{r['seconds'] / n:.2f}", "speed-up": ratio,
-                "html mean MB": f"{statistics.mean(r['sizes']) / 1e6:.2f}" if r["sizes"] else "-",
-                "html max MB": f"{max(r['sizes']) / 1e6:.2f}" if r["sizes"] else "-"}
-
-    rows = [row(f"kpi report --jobs {args.jobs}", ours, f"{base['seconds'] / ours['seconds']:.1f}x"),
-            row("papermill + nbconvert (sequential)", base, "1.0x")]
-    print(table(f"{n} store reports ({os.cpu_count()} cores)", rows,
-                ["run", "reports", "total s", "s / report", "speed-up", "html mean MB", "html max MB"]))
-    if not args.keep:
-        shutil.rmtree(WORK, ignore_errors=True)
+    root = ensure_project(args.root.resolve())
+    cols = ["run", "reports", "total s", "s / report", "vs naive", "html mean MB", "note"]
+    naive = {"per": []}
+    if not args.only_monthly:
+        ids = ", ".join(STORES)
+        stores = write_batch("stores6", f"name: stores6\nreports:\n  - {{template: store_performance, entities: stores, "
+                                        f"ids: [{ids}]}}\n")
+        jobs6 = naive_jobs(root, stores)
+        naive = run_naive(root, jobs6)
+        print(f"naive loop, 6 store reports: {naive['seconds']:.1f} s", flush=True)
+        ours = run_ours(root, stores, args.jobs)
+        plain = run_ours(root, stores, args.jobs, "--no-cache")
+        floor = run_floor(root, jobs6)
+        rows = [row("papermill + nbconvert, one after the other", naive, None),
+                row(f"kpi report --jobs {args.jobs}", ours, naive["seconds"], f"cache prepared in {ours['prepare']} s"),
+                row(f"kpi report --jobs {args.jobs} --no-cache", plain, naive["seconds"]),
+                row("formatting floor (1 process, data from memory)", floor, naive["seconds"])]
+        if not args.no_dask:
+            dask_r = run_ours(root, stores, args.jobs, "--executor", "dask")
+            rows.append(row(f"kpi report --executor dask ({args.jobs} local workers)", dask_r, naive["seconds"]))
+        print(table(f"6 store reports, demo scale 1 ({os.cpu_count()} cores)", rows, cols))
+        print(f"per report: kpi report {ours['seconds'] / ours['n']:.2f} s (wall, {args.jobs} kernels) vs floor "
+              f"{floor['seconds'] / floor['n']:.2f} s → {ours['seconds'] / ours['n'] / (floor['seconds'] / floor['n']):.1f}"
+              "× the floor", flush=True)
+    if args.monthly or args.only_monthly:
+        monthly = ROOT / "parameters" / "batches" / "monthly.yaml"
+        jobs41 = naive_jobs(root, monthly)
+        ours41 = run_ours(root, monthly, args.jobs)
+        floor41 = run_floor(root, jobs41)
+        if args.naive_monthly == "full":
+            naive41 = run_naive(root, jobs41)
+            note = "measured"
+        else:  # one naive run per template kind (the 6 store reports above for store_performance), scaled
+            by_tpl: dict[str, list[float]] = {"store_performance": naive["per"]} if naive["per"] else {}
+            sample = []
+            for tpl, params in jobs41:
+                if tpl not in by_tpl and all(tpl != s[0] for s in sample):
+                    sample.append((tpl, params))
+            for (tpl, _), secs in zip(sample, run_naive(root, sample)["per"]):
+                by_tpl[tpl] = [secs]
+            est = sum(statistics.mean(by_tpl[tpl]) for tpl, _ in jobs41)
+            naive41 = {"seconds": est, "n": len(jobs41), "sizes": []}
+            note = f"estimated: each of {len(by_tpl)} templates timed, scaled by its count"
+        rows41 = [row("papermill + nbconvert, one after the other", naive41, None, note),
+                  row(f"kpi report --jobs {args.jobs}", ours41, naive41["seconds"],
+                      f"cache prepared in {ours41['prepare']} s"),
+                  row("formatting floor (1 process, data from memory)", floor41, naive41["seconds"])]
+        print(table(f"monthly batch, demo scale 1 ({os.cpu_count()} cores)", rows41, cols))
 
 
 if __name__ == "__main__":

@@ -278,6 +278,11 @@ def report_cmd(
     timeout: Optional[float] = typer.Option(None, help="seconds per report (default: the batch's)"),
     lang: Optional[str] = typer.Option(None, help="zh or en (overrides the batch)"),
     warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    executor: str = typer.Option("local", help="local (warm kernels in this process) or dask (one report per task)"),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
+                                                       "local cluster of --jobs worker processes)"),
+    cache: bool = typer.Option(True, help="compute the batch's figures once before rendering (--no-cache: each "
+                                          "report queries the warehouse; same figures, slower)"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
     pdf: bool = typer.Option(False, "--pdf", help="also print each report to <entity>.pdf beside its HTML "
                                                   "(A4, headless Chromium)"),
@@ -286,7 +291,8 @@ def report_cmd(
     from .reports import run_batch
 
     summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
-                        console=None if as_json else console, timeout=timeout, language=lang, warehouse=warehouse)
+                        console=None if as_json else console, timeout=timeout, language=lang, warehouse=warehouse,
+                        cache=cache, executor=executor, scheduler=scheduler)
     if pdf:
         summary["pdf"] = _print_pdfs(summary, None if as_json else console)
     if as_json:

@@ -107,16 +107,24 @@ class DaskExecutor:
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], *, retries: int = 0) -> list[Outcome]:
         """Submit every unit (pure=False) and gather outcomes in input order; a lost worker is retried."""
+        from distributed import as_completed  # imported where Client is (dask loads only when used)
+
         items = list(items)
         futures = [self.client.submit(_run, fn, item, pure=False, retries=retries) for item in items]
-        out: list[Outcome] = []
-        for item, fut in zip(items, futures):
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        out: list[Outcome | None] = [None] * len(items)
+        # collect each outcome as it finishes and release its future at once: a result left on a
+        # worker that dies later would be recomputed (the unit run a second time) for nothing
+        for fut in as_completed(futures):
+            i = index[fut.key]
             try:
-                out.append(fut.result())
+                out[i] = fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after the retries
-                out.append(Outcome(item=item, ok=False, error=f"{type(exc).__name__}: {exc}",
-                                   detail=traceback.format_exc()))
-        return out
+                out[i] = Outcome(item=items[i], ok=False, error=f"{type(exc).__name__}: {exc}",
+                                 detail=traceback.format_exc())
+            fut.release()
+        futures.clear()
+        return [o for o in out if o is not None]
 
     def close(self) -> None:
         """Close the client and the LocalCluster this executor started (not a cluster it joined)."""

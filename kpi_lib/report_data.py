@@ -16,18 +16,33 @@ id; a new snapshot invalidates them.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from . import changes
+from . import changes, paths
+from . import costs as costs_mod
+from . import scorecard as scorecard_mod
+from . import settlement as settlement_mod
+from .alerts import open_alerts
 from .config import workbench
+from .definitions import load_catalog
 from .errors import KpiError, RenderError
+from .metrics import compute, period_bounds, period_label, shift_period
+from .org import contract_stores, entity_stores
+from .targets import adjustments_for
+from .tree import attribute as tree_attribute
+from .tree import attribute_values, load_tree
 from .warehouse import Warehouse
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -122,8 +137,6 @@ class ReportContext:
         return float("nan") if v is None or pd.isna(v) else float(v) / self.fx
 
     def prior(self, n: int = 1) -> str:
-        from .metrics import shift_period
-
         return shift_period(self.period, -n)
 
 
@@ -146,16 +159,51 @@ def table(ctx: ReportContext, name: str) -> pd.DataFrame:
     return _table(str(ctx.warehouse.path), ctx.snapshot_id, name)
 
 
+ENTITY_TABLES = ("kpi_values", "kpi_status")  # per-entity slices in the batch cache
+
+
+def entity_rows(ctx: ReportContext, name: str, entity_kind: str, entity_id: str) -> pd.DataFrame:
+    """Rows of ``name`` (kpi_values, kpi_status) to filter for one entity: inside a batch, only that
+    entity's rows from the batch cache (same rows, same order, same types as in the warehouse table);
+    otherwise (no batch, or an entity the batch did not plan) the whole table. Callers apply the same
+    filters either way, so the figures are equal."""
+    cache = _batch_cache(ctx)
+    if cache is not None and name in ENTITY_TABLES:
+        path = cache / f"{name}.parquet"
+        slices = _entity_slices(str(path), _cache_meta(str(cache), _stamp(cache))["token"]) if path.is_file() else {}
+        key = (entity_kind, entity_id or "")
+        if key in slices:
+            return slices[key]
+    return table(ctx, name)
+
+
+@lru_cache(maxsize=8)
+def _entity_slices(path: str, token: str) -> dict[tuple[str, str], pd.DataFrame]:
+    """A batch cache table split by (entity_kind, entity_id), each slice in the table's row order."""
+    con = duckdb.connect()
+    try:
+        df = con.sql(f"SELECT * FROM read_parquet('{_sql_str(path)}')").df()
+    finally:
+        con.close()
+    eid = df["entity_id"].fillna("").astype(str)
+    return {(str(k), str(e)): g for (k, e), g in df.groupby([df["entity_kind"].astype(str), eid], sort=False)}
+
+
+@lru_cache(maxsize=8)
+def _read_cached_frame(path: str, token: str) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
 @lru_cache(maxsize=8)
 def _catalog(key: str) -> Any:
-    from .definitions import load_catalog
-
     return load_catalog()
 
 
 def catalog() -> Any:
-    from . import paths
-
     p = paths.parameters_dir() / "kpis.yaml"
     return _catalog(f"{p}:{p.stat().st_mtime if p.is_file() else 0}")
 
@@ -183,14 +231,11 @@ def entity_name(wh: Warehouse, kind: str, entity_id: str, lang: str) -> str | No
         wb = workbench()
         return (wb.company_name_zh or wb.company_name) if lang == "zh" else wb.company_name
     if kind == "contract":
-        from .org import contract_stores
-
         cs = contract_stores()
         if entity_id not in set(cs["contract_id"].astype(str)):
             return None
-        mod = _optional("settlement")
         try:
-            name = mod.get_contract(entity_id).name if mod is not None and hasattr(mod, "get_contract") else None
+            name = settlement_mod.get_contract(entity_id).name
         except KpiError:
             name = None
         return str(name) if name else entity_id
@@ -287,7 +332,7 @@ def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind
     """
     ek = entity_kind or ctx.kind
     eid = ctx.entity_id if entity_id is None else entity_id
-    kv = table(ctx, "kpi_values")
+    kv = entity_rows(ctx, "kpi_values", ek, eid)
     if not kv.empty:
         v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
                & (kv["period_kind"] == "month") & (kv["period"] >= start) & (kv["period"] <= end)
@@ -297,8 +342,6 @@ def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind
         cols = ["period", "kpi", "value", *[c for c in META_COLUMNS if c in v]]
         out = v[cols].drop_duplicates(["period", "kpi"]).copy()
     else:
-        from .metrics import compute
-
         dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ek)
         df = compute(kpis, by=[], period="month", start=start, end=end,
                      filters={dim: eid} if dim else None, warehouse=ctx.warehouse)
@@ -377,10 +420,8 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
     pp = prior_periods(ctx.period)
     lg = _long(ctx, kpis, min(pp["yoy"], pp["mom"]), ctx.period)
     lg = lg[lg["period"].isin([ctx.period, pp["mom"], pp["yoy"]])].set_index(["period", "kpi"])
-    from .metrics import period_bounds, period_label
-
     quarter = period_label(period_bounds(ctx.period)[0], "quarter")
-    st = table(ctx, "kpi_status")
+    st = entity_rows(ctx, "kpi_status", ctx.kind, ctx.entity_id)
     if not st.empty:
         st = st[(st["entity_kind"] == ctx.kind) & (st["entity_id"].fillna("").astype(str) == ctx.entity_id)
                 & st["period"].isin([ctx.period, quarter])]
@@ -447,14 +488,26 @@ def trend(ctx: ReportContext, kpis: list[str], months: int = 12) -> pd.DataFrame
 
 
 def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
-    """KPI tree attribution of the change vs the prior month (tree.attribute), report currency."""
-    from .tree import attribute, load_tree
+    """KPI tree attribution of the change vs the prior month, report currency.
 
+    The node values are the entity's KPI values ``kpi compute`` stored (kpi_values, the figures every
+    other section shows), attributed by :func:`kpi_lib.tree.attribute_values`; only when a tree KPI
+    is not stored for both months does the engine compute them (:func:`kpi_lib.tree.attribute`).
+    """
     tr = load_tree()
     if root not in {n.id for n in tr.nodes}:
         root = None  # type: ignore[assignment]
-    df = attribute(tr, entity_kind=ctx.kind, entity_id=ctx.engine_id, period_a=ctx.prior(), period_b=ctx.period,
-                   warehouse=ctx.warehouse, root=root)
+    kpis = sorted({n.kpi for n in tr.nodes})
+    stored = _long(ctx, kpis, ctx.prior(), ctx.period)
+    vals: dict[str, dict[str, float]] = {per: {} for per in (ctx.prior(), ctx.period)}
+    for r in stored.itertuples():
+        if r.period in vals:
+            vals[r.period][r.kpi] = float(r.value) if r.value is not None and pd.notna(r.value) else float("nan")
+    if all(k in v for v in vals.values() for k in kpis):
+        df = attribute_values(tr, vals[ctx.prior()], vals[ctx.period], root=root)
+    else:
+        df = tree_attribute(tr, entity_kind=ctx.kind, entity_id=ctx.engine_id, period_a=ctx.prior(),
+                            period_b=ctx.period, warehouse=ctx.warehouse, root=root)
     df = df.copy()
     df["name"] = df["kpi"].map(lambda k: kpi_name(k, ctx.lang))
     df["unit"] = df["kpi"].map(kpi_unit)
@@ -466,7 +519,8 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
         df["contribution"] = df["contribution"].astype(float) / ctx.fx
     df["root_unit"] = root_unit
     # completeness of each node's values, from the engine's figures for the entity (kpi_values)
-    lg = _long(ctx, sorted(set(df["kpi"].astype(str))), ctx.prior(), ctx.period).set_index(["period", "kpi"])
+    node_kpis = sorted({str(k) for k in df["kpi"] if k is not None and not pd.isna(k)})  # not the residual rows
+    lg = _long(ctx, node_kpis, ctx.prior(), ctx.period).set_index(["period", "kpi"])
     for side, per in (("a", ctx.prior()), ("b", ctx.period)):
         for c in ("complete", "missing", "stores_covered", "stores_total"):
             df[f"{c}_{side}"] = [lg.at[(per, k), c] if (per, k) in lg.index else (True if c == "complete" else None)
@@ -485,8 +539,6 @@ def drivers(attr: pd.DataFrame) -> pd.DataFrame:
 
 def by_sku(ctx: ReportContext, kpis: list[str], sort: str, ascending: bool = False, limit: int = 15) -> pd.DataFrame:
     """Per-SKU KPIs of the entity in the month (metrics.compute by sku), top ``limit`` by ``sort``."""
-    from .metrics import compute
-
     dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ctx.kind)
     df = compute(kpis, by=["sku"], period="month", start=ctx.period, end=ctx.period,
                  filters={dim: ctx.entity_id} if dim else None, warehouse=ctx.warehouse)
@@ -502,8 +554,6 @@ def by_sku(ctx: ReportContext, kpis: list[str], sort: str, ascending: bool = Fal
 
 def alerts(ctx: ReportContext, limit: int = 20) -> pd.DataFrame:
     """Alerts for the entity up to the report month (open first, newest first)."""
-    from .alerts import open_alerts
-
     df = open_alerts(ctx.warehouse, ctx.kind, ctx.engine_id if ctx.kind != "company" else "", include_closed=True)
     if df.empty:
         return df
@@ -517,8 +567,6 @@ def adjustments(ctx: ReportContext) -> pd.DataFrame:
 
     For person and team reports the ``who`` column is dropped: it names another person.
     """
-    from .targets import adjustments_for
-
     adj = adjustments_for(ctx.kind, ctx.engine_id, ctx.period)
     df = pd.DataFrame([a.model_dump() for a in adj])
     if df.empty:
@@ -530,8 +578,6 @@ def adjustments(ctx: ReportContext) -> pd.DataFrame:
 
 def activities(ctx: ReportContext) -> pd.DataFrame:
     """Counts of the person's own (or the team's) activities by kind in the month."""
-    from .metrics import period_bounds
-
     acts = table(ctx, "activities")
     if acts.empty:
         return pd.DataFrame(columns=["kind", "count"])
@@ -541,17 +587,13 @@ def activities(ctx: ReportContext) -> pd.DataFrame:
     if ctx.kind == "person":
         sel = sel[sel["person_id"].astype(str) == ctx.entity_id]
     elif ctx.kind == "team":
-        from .org import entity_stores
-
         sel = sel[sel["store_id"].isin(entity_stores("team", ctx.entity_id, a, b, warehouse=ctx.warehouse))]
     return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
 
 
 @lru_cache(maxsize=32)
 def _waterfall(path: str, snapshot_id: str, kind: str, entity_id: str | None, period: str, basis: str) -> pd.DataFrame:
-    from .costs import waterfall as _costs_waterfall
-
-    return _costs_waterfall(kind, entity_id, period, basis=basis, warehouse=Warehouse(path))
+    return costs_mod.waterfall(kind, entity_id, period, basis=basis, warehouse=Warehouse(path))
 
 
 def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
@@ -589,12 +631,10 @@ def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
     """How order-date net profit becomes posted-date net profit (kpi_lib.costs.basis_bridge), report
     currency: item, name, amount, kind (start | timing | end), plus the waterfall's coverage columns.
     Empty when net profit is unknown for the entity (no store with every source it needs)."""
-    from .costs import basis_bridge as _bridge
-
     wf = waterfall(ctx, "order")
     if wf.empty or wf["amount"].isna().all():
         return pd.DataFrame(columns=["item", "name", "amount", "kind"])
-    df = _bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    df = costs_mod.basis_bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     for c in ("complete", "missing", "stores_covered", "stores_total"):
@@ -608,9 +648,7 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     Sorted by contribution: best first, or worst loss-makers first with ``loss_only``. The full list's
     share of net sales from SKUs without a unit cost (COGS incomplete) is ``attrs["cost_missing_share"]``.
     """
-    costs = _optional("costs")
-    if costs is None:
-        return pd.DataFrame()
+    costs = costs_mod
     if loss_only:
         df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse).copy()
     else:
@@ -644,9 +682,6 @@ def overheads(ctx: ReportContext) -> pd.DataFrame:
         return pd.DataFrame(columns=["item", "amount"])
     sel = oh[oh["month"].astype(str) == ctx.period]
     if ctx.kind != "company":
-        from .metrics import period_bounds
-        from .org import entity_stores
-
         a, b = period_bounds(ctx.period)
         stores = [ctx.entity_id] if ctx.kind == "store" else entity_stores(ctx.kind, ctx.entity_id, a, b,
                                                                          warehouse=ctx.warehouse)
@@ -659,9 +694,7 @@ def overheads(ctx: ReportContext) -> pd.DataFrame:
 
 def margin_moves(ctx: ReportContext) -> pd.DataFrame:
     """What moved net margin vs the prior month, in percentage points per cost step (costs module)."""
-    costs = _optional("costs")
-    if costs is None:
-        return pd.DataFrame()
+    costs = costs_mod
     df = costs.explain_margin_change(ctx.kind, ctx.engine_id, ctx.period, prior=ctx.prior(),
                                      warehouse=ctx.warehouse).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
@@ -749,6 +782,9 @@ def red_flags(ctx: ReportContext, limit: int = 25) -> pd.DataFrame:
 
 def freshness(ctx: ReportContext) -> pd.DataFrame:
     """Latest date and row count per canonical source table (plus the ingest manifest's last run)."""
+    cache = _batch_cache(ctx)
+    if cache is not None and (cache / "freshness.parquet").is_file():
+        return _read_cached_frame(str(cache / "freshness.parquet"), _cache_meta(str(cache), _stamp(cache))["token"])
     return _freshness(str(ctx.warehouse.path), ctx.snapshot_id)
 
 
@@ -781,22 +817,9 @@ class Unavailable(str):
     """Returned instead of data when the engine module behind a section is not installed yet."""
 
 
-def _optional(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(f"kpi_lib.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"kpi_lib.{module}":
-            return None
-        raise
-
-
 def scorecard(ctx: ReportContext) -> Any:
     """The person's or team's scorecard (kpi_lib.scorecard.score) or Unavailable."""
-    mod = _optional("scorecard")
-    if mod is None or not hasattr(mod, "score"):
-        return Unavailable("kpi_lib.scorecard")
+    mod = scorecard_mod
     if ctx.kind == "person":
         return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
     return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
@@ -818,19 +841,94 @@ def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
 
 def settlement(ctx: ReportContext) -> Any:
     """The contract's settlement statement as a dict (kpi_lib.settlement.settle(...).to_dict()) or Unavailable."""
-    mod = _optional("settlement")
-    if mod is None or not hasattr(mod, "settle"):
-        return Unavailable("kpi_lib.settlement")
+    mod = settlement_mod
     return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse).to_dict()
 
 
 def fee_models(ctx: ReportContext) -> Any:
     """Fee-model comparison across achievement scenarios (kpi_lib.settlement.compare_models) or Unavailable."""
-    mod = _optional("settlement")
-    if mod is None or not hasattr(mod, "compare_models"):
-        return Unavailable("kpi_lib.settlement.compare_models")
+    mod = settlement_mod
     df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse).copy()
     for c in ("net_gmv", "client_pays", "provider_earns"):
         if c in df:
             df[c] = df[c].astype(float) / ctx.fx
     return df
+
+
+# ---- compute once per batch ----------------------------------------------------------------------
+BATCH_CACHE_ENV = "KPI_BATCH_CACHE"
+CACHE_META = "batch.json"
+_SEP = "\x1f"  # between entity kind and id in the cache filter (never in an id)
+
+
+def batch_cache_dir() -> Path | None:
+    """The batch cache the report runner prepared for this process (``KPI_BATCH_CACHE``), if any."""
+    d = os.environ.get(BATCH_CACHE_ENV)
+    return Path(d) if d and (Path(d) / CACHE_META).is_file() else None
+
+
+def _stamp(cache: Path) -> int:
+    return (cache / CACHE_META).stat().st_mtime_ns
+
+
+@lru_cache(maxsize=8)
+def _cache_meta(path: str, stamp: int) -> dict[str, Any]:
+    """The cache's batch.json (keyed by its mtime: a later batch at the same path is a new cache)."""
+    return json.loads((Path(path) / CACHE_META).read_text(encoding="utf-8"))
+
+
+def _batch_cache(ctx: ReportContext) -> Path | None:
+    """The active batch cache when it was prepared from the context's warehouse snapshot, else None
+    (a stale or foreign cache is never read)."""
+    d = batch_cache_dir()
+    if d is None:
+        return None
+    meta = _cache_meta(str(d), _stamp(d))
+    ok = meta.get("snapshot_id") == ctx.snapshot_id and meta.get("warehouse") == str(ctx.warehouse.path.resolve())
+    return d if ok else None
+
+
+def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
+                  warehouse: Warehouse | None = None) -> dict[str, Any]:
+    """Compute once what a batch's reports read, for all its subjects, into ``cache_dir`` (Parquet).
+
+    ``subjects`` are the (entity_kind, entity_id) pairs the batch renders (company id ignored). One
+    set-based DuckDB query per table copies the subjects' rows of ``kpi_values`` and ``kpi_status``
+    (every period: trends, prior month, last year, quarter) in the warehouse's row order, so a report
+    reads its slice instead of scanning and filtering the whole table; the source freshness table
+    (one scan of every source) is computed once. Company and cross-store sections (ranking, red
+    flags) keep reading the warehouse table. Returns the row counts written.
+    """
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    sid = wh.current_id()
+    if sid is None:
+        raise RenderError(f"no warehouse at {wh.path}: run `kpi ingest` and `kpi compute` first")
+    check_period(period)
+    if cache_dir.exists():
+        shutil.rmtree(cache_dir)
+    cache_dir.mkdir(parents=True)
+    keys = sorted({(k, "" if k == "company" else str(e)) for k, e in subjects})
+    # a constant IN list is a filter (a subquery would be a join, which does not keep the row order)
+    wanted = ", ".join(f"'{_sql_str(k)}{_SEP}{_sql_str(e)}'" for k, e in keys) or "''"
+    counts: dict[str, Any] = {}
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        for name in ENTITY_TABLES:
+            target = cache_dir / f"{name}.parquet"
+            if not wh.has(name):
+                continue
+            scan = wh.scan_sql(name)
+            con.execute(f"COPY (SELECT t.* FROM {scan} t WHERE CAST(t.entity_kind AS VARCHAR) || '{_SEP}' || "
+                        f"coalesce(CAST(t.entity_id AS VARCHAR), '') IN ({wanted})) TO '{_sql_str(str(target))}' "
+                        "(FORMAT parquet)")
+            counts[name] = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_str(str(target))}')").fetchone()[0]
+    finally:
+        con.close()
+    fr = _freshness(str(wh.path), sid)
+    fr.to_parquet(cache_dir / "freshness.parquet", index=False)
+    counts["freshness"] = len(fr)
+    meta = {"snapshot_id": sid, "warehouse": str(wh.path.resolve()), "period": period, "token": uuid.uuid4().hex,
+            "subjects": keys, "rows": counts}
+    (cache_dir / CACHE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    return counts

@@ -245,3 +245,51 @@ def test_scorecard_bonus_is_shown_line_by_line_and_adds_up(pack: dict) -> None:
         assert "得分规则" in text and "封顶" in text
         checked += 1
     assert checked >= 1
+
+
+# Engine noise: costs.unit_economics and scorecards sum in DuckDB in a varying order, so their last
+# digit differs between ANY two runs (three fresh processes, no cache: three hashes), and a line rounded
+# to cents can flip at a half cent (duties 3765.39 / 3765.40 seen). The reports whose figures all come
+# from kpi_values / kpi_status (what the cache slices) must be byte-identical; the others are compared
+# figure by figure (1e-9 relative, one cent for money).
+BYTE_EQUAL = {"store_performance", "executive_overview"}
+
+
+def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
+    """Compute once (the batch cache the runner prepares) changes where a report reads its figures,
+    never the figures: the same batch rendered without the cache writes identical figures files."""
+    import os
+
+    from kpi_lib.reports import run_batch
+
+    root, out = pack["root"], pack["out"]
+    assert pack["summary"].get("prepare_seconds") is not None, "the batch ran without its cache"
+    with_cache = {r["figures"]: (out / r["figures"]).read_bytes() for r in pack["summary"]["results"]
+                  if r["status"] == "ok" and r.get("figures")}
+    old = {k: os.environ.get(k) for k in ("KPI_ROOT", "KPI_WAREHOUSE")}
+    os.environ["KPI_ROOT"] = str(root)
+    os.environ.pop("KPI_WAREHOUSE", None)
+    try:
+        plain = run_batch("figures_test", period=PERIOD, jobs=2, force=True, cache=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert "prepare_seconds" not in plain and plain["failed"] == 0
+    assert len(with_cache) >= 6
+    for rel, data in with_cache.items():
+        now = (out / rel).read_bytes()
+        if rel.split("/")[1] in BYTE_EQUAL:
+            assert now == data, f"{rel}: figures differ with and without the batch cache"
+            continue
+        a, b = json.loads(data), json.loads(now)
+        assert [{k: v for k, v in f.items() if k != "value"} for f in a] == \
+            [{k: v for k, v in f.items() if k != "value"} for f in b], rel
+        for fa, fb in zip(a, b):
+            tol = 0.011 if fa["unit"] == "money" else 0.0  # a line rounded to cents may flip at a half cent
+            assert fa["value"] == fb["value"] or math.isclose(fa["value"], fb["value"], rel_tol=1e-9, abs_tol=tol), \
+                (rel, fa, fb)
+    # the cache is a working file of the run, not an output
+    assert not (out / PERIOD / ".batch-cache").exists()

@@ -231,7 +231,15 @@ def test_manifest_and_index(rendered: dict, report_project: Path) -> None:
     assert run["status"] == "ok" and run["seconds"] > 0 and run["key"]
     index = (report_project / "outputs" / "index.html").read_text()
     assert 'href="2026-03/store_performance/N-US-02.html"' in index
-    assert "template exploded on purpose" in index and "failed" in index
+    # a reader's index: names beside ids (escaped), the failure in the collapsed run details
+    assert "N-US-02" in index and "&lt;script&gt;alert" in index and "<script>alert" not in index
+    details = index[index.index('<details class="ix-run">'):]
+    assert "template exploded on purpose" in details
+    assert "template exploded on purpose" not in index[:index.index('<details class="ix-run">')]
+    assert "生成失败" in index and "ipynb" not in index[:index.index('<details class="ix-run">')]
+    en = (report_project / "outputs" / "index.en.html").read_text()
+    assert "Management reports" in en and "failed" in en and "Store performance" in en
+    assert run["names"] == {"zh": run["names"]["zh"], "en": EVIL_STORE} and run["status_counts"]
 
 
 def test_html_has_no_code_no_cdn_and_a_toc(rendered: dict, report_project: Path) -> None:
@@ -352,3 +360,120 @@ def test_a_run_over_its_timeout_fails_alone(in_project: Path, tmp_path: Path) ->
     slow, quick = _result(res, "slow"), _result(res, "quick")
     assert slow["status"] == "failed" and "timeout" in slow["error"] and slow["seconds"] < 30
     assert quick["status"] == "ok", "the next report runs on a restarted kernel"
+
+
+# ---- Dask: one report per task on a LocalCluster of two worker processes ------------------------------
+KILL_TEMPLATE = ["period = None  # required\nlanguage = 'zh'\ncurrency = ''\nmode = 'once'",
+                 "from kpi_lib import present as p\np.show('<h1 class=\"report-title\">worker killer</h1>')",
+                 ("import os, signal, pathlib\n"
+                 "marker = pathlib.Path(os.environ['KPI_ROOT']) / f'killed-{mode}'\n"
+                 "if mode == 'always' or not marker.exists():\n"
+                 "    marker.touch()\n"
+                 "    os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the Dask worker process\n"),
+                 "p.show('<p>survived</p>')"]
+DASK_BATCH = """
+name: dask-test
+timeout: 120
+reports:
+  - {template: store_performance, name: dask_store, entities: stores, ids: [N-US-02], language: en}
+  - {template: scorecard, name: dask_person, entities: people, ids: [P3]}
+  - {template: killer, name: kill_once, entities: company, parameters: {mode: once}}
+  - {template: killer, name: kill_always, entities: company, parameters: {mode: always}}
+"""
+_GENERATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+def test_dask_batch_equals_in_process_and_survives_killed_workers(rendered: dict, in_project: Path) -> None:
+    """Two Dask worker processes render what the in-process run rendered (HTML equal once the generation
+    time is masked, figures equal); a worker killed mid-report is retried on another worker; a report
+    that kills every worker it runs on fails cleanly (manifest says why), and nothing is half-written."""
+    import dask
+
+    from kpi_lib.reports import run_batch
+
+    _write_template(in_project / "templates" / "killer.ipynb", KILL_TEMPLATE)
+    (in_project / "parameters" / "batches" / "dask_test.yaml").write_text(DASK_BATCH, encoding="utf-8")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        s = run_batch("dask_test", period=PERIOD, jobs=2, force=True, executor="dask", retries=0)
+    res = {r["report"]: r for r in s["results"]}
+    out = in_project / "outputs"
+    for ours, theirs in (("dask_store", "store_performance"), ("dask_person", "person_scorecard")):
+        assert res[ours]["status"] == "ok", res[ours]
+        a = _result(rendered, theirs)
+        html_a = (out / a["html"]).read_text(encoding="utf-8")
+        html_b = (out / res[ours]["html"]).read_text(encoding="utf-8")
+        assert _GENERATED.sub("T", html_a) == _GENERATED.sub("T", html_b)
+        assert (out / a["figures"]).read_bytes() == (out / res[ours]["figures"]).read_bytes()
+    assert res["kill_once"]["status"] == "ok" and "survived" in (out / res["kill_once"]["html"]).read_text()
+    assert res["kill_always"]["status"] == "failed" and "KilledWorker" in res["kill_always"]["error"]
+    assert not (out / PERIOD / "kill_always" / "company.html").exists()
+    man = json.loads((out / PERIOD / "manifest.json").read_text())
+    assert man["runs"]["kill_always/company"]["status"] == "failed" and man["executor"] == "dask"
+    assert not list(out.rglob("*.tmp")), "a half-written file was left behind"
+
+
+# ---- compute once: the batch cache (no kernel) ------------------------------------------------------
+def test_batch_cache_holds_exactly_the_subjects_rows_and_is_ignored_when_stale(
+        in_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    wh = Warehouse(in_project / "data" / "warehouse")
+    subjects = [("store", "N-US-02"), ("person", "P3"), ("company", "company")]
+    cache = tmp_path / "cache"
+    counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh)
+    con = duckdb.connect()
+    try:  # independent count: the subjects' rows in the warehouse table
+        want = con.execute(f"SELECT count(*) FROM {wh.scan_sql('kpi_values')} WHERE (entity_kind = 'store' AND "
+                           "entity_id = 'N-US-02') OR (entity_kind = 'person' AND entity_id = 'P3') OR "
+                           "(entity_kind = 'company' AND coalesce(entity_id, '') = '')").fetchone()[0]
+    finally:
+        con.close()
+    assert counts["kpi_values"] == want > 0
+    ctx = rd.context("store", "N-US-02", PERIOD, "en", warehouse=wh)
+    plain = {n: f(ctx).to_json() for n, f in (("status", rd.kpi_status), ("attr", rd.attribution))}
+    monkeypatch.setenv(rd.BATCH_CACHE_ENV, str(cache))
+    sliced = rd.entity_rows(ctx, "kpi_values", "store", "N-US-02")
+    assert len(sliced) < len(rd.table(ctx, "kpi_values")) and set(sliced["entity_id"]) == {"N-US-02"}
+    assert {n: f(ctx).to_json() for n, f in (("status", rd.kpi_status), ("attr", rd.attribution))} == plain
+    # an entity the batch did not plan: the whole table, never an empty slice
+    assert len(rd.entity_rows(ctx, "kpi_values", "store", "N-US-01")) == len(rd.table(ctx, "kpi_values"))
+    # a cache from another snapshot is never read
+    meta = json.loads((cache / rd.CACHE_META).read_text())
+    meta["snapshot_id"] = "another"
+    (cache / rd.CACHE_META).write_text(json.dumps(meta))
+    os.utime(cache / rd.CACHE_META, ns=(1, 1))
+    assert rd._batch_cache(ctx) is None
+    assert len(rd.entity_rows(ctx, "kpi_values", "store", "N-US-02")) == len(rd.table(ctx, "kpi_values"))
+
+
+def test_batch_cache_slices_equal_the_filtered_table_for_any_subjects(in_project: Path, tmp_path: Path) -> None:
+    """Invariant (hypothesis): for any set of subjects, each cached slice is exactly the warehouse
+    table's rows of that entity, in the table's order, with the same columns and types."""
+    import pandas as pd
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    wh = Warehouse(in_project / "data" / "warehouse")
+    kv = wh.read("kpi_values")
+    kv_id = kv["entity_id"].fillna("").astype(str)
+    pool = sorted({(k, e) for k, e in zip(kv["entity_kind"].astype(str), kv_id)})
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(pool), min_size=1, max_size=6, unique=True))
+    def check(subjects: list[tuple[str, str]]) -> None:
+        cache = tmp_path / "c"
+        counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh)
+        slices = rd._entity_slices(str(cache / "kpi_values.parquet"), "hyp-" + str(subjects))
+        assert sum(len(s) for s in slices.values()) == counts["kpi_values"]
+        for k, e in subjects:
+            want = kv[(kv["entity_kind"] == k) & (kv_id == e)].reset_index(drop=True)
+            got = slices[(k, e)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want)
+
+    check()

@@ -1,0 +1,191 @@
+"""Warm Jupyter kernels: :class:`KernelWorker` (one kernel executing successive notebooks) and
+:class:`KernelPool` (N threads, each owning one kernel for its whole life).
+
+A kernel is started once with kpi_lib imported (:data:`WARMUP`); papermill injects the parameters,
+nbclient executes cells on the existing kernel client, ``%reset -f`` clears the namespace between
+runs while module-level caches keyed by warehouse snapshot survive. The CPU work happens in the
+kernel processes; the threads only drive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import json
+import logging
+import queue
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+from ..report_data import FIGURES_MIME
+from .html import HtmlConverter
+
+log = logging.getLogger(__name__)
+WARMUP = """
+import warnings
+warnings.filterwarnings("ignore")
+import numpy, pandas, plotly.graph_objects
+import kpi_lib.present, kpi_lib.report_data, kpi_lib.metrics, kpi_lib.tree, kpi_lib.targets, kpi_lib.alerts
+"""
+
+
+RESET = "get_ipython().run_line_magic('reset', '-f')"
+
+
+class KernelWorker:
+    """One warm kernel executing successive notebooks (its own asyncio loop; used from one thread)."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], startup_timeout: float = 120) -> None:
+        self.cwd, self.env, self.startup_timeout = cwd, env, startup_timeout
+        self.loop = asyncio.new_event_loop()
+        self.km: Any = None
+        self.kc: Any = None
+        self.converter = HtmlConverter()
+
+    def _run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def start(self) -> None:
+        self._run(self._start())
+
+    async def _start(self) -> None:
+        self.km = AsyncKernelManager(kernel_name="python3")
+        # kernel stdout/stderr (banner, TCP warning) are not for report readers; errors reach us as messages
+        await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=self.startup_timeout)
+        await self._exec_silent(WARMUP, timeout=self.startup_timeout)
+
+    async def _exec_silent(self, code: str, timeout: float) -> None:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False)
+        client.kc = self.kc
+        client.reset_execution_trackers()
+        await client.async_execute_cell(nb.cells[0], 0)
+
+    def stop(self) -> None:
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km is not None:
+                self._run(self.km.shutdown_kernel(now=True))
+        finally:
+            self.loop.close()
+
+    def restart(self) -> None:
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km is not None:
+                self._run(self.km.shutdown_kernel(now=True))
+        except Exception as exc:  # noqa: BLE001 - a dead kernel may fail to shut down; we start a new one anyway
+            log.debug("kernel shutdown before restart failed: %s", exc)
+        self.km = self.kc = None
+        self.start()
+
+    def execute(self, nb: nbformat.NotebookNode, timeout: float) -> None:
+        """Run every cell of ``nb`` in place on the warm kernel; raises on the first error or timeout."""
+        t0 = time.perf_counter()
+        try:
+            self._run(asyncio.wait_for(self._execute(nb, timeout), timeout))
+        except Exception as exc:
+            # nbclient turns the deadline's cancellation into DeadKernelError: report it as a timeout
+            if time.perf_counter() - t0 >= timeout * 0.99 and not getattr(exc, "ename", None):
+                raise TimeoutError(f"timeout after {timeout:g} s") from exc
+            raise
+
+    def figures(self) -> list[dict[str, Any]] | None:
+        """The figures the report just executed recorded (kpi_lib.report_data), None when it built no
+        report context. Read from the kernel as one display output of type FIGURES_MIME."""
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "import kpi_lib.report_data as _kpi_rd\n_kpi_rd.publish_figures()")])
+        self._run(self._exec_cell(nb, timeout=60))
+        for out in nb.cells[0].get("outputs", []):
+            data = out.get("data", {})
+            if FIGURES_MIME in data:
+                figs = data[FIGURES_MIME]
+                return json.loads(figs) if isinstance(figs, str) else list(figs)
+        return None
+
+    async def _exec_cell(self, nb: nbformat.NotebookNode, timeout: float) -> None:
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False)
+        client.kc = self.kc
+        client.reset_execution_trackers()
+        await client.async_execute_cell(nb.cells[0], 0)
+
+    async def _execute(self, nb: nbformat.NotebookNode, timeout: float) -> None:
+        await self._exec_silent(RESET, timeout=60)
+        # the per-run deadline is enforced by execute(); the cell timeout is only a backstop
+        client = NotebookClient(nb, km=self.km, timeout=timeout + 30, allow_errors=False,
+                                resources={"metadata": {"path": str(self.cwd)}})
+        client.kc = self.kc
+        client.reset_execution_trackers()
+        for i, cell in enumerate(nb.cells):
+            await client.async_execute_cell(cell, i)
+
+
+class KernelPool:
+    """N threads, each owning one warm kernel for its whole life (started on its first job, stopped by
+    the same thread at :meth:`close`, so every asyncio call stays on the loop that created it)."""
+
+    def __init__(self, size: int, cwd: Path, env: dict[str, str], prestart: bool = False) -> None:
+        """``prestart``: every thread starts its kernel at once (while the caller prepares the batch
+        cache), instead of on its first job."""
+        self.size, self.cwd, self.env, self.prestart = size, cwd, env, prestart
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name=f"kpi-report-{i}", daemon=True)
+                         for i in range(size)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self) -> None:
+        worker: KernelWorker | None = None
+        try:
+            if self.prestart:
+                try:
+                    worker = KernelWorker(self.cwd, self.env)
+                    worker.start()
+                except Exception as exc:  # noqa: BLE001 - the first job starts it again and reports the error
+                    log.warning("a report kernel did not start ahead of its first job: %s", exc)
+                    worker = None
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                fut, fn, args = item
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if worker is None:
+                        worker = KernelWorker(self.cwd, self.env)
+                        worker.start()
+                    fut.set_result(fn(worker, *args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                    fut.set_exception(exc)
+        finally:
+            if worker is not None:
+                try:
+                    worker.stop()
+                except Exception as exc:  # noqa: BLE001 - best effort at shutdown; the kernel is our child process
+                    log.warning("could not stop a report kernel: %s", exc)
+
+    def submit(self, fn: Any, *args: Any) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        self._queue.put((fut, fn, args))
+        return fut
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
