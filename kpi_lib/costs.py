@@ -624,6 +624,8 @@ def allocated_overheads(months: list[str], stores: list[str] | None = None, ware
         return pd.DataFrame(columns=cols)
     df = wh.read("overhead_allocations")
     df = df.assign(store_id=df["store_id"].astype(str), month=df["month"].astype(str).str[:7])
+    if "item" not in df.columns:  # a table written without item detail: one line per store and month
+        df = df.assign(item="overheads")
     df = df[df["month"].isin(list(months))]
     if stores is not None:
         df = df[df["store_id"].isin([str(s) for s in stores])]
