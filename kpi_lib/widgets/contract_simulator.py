@@ -28,6 +28,7 @@ import pandas as pd
 from .. import paths, yaml_roundtrip
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
+from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
 from .common import Panel, StatusBox, df_html, issues_html, message_html, open_warehouse, show_figure
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
@@ -85,7 +86,7 @@ class ContractSimulator(Panel):
         self.recent_frame = pd.DataFrame()
         self.exit_state: dict[str, Any] = {}
         self.issues: list[str] = []
-        self._settled: dict[tuple[str, str], Any] = {}  # (contract, period) -> Statement of the saved terms
+        self._settled: dict[tuple[Any, ...], Any] = {}  # cached period figures of saved terms (see _figures)
         self.read_only = False
         self.read_only_reasons: list[str] = []
         self._loaded_target: float | None = None
@@ -394,25 +395,34 @@ class ContractSimulator(Panel):
 
     def _recent_target(self, contract_id: str) -> float | None:
         """The target the settlement used in the latest period (contracts with targets per period or growth)."""
-        if self.warehouse is None:
+        saved = self._get(contract_id)
+        if self.warehouse is None or saved is None:
             return None
         for p in reversed(self.periods()):
             try:
-                t = self._statement(contract_id, p).kpis.get("target")
+                t = self._figures(saved, p)[1]
             except KpiError:
                 return None
             if t:
                 return float(t)
         return None
 
-    def _statement(self, contract_id: str, period: str) -> Any:
-        """The saved contract's settlement for a period (cached: it does not depend on the edits)."""
-        from ..settlement import settle
-
-        key = (contract_id, period)
-        if key not in self._settled:
-            self._settled[key] = settle(contract_id, period, warehouse=self.warehouse)
-        return self._settled[key]
+    def _figures(self, contract: Any, period: str) -> tuple[Decimal, Decimal | None, Decimal | None]:
+        """(net GMV, achievement, target) of a saved contract's period: ``settlement.gmv_figures``,
+        ``contract_target`` and ``achievement``, the inputs of ``settle``'s fee lines (``settle(...).total`` is
+        ``fee_lines(contract.fee, net GMV, achievement)``). Cached per panel: GMV by the terms it reads (stores,
+        excluded SKUs, refunds rule), the target by every term but the fee, so editing or saving fee terms, or
+        switching back to a contract, never queries the warehouse again."""
+        per = contract_period(contract, period)
+        gkey = ("gmv", tuple(contract.stores), tuple(contract.excluded_skus), contract.net_of_refunds, per)
+        if gkey not in self._settled:
+            self._settled[gkey] = gmv_figures(contract, per, self.warehouse)["net_gmv"]
+        tkey = ("target", contract.model_dump_json(exclude={"fee", "alternatives", "exit_clause", "name", "client",
+                                                            "provider", "provider_cost"}), per)
+        if tkey not in self._settled:
+            self._settled[tkey] = contract_target(contract, per, self.warehouse)[0]
+        net, target = self._settled[gkey], self._settled[tkey]
+        return net, achievement(net, target), target
 
     def coverage(self) -> pd.DataFrame:
         """The warehouse's coverage table (read once per panel)."""
@@ -452,15 +462,15 @@ class ContractSimulator(Panel):
             return pd.DataFrame()
         rows, history = [], []
         for p in self.periods():
-            st = self._statement(saved.id, p)
-            net = Decimal(str(st.kpis.get("net_gmv") or 0))
-            ach = st.kpis.get("achievement")
-            ach_d = None if ach is None else Decimal(str(ach))
+            if not is_active(saved, p):
+                continue  # before the contract's start or after its end: nothing to settle
+            net, ach_d, _target = self._figures(saved, p)
+            saved_total = self._fee_total(saved.fee, net, ach_d)  # = settle(saved, p).total
             edited = self._fee_total(fee, net, ach_d)
             history.append((p, ach_d))
             rows.append({"period": p, "net_gmv": float(net), "achievement": None if ach_d is None else float(ach_d),
-                         "saved_terms_fee": float(st.total), "edited_terms_fee": float(edited),
-                         "difference": float(edited - st.total)})
+                         "saved_terms_fee": float(saved_total), "edited_terms_fee": float(edited),
+                         "difference": float(edited - saved_total)})
         from ..settlement import ExitClause
 
         ec = self.exit_clause()
@@ -537,7 +547,6 @@ class ContractSimulator(Panel):
                 self.status.info(f"No changes: {self.path.name} left as it was.")
                 return True
             self.contracts = list(settlement.load_contracts(self.path))
-            self._settled.clear()
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             return False
