@@ -29,7 +29,7 @@ from .. import paths, yaml_roundtrip
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
-from .common import Panel, StatusBox, df_html, issues_html, message_html, open_warehouse, show_figure
+from .common import ActionBar, Panel, df_html, issues_html, message_html, open_warehouse, show_figure
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
 MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
@@ -73,7 +73,6 @@ class ContractSimulator(Panel):
 
     def __init__(self) -> None:
         self.warehouse = open_warehouse()
-        self.status = StatusBox()
         self.contracts: list[Any] = []
         self.load_issues: list[str] = []
         try:
@@ -126,6 +125,9 @@ class ContractSimulator(Panel):
         self.recent_n = W.IntSlider(value=6, min=1, max=18, description="Recent periods",
                                     style={"description_width": "initial"}, continuous_update=False)
         self.save_button = W.Button(description="Save contract", button_style="primary", icon="save")
+        self.bar = ActionBar([self.save_button], "en", also=[self.contract])
+        self.status = self.bar.status  # the save outcome shows right beside the Save button
+        self.load_bar = ActionBar([], "en", also=[self.contract])  # busy state while a contract loads
         self.read_only_note = W.HTML()
         self.terms_check = W.HTML()
         self.scenario_table = W.HTML()
@@ -134,7 +136,7 @@ class ContractSimulator(Panel):
         self.figure_out = W.Output()
 
         self._busy = False
-        self.contract.observe(lambda ch: self.load_contract(ch["new"]), names="value")
+        self.contract.observe(lambda ch: self._switch(ch["new"]), names="value")
         self.model.observe(self._model_changed, names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
@@ -150,7 +152,8 @@ class ContractSimulator(Panel):
                 "No warehouse yet: scenarios work on the target you enter; run `make demo` to see recent actuals.",
                 "warn")))
         terms = W.VBox([
-            W.HBox([self.contract, self.contract_id, self.name]), W.HBox([self.client, self.provider]),
+            W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name]),
+            W.HBox([self.client, self.provider]),
             W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
             W.HBox([self.model, self.fee_at_target, self.base_share]), self.fee_name,
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
@@ -162,7 +165,7 @@ class ContractSimulator(Panel):
             W.HTML("<h3>Contract simulator · parameters/contracts.yaml</h3>"), *notes, terms,
             W.HTML("<h4>Achievement scenarios</h4>"), self.figure_out, self.scenario_table,
             W.HTML("<h4>Recent periods (actual net GMV and achievement)</h4>"), self.recent_n, self.recent_table,
-            self.exit_view, W.HBox([self.save_button]), self.status.widget,
+            self.exit_view, self.bar.widget,
         ])
         if self.contracts:
             self.load_contract(self.contracts[0].id)
@@ -178,6 +181,13 @@ class ContractSimulator(Panel):
     # -- loading -----------------------------------------------------------------------------
     def _get(self, contract_id: str) -> Any | None:
         return next((c for c in self.contracts if c.id == contract_id), None)
+
+    def _switch(self, contract_id: str) -> None:
+        """The contract dropdown changed: load it with the busy state shown next to the dropdown."""
+        if self._busy:
+            return
+        with self.load_bar.busy("widget.busy.loading"):
+            self.load_contract(contract_id)
 
     def load_contract(self, contract_id: str) -> None:
         """Fill the editor with a saved contract's terms."""
@@ -524,7 +534,13 @@ class ContractSimulator(Panel):
         return paths.parameters_dir() / "contracts.yaml"
 
     def save(self) -> bool:
-        """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing."""
+        """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing.
+
+        The Save button and the contract switch are disabled while it runs; the outcome shows beside Save."""
+        with self.bar.busy("widget.busy.saving"):
+            return self._save()
+
+    def _save(self) -> bool:
         from .. import settlement
 
         if self.read_only:
