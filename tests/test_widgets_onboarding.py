@@ -51,6 +51,15 @@ def test_guesses_reset_per_file(raw_project):  # noqa: F811
     assert app.field_dropdowns["order_id"].value != "平台订单号"
     app.choose(erp)
     assert app.field_dropdowns["order_id"].value == "订单编号"  # fresh guess again, not the hand choice
+    # a second file with the same header: still fresh guesses, not the first file's hand choices
+    twin = erp.with_name("erp_orders_copy.csv")
+    twin.write_bytes(erp.read_bytes())
+    app = ob.DataOnboarding()
+    app.choose(erp)
+    app.set_field("order_id", "平台订单号")
+    app.currency_column.value = ""
+    app.choose(twin)
+    assert app.field_dropdowns["order_id"].value == "订单编号" and app.currency_column.value == "币种"
 
 
 def test_after_ingest_the_next_step_is_offered_and_runs(raw_project, monkeypatch):  # noqa: F811
