@@ -242,6 +242,7 @@ class Panel:
         return self.title_text or type(self).__name__
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.widget.add_class("kpi-panel")  # the browser test waits for this: the panel is on screen
         bundle = self.widget._repr_mimebundle_(**kwargs) or {}
         if isinstance(bundle, tuple):
             bundle = bundle[0]
