@@ -4,13 +4,15 @@ The KPI engine opens a fresh connection per query (one view per Parquet table); 
 for six settlement statements runs ~36 queries, each re-creating the views and re-reading Parquet.
 ``CachedWarehouse`` is a :class:`~kpi_lib.warehouse.Warehouse` of the same directory whose
 ``connect()`` hands out one shared connection per live snapshot, with the snapshot's tables copied
-into memory once (when they are small enough; else the shared connection keeps the Parquet views).
+into memory on first use (when the snapshot is small enough; else the shared connection keeps the
+Parquet views).
 Figures are unchanged (same SQL, same data); ``refresh()`` drops the copy, and a new snapshot
 (``kpi compute``, a new ingest) is picked up automatically because the cache is keyed by snapshot id.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,38 @@ MATERIALIZE_LIMIT_BYTES = 400 * 1024 * 1024  # Parquet bytes of a snapshot copie
 
 
 class _SharedConnection:
-    """A DuckDB connection whose ``close()`` does nothing (the cache owns it)."""
+    """A DuckDB connection whose ``close()`` does nothing (the cache owns it).
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    With ``materialize`` the snapshot's tables are copied into memory lazily: before a statement runs,
+    every snapshot table its SQL names and not yet copied is copied (a table of many small Parquet
+    partitions is then read once per panel instead of once per query)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, materialize: bool) -> None:
         self._con = con
+        self._pending: set[str] = set()
+        if materialize:
+            self._pending = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
+                "AND table_schema = 'main'").fetchall()}
+        self._names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, self._pending), key=len, reverse=True))
+                                 + r")\b") if self._pending else None
+        self.copied: list[str] = []
+
+    def _ensure(self, sql: Any) -> None:
+        if self._names is None or not isinstance(sql, str):
+            return
+        for name in sorted({m.group(1) for m in self._names.finditer(sql)} & self._pending):
+            _materialize(self._con, name)
+            self._pending.discard(name)
+            self.copied.append(name)
+
+    def execute(self, sql: Any, *args: Any, **kw: Any) -> Any:
+        self._ensure(sql)
+        return self._con.execute(sql, *args, **kw)
+
+    def sql(self, sql: Any, *args: Any, **kw: Any) -> Any:
+        self._ensure(sql)
+        return self._con.sql(sql, *args, **kw)
 
     def close(self) -> None:
         """Kept open: the next query of the widget reuses it."""
@@ -39,15 +69,11 @@ def _snapshot_bytes(base: Path) -> int:
     return sum(p.stat().st_size for p in base.rglob("*.parquet"))
 
 
-def _materialize(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace every view of the connection by an in-memory table with the same rows and columns."""
-    views = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' AND table_schema = 'main'"
-    ).fetchall()]
-    for name in views:
-        con.execute(f'CREATE TABLE "__m_{name}" AS SELECT * FROM "{name}"')
-        con.execute(f'DROP VIEW "{name}"')
-        con.execute(f'ALTER TABLE "__m_{name}" RENAME TO "{name}"')
+def _materialize(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Replace the view ``name`` by an in-memory table with the same rows and columns."""
+    con.execute(f'CREATE TABLE "__m_{name}" AS SELECT * FROM "{name}"')
+    con.execute(f'DROP VIEW "{name}"')
+    con.execute(f'ALTER TABLE "__m_{name}" RENAME TO "{name}"')
 
 
 class CachedWarehouse(Warehouse):
@@ -80,9 +106,7 @@ class CachedWarehouse(Warehouse):
             base = self.current
             con = connect_snapshot(base)
             self.materialized = _snapshot_bytes(base) <= MATERIALIZE_LIMIT_BYTES
-            if self.materialized:
-                _materialize(con)
-            self._key, self._con = sid, _SharedConnection(con)
+            self._key, self._con = sid, _SharedConnection(con, self.materialized)
         return self._con
 
     def read(self, name: str, where: str | None = None) -> pd.DataFrame:
