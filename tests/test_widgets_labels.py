@@ -26,8 +26,8 @@ ZH_ALLOW = {"ACoS", "SKU", "SKUs", "ASIN", "GMV", "KPI", "ROAS", "CNY", "USD", "
 
 
 def _strip(value: str) -> str:
-    value = re.sub(r"<td[^>]*>.*?</td>", " ", value, flags=re.S)  # table cells are data
-    value = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", value, flags=re.S)
+    value = re.sub(r"<td[^>]*>.*?</td>", " ", value, flags=re.DOTALL)  # table cells are data
+    value = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", value, flags=re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", " ", value))
 
 
@@ -106,7 +106,7 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="issue 13.5: this panel's words 
     pytest.param("ActionsReview", marks=NOT_YET),
 ])
 def test_other_panels_words_are_for_people(panel, demo_env, monkeypatch):
-    import kpi_lib.widgets as widgets
+    from kpi_lib import widgets
 
     monkeypatch.setenv("KPI_HEADLESS", "1")
     app = getattr(widgets, panel)()

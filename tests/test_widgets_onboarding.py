@@ -3,10 +3,8 @@ folder (atomic, refuses a clash), guesses reset per file, and the next step afte
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_widgets import ERP_ROWS, raw_project, isolated_readers, wproject  # noqa: F401 - fixtures
+from test_widgets import ERP_ROWS, isolated_readers, raw_project, wproject  # noqa: F401 - fixtures
 
 from kpi_lib.errors import ConfigError
 from kpi_lib.widgets import onboarding as ob

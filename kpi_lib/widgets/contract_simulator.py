@@ -26,11 +26,11 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import paths, yaml_roundtrip
+from ..config import workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
-from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
-from ..config import workbench
 from ..labels import label
+from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
 from .common import ActionBar, Panel, issues_html, message_html, open_warehouse, show_figure, table_html
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import uuid
@@ -27,9 +28,12 @@ import pandas as pd
 from .. import paths
 from ..compute import run_compute
 from ..errors import ConfigError, KpiError
-from ..ingest.pipeline import discover
-from ..ingest.readers.mapping import reader_from_mapping
+from ..ingest.base import file_head, readers
+from ..ingest.pipeline import discover, ingest
+from ..ingest.readers.mapping import reader_from_mapping, required_fields, table_fields
+from . import _mapping_api
 from .common import ActionBar, Panel, df_html, esc, issues_html, message_html
+from .data import stores_frame
 
 _SAFE_NAME = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]+$")
 
@@ -99,10 +103,6 @@ def save_upload(store: str, name: str, content: bytes, raw: Path | None = None) 
 
 def header_columns(path: Path) -> list[str]:
     """Column names of a delimited or xlsx export (first non-preamble line), for the mapping dropdowns."""
-    import csv
-
-    from ..ingest.base import file_head
-
     head = file_head(path)
     if head.xlsx_rows:
         for row in head.xlsx_rows:
@@ -271,8 +271,6 @@ class DataOnboarding(Panel):
 
     # -- step 1 ------------------------------------------------------------------------------
     def _store_options(self) -> list[tuple[str, str]]:
-        from .data import stores_frame
-
         try:
             st = stores_frame(None)
         except (KpiError, OSError, ValueError):
@@ -319,8 +317,6 @@ class DataOnboarding(Panel):
 
     def recognise(self, path: Path | None = None) -> list[str]:
         """Names of the readers whose sniff accepts the file (mapping readers included)."""
-        from ..ingest.base import file_head, readers
-
         p = path or self.path
         if p is None:
             return []
@@ -357,14 +353,10 @@ class DataOnboarding(Panel):
     # -- step 2: mapping ---------------------------------------------------------------------
     def canonical_fields(self) -> list[str]:
         """The target table's fields a mapping may fill (the mapping reader's list, currency apart)."""
-        from ..ingest.readers.mapping import table_fields
-
         return [c for c in table_fields(self.table.value) if c != "currency"]
 
     def required_fields(self) -> set[str]:
         """Fields that must be mapped for the target table (fees listed in "Fees" replace amount/fee type)."""
-        from ..ingest.readers.mapping import required_fields
-
         req = set(required_fields(self.table.value))
         if self.table.value == "fees" and _pairs(self.fees_text.value):
             req -= {"amount", "fee_type"}
@@ -400,11 +392,7 @@ class DataOnboarding(Panel):
         if col is None or not col.value or p is None:
             return ""
         try:
-            from ..ingest.base import file_head
-
             head = file_head(p)
-            import csv
-
             lines = [ln for ln in head.lines if ln.strip()]
             rows = list(csv.reader(lines, delimiter="\t" if "\t" in lines[0] else ","))
             i = [c.strip().lstrip("\ufeff") for c in rows[0]].index(col.value)
@@ -456,8 +444,6 @@ class DataOnboarding(Panel):
         p = self.path
         if p is None or not self.field_dropdowns:
             return self.preview_frame
-        from . import _mapping_api
-
         missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
         try:
             frame, issues = _mapping_api.preview(p, self.mapping_dict(), self._store_record())
@@ -471,8 +457,6 @@ class DataOnboarding(Panel):
         return frame
 
     def _store_record(self) -> dict[str, Any] | None:
-        from .data import stores_frame
-
         if not self.store_id.value:
             return None
         st = stores_frame(None)
@@ -501,8 +485,6 @@ class DataOnboarding(Panel):
         return self._last_bar.status
 
     def _save_mapping(self, confirmed: bool) -> Path | None:
-        from . import _mapping_api
-
         self._last_bar = self.mapping_bar
         name = self.mapping_name.value.strip()
         if not name:
@@ -556,8 +538,6 @@ class DataOnboarding(Panel):
             return out
 
     def _run_ingest(self) -> Any:
-        from ..ingest.pipeline import ingest
-
         try:
             summary = ingest(paths.raw_dir())
         except KpiError as exc:
