@@ -73,8 +73,7 @@ def test_simulator_save_is_busy_then_reports_beside_the_button(sim_project, monk
 
     monkeypatch.setattr(cs, "_save_contract", watching)
     before = (sim_project / "parameters" / "contracts.yaml").read_bytes()
-    if app.read_only:
-        pytest.skip("first demo contract is read-only in the editor")
+    assert not app.read_only, app.read_only_reasons  # the first demo contract is fully editable
     assert app.save() is True
     disabled_save, disabled_switch, spinner = seen[0]
     assert disabled_save and disabled_switch and "working" not in spinner and spinner  # "saving…" text shown
