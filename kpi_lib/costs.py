@@ -570,6 +570,24 @@ def overhead_allocations(months: list[str] | None = None, warehouse: Any = None,
     return pd.concat(frames, ignore_index=True)
 
 
+def allocated_overheads(months: list[str], stores: list[str] | None = None, warehouse: Any = None) -> pd.DataFrame:
+    """store_id, month, item, amount_rc as ``kpi compute`` allocated them (table ``overhead_allocations``:
+    each item by its own basis): the overheads the waterfall and net profit carry, so every view of a
+    store's overheads reads this one figure. Empty (same columns) before compute has run."""
+    wh = _wh(warehouse)
+    cols = ["store_id", "month", "item", "amount_rc"]
+    if not wh.has("overhead_allocations"):
+        return pd.DataFrame(columns=cols)
+    df = wh.read("overhead_allocations")
+    df = df.assign(store_id=df["store_id"].astype(str), month=df["month"].astype(str).str[:7])
+    if "item" not in df.columns:  # a table written without item detail: one line per store and month
+        df = df.assign(item="overheads")
+    df = df[df["month"].isin(list(months))]
+    if stores is not None:
+        df = df[df["store_id"].isin([str(s) for s in stores])]
+    return df[cols].reset_index(drop=True)
+
+
 def write_overhead_allocations(warehouse: Any = None, months: list[str] | None = None,
                                writer: WarehouseWriter | None = None) -> pd.DataFrame:
     """Write table ``overhead_allocations`` (store_id, month, item, amount_rc); the KPI engine reads it.
@@ -596,6 +614,7 @@ __all__ = [
     "Step",
     "Subscription",
     "allocate_overheads",
+    "allocated_overheads",
     "explain_margin_change",
     "largest_remainder",
     "last_month",

@@ -274,6 +274,12 @@ def _achievement(net_gmv: Decimal, target: Decimal | None) -> Decimal | None:
     return (net_gmv / target).quantize(ACH, rounding=ROUND_HALF_UP)
 
 
+def achievement(net_gmv: Decimal, target: Decimal | None) -> Decimal | None:
+    """Net GMV / target as :func:`settle` rounds it (None without a target): for callers that cache the
+    period's figures (``gmv_figures``, ``contract_target``) and apply ``fee_lines`` to edited terms."""
+    return _achievement(net_gmv, target)
+
+
 @dataclass
 class Statement:
     contract_id: str

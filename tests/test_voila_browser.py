@@ -27,6 +27,12 @@ NOTEBOOK = REPO / "notebooks" / "02_kpi_tree_designer.ipynb"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
+# first render of a cold Voilà page (kernel start, imports, panel built from the warehouse); generous
+# because the test machine is shared (set KPI_VOILA_LIMIT_S to tighten it on a quiet machine)
+FIRST_RENDER_LIMIT_S = float(os.environ.get("KPI_VOILA_LIMIT_S", "240"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+SCREENS = Path(os.environ.get("KPI_SCREENSHOT_DIR", REPO / "screens"))
+
 pytestmark = [
     pytest.mark.browser,
     needs(CHROMIUM.exists(), "needs /usr/bin/chromium (make chromium)"),
@@ -98,7 +104,6 @@ def _option_label(page, selector: str, startswith: str) -> str:
 
 
 def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from kpi_lib import tree as tree_mod
@@ -115,18 +120,9 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            # Voilà runs the notebook in a fresh kernel per page load; a cold load sometimes stalls
-            # ("Executing 1 of 3", issue 13 item 7, not fixed yet: seen twice in a row on a fresh
-            # CI clone, then 7.8 s warm). Until its cause is found, a stalled load is retried with
-            # a new page load, at most three times.
-            for attempt, wait_ms in ((1, 30_000), (2, 60_000), (3, 90_000)):
-                page.goto(url, wait_until="commit", timeout=30_000)
-                try:
-                    page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=wait_ms)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 3:
-                        raise
+            # one cold load, no retry (issue 13 item 7): the panel must be on screen within the limit
+            page.goto(url, wait_until="commit", timeout=30_000)
+            page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 
             page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", kpi))
@@ -172,3 +168,70 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     node = {n.id or n.kpi: n for n in saved.nodes}[kpi]
     assert (node.parent, node.layer, node.relation, node.owner) == ("net_profit", "execution", "informational", "T-AMZ")
     assert tree_mod.validate_tree(saved) == []
+
+
+def _serve(nb: Path, root: Path, tmp: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
+    nbdir = tmp / "nb"
+    nbdir.mkdir(exist_ok=True)
+    shutil.copy(nb, nbdir / nb.name)
+    port = _free_port()
+    env = dict(os.environ, KPI_ROOT=str(root), PYTHONUNBUFFERED="1", **env_extra)
+    env.pop("KPI_HEADLESS", None)
+    log_path = tmp / f"voila-{nb.stem}.log"
+    proc = subprocess.Popen(
+        [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--ServerApp.port_retries=0",
+         str(nbdir / nb.name)],
+        env=env, cwd=str(nbdir), stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    return proc, f"http://127.0.0.1:{port}/", log_path
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_notebook_cold_load_once_within_limit(nb, demo_project, tmp_path):
+    """Each notebook, served cold by Voilà on the demo data, shows its panel within the limit on the first
+    and only page load (no retry), without a Python traceback on the page; a screenshot is kept."""
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "project"
+    shutil.copytree(demo_project / "parameters", root / "parameters")
+    env_extra = {"KPI_WAREHOUSE": str(demo_project / "data" / "warehouse"),
+                 "KPI_REFERENCE": str(demo_project / "data" / "reference")}
+    (root / "data").mkdir()
+    if (demo_project / "data" / "raw").is_dir():
+        (root / "data" / "raw").symlink_to(demo_project / "data" / "raw")
+    proc, url, log = _serve(nb, root, tmp_path, env_extra)
+    try:
+        _wait_http(url, proc, 60)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.monotonic()
+                page.goto(url, wait_until="commit", timeout=60_000)
+                try:
+                    page.wait_for_selector(".kpi-panel", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
+                except Exception as exc:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise AssertionError(f"{nb.name}: no panel within {FIRST_RENDER_LIMIT_S}s: {exc}\n{tail}") from exc
+                first_render = time.monotonic() - t0
+                page.wait_for_timeout(1500)
+                text = page.inner_text("body")
+                assert "Traceback" not in text and "Error" not in text.split("\n")[0]
+                SCREENS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENS / f"{nb.stem}.png"), full_page=True)
+                (SCREENS / f"{nb.stem}.timing.txt").write_text(f"first_render_s={first_render:.1f}\n")
+            finally:
+                browser.close()
+    finally:
+        _stop(proc)
+    assert first_render < FIRST_RENDER_LIMIT_S

@@ -445,8 +445,9 @@ def raw_project(wproject, isolated_readers):
 
 
 def _choose(app, name):
-    value = next(v for label, v in app.file.options if label.endswith(name))
-    app.file.value = value
+    path = next(f for fs in app.by_store.values() for f in fs if f.name == name)
+    app.choose(path)
+    assert app.file.value == str(path)
 
 
 def test_onboarding_recognises_reader_and_ingests(raw_project):
@@ -454,7 +455,10 @@ def test_onboarding_recognises_reader_and_ingests(raw_project):
     from kpi_lib.widgets import DataOnboarding
 
     app = DataOnboarding()
-    assert len(app.file.options) == 3 and "2 raw file(s)" in app.summary()
+    assert "2 raw file(s) in 2 store folder(s)" in app.summary()
+    assert [v for _l, v in app.store_folder.options] == ["", "AMZ-US-01", "LZD-TH-01"]
+    app.store_folder.value = "AMZ-US-01"
+    assert [lbl for lbl, _v in app.file.options] == ["—", "all_orders_report.txt"]  # only that store's files
     _choose(app, "all_orders_report.txt")
     assert app.recognised == ["amazon_orders"] and "amazon_orders" in app.recognition.value
     _choose(app, "erp_orders.csv")
@@ -519,7 +523,11 @@ def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
 
     app.mapping_name.value = "erp_orders"
     app.fees_text.value = "运费 = shipping_label"
-    assert app.save_mapping() == target
+    # the preview still has an open issue (row 4): the first click only asks for confirmation
+    assert app.save_mapping() is None and app.awaiting_confirmation and not target.exists()
+    assert app.confirm_box.layout.display == "flex" and "1 open issue" in app.confirm_box.children[0].value
+    assert app.status.kind == "warn" and app.status.widget in app.mapping_bar.widget.children
+    assert app.save_mapping(confirmed=True) == target and not app.awaiting_confirmation
     m = load_mapping(target)
     assert m.columns["order_id"] == "订单编号" and m.fees[0].fee_type == "shipping_label"
     assert app.recognised == ["erp_orders"]

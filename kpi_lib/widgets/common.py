@@ -6,18 +6,23 @@ kpi_lib (the same ones the CLI uses). This module only formats what those functi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import html
 import math
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
+from IPython.display import display
 
 from .. import paths
 from ..errors import ConfigError, KpiError
+from ..labels import label
+from .cache import CachedWarehouse
 
 HEADLESS_ENV = "KPI_HEADLESS"
 
@@ -104,11 +109,13 @@ NO_WAREHOUSE = (
 )
 
 
-def open_warehouse() -> Any | None:
-    """The project warehouse if it has a live snapshot, else None (notebooks then show NO_WAREHOUSE)."""
-    from ..warehouse import Warehouse
+def open_warehouse() -> CachedWarehouse | None:
+    """The project warehouse if it has a live snapshot, else None (notebooks then show NO_WAREHOUSE).
 
-    wh = Warehouse()
+    It is a :class:`~kpi_lib.widgets.cache.CachedWarehouse`: the panel's many small queries share one
+    in-memory copy of the live snapshot (same figures; a new snapshot is picked up by itself).
+    """
+    wh = CachedWarehouse()
     return wh if wh.exists() else None
 
 
@@ -148,14 +155,65 @@ def df_html(df: Any, max_rows: int = 30, float_format: str = "{:,.2f}") -> str:
     return view.to_html(index=False, formatters=fmt, border=0, classes="kpi-table", na_rep="")
 
 
+def fmt_money(value: Any, currency: str) -> str:
+    """``1,234.56 CNY``; blank for a missing value (missing is not zero)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else f"{v:,.2f} {currency}"
+
+
+def fmt_pct(value: Any, digits: int = 1) -> str:
+    """A ratio as a percentage (0.2234 → ``22.3%``); blank when missing."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else f"{v * 100:,.{digits}f}%"
+
+
+def fmt_num(value: Any, digits: int = 0) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else f"{v:,.{digits}f}"
+
+
+def table_html(df: Any, kinds: dict[str, str], headers: dict[str, str], currency: str, lang: str = "zh",
+               max_rows: int = 30) -> str:
+    """A frame as an HTML table for people: only the columns of ``kinds`` (money / pct / int / num / text),
+    headers from ``headers`` (already in the user's language), money with currency and two decimals."""
+    if df is None or len(df) == 0:
+        return message_html(label("widget.no_rows", lang), "info")
+    cols = [c for c in kinds if c in df.columns]
+    fmt = {"money": lambda v: fmt_money(v, currency), "pct": fmt_pct, "int": fmt_num,
+           "num": lambda v: fmt_num(v, 2), "text": lambda v: "" if v is None else str(v)}
+    head = "".join(f"<th>{esc(headers.get(c, c))}</th>" for c in cols)
+    body = []
+    for row in df.head(max_rows)[cols].itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, row, strict=True):
+            align = "left" if kinds[c] == "text" else "right"
+            cells.append(f'<td style="text-align:{align}">{esc(fmt[kinds[c]](v))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="kpi-table" style="border-collapse:collapse"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def clear_output_widget(out: W.Output) -> None:
+    """Empty an Output widget (in a kernel and outside one, where ``clear_output`` alone keeps ``outputs``)."""
+    out.clear_output()
+    out.outputs = ()
+
+
 def show_figure(out: W.Output, fig: Any) -> None:
     """Draw a plotly figure into an Output widget (skipped headless: no one looks at it)."""
-    out.clear_output(wait=True)
+    clear_output_widget(out)
     if headless() or fig is None:
         return
     with out:
-        from IPython.display import display
-
         display(fig)
 
 
@@ -184,9 +242,65 @@ class Panel:
         return self.title_text or type(self).__name__
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.widget.add_class("kpi-panel")  # the browser test waits for this: the panel is on screen
         bundle = self.widget._repr_mimebundle_(**kwargs) or {}
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         bundle = dict(bundle)
         bundle["text/plain"] = self.summary()
         return bundle
+
+
+BUSY_AFTER_S = 0.3  # anything slower shows the busy state (it is switched on at once and is cheap)
+
+
+class ActionBar:
+    """Buttons with their own status line right beside them and a busy state while they work.
+
+    ``with bar.busy("widget.busy.saving"):`` disables the bar's buttons (and any ``also`` controls),
+    shows a spinner and "working…" next to them, and restores everything afterwards; the outcome
+    goes to ``bar.status`` (a :class:`StatusBox` in the same row), so feedback appears where the
+    user clicked. ``last_seconds`` keeps the duration of the last busy block (for tests and timing).
+    """
+
+    def __init__(self, buttons: list[W.Button], lang: str = "zh", also: Iterable[W.Widget] = ()) -> None:
+        self.buttons = list(buttons)
+        self.also = list(also)
+        self.lang = lang
+        self.status = StatusBox()
+        self.spinner = W.HTML(value="")
+        self.is_busy = False
+        self.last_seconds = 0.0
+        self.status.widget.layout = W.Layout(margin="0 0 0 8px")
+        self.widget = W.HBox([*self.buttons, self.spinner, self.status.widget],
+                             layout=W.Layout(align_items="center", flex_flow="row wrap"))
+
+    @contextlib.contextmanager
+    def busy(self, key: str = "widget.busy.working") -> Iterator[StatusBox]:
+        """Disable the controls and show a spinner with the catalog text ``key`` while the block runs."""
+        controls = [*self.buttons, *self.also]
+        before = [bool(getattr(w, "disabled", False)) for w in controls]
+        for w in controls:
+            w.disabled = True
+        self.is_busy = True
+        self.status.clear()
+        self.spinner.value = (f'<span style="color:{_COLORS["info"]}"><i class="fa fa-spinner fa-spin"></i> '
+                              f"{esc(label(key, self.lang))}</span>")
+        t0 = time.perf_counter()
+        try:
+            yield self.status
+        finally:
+            self.last_seconds = time.perf_counter() - t0
+            for w, was in zip(controls, before, strict=True):
+                w.disabled = was
+            self.spinner.value = ""
+            self.is_busy = False
+
+
+def details_accordion(title_key: str, lines: Iterable[str], lang: str = "zh") -> W.Accordion:
+    """A collapsed "details" section for technical text (file paths, module names, raw messages)."""
+    body = W.HTML('<pre style="font-size:12px;white-space:pre-wrap">' + esc("\n".join(lines)) + "</pre>")
+    acc = W.Accordion(children=[body], selected_index=None)
+    acc.set_title(0, label(title_key, lang))
+    acc.add_class("kpi-details")  # technical text on purpose: the label scan skips its body
+    return acc

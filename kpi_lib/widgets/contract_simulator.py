@@ -26,9 +26,12 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import paths, yaml_roundtrip
+from ..config import workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
-from .common import Panel, StatusBox, df_html, issues_html, message_html, open_warehouse, show_figure
+from ..labels import label
+from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
+from .common import ActionBar, Panel, issues_html, message_html, open_warehouse, show_figure, table_html
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
 MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
@@ -70,9 +73,10 @@ class ContractSimulator(Panel):
 
     title_text = "Contract simulator"
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str | None = None) -> None:
+        self.lang = lang or workbench().default_language
+        self.currency = workbench().reporting_currency
         self.warehouse = open_warehouse()
-        self.status = StatusBox()
         self.contracts: list[Any] = []
         self.load_issues: list[str] = []
         try:
@@ -85,7 +89,7 @@ class ContractSimulator(Panel):
         self.recent_frame = pd.DataFrame()
         self.exit_state: dict[str, Any] = {}
         self.issues: list[str] = []
-        self._settled: dict[tuple[str, str], Any] = {}  # (contract, period) -> Statement of the saved terms
+        self._settled: dict[tuple[Any, ...], Any] = {}  # cached period figures of saved terms (see _figures)
         self.read_only = False
         self.read_only_reasons: list[str] = []
         self._loaded_target: float | None = None
@@ -125,6 +129,15 @@ class ContractSimulator(Panel):
         self.recent_n = W.IntSlider(value=6, min=1, max=18, description="Recent periods",
                                     style={"description_width": "initial"}, continuous_update=False)
         self.save_button = W.Button(description="Save contract", button_style="primary", icon="save")
+        self.bar = ActionBar([self.save_button], self.lang, also=[self.contract])
+        self.status = self.bar.status  # the save outcome shows right beside the Save button
+        self.load_bar = ActionBar([], self.lang, also=[self.contract])  # busy state while a contract loads
+        self.language = W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
+        self.header = W.HTML()
+        self.scenarios_header = W.HTML()
+        self.recent_header = W.HTML()
+        self.stores.data_values = True  # store ids are the user's data
+        self.contract.data_values = True  # contract ids and names are the user's data
         self.read_only_note = W.HTML()
         self.terms_check = W.HTML()
         self.scenario_table = W.HTML()
@@ -133,7 +146,9 @@ class ContractSimulator(Panel):
         self.figure_out = W.Output()
 
         self._busy = False
-        self.contract.observe(lambda ch: self.load_contract(ch["new"]), names="value")
+        self._set_words()
+        self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
+        self.contract.observe(lambda ch: self._switch(ch["new"]), names="value")
         self.model.observe(self._model_changed, names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
@@ -149,7 +164,8 @@ class ContractSimulator(Panel):
                 "No warehouse yet: scenarios work on the target you enter; run `make demo` to see recent actuals.",
                 "warn")))
         terms = W.VBox([
-            W.HBox([self.contract, self.contract_id, self.name]), W.HBox([self.client, self.provider]),
+            W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name]),
+            W.HBox([self.client, self.provider]),
             W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
             W.HBox([self.model, self.fee_at_target, self.base_share]), self.fee_name,
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
@@ -158,16 +174,66 @@ class ContractSimulator(Panel):
             self.read_only_note, self.terms_check,
         ])
         self.widget = W.VBox([
-            W.HTML("<h3>Contract simulator · parameters/contracts.yaml</h3>"), *notes, terms,
-            W.HTML("<h4>Achievement scenarios</h4>"), self.figure_out, self.scenario_table,
-            W.HTML("<h4>Recent periods (actual net GMV and achievement)</h4>"), self.recent_n, self.recent_table,
-            self.exit_view, W.HBox([self.save_button]), self.status.widget,
+            W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")), *notes, terms,
+            self.scenarios_header, self.figure_out, self.scenario_table,
+            self.recent_header, self.recent_n, self.recent_table,
+            self.exit_view, self.bar.widget,
         ])
         if self.contracts:
             self.load_contract(self.contracts[0].id)
         else:
             self.contract.value = ""
             self.update()
+
+    # -- language ----------------------------------------------------------------------------
+    def _t(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def _set_words(self) -> None:
+        """Every control's words in ``self.lang`` (values kept)."""
+        t = self._t
+        self.header.value = f"<h3>{t('widget.sim.title')}</h3>"
+        self.scenarios_header.value = f"<h4>{t('widget.sim.scenarios_title')}</h4>"
+        self.recent_header.value = f"<h4>{t('widget.sim.recent_title')}</h4>"
+        self.language.description = t("widget.lang")
+        for w, key in ((self.contract, "contract"), (self.contract_id, "id"), (self.name, "name"),
+                       (self.fee_name, "fee_name"), (self.client, "client"), (self.provider, "provider"),
+                       (self.stores, "stores"), (self.period_kind, "period"), (self.target, "target"),
+                       (self.model, "model"), (self.base_share, "base_share"), (self.perf_kind, "perf"),
+                       (self.tiers, "tiers"), (self.tier_mode, "tier_mode"), (self.min_achievement, "min_ach"),
+                       (self.max_achievement, "max_ach"), (self.cap, "cap"), (self.floor, "floor"),
+                       (self.exit_below, "exit_below"), (self.exit_periods, "exit_periods"),
+                       (self.provider_cost, "provider_cost"), (self.recent_n, "recent_n")):
+            w.description = t(f"widget.sim.{key}")
+        self.fee_at_target.description = t("widget.sim.base_fee" if self.model.value == "commission"
+                                           else "widget.sim.fee_at_target")
+        self.tiers.placeholder = t("widget.sim.tiers_placeholder")
+        self.save_button.description = t("widget.sim.save")
+        was = self._busy
+        self._busy = True
+        try:
+            for w, keys, prefix in ((self.model, [v for _l, v in MODELS], "model"),
+                                    (self.perf_kind, [v for _l, v in PERF_KINDS], "perf"),
+                                    (self.period_kind, ["month", "quarter"], "period"),
+                                    (self.tier_mode, ["marginal", "retroactive"], "tier_mode")):
+                keep = w.value
+                w.options = [(t(f"widget.sim.{prefix}.{k}"), k) for k in keys]
+                w.value = keep
+            keep = self.contract.value
+            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [
+                (t("widget.sim.new_contract"), "")]
+            self.contract.value = keep if keep is not None else ""
+        finally:
+            self._busy = was
+
+    def set_language(self, lang: str) -> None:
+        """Switch every label, header and message between zh and en and redraw."""
+        self.lang = self.bar.lang = self.load_bar.lang = lang
+        if self.language.value != lang:
+            self.language.value = lang
+            return
+        self._set_words()
+        self.update()
 
     def summary(self) -> str:
         if self.warehouse is None:
@@ -177,6 +243,13 @@ class ContractSimulator(Panel):
     # -- loading -----------------------------------------------------------------------------
     def _get(self, contract_id: str) -> Any | None:
         return next((c for c in self.contracts if c.id == contract_id), None)
+
+    def _switch(self, contract_id: str) -> None:
+        """The contract dropdown changed: load it with the busy state shown next to the dropdown."""
+        if self._busy:
+            return
+        with self.load_bar.busy("widget.busy.loading"):
+            self.load_contract(contract_id)
 
     def load_contract(self, contract_id: str) -> None:
         """Fill the editor with a saved contract's terms."""
@@ -234,7 +307,7 @@ class ContractSimulator(Panel):
     def _model_changed(self, change: dict[str, Any]) -> None:
         """Pure commission: the amount field is the base fee added to the commission (0 = none)."""
         commission = change["new"] == "commission"
-        self.fee_at_target.description = "Base fee (0 = none)" if commission else "Fee at 100%"
+        self.fee_at_target.description = self._t("widget.sim.base_fee" if commission else "widget.sim.fee_at_target")
         if commission and not self._busy:
             self.fee_at_target.value = 0.0
 
@@ -397,25 +470,34 @@ class ContractSimulator(Panel):
 
     def _recent_target(self, contract_id: str) -> float | None:
         """The target the settlement used in the latest period (contracts with targets per period or growth)."""
-        if self.warehouse is None:
+        saved = self._get(contract_id)
+        if self.warehouse is None or saved is None:
             return None
         for p in reversed(self.periods()):
             try:
-                t = self._statement(contract_id, p).kpis.get("target")
+                t = self._figures(saved, p)[1]
             except KpiError:
                 return None
             if t:
                 return float(t)
         return None
 
-    def _statement(self, contract_id: str, period: str) -> Any:
-        """The saved contract's settlement for a period (cached: it does not depend on the edits)."""
-        from ..settlement import settle
-
-        key = (contract_id, period)
-        if key not in self._settled:
-            self._settled[key] = settle(contract_id, period, warehouse=self.warehouse)
-        return self._settled[key]
+    def _figures(self, contract: Any, period: str) -> tuple[Decimal, Decimal | None, Decimal | None]:
+        """(net GMV, achievement, target) of a saved contract's period: ``settlement.gmv_figures``,
+        ``contract_target`` and ``achievement``, the inputs of ``settle``'s fee lines (``settle(...).total`` is
+        ``fee_lines(contract.fee, net GMV, achievement)``). Cached per panel: GMV by the terms it reads (stores,
+        excluded SKUs, refunds rule), the target by every term but the fee, so editing or saving fee terms, or
+        switching back to a contract, never queries the warehouse again."""
+        per = contract_period(contract, period)
+        gkey = ("gmv", tuple(contract.stores), tuple(contract.excluded_skus), contract.net_of_refunds, per)
+        if gkey not in self._settled:
+            self._settled[gkey] = gmv_figures(contract, per, self.warehouse)["net_gmv"]
+        tkey = ("target", contract.model_dump_json(exclude={"fee", "alternatives", "exit_clause", "name", "client",
+                                                            "provider", "provider_cost"}), per)
+        if tkey not in self._settled:
+            self._settled[tkey] = contract_target(contract, per, self.warehouse)[0]
+        net, target = self._settled[gkey], self._settled[tkey]
+        return net, achievement(net, target), target
 
     def coverage(self) -> pd.DataFrame:
         """The warehouse's coverage table (read once per panel)."""
@@ -455,15 +537,15 @@ class ContractSimulator(Panel):
             return pd.DataFrame()
         rows, history = [], []
         for p in self.periods():
-            st = self._statement(saved.id, p)
-            net = Decimal(str(st.kpis.get("net_gmv") or 0))
-            ach = st.kpis.get("achievement")
-            ach_d = None if ach is None else Decimal(str(ach))
+            if not is_active(saved, p):
+                continue  # before the contract's start or after its end: nothing to settle
+            net, ach_d, _target = self._figures(saved, p)
+            saved_total = self._fee_total(saved.fee, net, ach_d)  # = settle(saved, p).total
             edited = self._fee_total(fee, net, ach_d)
             history.append((p, ach_d))
             rows.append({"period": p, "net_gmv": float(net), "achievement": None if ach_d is None else float(ach_d),
-                         "saved_terms_fee": float(st.total), "edited_terms_fee": float(edited),
-                         "difference": float(edited - st.total)})
+                         "saved_terms_fee": float(saved_total), "edited_terms_fee": float(edited),
+                         "difference": float(edited - saved_total)})
         from ..settlement import ExitClause
 
         ec = self.exit_clause()
@@ -479,11 +561,20 @@ class ContractSimulator(Panel):
         except KpiError as exc:
             self.status.from_exception(exc, "Cannot simulate: ")
             return
-        self.terms_check.value = (issues_html(self.issues, "Terms are invalid") if self.issues
-                                  else message_html("✔ terms are valid", "ok"))
-        self.scenario_table.value = df_html(self.scenario_frame, 20)
-        self.recent_table.value = df_html(self.recent_frame, 24) if len(self.recent_frame) else message_html(
-            "(no recent actuals: needs a saved contract and a warehouse)", "info")
+        self.terms_check.value = (issues_html(self.issues, self._t("widget.sim.terms_invalid")) if self.issues
+                                  else message_html(self._t("widget.sim.terms_valid"), "ok"))
+        heads = {c: self._t(f"widget.col.{c}") for c in ("achievement", "net_gmv", "client_pays", "provider_earns",
+                                                         "fee_pct_of_gmv", "period", "saved_terms_fee",
+                                                         "edited_terms_fee", "difference")}
+        self.scenario_table.value = table_html(
+            self.scenario_frame, {"achievement": "pct", "net_gmv": "money", "client_pays": "money",
+                                  "provider_earns": "money", "fee_pct_of_gmv": "pct"}, heads, self.currency,
+            self.lang, 20)
+        self.recent_table.value = table_html(
+            self.recent_frame, {"period": "text", "net_gmv": "money", "achievement": "pct",
+                                "saved_terms_fee": "money", "edited_terms_fee": "money", "difference": "money"},
+            heads, self.currency, self.lang, 24) if len(self.recent_frame) else message_html(
+            self._t("widget.sim.no_recent"), "info")
         st = self.exit_state
         if st:
             text = (f"Exit clause: {st.get('consecutive_below', 0)} consecutive period(s) below "
@@ -505,10 +596,13 @@ class ContractSimulator(Panel):
             return None
         fig = go.Figure()
         x = [f"{a:.0%}" for a in df["achievement"]]
-        fig.add_trace(go.Bar(x=x, y=df["client_pays"], name="client pays"))
-        fig.add_trace(go.Scatter(x=x, y=df["provider_earns"], name="provider earns", mode="lines+markers"))
-        fig.update_layout(height=360, margin={"t": 30, "l": 10, "r": 10, "b": 10}, xaxis_title="achievement",
-                          title="Fee across achievement scenarios (edited terms)")
+        fig.add_trace(go.Bar(x=x, y=df["client_pays"], name=self._t("widget.sim.client_pays")))
+        fig.add_trace(go.Scatter(x=x, y=df["provider_earns"], name=self._t("widget.sim.provider_earns"),
+                                 mode="lines+markers"))
+        fig.update_layout(height=360, margin={"t": 40, "l": 10, "r": 10, "b": 10},
+                          xaxis_title=self._t("widget.col.achievement"),
+                          yaxis_title=f"{self._t('widget.col.client_pays')} ({self.currency})", yaxis_tickformat=",.2f",
+                          title=self._t("widget.sim.figure_title"))
         return fig
 
     # -- saving ------------------------------------------------------------------------------
@@ -517,7 +611,13 @@ class ContractSimulator(Panel):
         return paths.parameters_dir() / "contracts.yaml"
 
     def save(self) -> bool:
-        """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing."""
+        """Insert/replace the edited contract in parameters/contracts.yaml; validated before writing.
+
+        The Save button and the contract switch are disabled while it runs; the outcome shows beside Save."""
+        with self.bar.busy("widget.busy.saving"):
+            return self._save()
+
+    def _save(self) -> bool:
         from .. import settlement
 
         if self.read_only:
@@ -540,13 +640,12 @@ class ContractSimulator(Panel):
                 self.status.info(f"No changes: {self.path.name} left as it was.")
                 return True
             self.contracts = list(settlement.load_contracts(self.path))
-            self._settled.clear()
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             return False
         self._busy = True
         try:
-            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [("new contract", "")]
+            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [(self._t("widget.sim.new_contract"), "")]
             self.contract.value = data["id"]
         finally:
             self._busy = False

@@ -14,6 +14,11 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import re
+import uuid
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +26,16 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import paths
-from ..errors import KpiError
-from .common import Panel, StatusBox, df_html, esc, issues_html, message_html
+from ..compute import run_compute
+from ..errors import ConfigError, KpiError
+from ..ingest.base import file_head, readers
+from ..ingest.pipeline import discover, ingest
+from ..ingest.readers.mapping import reader_from_mapping, required_fields, table_fields
+from . import _mapping_api
+from .common import ActionBar, Panel, df_html, esc, issues_html, message_html
+from .data import stores_frame
+
+_SAFE_NAME = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]+$")
 
 NONE = ""
 # the canonical tables a mapping may fill (the mapping reader's list); orders also carry fees and refunds
@@ -41,17 +54,55 @@ def raw_files(raw: Path | None = None) -> list[Path]:
     raw = raw or paths.raw_dir()
     if not raw.is_dir():
         return []
-    from ..ingest.pipeline import discover
-
     return [f for _s, f in discover(raw)]
+
+
+def files_by_store(raw: Path | None = None) -> dict[str, list[Path]]:
+    """Raw files grouped by their store folder (data/raw/<store_id>/…), stores and files sorted."""
+    raw = raw or paths.raw_dir()
+    out: dict[str, list[Path]] = defaultdict(list)
+    if raw.is_dir():
+        for store, f in discover(raw):
+            out[store].append(f)
+    return dict(sorted(out.items()))
+
+
+def save_upload(store: str, name: str, content: bytes, raw: Path | None = None) -> Path:
+    """Write an uploaded export to data/raw/<store>/<name> atomically; refuse a name that exists.
+
+    The bytes go to a hidden temporary file in the same folder (ingest skips hidden names), which is
+    then hard-linked to the final name, an operation that fails when the name exists, so a file is
+    never overwritten and never seen half-written.
+    """
+    raw = raw or paths.raw_dir()
+    store, name = store.strip(), Path(name).name.strip()
+    if not store or store.startswith((".", "_")) or not _SAFE_NAME.match(store):
+        raise ConfigError(f"upload: choose the store the file belongs to (got {store!r})")
+    if not name or name.startswith((".", "_", "~$")) or not _SAFE_NAME.match(name):
+        raise ConfigError(f"upload: {name!r} is not a usable file name (no leading dot or underscore)")
+    folder = raw / store
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / name
+    if dest.exists():
+        raise ConfigError(f"upload: {store}/{name} already exists; rename the file or remove the old one first")
+    tmp = folder / f".upload-{uuid.uuid4().hex}"
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, dest)
+        except FileExistsError:
+            raise ConfigError(f"upload: {store}/{name} already exists; rename the file or remove the old one "
+                              "first") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
 
 
 def header_columns(path: Path) -> list[str]:
     """Column names of a delimited or xlsx export (first non-preamble line), for the mapping dropdowns."""
-    import csv
-
-    from ..ingest.base import file_head
-
     head = file_head(path)
     if head.xlsx_rows:
         for row in head.xlsx_rows:
@@ -83,7 +134,6 @@ class DataOnboarding(Panel):
     title_text = "Data onboarding"
 
     def __init__(self) -> None:
-        self.status = StatusBox()
         self.recognised: list[str] = []
         self.columns: list[str] = []
         self.preview_frame: pd.DataFrame = pd.DataFrame()
@@ -92,10 +142,21 @@ class DataOnboarding(Panel):
         self.field_dropdowns: dict[str, W.Dropdown] = {}
         self._auto_name = ""
 
-        files = raw_files()
-        raw = paths.raw_dir()
-        self.file = W.Dropdown(options=[("—", "")] + [(str(f.relative_to(raw)), str(f)) for f in files],
-                               description="Raw file", layout=W.Layout(width="560px"))
+        self.by_store = files_by_store()
+        files = [f for fs in self.by_store.values() for f in fs]
+        self.store_folder = W.Dropdown(description="Store folder", layout=W.Layout(width="360px"))
+        self.file = W.Dropdown(options=[("—", "")], description="Raw file", layout=W.Layout(width="560px"))
+        self._fill_store_folders()
+        self.upload = W.FileUpload(multiple=False, description="Upload a new export")
+        self.upload_store = W.Dropdown(options=self._store_options(), description="into store")
+        self.upload_bar = ActionBar([], "en", also=[self.upload, self.upload_store])
+        self.awaiting_confirmation = False
+        self.confirm_button = W.Button(description="Save anyway", button_style="warning", icon="check")
+        self.cancel_button = W.Button(description="Cancel", icon="times")
+        self.confirm_box = W.HBox([W.HTML(), self.confirm_button, self.cancel_button],
+                                  layout=W.Layout(display="none"))
+        self.next_button = W.Button(description="Compute KPIs now", button_style="info", icon="calculator",
+                                    layout=W.Layout(display="none"))
         self.path_text = W.Text(placeholder="…or type a path to an export", description="Path",
                                 layout=W.Layout(width="560px"), continuous_update=False)
         self.recognition = W.HTML()
@@ -124,8 +185,16 @@ class DataOnboarding(Panel):
         self.ingest_button = W.Button(description="Ingest data/raw", button_style="success", icon="database")
         self.summary_view = W.HTML()
         self.ingest_out = W.Output()
+        self.mapping_bar = ActionBar([self.preview_button, self.save_button], "en")
+        self.ingest_bar = ActionBar([self.ingest_button, self.next_button], "en")
+        self._last_bar = self.ingest_bar
 
+        self.store_folder.observe(lambda ch: self._fill_files(ch["new"]), names="value")
         self.file.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
+        self.upload.observe(lambda _c: self._uploaded(), names="value")
+        self.confirm_button.on_click(lambda _b: self.save_mapping(confirmed=True))
+        self.cancel_button.on_click(lambda _b: self._ask_confirmation(False))
+        self.next_button.on_click(lambda _b: self.run_next())
         self.path_text.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
         self.table.observe(lambda _c: self._build_field_dropdowns(), names="value")
         for w in (self.date_format, self.decimal, self.encoding, self.store_id, self.currency_column,
@@ -136,30 +205,72 @@ class DataOnboarding(Panel):
         self.ingest_button.on_click(lambda _b: self.run_ingest())
 
         intro = [] if files else [W.HTML(message_html(
-            f"No raw files under {raw}. Put exports in data/raw/<store_id>/ or run `make demo` to generate "
-            "the demo company's exports.", "warn"))]
+            "No exports yet. Upload one below (it is saved in the store's folder), or run make demo to "
+            "generate the demo company's exports.", "warn"))]
         self.widget = W.VBox([
             W.HTML("<h3>Data onboarding</h3>"), *intro,
-            W.HTML("<b>1. Pick a file</b>"), self.file, self.path_text, self.recognition, self.head_view,
+            W.HTML("<b>1. Pick a file</b> (grouped by store), or upload a new export into a store's folder"),
+            W.HBox([self.store_folder, self.file]), self.path_text,
+            W.HBox([self.upload_store, self.upload, self.upload_bar.widget]),
+            self.recognition, self.head_view,
             W.HTML("<b>2. Map columns (for an export no reader recognises)</b>"),
             W.HBox([self.table, self.store_id, self.mapping_name]),
             W.HBox([self.date_format, self.decimal, self.encoding]),
             self.fields_box, W.HBox([self.currency_column, self.refund_column]),
             W.HBox([self.status_map, self.fees_text]), self.amount_sign,
-            W.HBox([self.preview_button, self.save_button]), self.preview_view,
-            W.HTML("<b>3. Ingest</b>"), self.ingest_button, self.status.widget, self.summary_view,
+            self.mapping_bar.widget, self.confirm_box, self.preview_view,
+            W.HTML("<b>3. Ingest</b>"), self.ingest_bar.widget, self.summary_view,
         ])
         self._build_field_dropdowns()
 
     def summary(self) -> str:
-        n = len(self.file.options) - 1
-        hint = "" if n else " — no raw files yet: run `make demo` or put exports in data/raw/<store_id>/"
-        return f"Data onboarding: {n} raw file(s){hint}"
+        n = sum(len(v) for v in self.by_store.values())
+        hint = "" if n else " — no raw files yet: upload one or run make demo"
+        return f"Data onboarding: {n} raw file(s) in {len(self.by_store)} store folder(s){hint}"
+
+    # -- files grouped by store, upload ------------------------------------------------------
+    def _fill_store_folders(self) -> None:
+        keep = self.store_folder.value
+        self.store_folder.options = [("—", "")] + [(f"{s} · {len(fs)} file(s)", s) for s, fs in self.by_store.items()]
+        self.store_folder.value = keep if keep in self.by_store else ""
+        self._fill_files(self.store_folder.value)
+
+    def _fill_files(self, store: str) -> None:
+        files = self.by_store.get(store or "", [])
+        base = paths.raw_dir() / (store or "")
+        self.file.options = [("—", "")] + [(str(f.relative_to(base)), str(f)) for f in files]
+
+    def choose(self, path: Path | str) -> None:
+        """Select a raw file by path: its store folder first, then the file."""
+        p = Path(path)
+        store = next((s for s, fs in self.by_store.items() if p in fs), "")
+        self.store_folder.value = store
+        self.file.value = str(p) if store else ""
+
+    def _uploaded(self) -> None:
+        items = list(self.upload.value or ())
+        if not items:
+            return
+        item = items[0]
+        self.upload_file(str(item["name"]), bytes(item["content"]), self.upload_store.value)
+
+    def upload_file(self, name: str, content: bytes, store: str) -> Path | None:
+        """Save an uploaded export into data/raw/<store>/ (atomic, never overwrites) and select it."""
+        self._last_bar = self.upload_bar
+        with self.upload_bar.busy("widget.busy.saving") as status:
+            try:
+                dest = save_upload(store, name, content)
+            except KpiError as exc:
+                status.from_exception(exc, "Not saved: ")
+                return None
+            self.by_store = files_by_store()
+            self._fill_store_folders()
+            status.ok(f"Saved {store}/{dest.name}; it is selected below and ingest will read it.")
+        self.choose(dest)
+        return dest
 
     # -- step 1 ------------------------------------------------------------------------------
     def _store_options(self) -> list[tuple[str, str]]:
-        from .data import stores_frame
-
         try:
             st = stores_frame(None)
         except (KpiError, OSError, ValueError):
@@ -197,13 +308,15 @@ class DataOnboarding(Panel):
         except KpiError as exc:
             self.columns = []
             self.recognition.value += message_html(str(exc), "error")
-        self._build_field_dropdowns()
+        # a new file starts from fresh guesses: nothing of the previous file's mapping is kept
+        self.status_map.value = ""
+        self.fees_text.value = ""
+        self._ask_confirmation(False)
+        self._build_field_dropdowns(fresh=True)
         return out
 
     def recognise(self, path: Path | None = None) -> list[str]:
         """Names of the readers whose sniff accepts the file (mapping readers included)."""
-        from ..ingest.base import file_head, readers
-
         p = path or self.path
         if p is None:
             return []
@@ -240,23 +353,20 @@ class DataOnboarding(Panel):
     # -- step 2: mapping ---------------------------------------------------------------------
     def canonical_fields(self) -> list[str]:
         """The target table's fields a mapping may fill (the mapping reader's list, currency apart)."""
-        from ..ingest.readers.mapping import table_fields
-
         return [c for c in table_fields(self.table.value) if c != "currency"]
 
     def required_fields(self) -> set[str]:
         """Fields that must be mapped for the target table (fees listed in "Fees" replace amount/fee type)."""
-        from ..ingest.readers.mapping import required_fields
-
         req = set(required_fields(self.table.value))
         if self.table.value == "fees" and _pairs(self.fees_text.value):
             req -= {"amount", "fee_type"}
         return req
 
-    def _build_field_dropdowns(self) -> None:
+    def _build_field_dropdowns(self, fresh: bool = False) -> None:
+        """One dropdown per canonical field; ``fresh`` (a new file) guesses every field again."""
         opts = [("—", NONE)] + [(c, c) for c in self.columns]
         req = self.required_fields()
-        old = {k: d.value for k, d in self.field_dropdowns.items()}
+        old = {} if fresh else {k: d.value for k, d in self.field_dropdowns.items()}
         self.field_dropdowns = {}
         rows = []
         for f in self.canonical_fields():
@@ -267,7 +377,7 @@ class DataOnboarding(Panel):
             self.field_dropdowns[f] = d
             rows.append(d)
         self.fields_box.children = rows
-        keep_c, keep_r = self.currency_column.value, self.refund_column.value
+        keep_c, keep_r = (NONE, NONE) if fresh else (self.currency_column.value, self.refund_column.value)
         self.currency_column.options = opts
         self.currency_column.value = keep_c if keep_c in self.columns else (_guess("currency", self.columns) or NONE)
         self.refund_column.options = opts
@@ -282,11 +392,7 @@ class DataOnboarding(Panel):
         if col is None or not col.value or p is None:
             return ""
         try:
-            from ..ingest.base import file_head
-
             head = file_head(p)
-            import csv
-
             lines = [ln for ln in head.lines if ln.strip()]
             rows = list(csv.reader(lines, delimiter="\t" if "\t" in lines[0] else ","))
             i = [c.strip().lstrip("\ufeff") for c in rows[0]].index(col.value)
@@ -338,8 +444,6 @@ class DataOnboarding(Panel):
         p = self.path
         if p is None or not self.field_dropdowns:
             return self.preview_frame
-        from . import _mapping_api
-
         missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
         try:
             frame, issues = _mapping_api.preview(p, self.mapping_dict(), self._store_record())
@@ -353,18 +457,35 @@ class DataOnboarding(Panel):
         return frame
 
     def _store_record(self) -> dict[str, Any] | None:
-        from .data import stores_frame
-
         if not self.store_id.value:
             return None
         st = stores_frame(None)
         row = st[st["store_id"].astype(str) == self.store_id.value]
         return None if row.empty else row.iloc[0].to_dict()
 
-    def save_mapping(self) -> Path | None:
-        """Validate and write parameters/mappings/<name>.yaml (nothing written when invalid)."""
-        from . import _mapping_api
+    def _ask_confirmation(self, ask: bool, n: int = 0) -> None:
+        self.awaiting_confirmation = ask
+        self.confirm_box.layout.display = "flex" if ask else "none"
+        self.confirm_box.children[0].value = message_html(
+            f"The preview has {n} open issue(s) (rows that would be quarantined). Save the mapping anyway?",
+            "warn") if ask else ""
 
+    def save_mapping(self, confirmed: bool = False) -> Path | None:
+        """Validate and write parameters/mappings/<name>.yaml (nothing written when invalid).
+
+        With open issues in the preview, the first call only asks for confirmation (a "Save anyway"
+        button beside the message); ``confirmed=True`` saves."""
+        self._last_bar = self.mapping_bar
+        with self.mapping_bar.busy("widget.busy.saving"):
+            return self._save_mapping(confirmed)
+
+    @property
+    def status(self) -> Any:
+        """The status line of the last action (each sits beside its own buttons)."""
+        return self._last_bar.status
+
+    def _save_mapping(self, confirmed: bool) -> Path | None:
+        self._last_bar = self.mapping_bar
         name = self.mapping_name.value.strip()
         if not name:
             self.status.error("Not saved: give the mapping a name.")
@@ -374,6 +495,18 @@ class DataOnboarding(Panel):
         if missing:
             self.status.error("Not saved: map the required fields first", [f"{f} is required" for f in missing])
             return None
+        try:
+            reader_from_mapping(self.mapping_dict())  # an invalid mapping is refused before any question
+        except KpiError as exc:
+            self._ask_confirmation(False)
+            self.status.from_exception(exc, "Not saved: ")
+            return None
+        self.preview_mapping()
+        if self.preview_issues and not confirmed:
+            self._ask_confirmation(True, len(self.preview_issues))
+            self.status.warn("Not saved yet: confirm above or fix the issues first.")
+            return None
+        self._ask_confirmation(False)
         try:
             out = _mapping_api.save(self.mapping_dict(), target)
         except KpiError as exc:
@@ -386,9 +519,25 @@ class DataOnboarding(Panel):
 
     # -- step 3: ingest ----------------------------------------------------------------------
     def run_ingest(self) -> Any:
-        from ..ingest.pipeline import ingest
+        """Ingest data/raw (busy state on the Ingest button), show the summary and what to run next."""
+        self._last_bar = self.ingest_bar
+        with self.ingest_bar.busy("widget.busy.working"):
+            return self._run_ingest()
 
-        self.status.info("Ingesting…")
+    def run_next(self) -> dict | None:
+        """The step after ingest: compute KPIs, costs, status and alerts (what `kpi compute` does)."""
+        self._last_bar = self.ingest_bar
+        with self.ingest_bar.busy("widget.busy.computing") as status:
+            try:
+                out = run_compute()
+            except KpiError as exc:
+                status.from_exception(exc, "Compute failed: ")
+                return None
+            self.next_button.layout.display = "none"
+            status.ok("KPIs computed: the other notebooks (targets, costs, contracts, reports) now show the new data.")
+            return out
+
+    def _run_ingest(self) -> Any:
         try:
             summary = ingest(paths.raw_dir())
         except KpiError as exc:
@@ -406,11 +555,13 @@ class DataOnboarding(Panel):
         n_err = len(summary.errors)
         msg = (f"Ingested {len(summary.files)} file(s) into {summary.warehouse}: "
                f"{int(df['loaded'].sum()) if len(df) else 0} rows loaded, {summary.quarantined} quarantined")
+        nxt = " Next: compute KPIs (button beside Ingest, or kpi compute in a terminal)."
         if n_err:
-            self.status.error(msg + f"; {n_err} file(s) could not be read",
+            self.status.error(msg + f"; {n_err} file(s) could not be read." + nxt,
                               [f"{f.path}: {f.error}" for f in summary.errors])
         else:
-            self.status.ok(msg + ".")
+            self.status.ok(msg + "." + nxt)
+        self.next_button.layout.display = "inline-flex"
         return summary
 
 

@@ -60,7 +60,10 @@ class TreeDesigner(Panel):
         self.path = paths.parameters_dir() / "kpi_tree.yaml" if path is None else paths.root() / path
         self.lang = lang or workbench().default_language
         self.warehouse = open_warehouse()
-        self.status = StatusBox()
+        self.save_status = StatusBox()  # beside Show diff / Save / Reload
+        self.edit_status = StatusBox()  # beside Add node / Update / Remove
+        self.custom_status = StatusBox()  # beside "Add custom KPI"
+        self.status = self.save_status  # the box of the last action (each sits next to its buttons)
         try:
             self.tree = tree_mod.load_tree(self.path if self.path.is_file() else None)
             self.load_error: list[str] = []
@@ -113,34 +116,35 @@ class TreeDesigner(Panel):
             (self.kpi, "kpi-add-kpi"), (self.parent, "kpi-add-parent"), (self.layer, "kpi-add-layer"),
             (self.relation, "kpi-add-relation"), (self.owner, "kpi-add-owner"), (self.weight, "kpi-add-weight"),
             (self.add_button, "kpi-add-button"), (self.save_button, "kpi-save-button"),
-            (self.diff_button, "kpi-diff-button"), (self.status.widget, "kpi-status"),
+            (self.diff_button, "kpi-diff-button"), (self.save_status.widget, "kpi-status"),
+            (self.edit_status.widget, "kpi-edit-status"), (self.custom_status.widget, "kpi-custom-status"),
             (self.outline, "kpi-outline"), (self.issues_box, "kpi-issues"), (self.diff_box, "kpi-diff"),
             (self.custom_formula, "kpi-custom-formula"), (self.formula_check, "kpi-formula-check"),
         ]:
             w.add_class(cls)
 
-        self.add_button.on_click(lambda _b: self.add_node())
-        self.update_button.on_click(lambda _b: self.update_node())
-        self.remove_button.on_click(lambda _b: self.remove_node())
+        self.add_button.on_click(lambda _b: self._near(self.edit_status, self.add_node))
+        self.update_button.on_click(lambda _b: self._near(self.edit_status, self.update_node))
+        self.remove_button.on_click(lambda _b: self._near(self.edit_status, self.remove_node))
         self.node.observe(lambda ch: self.select_node(ch["new"]), names="value")
         self.kpi.observe(lambda ch: self._show_thresholds(ch["new"]), names="value")
         self.custom_formula.observe(lambda ch: self.check_formula(ch["new"]), names="value")
-        self.custom_button.on_click(lambda _b: self.add_custom_kpi())
-        self.diff_button.on_click(lambda _b: self.show_diff())
-        self.save_button.on_click(lambda _b: self.save())
-        self.reload_button.on_click(lambda _b: self.reload())
+        self.custom_button.on_click(lambda _b: self._near(self.custom_status, self.add_custom_kpi))
+        self.diff_button.on_click(lambda _b: self._near(self.save_status, self.show_diff))
+        self.save_button.on_click(lambda _b: self._near(self.save_status, self.save))
+        self.reload_button.on_click(lambda _b: self._near(self.save_status, self.reload))
 
         editor = W.VBox([
             W.HTML("<b>Add a node from the catalog</b>"),
             self.kpi, self.parent, self.layer, self.relation, self.sign, self.owner, self.weight,
             W.HTML("<small>Status thresholds (achievement ratio) for this KPI:</small>"),
             W.HBox([self.green, self.amber]),
-            self.add_button,
+            W.HBox([self.add_button, self.edit_status.widget]),
             W.HTML("<b>Edit an existing node</b> (fields above)"),
             self.node, W.HBox([self.update_button, self.remove_button]),
             W.HTML("<b>Define a custom KPI</b>"),
             self.custom_id, self.custom_zh, self.custom_en, self.custom_formula, self.formula_check,
-            self.custom_unit, self.custom_direction, self.custom_button,
+            self.custom_unit, self.custom_direction, W.HBox([self.custom_button, self.custom_status.widget]),
         ], layout=W.Layout(width="460px"))
         view = W.VBox([self.figure_out, self.outline], layout=W.Layout(flex="1"))
         self.widget = W.VBox([
@@ -148,13 +152,22 @@ class TreeDesigner(Panel):
             self._data_note(),
             W.HBox([editor, view]),
             self.issues_box,
-            W.HBox([self.diff_button, self.save_button, self.reload_button]),
-            self.status.widget,
+            W.HBox([self.diff_button, self.save_button, self.reload_button, self.save_status.widget]),
             self.diff_box,
         ])
         if self.load_error:
             self.status.error(f"{self.path.name} could not be loaded; showing the default tree", self.load_error)
         self.refresh()
+
+    def _near(self, box: StatusBox, action: Any) -> Any:
+        """Run a button's action with its messages in the status box beside that button."""
+        if box is not self.status:
+            self.status.clear()
+        self.status = box
+        for b in (self.save_status, self.edit_status, self.custom_status):
+            if b is not box:
+                b.clear()
+        return action()
 
     # -- data --------------------------------------------------------------------------------
     def catalog(self) -> Any:
