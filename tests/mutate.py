@@ -8,13 +8,15 @@ module's scratch copy shows the diff).
 
 ``--rerun`` keeps a module's scratch copy from an earlier run, refreshes its tests (and the test list of
 ``tests/mutation.yaml``) and re-checks only the mutants that survived or had no test, so the tests
-written for survivors are measured without running every mutant again. ``--jobs`` defaults to 1: the
-machine is shared.
+written for survivors are measured without running every mutant again. ``--only fn Class.method``
+mutates only those functions of the module (the rest counts as "not checked", outside the score).
+``--jobs`` defaults to 1: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -78,13 +80,24 @@ def results(work: Path, env: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool = False) -> dict:
+def patterns(module: str, only: list[str]) -> list[str]:
+    """mutmut name globs of the given functions (``fn`` or ``Class.method``) of ``kpi_lib/<module>.py``."""
+    return [f"kpi_lib.{module}." + ("xǁ" + "ǁ".join(f.split(".", 1)) if "." in f else f"x_{f}") + "__mutmut_*"
+            for f in only]
+
+
+def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool = False,
+               only: list[str] | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KPI_ROOT", "KPI_WAREHOUSE", "KPI_REFERENCE")}
     env["KPI_HEADLESS"] = "1"
     again: list[str] | None = None
     if rerun and (base / module / "mutants").is_dir():  # survivors and the unchecked rest of a stopped run
         again = [k for k, v in results(base / module, env).items() if v in ("survived", "no tests", "not checked")]
-    work = scratch_copy(module, tests, base, rerun=again is not None)
+        if only:
+            again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in patterns(module, only))]
+    elif only:
+        again = patterns(module, only)
+    work = scratch_copy(module, tests, base, rerun=rerun and again is not None)
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:
         with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
@@ -109,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="mutmut worker processes (default 1: a shared machine)")
     p.add_argument("--rerun", action="store_true",
                    help="re-check only the survivors of an earlier run, with the current tests")
+    p.add_argument("--only", nargs="+", metavar="FUNCTION",
+                   help="mutate only these functions of the module(s) (fn or Class.method)")
     p.add_argument("--dir", default=os.environ.get("KPI_MUTATE_DIR") or str(Path(tempfile.gettempdir()) / "kpi-mutate"))
     a = p.parse_args(argv)
     mapping = load_map()
@@ -120,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     scores = []
     for m in mods:
-        r = run_module(m, mapping[m], base, a.jobs, a.rerun)
+        r = run_module(m, mapping[m], base, a.jobs, a.rerun, a.only)
         scores.append(r)
         print(f"{m:12s} {r['killed']:4d}/{r['judged']:<4d} killed  score {r['score']:.1%}  {r['counts']}", flush=True)
         for s in r["survivors"]:

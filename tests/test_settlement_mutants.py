@@ -24,7 +24,7 @@ import pytest
 from cost_fixtures import make_project, make_warehouse
 
 from kpi_lib.errors import SettlementError
-from kpi_lib.settlement import Contract, FeeLine, Statement, contract_target, gmv_figures, settle
+from kpi_lib.settlement import Contract, FeeLine, Statement, contract_target, gmv_figures, settle, settle_all
 
 CONTRACTS = """
 contracts:
@@ -200,3 +200,22 @@ def test_settled_statement_to_dict(wh) -> None:
     assert d["terms"]["exit_clause"] is None
     assert d["total"] == "125.00" and d["snapshot_hash"] == wh.snapshot_hash()
     assert [ln["amount"] for ln in d["fee_lines"]] == ["10.00", "115.00"]
+
+
+def test_settle_all_runs_the_active_contracts(proj, wh) -> None:
+    (proj / "parameters" / "contracts.yaml").write_text(CONTRACTS + """
+  - id: C-OLD
+    stores: [S1]
+    end: "2026-10"
+    fee: {model: fixed, base: 5}
+  - id: C-FIX
+    stores: [S2]
+    fee: {model: fixed, base: 7}
+""", encoding="utf-8")
+    sts = settle_all("2026-11", warehouse=wh)
+    # C-OLD ended in October: not settled; the others in file order
+    assert [(s.contract_id, s.period, str(s.total)) for s in sts] == [("C-T", "2026-11", "125.00"),
+                                                                       ("C-FIX", "2026-11", "7.00")]
+    assert [s.contract_id for s in settle_all("2026-10", warehouse=wh)] == ["C-T", "C-OLD", "C-FIX"]
+    # no period: the last month with data (orders run to 2026-11)
+    assert [s.period for s in settle_all(warehouse=wh)] == ["2026-11", "2026-11"]
