@@ -112,7 +112,8 @@ def test_contract_target_precedence(proj, wh) -> None:
     write_targets(proj, "targets:\n"
                   "  - {kpi: gmv, entity_kind: contract, entity_id: C-X, period: '2026-11', value: 300}\n"
                   "  - {kpi: net_sales, entity_kind: contract, entity_id: C-X, period: '2026-11', value: 333}\n"
-                  "  - {kpi: net_sales, entity_kind: contract, entity_id: C-X, period: '2026-12', value: 444.444}\n")
+                  "  - {kpi: net_sales, entity_kind: contract, entity_id: C-X, period: '2026-12', value: 444.444}\n"
+                  "  - {kpi: gmv, entity_kind: contract, entity_id: C-STAR, period: '*', value: 123}\n")
     c = contract(target=1000, target_growth=0.5, targets={"2026-10": 250.005})
     # 1. the contract's own per-period target (rounded to cents, half up)
     assert contract_target(c, "2026-10", wh) == (D("250.01"), "contract targets")
@@ -125,6 +126,9 @@ def test_contract_target_precedence(proj, wh) -> None:
     assert contract_target(c, "2026-09", wh) == (D("1000.00"), "contract target")
     # 5. nothing at all
     assert contract_target(contract(), "2026-09", wh) == (None, "none")
+    # '*' = every month with data in *this* warehouse (orders run 2026-10..2026-11)
+    assert contract_target(contract(id="C-STAR"), "2026-11", wh) == (D("123.00"), "parameters/targets (gmv)")
+    assert contract_target(contract(id="C-STAR"), "2026-12", wh) == (None, "none")
     # a target file for another contract is not this one's
     assert contract_target(contract(id="C-Y", target=7), "2026-11", wh) == (D("7.00"), "contract target")
 
