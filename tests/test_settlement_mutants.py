@@ -20,11 +20,13 @@ import json
 from decimal import Decimal as D
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from cost_fixtures import make_project, make_warehouse
+from cost_fixtures import REFERENCE, build_tables, make_project, make_warehouse
 
 from kpi_lib.errors import SettlementError
 from kpi_lib.settlement import Contract, FeeLine, Statement, contract_target, gmv_figures, settle, settle_all
+from kpi_lib.warehouse import Warehouse
 
 CONTRACTS = """
 contracts:
@@ -223,3 +225,22 @@ def test_settle_all_runs_the_active_contracts(proj, wh) -> None:
     assert [s.contract_id for s in settle_all("2026-10", warehouse=wh)] == ["C-T", "C-OLD", "C-FIX"]
     # no period: the last month with data (orders run to 2026-11)
     assert [s.period for s in settle_all(warehouse=wh)] == ["2026-11", "2026-11"]
+
+
+def test_contract_target_growth_on_a_small_positive_base(proj, tmp_path: Path) -> None:
+    # any positive last-year net GMV is a base, even 0.50: S2 sold 0.50 of X-9 in 2026-09
+    t = build_tables()
+    o = t["orders"]
+    extra = o[o["order_id"] == "O5"].assign(order_id="O9", order_date=pd.Timestamp("2026-09-15"),
+                                            order_ts=pd.Timestamp("2026-09-15"), ship_date=pd.Timestamp("2026-09-16"),
+                                            promised_ship_date=pd.Timestamp("2026-09-16"), quantity=1,
+                                            gross_sales=0.5, gross_sales_rc=0.5)
+    t["orders"] = pd.concat([o, extra], ignore_index=True)
+    wh = Warehouse(tmp_path / "small")
+    with wh.transaction("small base") as w:
+        for name, df in t.items():
+            w.write(name, df, partition_by=() if name in REFERENCE else None)
+    c = contract(stores=["S2"], target_growth=1.0)
+    assert gmv_figures(c, "2026-09", wh)["net_gmv"] == D("0.50")
+    # 0.50 × (1 + 1.0) = 1.00
+    assert contract_target(c, "2027-09", wh) == (D("1.00"), "2026-09 net GMV × (1 + 1.0)")
