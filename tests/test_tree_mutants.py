@@ -97,3 +97,27 @@ def test_data_check_tolerance_floor_and_message() -> None:
                                  "(e.g. period p2: 0.3 vs 0.300002)")
     # a looser tolerance passes them all
     assert validate_tree(t, data, tolerance=1e-5) == []
+
+
+def test_data_check_skips_what_it_cannot_judge_and_goes_on() -> None:
+    t = _t([{"kpi": "net_profit", "layer": "top"},
+            {"kpi": "gmv", "parent": "net_profit", "relation": "additive"},
+            {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+            {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"}])
+    # no net_profit column: the root is not checked, but gmv (a later node) still is; the first row
+    # has no sessions (not judged), the rows after it are
+    data = pd.DataFrame({"period": ["p1", "p2", "p3"], "gmv": [5.0, 10.0, 12.0],
+                         "sessions": [float("nan"), 5.0, 5.0], "aov": [1.0, 2.0, 2.0]})
+    issues = validate_tree(t, data)
+    assert [(i.path, i.code) for i in issues] == [("kpi_tree.yaml: nodes[1]", "data")]
+    assert "on 1 row(s)" in issues[0].message and "period p3: 12 vs 10" in issues[0].message
+
+
+def test_data_check_gap_exactly_at_the_tolerance_passes() -> None:
+    t = _t([{"kpi": "gmv", "layer": "top"},
+            {"kpi": "sessions", "parent": "gmv", "relation": "multiplicative"},
+            {"kpi": "aov", "parent": "gmv", "relation": "multiplicative"}])
+    # expected 1 × 2.5 = 2.5, actual 2.0: gap 0.5 = 0.25 × max(1, 2.0) exactly (binary-exact floats)
+    data = pd.DataFrame({"period": ["p1"], "gmv": [2.0], "sessions": [1.0], "aov": [2.5]})
+    assert validate_tree(t, data, tolerance=0.25) == []
+    assert len(validate_tree(t, data, tolerance=0.2499)) == 1
