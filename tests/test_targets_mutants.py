@@ -169,3 +169,14 @@ def test_csv_target_errors_name_file_and_row(tmp_path) -> None:
     assert "give exactly one of value or growth" in issues[1]
     # no directory: no targets, no thresholds
     assert load_target_files(tmp_path / "absent") == ([], {})
+
+
+def test_target_for_reads_the_given_warehouse(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # '*' = every month with orders in *that* warehouse (kept outside the project's default path)
+    root = make_project(tmp_path / "p", targets_yaml="targets:\n  - {kpi: gmv, entity_kind: company, period: '*', value: 5}\n")
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    wh = make_warehouse(tmp_path / "elsewhere")
+    assert target_for("gmv", "company", None, "2025-06", wh) == 5.0  # company: no entity id
+    assert target_for("gmv", "company", "", "2026-03", wh) == 5.0
+    assert target_for("gmv", "company", None, "2026-04", wh) is None  # no orders in April 2026
