@@ -180,3 +180,7 @@ def test_target_for_reads_the_given_warehouse(tmp_path, monkeypatch: pytest.Monk
     assert target_for("gmv", "company", None, "2025-06", wh) == 5.0  # company: no entity id
     assert target_for("gmv", "company", "", "2026-03", wh) == 5.0
     assert target_for("gmv", "company", None, "2026-04", wh) is None  # no orders in April 2026
+    # a year of twelve month targets is their sum (2025: 12 × 5); 2026 has three months only
+    assert target_for("gmv", "company", None, "2025", wh) == 60.0
+    assert target_for("gmv", "company", None, "2026", wh) is None
+    assert target_for("gmv", "company", None, "2025-Q3", wh) == 15.0
