@@ -66,8 +66,8 @@ def test_quarter_target_is_the_sum_of_its_month_targets(env) -> None:
     assert target_for("gmv", "store", "M1", "2026-Q2", wh) == 60.0
     assert target_for("gmv", "store", "M2", "2026-Q2", wh) == 80.0
     r = target_row("gmv", "store", "M1", "2026-Q2", wh)
-    assert r is not None and r["method"] == "sum of 3 month targets" and r["source"] == "months"
-    assert (r["entity_id"], r["period"], r["cascade"], r["parent"]) == ("M1", "2026-Q2", False, "")
+    assert r == {"kpi": "gmv", "entity_kind": "store", "entity_id": "M1", "period": "2026-Q2", "value": 60.0,
+                 "cascade": False, "source": "months", "method": "sum of 3 month targets", "parent": ""}
     # N1 has April only: no quarter target (missing is not a partial sum)
     assert target_for("gmv", "store", "N1", "2026-Q2", wh) is None
     # a ratio KPI's quarter is not the sum of its months
