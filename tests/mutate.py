@@ -5,11 +5,18 @@ For each module of ``tests/mutation.yaml`` a scratch copy of the project is made
 and runs only that module's test files against each mutant. The score per module is printed and
 written to ``<scratch>/scores.json``; the surviving mutants are listed (``mutmut show NAME`` in the
 module's scratch copy shows the diff).
+
+``--rerun`` keeps a module's scratch copy from an earlier run, refreshes its tests (and the test list of
+``tests/mutation.yaml``) and re-checks only the mutants that survived or had no test, so the tests
+written for survivors are measured without running every mutant again. ``--only fn Class.method``
+mutates only those functions of the module (the rest counts as "not checked", outside the score).
+``--jobs`` defaults to 1: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -30,17 +37,24 @@ def load_map() -> dict[str, list[str]]:
     return yaml.safe_load((ROOT / "tests" / "mutation.yaml").read_text(encoding="utf-8"))["modules"]
 
 
-def scratch_copy(module: str, tests: list[str], base: Path) -> Path:
+def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False) -> Path:
+    """A fresh copy of the project for ``module`` (or, with ``rerun``, the earlier copy with fresh tests)."""
     work = base / module
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=IGNORE)
-        elif src.is_file():
-            shutil.copy2(src, work / name)
+    if rerun and (work / "mutants").is_dir():
+        for d in (work / "tests", work / "mutants" / "tests"):
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.copytree(ROOT / "tests", d, ignore=IGNORE)
+        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    else:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        for name in COPY:
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, work / name, ignore=IGNORE)
+            elif src.is_file():
+                shutil.copy2(src, work / name)
     cfg = (
         "\n[tool.mutmut]\n"
         'source_paths = ["kpi_lib"]\n'
@@ -54,27 +68,47 @@ def scratch_copy(module: str, tests: list[str], base: Path) -> Path:
     return work
 
 
-def run_module(module: str, tests: list[str], base: Path, jobs: int) -> dict:
-    work = scratch_copy(module, tests, base)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KPI_ROOT", "KPI_WAREHOUSE", "KPI_REFERENCE")}
-    env["KPI_HEADLESS"] = "1"
-    mutmut = [sys.executable, "-m", "mutmut"]
-    log = work / "mutmut.log"
-    with open(log, "w", encoding="utf-8") as out:
-        subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=work, env=env, stdout=out,
-                       stderr=subprocess.STDOUT, check=False)
-    res = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True,
-                         check=False)
-    counts: dict[str, int] = {}
-    survivors: list[str] = []
+def results(work: Path, env: dict[str, str]) -> dict[str, str]:
+    """mutant name → status (killed, survived, no tests, timeout, …) of a scratch copy."""
+    res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
+                         capture_output=True, text=True, check=False)
+    out: dict[str, str] = {}
     for line in res.stdout.splitlines():
         m = re.match(r"\s*(\S+): (.+)$", line)
-        if not m:
-            continue
-        status = m.group(2).strip()
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def patterns(module: str, only: list[str]) -> list[str]:
+    """mutmut name globs of the given functions (``fn`` or ``Class.method``) of ``kpi_lib/<module>.py``."""
+    return [f"kpi_lib.{module}." + ("xǁ" + "ǁ".join(f.split(".", 1)) if "." in f else f"x_{f}") + "__mutmut_*"
+            for f in only]
+
+
+def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool = False,
+               only: list[str] | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KPI_ROOT", "KPI_WAREHOUSE", "KPI_REFERENCE")}
+    env["KPI_HEADLESS"] = "1"
+    again: list[str] | None = None
+    if rerun and (base / module / "mutants").is_dir():  # survivors and the unchecked rest of a stopped run
+        again = [k for k, v in results(base / module, env).items() if v in ("survived", "no tests", "not checked")]
+        if only:
+            again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in patterns(module, only))]
+    elif only:
+        again = patterns(module, only)
+    work = scratch_copy(module, tests, base, rerun=rerun and again is not None)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    if again != []:
+        with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
+            subprocess.run([*mutmut, "run", "--max-children", str(jobs), *(again or [])], cwd=work, env=env,
+                           stdout=out, stderr=subprocess.STDOUT, check=False)
+    counts: dict[str, int] = {}
+    survivors: list[str] = []
+    for name, status in results(work, env).items():
         counts[status] = counts.get(status, 0) + 1
         if status in ("survived", "no tests"):
-            survivors.append(m.group(1))
+            survivors.append(name)
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
     judged = sum(v for k, v in counts.items() if k not in ("skipped", "not checked"))
     score = killed / judged if judged else float("nan")
@@ -85,7 +119,11 @@ def run_module(module: str, tests: list[str], base: Path, jobs: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("modules", nargs="*", help="modules of tests/mutation.yaml (default: all)")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=1, help="mutmut worker processes (default 1: a shared machine)")
+    p.add_argument("--rerun", action="store_true",
+                   help="re-check only the survivors of an earlier run, with the current tests")
+    p.add_argument("--only", nargs="+", metavar="FUNCTION",
+                   help="mutate only these functions of the module(s) (fn or Class.method)")
     p.add_argument("--dir", default=os.environ.get("KPI_MUTATE_DIR") or str(Path(tempfile.gettempdir()) / "kpi-mutate"))
     a = p.parse_args(argv)
     mapping = load_map()
@@ -97,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     scores = []
     for m in mods:
-        r = run_module(m, mapping[m], base, a.jobs)
+        r = run_module(m, mapping[m], base, a.jobs, a.rerun, a.only)
         scores.append(r)
         print(f"{m:12s} {r['killed']:4d}/{r['judged']:<4d} killed  score {r['score']:.1%}  {r['counts']}", flush=True)
         for s in r["survivors"]:
             print(f"    survived: {s}")
-    (base / "scores.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    old = json.loads((base / "scores.json").read_text(encoding="utf-8")) if (base / "scores.json").is_file() else []
+    merged = {r["module"]: r for r in [*old, *scores]}  # a run of some modules keeps the others' scores
+    (base / "scores.json").write_text(json.dumps(list(merged.values()), indent=2), encoding="utf-8")
     return 0
 
 

@@ -169,7 +169,7 @@ def test_settle_statement_from_warehouse(wh) -> None:
     assert k["net_gmv"] == D("230.00") and k["achievement"] == D("1.150000")
     # fee = 10 + 100 × 1.15 = 125
     assert st.total == D("125.00")
-    # exit clause: Oct net GMV 80 + 150 + 160 = 390 vs default target 1 000 = 0.39 (below); Nov 1.15 (not)
+    # exit clause: Oct net GMV (posted) 150 + 160 = 310 vs default target 1 000 = 0.31 (below); Nov 1.15 (not)
     assert st.exit_clause["consecutive_below"] == 0 and not st.exit_clause["triggered"]
     assert st.snapshot_hash == wh.snapshot_hash() and st.snapshot_hash
     d = st.to_dict()
@@ -181,7 +181,7 @@ def test_settle_statement_from_warehouse(wh) -> None:
 
 def test_settle_exit_clause_triggered(wh) -> None:
     st = settle("C-LOW", "2026-11", warehouse=wh)
-    # Oct: 390 / 1 000 = 0.39; Nov: 280 − 10 = 270 / 1 000 = 0.27 -> 2 periods below 0.8 -> termination right
+    # Oct: 310 / 1 000 = 0.31; Nov: 280 − 10 = 270 / 1 000 = 0.27 -> 2 periods below 0.8 -> termination right
     assert st.kpis["net_gmv"] == D("270.00")
     assert st.exit_clause["consecutive_below"] == 2 and st.exit_clause["triggered"]
 

@@ -1,0 +1,106 @@
+"""KPI engine paths its own tests never ran (issue 11): the posted basis (Amazon stores with settlement
+lines post a sale on its first settlement, other stores on the ship date, else the order date) and
+``compute_long_grains`` (one store-level query for several grains) against separate ``compute_long``
+calls. Data: ``tests/cost_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cost_fixtures import build_tables, make_project, make_warehouse
+
+from kpi_lib.metrics import compute, compute_long, compute_long_grains
+from kpi_lib.warehouse import Warehouse
+
+
+@pytest.fixture()
+def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return make_warehouse(tmp_path / "wh")
+
+
+def _by(df: pd.DataFrame, kpi: str) -> dict[tuple[str, str], float]:
+    return {(r.store_id, r.period): getattr(r, kpi) for r in df.itertuples() if pd.notna(getattr(r, kpi))}
+
+
+def test_posted_basis_gmv_per_store_and_month(wh) -> None:
+    # order basis: S1 Oct O6 80 + O7 150 = 230, Nov O1 100 + O2 80 = 180; S2 Oct O8 160, Nov O4 60 + O5 40
+    order = compute("gmv", by=["store_id"], start="2026-10-01", end="2026-12-31", warehouse=wh)
+    got = _by(order, "gmv")
+    assert {k: got.get(k, 0.0) for k in [("S1", "2026-10"), ("S1", "2026-11"), ("S2", "2026-10"), ("S2", "2026-11")]} \
+        == {("S1", "2026-10"): 230.0, ("S1", "2026-11"): 180.0, ("S2", "2026-10"): 160.0, ("S2", "2026-11"): 100.0}
+    # posted basis: S1 (settlement lines) on the first sales posting: O7 10-12, O6 11-03, O1 11-08,
+    # O2 12-01; S2 (none) on the ship date: O8 10-13, O4 11-11, O5 11-21
+    posted = _by(compute("gmv", by=["store_id"], start="2026-10-01", end="2026-12-31", warehouse=wh,
+                         basis="posted"), "gmv")
+    assert posted.get(("S1", "2026-10")) == 150.0
+    assert posted.get(("S1", "2026-11")) == 180.0
+    assert posted.get(("S1", "2026-12")) == 80.0
+    assert posted.get(("S2", "2026-10")) == 160.0
+    assert posted.get(("S2", "2026-11")) == 100.0
+    assert posted.get(("S2", "2026-12"), 0.0) == 0.0
+
+
+def test_posted_basis_ship_date_order_date_and_unsettled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    t = build_tables()
+    o = t["orders"]
+    # S2's O5 without a ship date falls back to its order date (11-20, still November); O4 shipped
+    # in December moves there. S1's O2 loses its settlement line: not settled = in no posted period
+    o.loc[o["order_id"] == "O5", "ship_date"] = pd.NaT
+    o.loc[o["order_id"] == "O4", "ship_date"] = pd.Timestamp("2026-12-01")
+    t["settlement_lines"] = t["settlement_lines"][t["settlement_lines"]["order_id"] != "O2"]
+    wh = Warehouse(tmp_path / "wh")
+    with wh.transaction("posted") as w:
+        for name, df in t.items():
+            w.write(name, df, partition_by=() if name in ("stores", "skus", "sku_costs", "fx_rates", "teams",
+                                                          "people", "assignments", "listings") else None)
+    posted = _by(compute("gmv", by=["store_id"], start="2026-10-01", end="2026-12-31", warehouse=wh,
+                         basis="posted"), "gmv")
+    assert posted.get(("S2", "2026-11")) == 40.0       # O5 on its order date
+    assert posted.get(("S2", "2026-12")) == 60.0       # O4 on its December ship date
+    assert posted.get(("S1", "2026-12"), 0.0) == 0.0   # O2 never settled
+    assert posted.get(("S1", "2026-11")) == 180.0      # O1 + O6 unchanged
+    # without any settlement lines S1 posts on ship dates too: O6 shipped 10-31 -> October 80 + 150
+    t["settlement_lines"] = t["settlement_lines"].iloc[0:0]
+    wh2 = Warehouse(tmp_path / "wh2")
+    with wh2.transaction("no settlements") as w:
+        for name, df in t.items():
+            if name != "settlement_lines":
+                w.write(name, df, partition_by=() if name in ("stores", "skus", "sku_costs", "fx_rates", "teams",
+                                                              "people", "assignments", "listings") else None)
+    p2 = _by(compute("gmv", by=["store_id"], start="2026-10-01", end="2026-12-31", warehouse=wh2,
+                     basis="posted"), "gmv")
+    # and O1 (shipped 11-06) + O2 (shipped 11-22) -> November 180; nothing in December
+    assert p2.get(("S1", "2026-10")) == 230.0 and p2.get(("S1", "2026-11")) == 180.0
+    assert p2.get(("S1", "2026-12"), 0.0) == 0.0
+
+
+@pytest.mark.parametrize("basis", ["order", "posted"])
+def test_compute_long_grains_equals_separate_calls(wh, basis: str) -> None:
+    kpis = ["gmv", "refunds", "aov", "net_profit"]
+    grains = {"company": None, "store": "store_id", "platform": "platform", "marketplace": "marketplace",
+              "team": "team_id"}
+    got = compute_long_grains(kpis, grains, period="month", start="2026-10-01", end="2026-11-30", warehouse=wh,
+                              basis=basis)
+    assert set(got) == set(grains)
+    for name, d in grains.items():
+        want = compute_long(kpis, by=[d] if d else [], period="month", start="2026-10-01", end="2026-11-30",
+                            warehouse=wh, basis=basis)
+        keys = ([d] if d else []) + ["period", "kpi"]
+        a = got[name].sort_values(keys).reset_index(drop=True)
+        b = want.sort_values(keys).reset_index(drop=True)
+        assert list(a.columns) == list(b.columns), name
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, obj=name)
+    # and a number by hand: company GMV November = 280 on both bases; platform shopee (S2) = 100
+    comp = got["company"].set_index(["period", "kpi"])["value"]
+    assert comp[("2026-11", "gmv")] == 280.0
+    plat = got["platform"].set_index(["platform", "period", "kpi"])["value"]
+    assert plat[("shopee", "2026-11", "gmv")] == 100.0 and plat[("amazon", "2026-11", "gmv")] == 180.0

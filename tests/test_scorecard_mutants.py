@@ -1,0 +1,151 @@
+"""Scorecard paths its tests never ran (issue 11), worked by hand: which card applies (id, team, role,
+none), where an achievement line's target comes from (target_value, parameters/targets, last year ×
+(1 + growth)), a value line re-targeted to the entity's target, the default cards, and the errors.
+Data: ``tests/cost_fixtures.py`` (order basis: team T1 = S1 + S2 in October, GMV 80 + 150 + 160 = 390).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from cost_fixtures import make_project, make_warehouse
+
+from kpi_lib.definitions import load_catalog
+from kpi_lib.errors import ConfigError, KpiError
+from kpi_lib.scorecard import ScorecardConfig, ScorecardDef, load_scorecards, score, score_lines
+
+CARDS = {"scorecards": [
+    {"id": "team-any", "applies_to": "team", "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2,
+                                                        "maximum": 3}]},
+    {"id": "team-t2", "applies_to": "team", "team": "T2",
+     "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 10, "target": 20, "maximum": 30}]},
+    {"id": "person-any", "applies_to": "person",
+     "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]},
+    {"id": "person-op", "applies_to": "person", "role": "operator",
+     "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]},
+    {"id": "person-op-t1", "applies_to": "person", "role": "operator", "team": "T1",
+     "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]},
+    {"id": "growth", "applies_to": "team",
+     "kpis": [{"kpi": "gmv", "weight": 100, "basis": "achievement", "growth": 0.1, "threshold": 0.8, "target": 1.0,
+               "maximum": 1.2}]},
+]}
+
+
+@pytest.fixture()
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return root
+
+
+@pytest.fixture()
+def wh(proj: Path, tmp_path: Path):
+    return make_warehouse(tmp_path / "wh")
+
+
+def test_which_card_applies(wh) -> None:
+    cfg = ScorecardConfig.model_validate(CARDS)
+    # a team card for this team beats the generic one
+    assert score(team_id="T2", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "team-t2"
+    assert score(team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "team-any"
+    # P2 is an operator: team + role beats role beats generic
+    assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "person-op-t1"
+    assert score(person_id="P2", team_id="T2", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "person-op"
+    # P1 is a manager: only the generic card fits
+    assert score(person_id="P1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "person-any"
+    # named card
+    assert score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, scorecard_id="team-t2").scorecard_id \
+        == "team-t2"
+    with pytest.raises(ConfigError, match="scorecards.yaml: no scorecard 'nope'"):
+        score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, scorecard_id="nope")
+    only_ops = ScorecardConfig.model_validate({"scorecards": [CARDS["scorecards"][3]]})
+    with pytest.raises(ConfigError, match="no person scorecard for team=None role=manager; add one"):
+        score(person_id="P1", period="2026-11", warehouse=wh, config=only_ops)
+    with pytest.raises(KpiError, match="score needs person_id or team_id"):
+        score(period="2026-11", warehouse=wh, config=cfg)
+
+
+def test_achievement_target_from_last_year_growth(wh) -> None:
+    cfg = ScorecardConfig.model_validate(CARDS)
+    # 2027-10 has no target and no data: the target is T1's 2026-10 GMV 390 × 1.1 = 429
+    sc = score(team_id="T1", period="2027-10", warehouse=wh, config=cfg, scorecard_id="growth")
+    ln = sc.lines.iloc[0]
+    assert ln["target"] == pytest.approx(429.0)
+    assert ln["target_source"] == "last_year+0.1"
+    # achievement levels shown as KPI values: threshold 0.8 × 429, maximum 1.2 × 429
+    assert ln["threshold"] == pytest.approx(343.2) and ln["maximum"] == pytest.approx(514.8)
+    assert math.isnan(ln["actual"]) and sc.total == 0.0  # no actual: floor 0, never a made-up score
+    # quarterly: 2027-Q4 <- 2026-Q4 (T1: Oct 390 + Nov 240) × 1.1 = 693
+    q = score(team_id="T1", period="2027-Q4", warehouse=wh, config=cfg, scorecard_id="growth")
+    assert q.lines.iloc[0]["target"] == pytest.approx(693.0)
+
+
+def test_achievement_and_value_targets_from_target_files(proj, wh) -> None:
+    (proj / "parameters" / "targets" / "t.yaml").write_text(
+        "targets:\n"
+        "  - {kpi: gmv, entity_kind: team, entity_id: T1, period: '2026-11', value: 200}\n", encoding="utf-8")
+    cfg = ScorecardConfig.model_validate(CARDS)
+    # T1 November GMV: S1 180 + S2 until 11-15 60 = 240; target 200 -> achievement 1.2 -> 150 points
+    sc = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, scorecard_id="growth")
+    ln = sc.lines.iloc[0]
+    assert ln["target"] == 200.0 and ln["target_source"] == "targets"
+    assert ln["achievement"] == pytest.approx(1.2) and sc.total == pytest.approx(150.0)
+    # a value line takes the entity target 200 instead of its configured 2 (money: thresholds scale × 100)
+    v = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, scorecard_id="team-any").lines.iloc[0]
+    assert (v["threshold"], v["target"], v["maximum"]) == (100.0, 200.0, 300.0)
+    assert v["target_source"] == "targets"
+    # 240 between target 200 (100 %) and maximum 300 (150 %): 100 + 50 × 40 / 100 = 120
+    assert v["payout_pct"] == pytest.approx(120.0)
+
+
+def test_value_line_retarget_by_unit() -> None:
+    cat = load_catalog()
+    card = ScorecardDef.model_validate({"id": "c", "kpis": [
+        {"kpi": "gmv", "weight": 50, "threshold": 80, "target": 100, "maximum": 120},
+        {"kpi": "net_margin", "weight": 50, "threshold": 0.04, "target": 0.10, "maximum": 0.16}]})
+    lines, _, _ = score_lines(card, {"gmv": 200.0, "net_margin": 0.12}, cat, None,
+                              {"gmv": 250.0, "net_margin": 0.12})
+    g, m = lines.set_index("kpi").loc["gmv"], lines.set_index("kpi").loc["net_margin"]
+    # money: ratio kept: 80/100 and 120/100 of 250 = 200 and 300
+    assert (g["threshold"], g["target"], g["maximum"]) == (200.0, 250.0, 300.0)
+    assert g["payout_pct"] == pytest.approx(50.0)  # at the threshold
+    # a ratio: differences kept: 0.12 − 0.06 = 0.06, 0.12 + 0.06 = 0.18
+    assert (m["threshold"], m["target"], m["maximum"]) == pytest.approx((0.06, 0.12, 0.18))
+    assert m["payout_pct"] == pytest.approx(100.0)
+    # a configured target of 0 keeps differences even for money: 0 → 50 moves −10/+10 by 50
+    zero = ScorecardDef.model_validate({"id": "z", "kpis": [
+        {"kpi": "gmv", "weight": 100, "threshold": -10, "target": 0, "maximum": 10}]})
+    z = score_lines(zero, {"gmv": 50.0}, cat, None, {"gmv": 50.0})[0].iloc[0]
+    assert (z["threshold"], z["target"], z["maximum"]) == (40.0, 50.0, 60.0)
+    # no entity target (NaN): the configured band stays
+    n = score_lines(card, {"gmv": 100.0, "net_margin": 0.1}, cat, None, {"gmv": float("nan")})[0].iloc[0]
+    assert (n["threshold"], n["target"], n["target_source"]) == (80.0, 100.0, "scorecards.yaml")
+
+
+def test_direction_against_the_catalog_is_an_error() -> None:
+    # gmv is higher-is-better in the catalog; a descending band without an explicit direction
+    card = ScorecardDef.model_validate({"id": "bad", "kpis": [
+        {"kpi": "gmv", "weight": 100, "threshold": 120, "target": 100, "maximum": 80}]})
+    with pytest.raises(ConfigError, match=r"scorecards.yaml: bad.gmv is up-is-better but its threshold, target and "
+                                          r"maximum are ordered the other way"):
+        score_lines(card, {"gmv": 100.0}, load_catalog())
+    # without a catalog the band's own order decides (down): 90 between 100 and 80 -> 125
+    lines, total, _ = score_lines(card, {"gmv": 90.0})
+    assert lines.iloc[0]["direction"] == "down" and total == pytest.approx(125.0)
+
+
+def test_default_cards_when_the_file_is_absent(proj) -> None:
+    cfg = load_scorecards()
+    assert [(c.id, c.applies_to) for c in cfg.scorecards] == [("default-team", "team"),
+                                                              ("default-person", "person")]
+    k = cfg.scorecards[0].kpis
+    assert [(x.kpi, x.weight, x.basis) for x in k] == [("gmv", 40, "achievement"), ("net_margin", 30, "value"),
+                                                      ("return_rate", 30, "value")]
+    assert k[0].growth == 0.1 and (k[0].threshold, k[0].target, k[0].maximum) == (0.8, 1.0, 1.2)
+    assert (k[1].threshold, k[1].target, k[1].maximum) == (0.04, 0.10, 0.16)
+    assert (k[2].threshold, k[2].target, k[2].maximum) == (0.10, 0.06, 0.03)
+    assert cfg.scorecards[0].name == "Team scorecard (default)" and cfg.scorecards[1].name == "Person scorecard (default)"
+    assert cfg.scorecards[1].kpis == k
