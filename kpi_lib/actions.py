@@ -619,7 +619,7 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     from .metrics import period_label
     from .warehouse import Warehouse
 
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     if not wh.has("kpi_status"):
         return pd.DataFrame(columns=DEVIATION_COLUMNS)
     st = wh.read("kpi_status")

@@ -37,24 +37,16 @@ VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "va
                  "complete", "missing", "stores_covered", "stores_total", "basis"]
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def data_range(warehouse: Any = None) -> tuple[dt.date | None, dt.date | None]:
     """First and last order date in the warehouse (the range `kpi compute` covers)."""
-    con = _wh(warehouse).connect()
-    try:
-        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
-    finally:
-        con.close()
-    return lo, hi
+    return Warehouse.of(warehouse).order_dates()
 
 
 def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = None,
                period_kinds: tuple[str, ...] = PERIOD_KINDS, start: Any = None, end: Any = None) -> pd.DataFrame:
     """Tidy KPI values for the standard grains over [start, end] (default: the orders' date range)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = load_catalog()
     lo, hi = data_range(wh)
     start, end = start or lo, end or hi
@@ -88,7 +80,7 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
 def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
     t0 = time.perf_counter()
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     _ = wh.current  # raises WarehouseError with a hint when there is no warehouse
     # overheads first, in their own snapshot: the engine's net_profit reads the allocations from the
     # live snapshot. A crash between the two leaves a consistent (if partly refreshed) warehouse.
@@ -126,7 +118,7 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
 def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id: str | None = None,
                   period: str | None = None, kpis: list[str] | None = None, lang: str = "zh") -> pd.DataFrame:
     """One row per KPI for an entity and month (default: the latest month): value, target, status, names."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = load_catalog()
     vals = wh.read("kpi_values") if wh.has("kpi_values") else pd.DataFrame(columns=VALUE_COLUMNS)
     vals = vals[(vals["entity_kind"] == entity_kind) & (vals["entity_id"] == (entity_id or ""))]

@@ -100,9 +100,6 @@ FEE_STEP = {
 CENT = Decimal("0.01")
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def period_range(period: str) -> tuple[dt.date, dt.date]:
     """Inclusive dates of a period label (``2026-11``, ``2026-Q4``) or ``YYYY-MM-DD..YYYY-MM-DD``."""
@@ -183,7 +180,7 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
     """
     if basis not in ("order", "posted"):
         raise KpiError(f"basis must be 'order' or 'posted', not {basis!r}")
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     if period is None:
         period = last_month(wh)
     start, end = period_range(period)
@@ -247,7 +244,7 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
     landed cost and discounts, refunds, fees, advertising and overheads, then the posted-basis net
     profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     period = period or last_month(wh)
     a = waterfall(entity_kind, entity_id, period, "order", wh)
     b = waterfall(entity_kind, entity_id, period, "posted", wh)
@@ -280,15 +277,7 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
 
 def last_month(warehouse: Any = None) -> str:
     """The last month with order data (the default reporting month)."""
-    wh = _wh(warehouse)
-    con = wh.connect()
-    try:
-        d = con.execute("SELECT max(CAST(order_date AS DATE)) FROM orders").fetchone()[0]
-    finally:
-        con.close()
-    if d is None:
-        return (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-    return pd.Timestamp(d).strftime("%Y-%m")
+    return Warehouse.of(warehouse).last_month()
 
 
 # ----------------------------------------------------------------------------- unit economics
@@ -309,7 +298,7 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
     Costs without a SKU (store-level storage, ads without SKU, overheads) are not in unit economics.
     ``cost_missing`` marks SKUs with sales lacking a unit cost (their COGS is unknown, not 0).
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     if period is None:
         period = last_month(wh)
     start, end = period_range(period)
@@ -504,7 +493,7 @@ def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
 
 def overhead_items(month: str, warehouse: Any = None, config: Overheads | None = None) -> pd.DataFrame:
     """item, kind, basis, stores (list), amount_rc (Decimal, cents) of every overhead active in ``month``."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_overheads()
     stores = _active_stores(month, wh)
     rows = []
@@ -572,7 +561,7 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
     Each item's parts sum exactly to the item (largest remainder on cents), so the allocation sums
     exactly to the overhead total. ``basis`` overrides every item's basis.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     items = overhead_items(month, wh, config)
     rows = []
     cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}
@@ -593,18 +582,12 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
     return pd.DataFrame(rows, columns=["store_id", "month", "item", "amount_rc"])
 
 
-def _data_months(wh: Warehouse) -> list[str]:
-    from .targets import _data_months as months
-
-    return months(wh)
-
-
 def overhead_allocations(months: list[str] | None = None, warehouse: Any = None,
                          config: Overheads | None = None) -> pd.DataFrame:
     """store_id, month, item, amount_rc for every month with order data (or ``months``)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_overheads()
-    months = months if months is not None else _data_months(wh)
+    months = months if months is not None else wh.data_months()
     bases = _basis_table(min(months), max(months), wh) if months else None
     frames = [allocate_overheads(m, warehouse=wh, config=cfg, _bases=bases) for m in months]
     frames = [f for f in frames if len(f)]
@@ -620,7 +603,7 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 
     Inside compute's transaction pass its ``writer``; otherwise a transaction of its own is opened.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     df = overhead_allocations(months, wh)
     if writer is not None:
         writer.write("overhead_allocations", df, partition_by=())

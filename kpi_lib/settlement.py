@@ -43,7 +43,10 @@ from pydantic import ConfigDict, Field, model_validator
 
 from . import paths
 from .config import StrictModel, load_model
-from .errors import SettlementError
+from .errors import ConfigError, DefinitionError, SettlementError, TargetError
+from .metrics import compute
+from .periods import period_bounds, period_kind, period_label, shift_period
+from .targets import target_for
 from .warehouse import Warehouse
 
 CENT = Decimal("0.01")
@@ -289,14 +292,9 @@ def exit_clause_state(clause: ExitClause | None, history: list[tuple[str, Decima
 # ------------------------------------------------------------------------------ warehouse figures
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def contract_period(contract: Contract, period: str) -> str:
     """The contract's period label holding ``period`` (a month maps to its quarter for quarterly contracts)."""
-    from .metrics import period_bounds, period_kind, period_label
-
     kind = period_kind(period)
     if kind == contract.period:
         return period
@@ -311,10 +309,8 @@ GMV_BASIS = "posted"  # contracts settle on money as posted (settlement date), n
 def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[str, Decimal]:
     """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents), on the
     ``GMV_BASIS`` basis of the KPI engine."""
-    from .metrics import compute
-
     df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
-                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse), basis=GMV_BASIS)
+                 filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
     if df.empty:
         gmv = ref = xg = xr = 0.0
     else:
@@ -332,16 +328,14 @@ def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[
 def contract_target(contract: Contract, period: str, warehouse: Any = None) -> tuple[Decimal | None, str]:
     """(target, source): per-period target, else kpi_lib.targets (entity_kind contract, kpi gmv/net_sales),
     else same period last year's net GMV × (1 + target_growth), else the default ``target``."""
-    from .metrics import shift_period
-
     if period in contract.targets:
         return money(contract.targets[period]), "contract targets"
-    from .targets import target_for
-
     for kpi in ("gmv", "net_sales"):  # the one target reports and scorecards read for the contract
         try:
             t = target_for(kpi, "contract", contract.id, period, warehouse)
-        except Exception as exc:  # noqa: BLE001 - broken target files: say so unless the contract has its own rule
+        except ConfigError:
+            raise  # a broken parameter file is named, never swallowed
+        except (TargetError, DefinitionError) as exc:  # no usable target there: fine when the contract has its own rule
             if contract.target_growth is None and contract.target is None:
                 raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: "
                                       f"{exc}") from exc
@@ -421,9 +415,7 @@ def is_active(contract: Contract, period: str) -> bool:
 
 def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
     """The settlement statement of one contract for one period."""
-    from .metrics import period_bounds, shift_period
-
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     c = get_contract(contract_id)
     per = contract_period(c, period)
     if not is_active(c, per):
@@ -455,10 +447,8 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
 
 def settle_all(period: str | None = None, warehouse: Any = None) -> list[Statement]:
     """Statements of every contract running in ``period`` (default: the last month with data)."""
-    from .costs import last_month
-
-    wh = _wh(warehouse)
-    period = period or last_month(wh)
+    wh = Warehouse.of(warehouse)
+    period = period or wh.last_month()
     return [settle(c.id, period, wh) for c in load_contracts() if is_active(c, period)]
 
 
@@ -490,9 +480,7 @@ def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] 
     else:
         tgt = money(c.target) if c.target is not None else (money(next(iter(c.targets.values()))) if c.targets else None)
         if tgt is None:
-            from .costs import last_month
-
-            t, _ = contract_target(c, contract_period(c, last_month(warehouse)), warehouse)
+            t, _ = contract_target(c, contract_period(c, Warehouse.of(warehouse).last_month()), warehouse)
             tgt = t if t is not None else Decimal(0)
     if tgt <= 0:
         raise SettlementError(f"contract {c.id}: no positive target to build scenarios from; pass target=")
