@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -42,9 +43,10 @@ import pandas as pd
 from pydantic import Field
 
 from . import org, paths
-from .config import StrictModel, load_model
+from .config import StrictModel, load_model, workbench
 from .errors import ConfigError, KpiError
-from .metrics import compute, compute_long, period_bounds, period_kind, shift_period
+from .metrics import compute, compute_long
+from .periods import period_bounds, period_kind, shift_period
 from .warehouse import Warehouse, WarehouseWriter
 
 ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person", "contract", "category", "sku")
@@ -171,9 +173,12 @@ def _entity_scope(entity_kind: str, entity_id: str | None) -> dict[str, str] | N
 
 def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str | None = None,
                    period: str | None = None, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
-                   complete_for: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+                   complete_for: str | None = None, stores: Sequence[str] | None = None
+                   ) -> tuple[dict[str, float], dict[str, Any]]:
     """Engine values of ``kpis`` for one entity and period (label or ``a..b`` range) and the
     completeness of the row: ``{complete, missing, stores_covered, stores_total}``.
+
+    ``stores``: a set of stores taken as one entity (e.g. a marketplace's stores; overrides the entity).
 
     With ``complete_for`` every KPI is over the stores complete for that KPI (one store set).
     A custom range sums daily values (for additive KPIs only).
@@ -186,7 +191,8 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
     start, end = period_range(period)
     custom = ".." in str(period)
     pk = "day" if custom else period_kind(period)
-    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=_entity_scope(entity_kind, entity_id),
+    scope = {"store_id": sorted(str(x) for x in stores)} if stores is not None else _entity_scope(entity_kind, entity_id)
+    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=scope,
                         warehouse=wh, basis=basis, complete_for=complete_for)
     if not custom:
         long = long[long["period"] == str(period)]
@@ -207,8 +213,12 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
 
 
 def waterfall(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-              basis: Literal["order", "posted"] = "order", warehouse: Any = None) -> pd.DataFrame:
+              basis: Literal["order", "posted"] = "order", warehouse: Any = None,
+              stores: Sequence[str] | None = None) -> pd.DataFrame:
     """GMV → net profit for one entity and period; the signed steps add up exactly (cents).
+
+    ``stores``: several stores as one entity (a marketplace's stores in the cost explorer): the KPIs
+    over their rows together (ratios of sums over the complete stores), not a sum of per-store tables.
 
     Every step is the catalog KPI of :data:`STEP_KPI` computed by the KPI engine on the given basis,
     over the stores that have every source net profit needs (so the last row equals
@@ -217,7 +227,8 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     """
     steps = [s.step for s in STEPS if s.kind != "subtotal"]
     kpis = [STEP_KPI[s] for s in steps]
-    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit")
+    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
+                                stores=stores)
     unknown = info["stores_total"] > 0 and info["stores_covered"] == 0
     out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
     out["kpi"] = out["step"].map(STEP_KPI)
@@ -480,8 +491,6 @@ def _active_stores(month: str, wh: Warehouse) -> pd.DataFrame:
 
 
 def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
-    from .config import workbench
-
     if currency == workbench().reporting_currency:
         return Decimal(1)
     fx = wh.read("fx_rates") if wh.has("fx_rates") else pd.DataFrame(columns=["month", "currency", "rate"])

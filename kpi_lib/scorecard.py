@@ -41,9 +41,9 @@ from .config import StrictModel, load_model
 from .definitions import load_catalog
 from .errors import ConfigError, KpiError
 from .metrics import compute_long
-from .periods import last_year, period_bounds, period_kind
+from .periods import period_bounds, period_kind
 from .targets import achievement as achievement_of
-from .targets import target_for
+from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
 
@@ -370,9 +370,9 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
         if math.isfinite(t):
             out[ln.kpi] = t
             continue
-        ly = last_year(period)
-        prev = _actuals([ln.kpi], ly, dim, entity_id, filters, wh).get(ln.kpi, float("nan"))
-        out[ln.kpi] = prev * (1 + ln.growth) if math.isfinite(prev) else float("nan")
+        g = growth_target(period, ln.growth,
+                          lambda ly, k=ln.kpi: _actuals([k], ly, dim, entity_id, filters, wh).get(k, float("nan")))
+        out[ln.kpi] = float("nan") if g.value is None else g.value
         out[f"{ln.kpi}:source"] = f"last_year+{ln.growth:g}"  # type: ignore[assignment]
     return out
 

@@ -46,7 +46,7 @@ from .config import StrictModel, load_model
 from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
 from .periods import period_bounds, period_kind, period_label, shift_period
-from .targets import target_for
+from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
 CENT = Decimal("0.01")
@@ -343,10 +343,9 @@ def contract_target(contract: Contract, period: str, warehouse: Any = None) -> t
         if t is not None:
             return money(t), f"parameters/targets ({kpi})"
     if contract.target_growth is not None:
-        ly = shift_period(period, -4 if contract.period == "quarter" else -12)
-        base = gmv_figures(contract, ly, warehouse)["net_gmv"]
-        if base > 0:
-            return money(base * (1 + contract.target_growth)), f"{ly} net GMV × (1 + {contract.target_growth})"
+        g = growth_target(period, contract.target_growth, lambda ly: gmv_figures(contract, ly, warehouse)["net_gmv"])
+        if g.base > 0:
+            return money(g.value), f"{g.last_year} net GMV × (1 + {contract.target_growth})"
     if contract.target is not None:
         return money(contract.target), "contract target"
     return None, "none"
@@ -487,16 +486,29 @@ def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] 
     models = [c.fee.model_copy(update={"name": c.fee.name or "contract"})]
     models += [m.model_copy(update={"name": m.name or f"alternative {i + 1}"}) for i, m in enumerate(c.alternatives)]
     models += _equivalents(c, tgt)
+    return compare_scenarios(models, tgt, c.provider_cost, scenarios)
+
+
+SCENARIO_COLUMNS = ["model", "achievement", "net_gmv", "client_pays", "provider_earns", "fee_pct_of_gmv"]
+
+
+def compare_scenarios(models: FeeModel | list[FeeModel], target: Any, provider_cost: Any = 0,
+                      scenarios: tuple[float, ...] | list[float] = DEFAULT_SCENARIOS) -> pd.DataFrame:
+    """One row per fee model × achievement scenario: net GMV = target × achievement and the fee on it,
+    both rounded half-up to the cent like every statement (:func:`money`, :func:`fee_lines`);
+    provider_earns = fee − provider_cost. The one scenario rule: ``compare_models`` and the contract
+    simulator both call it."""
+    models = [models] if isinstance(models, FeeModel) else list(models)
+    tgt, cost = money(target), money(provider_cost)
     rows = []
     for m in models:
         for sc in scenarios:
             a = Decimal(repr(float(sc))).quantize(ACH, rounding=ROUND_HALF_UP)
             gmv = money(tgt * a)
             tot = total_of(fee_lines(m, gmv, a))
-            rows.append((m.name, float(a), float(gmv), float(tot), float(tot - c.provider_cost),
+            rows.append((m.name, float(a), float(gmv), float(tot), float(tot - cost),
                          float(tot / gmv) if gmv else float("nan")))
-    return pd.DataFrame(rows, columns=["model", "achievement", "net_gmv", "client_pays", "provider_earns",
-                                       "fee_pct_of_gmv"])
+    return pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
 
 
 __all__ = [
@@ -509,6 +521,7 @@ __all__ = [
     "Statement",
     "Tier",
     "compare_models",
+    "compare_scenarios",
     "contract_period",
     "contract_target",
     "exit_clause_state",
