@@ -50,13 +50,21 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from . import paths
 from .config import StrictModel, format_validation_error, read_yaml
+from .definitions import load_catalog
 from .errors import ConfigError
-from .metrics import compute, period_bounds, shift_period
+from .metrics import compute
 from .org import ENTITY_DIMENSION, assignments, contract_stores, entity_stores
+from .periods import period_bounds, period_label, shift_period
+from .targets import achievement
+from .tree import attribute, load_tree, split_change
+from .warehouse import Warehouse
 
 EntityKind = Literal["company", "platform", "marketplace", "store", "team", "person", "contract"]
 Status = Literal["open", "done", "dropped"]
@@ -228,8 +236,6 @@ def validate_actions(actions: list[Action], source: str = "actions.yaml", refere
     checked against the reference data (warehouse snapshot or data/reference/); without reference
     data only KPIs are checked.
     """
-    from .definitions import load_catalog
-
     cat = catalog or load_catalog()
     kpis = set(cat.ids())
     known = known_entities(reference, warehouse)
@@ -289,8 +295,6 @@ def _plain(a: Action) -> dict:
 
 
 def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
     y = YAML()  # round-trip: keeps comments, key order, quoting and flow style of the existing file
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 120
@@ -302,8 +306,6 @@ def _yaml() -> Any:
 
 def _merge(old: Any, new: Any) -> Any:
     """``new`` written over ``old`` (a ruamel node), keeping old nodes and their formatting where equal."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     if isinstance(old, CommentedMap) and isinstance(new, dict):
         for k in [k for k in old if k not in new]:
             del old[k]
@@ -349,8 +351,6 @@ def save_actions(actions: list[Action], path: Path | None = None, reference: Pat
         except Exception:  # noqa: BLE001 - an unreadable old file is replaced by the validated new one
             doc = None
     if doc is None or not hasattr(doc, "get") or not isinstance(doc.get("actions"), list):
-        from ruamel.yaml.comments import CommentedMap
-
         doc = CommentedMap()
         doc.yaml_set_start_comment(HEADER.replace("# ", "").rstrip("\n"))
         doc["actions"] = []
@@ -378,8 +378,6 @@ def save_actions(actions: list[Action], path: Path | None = None, reference: Pat
 
 
 def read_yaml_text(text: str, source: str) -> Any:
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -475,8 +473,6 @@ def judge(before: float, after: float, expected: float | None, direction: str) -
     if expected is not None:
         if pd.isna(after):
             return "incomplete"
-        from .targets import achievement
-
         ach = achievement(after, expected, direction)
         if pd.isna(ach):  # expected value 0: compare directly
             ok = after >= expected if direction == "up" else after <= expected
@@ -501,8 +497,6 @@ def actions_for(entity_kind: str, entity_id: str | None, period: str, person_id:
     ``person_id`` narrows the list to the actions that person owns or that concern their stores;
     for ``entity_kind='person'`` it defaults to the entity.
     """
-    from .definitions import load_catalog
-
     start, end = period_bounds(period)
     acts = load_actions(path) if actions is None else actions
     cache: dict = {}
@@ -616,8 +610,6 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     of the last three months (this one included), i.e. the deviation is already being worked on;
     with ``as_of`` only actions created by that day count (a report passes its period's end).
     """
-    from .metrics import period_label
-    from .warehouse import Warehouse
 
     wh = Warehouse.of(warehouse)
     if not wh.has("kpi_status"):
@@ -656,8 +648,6 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
     contribution (in the parent KPI's unit), share, rank. KPIs without a breakdown are absent; when a
     driver's value is missing the KPI's drivers are listed with NaN contributions (the split is unknown).
     """
-    from .tree import attribute, load_tree
-
     tr = tree or load_tree()
     dim_id = None if entity_kind == "company" else entity_id
     want = set(kpis) if kpis else None
@@ -686,8 +676,6 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
                          "contribution": k.contribution, "share": k.share, "rank": rank,
                          "kpi_value_a": node.value_a, "kpi_value_b": node.value_b})
     # ratio KPIs the tree does not break down (ACoS, CVR…): LMDI split of numerator ÷ denominator
-    from .definitions import load_catalog
-    from .tree import split_change
 
     cat = load_catalog()
     ratios: dict[str, tuple[str, str]] = {}

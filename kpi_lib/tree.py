@@ -37,6 +37,9 @@ from . import paths
 from .config import StrictModel, dump_yaml, format_validation_error, read_yaml
 from .definitions import Catalog, load_catalog
 from .errors import ConfigError, DefinitionError
+from .metrics import compute
+from .org import ENTITY_DIMENSION
+from .periods import period_kind
 
 Layer = Literal["top", "middle", "execution"]
 Relation = Literal["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
@@ -465,9 +468,6 @@ def attribute(tree: KpiTree | None = None, entity_kind: str = "company", entity_
     With ``targets`` (KPI → target value), a = targets (KPIs without a target take the actual value
     of period_a, i.e. no gap) and b = actual of ``period_b or period_a``.
     """
-    from .metrics import compute, period_kind
-    from .org import ENTITY_DIMENSION
-
     tree = tree or load_tree()
     if period_a is None:
         raise DefinitionError("attribute needs period_a (e.g. '2026-10')")
