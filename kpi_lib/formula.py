@@ -13,12 +13,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .definitions import Catalog
 from .errors import DefinitionError
+
+if TYPE_CHECKING:  # pragma: no cover - types only: kpi_lib.definitions imports this module (formulas)
+    from .definitions import Catalog
 
 FUNCTIONS = {"min", "max", "abs"}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
