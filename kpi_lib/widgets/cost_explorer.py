@@ -244,13 +244,9 @@ class CostExplorer(Panel):
         return df.reset_index(drop=True)
 
     def months(self) -> list[str]:
-        from ..metrics import period_bounds, period_kind
+        from ..periods import months_between, period_bounds
 
-        p = str(self.period.value)
-        if period_kind(p) == "month":
-            return [p]
-        s, e = period_bounds(p)
-        return [x.strftime("%Y-%m") for x in pd.period_range(s, e, freq="M")]
+        return months_between(*period_bounds(str(self.period.value)))
 
     def overheads(self) -> pd.DataFrame:
         """Overheads the selected stores carry under the chosen basis, per store and item."""
