@@ -18,11 +18,13 @@ import ipywidgets as W
 
 from .. import paths
 from ..errors import ConfigError, KpiError
+from ..status import STATUS_COLORS as _STATUS_PALETTE
 
 HEADLESS_ENV = "KPI_HEADLESS"
 
 _COLORS = {"error": "#b3261e", "ok": "#1b7f3b", "info": "#3a4a5c", "warn": "#9a6700"}
-STATUS_COLORS = {"green": "#2e9d5b", "amber": "#e0a100", "red": "#d64541", None: "#9aa5b1", "": "#9aa5b1"}
+# the one status palette (kpi_lib.status); no status yet is drawn like "none"
+STATUS_COLORS = {**_STATUS_PALETTE, None: _STATUS_PALETTE["none"], "": _STATUS_PALETTE["none"]}
 
 
 def headless() -> bool:
