@@ -7,7 +7,6 @@ kpi_lib (the same ones the CLI uses). This module only formats what those functi
 from __future__ import annotations
 
 import difflib
-import html
 import math
 import os
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ import ipywidgets as W
 
 from .. import paths
 from ..errors import ConfigError, KpiError
+from ..present import esc  # the one HTML escape (kpi_lib.present owns formatting)
 from ..status import STATUS_COLORS as _STATUS_PALETTE
 
 HEADLESS_ENV = "KPI_HEADLESS"
@@ -34,10 +34,6 @@ def headless() -> bool:
     loops) and skip drawing large figures; every computation still runs so errors surface.
     """
     return os.environ.get(HEADLESS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text))
 
 
 def message_html(text: str, kind: str = "info") -> str:
