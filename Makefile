@@ -44,6 +44,7 @@ mutate: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kpi_lib tests
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf data/raw data/warehouse outputs/* .pytest_cache

@@ -52,8 +52,9 @@ import pandas as pd
 from . import paths
 from .definitions import load_catalog
 from .errors import ConfigError
-from .metrics import compute, period_bounds, shift_period
+from .metrics import compute
 from .org import ENTITY_DIMENSION, assignments, contract_stores, entity_stores
+from .periods import period_bounds, period_label, shift_period
 from .spec import Context
 from .spec import actions as actions_spec
 from .spec.actions import (  # noqa: F401 - re-exported
@@ -68,6 +69,9 @@ from .spec.actions import (  # noqa: F401 - re-exported
     ExpectedEffect,
     Status,
 )
+from .targets import achievement
+from .tree import attribute, load_tree, split_change
+from .warehouse import Warehouse
 
 COLUMNS = ["id", "title", "kpi", "entity_kind", "entity_id", "period", "owner", "created", "due", "status",
            "status_by", "status_at", "overdue", "days_overdue", "group", "last_review", "before", "after", "expected_kpi",
@@ -257,8 +261,6 @@ def judge(before: float, after: float, expected: float | None, direction: str) -
     if expected is not None:
         if pd.isna(after):
             return "incomplete"
-        from .targets import achievement
-
         ach = achievement(after, expected, direction)
         if pd.isna(ach):  # expected value 0: compare directly
             ok = after >= expected if direction == "up" else after <= expected
@@ -283,8 +285,6 @@ def actions_for(entity_kind: str, entity_id: str | None, period: str, person_id:
     ``person_id`` narrows the list to the actions that person owns or that concern their stores;
     for ``entity_kind='person'`` it defaults to the entity.
     """
-    from .definitions import load_catalog
-
     start, end = period_bounds(period)
     acts = load_actions(path) if actions is None else actions
     cache: dict = {}
@@ -398,10 +398,8 @@ def deviations(entity_kind: str, entity_id: str | None, period: str, warehouse: 
     of the last three months (this one included), i.e. the deviation is already being worked on;
     with ``as_of`` only actions created by that day count (a report passes its period's end).
     """
-    from .metrics import period_label
-    from .warehouse import Warehouse
 
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     if not wh.has("kpi_status"):
         return pd.DataFrame(columns=DEVIATION_COLUMNS)
     st = wh.read("kpi_status")
@@ -438,8 +436,6 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
     contribution (in the parent KPI's unit), share, rank. KPIs without a breakdown are absent; when a
     driver's value is missing the KPI's drivers are listed with NaN contributions (the split is unknown).
     """
-    from .tree import attribute, load_tree
-
     tr = tree or load_tree()
     dim_id = None if entity_kind == "company" else entity_id
     want = set(kpis) if kpis else None
@@ -468,8 +464,6 @@ def drivers(entity_kind: str, entity_id: str | None, period: str, kpis: list[str
                          "contribution": k.contribution, "share": k.share, "rank": rank,
                          "kpi_value_a": node.value_a, "kpi_value_b": node.value_b})
     # ratio KPIs the tree does not break down (ACoS, CVR…): LMDI split of numerator ÷ denominator
-    from .definitions import load_catalog
-    from .tree import split_change
 
     cat = load_catalog()
     ratios: dict[str, tuple[str, str]] = {}

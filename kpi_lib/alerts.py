@@ -179,7 +179,7 @@ def _newest_first(df: pd.DataFrame) -> pd.DataFrame:
 def open_alerts(warehouse: Any = None, entity_kind: str | None = None, entity_id: str | None = None,
                 include_closed: bool = False) -> pd.DataFrame:
     """Alerts written by ``kpi compute``, open ones only (unless include_closed), newest first."""
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     if not wh.exists() or not wh.has("alerts"):
         return pd.DataFrame(columns=ALERT_COLUMNS)
     df = wh.read("alerts")

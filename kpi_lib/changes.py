@@ -18,9 +18,7 @@ from __future__ import annotations
 import math
 
 from .definitions import Catalog, load_catalog
-from .metrics import period_kind, shift_period
-
-_YEAR = {"day": None, "week": None, "month": 12, "quarter": 4, "year": 1}
+from .periods import last_year, period_kind, shift_period
 
 
 def _num(x: object) -> float:
@@ -48,9 +46,8 @@ def change(kpi: str, current: float | None, prior: float | None,
 
 def prior_periods(period: str) -> dict[str, str | None]:
     """``{"mom": previous period, "yoy": same period last year}`` (yoy None for days and weeks)."""
-    kind = period_kind(period)
-    lag = _YEAR[kind]
-    return {"mom": shift_period(period, -1), "yoy": shift_period(period, -lag) if lag else None}
+    yoy = last_year(period) if period_kind(period) in ("month", "quarter", "year") else None
+    return {"mom": shift_period(period, -1), "yoy": yoy}
 
 
 def is_good(kpi: str, delta: float | None, catalog: Catalog | None = None) -> bool | None:

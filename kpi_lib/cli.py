@@ -101,7 +101,7 @@ def validate() -> None:
 # ---- KPI engine (issue 3): compute, status, alerts -----------------------------------------------
 def _print_status_table(period: Optional[str] = None, entity_kind: str = "company", entity_id: Optional[str] = None,
                         lang: Optional[str] = None, warehouse: Optional[Path] = None) -> None:
-    from .compute import status_table
+    from .cli_views import status_table
 
     console.print(status_table(period, entity_kind, entity_id, lang=lang, warehouse=warehouse))
 

@@ -8,12 +8,37 @@ import pandas as pd
 from rich.console import Group
 from rich.table import Table
 
+from .compute import status_table as compute_status
+from .config import workbench
+from .costs import waterfall
+from .labels import label
+from .present import fmt_incomplete, fmt_pct, fmt_value
+from .settlement import settle_all
+from .status import STATUSES, status_color
 
-def status_table(period: str | None = None, **kw: Any) -> Table:
-    """Company (or entity) KPIs for a period with target, achievement and coloured status."""
-    from .compute import status_table as _status
 
-    return _status(period=period, **kw)
+def status_table(period: str | None = None, entity_kind: str = "company", entity_id: str | None = None,
+                 lang: str | None = None, warehouse: Any = None, kpis: list[str] | None = None) -> Table:
+    """Company (or entity) KPIs for a period with target, achievement and coloured status, in zh or en
+    (KPI names and status words from the catalogs; an incomplete figure shows why, never a number)."""
+    lang = lang or workbench().default_language
+    df = compute_status(period, entity_kind, entity_id, lang=lang, warehouse=warehouse, kpis=kpis)
+    who = label("cli.company", lang) if entity_kind == "company" else entity_kind
+    shown = df["period"].iloc[0] if len(df) else (period or "")
+    title = " ".join(x for x in (who, entity_id or "", str(shown)) if x)
+    t = Table(title=f"{title} {label('cli.status_title', lang)}")
+    t.add_column(label("cli.kpi", lang))
+    t.add_column(label("cli.value", lang), justify="right")
+    t.add_column(label("cli.target", lang), justify="right")
+    t.add_column(label("cli.achievement", lang), justify="right")
+    t.add_column(label("cli.status", lang))
+    for r in df.itertuples():
+        value = fmt_value(r.value, r.unit, lang=lang) if r.complete else fmt_incomplete(r.missing, lang)
+        ach = fmt_pct(r.achievement, 0)
+        status = str(r.status) if str(r.status) in STATUSES else "none"
+        t.add_row(str(r.name), value, fmt_value(r.target, r.unit, lang=lang), ach,
+                  f"[{status_color(status)}]{label('status.' + status, lang)}[/]")
+    return t
 
 
 def settlement_table(s: Any) -> Group:
@@ -42,8 +67,6 @@ def settlement_table(s: Any) -> Group:
 
 def settlement_totals_table(period: str, warehouse: Any = None) -> Table:
     """One line per contract: period, total fee, exit-clause state (what `make demo` prints)."""
-    from .settlement import settle_all
-
     t = Table(title=f"contract settlements {period}")
     for col in ("contract", "period", "achievement", "total", "exit clause", "snapshot"):
         t.add_column(col, justify="right" if col in ("total", "achievement") else "left")
@@ -59,8 +82,6 @@ def settlement_totals_table(period: str, warehouse: Any = None) -> Table:
 def waterfall_table(entity_kind: str, entity_id: str | None, period: str, basis: str = "order",
                     warehouse: Any = None, df: pd.DataFrame | None = None) -> Table:
     """The GMV → net profit waterfall with % of net sales."""
-    from .costs import waterfall
-
     if df is None:
         df = waterfall(entity_kind, entity_id, period, basis=basis, warehouse=warehouse)
     t = Table(title=f"cost waterfall {entity_id or entity_kind} {period} ({basis} date)")

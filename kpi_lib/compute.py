@@ -22,6 +22,8 @@ import pandas as pd
 
 from . import alerts as alerts_mod
 from . import targets as targets_mod
+from .config import workbench
+from .costs import write_overhead_allocations
 from .definitions import load_catalog
 from .metrics import compute_long_grains
 from .warehouse import Warehouse
@@ -37,24 +39,16 @@ VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "va
                  "complete", "missing", "stores_covered", "stores_total", "basis"]
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def data_range(warehouse: Any = None) -> tuple[dt.date | None, dt.date | None]:
     """First and last order date in the warehouse (the range `kpi compute` covers)."""
-    con = _wh(warehouse).connect()
-    try:
-        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
-    finally:
-        con.close()
-    return lo, hi
+    return Warehouse.of(warehouse).order_dates()
 
 
 def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = None,
                period_kinds: tuple[str, ...] = PERIOD_KINDS, start: Any = None, end: Any = None) -> pd.DataFrame:
     """Tidy KPI values for the standard grains over [start, end] (default: the orders' date range)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = load_catalog()
     lo, hi = data_range(wh)
     start, end = start or lo, end or hi
@@ -88,12 +82,10 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
 def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
     t0 = time.perf_counter()
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     _ = wh.current  # raises WarehouseError with a hint when there is no warehouse
     # overheads first, in their own snapshot: the engine's net_profit reads the allocations from the
     # live snapshot. A crash between the two leaves a consistent (if partly refreshed) warehouse.
-    from .costs import write_overhead_allocations
-
     write_overhead_allocations(wh)
     lo, hi = data_range(wh)
     values = kpi_values(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
@@ -126,7 +118,7 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
 def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id: str | None = None,
                   period: str | None = None, kpis: list[str] | None = None, lang: str = "zh") -> pd.DataFrame:
     """One row per KPI for an entity and month (default: the latest month): value, target, status, names."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = load_catalog()
     vals = wh.read("kpi_values") if wh.has("kpi_values") else pd.DataFrame(columns=VALUE_COLUMNS)
     vals = vals[(vals["entity_kind"] == entity_kind) & (vals["entity_id"] == (entity_id or ""))]
@@ -156,39 +148,8 @@ def latest_status(warehouse: Any = None, entity_kind: str = "company", entity_id
     return pd.DataFrame(rows)
 
 
-def format_value(v: float, unit: str) -> str:
-    if v is None or not np.isfinite(v):
-        return "–"
-    if unit == "pct":
-        return f"{v:.1%}"
-    if unit == "money":
-        return f"{v:,.0f}"
-    if unit == "count":
-        return f"{v:,.0f}"
-    return f"{v:,.2f}"
-
-
 def status_table(period: str | None = None, entity_kind: str = "company", entity_id: str | None = None,
-                 lang: str | None = None, warehouse: Any = None, kpis: list[str] | None = None) -> Any:
-    """A rich Table of ``latest_status`` (KPI name, value, target, achievement, coloured status)."""
-    from rich.table import Table
-
-    from .config import workbench
-
-    lang = lang or workbench().default_language
-    df = latest_status(warehouse, entity_kind, entity_id, period, kpis=kpis, lang=lang)
-    en = lang == "en"
-    label = {"company": "Company" if en else "公司"}.get(entity_kind, entity_kind)
-    title = f"{label} {entity_id or ''} {df['period'].iloc[0] if len(df) else (period or '')}".replace("  ", " ")
-    t = Table(title=title + (" KPIs" if en else " 指标状态"))
-    t.add_column("KPI" if en else "指标")
-    t.add_column("Value" if en else "实际", justify="right")
-    t.add_column("Target" if en else "目标", justify="right")
-    t.add_column("Achv." if en else "达成", justify="right")
-    t.add_column("Status" if en else "状态")
-    colors = {"green": "green", "amber": "yellow", "red": "red", "none": "dim", "incomplete": "grey50"}
-    for r in df.itertuples():
-        ach = f"{r.achievement:.0%}" if np.isfinite(r.achievement) else "–"
-        t.add_row(f"{r.name} ({r.kpi})", format_value(r.value, r.unit), format_value(r.target, r.unit), ach,
-                  f"[{colors.get(r.status, 'dim')}]{r.status}[/]")
-    return t
+                 lang: str | None = None, warehouse: Any = None, kpis: list[str] | None = None) -> pd.DataFrame:
+    """``latest_status`` in the workbench's language (names in ``lang``); rendering is the caller's
+    (the CLI's Rich table is :func:`kpi_lib.cli_views.status_table`)."""
+    return latest_status(warehouse, entity_kind, entity_id, period, kpis=kpis, lang=lang or workbench().default_language)

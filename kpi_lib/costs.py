@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -41,8 +42,10 @@ import numpy as np
 import pandas as pd
 
 from . import org
+from .config import workbench
 from .errors import ConfigError, KpiError
-from .metrics import compute, compute_long, period_bounds, period_kind, shift_period
+from .metrics import compute, compute_long
+from .periods import period_bounds, period_kind, shift_period
 from .spec import overheads as overheads_spec
 from .spec.overheads import (  # noqa: F401 - re-exported
     Addon,
@@ -106,9 +109,6 @@ FEE_STEP = {
 }
 CENT = Decimal("0.01")
 
-
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
 
 
 def period_range(period: str) -> tuple[dt.date, dt.date]:
@@ -181,22 +181,26 @@ def _entity_scope(entity_kind: str, entity_id: str | None) -> dict[str, str] | N
 
 def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str | None = None,
                    period: str | None = None, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
-                   complete_for: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+                   complete_for: str | None = None, stores: Sequence[str] | None = None
+                   ) -> tuple[dict[str, float], dict[str, Any]]:
     """Engine values of ``kpis`` for one entity and period (label or ``a..b`` range) and the
     completeness of the row: ``{complete, missing, stores_covered, stores_total}``.
+
+    ``stores``: a set of stores taken as one entity (e.g. a marketplace's stores; overrides the entity).
 
     With ``complete_for`` every KPI is over the stores complete for that KPI (one store set).
     A custom range sums daily values (for additive KPIs only).
     """
     if basis not in ("order", "posted"):
         raise KpiError(f"basis must be 'order' or 'posted', not {basis!r}")
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     if period is None:
         period = last_month(wh)
     start, end = period_range(period)
     custom = ".." in str(period)
     pk = "day" if custom else period_kind(period)
-    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=_entity_scope(entity_kind, entity_id),
+    scope = {"store_id": sorted(str(x) for x in stores)} if stores is not None else _entity_scope(entity_kind, entity_id)
+    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=scope,
                         warehouse=wh, basis=basis, complete_for=complete_for)
     if not custom:
         long = long[long["period"] == str(period)]
@@ -217,8 +221,12 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
 
 
 def waterfall(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-              basis: Literal["order", "posted"] = "order", warehouse: Any = None) -> pd.DataFrame:
+              basis: Literal["order", "posted"] = "order", warehouse: Any = None,
+              stores: Sequence[str] | None = None) -> pd.DataFrame:
     """GMV → net profit for one entity and period; the signed steps add up exactly (cents).
+
+    ``stores``: several stores as one entity (a marketplace's stores in the cost explorer): the KPIs
+    over their rows together (ratios of sums over the complete stores), not a sum of per-store tables.
 
     Every step is the catalog KPI of :data:`STEP_KPI` computed by the KPI engine on the given basis,
     over the stores that have every source net profit needs (so the last row equals
@@ -227,7 +235,8 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     """
     steps = [s.step for s in STEPS if s.kind != "subtotal"]
     kpis = [STEP_KPI[s] for s in steps]
-    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit")
+    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
+                                stores=stores)
     unknown = info["stores_total"] > 0 and info["stores_covered"] == 0
     out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
     out["kpi"] = out["step"].map(STEP_KPI)
@@ -254,7 +263,7 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
     landed cost and discounts, refunds, fees, advertising and overheads, then the posted-basis net
     profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     period = period or last_month(wh)
     a = waterfall(entity_kind, entity_id, period, "order", wh)
     b = waterfall(entity_kind, entity_id, period, "posted", wh)
@@ -287,15 +296,7 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
 
 def last_month(warehouse: Any = None) -> str:
     """The last month with order data (the default reporting month)."""
-    wh = _wh(warehouse)
-    con = wh.connect()
-    try:
-        d = con.execute("SELECT max(CAST(order_date AS DATE)) FROM orders").fetchone()[0]
-    finally:
-        con.close()
-    if d is None:
-        return (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-    return pd.Timestamp(d).strftime("%Y-%m")
+    return Warehouse.of(warehouse).last_month()
 
 
 # ----------------------------------------------------------------------------- unit economics
@@ -316,7 +317,7 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
     Costs without a SKU (store-level storage, ads without SKU, overheads) are not in unit economics.
     ``cost_missing`` marks SKUs with sales lacking a unit cost (their COGS is unknown, not 0).
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     if period is None:
         period = last_month(wh)
     start, end = period_range(period)
@@ -445,8 +446,6 @@ def _active_stores(month: str, wh: Warehouse) -> pd.DataFrame:
 
 
 def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
-    from .config import workbench
-
     if currency == workbench().reporting_currency:
         return Decimal(1)
     fx = wh.read("fx_rates") if wh.has("fx_rates") else pd.DataFrame(columns=["month", "currency", "rate"])
@@ -459,7 +458,7 @@ def _fx(month: str, currency: str, wh: Warehouse) -> Decimal:
 def overhead_items(month: str, warehouse: Any = None, config: Overheads | None = None) -> pd.DataFrame:
     """item, kind, basis, stores (list), amount_rc (Decimal, cents), label_zh, label_en (display names,
     ``spec.overheads.item_label``) of every overhead active in ``month``."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_overheads()
     stores = _active_stores(month, wh)
     rows = []
@@ -528,7 +527,7 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
     Each item's parts sum exactly to the item (largest remainder on cents), so the allocation sums
     exactly to the overhead total. ``basis`` overrides every item's basis.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     items = overhead_items(month, wh, config)
     rows = []
     cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}
@@ -549,18 +548,12 @@ def allocate_overheads(month: str, basis: str | None = None, warehouse: Any = No
     return pd.DataFrame(rows, columns=["store_id", "month", "item", "amount_rc"])
 
 
-def _data_months(wh: Warehouse) -> list[str]:
-    from .targets import _data_months as months
-
-    return months(wh)
-
-
 def overhead_allocations(months: list[str] | None = None, warehouse: Any = None,
                          config: Overheads | None = None) -> pd.DataFrame:
     """store_id, month, item, amount_rc for every month with order data (or ``months``)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_overheads()
-    months = months if months is not None else _data_months(wh)
+    months = months if months is not None else wh.data_months()
     bases = _basis_table(min(months), max(months), wh) if months else None
     frames = [allocate_overheads(m, warehouse=wh, config=cfg, _bases=bases) for m in months]
     frames = [f for f in frames if len(f)]
@@ -574,7 +567,7 @@ def allocated_overheads(months: list[str], stores: list[str] | None = None, ware
     """store_id, month, item, amount_rc as ``kpi compute`` allocated them (table ``overhead_allocations``:
     each item by its own basis): the overheads the waterfall and net profit carry, so every view of a
     store's overheads reads this one figure. Empty (same columns) before compute has run."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cols = ["store_id", "month", "item", "amount_rc"]
     if not wh.has("overhead_allocations"):
         return pd.DataFrame(columns=cols)
@@ -594,7 +587,7 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 
     Inside compute's transaction pass its ``writer``; otherwise a transaction of its own is opened.
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     df = overhead_allocations(months, wh)
     if writer is not None:
         writer.write("overhead_allocations", df, partition_by=())

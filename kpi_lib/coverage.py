@@ -36,11 +36,12 @@ builds it with :func:`build_coverage` when the table is absent).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 
 import duckdb
 import pandas as pd
+
+from .periods import month_end, months_of, previous_month, roll_up
 
 SOURCES: tuple[str, ...] = ("orders", "fees", "ads", "traffic", "inventory", "costs")
 COLUMNS: tuple[str, ...] = ("store_id", "month", "source", "rows", "first_date", "last_date", "share")
@@ -129,50 +130,6 @@ def matrix(df: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------- finished periods
 
-_PERIOD_RX = (("month", re.compile(r"^(\d{4})-(\d{2})$")), ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
-              ("year", re.compile(r"^(\d{4})$")))
-
-
-def _months_of(period: str) -> list[str]:
-    """The months (YYYY-MM) of a month, quarter or year label."""
-    for kind, rx in _PERIOD_RX:
-        m = rx.match(str(period))
-        if not m:
-            continue
-        y = int(m.group(1))
-        if kind == "month":
-            mo = int(m.group(2))
-            if not 1 <= mo <= 12:
-                break
-            return [f"{y:04d}-{mo:02d}"]
-        if kind == "quarter":
-            q = int(m.group(2))
-            return [f"{y:04d}-{mo:02d}" for mo in range(3 * q - 2, 3 * q + 1)]
-        return [f"{y:04d}-{mo:02d}" for mo in range(1, 13)]
-    raise ValueError(f"{period!r} is not a month, quarter or year label (expected 2026-11, 2026-Q4 or 2026)")
-
-
-def _month_end(month: str) -> dt.date:
-    y, m = int(month[:4]), int(month[5:7])
-    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
-
-
-def _prev_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
-
-
-def _label(month: str, kind: str) -> str:
-    if kind == "month":
-        return month
-    if kind == "quarter":
-        return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
-    if kind == "year":
-        return month[:4]
-    raise ValueError(f"period kind {kind!r}: expected month, quarter or year")
-
-
 def coverage_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The ``coverage`` table visible on ``con`` (built from the canonical tables when absent)."""
     if "coverage" in _tables(con):
@@ -198,34 +155,34 @@ def last_complete_day(cov: pd.DataFrame, stores: Iterable[str] | None = None) ->
 
 def active_stores(period: str, cov: pd.DataFrame, stores: Iterable[str] | None = None) -> list[str]:
     """Stores with orders in the period or in the month before it (see the module docstring)."""
-    months = _months_of(period)
+    months = months_of(period)
     o = _orders(cov, stores)
-    wanted = {*months, _prev_month(months[0])}
+    wanted = {*months, previous_month(months[0])}
     return sorted(set(o.loc[o["month"].astype(str).isin(wanted), "store_id"].astype(str)))
 
 
 def is_finished(period: str, cov: pd.DataFrame, stores: Iterable[str] | None = None) -> bool:
     """True when every active store's data reaches the period's last day (False without active stores)."""
-    months = _months_of(period)
+    months = months_of(period)
     active = active_stores(period, cov, stores)
     if not active:
         return False
     last = last_complete_day(cov, active)
-    end = _month_end(months[-1])
+    end = month_end(months[-1])
     return all(s in last and last[s] >= end for s in active)
 
 
 def finished_periods(cov: pd.DataFrame, kind: str = "month", stores: Iterable[str] | None = None) -> list[str]:
     """The finished periods of ``kind`` (month, quarter, year) that hold orders, oldest first."""
     o = _orders(cov, stores)
-    labels = sorted({_label(str(m), kind) for m in o["month"].astype(str)})
+    labels = sorted({roll_up(str(m), kind) for m in o["month"].astype(str)})
     return [p for p in labels if is_finished(p, cov, stores)]
 
 
 def open_period(cov: pd.DataFrame, kind: str = "month", stores: Iterable[str] | None = None) -> str | None:
     """The latest period of ``kind`` with orders when it is not finished (to be shown only "to date")."""
     o = _orders(cov, stores)
-    labels = sorted({_label(str(m), kind) for m in o["month"].astype(str)})
+    labels = sorted({roll_up(str(m), kind) for m in o["month"].astype(str)})
     if not labels or is_finished(labels[-1], cov, stores):
         return None
     return labels[-1]

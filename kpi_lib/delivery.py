@@ -233,7 +233,7 @@ def plan(batch: str | Path | None = "monthly", period: str | None = None, wareho
         if not people:
             raise DeliveryError(f"--only {only}: no such recipient in {RECIPIENTS_FILE} "
                                 f"(known: {', '.join(r.email for r in rf.recipients)})")
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     man_path = out / period / "manifest.json"
     runs: dict[str, Any] = {}
     if man_path.is_file():

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import DefinitionError
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - types only: kpi_lib.definitions imports this module (formulas)
     from .definitions import Catalog
 
 FUNCTIONS = {"min", "max", "abs"}

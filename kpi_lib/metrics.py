@@ -25,7 +25,6 @@ Periods are label strings (``2026-11-07``, ``2026-W45``, ``2026-11``, ``2026-Q4`
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,103 +37,11 @@ from . import coverage, org
 from .definitions import Catalog, load_catalog
 from .errors import DefinitionError
 from .formula import dependency_order, evaluate, required_measures, split_ratio
+from .periods import PERIODS, months_between, period_bounds, period_kind, period_label, shift_period, to_date
 from .warehouse import Warehouse
 
 DIMENSIONS = ("platform", "marketplace", "store_id", "category", "sku", "team_id", "person_id", "contract_id")
-PERIODS = ("day", "week", "month", "quarter", "year")
 _STEP = {"day": "1 day", "week": "7 days", "month": "1 month", "quarter": "3 months", "year": "1 year"}
-
-# --------------------------------------------------------------------------------------- periods
-
-_RX = [
-    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
-    ("week", re.compile(r"^(\d{4})-W(\d{2})$")),
-    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
-    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
-    ("year", re.compile(r"^(\d{4})$")),
-]
-
-
-def period_kind(label: str) -> str:
-    """The period kind of a label (DefinitionError when it is not a period label)."""
-    for kind, rx in _RX:
-        if rx.match(str(label)):
-            return kind
-    raise DefinitionError(
-        f"{label!r} is not a period label (expected 2026-11-07, 2026-W45, 2026-11, 2026-Q4 or 2026)"
-    )
-
-
-def period_label(date: Any, period: str = "month") -> str:
-    d = pd.Timestamp(date)
-    if period == "day":
-        return d.strftime("%Y-%m-%d")
-    if period == "week":
-        y, w, _ = d.isocalendar()
-        return f"{y}-W{w:02d}"
-    if period == "month":
-        return d.strftime("%Y-%m")
-    if period == "quarter":
-        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-    if period == "year":
-        return f"{d.year}"
-    raise DefinitionError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
-
-
-def period_bounds(label: str) -> tuple[dt.date, dt.date]:
-    """Inclusive first and last day of a period label."""
-    kind = period_kind(label)
-    m = dict(_RX)[kind].match(str(label))
-    assert m
-    g = [int(x) for x in m.groups()]
-    try:
-        return _bounds(kind, g)
-    except ValueError:
-        raise DefinitionError(f"{label!r} is not a valid {kind} label") from None
-
-
-def _bounds(kind: str, g: list[int]) -> tuple[dt.date, dt.date]:
-    if kind == "day":
-        d = dt.date(*g)
-        return d, d
-    if kind == "week":
-        s = dt.date.fromisocalendar(g[0], g[1], 1)
-        return s, s + dt.timedelta(days=6)
-    if kind == "month":
-        s = dt.date(g[0], g[1], 1)
-    elif kind == "quarter":
-        s = dt.date(g[0], 3 * (g[1] - 1) + 1, 1)
-    else:
-        s = dt.date(g[0], 1, 1)
-    months = {"month": 1, "quarter": 3, "year": 12}[kind]
-    e = (pd.Timestamp(s) + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
-    return s, e
-
-
-def shift_period(label: str, n: int) -> str:
-    """The label ``n`` periods later (negative: earlier)."""
-    kind = period_kind(label)
-    s, _ = period_bounds(label)
-    if kind == "day":
-        return period_label(s + dt.timedelta(days=n), "day")
-    if kind == "week":
-        return period_label(s + dt.timedelta(weeks=n), "week")
-    months = {"month": 1, "quarter": 3, "year": 12}[kind]
-    return period_label(pd.Timestamp(s) + pd.DateOffset(months=months * n), kind)
-
-
-def _to_date(x: Any, end: bool) -> dt.date | None:
-    if x is None:
-        return None
-    if isinstance(x, str):
-        try:
-            period_kind(x)
-        except DefinitionError:
-            return pd.Timestamp(x).date()
-        s, e = period_bounds(x)
-        return e if end else s
-    return pd.Timestamp(x).date()
-
 
 def _labels(ts: pd.Series, period: str) -> pd.Series:
     ts = pd.to_datetime(ts)
@@ -502,9 +409,6 @@ def _norm_filters(filters: dict[str, Any] | None) -> dict[str, list[str]]:
     return out
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 BASES = ("order", "posted")
 _COST_MEASURES = {"cogs_rc", "first_leg_rc", "duties_rc", "inventory_value_days_rc", "uncosted_gmv_rc"}
@@ -517,7 +421,7 @@ def coverage_matrix(warehouse: Any = None, con: duckdb.DuckDBPyConnection | None
     Reads the warehouse table ``coverage`` when ingest wrote it, else builds it from the canonical
     tables (cached per snapshot).
     """
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     key = (str(wh.path), wh.current_id())
     if key in _COVERAGE_CACHE:
         return _COVERAGE_CACHE[key]
@@ -546,8 +450,7 @@ def _period_months(labels: Iterable[str], lo: dt.date | None, hi: dt.date | None
         s, e = max(s, lo) if lo else s, min(e, hi) if hi else e
         if s > e:
             continue
-        for p in pd.period_range(s, e, freq="M"):
-            rows.append((lbl, p.strftime("%Y-%m")))
+        rows.extend((lbl, m) for m in months_between(s, e))
     return pd.DataFrame(rows, columns=["period", "month"])
 
 
@@ -658,13 +561,13 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
              complete_for: str | None = None) -> _Result:
     catalog, kpi_list, by, measures, sources_of = _prepare(kpis, by, period, basis, complete_for, catalog)
     flt = _norm_filters(filters)
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     split_by = by if "store_id" in by else [*by, "store_id"]
     con = wh.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         lo, hi = _data_range(con)
-        fs, fe = _to_date(start, False), _to_date(end, True)
+        fs, fe = to_date(start, False), to_date(end, True)
         s, e = fs or lo, fe or hi
         ctx = _Ctx(con, period, s, e, need_costs=bool(measures & _COST_MEASURES), filter_start=fs, filter_end=fe,
                    basis=basis)
@@ -865,12 +768,12 @@ def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | No
     shared = {name: d for name, d in grains.items() if d in STORE_GRAINS}
     out: dict[str, pd.DataFrame] = {}
     if shared:
-        wh = _wh(warehouse)
+        wh = Warehouse.of(warehouse)
         con = wh.connect()
         try:
             con.execute("SET enable_progress_bar = false")
             lo, hi = _data_range(con)
-            fs, fe = _to_date(start, False), _to_date(end, True)
+            fs, fe = to_date(start, False), to_date(end, True)
             s, e = fs or lo, fe or hi
             ctx = _Ctx(con, period, s, e, need_costs=bool(measures & _COST_MEASURES), filter_start=fs,
                        filter_end=fe, basis=basis)

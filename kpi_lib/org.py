@@ -9,12 +9,14 @@ Without an assignments table, teams fall back to ``stores.team_id`` (always, no 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import paths
+from .config import read_yaml
 from .warehouse import Warehouse
 
 OPEN_END = pd.Timestamp("2262-04-01")
@@ -24,17 +26,13 @@ ENTITY_DIMENSION: dict[str, str | None] = {
 }
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
-
 def _dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s.replace("", None) if s.dtype == object else s, errors="coerce").dt.normalize()
 
 
 def assignments(warehouse: Any = None) -> pd.DataFrame:
     """person_id, team_id, store_id, valid_from, valid_to (Timestamps; open end = NaT)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cols = ["person_id", "team_id", "store_id", "valid_from", "valid_to"]
     if wh.has("assignments"):
         df = wh.read("assignments")
@@ -76,43 +74,21 @@ def team_store_intervals(warehouse: Any = None, frame: pd.DataFrame | None = Non
     return df
 
 
-def _contract_entries() -> list[tuple[str, list[str]]]:
-    try:  # the settlement module owns the contract model; use it when available
-        from .settlement import load_contracts  # type: ignore[attr-defined]
-    except ImportError:
-        load_contracts = None
-    contracts: Any = None
-    if load_contracts is not None:
-        from .errors import ConfigError
-
-        try:
-            contracts = load_contracts()
-        except ConfigError:
-            # fee terms the settlement model rejects do not change a contract's store scope; `kpi validate`
-            # and `kpi settle` report the file's problems, KPIs still need the scope (read below)
-            contracts = None
-    if contracts is not None:
-        if isinstance(contracts, dict):
-            contracts = contracts.get("contracts", list(contracts.values()))
-        elif hasattr(contracts, "contracts"):
-            contracts = contracts.contracts
-        out = []
-        for c in contracts:
-            cid = getattr(c, "id", None) or getattr(c, "contract_id", None)
-            stores = _stores_of(c)
-            if cid:
-                out.append((str(cid), stores))
-        return out
-    p = paths.parameters_dir() / "contracts.yaml"
-    if not p.is_file():
-        return []
-    from .config import read_yaml
-
-    data = read_yaml(p) or {}
+def _contract_entries(contracts: Iterable[Any] | None = None) -> list[tuple[str, list[str]]]:
+    """(contract id, stores) of ``contracts`` (Contract models or dicts), default the scopes written in
+    parameters/contracts.yaml. Only the scope is read here (id and stores): fee terms the settlement
+    model rejects do not change a contract's store scope; `kpi validate` and `kpi settle` report them."""
+    if contracts is None:
+        p = paths.parameters_dir() / "contracts.yaml"
+        if not p.is_file():
+            return []
+        data = read_yaml(p) or {}
+        contracts = (data.get("contracts") or []) if isinstance(data, dict) else []
     out = []
-    for c in (data.get("contracts") or []) if isinstance(data, dict) else []:
-        if isinstance(c, dict) and (c.get("id") or c.get("contract_id")):
-            out.append((str(c.get("id") or c.get("contract_id")), _stores_of(c)))
+    for c in contracts:
+        cid = c.get("id") or c.get("contract_id") if isinstance(c, dict) else getattr(c, "id", None)
+        if cid:
+            out.append((str(cid), _stores_of(c)))
     return out
 
 
@@ -133,16 +109,16 @@ def _stores_of(c: Any) -> list[str]:
     return []
 
 
-def contract_stores() -> pd.DataFrame:
-    """contract_id, store_id for every contract of parameters/contracts.yaml (empty when absent)."""
-    rows = [(cid, s) for cid, stores in _contract_entries() for s in stores]
+def contract_stores(contracts: Iterable[Any] | None = None) -> pd.DataFrame:
+    """contract_id, store_id for every contract (default: the scopes of parameters/contracts.yaml; empty when absent)."""
+    rows = [(cid, s) for cid, stores in _contract_entries(contracts) for s in stores]
     return pd.DataFrame(rows, columns=["contract_id", "store_id"]).drop_duplicates()
 
 
 def entity_stores(entity_kind: str, entity_id: str | None, start: Any = None, end: Any = None,
-                  warehouse: Any = None) -> list[str]:
+                  warehouse: Any = None, contracts: Iterable[Any] | None = None) -> list[str]:
     """Stores of an entity at any time within [start, end] (all time when omitted)."""
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     stores = wh.read("stores") if wh.has("stores") else pd.DataFrame(columns=["store_id"])
     all_ids = sorted(stores["store_id"].astype(str).unique().tolist())
     if entity_kind == "company":
@@ -152,7 +128,7 @@ def entity_stores(entity_kind: str, entity_id: str | None, start: Any = None, en
     if entity_kind in ("platform", "marketplace"):
         return sorted(stores.loc[stores[entity_kind].astype(str) == str(entity_id), "store_id"].astype(str).tolist())
     if entity_kind == "contract":
-        cs = contract_stores()
+        cs = contract_stores(contracts)
         return sorted(cs.loc[cs["contract_id"] == entity_id, "store_id"].tolist())
     if entity_kind in ("team", "person"):
         a = assignments(wh)
@@ -166,7 +142,7 @@ def entity_stores(entity_kind: str, entity_id: str | None, start: Any = None, en
 
 
 def store_launch_dates(warehouse: Any = None) -> dict[str, dt.date]:
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     if not wh.has("stores"):
         return {}
     s = wh.read("stores")

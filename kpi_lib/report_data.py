@@ -301,7 +301,7 @@ def context(kind: str, entity_id: str | None, period: str, language: str = "zh",
     check_period(period)
     if language not in ("zh", "en"):
         raise RenderError(f"language must be 'zh' or 'en', got {language!r}")
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     sid = wh.current_id()
     if sid is None:
         raise RenderError(f"no warehouse at {wh.path}: run `kpi ingest` and `kpi compute` first")

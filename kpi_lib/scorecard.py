@@ -28,13 +28,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import org
+from .definitions import load_catalog
 from .errors import ConfigError, KpiError
+from .metrics import compute_long
+from .periods import period_bounds, period_kind
 from .spec import scorecards as scorecards_spec
 from .spec.scorecards import (  # noqa: F401 - re-exported
     DEFAULT_CURVE,
@@ -44,6 +49,8 @@ from .spec.scorecards import (  # noqa: F401 - re-exported
     ScoreKpi,
     default_scorecards,
 )
+from .targets import achievement as achievement_of
+from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
 
@@ -116,8 +123,6 @@ class Scorecard:
 
 
 def _cents(x: float) -> float:
-    from decimal import ROUND_HALF_UP, Decimal
-
     return float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
@@ -162,8 +167,6 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
 
     ``kpi_targets``: what achievement lines compare against; ``value_targets``: the entity's KPI targets
     for the period, used as a value line's target (see :func:`_retarget`)."""
-    from .targets import achievement as ach_fn
-
     rows = []
     gated, gate_cap = False, math.inf
     last_pay = card.curve[-1].payout if card.curve else DEFAULT_CURVE[-1].payout
@@ -187,7 +190,7 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
         actual = float("nan") if actual is None else float(actual)
         if ln.basis == "achievement":
             kt = (kpi_targets or {}).get(ln.kpi, float("nan"))
-            measured = float(ach_fn(actual, kt, direction)) if not math.isnan(kt) else float("nan")
+            measured = float(achievement_of(actual, kt, direction)) if not math.isnan(kt) else float("nan")
             cmp_dir = "up" if ln.threshold <= ln.maximum else "down"
             pay = payout(measured, ln, card.curve, cmp_dir)
             achievement, tgt = measured, kt
@@ -200,7 +203,7 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
         else:
             pay = payout(actual, ln, card.curve, direction)
             tgt, thr, mx = ln.target, ln.threshold, ln.maximum
-            achievement = float(ach_fn(actual, ln.target, direction)) if math.isfinite(actual) else float("nan")
+            achievement = float(achievement_of(actual, ln.target, direction)) if math.isfinite(actual) else float("nan")
             red = math.isfinite(actual) and (actual < ln.threshold if direction == "up" else actual > ln.threshold)
         if ln.gate and red:
             gated, gate_cap = True, min(gate_cap, ln.gate_cap)
@@ -215,9 +218,6 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
     return df, round(total, 4), gated
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def _person_role(person_id: str, wh: Warehouse) -> str | None:
     if not wh.has("people"):
@@ -227,12 +227,8 @@ def _person_role(person_id: str, wh: Warehouse) -> str | None:
     return str(m["role"].iloc[0]) if len(m) and "role" in m.columns else None
 
 
-def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None, scorecard_id: str | None) -> ScorecardDef:
-    if scorecard_id:
-        for c in cfg.scorecards:
-            if c.id == scorecard_id:
-                return c
-        raise ConfigError(f"scorecards.yaml: no scorecard {scorecard_id!r}")
+def _find(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None) -> ScorecardDef | None:
+    """The most specific card for kind × team × role (team beats role beats neither), None when none applies."""
     best, best_rank = None, -1
     for c in cfg.scorecards:
         if c.applies_to != kind or (c.team and c.team != team_id) or (c.role and c.role != role):
@@ -240,6 +236,16 @@ def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None
         rank = (c.team is not None) * 2 + (c.role is not None)
         if rank > best_rank:
             best, best_rank = c, rank
+    return best
+
+
+def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None, scorecard_id: str | None) -> ScorecardDef:
+    if scorecard_id:
+        for c in cfg.scorecards:
+            if c.id == scorecard_id:
+                return c
+        raise ConfigError(f"scorecards.yaml: no scorecard {scorecard_id!r}")
+    best = _find(cfg, kind, team_id, role)
     if best is None:
         raise ConfigError(f"scorecards.yaml: no {kind} scorecard for team={team_id} role={role}; add one")
     return best
@@ -248,8 +254,6 @@ def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None
 def _actuals_long(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
                   wh: Warehouse) -> pd.DataFrame:
     """kpi → value, complete, missing, stores_covered, stores_total from the KPI engine (compute_long)."""
-    from .metrics import compute_long, period_kind
-
     kind = period_kind(period)
     df = compute_long(kpis, by=[dim], period=kind, start=period, end=period,
                       filters={dim: entity_id, **filters}, warehouse=wh)
@@ -268,9 +272,7 @@ def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: di
 def kpi_target(kpi: str, entity_kind: str, entity_id: str, period: str, warehouse: Any = None) -> float:
     """The entity's target for the KPI and period, the same one reports and settlements read:
     ``kpi_lib.targets.target_for`` (NaN when none is set)."""
-    from .targets import target_for
-
-    v = target_for(kpi, entity_kind, entity_id, period, warehouse=_wh(warehouse))
+    v = target_for(kpi, entity_kind, entity_id, period, warehouse=Warehouse.of(warehouse))
     return float("nan") if v is None else float(v)
 
 
@@ -278,8 +280,6 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
                  filters: dict[str, str], wh: Warehouse) -> dict[str, float]:
     """KPI targets of the card's lines: ``target_value``, else the entity's target (:func:`kpi_target`),
     else (achievement lines) the same period last year × (1 + growth)."""
-    from .metrics import period_kind, shift_period
-
     out: dict[str, float] = {}
     for ln in card.kpis:
         if ln.basis != "achievement":
@@ -291,9 +291,9 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
         if math.isfinite(t):
             out[ln.kpi] = t
             continue
-        ly = shift_period(period, -{"month": 12, "quarter": 4, "year": 1}.get(period_kind(period), 12))
-        prev = _actuals([ln.kpi], ly, dim, entity_id, filters, wh).get(ln.kpi, float("nan"))
-        out[ln.kpi] = prev * (1 + ln.growth) if math.isfinite(prev) else float("nan")
+        g = growth_target(period, ln.growth,
+                          lambda ly, k=ln.kpi: _actuals([k], ly, dim, entity_id, filters, wh).get(k, float("nan")))
+        out[ln.kpi] = float("nan") if g.value is None else g.value
         out[f"{ln.kpi}:source"] = f"last_year+{ln.growth:g}"  # type: ignore[assignment]
     return out
 
@@ -303,12 +303,9 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
           config: ScorecardConfig | None = None) -> Scorecard:
     """Scorecard of a person (their stores on each date; with ``team_id`` only their time in that team)
     or of a team (the team's stores on each date)."""
-    from .definitions import load_catalog
-    from .metrics import period_bounds
-
     if not person_id and not team_id:
         raise KpiError("score needs person_id or team_id")
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_scorecards()
     catalog = load_catalog()
     if person_id:
@@ -343,10 +340,7 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
 def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
               config: ScorecardConfig | None = None) -> list[Scorecard]:
     """Every team's card, and every person's card per team they were in during the period."""
-    from . import org
-    from .metrics import period_bounds
-
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     cfg = config or load_scorecards()
     s, e = period_bounds(period)
     a = org.assignments(wh)
@@ -360,10 +354,9 @@ def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
             out.append(score(team_id=t, period=period, warehouse=wh, config=cfg))
     pairs = a.dropna(subset=["person_id", "team_id"])[["person_id", "team_id"]].drop_duplicates()
     for p, t in sorted(pairs.itertuples(index=False, name=None)):
-        try:
-            out.append(score(person_id=str(p), team_id=str(t), period=period, warehouse=wh, config=cfg))
-        except ConfigError:
-            continue  # no scorecard for this role
+        if _find(cfg, "person", str(t), _person_role(str(p), wh)) is None:
+            continue  # no scorecard for this role (any other error, e.g. a broken targets file, is raised)
+        out.append(score(person_id=str(p), team_id=str(t), period=period, warehouse=wh, config=cfg))
     return out
 
 
@@ -374,9 +367,9 @@ __all__ = [
     "ScoreKpi",
     "Scorecard",
     "ScorecardConfig",
+    "ScorecardDef",
     "bonus_lines",
     "kpi_target",
-    "ScorecardDef",
     "load_scorecards",
     "payout",
     "score",

@@ -40,9 +40,12 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import SettlementError
+from .errors import ConfigError, DefinitionError, SettlementError, TargetError
+from .metrics import compute
+from .periods import period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
 from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Performance, Tier
+from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
 CENT = Decimal("0.01")
@@ -199,14 +202,9 @@ def exit_clause_state(clause: ExitClause | None, history: list[tuple[str, Decima
 # ------------------------------------------------------------------------------ warehouse figures
 
 
-def _wh(warehouse: Any) -> Warehouse:
-    return warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-
 
 def contract_period(contract: Contract, period: str) -> str:
     """The contract's period label holding ``period`` (a month maps to its quarter for quarterly contracts)."""
-    from .metrics import period_bounds, period_kind, period_label
-
     kind = period_kind(period)
     if kind == contract.period:
         return period
@@ -221,10 +219,8 @@ GMV_BASIS = "posted"  # contracts settle on money as posted (settlement date), n
 def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[str, Decimal]:
     """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents), on the
     ``GMV_BASIS`` basis of the KPI engine."""
-    from .metrics import compute
-
     df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
-                 filters={"store_id": list(contract.stores)}, warehouse=_wh(warehouse), basis=GMV_BASIS)
+                 filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
     if df.empty:
         gmv = ref = xg = xr = 0.0
     else:
@@ -242,16 +238,14 @@ def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[
 def contract_target(contract: Contract, period: str, warehouse: Any = None) -> tuple[Decimal | None, str]:
     """(target, source): per-period target, else kpi_lib.targets (entity_kind contract, kpi gmv/net_sales),
     else same period last year's net GMV × (1 + target_growth), else the default ``target``."""
-    from .metrics import shift_period
-
     if period in contract.targets:
         return money(contract.targets[period]), "contract targets"
-    from .targets import target_for
-
     for kpi in ("gmv", "net_sales"):  # the one target reports and scorecards read for the contract
         try:
             t = target_for(kpi, "contract", contract.id, period, warehouse)
-        except Exception as exc:  # noqa: BLE001 - broken target files: say so unless the contract has its own rule
+        except ConfigError:
+            raise  # a broken parameter file is named, never swallowed
+        except (TargetError, DefinitionError) as exc:  # no usable target there: fine when the contract has its own rule
             if contract.target_growth is None and contract.target is None:
                 raise SettlementError(f"contract {contract.id}: no target in contracts.yaml and targets failed: "
                                       f"{exc}") from exc
@@ -259,10 +253,9 @@ def contract_target(contract: Contract, period: str, warehouse: Any = None) -> t
         if t is not None:
             return money(t), f"parameters/targets ({kpi})"
     if contract.target_growth is not None:
-        ly = shift_period(period, -4 if contract.period == "quarter" else -12)
-        base = gmv_figures(contract, ly, warehouse)["net_gmv"]
-        if base > 0:
-            return money(base * (1 + contract.target_growth)), f"{ly} net GMV × (1 + {contract.target_growth})"
+        g = growth_target(period, contract.target_growth, lambda ly: gmv_figures(contract, ly, warehouse)["net_gmv"])
+        if g.base > 0:
+            return money(g.value), f"{g.last_year} net GMV × (1 + {contract.target_growth})"
     if contract.target is not None:
         return money(contract.target), "contract target"
     return None, "none"
@@ -337,9 +330,7 @@ def is_active(contract: Contract, period: str) -> bool:
 
 def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
     """The settlement statement of one contract for one period."""
-    from .metrics import period_bounds, shift_period
-
-    wh = _wh(warehouse)
+    wh = Warehouse.of(warehouse)
     c = get_contract(contract_id)
     per = contract_period(c, period)
     if not is_active(c, per):
@@ -371,10 +362,8 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
 
 def settle_all(period: str | None = None, warehouse: Any = None) -> list[Statement]:
     """Statements of every contract running in ``period`` (default: the last month with data)."""
-    from .costs import last_month
-
-    wh = _wh(warehouse)
-    period = period or last_month(wh)
+    wh = Warehouse.of(warehouse)
+    period = period or wh.last_month()
     return [settle(c.id, period, wh) for c in load_contracts() if is_active(c, period)]
 
 
@@ -406,25 +395,36 @@ def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] 
     else:
         tgt = money(c.target) if c.target is not None else (money(next(iter(c.targets.values()))) if c.targets else None)
         if tgt is None:
-            from .costs import last_month
-
-            t, _ = contract_target(c, contract_period(c, last_month(warehouse)), warehouse)
+            t, _ = contract_target(c, contract_period(c, Warehouse.of(warehouse).last_month()), warehouse)
             tgt = t if t is not None else Decimal(0)
     if tgt <= 0:
         raise SettlementError(f"contract {c.id}: no positive target to build scenarios from; pass target=")
     models = [c.fee.model_copy(update={"name": c.fee.name or "contract"})]
     models += [m.model_copy(update={"name": m.name or f"alternative {i + 1}"}) for i, m in enumerate(c.alternatives)]
     models += _equivalents(c, tgt)
+    return compare_scenarios(models, tgt, c.provider_cost, scenarios)
+
+
+SCENARIO_COLUMNS = ["model", "achievement", "net_gmv", "client_pays", "provider_earns", "fee_pct_of_gmv"]
+
+
+def compare_scenarios(models: FeeModel | list[FeeModel], target: Any, provider_cost: Any = 0,
+                      scenarios: tuple[float, ...] | list[float] = DEFAULT_SCENARIOS) -> pd.DataFrame:
+    """One row per fee model × achievement scenario: net GMV = target × achievement and the fee on it,
+    both rounded half-up to the cent like every statement (:func:`money`, :func:`fee_lines`);
+    provider_earns = fee − provider_cost. The one scenario rule: ``compare_models`` and the contract
+    simulator both call it."""
+    models = [models] if isinstance(models, FeeModel) else list(models)
+    tgt, cost = money(target), money(provider_cost)
     rows = []
     for m in models:
         for sc in scenarios:
             a = Decimal(repr(float(sc))).quantize(ACH, rounding=ROUND_HALF_UP)
             gmv = money(tgt * a)
             tot = total_of(fee_lines(m, gmv, a))
-            rows.append((m.name, float(a), float(gmv), float(tot), float(tot - c.provider_cost),
+            rows.append((m.name, float(a), float(gmv), float(tot), float(tot - cost),
                          float(tot / gmv) if gmv else float("nan")))
-    return pd.DataFrame(rows, columns=["model", "achievement", "net_gmv", "client_pays", "provider_earns",
-                                       "fee_pct_of_gmv"])
+    return pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
 
 
 __all__ = [
@@ -437,6 +437,7 @@ __all__ = [
     "Statement",
     "Tier",
     "compare_models",
+    "compare_scenarios",
     "contract_period",
     "contract_target",
     "exit_clause_state",

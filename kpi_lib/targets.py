@@ -38,6 +38,9 @@ store's own rows; they are listed (not applied) for the entities the store rolls
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +53,9 @@ from .config import format_validation_error
 from .definitions import Catalog, load_catalog
 from .errors import ConfigError, TargetError
 from .formula import split_ratio
-from .metrics import compute, compute_long, period_bounds, period_kind, period_label, shift_period
+from .metrics import compute, compute_long
 from .org import ENTITY_DIMENSION, entity_stores, store_launch_dates
+from .periods import last_year, months_between, period_bounds, period_kind, period_label, shift_period
 from .spec import adjustments as adjustments_spec
 from .spec import targets as targets_spec
 from .spec.adjustments import Adjustment, AdjustmentsFile  # noqa: F401 - re-exported
@@ -155,8 +159,8 @@ def pacing(kpi: str, actual_to_date: float, target: float, period: str, as_of: d
 
 
 def _months(period: str) -> list[str]:
-    s, e = period_bounds(period)
-    return [p.strftime("%Y-%m") for p in pd.period_range(s, e, freq="M")]
+    """The YYYY-MM months a period label overlaps."""
+    return months_between(*period_bounds(period))
 
 
 def _entity_filter(kind: str, eid: str | None) -> dict | None:
@@ -164,12 +168,78 @@ def _entity_filter(kind: str, eid: str | None) -> dict | None:
     return {dim: eid} if dim else None
 
 
+CASCADE_METHODS = ("historical", "equal", "manual")
+
+
+def store_age_months(launch: dt.date | None, month: str) -> int | None:
+    """Whole months from a store's launch month to ``month`` (0 in the launch month; None: launch unknown)."""
+    if launch is None:
+        return None
+    ms = period_bounds(month)[0]
+    return (ms.year - launch.year) * 12 + ms.month - launch.month
+
+
+def ramp_factor(launch: dt.date | None, month: str, ramp_months: int) -> float:
+    """The cold-start ramp of a new store in ``month``: 0 before launch, (age + 1) / ramp_months in its
+    first months, 1 once mature (and when the launch date is unknown). The one ramp rule."""
+    age = store_age_months(launch, month)
+    if age is None:
+        return 1.0
+    if age < 0 or (launch is not None and launch > period_bounds(month)[1]):
+        return 0.0
+    return min(1.0, (max(age, 0) + 1) / ramp_months)
+
+
+def reweight(base: pd.DataFrame, total: float, method: str, launch: dict[str, dt.date],
+             ramp_months: int, store_weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Re-split a historical cascade (``base``, additive KPI) with ``equal`` or ``manual`` store weights:
+    months keep the base's seasonal split, young stores their ramp; rows sum to ``total``."""
+    if method not in ("equal", "manual"):
+        raise TargetError(f"cascade method {method!r}: expected one of {', '.join(CASCADE_METHODS)}")
+    month_w = base.groupby("period")["value"].sum()
+    month_w = month_w / month_w.sum() if month_w.sum() else month_w
+    stores = sorted(base["entity_id"].unique())
+    if method == "equal":
+        sw = {s: 1.0 for s in stores}
+    else:
+        sw = {s: float((store_weights or {}).get(s, 0.0)) for s in stores}
+    rows = []
+    for s in stores:
+        for m, wm in month_w.items():
+            r = ramp_factor(launch.get(s), str(m), ramp_months)
+            rows.append([base["kpi"].iloc[0], "store", s, m, sw[s] * wm * r, base["parent"].iloc[0],
+                         f"{method} store weight × seasonal month weight" + (f" × ramp {r:.2f}" if r < 1 else "")])
+    df = pd.DataFrame(rows, columns=["kpi", "entity_kind", "entity_id", "period", "value", "parent", "method"])
+    tw = df["value"].sum()
+    if tw <= 0:
+        raise TargetError("all store weights are zero")
+    df["value"] = df["value"] / tw * total
+    return df
+
+
 def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | None = None,
-            catalog: Catalog | None = None, value: float | None = None) -> pd.DataFrame:
-    """Split a target to store × month rows (see module docstring); rows sum to the parent (additive)."""
+            catalog: Catalog | None = None, value: float | None = None, method: str = "historical",
+            store_weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Split a target to store × month rows (see module docstring); rows sum to the parent (additive).
+
+    ``method``: ``historical`` (store shares of the trailing 12 months, the default), ``equal`` or
+    ``manual`` (``store_weights`` per store, any scale) — see :func:`reweight`."""
+    if method not in CASCADE_METHODS:
+        raise TargetError(f"cascade method {method!r}: expected one of {', '.join(CASCADE_METHODS)}")
     t = target if isinstance(target, Target) else Target.model_validate(target)
     catalog = catalog or load_catalog()
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    df = _cascade_historical(t, Warehouse.of(warehouse), ramp_months, catalog, value)
+    if method == "historical":
+        return df
+    if not catalog.is_additive(t.kpi):
+        return df.assign(method=f"{method} (non-additive KPI: copied)")
+    total = t.value if value is None else value
+    return reweight(df, float(total), method, store_launch_dates(warehouse), int(ramp_months or t.ramp_months),
+                    store_weights)
+
+
+def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catalog: Catalog,
+                        value: float | None) -> pd.DataFrame:
     total = t.value if value is None else value
     if total is None:
         raise TargetError(f"target {t.kpi} {t.entity_kind} {t.period}: no value to cascade")
@@ -190,7 +260,7 @@ def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | Non
     hist = compute([t.kpi], by=["store_id"], period="month", start=hist_start, end=s - dt.timedelta(days=1),
                    filters={"store_id": stores}, warehouse=wh)
     hist = hist.pivot_table(index="store_id", columns="period", values=t.kpi, aggfunc="sum").fillna(0.0)
-    ly = [shift_period(m, -12) for m in months]
+    ly = [last_year(m) for m in months]
     ly_tot = [float(hist[m].sum()) if m in hist.columns else 0.0 for m in ly]
     if all(v > 0 for v in ly_tot):
         w_m = np.array(ly_tot) / sum(ly_tot)
@@ -206,11 +276,8 @@ def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | Non
     tot_tr = float(sum(max(tr.get(st, 0.0), 0.0) for st in stores))
 
     def age_months(st: str, m: str) -> int:
-        ld = launch.get(st)
-        if ld is None:
-            return 10**6
-        ms = period_bounds(m)[0]
-        return (ms.year - ld.year) * 12 + ms.month - ld.month
+        age = store_age_months(launch.get(st), m)
+        return 10**6 if age is None else age
 
     for st in stores:
         if age_months(st, months[0]) >= ramp and tot_tr > 0 and tr.get(st, 0.0) > 0:
@@ -221,10 +288,9 @@ def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | Non
             age = age_months(st, m)
             if st in mature_share and age >= ramp:
                 w, how = mature_share[st] * wm, f"share {mature_share[st]:.3f} of trailing 12 m × {season}"
-            elif age < 0 or launch.get(st, dt.date.min) > period_bounds(m)[1]:
+            elif (r := ramp_factor(launch.get(st), m, ramp)) == 0.0:
                 w, how = 0.0, "not launched"
             else:
-                r = min(1.0, (max(age, 0) + 1) / ramp)
                 w, how = cold * r * wm, f"cold-start ramp {min(max(age, 0) + 1, ramp)}/{ramp} × median mature share {cold:.3f} × {season}"
             rows.append([t.kpi, "store", st, m, w, parent, how])
     df = pd.DataFrame(rows, columns=cols)
@@ -252,37 +318,58 @@ def _resolve_value(t: Target, wh: Warehouse, periods: list[str], warnings: list[
         if t.value is not None:
             out.append((p, float(t.value), "file"))
             continue
-        ly = shift_period(p, -(12 if period_kind(p) == "month" else 4 if period_kind(p) == "quarter" else 1))
         if period_kind(p) in ("day", "week"):
             raise TargetError(f"growth targets need a month, quarter or year period (got {p})")
-        df = compute([t.kpi], by=[], period=period_kind(p), start=ly, end=ly, filters=_entity_filter(t.entity_kind, t.entity_id),
-                     warehouse=wh)
-        base = float(df[t.kpi].iloc[0]) if len(df) else np.nan
-        if not np.isfinite(base):
-            msg = f"target {t.kpi} {t.entity_kind} {t.entity_id or ''} {p}: growth needs data for {ly}"
+        g = kpi_growth_target(t.kpi, t.entity_kind, t.entity_id, p, float(t.growth or 0), wh)
+        if g.value is None:
+            msg = f"target {t.kpi} {t.entity_kind} {t.entity_id or ''} {p}: growth needs data for {g.last_year}"
             if warnings is None:
                 raise TargetError(msg)
             warnings.append(msg)
             continue
-        out.append((p, base * (1 + float(t.growth or 0)), f"{ly} × (1 {float(t.growth or 0):+.0%})"))
+        out.append((p, g.value, f"{g.last_year} × (1 {float(t.growth or 0):+.0%})"))
     return out
 
 
-def _data_months(wh: Warehouse) -> list[str]:
-    con = wh.connect()
-    try:
-        lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
-    finally:
-        con.close()
-    if lo is None:
-        return []
-    return [p.strftime("%Y-%m") for p in pd.period_range(lo, hi, freq="M")]
+@dataclass(frozen=True)
+class GrowthTarget:
+    """A growth target: ``base`` (the figure of ``last_year``) × (1 + growth); ``value`` None without a base."""
+
+    value: Any
+    base: Any
+    last_year: str
+
+
+def growth_target(period: str, growth: Any, base_of: Callable[[str], Any]) -> GrowthTarget:
+    """The one growth rule: the same period last year (:func:`kpi_lib.periods.last_year`) × (1 + growth).
+
+    ``base_of(label)`` gives last year's figure (a float or Decimal; None or NaN when there is no data,
+    then ``value`` is None — missing is not zero). Targets, scorecards, settlements and the target
+    widget all call this."""
+    ly = last_year(period)
+    base = base_of(ly)
+    if base is None or (isinstance(base, float) and not math.isfinite(base)):
+        return GrowthTarget(None, base, ly)
+    return GrowthTarget(base * (1 + growth), base, ly)
+
+
+def kpi_growth_target(kpi: str, entity_kind: str, entity_id: str | None, period: str, growth: float,
+                      warehouse: Any = None) -> GrowthTarget:
+    """:func:`growth_target` of a KPI for an entity, last year's figure from the KPI engine."""
+    wh = Warehouse.of(warehouse)
+
+    def base_of(ly: str) -> float:
+        df = compute([kpi], by=[], period=period_kind(ly), start=ly, end=ly,
+                     filters=_entity_filter(entity_kind, entity_id), warehouse=wh)
+        return float(df[kpi].iloc[0]) if len(df) else float("nan")
+
+    return growth_target(period, growth, base_of)
 
 
 def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """File targets (growth resolved, '*' expanded, overrides applied) plus cascaded store × month rows
     and the parent's month rows (sum of the cascade for additive KPIs)."""
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = catalog or load_catalog()
     files, _ = load_target_files(directory)
     months = None
@@ -291,7 +378,7 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
     for t, src in files:
         catalog.get(t.kpi)
         if t.period == "*" or t.period in RELATIVE:
-            months = months if months is not None else _data_months(wh)
+            months = months if months is not None else wh.data_months()
             if not months:
                 continue
             if t.period == "*":
@@ -439,7 +526,7 @@ _TARGET_CACHE: dict[tuple[str, str | None], pd.DataFrame] = {}
 
 def computed_targets(warehouse: Any = None) -> pd.DataFrame:
     """The targets `kpi compute` wrote (table ``kpi_targets``), else ``all_targets()`` (cached per snapshot)."""
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     key = (str(wh.path), wh.current_id())
     if key not in _TARGET_CACHE:
         df = wh.read("kpi_targets") if wh.has("kpi_targets") else all_targets(wh)
@@ -538,20 +625,10 @@ STATUS_COLUMNS = ["kpi", "entity_kind", "entity_id", "period", "target", "actual
                   "complete", "missing"]
 
 
-def _as_of(wh: Warehouse) -> dt.date:
-    con = wh.connect()
-    try:
-        hi = con.execute("SELECT max(CAST(order_date AS DATE)) FROM orders").fetchone()[0]
-    finally:
-        con.close()
-    return hi or dt.date.today()
-
-
 def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Warehouse) -> pd.Series | None:
-    lags = {"month": 12, "quarter": 4, "year": 1}
-    if period_kind(period) not in lags:
+    if period_kind(period) not in ("month", "quarter", "year"):
         return None
-    ly = shift_period(period, -lags[period_kind(period)])
+    ly = last_year(period)
     d = compute([kpi], by=[], period="day", start=ly, end=ly, filters=_entity_filter(kind, eid), warehouse=wh)
     if d.empty or not np.isfinite(d[kpi]).any() or d[kpi].sum() <= 0:
         return None
@@ -564,14 +641,14 @@ def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Wareh
 def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, warehouse: Any = None,
              targets: pd.DataFrame | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """Targets joined to actuals: achievement, pacing, projection and status per KPI × entity × period."""
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = Warehouse.of(warehouse)
     catalog = catalog or load_catalog()
     tg = all_targets(wh, catalog=catalog) if targets is None else targets.copy()
     if tg.empty:
         empty = pd.DataFrame(columns=STATUS_COLUMNS)
         empty.attrs["warnings"] = list(tg.attrs.get("warnings", []))
         return empty
-    as_of = as_of or _as_of(wh)
+    as_of = as_of or wh.last_order_date() or dt.date.today()
     tg = tg[tg["period"].map(lambda p: period_bounds(p)[0] <= as_of)]
     if periods:
         tg = tg[tg["period"].isin(periods)]

@@ -35,6 +35,9 @@ import pandas as pd
 from . import paths
 from .definitions import Catalog, load_catalog
 from .errors import DefinitionError
+from .metrics import compute
+from .org import ENTITY_DIMENSION
+from .periods import period_kind
 from .spec import tree as tree_spec
 from .spec.tree import DEFAULT_TREE, KpiTree, Layer, Relation, TreeNode, default_tree, tree_to_dict  # noqa: F401 - re-exported
 
@@ -340,9 +343,6 @@ def attribute(tree: KpiTree | None = None, entity_kind: str = "company", entity_
     With ``targets`` (KPI → target value), a = targets (KPIs without a target take the actual value
     of period_a, i.e. no gap) and b = actual of ``period_b or period_a``.
     """
-    from .metrics import compute, period_kind
-    from .org import ENTITY_DIMENSION
-
     tree = tree or load_tree()
     if period_a is None:
         raise DefinitionError("attribute needs period_a (e.g. '2026-10')")

@@ -32,13 +32,18 @@ import pandas as pd
 
 from . import paths
 from .errors import WarehouseError
-from .schemas import DATE, TABLES, TS
+from .periods import month_of, months_between, previous_full_month
+from .schemas import DATE, TABLES, TS, empty_frame
 
 KEEP_SNAPSHOTS = 3
 
 
-def _sql_type(kind: str) -> str | None:
+def sql_type(kind: str) -> str | None:
+    """The DuckDB type of a canonical column kind (kpi_lib.schemas), None for an unknown kind."""
     return {DATE: "DATE", TS: "TIMESTAMP", "int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR"}.get(kind)
+
+
+_sql_type = sql_type  # old private name, still imported by kpi_lib.ingest (pipeline, ads_record): H3 switches to sql_type
 
 
 class Warehouse:
@@ -46,6 +51,11 @@ class Warehouse:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else paths.warehouse_dir()
+
+    @classmethod
+    def of(cls, warehouse: Warehouse | str | Path | None = None) -> Warehouse:
+        """``warehouse`` itself when it is a Warehouse, else the warehouse at that path (None: the default)."""
+        return warehouse if isinstance(warehouse, Warehouse) else cls(warehouse)
 
     # -- snapshots ---------------------------------------------------------------------------
     @property
@@ -100,8 +110,6 @@ class Warehouse:
         """A whole table as pandas (optionally filtered with a SQL condition)."""
         if not self.has(name):
             if name in TABLES:
-                from .schemas import empty_frame
-
                 return empty_frame(name)
             raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
         sql = f"SELECT * FROM {self.scan_sql(name)}" + (f" WHERE {where}" if where else "")
@@ -114,6 +122,29 @@ class Warehouse:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per table of the live snapshot."""
         return connect_snapshot(self.current)
+
+    # -- data range --------------------------------------------------------------------------
+    def order_dates(self) -> tuple[dt.date | None, dt.date | None]:
+        """First and last order date (marketplace-local) of the live snapshot; (None, None) without orders."""
+        con = self.connect()
+        try:
+            lo, hi = con.execute("SELECT min(CAST(order_date AS DATE)), max(CAST(order_date AS DATE)) FROM orders").fetchone()
+        finally:
+            con.close()
+        return lo, hi
+
+    def last_order_date(self) -> dt.date | None:
+        """The last order date of the live snapshot (None without orders)."""
+        return self.order_dates()[1]
+
+    def last_month(self) -> str:
+        """The month of the last order: the default reporting month (without orders, the month before today's)."""
+        d = self.last_order_date()
+        return previous_full_month() if d is None else month_of(d)
+
+    def data_months(self) -> list[str]:
+        """Every YYYY-MM month from the first to the last order date (the months with data)."""
+        return months_between(*self.order_dates())
 
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -181,7 +212,7 @@ class WarehouseWriter:
             casts = []
             kinds = t.all_columns if t else {}
             for c in df.columns:
-                k = _sql_type(kinds.get(c, ""))
+                k = sql_type(kinds.get(c, ""))
                 casts.append(f'CAST("{c}" AS {k}) AS "{c}"' if k else f'"{c}"')
             select = f"SELECT {', '.join(casts)} FROM df"
             if partition_by and len(df):
@@ -249,7 +280,7 @@ def connect_snapshot(base: Path) -> duckdb.DuckDBPyConnection:
             present.add(name)
     for name, t in TABLES.items():
         if name not in present:
-            cols = ", ".join(f'CAST(NULL AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items())
+            cols = ", ".join(f'CAST(NULL AS {sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items())
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {cols} WHERE false')
     return con
 

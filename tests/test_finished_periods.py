@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from kpi_lib.coverage import active_stores, finished_periods, is_finished, last_complete_day, open_period
+from kpi_lib.errors import DefinitionError
 
 
 def _cov(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
@@ -67,7 +68,7 @@ def test_store_filter_and_quarters():
     assert finished_periods(COV, "quarter", ["A"]) == ["2026-Q3"]
     assert open_period(COV, "quarter", ["A"]) == "2026-Q4"
     assert is_finished("2026-Q3", COV, ["A", "B"])
-    with pytest.raises(ValueError):
+    with pytest.raises(DefinitionError, match="2026-13"):  # a user error (KpiError) naming the label
         is_finished("2026-13", COV)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import html
 import math
 import os
 import time
@@ -22,12 +21,15 @@ from IPython.display import display
 from .. import paths
 from ..errors import ConfigError, KpiError
 from ..labels import label
+from ..present import esc  # the one HTML escape (kpi_lib.present owns formatting)
+from ..status import STATUS_COLORS as _STATUS_PALETTE
 from .cache import CachedWarehouse
 
 HEADLESS_ENV = "KPI_HEADLESS"
 
 _COLORS = {"error": "#b3261e", "ok": "#1b7f3b", "info": "#3a4a5c", "warn": "#9a6700"}
-STATUS_COLORS = {"green": "#2e9d5b", "amber": "#e0a100", "red": "#d64541", None: "#9aa5b1", "": "#9aa5b1"}
+# the one status palette (kpi_lib.status); no status yet is drawn like "none"
+STATUS_COLORS = {**_STATUS_PALETTE, None: _STATUS_PALETTE["none"], "": _STATUS_PALETTE["none"]}
 
 
 def headless() -> bool:
@@ -37,10 +39,6 @@ def headless() -> bool:
     loops) and skip drawing large figures; every computation still runs so errors surface.
     """
     return os.environ.get(HEADLESS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text))
 
 
 def message_html(text: str, kind: str = "info") -> str:

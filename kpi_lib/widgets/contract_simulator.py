@@ -30,8 +30,23 @@ from ..config import workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
-from ..settlement import achievement, contract_period, contract_target, gmv_figures, is_active
-from .common import ActionBar, Panel, issues_html, message_html, open_warehouse, show_figure, table_html
+from ..settlement import (
+    achievement,
+    compare_scenarios,
+    contract_period,
+    contract_target,
+    gmv_figures,
+    is_active,
+)
+from .common import (
+    ActionBar,
+    Panel,
+    issues_html,
+    message_html,
+    open_warehouse,
+    show_figure,
+    table_html,
+)
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
 MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
@@ -458,15 +473,8 @@ class ContractSimulator(Panel):
         if fee is None:
             return pd.DataFrame()
         cost = _dec(self.provider_cost.value) or Decimal(0)
-        rows = []
-        for a in SCENARIOS:
-            ach = Decimal(str(a))
-            gmv = (target * ach).quantize(Decimal("0.01"))
-            pays = self._fee_total(fee, gmv, ach)
-            rows.append({"achievement": a, "net_gmv": float(gmv), "client_pays": float(pays),
-                         "provider_earns": float(pays - cost),
-                         "fee_pct_of_gmv": float(pays / gmv) if gmv else float("nan")})
-        return pd.DataFrame(rows)
+        df = compare_scenarios(fee, target, cost, SCENARIOS)  # half-up to the cent, as `kpi settle`
+        return df.drop(columns="model").assign(achievement=list(SCENARIOS))
 
     def _recent_target(self, contract_id: str) -> float | None:
         """The target the settlement used in the latest period (contracts with targets per period or growth)."""

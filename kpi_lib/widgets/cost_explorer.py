@@ -23,7 +23,7 @@ from .. import costs
 from ..config import workbench
 from ..errors import KpiError
 from ..labels import label
-from ..metrics import period_bounds, period_kind
+from ..periods import months_between, period_bounds
 from .common import (
     ActionBar,
     Panel,
@@ -315,15 +315,11 @@ class CostExplorer(Panel):
         from .. import costs
 
         kind, ids = self.entity()
-        frames = [self._cached(costs.waterfall, kind, i, period=self.period.value, basis=self.basis.value)
-                  for i in ids]
-        if len(frames) == 1:
-            return frames[0]
-        df = frames[0].copy()
-        df["amount_rc"] = sum(f["amount_rc"].to_numpy() for f in frames)
-        ns = float(df.loc[df["step"] == "net_sales", "amount_rc"].iloc[0]) if (df["step"] == "net_sales").any() else 0.0
-        df["pct_of_net_sales"] = df["amount_rc"] / ns if ns else float("nan")
-        return df
+        if len(ids) == 1:
+            return self._cached(costs.waterfall, kind, ids[0], period=self.period.value, basis=self.basis.value)
+        # several stores (a marketplace): one waterfall over their rows, computed by kpi_lib.costs
+        return self._cached(costs.waterfall, kind, None, period=self.period.value, basis=self.basis.value,
+                            stores=tuple(str(i) for i in ids))
 
     def unit_economics(self) -> pd.DataFrame:
         kind, ids = self.entity()
@@ -345,11 +341,7 @@ class CostExplorer(Panel):
         return df.reset_index(drop=True)
 
     def months(self) -> list[str]:
-        p = str(self.period.value)
-        if period_kind(p) == "month":
-            return [p]
-        s, e = period_bounds(p)
-        return [x.strftime("%Y-%m") for x in pd.period_range(s, e, freq="M")]
+        return months_between(*period_bounds(str(self.period.value)))
 
     def overheads(self) -> pd.DataFrame:
         """Overheads the selected stores carry, per store and item.

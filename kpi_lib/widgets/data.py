@@ -42,18 +42,6 @@ def reference_frame(name: str, wh: Any | None = None) -> pd.DataFrame:
     return pd.DataFrame()
 
 
-def data_months(wh: Any) -> list[str]:
-    """Months (YYYY-MM) with orders in the warehouse, oldest first."""
-    con = wh.connect()
-    try:
-        rows = con.sql(
-            "SELECT DISTINCT strftime(order_date, '%Y-%m') AS m FROM orders WHERE order_date IS NOT NULL ORDER BY m"
-        ).fetchall()
-    finally:
-        con.close()
-    return [str(r[0]) for r in rows]
-
-
 def period_status(wh: Any, kind: str = "month") -> tuple[list[str], str | None]:
     """(finished periods oldest first, the unfinished latest period or None) by the coverage rule
     (``kpi_lib.coverage.is_finished``: every active store's data reaches the period's last day)."""

@@ -191,7 +191,7 @@ class TargetSetting(Panel):
 
     def top_value(self) -> float:
         """The top target: the absolute value, or last year's same period × (1 + growth)."""
-        from ..metrics import compute, period_kind, shift_period
+        from ..targets import kpi_growth_target
 
         if self.mode.value == "absolute":
             self.last_year_value = None
@@ -199,16 +199,12 @@ class TargetSetting(Panel):
             if not math.isfinite(v):
                 raise _UserInput("the top target must be a number")
             return v
-        p = str(self.period.value)
-        kind = period_kind(p)
-        ly = shift_period(p, {"month": -12, "quarter": -4, "year": -1}.get(kind, -1))
-        df = compute([self.kpi.value], by=[], period=kind, start=ly, end=ly, filters=self._filters(),
-                     warehouse=self.warehouse)
-        base = float(df[self.kpi.value].iloc[0]) if len(df) else math.nan
-        if not math.isfinite(base):
-            raise _UserInput(f"no data for {ly} (last year): use an absolute target")
-        self.last_year_value = base
-        return base * (1 + float(self.growth.value))
+        g = kpi_growth_target(self.kpi.value, self.entity_kind.value, self.entity_id.value or None,
+                              str(self.period.value), float(self.growth.value), self.warehouse)
+        if g.value is None:
+            raise _UserInput(f"no data for {g.last_year} (last year): use an absolute target")
+        self.last_year_value = g.base
+        return g.value
 
     def _cascade(self, total: float) -> pd.DataFrame:
         from ..targets import Target, cascade
@@ -270,49 +266,15 @@ class TargetSetting(Panel):
         return self.result
 
     def _reweight(self, base: pd.DataFrame, total: float, method: str) -> pd.DataFrame:
-        """Equal or manual store weights; months keep the engine's seasonal split, young stores their ramp."""
+        """Equal or manual store weights (kpi_lib.targets.reweight: months keep the engine's seasonal
+        split, young stores their ramp)."""
+        from ..org import store_launch_dates
+        from ..targets import reweight
+
         if not self.catalog.is_additive(self.kpi.value):
             return base.assign(method=f"{method} (non-additive KPI: copied)")
-        month_w = base.groupby("period")["value"].sum()
-        month_w = month_w / month_w.sum() if month_w.sum() else month_w
-        stores = sorted(base["entity_id"].unique())
-        ramp = self._ramp_factors(stores, sorted(month_w.index))
-        if method == "equal":
-            sw = {s: 1.0 for s in stores}
-        else:
-            sw = {s: float(self.store_sliders[s].value) if s in self.store_sliders else 0.0 for s in stores}
-        rows = []
-        for s in stores:
-            for m, wm in month_w.items():
-                rows.append([self.kpi.value, "store", s, m, sw[s] * wm * ramp[(s, m)], base["parent"].iloc[0],
-                             f"{method} store weight × seasonal month weight" +
-                             (f" × ramp {ramp[(s, m)]:.2f}" if ramp[(s, m)] < 1 else "")])
-        df = pd.DataFrame(rows, columns=["kpi", "entity_kind", "entity_id", "period", "value", "parent", "method"])
-        tw = df["value"].sum()
-        if tw <= 0:
-            raise _UserInput("all store weights are zero")
-        df["value"] = df["value"] / tw * total
-        return df
-
-    def _ramp_factors(self, stores: list[str], months: list[str]) -> dict[tuple[str, str], float]:
-        from ..metrics import period_bounds
-        from ..org import store_launch_dates
-
-        launch = store_launch_dates(self.warehouse)
-        ramp = int(self.ramp_months.value)
-        out = {}
-        for s in stores:
-            for m in months:
-                ms, me = period_bounds(m)
-                ld = launch.get(s)
-                if ld is None:
-                    out[(s, m)] = 1.0
-                elif ld > me:
-                    out[(s, m)] = 0.0
-                else:
-                    age = (ms.year - ld.year) * 12 + ms.month - ld.month
-                    out[(s, m)] = min(1.0, (max(age, 0) + 1) / ramp)
-        return out
+        weights = {s: float(sl.value) for s, sl in self.store_sliders.items()}
+        return reweight(base, total, method, store_launch_dates(self.warehouse), int(self.ramp_months.value), weights)
 
     def pivot(self) -> pd.DataFrame:
         if self.result.empty:
