@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from ..ingest.base import Store
+from ..ingest.readers import mapping as m
+from ..spec import mappings as mappings_spec
 
 
 def preview(path: Path, mapping: dict[str, Any], store: dict[str, Any] | None) -> tuple[pd.DataFrame, list[str]]:
-    from ..ingest.readers import mapping as m
-
     st = None
     if store:
         st = Store(store_id=str(store["store_id"]), platform=str(store.get("platform", "")),
@@ -32,9 +32,6 @@ def preview(path: Path, mapping: dict[str, Any], store: dict[str, Any] | None) -
 
 
 def save(mapping: dict[str, Any], target: Path) -> Path:
-    from ..ingest.readers import mapping as m
-    from ..spec import mappings as mappings_spec
-
     reader = m.reader_from_mapping(mapping)  # ConfigError listing every issue; nothing written
     mappings_spec.save(reader.mapping, target)  # validated, round-trip (an edited file keeps its comments), atomic
     m.register_user_mappings(target.parent)

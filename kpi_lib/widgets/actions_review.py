@@ -21,9 +21,12 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .. import actions as A
-from ..config import format_validation_error
+from ..config import format_validation_error, workbench
+from ..definitions import load_catalog
 from ..errors import KpiError
+from ..org import assignments
 from .common import Panel, StatusBox, df_html, esc, message_html, no_warehouse_widget, open_warehouse
+from .data import reference_frame
 
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("行动复盘", "Actions review"),
@@ -82,9 +85,6 @@ class ActionsReview(Panel):
     title_text = "Actions review"
 
     def __init__(self, lang: str | None = None, today: dt.date | None = None) -> None:
-        from ..config import workbench
-        from ..definitions import load_catalog
-
         self.lang = lang or workbench().default_language
         self.today = today or dt.date.today()
         self.catalog = load_catalog()
@@ -193,8 +193,6 @@ class ActionsReview(Panel):
 
     # -- reference data ---------------------------------------------------------------------------
     def _load_reference(self) -> None:
-        from .data import reference_frame
-
         wh = self.warehouse
         teams = reference_frame("teams", wh)
         self.people = reference_frame("people", wh)
@@ -220,8 +218,6 @@ class ActionsReview(Panel):
         return sorted(p for p in set(st["period"].astype(str)) if re.match(r"^\d{4}-\d{2}$", p))
 
     def _person_options(self, team: str | None) -> list[tuple[str, str]]:
-        from ..org import assignments
-
         if self.people.empty:
             return []
         members: set[str] = set()

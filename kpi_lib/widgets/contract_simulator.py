@@ -24,20 +24,29 @@ from typing import Any
 
 import ipywidgets as W
 import pandas as pd
+import plotly.graph_objects as go
+from pydantic import ValidationError
 
-from .. import paths, yaml_roundtrip
-from ..config import workbench
+from .. import paths, settlement, yaml_roundtrip
+from ..config import format_validation_error, workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
 from ..settlement import (
+    Contract,
+    ExitClause,
+    FeeModel,
     achievement,
     compare_scenarios,
     contract_period,
     contract_target,
+    exit_clause_state,
+    fee_lines,
     gmv_figures,
     is_active,
+    load_contracts,
 )
+from ..spec import contracts as contracts_spec
 from .common import (
     ActionBar,
     Panel,
@@ -47,6 +56,7 @@ from .common import (
     show_figure,
     table_html,
 )
+from .data import stores_frame
 
 SCENARIOS = [round(0.6 + 0.1 * i, 2) for i in range(9)]  # 60 % … 140 %
 MODELS = [("base + performance", "base_plus_performance"), ("fixed fee", "fixed"), ("commission on sales", "commission")]
@@ -95,7 +105,6 @@ class ContractSimulator(Panel):
         self.contracts: list[Any] = []
         self.load_issues: list[str] = []
         try:
-            from ..settlement import load_contracts
 
             self.contracts = list(load_contracts())
         except KpiError as exc:
@@ -110,7 +119,6 @@ class ContractSimulator(Panel):
         self._loaded_target: float | None = None
         self._coverage: pd.DataFrame | None = None
 
-        from .data import stores_frame
 
         sf = stores_frame(self.warehouse)
         store_ids = sorted(sf["store_id"].astype(str)) if "store_id" in sf else []
@@ -328,9 +336,7 @@ class ContractSimulator(Panel):
 
     def _check_round_trip(self, saved: Any | None) -> None:
         """Read-only when the controls cannot rebuild the saved contract exactly (Save disabled)."""
-        from pydantic import ValidationError
 
-        from ..settlement import Contract
 
         self.read_only, self.read_only_reasons = False, []
         if saved is not None:
@@ -412,10 +418,7 @@ class ContractSimulator(Panel):
 
     def fee_model(self) -> Any | None:
         """The validated FeeModel, or None with ``self.issues`` set."""
-        from pydantic import ValidationError
 
-        from ..config import format_validation_error
-        from ..settlement import FeeModel
 
         if self.read_only:
             saved = self._get(self.contract.value)
@@ -462,8 +465,6 @@ class ContractSimulator(Panel):
 
     # -- simulation --------------------------------------------------------------------------
     def _fee_total(self, fee: Any, net_gmv: Decimal, achievement: Decimal | None) -> Decimal:
-        from ..settlement import fee_lines
-
         return sum((ln.amount for ln in fee_lines(fee, net_gmv, achievement)), Decimal(0))
 
     def scenarios(self) -> pd.DataFrame:
@@ -536,7 +537,6 @@ class ContractSimulator(Panel):
 
     def recent(self) -> pd.DataFrame:
         """Recent periods: the saved contract's settlement vs the edited terms on the same figures."""
-        from ..settlement import exit_clause_state
 
         saved = self._get(self.contract.value)
         fee = self.fee_model()
@@ -554,7 +554,6 @@ class ContractSimulator(Panel):
             rows.append({"period": p, "net_gmv": float(net), "achievement": None if ach_d is None else float(ach_d),
                          "saved_terms_fee": float(saved_total), "edited_terms_fee": float(edited),
                          "difference": float(edited - saved_total)})
-        from ..settlement import ExitClause
 
         ec = self.exit_clause()
         self.exit_state = exit_clause_state(ExitClause.model_validate(ec) if ec else None, history)
@@ -597,8 +596,6 @@ class ContractSimulator(Panel):
         show_figure(self.figure_out, self.figure())
 
     def figure(self) -> Any:
-        import plotly.graph_objects as go
-
         df = self.scenario_frame
         if df.empty:
             return None
@@ -626,8 +623,6 @@ class ContractSimulator(Panel):
             return self._save()
 
     def _save(self) -> bool:
-        from .. import settlement
-
         if self.read_only:
             self.status.error("Not saved: this contract is read-only here (the editor cannot show all its terms)",
                               self.read_only_reasons)
@@ -710,10 +705,7 @@ def _save_contract(data: dict[str, Any], path: Path, replace: str) -> bool:
     """Validate the whole contracts file with the edited contract in it, then write it through
     :mod:`kpi_lib.spec.contracts` (only that contract's lines change; round-trip, atomic). False when
     nothing changed (the file is not touched)."""
-    from pydantic import ValidationError
 
-    from ..config import format_validation_error
-    from ..spec import contracts as contracts_spec
 
     current = contracts_spec.load(path) if path.is_file() else contracts_spec.ContractsFile()
     items = list(current.contracts)

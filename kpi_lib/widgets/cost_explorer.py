@@ -312,8 +312,6 @@ class CostExplorer(Panel):
             self._render()
 
     def waterfall(self) -> pd.DataFrame:
-        from .. import costs
-
         kind, ids = self.entity()
         if len(ids) == 1:
             return self._cached(costs.waterfall, kind, ids[0], period=self.period.value, basis=self.basis.value)

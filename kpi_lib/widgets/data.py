@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paths
+from .. import metrics, paths
 from ..coverage import coverage_frame, finished_periods, open_period
 
 TO_DATE = "to date"
@@ -105,7 +105,6 @@ def period_options(wh: Any, kinds: tuple[str, ...] = ("month", "quarter")) -> tu
 
 def company_last_months(kpis: list[str], wh: Any, months: int = 3) -> pd.DataFrame:
     """Company KPIs for the last ``months`` finished months (one row per month; an unfinished month never shows)."""
-    from .. import metrics
 
     ms = finished_months(wh)
     if not ms:

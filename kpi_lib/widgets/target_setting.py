@@ -22,9 +22,17 @@ from typing import Any
 
 import ipywidgets as W
 import pandas as pd
+import plotly.graph_objects as go
+from pydantic import ValidationError
 
 from .. import paths
-from ..errors import KpiError
+from ..config import format_validation_error, workbench
+from ..definitions import load_catalog
+from ..errors import ConfigError, KpiError
+from ..metrics import compute, period_bounds, period_label, shift_period
+from ..org import ENTITY_DIMENSION, store_launch_dates
+from ..spec import targets as targets_spec
+from ..targets import Target, cascade, kpi_growth_target, reweight
 from .common import (
     Panel,
     StatusBox,
@@ -34,6 +42,7 @@ from .common import (
     open_warehouse,
     show_figure,
 )
+from .data import finished_months, reference_frame, stores_frame
 
 KINDS = ["company", "platform", "team", "store"]
 METHODS = [("historical share", "historical"), ("equal", "equal"), ("manual", "manual")]
@@ -46,9 +55,6 @@ class TargetSetting(Panel):
     title_text = "Target setting"
 
     def __init__(self, file_name: str = DEFAULT_FILE, lang: str | None = None) -> None:
-        from ..config import workbench
-        from ..definitions import load_catalog
-
         self.lang = lang or workbench().default_language
         self.catalog = load_catalog()
         self.warehouse = open_warehouse()
@@ -86,7 +92,6 @@ class TargetSetting(Panel):
             self.status.warn("No warehouse: run `make demo` first; targets are cascaded from history.")
             return
 
-        from .data import stores_frame
 
         self.stores = stores_frame(self.warehouse)
         self._data_months = self._months_with_data()
@@ -117,16 +122,12 @@ class TargetSetting(Panel):
 
     # -- options -----------------------------------------------------------------------------
     def _months_with_data(self) -> list[str]:
-        from .data import finished_months
-
         try:
             return finished_months(self.warehouse)
         except KpiError:
             return []
 
     def _period_options(self) -> list[str]:
-        from ..metrics import period_label, shift_period
-
         if not self._data_months:
             return []
         last = self._data_months[-1]
@@ -137,8 +138,6 @@ class TargetSetting(Panel):
         return quarters + months + years
 
     def _default_period(self) -> str | None:
-        from ..metrics import period_label, shift_period
-
         if not self._data_months:
             return None
         return shift_period(period_label(f"{self._data_months[-1]}-01", "quarter"), 1)
@@ -152,7 +151,6 @@ class TargetSetting(Panel):
         elif kind == "store":
             opts = sorted(self.stores["store_id"].astype(str).unique())
         else:
-            from .data import reference_frame
 
             teams = reference_frame("teams", self.warehouse)
             opts = sorted(teams["team_id"].astype(str).unique()) if "team_id" in teams else (
@@ -184,14 +182,11 @@ class TargetSetting(Panel):
         return spec
 
     def _filters(self) -> dict[str, str] | None:
-        from ..org import ENTITY_DIMENSION
-
         dim = ENTITY_DIMENSION.get(self.entity_kind.value)
         return {dim: self.entity_id.value} if dim and self.entity_id.value else None
 
     def top_value(self) -> float:
         """The top target: the absolute value, or last year's same period × (1 + growth)."""
-        from ..targets import kpi_growth_target
 
         if self.mode.value == "absolute":
             self.last_year_value = None
@@ -207,8 +202,6 @@ class TargetSetting(Panel):
         return g.value
 
     def _cascade(self, total: float) -> pd.DataFrame:
-        from ..targets import Target, cascade
-
         spec = {k: v for k, v in self.target_spec().items() if k not in ("value", "growth")}
         t = Target.model_validate({**spec, "value": total, "cascade": True})
         return cascade(t, warehouse=self.warehouse, ramp_months=int(self.ramp_months.value), catalog=self.catalog,
@@ -268,8 +261,6 @@ class TargetSetting(Panel):
     def _reweight(self, base: pd.DataFrame, total: float, method: str) -> pd.DataFrame:
         """Equal or manual store weights (kpi_lib.targets.reweight: months keep the engine's seasonal
         split, young stores their ramp)."""
-        from ..org import store_launch_dates
-        from ..targets import reweight
 
         if not self.catalog.is_additive(self.kpi.value):
             return base.assign(method=f"{method} (non-additive KPI: copied)")
@@ -285,8 +276,6 @@ class TargetSetting(Panel):
         return p.reset_index().rename(columns={"entity_id": "store"})
 
     def _load_history(self) -> None:
-        from ..metrics import compute, period_bounds
-
         if self.result.empty:
             self.history = pd.DataFrame()
             return
@@ -300,8 +289,6 @@ class TargetSetting(Panel):
                                filters={"store_id": stores}, warehouse=self.warehouse)
 
     def figure(self) -> Any:
-        import plotly.graph_objects as go
-
         if self.result.empty:
             return None
         fig = go.Figure()
@@ -349,11 +336,7 @@ class TargetSetting(Panel):
 
     def save(self) -> bool:
         """Upsert this panel's targets into the file (validated first; nothing written if invalid)."""
-        from pydantic import ValidationError
 
-        from ..config import format_validation_error
-        from ..errors import ConfigError
-        from ..spec import targets as targets_spec
 
         if self.warehouse is None:
             self.status.error("No warehouse: run `make demo` first.")

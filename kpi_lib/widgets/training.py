@@ -14,7 +14,11 @@ from typing import Any
 import ipywidgets as W
 
 from .. import paths
+from ..config import workbench
+from ..definitions import load_catalog
 from ..errors import KpiError
+from ..tree import load_tree
+from . import data as wdata
 from .common import NO_WAREHOUSE, Panel, df_html, esc, message_html, open_warehouse
 
 
@@ -201,7 +205,6 @@ class TrainingWalkthrough(Panel):
 
     def __init__(self, lang: str | None = None) -> None:
         if lang is None:
-            from ..config import workbench
 
             lang = workbench().default_language
         self.steps = STEPS
@@ -325,8 +328,6 @@ class TrainingWalkthrough(Panel):
 
 def _layers_html(lang: str) -> str:
     """The KPIs of each layer of the project's KPI tree (parameters/kpi_tree.yaml or the default)."""
-    from ..definitions import load_catalog
-    from ..tree import load_tree
 
     try:
         tree, cat = load_tree(), load_catalog()
@@ -343,8 +344,6 @@ def _layers_html(lang: str) -> str:
 
 
 def _demo_snippet(kind: str, wh: Any) -> str:
-    from . import data as wdata
-
     if kind == "stores":
         stores = wdata.stores_frame(wh)
         if stores.empty:

@@ -15,10 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
+import plotly.graph_objects as go
 import yaml
+from pydantic import ValidationError
 
-from .. import paths
+from .. import definitions, paths
+from .. import tree as tree_mod
+from ..compute import latest_status
+from ..config import format_validation_error, workbench
+from ..definitions import build_catalog, load_catalog
 from ..errors import ConfigError, DefinitionError, KpiError
+from ..formula import names, parse
+from ..spec import kpis as kpis_spec
+from ..spec import targets as targets_spec
+from ..spec import tree as tree_spec
+from ..targets import thresholds
+from ..tree import TreeNode, validate_tree
 from .common import (
     STATUS_COLORS,
     Panel,
@@ -32,6 +44,7 @@ from .common import (
     show_figure,
     unified_diff,
 )
+from .data import reference_frame
 
 LAYERS = ["top", "middle", "execution"]
 RELATIONS = ["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
@@ -54,9 +67,6 @@ class TreeDesigner(Panel):
     title_text = "KPI tree designer"
 
     def __init__(self, path: str | None = None, lang: str | None = None) -> None:
-        from .. import tree as tree_mod
-        from ..config import workbench
-
         self.path = paths.parameters_dir() / "kpi_tree.yaml" if path is None else paths.root() / path
         self.lang = lang or workbench().default_language
         self.warehouse = open_warehouse()
@@ -171,13 +181,9 @@ class TreeDesigner(Panel):
 
     # -- data --------------------------------------------------------------------------------
     def catalog(self) -> Any:
-        from ..definitions import load_catalog
-
         return load_catalog()
 
     def _saved_text(self) -> str:
-        from .. import tree as tree_mod
-
         if not self.path.is_file():
             return ""
         try:
@@ -190,7 +196,6 @@ class TreeDesigner(Panel):
         if self.warehouse is None:
             return {}
         try:
-            from ..compute import latest_status
 
             df = latest_status(warehouse=self.warehouse, entity_kind="company")
         except (KpiError, ImportError):
@@ -222,8 +227,6 @@ class TreeDesigner(Panel):
         return [("—", "")] + [(i, i) for i in self._node_ids()]
 
     def _owner_options(self) -> list[str]:
-        from .data import reference_frame
-
         out: list[str] = []
         for name, col in (("teams", "team_id"), ("people", "person_id")):
             df = reference_frame(name, self.warehouse)
@@ -246,8 +249,6 @@ class TreeDesigner(Panel):
         return None
 
     def _node_from_fields(self, node_id: str | None, kpi: str) -> Any:
-        from ..tree import TreeNode
-
         return TreeNode(
             id=node_id,
             kpi=kpi,
@@ -322,7 +323,6 @@ class TreeDesigner(Panel):
 
     def reload(self) -> None:
         """Drop the edits and show the saved tree again."""
-        from .. import tree as tree_mod
 
         self.tree = tree_mod.load_tree(self.path if self.path.is_file() else None)
         self.saved_text = self._saved_text()
@@ -332,7 +332,6 @@ class TreeDesigner(Panel):
     # -- custom KPIs -------------------------------------------------------------------------
     def check_formula(self, text: str | None = None) -> list[str]:
         """Parse a custom KPI formula with the engine's parser; issues ([] when fine) shown inline."""
-        from ..formula import names, parse
 
         text = self.custom_formula.value if text is None else text
         kid = self.custom_id.value.strip() or "custom"
@@ -364,7 +363,6 @@ class TreeDesigner(Panel):
 
     def add_custom_kpi(self) -> bool:
         """Add (or override) a KPI in parameters/kpis.yaml after validating the whole catalog."""
-        from .. import definitions
 
         spec = self.custom_spec()
         kpis_path = paths.parameters_dir() / "kpis.yaml"
@@ -389,8 +387,6 @@ class TreeDesigner(Panel):
 
     # -- validation, diff, save --------------------------------------------------------------
     def validate(self) -> list[Any]:
-        from ..tree import validate_tree
-
         try:
             self.issues = list(validate_tree(self.tree, catalog=self.catalog()))
         except KpiError as exc:
@@ -443,8 +439,6 @@ class TreeDesigner(Panel):
 
     # -- thresholds (stored with the targets: parameters/targets/*.yaml ``thresholds``) -------
     def _load_thresholds(self) -> dict[str, dict[str, float]]:
-        from ..targets import thresholds
-
         try:
             return {k: v.model_dump() for k, v in thresholds().items()}
         except KpiError:
@@ -468,7 +462,6 @@ class TreeDesigner(Panel):
         """The thresholds file with the pending changes, validated (None when nothing changed)."""
         if not self.pending_thresholds:
             return None
-        from ..spec import targets as targets_spec
 
         path = paths.parameters_dir() / "targets" / THRESHOLDS_FILE
         current = targets_spec.load(path) if path.is_file() else targets_spec.TargetsFile()
@@ -483,7 +476,6 @@ class TreeDesigner(Panel):
     def _write_thresholds(self, prepared: tuple[Path, Any] | None) -> str:
         if prepared is None:
             return ""
-        from ..spec import targets as targets_spec
 
         path, checked = prepared
         targets_spec.save(checked, path)  # round-trip, atomic: comments and other files' lines stay
@@ -558,7 +550,6 @@ class TreeDesigner(Panel):
 
     def figure(self) -> Any:
         """A plotly sunburst of the tree colored by status (None when the tree has a cycle)."""
-        import plotly.graph_objects as go
 
         ids = self._node_ids()
         if len(set(ids)) != len(ids):
@@ -585,8 +576,6 @@ def save_tree_roundtrip(tree: Any, path: Path) -> bool:
     False when the file already holds this tree (nothing written, bytes unchanged). The structure is
     checked by ``tree.validate_tree``; the file is written by :mod:`kpi_lib.spec.tree` (references,
     round-trip, read-back check, atomic write)."""
-    from .. import tree as tree_mod
-    from ..spec import tree as tree_spec
 
     issues = tree_mod.validate_tree(tree)
     if issues:
@@ -602,16 +591,12 @@ def _lines(exc: BaseException) -> list[str]:
 
 def _save_kpi_spec(spec: dict[str, Any], path: Any) -> None:
     """Add/replace one entry of parameters/kpis.yaml; the whole catalog must build first."""
-    from pydantic import ValidationError
 
-    from ..definitions import build_catalog
-    from ..spec import kpis as kpis_spec
 
     current = kpis_spec.load(path) if path.is_file() else kpis_spec.KpisFile()
     try:
         new = kpis_spec.KpiSpec.model_validate({k: v for k, v in spec.items() if v not in ("", None)})
     except ValidationError as err:
-        from ..config import format_validation_error
 
         raise ConfigError("invalid KPI", format_validation_error("kpis.yaml", err)) from None
     specs = [s for s in current.kpis if s.id != new.id] + [new]
