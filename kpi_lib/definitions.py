@@ -43,6 +43,7 @@ Measure conventions (documented choices):
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +53,9 @@ from pydantic import ValidationError
 
 from . import paths
 from .config import format_validation_error
+from .coverage import SOURCES
 from .errors import DefinitionError
+from .formula import dependency_order, parse, required_measures
 from .schemas import FEE_TYPES
 from .spec import kpis as kpis_spec
 from .spec.kpis import BUILTIN_KPIS, KpiDef, KpiSpec
@@ -178,9 +181,7 @@ class Catalog:
 
     def is_additive(self, kpi_id: str) -> bool:
         """True when targets of this KPI add up across stores and months (money/count sums)."""
-        import ast
 
-        from .formula import parse
 
         d = self.get(kpi_id)
         if d.aggregation != "sum_formula" or d.unit not in ("money", "count"):
@@ -190,15 +191,12 @@ class Catalog:
 
     def sources(self, kpi_id: str) -> tuple[str, ...]:
         """Coverage source kinds a KPI needs: the union over the measures it uses (coverage order)."""
-        from .coverage import SOURCES
-        from .formula import required_measures
 
         need = {s for m in required_measures(self, [kpi_id]) for s in self.measures[m].sources}
         return tuple(s for s in SOURCES if s in need)
 
     def check(self, source: str = "catalog") -> None:
         """Every formula parses, names known measures/KPIs, and no cycles (all issues at once)."""
-        from .formula import dependency_order
 
         issues = []
         for k in self.kpis:

@@ -33,9 +33,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from rich.markup import escape
+from rich.table import Table
 
 from . import paths
 from .config import read_yaml, workbench
+from .definitions import load_catalog
 from .errors import DeliveryError, KpiError
 from .org import entity_stores
 from .reports import entity_ids, load_batch, safe_name
@@ -336,7 +339,6 @@ def headlines(item: PlannedReport, period: str, lang: str) -> list[str]:
     if not chosen:
         chosen = list(by_kpi)[:3]
     try:
-        from .definitions import load_catalog
 
         cat = load_catalog()
     except (KpiError, ImportError):
@@ -512,8 +514,6 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
 # ---- views ---------------------------------------------------------------------------------------
 def plan_table(p: DeliveryPlan) -> Any:
     """rich Table: every recipient, role, language, the reports they get and the missing ones."""
-    from rich.markup import escape
-    from rich.table import Table
 
     t = Table(title=f"kpi send {p.batch} {p.period}: {len(p.deliveries)} recipient(s)", show_lines=True)
     for c in ("recipient", "role", "lang", "reports", "missing"):
@@ -530,8 +530,6 @@ def plan_table(p: DeliveryPlan) -> Any:
 
 
 def results_table(results: list[SendResult]) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
 
     t = Table(title=f"sent {sum(r.status == 'sent' for r in results)} of {len(results)} email(s) "
                     f"at {dt.datetime.now().strftime('%H:%M:%S')}")

@@ -10,11 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from pathlib import Path
 
 from rich.console import Console
 
 from . import paths
+from .cli_views import settlement_totals_table, status_table, waterfall_table
+from .compute import run_compute
+from .generate import generate
+from .ingest.pipeline import ingest
+from .ingest.summary import print_summary, progress_bar
+from .reports import run_batch
 
 DEMO_TEST_END = "2026-11"  # tests pin the demo period so their figures do not move with the calendar
 
@@ -28,7 +33,6 @@ def last_month(today: dt.date | None = None) -> str:
 
 def generate_if_needed(scale: float, seed: int, end: str, fresh: bool, console: Console | None) -> bool:
     """Generate data/raw and data/reference unless the same demo is already there."""
-    from .generate import generate
 
     raw, ref = paths.raw_dir(), paths.reference_dir()
     stamp = raw / "_demo.json"
@@ -51,8 +55,6 @@ def generate_if_needed(scale: float, seed: int, end: str, fresh: bool, console: 
 def build(scale: float = 1.0, seed: int = 7, end: str | None = None, reports: bool = True, quiet: bool = False,
           fresh: bool = False, jobs: int | None = None) -> dict:
     """Run the demo end to end; returns what each step produced."""
-    from .ingest.pipeline import ingest
-    from .ingest.summary import print_summary, progress_bar
 
     console = None if quiet else Console()
     end = end or last_month()
@@ -64,14 +66,12 @@ def build(scale: float = 1.0, seed: int = 7, end: str | None = None, reports: bo
     if console:
         print_summary(summary, console)
 
-    from .compute import run_compute
 
     out["compute"] = run_compute(as_of=_month_end(end))
     if console:
         _print_status(console, end)
         _print_money(console, end)
     if reports:
-        from .reports import run_batch
 
         res = run_batch(period=end, jobs=jobs, console=console)
         out["reports"] = res
@@ -88,13 +88,11 @@ def _month_end(month: str) -> dt.date:
 
 
 def _print_status(console: Console, period: str) -> None:
-    from .cli_views import status_table
 
     console.print(status_table(period=period))
 
 
 def _print_money(console: Console, period: str) -> None:
-    from .cli_views import settlement_totals_table, waterfall_table
 
     console.print(settlement_totals_table(period))
     console.print(waterfall_table("company", None, period))
