@@ -43,7 +43,6 @@ def sql_type(kind: str) -> str | None:
     return {DATE: "DATE", TS: "TIMESTAMP", "int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR"}.get(kind)
 
 
-_sql_type = sql_type  # old private name, still imported by kpi_lib.ingest (pipeline, ads_record): H3 switches to sql_type
 
 
 class Warehouse:

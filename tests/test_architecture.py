@@ -16,17 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "kpi_lib"
 
-# Private names still imported across modules, each named with the area that removes it (issue 12).
-# A new private import anywhere else fails test_no_private_names_across_modules.
-KNOWN_PRIVATE_IMPORTS = {
-    ("kpi_lib/ingest/ads_record.py", "_sql_type"),  # ingest (H3): use warehouse.sql_type
-    ("kpi_lib/ingest/pipeline.py", "_sql_type"),  # ingest (H3): use warehouse.sql_type
-    ("kpi_lib/ingest/readers/mapping.py", "_read_utf8"),  # ingest (H3): ingest/textio.py
-    *{("kpi_lib/ingest/readers/amazon_ads.py", n) for n in
-      ("_SYMBOLS", "_Bad", "_base", "_cell_dates", "_check_currency", "_find", "_int", "_num", "_quarantine", "_s")},
-    *{("kpi_lib/ingest/readers/amazon_transactions.py", n) for n in ("_Bad", "_frame", "_int", "_quarantine", "_s")},
-    ("kpi_lib/widgets/onboarding.py", "_mapping_api"),  # widgets (H4)
-}
+# No module imports another module's private name (issue 12); a new one fails
+# test_no_private_names_across_modules.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = set()
 
 # Modules whose imports sit at the top (engine side of issue 12); a function-level import is allowed
 # only under `if TYPE_CHECKING:` (types, no runtime edge).

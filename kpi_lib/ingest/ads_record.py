@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..schemas import ADS_KINDS, TABLES
-from ..warehouse import WarehouseWriter, _sql_type
+from ..warehouse import WarehouseWriter, sql_type
 
 PRECEDENCE: tuple[str, ...] = (
     "sp_advertised_product",
@@ -72,7 +72,7 @@ def _candidates_sql(con: duckdb.DuckDBPyConnection) -> str:
         cols = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
 
         def c(name: str, kind_: str = "string", default: str = "NULL", cols: set = cols) -> str:
-            typ = _sql_type(kind_) or "VARCHAR"
+            typ = sql_type(kind_) or "VARCHAR"
             return f'CAST("{name}" AS {typ})' if name in cols else f"CAST({default} AS {typ})"
 
         parts.append(

@@ -79,7 +79,7 @@ from ..schemas import (
     conform,
     pandera_schema,
 )
-from ..warehouse import Warehouse, WarehouseWriter, _sql_type
+from ..warehouse import Warehouse, WarehouseWriter, sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
@@ -886,7 +886,7 @@ def _write_history(w: WarehouseWriter, history: list[pd.DataFrame]) -> None:
     con = duckdb.connect()
     try:
         con.register("_h", df)
-        cols = ", ".join(f'CAST("{c}" AS {_sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in CHANGE_HISTORY_COLUMNS.items())
+        cols = ", ".join(f'CAST("{c}" AS {sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in CHANGE_HISTORY_COLUMNS.items())
         con.execute(f"COPY (SELECT {cols} FROM _h) TO '{(d / f'part-{uuid.uuid4().hex[:12]}.parquet').as_posix()}' "
                     "(FORMAT parquet)")
     finally:
@@ -1109,5 +1109,5 @@ def _select_cast(t, src: str, where: str) -> str:
     for c, k in list(t.all_columns.items()) + list(ROW_META.items()):
         if c == "store_id":
             continue  # hive partition column
-        parts.append(f'CAST("{c}" AS {_sql_type(k) or "VARCHAR"}) AS "{c}"')
+        parts.append(f'CAST("{c}" AS {sql_type(k) or "VARCHAR"}) AS "{c}"')
     return f"SELECT {', '.join(parts)} FROM {src} WHERE {where}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fmt import DASH, LABELS, _missing, badge, esc, fmt_number, slug, t
+from .fmt import DASH, LABELS, badge, esc, fmt_number, is_missing, slug, t
 
 __all__ = ['PAGE_CSS', 'TOC_SLOT', 'cards', 'css_string', 'footer', 'header', 'kv_table', 'note', 'print_header', 'section', 'show', 'source_table_name', 'status_counts_html', 'table', 'unavailable']
 
@@ -62,7 +62,7 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str]] | None = None,
         for c, _ in columns:
             v = rec.get(c)
             f = formats.get(c)
-            s = f(v) if f else (DASH if _missing(v) else str(v))
+            s = f(v) if f else (DASH if is_missing(v) else str(v))
             num = c not in raw and bool(_NUMERIC.match(s))
             out.append(f'<td class="{"num" if num else ""}">{s if c in raw else esc(s)}</td>')
         out.append("</tr>")

@@ -15,7 +15,17 @@ from plotly.utils import PlotlyJSONEncoder
 
 from ..errors import RenderError
 from ..labels import label
-from .fmt import CURRENCY_SYMBOLS, FONT, PALETTE, STATUS_COLORS, _missing, esc, fmt_money, fmt_pct, fmt_value
+from .fmt import (
+    CURRENCY_SYMBOLS,
+    FONT,
+    PALETTE,
+    STATUS_COLORS,
+    esc,
+    fmt_money,
+    fmt_pct,
+    fmt_value,
+    is_missing,
+)
 from .plotly_bundle import TRACE_TYPES
 
 __all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'no_data_note', 'style_figure', 'unit_title', 'waterfall_chart']
@@ -104,7 +114,7 @@ class _PlotlyEncoder(json.JSONEncoder):
 
 def has_values(values: Sequence[Any]) -> bool:
     """Whether a series has anything to draw (some value present and not every value zero)."""
-    vals = [float(v) for v in values if not _missing(v)]
+    vals = [float(v) for v in values if not is_missing(v)]
     return bool(vals) and any(v != 0 for v in vals)
 
 
@@ -120,7 +130,7 @@ def chart_or_note(fig: Any, values: Sequence[Any], title: str, lang: str = "zh")
 
 
 def _vals(values: Sequence[Any]) -> list[float | None]:
-    return [None if _missing(v) else float(v) for v in values]
+    return [None if is_missing(v) else float(v) for v in values]
 
 
 def line_chart(df: pd.DataFrame, x: str, ys: Mapping[str, str], title: str | None = None,
@@ -173,7 +183,7 @@ def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Se
                     title: str | None = None, fmt: Callable[[Any], str] | None = None, y_title: str = "",
                     currency: str = "CNY", lang: str = "zh") -> Any:
     """A waterfall; ``measures`` per bar: 'absolute', 'relative' or 'total'; each bar's amount printed."""
-    vals = [0.0 if _missing(v) else float(v) for v in values]
+    vals = [0.0 if is_missing(v) else float(v) for v in values]
     f = fmt or (lambda v: fmt_money(v, currency, lang, compact=True))
     fig = go.Figure(go.Waterfall(
         x=list(labels), y=vals, measure=list(measures or ["relative"] * len(vals)),

@@ -12,7 +12,7 @@ from ..settlement import get_contract
 from .blocks import cards, kv_table, note, section, table, unavailable
 from .charts import chart_html, style_figure, unit_title
 from .fmt import DASH, esc, fmt_money, fmt_pct, t
-from .sections import _money, _rec
+from .sections import money_formatter, record_figure
 from .words import exit_clause_sentence, exit_history_text, fee_formula, fee_line_name, fee_model_name
 
 __all__ = ['fee_models_section', 'settlement_section']
@@ -51,12 +51,12 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     m = lambda v: fmt_money(None if num(v) is None else num(v) / ctx.fx, ctx.currency, lang, 2)
     src, basis = "settlement.settle", str(k.get("basis") or "order")
     for kk, kpi in (("gmv", "gmv"), ("refunds", "refunds"), ("excluded_gmv", "excluded_gmv"), ("net_gmv", "net_gmv")):
-        _rec(ctx, kpi, num(k.get(kk)), unit="money", basis=basis, source=src, converted=False)
-    _rec(ctx, "net_gmv:target", num(k.get("target")), unit="money", basis=None, source=src, converted=False)
-    _rec(ctx, "net_gmv:achievement", num(k.get("achievement")), unit="pct", basis=basis, source=src)
+        record_figure(ctx, kpi, num(k.get(kk)), unit="money", basis=basis, source=src, converted=False)
+    record_figure(ctx, "net_gmv:target", num(k.get("target")), unit="money", basis=None, source=src, converted=False)
+    record_figure(ctx, "net_gmv:achievement", num(k.get("achievement")), unit="pct", basis=basis, source=src)
     for ln in stmt.get("fee_lines", []):
-        _rec(ctx, f'fee:{ln.get("name")}', num(ln.get("amount")), unit="money", basis=None, source=src, converted=False)
-    _rec(ctx, "fee_total", num(stmt.get("total")), unit="money", basis=None, source=src, converted=False)
+        record_figure(ctx, f'fee:{ln.get("name")}', num(ln.get("amount")), unit="money", basis=None, source=src, converted=False)
+    record_figure(ctx, "fee_total", num(stmt.get("total")), unit="money", basis=None, source=src, converted=False)
     items = [(t("settlement.gmv", lang), m(k.get("gmv"))), (t("settlement.refunds", lang), m(k.get("refunds"))),
              (t("settlement.excluded_gmv", lang), m(k.get("excluded_gmv"))),
              (t("settlement.net_gmv", lang), m(k.get("net_gmv"))), (t("target", lang), m(k.get("target"))),
@@ -120,7 +120,7 @@ def fee_models_section(df: Any, ctx: Any, key: str = "fee_models") -> str:
     style_figure(fig, t("chart.fee_models", lang), y_title=unit_title("money", ctx.currency, lang))
     piv = df.pivot_table(index="achievement", columns="model", values="client_pays", aggfunc="first").reset_index()
     cols = [("achievement", t("achievement", lang))] + [(c, str(c)) for c in piv.columns if c != "achievement"]
-    fm = {c: _money(ctx) for c, _ in cols[1:]}
+    fm = {c: money_formatter(ctx) for c, _ in cols[1:]}
     fm["achievement"] = lambda v: fmt_pct(v, 0)
     return section(key, lang, chart_html(fig) + table(piv, cols, fm, lang=lang))
 

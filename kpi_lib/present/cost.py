@@ -8,8 +8,8 @@ import pandas as pd
 
 from .blocks import note, section, table
 from .charts import bar_chart, chart_or_note, unit_title, waterfall_chart
-from .fmt import _missing, esc, fmt_change, fmt_incomplete, fmt_money, fmt_pct, missing_reason, t
-from .sections import _fmt, _money, _rec
+from .fmt import esc, fmt_change, fmt_incomplete, fmt_money, fmt_pct, is_missing, missing_reason, t
+from .sections import money_formatter, record_figure, unit_formatter
 from .words import money_fn, overhead_name
 
 __all__ = ['bridge_section', 'margin_moves_section', 'overheads_section', 'unit_economics_section', 'waterfall_section']
@@ -51,7 +51,7 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
     if "complete" not in d:
         d["complete"], d["missing"] = True, ""
     for r in d.to_dict("records"):  # costs are drawn negative; the figure is the cost itself (positive)
-        _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"] if r["kind"] == "cost" else r["amount"], unit="money",
+        record_figure(ctx, str(r.get("kpi") or r["step"]), -r["amount"] if r["kind"] == "cost" else r["amount"], unit="money",
              basis=basis, complete=r["complete"], source="costs.waterfall", stores_covered=r.get("stores_covered"),
              stores_total=r.get("stores_total"))
     measures = ["absolute" if i == 0 else ("total" if k in ("subtotal", "total") else "relative")
@@ -59,22 +59,22 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
     title = t("chart.waterfall", lang)
     fig = waterfall_chart(list(d["name"]), list(d["amount"]), measures, title=title,
                           y_title=unit_title("money", ctx.currency, lang), currency=ctx.currency, lang=lang)
-    d["amt"] = [fmt_incomplete(m, lang) if _missing(a) else fmt_money(a, ctx.currency, lang)
+    d["amt"] = [fmt_incomplete(m, lang) if is_missing(a) else fmt_money(a, ctx.currency, lang)
                 for a, m in zip(d["amount"], d["missing"])]
     d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
     tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", "% " + (
         "净销售额" if lang == "zh" else "of net sales"))], lang=lang)
     cov = ""
     c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
-    if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+    if not is_missing(c) and not is_missing(n) and int(n) > 1 and int(c) < int(n):
         reason = missing_reason(d["missing"].iloc[0], lang)
         cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
                    f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
         every = df.attrs.get("all_stores", {})
         meta = df.attrs.get("all_stores_meta", {})
-        if "net_sales" in every and not _missing(every["net_sales"]):
+        if "net_sales" in every and not is_missing(every["net_sales"]):
             m = meta.get("net_sales", {})
-            _rec(ctx, "net_sales", every["net_sales"], unit="money", basis=basis, complete=m.get("complete", True),
+            record_figure(ctx, "net_sales", every["net_sales"], unit="money", basis=basis, complete=m.get("complete", True),
                  stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
             ns = fmt_money(every["net_sales"], ctx.currency, lang)
             cov += note(f"全部 {int(n)} 家店铺的净销售额为 {ns}（与其他报告一致）；其中未计入瀑布的店铺净销售额为 "
@@ -93,16 +93,16 @@ def bridge_section(df: pd.DataFrame, ctx: Any, key: str = "basis_bridge") -> str
         return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
     for r in df.to_dict("records"):
         if r["kind"] in ("start", "end"):
-            _rec(ctx, "net_profit", r["amount"], unit="money", basis="order" if r["kind"] == "start" else "posted",
+            record_figure(ctx, "net_profit", r["amount"], unit="money", basis="order" if r["kind"] == "start" else "posted",
                  complete=r.get("complete", True), stores_covered=r.get("stores_covered"),
                  stores_total=r.get("stores_total"), source="costs.basis_bridge")
         else:
-            _rec(ctx, f'bridge:{r["item"]}', r["amount"], unit="money", basis=None, source="costs.basis_bridge")
+            record_figure(ctx, f'bridge:{r["item"]}', r["amount"], unit="money", basis=None, source="costs.basis_bridge")
     measures = ["absolute" if k == "start" else ("total" if k == "end" else "relative") for k in df["kind"]]
     title = t("chart.bridge", lang)
     fig = waterfall_chart(list(df["name"]), list(df["amount"]), measures, title=title,
                           y_title=unit_title("money", ctx.currency, lang), currency=ctx.currency, lang=lang)
-    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang))], {"amount": _money(ctx)}, lang=lang)
+    tbl = table(df, [("name", t("kpi", lang)), ("amount", t("value", lang))], {"amount": money_formatter(ctx)}, lang=lang)
     return section(key, lang, note(t("bridge_note", lang)) + chart_or_note(fig, list(df["amount"]), title, lang) + tbl)
 
 
@@ -121,7 +121,7 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
         eid = str(r["sku"]) if ctx.kind == "company" else f'{ctx.entity_id}/{r["sku"]}'
         for k in ("net_sales", "contribution"):
             if k in r:
-                _rec(ctx, k, r[k], unit="money", entity_kind=ek, entity_id=eid, source="costs.unit_economics")
+                record_figure(ctx, k, r[k], unit="money", entity_kind=ek, entity_id=eid, source="costs.unit_economics")
     cols = [(c, t(f"sku_col.{c}", lang), u) for c, u in UNIT_ECONOMICS_COLUMNS]
     cols = [c for c in cols if c[0] in df]
     d = df.copy()
@@ -130,21 +130,21 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
             if c in d:
                 d[c] = d[c].astype(object).where(~d["cost_missing"].fillna(False).astype(bool), None)
     per_unit = {"landed_cost_per_unit", "fees_per_unit", "ads_per_unit", "contribution_per_unit"}
-    fm = {c: (money_fn(ctx.currency, lang, 1.0, 2) if c in per_unit else _fmt(ctx, u)) for c, _, u in cols if u}
+    fm = {c: (money_fn(ctx.currency, lang, 1.0, 2) if c in per_unit else unit_formatter(ctx, u)) for c, _, u in cols if u}
     if "break_even_acos" in d:  # a SKU losing money before ads can afford no ads at all: say so, not "-11.1%"
-        fm["break_even_acos"] = lambda v: (t("not_reachable", lang) if not _missing(v) and float(v) < 0
+        fm["break_even_acos"] = lambda v: (t("not_reachable", lang) if not is_missing(v) and float(v) < 0
                                            else fmt_pct(v))
     body = table(d, [(c, h) for c, h, _ in cols], fm, lang=lang)
     share = df.attrs.get("cost_missing_share")
-    if share is not None and not _missing(share) and share > 0:
-        _rec(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
+    if share is not None and not is_missing(share) and share > 0:
+        record_figure(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
         body = note(f"商品成本不完整：{fmt_pct(share)} 的净销售额来自没有单位成本的SKU（其成本按缺失处理，不按 0 计）" if lang == "zh"
                     else f"COGS incomplete: {fmt_pct(share)} of net sales come from SKUs without a unit cost "
                          "(their cost is missing, not 0)") + body
     if key == "loss_skus":
         title = t("chart.loss_skus", lang)
         fig = bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), title=title, horizontal=True,
-                        fmt=_money(ctx), y_title=unit_title("money", ctx.currency, lang))
+                        fmt=money_formatter(ctx), y_title=unit_title("money", ctx.currency, lang))
         body = chart_or_note(fig, list(df["contribution"]), title, lang) + body
     return section(key, lang, body)
 
@@ -152,11 +152,11 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
 def overheads_section(df: pd.DataFrame, ctx: Any, key: str = "overheads") -> str:
     lang = ctx.lang
     for r in (df.to_dict("records") if df is not None else []):
-        _rec(ctx, f'overhead:{r["item"]}', r["amount"], unit="money", basis=None, source="overhead_allocations")
+        record_figure(ctx, f'overhead:{r["item"]}', r["amount"], unit="money", basis=None, source="overhead_allocations")
     d = df.copy() if df is not None else pd.DataFrame(columns=["item", "amount"])
     d["item_name"] = [overhead_name(i, lang) for i in d["item"]]
     return section(key, lang, table(d, [("item_name", t("overhead_item", lang)), ("amount", t("value", lang))],
-                                    {"amount": _money(ctx)}, lang=lang))
+                                    {"amount": money_formatter(ctx)}, lang=lang))
 
 
 def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") -> str:
@@ -169,7 +169,7 @@ def margin_moves_section(df: pd.DataFrame, ctx: Any, key: str = "margin_moves") 
         for side, per in (("prior", ctx.prior()), ("current", ctx.period)):
             meta = {"complete": r.get(f"complete_{side}", True), "stores_covered": r.get(f"stores_covered_{side}"),
                     "stores_total": r.get(f"stores_total_{side}")} if k == "net_margin" else {}
-            _rec(ctx, k, r[f"share_{side}"], unit="pct", basis=basis, period=per,
+            record_figure(ctx, k, r[f"share_{side}"], unit="pct", basis=basis, period=per,
                  source="costs.explain_margin_change", **meta)
     steps = df[df["step"] != "net_margin"]
     pts = lambda v: fmt_change(v, "pp", 2)

@@ -57,7 +57,7 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _missing(v: Any) -> bool:
+def is_missing(v: Any) -> bool:
     if v is None:
         return True
     try:
@@ -77,14 +77,14 @@ def nz(x: float, digits: int) -> float:
 
 def fmt_number(v: Any, digits: int = 0, lang: str = "zh") -> str:
     """Thousands-separated number (never '-0')."""
-    if _missing(v):
+    if is_missing(v):
         return DASH
     return f"{nz(float(v), digits):,.{digits}f}"
 
 
 def fmt_money(v: Any, currency: str = "CNY", lang: str = "zh", digits: int = 0, compact: bool = False) -> str:
     """Money with the currency symbol (or code); ``compact`` gives 12.3万 / 123.4k."""
-    if _missing(v):
+    if is_missing(v):
         return DASH
     x = nz(float(v), digits)
     sym = CURRENCY_SYMBOLS.get(currency, currency + " ")
@@ -106,7 +106,7 @@ def fmt_money(v: Any, currency: str = "CNY", lang: str = "zh", digits: int = 0, 
 
 def fmt_pct(v: Any, digits: int = 1, signed: bool = False) -> str:
     """A fraction as a percentage ('12.3%', '+1.0%' when ``signed``); never '-0.0%'."""
-    if _missing(v):
+    if is_missing(v):
         return DASH
     x = nz(float(v), digits + 2)
     return f"{x:+.{digits}%}" if signed else f"{x:.{digits}%}"
@@ -117,7 +117,7 @@ def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh", per_un
 
     Money per unit (``per_unit``: CPC, average order value, profit per order) keeps two decimals
     ('¥7.23', not '¥7'); other money is shown in whole units."""
-    if _missing(v):
+    if is_missing(v):
         return DASH
     if unit == "money":
         return fmt_money(v, currency, lang, 2 if per_unit else 0)
@@ -156,7 +156,7 @@ def fmt_incomplete(missing: Any = "", lang: str = "zh") -> str:
 def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
     """A change as kpi_lib.changes gives it: '+2.1 pp' (delta in points) for rates, '+0.42 x' for ratios,
     '+17.0%' (delta a fraction) for money and counts; never '-0.0'."""
-    if _missing(delta):
+    if is_missing(delta):
         return DASH
     d = float(delta)
     if unit == "pp":
@@ -169,7 +169,7 @@ def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:
 def change_html(delta: Any, unit: str, good: Any) -> str:
     """fmt_change coloured by the KPI's direction (green good, red bad, plain when unchanged/unknown)."""
     txt = esc(fmt_change(delta, unit))
-    if good is None or _missing(delta) or (isinstance(good, float) and math.isnan(good)):
+    if good is None or is_missing(delta) or (isinstance(good, float) and math.isnan(good)):
         return txt
     return f'<span class="chg {"good" if good else "bad"}" style="color:{GOOD_COLOR if good else BAD_COLOR}">{txt}</span>'
 

@@ -8,8 +8,8 @@ import pandas as pd
 
 from .blocks import cards, note, section, table, unavailable
 from .charts import bar_chart, chart_or_note, unit_title
-from .fmt import STATUS_LABELS, _missing, badge, esc, fmt_money, fmt_number, fmt_pct, fmt_value, t
-from .sections import _rec, _val
+from .fmt import STATUS_LABELS, badge, esc, fmt_money, fmt_number, fmt_pct, fmt_value, is_missing, t
+from .sections import cell_value, record_figure
 
 __all__ = ['scorecard_section']
 
@@ -82,12 +82,12 @@ def _bonus_table(card: Any, ctx: Any) -> str:
         return ""
     d = bl.copy()
     d["name"] = d["label_zh" if lang == "zh" else "label_en"]
-    m = lambda v: fmt_money(None if _missing(v) else float(v) / ctx.fx, ctx.currency, lang, 2)
-    d["formula"] = [(f"{fmt_number(w, 0)}% × {fmt_number(p, 2)}% × {m(pool)} = {m(a)}" if not _missing(w)
+    m = lambda v: fmt_money(None if is_missing(v) else float(v) / ctx.fx, ctx.currency, lang, 2)
+    d["formula"] = [(f"{fmt_number(w, 0)}% × {fmt_number(p, 2)}% × {m(pool)} = {m(a)}" if not is_missing(w)
                      else f"{m(a)}") for w, p, pool, a in zip(d["weight"], d["payout_pct"], d["pool"], d["amount"])]
     d["amt"] = [m(a) for a in d["amount"]]
     for r in d.to_dict("records"):
-        _rec(ctx, f'bonus:{r["kpi"]}', r["amount"], unit="money", basis=None, source="scorecard.bonus_lines",
+        record_figure(ctx, f'bonus:{r["kpi"]}', r["amount"], unit="money", basis=None, source="scorecard.bonus_lines",
              converted=False)
     total = pd.DataFrame([{"name": t("score.bonus_total", lang), "formula": "",
                            "amt": m(float(card.bonus))}])
@@ -111,19 +111,19 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
         if c not in d:
             d[c] = dflt
     for r in d.to_dict("records"):
-        _rec(ctx, str(r["kpi"]), r["actual"], unit=r["unit"], source="scorecard", complete=r["complete"],
+        record_figure(ctx, str(r["kpi"]), r["actual"], unit=r["unit"], source="scorecard", complete=r["complete"],
              stores_covered=r["stores_covered"], stores_total=r["stores_total"])
-        if not _missing(r["target"]):
-            _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], basis=None, source="scorecard")
-    _rec(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
+        if not is_missing(r["target"]):
+            record_figure(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], basis=None, source="scorecard")
+    record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
     if getattr(card, "bonus", None) is not None:
-        _rec(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
+        record_figure(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
     # achievement-based lines (basis: achievement) carry threshold/maximum as ratios of the target
-    ratio = [u in ("money", "count") and not _missing(a) and not _missing(b) and abs(a) <= 5 and abs(b) <= 5
+    ratio = [u in ("money", "count") and not is_missing(a) and not is_missing(b) and abs(a) <= 5 and abs(b) <= 5
              for u, a, b in zip(d["unit"], d["threshold"], d["maximum"])]
     for c in ("threshold", "maximum"):
         d[c] = [fmt_pct(v, 0) if r else fmt_value(v, u, ctx.currency, lang) for v, u, r in zip(d[c], d["unit"], ratio)]
-    d["actual"] = [_val(r, "actual", ctx) for r in d.to_dict("records")]
+    d["actual"] = [cell_value(r, "actual", ctx) for r in d.to_dict("records")]
     d["target"] = [fmt_value(v, u, ctx.currency, lang) for v, u in zip(d["target"], d["unit"])]
     d["gate_txt"] = [(badge("red", lang).replace(esc(STATUS_LABELS["red"][1 if lang == "en" else 0]),
                                                  t("score.gate_breached", lang)) if red else

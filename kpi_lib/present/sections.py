@@ -15,7 +15,6 @@ from .charts import bar_chart, chart_html, chart_or_note, has_values, line_chart
 from .fmt import (
     DASH,
     LABELS,
-    _missing,
     badge,
     change_html,
     esc,
@@ -25,6 +24,7 @@ from .fmt import (
     fmt_number,
     fmt_pct,
     fmt_value,
+    is_missing,
     missing_reason,
     pill,
     t,
@@ -58,28 +58,28 @@ __all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attri
 
 # ---- report sections (templates: ``show(section_fn(data, ctx))``) ------------------------------------
 # ``ctx`` is a kpi_lib.report_data.ReportContext (lang, currency, period, name, kind, entity_id, snapshot).
-def _fmt(ctx: Any, unit: str) -> Any:
+def unit_formatter(ctx: Any, unit: str) -> Any:
     return lambda v: fmt_value(v, unit, ctx.currency, ctx.lang)
 
 
-def _money(ctx: Any) -> Any:
+def money_formatter(ctx: Any) -> Any:
     return lambda v: fmt_money(v, ctx.currency, ctx.lang)
 
 
-def _rec(ctx: Any, kpi: str, value: Any, **kw: Any) -> None:
+def record_figure(ctx: Any, kpi: str, value: Any, **kw: Any) -> None:
     """Record a shown figure on the report context (kpi_lib.report_data.ReportContext.record)."""
     rec = getattr(ctx, "record", None)
     if rec is not None:
         rec(kpi, value, **kw)
 
 
-def _val(r: Mapping[str, Any], col: str, ctx: Any) -> str:
+def cell_value(r: Mapping[str, Any], col: str, ctx: Any) -> str:
     """A status row's value formatted, or '— reason' when the figure is incomplete."""
-    if col == "actual" and not bool(r.get("complete", True)) and _missing(r.get("actual")):
+    if col == "actual" and not bool(r.get("complete", True)) and is_missing(r.get("actual")):
         return fmt_incomplete(r.get("missing", ""), ctx.lang)
     txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang, per_unit=is_per_unit(r.get("kpi")))
     c, n = r.get("stores_covered"), r.get("stores_total")
-    if col == "actual" and not bool(r.get("complete", True)) and not _missing(c) and not _missing(n):
+    if col == "actual" and not bool(r.get("complete", True)) and not is_missing(c) and not is_missing(n):
         txt += f" ({int(c)}/{int(n)})"  # a roll-up over part of the stores: the coverage note says which
     return txt
 
@@ -89,16 +89,16 @@ def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
     for r in df.to_dict("records"):
         k, u, src = r["kpi"], r["unit"], r.get("source", "kpi_values")
         basis = r.get("basis", "order")
-        _rec(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src,
+        record_figure(ctx, k, r["actual"], unit=u, basis=basis, complete=r.get("complete", True), source=src,
              stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
         if "prior_period" in r:
-            _rec(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src,
+            record_figure(ctx, k, r["prior"], unit=u, basis=basis, period=r["prior_period"], source=src,
                  complete=r.get("prior_complete", True), stores_covered=r.get("prior_stores_covered"))
-        if "yoy_period" in r and not _missing(r.get("yoy_prior")):
-            _rec(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src,
+        if "yoy_period" in r and not is_missing(r.get("yoy_prior")):
+            record_figure(ctx, k, r["yoy_prior"], unit=u, basis=basis, period=r["yoy_period"], source=src,
                  complete=r.get("yoy_complete", True), stores_covered=r.get("yoy_stores_covered"))
-        if targets and not _missing(r.get("target")):
-            _rec(ctx, f"{k}:target", r["target"], unit=u, basis=None, period=r.get("target_period") or ctx.period,
+        if targets and not is_missing(r.get("target")):
+            record_figure(ctx, f"{k}:target", r["target"], unit=u, basis=None, period=r.get("target_period") or ctx.period,
                  source="kpi_status")
 
 
@@ -109,7 +109,7 @@ def coverage_notes(df: pd.DataFrame, ctx: Any) -> str:
     out = []
     for r in df.to_dict("records"):
         c, n = r.get("stores_covered"), r.get("stores_total")
-        if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+        if not is_missing(c) and not is_missing(n) and int(n) > 1 and int(c) < int(n):
             txt = (changes.coverage_text(str(r["kpi"]), int(c), int(n), str(r.get("missing") or ""), ctx.lang)
                    if "kpi" in r else "")
             out.append(txt or f'{r["name"]}: {int(c)}/{int(n)}')
@@ -148,7 +148,7 @@ def lang_zh(ctx: Any) -> bool:
     return getattr(ctx, "lang", "zh") != "en"
 
 
-def _fv(v: Any, unit: str, ctx: Any, kpi: Any = None) -> str:
+def figure_text(v: Any, unit: str, ctx: Any, kpi: Any = None) -> str:
     """A KPI value in the report's language and currency; money per unit (CPC, AOV) with two decimals."""
     return fmt_value(v, unit, ctx.currency, ctx.lang, per_unit=is_per_unit(kpi))
 
@@ -165,8 +165,8 @@ def headline_cards(status: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> str:
         if k in rows.index:
             r = rows.loc[k].to_dict()
             r["kpi"] = k
-            items.append((str(r["name"]), _val(r, "actual", ctx), r["status"]))
-            _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
+            items.append((str(r["name"]), cell_value(r, "actual", ctx), r["status"]))
+            record_figure(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
                  source=r.get("source", "kpi_values"), stores_covered=r.get("stores_covered"),
                  stores_total=r.get("stores_total"))
     return cards(items, ctx.lang)
@@ -179,10 +179,10 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     lang = ctx.lang
     _record_status(df, ctx)
     recs = df.to_dict("records")
-    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    df["actual"] = [cell_value(r, "actual", ctx) for r in recs]
     for c in ("prior", "yoy_prior", "target", "expected_to_date", "projection"):
         if c in df:
-            df[c] = [_fv(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
+            df[c] = [figure_text(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
     if "target_period" in df:  # a quarter's target: say so next to the figures that are the quarter's
         for c in ("target", "expected_to_date", "projection"):
             df[c] = [f"{v} ({tp})" if tp != ctx.period and v != DASH else v
@@ -190,7 +190,7 @@ def kpi_status_section(status: pd.DataFrame, ctx: Any, key: str = "kpi_status") 
     adjusted = df["adjusted"] if "adjusted" in df else [False] * len(df)
     df["badge"] = [badge(s, lang) + (" *" if a else "") for s, a in zip(df["status"], adjusted)]
     adj_note = note(t("adjusted_note", lang)) if any(bool(a) for a in adjusted) else ""
-    df["ach"] = [fmt_pct(p if not _missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
+    df["ach"] = [fmt_pct(p if not is_missing(p) else a, 0) for p, a in zip(df["pace_achievement"], df["achievement"])]
     df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     cols = [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
             ("chg", t("change", lang))]
@@ -214,7 +214,7 @@ def _record_trend(trend: pd.DataFrame, ctx: Any, kpis: Sequence[str]) -> None:
         for k in kpis:
             if k in rec:
                 m = meta.get(f'{rec["period"]}|{k}', {})
-                _rec(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]), complete=m.get("complete", True),
+                record_figure(ctx, k, rec[k], unit=units.get(k), period=str(rec["period"]), complete=m.get("complete", True),
                      stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
 
 
@@ -279,14 +279,14 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     root_unit = str(root.get("unit") or "money")
     title = t("chart.attribution", lang).format(name=root["name"], prior=ctx.prior(), period=ctx.period)
     fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"], title=title,
-                          fmt=_fmt(ctx, root_unit), y_title=unit_title(root_unit, ctx.currency, lang),
+                          fmt=unit_formatter(ctx, root_unit), y_title=unit_title(root_unit, ctx.currency, lang),
                           currency=ctx.currency, lang=lang)
     if root.get("unit") == "pct":
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
     for r in df.to_dict("records"):
         for side, per in (("a", ctx.prior()), ("b", ctx.period)):
-            _rec(ctx, str(r["kpi"]), r[f"value_{side}"], unit=r["unit"], period=per, source="tree.attribute",
+            record_figure(ctx, str(r["kpi"]), r[f"value_{side}"], unit=r["unit"], period=per, source="tree.attribute",
                  complete=r.get(f"complete_{side}", True), stores_covered=r.get(f"stores_covered_{side}"),
                  stores_total=r.get(f"stores_total_{side}"))
     tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
@@ -307,11 +307,11 @@ def named_attribution(attr: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:
     lang = ctx.lang
     d = df.copy()
-    d["a"] = [_fv(v, u, ctx, k) for v, u, k in zip(d["value_a"], d["unit"], d["kpi"])]
-    d["b"] = [_fv(v, u, ctx, k) for v, u, k in zip(d["value_b"], d["unit"], d["kpi"])]
+    d["a"] = [figure_text(v, u, ctx, k) for v, u, k in zip(d["value_a"], d["unit"], d["kpi"])]
+    d["b"] = [figure_text(v, u, ctx, k) for v, u, k in zip(d["value_b"], d["unit"], d["kpi"])]
     return table(d, [("name", t("node", lang)), ("a", t("prior", lang)), ("b", t("actual", lang)),
                      ("contribution", t("contribution", lang)), ("share", t("share", lang))],
-                 {"contribution": _fmt(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
+                 {"contribution": unit_formatter(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
 
 
 def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.DataFrame | None = None,
@@ -321,9 +321,9 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
     df = status.copy()
     _record_status(df, ctx)
     recs = df.to_dict("records")
-    df["actual"] = [_val(r, "actual", ctx) for r in recs]
+    df["actual"] = [cell_value(r, "actual", ctx) for r in recs]
     for c in ("prior", "target"):
-        df[c] = [_fv(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
+        df[c] = [figure_text(v, u, ctx, k) for v, u, k in zip(df[c], df["unit"], df["kpi"])]
     df["badge"] = [badge(s, lang) for s in df["status"]]
     df["chg"] = [change_html(r.get("change"), r.get("change_unit", "%"), r.get("change_good")) for r in recs]
     body = table(df, [("name", t("kpi", lang)), ("actual", t("actual", lang)), ("prior", t("prior", lang)),
@@ -344,7 +344,7 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
 def sku_table(df: pd.DataFrame, ctx: Any, columns: Sequence[tuple[str, str, str]]) -> str:
     """Per-SKU table: columns = [(column, label key or text, unit)]."""
     lang = ctx.lang
-    fm = {c: _fmt(ctx, u) for c, _, u in columns if u}
+    fm = {c: unit_formatter(ctx, u) for c, _, u in columns if u}
     return table(df, [(c, t(h, lang) if h in LABELS else h) for c, h, _ in columns], fm, lang=lang)
 
 
@@ -360,7 +360,7 @@ def alerts_section(df: pd.DataFrame, ctx: Any, key: str = "alerts") -> str:
     d["sentence"] = [alert_sentence(r, lang, ctx.currency, ctx.fx) for r in d.to_dict("records")]
     d["state_name"] = [alert_state_name(s, lang) for s in d["state"]]
     for r in d.to_dict("records"):
-        _rec(ctx, f'alert:{r.get("kpi")}', r.get("value"), unit=kpi_unit(r.get("kpi")), period=str(r["period"]),
+        record_figure(ctx, f'alert:{r.get("kpi")}', r.get("value"), unit=kpi_unit(r.get("kpi")), period=str(r["period"]),
              entity_kind=str(r.get("entity_kind") or ctx.kind), entity_id=str(r.get("entity_id") or ""),
              basis=None, source="alerts")
     body = table(d, [("period", t("period", lang)), ("sev", t("severity", lang)), ("kind_name", t("kind", lang)),
@@ -379,7 +379,7 @@ def adjustments_section(df: pd.DataFrame, ctx: Any, key: str = "adjustments") ->
     d["kpi"] = [w[1] for w in words]
     d["span"] = [_adj_span(r) for r in d.to_dict("records")]
     if "who" in d:
-        d["who"] = [entity_label(ctx, "person", str(w)) if w and not _missing(w) else DASH for w in d["who"]]
+        d["who"] = [entity_label(ctx, "person", str(w)) if w and not is_missing(w) else DASH for w in d["who"]]
     cols = [(c, t(c, lang)) for c in ("when", "who", "kind", "kpi") if c in d] + [("span", t("period", lang))]
     cols += [(c, t(c, lang)) for c in ("why",) if c in d]
     return section(key, lang, table(d, cols, lang=lang))
@@ -388,10 +388,10 @@ def adjustments_section(df: pd.DataFrame, ctx: Any, key: str = "adjustments") ->
 def _adj_span(r: Mapping[str, Any]) -> str:
     """The days or period an adjustment covers ('2026-03-01 – 2026-03-10', or the period)."""
     a, b = r.get("start"), r.get("end")
-    if not _missing(a) and not _missing(b) and a and b:
+    if not is_missing(a) and not is_missing(b) and a and b:
         return f"{a} – {b}"
     per = r.get("period")
-    return str(per) if per and not _missing(per) else DASH
+    return str(per) if per and not is_missing(per) else DASH
 
 
 def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> str:
@@ -400,7 +400,7 @@ def activities_section(df: pd.DataFrame, ctx: Any, key: str = "activities") -> s
     if len(d):
         d["kind_name"] = [activity_name(k, lang) for k in d["kind"]]
         for r in d.to_dict("records"):
-            _rec(ctx, f'activity:{r["kind"]}', r["count"], unit="count", basis=None, source="activities")
+            record_figure(ctx, f'activity:{r["kind"]}', r["count"], unit="count", basis=None, source="activities")
     body = table(d, [("kind_name", t("kind", lang)), ("count", t("count", lang))], {"count": fmt_number}, lang=lang)
     if len(d):
         title = t("chart.activities", lang)
@@ -423,15 +423,15 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
     for r in d.to_dict("records"):
         inc = set(filter(None, str(r["incomplete"]).split(",")))
         for k in ("gmv", "net_profit", "net_margin", "acos"):
-            _rec(ctx, k, r[k], entity_kind="store", entity_id=str(r["store_id"]), complete=k not in inc,
-                 source="kpi_values", stores_covered=0 if _missing(r[k]) else 1, stores_total=1)
+            record_figure(ctx, k, r[k], entity_kind="store", entity_id=str(r["store_id"]), complete=k not in inc,
+                 source="kpi_values", stores_covered=0 if is_missing(r[k]) else 1, stores_total=1)
     d["flags"] = [status_counts_html({s: r.get(s, 0) for s in ("red", "amber", "green", "incomplete")}, lang)
                   for r in d.to_dict("records")]
     name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
     d["store"] = name
-    fm = {"gmv": _money(ctx), "net_profit": _money(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
+    fm = {"gmv": money_formatter(ctx), "net_profit": money_formatter(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
     for c in fm:
-        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and _missing(v) else fm[c](v)
+        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and is_missing(v) else fm[c](v)
                 for v, i, m in zip(d[c], d["incomplete"], d["missing"])]
     d["store"] = [f"{esc(s)} {badge('incomplete', lang)}" if i else esc(s) for s, i in zip(d["store"], d["incomplete"])]
     d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
@@ -462,17 +462,17 @@ def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str
     d["entity_id"] = d["entity_id"].fillna("").astype(str)
     for r in d.to_dict("records"):
         ek, eid = str(r["entity_kind"]), r["entity_id"]
-        _rec(ctx, str(r["kpi"]), r["actual"], entity_kind=ek, entity_id=eid, complete=r["status"] != "incomplete",
+        record_figure(ctx, str(r["kpi"]), r["actual"], entity_kind=ek, entity_id=eid, complete=r["status"] != "incomplete",
              source="kpi_status", stores_covered=r.get("stores_covered"), stores_total=r.get("stores_total"))
-        if not _missing(r["target"]):
-            _rec(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
+        if not is_missing(r["target"]):
+            record_figure(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], entity_kind=ek, entity_id=eid, basis=None,
                  source="kpi_status")
     d["entity"] = [entity_label(ctx, str(k), i) for k, i in zip(d["entity_kind"], d["entity_id"])]
     red = d[d["status"] != "incomplete"].copy()
     body = ""
     if len(red):
-        red["a"] = [_fv(v, u, ctx, k) for v, u, k in zip(red["actual"], red["unit"], red["kpi"])]
-        red["tg"] = [_fv(v, u, ctx, k) for v, u, k in zip(red["target"], red["unit"], red["kpi"])]
+        red["a"] = [figure_text(v, u, ctx, k) for v, u, k in zip(red["actual"], red["unit"], red["kpi"])]
+        red["tg"] = [figure_text(v, u, ctx, k) for v, u, k in zip(red["target"], red["unit"], red["kpi"])]
         red["badge"] = [badge(s, lang) for s in red["status"]]
         body += table(red, [("entity", t("store", lang)), ("name", t("kpi", lang)), ("a", t("actual", lang)),
                             ("tg", t("target", lang)), ("achievement", t("achievement", lang)),

@@ -18,8 +18,8 @@ import pandas as pd
 
 from ..labels import label
 from .blocks import section
-from .fmt import _missing, esc, fmt_change, fmt_money, fmt_pct, missing_reason
-from .sections import _fv, _rec, named_attribution
+from .fmt import esc, fmt_change, fmt_money, fmt_pct, is_missing, missing_reason
+from .sections import figure_text, named_attribution, record_figure
 from .words import alert_sentence
 
 __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary', 'score_sentence', 'scorecard_summary', 'summary_block', 'summary_section', 'summary_sentences']
@@ -49,16 +49,16 @@ def _headline(rows: Mapping[str, Mapping[str, Any]], ctx: Any, kpis: Sequence[st
     parts = []
     for k in kpis:
         r = rows.get(k)
-        if r is None or _missing(r.get("actual")) or not bool(r.get("complete", True)):
+        if r is None or is_missing(r.get("actual")) or not bool(r.get("complete", True)):
             continue
-        val = _fv(r["actual"], r["unit"], ctx, k)
-        _rec(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
+        val = figure_text(r["actual"], r["unit"], ctx, k)
+        record_figure(ctx, k, r["actual"], unit=r["unit"], basis=r.get("basis", "order"), complete=r.get("complete", True),
              source=r.get("source", "kpi_values"), stores_covered=r.get("stores_covered"),
              stores_total=r.get("stores_total"))
         chg = r.get("change")
-        if not _missing(chg):
+        if not is_missing(chg):
             unit = str(r.get("change_unit") or "%")
-            _rec(ctx, f"{k}:change", chg, unit="pp" if unit == "pp" else ("ratio" if unit == "x" else "pct"),
+            record_figure(ctx, f"{k}:change", chg, unit="pp" if unit == "pp" else ("ratio" if unit == "x" else "pct"),
                  basis=r.get("basis", "order"), source="summary")
             parts.append(label("summary.kpi_change", lang).format(kpi=r["name"], value=val,
                                                                   change=fmt_change(chg, unit)))
@@ -78,7 +78,7 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
     lang = ctx.lang
     attr = named_attribution(attr, lang)
     root = attr.iloc[0]
-    if _missing(root.get("value_a")) or _missing(root.get("value_b")):
+    if is_missing(root.get("value_a")) or is_missing(root.get("value_b")):
         return None
     unit = str(root.get("root_unit") or root.get("unit") or "money")
     delta = float(root["value_b"]) - float(root["value_a"])
@@ -86,14 +86,14 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
     if kids.empty or delta == 0:
         return None
     rk = str(root["kpi"])
-    _rec(ctx, f"{rk}:change_abs", delta, unit=unit, basis=None, source="summary.attribution")
+    record_figure(ctx, f"{rk}:change_abs", delta, unit=unit, basis=None, source="summary.attribution")
     same = kids[(kids["contribution"] * math.copysign(1, delta)) > 0]
     same = same.reindex(same["contribution"].abs().sort_values(ascending=False).index).head(top)
     against = kids[(kids["contribution"] * math.copysign(1, delta)) < 0]
     against = against.reindex(against["contribution"].abs().sort_values(ascending=False).index).head(1)
 
     def item(r: Mapping[str, Any]) -> str:
-        _rec(ctx, f'{rk}:driver:{r["kpi"]}', r["contribution"], unit=unit, basis=None, source="summary.attribution")
+        record_figure(ctx, f'{rk}:driver:{r["kpi"]}', r["contribution"], unit=unit, basis=None, source="summary.attribution")
         return f'{r["name"]}（{_signed(r["contribution"], unit, ctx)}）' if lang == "zh" else \
             f'{r["name"]} ({_signed(r["contribution"], unit, ctx)})'
 
@@ -127,7 +127,7 @@ def _missed(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 3) -> st
     for r in bad[:top]:
         a = _ach(r)
         if a is not None:
-            _rec(ctx, f'{r["kpi"]}:achievement', a, unit="pct", basis=None, source="summary")
+            record_figure(ctx, f'{r["kpi"]}:achievement', a, unit="pct", basis=None, source="summary")
             items.append(label("summary.missed_item", lang).format(kpi=r["name"], achievement=fmt_pct(a, 0)))
         else:
             items.append(str(r["name"]))
@@ -139,7 +139,7 @@ def _missed(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 3) -> st
 def _ach(r: Mapping[str, Any]) -> float | None:
     for c in ("pace_achievement", "achievement"):
         v = r.get(c)
-        if not _missing(v):
+        if not is_missing(v):
             return float(v)
     return None
 
@@ -154,8 +154,8 @@ def _incomplete(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 4) -
                       if m.strip()})
     why = missing_reason(",".join(sources), lang) or label("status.incomplete", lang)
     # a roll-up over the stores that have the data is shown (with n/N); a figure with no value is not
-    partial = [r for r in inc if not _missing(r.get("actual")) and not _missing(r.get("stores_covered"))
-               and not _missing(r.get("stores_total"))]
+    partial = [r for r in inc if not is_missing(r.get("actual")) and not is_missing(r.get("stores_covered"))
+               and not is_missing(r.get("stores_total"))]
     absent = [r for r in inc if r not in partial]
     if absent:
         names = _sep(lang).join(str(r["name"]) for r in absent[:top]) + ("…" if len(absent) > top else "")
@@ -179,7 +179,7 @@ def _attention(alerts: pd.DataFrame | None, ctx: Any) -> str | None:
         return None
     rank = {"high": 0, "medium": 1, "low": 2}
     top = open_.assign(_r=open_["severity"].map(rank).fillna(3)).sort_values("_r").iloc[0].to_dict()
-    _rec(ctx, f'alert:{top.get("kpi")}', top.get("value"), period=str(top.get("period")), basis=None,
+    record_figure(ctx, f'alert:{top.get("kpi")}', top.get("value"), period=str(top.get("period")), basis=None,
          entity_kind=str(top.get("entity_kind") or ctx.kind), entity_id=str(top.get("entity_id") or ""),
          source="alerts")
     return label("summary.attention", lang).format(n=len(open_), first=alert_sentence(top, lang, ctx.currency, ctx.fx))
@@ -213,16 +213,16 @@ def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | Non
     if card is None or isinstance(card, str) or not hasattr(card, "total"):
         return None
     lang = ctx.lang
-    _rec(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
+    record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
     text = label("summary.score", lang).format(score=f"{float(card.total):.1f}")
     if getattr(card, "bonus", None) is not None:
-        _rec(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
+        record_figure(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
         text += label("summary.bonus", lang).format(bonus=fmt_money(float(card.bonus) / ctx.fx, ctx.currency, lang, 2))
     if lines is not None and len(lines) and "payout_pct" in lines:
         weighted = lines[(lines["weight"] > 0) & lines["payout_pct"].notna()]
         if len(weighted):
             low = weighted.sort_values("payout_pct").iloc[0]
-            _rec(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
+            record_figure(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
                  source="scorecard")
             text += label("summary.lowest", lang).format(kpi=low["name"], payout=fmt_pct(float(low["payout_pct"]) / 100))
     return text + ("。" if lang == "zh" else ".")
@@ -251,16 +251,16 @@ def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) ->
         m = lambda v: fmt_money(None if v is None else v / ctx.fx, ctx.currency, lang, 2)
         src = "settlement.settle"
         if net is not None:
-            _rec(ctx, "net_gmv", net, unit="money", basis=str(k.get("basis") or "order"), source=src, converted=False)
+            record_figure(ctx, "net_gmv", net, unit="money", basis=str(k.get("basis") or "order"), source=src, converted=False)
             if target is not None and ach is not None:
-                _rec(ctx, "net_gmv:target", target, unit="money", basis=None, source=src, converted=False)
-                _rec(ctx, "net_gmv:achievement", ach, unit="pct", basis=None, source=src)
+                record_figure(ctx, "net_gmv:target", target, unit="money", basis=None, source=src, converted=False)
+                record_figure(ctx, "net_gmv:achievement", ach, unit="pct", basis=None, source=src)
                 out.append(label("summary.contract_gmv", lang).format(net=m(net), target=m(target),
                                                                       achievement=fmt_pct(ach, 1)))
             else:
                 out.append(label("summary.contract_gmv_no_target", lang).format(net=m(net)))
         if total is not None:
-            _rec(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
+            record_figure(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
             out.append(label("summary.contract_fee", lang).format(total=m(total)))
         ex = stmt.get("exit_clause") or {}
         if ex.get("defined"):
@@ -289,12 +289,12 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
         steps = {str(s): r for s, r in zip(d["step"], d.to_dict("records"))}
         ns, npf = steps.get("net_sales"), steps.get("net_profit")
         basis = str(d["basis"].iloc[0]) if "basis" in d else "order"
-        if ns is not None and npf is not None and not _missing(ns["amount"]) and not _missing(npf["amount"]):
-            _rec(ctx, "net_sales", ns["amount"], **_wf_meta(ns, basis))
-            _rec(ctx, str(npf.get("kpi") or "net_profit"), npf["amount"], **_wf_meta(npf, basis))
+        if ns is not None and npf is not None and not is_missing(ns["amount"]) and not is_missing(npf["amount"]):
+            record_figure(ctx, "net_sales", ns["amount"], **_wf_meta(ns, basis))
+            record_figure(ctx, str(npf.get("kpi") or "net_profit"), npf["amount"], **_wf_meta(npf, basis))
             margin_v = npf.get("pct_of_net_sales")
-            if not _missing(margin_v):
-                _rec(ctx, "net_profit:share_of_net_sales", margin_v, unit="pct", basis=basis, source="summary")
+            if not is_missing(margin_v):
+                record_figure(ctx, "net_profit:share_of_net_sales", margin_v, unit="pct", basis=basis, source="summary")
             out.append(label("summary.cost_profit", lang).format(
                 net_sales=fmt_money(ns["amount"], ctx.currency, lang), net_profit=fmt_money(npf["amount"], ctx.currency, lang),
                 margin=fmt_pct(margin_v)))
@@ -303,17 +303,17 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
             costs = costs.reindex(costs["amount"].abs().sort_values(ascending=False).index).head(3)
             items = []
             for r in costs.to_dict("records"):
-                _rec(ctx, str(r.get("kpi") or r["step"]), -r["amount"], **_wf_meta(r, basis))
+                record_figure(ctx, str(r.get("kpi") or r["step"]), -r["amount"], **_wf_meta(r, basis))
                 items.append(label("summary.cost_item", lang).format(name=r["name"],
                                                                      amount=fmt_money(-r["amount"], ctx.currency, lang),
                                                                      share=fmt_pct(abs(r["pct_of_net_sales"]))))
-                if not _missing(r.get("pct_of_net_sales")):
-                    _rec(ctx, f'{r.get("kpi") or r["step"]}:share_of_net_sales', abs(r["pct_of_net_sales"]),
+                if not is_missing(r.get("pct_of_net_sales")):
+                    record_figure(ctx, f'{r.get("kpi") or r["step"]}:share_of_net_sales', abs(r["pct_of_net_sales"]),
                          unit="pct", basis=basis, source="summary")
             out.append(label("summary.cost_largest", lang).format(items=_sep(lang).join(items)))
         c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
-        missing = ",".join(str(x) for x in d.get("missing", pd.Series(dtype=str)) if x and not _missing(x))
-        if not _missing(c) and not _missing(n) and int(n) > 1 and int(c) < int(n):
+        missing = ",".join(str(x) for x in d.get("missing", pd.Series(dtype=str)) if x and not is_missing(x))
+        if not is_missing(c) and not is_missing(n) and int(n) > 1 and int(c) < int(n):
             out.append(label("summary.cost_partial", lang).format(
                 covered=int(c), total=int(n), why=missing_reason(missing, lang) or label("status.incomplete", lang)))
         else:
@@ -327,7 +327,7 @@ def cost_summary(waterfall: pd.DataFrame | None, ctx: Any, margin: pd.DataFrame 
         mv = mv[mv["margin_points"].notna()]
         if len(mv):
             top = mv.reindex(mv["margin_points"].abs().sort_values(ascending=False).index).iloc[0].to_dict()
-            _rec(ctx, f'{top["step"]}:margin_points', top["margin_points"], unit="pp", basis=None, source="summary")
+            record_figure(ctx, f'{top["step"]}:margin_points', top["margin_points"], unit="pp", basis=None, source="summary")
             out.append(label("summary.margin_move", lang).format(name=top["name"],
                                                                  points=fmt_change(top["margin_points"], "pp", 2)))
     return summary_block(out[:MAX_SENTENCES], ctx)

@@ -17,7 +17,7 @@ from ..costs import load_overheads
 from ..definitions import load_catalog
 from ..errors import KpiError
 from ..labels import has_label, label
-from .fmt import DASH, _missing, fmt_money, fmt_pct, fmt_value
+from .fmt import DASH, fmt_money, fmt_pct, fmt_value, is_missing
 
 __all__ = ['activity_name', 'adjustment_text', 'alert_kind_name', 'alert_sentence', 'alert_state_name', 'exit_clause_sentence', 'exit_history_text', 'fee_formula', 'fee_line_name', 'fee_model_name', 'is_per_unit', 'kpi_name', 'kpi_unit', 'money_fn', 'named', 'overhead_name', 'severity_name']
 
@@ -108,7 +108,7 @@ def adjustment_text(r: Mapping[str, Any], lang: str) -> tuple[str, str]:
     """(kind, KPI) of a target adjustment in words: '剔除天数', '全部指标'."""
     kind = named(f"adjustment.kind.{r.get('kind')}", r.get("kind"), lang)
     kpi = r.get("kpi")
-    return kind, (kpi_name(kpi, lang) if kpi and not _missing(kpi) else label("adjustment.all_kpis", lang))
+    return kind, (kpi_name(kpi, lang) if kpi and not is_missing(kpi) else label("adjustment.all_kpis", lang))
 
 
 # ---- alerts -----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..config import workbench
 from ..labels import has_label, label
 from ..present import PAGE_CSS, badge, esc, fmt_value
 from ..report_data import kpi_name, kpi_unit
-from .plan import _write_atomic
+from .plan import write_atomic
 
 KIND_ORDER = ("company", "store", "team", "person", "contract")
 HEADLINE_KPIS = ("gmv", "net_profit", "net_margin")
@@ -165,5 +165,5 @@ def write_index() -> Path:
     """Write outputs/index.html (default language) and outputs/index.<other>.html; returns index.html."""
     out = paths.outputs_dir()
     for lang, name in index_files().items():
-        _write_atomic(out / name, index_html(lang, out))
+        write_atomic(out / name, index_html(lang, out))
     return out / "index.html"

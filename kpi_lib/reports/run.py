@@ -50,7 +50,7 @@ from ..warehouse import Warehouse
 from .html import page, plotly_js
 from .index import write_index
 from .kernels import KernelPool, KernelWorker
-from .plan import LANG_PARAM, Job, _write_atomic, latest_period, load_batch, plan, template_path
+from .plan import LANG_PARAM, Job, latest_period, load_batch, plan, template_path, write_atomic
 
 
 @dataclass
@@ -100,9 +100,9 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
         figures = worker.figures()
         body = worker.converter.body(nb)
         html = page(body, str(job.params.get(LANG_PARAM, "zh")), "../plotly.min.js" if bundle else None)
-        _write_atomic(job.html, html)
+        write_atomic(job.html, html)
         if figures is not None:
-            _write_atomic(job.figures, json.dumps(figures, ensure_ascii=False, indent=1, allow_nan=False))
+            write_atomic(job.figures, json.dumps(figures, ensure_ascii=False, indent=1, allow_nan=False))
             res.figures, res.n_figures = rel(job.figures), len(figures)
         else:
             job.figures.unlink(missing_ok=True)
@@ -118,7 +118,7 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
         if res.error.startswith(("timeout", "DeadKernelError")) or "Kernel died" in res.error:
             worker.restart()
     finally:
-        _write_atomic(job.ipynb, nbformat.writes(nb))
+        write_atomic(job.ipynb, nbformat.writes(nb))
         res.seconds = round(time.perf_counter() - t0, 3)
     return res
 
@@ -225,7 +225,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
     if bundle:
         js = out_dir / "plotly.min.js"
         if not js.is_file() or js.stat().st_size != len(plotly_js().encode()):
-            _write_atomic(js, plotly_js())
+            write_atomic(js, plotly_js())
     timings: dict[str, float] = {}
     if todo:
         env = dict(os.environ, KPI_ROOT=str(paths.root().resolve()), KPI_WAREHOUSE=str(wh.path.resolve()),
@@ -265,7 +265,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "bundle": bundle,
         "executor": executor, "cache": cache, **timings, "runs": runs,
     }
-    _write_atomic(_manifest_path(period), json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+    write_atomic(_manifest_path(period), json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
     index = write_index()
     summary = {
         "period": period, "total": len(results), "ok": sum(r.status == "ok" for r in results),

@@ -31,7 +31,7 @@ from ..errors import ConfigError, KpiError
 from ..ingest.base import file_head, readers
 from ..ingest.pipeline import discover, ingest
 from ..ingest.readers.mapping import reader_from_mapping, required_fields, table_fields
-from . import _mapping_api
+from . import mapping_api
 from .common import ActionBar, Panel, df_html, esc, issues_html, message_html
 from .data import stores_frame
 
@@ -446,7 +446,7 @@ class DataOnboarding(Panel):
             return self.preview_frame
         missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
         try:
-            frame, issues = _mapping_api.preview(p, self.mapping_dict(), self._store_record())
+            frame, issues = mapping_api.preview(p, self.mapping_dict(), self._store_record())
         except KpiError as exc:
             frame, issues = pd.DataFrame(), [str(i) for i in (getattr(exc, "issues", None) or [str(exc)])]
         if missing:
@@ -508,7 +508,7 @@ class DataOnboarding(Panel):
             return None
         self._ask_confirmation(False)
         try:
-            out = _mapping_api.save(self.mapping_dict(), target)
+            out = mapping_api.save(self.mapping_dict(), target)
         except KpiError as exc:
             self.status.from_exception(exc, "Not saved: ")
             return None
