@@ -17,54 +17,25 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import nbformat
 import papermill
-from pydantic import Field
 
 from .. import paths
-from ..config import StrictModel, load_model, workbench
+from ..config import workbench
 from ..errors import RenderError
 from ..org import contract_stores
+from ..spec import batches as batches_spec
+from ..spec.batches import ENTITY_KIND, Batch, ReportSpec  # noqa: F401 - re-exported
 from ..warehouse import Warehouse
 
 DEFAULT_BATCH = "monthly.yaml"
 LANG_PARAM, PERIOD_PARAM, CURRENCY_PARAM = "language", "period", "currency"
 ENTITY_PARAM = {"stores": "store_id", "teams": "team_id", "people": "person_id", "contracts": "contract_id"}
-ENTITY_KIND = {"stores": "store", "teams": "team", "people": "person", "contracts": "contract", "company": "company"}
 
 
-# ---- batch files -------------------------------------------------------------------------------
-class ReportSpec(StrictModel):
-    """One report kind of a batch: a template run for a set of entities."""
-
-    template: str = Field(description="template name in templates/ (without .ipynb)")
-    name: str | None = Field(None, description="output folder name (default: the template name)")
-    entities: Literal["stores", "teams", "people", "contracts", "company"] = Field(
-        description="run once per store/team/person/contract, or once for the company")
-    ids: list[str] | None = Field(None, description="only these entity ids (default: all of the set)")
-    language: Literal["zh", "en"] | None = Field(None, description="report language (default: the batch's)")
-    currency: str | None = Field(None, min_length=3, max_length=3, description="report currency (default: the batch's)")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="extra template parameters (JSON types)")
-
-    @property
-    def report(self) -> str:
-        return self.name or self.template
-
-
-class Batch(StrictModel):
-    """parameters/batches/<name>.yaml"""
-
-    name: str = Field("batch", description="shown in the index")
-    description: str = ""
-    period: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="default month (else latest)")
-    language: Literal["zh", "en"] | None = Field(None, description="default language (else workbench.yaml)")
-    currency: str | None = Field(None, min_length=3, max_length=3, description="default currency (else reporting)")
-    timeout: float = Field(300.0, gt=0, description="seconds per report run")
-    reports: list[ReportSpec] = Field(min_length=1)
-
-
+# ---- batch files (the model and its loading live in kpi_lib.spec.batches) ------------------------
 def batch_path(batch: str | Path | None) -> Path:
     if batch is None:
         return paths.parameters_dir() / "batches" / DEFAULT_BATCH
@@ -77,7 +48,8 @@ def batch_path(batch: str | Path | None) -> Path:
 
 
 def load_batch(batch: str | Path | None = None) -> Batch:
-    return load_model(batch_path(batch), Batch)
+    """A batch file (loaded by :mod:`kpi_lib.spec.batches`)."""
+    return batches_spec.load(batch_path(batch))
 
 
 # ---- templates and parameter validation ----------------------------------------------------------
