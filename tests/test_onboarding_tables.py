@@ -38,6 +38,7 @@ def test_onboarding_maps_an_ads_export_saves_and_rereads(ads_project: Path) -> N
 
     app = DataOnboarding()
     assert list(app.table.options) == list(MAPPABLE_TABLES)
+    app.store_folder.value = "SFY-US-01"  # files are grouped by store folder
     app.file.value = next(v for label, v in app.file.options if label.endswith("google_ads.csv"))
     assert app.recognised == []
     app.table.value = "ads"
@@ -55,7 +56,9 @@ def test_onboarding_maps_an_ads_export_saves_and_rereads(ads_project: Path) -> N
     assert any("row 4" in i and "Cost" in i for i in app.preview_issues), app.preview_issues
 
     app.mapping_name.value = "google_ads_daily"
-    target = app.save_mapping()
+    assert app.save_mapping() is None  # open preview issues: the first click asks "save anyway?"
+    assert not (ads_project / "parameters" / "mappings" / "google_ads_daily.yaml").exists()
+    target = app.save_mapping(confirmed=True)
     assert target == ads_project / "parameters" / "mappings" / "google_ads_daily.yaml"
     m = load_mapping(target)
     assert m.table == "ads" and m.columns["spend"] == "Cost" and m.columns["ad_group"] == "Ad set"
@@ -74,6 +77,7 @@ def test_onboarding_fee_table_without_required_fields_is_not_saved(ads_project: 
     from kpi_lib.widgets import DataOnboarding
 
     app = DataOnboarding()
+    app.store_folder.value = "SFY-US-01"  # files are grouped by store folder
     app.file.value = next(v for label, v in app.file.options if label.endswith("google_ads.csv"))
     app.table.value = "fees"
     app.mapping_name.value = "not_fees"
@@ -82,4 +86,4 @@ def test_onboarding_fee_table_without_required_fields_is_not_saved(ads_project: 
     assert not (ads_project / "parameters" / "mappings" / "not_fees.yaml").exists()
     app.fees_text.value = "Cost = advertising"  # a wide fee export: the column is the fee
     assert app.required_fields() == {"date"}
-    assert app.save_mapping() is not None
+    assert app.save_mapping(confirmed=True) is not None

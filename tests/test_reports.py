@@ -378,6 +378,13 @@ reports:
   - {template: store_performance, name: dask_store, entities: stores, ids: [N-US-02], language: en}
   - {template: scorecard, name: dask_person, entities: people, ids: [P3]}
   - {template: killer, name: kill_once, entities: company, parameters: {mode: once}}
+"""
+# in a batch of its own: a worker it kills would also count against whatever task was queued there
+# (distributed's allowed-failures is per task, and a dying worker marks all its tasks suspicious)
+DASK_KILL_BATCH = """
+name: dask-kill
+timeout: 120
+reports:
   - {template: killer, name: kill_always, entities: company, parameters: {mode: always}}
 """
 _GENERATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
@@ -393,9 +400,11 @@ def test_dask_batch_equals_in_process_and_survives_killed_workers(rendered: dict
 
     _write_template(in_project / "templates" / "killer.ipynb", KILL_TEMPLATE)
     (in_project / "parameters" / "batches" / "dask_test.yaml").write_text(DASK_BATCH, encoding="utf-8")
+    (in_project / "parameters" / "batches" / "dask_kill.yaml").write_text(DASK_KILL_BATCH, encoding="utf-8")
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         s = run_batch("dask_test", period=PERIOD, jobs=2, force=True, executor="dask", retries=0)
-    res = {r["report"]: r for r in s["results"]}
+        k = run_batch("dask_kill", period=PERIOD, jobs=2, force=True, executor="dask", retries=0)
+    res = {r["report"]: r for r in s["results"] + k["results"]}
     out = in_project / "outputs"
     for ours, theirs in (("dask_store", "store_performance"), ("dask_person", "person_scorecard")):
         assert res[ours]["status"] == "ok", res[ours]

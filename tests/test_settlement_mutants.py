@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from cost_fixtures import REFERENCE, build_tables, make_project, make_warehouse
 
-from kpi_lib.errors import SettlementError
+from kpi_lib.errors import ConfigError, SettlementError
 from kpi_lib.settlement import Contract, FeeLine, Statement, contract_target, gmv_figures, settle, settle_all
 from kpi_lib.warehouse import Warehouse
 
@@ -154,15 +154,14 @@ def test_contract_target_growth_month_and_quarter(wh) -> None:
 
 
 def test_contract_target_broken_target_files(proj, wh) -> None:
+    """A broken target file is a user error that names the file, whatever the contract's own rule:
+    it is never passed over silently (issue 12: configuration errors are not swallowed)."""
     write_targets(proj, "targets: [{kpi: gmv, entity_kind: contract, period: '2026-11', value: 1, bogus: 2}]\n")
-    # the contract has its own rule: the broken files are passed over
-    assert contract_target(contract(target=900), "2026-11", wh) == (D("900.00"), "contract target")
-    assert contract_target(contract(target_growth=0.1), "2027-11", wh) == (D("297.00"),
-                                                                           "2026-11 net GMV × (1 + 0.1)")
+    for c in (contract(target=900), contract(target_growth=0.1), contract()):
+        with pytest.raises(ConfigError, match=r"t\.yaml"):
+            contract_target(c, "2026-11", wh)
+    # a per-period target in contracts.yaml comes first: the target files are not read at all
     assert contract_target(contract(targets={"2026-11": 5}), "2026-11", wh) == (D("5.00"), "contract targets")
-    # no rule of its own: the error names the contract and says the targets failed
-    with pytest.raises(SettlementError, match=r"contract C-X: no target in contracts.yaml and targets failed"):
-        contract_target(contract(), "2026-11", wh)
 
 
 # ------------------------------------------------------------------------------------ Statement.to_dict

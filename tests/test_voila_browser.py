@@ -170,6 +170,13 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     assert tree_mod.validate_tree(saved) == []
 
 
+# Voilà's default kernel manager (pre-heated kernels, voila-dashboards/voila#1428) left cold loads at
+# "Executing 1 of 3" with an idle kernel and no websocket; jupyter_server's plain MappingKernelManager does
+# not. notebooks/voila.json sets the same for users serving the notebooks folder.
+VOILA_FLAGS = ["--VoilaConfiguration.multi_kernel_manager_class="
+               "jupyter_server.services.kernels.kernelmanager.MappingKernelManager"]
+
+
 def _serve(nb: Path, root: Path, tmp: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
     nbdir = tmp / "nb"
     nbdir.mkdir(exist_ok=True)
@@ -180,7 +187,7 @@ def _serve(nb: Path, root: Path, tmp: Path, env_extra: dict[str, str]) -> tuple[
     log_path = tmp / f"voila-{nb.stem}.log"
     proc = subprocess.Popen(
         [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--ServerApp.port_retries=0",
-         str(nbdir / nb.name)],
+         *VOILA_FLAGS, str(nbdir / nb.name)],
         env=env, cwd=str(nbdir), stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     return proc, f"http://127.0.0.1:{port}/", log_path
