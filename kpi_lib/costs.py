@@ -26,6 +26,9 @@ Waterfall conventions (documented choices, see docs/api-costs.md):
   They are not attributed to SKUs or categories.
 - Every step is rounded to cents; subtotals are sums of rounded steps, so the steps add up from GMV to
   net profit exactly.
+
+Size (≈620 lines): waterfall, unit economics, overhead allocation and the basis bridge all read the
+same catalog steps and allocation table; each is a separate public function.
 """
 
 from __future__ import annotations

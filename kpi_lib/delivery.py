@@ -14,6 +14,9 @@ is absent is kept in the plan as *missing* with the reason (failed run, never re
 :func:`send` sends one email per recipient (attachments, or links with ``links=BASE_URL``), retrying a
 failed send a bounded number of times with exponential backoff; every failure is returned, none is
 dropped. SMTP settings come from environment variables only (:meth:`SmtpSettings.from_env`).
+
+Size (≈550 lines): plan (who may see what), message building and the SMTP send with retries are
+one delivery run; the scope rules are the part tests check.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ for ACoS), so roll-ups are ratios of sums over complete stores, a row with no co
 (never 0), and ``compute_long`` says ``complete``, ``missing``, ``stores_covered``, ``stores_total``.
 
 Periods are label strings (``2026-11-07``, ``2026-W45``, ``2026-11``, ``2026-Q4``, ``2026``).
+
+Size (≈830 lines): one SQL generator (measures → per-source CTEs → grain joins → formulas) plus the
+completeness columns it must compute in the same statement; its helpers are private to that statement.
 """
 
 from __future__ import annotations

@@ -90,3 +90,13 @@ def test_periods_is_a_leaf():
     tree = ast.parse((PKG / "periods.py").read_text(encoding="utf-8"))
     local = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0}
     assert local == {"errors"}
+
+
+def test_long_modules_say_why():
+    """A module over ~500 lines states why it is one module ("Size (…): reason") in its docstring (issue 12)."""
+    long = []
+    for p in sorted(PKG.rglob("*.py")):
+        text = p.read_text(encoding="utf-8")
+        if text.count("\n") > 500 and "Size (" not in (ast.get_docstring(ast.parse(text)) or ""):
+            long.append(f"{p.relative_to(ROOT).as_posix()} ({text.count(chr(10))} lines)")
+    assert not long, "split these or say why in the module docstring: " + ", ".join(long)

@@ -1,5 +1,9 @@
 """Amazon exports: All Orders Report, settlement flat file V1, SP advertised product report,
-Business Report (Sales and Traffic by Date) and FBA inventory planning report."""
+Business Report (Sales and Traffic by Date) and FBA inventory planning report.
+
+Size (≈550 lines): five Amazon export writers for the demo, each a short function; kept together
+because they share the order stream and fee schedule.
+"""
 
 from __future__ import annotations
 

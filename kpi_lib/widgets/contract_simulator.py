@@ -13,6 +13,9 @@ performance cap next to a total cap), the contract is shown **read-only** with t
 scenarios use the saved terms and Save is disabled. Saving validates the whole contracts file with
 the contract models, then writes it through ``kpi_lib.spec.contracts`` (round-trip: only that
 contract's lines change, comments and key order kept; no edit = no write, the file stays byte-identical).
+
+Size (≈730 lines): one panel — the fee editor, its round-trip/read-only check, scenarios, recent
+periods and exit clause share the edited contract; every rule it shows is a call into settlement.
 """
 
 from __future__ import annotations

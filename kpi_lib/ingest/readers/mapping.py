@@ -57,6 +57,9 @@ quantity, negative quantity, empty order id, unmapped status, totals row). Money
 ``expected`` is computed from the source cells of every non-totals row (line amounts summed,
 order-level amounts once per order id); ``loaded`` is what lands in orders (gross sales), fees and
 refunds. They differ only by the money of quarantined rows.
+
+Size (≈860 lines): the one generic reader — mapping resolution, six target tables' conversion and
+its quarantine share the column/format helpers; the built-in mappings' data are in their own modules.
 """
 
 from __future__ import annotations

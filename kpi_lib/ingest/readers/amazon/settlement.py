@@ -2,7 +2,11 @@
 
 Both write ``payouts`` (the summary row), ``settlement_lines`` (one per amount, signed as in the
 file, categorised by ``settlement_category``) and the ``fees`` / ``refunds`` derived from them
-(``derive_fees_refunds``); both take ``exported_at`` from the settlement's deposit date."""
+(``derive_fees_refunds``); both take ``exported_at`` from the settlement's deposit date.
+
+Size (≈600 lines): the two settlement layouts (V1 wide pairs, V2 long rows) and the steps they share
+(payouts, categories, derived fees/refunds) are one report family.
+"""
 
 from __future__ import annotations
 
