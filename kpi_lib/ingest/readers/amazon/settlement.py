@@ -135,21 +135,11 @@ def fee_type(transaction_type: str, description: str) -> str:
     return "other"
 
 
-def derive_fees_refunds(
-    store: Store, lines: pd.DataFrame, when: pd.Series, refund_quantity: pd.Series | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``fees`` and ``refunds`` derived from canonical ``settlement_lines`` (as V1 does).
-
-    Fees: lines of category fee / storage / advertising, cost sign (``-amount``), fee type by
-    ``fee_type``. Refunds: ItemPrice Principal lines of refund transactions, ``-amount``, with
-    ``refund_quantity`` (aligned with ``lines``) when given. ``when`` dates each line (posted date,
-    else the settlement's end date).
-    """
-    keys = lines["transaction_type"].fillna("").astype(str) + "\x1f" + lines["amount_description"].fillna("").astype(str)
-    uniq = {k: fee_type(*k.split("\x1f", 1)) for k in pd.unique(keys)}
-    ftype = keys.map(uniq)
+def fee_rows(lines: pd.DataFrame, when: pd.Series, ftype: pd.Series, store: Store) -> pd.DataFrame:
+    """``fees`` from canonical ``settlement_lines`` (V1 and V2): lines of category fee / storage /
+    advertising that are amounts (not quantities), cost sign (``-amount``), fee type ``ftype``, dated ``when``."""
     fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
-    fees = table_frame(
+    return table_frame(
         "fees",
         {
             "platform": PLATFORM,
@@ -165,6 +155,22 @@ def derive_fees_refunds(
         },
         lines.index[fm],
     )
+
+
+def derive_fees_refunds(
+    store: Store, lines: pd.DataFrame, when: pd.Series, refund_quantity: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fees`` and ``refunds`` derived from canonical ``settlement_lines`` (as V1 does).
+
+    Fees: lines of category fee / storage / advertising, cost sign (``-amount``), fee type by
+    ``fee_type``. Refunds: ItemPrice Principal lines of refund transactions, ``-amount``, with
+    ``refund_quantity`` (aligned with ``lines``) when given. ``when`` dates each line (posted date,
+    else the settlement's end date).
+    """
+    keys = lines["transaction_type"].fillna("").astype(str) + "\x1f" + lines["amount_description"].fillna("").astype(str)
+    uniq = {k: fee_type(*k.split("\x1f", 1)) for k in pd.unique(keys)}
+    ftype = keys.map(uniq)
+    fees = fee_rows(lines, when, ftype, store)
     rm = (
         (lines["category"] == "refund")
         & (lines["amount_type"] == "ItemPrice")
@@ -470,23 +476,7 @@ class AmazonSettlementV1(Reader):
         end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
         when = lines["posted_date"].fillna(lines["settlement_id"].map(end_by_sid))
 
-        fm = lines["category"].isin(["fee", "storage", "advertising"]) & (lines["amount_type"] != "Quantity")
-        fees = table_frame(
-            "fees",
-            {
-                "platform": PLATFORM,
-                "store_id": store.store_id,
-                "date": when[fm],
-                "order_id": lines["order_id"][fm],
-                "sku": lines["sku"][fm],
-                "fee_type": pd.Series(l_fee_type, index=lines.index)[fm],
-                "description": lines["amount_description"][fm],
-                "amount": -lines["amount"][fm],
-                "currency": store.currency,
-                "source_row": lines["source_row"][fm],
-            },
-            lines.index[fm],
-        )
+        fees = fee_rows(lines, when, pd.Series(l_fee_type, index=lines.index), store)
         refunds = _v1_refunds(df, store, lines, when, r)
         expected = float(total[is_summary].sum())
         return ReadResult(
