@@ -374,6 +374,22 @@ def _quarantiner(df: pd.DataFrame, q: list[QuarantineRow]) -> Callable[[pd.Serie
     return quarantine
 
 
+def mapped_field(df: pd.DataFrame, m: Any, name: str) -> pd.Series:
+    """The text of canonical field ``name`` under mapping ``m``: its column (else its fallback column where
+    empty), values mapped, empty cells given the default; empty strings when the mapping lacks the field."""
+    c = m.col(name)
+    if c is None:
+        return pd.Series("", index=df.index, dtype="object")
+    s = _get(df, c.column)
+    if c.fallback:
+        s = s.where(s != "", _get(df, c.fallback))
+    if c.map:
+        s = _map_values(s, c.map)
+    if c.default is not None:
+        s = s.where(s != "", str(c.default))
+    return s
+
+
 def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
     """Source frame (normalised headers + ``__line``) → canonical orders/fees/refunds + quarantine."""
     q: list[QuarantineRow] = []
@@ -387,17 +403,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         bad |= tot
 
     def field(name: str) -> pd.Series:
-        c = m.col(name)
-        if c is None:
-            return pd.Series("", index=df.index, dtype="object")
-        s = _get(df, c.column)
-        if c.fallback:
-            s = s.where(s != "", _get(df, c.fallback))
-        if c.map:
-            s = _map_values(s, c.map)
-        if c.default is not None:
-            s = s.where(s != "", str(c.default))
-        return s
+        return mapped_field(df, m, name)
 
     def number(name: str, what: str) -> pd.Series:
         c = m.col(name)
@@ -581,17 +587,7 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     bad = tot.copy()
 
     def field(name: str) -> pd.Series:
-        c = m.col(name)
-        if c is None:
-            return pd.Series("", index=df.index, dtype="object")
-        s = _get(df, c.column)
-        if c.fallback:
-            s = s.where(s != "", _get(df, c.fallback))
-        if c.map:
-            s = _map_values(s, c.map)
-        if c.default is not None:
-            s = s.where(s != "", str(c.default))
-        return s
+        return mapped_field(df, m, name)
 
     def src_name(name: str) -> str:
         c = m.col(name)
