@@ -22,8 +22,6 @@ The spec package is a base layer: it imports only ``config``, ``errors``, ``path
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,7 +33,8 @@ from pydantic import BaseModel, ValidationError
 
 from .. import paths, yaml_roundtrip
 from ..config import format_validation_error, read_yaml
-from ..errors import ConfigError
+from ..errors import ConfigError, DefinitionError
+from ..periods import period_bounds
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,36 +66,13 @@ def schema_issues(source: str, err: ValidationError) -> list[Issue]:
 
 # ------------------------------------------------------------------------------------ periods
 
-_PERIOD_RX = [
-    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
-    ("week", re.compile(r"^(\d{4})-W(\d{2})$")),
-    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
-    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
-    ("year", re.compile(r"^(\d{4})$")),
-]
-
-
 def check_period_label(label: str) -> None:
-    """ValueError unless ``label`` is a valid period label (2026-11-07, 2026-W45, 2026-11, 2026-Q4, 2026).
-
-    The model validators use it; the same rule as ``metrics.period_bounds`` without importing the engine.
-    """
-    for kind, rx in _PERIOD_RX:
-        m = rx.match(str(label))
-        if not m:
-            continue
-        g = [int(x) for x in m.groups()]
-        try:
-            if kind == "day":
-                dt.date(*g)
-            elif kind == "week":
-                dt.date.fromisocalendar(g[0], g[1], 1)
-            elif kind == "month":
-                dt.date(g[0], g[1], 1)
-        except ValueError:
-            raise ValueError(f"{label!r} is not a valid {kind} label") from None
-        return
-    raise ValueError(f"{label!r} is not a period label (expected 2026-11-07, 2026-W45, 2026-11, 2026-Q4 or 2026)")
+    """ValueError unless ``label`` is a valid period label (2026-11-07, 2026-W45, 2026-11, 2026-Q4, 2026):
+    :func:`kpi_lib.periods.period_bounds`' rule, as the ValueError pydantic validators turn into issues."""
+    try:
+        period_bounds(label)
+    except DefinitionError as exc:
+        raise ValueError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------ context
