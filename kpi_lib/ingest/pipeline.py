@@ -87,6 +87,7 @@ from ..warehouse import Warehouse, WarehouseWriter, sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
+from .rowkeys import DUPLICATE, LOADED, SUPERSEDED, SeenKeys
 from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
@@ -432,7 +433,7 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     history: list[pd.DataFrame] = []
     removed: list[pd.DataFrame] = []
-    existing = _SeenKeys(w.path)
+    existing = SeenKeys(w.path)
     for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(results, start=1):
         if progress:
             progress(done, len(todo), fr.path)
@@ -453,7 +454,7 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
         _write_tables(w, [p])
         if len(p.quarantine) and not p.fr.error:
             quarantines.append(p.quarantine)
-    facts_seen = _SeenKeys(w.path)
+    facts_seen = SeenKeys(w.path)
     _dedup_and_count(ref_facts, facts_seen)
     for p in ref_facts:
         _apply_versions(w, p, now, history, removed)
@@ -581,62 +582,13 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
     return out
 
 
-class _SeenKeys:
-    """Row keys already loaded (in the staging snapshot, which includes this run's files so far).
-
-    Per table and store: ``row_key → (row_version, row_hash)``, so a new row can be told apart as a
-    duplicate (same values), a newer version (replaces) or an older one (superseded). Keys include
-    the store and files come grouped by store, so only the current store's keys are kept: hash
-    look-ups make de-duplication linear in the rows, and memory is one store's keys. A store seen
-    again later is simply re-read from the staging Parquet, which is always up to date.
-    """
-
-    def __init__(self, base: Path | None) -> None:
-        self.base = base
-        self.store: str | None = None
-        self.maps: dict[tuple[str, str], dict[int, tuple[int | None, int | None]]] = {}
-
-    def get(self, table: str, store_id: str) -> dict[int, tuple[int | None, int | None]]:
-        if store_id != self.store:
-            self.maps = {k: v for k, v in self.maps.items() if k[1] == store_id}
-            self.store = store_id
-        key = (table, store_id)
-        if key not in self.maps:
-            self.maps[key] = self._load(table, store_id)
-        return self.maps[key]
-
-    def _load(self, table: str, store_id: str) -> dict[int, tuple[int | None, int | None]]:
-        if self.base is None:
-            return {}
-        part = self.base / table / f"store_id={store_id}"
-        if not part.is_dir() or not any(part.glob("*.parquet")):
-            return {}
-        con = duckdb.connect()
-        try:
-            src = f"read_parquet('{part.as_posix()}/*.parquet', hive_partitioning=false, union_by_name=true)"
-            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-            if "row_key" not in cols:
-                return {}
-            ver = "row_version" if "row_version" in cols else "NULL::BIGINT"
-            hsh = "row_hash" if "row_hash" in cols else "NULL::BIGINT"
-            df = con.execute(f"SELECT row_key, {ver} AS v, {hsh} AS h FROM {src}").df()
-        finally:
-            con.close()
-        v = [None if pd.isna(x) else int(x) for x in df["v"]]
-        h = [None if pd.isna(x) else int(x) for x in df["h"]]
-        return dict(zip(df["row_key"].astype("int64").tolist(), zip(v, h)))
-
-
 def _row_hashes(df: pd.DataFrame, t) -> np.ndarray:
     """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version."""
     cols = [c for c in t.columns if c in df.columns]
     return pd.util.hash_pandas_object(df[cols], index=False).to_numpy().view("int64")
 
 
-LOADED, DUPLICATE, SUPERSEDED = 0, 1, 2
-
-
-def _dedup_and_count(prepared: list[_Prepared], existing: _SeenKeys) -> None:
+def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
     """Classify every row against the keys loaded so far and fill the per-file counts.
 
     A row whose key is new is loaded; with the key already loaded it is a duplicate (same values),
@@ -661,20 +613,8 @@ def _dedup_and_count(prepared: list[_Prepared], existing: _SeenKeys) -> None:
             v = int(p.version)
             for sid in pd.unique(stores):
                 at = np.flatnonzero(stores == sid)
-                seen = existing.get(name, str(sid))
-                for j, k, h in zip(at.tolist(), keys[at].tolist(), hashes[at].tolist()):
-                    e = seen.get(k)
-                    if e is None:
-                        seen[k] = (v, h)
-                        continue
-                    ev, eh = e
-                    if eh is None or eh == h:  # same values (or a row loaded before versions existed)
-                        status[j] = DUPLICATE
-                    elif ev is None or v >= ev:  # newer (ties: the later-ingested file) wins
-                        replaces[j] = True
-                        seen[k] = (v, h)
-                    else:
-                        status[j] = SUPERSEDED
+                st, rep = existing.get(name, str(sid)).classify(keys[at], hashes[at], v)
+                status[at], replaces[at] = st, rep
             src = df["source_row"].to_numpy(dtype="int64")
             for code in (LOADED, DUPLICATE, SUPERSEDED):
                 status_rows[i][code].append(src[status == code])
