@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
 _CURRENCY = re.compile(r"^[A-Z]{3}(?![A-Za-z])|[A-Z]{3}$|[$€£¥₹฿₱₫]|RM|S\$|US\$|円|元")
 
 
@@ -39,6 +40,8 @@ def money(text: object, decimal: str = ".") -> Decimal | None:
         return None
     if isinstance(text, (int, float)):
         return Decimal(repr(text))
+    if decimal == "." and isinstance(text, str) and _PLAIN.fullmatch(text):
+        return Decimal(text)  # a plain number: the cleaning below would leave it as it is
     s = _CURRENCY.sub("", str(text)).replace("\u00a0", "").replace(" ", "").strip()
     if s == "":
         return None
@@ -145,6 +148,10 @@ class Column:
 def column_total(path: Path, column: str, keep: Callable[[dict[str, object]], bool] | None = None,
                  decimal: str = ".", **read: object) -> Column:
     """Sum of ``column`` (header matched without regard to case) over the rows ``keep`` accepts."""
+    if keep is None and not read.get("quoted", True) and path.suffix.lower() != ".xlsx" and read.get("header_row") is None:
+        fast = _column_total_unquoted(Path(path), column, decimal, str(read.get("sep") or "\t"), read.get("header_has"))
+        if fast is not None:
+            return fast
     out = Column()
     for line, rec in rows(path, **read):  # type: ignore[arg-type]
         if keep is not None and not keep(rec):
@@ -155,6 +162,38 @@ def column_total(path: Path, column: str, keep: Callable[[dict[str, object]], bo
             v = money(raw, decimal)
         except ValueError:
             out.unreadable.append((line, str(raw)))
+            continue
+        if v is not None:
+            out.total += v
+    return out
+
+
+def _column_total_unquoted(path: Path, column: str, decimal: str, sep: str, header_has: object) -> Column | None:
+    """``column_total`` of an unquoted text file without a dict per row: the same lines, header and
+    blank-row rules as ``rows``, the cell found by position. None when the header does not name
+    the column exactly (``cell`` then matches it without regard to case: the general path)."""
+    lines = _decode(path.read_bytes()).splitlines(keepends=True)
+    header: list[str] | None = None
+    out = Column()
+    at = -1
+    for i, ln in enumerate(lines, start=1):
+        cells = ln.rstrip("\r\n").split(sep)
+        if header is None:
+            if header_has is None or header_has in [c.strip() for c in cells]:
+                header = [c.strip() for c in cells]
+                want = re.sub(r"\s+", " ", column).strip().lower()
+                if column not in header or sum(re.sub(r"\s+", " ", h).strip().lower() == want for h in header) > 1:
+                    return None
+                at = len(header) - 1 - header[::-1].index(column)  # dict(zip(...)) keeps the last
+            continue
+        if all(c.strip() == "" for c in cells):
+            continue
+        out.rows += 1
+        raw = cells[at] if at < len(cells) else ""
+        try:
+            v = money(raw, decimal)
+        except ValueError:
+            out.unreadable.append((i, raw))
             continue
         if v is not None:
             out.total += v

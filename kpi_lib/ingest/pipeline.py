@@ -256,9 +256,12 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         df["source_file"] = fr.path
         src = df["source_row"].astype("int64").to_numpy()
         df = conform(df, dict(t.columns) | {"source_file": "string", "source_row": "int64"})
-        # pandera: every failure of the file at once
+        # pandera: every failure of the file at once (run only when a vectorised pre-check of the
+        # same schema finds a row that fails: pandera then words the reasons)
         try:
-            pandera_schema(name).validate(df, lazy=True)
+            schema = _schema(name)
+            if _schema_may_fail(schema, df):
+                schema.validate(df, lazy=True)
         except pa_errors.SchemaErrors as exc:
             fc = exc.failure_cases
             fc = fc[fc["index"].notna()]
@@ -329,6 +332,48 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         out[name] = df
     qdf.loc[qdf["table"] == "", "table"] = next(iter(res.tables), "")
     return _Prepared(fr, out, qdf, np.arange(0), res.expected_money, res.money_columns)
+
+
+_SCHEMAS: dict[str, object] = {}
+
+
+def _schema(name: str):
+    """The table's pandera schema, built once per process."""
+    if name not in _SCHEMAS:
+        _SCHEMAS[name] = pandera_schema(name)
+    return _SCHEMAS[name]
+
+
+def _schema_may_fail(schema, df: pd.DataFrame) -> bool:
+    """False only when no row can fail ``schema`` (non-nullable columns without nulls; the checks
+    ``>=``, ``<=`` and ``isin`` hold on every non-null value): pandera would find nothing, so it need
+    not run. True (run pandera) for any other check or anything this cannot decide."""
+    try:
+        for col in schema.columns.values():
+            if col.name not in df.columns:
+                continue
+            s = df[col.name]
+            nulls = s.isna()
+            if not col.nullable and nulls.any():
+                return True
+            if not col.checks:
+                continue
+            v = s[~nulls]
+            for chk in col.checks:
+                stats = chk.statistics or {}
+                if chk.name == "greater_than_or_equal_to":
+                    ok = bool((v >= stats["min_value"]).all())
+                elif chk.name == "less_than_or_equal_to":
+                    ok = bool((v <= stats["max_value"]).all())
+                elif chk.name == "isin":
+                    ok = bool(v.isin(list(stats["allowed_values"])).all())
+                else:
+                    return True
+                if not ok:
+                    return True
+    except Exception:  # noqa: BLE001 - undecidable here: let pandera decide
+        return True
+    return False
 
 
 def _row_keys(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
