@@ -111,7 +111,10 @@ def parse_datetime(
         out = pd.to_datetime(s, unit="D", origin="1899-12-30", errors="coerce")
         return out, (out.isna() & s.notna())
     obj = s.astype("object")
-    is_dt = obj.map(lambda x: hasattr(x, "year") and hasattr(x, "month"))
+    if isinstance(s.dtype, pd.StringDtype):  # text only: no datetime cells to pick out
+        is_dt = pd.Series(False, index=idx)
+    else:
+        is_dt = obj.map(lambda x: hasattr(x, "year") and hasattr(x, "month"))
     raw = obj.where(~is_dt, None).astype("string").str.strip()
     empty = raw.isna() | (raw == "")
     result = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")

@@ -191,6 +191,8 @@ def detect_decimal(cells: Iterable[object]) -> str | None:
         if not isinstance(v, str):
             continue
         s = v.strip().strip('"')
+        if "," not in s and "." not in s:  # both patterns need a mark (the cleaning only removes text)
+            continue
         if not s or not any(ch.isdigit() for ch in s) or len(s) > 40:
             continue
         s = _CURRENCY.sub("", s).replace("\u00a0", "").strip()
