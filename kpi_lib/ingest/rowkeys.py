@@ -184,11 +184,10 @@ class SeenKeys:
                 return KeyIndex()
             ver = "row_version" if "row_version" in cols else "NULL::BIGINT"
             hsh = "row_hash" if "row_hash" in cols else "NULL::BIGINT"
-            t = con.execute(f"SELECT row_key, {ver} AS v, {hsh} AS h FROM {src}").arrow()
+            rel = con.sql(f"SELECT row_key, {ver} AS v, {hsh} AS h FROM {src}")
+            t = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB 2 / 1
         finally:
             con.close()
-        if hasattr(t, "read_all"):
-            t = t.read_all()
         k = t.column("row_key").to_numpy(zero_copy_only=False).astype(np.int64)
         v, h = t.column("v"), t.column("h")
         v_known = ~np.asarray(v.is_null().to_numpy(zero_copy_only=False), dtype=bool)
