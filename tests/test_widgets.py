@@ -208,10 +208,10 @@ def test_training_walkthrough_steps_and_exercises(wproject):
     assert ok is None  # nothing chosen yet
     for i, step in enumerate(STEPS):
         app.go(i)
-        wrong = (step.exercise.answer + 1) % len(step.exercise.options["en"])
+        wrong = (step.answer + 1) % len(step.options("en"))
         ok, why = app.check(wrong)
         assert ok is False and "Not quite" in app.feedback.value and why
-        ok, why = app.check(step.exercise.answer)
+        ok, why = app.check(step.answer)
         assert ok is True and "Right" in app.feedback.value
     app.set_language("zh")
     assert "正确" in app.feedback.value and app.check_button.description == "检查答案"
@@ -226,7 +226,10 @@ def test_training_walkthrough_shows_demo_figures(wdata):
     from kpi_lib.widgets import TrainingWalkthrough
 
     app = TrainingWalkthrough(lang="en")
-    assert "gmv" in app.data.value and "make demo" not in app.data.value
+    assert "GMV" in app.data.value and "make demo" not in app.data.value and "CNY" in app.data.value
+    assert "Net profit margin" in app.data.value and "%" in app.data.value  # KPI names, rates as %
+    app.set_language("zh")
+    assert "净利润率" in app.data.value and "Net profit margin" not in app.data.value  # the table follows the switch
     app.go(2)
     assert "N-US-02" in app.data.value
 
