@@ -20,7 +20,7 @@ MODULE = re.compile(r"kpi_lib|\b\w+\.py\b|\bwidgets\.\w+")
 PATH = re.compile(r"\b[\w-]+/[\w./<>-]+|\.(?:ya?ml|csv|parquet)\b")
 REGEX = re.compile(r"\\[dws]|\[\^|\(\?|\.\*")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
-ZH_ALLOW = {"ACoS", "SKU", "SKUs", "ASIN", "GMV", "KPI", "ROAS", "CNY", "USD", "EUR", "GBP", "JPY", "THB", "MYR",
+ZH_ALLOW = {"ACoS", "TACoS", "SKU", "SKUs", "ASIN", "GMV", "KPI", "ROAS", "CNY", "USD", "EUR", "GBP", "JPY", "THB", "MYR",
             "SGD", "ERP", "SaaS", "English", "Amazon", "Shopee", "Lazada", "TikTok", "Walmart", "eBay", "Shopify",
             "AliExpress"}
 

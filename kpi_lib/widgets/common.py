@@ -84,9 +84,11 @@ class StatusBox:
         self.kind, self.text, self.issues = "warn", text, []
         self.widget.value = message_html(text, "warn")
 
-    def error(self, text: str, issues: Iterable[str] = ()) -> None:
+    def error(self, text: str, issues: Iterable[str] = (), show_issues: bool = True) -> None:
+        """An error line; ``issues`` listed under it (``show_issues=False``: kept in ``.issues`` only, when the
+        panel shows them in its collapsed details section because they are technical)."""
         self.kind, self.text, self.issues = "error", text, list(issues)
-        self.widget.value = message_html(text, "error") + issues_html(self.issues)
+        self.widget.value = message_html(text, "error") + (issues_html(self.issues) if show_issues else "")
 
     def from_exception(self, exc: KpiError, prefix: str = "") -> None:
         issues = error_issues(exc)
