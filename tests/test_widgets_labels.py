@@ -22,7 +22,7 @@ REGEX = re.compile(r"\\[dws]|\[\^|\(\?|\.\*")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
 ZH_ALLOW = {"ACoS", "TACoS", "SKU", "SKUs", "ASIN", "GMV", "KPI", "ROAS", "CNY", "USD", "EUR", "GBP", "JPY", "THB", "MYR",
             "SGD", "ERP", "SaaS", "English", "Amazon", "Shopee", "Lazada", "TikTok", "Walmart", "eBay", "Shopify",
-            "AliExpress"}
+            "AliExpress", "UTF", "BOM", "Latin"}  # last three: text encodings' proper names (UTF-8, Latin-1)
 
 
 def _strip(value: str) -> str:
@@ -63,7 +63,7 @@ def problems(texts: list[str], lang: str, data: set[str] = frozenset()) -> list[
             found += [f"{name}: {m.group(0)!r} in {t[:80]!r}" for m in rx.finditer(t)]
         if lang == "zh":
             found += [f"English in zh: {m.group(0)!r} in {t[:80]!r}" for m in ENGLISH.finditer(t)
-                      if m.group(0) not in ZH_ALLOW]
+                      if m.group(0).rstrip("-") not in ZH_ALLOW]
     return found
 
 
