@@ -374,9 +374,10 @@ def test_contract_simulator_invalid_terms_leave_file(with_contract):
 
     path = with_contract / "parameters" / "contracts.yaml"
     before = path.read_bytes()
-    app = ContractSimulator()
+    app = ContractSimulator(lang="en")
     app.tiers.value = "1.0 0.5\n0.8 1.0"  # not increasing
-    assert app.issues and "increasing" in app.terms_check.value
+    assert app.issues and "Terms are invalid" in app.terms_check.value
+    assert "increasing" in app.terms_details.children[0].children[0].value  # the model's words: in details
     assert app.save() is False and path.read_bytes() == before
     app.tiers.value = "0.8 0.5\nbad line"
     assert any("line 2" in i for i in app.issues)
@@ -459,13 +460,15 @@ def test_onboarding_recognises_reader_and_ingests(raw_project):
     from kpi_lib.warehouse import Warehouse
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     assert "2 raw file(s) in 2 store folder(s)" in app.summary()
     assert [v for _l, v in app.store_folder.options] == ["", "AMZ-US-01", "LZD-TH-01"]
     app.store_folder.value = "AMZ-US-01"
     assert [lbl for lbl, _v in app.file.options] == ["—", "all_orders_report.txt"]  # only that store's files
     _choose(app, "all_orders_report.txt")
-    assert app.recognised == ["amazon_orders"] and "amazon_orders" in app.recognition.value
+    assert app.recognised == ["amazon_orders"] and "Recognised" in app.recognition.value
+    assert "amazon_orders" not in app.recognition.value  # the reader's name is technical: in the details
+    assert "amazon_orders" in app.recognition_details.children[0].children[0].value
     _choose(app, "erp_orders.csv")
     assert app.recognised == [] and "No reader recognises" in app.recognition.value
     assert app.columns[:3] == ["订单编号", "平台订单号", "店铺名称"]
@@ -486,7 +489,7 @@ def test_onboarding_recognises_reader_and_ingests(raw_project):
 def test_onboarding_path_text_and_missing_file(raw_project):
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     app.path_text.value = "data/raw/AMZ-US-01/all_orders_report.txt"
     assert app.recognised == ["amazon_orders"]
     app.path_text.value = "data/raw/nope.csv"
@@ -507,7 +510,7 @@ def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
     from kpi_lib.widgets import DataOnboarding
 
     target = raw_project / "parameters" / "mappings" / "erp_orders.yaml"
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     _choose(app, "erp_orders.csv")
     assert app.recognised == []
     assert app.currency_column.value == "币种"
@@ -516,11 +519,12 @@ def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
     assert list(frame["order_id"]) == ["XS1", "XS2"] and list(frame["status"]) == ["delivered", "delivered"]
     assert frame["gross_sales"].tolist() == [339.0, 2658.0]
     assert any("row 4" in i for i in app.preview_issues)  # the unparseable date, with its line
-    assert "row 4" in app.preview_view.value
+    assert "1 issue(s) in the preview" in app.preview_view.value  # the raw reason (a regex) is in the details
+    assert "row 4" in app.preview_details.children[0].children[0].value and "row 4" not in app.preview_view.value
 
     # invalid mappings are refused and nothing is written
     app.set_field("quantity", "")
-    assert app.save_mapping() is None and "quantity is required" in app.status.issues[0]
+    assert app.save_mapping() is None and "“Quantity” is not mapped" in app.status.issues[0]
     app.set_field("quantity", "数量")
     app.mapping_name.value = "Bad Name"
     assert app.save_mapping() is None and app.status.kind == "error"
