@@ -14,7 +14,7 @@ scenarios use the saved terms and Save is disabled. Saving validates the whole c
 the contract models, then writes it through ``kpi_lib.spec.contracts`` (round-trip: only that
 contract's lines change, comments and key order kept; no edit = no write, the file stays byte-identical).
 
-Size (≈730 lines): one panel — the fee editor, its round-trip/read-only check, scenarios, recent
+Size (≈750 lines): one panel — the fee editor, its round-trip/read-only check, scenarios, recent
 periods and exit clause share the edited contract; every rule it shows is a call into settlement.
 """
 

@@ -11,7 +11,7 @@
    validating save (an invalid mapping writes nothing).
 5. ``run_ingest()`` calls ``ingest.pipeline.ingest`` and shows the per-file summary.
 
-Size (≈610 lines): one panel's five steps (pick/upload, recognise, map, preview, save and ingest)
+Size (≈760 lines): one panel's five steps (pick/upload, recognise, map, preview, save and ingest)
 share the selected file and mapping; the mapping logic itself is kpi_lib.ingest.readers.mapping.
 """
 

@@ -8,7 +8,7 @@ kept, no edit = no write). The editor holds the whole ``KpiTree`` model, so ever
 with the engine's formula parser as they are typed and saved to parameters/kpis.yaml only after the
 catalog built with them passes ``definitions.build_catalog``.
 
-Size (≈600 lines): one panel — node editor, custom KPI editor, thresholds, drawing and save share the
+Size (≈720 lines): one panel — node editor, custom KPI editor, thresholds, drawing and save share the
 edited tree; validation and saving are kpi_lib.tree and kpi_lib.spec.
 """
 
