@@ -25,8 +25,8 @@ from .. import actions as A
 from ..config import format_validation_error, workbench
 from ..definitions import load_catalog
 from ..errors import KpiError
-from ..org import assignments
 from ..labels import label
+from ..org import assignments
 from .common import (
     ActionBar,
     Panel,
@@ -43,6 +43,7 @@ from .common import (
     table_html,
 )
 from .data import period_status, reference_frame
+
 
 def _fmt(v: Any, unit: str, currency: str) -> str:
     """A KPI value for people: money with currency and two decimals, rates as %, "–" when missing."""

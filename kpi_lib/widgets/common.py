@@ -18,7 +18,6 @@ from typing import Any
 import ipywidgets as W
 from IPython.display import display
 
-from .. import paths
 from ..errors import ConfigError, KpiError
 from ..labels import label
 from ..present import esc  # the one HTML escape (kpi_lib.present owns formatting)
@@ -103,14 +102,8 @@ class StatusBox:
         self.widget.value = ""
 
 
-NO_WAREHOUSE = (
-    "No warehouse yet at {path}. Run `make demo` (or `kpi generate --out data/raw && kpi ingest data/raw "
-    "&& kpi compute`) in a terminal, then re-run this notebook."
-)
-
-
 def open_warehouse() -> CachedWarehouse | None:
-    """The project warehouse if it has a live snapshot, else None (notebooks then show NO_WAREHOUSE).
+    """The project warehouse if it has a live snapshot, else None (panels then show ``widget.no_warehouse``).
 
     It is a :class:`~kpi_lib.widgets.cache.CachedWarehouse`: the panel's many small queries share one
     in-memory copy of the live snapshot (same figures; a new snapshot is picked up by itself).

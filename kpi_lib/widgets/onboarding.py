@@ -35,8 +35,8 @@ from ..errors import ConfigError, KpiError
 from ..ingest.base import file_head, readers
 from ..ingest.pipeline import discover, ingest
 from ..ingest.readers.mapping import reader_from_mapping, required_fields, table_fields
-from . import mapping_api
 from ..labels import has_label, label
+from . import mapping_api
 from .common import (
     ActionBar,
     Panel,
@@ -476,7 +476,6 @@ class DataOnboarding(Panel):
     def _build_field_dropdowns(self, fresh: bool = False) -> None:
         """One dropdown per canonical field; ``fresh`` (a new file) guesses every field again."""
         opts = [("—", NONE)] + [(c, c) for c in self.columns]
-        req = self.required_fields()
         old = {} if fresh else {k: d.value for k, d in self.field_dropdowns.items()}
         self.field_dropdowns = {}
         rows = []

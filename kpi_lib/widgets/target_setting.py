@@ -113,6 +113,8 @@ class TargetSetting(Panel):
 
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
         self.entity_kind.observe(lambda _c: self._busy or (self._set_entity_ids(), self.preview()), names="value")
+        self.mode.observe(lambda _c: self._mode_changed(), names="value")
+        self._mode_changed()
         for w in (self.kpi, self.entity_id, self.period, self.mode, self.value, self.growth, self.ramp_months):
             w.observe(lambda _c: self.preview(), names="value")
         self.method.observe(lambda _c: self._method_changed(), names="value")
@@ -216,6 +218,11 @@ class TargetSetting(Panel):
         finally:
             self._busy = False
         self.entity_id.disabled = kind == "company"
+
+    def _mode_changed(self) -> None:
+        """Only the input of the chosen mode is editable (the value for absolute, the growth rate for growth)."""
+        self.value.disabled = self.mode.value != "absolute"
+        self.growth.disabled = self.mode.value != "growth"
 
     def _method_changed(self) -> None:
         self._build_manual_sliders()

@@ -29,12 +29,12 @@ from ..config import format_validation_error, workbench
 from ..definitions import build_catalog, load_catalog
 from ..errors import ConfigError, DefinitionError, KpiError
 from ..formula import names, parse
+from ..labels import label
 from ..spec import kpis as kpis_spec
 from ..spec import targets as targets_spec
 from ..spec import tree as tree_spec
 from ..targets import thresholds
 from ..tree import TreeNode, validate_tree
-from ..labels import label
 from .common import (
     STATUS_COLORS,
     Panel,
