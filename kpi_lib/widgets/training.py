@@ -234,18 +234,18 @@ def _demo_snippet(kind: str, wh: Any, lang: str) -> str:
     if df.empty:
         return message_html(label("widget.no_rows", lang), "info")
     currency = workbench().reporting_currency
-    head = "".join(f"<th>{esc(h)}</th>" for h in [label("widget.col.period", lang)] +
+    head = "".join(f'<th style="padding:2px 12px">{esc(h)}</th>' for h in [label("widget.col.period", lang)] +
                    [cat.name(k, lang) for k in kpis if k in df])
     body = []
     for r in df.to_dict("records"):
-        cells = [f"<td>{esc(str(r['period']))}</td>"]
+        cells = [f'<td style="padding:2px 12px">{esc(str(r["period"]))}</td>']
         for k in kpis:
             if k not in df:
                 continue
             unit = cat.get(k).unit
             v = r[k]
             text = fmt_money(v, currency) if unit == "money" else fmt_pct(v) if unit in ("pct", "ratio") else fmt_num(v)
-            cells.append(f'<td style="text-align:right">{esc(text) or "–"}</td>')
+            cells.append(f'<td style="text-align:right;padding:2px 12px">{esc(text) or "–"}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<div><i>{esc(label('widget.train.company_months', lang))}</i></div>"
             f'<table class="kpi-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
