@@ -182,6 +182,7 @@ class ContractSimulator(Panel):
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
         self.contract.observe(lambda ch: self._switch(ch["new"]), names="value")
         self.model.observe(self._model_changed, names="value")
+        self.perf_kind.observe(lambda _c: self._amount_label(), names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
                   self.exit_periods, self.provider_cost, self.target, self.recent_n):
@@ -233,8 +234,7 @@ class ContractSimulator(Panel):
                        (self.exit_below, "exit_below"), (self.exit_periods, "exit_periods"),
                        (self.provider_cost, "provider_cost"), (self.recent_n, "recent_n")):
             w.description = t(f"widget.sim.{key}")
-        self.fee_at_target.description = t("widget.sim.base_fee" if self.model.value == "commission"
-                                           else "widget.sim.fee_at_target")
+        self._amount_label()
         self.tiers.placeholder = t("widget.sim.tiers_placeholder")
         self.save_button.description = t("widget.sim.save")
         was = self._busy
@@ -297,9 +297,9 @@ class ContractSimulator(Panel):
                 return
             self.contract_id.value, self.name.value = c.id, c.name or ""
             self.client.value, self.provider.value = c.client or "", c.provider or ""
-            missing = [s for s in c.stores if s not in self.stores.options]
-            if missing:
-                self.stores.options = sorted([*self.stores.options, *missing])
+            # the contract's stores first, so its selection is visible without scrolling the list
+            others = sorted(s for s in {*self.stores.options} if s not in c.stores)
+            self.stores.options = [*sorted(c.stores), *others]
             self.stores.value = tuple(c.stores)
             self.period_kind.value = c.period
             self.target.value = float(c.target or 0) or self._recent_target(c.id) or self.target.value
@@ -332,11 +332,17 @@ class ContractSimulator(Panel):
         self._check_round_trip(c)
         self.update()
 
+    def _amount_label(self) -> None:
+        """The amount field is the base fee whenever the fee is a commission (pure, or base + commission on net
+        GMV, where ``fee_dict`` reads it as the base); otherwise it is the fee at 100 % achievement."""
+        base = self.model.value == "commission" or (self.model.value == "base_plus_performance"
+                                                    and self.perf_kind.value == "commission")
+        self.fee_at_target.description = self._t("widget.sim.base_fee" if base else "widget.sim.fee_at_target")
+
     def _model_changed(self, change: dict[str, Any]) -> None:
         """Pure commission: the amount field is the base fee added to the commission (0 = none)."""
-        commission = change["new"] == "commission"
-        self.fee_at_target.description = self._t("widget.sim.base_fee" if commission else "widget.sim.fee_at_target")
-        if commission and not self._busy:
+        self._amount_label()
+        if change["new"] == "commission" and not self._busy:
             self.fee_at_target.value = 0.0
 
     def _check_round_trip(self, saved: Any | None) -> None:
