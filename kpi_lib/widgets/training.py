@@ -72,7 +72,7 @@ class TrainingWalkthrough(Panel):
         self.header = W.HTML()
         self.prev_button = W.Button(icon="arrow-left")
         self.next_button = W.Button(icon="arrow-right")
-        self.progress = W.IntProgress(min=1, max=len(STEPS), value=1, layout=W.Layout(width="200px"))
+        self.progress = W.IntProgress(min=0, max=len(STEPS), value=1, layout=W.Layout(width="200px"))
         self.progress_text = W.HTML()
         self.title = W.HTML()
         self.body = W.HTML()
