@@ -132,7 +132,7 @@ def test_contract_simulator_exit_clause_ignores_unfinished_month(demo_copy, demo
     from kpi_lib.settlement import get_contract, settle
     from kpi_lib.widgets import ContractSimulator
 
-    app = ContractSimulator()
+    app = ContractSimulator(lang="en")
     for cid in ("C-001", "C-002"):
         app.load_contract(cid)
         stores = get_contract(cid).stores

@@ -36,8 +36,8 @@ def test_onboarding_maps_an_ads_export_saves_and_rereads(ads_project: Path) -> N
     from kpi_lib.ingest.readers.mapping import MAPPABLE_TABLES, load_mapping, reader_from_mapping
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
-    assert list(app.table.options) == list(MAPPABLE_TABLES)
+    app = DataOnboarding(lang="en")
+    assert [v for _label, v in app.table.options] == list(MAPPABLE_TABLES)
     app.store_folder.value = "SFY-US-01"  # files are grouped by store folder
     app.file.value = next(v for label, v in app.file.options if label.endswith("google_ads.csv"))
     assert app.recognised == []
@@ -45,7 +45,7 @@ def test_onboarding_maps_an_ads_export_saves_and_rereads(ads_project: Path) -> N
     # the dropdowns are the ads table's fields; required ones are starred
     assert {"campaign", "impressions", "clicks", "spend", "ad_sales"} <= set(app.field_dropdowns)
     assert "order_id" not in app.field_dropdowns and app.required_fields() == {"date", "spend"}
-    assert app.field_dropdowns["spend"].description == "spend *"
+    assert app.field_dropdowns["spend"].description == "Ad spend *"
     assert app.field_dropdowns["date"].value == "Day" and app.field_dropdowns["spend"].value == "Cost"  # guessed
     app.set_field("campaign", "Campaign")
     app.set_field("ad_group", "Ad set")
@@ -76,7 +76,7 @@ def test_onboarding_maps_an_ads_export_saves_and_rereads(ads_project: Path) -> N
 def test_onboarding_fee_table_without_required_fields_is_not_saved(ads_project: Path) -> None:
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     app.store_folder.value = "SFY-US-01"  # files are grouped by store folder
     app.file.value = next(v for label, v in app.file.options if label.endswith("google_ads.csv"))
     app.table.value = "fees"

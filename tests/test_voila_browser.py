@@ -112,6 +112,8 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from kpi_lib import tree as tree_mod
+    from kpi_lib.definitions import load_catalog
+    from kpi_lib.labels import label
 
     root, url, log = voila_project
     tree_file = root / "parameters" / "kpi_tree.yaml"
@@ -120,6 +122,8 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     kpi = "late_shipment_rate" if "late_shipment_rate" not in used else next(
         k for k in ("first_response_hours", "response_24h_rate", "dispute_days", "sell_through") if k not in used)
     shot = tmp_path / "kpi_tree_designer.png"
+    cat = load_catalog()
+    saved_word = label("widget.tree.saved", "zh").split("{")[0].strip()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
         try:
@@ -130,10 +134,12 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
             page.wait_for_selector(".kpi-add-kpi select", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
             page.wait_for_selector(".kpi-outline [data-node='net_profit']", timeout=30_000)
 
-            page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", kpi))
-            page.select_option(".kpi-add-parent select", label="net_profit")
-            page.select_option(".kpi-add-layer select", label="execution")
-            page.select_option(".kpi-add-relation select", label="informational")
+            # the panel speaks the workbench's default language (zh): options are KPI names and catalog words
+            page.select_option(".kpi-add-kpi select", label=_option_label(page, ".kpi-add-kpi select", cat.name(kpi, "zh")))
+            page.select_option(".kpi-add-parent select", label=_option_label(page, ".kpi-add-parent select",
+                                                                             cat.name("net_profit", "zh")))
+            page.select_option(".kpi-add-layer select", label=label("widget.tree.layer.execution", "zh"))
+            page.select_option(".kpi-add-relation select", label=label("widget.tree.relation.informational", "zh"))
             owner = page.locator(".kpi-add-owner input")
             owner.fill("T-AMZ")
             owner.press("Tab")
@@ -150,7 +156,7 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
             page.click("button.kpi-save-button")
             page.wait_for_function(
                 "() => document.querySelector('.kpi-status') && "
-                "document.querySelector('.kpi-status').textContent.includes('Saved')",
+                f"document.querySelector('.kpi-status').textContent.includes('{saved_word}')",
                 timeout=20_000,
             )
             page.set_viewport_size({"width": 1400, "height": 2000})

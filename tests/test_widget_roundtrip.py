@@ -162,11 +162,12 @@ def test_contract_the_editor_cannot_show_is_read_only(rproject):
 
     path = rproject / "parameters" / "contracts.yaml"
     path.write_text(C_UNSHOWABLE, encoding="utf-8")
-    app = ContractSimulator()
+    app = ContractSimulator(lang="en")
     app.load_contract("C-9")
     assert app.read_only and app.save_button.disabled and app.model.disabled
     assert any("performance.cap" in r for r in app.read_only_reasons)
     assert "Read-only" in app.read_only_note.value and "terms are valid" not in app.read_only_note.value
+    assert "performance.cap" in app.terms_details.children[0].children[0].value  # the reasons: in details
     fee = get_contract("C-9").fee  # scenarios show the saved terms
     row = app.scenario_frame.set_index("achievement").loc[1.4]
     assert Decimal(str(row["client_pays"])) == total_of(fee_lines(fee, Decimal("140000.00"), Decimal("1.4")))

@@ -72,7 +72,7 @@ def test_tree_designer_invalid_tree_is_not_written(wproject):
 
     path = wproject / "parameters" / "kpi_tree.yaml"
     before = _bytes(path)
-    app = TreeDesigner()
+    app = TreeDesigner(lang="en")
     app.add_node("gmv", parent="")  # a second root
     assert any("root" in line for line in app.issue_lines())
     assert "validation issue" in app.issues_box.value
@@ -96,12 +96,14 @@ def test_tree_designer_formula_checked_as_typed_and_custom_kpi_saved(wproject):
     from kpi_lib.widgets import TreeDesigner
 
     kpis = wproject / "parameters" / "kpis.yaml"
-    app = TreeDesigner()
+    app = TreeDesigner(lang="en")
     app.custom_id.value = "ad_share"
     app.custom_formula.value = "ad_sales / gmvv"
-    assert "gmvv" in app.formula_check.value
+    assert "gmvv" in app.formula_check.value  # the user's typo is echoed
     app.custom_formula.value = "__import__('os')"
-    assert "not allowed" in app.formula_check.value or "__import__" in app.formula_check.value
+    assert "cannot be parsed" in app.formula_check.value
+    details = app.formula_details.children[0].children[0].value  # the engine's message, collapsed
+    assert "not allowed" in details or "__import__" in details
     before = _bytes(kpis)
     assert app.add_custom_kpi() is False and _bytes(kpis) == before
     app.custom_formula.value = "ad_sales / gmv"
@@ -208,10 +210,10 @@ def test_training_walkthrough_steps_and_exercises(wproject):
     assert ok is None  # nothing chosen yet
     for i, step in enumerate(STEPS):
         app.go(i)
-        wrong = (step.exercise.answer + 1) % len(step.exercise.options["en"])
+        wrong = (step.answer + 1) % len(step.options("en"))
         ok, why = app.check(wrong)
         assert ok is False and "Not quite" in app.feedback.value and why
-        ok, why = app.check(step.exercise.answer)
+        ok, why = app.check(step.answer)
         assert ok is True and "Right" in app.feedback.value
     app.set_language("zh")
     assert "正确" in app.feedback.value and app.check_button.description == "检查答案"
@@ -226,7 +228,10 @@ def test_training_walkthrough_shows_demo_figures(wdata):
     from kpi_lib.widgets import TrainingWalkthrough
 
     app = TrainingWalkthrough(lang="en")
-    assert "gmv" in app.data.value and "make demo" not in app.data.value
+    assert "GMV" in app.data.value and "make demo" not in app.data.value and "CNY" in app.data.value
+    assert "Net profit margin" in app.data.value and "%" in app.data.value  # KPI names, rates as %
+    app.set_language("zh")
+    assert "净利润率" in app.data.value and "Net profit margin" not in app.data.value  # the table follows the switch
     app.go(2)
     assert "N-US-02" in app.data.value
 
@@ -369,9 +374,10 @@ def test_contract_simulator_invalid_terms_leave_file(with_contract):
 
     path = with_contract / "parameters" / "contracts.yaml"
     before = path.read_bytes()
-    app = ContractSimulator()
+    app = ContractSimulator(lang="en")
     app.tiers.value = "1.0 0.5\n0.8 1.0"  # not increasing
-    assert app.issues and "increasing" in app.terms_check.value
+    assert app.issues and "Terms are invalid" in app.terms_check.value
+    assert "increasing" in app.terms_details.children[0].children[0].value  # the model's words: in details
     assert app.save() is False and path.read_bytes() == before
     app.tiers.value = "0.8 0.5\nbad line"
     assert any("line 2" in i for i in app.issues)
@@ -454,13 +460,15 @@ def test_onboarding_recognises_reader_and_ingests(raw_project):
     from kpi_lib.warehouse import Warehouse
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     assert "2 raw file(s) in 2 store folder(s)" in app.summary()
     assert [v for _l, v in app.store_folder.options] == ["", "AMZ-US-01", "LZD-TH-01"]
     app.store_folder.value = "AMZ-US-01"
     assert [lbl for lbl, _v in app.file.options] == ["—", "all_orders_report.txt"]  # only that store's files
     _choose(app, "all_orders_report.txt")
-    assert app.recognised == ["amazon_orders"] and "amazon_orders" in app.recognition.value
+    assert app.recognised == ["amazon_orders"] and "Recognised" in app.recognition.value
+    assert "amazon_orders" not in app.recognition.value  # the reader's name is technical: in the details
+    assert "amazon_orders" in app.recognition_details.children[0].children[0].value
     _choose(app, "erp_orders.csv")
     assert app.recognised == [] and "No reader recognises" in app.recognition.value
     assert app.columns[:3] == ["订单编号", "平台订单号", "店铺名称"]
@@ -481,7 +489,7 @@ def test_onboarding_recognises_reader_and_ingests(raw_project):
 def test_onboarding_path_text_and_missing_file(raw_project):
     from kpi_lib.widgets import DataOnboarding
 
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     app.path_text.value = "data/raw/AMZ-US-01/all_orders_report.txt"
     assert app.recognised == ["amazon_orders"]
     app.path_text.value = "data/raw/nope.csv"
@@ -502,7 +510,7 @@ def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
     from kpi_lib.widgets import DataOnboarding
 
     target = raw_project / "parameters" / "mappings" / "erp_orders.yaml"
-    app = DataOnboarding()
+    app = DataOnboarding(lang="en")
     _choose(app, "erp_orders.csv")
     assert app.recognised == []
     assert app.currency_column.value == "币种"
@@ -511,11 +519,12 @@ def test_onboarding_maps_columns_previews_saves_and_ingests(raw_project):
     assert list(frame["order_id"]) == ["XS1", "XS2"] and list(frame["status"]) == ["delivered", "delivered"]
     assert frame["gross_sales"].tolist() == [339.0, 2658.0]
     assert any("row 4" in i for i in app.preview_issues)  # the unparseable date, with its line
-    assert "row 4" in app.preview_view.value
+    assert "1 issue(s) in the preview" in app.preview_view.value  # the raw reason (a regex) is in the details
+    assert "row 4" in app.preview_details.children[0].children[0].value and "row 4" not in app.preview_view.value
 
     # invalid mappings are refused and nothing is written
     app.set_field("quantity", "")
-    assert app.save_mapping() is None and "quantity is required" in app.status.issues[0]
+    assert app.save_mapping() is None and "“Quantity” is not mapped" in app.status.issues[0]
     app.set_field("quantity", "数量")
     app.mapping_name.value = "Bad Name"
     assert app.save_mapping() is None and app.status.kind == "error"

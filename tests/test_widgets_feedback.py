@@ -19,7 +19,7 @@ def _row_of(root: W.Widget, target: W.Widget) -> W.Widget | None:
 def test_tree_designer_messages_beside_their_buttons(project):
     from kpi_lib.widgets import TreeDesigner
 
-    app = TreeDesigner()
+    app = TreeDesigner(lang="en")
     used = {n.kpi for n in app.tree.nodes}
     app.kpi.value = next(k for k in app.catalog().ids() if k not in used)
     app.parent.value = "net_profit"

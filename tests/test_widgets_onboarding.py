@@ -11,7 +11,7 @@ from kpi_lib.widgets import onboarding as ob
 
 
 def test_upload_saves_atomically_into_the_store_folder_and_refuses_a_clash(raw_project):  # noqa: F811
-    app = ob.DataOnboarding()
+    app = ob.DataOnboarding(lang="en")
     app.upload_store.value = "LZD-TH-01"
     content = ("\r\n".join(ERP_ROWS) + "\r\n").encode("gb18030")
     dest = app.upload_file("erp_orders_2.csv", content, "LZD-TH-01")
@@ -24,7 +24,7 @@ def test_upload_saves_atomically_into_the_store_folder_and_refuses_a_clash(raw_p
 
     # the same name again: refused, the first file untouched
     assert app.upload_file("erp_orders_2.csv", b"other bytes", "LZD-TH-01") is None
-    assert app.status.kind == "error" and "already exists" in app.status.text
+    assert app.status.kind == "error" and "already has a file of this name" in app.status.text
     assert dest.read_bytes() == content
     # no store, or a hidden name (ingest would skip it): refused
     with pytest.raises(ConfigError):
@@ -35,7 +35,7 @@ def test_upload_saves_atomically_into_the_store_folder_and_refuses_a_clash(raw_p
 
 
 def test_guesses_reset_per_file(raw_project):  # noqa: F811
-    app = ob.DataOnboarding()
+    app = ob.DataOnboarding(lang="en")
     erp = raw_project / "data" / "raw" / "LZD-TH-01" / "erp_orders.csv"
     app.choose(erp)
     assert "已完成 = delivered" in app.status_map.value
@@ -52,7 +52,7 @@ def test_guesses_reset_per_file(raw_project):  # noqa: F811
     # a second file with the same header: still fresh guesses, not the first file's hand choices
     twin = erp.with_name("erp_orders_copy.csv")
     twin.write_bytes(erp.read_bytes())
-    app = ob.DataOnboarding()
+    app = ob.DataOnboarding(lang="en")
     app.choose(erp)
     app.set_field("order_id", "平台订单号")
     app.currency_column.value = ""
@@ -61,7 +61,7 @@ def test_guesses_reset_per_file(raw_project):  # noqa: F811
 
 
 def test_after_ingest_the_next_step_is_offered_and_runs(raw_project, monkeypatch):  # noqa: F811
-    app = ob.DataOnboarding()
+    app = ob.DataOnboarding(lang="en")
     assert app.next_button.layout.display == "none"
     calls = []
     monkeypatch.setattr(ob, "run_compute", lambda: calls.append(1) or {"ok": True})

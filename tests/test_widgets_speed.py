@@ -42,6 +42,12 @@ def test_simulator_fees_equal_settle_and_queries_are_cached(sim_project, monkeyp
     app.contract.value = "C-002"
     rec = app.recent_frame
     assert len(rec) and app.status.kind != "error"
+    # base + commission on net GMV: the amount field is the base fee, and the contract's stores are listed first
+    from kpi_lib.labels import label
+
+    assert app.fee_at_target.description == label("widget.sim.base_fee", app.lang)
+    saved = settlement.get_contract("C-002")
+    assert list(app.stores.options[:len(saved.stores)]) == sorted(saved.stores)
     # C-002 (commission above a threshold) opens with the fee `kpi settle` gives, period by period
     for row in rec.itertuples():
         st = settlement.settle("C-002", row.period)

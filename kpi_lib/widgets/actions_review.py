@@ -7,7 +7,8 @@ dropped and commented. Every change is saved with :func:`kpi_lib.actions.save_ac
 validates the whole file (owners, KPIs, entities, dates) before writing it atomically; an invalid
 change leaves the file as it was and the message next to the button says why.
 
-Labels are in Chinese by default, English with the language toggle.
+Every word comes from the label catalog (``widget.act.*``), in Chinese by default and English with the
+language toggle; KPI names come from the KPI catalog, money carries its currency, rates are percentages.
 """
 
 from __future__ import annotations
@@ -24,59 +25,35 @@ from .. import actions as A
 from ..config import format_validation_error, workbench
 from ..definitions import load_catalog
 from ..errors import KpiError
+from ..labels import label
 from ..org import assignments
-from .common import Panel, StatusBox, df_html, esc, message_html, no_warehouse_widget, open_warehouse
-from .data import reference_frame
-
-TEXT: dict[str, tuple[str, str]] = {
-    "title": ("行动复盘", "Actions review"),
-    "period": ("期间", "Period"),
-    "team": ("团队", "Team"),
-    "refresh": ("刷新", "Refresh"),
-    "deviations": ("未达标指标（红/黄）", "KPIs off target (red/amber)"),
-    "row": ("指标行", "KPI row"),
-    "drivers": ("主要驱动因素（与上月相比）", "Main drivers (vs the prior month)"),
-    "new_action": ("新增行动", "New action"),
-    "what": ("行动内容", "Action"),
-    "owner": ("负责人", "Owner"),
-    "due": ("截止日期", "Due"),
-    "by": ("记录人", "By"),
-    "on": ("日期", "Date"),
-    "expect": ("设定预期值", "Expected value"),
-    "add": ("添加行动", "Add action"),
-    "actions": ("团队的行动", "The team's actions"),
-    "action": ("行动", "Action"),
-    "status": ("状态", "Status"),
-    "update": ("更新状态", "Update status"),
-    "comment": ("备注", "Comment"),
-    "add_comment": ("添加备注", "Add comment"),
-    "open": ("进行中", "Open"), "done": ("已完成", "Done"), "dropped": ("已放弃", "Dropped"),
-    "red": ("未达标", "Off track"), "amber": ("预警", "At risk"),
-    "no_rows": ("本期没有红色或黄色指标。", "No KPI is red or amber this period."),
-    "no_drivers": ("指标树中无分解。", "No breakdown in the KPI tree."),
-    "split_incomplete": ("无法分解：缺少数据（{items}）。", "Cannot be split: data missing for {items}."),
-    "pick_row": ("先选择一个指标行。", "Pick a KPI row first."),
-    "pick_action": ("先选择一个行动。", "Pick an action first."),
-    "need_title": ("请填写行动内容。", "Describe the action first."),
-    "need_text": ("请填写备注内容。", "Write the comment first."),
-    "added": ("已添加并保存行动 {id}。", "Action {id} added and saved."),
-    "updated": ("行动 {id} 状态已更新为“{s}”并保存。", "Action {id} set to {s} and saved."),
-    "commented": ("已为行动 {id} 添加备注并保存。", "Comment added to {id} and saved."),
-    "not_saved": ("未保存：", "Not saved: "),
-    "entity": ("对象", "Entity"), "kpi": ("指标", "KPI"), "actual": ("实际", "Actual"), "target": ("目标", "Target"),
-    "achievement": ("达成率", "Achievement"), "has_action": ("已有行动", "Actions"),
-    "overdue": ("逾期", "overdue"),
-}
+from .common import (
+    ActionBar,
+    Panel,
+    StatusBox,
+    details_accordion,
+    esc,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    language_toggle,
+    message_html,
+    no_warehouse_widget,
+    open_warehouse,
+    table_html,
+)
+from .data import period_status, reference_frame
 
 
-def _fmt(v: Any, unit: str) -> str:
+def _fmt(v: Any, unit: str, currency: str) -> str:
+    """A KPI value for people: money with currency and two decimals, rates as %, "–" when missing."""
     if v is None or pd.isna(v):
         return "–"
-    if unit == "pct":
-        return f"{float(v):.1%}"
+    if unit in ("pct", "ratio"):
+        return fmt_pct(v)
     if unit == "money":
-        return f"{float(v):,.0f}"
-    return f"{float(v):,.2f}"
+        return fmt_money(v, currency)
+    return fmt_num(v, 2)
 
 
 class ActionsReview(Panel):
@@ -95,7 +72,10 @@ class ActionsReview(Panel):
         self._quiet = False  # True while the panel sets its own controls (observers then do nothing)
         self._driver_cache: dict[tuple, pd.DataFrame] = {}
 
-        self.language = W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
+        self.currency = workbench().reporting_currency
+        self.language = language_toggle(self.lang)
+        self.header = W.HTML()
+        self.details = W.VBox()
         self.period = W.Dropdown(options=[])
         self.team = W.Dropdown(options=[])
         self.refresh_button = W.Button(icon="refresh")
@@ -123,12 +103,15 @@ class ActionsReview(Panel):
         self.comment_button = W.Button(icon="comment")
         self.comment_status = StatusBox()
         self.status = self.add_status  # the panel's main message line
+        self.refresh_bar = ActionBar([self.refresh_button], self.lang, also=[self.period, self.team, self.row])
         self._headers = {k: W.HTML() for k in ("deviations", "drivers", "new_action", "actions")}
+        for w in (self.team, self.row, self.owner, self.created_by, self.action, self.status_by, self.comment_by):
+            w.data_values = True  # teams, people, KPI rows and actions are the user's records
         self._relabel()
 
         if self.warehouse is None:
-            self.widget = W.VBox([W.HTML(f"<h3>{esc(self._t('title'))}</h3>"), no_warehouse_widget()])
-            self.add_status.warn("No warehouse: run `make demo` first; the review reads KPI status from it.")
+            self.widget = W.VBox([self.header, no_warehouse_widget(self.lang)])
+            self.add_status.warn(self._t("widget.act.no_warehouse"))
             return
 
         self._load_reference()
@@ -143,8 +126,8 @@ class ActionsReview(Panel):
         self.comment_button.on_click(lambda _b: self.add_comment())
 
         self.widget = W.VBox([
-            W.HBox([self.language]),
-            W.HBox([self.period, self.team, self.refresh_button]),
+            W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")),
+            W.HBox([self.period, self.team, self.refresh_bar.widget]), self.details,
             self._headers["deviations"], self.deviation_html,
             self.row, self._headers["drivers"], self.drivers_html,
             self._headers["new_action"], self.title, W.HBox([self.owner, self.due, self.created_by]),
@@ -159,18 +142,21 @@ class ActionsReview(Panel):
 
     # -- labels --------------------------------------------------------------------------------
     def _t(self, key: str, **kw: Any) -> str:
-        zh, en = TEXT.get(key, (key, key))
-        text = en if self.lang == "en" else zh
+        """The catalog word ``widget.act.<key>`` (or a full ``widget.…`` key) in the panel's language."""
+        full = key if key.startswith("widget.") else f"widget.act.{key}"
+        text = label(full, self.lang)
         return text.format(**kw) if kw else text
 
     def _relabel(self) -> None:
+        self.header.value = f"<h3>{esc(self._t('title'))}</h3>"
+        self.language.description = self._t("widget.lang")
         for w, key in ((self.period, "period"), (self.team, "team"), (self.row, "row"), (self.title, "what"),
                        (self.owner, "owner"), (self.due, "due"), (self.created_by, "by"),
                        (self.set_expected, "expect"), (self.action, "action"), (self.new_status, "status"),
                        (self.status_by, "by"), (self.status_at, "on"), (self.comment, "comment"),
                        (self.comment_by, "by"), (self.comment_at, "on")):
             w.description = self._t(key)
-        self.expected.description = ""
+        self.expected.description = self._t("expected_value")
         self.refresh_button.description = self._t("refresh")
         self.add_button.description = self._t("add")
         self.update_button.description = self._t("update")
@@ -181,8 +167,15 @@ class ActionsReview(Panel):
         for k, w in self._headers.items():
             w.value = f"<h4 style='margin:10px 0 2px'>{esc(self._t(k))}</h4>"
 
+    def set_language(self, lang: str) -> None:
+        """Switch every label, header, option and message between zh and en."""
+        if self.language.value != lang:
+            self.language.value = lang  # the observer calls _set_lang
+            return
+        self._set_lang()
+
     def _set_lang(self) -> None:
-        self.lang = self.language.value
+        self.lang = self.refresh_bar.lang = self.language.value
         self._relabel()
         self._quiet = True
         try:
@@ -204,11 +197,14 @@ class ActionsReview(Panel):
         self.team.value = keep if keep in ids else (ids[0] if ids else None)
         keep_p = self.period.value
         months = self._months()
-        self.period.options = months[::-1]
+        done = set(period_status(wh, "month")[0])
+        to_date = self._t("widget.period.to_date")
+        self.period.options = [(m if m in done else f"{m} · {to_date}", m) for m in months[::-1]]
+        finished = [m for m in months if m in done]
         if keep_p in months:
             self.period.value = keep_p
-        elif months:
-            self.period.value = months[-1]
+        elif months:  # the latest finished month; an unfinished one is shown "to date", never the default
+            self.period.value = finished[-1] if finished else months[-1]
 
     def _months(self) -> list[str]:
         wh = self.warehouse
@@ -234,10 +230,16 @@ class ActionsReview(Panel):
         """Reload actions, the team's deviations (with drivers of the selected row) and its actions."""
         if self.warehouse is None or not self.team.value or not self.period.value:
             return
+        with self.refresh_bar.busy("widget.busy.loading"):
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self.details.children = ()
         try:
             self.actions = A.load_actions()
         except KpiError as exc:
-            self.add_status.from_exception(exc, self._t("not_saved"))
+            self.refresh_bar.status.error(self._t("load_failed"))
+            self.details.children = (details_accordion("widget.details", [str(exc)], self.lang),)
             self.actions = []
         people = self._person_options(self.team.value)
         for w in (self.owner, self.created_by, self.status_by, self.comment_by):
@@ -263,23 +265,25 @@ class ActionsReview(Panel):
     def _row_label(self, r: pd.Series) -> str:
         u = self._unit(r["kpi"])
         return (f"{r['entity_id'] or r['entity_kind']} · {self.catalog.name(r['kpi'], self.lang)} · "
-                f"{self._t(r['status'])} ({_fmt(r['actual'], u)} / {_fmt(r['target'], u)})")
+                f"{self._t(r['status'])} ({_fmt(r['actual'], u, self.currency)} / {_fmt(r['target'], u, self.currency)})")
 
     def _deviation_table(self) -> str:
         d = self.deviations
         if d.empty:
             return message_html(self._t("no_rows"), "ok")
+        cur = self.currency
         view = pd.DataFrame({
-            self._t("entity"): d["entity_id"].where(d["entity_id"] != "", d["entity_kind"]),
-            self._t("kpi"): d["kpi"].map(lambda k: self.catalog.name(k, self.lang)),
-            self._t("period"): d["period"],
-            self._t("actual"): [_fmt(v, self._unit(k)) for v, k in zip(d["actual"], d["kpi"])],
-            self._t("target"): [_fmt(v, self._unit(k)) for v, k in zip(d["target"], d["kpi"])],
-            self._t("achievement"): d["achievement"].map(lambda v: "–" if pd.isna(v) else f"{v:.0%}"),
-            self._t("status"): d["status"].map(self._t),
-            self._t("has_action"): d["action_ids"].replace("", "–"),
+            "entity": d["entity_id"].where(d["entity_id"] != "", d["entity_kind"].map(self._t)),
+            "kpi": d["kpi"].map(lambda k: self.catalog.name(k, self.lang)),
+            "period": d["period"],
+            "actual": [_fmt(v, self._unit(k), cur) for v, k in zip(d["actual"], d["kpi"], strict=True)],
+            "target": [_fmt(v, self._unit(k), cur) for v, k in zip(d["target"], d["kpi"], strict=True)],
+            "achievement": d["achievement"].map(lambda v: "–" if pd.isna(v) else fmt_pct(v, 0)),
+            "status": d["status"].map(self._t),
+            "has_action": d["action_ids"].replace("", "–"),
         })
-        return df_html(view, max_rows=60)
+        cols = list(view.columns)
+        return table_html(view, {c: "text" for c in cols}, {c: self._t(c) for c in cols}, cur, self.lang, 60)
 
     def selected_row(self) -> pd.Series | None:
         if self.row.value is None or self.deviations.empty:
@@ -300,7 +304,8 @@ class ActionsReview(Panel):
             self.driver_table = self._driver_cache[key]
         except KpiError as exc:
             self.driver_table = pd.DataFrame()
-            self.drivers_html.value = message_html(str(exc).splitlines()[0], "warn")
+            self.drivers_html.value = message_html(self._t("cannot_split"), "warn")
+            self.details.children = (details_accordion("widget.details", [str(exc)], self.lang),)
             return
         if self.driver_table.empty:
             self.drivers_html.value = message_html(self._t("no_drivers"), "info")
@@ -314,9 +319,10 @@ class ActionsReview(Panel):
         items = []
         for k in self.driver_table.itertuples():
             du = self._unit(k.driver)
-            c = f"{k.contribution * 100:+.1f}pp" if unit == "pct" else f"{k.contribution:+,.0f}"
+            c = (f"{k.contribution * 100:+.1f}pp" if unit in ("pct", "ratio")
+                 else f"{k.contribution:+,.2f} {self.currency}" if unit == "money" else f"{k.contribution:+,.2f}")
             items.append(f"<li>{esc(self.catalog.name(k.driver, self.lang))}: {esc(c)} "
-                         f"({esc(_fmt(k.value_a, du))} → {esc(_fmt(k.value_b, du))})</li>")
+                         f"({esc(_fmt(k.value_a, du, self.currency))} → {esc(_fmt(k.value_b, du, self.currency))})</li>")
         self.drivers_html.value = "<ul style='margin:2px 0'>" + "".join(items) + "</ul>"
 
     def team_actions(self) -> list[A.Action]:
@@ -449,6 +455,6 @@ class ActionsReview(Panel):
 
     def summary(self) -> str:
         if self.warehouse is None:
-            return "Actions review: no warehouse yet — run `make demo` first."
-        return (f"Actions review: {self.team.value} {self.period.value}: {len(self.deviations)} KPI(s) off target, "
-                f"{len(self.team_actions())} action(s)")
+            return self._t("no_warehouse")
+        return self._t("summary", team=self.team.value, period=self.period.value, n=len(self.deviations),
+                       m=len(self.team_actions()))

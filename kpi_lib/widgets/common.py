@@ -18,7 +18,6 @@ from typing import Any
 import ipywidgets as W
 from IPython.display import display
 
-from .. import paths
 from ..errors import ConfigError, KpiError
 from ..labels import label
 from ..present import esc  # the one HTML escape (kpi_lib.present owns formatting)
@@ -84,9 +83,11 @@ class StatusBox:
         self.kind, self.text, self.issues = "warn", text, []
         self.widget.value = message_html(text, "warn")
 
-    def error(self, text: str, issues: Iterable[str] = ()) -> None:
+    def error(self, text: str, issues: Iterable[str] = (), show_issues: bool = True) -> None:
+        """An error line; ``issues`` listed under it (``show_issues=False``: kept in ``.issues`` only, when the
+        panel shows them in its collapsed details section because they are technical)."""
         self.kind, self.text, self.issues = "error", text, list(issues)
-        self.widget.value = message_html(text, "error") + issues_html(self.issues)
+        self.widget.value = message_html(text, "error") + (issues_html(self.issues) if show_issues else "")
 
     def from_exception(self, exc: KpiError, prefix: str = "") -> None:
         issues = error_issues(exc)
@@ -101,14 +102,8 @@ class StatusBox:
         self.widget.value = ""
 
 
-NO_WAREHOUSE = (
-    "No warehouse yet at {path}. Run `make demo` (or `kpi generate --out data/raw && kpi ingest data/raw "
-    "&& kpi compute`) in a terminal, then re-run this notebook."
-)
-
-
 def open_warehouse() -> CachedWarehouse | None:
-    """The project warehouse if it has a live snapshot, else None (notebooks then show NO_WAREHOUSE).
+    """The project warehouse if it has a live snapshot, else None (panels then show ``widget.no_warehouse``).
 
     It is a :class:`~kpi_lib.widgets.cache.CachedWarehouse`: the panel's many small queries share one
     in-memory copy of the live snapshot (same figures; a new snapshot is picked up by itself).
@@ -117,9 +112,9 @@ def open_warehouse() -> CachedWarehouse | None:
     return wh if wh.exists() else None
 
 
-def no_warehouse_widget() -> W.HTML:
-    text = NO_WAREHOUSE.format(path=paths.warehouse_dir())
-    return W.HTML(value=message_html(text, "warn"))
+def no_warehouse_widget(lang: str = "zh") -> W.HTML:
+    """The "no data yet, run make demo" note in the user's language."""
+    return W.HTML(value=message_html(label("widget.no_warehouse", lang), "warn"))
 
 
 def yaml_text(path: Path) -> str:
@@ -134,9 +129,9 @@ def unified_diff(old: str, new: str, name: str) -> str:
     return "".join(lines)
 
 
-def diff_html(diff: str) -> str:
+def diff_html(diff: str, lang: str = "zh") -> str:
     if not diff:
-        return message_html("No changes against the saved file.", "info")
+        return message_html(label("widget.no_changes", lang), "info")
     out = []
     for line in diff.splitlines():
         color = "#1b7f3b" if line.startswith("+") else "#b3261e" if line.startswith("-") else "#555"
@@ -144,10 +139,10 @@ def diff_html(diff: str) -> str:
     return '<pre style="font-size:12px;line-height:1.3;max-height:320px;overflow:auto">' + "\n".join(out) + "</pre>"
 
 
-def df_html(df: Any, max_rows: int = 30, float_format: str = "{:,.2f}") -> str:
+def df_html(df: Any, max_rows: int = 30, float_format: str = "{:,.2f}", lang: str = "zh") -> str:
     """A pandas frame as a compact HTML table (no index)."""
     if df is None or len(df) == 0:
-        return message_html("(no rows)", "info")
+        return message_html(label("widget.no_rows", lang), "info")
     view = df.head(max_rows)
     fmt = {c: float_format.format for c in view.columns if str(view[c].dtype).startswith("float")}
     return view.to_html(index=False, formatters=fmt, border=0, classes="kpi-table", na_rep="")
@@ -226,15 +221,27 @@ def options_from(values: Iterable[Any], all_label: str | None = None) -> list[An
     return opts
 
 
+def language_toggle(lang: str) -> W.ToggleButtons:
+    """The 中文 / English switch every panel shows in its top right corner (``set_language`` follows it)."""
+    return W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=lang, description=label("widget.lang", lang),
+                           style={"button_width": "70px"})
+
+
 class Panel:
     """Base of every panel: ``widget`` is the root box shown by the notebook.
 
     Displaying a panel shows its widget; the plain-text part of the display (what a headless run
     or a console records) is ``summary()``, e.g. the hint to run `make demo` when data is missing.
+    ``_t(key, **fields)`` is the catalog word ``key`` in the panel's language (``self.lang``).
     """
 
     widget: W.Widget
     title_text: str = ""
+    lang: str = "zh"
+
+    def _t(self, key: str, **fields: Any) -> str:
+        text = label(key, self.lang)
+        return text.format(**fields) if fields else text
 
     def summary(self) -> str:
         return self.title_text or type(self).__name__
@@ -295,10 +302,11 @@ class ActionBar:
             self.is_busy = False
 
 
-def details_accordion(title_key: str, lines: Iterable[str], lang: str = "zh") -> W.Accordion:
+def details_accordion(title_key: str, lines: Iterable[str], lang: str = "zh", **fields: Any) -> W.Accordion:
     """A collapsed "details" section for technical text (file paths, module names, raw messages)."""
     body = W.HTML('<pre style="font-size:12px;white-space:pre-wrap">' + esc("\n".join(lines)) + "</pre>")
     acc = W.Accordion(children=[body], selected_index=None)
-    acc.set_title(0, label(title_key, lang))
+    title = label(title_key, lang)
+    acc.set_title(0, title.format(**fields) if fields else title)
     acc.add_class("kpi-details")  # technical text on purpose: the label scan skips its body
     return acc

@@ -14,7 +14,7 @@ scenarios use the saved terms and Save is disabled. Saving validates the whole c
 the contract models, then writes it through ``kpi_lib.spec.contracts`` (round-trip: only that
 contract's lines change, comments and key order kept; no edit = no write, the file stays byte-identical).
 
-Size (≈730 lines): one panel — the fee editor, its round-trip/read-only check, scenarios, recent
+Size (≈750 lines): one panel — the fee editor, its round-trip/read-only check, scenarios, recent
 periods and exit clause share the edited contract; every rule it shows is a call into settlement.
 """
 
@@ -53,7 +53,9 @@ from ..spec import contracts as contracts_spec
 from .common import (
     ActionBar,
     Panel,
+    details_accordion,
     issues_html,
+    language_toggle,
     message_html,
     open_warehouse,
     show_figure,
@@ -76,8 +78,8 @@ def _dec(x: float | str | None) -> Decimal | None:
         return None
 
 
-def parse_tiers(text: str) -> tuple[list[dict[str, str]], list[str]]:
-    """Lines ``from rate`` (``0.8 0.5`` or ``80% 50%``) → [{'from': '0.8', 'rate': '0.5'}], issues."""
+def parse_tiers(text: str, lang: str = "en") -> tuple[list[dict[str, str]], list[str]]:
+    """Lines ``from rate`` (``0.8 0.5`` or ``80% 50%``) → [{'from': '0.8', 'rate': '0.5'}], issues (in ``lang``)."""
     tiers, issues = [], []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#")[0].strip()
@@ -90,7 +92,7 @@ def parse_tiers(text: str) -> tuple[list[dict[str, str]], list[str]]:
             d = _dec(p.rstrip("%").replace("_", ""))
             vals.append(None if d is None else (d / 100 if pct else d))
         if len(parts) != 2 or None in vals:
-            issues.append(f"tiers line {n}: {line!r} (expected 'from rate', e.g. '0.8 0.5' or '80% 50%')")
+            issues.append(label("widget.sim.tiers_line", lang).format(n=n, line=line))
             continue
         tiers.append({"from": str(vals[0]), "rate": str(vals[1])})
     return tiers, issues
@@ -119,6 +121,8 @@ class ContractSimulator(Panel):
         self._settled: dict[tuple[Any, ...], Any] = {}  # cached period figures of saved terms (see _figures)
         self.read_only = False
         self.read_only_reasons: list[str] = []
+        self.read_only_details: list[str] = []  # technical: shown in the collapsed details section
+        self.technical_issues: list[str] = []  # the fee model's own messages (details section)
         self._loaded_target: float | None = None
         self._coverage: pd.DataFrame | None = None
 
@@ -158,7 +162,9 @@ class ContractSimulator(Panel):
         self.bar = ActionBar([self.save_button], self.lang, also=[self.contract])
         self.status = self.bar.status  # the save outcome shows right beside the Save button
         self.load_bar = ActionBar([], self.lang, also=[self.contract])  # busy state while a contract loads
-        self.language = W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
+        self.language = language_toggle(self.lang)
+        self.terms_details = W.VBox()
+        self.save_details = W.VBox()
         self.header = W.HTML()
         self.scenarios_header = W.HTML()
         self.recent_header = W.HTML()
@@ -176,19 +182,19 @@ class ContractSimulator(Panel):
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
         self.contract.observe(lambda ch: self._switch(ch["new"]), names="value")
         self.model.observe(self._model_changed, names="value")
+        self.perf_kind.observe(lambda _c: self._amount_label(), names="value")
         for w in (self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers, self.tier_mode,
                   self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
                   self.exit_periods, self.provider_cost, self.target, self.recent_n):
             w.observe(lambda _c: self.update(), names="value")
         self.save_button.on_click(lambda _b: self.save())
 
-        notes = []
+        notes: list[W.Widget] = []
         if self.load_issues:
-            notes.append(W.HTML(issues_html(self.load_issues, "parameters/contracts.yaml is invalid")))
+            notes += [W.HTML(message_html(self._t("widget.sim.file_invalid"), "error")),
+                      details_accordion("widget.details", [str(self.path), *self.load_issues], self.lang)]
         if self.warehouse is None:
-            notes.append(W.HTML(message_html(
-                "No warehouse yet: scenarios work on the target you enter; run `make demo` to see recent actuals.",
-                "warn")))
+            notes.append(W.HTML(message_html(self._t("widget.sim.no_warehouse"), "warn")))
         terms = W.VBox([
             W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name]),
             W.HBox([self.client, self.provider]),
@@ -197,13 +203,13 @@ class ContractSimulator(Panel):
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
                                                                                    self.max_achievement])]),
             W.HBox([self.cap, self.floor]), W.HBox([self.exit_below, self.exit_periods]),
-            self.read_only_note, self.terms_check,
+            self.read_only_note, self.terms_check, self.terms_details,
         ])
         self.widget = W.VBox([
             W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")), *notes, terms,
             self.scenarios_header, self.figure_out, self.scenario_table,
             self.recent_header, self.recent_n, self.recent_table,
-            self.exit_view, self.bar.widget,
+            self.exit_view, self.bar.widget, self.save_details,
         ])
         if self.contracts:
             self.load_contract(self.contracts[0].id)
@@ -212,9 +218,6 @@ class ContractSimulator(Panel):
             self.update()
 
     # -- language ----------------------------------------------------------------------------
-    def _t(self, key: str) -> str:
-        return label(key, self.lang)
-
     def _set_words(self) -> None:
         """Every control's words in ``self.lang`` (values kept)."""
         t = self._t
@@ -231,8 +234,7 @@ class ContractSimulator(Panel):
                        (self.exit_below, "exit_below"), (self.exit_periods, "exit_periods"),
                        (self.provider_cost, "provider_cost"), (self.recent_n, "recent_n")):
             w.description = t(f"widget.sim.{key}")
-        self.fee_at_target.description = t("widget.sim.base_fee" if self.model.value == "commission"
-                                           else "widget.sim.fee_at_target")
+        self._amount_label()
         self.tiers.placeholder = t("widget.sim.tiers_placeholder")
         self.save_button.description = t("widget.sim.save")
         was = self._busy
@@ -263,8 +265,8 @@ class ContractSimulator(Panel):
 
     def summary(self) -> str:
         if self.warehouse is None:
-            return ("Contract simulator: no warehouse yet — scenarios only; run `make demo` to see recent actuals.")
-        return f"Contract simulator: {len(self.contracts)} contract(s)"
+            return self._t("widget.sim.no_warehouse")
+        return self._t("widget.sim.summary", n=len(self.contracts))
 
     # -- loading -----------------------------------------------------------------------------
     def _get(self, contract_id: str) -> Any | None:
@@ -289,15 +291,15 @@ class ContractSimulator(Panel):
                 self._loaded_target = None
                 for w in self._editor_controls():
                     w.disabled = False
-                self.read_only, self.read_only_reasons = False, []
+                self.read_only, self.read_only_reasons, self.read_only_details = False, [], []
                 self.save_button.disabled = False
                 self.read_only_note.value = ""
                 return
             self.contract_id.value, self.name.value = c.id, c.name or ""
             self.client.value, self.provider.value = c.client or "", c.provider or ""
-            missing = [s for s in c.stores if s not in self.stores.options]
-            if missing:
-                self.stores.options = sorted([*self.stores.options, *missing])
+            # the contract's stores first, so its selection is visible without scrolling the list
+            others = sorted(s for s in {*self.stores.options} if s not in c.stores)
+            self.stores.options = [*sorted(c.stores), *others]
             self.stores.value = tuple(c.stores)
             self.period_kind.value = c.period
             self.target.value = float(c.target or 0) or self._recent_target(c.id) or self.target.value
@@ -330,11 +332,17 @@ class ContractSimulator(Panel):
         self._check_round_trip(c)
         self.update()
 
+    def _amount_label(self) -> None:
+        """The amount field is the base fee whenever the fee is a commission (pure, or base + commission on net
+        GMV, where ``fee_dict`` reads it as the base); otherwise it is the fee at 100 % achievement."""
+        base = self.model.value == "commission" or (self.model.value == "base_plus_performance"
+                                                    and self.perf_kind.value == "commission")
+        self.fee_at_target.description = self._t("widget.sim.base_fee" if base else "widget.sim.fee_at_target")
+
     def _model_changed(self, change: dict[str, Any]) -> None:
         """Pure commission: the amount field is the base fee added to the commission (0 = none)."""
-        commission = change["new"] == "commission"
-        self.fee_at_target.description = self._t("widget.sim.base_fee" if commission else "widget.sim.fee_at_target")
-        if commission and not self._busy:
+        self._amount_label()
+        if change["new"] == "commission" and not self._busy:
             self.fee_at_target.value = 0.0
 
     def _check_round_trip(self, saved: Any | None) -> None:
@@ -353,11 +361,9 @@ class ContractSimulator(Panel):
         for w in self._editor_controls():
             w.disabled = self.read_only
         self.save_button.disabled = self.read_only
-        self.read_only_note.value = issues_html(
-            self.read_only_reasons,
-            f"Read-only: the editor cannot show every term of {saved.id if saved else ''} — it is shown with its "
-            "saved terms and cannot be saved from here (edit parameters/contracts.yaml). Terms it cannot show:",
-        ) if self.read_only else ""
+        self.read_only_note.value = message_html(self._t("widget.sim.read_only", id=saved.id if saved else ""),
+                                                 "warn") if self.read_only else ""
+        self.read_only_details = [str(self.path), *self.read_only_reasons] if self.read_only else []
 
     def _editor_controls(self) -> list[Any]:
         return [self.contract_id, self.name, self.fee_name, self.client, self.provider, self.stores, self.period_kind,
@@ -377,7 +383,7 @@ class ContractSimulator(Panel):
         saved_labels = self._saved_fee_data().get("labels")
         if saved_labels:  # the fee lines' zh/en names are not edited here: kept as saved
             fee["labels"] = saved_labels
-        tiers, tier_issues = parse_tiers(self.tiers.value)
+        tiers, tier_issues = parse_tiers(self.tiers.value, self.lang)
         if model == "fixed":
             fee["base"] = str(total)
         elif model == "base_plus_performance":
@@ -388,14 +394,14 @@ class ContractSimulator(Panel):
                 base = total.quantize(Decimal("0.01"))
                 issues += tier_issues
                 if not tiers and not tier_issues:
-                    issues.append("commission: give at least one 'from rate' line (e.g. '150000 0.04')")
+                    issues.append(self._t("widget.sim.need_commission_tier"))
                 perf.update(mode=self.tier_mode.value, tiers=tiers)
             else:
                 perf["pool"] = str(total - base)
             if self.perf_kind.value == "achievement_tiers":
                 issues += tier_issues
                 if not tiers and not tier_issues:
-                    issues.append("achievement tiers: give at least one 'from rate' line")
+                    issues.append(self._t("widget.sim.need_tier"))
                 perf.update(tiers=tiers, mode=self.tier_mode.value)
             elif self.perf_kind.value == "linear":
                 perf["min_achievement"] = str(_dec(self.min_achievement.value) or 0)
@@ -405,7 +411,7 @@ class ContractSimulator(Panel):
         else:  # commission: tiers are net-GMV thresholds with a rate each
             issues += tier_issues
             if not tiers and not tier_issues:
-                issues.append("commission: give at least one 'from rate' line (e.g. '0 0.05')")
+                issues.append(self._t("widget.sim.need_commission_tier"))
             if total:
                 fee["base"] = str(total)
             fee["performance"] = {"kind": "commission", "tiers": tiers, "mode": self.tier_mode.value}
@@ -423,6 +429,7 @@ class ContractSimulator(Panel):
         """The validated FeeModel, or None with ``self.issues`` set."""
 
 
+        self.technical_issues = []
         if self.read_only:
             saved = self._get(self.contract.value)
             self.issues = []
@@ -433,8 +440,9 @@ class ContractSimulator(Panel):
             return None
         try:
             return FeeModel.model_validate(fee)
-        except ValidationError as err:
+        except ValidationError as err:  # the model's own words: technical, shown in the details section
             self.issues = [line.split(": ", 1)[1] for line in format_validation_error("fee", err)]
+            self.technical_issues = list(self.issues)
             return None
 
     def exit_clause(self) -> dict[str, Any] | None:
@@ -569,10 +577,21 @@ class ContractSimulator(Panel):
             self.scenario_frame = self.scenarios()
             self.recent_frame = self.recent()
         except KpiError as exc:
-            self.status.from_exception(exc, "Cannot simulate: ")
+            self.scenario_frame, self.recent_frame = pd.DataFrame(), pd.DataFrame()
+            self.scenario_table.value = self.recent_table.value = self.exit_view.value = ""
+            show_figure(self.figure_out, None)  # an error never leaves the previous figures on screen
+            self.status.error(self._t("widget.sim.cannot_simulate"))
+            self.terms_details.children = (details_accordion("widget.details", [str(exc)], self.lang),)
             return
-        self.terms_check.value = (issues_html(self.issues, self._t("widget.sim.terms_invalid")) if self.issues
-                                  else message_html(self._t("widget.sim.terms_valid"), "ok"))
+        tech = self.technical_issues
+        said = [i for i in self.issues if i not in tech]
+        if self.issues:
+            self.terms_check.value = (issues_html(said, self._t("widget.sim.terms_invalid")) if said
+                                      else message_html(self._t("widget.sim.terms_invalid_details"), "error"))
+        else:
+            self.terms_check.value = message_html(self._t("widget.sim.terms_valid"), "ok")
+        lines = [*tech, *self.read_only_details]
+        self.terms_details.children = (details_accordion("widget.details", lines, self.lang),) if lines else ()
         heads = {c: self._t(f"widget.col.{c}") for c in ("achievement", "net_gmv", "client_pays", "provider_earns",
                                                          "fee_pct_of_gmv", "period", "saved_terms_fee",
                                                          "edited_terms_fee", "difference")}
@@ -587,12 +606,13 @@ class ContractSimulator(Panel):
             self._t("widget.sim.no_recent"), "info")
         st = self.exit_state
         if st:
-            text = (f"Exit clause: {st.get('consecutive_below', 0)} consecutive period(s) below "
-                    f"{float(st.get('below') or 0):.0%} (of {st.get('periods')}) — "
-                    + ("termination right TRIGGERED" if st.get("triggered") else "not triggered"))
+            text = self._t("widget.sim.exit_state", n=st.get("consecutive_below", 0),
+                           below=f"{float(st.get('below') or 0):.0%}", periods=st.get("periods"),
+                           verdict=self._t("widget.sim.exit_triggered" if st.get("triggered")
+                                           else "widget.sim.exit_not_triggered"))
             op = self.open_period()
             if op:
-                text += f"\n{op} is not finished yet (to date): it is not counted."
+                text += "\n" + self._t("widget.sim.exit_open", period=op)
             self.exit_view.value = message_html(text, "error" if st.get("triggered") else "info")
         else:
             self.exit_view.value = ""
@@ -626,28 +646,35 @@ class ContractSimulator(Panel):
             return self._save()
 
     def _save(self) -> bool:
+        self.save_details.children = ()
         if self.read_only:
-            self.status.error("Not saved: this contract is read-only here (the editor cannot show all its terms)",
-                              self.read_only_reasons)
+            self.status.error(self._t("widget.sim.not_saved_read_only"), self.read_only_reasons, show_issues=False)
+            self.save_details.children = (details_accordion("widget.details", self.read_only_reasons, self.lang),)
             return False
         self.fee_model()
         issues = list(self.issues)
         if not self.contract_id.value.strip():
-            issues.insert(0, "give the contract an id")
+            issues.insert(0, self._t("widget.sim.need_id"))
         if not self.stores.value:
-            issues.append("choose at least one store")
+            issues.append(self._t("widget.sim.need_store"))
         if issues:
-            self.status.error("Not saved: fix the terms first", issues)
+            tech = self.technical_issues
+            self.status.error(self._t("widget.sim.fix_terms"), [i for i in issues if i not in tech])
+            self.status.issues = issues
+            if tech:
+                self.save_details.children = (details_accordion("widget.details", tech, self.lang),)
             return False
         data = self.contract_dict()
         try:
             written = _save_contract(data, self.path, replace=self.contract.value or data["id"])
             if not written:
-                self.status.info(f"No changes: {self.path.name} left as it was.")
+                self.status.info(self._t("widget.sim.no_changes"))
                 return True
             self.contracts = list(settlement.load_contracts(self.path))
         except KpiError as exc:
-            self.status.from_exception(exc, "Not saved: ")
+            lines = [str(i) for i in (getattr(exc, "issues", None) or [])] or [str(exc)]
+            self.status.error(self._t("widget.sim.not_saved"), lines, show_issues=False)
+            self.save_details.children = (details_accordion("widget.details", [str(self.path), *lines], self.lang),)
             return False
         self._busy = True
         try:
@@ -655,7 +682,7 @@ class ContractSimulator(Panel):
             self.contract.value = data["id"]
         finally:
             self._busy = False
-        self.status.ok(f"Saved contract {data['id']} to {self.path}.")
+        self.status.ok(self._t("widget.sim.saved", id=data["id"]))
         self.update()
         return True
 

@@ -11,7 +11,7 @@
    validating save (an invalid mapping writes nothing).
 5. ``run_ingest()`` calls ``ingest.pipeline.ingest`` and shows the per-file summary.
 
-Size (≈610 lines): one panel's five steps (pick/upload, recognise, map, preview, save and ingest)
+Size (≈760 lines): one panel's five steps (pick/upload, recognise, map, preview, save and ingest)
 share the selected file and mapping; the mapping logic itself is kpi_lib.ingest.readers.mapping.
 """
 
@@ -30,12 +30,23 @@ import pandas as pd
 
 from .. import paths
 from ..compute import run_compute
+from ..config import workbench
 from ..errors import ConfigError, KpiError
 from ..ingest.base import file_head, readers
 from ..ingest.pipeline import discover, ingest
 from ..ingest.readers.mapping import reader_from_mapping, required_fields, table_fields
+from ..labels import has_label, label
 from . import mapping_api
-from .common import ActionBar, Panel, df_html, esc, issues_html, message_html
+from .common import (
+    ActionBar,
+    Panel,
+    details_accordion,
+    esc,
+    issues_html,
+    language_toggle,
+    message_html,
+    table_html,
+)
 from .data import stores_frame
 
 _SAFE_NAME = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]+$")
@@ -43,7 +54,20 @@ _SAFE_NAME = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]+$")
 NONE = ""
 # the canonical tables a mapping may fill (the mapping reader's list); orders also carry fees and refunds
 MAPPING_TABLES = ["orders", "fees", "refunds", "ads", "traffic", "inventory"]
-FEE_TYPES_HINT = "one per line: source column = fee type (referral, payment, shipping_label, other…)"
+ENCODINGS = ["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"]
+SIGNS = ["abs", "negate", "as_is"]
+STATUS_CODES = ["shipped", "delivered", "pending", "cancelled", "returned"]
+FEE_CODES = ["referral", "fulfillment", "storage", "advertising", "refund", "return_processing", "shipping_label",
+             "promotion", "payment", "subscription", "other"]
+SUMMARY_COLS = ["file", "store", "reader", "read", "loaded", "quarantined", "duplicate", "difference", "error"]
+
+
+class UploadError(ConfigError):
+    """An upload refused; ``key`` names the reason in the label catalog (``widget.onb.<key>``)."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 STATUS_GUESS = {
     "已完成": "delivered", "已签收": "delivered", "交易成功": "delivered", "已发货": "shipped", "待发货": "pending",
     "待付款": "pending", "已取消": "cancelled", "交易关闭": "cancelled", "已退款": "returned", "退货": "returned",
@@ -80,14 +104,16 @@ def save_upload(store: str, name: str, content: bytes, raw: Path | None = None) 
     raw = raw or paths.raw_dir()
     store, name = store.strip(), Path(name).name.strip()
     if not store or store.startswith((".", "_")) or not _SAFE_NAME.match(store):
-        raise ConfigError(f"upload: choose the store the file belongs to (got {store!r})")
+        raise UploadError(f"upload: choose the store the file belongs to (got {store!r})", "upload_store_missing")
     if not name or name.startswith((".", "_", "~$")) or not _SAFE_NAME.match(name):
-        raise ConfigError(f"upload: {name!r} is not a usable file name (no leading dot or underscore)")
+        raise UploadError(f"upload: {name!r} is not a usable file name (no leading dot or underscore)",
+                          "upload_bad_name")
     folder = raw / store
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / name
     if dest.exists():
-        raise ConfigError(f"upload: {store}/{name} already exists; rename the file or remove the old one first")
+        raise UploadError(f"upload: {store}/{name} already exists; rename the file or remove the old one first",
+                          "upload_exists")
     tmp = folder / f".upload-{uuid.uuid4().hex}"
     try:
         with tmp.open("wb") as fh:
@@ -97,8 +123,8 @@ def save_upload(store: str, name: str, content: bytes, raw: Path | None = None) 
         try:
             os.link(tmp, dest)
         except FileExistsError:
-            raise ConfigError(f"upload: {store}/{name} already exists; rename the file or remove the old one "
-                              "first") from None
+            raise UploadError(f"upload: {store}/{name} already exists; rename the file or remove the old one "
+                              "first", "upload_exists") from None
     finally:
         tmp.unlink(missing_ok=True)
     return dest
@@ -136,7 +162,8 @@ class DataOnboarding(Panel):
 
     title_text = "Data onboarding"
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str | None = None) -> None:
+        self.lang = lang or workbench().default_language
         self.recognised: list[str] = []
         self.columns: list[str] = []
         self.preview_frame: pd.DataFrame = pd.DataFrame()
@@ -144,97 +171,168 @@ class DataOnboarding(Panel):
         self.summary_data: Any = None
         self.field_dropdowns: dict[str, W.Dropdown] = {}
         self._auto_name = ""
+        self._head_lines: list[str] = []
 
         self.by_store = files_by_store()
         files = [f for fs in self.by_store.values() for f in fs]
-        self.store_folder = W.Dropdown(description="Store folder", layout=W.Layout(width="360px"))
-        self.file = W.Dropdown(options=[("—", "")], description="Raw file", layout=W.Layout(width="560px"))
+        self.language = language_toggle(self.lang)
+        self.header = W.HTML()
+        self.steps = {k: W.HTML() for k in ("step1", "step2", "step3")}
+        self.where = W.HTML()
+        self.store_folder = W.Dropdown(layout=W.Layout(width="360px"))
+        self.file = W.Dropdown(options=[("—", "")], layout=W.Layout(width="560px"))
         self._fill_store_folders()
-        self.upload = W.FileUpload(multiple=False, description="Upload a new export")
-        self.upload_store = W.Dropdown(options=self._store_options(), description="into store")
-        self.upload_bar = ActionBar([], "en", also=[self.upload, self.upload_store])
+        self.upload = W.FileUpload(multiple=False)
+        self.upload_store = W.Dropdown(options=self._store_options())
+        self.upload_bar = ActionBar([], self.lang, also=[self.upload, self.upload_store])
         self.awaiting_confirmation = False
-        self.confirm_button = W.Button(description="Save anyway", button_style="warning", icon="check")
-        self.cancel_button = W.Button(description="Cancel", icon="times")
+        self.confirm_button = W.Button(button_style="warning", icon="check")
+        self.cancel_button = W.Button(icon="times")
         self.confirm_box = W.HBox([W.HTML(), self.confirm_button, self.cancel_button],
                                   layout=W.Layout(display="none"))
-        self.next_button = W.Button(description="Compute KPIs now", button_style="info", icon="calculator",
-                                    layout=W.Layout(display="none"))
-        self.path_text = W.Text(placeholder="…or type a path to an export", description="Path",
-                                layout=W.Layout(width="560px"), continuous_update=False)
+        self.next_button = W.Button(button_style="info", icon="calculator", layout=W.Layout(display="none"))
+        self.path_text = W.Text(layout=W.Layout(width="560px"), continuous_update=False)
         self.recognition = W.HTML()
+        self.recognition_details = W.VBox()
         self.head_view = W.HTML()
 
-        self.table = W.Dropdown(options=MAPPING_TABLES, value="orders", description="Table")
-        self.store_id = W.Dropdown(options=self._store_options(), description="Store")
-        self.date_format = W.Text(value="", placeholder="auto, or e.g. %Y/%m/%d %H:%M", description="Date format")
+        self.table = W.Dropdown(options=MAPPING_TABLES, value="orders")
+        self.store_id = W.Dropdown(options=self._store_options())
+        self.date_format = W.Text(value="")
         self.decimal = W.Dropdown(options=[("auto", "auto"), (". (1,234.56)", "."), (", (1.234,56)", ",")],
-                                  value="auto", description="Decimal")
-        self.encoding = W.Dropdown(options=["auto", "utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"],
-                                   value="auto", description="Encoding")
-        self.mapping_name = W.Text(placeholder="e.g. erp_orders", description="Name")
-        self.currency_column = W.Dropdown(options=[("—", NONE)], description="Currency col.")
-        self.status_map = W.Textarea(placeholder="source status = shipped|delivered|pending|cancelled|returned",
-                                     description="Status map", layout=W.Layout(width="420px", height="110px"))
-        self.fees_text = W.Textarea(placeholder=FEE_TYPES_HINT, description="Fees", layout=W.Layout(width="420px",
-                                                                                                      height="70px"))
-        self.amount_sign = W.Dropdown(options=[("fees are costs (abs)", "abs"), ("costs are negative", "negate"),
-                                               ("as in the file", "as_is")], value="abs", description="Fee sign")
-        self.refund_column = W.Dropdown(options=[("—", NONE)], description="Refund col.")
+                                  value="auto")
+        self.encoding = W.Dropdown(options=["auto", *ENCODINGS], value="auto")
+        self.mapping_name = W.Text()
+        self.currency_column = W.Dropdown(options=[("—", NONE)])
+        self.status_map = W.Textarea(layout=W.Layout(width="420px", height="110px"))
+        self.fees_text = W.Textarea(layout=W.Layout(width="420px", height="70px"))
+        self.amount_sign = W.Dropdown(options=SIGNS, value="abs")
+        self.refund_column = W.Dropdown(options=[("—", NONE)])
+        self.codes = W.VBox()
+        self.required_note = W.HTML()
         self.fields_box = W.VBox()
-        self.preview_button = W.Button(description="Preview", icon="eye")
-        self.save_button = W.Button(description="Save mapping", button_style="primary", icon="save")
+        self.preview_button = W.Button(icon="eye")
+        self.save_button = W.Button(button_style="primary", icon="save")
         self.preview_view = W.HTML()
-        self.ingest_button = W.Button(description="Ingest data/raw", button_style="success", icon="database")
+        self.preview_details = W.VBox()
+        self.ingest_button = W.Button(button_style="success", icon="database")
         self.summary_view = W.HTML()
+        self.action_details = W.VBox()
         self.ingest_out = W.Output()
-        self.mapping_bar = ActionBar([self.preview_button, self.save_button], "en")
-        self.ingest_bar = ActionBar([self.ingest_button, self.next_button], "en")
+        self.mapping_bar = ActionBar([self.preview_button, self.save_button], self.lang)
+        self.ingest_bar = ActionBar([self.ingest_button, self.next_button], self.lang)
         self._last_bar = self.ingest_bar
+        for w in (self.store_folder, self.file, self.upload_store, self.store_id, self.currency_column,
+                  self.refund_column):
+            w.data_values = True  # store ids, file names and the file's own column names are the user's data
+        self._quiet = False
+        self._set_words()
 
-        self.store_folder.observe(lambda ch: self._fill_files(ch["new"]), names="value")
-        self.file.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
+        self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
+        self.store_folder.observe(lambda ch: self._quiet or self._fill_files(ch["new"]), names="value")
+        self.file.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] and not self._quiet else None,
+                          names="value")
         self.upload.observe(lambda _c: self._uploaded(), names="value")
         self.confirm_button.on_click(lambda _b: self.save_mapping(confirmed=True))
         self.cancel_button.on_click(lambda _b: self._ask_confirmation(False))
         self.next_button.on_click(lambda _b: self.run_next())
         self.path_text.observe(lambda ch: self.select_file(ch["new"]) if ch["new"] else None, names="value")
-        self.table.observe(lambda _c: self._build_field_dropdowns(), names="value")
+        self.table.observe(lambda _c: self._quiet or self._build_field_dropdowns(), names="value")
         for w in (self.date_format, self.decimal, self.encoding, self.store_id, self.currency_column,
                   self.status_map, self.fees_text, self.refund_column, self.amount_sign):
-            w.observe(lambda _c: self.preview_mapping(), names="value")
+            w.observe(lambda _c: self._quiet or self.preview_mapping(), names="value")
         self.preview_button.on_click(lambda _b: self.preview_mapping())
         self.save_button.on_click(lambda _b: self.save_mapping())
         self.ingest_button.on_click(lambda _b: self.run_ingest())
 
-        intro = [] if files else [W.HTML(message_html(
-            "No exports yet. Upload one below (it is saved in the store's folder), or run make demo to "
-            "generate the demo company's exports.", "warn"))]
+        self.intro = W.HTML(message_html(self._t("widget.onb.no_files"), "warn") if not files else "")
         self.widget = W.VBox([
-            W.HTML("<h3>Data onboarding</h3>"), *intro,
-            W.HTML("<b>1. Pick a file</b> (grouped by store), or upload a new export into a store's folder"),
+            W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")), self.intro,
+            self.steps["step1"], self.where,
             W.HBox([self.store_folder, self.file]), self.path_text,
             W.HBox([self.upload_store, self.upload, self.upload_bar.widget]),
-            self.recognition, self.head_view,
-            W.HTML("<b>2. Map columns (for an export no reader recognises)</b>"),
+            self.recognition, self.recognition_details, self.head_view,
+            self.steps["step2"],
             W.HBox([self.table, self.store_id, self.mapping_name]),
             W.HBox([self.date_format, self.decimal, self.encoding]),
-            self.fields_box, W.HBox([self.currency_column, self.refund_column]),
-            W.HBox([self.status_map, self.fees_text]), self.amount_sign,
-            self.mapping_bar.widget, self.confirm_box, self.preview_view,
-            W.HTML("<b>3. Ingest</b>"), self.ingest_bar.widget, self.summary_view,
+            self.required_note, self.fields_box, W.HBox([self.currency_column, self.refund_column]),
+            W.HBox([self.status_map, self.fees_text]), self.codes, self.amount_sign,
+            self.mapping_bar.widget, self.confirm_box, self.preview_view, self.preview_details,
+            self.steps["step3"], self.ingest_bar.widget, self.action_details, self.summary_view,
         ])
         self._build_field_dropdowns()
 
     def summary(self) -> str:
         n = sum(len(v) for v in self.by_store.values())
-        hint = "" if n else " — no raw files yet: upload one or run make demo"
-        return f"Data onboarding: {n} raw file(s) in {len(self.by_store)} store folder(s){hint}"
+        if not n:
+            return self._t("widget.onb.summary_empty")
+        return self._t("widget.onb.summary", n=n, s=len(self.by_store))
+
+    # -- language ----------------------------------------------------------------------------
+    def _set_words(self) -> None:
+        """Every control's words in ``self.lang`` (values kept)."""
+        t = self._t
+        self.header.value = f"<h3>{esc(t('widget.onb.title'))}</h3>"
+        self.language.description = t("widget.lang")
+        for k, w in self.steps.items():
+            w.value = f"<b>{esc(t(f'widget.onb.{k}'))}</b>"
+        self.where.value = f"<small>{esc(t('widget.onb.where'))}</small>"
+        for w, key in ((self.store_folder, "store_folder"), (self.file, "file"), (self.upload, "upload"),
+                       (self.upload_store, "upload_store"), (self.path_text, "path"), (self.table, "table"),
+                       (self.store_id, "store"), (self.date_format, "date_format"), (self.decimal, "decimal"),
+                       (self.encoding, "encoding"), (self.mapping_name, "name"),
+                       (self.currency_column, "currency_column"), (self.status_map, "status_map"),
+                       (self.fees_text, "fees_text"), (self.amount_sign, "amount_sign"),
+                       (self.refund_column, "refund_column"), (self.confirm_button, "confirm"),
+                       (self.cancel_button, "cancel"), (self.next_button, "next"),
+                       (self.preview_button, "preview"), (self.save_button, "save"), (self.ingest_button, "ingest")):
+            w.description = t(f"widget.onb.{key}")
+        self.path_text.placeholder = t("widget.onb.path_placeholder")
+        self.mapping_name.placeholder = t("widget.onb.name_placeholder")
+        self.date_format.placeholder = t("widget.onb.date_placeholder")
+        self.status_map.placeholder = t("widget.onb.status_placeholder")
+        self.fees_text.placeholder = t("widget.onb.fees_placeholder")
+        self.required_note.value = f"<small>{esc(t('widget.onb.required_note'))}</small>"
+        was, self._quiet = self._quiet, True
+        try:
+            for w, opts in ((self.table, [(t(f"widget.onb.table.{k}"), k) for k in MAPPING_TABLES]),
+                            (self.encoding, [(t("widget.onb.auto"), "auto")]
+                             + [(t(f"widget.onb.enc.{k}"), k) for k in ENCODINGS]),
+                            (self.decimal, [(t("widget.onb.auto"), "auto"), (". (1,234.56)", "."),
+                                            (", (1.234,56)", ",")]),
+                            (self.amount_sign, [(t(f"widget.onb.sign.{k}"), k) for k in SIGNS])):
+                keep = w.value
+                w.options = opts
+                w.value = keep
+            self._fill_store_folders()
+        finally:
+            self._quiet = was
+        self.codes.children = (details_accordion(
+            "widget.onb.codes", ["status: " + ", ".join(STATUS_CODES), "fee types: " + ", ".join(FEE_CODES)],
+            self.lang),)
+
+    def set_language(self, lang: str) -> None:
+        """Switch every label, option, header and message between zh and en (the selected file is kept)."""
+        self.lang = self.upload_bar.lang = self.mapping_bar.lang = self.ingest_bar.lang = lang
+        if self.language.value != lang:
+            self.language.value = lang
+            return
+        self._set_words()
+        self.intro.value = message_html(self._t("widget.onb.no_files"), "warn") if self.intro.value else ""
+        for f, d in self.field_dropdowns.items():
+            d.description = self._field_label(f)
+        if self.path is not None and self.path.is_file():
+            self.recognise(self.path)
+            self.preview_mapping()
+
+    def _field_label(self, field: str) -> str:
+        return label(f"widget.field.{field}", self.lang) + (" *" if field in self.required_fields() else "")
 
     # -- files grouped by store, upload ------------------------------------------------------
     def _fill_store_folders(self) -> None:
         keep = self.store_folder.value
-        self.store_folder.options = [("—", "")] + [(f"{s} · {len(fs)} file(s)", s) for s, fs in self.by_store.items()]
+        self.store_folder.options = [("—", "")] + [(self._t("widget.onb.folder_option", store=s, n=len(fs)), s)
+                                                   for s, fs in self.by_store.items()]
         self.store_folder.value = keep if keep in self.by_store else ""
         self._fill_files(self.store_folder.value)
 
@@ -261,14 +359,18 @@ class DataOnboarding(Panel):
         """Save an uploaded export into data/raw/<store>/ (atomic, never overwrites) and select it."""
         self._last_bar = self.upload_bar
         with self.upload_bar.busy("widget.busy.saving") as status:
+            self.action_details.children = ()
             try:
                 dest = save_upload(store, name, content)
             except KpiError as exc:
-                status.from_exception(exc, "Not saved: ")
+                why = self._t(f"widget.onb.{exc.key}") if isinstance(exc, UploadError) else ""
+                status.error(f"{self._t('widget.onb.upload_failed')}: {why}" if why else
+                             self._t("widget.onb.upload_failed"))
+                self._tech([str(exc)])
                 return None
             self.by_store = files_by_store()
             self._fill_store_folders()
-            status.ok(f"Saved {store}/{dest.name}; it is selected below and ingest will read it.")
+            status.ok(self._t("widget.onb.uploaded", store=store, name=dest.name))
         self.choose(dest)
         return dest
 
@@ -293,7 +395,9 @@ class DataOnboarding(Panel):
         if p is None:
             return []
         if not p.is_file():
-            self.recognition.value = message_html(f"{p}: file not found", "error")
+            self.recognition.value = message_html(self._t("widget.onb.not_found"), "error")
+            self.recognition_details.children = (details_accordion("widget.details", [str(p)], self.lang),)
+            self.head_view.value = ""
             self.recognised = []
             return []
         try:
@@ -310,7 +414,8 @@ class DataOnboarding(Panel):
             self.columns = header_columns(p)
         except KpiError as exc:
             self.columns = []
-            self.recognition.value += message_html(str(exc), "error")
+            self.recognition.value += message_html(self._t("widget.onb.unreadable"), "error")
+            self.recognition_details.children = (details_accordion("widget.details", [str(p), str(exc)], self.lang),)
         # a new file starts from fresh guesses: nothing of the previous file's mapping is kept
         self.status_map.value = ""
         self.fees_text.value = ""
@@ -323,11 +428,13 @@ class DataOnboarding(Panel):
         p = path or self.path
         if p is None:
             return []
+        self.recognition_details.children = ()
         try:
             head = file_head(p)
         except KpiError as exc:
             self.recognised = []
-            self.recognition.value = message_html(str(exc), "error")
+            self.recognition.value = message_html(self._t("widget.onb.unreadable"), "error")
+            self.recognition_details.children = (details_accordion("widget.details", [str(p), str(exc)], self.lang),)
             return []
         names = []
         for r in readers():
@@ -338,19 +445,20 @@ class DataOnboarding(Panel):
             if ok:
                 names.append(r.name)
         self.recognised = names
+        tech = [str(p), f"encoding: {head.encoding or 'xlsx'}"]
         if names:
             descr = {r.name: r.description for r in readers()}
-            items = "".join(f"<li><b>{esc(n)}</b> {esc(descr.get(n, ''))}</li>" for n in names)
-            self.recognition.value = (message_html(f"Recognised ({head.encoding or 'xlsx'}):", "ok")
-                                      + f"<ul>{items}</ul>" + message_html(
-                                          "Ingest will read it with the first reader allowed for its store's "
-                                          "platform; no mapping needed.", "info"))
+            self.recognition.value = message_html(self._t("widget.onb.recognised"), "ok")
+            tech += [f"{n}: {descr.get(n, '')}" for n in names]
         else:
-            self.recognition.value = message_html(
-                "No reader recognises this file: map its columns below, preview, and save the mapping.", "warn")
-        lines = head.lines[:6] if head.lines else [str(r) for r in (head.xlsx_rows or [])[:6]]
-        self.head_view.value = ('<pre style="font-size:11px;max-height:140px;overflow:auto">'
-                                + esc("\n".join(line[:200] for line in lines)) + "</pre>")
+            self.recognition.value = message_html(self._t("widget.onb.not_recognised"), "warn")
+        self.recognition_details.children = (details_accordion("widget.details", tech, self.lang),)
+        lines = head.lines[:6] if head.lines else [" | ".join(str(c) for c in r if c is not None)
+                                                   for r in (head.xlsx_rows or [])[:6]]
+        rows = "".join(f'<tr><td style="font-family:monospace;font-size:11px;white-space:pre">{esc(line[:200])}</td></tr>'
+                       for line in lines)  # the file's own text: data, shown as it is
+        self.head_view.value = (f"<small>{esc(self._t('widget.onb.head'))}</small>"
+                                f'<div style="max-height:140px;overflow:auto"><table>{rows}</table></div>')
         return names
 
     # -- step 2: mapping ---------------------------------------------------------------------
@@ -368,14 +476,14 @@ class DataOnboarding(Panel):
     def _build_field_dropdowns(self, fresh: bool = False) -> None:
         """One dropdown per canonical field; ``fresh`` (a new file) guesses every field again."""
         opts = [("—", NONE)] + [(c, c) for c in self.columns]
-        req = self.required_fields()
         old = {} if fresh else {k: d.value for k, d in self.field_dropdowns.items()}
         self.field_dropdowns = {}
         rows = []
         for f in self.canonical_fields():
             guess = old.get(f) if old.get(f) in self.columns else _guess(f, self.columns)
-            d = W.Dropdown(options=opts, value=guess or NONE, description=f + (" *" if f in req else ""),
+            d = W.Dropdown(options=opts, value=guess or NONE, description=self._field_label(f),
                            style={"description_width": "150px"}, layout=W.Layout(width="420px"))
+            d.data_values = True  # the options are the file's own column names
             d.observe(lambda _c: self.preview_mapping(), names="value")
             self.field_dropdowns[f] = d
             rows.append(d)
@@ -455,9 +563,25 @@ class DataOnboarding(Panel):
         if missing:
             issues = [f"required field {f} is not mapped" for f in missing] + list(issues)
         self.preview_frame, self.preview_issues = frame, list(issues)
-        self.preview_view.value = (issues_html(self.preview_issues, "Issues") if self.preview_issues
-                                   else message_html("✔ no issues in the preview", "ok")) + df_html(frame, 10)
+        said = [self._t("widget.onb.required_missing", field=label(f"widget.field.{f}", self.lang)) for f in missing]
+        if self.preview_issues:
+            head = message_html(self._t("widget.onb.issues", n=len(self.preview_issues)), "error") + (
+                issues_html(said) if said else "")
+        else:
+            head = message_html(self._t("widget.onb.no_issues"), "ok")
+        self.preview_details.children = (details_accordion("widget.details", self.preview_issues, self.lang),
+                                         ) if self.preview_issues else ()
+        self.preview_view.value = head + self._frame_html(frame)
         return frame
+
+    def _frame_html(self, frame: pd.DataFrame) -> str:
+        """The preview rows with the canonical fields' names as headers (cells are the file's data)."""
+        if frame.empty:
+            return ""
+        cols = list(frame.columns)
+        kinds = {c: "text" for c in cols}
+        heads = {c: label(f"widget.field.{c}", self.lang) if has_label(f"widget.field.{c}") else c for c in cols}
+        return table_html(frame.astype(object).where(frame.notna(), None), kinds, heads, "", self.lang, 10)
 
     def _store_record(self) -> dict[str, Any] | None:
         if not self.store_id.value:
@@ -469,9 +593,8 @@ class DataOnboarding(Panel):
     def _ask_confirmation(self, ask: bool, n: int = 0) -> None:
         self.awaiting_confirmation = ask
         self.confirm_box.layout.display = "flex" if ask else "none"
-        self.confirm_box.children[0].value = message_html(
-            f"The preview has {n} open issue(s) (rows that would be quarantined). Save the mapping anyway?",
-            "warn") if ask else ""
+        self.confirm_box.children[0].value = message_html(self._t("widget.onb.confirm_question", n=n),
+                                                          "warn") if ask else ""
 
     def save_mapping(self, confirmed: bool = False) -> Path | None:
         """Validate and write parameters/mappings/<name>.yaml (nothing written when invalid).
@@ -491,31 +614,36 @@ class DataOnboarding(Panel):
         self._last_bar = self.mapping_bar
         name = self.mapping_name.value.strip()
         if not name:
-            self.status.error("Not saved: give the mapping a name.")
+            self.status.error(self._t("widget.onb.need_name"))
             return None
         target = paths.parameters_dir() / "mappings" / f"{name}.yaml"
         missing = sorted(f for f in self.required_fields() if not self.field_dropdowns[f].value)
         if missing:
-            self.status.error("Not saved: map the required fields first", [f"{f} is required" for f in missing])
+            self.status.error(self._t("widget.onb.need_fields"),
+                              [self._t("widget.onb.required_missing", field=label(f"widget.field.{f}", self.lang))
+                               for f in missing])
             return None
         try:
             reader_from_mapping(self.mapping_dict())  # an invalid mapping is refused before any question
         except KpiError as exc:
             self._ask_confirmation(False)
-            self.status.from_exception(exc, "Not saved: ")
+            self.status.error(self._t("widget.onb.not_saved"), _issues(exc), show_issues=False)
+            self._tech(_issues(exc))
             return None
         self.preview_mapping()
         if self.preview_issues and not confirmed:
             self._ask_confirmation(True, len(self.preview_issues))
-            self.status.warn("Not saved yet: confirm above or fix the issues first.")
+            self.status.warn(self._t("widget.onb.confirm_first"))
             return None
         self._ask_confirmation(False)
         try:
             out = mapping_api.save(self.mapping_dict(), target)
         except KpiError as exc:
-            self.status.from_exception(exc, "Not saved: ")
+            self.status.error(self._t("widget.onb.not_saved"), _issues(exc), show_issues=False)
+            self._tech(_issues(exc))
             return None
-        self.status.ok(f"Saved mapping {out}; ingest will now recognise files with this header.")
+        self.status.ok(self._t("widget.onb.saved", name=name))
+        self._tech([str(out)])
         if self.path is not None:
             self.recognise(self.path)
         return out
@@ -534,38 +662,54 @@ class DataOnboarding(Panel):
             try:
                 out = run_compute()
             except KpiError as exc:
-                status.from_exception(exc, "Compute failed: ")
+                status.error(self._t("widget.onb.compute_failed"), _issues(exc), show_issues=False)
+                self._tech(_issues(exc))
                 return None
             self.next_button.layout.display = "none"
-            status.ok("KPIs computed: the other notebooks (targets, costs, contracts, reports) now show the new data.")
+            status.ok(self._t("widget.onb.computed"))
             return out
 
+    def _tech(self, lines: list[str]) -> None:
+        """Technical text of the last action (paths, raw messages) in the collapsed details section."""
+        self.action_details.children = (details_accordion("widget.details", lines, self.lang),) if lines else ()
+
     def _run_ingest(self) -> Any:
+        self.action_details.children = ()
         try:
             summary = ingest(paths.raw_dir())
         except KpiError as exc:
-            self.status.from_exception(exc, "Ingest failed: ")
+            self.status.error(self._t("widget.onb.ingest_failed"), _issues(exc), show_issues=False)
+            self._tech(_issues(exc))
             return None
         self.summary_data = summary
         rows = []
         for f in summary.files:
             rec = f.reconciliation or {}
-            rows.append({"file": f.path, "store": f.store_id, "reader": f.reader, "read": f.rows_read,
+            rows.append({"file": Path(f.path).name, "store": f.store_id, "reader": f.reader, "read": f.rows_read,
                          "loaded": f.rows_loaded, "quarantined": f.rows_quarantined, "duplicate": f.rows_duplicate,
-                         "difference": rec.get("difference"), "error": f.error or ""})
-        df = pd.DataFrame(rows)
-        self.summary_view.value = df_html(df, max_rows=200)
+                         "difference": rec.get("difference"), "error": "✘" if f.error else ""})
+        df = pd.DataFrame(rows, columns=SUMMARY_COLS)
+        kinds = {c: "text" for c in ("file", "store", "reader", "error")} | {
+            c: "int" for c in ("read", "loaded", "quarantined", "duplicate")} | {"difference": "num"}
+        kinds = {c: kinds[c] for c in SUMMARY_COLS}
+        self.summary_view.value = table_html(df, kinds, {c: self._t(f"widget.onb.col.{c}") for c in SUMMARY_COLS},
+                                             "", self.lang, 200)
         n_err = len(summary.errors)
-        msg = (f"Ingested {len(summary.files)} file(s) into {summary.warehouse}: "
-               f"{int(df['loaded'].sum()) if len(df) else 0} rows loaded, {summary.quarantined} quarantined")
-        nxt = " Next: compute KPIs (button beside Ingest, or kpi compute in a terminal)."
+        msg = self._t("widget.onb.ingested", files=len(summary.files),
+                      rows=f"{int(df['loaded'].sum()) if len(df) else 0:,}", q=f"{summary.quarantined:,}")
+        tech = [f"warehouse: {summary.warehouse}"] + [f"{f.path}: {f.error}" for f in summary.errors]
         if n_err:
-            self.status.error(msg + f"; {n_err} file(s) could not be read." + nxt,
-                              [f"{f.path}: {f.error}" for f in summary.errors])
+            self.status.error(msg + self._t("widget.onb.unreadable_files", n=n_err) + self._t("widget.onb.next_hint"),
+                              [f"{f.path}: {f.error}" for f in summary.errors], show_issues=False)
         else:
-            self.status.ok(msg + "." + nxt)
+            self.status.ok(msg + self._t("widget.onb.next_hint"))
+        self._tech(tech)
         self.next_button.layout.display = "inline-flex"
         return summary
+
+
+def _issues(exc: BaseException) -> list[str]:
+    return [str(i) for i in (getattr(exc, "issues", None) or [])] or [ln for ln in str(exc).splitlines() if ln.strip()]
 
 
 def _pairs(text: str) -> dict[str, str]:

@@ -34,18 +34,22 @@ from ..org import ENTITY_DIMENSION, store_launch_dates
 from ..spec import targets as targets_spec
 from ..targets import Target, cascade, kpi_growth_target, reweight
 from .common import (
+    ActionBar,
     Panel,
-    StatusBox,
-    df_html,
+    details_accordion,
     esc,
+    fmt_money,
+    language_toggle,
     no_warehouse_widget,
     open_warehouse,
     show_figure,
+    table_html,
 )
 from .data import finished_months, reference_frame, stores_frame
 
 KINDS = ["company", "platform", "team", "store"]
-METHODS = [("historical share", "historical"), ("equal", "equal"), ("manual", "manual")]
+METHODS = ["historical", "equal", "manual"]
+MODES = ["absolute", "growth"]
 DEFAULT_FILE = "target_setting.yaml"
 
 
@@ -56,40 +60,48 @@ class TargetSetting(Panel):
 
     def __init__(self, file_name: str = DEFAULT_FILE, lang: str | None = None) -> None:
         self.lang = lang or workbench().default_language
+        self.currency = workbench().reporting_currency
         self.catalog = load_catalog()
         self.warehouse = open_warehouse()
-        self.status = StatusBox()
         self.result: pd.DataFrame = pd.DataFrame()
         self.history: pd.DataFrame = pd.DataFrame()
         self.last_year_value: float | None = None
         self.store_sliders: dict[str, W.FloatSlider] = {}
         self._busy = False
 
-        self.kpi = W.Dropdown(options=[(f"{k} · {self.catalog.name(k, self.lang)}", k) for k in self.catalog.ids()],
-                              value="gmv" if "gmv" in self.catalog.ids() else None, description="KPI")
-        self.entity_kind = W.Dropdown(options=KINDS, value="company", description="Entity")
-        self.entity_id = W.Dropdown(options=[], description="Id")
-        self.period = W.Dropdown(options=[], description="Period")
-        self.mode = W.ToggleButtons(options=[("absolute", "absolute"), ("growth vs last year", "growth")],
-                                    value="growth", description="Top target")
-        self.value = W.FloatText(value=0.0, description="Value")
+        self.kpi = W.Dropdown(options=self._kpi_options(), value="gmv" if "gmv" in self.catalog.ids() else None)
+        self.entity_kind = W.Dropdown(options=KINDS, value="company")
+        self.entity_id = W.Dropdown(options=[])
+        self.entity_id.data_values = True  # platforms, teams, stores: the user's own names
+        self.period = W.Dropdown(options=[])
+        self.mode = W.ToggleButtons(options=MODES, value="growth")
+        self.value = W.FloatText(value=0.0)
         self.growth = W.FloatSlider(value=0.15, min=-0.5, max=1.0, step=0.01, readout_format=".0%",
-                                    description="Growth", continuous_update=False)
-        self.method = W.ToggleButtons(options=METHODS, value="historical", description="Cascade")
-        self.ramp_months = W.IntSlider(value=6, min=1, max=12, description="Ramp (months)", continuous_update=False,
+                                    continuous_update=False)
+        self.method = W.ToggleButtons(options=METHODS, value="historical")
+        self.ramp_months = W.IntSlider(value=6, min=1, max=12, continuous_update=False,
                                        style={"description_width": "initial"})
-        self.file_name = W.Text(value=file_name, description="Save as")
+        self.file_name = W.Text(value=file_name)
         self.top_label = W.HTML()
+        self.manual_hint = W.HTML()
         self.manual_box = W.VBox()
-        self.preview_button = W.Button(description="Preview", icon="refresh")
-        self.save_button = W.Button(description="Save targets", button_style="primary", icon="save")
+        self.preview_button = W.Button(icon="refresh")
+        self.save_button = W.Button(button_style="primary", icon="save")
+        self.language = language_toggle(self.lang)
+        self.header = W.HTML()
+        self.details = W.VBox()
         self.table = W.HTML()
         self.figure_out = W.Output()
+        self.bar = ActionBar([self.preview_button, self.save_button], self.lang,
+                             also=[self.kpi, self.entity_kind, self.entity_id, self.period, self.mode, self.method])
+        self.status = self.bar.status  # outcome beside Preview / Save
+        self._busy = True
+        self._set_words()
+        self._busy = False
 
-        header = W.HTML("<h3>Target setting · parameters/targets/</h3>")
         if self.warehouse is None:
-            self.widget = W.VBox([header, no_warehouse_widget()])
-            self.status.warn("No warehouse: run `make demo` first; targets are cascaded from history.")
+            self.widget = W.VBox([self.header, no_warehouse_widget(self.lang)])
+            self.status.warn(self._t("widget.tgt.no_warehouse"))
             return
 
 
@@ -99,7 +111,10 @@ class TargetSetting(Panel):
         self.period.value = self._default_period()
         self._set_entity_ids()
 
-        self.entity_kind.observe(lambda _c: (self._set_entity_ids(), self.preview()), names="value")
+        self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
+        self.entity_kind.observe(lambda _c: self._busy or (self._set_entity_ids(), self.preview()), names="value")
+        self.mode.observe(lambda _c: self._mode_changed(), names="value")
+        self._mode_changed()
         for w in (self.kpi, self.entity_id, self.period, self.mode, self.value, self.growth, self.ramp_months):
             w.observe(lambda _c: self.preview(), names="value")
         self.method.observe(lambda _c: self._method_changed(), names="value")
@@ -110,15 +125,56 @@ class TargetSetting(Panel):
             W.HBox([self.kpi, self.entity_kind, self.entity_id, self.period]),
             self.mode, W.HBox([self.value, self.growth]), self.top_label,
             self.method, self.ramp_months, self.manual_box,
-            W.HBox([self.preview_button, self.file_name, self.save_button]),
+            W.HBox([self.file_name, self.bar.widget], layout=W.Layout(align_items="center")),
         ])
-        self.widget = W.VBox([header, controls, self.status.widget, self.figure_out, self.table])
+        self.widget = W.VBox([
+            W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")),
+            controls, self.details, self.figure_out, self.table])
         self.preview()
 
     def summary(self) -> str:
         if self.warehouse is None:
-            return "Target setting: no warehouse yet — run `make demo` first."
-        return f"Target setting: {len(self.result)} store × month targets previewed"
+            return self._t("widget.tgt.no_warehouse")
+        return self._t("widget.tgt.summary", n=len(self.result))
+
+    # -- language ----------------------------------------------------------------------------
+    def _kpi_options(self) -> list[tuple[str, str]]:
+        return [(self.catalog.name(k, self.lang), k) for k in self.catalog.ids()]
+
+    def _set_words(self) -> None:
+        """Every control's words in ``self.lang`` (values kept)."""
+        t = self._t
+        self.header.value = f"<h3>{esc(t('widget.tgt.title'))}</h3>"
+        self.language.description = t("widget.lang")
+        for w, key in ((self.kpi, "kpi"), (self.entity_kind, "entity"), (self.entity_id, "which"),
+                       (self.period, "period"), (self.mode, "mode"), (self.value, "value"), (self.growth, "growth"),
+                       (self.method, "method"), (self.ramp_months, "ramp"), (self.file_name, "save_as")):
+            w.description = t(f"widget.tgt.{key}")
+        self.preview_button.description = t("widget.tgt.preview")
+        self.save_button.description = t("widget.tgt.save")
+        self.manual_hint.value = f"<i>{esc(t('widget.tgt.manual_hint'))}</i>"
+        for w, keys, prefix in ((self.entity_kind, KINDS, "entity"), (self.mode, MODES, "mode"),
+                                (self.method, METHODS, "method")):
+            keep = w.value
+            w.options = [(t(f"widget.tgt.{prefix}.{k}"), k) for k in keys]
+            w.value = keep
+        keep = self.kpi.value
+        self.kpi.options = self._kpi_options()
+        self.kpi.value = keep
+
+    def set_language(self, lang: str) -> None:
+        """Switch every label, option, header and message between zh and en and redraw."""
+        self.lang = self.bar.lang = lang
+        if self.language.value != lang:
+            self.language.value = lang
+            return
+        self._busy = True
+        try:
+            self._set_words()
+        finally:
+            self._busy = False
+        if self.warehouse is not None:
+            self.preview()
 
     # -- options -----------------------------------------------------------------------------
     def _months_with_data(self) -> list[str]:
@@ -163,6 +219,11 @@ class TargetSetting(Panel):
             self._busy = False
         self.entity_id.disabled = kind == "company"
 
+    def _mode_changed(self) -> None:
+        """Only the input of the chosen mode is editable (the value for absolute, the growth rate for growth)."""
+        self.value.disabled = self.mode.value != "absolute"
+        self.growth.disabled = self.mode.value != "growth"
+
     def _method_changed(self) -> None:
         self._build_manual_sliders()
         self.preview()
@@ -192,12 +253,12 @@ class TargetSetting(Panel):
             self.last_year_value = None
             v = float(self.value.value)
             if not math.isfinite(v):
-                raise _UserInput("the top target must be a number")
+                raise _UserInput(self._t("widget.tgt.not_number"))
             return v
         g = kpi_growth_target(self.kpi.value, self.entity_kind.value, self.entity_id.value or None,
                               str(self.period.value), float(self.growth.value), self.warehouse)
         if g.value is None:
-            raise _UserInput(f"no data for {g.last_year} (last year): use an absolute target")
+            raise _UserInput(self._t("widget.tgt.no_last_year", period=g.last_year))
         self.last_year_value = g.base
         return g.value
 
@@ -224,13 +285,24 @@ class TargetSetting(Panel):
         }
         for sl in self.store_sliders.values():
             sl.observe(lambda _c: self.preview(), names="value")
-        self.manual_box.children = [W.HTML("<i>Store shares in % (normalised to 100%)</i>"),
-                                    *self.store_sliders.values()]
+        self.manual_box.children = [self.manual_hint, *self.store_sliders.values()]
 
     def preview(self) -> pd.DataFrame:
-        """Recompute the store × month targets for the current inputs and draw them."""
+        """Recompute the store × month targets for the current inputs and draw them (busy state on the bar)."""
         if self.warehouse is None or not self.period.value or self._busy:
             return self.result
+        with self.bar.busy("widget.busy.computing"):
+            return self._preview()
+
+    def _fmt(self, v: Any) -> str:
+        """A value of the selected KPI: money with currency and two decimals, rates as %."""
+        unit = self.catalog.get(self.kpi.value).unit
+        if unit == "money":
+            return fmt_money(v, self.currency)
+        return f"{float(v):.1%}" if unit in ("pct", "ratio") else f"{float(v):,.2f}"
+
+    def _preview(self) -> pd.DataFrame:
+        self.details.children = ()
         try:
             total = self.top_value()
             base = self._cascade(total)
@@ -241,19 +313,31 @@ class TargetSetting(Panel):
                 df = self._reweight(base, total, method)
         except (KpiError, _UserInput, ValueError) as exc:
             self.result = pd.DataFrame()
+            self.history = pd.DataFrame()
             self.table.value = ""
-            if isinstance(exc, KpiError):
-                self.status.from_exception(exc, "Cannot cascade: ")
+            self.top_label.value = ""
+            show_figure(self.figure_out, None)  # an error never leaves the previous chart on screen
+            if isinstance(exc, _UserInput):
+                self.status.error(f"{self._t('widget.tgt.cannot_cascade')}: {exc}")
             else:
-                self.status.error(f"Cannot cascade: {exc}")
+                self.status.error(self._t("widget.tgt.cannot_cascade"))
+                self.details.children = (details_accordion("widget.details", [type(exc).__name__, str(exc)],
+                                                           self.lang),)
             return self.result
         self.result = df.reset_index(drop=True)
-        ly = f" (last year {self.last_year_value:,.2f})" if self.last_year_value is not None else ""
-        self.top_label.value = f"Top target: <b>{total:,.2f}</b>{esc(ly)}"
-        self.status.info(f"{len(df)} store × month targets; they sum to {df['value'].sum():,.2f}"
-                         if self.catalog.is_additive(self.kpi.value)
-                         else f"{len(df)} store × month targets (non-additive KPI: each equals the top target)")
-        self.table.value = df_html(self.pivot(), max_rows=40)
+        ly = (self._t("widget.tgt.last_year", value=self._fmt(self.last_year_value))
+              if self.last_year_value is not None else "")
+        self.top_label.value = self._t("widget.tgt.top", value=esc(self._fmt(total)), last_year=esc(ly))
+        self.status.info(self._t("widget.tgt.sum_info", n=len(df), total=self._fmt(df["value"].sum()))
+                         if self.catalog.is_additive(self.kpi.value) else self._t("widget.tgt.copy_info", n=len(df)))
+        p = self.pivot()
+        unit = self.catalog.get(self.kpi.value).unit
+        kind = "money" if unit == "money" else "pct" if unit in ("pct", "ratio") else "num"
+        cols = [c for c in p.columns if c != "store"]
+        heads = {"store": self._t("widget.col.store"), "total": self._t("widget.col.total"),
+                 **{c: str(c) for c in cols if c != "total"}}
+        self.table.value = table_html(p, {"store": "text", **{c: kind for c in cols}}, heads, self.currency,
+                                      self.lang, 40)
         self._load_history()
         show_figure(self.figure_out, self.figure())
         return self.result
@@ -296,11 +380,16 @@ class TargetSetting(Panel):
         for s in sorted(self.result["entity_id"].unique()):
             h = self.history[self.history["store_id"] == s] if len(self.history) else pd.DataFrame()
             if len(h):
-                fig.add_trace(go.Scatter(x=h["period"], y=h[k], mode="lines", name=f"{s} actual"))
+                fig.add_trace(go.Scatter(x=h["period"], y=h[k], mode="lines", name=self._t("widget.tgt.actual", store=s)))
             t = self.result[self.result["entity_id"] == s]
-            fig.add_trace(go.Bar(x=t["period"], y=t["value"], name=f"{s} target", opacity=0.75))
+            fig.add_trace(go.Bar(x=t["period"], y=t["value"], name=self._t("widget.tgt.target", store=s), opacity=0.75))
+        unit = self.catalog.get(k).unit
+        name = self.catalog.name(k, self.lang)
         fig.update_layout(barmode="stack" if self.catalog.is_additive(k) else "group", height=420,
-                          margin={"t": 30, "l": 10, "r": 10, "b": 10}, title=f"{k}: store × month targets vs history")
+                          margin={"t": 40, "l": 10, "r": 10, "b": 10},
+                          title=self._t("widget.tgt.figure_title", kpi=name),
+                          yaxis_title=f"{name} ({self.currency})" if unit == "money" else name,
+                          yaxis_tickformat=".0%" if unit in ("pct", "ratio") else ",.2f")
         return fig
 
     # -- saving ------------------------------------------------------------------------------
@@ -327,25 +416,28 @@ class TargetSetting(Panel):
         """Problems with the inputs that no cascade can fix (shown instead of saving)."""
         out = []
         if self.entity_kind.value != "company" and not self.entity_id.value:
-            out.append(f"choose a {self.entity_kind.value} id")
+            out.append(self._t("widget.tgt.choose_id", kind=self._t(f"widget.tgt.entity.{self.entity_kind.value}")))
         if not self.period.value:
-            out.append("choose a period")
+            out.append(self._t("widget.tgt.choose_period"))
         if self.mode.value == "absolute" and not math.isfinite(float(self.value.value)):
-            out.append("the top target must be a number")
+            out.append(self._t("widget.tgt.not_number"))
         return out
 
     def save(self) -> bool:
         """Upsert this panel's targets into the file (validated first; nothing written if invalid)."""
-
-
         if self.warehouse is None:
-            self.status.error("No warehouse: run `make demo` first.")
+            self.status.error(self._t("widget.tgt.no_warehouse"))
             return False
         issues = self.input_issues()
         if not issues and self.preview().empty:
-            issues = [self.status.text or "the preview has no targets"] + self.status.issues
+            issues = [self.status.text or self._t("widget.tgt.no_preview")] + self.status.issues
+        with self.bar.busy("widget.busy.saving"):
+            return self._save(issues)
+
+    def _save(self, issues: list[str]) -> bool:
+        self.details.children = ()
         if issues:
-            self.status.error("Not saved: fix the inputs first", issues)
+            self.status.error(self._t("widget.tgt.fix_inputs"), issues)
             return False
         new = self.entries()
         try:  # the file is written by its spec: validated (model and references), round-trip, atomic
@@ -354,17 +446,17 @@ class TargetSetting(Panel):
             kept = [t for t in current.targets if not str(t.note).startswith(tag)]
             added = [targets_spec.Target.model_validate(e) for e in new]
             targets_spec.save(current.model_copy(update={"targets": kept + added}), self.path)
-        except ValidationError as err:
-            self.status.error(f"Not saved: {self.path.name} would be invalid",
-                              format_validation_error(self.path.name, err))
+        except (ValidationError, KpiError) as exc:
+            if isinstance(exc, ValidationError):
+                lines = format_validation_error(self.path.name, exc)
+            else:
+                lines = list(getattr(exc, "issues", None) or []) or [str(exc)]
+            head = "widget.tgt.invalid_file" if isinstance(exc, (ValidationError, ConfigError)) else "widget.tgt.not_saved"
+            self.status.error(self._t(head))
+            self.details.children = (details_accordion("widget.details", [str(self.path), *lines], self.lang),)
             return False
-        except ConfigError as exc:
-            self.status.error(f"Not saved: {self.path.name} would be invalid", exc.issues or [str(exc)])
-            return False
-        except KpiError as exc:
-            self.status.from_exception(exc, "Not saved: ")
-            return False
-        self.status.ok(f"Saved {len(new)} target(s) to {self.path} (run `kpi compute` to evaluate them).")
+        self.status.ok(self._t("widget.tgt.saved", n=len(new), name=self.path.stem))
+        self.details.children = (details_accordion("widget.details", [str(self.path), "kpi compute"], self.lang),)
         return True
 
 

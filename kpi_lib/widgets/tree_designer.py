@@ -8,7 +8,7 @@ kept, no edit = no write). The editor holds the whole ``KpiTree`` model, so ever
 with the engine's formula parser as they are typed and saved to parameters/kpis.yaml only after the
 catalog built with them passes ``definitions.build_catalog``.
 
-Size (≈600 lines): one panel — node editor, custom KPI editor, thresholds, drawing and save share the
+Size (≈720 lines): one panel — node editor, custom KPI editor, thresholds, drawing and save share the
 edited tree; validation and saving are kpi_lib.tree and kpi_lib.spec.
 """
 
@@ -29,6 +29,7 @@ from ..config import format_validation_error, workbench
 from ..definitions import build_catalog, load_catalog
 from ..errors import ConfigError, DefinitionError, KpiError
 from ..formula import names, parse
+from ..labels import label
 from ..spec import kpis as kpis_spec
 from ..spec import targets as targets_spec
 from ..spec import tree as tree_spec
@@ -38,10 +39,11 @@ from .common import (
     STATUS_COLORS,
     Panel,
     StatusBox,
+    details_accordion,
     diff_html,
     esc,
     headless,
-    issues_html,
+    language_toggle,
     message_html,
     open_warehouse,
     show_figure,
@@ -52,8 +54,8 @@ from .data import reference_frame
 LAYERS = ["top", "middle", "execution"]
 RELATIONS = ["additive", "multiplicative", "ratio_numerator", "ratio_denominator", "informational"]
 UNITS = ["money", "count", "pct", "ratio", "days", "hours"]
-NONE = "(root)"
 THRESHOLDS_FILE = "thresholds.yaml"
+DIRECTIONS = ["up", "down"]
 
 
 def tree_yaml(tree: Any) -> str:
@@ -88,41 +90,51 @@ class TreeDesigner(Panel):
         self.node_status: dict[str, str] = self._load_status()
 
         cat = self.catalog()
-        self.kpi = W.Dropdown(options=self._kpi_options(cat), description="KPI", layout=W.Layout(width="340px"))
-        self.parent = W.Dropdown(options=self._parent_options(), description="Parent", layout=W.Layout(width="340px"))
-        self.layer = W.Dropdown(options=LAYERS, value="middle", description="Layer")
-        self.relation = W.Dropdown(options=RELATIONS, value="additive", description="Relation")
-        self.sign = W.Dropdown(options=[("+1", 1), ("−1 (subtracts)", -1)], value=1, description="Sign")
-        self.owner = W.Combobox(options=self._owner_options(), placeholder="team or person id", description="Owner",
-                                ensure_option=False)
-        self.weight = W.BoundedFloatText(value=1.0, min=0.0, max=100.0, step=0.1, description="Weight")
+        self.kpi = W.Dropdown(options=self._kpi_options(cat), layout=W.Layout(width="340px"))
+        self.parent = W.Dropdown(options=self._parent_options(), layout=W.Layout(width="340px"))
+        self.layer = W.Dropdown(options=LAYERS, value="middle")
+        self.relation = W.Dropdown(options=RELATIONS, value="additive")
+        self.sign = W.Dropdown(options=[("+1", 1), ("−1", -1)], value=1)
+        self.owner = W.Combobox(options=self._owner_options(), ensure_option=False)
+        self.weight = W.BoundedFloatText(value=1.0, min=0.0, max=100.0, step=0.1)
         self.saved_thresholds = self._load_thresholds()
         self.pending_thresholds: dict[str, dict[str, float]] = {}
-        self.green = W.BoundedFloatText(value=1.0, min=0.0, max=5.0, step=0.05, description="Green ≥")
-        self.amber = W.BoundedFloatText(value=0.9, min=0.0, max=5.0, step=0.05, description="Amber ≥")
-        self.add_button = W.Button(description="Add node", button_style="success", icon="plus")
-        self.node = W.Dropdown(options=self._node_options(), description="Edit node", layout=W.Layout(width="340px"))
-        self.update_button = W.Button(description="Apply to node", icon="pencil")
-        self.remove_button = W.Button(description="Remove node", button_style="warning", icon="trash")
+        self.green = W.BoundedFloatText(value=1.0, min=0.0, max=5.0, step=0.05)
+        self.amber = W.BoundedFloatText(value=0.9, min=0.0, max=5.0, step=0.05)
+        self.add_button = W.Button(button_style="success", icon="plus")
+        self.node = W.Dropdown(options=self._node_options(), layout=W.Layout(width="340px"))
+        self.update_button = W.Button(icon="pencil")
+        self.remove_button = W.Button(button_style="warning", icon="trash")
 
-        self.custom_id = W.Text(placeholder="e.g. ad_share", description="KPI id")
-        self.custom_zh = W.Text(placeholder="广告销售占比", description="Name zh")
-        self.custom_en = W.Text(placeholder="Ad sales share", description="Name en")
-        self.custom_formula = W.Text(placeholder="ad_sales / gmv", description="Formula", continuous_update=True,
-                                     layout=W.Layout(width="420px"))
-        self.custom_unit = W.Dropdown(options=UNITS, value="pct", description="Unit")
-        self.custom_direction = W.Dropdown(options=[("higher is better", "up"), ("lower is better", "down")],
-                                           value="up", description="Better")
+        self.custom_id = W.Text()
+        self.custom_zh = W.Text()
+        self.custom_en = W.Text()
+        self.custom_formula = W.Text(continuous_update=True, layout=W.Layout(width="420px"))
+        self.custom_unit = W.Dropdown(options=UNITS, value="pct")
+        self.custom_direction = W.Dropdown(options=DIRECTIONS, value="up")
         self.formula_check = W.HTML()
-        self.custom_button = W.Button(description="Add KPI to catalog", icon="check")
+        self.formula_details = W.VBox()
+        self.measures_box = W.VBox()
+        self.custom_button = W.Button(icon="check")
 
+        self.language = language_toggle(self.lang)
+        self.header = W.HTML()
+        self.data_note = W.HTML()
+        self.section_heads = {k: W.HTML() for k in ("add", "edit", "custom", "thresholds")}
         self.outline = W.HTML()
+        self.legend = W.HTML()
         self.figure_out = W.Output()
         self.issues_box = W.HTML()
+        self.issues_details = W.VBox()
+        self.status_details = W.VBox()
         self.diff_box = W.HTML()
-        self.diff_button = W.Button(description="Show diff", icon="columns")
-        self.save_button = W.Button(description="Save tree", button_style="primary", icon="save")
-        self.reload_button = W.Button(description="Discard edits", icon="undo")
+        self.diff_section = W.Accordion(children=[self.diff_box], selected_index=None)
+        self.diff_section.add_class("kpi-details")  # a YAML diff is technical text on purpose
+        self.diff_button = W.Button(icon="columns")
+        self.save_button = W.Button(button_style="primary", icon="save")
+        self.reload_button = W.Button(icon="undo")
+        self._quiet = False
+        self._set_words()
 
         for w, cls in [
             (self.green, "kpi-green"), (self.amber, "kpi-amber"),
@@ -139,8 +151,9 @@ class TreeDesigner(Panel):
         self.add_button.on_click(lambda _b: self._near(self.edit_status, self.add_node))
         self.update_button.on_click(lambda _b: self._near(self.edit_status, self.update_node))
         self.remove_button.on_click(lambda _b: self._near(self.edit_status, self.remove_node))
-        self.node.observe(lambda ch: self.select_node(ch["new"]), names="value")
-        self.kpi.observe(lambda ch: self._show_thresholds(ch["new"]), names="value")
+        self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
+        self.node.observe(lambda ch: self._quiet or self.select_node(ch["new"]), names="value")
+        self.kpi.observe(lambda ch: self._quiet or self._show_thresholds(ch["new"]), names="value")
         self.custom_formula.observe(lambda ch: self.check_formula(ch["new"]), names="value")
         self.custom_button.on_click(lambda _b: self._near(self.custom_status, self.add_custom_kpi))
         self.diff_button.on_click(lambda _b: self._near(self.save_status, self.show_diff))
@@ -148,35 +161,103 @@ class TreeDesigner(Panel):
         self.reload_button.on_click(lambda _b: self._near(self.save_status, self.reload))
 
         editor = W.VBox([
-            W.HTML("<b>Add a node from the catalog</b>"),
+            self.section_heads["add"],
             self.kpi, self.parent, self.layer, self.relation, self.sign, self.owner, self.weight,
-            W.HTML("<small>Status thresholds (achievement ratio) for this KPI:</small>"),
+            self.section_heads["thresholds"],
             W.HBox([self.green, self.amber]),
             W.HBox([self.add_button, self.edit_status.widget]),
-            W.HTML("<b>Edit an existing node</b> (fields above)"),
+            self.section_heads["edit"],
             self.node, W.HBox([self.update_button, self.remove_button]),
-            W.HTML("<b>Define a custom KPI</b>"),
+            self.section_heads["custom"],
             self.custom_id, self.custom_zh, self.custom_en, self.custom_formula, self.formula_check,
+            self.formula_details, self.measures_box,
             self.custom_unit, self.custom_direction, W.HBox([self.custom_button, self.custom_status.widget]),
         ], layout=W.Layout(width="460px"))
-        view = W.VBox([self.figure_out, self.outline], layout=W.Layout(flex="1"))
+        view = W.VBox([self.figure_out, self.legend, self.outline], layout=W.Layout(flex="1"))
         self.widget = W.VBox([
-            W.HTML(f"<h3>KPI tree · {esc(self.path.name)}</h3>"),
-            self._data_note(),
+            W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")),
+            self.data_note,
             W.HBox([editor, view]),
-            self.issues_box,
+            self.issues_box, self.issues_details,
             W.HBox([self.diff_button, self.save_button, self.reload_button, self.save_status.widget]),
-            self.diff_box,
+            self.status_details, self.diff_section,
         ])
         if self.load_error:
-            self.status.error(f"{self.path.name} could not be loaded; showing the default tree", self.load_error)
+            self.status.error(self._t("widget.tree.load_error"))
+            self._details(self.load_error)
         self.refresh()
+
+    # -- language ----------------------------------------------------------------------------
+    def _set_words(self) -> None:
+        """Every control's words in ``self.lang`` (values kept)."""
+        t = self._t
+        self.header.value = f"<h3>{esc(t('widget.tree.title'))}</h3>"
+        self.language.description = t("widget.lang")
+        self.data_note.value = self._data_note()
+        for key, head in (("add", "add_header"), ("edit", "edit_header"), ("custom", "custom_header")):
+            self.section_heads[key].value = f"<b>{esc(t(f'widget.tree.{head}'))}</b>"
+        self.section_heads["thresholds"].value = f"<small>{esc(t('widget.tree.thresholds_hint'))}</small>"
+        for w, key in ((self.kpi, "kpi"), (self.parent, "parent"), (self.layer, "layer"),
+                       (self.relation, "relation"), (self.sign, "sign"), (self.owner, "owner"),
+                       (self.weight, "weight"), (self.green, "green"), (self.amber, "amber"), (self.node, "node"),
+                       (self.custom_id, "custom_id"), (self.custom_zh, "custom_zh"), (self.custom_en, "custom_en"),
+                       (self.custom_formula, "formula"), (self.custom_unit, "unit"),
+                       (self.custom_direction, "direction")):
+            w.description = t(f"widget.tree.{key}")
+        self.owner.placeholder = t("widget.tree.owner_placeholder")
+        self.custom_id.placeholder = t("widget.tree.custom_id_placeholder")
+        self.custom_formula.placeholder = t("widget.tree.formula_placeholder")
+        self.custom_zh.placeholder = t("widget.tree.custom_zh_placeholder")
+        self.custom_en.placeholder = t("widget.tree.custom_en_placeholder")
+        for b, key in ((self.add_button, "add"), (self.update_button, "update"), (self.remove_button, "remove"),
+                       (self.custom_button, "add_kpi"), (self.diff_button, "diff"), (self.save_button, "save"),
+                       (self.reload_button, "discard")):
+            b.description = t(f"widget.tree.{key}")
+        self.diff_section.set_title(0, t("widget.tree.diff_title"))
+        self._quiet = True
+        try:
+            for w, keys, prefix in ((self.layer, LAYERS, "layer"), (self.relation, RELATIONS, "relation"),
+                                    (self.custom_unit, UNITS, "unit"), (self.custom_direction, DIRECTIONS, "direction")):
+                keep = w.value
+                w.options = [(t(f"widget.tree.{prefix}.{k}"), k) for k in keys]
+                w.value = keep
+            keep_s = self.sign.value
+            self.sign.options = [(t("widget.tree.sign.plus"), 1), (t("widget.tree.sign.minus"), -1)]
+            self.sign.value = keep_s
+            keep_k = self.kpi.value
+            self.kpi.options = self._kpi_options(self.catalog())
+            self.kpi.value = keep_k
+            self._refresh_options()
+        finally:
+            self._quiet = False
+        cat = self.catalog()
+        self.measures_box.children = (details_accordion(
+            "widget.tree.measures", ["measures: " + ", ".join(sorted(cat.measures)), "KPIs: " + ", ".join(cat.ids()),
+                                     "e.g. ad_sales / gmv"], self.lang),)
+
+    def set_language(self, lang: str) -> None:
+        """Switch every label, option, header and message between zh and en and redraw."""
+        self.lang = lang
+        if self.language.value != lang:
+            self.language.value = lang
+            return
+        self._set_words()
+        self.refresh()
+
+    def summary(self) -> str:
+        return self._t("widget.tree.summary", n=len(self.tree.nodes))
+
+    def _details(self, lines: list[str]) -> None:
+        """Technical text of the last action (file names, raw messages) in the collapsed details section."""
+        self.status_details.children = (details_accordion("widget.details", [str(self.path), *lines], self.lang),
+                                        ) if lines else ()
 
     def _near(self, box: StatusBox, action: Any) -> Any:
         """Run a button's action with its messages in the status box beside that button."""
         if box is not self.status:
             self.status.clear()
         self.status = box
+        self.status_details.children = ()
         for b in (self.save_status, self.edit_status, self.custom_status):
             if b is not box:
                 b.clear()
@@ -207,27 +288,42 @@ class TreeDesigner(Panel):
             return {}
         return {str(k): str(s) for k, s in zip(df["kpi"], df["status"])}
 
-    def _data_note(self) -> W.HTML:
+    def _data_note(self) -> str:
         if self.warehouse is None:
-            return W.HTML(message_html(
-                "No warehouse yet: nodes are drawn grey. Run `make demo` to color them by last month's status.",
-                "warn"))
+            return message_html(self._t("widget.tree.no_warehouse"), "warn")
         if not self.node_status:
-            return W.HTML(message_html("No status computed yet: run `kpi compute` to color the nodes.", "info"))
-        return W.HTML(message_html("Nodes are colored by the company's status in the latest period.", "info"))
+            return message_html(self._t("widget.tree.no_status"), "info")
+        return message_html(self._t("widget.tree.coloured"), "info")
 
     # -- options -----------------------------------------------------------------------------
     def _kpi_options(self, cat: Any) -> list[tuple[str, str]]:
-        return [(f"{k} · {cat.name(k, self.lang)}", k) for k in cat.ids()]
+        return [(cat.name(k, self.lang), k) for k in cat.ids()]
 
     def _node_ids(self) -> list[str]:
         return [n.id or n.kpi for n in self.tree.nodes]
 
+    def _kpi_name(self, kpi: str) -> str:
+        cat = self.catalog()
+        return cat.name(kpi, self.lang) if kpi in cat.kpis else kpi
+
+    def node_label(self, node_id: str) -> str:
+        """A node as people name it: its KPI's name, with its parent's when the KPI appears twice in the tree."""
+        i = self._find(node_id)
+        if i is None:
+            return node_id
+        n = self.tree.nodes[i]
+        name = self._kpi_name(n.kpi)
+        if sum(1 for m in self.tree.nodes if m.kpi == n.kpi) > 1 and n.parent:
+            j = self._find(n.parent)
+            parent = self._kpi_name(self.tree.nodes[j].kpi) if j is not None else n.parent
+            return self._t("widget.tree.under", name=name, parent=parent)
+        return name
+
     def _parent_options(self) -> list[tuple[str, str]]:
-        return [(NONE, "")] + [(i, i) for i in self._node_ids()]
+        return [(self._t("widget.tree.root"), "")] + [(self.node_label(i), i) for i in self._node_ids()]
 
     def _node_options(self) -> list[tuple[str, str]]:
-        return [("—", "")] + [(i, i) for i in self._node_ids()]
+        return [("—", "")] + [(self.node_label(i), i) for i in self._node_ids()]
 
     def _owner_options(self) -> list[str]:
         out: list[str] = []
@@ -279,7 +375,7 @@ class TreeDesigner(Panel):
             n += 1
         self.tree.nodes.append(self._node_from_fields(node_id if node_id != kpi_id else None, kpi_id))
         self._record_thresholds(kpi_id)
-        self.status.info(f"Added node {node_id} (not saved yet).")
+        self.status.info(self._t("widget.tree.added", name=self.node_label(node_id)))
         self.refresh()
         self.node.value = node_id
         return node_id
@@ -304,24 +400,26 @@ class TreeDesigner(Panel):
         node_id = node_id or self.node.value
         i = self._find(node_id) if node_id else None
         if i is None:
-            self.status.error("Choose a node to edit first.")
+            self.status.error(self._t("widget.tree.choose_node"))
             return
         old = self.tree.nodes[i]
         self.tree.nodes[i] = self._node_from_fields(old.id, str(self.kpi.value))
         self._record_thresholds(str(self.kpi.value))
-        self.status.info(f"Updated node {node_id} (not saved yet).")
+        self.status.info(self._t("widget.tree.updated", name=self.node_label(node_id)))
         self.refresh()
 
     def remove_node(self, node_id: str | None = None) -> None:
         node_id = node_id or self.node.value
         i = self._find(node_id) if node_id else None
         if i is None:
-            self.status.error("Choose a node to remove first.")
+            self.status.error(self._t("widget.tree.choose_node"))
             return
+        name = self.node_label(node_id)
         del self.tree.nodes[i]
-        orphans = [n.id or n.kpi for n in self.tree.nodes if n.parent == node_id]
-        note = f"; its children {', '.join(orphans)} now name a missing parent" if orphans else ""
-        self.status.info(f"Removed node {node_id} (not saved yet){note}.")
+        orphans = [self._kpi_name(n.kpi) for n in self.tree.nodes if n.parent == node_id]
+        note = self._t("widget.tree.orphans", names="、".join(orphans) if self.lang == "zh" else ", ".join(orphans)
+                       ) if orphans else ""
+        self.status.info(self._t("widget.tree.removed", name=name) + note)
         self.refresh()
 
     def reload(self) -> None:
@@ -329,7 +427,7 @@ class TreeDesigner(Panel):
 
         self.tree = tree_mod.load_tree(self.path if self.path.is_file() else None)
         self.saved_text = self._saved_text()
-        self.status.info("Edits discarded.")
+        self.status.info(self._t("widget.tree.discarded"))
         self.refresh()
 
     # -- custom KPIs -------------------------------------------------------------------------
@@ -339,19 +437,24 @@ class TreeDesigner(Panel):
         text = self.custom_formula.value if text is None else text
         kid = self.custom_id.value.strip() or "custom"
         issues: list[str] = []
+        self.formula_details.children = ()
         if not text.strip():
             self.formula_check.value = ""
-            return ["formula is empty"]
+            return [self._t("widget.tree.formula_empty")]
         try:
             parse(text, kid)
             cat = self.catalog()
             known = set(cat.ids()) | set(cat.measures)
             unknown = sorted(n for n in names(text, kid) if n not in known)
-            if unknown:
-                issues.append(f"unknown measure or KPI: {', '.join(unknown)}")
+            if unknown:  # the user's own words, echoed so they can find the typo
+                issues.append(self._t("widget.tree.formula_unknown", names=", ".join(unknown)))
+                self.formula_check.value = message_html(issues[-1], "error")
         except KpiError as exc:
             issues.append(str(exc))
-        self.formula_check.value = issues_html(issues) if issues else message_html("✔ formula is valid", "ok")
+            self.formula_check.value = message_html(self._t("widget.tree.formula_invalid"), "error")
+            self.formula_details.children = (details_accordion("widget.details", [str(exc)], self.lang),)
+        if not issues:
+            self.formula_check.value = message_html(self._t("widget.tree.formula_ok"), "ok")
         return issues
 
     def custom_spec(self) -> dict[str, Any]:
@@ -375,16 +478,15 @@ class TreeDesigner(Panel):
             else:
                 _save_kpi_spec(spec, kpis_path)
         except (KpiError, ValueError) as exc:
-            if isinstance(exc, KpiError):
-                self.status.from_exception(exc, "KPI not added: ")
-            else:
-                self.status.error("KPI not added", [str(exc)])
+            self.status.error(self._t("widget.tree.kpi_not_added"), _lines(exc), show_issues=False)
+            self._details([str(kpis_path), *_lines(exc)])
             return False
         cat = self.catalog()
         keep = self.kpi.value
         self.kpi.options = self._kpi_options(cat)
         self.kpi.value = spec["id"] if spec["id"] in cat.ids() else keep
-        self.status.ok(f"KPI {spec['id']} saved to {kpis_path.name}; add it to the tree with 'Add node'.")
+        self.status.ok(self._t("widget.tree.kpi_added", name=cat.name(spec["id"], self.lang)))
+        self._details([str(kpis_path)])
         self.refresh()
         return True
 
@@ -412,7 +514,8 @@ class TreeDesigner(Panel):
 
     def show_diff(self) -> str:
         d = self.diff()
-        self.diff_box.value = diff_html(d)
+        self.diff_box.value = diff_html(d, self.lang)
+        self.diff_section.selected_index = 0  # opened by the user's click
         return d
 
     def save(self) -> bool:
@@ -421,7 +524,8 @@ class TreeDesigner(Panel):
         issues = self.validate()
         self.show_diff()
         if any(getattr(i, "code", "") == "thresholds" for i in issues):
-            self.status.error("Not saved: fix the thresholds first", self.issue_lines())
+            self.status.error(self._t("widget.tree.fix_thresholds"), self.issue_lines(), show_issues=False)
+            self._details(self.issue_lines())
             self._show_issues()
             return False
         try:
@@ -429,14 +533,16 @@ class TreeDesigner(Panel):
             written = save_tree_roundtrip(self.tree, self.path)
             th_note = self._write_thresholds(prepared)
             if not written and not th_note:
-                self.status.info(f"No changes: {self.path.name} left as it was.")
+                self.status.info(self._t("widget.tree.no_changes"))
                 return True
         except KpiError as exc:
-            self.status.from_exception(exc, "Not saved: ")
+            self.status.error(self._t("widget.tree.not_saved"), _lines(exc), show_issues=False)
+            self._details(_lines(exc))
             self._show_issues()
             return False
         self.saved_text = self._saved_text()
-        self.status.ok(f"Saved {len(self.tree.nodes)} nodes to {self.path}.{th_note}")
+        self.status.ok(self._t("widget.tree.saved", n=len(self.tree.nodes)) + th_note)
+        self._details([f"targets/{THRESHOLDS_FILE}"] if th_note else [])
         self.refresh()
         return True
 
@@ -485,7 +591,7 @@ class TreeDesigner(Panel):
         n = len(self.pending_thresholds)
         self.saved_thresholds = self._load_thresholds()
         self.pending_thresholds = {}
-        return f" Thresholds of {n} KPI(s) saved to targets/{THRESHOLDS_FILE}."
+        return self._t("widget.tree.thresholds_saved", n=n)
 
     # -- drawing -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -493,6 +599,7 @@ class TreeDesigner(Panel):
         self.validate()
         self._show_issues()
         self.outline.value = self.outline_html()
+        self.legend.value = self.legend_html()
         if not headless():
             show_figure(self.figure_out, self.figure())
         if self.diff_box.value:
@@ -500,10 +607,15 @@ class TreeDesigner(Panel):
 
     def _show_issues(self) -> None:
         lines = self.issue_lines()
-        self.issues_box.value = (
-            issues_html(lines, f"{len(lines)} validation issue(s): the tree cannot be saved until they are fixed")
-            if lines else message_html("✔ the tree is valid", "ok")
-        )
+        self.issues_box.value = (message_html(self._t("widget.tree.invalid", n=len(lines)), "error") if lines
+                                 else message_html(self._t("widget.tree.valid"), "ok"))
+        self.issues_details.children = (details_accordion("widget.details", lines, self.lang),) if lines else ()
+
+    def legend_html(self) -> str:
+        """What the node colours mean (the status words of the label catalog)."""
+        items = "".join(f'<span style="margin-right:12px"><span style="color:{STATUS_COLORS.get(k, STATUS_COLORS[None])}">'
+                        f'●</span> {esc(label(f"status.{k}", self.lang))}</span>' for k in ("green", "amber", "red", "none"))
+        return f'<div style="font-size:12px"><b>{esc(self._t("widget.tree.legend"))}</b>: {items}</div>'
 
     def _children(self) -> dict[str, list[Any]]:
         kids: dict[str, list[Any]] = {}
@@ -533,11 +645,13 @@ class TreeDesigner(Panel):
                 seen.add(nid)
                 color = STATUS_COLORS.get(self.node_status.get(n.kpi), STATUS_COLORS[None])
                 sign = "−" if int(n.sign) < 0 else ""
-                owner = f" · {esc(n.owner)}" if n.owner else ""
+                owner = f" · {esc(self._t('widget.tree.owner'))} {esc(n.owner)}" if n.owner else ""
+                info = self._t("widget.tree.outline_info", layer=self._t(f"widget.tree.layer.{n.layer}"),
+                               relation=sign + self._t(f"widget.tree.relation.{n.relation}"), weight=f"{n.weight:g}")
                 lines.append(
                     f'<div style="margin-left:{depth * 18}px" data-node="{esc(nid)}">'
-                    f'<span style="color:{color}">●</span> <b>{esc(nid)}</b> {esc(name(n.kpi))} '
-                    f'<small>({esc(n.layer)}, {sign}{esc(n.relation)}, w={n.weight:g}{owner})</small></div>'
+                    f'<span style="color:{color}">●</span> <b>{esc(name(n.kpi))}</b> '
+                    f'<small>（{esc(info)}{owner}）</small></div>'
                 )
                 walk(nid, depth + 1)
 
@@ -546,10 +660,10 @@ class TreeDesigner(Panel):
         for n in stray:
             nid = n.id or n.kpi
             seen.add(nid)
-            lines.append(f'<div data-node="{esc(nid)}" style="color:#b3261e">● <b>{esc(nid)}</b> '
-                         f'(parent {esc(n.parent)} not in the tree)</div>')
+            lines.append(f'<div data-node="{esc(nid)}" style="color:#b3261e">● <b>{esc(name(n.kpi))}</b> '
+                         f'{esc(self._t("widget.tree.stray"))}</div>')
             walk(nid, 1)
-        return '<div style="font-family:monospace;font-size:13px">' + "".join(lines) + "</div>"
+        return '<div style="font-size:13px;line-height:1.5">' + "".join(lines) + "</div>"
 
     def figure(self) -> Any:
         """A plotly sunburst of the tree colored by status (None when the tree has a cycle)."""
@@ -559,12 +673,14 @@ class TreeDesigner(Panel):
             return None
         parents = [(n.parent if n.parent in ids else "") for n in self.tree.nodes]
         colors = [STATUS_COLORS.get(self.node_status.get(n.kpi), STATUS_COLORS[None]) for n in self.tree.nodes]
+        hover = [self._t("widget.tree.outline_info", layer=self._t(f"widget.tree.layer.{n.layer}"),
+                         relation=self._t(f"widget.tree.relation.{n.relation}"), weight=f"{n.weight:g}")
+                 + (f" · {self._t('widget.tree.owner')} {n.owner}" if n.owner else "") for n in self.tree.nodes]
         fig = go.Figure(go.Sunburst(
-            ids=ids, labels=ids, parents=parents, marker={"colors": colors},
-            hovertext=[f"{n.relation}, owner {n.owner or '—'}, weight {n.weight:g}" for n in self.tree.nodes],
-            branchvalues="remainder", maxdepth=4,
+            ids=ids, labels=[self._kpi_name(n.kpi) for n in self.tree.nodes], parents=parents,
+            marker={"colors": colors}, hovertext=hover, hoverinfo="label+text", branchvalues="remainder", maxdepth=4,
         ))
-        fig.update_layout(margin={"t": 10, "l": 10, "r": 10, "b": 10}, height=420)
+        fig.update_layout(margin={"t": 40, "l": 10, "r": 10, "b": 10}, height=440, title=self._t("widget.tree.figure_title"))
         return fig
 
 
