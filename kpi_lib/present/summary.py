@@ -236,6 +236,25 @@ def scorecard_summary(card: Any, lines: pd.DataFrame | None, ctx: Any, status: p
     return summary_block(([first] if first else []) + rest[:MAX_SENTENCES - 1], ctx)
 
 
+def _fee_sentence(stmt: Mapping[str, Any], total: float, m: Any, ctx: Any) -> str:
+    """The fee due: the statement's subtotal, tax (when the contract sets one), total due and due date."""
+    lang, src = ctx.lang, "settlement.settle"
+    record_figure(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
+    tax = stmt.get("tax") or None
+    due_total = float(stmt.get("total_due") or total)
+    record_figure(ctx, "fee_total_due", due_total, unit="money", basis=None, source=src, converted=False)
+    if tax:
+        amount = float(tax.get("amount") or 0)
+        record_figure(ctx, "fee_tax", amount, unit="money", basis=None, source=src, converted=False)
+        name = tax.get("label_en" if lang == "en" else "label_zh") or label("settlement.tax_default", lang)
+        key = "summary.contract_fee_tax_included" if tax.get("fees_are") == "gross" else "summary.contract_fee_tax"
+        text = label(key, lang).format(subtotal=m(total), tax=name, tax_amount=m(amount), total=m(due_total))
+    else:
+        text = label("summary.contract_fee", lang).format(total=m(due_total))
+    due = (stmt.get("payment") or {}).get("due_date")
+    return label("summary.contract_due", lang).format(sentence=text, due=due) if due else text
+
+
 def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) -> str:
     """The settlement's summary: net GMV against target, the fee due, the exit clause; incomplete data."""
     lang = ctx.lang
@@ -260,8 +279,7 @@ def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) ->
             else:
                 out.append(label("summary.contract_gmv_no_target", lang).format(net=m(net)))
         if total is not None:
-            record_figure(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
-            out.append(label("summary.contract_fee", lang).format(total=m(total)))
+            out.append(_fee_sentence(stmt, total, m, ctx))
         ex = stmt.get("exit_clause") or {}
         if ex.get("defined"):
             key = "summary.exit_triggered" if ex.get("triggered") else (
