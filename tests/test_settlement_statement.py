@@ -256,3 +256,33 @@ def test_kpi_settle_json_carries_the_document_totals(wh) -> None:
     bad = CliRunner().invoke(app, ["settle", "--contract", "C-NET", "--period", "2026-11",
                                    "--warehouse", str(wh.path), "--issued", "5.12.2026"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_fee_lines_and_models_carry_the_contract_s_own_names(wh) -> None:
+    st = settle("C-OLD", "2026-11", warehouse=wh, issued=ISSUED).to_dict()
+    st["terms"]["fee"]["labels"] = {"base": {"label_zh": "月度服务费", "label_en": "Monthly retainer"},
+                                    "performance": {"label_zh": "达成奖励", "label_en": "Achievement bonus"}}
+    assert [r[0] for r in _rows(p.settlement_section(st, Ctx("zh", "C-OLD", "Old style")))[1:3]] == ["月度服务费", "达成奖励"]
+    assert [r[0] for r in _rows(p.settlement_section(st, Ctx("en", "C-OLD", "Old style")))[1:3]] == [
+        "Monthly retainer", "Achievement bonus"]
+    # without labels: the catalog's names
+    del st["terms"]["fee"]["labels"]
+    assert [r[0] for r in _rows(p.settlement_section(st, Ctx("en", "C-OLD", "Old style")))[1:3]] == [
+        "Base fee", "Performance fee"]
+
+
+def test_demo_contracts_show_both_cases() -> None:
+    """The shipped contracts.yaml: C-001 a zh provider with 6 % VAT on top, due 30 days after the period;
+    C-002 an en provider without tax, due 14 days after issue; both with full party blocks."""
+    root = Path(__file__).resolve().parents[1]
+    cs = {c.id: c for c in load_contracts(root / "parameters" / "contracts.yaml")}
+    a, b = cs["C-001"], cs["C-002"]
+    assert a.tax is not None and a.tax.rate == D("0.06") and a.tax.fees_are == "net" and b.tax is None
+    assert (a.payment.terms_days, a.payment.due_from) == (30, "period_end")
+    assert (b.payment.terms_days, b.payment.due_from) == (14, "issue_date")
+    for c in (a, b):
+        for party in (c.provider_party, c.client_party):
+            # an unquoted '#' in YAML starts a comment: the address would end early, at a comma
+            assert party and party.legal_name and party.address and not party.address.rstrip().endswith(",")
+            assert party.signatory and party.tax_id
+        assert c.reference and c.payment.account_no

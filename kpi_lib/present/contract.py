@@ -94,12 +94,21 @@ def _money_rows(stmt: Mapping[str, Any], m: Any, lang: str) -> list[tuple[str, s
             ("total-due", total, t("settlement.total_formula_net", lang).format(tax=name), m(due))]
 
 
+def _line_name(name: Any, fee: Mapping[str, Any], lang: str) -> str:
+    """A fee line's name: the contract's own (``fee.labels``; a commission line is the performance line) when
+    the file gives one, else the catalog's."""
+    labels = fee.get("labels") or {}
+    own = labels.get(str(name)) or (labels.get("performance") if name == "commission" else None) or {}
+    text = own.get("label_en" if lang == "en" else "label_zh")
+    return str(text) if text else fee_line_name(name, lang)
+
+
 def _fee_table(stmt: Mapping[str, Any], k: Mapping[str, Any], m: Any, lang: str) -> str:
     fee = (stmt.get("terms") or {}).get("fee") or {}
     raw = list(stmt.get("fee_lines", []))
     head = (f'<thead><tr><th>{esc(t("settlement.fee_line", lang))}</th><th>{esc(t("settlement.formula", lang))}</th>'
             f'<th class="num">{esc(t("settlement.amount", lang))}</th></tr></thead>')
-    body = "".join(f'<tr><td>{esc(fee_line_name(ln.get("name"), lang))}</td>'
+    body = "".join(f'<tr><td>{esc(_line_name(ln.get("name"), fee, lang))}</td>'
                    f'<td>{esc(fee_formula(ln, fee, k, raw, lang, m))}</td>'
                    f'<td class="num">{esc(m(_num(ln.get("amount"))))}</td></tr>' for ln in raw)
     foot = "".join(f'<tr class="{cls}"><th>{esc(lab)}</th><td>{esc(how)}</td><td class="num">{esc(amt)}</td></tr>'

@@ -265,7 +265,8 @@ def exit_clause_sentence(ex: Mapping[str, Any] | None, lang: str) -> str:
     if not ex or not ex.get("defined"):
         return label("exit.none", lang)
     state = label("exit.triggered" if ex.get("triggered") else "exit.not_triggered", lang)
-    return label("exit.sentence", lang).format(periods=ex.get("periods"), below=fmt_pct(_d(ex.get("below")), 0),
+    key = "exit.sentence" if int(ex.get("consecutive_below") or 0) > 0 else "exit.sentence_clear"
+    return label(key, lang).format(periods=ex.get("periods"), below=fmt_pct(_d(ex.get("below")), 0),
                                                run=ex.get("consecutive_below", 0), state=state)
 
 

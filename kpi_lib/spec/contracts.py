@@ -77,6 +77,8 @@ FeeItem = Literal["fixed", "base", "performance", "cap", "floor"]
 
 class FeeModel(StrictModel):
     name: str | None = Field(None, description="label for comparisons")
+    label_zh: str | None = Field(None, description="the model's name on Chinese pages (default: name)")
+    label_en: str | None = Field(None, description="the model's name on English pages (default: name)")
     labels: dict[FeeItem, ItemLabel] = Field(
         default_factory=dict, description="zh/en names of the statement lines (fixed, base, performance, cap, floor)")
     model: Literal["fixed", "base_plus_performance", "commission"]
