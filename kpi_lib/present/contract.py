@@ -55,13 +55,12 @@ def _in_lang(d: Mapping[str, Any] | None, key: str, lang: str) -> str:
 def _party_block(role: str, party: Mapping[str, Any] | None, fallback: str, lang: str) -> str:
     rows = [f'<p class="party-role">{esc(t(f"settlement.{role}", lang))}</p>',
             f'<p class="party-name">{esc(party_name(party, fallback, lang))}</p>']
+    labelled = t("punct.labelled", lang)
     addr = _in_lang(party, "address", lang)
     if addr:
-        rows.append(f'<p>{esc(t("settlement.address", lang))}：{esc(addr)}</p>' if lang == "zh"
-                    else f'<p>{esc(t("settlement.address", lang))}: {esc(addr)}</p>')
+        rows.append(f'<p>{esc(labelled.format(label=t("settlement.address", lang), value=addr))}</p>')
     if party and party.get("tax_id"):
-        sep = "：" if lang == "zh" else ": "
-        rows.append(f'<p>{esc(t("settlement.tax_id", lang))}{sep}{esc(party["tax_id"])}</p>')
+        rows.append(f'<p>{esc(labelled.format(label=t("settlement.tax_id", lang), value=party["tax_id"]))}</p>')
     return f'<div class="party">{"".join(rows)}</div>'
 
 

@@ -34,7 +34,7 @@ MAX_SENTENCES = 5
 
 
 def _sep(lang: str) -> str:
-    return "、" if lang == "zh" else ", "
+    return label("punct.list", lang)
 
 
 def _row_map(status: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
@@ -68,7 +68,7 @@ def _headline(rows: Mapping[str, Mapping[str, Any]], ctx: Any, kpis: Sequence[st
             break
     if not parts:
         return None
-    return label("summary.headline", lang).format(period=ctx.period, items=("；" if lang == "zh" else "; ").join(parts))
+    return label("summary.headline", lang).format(period=ctx.period, items=label("punct.clause", lang).join(parts))
 
 
 def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
@@ -94,14 +94,13 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
 
     def item(r: Mapping[str, Any]) -> str:
         record_figure(ctx, f'{rk}:driver:{r["kpi"]}', r["contribution"], unit=unit, basis=None, source="summary.attribution")
-        return f'{r["name"]}（{_signed(r["contribution"], unit, ctx)}）' if lang == "zh" else \
-            f'{r["name"]} ({_signed(r["contribution"], unit, ctx)})'
+        return label("punct.paren", lang).format(text=r["name"], note=_signed(r["contribution"], unit, ctx))
 
     text = label("summary.moved_up" if delta > 0 else "summary.moved_down", lang).format(
         kpi=root["name"], delta=_signed(delta, unit, ctx), drivers=_sep(lang).join(item(r) for r in same.to_dict("records")))
     if len(against):
         text += label("summary.against", lang).format(driver=item(against.iloc[0].to_dict()))
-    return text + ("。" if lang == "zh" else ".")
+    return text + label("punct.end", lang)
 
 
 def _signed(v: Any, unit: str, ctx: Any) -> str:
@@ -163,8 +162,8 @@ def _incomplete(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 4) -
     groups: dict[tuple[int, int], list[str]] = {}
     for r in partial:
         groups.setdefault((int(r["stores_covered"]), int(r["stores_total"])), []).append(str(r["name"]))
-    items = ("；" if lang == "zh" else "; ").join(
-        f"{_sep(lang).join(n[:top])}{'…' if len(n) > top else ''}" + (f"（{c}/{tot}）" if lang == "zh" else f" ({c}/{tot})")
+    items = label("punct.clause", lang).join(
+        label("punct.paren", lang).format(text=f"{_sep(lang).join(n[:top])}{'…' if len(n) > top else ''}", note=f"{c}/{tot}")
         for (c, tot), n in groups.items())
     return label("summary.partial", lang).format(items=items, why=why)
 
@@ -225,7 +224,7 @@ def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | Non
             record_figure(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
                  source="scorecard")
             text += label("summary.lowest", lang).format(kpi=low["name"], payout=fmt_pct(float(low["payout_pct"]) / 100))
-    return text + ("。" if lang == "zh" else ".")
+    return text + label("punct.end", lang)
 
 
 def scorecard_summary(card: Any, lines: pd.DataFrame | None, ctx: Any, status: pd.DataFrame | None = None,

@@ -184,7 +184,7 @@ def fee_line_name(name: Any, lang: str) -> str:
 
 
 def _tiers_text(tiers: list[Mapping[str, Any]], money_tiers: bool, m: Any, lang: str) -> str:
-    sep = "；" if lang == "zh" else "; "
+    sep = label("punct.clause", lang)
     return sep.join(label("fee.tier_from", lang).format(**{"from": m(_d(t.get("from"))) if money_tiers
                                                              else fmt_pct(_d(t.get("from")), 0),
                                                              "rate": fmt_pct(_d(t.get("rate")), 1)})
