@@ -31,6 +31,7 @@ __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary',
 
 HEADLINE_KPIS = ("gmv", "net_profit", "net_margin")
 MAX_SENTENCES = 5
+MATERIAL = 0.05  # a driver named in the summary moves the figure by at least this share of its change
 
 
 def _sep(lang: str) -> str:
@@ -89,6 +90,8 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
     record_figure(ctx, f"{rk}:change_abs", delta, unit=unit, basis=None, source="summary.attribution")
     same = kids[(kids["contribution"] * math.copysign(1, delta)) > 0]
     same = same.reindex(same["contribution"].abs().sort_values(ascending=False).index).head(top)
+    # a second driver only when it matters (≥ 5 % of the move): "+¥5 from overheads" beside +¥2.1M reads as noise
+    same = same[(same["contribution"].abs() >= MATERIAL * abs(delta)) | (same.index == same.index[0])] if len(same) else same
     against = kids[(kids["contribution"] * math.copysign(1, delta)) < 0]
     against = against.reindex(against["contribution"].abs().sort_values(ascending=False).index).head(1)
 
@@ -97,7 +100,7 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
         return label("punct.paren", lang).format(text=r["name"], note=_signed(r["contribution"], unit, ctx))
 
     text = label("summary.moved_up" if delta > 0 else "summary.moved_down", lang).format(
-        kpi=root["name"], delta=_signed(delta, unit, ctx), drivers=_sep(lang).join(item(r) for r in same.to_dict("records")))
+        kpi=root["name"], delta=_signed(abs(delta), unit, ctx).lstrip("+"), drivers=_sep(lang).join(item(r) for r in same.to_dict("records")))
     if len(against):
         text += label("summary.against", lang).format(driver=item(against.iloc[0].to_dict()))
     return text + label("punct.end", lang)
