@@ -181,6 +181,7 @@ table.fee-lines tfoot th,table.fee-lines tfoot td{border-bottom:1px solid #e2e8f
 table.fee-lines tfoot tr.subtotal>*{border-top:2px solid #a0aec0}
 table.fee-lines tfoot tr.total-due>*{font-weight:700;font-size:14px;border-top:2px solid #2d3748;border-bottom:3px double #2d3748}
 p.command code{background:#edf2f7;padding:2px 6px;border-radius:4px;font-size:12px}
+table.fee-lines th.num{text-align:right}
 .sign-off{display:flex;gap:40px;margin:12px 0 8px}.sign-party{flex:1}
 .sign-row{display:flex;align-items:flex-end;gap:8px;margin:16px 0 0}.sign-label{width:42%;color:#4a5568;font-size:12px}
 .sign-line{flex:1;border-bottom:1px solid #4a5568;min-height:24px;font-size:13px}
@@ -189,7 +190,8 @@ p.command code{background:#edf2f7;padding:2px 6px;border-radius:4px;font-size:12
 @media print{
  body{background:#fff;font-size:11px}main.report{max-width:none;padding:0;margin:0}
  nav.toc{display:none}h2.section{break-before:page;page-break-before:always;margin-top:0}
- h1.report-title+p.subtitle~h2.section:first-of-type,section.summary+h2.section{break-before:auto}
+ h1.report-title+p.subtitle~h2.section:first-of-type,section.summary+h2.section,section.summary h2.section,
+ div.cell:has(section.summary)+div.cell h2.section:first-of-type{break-before:auto;page-break-before:auto}
  h2,h3{break-after:avoid;page-break-after:avoid}
  table,figure.chart-box,.chart-empty,.cards,section.summary,.sign-off,.sign-off-block,.parties,.statement-head{
   break-inside:avoid;page-break-inside:avoid}
@@ -198,6 +200,8 @@ p.command code{background:#edf2f7;padding:2px 6px;border-radius:4px;font-size:12
  .chart{min-height:0}a{color:inherit;text-decoration:none}
  .badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  footer.report-footer{break-before:page}
+ .party{font-size:10.5px}.party-name{font-size:12px}p.note,p.empty,p.unavailable{font-size:10.5px}
+ .sign-line{font-size:11px}table.fee-lines tfoot tr.total-due>*{font-size:12px}
 }
 """
 
