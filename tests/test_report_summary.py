@@ -49,3 +49,18 @@ def test_a_material_second_driver_is_named() -> None:
     # overheads +60 000 is 8 % of the move (≥ 5 %): named after net sales
     text = summary._drivers(attribution(60_000.0), Ctx())
     assert "mainly from Net sales (+¥2,149,440), Overheads (+¥60,000);" in text
+
+
+class Card:
+    def __init__(self, total: float, bonus: float) -> None:
+        self.total, self.bonus = total, bonus
+
+
+def test_score_sentence_names_the_lowest_line_only_when_lines_differ() -> None:
+    lines = pd.DataFrame({"kpi": ["gmv", "net_profit", "late"], "name": ["GMV", "Net profit", "Late rate"],
+                          "weight": [40, 60, 0], "payout_pct": [150.0, 150.0, 0.0]})
+    # both weighted lines at the 150 % cap (the zero-weight line does not count): no "lowest"
+    assert summary.score_sentence(Card(150.0, 18000.0), lines, Ctx()) == \
+        "Score this period 150.0 / 100, bonus ¥18,000.00."
+    lines.loc[1, "payout_pct"] = 80.0
+    assert summary.score_sentence(Card(92.0, 11040.0), lines, Ctx()).endswith("Net profit (80.0%).")

@@ -222,7 +222,8 @@ def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | Non
         text += label("summary.bonus", lang).format(bonus=fmt_money(float(card.bonus) / ctx.fx, ctx.currency, lang, 2))
     if lines is not None and len(lines) and "payout_pct" in lines:
         weighted = lines[(lines["weight"] > 0) & lines["payout_pct"].notna()]
-        if len(weighted):
+        # "the lowest" only when the lines differ: every line at the 150 % cap has no lowest worth naming
+        if len(weighted) and weighted["payout_pct"].min() < weighted["payout_pct"].max():
             low = weighted.sort_values("payout_pct").iloc[0]
             record_figure(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
                  source="scorecard")
