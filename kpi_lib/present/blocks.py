@@ -120,8 +120,12 @@ def print_header(running: str, lang: str = "zh") -> str:
     pre, rest = words.split("{page}", 1)
     mid, post = rest.split("{pages}", 1)
     page_no = f'{css_string(pre)} counter(page) {css_string(mid)} counter(pages) {css_string(post)}'
-    return ("<style>@page{@top-left{content:" + css_string(running) + ";font-size:8pt;color:#4a5568}"
-            "@bottom-right{content:" + page_no + ";font-size:8pt;color:#4a5568}}</style>")
+    box = ";font-size:8pt;color:#4a5568;font-family:" + PRINT_FONTS  # margin boxes do not inherit the body's font
+    return ("<style>@page{@top-left{content:" + css_string(running) + box + "}"
+            "@bottom-right{content:" + page_no + box + "}}</style>")
+
+
+PRINT_FONTS = "'Noto Sans CJK SC','Noto Sans',-apple-system,'Segoe UI','Microsoft YaHei',Helvetica,Arial,sans-serif"
 
 
 def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:
