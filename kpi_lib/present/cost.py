@@ -62,7 +62,7 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
     d["amt"] = [fmt_incomplete(m, lang) if is_missing(a) else fmt_money(a, ctx.currency, lang)
                 for a, m in zip(d["amount"], d["missing"])]
     d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
-    tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", t("cost.pct_of_net_sales", lang))],
+    tbl = table(d, [("name", t("cost.line", lang)), ("amt", t("value", lang)), ("pct", t("cost.pct_of_net_sales", lang))],
                 lang=lang)
     cov = ""
     c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
