@@ -3,12 +3,13 @@
 Error policy (as in ploomber): a KpiError prints one red line and exits with its code (1, or 2 for
 unreadable input); anything else is a bug and shows the traceback. ``KPI_DEBUG=1`` re-raises.
 
-Size (≈510 lines): one typer command per CLI verb, each a few lines calling kpi_lib; views are in
+Size (≈525 lines): one typer command per CLI verb, each a few lines calling kpi_lib; views are in
 cli_views.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -384,6 +385,8 @@ def settle_cmd(
     as_json: bool = typer.Option(False, "--json", help="print the statements as JSON"),
     final: bool = typer.Option(
         False, "--final", help="refuse an unfinished period instead of marking its statement PROVISIONAL"),
+    issued: Optional[str] = typer.Option(
+        None, "--issued", help="issue date YYYY-MM-DD printed on the statement (default today, UTC)"),
 ) -> None:
     """Settlement statements of KPI-linked contracts (parameters/contracts.yaml).
 
@@ -427,7 +430,11 @@ def settle_cmd(
                                   f"{(finished_periods(cov, 'month', c.stores) or ['none'])[-1]}), "
                                   "or leave out --final for a provisional statement.")
         marks[c.id] = f"PROVISIONAL: {why}; figures will change when the period's data is complete."
-    statements = [settle(c.id, period, wh) for c in contracts]
+    try:
+        day = None if issued is None else dt.date.fromisoformat(issued)
+    except ValueError:
+        raise SettlementError(f"--issued {issued!r}: expected a date YYYY-MM-DD") from None
+    statements = [settle(c.id, period, wh, issued=day) for c in contracts]
     for s in statements:
         if s.contract_id in marks:
             s.notes.append(marks[s.contract_id])

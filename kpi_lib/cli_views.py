@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -54,8 +55,19 @@ def settlement_table(s: Any) -> Group:
     t.add_column(f"amount {s.currency}", justify="right")
     for ln in s.fee_lines:
         t.add_row(ln.name, ln.basis, f"{ln.amount:,}")
-    t.add_row("[bold]total[/]", "", f"[bold]{s.total:,}[/]")
+    if s.tax is not None:
+        name = s.tax.get("label_en") or "VAT"
+        how = "included in the fees" if s.tax["fees_are"] == "gross" else "on the subtotal"
+        t.add_row("subtotal", "sum of the lines", f"{s.total:,}")
+        t.add_row(f"{name} {float(s.tax['rate']):.2%}", how, f"{Decimal(s.tax['amount']):,}")
+        t.add_row("[bold]total due[/]", "", f"[bold]{s.total_due:,}[/]")
+    else:
+        t.add_row("[bold]total[/]", "", f"[bold]{s.total:,}[/]")
     lines: list[Any] = [t]
+    if s.payment:
+        start = "the issue date " + s.issued if s.payment["due_from"] == "issue_date" else "the period end " + s.end
+        lines.append(f"  payment due {s.payment['due_date']} ({s.payment['terms_days']} days after {start})"
+                     + (f", reference {s.payment['reference']}" if s.payment.get("reference") else ""))
     ex = s.exit_clause
     if ex.get("defined"):
         flag = "[red]termination right[/]" if ex["triggered"] else "[green]not triggered[/]"
@@ -68,12 +80,13 @@ def settlement_table(s: Any) -> Group:
 def settlement_totals_table(period: str, warehouse: Any = None) -> Table:
     """One line per contract: period, total fee, exit-clause state (what `make demo` prints)."""
     t = Table(title=f"contract settlements {period}")
-    for col in ("contract", "period", "achievement", "total", "exit clause", "snapshot"):
-        t.add_column(col, justify="right" if col in ("total", "achievement") else "left")
+    for col in ("contract", "period", "achievement", "total", "total due", "exit clause", "snapshot"):
+        t.add_column(col, justify="right" if col in ("total", "total due", "achievement") else "left")
     for s in settle_all(period, warehouse):
         ach = s.kpis.get("achievement")
         ex = s.exit_clause
         t.add_row(s.contract_id, s.period, "n/a" if ach is None else f"{float(ach):.1%}", f"{s.total:,} {s.currency}",
+                  f"{s.total if s.total_due is None else s.total_due:,} {s.currency}",
                   ("[red]termination right[/]" if ex.get("triggered") else "ok") if ex.get("defined") else "-",
                   s.snapshot_hash)
     return t

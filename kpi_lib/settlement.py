@@ -28,10 +28,23 @@ Fee models (``fee.model``)
 GMV for a contract = GMV of non-cancelled lines of its stores minus refunds (``net_of_refunds``),
 without the ``excluded_skus``. The exit clause gives a termination right when achievement was below
 ``below`` for ``periods`` consecutive periods up to and including the settled one.
+
+The statement as a document (contract fields ``tax``, ``payment``, parties, ``reference``)
+--------------------------------------------------------------------------------------------
+subtotal = the fee total above. Tax (``tax.fees_are``): ``net`` → tax = round(subtotal × rate) and
+total due = subtotal + tax; ``gross`` → the subtotal already includes it: tax shown =
+round(subtotal × rate / (1 + rate)) and total due = subtotal. Without ``tax`` there is no tax line and
+total due = subtotal. Due date = the period's last day (``due_from: period_end``) or the statement's
+issue date (``issue_date``) + ``payment.terms_days``. :func:`tax_and_total` and :func:`due_date` are the
+one place these figures are computed; reports and ``kpi settle`` read them from the statement.
+
+Size (≈520 lines): fee arithmetic, the statement and the model comparison share the rounding rule and
+the contract figures; splitting them would put one money rule in two modules.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -44,7 +57,7 @@ from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
 from .periods import period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
-from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Performance, Tier
+from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Party, Payment, Performance, Tax, Tier
 from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
@@ -199,6 +212,31 @@ def exit_clause_state(clause: ExitClause | None, history: list[tuple[str, Decima
     }
 
 
+def tax_and_total(subtotal: Decimal, tax: Tax | None) -> tuple[Decimal | None, Decimal]:
+    """(tax amount, total due) of a fee subtotal: ``net`` adds round(subtotal × rate); ``gross`` shows the
+    tax the subtotal includes, round(subtotal × rate / (1 + rate)), and the total due stays the subtotal;
+    no tax = (None, subtotal). Rounded half-up to cents."""
+    sub = money(subtotal)
+    if tax is None:
+        return None, sub
+    if tax.fees_are == "gross":
+        return money(sub * tax.rate / (1 + tax.rate)), sub
+    amount = money(sub * tax.rate)
+    return amount, sub + amount
+
+
+def due_date(payment: Payment | None, period_end: dt.date, issued: dt.date) -> dt.date | None:
+    """The payment due date: period end (or issue date, ``due_from``) + ``terms_days``; None without terms."""
+    if payment is None:
+        return None
+    start = period_end if payment.due_from == "period_end" else issued
+    return start + dt.timedelta(days=payment.terms_days)
+
+
+def _party(p: Party | None) -> dict[str, Any] | None:
+    return None if p is None else p.model_dump(mode="json")
+
+
 # ------------------------------------------------------------------------------ warehouse figures
 
 
@@ -289,6 +327,13 @@ class Statement:
     client: str = ""
     provider: str = ""
     notes: list[str] = field(default_factory=list)
+    # the statement as a document (optional contract fields; see the module docstring)
+    reference: str = ""
+    issued: str = ""
+    parties: dict[str, Any] = field(default_factory=dict)
+    tax: dict[str, Any] | None = None
+    total_due: Decimal | None = None
+    payment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -306,6 +351,13 @@ class Statement:
             "exit_clause": self.exit_clause,
             "snapshot_hash": self.snapshot_hash,
             "notes": list(self.notes),
+            "reference": self.reference,
+            "issued": self.issued,
+            "parties": {k: (dict(v) if v else None) for k, v in self.parties.items()},
+            "subtotal": str(self.total),
+            "tax": None if self.tax is None else dict(self.tax),
+            "total_due": str(self.total if self.total_due is None else self.total_due),
+            "payment": None if self.payment is None else dict(self.payment),
         }
 
 
@@ -328,8 +380,8 @@ def is_active(contract: Contract, period: str) -> bool:
     return not (contract.end and per > contract_period(contract, contract.end))
 
 
-def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
-    """The settlement statement of one contract for one period."""
+def settle(contract_id: str, period: str, warehouse: Any = None, issued: dt.date | None = None) -> Statement:
+    """The settlement statement of one contract for one period, issued on ``issued`` (default today, UTC)."""
     wh = Warehouse.of(warehouse)
     c = get_contract(contract_id)
     per = contract_period(c, period)
@@ -353,10 +405,22 @@ def settle(contract_id: str, period: str, warehouse: Any = None) -> Statement:
     s, e = period_bounds(per)
     kpis: dict[str, Any] = dict(figs)
     kpis.update({"target": target, "target_source": source, "achievement": ach, "basis": GMV_BASIS})
+    total = total_of(lines)
+    tax_amount, due_total = tax_and_total(total, c.tax)
+    day = issued or dt.datetime.now(dt.UTC).date()
+    due = due_date(c.payment, e, day)
+    tax = None if c.tax is None else {"rate": str(c.tax.rate), "fees_are": c.tax.fees_are, "label_zh": c.tax.label_zh,
+                                      "label_en": c.tax.label_en, "amount": str(tax_amount)}
+    pay = None if c.payment is None else {
+        **c.payment.model_dump(mode="json", exclude={"reference"}), "due_date": None if due is None else due.isoformat(),
+        "reference": (c.payment.reference or "").format(contract=c.id, period=per) or None}
     return Statement(
         contract_id=c.id, period=per, start=s.isoformat(), end=e.isoformat(), terms=_terms(c), kpis=kpis,
-        fee_lines=lines, total=total_of(lines), exit_clause=exit_clause_state(c.exit_clause, history),
+        fee_lines=lines, total=total, exit_clause=exit_clause_state(c.exit_clause, history),
         snapshot_hash=wh.snapshot_hash(), currency=c.currency, client=c.client, provider=c.provider,
+        reference=c.reference or "", issued=day.isoformat(),
+        parties={"provider": _party(c.provider_party), "client": _party(c.client_party)}, tax=tax,
+        total_due=due_total, payment=pay,
     )
 
 
@@ -440,6 +504,7 @@ __all__ = [
     "compare_scenarios",
     "contract_period",
     "contract_target",
+    "due_date",
     "exit_clause_state",
     "fee_lines",
     "get_contract",
@@ -449,6 +514,7 @@ __all__ = [
     "performance_line",
     "settle",
     "settle_all",
+    "tax_and_total",
     "tier_amount",
     "total_of",
 ]

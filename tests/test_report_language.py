@@ -8,7 +8,8 @@ notes, chart titles, axis titles and legends — is scanned for:
 - snake_case tokens (``inventory_days``, ``ad_group_optimization``): an internal name shown to a reader;
 - internal ids (store, team, person, contract) not accompanied by the entity's name;
 - in a zh page, English words outside an allow-list of acronyms sellers use (ACoS, SKU, GMV, …) and the
-  names the user's own data gives (store, SKU, contract and people names, action texts).
+  names the user's own data gives (store, SKU, contract and people names, action texts);
+- in an en page, Chinese text that is not the user's own data (a bank account name as the bank holds it).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from kpi_lib.labels import label
 
 ALLOWED_EN = {"ACoS", "TACoS", "SKU", "SKUs", "ASIN", "CVR", "GMV", "ROAS", "CPC", "CTR", "FBA", "WFS", "ERP", "KPI",
               "LMDI", "BI", "SaaS", "CNY", "USD", "EUR", "MYR", "SGD", "THB", "UTC", "pp", "kpi", "settle", "Listing",
-              "AOV"}
+              "AOV", "SWIFT"}
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")  # Chinese words and punctuation
 SUBSET = [
     {"template": "executive_overview", "entities": "company"},
     {"template": "store_performance", "entities": "stores", "ids": ["WMT-US-01", "AMZ-DE-01"]},
@@ -130,11 +132,12 @@ def _data_words(proj: Path) -> set[str]:
             for c in cols:
                 if c in df:
                     for v in df[c].dropna().astype(str):
-                        words |= set(EN_WORD.findall(v))
+                        words |= set(EN_WORD.findall(v)) | set(CJK.findall(v))
     for f in ("contracts.yaml", "actions.yaml", "workbench.yaml", "overheads.yaml", "adjustments.yaml"):
         path = proj / "parameters" / f
         if path.is_file():
-            words |= set(EN_WORD.findall(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            words |= set(EN_WORD.findall(text)) | set(CJK.findall(text))
     adj = proj / "parameters" / "targets"
     for path in adj.glob("*.yaml") if adj.is_dir() else []:
         words |= set(EN_WORD.findall(path.read_text(encoding="utf-8")))
@@ -184,6 +187,10 @@ def _problems(text: str, lang: str, data_words: set[str], ids: dict[str, set[str
         for w in sorted(set(EN_WORD.findall(text))):
             if w not in ALLOWED_EN and w not in data_words and not re.fullmatch(r"[A-Z]{1,3}\d*|[xk]|M|d|h", w):
                 out.append(f"English word {w!r} in a zh page")
+    else:  # an English page: no Chinese outside the user's own data (names as the data gives them)
+        for w in sorted(set(CJK.findall(text))):
+            if not any(w in d for d in data_words):
+                out.append(f"Chinese text {w!r} in an en page")
     return out
 
 
@@ -196,7 +203,7 @@ def test_label_scan_zh_and_en(pages: dict) -> None:
         for page in _pages(pages, lang):
             probs = _problems(visible_text(page.read_text(encoding="utf-8")), lang, data_words, ids)
             failures += [f"{lang} {page.parent.name}/{page.name}: {x}" for x in probs]
-    assert not failures, "\n".join(failures[:60])
+    assert not failures, f"{len(failures)} findings:\n" + "\n".join(failures[:60])
 
 
 def test_the_scan_catches_internal_words() -> None:
@@ -208,6 +215,8 @@ def test_the_scan_catches_internal_words() -> None:
     assert any("inventory_days" in x for x in probs)
     assert any("'robust'" in x for x in probs) and any("AMZ-DE-01" in x for x in probs)
     assert any("management-staff" in x for x in probs)
+    assert any("'未达标'" in x for x in _problems(visible_text("<td>GMV 未达标</td>"), "en", {"GMV"}, {}))
+    assert _problems(visible_text("<td>Account name 深圳北风增长营销有限公司</td>"), "en", {"深圳北风增长营销有限公司"}, {}) == []
     good = "<td>Homeware Hub DE（AMZ-DE-01）</td><td>广告成本销售比 ACoS 为 31.2%</td>"
     assert _problems(visible_text(good), "zh", {"Homeware", "Hub", "DE"}, ids) == []
 

@@ -184,9 +184,13 @@ def test_statement_to_dict_every_field() -> None:
         "fee_lines": [{"name": "base", "basis": "base fee per period", "rate": None, "amount": "10.00"},
                       {"name": "performance", "basis": "linear", "rate": "0.125000", "amount": "2.50"}],
         "total": "12.50", "exit_clause": {"triggered": False}, "snapshot_hash": "abc", "notes": ["n1"],
+        # the document fields (no tax, no payment terms: total due = the fee total)
+        "reference": "", "issued": "", "parties": {}, "subtotal": "12.50", "tax": None, "total_due": "12.50",
+        "payment": None,
     }
     assert list(d) == ["contract", "period", "start", "end", "currency", "client", "provider", "terms", "kpis",
-                       "fee_lines", "total", "exit_clause", "snapshot_hash", "notes"]
+                       "fee_lines", "total", "exit_clause", "snapshot_hash", "notes", "reference", "issued",
+                       "parties", "subtotal", "tax", "total_due", "payment"]
     d["notes"].append("x")
     assert st.notes == ["n1"]  # a copy, not the statement's own list
     json.dumps(d)

@@ -120,8 +120,12 @@ def print_header(running: str, lang: str = "zh") -> str:
     pre, rest = words.split("{page}", 1)
     mid, post = rest.split("{pages}", 1)
     page_no = f'{css_string(pre)} counter(page) {css_string(mid)} counter(pages) {css_string(post)}'
-    return ("<style>@page{@top-left{content:" + css_string(running) + ";font-size:8pt;color:#4a5568}"
-            "@bottom-right{content:" + page_no + ";font-size:8pt;color:#4a5568}}</style>")
+    box = ";font-size:8pt;color:#4a5568;font-family:" + PRINT_FONTS  # margin boxes do not inherit the body's font
+    return ("<style>@page{@top-left{content:" + css_string(running) + box + "}"
+            "@bottom-right{content:" + page_no + box + "}}</style>")
+
+
+PRINT_FONTS = "'Noto Sans CJK SC','Noto Sans',-apple-system,'Segoe UI','Microsoft YaHei',Helvetica,Arial,sans-serif"
 
 
 def header(title: str, subtitle_items: Sequence[tuple[str, str]]) -> str:
@@ -172,21 +176,36 @@ figure.chart-box{margin:8px 0 16px}.chart-empty{border:1px dashed #cbd5e0;border
 .chart-empty-title{font-weight:600;font-size:14px}
 section.summary{background:#f0f5fb;border-left:4px solid #2b6cb0;padding:8px 16px;margin:12px 0 20px;border-radius:4px}
 section.summary ul{margin:6px 0;padding-left:20px}section.summary li{margin:4px 0;line-height:1.55}
-.sign-off{display:flex;gap:48px;margin:32px 0 8px}.sign-off>div{flex:1}.sign-off .sign-line{border-bottom:1px solid #4a5568;
- height:36px;margin:0}
+.statement-title{font-size:20px;font-weight:700;text-align:center;letter-spacing:.08em;margin:12px 0 8px}
+.parties{display:flex;gap:20px;margin:8px 0 16px}.party{flex:1;border:1px solid #cbd5e0;border-radius:6px;padding:8px 12px;
+ font-size:13px}.party p,.sign-party p{margin:2px 0}.party-role{color:#718096;font-size:12px}
+.party-name{font-weight:600;font-size:14px}
+table.fee-lines tfoot th,table.fee-lines tfoot td{border-bottom:1px solid #e2e8f0;padding:5px 8px;text-align:left;
+ font-weight:500}table.fee-lines tfoot td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+table.fee-lines tfoot tr.subtotal>*{border-top:2px solid #a0aec0}
+table.fee-lines tfoot tr.total-due>*{font-weight:700;font-size:14px;border-top:2px solid #2d3748;border-bottom:3px double #2d3748}
+p.command code{background:#edf2f7;padding:2px 6px;border-radius:4px;font-size:12px}
+table.fee-lines th.num{text-align:right}
+.sign-off{display:flex;gap:40px;margin:12px 0 8px}.sign-party{flex:1}
+.sign-row{display:flex;align-items:flex-end;gap:8px;margin:16px 0 0}.sign-label{width:42%;color:#4a5568;font-size:12px}
+.sign-line{flex:1;border-bottom:1px solid #4a5568;min-height:24px;font-size:13px}
 /* print (and PDF): A4, sections start on a new page, tables and charts never split, no screen chrome */
 @page{size:A4;margin:16mm 14mm 16mm 14mm}
 @media print{
  body{background:#fff;font-size:11px}main.report{max-width:none;padding:0;margin:0}
  nav.toc{display:none}h2.section{break-before:page;page-break-before:always;margin-top:0}
- h1.report-title+p.subtitle~h2.section:first-of-type,section.summary+h2.section{break-before:auto}
+ h1.report-title+p.subtitle~h2.section:first-of-type,section.summary+h2.section,section.summary h2.section,
+ div.cell:has(section.summary)+div.cell h2.section:first-of-type{break-before:auto;page-break-before:auto}
  h2,h3{break-after:avoid;page-break-after:avoid}
- table,figure.chart-box,.chart-empty,.cards,section.summary,.sign-off{break-inside:avoid;page-break-inside:avoid}
+ table,figure.chart-box,.chart-empty,.cards,section.summary,.sign-off,.sign-off-block,.parties,.statement-head{
+  break-inside:avoid;page-break-inside:avoid}
  thead{display:table-header-group}tr{break-inside:avoid}
  table.kpi-table,table.kv-table{font-size:10px;table-layout:auto}table.kpi-table th,table.kpi-table td{padding:3px 5px}
  .chart{min-height:0}a{color:inherit;text-decoration:none}
  .badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  footer.report-footer{break-before:page}
+ .party{font-size:10.5px}.party-name{font-size:12px}p.note,p.empty,p.unavailable{font-size:10.5px}
+ .sign-line{font-size:11px}table.fee-lines tfoot tr.total-due>*{font-size:12px}
 }
 """
 

@@ -62,14 +62,13 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
     d["amt"] = [fmt_incomplete(m, lang) if is_missing(a) else fmt_money(a, ctx.currency, lang)
                 for a, m in zip(d["amount"], d["missing"])]
     d["pct"] = [fmt_pct(v) for v in d["pct_of_net_sales"]]
-    tbl = table(d, [("name", t("kpi", lang)), ("amt", t("value", lang)), ("pct", "% " + (
-        "净销售额" if lang == "zh" else "of net sales"))], lang=lang)
+    tbl = table(d, [("name", t("cost.line", lang)), ("amt", t("value", lang)), ("pct", t("cost.pct_of_net_sales", lang))],
+                lang=lang)
     cov = ""
     c, n = (d["stores_covered"].iloc[0], d["stores_total"].iloc[0]) if "stores_covered" in d else (None, None)
     if not is_missing(c) and not is_missing(n) and int(n) > 1 and int(c) < int(n):
         reason = missing_reason(d["missing"].iloc[0], lang)
-        cov = note(f"成本瀑布只计入数据完整的店铺：{int(n)} 家店铺中 {int(c)} 家（其余{reason}）" if lang == "zh" else
-                   f"The waterfall covers the stores with complete data: {int(c)} of {int(n)} ({reason} for the others)")
+        cov = note(t("cost.waterfall_coverage", lang).format(total=int(n), covered=int(c), reason=reason))
         every = df.attrs.get("all_stores", {})
         meta = df.attrs.get("all_stores_meta", {})
         if "net_sales" in every and not is_missing(every["net_sales"]):
@@ -77,11 +76,9 @@ def waterfall_section(df: pd.DataFrame, ctx: Any, key: str = "waterfall") -> str
             record_figure(ctx, "net_sales", every["net_sales"], unit="money", basis=basis, complete=m.get("complete", True),
                  stores_covered=m.get("stores_covered"), stores_total=m.get("stores_total"), source="kpi_values")
             ns = fmt_money(every["net_sales"], ctx.currency, lang)
-            cov += note(f"全部 {int(n)} 家店铺的净销售额为 {ns}（与其他报告一致）；其中未计入瀑布的店铺净销售额为 "
-                        f"{fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}。"
-                        if lang == "zh" else
-                        f"Net sales of all {int(n)} stores: {ns} (as in the other reports); the stores left out of the "
-                        f"waterfall account for {fmt_money(every['net_sales'] - float(d.loc[d['step'] == 'net_sales', 'amount'].iloc[0]), ctx.currency, lang)}.")
+            left = every["net_sales"] - float(d.loc[d["step"] == "net_sales", "amount"].iloc[0])
+            cov += note(t("cost.waterfall_all_stores", lang).format(total=int(n), net_sales=ns,
+                                                                    left_out=fmt_money(left, ctx.currency, lang)))
     return section(key, lang, note(t(f"basis_{basis}", lang)) + cov + chart_or_note(fig, list(d["amount"]), title, lang)
                    + tbl)
 
@@ -138,9 +135,7 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
     share = df.attrs.get("cost_missing_share")
     if share is not None and not is_missing(share) and share > 0:
         record_figure(ctx, "cogs:uncosted_sales_share", share, unit="pct", source="costs.unit_economics")
-        body = note(f"商品成本不完整：{fmt_pct(share)} 的净销售额来自没有单位成本的SKU（其成本按缺失处理，不按 0 计）" if lang == "zh"
-                    else f"COGS incomplete: {fmt_pct(share)} of net sales come from SKUs without a unit cost "
-                         "(their cost is missing, not 0)") + body
+        body = note(t("cost.cogs_incomplete", lang).format(share=fmt_pct(share))) + body
     if key == "loss_skus":
         title = t("chart.loss_skus", lang)
         fig = bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), title=title, horizontal=True,

@@ -128,9 +128,9 @@ def fmt_value(v: Any, unit: str, currency: str = "CNY", lang: str = "zh", per_un
     if unit == "ratio":
         return f"{nz(float(v), 2):,.2f}×"
     if unit == "days":
-        return fmt_number(v, 1) + (" 天" if lang == "zh" else " d")
+        return fmt_number(v, 1) + t("unit.days_suffix", lang)
     if unit == "hours":
-        return fmt_number(v, 1) + (" 小时" if lang == "zh" else " h")
+        return fmt_number(v, 1) + t("unit.hours_suffix", lang)
     return fmt_number(v, 2)
 
 
@@ -144,13 +144,13 @@ def missing_reason(missing: Any, lang: str = "zh") -> str:
     names = list(dict.fromkeys(names))
     if not names:
         return ""
-    return ("缺少" + "、".join(names) + "数据") if lang == "zh" else ("no " + ", ".join(names) + " data")
+    return t("missing.sources", lang).format(sources=t("punct.list", lang).join(names))
 
 
 def fmt_incomplete(missing: Any = "", lang: str = "zh") -> str:
     """An incomplete figure: a dash and the reason ("— 缺少广告数据"), never a number computed with zeros."""
     r = missing_reason(missing, lang)
-    return f"{DASH_INCOMPLETE} {r}" if r else DASH_INCOMPLETE + (" 数据不全" if lang == "zh" else " incomplete")
+    return f"{DASH_INCOMPLETE} {r}" if r else f'{DASH_INCOMPLETE} {t("missing.unknown", lang)}'
 
 
 def fmt_change(delta: Any, unit: str = "%", digits: int = 1) -> str:

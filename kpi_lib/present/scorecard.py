@@ -40,37 +40,27 @@ __all__ = ['scorecard_section']
 def _curve_text(card: Any, lang: str) -> str:
     pts = {c.at: c.payout for c in getattr(card, "curve", [])} or {"threshold": 50, "target": 100, "maximum": 150}
     thr, tg, mx = pts.get("threshold", 50), pts.get("target", 100), pts.get("maximum", 150)
-    if lang == "zh":
-        return (f"得分规则：100 分 = 每项指标恰好达到目标。每项指标的得分率：低于门槛值为 0%，门槛值 {thr:g}%，"
-                f"目标 {tg:g}%，挑战值 {mx:g}%，其间按直线计算；超过挑战值不再增加（封顶 {mx:g}%，个别指标另设封顶见表）。")
-    return (f"How the score works: 100 points = every KPI exactly on target. Each KPI pays 0% below its threshold, "
-            f"{thr:g}% at the threshold, {tg:g}% at the target and {mx:g}% at the maximum, linear in between; nothing "
-            f"more above the maximum (capped at {mx:g}%, or the line's own cap shown in the table).")
+    return t("scorecard.curve", lang).format(threshold=f"{thr:g}", target=f"{tg:g}", maximum=f"{mx:g}")
 
 
 def _score_explanation(card: Any, lines: pd.DataFrame, lang: str) -> str:
     """Why the total is what it is: above 100 (stretch), capped lines, a gate that capped the total."""
     out = []
+    sep = t("punct.list", lang)
     total = float(card.total)
     over = lines[(lines["payout_pct"] > 100) & (lines["weight"] > 0)]
     if total > 100 and len(over):
-        names = "、".join(over["name"]) if lang == "zh" else ", ".join(over["name"])
-        out.append(f"总分 {total:.1f} 超过 100：{names} 超过目标，进入挑战区间（得分率高于 100%）。" if lang == "zh" else
-                   f"The total {total:.1f} is above 100 because {names} beat their target (stretch zone, payout above 100%).")
+        out.append(t("scorecard.above_100", lang).format(total=f"{total:.1f}", names=sep.join(over["name"])))
     capped = lines[(lines["weight"] > 0) & (lines["payout_pct"] >= lines["cap"]) & (lines["payout_pct"] > 100)]
     if len(capped):
-        names = "、".join(capped["name"]) if lang == "zh" else ", ".join(capped["name"])
-        out.append(f"{names} 已达封顶得分率，超出部分不再计分。" if lang == "zh" else
-                   f"{names} reached the payout cap: performance beyond it earns nothing more.")
+        out.append(t("scorecard.capped", lang).format(names=sep.join(capped["name"])))
     if getattr(card, "gated", False):
         red = lines[lines["gate_red"]]
-        names = "、".join(red["name"]) if lang == "zh" else ", ".join(red["name"])
+        names = sep.join(red["name"])
         cap = getattr(card, "gate_cap", None)
         un = getattr(card, "uncapped_total", None)
-        out.append((f"门槛指标 {names} 未达门槛值，总分由 {un:.1f} 封顶为 {cap:g} 分。" if lang == "zh" else
-                    f"Gate KPI {names} is worse than its threshold: the total is capped from {un:.1f} to {cap:g} points.")
-                   if cap is not None and un is not None else (f"门槛指标 {names} 未达门槛值，总分封顶。" if lang == "zh"
-                                                               else f"Gate KPI {names} is red: the total is capped."))
+        out.append(t("scorecard.gated", lang).format(names=names, uncapped=f"{un:.1f}", cap=f"{cap:g}")
+                   if cap is not None and un is not None else t("scorecard.gated_short", lang).format(names=names))
     return "".join(f'<p class="note score-why">{esc(x)}</p>' for x in out)
 
 
@@ -154,18 +144,15 @@ def _target_sources(lines: pd.DataFrame, lang: str) -> str:
     """Where each line's target comes from when it is not the entity's target in the target plan."""
     if "target_source" not in lines:
         return ""
-    sep = "、" if lang == "zh" else ", "
+    sep = t("punct.list", lang)
     own = lines[(lines["target_source"] == "scorecards.yaml") & (lines["weight"] > 0)]
     ly = lines[lines["target_source"].astype(str).str.startswith("last_year")]
     out = []
     if len(own):
-        out.append(f"{sep.join(own['name'])} 的目标取自考核表（目标体系中没有该团队/人员此指标本期的目标）"
-                   if lang == "zh" else f"{sep.join(own['name'])}: target from the scorecard (the target plan has none "
-                                        "for this entity and month)")
+        out.append(t("scorecard.target_from_card", lang).format(names=sep.join(own["name"])))
     for r in ly.itertuples():
         g = str(r.target_source).split("+", 1)[1]
-        out.append(f"{r.name} 的目标 = 去年同期 × (1 + {float(g):.0%})（目标体系中没有本期目标）" if lang == "zh" else
-                   f"{r.name}: target = same month last year × (1 + {float(g):.0%}) (no target in the plan)")
+        out.append(t("scorecard.target_growth", lang).format(name=r.name, growth=f"{float(g):.0%}"))
     return "".join(f'<p class="note target-source">{esc(x)}</p>' for x in out)
 
 

@@ -124,7 +124,7 @@ def report_header(ctx: Any, report_key: str) -> str:
     title = f"{t(report_key, ctx.lang)} · {ctx.name}"
     facts = [(t("period", ctx.lang), ctx.period), (t("currency", ctx.lang), ctx.currency)]
     if ctx.kind not in ("company",):
-        ident = f"{ctx.name}（{ctx.entity_id}）" if lang_zh(ctx) else f"{ctx.name} ({ctx.entity_id})"
+        ident = t("punct.paren", ctx.lang).format(text=ctx.name, note=ctx.entity_id)
         facts.insert(0, (kind_label, ident if ctx.name and ctx.name != ctx.entity_id else ctx.entity_id))
     running = f"{title} · {ctx.period}"
     return print_header(running, ctx.lang) + header(title, facts) + TOC_SLOT
@@ -141,7 +141,7 @@ def entity_label(ctx: Any, kind: str, entity_id: str) -> str:
         return name or t(kind, ctx.lang)
     if not name or name == entity_id:
         return f"{t(kind, ctx.lang)} {entity_id}"
-    return f"{name}（{entity_id}）" if lang_zh(ctx) else f"{name} ({entity_id})"
+    return t("punct.paren", ctx.lang).format(text=name, note=entity_id)
 
 
 def lang_zh(ctx: Any) -> bool:
@@ -436,8 +436,8 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
     d["store"] = [f"{esc(s)} {badge('incomplete', lang)}" if i else esc(s) for s, i in zip(d["store"], d["incomplete"])]
     d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
     tbl = table(d, [("store", t("store", lang)), ("gmv", "GMV"), ("gmv_chg", t("change", lang)),
-                    ("net_profit", "净利润" if lang == "zh" else "Net profit"),
-                    ("net_margin", "净利润率" if lang == "zh" else "Net margin"), ("acos", "ACoS"),
+                    ("net_profit", kpi_name("net_profit", lang)), ("net_margin", kpi_name("net_margin", lang)),
+                    ("acos", "ACoS"),
                     ("flags", t("status", lang))], raw=["flags", "store"], lang=lang)
     title = t("chart.ranking", lang)
     labels = [str(n) if isinstance(n, str) and n else str(i) for n, i in zip(df.get("store_name", df["store_id"]),
@@ -485,7 +485,7 @@ def red_flags_section(df: pd.DataFrame, ctx: Any, key: str = "red_flags") -> str
         rows = []
         for ent, g in inc.groupby("entity", sort=False):
             sources = sorted({m.strip() for x in g["missing"] for m in str(x).split(",") if m.strip()})
-            sep = "、" if lang == "zh" else ", "
+            sep = t("punct.list", lang)
             rows.append({"entity": ent, "kpis": sep.join(dict.fromkeys(g["name"])),
                          "why": missing_reason(",".join(sources), lang) or t("incomplete_kpis", lang),
                          "badge": badge("incomplete", lang)})

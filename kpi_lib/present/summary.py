@@ -31,10 +31,11 @@ __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary',
 
 HEADLINE_KPIS = ("gmv", "net_profit", "net_margin")
 MAX_SENTENCES = 5
+MATERIAL = 0.05  # a driver named in the summary moves the figure by at least this share of its change
 
 
 def _sep(lang: str) -> str:
-    return "、" if lang == "zh" else ", "
+    return label("punct.list", lang)
 
 
 def _row_map(status: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
@@ -68,7 +69,7 @@ def _headline(rows: Mapping[str, Mapping[str, Any]], ctx: Any, kpis: Sequence[st
             break
     if not parts:
         return None
-    return label("summary.headline", lang).format(period=ctx.period, items=("；" if lang == "zh" else "; ").join(parts))
+    return label("summary.headline", lang).format(period=ctx.period, items=label("punct.clause", lang).join(parts))
 
 
 def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
@@ -89,19 +90,20 @@ def _drivers(attr: pd.DataFrame | None, ctx: Any, top: int = 2) -> str | None:
     record_figure(ctx, f"{rk}:change_abs", delta, unit=unit, basis=None, source="summary.attribution")
     same = kids[(kids["contribution"] * math.copysign(1, delta)) > 0]
     same = same.reindex(same["contribution"].abs().sort_values(ascending=False).index).head(top)
+    # a second driver only when it matters (≥ 5 % of the move): "+¥5 from overheads" beside +¥2.1M reads as noise
+    same = same[(same["contribution"].abs() >= MATERIAL * abs(delta)) | (same.index == same.index[0])] if len(same) else same
     against = kids[(kids["contribution"] * math.copysign(1, delta)) < 0]
     against = against.reindex(against["contribution"].abs().sort_values(ascending=False).index).head(1)
 
     def item(r: Mapping[str, Any]) -> str:
         record_figure(ctx, f'{rk}:driver:{r["kpi"]}', r["contribution"], unit=unit, basis=None, source="summary.attribution")
-        return f'{r["name"]}（{_signed(r["contribution"], unit, ctx)}）' if lang == "zh" else \
-            f'{r["name"]} ({_signed(r["contribution"], unit, ctx)})'
+        return label("punct.paren", lang).format(text=r["name"], note=_signed(r["contribution"], unit, ctx))
 
     text = label("summary.moved_up" if delta > 0 else "summary.moved_down", lang).format(
-        kpi=root["name"], delta=_signed(delta, unit, ctx), drivers=_sep(lang).join(item(r) for r in same.to_dict("records")))
+        kpi=root["name"], delta=_signed(abs(delta), unit, ctx).lstrip("+"), drivers=_sep(lang).join(item(r) for r in same.to_dict("records")))
     if len(against):
         text += label("summary.against", lang).format(driver=item(against.iloc[0].to_dict()))
-    return text + ("。" if lang == "zh" else ".")
+    return text + label("punct.end", lang)
 
 
 def _signed(v: Any, unit: str, ctx: Any) -> str:
@@ -163,8 +165,8 @@ def _incomplete(rows: Mapping[str, Mapping[str, Any]], ctx: Any, top: int = 4) -
     groups: dict[tuple[int, int], list[str]] = {}
     for r in partial:
         groups.setdefault((int(r["stores_covered"]), int(r["stores_total"])), []).append(str(r["name"]))
-    items = ("；" if lang == "zh" else "; ").join(
-        f"{_sep(lang).join(n[:top])}{'…' if len(n) > top else ''}" + (f"（{c}/{tot}）" if lang == "zh" else f" ({c}/{tot})")
+    items = label("punct.clause", lang).join(
+        label("punct.paren", lang).format(text=f"{_sep(lang).join(n[:top])}{'…' if len(n) > top else ''}", note=f"{c}/{tot}")
         for (c, tot), n in groups.items())
     return label("summary.partial", lang).format(items=items, why=why)
 
@@ -220,12 +222,13 @@ def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | Non
         text += label("summary.bonus", lang).format(bonus=fmt_money(float(card.bonus) / ctx.fx, ctx.currency, lang, 2))
     if lines is not None and len(lines) and "payout_pct" in lines:
         weighted = lines[(lines["weight"] > 0) & lines["payout_pct"].notna()]
-        if len(weighted):
+        # "the lowest" only when the lines differ: every line at the 150 % cap has no lowest worth naming
+        if len(weighted) and weighted["payout_pct"].min() < weighted["payout_pct"].max():
             low = weighted.sort_values("payout_pct").iloc[0]
             record_figure(ctx, f'{low["kpi"]}:payout', float(low["payout_pct"]) / 100, unit="pct", basis=None,
                  source="scorecard")
             text += label("summary.lowest", lang).format(kpi=low["name"], payout=fmt_pct(float(low["payout_pct"]) / 100))
-    return text + ("。" if lang == "zh" else ".")
+    return text + label("punct.end", lang)
 
 
 def scorecard_summary(card: Any, lines: pd.DataFrame | None, ctx: Any, status: pd.DataFrame | None = None,
@@ -234,6 +237,25 @@ def scorecard_summary(card: Any, lines: pd.DataFrame | None, ctx: Any, status: p
     first = score_sentence(card, lines, ctx)
     rest = summary_sentences(ctx, status, None, alerts)
     return summary_block(([first] if first else []) + rest[:MAX_SENTENCES - 1], ctx)
+
+
+def _fee_sentence(stmt: Mapping[str, Any], total: float, m: Any, ctx: Any) -> str:
+    """The fee due: the statement's subtotal, tax (when the contract sets one), total due and due date."""
+    lang, src = ctx.lang, "settlement.settle"
+    record_figure(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
+    tax = stmt.get("tax") or None
+    due_total = float(stmt.get("total_due") or total)
+    record_figure(ctx, "fee_total_due", due_total, unit="money", basis=None, source=src, converted=False)
+    if tax:
+        amount = float(tax.get("amount") or 0)
+        record_figure(ctx, "fee_tax", amount, unit="money", basis=None, source=src, converted=False)
+        name = tax.get("label_en" if lang == "en" else "label_zh") or label("settlement.tax_default", lang)
+        key = "summary.contract_fee_tax_included" if tax.get("fees_are") == "gross" else "summary.contract_fee_tax"
+        text = label(key, lang).format(subtotal=m(total), tax=name, tax_amount=m(amount), total=m(due_total))
+    else:
+        text = label("summary.contract_fee", lang).format(total=m(due_total))
+    due = (stmt.get("payment") or {}).get("due_date")
+    return label("summary.contract_due", lang).format(sentence=text, due=due) if due else text
 
 
 def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) -> str:
@@ -260,8 +282,7 @@ def contract_summary(stmt: Any, ctx: Any, status: pd.DataFrame | None = None) ->
             else:
                 out.append(label("summary.contract_gmv_no_target", lang).format(net=m(net)))
         if total is not None:
-            record_figure(ctx, "fee_total", total, unit="money", basis=None, source=src, converted=False)
-            out.append(label("summary.contract_fee", lang).format(total=m(total)))
+            out.append(_fee_sentence(stmt, total, m, ctx))
         ex = stmt.get("exit_clause") or {}
         if ex.get("defined"):
             key = "summary.exit_triggered" if ex.get("triggered") else (

@@ -184,7 +184,7 @@ def fee_line_name(name: Any, lang: str) -> str:
 
 
 def _tiers_text(tiers: list[Mapping[str, Any]], money_tiers: bool, m: Any, lang: str) -> str:
-    sep = "；" if lang == "zh" else "; "
+    sep = label("punct.clause", lang)
     return sep.join(label("fee.tier_from", lang).format(**{"from": m(_d(t.get("from"))) if money_tiers
                                                              else fmt_pct(_d(t.get("from")), 0),
                                                              "rate": fmt_pct(_d(t.get("rate")), 1)})
@@ -265,7 +265,8 @@ def exit_clause_sentence(ex: Mapping[str, Any] | None, lang: str) -> str:
     if not ex or not ex.get("defined"):
         return label("exit.none", lang)
     state = label("exit.triggered" if ex.get("triggered") else "exit.not_triggered", lang)
-    return label("exit.sentence", lang).format(periods=ex.get("periods"), below=fmt_pct(_d(ex.get("below")), 0),
+    key = "exit.sentence" if int(ex.get("consecutive_below") or 0) > 0 else "exit.sentence_clear"
+    return label(key, lang).format(periods=ex.get("periods"), below=fmt_pct(_d(ex.get("below")), 0),
                                                run=ex.get("consecutive_below", 0), state=state)
 
 

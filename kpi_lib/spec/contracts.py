@@ -10,10 +10,22 @@ module holds the file's model, its load/validate/save and the cross-file checks 
       labels:
         base: {label_zh: 基础服务费, label_en: Base fee}
         performance: {label_zh: 绩效服务费, label_en: Performance fee}
+
+The statement a client signs reads the optional document fields (files without them still load; the
+statement then shows no address, no tax line and no due date)::
+
+    reference: NWG-SZ-2025-017            # the contract number as signed
+    provider_party: {legal_name: 深圳北风增长营销有限公司, legal_name_en: …, address: …, tax_id: …,
+                     signatory: …}
+    client_party: {legal_name: …}
+    tax: {rate: 0.06, fees_are: net}      # net: tax added on top; gross: the fee lines include it
+    payment: {terms_days: 30, due_from: period_end, bank: …, account_name: …, account_no: …,
+              reference: "{contract}-{period}"}
 """
 
 from __future__ import annotations
 
+import string
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -65,6 +77,8 @@ FeeItem = Literal["fixed", "base", "performance", "cap", "floor"]
 
 class FeeModel(StrictModel):
     name: str | None = Field(None, description="label for comparisons")
+    label_zh: str | None = Field(None, description="the model's name on Chinese pages (default: name)")
+    label_en: str | None = Field(None, description="the model's name on English pages (default: name)")
     labels: dict[FeeItem, ItemLabel] = Field(
         default_factory=dict, description="zh/en names of the statement lines (fixed, base, performance, cap, floor)")
     model: Literal["fixed", "base_plus_performance", "commission"]
@@ -89,6 +103,54 @@ class ExitClause(StrictModel):
     periods: int = Field(..., ge=1, description="consecutive periods below the threshold")
 
 
+class Party(StrictModel):
+    """A party of the contract as the signed statement prints it."""
+
+    legal_name: str = Field(..., min_length=1, description="registered name, e.g. 深圳北风增长营销有限公司")
+    legal_name_en: str | None = Field(None, description="the name English statements print (default: legal_name)")
+    address: str | None = Field(None, description="registered address")
+    address_en: str | None = Field(None, description="the address English statements print (default: address)")
+    tax_id: str | None = Field(None, description="unified social credit code / VAT or tax number")
+    signatory: str | None = Field(None, description="who signs, e.g. 王磊（财务总监）")
+    signatory_en: str | None = Field(None, description="who signs, in English (default: signatory)")
+
+
+class Tax(StrictModel):
+    """Tax (VAT) on the fee: ``net`` fee lines get the tax added on top (tax = subtotal × rate); ``gross``
+    fee lines already include it (tax shown = subtotal × rate / (1 + rate)). Each rounded half-up to cents."""
+
+    rate: Decimal = Field(..., ge=0, lt=1, description="e.g. 0.06 for 6 %")
+    fees_are: Literal["net", "gross"] = Field("net", description="net: tax added to the fees; gross: fees include it")
+    label_zh: str | None = Field(None, description="the tax's name in Chinese (default 增值税)")
+    label_en: str | None = Field(None, description="the tax's name in English (default VAT)")
+
+
+PAYMENT_REF_FIELDS = ("contract", "period")
+
+
+class Payment(StrictModel):
+    """Payment terms: due date = the period's last day (or the statement's issue date) + ``terms_days``."""
+
+    terms_days: int = Field(..., ge=0, le=365, description="days to pay")
+    due_from: Literal["period_end", "issue_date"] = Field("period_end", description="what the days count from")
+    bank: str | None = Field(None, description="bank and branch")
+    bank_en: str | None = Field(None, description="bank and branch in English (default: bank)")
+    account_name: str | None = None
+    account_no: str | None = None
+    swift: str | None = None
+    reference: str | None = Field(None, description="payment reference; may use {contract} and {period}")
+
+    @model_validator(mode="after")
+    def _check(self) -> Payment:
+        if self.reference:
+            used = {f for _, f, _, _ in string.Formatter().parse(self.reference) if f is not None}
+            bad = sorted(used - set(PAYMENT_REF_FIELDS))
+            if bad:
+                raise ValueError(f"payment.reference may use {{contract}} and {{period}} only, not "
+                                 f"{', '.join('{' + b + '}' for b in bad)}")
+        return self
+
+
 class Contract(StrictModel):
     id: str
     name: str = ""
@@ -109,6 +171,11 @@ class Contract(StrictModel):
     alternatives: list[FeeModel] = Field(default_factory=list, description="other models to compare")
     provider_cost: Decimal = Field(Decimal(0), ge=0, description="provider's cost to serve per period")
     exit_clause: ExitClause | None = None
+    reference: str | None = Field(None, description="contract number as signed, printed on statements")
+    provider_party: Party | None = Field(None, description="provider's legal name, address, tax id, signatory")
+    client_party: Party | None = Field(None, description="client's legal name, address, tax id, signatory")
+    tax: Tax | None = Field(None, description="tax / VAT on the fee; no tax line when not set")
+    payment: Payment | None = Field(None, description="payment terms (days) and bank details")
 
 
 class ContractsFile(StrictModel):
@@ -165,7 +232,11 @@ __all__ = [
     "ExitClause",
     "FeeModel",
     "ItemLabel",
+    "PAYMENT_REF_FIELDS",
+    "Party",
+    "Payment",
     "Performance",
+    "Tax",
     "Tier",
     "item_label",
     "load",
