@@ -43,6 +43,7 @@ from . import paths
 from .config import read_yaml, workbench
 from .definitions import load_catalog
 from .errors import DeliveryError, KpiError
+from .labels import label
 from .org import entity_stores
 from .reports import entity_ids, load_batch, safe_name
 from .spec import recipients as recipients_spec
@@ -288,21 +289,10 @@ def plan(batch: str | Path | None = "monthly", period: str | None = None, wareho
 
 
 # ---- email content -------------------------------------------------------------------------------
-TEXT = {
-    "subject": ("KPI 报告 {period}（{batch}）", "KPI reports {period} ({batch})"),
-    "part": ("（第 {i}/{n} 封）", " ({i}/{n})"),
-    "hello": ("{name}，您好：", "Hello {name},"),
-    "attached": ("附件是您 {period} 的 KPI 报告（{n} 份）：", "Your KPI reports for {period} are attached ({n}):"),
-    "linked": ("您 {period} 的 KPI 报告（{n} 份）在线查看：", "Your KPI reports for {period} ({n}), online:"),
-    "missing": ("以下报告暂不可用（已通知 KPI 团队）：", "Not available (the KPI team has been told):"),
-    "incomplete": ("数据不完整", "incomplete"),
-    "footer": ("本邮件由 KPI Workbench（kpi send）自动发送。", "Sent by KPI Workbench (kpi send)."),
-}
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    zh, en = TEXT[key]
-    return (zh if lang == "zh" else en).format(**kw)
+    return label(f"delivery.{key}", lang).format(**kw)
 
 
 def report_title(report: str, lang: str) -> str:
