@@ -155,13 +155,14 @@ def required_measures(catalog: Catalog, kpis: list[str]) -> set[str]:
 
 
 def _div(a: Value, b: Value) -> Value:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if isinstance(b, pd.Series):
-            b = b.astype("float64").where(b != 0)
-            return a / b
-        if b == 0 or (isinstance(b, float) and np.isnan(b)):
-            return a * np.nan if isinstance(a, pd.Series) else float("nan")
+    # no np.errstate needed: pandas silences NumPy's flags in Series arithmetic itself, scalars are
+    # Python floats here (``_eval`` converts names), and a zero divisor never reaches the division
+    if isinstance(b, pd.Series):
+        b = b.astype("float64").where(b != 0)
         return a / b
+    if b == 0 or (isinstance(b, float) and np.isnan(b)):
+        return a * np.nan if isinstance(a, pd.Series) else float("nan")
+    return a / b
 
 
 def _eval(node: ast.AST, env: Mapping[str, Value], kpi: str | None) -> Value:
