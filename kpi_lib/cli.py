@@ -342,7 +342,7 @@ def send_cmd(
     """Email each recipient the rendered reports they may see (SMTP from KPI_SMTP_* variables)."""
     from rich.markup import escape
 
-    from .delivery import SmtpSettings, plan_table, results_table
+    from .delivery import SmtpSettings, max_mb_from_env, plan_table, results_table
     from .delivery import plan as delivery_plan
     from .delivery import send as delivery_send
 
@@ -353,7 +353,7 @@ def send_cmd(
                          "reports": [x.label for x in d.ready],
                          "missing": [f"{x.label}: {x.reason}" for x in d.missing]} for d in p.deliveries])
         else:
-            console.print(plan_table(p))
+            console.print(plan_table(p, links=links, max_mb=max_mb_from_env()))
             n = len(p.missing)
             if n:
                 err_console.print(f"[yellow]{n} planned report(s) are missing (listed above)[/]")

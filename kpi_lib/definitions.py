@@ -100,33 +100,41 @@ def _m(id: str, table: str, sql: str, kind: Literal["sum", "median", "distinct"]
 COSTED = ("costs",)
 
 
+def money_sum(expr: str, where: str | None = None) -> str:
+    """``sum(expr)`` of a money expression, exact and order-independent: each row is cast to
+    DECIMAL(38,10) before summing, so the total does not depend on how DuckDB's threads split the rows
+    (a DOUBLE sum does: the same month's duties came out 3765.39 in one run and 3765.40 in the next)."""
+    agg = f"sum(CAST({expr} AS DECIMAL(38,10)))" + (f" FILTER (WHERE {where})" if where else "")
+    return f"CAST({agg} AS DOUBLE)"
+
+
 _MEASURES: list[Measure] = [
-    _m("gmv_rc", "orders", f"sum(gross_sales_rc) FILTER (WHERE {NOT_CANCELLED})", d="gross sales, non-cancelled lines"),
+    _m("gmv_rc", "orders", money_sum("gross_sales_rc", NOT_CANCELLED), d="gross sales, non-cancelled lines"),
     _m("order_count", "orders", f"count(DISTINCT order_key) FILTER (WHERE {NOT_CANCELLED})", "distinct",
        "distinct (store_id, order_id) of non-cancelled lines"),
     _m("order_lines", "orders", "count(*)", d="order lines (any status): which stores were active"),
     _m("units_sold", "orders", f"sum(quantity) FILTER (WHERE {NOT_CANCELLED})"),
-    _m("discounts_rc", "orders", f"sum(coalesce(discounts_rc, 0)) FILTER (WHERE {NOT_CANCELLED})",
+    _m("discounts_rc", "orders", money_sum("coalesce(discounts_rc, 0)", NOT_CANCELLED),
        d="seller-funded discounts of non-cancelled lines (GMV is before discounts)"),
-    _m("cogs_rc", "orders", f"sum(quantity * unit_cogs) FILTER (WHERE {NOT_CANCELLED})",
+    _m("cogs_rc", "orders", money_sum("quantity * unit_cogs", NOT_CANCELLED),
        d="units × unit_cogs valid on the order date (lines without a cost add nothing: see costs coverage)",
        needs=COSTED),
-    _m("first_leg_rc", "orders", f"sum(quantity * first_leg_cost) FILTER (WHERE {NOT_CANCELLED})", needs=COSTED),
-    _m("duties_rc", "orders", f"sum(quantity * unit_cogs * duty_rate) FILTER (WHERE {NOT_CANCELLED})", needs=COSTED),
-    _m("uncosted_gmv_rc", "orders", f"sum(gross_sales_rc) FILTER (WHERE {NOT_CANCELLED} AND unit_cogs IS NULL)",
+    _m("first_leg_rc", "orders", money_sum("quantity * first_leg_cost", NOT_CANCELLED), needs=COSTED),
+    _m("duties_rc", "orders", money_sum("quantity * unit_cogs * duty_rate", NOT_CANCELLED), needs=COSTED),
+    _m("uncosted_gmv_rc", "orders", money_sum("gross_sales_rc", f"{NOT_CANCELLED} AND unit_cogs IS NULL"),
        d="GMV of lines whose SKU has no unit cost on the order date"),
     _m("shipped_units", "orders", f"sum(quantity) FILTER (WHERE {SHIPPED})"),
     _m("returned_units", "orders", "sum(quantity) FILTER (WHERE status = 'returned')"),
     _m("shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED})"),
     _m("late_shipped_lines", "orders", f"count(*) FILTER (WHERE {SHIPPED} AND ship_date > promised_ship_date)"),
     _m("skus_sold", "orders", f"count(DISTINCT store_sku) FILTER (WHERE {NOT_CANCELLED} AND quantity > 0)", "distinct"),
-    _m("refunds_rc", "refunds", "sum(amount_rc)"),
+    _m("refunds_rc", "refunds", money_sum("amount_rc")),
     _m("refund_units", "refunds",
        "coalesce(sum(quantity), 0) + count(DISTINCT refund_key) FILTER (WHERE quantity IS NULL)",
        d="refunded units; a refunded line without quantity counts once per (store, order, sku, date)"),
-    *[_m(f"fee_{t}_rc", "fees", f"sum(amount_rc) FILTER (WHERE fee_type = '{t}')") for t in FEE_TYPES],
-    _m("ad_spend_rc", "ads", "sum(spend_rc)"),
-    _m("ad_sales_rc", "ads", "sum(ad_sales_rc)"),
+    *[_m(f"fee_{t}_rc", "fees", money_sum("amount_rc", f"fee_type = '{t}'")) for t in FEE_TYPES],
+    _m("ad_spend_rc", "ads", money_sum("spend_rc")),
+    _m("ad_sales_rc", "ads", money_sum("ad_sales_rc")),
     _m("clicks_sum", "ads", "sum(clicks)"),
     _m("impressions_sum", "ads", "sum(impressions)"),
     _m("ad_orders_sum", "ads", "sum(ad_orders)"),
@@ -135,7 +143,7 @@ _MEASURES: list[Measure] = [
     _m("sellable_unit_days", "inventory", "sum(sellable)"),
     _m("inventory_dates", "inventory", "count(DISTINCT _date)", "distinct", "number of snapshot dates",
        store_additive=False),
-    _m("inventory_value_days_rc", "inventory", "sum(sellable * unit_cogs)", needs=COSTED),
+    _m("inventory_value_days_rc", "inventory", money_sum("sellable * unit_cogs"), needs=COSTED),
     _m("ending_sellable", "inventory", "sum(sellable) FILTER (WHERE is_last)",
        d="sellable on each store-SKU's last snapshot date in the period"),
     _m("sku_days", "inventory", "count(*)"),
@@ -151,7 +159,7 @@ _MEASURES: list[Measure] = [
     _m("new_listing_count", "activities", "count(*) FILTER (WHERE kind = 'new_listing')"),
     _m("ad_optimization_count", "activities", "count(*) FILTER (WHERE kind = 'ad_group_optimization')"),
     _m("activity_count", "activities", "count(*)"),
-    _m("overheads_rc", "overheads", "sum(amount_rc)"),
+    _m("overheads_rc", "overheads", money_sum("amount_rc")),
     _m("calendar_days", "calendar", "", d="calendar days of the period (clipped to the requested range and data)"),
 ]
 MEASURES: dict[str, Measure] = {m.id: m for m in _MEASURES}

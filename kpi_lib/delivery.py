@@ -28,7 +28,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -43,6 +43,7 @@ from . import paths
 from .config import read_yaml, workbench
 from .definitions import load_catalog
 from .errors import DeliveryError, KpiError
+from .labels import label
 from .org import entity_stores
 from .reports import entity_ids, load_batch, safe_name
 from .spec import recipients as recipients_spec
@@ -288,20 +289,10 @@ def plan(batch: str | Path | None = "monthly", period: str | None = None, wareho
 
 
 # ---- email content -------------------------------------------------------------------------------
-TEXT = {
-    "subject": ("KPI 报告 {period}（{batch}）", "KPI reports {period} ({batch})"),
-    "hello": ("{name}，您好：", "Hello {name},"),
-    "attached": ("附件是您 {period} 的 KPI 报告（{n} 份）：", "Your KPI reports for {period} are attached ({n}):"),
-    "linked": ("您 {period} 的 KPI 报告（{n} 份）在线查看：", "Your KPI reports for {period} ({n}), online:"),
-    "missing": ("以下报告暂不可用（已通知 KPI 团队）：", "Not available (the KPI team has been told):"),
-    "incomplete": ("数据不完整", "incomplete"),
-    "footer": ("本邮件由 KPI Workbench（kpi send）自动发送。", "Sent by KPI Workbench (kpi send)."),
-}
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    zh, en = TEXT[key]
-    return (zh if lang == "zh" else en).format(**kw)
+    return label(f"delivery.{key}", lang).format(**kw)
 
 
 def report_title(report: str, lang: str) -> str:
@@ -373,11 +364,14 @@ def attachment_name(item: PlannedReport, period: str) -> str:
     return f"{period}_{item.report}_{safe_name(item.entity)}.html"
 
 
-def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None) -> EmailMessage:
-    """The email for one recipient: summary body in their language, reports attached (or linked)."""
+def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None,
+            part: tuple[int, int] = (1, 1)) -> EmailMessage:
+    """The email for one recipient: summary body in their language, reports attached (or linked);
+    ``part`` (i, n) numbers the emails when the attachments are split over n of them."""
     r, lang = d.recipient, d.recipient.language
     msg = EmailMessage()
-    msg["Subject"] = _t("subject", lang, period=p.period, batch=p.batch)
+    msg["Subject"] = _t("subject", lang, period=p.period, batch=p.batch) + (
+        _t("part", lang, i=part[0], n=part[1]) if part[1] > 1 else "")
     msg["From"] = sender
     msg["To"] = formataddr((r.name, r.email))
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
@@ -405,6 +399,40 @@ def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None)
 
 # ---- SMTP ----------------------------------------------------------------------------------------
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def max_mb_from_env(env: Mapping[str, str] | None = None) -> float:
+    """KPI_SMTP_MAX_MB (default 20): the largest email, in MB after base64, the server accepts."""
+    raw = ((os.environ if env is None else env).get("KPI_SMTP_MAX_MB", "20") or "20").strip() or "20"
+    try:
+        max_mb = float(raw)
+        if max_mb <= 0:
+            raise ValueError
+    except ValueError:
+        raise DeliveryError(f"KPI_SMTP_MAX_MB must be a positive number of megabytes, got {raw!r}") from None
+    return max_mb
+
+
+def encoded_mb(d: Delivery) -> float:
+    """Size of ``d``'s attachments in the email (base64: × 4/3), in MB."""
+    return sum(x.html.stat().st_size for x in d.ready) * 4 / 3 / 1e6
+
+
+def split_by_size(d: Delivery, max_mb: float) -> list[Delivery]:
+    """``d`` as one or more emails whose attachments each stay under ``max_mb`` (base64), reports in plan
+    order; the missing ones are listed in the first. [] when one report alone is over the limit."""
+    parts: list[list[PlannedReport]] = [[]]
+    size = 0.0
+    for x in d.ready:
+        mb = x.html.stat().st_size * 4 / 3 / 1e6
+        if mb > max_mb:
+            return []
+        if parts[-1] and size + mb > max_mb:
+            parts.append([])
+            size = 0.0
+        parts[-1].append(x)
+        size += mb
+    return [Delivery(d.recipient, part + (d.missing if i == 0 else [])) for i, part in enumerate(parts)]
 
 
 @dataclass
@@ -444,14 +472,8 @@ class SmtpSettings:
         addr = sender.rsplit("<", 1)[-1].rstrip(">").strip()
         if not EMAIL_RE.match(addr):
             raise DeliveryError(f"KPI_SMTP_FROM {sender!r} is not an email address")
-        raw_max = e.get("KPI_SMTP_MAX_MB", "20").strip() or "20"
-        try:
-            max_mb = float(raw_max)
-            if max_mb <= 0:
-                raise ValueError
-        except ValueError:
-            raise DeliveryError(f"KPI_SMTP_MAX_MB must be a positive number of megabytes, got {raw_max!r}") from None
-        return cls(host, port, user, e.get("KPI_SMTP_PASSWORD") or None, sender, tls in _TRUE, max_mb=max_mb)
+        return cls(host, port, user, e.get("KPI_SMTP_PASSWORD") or None, sender, tls in _TRUE,
+                   max_mb=max_mb_from_env(e))
 
 
 @dataclass
@@ -463,6 +485,7 @@ class SendResult:
     error: str = ""
     reports: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    parts: int = 0  # emails sent to this recipient (attachments over KPI_SMTP_MAX_MB are split)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -489,25 +512,33 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
         r = d.recipient
         res = SendResult(r.email, r.name, "failed", reports=[x.label for x in d.ready],
                          missing=[f"{x.label}: {x.reason}" for x in d.missing])
+        parts = [d] if links else split_by_size(d, settings.max_mb)
         if not d.ready:
             res.status = "not_sent"
             res.error = ("no report of theirs is available" if d.missing else
                          "no report of the batch is in their scope")
-        elif not links and (size := sum(x.html.stat().st_size for x in d.ready) * 4 / 3 / 1e6) > settings.max_mb:
-            res.error = (f"{len(d.ready)} attachment(s) are {size:.1f} MB encoded, over the {settings.max_mb:g} MB "
-                         "limit (KPI_SMTP_MAX_MB); send links instead with --links BASE_URL")
+        elif not parts:
+            big = max(d.ready, key=lambda x: x.html.stat().st_size)
+            res.error = (f"{big.label} alone is {big.html.stat().st_size * 4 / 3 / 1e6:.1f} MB encoded, over the "
+                         f"{settings.max_mb:g} MB limit (KPI_SMTP_MAX_MB); send links instead with --links BASE_URL")
         else:
-            msg = compose(d, p, settings.sender, links)
-            for n in range(1, max(1, attempts) + 1):
-                res.attempts = n
-                try:
-                    _deliver_once(msg, r.email, settings)
-                    res.status, res.error = "sent", ""
-                    break
-                except (smtplib.SMTPException, OSError) as exc:
-                    res.error = f"{type(exc).__name__}: {exc}".strip()
-                    if n < attempts:
-                        (sleep or time.sleep)(backoff * 2 ** (n - 1))
+            res.parts = len(parts)
+            errors = []
+            for i, part in enumerate(parts, 1):
+                msg = compose(part, p, settings.sender, links, part=(i, len(parts)))
+                for n in range(1, max(1, attempts) + 1):
+                    res.attempts += 1
+                    try:
+                        _deliver_once(msg, r.email, settings)
+                        break
+                    except (smtplib.SMTPException, OSError) as exc:
+                        err = f"{type(exc).__name__}: {exc}".strip()
+                        if n < attempts:
+                            (sleep or time.sleep)(backoff * 2 ** (n - 1))
+                        else:
+                            errors.append(err if len(parts) == 1 else f"email {i}/{len(parts)}: {err}")
+            res.status = "failed" if errors else "sent"
+            res.error = "; ".join(errors)
         results.append(res)
         if progress is not None:
             progress(res)
@@ -515,17 +546,32 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
 
 
 # ---- views ---------------------------------------------------------------------------------------
-def plan_table(p: DeliveryPlan) -> Any:
-    """rich Table: every recipient, role, language, the reports they get and the missing ones."""
+def _grouped(reports: list[PlannedReport]) -> str:
+    """``store_performance (12): AMZ-DE-01, AMZ-US-01, …`` — one line per report kind, in plan order."""
+    kinds: dict[str, list[str]] = {}
+    for x in reports:
+        kinds.setdefault(x.report, []).append(x.entity)
+    return "\n".join(f"{k} ({len(v)}): {', '.join(v)}" for k, v in kinds.items())
 
-    t = Table(title=f"kpi send {p.batch} {p.period}: {len(p.deliveries)} recipient(s)", show_lines=True)
-    for c in ("recipient", "role", "lang", "reports", "missing"):
-        t.add_column(c, overflow="fold")
+
+def plan_table(p: DeliveryPlan, links: str | None = None, max_mb: float = 20.0) -> Any:
+    """rich Table: every recipient, role, language, the reports they get (grouped by kind), the email's size
+    with attachments (red above ``max_mb``: that email would be refused; use links) and the missing ones."""
+
+    t = Table(title=f"kpi send {p.batch} {p.period}: {len(p.deliveries)} recipient(s), "
+                    f"{sum(len(d.ready) for d in p.deliveries)} report(s) "
+                    + (f"as links to {links}" if links else "attached"), show_lines=True)
+    for c in ("recipient", "role", "lang", "n", "MB", "reports", "missing"):
+        t.add_column(c, overflow="fold", justify="right" if c in ("n", "MB") else "left")
     for d in p.deliveries:
         r = d.recipient
         scope = {"person": r.person_id, "team_lead": r.team_id, "client": r.contract_id}.get(r.role) or ""
-        t.add_row(escape(r.label), f"{r.role} {scope}".strip(), r.language,
-                  escape("\n".join(x.label for x in d.ready)) or "[dim]—[/]",
+        mb = encoded_mb(d)
+        n_mail = len(split_by_size(d, max_mb)) if d.ready and not links else 1
+        size = ("links" if links else f"[red]{mb:.1f}: a report is over {max_mb:g}[/]" if not n_mail
+                else f"{mb:.1f} in {n_mail} emails" if n_mail > 1 else f"{mb:.1f}")
+        t.add_row(escape(r.label), f"{r.role} {scope}".strip(), r.language, str(len(d.ready)), size,
+                  escape(_grouped(d.ready)) or "[dim]—[/]",
                   "[red]" + escape("\n".join(f"{x.label}: {_short(x.reason, 60)}" for x in d.missing)) + "[/]"
                   if d.missing
                   else "")
@@ -547,6 +593,7 @@ def results_table(results: list[SendResult]) -> Any:
 
 __all__ = [
     "Delivery", "DeliveryPlan", "PlannedReport", "Recipient", "RecipientsFile", "SendResult", "SmtpSettings",
-    "check_references", "compose", "headlines", "known_ids", "load_recipients", "plan", "plan_table",
+    "check_references", "compose", "encoded_mb", "headlines", "known_ids", "load_recipients", "max_mb_from_env",
+    "plan", "plan_table", "split_by_size",
     "results_table", "scope_entities", "send", "validate_recipients",
 ]

@@ -34,15 +34,20 @@ def _token(node: ast.AST, source: str) -> str:
     return seg if seg else type(node).__name__
 
 
+def _who(kpi: str | None) -> str:
+    """How an error names the formula's owner: ``KPI 'net_margin'``, or just ``formula`` when none is given."""
+    return f"KPI {kpi!r}" if kpi else "formula"
+
+
 @lru_cache(maxsize=1024)
-def _parse_cached(formula: str, kpi: str) -> ast.Expression:
+def _parse_cached(formula: str, kpi: str | None) -> ast.Expression:
     if not isinstance(formula, str) or not formula.strip():
-        raise DefinitionError(f"KPI {kpi!r}: empty formula")
+        raise DefinitionError(f"{_who(kpi)}: empty formula")
     try:
         tree = ast.parse(formula.strip(), mode="eval")
     except SyntaxError as exc:
         raise DefinitionError(
-            f"KPI {kpi!r}: formula {formula!r} is not valid arithmetic ({exc.msg} at column {exc.offset})"
+            f"{_who(kpi)}: formula {formula!r} is not valid arithmetic ({exc.msg} at column {exc.offset})"
         ) from None
     src = formula.strip()
     for node in ast.walk(tree):
@@ -51,54 +56,54 @@ def _parse_cached(formula: str, kpi: str) -> ast.Expression:
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, _BINOPS):
                 raise DefinitionError(
-                    f"KPI {kpi!r}: operator {type(node.op).__name__} in {_token(node, src)!r} is not allowed "
+                    f"{_who(kpi)}: operator {type(node.op).__name__} in {_token(node, src)!r} is not allowed "
                     "(use + - * / and parentheses)"
                 )
             continue
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise DefinitionError(f"KPI {kpi!r}: {_token(node, src)!r} is not allowed (only unary minus)")
+                raise DefinitionError(f"{_who(kpi)}: {_token(node, src)!r} is not allowed (only unary minus)")
             continue
         if isinstance(node, (ast.USub, ast.UAdd)):
             continue
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise DefinitionError(f"KPI {kpi!r}: constant {_token(node, src)!r} is not allowed (numbers only)")
+                raise DefinitionError(f"{_who(kpi)}: constant {_token(node, src)!r} is not allowed (numbers only)")
             continue
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
-                raise DefinitionError(f"KPI {kpi!r}: name {node.id!r} is not allowed")
+                raise DefinitionError(f"{_who(kpi)}: name {node.id!r} is not allowed")
             continue
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 raise DefinitionError(
-                    f"KPI {kpi!r}: call {_token(node.func, src)!r} is not allowed (only min, max, abs)"
+                    f"{_who(kpi)}: call {_token(node.func, src)!r} is not allowed (only min, max, abs)"
                 )
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args) or not node.args:
-                raise DefinitionError(f"KPI {kpi!r}: {_token(node, src)!r}: use positional arguments only")
+                raise DefinitionError(f"{_who(kpi)}: {_token(node, src)!r}: use positional arguments only")
             if node.func.id == "abs" and len(node.args) != 1:
-                raise DefinitionError(f"KPI {kpi!r}: abs takes exactly one argument in {_token(node, src)!r}")
+                raise DefinitionError(f"{_who(kpi)}: abs takes exactly one argument in {_token(node, src)!r}")
             continue
         raise DefinitionError(
-            f"KPI {kpi!r}: {_token(node, src)!r} ({type(node).__name__}) is not allowed in a formula; "
+            f"{_who(kpi)}: {_token(node, src)!r} ({type(node).__name__}) is not allowed in a formula; "
             "use arithmetic over measures and KPIs (+ - * /, numbers, min, max, abs)"
         )
     return tree
 
 
-def parse(formula: str, kpi: str = "?") -> ast.Expression:
+def parse(formula: str, kpi: str | None = None) -> ast.Expression:
     """The checked syntax tree of ``formula`` (DefinitionError on anything outside the allow-list)."""
     return _parse_cached(formula, kpi)
 
 
-def names(formula: str, kpi: str = "?") -> set[str]:
+def names(formula: str, kpi: str | None = None) -> set[str]:
     """Measure and KPI ids a formula refers to (function names excluded)."""
     tree = parse(formula, kpi)
     funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
 
 
-def split_ratio(formula: str, kpi: str = "?") -> tuple[str, str] | None:
+def split_ratio(formula: str, kpi: str | None = None) -> tuple[str, str] | None:
     """``(numerator, denominator)`` source text when the formula is a top-level division."""
     tree = parse(formula, kpi)
     body = tree.body
@@ -150,23 +155,24 @@ def required_measures(catalog: Catalog, kpis: list[str]) -> set[str]:
 
 
 def _div(a: Value, b: Value) -> Value:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if isinstance(b, pd.Series):
-            b = b.astype("float64").where(b != 0)
-            return a / b
-        if b == 0 or (isinstance(b, float) and np.isnan(b)):
-            return a * np.nan if isinstance(a, pd.Series) else float("nan")
+    # no np.errstate needed: pandas silences NumPy's flags in Series arithmetic itself, scalars are
+    # Python floats here (``_eval`` converts names), and a zero divisor never reaches the division
+    if isinstance(b, pd.Series):
+        b = b.astype("float64").where(b != 0)
         return a / b
+    if b == 0 or (isinstance(b, float) and np.isnan(b)):
+        return a * np.nan if isinstance(a, pd.Series) else float("nan")
+    return a / b
 
 
-def _eval(node: ast.AST, env: Mapping[str, Value], kpi: str) -> Value:
+def _eval(node: ast.AST, env: Mapping[str, Value], kpi: str | None) -> Value:
     if isinstance(node, ast.Expression):
         return _eval(node.body, env, kpi)
     if isinstance(node, ast.Constant):
         return float(node.value)
     if isinstance(node, ast.Name):
         if node.id not in env:
-            raise DefinitionError(f"KPI {kpi!r}: unknown name {node.id!r}")
+            raise DefinitionError(f"{_who(kpi)}: unknown name {node.id!r}")
         v = env[node.id]
         return v.astype("float64") if isinstance(v, pd.Series) else float(v)
     if isinstance(node, ast.UnaryOp):
@@ -190,9 +196,9 @@ def _eval(node: ast.AST, env: Mapping[str, Value], kpi: str) -> Value:
         for x in args[1:]:
             out = (np.minimum if fn == "min" else np.maximum)(out, x)
         return out
-    raise DefinitionError(f"KPI {kpi!r}: unsupported node {type(node).__name__}")  # unreachable after parse
+    raise DefinitionError(f"{_who(kpi)}: unsupported node {type(node).__name__}")  # unreachable after parse
 
 
-def evaluate(formula: str, env: Mapping[str, Value], kpi: str = "?") -> Value:
+def evaluate(formula: str, env: Mapping[str, Value], kpi: str | None = None) -> Value:
     """Evaluate a checked formula over Series/scalars in ``env`` (x / 0 -> NaN)."""
     return _eval(parse(formula, kpi), env, kpi)

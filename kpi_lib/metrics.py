@@ -606,6 +606,8 @@ def _evaluate(split: pd.DataFrame, grain: pd.DataFrame | None, by: list[str], pe
     K = K.reset_index(drop=True)
     K["_key"] = np.arange(len(K))
     split = split.merge(K, on=keys, how="left") if len(split) else split.assign(_key=pd.Series(dtype="int64"))
+    # a fixed row order, so the float sums over stores below do not depend on DuckDB's output order
+    split = split.sort_values(["_key", "store_id"], na_position="last", kind="mergesort", ignore_index=True)
     n = len(K)
     idx = pd.RangeIndex(n)
     add_ms = [m for m in measures if catalog.measures[m].store_additive and catalog.measures[m].table != "calendar"]

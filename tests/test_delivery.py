@@ -273,17 +273,39 @@ def test_unreachable_server_is_retried_and_reported(sent_project: dict) -> None:
     assert len(waits) == 2
 
 
-def test_oversized_email_is_refused_before_sending(sent_project: dict, smtp) -> None:
+def test_attachments_over_the_limit_are_split_into_several_emails(sent_project: dict, smtp) -> None:
+    from kpi_lib.delivery import encoded_mb, split_by_size
+
+    p = plan("monthly", PERIOD)
+    ceo = next(d for d in p.deliveries if d.recipient.email == "ceo@example.com")
+    one = max(x.html.stat().st_size for x in ceo.ready) * 4 / 3 / 1e6
+    limit = encoded_mb(ceo) / 3.5  # worked: the pack needs 4 emails, each under the limit
+    assert one < limit
+    parts = split_by_size(ceo, limit)
+    assert len(parts) == 4 and all(encoded_mb(x) <= limit for x in parts)
+    assert [x.label for part in parts for x in part.ready] == [x.label for x in ceo.ready]  # all, in order, once
     sink = Sink()
     s = smtp(sink)
-    s.max_mb = 0.001  # 1 kB: one fake report (~60 B) fits, the management pack (41 files) does not
-    res = {r.email: r for r in send(plan("monthly", PERIOD), s, attempts=1)}
-    assert res["ceo@example.com"].status == "failed" and "--links" in res["ceo@example.com"].error
-    assert res["emily.zhang@example.com"].status == "sent"
+    s.max_mb = limit
+    res = {r.email: r for r in send(p, s, attempts=1)}
+    assert res["ceo@example.com"].status == "sent" and res["ceo@example.com"].parts == 4
+    got = [m for rcpts, m in sink.messages if "ceo@example.com" in rcpts]
+    assert len(got) == 4 and sorted(m["Subject"] for m in got) == [f"KPI 报告 {PERIOD}（monthly）（第 {i}/4 封）"
+                                                                     for i in range(1, 5)]
+    assert sum(len(list(m.iter_attachments())) for m in got) == len(ceo.ready)
+    assert res["emily.zhang@example.com"].status == "sent" and res["emily.zhang@example.com"].parts == 1
+
+
+def test_a_single_report_over_the_limit_is_refused_before_sending(sent_project: dict, smtp) -> None:
+    sink = Sink()
+    s = smtp(sink)
+    s.max_mb = 1e-6  # smaller than any report
+    res = send(plan("monthly", PERIOD, only="ceo@example.com"), s, attempts=1)
+    assert res[0].status == "failed" and "alone is" in res[0].error and "--links" in res[0].error
     assert "ceo@example.com" not in sink.by_recipient()
     sink2 = Sink()
     res2 = send(plan("monthly", PERIOD, only="ceo@example.com"), smtp(sink2), links="https://x.example.com", attempts=1)
-    assert res2[0].status == "sent"  # links are small whatever the pack's size
+    assert res2[0].status == "sent" and res2[0].parts == 1  # links are small whatever the pack's size
 
 
 def test_cli_send_all_ok_exits_zero(sent_project: dict, smtp) -> None:
@@ -306,7 +328,8 @@ def test_dry_run_lists_every_recipient_and_sends_nothing(sent_project: dict, mon
     assert out.exit_code == 0, out.output
     for r in load_recipients().recipients:
         assert r.email in out.output
-    assert "person_scorecard/P02" in out.output
+    emily = next(line for line in out.output.splitlines() if "emily.zhang@example.com" in line)
+    assert "person P02" in emily and "person_scorecard (1): P02" in emily  # her one report, grouped by kind
     js = CliRunner().invoke(cli.app, ["send", "--period", PERIOD, "--dry-run", "--json"])
     rows = json.loads(js.output)
     assert [r["email"] for r in rows] == [r.email for r in load_recipients().recipients]

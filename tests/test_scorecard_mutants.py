@@ -149,3 +149,68 @@ def test_default_cards_when_the_file_is_absent(proj) -> None:
     assert (k[2].threshold, k[2].target, k[2].maximum) == (0.10, 0.06, 0.03)
     assert cfg.scorecards[0].name == "Team scorecard (default)" and cfg.scorecards[1].name == "Person scorecard (default)"
     assert cfg.scorecards[1].kpis == k
+
+
+def _card(gated: bool) -> "Scorecard":
+    """Two KPIs worked by hand: gmv weight 60 paying 120 %, acos weight 40 paying 50 %; base ¥1,000.
+    Uncapped total 0.6 × 120 + 0.4 × 50 = 92 points; a red gate caps it at 80."""
+    import pandas as pd
+
+    from kpi_lib.scorecard import LINE_COLUMNS, Scorecard
+
+    rows = [dict.fromkeys(LINE_COLUMNS) | {"kpi": "gmv", "label_zh": "GMV", "label_en": "GMV", "weight": 60.0,
+                                           "payout_pct": 120.0, "points": 120.0, "weighted_points": 72.0},
+            dict.fromkeys(LINE_COLUMNS) | {"kpi": "acos", "label_zh": "ACoS", "label_en": "ACoS", "weight": 40.0,
+                                           "payout_pct": 50.0, "points": 50.0, "weighted_points": 20.0,
+                                           "gate": True, "gate_red": gated}]
+    total = 80.0 if gated else 92.0
+    return Scorecard("person", "P01", "T1", "2026-10", "person-any", "2026-10-01", "2026-10-31",
+                     pd.DataFrame(rows), total, gated, 1000.0 * total / 100, name="Ann", notes=["n1"],
+                     bonus_base=1000.0, gate_cap=80.0 if gated else None, uncapped_total=92.0)
+
+
+def test_to_dict_carries_every_figure_the_reports_read() -> None:
+    d = _card(gated=False).to_dict()
+    assert {k: d[k] for k in ("entity_kind", "entity_id", "team_id", "name", "period", "scorecard", "start", "end",
+                              "total", "gated", "bonus", "notes", "bonus_base", "uncapped_total")} == {
+        "entity_kind": "person", "entity_id": "P01", "team_id": "T1", "name": "Ann", "period": "2026-10",
+        "scorecard": "person-any", "start": "2026-10-01", "end": "2026-10-31", "total": 92.0, "gated": False,
+        "bonus": 920.0, "notes": ["n1"], "bonus_base": 1000.0, "uncapped_total": 92.0}
+    assert [c["at"] for c in d["curve"]] == ["threshold", "target", "maximum"]
+    assert [c["payout"] for c in d["curve"]] == [50, 100, 150]
+    assert [(x["kpi"], x["weighted_points"]) for x in d["lines"]] == [("gmv", 72.0), ("acos", 20.0)]
+    assert d["lines"][0]["actual"] is None  # NaN/None become JSON null, never the string 'nan'
+    # 1000 × 60 % × 120 % = 720.00; 1000 × 40 % × 50 % = 200.00; no gate line
+    assert [(x["kpi"], x["amount"]) for x in d["bonus_lines"]] == [("gmv", 720.0), ("acos", 200.0)]
+    assert sum(x["amount"] for x in d["bonus_lines"]) == d["bonus"]
+
+
+def test_a_red_gate_adds_a_line_that_brings_the_bonus_to_the_cap() -> None:
+    card = _card(gated=True)
+    lines = card.bonus_lines()
+    # capped: 1000 × 80 % = 800.00; the KPI lines still say 720 + 200 = 920, so the gate line is −120.00
+    assert lines["kpi"].tolist() == ["gmv", "acos", "gate"]
+    assert lines["amount"].tolist() == [720.0, 200.0, -120.0]
+    assert lines["amount"].sum() == card.bonus == 800.0
+    d = card.to_dict()
+    assert d["gated"] is True and d["bonus_lines"][-1]["weight"] is None and d["bonus_lines"][-1]["amount"] == -120.0
+
+
+def test_count_line_retarget_keeps_ratios() -> None:
+    """A count KPI is re-targeted like money (ratio kept), not like a ratio KPI (difference kept)."""
+    card = ScorecardDef.model_validate({"id": "c", "kpis": [
+        {"kpi": "orders", "weight": 100, "threshold": 80, "target": 100, "maximum": 120}]})
+    o = score_lines(card, {"orders": 50.0}, load_catalog(), None, {"orders": 50.0})[0].iloc[0]
+    # 80/100 and 120/100 of 50 = 40 and 60 (differences would give 30 and 70)
+    assert (o["threshold"], o["target"], o["maximum"]) == (40.0, 50.0, 60.0)
+
+
+def test_an_actual_the_engine_cannot_compute_is_nan(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from kpi_lib import scorecard
+
+    long = pd.DataFrame({"value": [390.0, float("nan")]}, index=pd.Index(["gmv", "acos"], name="kpi"))
+    monkeypatch.setattr(scorecard, "_actuals_long", lambda kpis, *a: long.reindex(kpis))
+    got = scorecard._actuals(["gmv", "acos"], "2026-10", "team_id", "T1", {}, None)
+    assert got["gmv"] == 390.0 and math.isnan(got["acos"])

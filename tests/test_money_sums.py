@@ -1,0 +1,54 @@
+"""Money sums are exact and order-independent (the engine's DOUBLE sums were not: a cent-rounded
+waterfall line flipped between 3765.39 and 3765.40 from one run to the next)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi_lib.definitions import load_catalog, money_sum
+
+MONEY = [m for m in load_catalog().measures.values() if m.id.endswith("_rc")]
+
+
+def _orders(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "gross_sales_rc": np.round(rng.uniform(0, 500, n), 2), "discounts_rc": np.round(rng.uniform(0, 9, n), 2),
+        "amount_rc": np.round(rng.uniform(-80, 80, n), 2), "spend_rc": np.round(rng.uniform(0, 40, n), 2),
+        "ad_sales_rc": np.round(rng.uniform(0, 90, n), 2), "quantity": rng.integers(1, 5, n),
+        "unit_cogs": np.round(rng.uniform(1, 60, n), 2), "first_leg_cost": np.round(rng.uniform(0, 3, n), 2),
+        "duty_rate": rng.choice([0.0, 0.05, 0.12], n), "sellable": rng.integers(0, 50, n),
+        "status": rng.choice(["shipped", "cancelled", "returned"], n), "fee_type": rng.choice(["referral", "storage"], n),
+    })
+
+
+@pytest.mark.parametrize("measure", MONEY, ids=lambda m: m.id)
+def test_money_measures_are_exact_sums_whatever_the_row_order(measure):
+    df = _orders(60_000, 3)
+    con = duckdb.connect()
+    con.execute("SET threads = 4")
+    con.register("a", df)
+    con.register("b", df.sample(frac=1.0, random_state=11))  # the same rows, shuffled
+    first = con.execute(f"SELECT {measure.sql} FROM a").fetchone()[0]
+    again = con.execute(f"SELECT {measure.sql} FROM b").fetchone()[0]
+    assert first == again  # bit for bit, not approx
+    # and equal to the exact (Decimal) sum of the cent values, independent of DuckDB
+    if measure.id == "gmv_rc":
+        keep = df["status"] != "cancelled"
+        exact = sum(round(x * 100) for x in df.loc[keep, "gross_sales_rc"]) / 100
+        assert first == exact
+
+
+def test_a_double_sum_would_depend_on_the_order():
+    """The reason for money_sum: the same cents summed as DOUBLE in two orders differ (if this ever
+    stops being true, money_sum is still harmless)."""
+    v = _orders(60_000, 3)["gross_sales_rc"]
+    con = duckdb.connect()
+    con.register("a", v.to_frame())
+    con.register("b", v.sample(frac=1.0, random_state=11).to_frame())
+    plain = [con.execute(f"SELECT sum(gross_sales_rc) FROM {t}").fetchone()[0] for t in "ab"]
+    exact = [con.execute(f"SELECT {money_sum('gross_sales_rc')} FROM {t}").fetchone()[0] for t in "ab"]
+    assert plain[0] != plain[1] and exact[0] == exact[1]
