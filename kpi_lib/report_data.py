@@ -44,7 +44,8 @@ from .alerts import open_alerts
 from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
-from .metrics import compute, compute_long, period_bounds, period_label, shift_period
+from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
+from .periods import period_kind as periods_kind
 from .org import contract_stores, entity_stores
 from .targets import adjustments_for
 from .tree import attribute as tree_attribute
@@ -833,9 +834,10 @@ class Unavailable(str):
 def scorecard(ctx: ReportContext) -> Any:
     """The person's or team's scorecard (kpi_lib.scorecard.score) or Unavailable."""
     mod = scorecard_mod
+    actuals = _scorecard_actuals(ctx)
     if ctx.kind == "person":
-        return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
-    return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
+        return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, actuals=actuals)
+    return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, actuals=actuals)
 
 
 def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
@@ -901,7 +903,7 @@ def _batch_cache(ctx: ReportContext) -> Path | None:
     return d if ok else None
 
 
-BATCH_NEEDS = ("costs", "actions")  # what prepare_batch can precompute per subject besides the KPI tables
+BATCH_NEEDS = ("costs", "actions", "scorecards")  # what prepare_batch can precompute per subject besides the KPI tables
 
 
 def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
@@ -916,11 +918,13 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     (one scan of every source) is computed once. Company and cross-store sections (ranking, red
     flags) keep reading the warehouse table.
 
-    ``needs`` ({subject: subset of :data:`BATCH_NEEDS`}; None = everything for every subject) adds:
+    ``needs`` ({subject: subset of :data:`BATCH_NEEDS`}; None = only the KPI tables) adds:
     ``costs`` (store and company subjects: the engine rows of the cost waterfall on both bases,
     discounts and unit economics, one query per kind of rows over all the stores, see
     :func:`_prepare_costs`) and ``actions`` (the before/after KPI values of every subject's actions,
-    :func:`kpi_lib.actions.values_by_kind`). Reports read their slice and pass it to the same
+    :func:`kpi_lib.actions.values_by_kind`) and ``scorecards`` (team and person subjects: the engine
+    rows ``kpi_lib.scorecard.score`` asks for, one query per KPI list and month over all the subjects,
+    :func:`_prepare_scorecards`). Reports read their slice and pass it to the same
     ``kpi_lib.costs`` / ``kpi_lib.actions`` functions, so every line is built by the one definition.
     Returns the row counts written.
     """
@@ -953,7 +957,7 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     fr = _freshness(str(wh.path), sid)
     fr.to_parquet(cache_dir / "freshness.parquet", index=False)
     counts["freshness"] = len(fr)
-    need = {key: set(BATCH_NEEDS) if needs is None else set(needs.get(key, ())) for key in keys}
+    need = {key: set((needs or {}).get(key, ())) for key in keys}
     if needs is not None:  # callers may key the company by any id
         for (k, e), n in needs.items():
             if k == "company":
@@ -962,9 +966,12 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     counts.update(_prepare_costs(cost_subjects, period, cache_dir, wh))
     action_subjects = [key for key in keys if "actions" in need.get(key, ())]
     counts.update(_prepare_actions(action_subjects, period, cache_dir, wh))
+    card_subjects = [key for key in keys if "scorecards" in need.get(key, ()) and key[0] in ("team", "person")]
+    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh))
     meta = {"snapshot_id": sid, "warehouse": str(wh.path.resolve()), "period": period, "token": uuid.uuid4().hex,
             "subjects": keys, "rows": counts, "costs": cost_subjects,
-            "actions": action_subjects if (cache_dir / ACTION_VALUES).is_file() else []}
+            "actions": action_subjects if (cache_dir / ACTION_VALUES).is_file() else [],
+            "scorecards": card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []}
     (cache_dir / CACHE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return counts
 
@@ -1029,8 +1036,10 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
         return {}
 
     try:
+        acts = actions_mod.load_actions()
         for kind, eid in subjects:
-            actions_mod.actions_for(kind, None if kind == "company" else eid, period, warehouse=wh, values=record)
+            actions_mod.actions_for(kind, None if kind == "company" else eid, period, warehouse=wh, actions=acts,
+                                    values=record)
     except KpiError:  # a broken actions.yaml: each report shows the error in its section, as without a cache
         return {}
     vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
@@ -1095,3 +1104,80 @@ def action_values(ctx: ReportContext) -> Callable[[dict, list[str]], dict] | Non
         return actions_mod.values_by_kind(wanted, ms, warehouse=wh)
 
     return values
+
+
+SCORECARD_QUERIES = "scorecard_queries.json"
+
+
+def _card_query_key(kpis: list[str], period: str, dim: str, filters: Mapping[str, str]) -> str:
+    return json.dumps([list(kpis), period, dim, sorted(filters.items())])
+
+
+def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse
+                        ) -> dict[str, int]:
+    """The engine rows every subject's scorecard asks for (``score`` itself says which, run once with a
+    recorder): one ``compute_long(kpis, by=[dim], filters={dim: all the subjects})`` per KPI list and
+    month, each subject's rows exactly those of its own query (its own group), into
+    ``scorecard_rows.parquet`` (``_q`` = query number) and ``scorecard_queries.json``."""
+    if not subjects:
+        return {}
+    asked: dict[str, set[str]] = {}
+
+    def record(kpis: list[str], per: str, dim: str, eid: str, filters: dict[str, str]) -> pd.DataFrame:
+        asked.setdefault(_card_query_key(kpis, per, dim, filters), set()).add(eid)
+        return pd.DataFrame(columns=[dim, "period", "kpi", "value", "complete", "missing", "stores_covered",
+                                     "stores_total"])
+
+    for kind, eid in subjects:
+        try:
+            if kind == "person":
+                scorecard_mod.score(person_id=eid, period=period, warehouse=wh, actuals=record)
+            else:
+                scorecard_mod.score(team_id=eid, period=period, warehouse=wh, actuals=record)
+        except KpiError:  # the report shows the error itself, as without a cache
+            continue
+    frames, queries = [], []
+    for i, (key, ids) in enumerate(sorted(asked.items())):
+        kpis, per, dim, filters = json.loads(key)
+        df = compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
+                          filters={dim: sorted(ids), **dict(filters)}, warehouse=wh)
+        frames.append(df.assign(_q=i, **{dim: df[dim].astype(str)}) if len(df) else df.assign(_q=i))
+        queries.append({"key": key, "ids": sorted(ids), "dim": dim})
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_q"])
+    rows.to_parquet(cache_dir / "scorecard_rows.parquet", index=False)
+    (cache_dir / SCORECARD_QUERIES).write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+    return {"scorecard_rows": len(rows)}
+
+
+@lru_cache(maxsize=4)
+def _card_rows(path: str, token: str) -> tuple[dict[str, tuple[int, set[str]]], dict[int, pd.DataFrame]]:
+    queries = json.loads((Path(path) / SCORECARD_QUERIES).read_text(encoding="utf-8"))
+    rows = pd.read_parquet(Path(path) / "scorecard_rows.parquet")
+    by_q = {int(q): g.drop(columns="_q") for q, g in rows.groupby("_q", sort=False)} if len(rows) else {}
+    return {q["key"]: (i, set(q["ids"])) for i, q in enumerate(queries)}, by_q
+
+
+def _scorecard_actuals(ctx: ReportContext) -> Callable[..., pd.DataFrame] | None:
+    """``actuals`` for :func:`kpi_lib.scorecard.score` answering from the batch cache (None without one);
+    a query the batch did not precompute goes to the engine, as without the cache."""
+    cache = _batch_cache(ctx)
+    if cache is None:
+        return None
+    meta = _cache_meta(str(cache), _stamp(cache))
+    if meta.get("period") != ctx.period or [ctx.kind, ctx.entity_id] not in meta.get("scorecards", []):
+        return None
+    index, by_q = _card_rows(str(cache), meta["token"])
+    wh = ctx.warehouse
+
+    def actuals(kpis: list[str], per: str, dim: str, eid: str, filters: dict[str, str]) -> pd.DataFrame:
+        hit = index.get(_card_query_key(kpis, per, dim, filters))
+        if hit is None or eid not in hit[1]:
+            return compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
+                                filters={dim: eid, **filters}, warehouse=wh)
+        df = by_q.get(hit[0])
+        if df is None:
+            return pd.DataFrame(columns=[dim, "period", "kpi", "value", "complete", "missing", "stores_covered",
+                                         "stores_total"])
+        return df.loc[df[dim].astype(str) == eid, [dim, *LONG_COLUMNS]].reset_index(drop=True)
+
+    return actuals

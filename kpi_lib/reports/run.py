@@ -89,7 +89,7 @@ def _error_text(exc: BaseException) -> str:
 TEMPLATE_NEEDS: dict[str, tuple[str, ...]] = {
     "cost_diagnostic": ("costs",),  # waterfall, basis bridge, margin moves, unit economics
     "store_performance": ("actions",),  # the actions section's before/after values
-    "scorecard": ("actions",),
+    "scorecard": ("actions", "scorecards"),
     "team_review": ("actions",),
 }
 
