@@ -45,6 +45,7 @@ from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
 from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
+from .periods import months_between, months_of
 from .periods import period_kind as periods_kind
 from .org import contract_stores, entity_stores
 from .targets import adjustments_for
@@ -857,17 +858,54 @@ def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
 def settlement(ctx: ReportContext) -> Any:
     """The contract's settlement statement as a dict (kpi_lib.settlement.settle(...).to_dict()) or Unavailable."""
     mod = settlement_mod
-    return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse).to_dict()
+    return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse, gmv=_contract_gmv(ctx)).to_dict()
 
 
 def fee_models(ctx: ReportContext) -> Any:
     """Fee-model comparison across achievement scenarios (kpi_lib.settlement.compare_models) or Unavailable."""
     mod = settlement_mod
-    df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse).copy()
+    df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, gmv=_contract_gmv(ctx)).copy()
     for c in ("net_gmv", "client_pays", "provider_earns"):
         if c in df:
             df[c] = df[c].astype(float) / ctx.fx
     return df
+
+
+CONTRACT_WINDOW = 27  # months before the settled period read in one query (exit-clause history, last year)
+
+
+def _contract_gmv(ctx: ReportContext) -> Callable[[Any, str], dict]:
+    """``gmv`` for :func:`kpi_lib.settlement.settle` / ``compare_models``: the GMV figures of every period
+    a statement reads (the period, its exit-clause history, last year's for growth targets) from one
+    :func:`kpi_lib.settlement.gmv_rows` query over the months up to the period, instead of one query per
+    period; a period outside that window goes to the engine as before."""
+    f = paths.parameters_dir() / "contracts.yaml"  # a changed contract (its stores) is a new memo
+    stamp = f.stat().st_mtime_ns if f.is_file() else 0
+    return _contract_gmv_memo(str(ctx.warehouse.path), ctx.snapshot_id, ctx.entity_id, ctx.period, stamp)
+
+
+@lru_cache(maxsize=8)
+def _contract_gmv_memo(path: str, snapshot_id: str, contract_id: str, period: str,
+                       stamp: int) -> Callable[[Any, str], dict]:
+    wh = Warehouse(path)
+    c = settlement_mod.get_contract(contract_id)
+    last = months_of(settlement_mod.contract_period(c, period))[-1]
+    window = months_between(shift_period(months_of(period)[0], -CONTRACT_WINDOW), last)
+    rows: list[pd.DataFrame] = []
+    memo: dict[tuple[str, str], dict] = {}
+
+    def gmv(contract: Any, per: str) -> dict:
+        key = (contract.id, per)
+        if key not in memo:
+            if contract.id == contract_id and set(months_of(per)) <= set(window):
+                if not rows:
+                    rows.append(settlement_mod.gmv_rows(contract, window[0], window[-1], warehouse=wh))
+                memo[key] = settlement_mod.gmv_figures(contract, per, wh, rows=rows[0])
+            else:
+                memo[key] = settlement_mod.gmv_figures(contract, per, wh)
+        return dict(memo[key])
+
+    return gmv
 
 
 # ---- compute once per batch ----------------------------------------------------------------------
