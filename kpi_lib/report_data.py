@@ -1066,11 +1066,13 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
         return {}
     wanted: dict[tuple[str, str | None], set[str]] = {}
     months: set[str] = set()
+    per_report = [0]  # engine queries the reports would make themselves (one per entity per report)
 
     def record(w: dict[tuple[str, str | None], set[str]], ms: list[str]) -> dict:
         for key, kpis in w.items():
             wanted.setdefault(key, set()).update(kpis)
         months.update(ms)
+        per_report[0] += len(w)
         return {}
 
     try:
@@ -1080,13 +1082,18 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
                                     values=record)
     except KpiError:  # a broken actions.yaml: each report shows the error in its section, as without a cache
         return {}
+    groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
+    if 2 * len(groups) > per_report[0]:
+        # no sharing to gain (e.g. store reports only: each store's actions read by its own report): the
+        # reports query in parallel kernels rather than all in series before the first one starts
+        return {"action_queries_saved": 0}
     vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
     doc = {"months": sorted(months),
            "wanted": [[k, e, kpi] for (k, e), kpis in sorted(wanted.items(), key=lambda x: (x[0][0], x[0][1] or ""))
                       for kpi in sorted(kpis)],
            "values": [[k, e, kpi, m, v] for (k, e, kpi, m), v in vals.items()]}
     (cache_dir / ACTION_VALUES).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    return {"action_values": len(vals)}
+    return {"action_values": len(vals), "action_queries_saved": per_report[0] - len(groups)}
 
 
 @lru_cache(maxsize=16)
