@@ -179,6 +179,21 @@ def row(name: str, r: dict, base: float | None, note: str = "") -> dict:
             "html mean MB": f"{statistics.mean(r['sizes']) / 1e6:.2f}" if r.get("sizes") else "-", "note": note}
 
 
+SUMMARY_COLS = ["batch", "naive loop", "kpi report", "ratio", "--no-cache", "ratio (no cache)", "floor",
+                "kpi report / floor", "cache prepare s", "note"]
+
+
+def summary_row(batch: str, naive: dict, ours: dict, plain: dict | None, floor: dict, note: str) -> dict:
+    """One line of the one table: seconds per report of each run, and the ratios the goals are stated in."""
+    per = lambda r: r["seconds"] / r["n"]
+    return {"batch": batch, "naive loop": f"{per(naive):.2f}", "kpi report": f"{per(ours):.2f}",
+            "ratio": f"{naive['seconds'] / ours['seconds']:.1f}x",
+            "--no-cache": f"{per(plain):.2f}" if plain else "-",
+            "ratio (no cache)": f"{naive['seconds'] / plain['seconds']:.1f}x" if plain else "-",
+            "floor": f"{per(floor):.2f}", "kpi report / floor": f"{per(ours) / per(floor):.1f}x",
+            "cache prepare s": str(ours.get("prepare")), "note": note}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=ROOT / ".bench-root", help="private project root (scale-1 demo)")
@@ -186,12 +201,15 @@ def main() -> None:
     ap.add_argument("--monthly", action="store_true", help="also the 41-report monthly batch")
     ap.add_argument("--naive-monthly", choices=["estimate", "full"], default="estimate")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask row")
+    ap.add_argument("--monthly-no-cache", choices=["yes", "no"], default="yes",
+                    help="also time the monthly batch with --no-cache (slow: every report queries the engine)")
     ap.add_argument("--only-monthly", action="store_true", help="skip the 6-store table (implies --monthly; the "
                                                                  "store_performance naive time is then timed once)")
     args = ap.parse_args()
     root = ensure_project(args.root.resolve())
     cols = ["run", "reports", "total s", "s / report", "vs naive", "html mean MB", "note"]
     naive = {"per": []}
+    summary: list[dict] = []  # the one table: per batch, naive / ours / --no-cache / floor
     if not args.only_monthly:
         ids = ", ".join(STORES)
         stores = write_batch("stores6", f"name: stores6\nreports:\n  - {{template: store_performance, entities: stores, "
@@ -213,6 +231,7 @@ def main() -> None:
         print(f"per report: kpi report {ours['seconds'] / ours['n']:.2f} s (wall, {args.jobs} kernels) vs floor "
               f"{floor['seconds'] / floor['n']:.2f} s → {ours['seconds'] / ours['n'] / (floor['seconds'] / floor['n']):.1f}"
               "× the floor", flush=True)
+        summary.append(summary_row("6 store reports", naive, ours, plain, floor, ""))
     if args.monthly or args.only_monthly:
         monthly = ROOT / "parameters" / "batches" / "monthly.yaml"
         jobs41 = naive_jobs(root, monthly)
@@ -232,11 +251,20 @@ def main() -> None:
             est = sum(statistics.mean(by_tpl[tpl]) for tpl, _ in jobs41)
             naive41 = {"seconds": est, "n": len(jobs41), "sizes": []}
             note = f"estimated: each of {len(by_tpl)} templates timed, scaled by its count"
+        plain41 = run_ours(root, monthly, args.jobs, "--no-cache") if args.monthly_no_cache == "yes" else None
         rows41 = [row("papermill + nbconvert, one after the other", naive41, None, note),
                   row(f"kpi report --jobs {args.jobs}", ours41, naive41["seconds"],
-                      f"cache prepared in {ours41['prepare']} s"),
-                  row("formatting floor (1 process, data from memory)", floor41, naive41["seconds"])]
+                      f"cache prepared in {ours41['prepare']} s")]
+        if plain41:
+            rows41.append(row(f"kpi report --jobs {args.jobs} --no-cache", plain41, naive41["seconds"]))
+        rows41.append(row("formatting floor (1 process, data from memory)", floor41, naive41["seconds"]))
         print(table(f"monthly batch, demo scale 1 ({os.cpu_count()} cores)", rows41, cols))
+        summary.append(summary_row(f"monthly batch ({len(jobs41)} reports)", naive41, ours41, plain41, floor41,
+                                   "naive " + ("measured" if args.naive_monthly == "full" else "estimated")))
+    if summary:
+        load = os.getloadavg()
+        print(table(f"reports, s / report (demo scale 1, {os.cpu_count()} cores, --jobs {args.jobs}, load average "
+                    f"{load[0]:.1f} at the end)", summary, SUMMARY_COLS))
 
 
 if __name__ == "__main__":

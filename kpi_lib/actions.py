@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,39 @@ def _values(wanted: dict[tuple[str, str | None], set[str]], periods: list[str], 
     return out
 
 
+Wanted = dict[tuple[str, str | None], set[str]]
+Values = dict[tuple[str, str | None, str, str], float]
+ValuesFn = Callable[[Wanted, list[str]], Values]
+
+
+def values_by_kind(wanted: Wanted, periods: list[str], warehouse: Any = None) -> Values:
+    """The values of :func:`_values` for many entities at once: one ``metrics.compute`` per entity kind
+    and KPI set, grouped by the kind's dimension (a report batch's actions in a few queries). Same keys;
+    months outside ``min(periods)..max(periods)`` are not returned."""
+    out: Values = {}
+    if not periods:
+        return out
+    lo, hi = min(periods), max(periods)
+    groups: dict[tuple[str, tuple[str, ...]], list[str | None]] = {}
+    for (kind, eid), kpis in wanted.items():
+        groups.setdefault((kind, tuple(sorted(kpis))), []).append(eid)
+    for (kind, kpis), ids in groups.items():
+        dim = ENTITY_DIMENSION.get(kind)
+        if dim is None:  # the company: one entity, one query
+            out.update(_values({(kind, eid): set(kpis) for eid in ids}, periods, warehouse))
+            continue
+        df = compute(list(kpis), by=[dim], period="month", start=lo, end=hi,
+                     filters={dim: sorted(str(i) for i in ids)}, warehouse=warehouse)
+        for rec in df.to_dict("records"):
+            eid = rec.get(dim)
+            if eid is None or (isinstance(eid, float) and pd.isna(eid)):
+                continue
+            for k in kpis:
+                v = rec.get(k)
+                out[(kind, str(eid), k, str(rec["period"]))] = float(v) if v is not None and pd.notna(v) else np.nan
+    return out
+
+
 def judge(before: float, after: float, expected: float | None, direction: str) -> str:
     """Result of a done action: met / not_met against the expected value, else improved / no_improvement."""
     if expected is not None:
@@ -277,7 +311,7 @@ def judge(before: float, after: float, expected: float | None, direction: str) -
 
 def actions_for(entity_kind: str, entity_id: str | None, period: str, person_id: str | None = None,
                 warehouse: Any = None, actions: list[Action] | None = None, path: Path | None = None,
-                with_values: bool = True) -> pd.DataFrame:
+                with_values: bool = True, values: ValuesFn | None = None) -> pd.DataFrame:
     """The actions concerning an entity for the report of month ``period`` (as of its last day).
 
     One row per action in group ``open`` (open at the period's end; ``overdue`` flagged) or
@@ -286,7 +320,8 @@ def actions_for(entity_kind: str, entity_id: str | None, period: str, person_id:
     carry the KPI's value ``before`` (the action's period) and ``after`` (the period it was closed
     in), both from :func:`kpi_lib.metrics.compute` in the reporting currency, and ``result``.
     ``person_id`` narrows the list to the actions that person owns or that concern their stores;
-    for ``entity_kind='person'`` it defaults to the entity.
+    for ``entity_kind='person'`` it defaults to the entity. ``values(wanted, months)`` answers the
+    before/after values instead of :func:`_values` (e.g. from a report batch's set-based precomputation).
     """
     start, end = period_bounds(period)
     acts = load_actions(path) if actions is None else actions
@@ -339,7 +374,7 @@ def actions_for(entity_kind: str, entity_id: str | None, period: str, person_id:
             sa = a.status_at or end
             after_of[a.id] = f"{sa.year}-{sa.month:02d}"
             months |= {a.baseline, after_of[a.id]}
-        vals = _values(wanted, sorted(months), warehouse)
+        vals = values(wanted, sorted(months)) if values is not None else _values(wanted, sorted(months), warehouse)
         cat = load_catalog()
         for idx, r in closed.iterrows():
             a = next(x for x in sel if x.id == r["id"])
@@ -519,4 +554,5 @@ __all__ = [
     "save_actions",
     "update_action",
     "validate_actions",
+    "values_by_kind",
 ]

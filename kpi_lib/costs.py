@@ -139,6 +139,10 @@ STEP_KPI: dict[str, str] = {
 }
 
 
+#: the engine KPIs a waterfall asks for, in its order (complete for net profit)
+WATERFALL_KPIS: list[str] = [STEP_KPI[s.step] for s in STEPS if s.kind != "subtotal"]
+
+
 def _rc(x: float) -> Decimal:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return Decimal("0.00")
@@ -184,8 +188,8 @@ def _entity_scope(entity_kind: str, entity_id: str | None) -> dict[str, str] | N
 
 def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str | None = None,
                    period: str | None = None, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
-                   complete_for: str | None = None, stores: Sequence[str] | None = None
-                   ) -> tuple[dict[str, float], dict[str, Any]]:
+                   complete_for: str | None = None, stores: Sequence[str] | None = None,
+                   rows: pd.DataFrame | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """Engine values of ``kpis`` for one entity and period (label or ``a..b`` range) and the
     completeness of the row: ``{complete, missing, stores_covered, stores_total}``.
 
@@ -193,6 +197,10 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
 
     With ``complete_for`` every KPI is over the stores complete for that KPI (one store set).
     A custom range sums daily values (for additive KPIs only).
+
+    ``rows``: the entity's ``compute_long`` rows of exactly these ``kpis`` with the same basis and
+    ``complete_for`` (any months including ``period``), e.g. its slice of one query over many
+    entities (the report batch cache); used instead of querying the engine.
     """
     if basis not in ("order", "posted"):
         raise KpiError(f"basis must be 'order' or 'posted', not {basis!r}")
@@ -203,8 +211,8 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
     custom = ".." in str(period)
     pk = "day" if custom else period_kind(period)
     scope = {"store_id": sorted(str(x) for x in stores)} if stores is not None else _entity_scope(entity_kind, entity_id)
-    long = compute_long(kpis, by=[], period=pk, start=start, end=end, filters=scope,
-                        warehouse=wh, basis=basis, complete_for=complete_for)
+    long = rows if rows is not None else compute_long(kpis, by=[], period=pk, start=start, end=end, filters=scope,
+                                                      warehouse=wh, basis=basis, complete_for=complete_for)
     if not custom:
         long = long[long["period"] == str(period)]
     vals: dict[str, float] = {}
@@ -225,7 +233,7 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
 
 def waterfall(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
               basis: Literal["order", "posted"] = "order", warehouse: Any = None,
-              stores: Sequence[str] | None = None) -> pd.DataFrame:
+              stores: Sequence[str] | None = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """GMV → net profit for one entity and period; the signed steps add up exactly (cents).
 
     ``stores``: several stores as one entity (a marketplace's stores in the cost explorer): the KPIs
@@ -235,11 +243,12 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     over the stores that have every source net profit needs (so the last row equals
     ``metrics.compute("net_profit")`` for the same grain). Extra columns say so: ``kpi``, ``basis``,
     ``complete``, ``missing``, ``stores_covered``, ``stores_total`` (the same on every row).
+    ``rows``: precomputed engine rows of :data:`WATERFALL_KPIS` (see :func:`engine_figures`).
     """
     steps = [s.step for s in STEPS if s.kind != "subtotal"]
     kpis = [STEP_KPI[s] for s in steps]
     vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
-                                stores=stores)
+                                stores=stores, rows=rows)
     unknown = info["stores_total"] > 0 and info["stores_covered"] == 0
     out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
     out["kpi"] = out["step"].map(STEP_KPI)
@@ -258,22 +267,27 @@ _BRIDGE = [
 
 
 def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-                 warehouse: Any = None) -> pd.DataFrame:
+                 warehouse: Any = None, rows: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """How order-basis net profit becomes posted-basis net profit: rows sum exactly (cents).
 
     Columns ``item, label_zh, label_en, amount_rc, kind`` (kind ``start`` | ``timing`` | ``end``):
     the order-basis net profit, then the timing differences (posted − order) of sales and their
     landed cost and discounts, refunds, fees, advertising and overheads, then the posted-basis net
     profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``.
+    ``rows``: precomputed engine rows (see :func:`engine_figures`) by query: ``order`` and ``posted``
+    (:data:`WATERFALL_KPIS`), ``discounts_order`` and ``discounts_posted`` (``["discounts"]``).
     """
     wh = Warehouse.of(warehouse)
     period = period or last_month(wh)
-    a = waterfall(entity_kind, entity_id, period, "order", wh)
-    b = waterfall(entity_kind, entity_id, period, "posted", wh)
+    got = rows or {}
+    a = waterfall(entity_kind, entity_id, period, "order", wh, rows=got.get("order"))
+    b = waterfall(entity_kind, entity_id, period, "posted", wh, rows=got.get("posted"))
     da = {s: _rc(v) for s, v in zip(a["step"], a["amount_rc"])}
     db = {s: _rc(v) for s, v in zip(b["step"], b["amount_rc"])}
-    disc_a, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "order", wh, complete_for="net_profit")
-    disc_b, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "posted", wh, complete_for="net_profit")
+    disc_a, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "order", wh, complete_for="net_profit",
+                               rows=got.get("discounts_order"))
+    disc_b, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "posted", wh, complete_for="net_profit",
+                               rows=got.get("discounts_posted"))
     d_disc = -(_rc(disc_b["discounts"]) - _rc(disc_a["discounts"]))  # signed like the waterfall rows
 
     def delta(steps: list[str]) -> Decimal:
@@ -307,10 +321,11 @@ def last_month(warehouse: Any = None) -> str:
 _UE_KPIS = ["units", "gmv", "refunds", "cogs", "first_leg", "duties", "referral_fees", "payment_fees",
             "other_platform_fees", "fulfillment_fees", "monthly_storage_fees", "long_term_storage_fees", "promotions",
             "ad_spend", "ad_sales", "return_processing", "uncosted_share"]
+UE_KPIS = list(_UE_KPIS)  # what unit_economics asks the engine (by SKU, complete for contribution)
 
 
 def unit_economics(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-                   warehouse: Any = None) -> pd.DataFrame:
+                   warehouse: Any = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-SKU unit economics (order-date basis), worst contribution first.
 
     The catalog KPIs by SKU from the engine (over the stores complete for contribution).
@@ -319,14 +334,17 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
     contribution / net sales (the ACoS at which contribution is zero if every sale were ad-driven).
     Costs without a SKU (store-level storage, ads without SKU, overheads) are not in unit economics.
     ``cost_missing`` marks SKUs with sales lacking a unit cost (their COGS is unknown, not 0).
+    ``rows``: the entity's ``compute(UE_KPIS, by=["sku"], complete_for="contribution")`` frame,
+    precomputed (e.g. one slice of a query over many stores); used instead of querying the engine.
     """
     wh = Warehouse.of(warehouse)
     if period is None:
         period = last_month(wh)
     start, end = period_range(period)
     custom = ".." in str(period)
-    df = compute(_UE_KPIS, by=["sku"], period="day" if custom else period_kind(period), start=start, end=end,
-                 filters=_entity_scope(entity_kind, entity_id), warehouse=wh, complete_for="contribution")
+    df = rows if rows is not None else compute(
+        _UE_KPIS, by=["sku"], period="day" if custom else period_kind(period), start=start, end=end,
+        filters=_entity_scope(entity_kind, entity_id), warehouse=wh, complete_for="contribution")
     cols = ["sku", "category", "units", "net_sales", "landed_cost_per_unit", "fees_per_unit", "ads_per_unit",
             "return_loss_per_unit", "contribution_per_unit", "margin", "acos", "break_even_acos", "loss_making",
             "contribution", "cost_missing"]
@@ -371,9 +389,9 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
 
 
 def loss_makers(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-                n: int = 20, warehouse: Any = None) -> pd.DataFrame:
+                n: int = 20, warehouse: Any = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """The loss-making SKUs of ``unit_economics``, worst first."""
-    ue = unit_economics(entity_kind, entity_id, period, warehouse)
+    ue = unit_economics(entity_kind, entity_id, period, warehouse, rows=rows)
     return ue[ue["loss_making"]].head(n).reset_index(drop=True)
 
 
@@ -383,17 +401,18 @@ def loss_makers(entity_kind: str = "company", entity_id: str | None = None, peri
 
 def explain_margin_change(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
                           prior: str | None = None, basis: Literal["order", "posted"] = "order",
-                          warehouse: Any = None) -> pd.DataFrame:
+                          warehouse: Any = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Which cost lines moved net margin, in percentage points; the lines sum to the total change.
 
     net margin = 1 − Σ cost_i / net_sales, so each line contributes −Δ(cost_i / net_sales).
+    ``rows``: precomputed waterfall rows on ``basis`` covering both months (see :func:`waterfall`).
     """
     if period is None:
         period = last_month(warehouse)
     if prior is None:
         prior = shift_period(period, -1)
-    a = waterfall(entity_kind, entity_id, prior, basis, warehouse).set_index("step")
-    b = waterfall(entity_kind, entity_id, period, basis, warehouse).set_index("step")
+    a = waterfall(entity_kind, entity_id, prior, basis, warehouse, rows=rows).set_index("step")
+    b = waterfall(entity_kind, entity_id, period, basis, warehouse, rows=rows).set_index("step")
     rows = []
     total = 0.0
     for s in STEPS:
@@ -603,6 +622,8 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 __all__ = [
     "ENTITY_KINDS",
     "STEPS",
+    "UE_KPIS",
+    "WATERFALL_KPIS",
     "Addon",
     "Overheads",
     "RentCost",
@@ -611,6 +632,8 @@ __all__ = [
     "Subscription",
     "allocate_overheads",
     "allocated_overheads",
+    "basis_bridge",
+    "engine_figures",
     "explain_margin_change",
     "largest_remainder",
     "last_month",

@@ -12,8 +12,9 @@ Speed: report kernels are kept warm by the runner and execute many reports in a 
 do not depend on the entity (kpi_values, kpi_status, freshness…) are cached per warehouse snapshot
 id; a new snapshot invalidates them.
 
-Size (≈930 lines): one thin function per report section, all scoped by the same ReportContext and
-batch cache; splitting by report kind would copy the scoping and cache code into each part.
+Size (≈1220 lines): one thin function per report section, all scoped by the same ReportContext and
+batch cache (whose precomputations must mirror these functions' engine calls exactly); splitting by
+report kind would copy the scoping and cache code into each part.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from . import actions as actions_mod
 from . import changes, paths
 from . import costs as costs_mod
 from . import scorecard as scorecard_mod
@@ -41,7 +44,9 @@ from .alerts import open_alerts
 from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
-from .metrics import compute, period_bounds, period_label, shift_period
+from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
+from .periods import months_between, months_of
+from .periods import period_kind as periods_kind
 from .org import contract_stores, entity_stores
 from .targets import adjustments_for
 from .tree import attribute as tree_attribute
@@ -607,7 +612,11 @@ def waterfall(ctx: ReportContext, basis: str = "order") -> pd.DataFrame:
     pct_of_net_sales, kind (total|cost|subtotal), basis, complete, missing, stores_covered, stores_total
     (every line is over the stores complete for net profit).
     """
-    df = _waterfall(str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, basis).copy()
+    rows = _cost_rows(ctx, basis)
+    if rows is not None:  # the batch's set-based engine rows: same figures, no query
+        df = costs_mod.waterfall(ctx.kind, ctx.engine_id, ctx.period, basis=basis, warehouse=ctx.warehouse, rows=rows)
+    else:
+        df = _waterfall(str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, basis).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     df["basis"] = basis
@@ -637,7 +646,9 @@ def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
     wf = waterfall(ctx, "order")
     if wf.empty or wf["amount"].isna().all():
         return pd.DataFrame(columns=["item", "name", "amount", "kind"])
-    df = costs_mod.basis_bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse).copy()
+    rows = {q: r for q in ("order", "posted", "discounts_order", "discounts_posted")
+            if (r := _cost_rows(ctx, q)) is not None}
+    df = costs_mod.basis_bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     for c in ("complete", "missing", "stores_covered", "stores_total"):
@@ -652,10 +663,11 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     share of net sales from SKUs without a unit cost (COGS incomplete) is ``attrs["cost_missing_share"]``.
     """
     costs = costs_mod
+    rows = _cost_rows(ctx, "ue")
     if loss_only:
-        df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse).copy()
+        df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse, rows=rows).copy()
     else:
-        full = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
+        full = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows)
         share = np.nan
         if "cost_missing" in full and len(full):
             ns = full["net_sales"].astype(float)
@@ -699,7 +711,7 @@ def margin_moves(ctx: ReportContext) -> pd.DataFrame:
     """What moved net margin vs the prior month, in percentage points per cost step (costs module)."""
     costs = costs_mod
     df = costs.explain_margin_change(ctx.kind, ctx.engine_id, ctx.period, prior=ctx.prior(),
-                                     warehouse=ctx.warehouse).copy()
+                                     warehouse=ctx.warehouse, rows=_cost_rows(ctx, "order")).copy()
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["basis"] = "order"
     # the margin rows are the engine's net margin (over the stores complete for net profit): its completeness
@@ -823,9 +835,10 @@ class Unavailable(str):
 def scorecard(ctx: ReportContext) -> Any:
     """The person's or team's scorecard (kpi_lib.scorecard.score) or Unavailable."""
     mod = scorecard_mod
+    actuals = _scorecard_actuals(ctx)
     if ctx.kind == "person":
-        return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
-    return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse)
+        return mod.score(person_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, actuals=actuals)
+    return mod.score(team_id=ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, actuals=actuals)
 
 
 def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
@@ -845,17 +858,54 @@ def scorecard_lines(card: Any, ctx: ReportContext) -> pd.DataFrame | None:
 def settlement(ctx: ReportContext) -> Any:
     """The contract's settlement statement as a dict (kpi_lib.settlement.settle(...).to_dict()) or Unavailable."""
     mod = settlement_mod
-    return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse).to_dict()
+    return mod.settle(ctx.entity_id, ctx.period, warehouse=ctx.warehouse, gmv=_contract_gmv(ctx)).to_dict()
 
 
 def fee_models(ctx: ReportContext) -> Any:
     """Fee-model comparison across achievement scenarios (kpi_lib.settlement.compare_models) or Unavailable."""
     mod = settlement_mod
-    df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse).copy()
+    df = mod.compare_models(ctx.entity_id, period=ctx.period, warehouse=ctx.warehouse, gmv=_contract_gmv(ctx)).copy()
     for c in ("net_gmv", "client_pays", "provider_earns"):
         if c in df:
             df[c] = df[c].astype(float) / ctx.fx
     return df
+
+
+CONTRACT_WINDOW = 27  # months before the settled period read in one query (exit-clause history, last year)
+
+
+def _contract_gmv(ctx: ReportContext) -> Callable[[Any, str], dict]:
+    """``gmv`` for :func:`kpi_lib.settlement.settle` / ``compare_models``: the GMV figures of every period
+    a statement reads (the period, its exit-clause history, last year's for growth targets) from one
+    :func:`kpi_lib.settlement.gmv_rows` query over the months up to the period, instead of one query per
+    period; a period outside that window goes to the engine as before."""
+    f = paths.parameters_dir() / "contracts.yaml"  # a changed contract (its stores) is a new memo
+    stamp = f.stat().st_mtime_ns if f.is_file() else 0
+    return _contract_gmv_memo(str(ctx.warehouse.path), ctx.snapshot_id, ctx.entity_id, ctx.period, stamp)
+
+
+@lru_cache(maxsize=8)
+def _contract_gmv_memo(path: str, snapshot_id: str, contract_id: str, period: str,
+                       stamp: int) -> Callable[[Any, str], dict]:
+    wh = Warehouse(path)
+    c = settlement_mod.get_contract(contract_id)
+    last = months_of(settlement_mod.contract_period(c, period))[-1]
+    window = months_between(shift_period(months_of(period)[0], -CONTRACT_WINDOW), last)
+    rows: list[pd.DataFrame] = []
+    memo: dict[tuple[str, str], dict] = {}
+
+    def gmv(contract: Any, per: str) -> dict:
+        key = (contract.id, per)
+        if key not in memo:
+            if contract.id == contract_id and set(months_of(per)) <= set(window):
+                if not rows:
+                    rows.append(settlement_mod.gmv_rows(contract, window[0], window[-1], warehouse=wh))
+                memo[key] = settlement_mod.gmv_figures(contract, per, wh, rows=rows[0])
+            else:
+                memo[key] = settlement_mod.gmv_figures(contract, per, wh)
+        return dict(memo[key])
+
+    return gmv
 
 
 # ---- compute once per batch ----------------------------------------------------------------------
@@ -891,8 +941,12 @@ def _batch_cache(ctx: ReportContext) -> Path | None:
     return d if ok else None
 
 
+BATCH_NEEDS = ("costs", "actions", "scorecards")  # what prepare_batch can precompute per subject besides the KPI tables
+
+
 def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
-                  warehouse: Warehouse | None = None) -> dict[str, Any]:
+                  warehouse: Warehouse | None = None,
+                  needs: Mapping[tuple[str, str], Collection[str]] | None = None) -> dict[str, Any]:
     """Compute once what a batch's reports read, for all its subjects, into ``cache_dir`` (Parquet).
 
     ``subjects`` are the (entity_kind, entity_id) pairs the batch renders (company id ignored). One
@@ -900,7 +954,17 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     (every period: trends, prior month, last year, quarter) in the warehouse's row order, so a report
     reads its slice instead of scanning and filtering the whole table; the source freshness table
     (one scan of every source) is computed once. Company and cross-store sections (ranking, red
-    flags) keep reading the warehouse table. Returns the row counts written.
+    flags) keep reading the warehouse table.
+
+    ``needs`` ({subject: subset of :data:`BATCH_NEEDS`}; None = only the KPI tables) adds:
+    ``costs`` (store and company subjects: the engine rows of the cost waterfall on both bases,
+    discounts and unit economics, one query per kind of rows over all the stores, see
+    :func:`_prepare_costs`) and ``actions`` (the before/after KPI values of every subject's actions,
+    :func:`kpi_lib.actions.values_by_kind`) and ``scorecards`` (team and person subjects: the engine
+    rows ``kpi_lib.scorecard.score`` asks for, one query per KPI list and month over all the subjects,
+    :func:`_prepare_scorecards`). Reports read their slice and pass it to the same
+    ``kpi_lib.costs`` / ``kpi_lib.actions`` functions, so every line is built by the one definition.
+    Returns the row counts written.
     """
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
     sid = wh.current_id()
@@ -931,7 +995,234 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     fr = _freshness(str(wh.path), sid)
     fr.to_parquet(cache_dir / "freshness.parquet", index=False)
     counts["freshness"] = len(fr)
+    need = {key: set((needs or {}).get(key, ())) for key in keys}
+    if needs is not None:  # callers may key the company by any id
+        for (k, e), n in needs.items():
+            if k == "company":
+                need[("company", "")] = need.get(("company", ""), set()) | set(n)
+    cost_subjects = [key for key in keys if "costs" in need.get(key, ()) and key[0] in ("store", "company")]
+    counts.update(_prepare_costs(cost_subjects, period, cache_dir, wh))
+    action_subjects = [key for key in keys if "actions" in need.get(key, ())]
+    counts.update(_prepare_actions(action_subjects, period, cache_dir, wh))
+    card_subjects = [key for key in keys if "scorecards" in need.get(key, ()) and key[0] in ("team", "person")]
+    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh))
     meta = {"snapshot_id": sid, "warehouse": str(wh.path.resolve()), "period": period, "token": uuid.uuid4().hex,
-            "subjects": keys, "rows": counts}
+            "subjects": keys, "rows": counts, "costs": cost_subjects,
+            "actions": action_subjects if (cache_dir / ACTION_VALUES).is_file() else [],
+            "scorecards": card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []}
     (cache_dir / CACHE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return counts
+
+
+# ---- costs and actions, computed once per batch --------------------------------------------------
+#: cache file per kind of engine rows behind the cost sections: (KPIs, basis, first month = prior?)
+COST_QUERIES: dict[str, tuple[list[str], str, bool]] = {
+    "order": (costs_mod.WATERFALL_KPIS, "order", True),  # the waterfall, and margin moves vs the prior month
+    "posted": (costs_mod.WATERFALL_KPIS, "posted", False),  # the basis bridge's posted waterfall
+    "discounts_order": (["discounts"], "order", False),
+    "discounts_posted": (["discounts"], "posted", False),
+}
+ACTION_VALUES = "action_values.json"
+_KEYS = ["_ek", "_eid"]
+
+
+def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
+    """The engine rows ``kpi_lib.costs`` asks for per entity (``engine_figures`` and ``unit_economics``:
+    the same KPI lists, basis and ``complete_for``), for all the stores in one query per kind of rows
+    (``by=["store_id"]``: each store is its own group, exactly its per-store query) and the company in
+    one more (``by=[]``), written as ``costs_<kind>.parquet`` keyed by ``_ek``/``_eid``."""
+    if not subjects:
+        return {}
+    stores = sorted(e for k, e in subjects if k == "store")
+    company = any(k == "company" for k, _ in subjects)
+    prior = shift_period(period, -1)
+    counts: dict[str, int] = {}
+    jobs: dict[str, Callable[[list[str], dict[str, Any] | None], pd.DataFrame]] = {}
+    for name, (kpis, basis, from_prior) in COST_QUERIES.items():
+        jobs[name] = lambda by, flt, kpis=kpis, basis=basis, a=prior if from_prior else period: compute_long(
+            kpis, by=by, period="month", start=a, end=period, filters=flt, warehouse=wh, basis=basis,
+            complete_for="net_profit")
+    jobs["ue"] = lambda by, flt: compute(costs_mod.UE_KPIS, by=[*by, "sku"], period="month", start=period, end=period,
+                                         filters=flt, warehouse=wh, complete_for="contribution")
+    for name, run in jobs.items():
+        frames = []
+        if stores:
+            df = run(["store_id"], {"store_id": stores})
+            frames.append(df.rename(columns={"store_id": "_eid"}).assign(_ek="store"))
+        if company:
+            frames.append(run([], None).assign(_ek="company", _eid=""))
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        out["_eid"] = out["_eid"].astype(str)
+        out.to_parquet(cache_dir / f"costs_{name}.parquet", index=False)
+        counts[f"costs_{name}"] = len(out)
+    return counts
+
+
+def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
+    """The before/after KPI values every subject's actions section asks for (``actions_for`` itself
+    says which, run with a recorder), computed set-based (:func:`kpi_lib.actions.values_by_kind`) into
+    ``action_values.json``: ``{"months": [...], "values": [[kind, id, kpi, month, value], ...]}``."""
+    if not subjects:
+        return {}
+    wanted: dict[tuple[str, str | None], set[str]] = {}
+    months: set[str] = set()
+    per_report = [0]  # engine queries the reports would make themselves (one per entity per report)
+
+    def record(w: dict[tuple[str, str | None], set[str]], ms: list[str]) -> dict:
+        for key, kpis in w.items():
+            wanted.setdefault(key, set()).update(kpis)
+        months.update(ms)
+        per_report[0] += len(w)
+        return {}
+
+    try:
+        acts = actions_mod.load_actions()
+        for kind, eid in subjects:
+            actions_mod.actions_for(kind, None if kind == "company" else eid, period, warehouse=wh, actions=acts,
+                                    values=record)
+    except KpiError:  # a broken actions.yaml: each report shows the error in its section, as without a cache
+        return {}
+    groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
+    if 2 * len(groups) > per_report[0]:
+        # no sharing to gain (e.g. store reports only: each store's actions read by its own report): the
+        # reports query in parallel kernels rather than all in series before the first one starts
+        return {"action_queries_saved": 0}
+    vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
+    doc = {"months": sorted(months),
+           "wanted": [[k, e, kpi] for (k, e), kpis in sorted(wanted.items(), key=lambda x: (x[0][0], x[0][1] or ""))
+                      for kpi in sorted(kpis)],
+           "values": [[k, e, kpi, m, v] for (k, e, kpi, m), v in vals.items()]}
+    (cache_dir / ACTION_VALUES).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return {"action_values": len(vals), "action_queries_saved": per_report[0] - len(groups)}
+
+
+@lru_cache(maxsize=16)
+def _keyed_slices(path: str, token: str) -> tuple[dict[tuple[str, str], pd.DataFrame], pd.DataFrame]:
+    """A ``costs_*`` cache file split by (_ek, _eid), key columns dropped; plus its empty frame."""
+    df = pd.read_parquet(path)
+    empty = df.iloc[0:0].drop(columns=_KEYS)
+    out = {(str(k), str(e)): g.drop(columns=_KEYS).reset_index(drop=True)
+           for (k, e), g in df.groupby(_KEYS, sort=False)}
+    return out, empty
+
+
+def _cost_rows(ctx: ReportContext, name: str) -> pd.DataFrame | None:
+    """The context's engine rows of cost query ``name`` from the batch cache, or None (no cache, another
+    month, or a subject the batch did not precompute: the caller queries the engine)."""
+    cache = _batch_cache(ctx)
+    if cache is None:
+        return None
+    meta = _cache_meta(str(cache), _stamp(cache))
+    key = [ctx.kind, ctx.entity_id or ""]
+    path = cache / f"costs_{name}.parquet"
+    if meta.get("period") != ctx.period or key not in meta.get("costs", []) or not path.is_file():
+        return None
+    slices, empty = _keyed_slices(str(path), meta["token"])
+    return slices.get((key[0], key[1]), empty).copy()
+
+
+@lru_cache(maxsize=4)
+def _action_doc(path: str, token: str) -> tuple[set[tuple[str, str | None, str]], set[str], dict]:
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    wanted = {(k, e, kpi) for k, e, kpi in doc["wanted"]}
+    vals = {(k, e, kpi, m): float(v) if v is not None else np.nan for k, e, kpi, m, v in doc["values"]}
+    return wanted, set(doc["months"]), vals
+
+
+def action_values(ctx: ReportContext) -> Callable[[dict, list[str]], dict] | None:
+    """``values`` for :func:`kpi_lib.actions.actions_for` answering from the batch cache (None without
+    one): the precomputed values when the batch covered what is asked, else the engine
+    (:func:`kpi_lib.actions.values_by_kind`, the same figures)."""
+    cache = _batch_cache(ctx)
+    if cache is None:
+        return None
+    meta = _cache_meta(str(cache), _stamp(cache))
+    path = cache / ACTION_VALUES
+    if meta.get("period") != ctx.period or not meta.get("actions") or not path.is_file():
+        return None
+    covered, months, vals = _action_doc(str(path), meta["token"])
+    wh = ctx.warehouse
+
+    def values(wanted: dict, ms: list[str]) -> dict:
+        if set(ms) <= months and all((k, e, kpi) in covered for (k, e), kpis in wanted.items() for kpi in kpis):
+            return vals
+        return actions_mod.values_by_kind(wanted, ms, warehouse=wh)
+
+    return values
+
+
+SCORECARD_QUERIES = "scorecard_queries.json"
+
+
+def _card_query_key(kpis: list[str], period: str, dim: str, filters: Mapping[str, str]) -> str:
+    return json.dumps([list(kpis), period, dim, sorted(filters.items())])
+
+
+def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse
+                        ) -> dict[str, int]:
+    """The engine rows every subject's scorecard asks for (``score`` itself says which, run once with a
+    recorder): one ``compute_long(kpis, by=[dim], filters={dim: all the subjects})`` per KPI list and
+    month, each subject's rows exactly those of its own query (its own group), into
+    ``scorecard_rows.parquet`` (``_q`` = query number) and ``scorecard_queries.json``."""
+    if not subjects:
+        return {}
+    asked: dict[str, set[str]] = {}
+
+    def record(kpis: list[str], per: str, dim: str, eid: str, filters: dict[str, str]) -> pd.DataFrame:
+        asked.setdefault(_card_query_key(kpis, per, dim, filters), set()).add(eid)
+        return pd.DataFrame(columns=[dim, "period", "kpi", "value", "complete", "missing", "stores_covered",
+                                     "stores_total"])
+
+    for kind, eid in subjects:
+        try:
+            if kind == "person":
+                scorecard_mod.score(person_id=eid, period=period, warehouse=wh, actuals=record)
+            else:
+                scorecard_mod.score(team_id=eid, period=period, warehouse=wh, actuals=record)
+        except KpiError:  # the report shows the error itself, as without a cache
+            continue
+    frames, queries = [], []
+    for i, (key, ids) in enumerate(sorted(asked.items())):
+        kpis, per, dim, filters = json.loads(key)
+        df = compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
+                          filters={dim: sorted(ids), **dict(filters)}, warehouse=wh)
+        frames.append(df.assign(_q=i, **{dim: df[dim].astype(str)}) if len(df) else df.assign(_q=i))
+        queries.append({"key": key, "ids": sorted(ids), "dim": dim})
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_q"])
+    rows.to_parquet(cache_dir / "scorecard_rows.parquet", index=False)
+    (cache_dir / SCORECARD_QUERIES).write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+    return {"scorecard_rows": len(rows)}
+
+
+@lru_cache(maxsize=4)
+def _card_rows(path: str, token: str) -> tuple[dict[str, tuple[int, set[str]]], dict[int, pd.DataFrame]]:
+    queries = json.loads((Path(path) / SCORECARD_QUERIES).read_text(encoding="utf-8"))
+    rows = pd.read_parquet(Path(path) / "scorecard_rows.parquet")
+    by_q = {int(q): g.drop(columns="_q") for q, g in rows.groupby("_q", sort=False)} if len(rows) else {}
+    return {q["key"]: (i, set(q["ids"])) for i, q in enumerate(queries)}, by_q
+
+
+def _scorecard_actuals(ctx: ReportContext) -> Callable[..., pd.DataFrame] | None:
+    """``actuals`` for :func:`kpi_lib.scorecard.score` answering from the batch cache (None without one);
+    a query the batch did not precompute goes to the engine, as without the cache."""
+    cache = _batch_cache(ctx)
+    if cache is None:
+        return None
+    meta = _cache_meta(str(cache), _stamp(cache))
+    if meta.get("period") != ctx.period or [ctx.kind, ctx.entity_id] not in meta.get("scorecards", []):
+        return None
+    index, by_q = _card_rows(str(cache), meta["token"])
+    wh = ctx.warehouse
+
+    def actuals(kpis: list[str], per: str, dim: str, eid: str, filters: dict[str, str]) -> pd.DataFrame:
+        hit = index.get(_card_query_key(kpis, per, dim, filters))
+        if hit is None or eid not in hit[1]:
+            return compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
+                                filters={dim: eid, **filters}, warehouse=wh)
+        df = by_q.get(hit[0])
+        if df is None:
+            return pd.DataFrame(columns=[dim, "period", "kpi", "value", "complete", "missing", "stores_covered",
+                                         "stores_total"])
+        return df.loc[df[dim].astype(str) == eid, [dim, *LONG_COLUMNS]].reset_index(drop=True)
+
+    return actuals

@@ -95,7 +95,8 @@ def _entity(ctx: Any, kind: str, eid: str, names: dict[str, str]) -> str:
 # ---- figures ------------------------------------------------------------------------------------------
 def actions_frame(ctx: Any, person_id: str | None = None) -> pd.DataFrame:
     """actions_for the context's entity and period, money columns in the report currency."""
-    df = actions_for(ctx.kind, ctx.engine_id, ctx.period, person_id=person_id, warehouse=ctx.warehouse)
+    df = actions_for(ctx.kind, ctx.engine_id, ctx.period, person_id=person_id, warehouse=ctx.warehouse,
+                     values=rd.action_values(ctx))
     if df.empty:
         return df
     units = df["expected_kpi"].fillna(df["kpi"]).map(rd.kpi_unit)

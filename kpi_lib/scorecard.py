@@ -27,6 +27,7 @@ person's stores on each date, and for a person within a team only the dates the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -251,12 +252,17 @@ def _pick(cfg: ScorecardConfig, kind: str, team_id: str | None, role: str | None
     return best
 
 
+#: (kpis, period, dim, entity_id, filters) → the ``compute_long(kpis, by=[dim], filters={dim: entity_id,
+#: **filters})`` rows, precomputed (a report batch's set-based query); see :func:`score`
+ActualsFn = Callable[[list[str], str, str, str, dict[str, str]], pd.DataFrame]
+
+
 def _actuals_long(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
-                  wh: Warehouse) -> pd.DataFrame:
+                  wh: Warehouse, actuals: ActualsFn | None = None) -> pd.DataFrame:
     """kpi → value, complete, missing, stores_covered, stores_total from the KPI engine (compute_long)."""
     kind = period_kind(period)
-    df = compute_long(kpis, by=[dim], period=kind, start=period, end=period,
-                      filters={dim: entity_id, **filters}, warehouse=wh)
+    df = actuals(kpis, period, dim, entity_id, filters) if actuals is not None else compute_long(
+        kpis, by=[dim], period=kind, start=period, end=period, filters={dim: entity_id, **filters}, warehouse=wh)
     df = df[df[dim].astype("string") == entity_id] if len(df) else df
     out = df.drop_duplicates("kpi").set_index("kpi") if len(df) else pd.DataFrame(
         columns=["value", "complete", "missing", "stores_covered", "stores_total"])
@@ -264,8 +270,8 @@ def _actuals_long(kpis: list[str], period: str, dim: str, entity_id: str, filter
 
 
 def _actuals(kpis: list[str], period: str, dim: str, entity_id: str, filters: dict[str, str],
-             wh: Warehouse) -> dict[str, float]:
-    long = _actuals_long(kpis, period, dim, entity_id, filters, wh)
+             wh: Warehouse, actuals: ActualsFn | None = None) -> dict[str, float]:
+    long = _actuals_long(kpis, period, dim, entity_id, filters, wh, actuals)
     return {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
 
 
@@ -277,7 +283,7 @@ def kpi_target(kpi: str, entity_kind: str, entity_id: str, period: str, warehous
 
 
 def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, entity_id: str,
-                 filters: dict[str, str], wh: Warehouse) -> dict[str, float]:
+                 filters: dict[str, str], wh: Warehouse, actuals: ActualsFn | None = None) -> dict[str, float]:
     """KPI targets of the card's lines: ``target_value``, else the entity's target (:func:`kpi_target`),
     else (achievement lines) the same period last year × (1 + growth)."""
     out: dict[str, float] = {}
@@ -292,7 +298,8 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
             out[ln.kpi] = t
             continue
         g = growth_target(period, ln.growth,
-                          lambda ly, k=ln.kpi: _actuals([k], ly, dim, entity_id, filters, wh).get(k, float("nan")))
+                          lambda ly, k=ln.kpi: _actuals([k], ly, dim, entity_id, filters, wh, actuals).get(
+                              k, float("nan")))
         out[ln.kpi] = float("nan") if g.value is None else g.value
         out[f"{ln.kpi}:source"] = f"last_year+{ln.growth:g}"  # type: ignore[assignment]
     return out
@@ -300,9 +307,10 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
 
 def score(person_id: str | None = None, team_id: str | None = None, period: str = "2026-11",
           warehouse: Any = None, scorecard_id: str | None = None, bonus_base: float | None = None,
-          config: ScorecardConfig | None = None) -> Scorecard:
+          config: ScorecardConfig | None = None, actuals: ActualsFn | None = None) -> Scorecard:
     """Scorecard of a person (their stores on each date; with ``team_id`` only their time in that team)
-    or of a team (the team's stores on each date)."""
+    or of a team (the team's stores on each date). ``actuals`` answers the engine queries (the
+    period's actuals, last year's for growth targets) from precomputed rows (:data:`ActualsFn`)."""
     if not person_id and not team_id:
         raise KpiError("score needs person_id or team_id")
     wh = Warehouse.of(warehouse)
@@ -316,11 +324,11 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
         kind, dim, eid, filters = "team", "team_id", str(team_id), {}
         card = _pick(cfg, "team", team_id, None, scorecard_id)
     kpis = list(dict.fromkeys(ln.kpi for ln in card.kpis))
-    long = _actuals_long(kpis, period, dim, eid, filters, wh)
-    actuals = {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
-    targets = _kpi_targets(card, period, dim, kind, eid, filters, wh)
+    long = _actuals_long(kpis, period, dim, eid, filters, wh, actuals)
+    values = {k: float(long.at[k, "value"]) if pd.notna(long.at[k, "value"]) else float("nan") for k in kpis}
+    targets = _kpi_targets(card, period, dim, kind, eid, filters, wh, actuals)
     value_targets = {ln.kpi: kpi_target(ln.kpi, kind, eid, period, wh) for ln in card.kpis if ln.basis == "value"}
-    lines, total, gated = score_lines(card, actuals, catalog, targets, value_targets)
+    lines, total, gated = score_lines(card, values, catalog, targets, value_targets)
     # completeness of each actual (a KPI lacking a source is shown as such, never scored on zeros)
     lines["complete"] = [bool(long.at[k, "complete"]) if pd.notna(long.at[k, "complete"]) else False
                          for k in lines["kpi"]]
@@ -361,6 +369,7 @@ def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
 
 
 __all__ = [
+    "ActualsFn",
     "DEFAULT_CURVE",
     "LINE_COLUMNS",
     "CurvePoint",

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -55,7 +56,7 @@ import pandas as pd
 
 from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
-from .periods import period_bounds, period_kind, period_label, shift_period
+from .periods import months_of, period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
 from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Party, Payment, Performance, Tax, Tier
 from .targets import growth_target, target_for
@@ -254,11 +255,27 @@ def contract_period(contract: Contract, period: str) -> str:
 GMV_BASIS = "posted"  # contracts settle on money as posted (settlement date), named on every statement
 
 
-def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[str, Decimal]:
+#: (contract, period) → :func:`gmv_figures` (e.g. answered from one query over many months, :func:`gmv_rows`)
+GmvFn = Callable[[Contract, str], dict[str, Decimal]]
+
+
+def gmv_rows(contract: Contract, start: str, end: str, warehouse: Any = None) -> pd.DataFrame:
+    """The engine rows behind :func:`gmv_figures` (GMV and refunds by SKU and month of the contract's
+    stores) for every month from ``start`` to ``end``: one query for many periods."""
+    return compute(["gmv", "refunds"], by=["sku"], period="month", start=start, end=end,
+                   filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
+
+
+def gmv_figures(contract: Contract, period: str, warehouse: Any = None,
+                rows: pd.DataFrame | None = None) -> dict[str, Decimal]:
     """gmv, refunds, excluded_gmv, excluded_refunds, net_gmv of the contract's stores (cents), on the
-    ``GMV_BASIS`` basis of the KPI engine."""
-    df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
-                 filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
+    ``GMV_BASIS`` basis of the KPI engine. ``rows``: :func:`gmv_rows` over months including the
+    period's (their rows of the period's months are used, in the engine's order)."""
+    if rows is not None:
+        df = rows[rows["period"].astype(str).isin(months_of(period))]
+    else:
+        df = compute(["gmv", "refunds"], by=["sku"], period="month", start=period, end=period,
+                     filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
     if df.empty:
         gmv = ref = xg = xr = 0.0
     else:
@@ -273,9 +290,12 @@ def gmv_figures(contract: Contract, period: str, warehouse: Any = None) -> dict[
     return out
 
 
-def contract_target(contract: Contract, period: str, warehouse: Any = None) -> tuple[Decimal | None, str]:
+def contract_target(contract: Contract, period: str, warehouse: Any = None,
+                    gmv: GmvFn | None = None) -> tuple[Decimal | None, str]:
     """(target, source): per-period target, else kpi_lib.targets (entity_kind contract, kpi gmv/net_sales),
-    else same period last year's net GMV × (1 + target_growth), else the default ``target``."""
+    else same period last year's net GMV × (1 + target_growth), else the default ``target``.
+    ``gmv`` answers :func:`gmv_figures` (default: the engine)."""
+    fig = gmv or (lambda c, p: gmv_figures(c, p, warehouse))
     if period in contract.targets:
         return money(contract.targets[period]), "contract targets"
     for kpi in ("gmv", "net_sales"):  # the one target reports and scorecards read for the contract
@@ -291,7 +311,7 @@ def contract_target(contract: Contract, period: str, warehouse: Any = None) -> t
         if t is not None:
             return money(t), f"parameters/targets ({kpi})"
     if contract.target_growth is not None:
-        g = growth_target(period, contract.target_growth, lambda ly: gmv_figures(contract, ly, warehouse)["net_gmv"])
+        g = growth_target(period, contract.target_growth, lambda ly: fig(contract, ly)["net_gmv"])
         if g.base > 0:
             return money(g.value), f"{g.last_year} net GMV × (1 + {contract.target_growth})"
     if contract.target is not None:
@@ -380,15 +400,18 @@ def is_active(contract: Contract, period: str) -> bool:
     return not (contract.end and per > contract_period(contract, contract.end))
 
 
-def settle(contract_id: str, period: str, warehouse: Any = None, issued: dt.date | None = None) -> Statement:
-    """The settlement statement of one contract for one period, issued on ``issued`` (default today, UTC)."""
+def settle(contract_id: str, period: str, warehouse: Any = None, issued: dt.date | None = None,
+           gmv: GmvFn | None = None) -> Statement:
+    """The settlement statement of one contract for one period, issued on ``issued`` (default today, UTC);
+    ``gmv``: see :func:`contract_target`."""
     wh = Warehouse.of(warehouse)
+    fig = gmv or (lambda c, p: gmv_figures(c, p, wh))
     c = get_contract(contract_id)
     per = contract_period(c, period)
     if not is_active(c, per):
         raise SettlementError(f"contract {c.id} runs {c.start or '…'}..{c.end or '…'}; nothing to settle for {per}")
-    figs = gmv_figures(c, per, wh)
-    target, source = contract_target(c, per, wh)
+    figs = fig(c, per)
+    target, source = contract_target(c, per, wh, gmv=fig)
     ach = _achievement(figs["net_gmv"], target)
     lines = fee_lines(c.fee, figs["net_gmv"], ach)
     history: list[tuple[str, Decimal | None]] = []
@@ -398,8 +421,8 @@ def settle(contract_id: str, period: str, warehouse: Any = None, issued: dt.date
             p = shift_period(per, -k)
             if first and p < first:
                 continue
-            f = gmv_figures(c, p, wh)
-            t, _ = contract_target(c, p, wh)
+            f = fig(c, p)
+            t, _ = contract_target(c, p, wh, gmv=fig)
             history.append((p, _achievement(f["net_gmv"], t)))
         history.append((per, ach))
     s, e = period_bounds(per)
@@ -444,7 +467,7 @@ def _equivalents(c: Contract, target: Decimal) -> list[FeeModel]:
 
 def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] = DEFAULT_SCENARIOS,
                    period: str | None = None, target: float | Decimal | None = None,
-                   warehouse: Any = None) -> pd.DataFrame:
+                   warehouse: Any = None, gmv: GmvFn | None = None) -> pd.DataFrame:
     """What the client pays and the provider earns under each fee model per achievement scenario.
 
     Models: the contract's, its ``alternatives``, and a fixed fee and a pure commission that pay the
@@ -454,7 +477,7 @@ def compare_models(contract_id: str, scenarios: tuple[float, ...] | list[float] 
     if target is not None:
         tgt = money(target)
     elif period is not None:
-        t, _ = contract_target(c, contract_period(c, period), warehouse)
+        t, _ = contract_target(c, contract_period(c, period), warehouse, gmv=gmv)
         tgt = t if t is not None else Decimal(0)
     else:
         tgt = money(c.target) if c.target is not None else (money(next(iter(c.targets.values()))) if c.targets else None)
@@ -508,7 +531,9 @@ __all__ = [
     "exit_clause_state",
     "fee_lines",
     "get_contract",
+    "GmvFn",
     "gmv_figures",
+    "gmv_rows",
     "load_contracts",
     "money",
     "performance_line",

@@ -2,7 +2,7 @@
 the same figure has the same value in every report, equal to the engine's own figure.
 
 One part of the monthly batch (every report kind: the company, the store report of a store without ads or
-fee data, the cost diagnostic of a store with every source, a team, a person, a contract) is rendered once per test session on a copy of the
+fee data, the cost diagnostic of a store with every source, a team, a person, a contract, a team review) is rendered once per test session on a copy of the
 small demo warehouse; every test reads its files.
 """
 
@@ -32,6 +32,7 @@ reports:
   - {{template: scorecard, name: team_scorecard, entities: teams, ids: [T-AMZ]}}
   - {{template: scorecard, name: person_scorecard, entities: people, ids: {PEOPLE}}}
   - {{template: contract_settlement, entities: contracts, ids: [C-001]}}
+  - {{template: team_review, entities: teams, ids: [T-AMZ]}}
 """
 ENGINE_KINDS = {"company": None, "store": "store_id", "team": "team_id", "person": "person_id",
                 "contract": "contract_id"}
@@ -98,7 +99,7 @@ def _same(a: float | None, b: float | None, unit: str) -> bool:
 def test_every_report_writes_its_figures(pack: dict) -> None:
     s = pack["summary"]
     assert s["failed"] == 0, [r["error"] for r in s["results"] if r["status"] == "failed"]
-    assert len(pack["figures"]) == s["total"] == 2 + 2 + 1 + len(PEOPLE) + 1
+    assert len(pack["figures"]) == s["total"] == 2 + 2 + 1 + len(PEOPLE) + 1 + 1
     fields = {"entity_kind", "entity_id", "period", "kpi", "basis", "value", "complete", "source"}
     for label, figs in pack["figures"].items():
         assert figs, label
@@ -278,7 +279,7 @@ def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
             else:
                 os.environ[k] = v
     assert "prepare_seconds" not in plain and plain["failed"] == 0
-    assert len(with_cache) >= 6
+    assert len(with_cache) >= 8  # every report kind
     for rel, data in with_cache.items():
         now = (out / rel).read_bytes()
         if rel.split("/")[1] in BYTE_EQUAL:

@@ -32,7 +32,12 @@ WARMUP = """
 import warnings
 warnings.filterwarnings("ignore")
 import numpy, pandas, plotly.graph_objects
-import kpi_lib.present, kpi_lib.report_data, kpi_lib.metrics, kpi_lib.tree, kpi_lib.targets, kpi_lib.alerts
+import kpi_lib.present, kpi_lib.report_data, kpi_lib.review, kpi_lib.metrics, kpi_lib.tree, kpi_lib.targets
+import kpi_lib.alerts, kpi_lib.costs, kpi_lib.scorecard, kpi_lib.settlement, kpi_lib.actions
+try:  # the KPI catalog every report reads first (cached per file version; a broken file is the report's error)
+    kpi_lib.report_data.catalog()
+except Exception:
+    pass
 """
 
 

@@ -84,6 +84,24 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
+#: what each template's report_data calls can be answered from when the batch computes it once
+#: (kpi_lib.report_data.prepare_batch); a template not listed reads only the KPI tables and freshness
+TEMPLATE_NEEDS: dict[str, tuple[str, ...]] = {
+    "cost_diagnostic": ("costs",),  # waterfall, basis bridge, margin moves, unit economics
+    "store_performance": ("actions",),  # the actions section's before/after values
+    "scorecard": ("actions", "scorecards"),
+    "team_review": ("actions",),
+}
+
+
+def batch_needs(jobs: list[Job]) -> dict[tuple[str, str], set[str]]:
+    """{(entity_kind, entity): what to precompute} for the batch's jobs (see :data:`TEMPLATE_NEEDS`)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for j in jobs:
+        out.setdefault((j.entity_kind, j.entity), set()).update(TEMPLATE_NEEDS.get(j.template, ()))
+    return out
+
+
 def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bundle: bool) -> Result:
     """Parameterize, execute on the warm kernel, convert; never raises (failures become a Result)."""
     t0 = time.perf_counter()
@@ -242,7 +260,8 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
         try:
             if cache:
                 tc = time.perf_counter()
-                prepare_batch([(j.entity_kind, j.entity) for j in todo], period, cache_dir, warehouse=wh)
+                prepare_batch([(j.entity_kind, j.entity) for j in todo], period, cache_dir, warehouse=wh,
+                              needs=batch_needs(todo))
                 timings["prepare_seconds"] = round(time.perf_counter() - tc, 3)
             tr = time.perf_counter()
             if pool is None:

@@ -1,0 +1,153 @@
+"""Compute once per batch (issue 15.1): the costs, scorecards and actions a batch's reports show are
+computed set-based by ``report_data.prepare_batch`` and each report answers from its slice; the frames the
+templates format must be the same with and without the cache.
+
+In process, no kernel: every cached ``report_data`` call of the cost diagnostic (company and a store)
+and of a person's and a team's scorecard (with their actions sections), once reading the engine directly
+and once from the batch cache, compared frame by frame (every report kind, rendered, is compared in
+tests/test_figures.py). DuckDB's parallel float sums
+vary in the last digits between any two runs (see tests/test_figures.py), so floats are compared to
+1e-9 relative, or to the half-cent flip of a line rounded to cents; everything else exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+PERIOD = "2026-11"
+SUBJECTS = [("cost_diagnostic", "company", ""), ("cost_diagnostic", "store", "AMZ-DE-01"),
+            ("scorecard", "person", "P01"), ("scorecard", "team", "T-AMZ")]
+
+
+@pytest.fixture(scope="module")
+def project(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("batch-cache") / "project"
+    shutil.copytree(demo_project, root, ignore=shutil.ignore_patterns("outputs"))
+    return root
+
+
+def _sections(tpl: str, ctx: Any) -> dict[str, Any]:
+    """What the template's data calls return (the cached ones), by name."""
+    from kpi_lib import report_data as rd
+    from kpi_lib import review as rv
+
+    out: dict[str, Any] = {}
+    if tpl == "cost_diagnostic":
+        out.update(waterfall=rd.waterfall(ctx), margin_moves=rd.margin_moves(ctx), bridge=rd.basis_bridge(ctx),
+                   unit_economics=rd.unit_economics(ctx), loss_skus=rd.unit_economics(ctx, loss_only=True))
+    if tpl in ("store_performance", "scorecard"):
+        out["actions"] = rv.actions_frame(ctx)
+    if tpl == "scorecard":
+        card = rd.scorecard(ctx)
+        out["card"] = card.lines
+        out["card_totals"] = pd.DataFrame({"total": [card.total], "bonus": [card.bonus]})
+    if tpl == "team_review":
+        out.update({f"review_{k}": v for k, v in rv.review_data(ctx).items()})
+    return out
+
+
+def _assert_same(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
+    assert list(a.columns) == list(b.columns) and len(a) == len(b), what
+    for c in a.columns:
+        for x, y in zip(a[c].tolist(), b[c].tolist()):
+            if isinstance(x, float) and isinstance(y, float):
+                # engine noise (module docstring): a line rounded to cents may flip at a half cent (±0.01), and
+                # a share of net sales built on it by 0.01 / net sales (seen: 0.01721592 vs 0.01721588)
+                assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9) \
+                    or abs(x - y) <= 0.011 or math.isclose(x, y, rel_tol=1e-5), (what, c, x, y)
+            else:
+                assert x == y or (pd.isna(x) and pd.isna(y)), (what, c, x, y)
+    assert a.attrs.keys() == b.attrs.keys(), what
+
+
+def test_cached_costs_scorecards_and_actions_equal_the_engine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpi_lib import report_data as rd
+    from kpi_lib.reports.run import TEMPLATE_NEEDS
+    from kpi_lib.warehouse import Warehouse
+
+    monkeypatch.setenv("KPI_ROOT", str(project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    monkeypatch.delenv(rd.BATCH_CACHE_ENV, raising=False)
+    wh = Warehouse()
+    subjects = [(k, e) for _, k, e in SUBJECTS]
+    needs: dict[tuple[str, str], set[str]] = {}
+    for tpl, k, e in SUBJECTS:
+        needs.setdefault((k, e), set()).update(TEMPLATE_NEEDS.get(tpl, ()))
+    cache = project / "outputs" / PERIOD / ".batch-cache"
+    counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh, needs=needs)
+    assert counts["costs_order"] > 0 and counts["costs_ue"] > 0 and counts["scorecard_rows"] > 0
+    meta = rd._cache_meta(str(cache), rd._stamp(cache))
+    assert sorted(map(tuple, meta["costs"])) == [("company", ""), ("store", "AMZ-DE-01")]
+    assert sorted(map(tuple, meta["scorecards"])) == [("person", "P01"), ("team", "T-AMZ")]
+
+    def render(cached: bool) -> dict[str, dict[str, Any]]:
+        if cached:
+            monkeypatch.setenv(rd.BATCH_CACHE_ENV, str(cache))
+        else:
+            monkeypatch.delenv(rd.BATCH_CACHE_ENV, raising=False)
+        rd._waterfall.cache_clear()
+        return {f"{tpl}/{k}/{e}": _sections(tpl, rd.context(k, e or None, PERIOD, "en"))
+                for tpl, k, e in SUBJECTS}
+
+    plain, cached = render(False), render(True)
+    calls = 0
+    for label, secs in plain.items():
+        assert secs.keys() == cached[label].keys(), label
+        for name, frame in secs.items():
+            _assert_same(frame, cached[label][name], f"{label} {name}")
+            calls += 1
+    assert calls >= 14
+    # the cached run really read the cache: the engine is not asked for a precomputed subject
+    import kpi_lib.costs as costs_mod
+    import kpi_lib.metrics as metrics_mod
+
+    def refuse(*a: Any, **k: Any) -> None:
+        raise AssertionError("the engine was queried for a subject the batch precomputed")
+
+    monkeypatch.setenv(rd.BATCH_CACHE_ENV, str(cache))
+    rd._waterfall.cache_clear()
+    monkeypatch.setattr(costs_mod, "compute_long", refuse)
+    monkeypatch.setattr(costs_mod, "compute", refuse)
+    monkeypatch.setattr(metrics_mod, "_compute", refuse)
+    for tpl, k, e in SUBJECTS:
+        _sections(tpl, rd.context(k, e or None, PERIOD, "en"))
+
+
+def test_prepare_without_needs_writes_only_the_kpi_tables(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    monkeypatch.setenv("KPI_ROOT", str(project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    counts = rd.prepare_batch([("store", "AMZ-DE-01")], PERIOD, tmp_path / "c", warehouse=Warehouse())
+    assert set(counts) == {"kpi_values", "kpi_status", "freshness"}
+    assert not list((tmp_path / "c").glob("costs_*"))
+
+
+def test_a_statement_from_one_window_query_equals_the_per_period_queries(project: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """settlement / fee_models read every period a statement needs (exit-clause history, last year's GMV
+    for growth targets) from one query over the months up to the period: the same statement, to the cent."""
+    from kpi_lib import report_data as rd
+    from kpi_lib import settlement as st
+
+    monkeypatch.setenv("KPI_ROOT", str(project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    monkeypatch.delenv(rd.BATCH_CACHE_ENV, raising=False)
+    ctx = rd.context("contract", "C-001", PERIOD, "en")
+    assert rd.settlement(ctx) == st.settle("C-001", PERIOD, warehouse=ctx.warehouse).to_dict()
+    plain = st.compare_models("C-001", period=PERIOD, warehouse=ctx.warehouse)
+    assert st.compare_models("C-001", period=PERIOD, warehouse=ctx.warehouse, gmv=rd._contract_gmv(ctx)).equals(plain)
+    calls: list[str] = []
+    real = st.gmv_rows
+    monkeypatch.setattr(st, "gmv_rows", lambda *a, **k: calls.append("q") or real(*a, **k))
+    rd._contract_gmv_memo.cache_clear()
+    rd.settlement(ctx)
+    assert calls == ["q"]  # one query for every period of the statement
