@@ -39,6 +39,7 @@ import pandas as pd
 from . import org
 from .definitions import load_catalog
 from .errors import ConfigError, KpiError
+from .labels import label
 from .metrics import compute_long
 from .periods import period_bounds, period_kind
 from .spec import scorecards as scorecards_spec
@@ -140,8 +141,8 @@ def bonus_lines(lines: pd.DataFrame, base: float | None, gated: bool, total: flo
         capped = _cents(float(base) * float(total) / 100.0)
         adj = _cents(capped - float(out["amount"].sum()))
         if adj != 0:
-            out.loc[len(out)] = ["gate", "门槛指标未达标，总分封顶", "Gate KPI red: total capped", np.nan, np.nan,
-                                 float(base), adj]
+            out.loc[len(out)] = ["gate", label("scorecard.gate_line", "zh"), label("scorecard.gate_line", "en"),
+                                 np.nan, np.nan, float(base), adj]
     return out
 
 

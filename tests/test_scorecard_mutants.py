@@ -214,3 +214,41 @@ def test_an_actual_the_engine_cannot_compute_is_nan(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(scorecard, "_actuals_long", lambda kpis, *a: long.reindex(kpis))
     got = scorecard._actuals(["gmv", "acos"], "2026-10", "team_id", "T1", {}, None)
     assert got["gmv"] == 390.0 and math.isnan(got["acos"])
+
+
+def test_bonus_lines_columns_pool_and_zero_weights() -> None:
+    import pandas as pd
+
+    from kpi_lib.scorecard import bonus_lines
+
+    cols = ["kpi", "label_zh", "label_en", "weight", "payout_pct", "pool", "amount"]
+    assert list(bonus_lines(pd.DataFrame(), None, False, 0.0).columns) == cols  # no bonus base: empty, same columns
+    lines = _card(gated=False).lines.copy()
+    lines.loc[len(lines)] = lines.iloc[0].to_dict() | {"kpi": "units", "weight": 0.0}  # weight 0: pays nothing
+    out = bonus_lines(lines, 1000.0, False, 92.0)
+    assert list(out.columns) == cols and out["kpi"].tolist() == ["gmv", "acos"]
+    assert out["pool"].tolist() == [1000.0, 1000.0] and out["label_en"].tolist() == ["GMV", "ACoS"]
+
+
+def test_bonus_cents_round_half_up() -> None:
+    from kpi_lib.scorecard import bonus_lines
+
+    # 0.25 × 50 % × 100 % = 0.125 → 0.13 (half-up; banker's rounding would give 0.12)
+    lines = _card(gated=False).lines.iloc[[0]].assign(weight=50.0, payout_pct=100.0)
+    assert bonus_lines(lines, 0.25, False, 50.0)["amount"].tolist() == [0.13]
+
+
+def test_gate_line_words_come_from_the_catalog() -> None:
+    from kpi_lib.labels import label
+
+    gate = _card(gated=True).bonus_lines().iloc[-1]
+    assert (gate["label_zh"], gate["label_en"]) == (label("scorecard.gate_line", "zh"), label("scorecard.gate_line", "en"))
+    assert gate["label_en"] != "scorecard.gate_line"
+
+
+def test_a_lower_is_better_band_without_direction_is_read_downwards() -> None:
+    from kpi_lib.scorecard import ScoreKpi, payout
+
+    ln = ScoreKpi(kpi="acos", weight=100, threshold=0.30, target=0.20, maximum=0.10)  # no direction given
+    # down: 0.30 → 50 %, 0.20 → 100 %, 0.10 → 150 %; 0.25 halfway → 75 %; worse than 0.30 → 0
+    assert [payout(a, ln) for a in (0.35, 0.30, 0.25, 0.20, 0.10, 0.05)] == pytest.approx([0, 50, 75, 100, 150, 150])
