@@ -40,7 +40,11 @@ def table(title: str, rows: list[dict], cols: list[str]) -> str:
     line = "| " + " | ".join(c.ljust(widths[c]) for c in cols) + " |"
     sep = "|" + "|".join("-" * (widths[c] + 2) for c in cols) + "|"
     body = ["| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols) + " |" for r in rows]
-    return "\n".join([f"### {title}", line, sep, *body])
+    text = "\n".join([f"### {title}", line, sep, *body])
+    if os.environ.get("KPI_BENCH_SUMMARY"):  # `make bench` (run_all.py) collects every table of the run
+        with open(os.environ["KPI_BENCH_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(json.dumps({"text": text}) + "\n")
+    return text
 
 
 def now() -> float:

@@ -110,6 +110,14 @@ def test_demo_last_month_is_partial(demo_cov, demo_project):
     assert done and done[-1] < last_month
 
 
+def test_kpi_report_defaults_to_the_last_finished_month(demo_project, demo_cov):
+    from kpi_lib.reports import latest_period
+    from kpi_lib.warehouse import Warehouse
+
+    got = latest_period(Warehouse(demo_project / "data" / "warehouse"))
+    assert got == finished_periods(demo_cov)[-1] and got != open_period(demo_cov)
+
+
 def test_widgets_never_default_to_an_unfinished_month(demo_copy, demo_cov):
     from kpi_lib.widgets import data as wdata
     from kpi_lib.widgets.cost_explorer import CostExplorer

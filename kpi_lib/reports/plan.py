@@ -24,6 +24,7 @@ import papermill
 
 from .. import paths
 from ..config import workbench
+from ..coverage import coverage_frame, finished_periods
 from ..errors import RenderError
 from ..org import contract_stores
 from ..spec import batches as batches_spec
@@ -140,16 +141,17 @@ def safe_name(entity: str) -> str:
 
 
 def latest_period(warehouse: Warehouse) -> str:
-    """The latest month with data (kpi_values, else orders)."""
-    if warehouse.has("kpi_values"):
-        kv = warehouse.read("kpi_values", where="period_kind = 'month'")
-        if len(kv):
-            return str(kv["period"].max())
+    """The default month to report: the last finished one (every active store's data reaches its last
+    day, ``coverage.finished_periods``), else — no month finished yet — the latest month with orders."""
     con = warehouse.connect()
     try:
-        mx = con.execute("SELECT max(order_date) FROM orders").fetchone()[0]
+        cov = coverage_frame(con)
+        mx = con.execute("SELECT max(order_date) FROM orders").fetchone()[0] if warehouse.has("orders") else None
     finally:
         con.close()
+    done = finished_periods(cov, "month")
+    if done:
+        return done[-1]
     if mx is None:
         raise RenderError("no data in the warehouse to report on: pass --period YYYY-MM")
     return f"{mx.year}-{mx.month:02d}"
