@@ -252,3 +252,41 @@ def test_a_lower_is_better_band_without_direction_is_read_downwards() -> None:
     ln = ScoreKpi(kpi="acos", weight=100, threshold=0.30, target=0.20, maximum=0.10)  # no direction given
     # down: 0.30 → 50 %, 0.20 → 100 %, 0.10 → 150 %; 0.25 halfway → 75 %; worse than 0.30 → 0
     assert [payout(a, ln) for a in (0.35, 0.30, 0.25, 0.20, 0.10, 0.05)] == pytest.approx([0, 50, 75, 100, 150, 150])
+
+
+def test_a_team_card_outranks_a_role_card(wh) -> None:
+    """rank = team × 2 + role: a card for the person's team beats a card for their role."""
+    cards = {"scorecards": [
+        {"id": "person-team-t1", "applies_to": "person", "team": "T1",
+         "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]},
+        {"id": "person-op", "applies_to": "person", "role": "operator",
+         "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]}]}
+    cfg = ScorecardConfig.model_validate(cards)
+    assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id \
+        == "person-team-t1"
+
+
+def test_precomputed_actuals_are_the_ones_scored(wh) -> None:
+    """score(actuals=) (the report batch cache) must score the rows it is given, not the engine's."""
+    import pandas as pd
+
+    cfg = ScorecardConfig.model_validate({"scorecards": [CARDS["scorecards"][0]]})
+    given = pd.DataFrame({"team_id": ["T1"], "kpi": ["gmv"], "value": [2.5], "complete": [True], "missing": [""],
+                          "stores_covered": [2], "stores_total": [2]})
+    card = score(team_id="T1", period="2026-10", warehouse=wh, config=cfg, actuals=lambda *a: given)
+    line = card.lines.set_index("kpi").loc["gmv"]
+    assert line["actual"] == 2.5 and line["payout_pct"] == 125.0  # halfway target 2 → maximum 3: 100 → 150
+
+
+def test_nan_figures_are_json_null() -> None:
+    card = _card(gated=False)
+    card.lines["actual"] = [390.0, float("nan")]  # a float column with one missing value
+    d = card.to_dict()
+    assert d["lines"][0]["actual"] == 390.0 and d["lines"][1]["actual"] is None
+
+
+def test_a_fractional_weight_still_pays() -> None:
+    from kpi_lib.scorecard import bonus_lines
+
+    lines = _card(gated=False).lines.iloc[[0]].assign(weight=0.5, payout_pct=100.0)
+    assert bonus_lines(lines, 1000.0, False, 0.5)["amount"].tolist() == [5.0]  # 1000 × 0.5 % × 100 %
