@@ -1080,7 +1080,7 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
         for kind, eid in subjects:
             actions_mod.actions_for(kind, None if kind == "company" else eid, period, warehouse=wh, actions=acts,
                                     values=record)
-    except KpiError:  # a broken actions.yaml: each report shows the error in its section, as without a cache
+    except KpiError:  # a broken actions file: each report shows the error in its section, as without a cache
         return {}
     groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
     if 2 * len(groups) > per_report[0]:
