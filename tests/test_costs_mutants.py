@@ -6,12 +6,14 @@ the default month, custom periods and their errors, entity scopes. Numbers: ``te
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cost_fixtures import ORDER_NOV, POSTED_NOV, build_tables, make_project, make_warehouse
 
+from kpi_lib import costs
 from kpi_lib.costs import basis_bridge, engine_figures, last_month, period_range, waterfall
 from kpi_lib.errors import KpiError
 from kpi_lib.warehouse import Warehouse
@@ -118,3 +120,60 @@ def test_engine_figures_scope_basis_and_custom_range(wh) -> None:
         waterfall("planet", "X", "2026-11", warehouse=wh)
     with pytest.raises(KpiError, match="entity kind 'store' needs an entity id"):
         waterfall("store", None, "2026-11", warehouse=wh)
+
+
+def test_unit_economics_worked_for_every_sku_scope_and_period(wh) -> None:
+    """Hand numbers from cost_fixtures (order basis, November 2026):
+    X-9: O5, 4 units, gross 40, landed 4 × (5 + 1) = 24, fees 3.00, no ads -> contribution 13, margin 13/40;
+    A-1: net 160 − 40 = 120, contribution 36.9 (test_costs), margin 36.9/120, ACoS 25/80;
+    B-1: net 80, landed 23, contribution 57, margin 57/80, no ads (ACoS unknown, not 0)."""
+    ue = costs.unit_economics(period="2026-11", warehouse=wh)
+    assert ue["sku"].tolist() == ["X-9", "A-1", "B-1"]  # worst contribution first
+    assert ue["category"].tolist() == ["X", "A", "B"]
+    assert list(ue.index) == [0, 1, 2] and "index" not in ue.columns
+    x = ue.set_index("sku").loc["X-9"]
+    assert (x["units"], x["net_sales"], x["landed_cost_per_unit"], x["fees_per_unit"]) == (4.0, 40.0, 6.0, 0.75)
+    assert x["contribution"] == pytest.approx(13.0) and x["margin"] == pytest.approx(13 / 40)
+    assert math.isnan(x["acos"]) and x["break_even_acos"] == pytest.approx(13 / 40)
+    a, b = ue.set_index("sku").loc["A-1"], ue.set_index("sku").loc["B-1"]
+    assert a["margin"] == pytest.approx(36.9 / 120) and a["acos"] == pytest.approx(25 / 80)
+    assert b["margin"] == pytest.approx(57 / 80) and math.isnan(b["acos"])
+    assert not ue["cost_missing"].any() and not ue["loss_making"].any()
+    # one store: S2 holds O4 (A-1: 60 − refund 30 = 30; landed 10.8; fees 3.20; ads 5 -> 11.0) and O5 (X-9)
+    s2 = costs.unit_economics("store", "S2", period="2026-11", warehouse=wh).set_index("sku")
+    assert sorted(s2.index) == ["A-1", "X-9"]
+    assert (s2.loc["A-1", "units"], s2.loc["A-1", "net_sales"], s2.loc["A-1", "contribution"]) == \
+        pytest.approx((1.0, 30.0, 11.0))
+    assert s2.loc["A-1", "acos"] == pytest.approx(0.25) and s2.loc["A-1", "margin"] == pytest.approx(11 / 30)
+    # a custom date range over the same month gives the same figures as the month
+    rng = costs.unit_economics(period="2026-11-01..2026-11-30", warehouse=wh)
+    assert rng[["sku", "contribution"]].values.tolist() == ue[["sku", "contribution"]].values.tolist()
+    # a quarter: only stores complete for contribution in every month of it (S2 lacks October's data):
+    # S1's A-1 = O7 (3) + O1 (2) units, B-1 = O6 + O2
+    q = costs.unit_economics(period="2026-Q4", warehouse=wh).set_index("sku")
+    assert q["units"].to_dict() == {"B-1": 2.0, "A-1": 5.0}
+    # the default period is the last month with orders (here 2026-11)
+    assert costs.unit_economics(warehouse=wh)[["sku", "contribution"]].values.tolist() == \
+        ue[["sku", "contribution"]].values.tolist()
+
+
+def test_allocated_overheads_reads_the_stored_allocation(wh, tmp_path: Path) -> None:
+    """cost_fixtures stores item x: S1 30 and S2 15 in 2026-11, S1 30 in 2026-10 (by hand, not recomputed)."""
+    got = costs.allocated_overheads(["2026-11"], warehouse=wh)
+    assert list(got.columns) == ["store_id", "month", "item", "amount_rc"]
+    assert got.sort_values("store_id").values.tolist() == [["S1", "2026-11", "x", 30.0], ["S2", "2026-11", "x", 15.0]]
+    assert list(got.index) == [0, 1]
+    both = costs.allocated_overheads(["2026-10", "2026-11"], stores=["S1"], warehouse=wh)
+    assert sorted(both["month"]) == ["2026-10", "2026-11"] and set(both["store_id"]) == {"S1"}
+    assert both["amount_rc"].sum() == 60.0
+    assert costs.allocated_overheads(["2026-09"], warehouse=wh).empty
+    # before `kpi compute` has written the table: empty, same columns (never an error, never zeros)
+    bare = make_warehouse(tmp_path / "bare", overheads=False)
+    none = costs.allocated_overheads(["2026-11"], warehouse=bare)
+    assert none.empty and list(none.columns) == ["store_id", "month", "item", "amount_rc"]
+    # a table written without item detail reads as one "overheads" line per store and month
+    with bare.transaction("no items") as w:
+        w.write("overhead_allocations", pd.DataFrame({"store_id": ["S1"], "month": ["2026-11-01"],
+                                                      "amount_rc": [12.5]}), partition_by=())
+    flat = costs.allocated_overheads(["2026-11"], warehouse=bare)
+    assert flat.values.tolist() == [["S1", "2026-11", "overheads", 12.5]]
