@@ -59,7 +59,7 @@ from .spec.overheads import (  # noqa: F401 - re-exported
     Subscription,
     item_label,
 )
-from .warehouse import Warehouse, WarehouseWriter
+from .warehouse import Warehouse
 
 ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person", "contract", "category", "sku")
 
@@ -603,19 +603,13 @@ def allocated_overheads(months: list[str], stores: list[str] | None = None, ware
     return df[cols].reset_index(drop=True)
 
 
-def write_overhead_allocations(warehouse: Any = None, months: list[str] | None = None,
-                               writer: WarehouseWriter | None = None) -> pd.DataFrame:
-    """Write table ``overhead_allocations`` (store_id, month, item, amount_rc); the KPI engine reads it.
-
-    Inside compute's transaction pass its ``writer``; otherwise a transaction of its own is opened.
-    """
+def write_overhead_allocations(warehouse: Any = None, months: list[str] | None = None) -> pd.DataFrame:
+    """Write table ``overhead_allocations`` (store_id, month, item, amount_rc) in a transaction of its
+    own; the KPI engine reads it. Returns what was written."""
     wh = Warehouse.of(warehouse)
     df = overhead_allocations(months, wh)
-    if writer is not None:
-        writer.write("overhead_allocations", df, partition_by=())
-    else:
-        with wh.transaction("overhead allocations") as w:
-            w.write("overhead_allocations", df, partition_by=())
+    with wh.transaction("overhead allocations") as w:
+        w.write("overhead_allocations", df, partition_by=())
     return df
 
 

@@ -177,3 +177,22 @@ def test_allocated_overheads_reads_the_stored_allocation(wh, tmp_path: Path) -> 
                                                       "amount_rc": [12.5]}), partition_by=())
     flat = costs.allocated_overheads(["2026-11"], warehouse=bare)
     assert flat.values.tolist() == [["S1", "2026-11", "overheads", 12.5]]
+
+
+def test_overhead_allocations_every_data_month_and_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One rent of 300 a month split by order count: October S1 O6 + O7, S2 O8 → 200 / 100; November
+    S1 O1 + O2 (O3 cancelled), S2 O4 + O5 → 150 / 150."""
+    root = make_project(tmp_path / "p", overheads=(
+        "rent:\n  - {id: office, monthly_cost: 300, currency: CNY, basis: orders}\n"))
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    wh = make_warehouse(tmp_path / "wh", overheads=False)
+    got = costs.overhead_allocations(warehouse=wh)  # months=None: every month with order data
+    assert list(got.columns) == ["store_id", "month", "item", "amount_rc"] and list(got.index) == list(range(len(got)))
+    by = got.groupby(["month", "store_id"])["amount_rc"].sum().round(2).to_dict()
+    assert by == {("2026-10", "S1"): 200.0, ("2026-10", "S2"): 100.0,
+                  ("2026-11", "S1"): 150.0, ("2026-11", "S2"): 150.0}
+    written = costs.write_overhead_allocations(wh, months=["2026-11"])
+    assert wh.read("overhead_allocations")["amount_rc"].sum() == pytest.approx(300.0) == written["amount_rc"].sum()
+    none = costs.overhead_allocations(months=[], warehouse=wh)
+    assert none.empty and dict(none.dtypes.astype(str)) == {"store_id": "string", "month": "string",
+                                                           "item": "string", "amount_rc": "float64"}
