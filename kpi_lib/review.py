@@ -346,8 +346,9 @@ def open_actions_section(ctx: Any, acts: pd.DataFrame) -> str:
     first, and the other actions closed in the period; the last review's own are in :func:`last_review_section`."""
     lang = ctx.lang
     names = person_names(ctx)
-    if acts.empty:
-        return section("new_open", lang, f'<p class="empty">{p.esc(t("none", lang))}</p>')
+    mine = acts[~acts["last_review"]] if len(acts) else acts
+    if mine.empty:  # "none" here would contradict the last review's open actions listed just above
+        return section("new_open", lang, f'<p class="empty">{p.esc(t("none_other", lang))}</p>')
     body = _open_table(ctx, acts[(acts["group"] == "open") & ~acts["last_review"]], names)
     other = acts[(acts["group"] == "closed") & ~acts["last_review"]]
     if len(other):

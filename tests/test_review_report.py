@@ -74,7 +74,7 @@ def test_review_renders_for_every_team(rendered: tuple[Path, dict]) -> None:
     for team in TEAMS:
         page = (proj / "outputs" / PERIOD / "team_review" / f"{team}.html").read_text(encoding="utf-8")
         text = visible_text(page)
-        for label in ("月度复盘", "会议议程", "未达标指标", "偏差驱动因素", "上次复盘的行动及结果", "新增与进行中的行动",
+        for label in ("月度复盘", "会议议程", "未达标指标", "偏差驱动因素", "上次复盘的行动及结果", "其他新增与进行中的行动",
                       "数据新鲜度"):
             assert label in text, (team, label)
         tokens = sorted(set(re.findall(r"\b[A-Za-z0-9]+_[A-Za-z0-9_]+\b", text)))
