@@ -35,6 +35,7 @@ from ..config import format_validation_error, workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
+from ..periods import months_between, months_of, shift_period
 from ..settlement import (
     Contract,
     ExitClause,
@@ -46,6 +47,7 @@ from ..settlement import (
     exit_clause_state,
     fee_lines,
     gmv_figures,
+    gmv_rows,
     is_active,
     load_contracts,
 )
@@ -509,15 +511,41 @@ class ContractSimulator(Panel):
         excluded SKUs, refunds rule), the target by every term but the fee, so editing or saving fee terms, or
         switching back to a contract, never queries the warehouse again."""
         per = contract_period(contract, period)
+        gmv = self._gmv(contract)
         gkey = ("gmv", tuple(contract.stores), tuple(contract.excluded_skus), contract.net_of_refunds, per)
         if gkey not in self._settled:
-            self._settled[gkey] = gmv_figures(contract, per, self.warehouse)["net_gmv"]
+            self._settled[gkey] = gmv(contract, per)["net_gmv"]
         tkey = ("target", contract.model_dump_json(exclude={"fee", "alternatives", "exit_clause", "name", "client",
                                                             "provider", "provider_cost"}), per)
         if tkey not in self._settled:
-            self._settled[tkey] = contract_target(contract, per, self.warehouse)[0]
+            self._settled[tkey] = contract_target(contract, per, self.warehouse, gmv=gmv)[0]
         net, target = self._settled[gkey], self._settled[tkey]
         return net, achievement(net, target), target
+
+    def _gmv(self, contract: Any) -> Any:
+        """``settlement.gmv_figures`` for the periods this panel can show and the year before them (growth
+        targets), answered from one ``settlement.gmv_rows`` query per set of stores — as the report batch
+        does (``report_data._contract_gmv``) — instead of one engine query per period; other periods query
+        the engine. The same figures either way (``gmv_figures(rows=)`` reads the rows of the period's months)."""
+        fkey = ("gmv-fn", tuple(contract.stores), self.period_kind.value, contract.period)
+        if fkey in self._settled:
+            return self._settled[fkey]
+        done = finished_periods(self.coverage(), self.period_kind.value, self._contract_stores()) \
+            if self.warehouse is not None else []  # every period the slider can show, not only the recent ones
+        months = [m for p in done for m in months_of(contract_period(contract, p))]
+        if not months:
+            return lambda c, p: gmv_figures(c, p, self.warehouse)
+        first, last = shift_period(min(months), -12), max(months)
+        window, stores, rows = set(months_between(first, last)), tuple(contract.stores), []
+
+        def gmv(c: Any, p: str) -> dict:
+            inside = tuple(c.stores) == stores and set(months_of(p)) <= window
+            if inside and not rows:  # the one query, made on first use
+                rows.append(gmv_rows(contract, first, last, self.warehouse))
+            return gmv_figures(c, p, self.warehouse, rows=rows[0] if inside else None)
+
+        self._settled[fkey] = gmv
+        return gmv
 
     def coverage(self) -> pd.DataFrame:
         """The warehouse's coverage table (read once per panel)."""
