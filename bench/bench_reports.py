@@ -1,8 +1,9 @@
 """Benchmark: report batches on the demo warehouse (scale 1), ours vs the loop a user would write.
 
 Everything runs in one go, side by side, on one warehouse: the scale-1 demo company built once in a
-private project root (``--root``, default ``<repo>/.bench-root``: parameters and templates linked to
-the repo's, ``kpi demo --scale 1 --no-reports`` run when its warehouse is missing).
+private project root (``--root``, default ``<repo>/.bench-root``: a copy of the repo's parameters, so nothing
+run there edits them, and a link to its templates; ``kpi demo --scale 1 --no-reports`` run when its warehouse is
+missing).
 
 Rows:
 - **naive loop**: per report, one after the other, ``papermill TEMPLATE OUT.ipynb -p …`` then
@@ -50,10 +51,14 @@ STORES = ["AMZ-US-01", "AMZ-US-02", "AMZ-DE-01", "SHP-MY-01", "TTS-US-01", "SFY-
 def ensure_project(root: Path) -> Path:
     """The private project root with the scale-1 demo warehouse (built once, reused)."""
     root.mkdir(parents=True, exist_ok=True)
-    for d in ("parameters", "templates"):
-        link = root / d
-        if not link.exists():
-            link.symlink_to(ROOT / d)
+    link = root / "templates"  # read only: a link keeps them current
+    if not link.exists():
+        link.symlink_to(ROOT / "templates")
+    params = root / "parameters"  # a copy: anything run on this root (a widget's Save) must not edit the repo's
+    if params.is_symlink():
+        params.unlink()
+    if not params.exists():
+        shutil.copytree(ROOT / "parameters", params)
     if not (root / "data" / "warehouse" / "CURRENT").is_file():
         print(f"building the scale-1 demo warehouse in {root} (once) …", flush=True)
         subprocess.run([str(BIN / "kpi"), "demo", "--scale", "1", "--end", PERIOD, "--no-reports"],
