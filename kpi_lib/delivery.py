@@ -413,9 +413,14 @@ def max_mb_from_env(env: Mapping[str, str] | None = None) -> float:
     return max_mb
 
 
+def report_mb(x: PlannedReport) -> float:
+    """Size of one report as an email attachment (base64: × 4/3), in MB."""
+    return x.html.stat().st_size * 4 / 3 / 1e6
+
+
 def encoded_mb(d: Delivery) -> float:
-    """Size of ``d``'s attachments in the email (base64: × 4/3), in MB."""
-    return sum(x.html.stat().st_size for x in d.ready) * 4 / 3 / 1e6
+    """Size of ``d``'s attachments in the email, in MB."""
+    return sum(report_mb(x) for x in d.ready)
 
 
 def split_by_size(d: Delivery, max_mb: float) -> list[Delivery]:
@@ -424,7 +429,7 @@ def split_by_size(d: Delivery, max_mb: float) -> list[Delivery]:
     parts: list[list[PlannedReport]] = [[]]
     size = 0.0
     for x in d.ready:
-        mb = x.html.stat().st_size * 4 / 3 / 1e6
+        mb = report_mb(x)
         if mb > max_mb:
             return []
         if parts[-1] and size + mb > max_mb:
@@ -518,8 +523,8 @@ def send(p: DeliveryPlan, settings: SmtpSettings, links: str | None = None, atte
             res.error = ("no report of theirs is available" if d.missing else
                          "no report of the batch is in their scope")
         elif not parts:
-            big = max(d.ready, key=lambda x: x.html.stat().st_size)
-            res.error = (f"{big.label} alone is {big.html.stat().st_size * 4 / 3 / 1e6:.1f} MB encoded, over the "
+            big = max(d.ready, key=report_mb)
+            res.error = (f"{big.label} alone is {report_mb(big):.1f} MB encoded, over the "
                          f"{settings.max_mb:g} MB limit (KPI_SMTP_MAX_MB); send links instead with --links BASE_URL")
         else:
             res.parts = len(parts)
@@ -594,6 +599,6 @@ def results_table(results: list[SendResult]) -> Any:
 __all__ = [
     "Delivery", "DeliveryPlan", "PlannedReport", "Recipient", "RecipientsFile", "SendResult", "SmtpSettings",
     "check_references", "compose", "encoded_mb", "headlines", "known_ids", "load_recipients", "max_mb_from_env",
-    "plan", "plan_table", "split_by_size",
+    "plan", "plan_table", "report_mb", "split_by_size",
     "results_table", "scope_entities", "send", "validate_recipients",
 ]
