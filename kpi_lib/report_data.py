@@ -45,7 +45,7 @@ from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
 from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
-from .periods import months_between, months_of
+from .periods import months_of
 from .periods import period_kind as periods_kind
 from .org import contract_stores, entity_stores
 from .targets import adjustments_for
@@ -890,19 +890,14 @@ def _contract_gmv_memo(path: str, snapshot_id: str, contract_id: str, period: st
     wh = Warehouse(path)
     c = settlement_mod.get_contract(contract_id)
     last = months_of(settlement_mod.contract_period(c, period))[-1]
-    window = months_between(shift_period(months_of(period)[0], -CONTRACT_WINDOW), last)
-    rows: list[pd.DataFrame] = []
+    first = shift_period(months_of(period)[0], -CONTRACT_WINDOW)
+    window = settlement_mod.gmv_window(c, first, last, wh)
     memo: dict[tuple[str, str], dict] = {}
 
     def gmv(contract: Any, per: str) -> dict:
         key = (contract.id, per)
         if key not in memo:
-            if contract.id == contract_id and set(months_of(per)) <= set(window):
-                if not rows:
-                    rows.append(settlement_mod.gmv_rows(contract, window[0], window[-1], warehouse=wh))
-                memo[key] = settlement_mod.gmv_figures(contract, per, wh, rows=rows[0])
-            else:
-                memo[key] = settlement_mod.gmv_figures(contract, per, wh)
+            memo[key] = window(contract, per)
         return dict(memo[key])
 
     return gmv

@@ -56,7 +56,7 @@ import pandas as pd
 
 from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
-from .periods import months_of, period_bounds, period_kind, period_label, shift_period
+from .periods import months_between, months_of, period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
 from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Party, Payment, Performance, Tax, Tier
 from .targets import growth_target, target_for
@@ -264,6 +264,21 @@ def gmv_rows(contract: Contract, start: str, end: str, warehouse: Any = None) ->
     stores) for every month from ``start`` to ``end``: one query for many periods."""
     return compute(["gmv", "refunds"], by=["sku"], period="month", start=start, end=end,
                    filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
+
+
+def gmv_window(contract: Contract, first: str, last: str, warehouse: Any = None) -> GmvFn:
+    """A :data:`GmvFn` answering every period whose months lie in ``first``..``last`` (for the contract's
+    stores) from one :func:`gmv_rows` query, made on first use; other periods (or stores) query the engine
+    through :func:`gmv_figures`. The same figures either way: ``gmv_figures(rows=)`` reads the period's rows."""
+    window, stores, rows = set(months_between(first, last)), tuple(contract.stores), []
+
+    def gmv(c: Contract, per: str) -> dict[str, Decimal]:
+        inside = tuple(c.stores) == stores and set(months_of(per)) <= window
+        if inside and not rows:
+            rows.append(gmv_rows(contract, first, last, warehouse))
+        return gmv_figures(c, per, warehouse, rows=rows[0] if inside else None)
+
+    return gmv
 
 
 def gmv_figures(contract: Contract, period: str, warehouse: Any = None,
@@ -534,6 +549,7 @@ __all__ = [
     "GmvFn",
     "gmv_figures",
     "gmv_rows",
+    "gmv_window",
     "load_contracts",
     "money",
     "performance_line",

@@ -35,7 +35,7 @@ from ..config import format_validation_error, workbench
 from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
-from ..periods import months_between, months_of, shift_period
+from ..periods import months_of, shift_period
 from ..settlement import (
     Contract,
     ExitClause,
@@ -47,7 +47,7 @@ from ..settlement import (
     exit_clause_state,
     fee_lines,
     gmv_figures,
-    gmv_rows,
+    gmv_window,
     is_active,
     load_contracts,
 )
@@ -523,10 +523,8 @@ class ContractSimulator(Panel):
         return net, achievement(net, target), target
 
     def _gmv(self, contract: Any) -> Any:
-        """``settlement.gmv_figures`` for the periods this panel can show and the year before them (growth
-        targets), answered from one ``settlement.gmv_rows`` query per set of stores — as the report batch
-        does (``report_data._contract_gmv``) — instead of one engine query per period; other periods query
-        the engine. The same figures either way (``gmv_figures(rows=)`` reads the rows of the period's months)."""
+        """``settlement.gmv_window`` over every period this panel can show and the year before them (growth
+        targets): one query per set of stores, as in the report batch, instead of one per period."""
         fkey = ("gmv-fn", tuple(contract.stores), self.period_kind.value, contract.period)
         if fkey in self._settled:
             return self._settled[fkey]
@@ -535,15 +533,7 @@ class ContractSimulator(Panel):
         months = [m for p in done for m in months_of(contract_period(contract, p))]
         if not months:
             return lambda c, p: gmv_figures(c, p, self.warehouse)
-        first, last = shift_period(min(months), -12), max(months)
-        window, stores, rows = set(months_between(first, last)), tuple(contract.stores), []
-
-        def gmv(c: Any, p: str) -> dict:
-            inside = tuple(c.stores) == stores and set(months_of(p)) <= window
-            if inside and not rows:  # the one query, made on first use
-                rows.append(gmv_rows(contract, first, last, self.warehouse))
-            return gmv_figures(c, p, self.warehouse, rows=rows[0] if inside else None)
-
+        gmv = gmv_window(contract, shift_period(min(months), -12), max(months), self.warehouse)
         self._settled[fkey] = gmv
         return gmv
 
