@@ -14,8 +14,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -62,13 +63,13 @@ def main() -> None:
 @user_errors
 def ingest(
     raw_dir: Path = typer.Argument(None, help="RAW_DIR with one folder per store (default data/raw)"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
-    reference: Optional[Path] = typer.Option(None, help="reference directory (default data/reference)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    reference: Path | None = typer.Option(None, help="reference directory (default data/reference)"),
     strict: bool = typer.Option(False, help="exit 1 if any row was quarantined"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
-    jobs: Optional[int] = typer.Option(None, help="parallel readers (default: cores)"),
+    jobs: int | None = typer.Option(None, help="parallel readers (default: cores)"),
     executor: str = typer.Option("local", help="where files are read: local (in-process) or dask"),
-    scheduler: Optional[str] = typer.Option(
+    scheduler: str | None = typer.Option(
         None, help="Dask scheduler address (tcp://host:8786); default: a LocalCluster on this machine"),
 ) -> None:
     """Ingest platform exports into the canonical Parquet warehouse.
@@ -107,8 +108,8 @@ def validate() -> None:
 
 
 # ---- KPI engine (issue 3): compute, status, alerts -----------------------------------------------
-def _print_status_table(period: Optional[str] = None, entity_kind: str = "company", entity_id: Optional[str] = None,
-                        lang: Optional[str] = None, warehouse: Optional[Path] = None) -> None:
+def _print_status_table(period: str | None = None, entity_kind: str = "company", entity_id: str | None = None,
+                        lang: str | None = None, warehouse: Path | None = None) -> None:
     from .cli_views import status_table
 
     console.print(status_table(period, entity_kind, entity_id, lang=lang, warehouse=warehouse))
@@ -117,8 +118,8 @@ def _print_status_table(period: Optional[str] = None, entity_kind: str = "compan
 @app.command("compute")
 @user_errors
 def compute_cmd(
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
-    lang: Optional[str] = typer.Option(None, help="zh or en (default: workbench.yaml)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    lang: str | None = typer.Option(None, help="zh or en (default: workbench.yaml)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Compute KPI values, target status and alerts into the warehouse (atomically)."""
@@ -139,11 +140,11 @@ def compute_cmd(
 @app.command("status")
 @user_errors
 def status_cmd(
-    period: Optional[str] = typer.Option(None, help="month label, e.g. 2026-11 (default: latest)"),
+    period: str | None = typer.Option(None, help="month label, e.g. 2026-11 (default: latest)"),
     entity_kind: str = typer.Option("company", help="company|platform|store|team|person|contract"),
-    entity_id: Optional[str] = typer.Option(None, help="entity id (not for company)"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory"),
-    lang: Optional[str] = typer.Option(None, help="zh or en"),
+    entity_id: str | None = typer.Option(None, help="entity id (not for company)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory"),
+    lang: str | None = typer.Option(None, help="zh or en"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show KPI values against targets for an entity and month (from the last `kpi compute`)."""
@@ -183,10 +184,10 @@ def _overdue_table(late: Any) -> Any:
 @user_errors
 def alerts_cmd(
     all_: bool = typer.Option(False, "--all", help="include closed (historical) alerts"),
-    entity_kind: Optional[str] = typer.Option(None, help="filter by entity kind"),
-    entity_id: Optional[str] = typer.Option(None, help="filter by entity id"),
+    entity_kind: str | None = typer.Option(None, help="filter by entity kind"),
+    entity_id: str | None = typer.Option(None, help="filter by entity id"),
     limit: int = typer.Option(50, help="show at most this many"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory"),
     as_json: bool = typer.Option(False, "--json"),
     actions_only: bool = typer.Option(False, "--actions", help="only the overdue actions (parameters/actions.yaml)"),
 ) -> None:
@@ -238,11 +239,11 @@ def alerts_cmd(
 @app.command("generate")
 @user_errors
 def generate_cmd(
-    out: Optional[Path] = typer.Option(None, "--out", help="where to write the demo exports (default data/raw)"),
+    out: Path | None = typer.Option(None, "--out", help="where to write the demo exports (default data/raw)"),
     seed: int = typer.Option(7, help="random seed (same seed + scale + end = identical files)"),
     scale: float = typer.Option(1.0, help="1.0 ≈ 300k order lines; 30 ≈ 9M"),
-    end: Optional[str] = typer.Option(None, help="last month YYYY-MM (default: the month before today)"),
-    reference: Optional[Path] = typer.Option(None, help="reference directory (default data/reference)"),
+    end: str | None = typer.Option(None, help="last month YYYY-MM (default: the month before today)"),
+    reference: Path | None = typer.Option(None, help="reference directory (default data/reference)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
 ) -> None:
     """Generate the demo company's exports in the platforms' native formats, plus reference data."""
@@ -276,18 +277,18 @@ def generate_cmd(
 @app.command("report")
 @user_errors
 def report_cmd(
-    batch: Optional[Path] = typer.Option(None, help="batch YAML (default parameters/batches/monthly.yaml; a bare name "
+    batch: Path | None = typer.Option(None, help="batch YAML (default parameters/batches/monthly.yaml; a bare name "
                                                     "is looked up in parameters/batches/)"),
-    period: Optional[str] = typer.Option(None, help="month YYYY-MM (default: the batch's, else the latest with data)"),
-    jobs: Optional[int] = typer.Option(None, help="parallel warm kernels (default: cores)"),
-    only: Optional[str] = typer.Option(None, help="glob on report/entity, report or entity, e.g. 'store_*/AMZ-*'"),
+    period: str | None = typer.Option(None, help="month YYYY-MM (default: the batch's, else the latest with data)"),
+    jobs: int | None = typer.Option(None, help="parallel warm kernels (default: cores)"),
+    only: str | None = typer.Option(None, help="glob on report/entity, report or entity, e.g. 'store_*/AMZ-*'"),
     force: bool = typer.Option(False, help="re-render even when template, parameters and snapshot are unchanged"),
     bundle: bool = typer.Option(False, help="one shared outputs/<period>/plotly.min.js instead of inlining it"),
-    timeout: Optional[float] = typer.Option(None, help="seconds per report (default: the batch's)"),
-    lang: Optional[str] = typer.Option(None, help="zh or en (overrides the batch)"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    timeout: float | None = typer.Option(None, help="seconds per report (default: the batch's)"),
+    lang: str | None = typer.Option(None, help="zh or en (overrides the batch)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     executor: str = typer.Option("local", help="local (warm kernels in this process) or dask (one report per task)"),
-    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
+    scheduler: str | None = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
                                                        "local cluster of --jobs worker processes)"),
     cache: bool = typer.Option(True, help="compute the batch's figures once before rendering (--no-cache: each "
                                           "report queries the warehouse; same figures, slower)"),
@@ -328,14 +329,14 @@ def _print_pdfs(summary: dict, out: Any) -> dict:
 @user_errors
 def send_cmd(
     batch: str = typer.Option("monthly", help="batch name or YAML (parameters/batches/)"),
-    period: Optional[str] = typer.Option(None, help="month YYYY-MM that was rendered (default: the batch's, else "
+    period: str | None = typer.Option(None, help="month YYYY-MM that was rendered (default: the batch's, else "
                                                    "the latest in outputs/)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print who gets what; send nothing"),
-    links: Optional[str] = typer.Option(None, "--links", help="BASE_URL of the published outputs/ folder: send "
+    links: str | None = typer.Option(None, "--links", help="BASE_URL of the published outputs/ folder: send "
                                                              "links instead of attachments"),
-    only: Optional[str] = typer.Option(None, "--only", help="send to this recipient email only"),
-    recipients: Optional[Path] = typer.Option(None, help="recipients YAML (default parameters/recipients.yaml)"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    only: str | None = typer.Option(None, "--only", help="send to this recipient email only"),
+    recipients: Path | None = typer.Option(None, help="recipients YAML (default parameters/recipients.yaml)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     attempts: int = typer.Option(3, min=1, max=10, help="tries per email before reporting it failed"),
     as_json: bool = typer.Option(False, "--json", help="print the plan (dry run) or the outcomes as JSON"),
 ) -> None:
@@ -378,14 +379,14 @@ def send_cmd(
 @app.command("settle")
 @user_errors
 def settle_cmd(
-    contract: Optional[str] = typer.Option(None, "--contract", help="contract id (default: every contract)"),
-    period: Optional[str] = typer.Option(
+    contract: str | None = typer.Option(None, "--contract", help="contract id (default: every contract)"),
+    period: str | None = typer.Option(
         None, help="YYYY-MM (quarterly contracts: its quarter); default the last finished month"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the statements as JSON"),
     final: bool = typer.Option(
         False, "--final", help="refuse an unfinished period instead of marking its statement PROVISIONAL"),
-    issued: Optional[str] = typer.Option(
+    issued: str | None = typer.Option(
         None, "--issued", help="issue date YYYY-MM-DD printed on the statement (default today, UTC)"),
 ) -> None:
     """Settlement statements of KPI-linked contracts (parameters/contracts.yaml).
@@ -453,9 +454,9 @@ def settle_cmd(
 @app.command("score")
 @user_errors
 def score_cmd(
-    period: Optional[str] = typer.Option(None, help="YYYY-MM (default last month with data)"),
-    team: Optional[str] = typer.Option(None, "--team", help="only this team and its members"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    period: str | None = typer.Option(None, help="YYYY-MM (default last month with data)"),
+    team: str | None = typer.Option(None, "--team", help="only this team and its members"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the scorecards as JSON"),
 ) -> None:
     """Team and people scorecards (parameters/scorecards.yaml)."""
@@ -483,10 +484,10 @@ def score_cmd(
 @app.command("costs")
 @user_errors
 def costs_cmd(
-    store: Optional[str] = typer.Option(None, "--store", help="store id (default: the whole company)"),
-    period: Optional[str] = typer.Option(None, help="YYYY-MM, YYYY-Qn or YYYY-MM-DD..YYYY-MM-DD (default last month)"),
+    store: str | None = typer.Option(None, "--store", help="store id (default: the whole company)"),
+    period: str | None = typer.Option(None, help="YYYY-MM, YYYY-Qn or YYYY-MM-DD..YYYY-MM-DD (default last month)"),
     basis: str = typer.Option("order", help="order (by order date) or posted (by settlement/posted date)"),
-    warehouse: Optional[Path] = typer.Option(None, help="warehouse directory (default data/warehouse)"),
+    warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     as_json: bool = typer.Option(False, "--json", help="print the waterfall as JSON"),
 ) -> None:
     """Cost waterfall from GMV to net profit."""
@@ -510,10 +511,10 @@ def costs_cmd(
 def demo_cmd(
     scale: float = typer.Option(1.0, help="demo volume (1 ≈ 300k order lines)"),
     seed: int = typer.Option(7, help="random seed of the demo company"),
-    end: Optional[str] = typer.Option(None, help="last demo month YYYY-MM (default: last month)"),
+    end: str | None = typer.Option(None, help="last demo month YYYY-MM (default: last month)"),
     fresh: bool = typer.Option(False, help="regenerate the demo data even if it is already there"),
     reports: bool = typer.Option(True, help="render every report of the monthly batch"),
-    jobs: Optional[int] = typer.Option(None, help="parallel report kernels (default: cores)"),
+    jobs: int | None = typer.Option(None, help="parallel report kernels (default: cores)"),
 ) -> None:
     """Everything on a fresh checkout: generate → ingest → compute → print status → render reports."""
     from .demo import build

@@ -58,13 +58,13 @@ class DeliveryError(KpiError):
 
 
 __all__ = [
-    "KpiError",
     "ConfigError",
-    "IngestError",
     "DefinitionError",
-    "TargetError",
-    "SettlementError",
-    "RenderError",
-    "WarehouseError",
     "DeliveryError",
+    "IngestError",
+    "KpiError",
+    "RenderError",
+    "SettlementError",
+    "TargetError",
+    "WarehouseError",
 ]

@@ -151,4 +151,4 @@ def make_executor(kind: ExecutorKind | str = "local", scheduler: str | None = No
     raise ConfigError(f"unknown executor {kind!r}: expected 'local' or 'dask'")
 
 
-__all__: Sequence[str] = ["Outcome", "Executor", "LocalExecutor", "DaskExecutor", "make_executor"]
+__all__: Sequence[str] = ["DaskExecutor", "Executor", "LocalExecutor", "Outcome", "make_executor"]

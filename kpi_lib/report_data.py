@@ -25,9 +25,9 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,9 @@ from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
 from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
+from .org import contract_stores, entity_stores
 from .periods import months_of
 from .periods import period_kind as periods_kind
-from .org import contract_stores, entity_stores
 from .targets import adjustments_for
 from .tree import attribute as tree_attribute
 from .tree import attribute_values, load_tree

@@ -370,9 +370,9 @@ def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
 
 
 __all__ = [
-    "ActualsFn",
     "DEFAULT_CURVE",
     "LINE_COLUMNS",
+    "ActualsFn",
     "CurvePoint",
     "ScoreKpi",
     "Scorecard",

@@ -58,7 +58,17 @@ from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
 from .periods import months_between, months_of, period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
-from .spec.contracts import Contract, ContractsFile, ExitClause, FeeModel, Party, Payment, Performance, Tax, Tier
+from .spec.contracts import (
+    Contract,
+    ContractsFile,
+    ExitClause,
+    FeeModel,
+    Party,
+    Payment,
+    Performance,
+    Tax,
+    Tier,
+)
 from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
@@ -535,6 +545,7 @@ __all__ = [
     "ExitClause",
     "FeeLine",
     "FeeModel",
+    "GmvFn",
     "Performance",
     "Statement",
     "Tier",
@@ -546,7 +557,6 @@ __all__ = [
     "exit_clause_state",
     "fee_lines",
     "get_contract",
-    "GmvFn",
     "gmv_figures",
     "gmv_rows",
     "gmv_window",

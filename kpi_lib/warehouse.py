@@ -153,7 +153,7 @@ class Warehouse:
         for stale in self.snapshots_dir.glob(".staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
         parent = self.current_id()
-        sid = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        sid = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = self.snapshots_dir / f".staging-{sid}"
         if parent is not None:
             shutil.copytree(self.snapshots_dir / parent, staging, copy_function=os.link)
@@ -165,7 +165,7 @@ class Warehouse:
             info = {
                 "id": sid,
                 "parent": parent,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "note": note,
                 "content_hash": _content_hash(staging),
             }

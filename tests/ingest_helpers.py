@@ -6,9 +6,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi_lib.ingest.base import FileHead, QuarantineRow, ReadResult, Reader, Store, csv_frame, file_head, normalize_header, read_text
-from kpi_lib.ingest.registry import readers, register_instance
+from kpi_lib.ingest.base import (
+    FileHead,
+    QuarantineRow,
+    Reader,
+    ReadResult,
+    Store,
+    csv_frame,
+    file_head,
+    normalize_header,
+    read_text,
+)
 from kpi_lib.ingest.parse import parse_datetime, parse_int, parse_number
+from kpi_lib.ingest.registry import readers, register_instance
 
 HEADER = "kpitest-order,sku,date,qty,price,currency"
 

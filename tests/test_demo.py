@@ -12,7 +12,6 @@ from kpi_lib.ingest.pipeline import ingest
 from kpi_lib.schemas import TABLES
 from kpi_lib.warehouse import Warehouse
 
-
 # dirty rows the generator injects that are master-data gaps, not bad rows: they must load
 MASTER_DATA_GAPS = {"unknown_sku"}
 

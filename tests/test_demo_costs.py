@@ -131,7 +131,7 @@ def _own_total(path: Path, reader_name: str) -> float | None:
     """The file's own money total, read with pandas from the file's columns (not through the reader)."""
     skip = 7 if reader_name == "shopee_ads" else 0
     df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False)
-    num = lambda c: pd.to_numeric(df[c].str.replace(",", ""), errors="raise")  # noqa: E731
+    num = lambda c: pd.to_numeric(df[c].str.replace(",", ""), errors="raise")
     return {
         "shopee_ads": lambda: num("Expense").sum(), "shopee_traffic": lambda: num("Sales").sum(),
         "lazada_ads": lambda: num("Spend").sum(), "lazada_traffic": lambda: num("Revenue").sum(),

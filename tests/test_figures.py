@@ -82,7 +82,7 @@ def _html(pack: dict, label: str) -> str:
 
 
 def _text(html: str) -> str:
-    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.DOTALL)
     return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
@@ -217,7 +217,7 @@ def test_incomplete_figures_are_marked_in_the_figures_and_on_the_page(pack: dict
     for k in incomplete:  # never a number: the status row shows the dash and no green badge
         assert now[k]["value"] is None
     page = _html(pack, "store_performance/WMT-US-01")
-    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.DOTALL):
         if "— 缺少" in row:
             assert "badge-green" not in row
     # the executive overview's ranking marks the store instead of ranking it on missing figures

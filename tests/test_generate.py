@@ -245,7 +245,7 @@ def test_native_fee_ads_traffic_exports(demo: dict) -> None:
             got = {p.stem for p in (raw / sid / k).iterdir()}
             assert got and got <= quarters and (k == "statements" or got == quarters), (sid, k, got, quarters)
     # the platforms' own layouts
-    first = lambda p: p.read_text(encoding="utf-8").splitlines()  # noqa: E731
+    first = lambda p: p.read_text(encoding="utf-8").splitlines()
     shopee = first(raw / "SHP-MY-01" / "ads" / "2026-Q1.csv")
     assert shopee[0] == "Shopee Ads Report" and shopee[5] == "Time Period,01/01/2026 - 31/03/2026"
     assert shopee[6] == "" and shopee[7].startswith("Sequence,Date,Ad Name,Status,Ads Type,Product ID")
@@ -271,7 +271,7 @@ def test_tiktok_statement_matches_the_order_export(demo: dict) -> None:
     assert len(st) and set(st["Order/adjustment ID"]) <= set(orders["Order ID"].str.strip())
     assert (orders.drop_duplicates("Order ID").set_index("Order ID").loc[st["Order/adjustment ID"], "Order Status"]
             != "Cancelled").all()
-    cents = lambda s: s.map(lambda x: int(Decimal(x) * 100))  # noqa: E731
+    cents = lambda s: s.map(lambda x: int(Decimal(x) * 100))
     fee_cols = ["Transaction fee", "TikTok Shop commission fee", "Seller shipping fee", "Affiliate commission",
                 "Affiliate Shop Ads commission", "SFP service fee"]
     assert (sum(cents(st[c]) for c in fee_cols) == cents(st["Total fees"])).all()

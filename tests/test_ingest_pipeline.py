@@ -9,14 +9,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import HEADER, write_reference
 from typer.testing import CliRunner
 
 from kpi_lib.cli import app
-from kpi_lib.errors import IngestError
 from kpi_lib.ingest.pipeline import ingest
 from kpi_lib.warehouse import Warehouse
-
-from ingest_helpers import HEADER, write_reference  # noqa: F401  (registers the test reader)
 
 
 def _write(p: Path, lines: list[str], header: str = HEADER) -> Path:

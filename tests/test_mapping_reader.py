@@ -121,8 +121,9 @@ def test_thousands_separator_and_utf16_tab_export(tmp_path: Path) -> None:
 
 
 def test_xlsx_with_title_rows(tmp_path: Path) -> None:
-    import openpyxl  # a dependency of the project: never a skip
     import datetime as dt
+
+    import openpyxl  # a dependency of the project: never a skip
 
     wb = openpyxl.Workbook()
     ws = wb.active

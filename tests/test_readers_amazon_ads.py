@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import needs
-from ingest_helpers import amazon_readers_accepting, check_accounting, reader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import amazon_readers_accepting, check_accounting, reader
 
 from kpi_lib.errors import IngestError
 from kpi_lib.ingest.ads_record import PRECEDENCE, rebuild_ads, select_ads_of_record
 from kpi_lib.ingest.base import FileHead, ReadResult, Store
-from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.pipeline import ingest
 from kpi_lib.ingest.readers.amazon.ads import classify, detect_kind
+from kpi_lib.ingest.registry import readers
 from kpi_lib.schemas import ADS_KINDS, TABLES, conform
 from kpi_lib.warehouse import Warehouse
 

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from kpi_lib.errors import IngestError
 from kpi_lib.ingest.base import ReadResult, Store, file_head
-from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.pipeline import detect, ingest
 from kpi_lib.ingest.readers.amazon import report_range
 from kpi_lib.ingest.readers.amazon.transactions import parse_report_datetimes
+from kpi_lib.ingest.registry import readers
 from kpi_lib.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "exports" / "amazon-payments"

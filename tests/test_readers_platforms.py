@@ -10,9 +10,9 @@ from conftest import in_ci, needs
 
 from kpi_lib.errors import ConfigError, IngestError
 from kpi_lib.ingest.base import Store, file_head
-from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.pipeline import detect
 from kpi_lib.ingest.readers.mapping import load_mapping, preview, reader_from_mapping
+from kpi_lib.ingest.registry import readers
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE.parents[1] / "shared" / "real-exports"

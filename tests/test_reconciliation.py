@@ -16,8 +16,8 @@ import pytest
 
 from kpi_lib.ingest import independent, parse
 from kpi_lib.ingest.base import ReadResult, Store
-from kpi_lib.ingest.registry import readers
 from kpi_lib.ingest.readers import amazon
+from kpi_lib.ingest.registry import readers
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "exports"
 US = Store("AMZ-US-01", "amazon", "US", "USD", "America/Los_Angeles")

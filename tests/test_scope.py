@@ -74,8 +74,8 @@ def _section_rows(page: str, section_id: str) -> dict[str, list[str]]:
     i = page.index(f'id="{section_id}"')
     j = page.index("</table>", i)
     rows = {}
-    for tr in re.findall(r"<tr>(.*?)</tr>", page[i:j], flags=re.S):
-        cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+    for tr in re.findall(r"<tr>(.*?)</tr>", page[i:j], flags=re.DOTALL):
+        cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.DOTALL)]
         if cells:
             rows[cells[0]] = cells[1:]
     return rows

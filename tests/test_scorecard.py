@@ -172,7 +172,7 @@ def test_cli_score(wh, monkeypatch: pytest.MonkeyPatch) -> None:
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.scorecard import ScorecardDef, bonus_lines, score_lines
+from kpi_lib.scorecard import bonus_lines
 
 
 @settings(max_examples=60, deadline=None)

@@ -151,7 +151,7 @@ def test_default_cards_when_the_file_is_absent(proj) -> None:
     assert cfg.scorecards[1].kpis == k
 
 
-def _card(gated: bool) -> "Scorecard":
+def _card(gated: bool) -> Scorecard:
     """Two KPIs worked by hand: gmv weight 60 paying 120 %, acos weight 40 paying 50 %; base ¥1,000.
     Uncapped total 0.6 × 120 + 0.4 × 50 = 92 points; a red gate caps it at 80."""
     import pandas as pd

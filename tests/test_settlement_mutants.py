@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from cost_fixtures import REFERENCE, build_tables, make_project, make_warehouse
 
-from kpi_lib.errors import ConfigError, SettlementError
+from kpi_lib.errors import ConfigError
 from kpi_lib.settlement import Contract, FeeLine, Statement, contract_target, gmv_figures, settle, settle_all
 from kpi_lib.warehouse import Warehouse
 

@@ -225,7 +225,7 @@ def __getattr__(name: str) -> object:
 
     Imported on first use because ``registry`` imports this module (the reader contract)."""
     if name in _REGISTRY_NAMES:
-        from . import registry  # noqa: PLC0415 - registry imports base; a top-level import is a cycle
+        from . import registry
 
         return getattr(registry, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -55,11 +55,10 @@ import shutil
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -476,7 +475,7 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
     """Inside the ingest transaction: validate, de-duplicate and write every read file, then the
     reference facts, history, ads of record, manifest and derived tables."""
     quarantines: list[pd.DataFrame] = []
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     history: list[pd.DataFrame] = []
     removed: list[pd.DataFrame] = []
     existing = SeenKeys(w.path)
@@ -922,7 +921,7 @@ def _write_manifest(w: WarehouseWriter, wh: Warehouse, ref: Reference, summary: 
     ``old_man`` is the previous manifest with earlier files' counts already updated for rows this
     run superseded (``_settle_superseded``).
     """
-    now = now or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = now or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     man_rows = []
     for f in summary.files:
         if f.unchanged or f.error or not f.sha256:

@@ -151,7 +151,7 @@ def detect_and_read(path: Path, store: Store) -> tuple[str | None, ReadResult | 
         return reader.name, reader.read(path, store), None
     except KpiError as exc:
         return None, None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - unreadable input must not stop the other files
+    except Exception as exc:
         if os.environ.get("KPI_DEBUG"):
             raise
         return None, None, (f"{path}: cannot be read ({type(exc).__name__}: {exc})\n"

@@ -226,13 +226,13 @@ def save(obj: ContractsFile, path: Path | None = None, context: Context | None =
 
 __all__ = [
     "FEE_ITEMS",
+    "PAYMENT_REF_FIELDS",
     "SPEC",
     "Contract",
     "ContractsFile",
     "ExitClause",
     "FeeModel",
     "ItemLabel",
-    "PAYMENT_REF_FIELDS",
     "Party",
     "Payment",
     "Performance",

@@ -39,7 +39,18 @@ from .settlement import (
 )
 
 __all__ = [
-    "PLATFORM", "Reader", "read_delimited", "col_number", "report_range", "settlement_category", "fee_type",
-    "derive_fees_refunds", "AmazonSettlementV1", "AmazonSettlementV2", "AmazonOrders", "AmazonBusinessReport",
-    "AmazonBusinessReportChild", "AmazonFbaInventory",
+    "PLATFORM",
+    "AmazonBusinessReport",
+    "AmazonBusinessReportChild",
+    "AmazonFbaInventory",
+    "AmazonOrders",
+    "AmazonSettlementV1",
+    "AmazonSettlementV2",
+    "Reader",
+    "col_number",
+    "derive_fees_refunds",
+    "fee_type",
+    "read_delimited",
+    "report_range",
+    "settlement_category",
 ]
