@@ -523,6 +523,9 @@ def _basis_weights(month: str, stores: list[str], basis: str, wh: Warehouse,
         ms = pd.Timestamp(month + "-01")
         me = ms + pd.offsets.MonthEnd(0)
         a = a[(a["valid_from"] <= me) & (a["valid_to"].fillna(pd.Timestamp("2262-01-01")) >= ms)].dropna(subset=["person_id"])
+        # one person counts once, split over the distinct stores they work on (a team change mid-month
+        # gives two rows for the same store: still one head)
+        a = a.drop_duplicates(["person_id", "store_id"])
         if a.empty:
             return [1.0] * len(stores)
         per = a.groupby("person_id")["store_id"].transform("nunique")

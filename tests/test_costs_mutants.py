@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,8 @@ from kpi_lib import costs
 from kpi_lib.costs import basis_bridge, engine_figures, last_month, period_range, waterfall
 from kpi_lib.errors import KpiError
 from kpi_lib.warehouse import Warehouse
+
+D = Decimal
 
 
 @pytest.fixture()
@@ -196,3 +199,110 @@ def test_overhead_allocations_every_data_month_and_empty(tmp_path: Path, monkeyp
     none = costs.overhead_allocations(months=[], warehouse=wh)
     assert none.empty and dict(none.dtypes.astype(str)) == {"store_id": "string", "month": "string",
                                                            "item": "string", "amount_rc": "float64"}
+
+
+def _fx_warehouse(path: Path) -> Warehouse:
+    """The cost fixture with four stores (S3 opens on 2026-12-05, S4 has no launch date) and FX rates
+    for USD (October 7.1, November 7.2345) and EUR (November 7.25); none for CNY, the reporting currency."""
+    t = build_tables()
+    t["stores"] = pd.DataFrame({
+        "store_id": ["S1", "S2", "S3", "S4"], "store_name": ["1", "2", "3", "4"],
+        "platform": ["amazon", "shopee", "amazon", "lazada"], "marketplace": ["US", "MY", "DE", "PH"],
+        "currency": ["CNY"] * 4, "timezone": ["UTC"] * 4,
+        "launch_date": pd.to_datetime(["2025-01-01", "2026-11-30", "2026-12-05", None]), "team_id": ["T1"] * 4,
+    })
+    t["fx_rates"] = pd.DataFrame({"month": ["2026-10", "2026-11", "2026-11", "2026-10"],
+                                  "currency": ["USD", "USD", "EUR", "EUR"], "rate": [7.1, 7.2345, 7.25, 9.99]})
+    wh = Warehouse(path)
+    with wh.transaction("fx fixture") as w:
+        for name, df in t.items():
+            w.write(name, df, partition_by=() if name in ("stores", "fx_rates", "skus", "sku_costs", "teams", "people",
+                                                          "assignments", "listings") else None)
+    return wh
+
+
+FX_OVERHEADS = """\
+default_basis: orders
+staff:
+  - {id: ops, name: Ops lead, monthly_cost: 1000, currency: USD, stores: [S1], basis: units}
+rent:
+  - {id: office, monthly_cost: 300, start: 2026-11, label_zh: 办公室, label_en: Office}
+  - {id: old, monthly_cost: 50, end: 2026-10}
+subscriptions:
+  - id: erp
+    vendor: ERP vendor
+    base_fee: 0.50
+    currency: EUR
+    addons: [{name: connector, per: store, price: 10}]
+  - id: tool
+    base_fee: 20
+    addons: [{name: conn, per: store, price: 10}]
+    stores: [S2, S3]
+"""
+
+
+def test_overhead_items_fx_month_rate_rounding_and_active_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worked by hand. November: ops 1 000 USD × 7.2345 = 7 234.50 on S1; office 300 CNY (no FX row
+    needed for the reporting currency) on every store open by 30 November (S1, S2 launched on the
+    30th, S4 without a launch date; not S3, opening 5 December); erp (0.50 + 3 stores × 10) EUR × 7.25
+    = 30.50 × 7.25 = 221.125 → 221.13 (half up); tool 20 + 1 open store of its two (S2) × 10 = 30 CNY.
+    October: ops at October's 7.1 = 7 100.00; old 50; S2 not open yet."""
+    root = make_project(tmp_path / "p", overheads=FX_OVERHEADS)
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    wh = _fx_warehouse(tmp_path / "wh")
+    nov = costs.overhead_items("2026-11", warehouse=wh).set_index("item")
+    assert list(nov.index) == ["ops", "office", "erp", "tool"]
+    assert list(nov.columns) == ["kind", "basis", "stores", "amount_rc", "label_zh", "label_en"]
+    assert nov["amount_rc"].to_dict() == {"ops": D("7234.50"), "office": D("300.00"), "erp": D("221.13"),
+                                          "tool": D("30.00")}
+    assert nov["stores"].to_dict() == {"ops": ["S1"], "office": ["S1", "S2", "S4"], "erp": ["S1", "S2", "S4"],
+                                       "tool": ["S2"]}
+    assert nov["kind"].to_dict() == {"ops": "staff", "office": "rent", "erp": "subscription", "tool": "subscription"}
+    assert nov["basis"].to_dict() == {"ops": "units", "office": "orders", "erp": "orders", "tool": "orders"}
+    assert nov.loc["office", ["label_zh", "label_en"]].tolist() == ["办公室", "Office"]
+    assert nov.loc["ops", ["label_zh", "label_en"]].tolist() == ["Ops lead", "Ops lead"]
+    assert nov.loc["erp", ["label_zh", "label_en"]].tolist() == ["ERP vendor", "ERP vendor"]
+    oct_ = costs.overhead_items("2026-10", warehouse=wh).set_index("item")
+    # erp in October: (0.50 + 2 open stores × 10) × 9.99 = 204.795 → 204.80; tool: neither store open → 20
+    assert oct_["amount_rc"].to_dict() == {"ops": D("7100.00"), "old": D("50.00"), "erp": D("204.80"),
+                                           "tool": D("20.00")}
+    assert oct_["stores"].to_dict() == {"ops": ["S1"], "old": ["S1", "S4"], "erp": ["S1", "S4"], "tool": []}
+    # a month without a rate for the item's currency names both, and what to do
+    with pytest.raises(KpiError, match=r"USD.*2026-09.*fx_rates"):
+        costs.overhead_items("2026-09", warehouse=wh)
+    # allocation of the FX-converted item: ops is S1's alone, so S1 carries all 7 234.50
+    al = costs.allocate_overheads("2026-11", warehouse=wh)
+    assert al[al["item"] == "ops"][["store_id", "amount_rc"]].values.tolist() == [["S1", 7234.5]]
+    assert sum(D(str(x)) for x in al["amount_rc"]) == D("7234.50") + D("300.00") + D("221.13") + D("30.00")
+
+
+def test_headcount_basis_counts_each_person_once_in_the_month(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rent of 600 CNY split by headcount in November, worked by hand from the assignments:
+    P1 S1 (open); P2 S2 until 15 November and S2 again in another team from the 16th (one head, not two);
+    P3 on S1 and S2 from 30 November (half a head each); P4 S1 until 1 November (counts); P5 S2 from
+    1 December (not yet); P6 and P7 S2 from 1 November; a vacancy row without a person on S1 (no head).
+    S1 = P1 + P3/2 + P4 = 2.5, S2 = P2 + P3/2 + P6 + P7 = 3.5: 600 × 2.5 / 6 = 250, 600 × 3.5 / 6 = 350.
+    October: P1, P4 on S1 and P2 on S2 → 2 : 1 → 400.00 / 200.00."""
+    root = make_project(tmp_path / "p", overheads="rent:\n  - {id: office, monthly_cost: 600, basis: headcount}\n")
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    t = build_tables()
+    rows = [("P1", "T1", "S1", "2025-01-01", None), ("P2", "T1", "S2", "2025-01-01", "2026-11-15"),
+            ("P2", "T2", "S2", "2026-11-16", None), ("P3", "T1", "S1", "2026-11-30", None),
+            ("P3", "T1", "S2", "2026-11-30", None), ("P4", "T1", "S1", "2025-01-01", "2026-11-01"),
+            ("P5", "T1", "S2", "2026-12-01", None), ("P6", "T1", "S2", "2026-11-01", None),
+            ("P7", "T1", "S2", "2026-11-01", None), (None, "T1", "S1", "2025-01-01", None)]
+    t["assignments"] = pd.DataFrame(rows, columns=["person_id", "team_id", "store_id", "valid_from", "valid_to"]).assign(
+        valid_from=lambda d: pd.to_datetime(d["valid_from"]), valid_to=lambda d: pd.to_datetime(d["valid_to"]))
+    wh = Warehouse(tmp_path / "wh")
+    with wh.transaction("headcount fixture") as w:
+        for name, df in t.items():
+            w.write(name, df, partition_by=() if name in ("stores", "fx_rates", "skus", "sku_costs", "teams", "people",
+                                                          "assignments", "listings") else None)
+    got = costs.allocate_overheads("2026-11", warehouse=wh)
+    assert got[["store_id", "month", "item", "amount_rc"]].values.tolist() == [
+        ["S1", "2026-11", "office", 250.0], ["S2", "2026-11", "office", 350.0]]
+    assert costs.allocate_overheads("2026-10", warehouse=wh)["amount_rc"].tolist() == [400.0, 200.0]
+    # headcount overrides every item's basis when asked; nobody assigned at all → equal split
+    with wh.transaction("nobody") as w:
+        w.write("assignments", t["assignments"].iloc[:0], partition_by=())
+    assert costs.allocate_overheads("2026-11", basis="headcount", warehouse=wh)["amount_rc"].tolist() == [300.0, 300.0]
