@@ -46,6 +46,7 @@ import pandas as pd
 
 from . import org
 from .config import workbench
+from .definitions import load_catalog
 from .errors import ConfigError, KpiError
 from .metrics import compute, compute_long
 from .periods import period_bounds, period_kind, shift_period
@@ -414,16 +415,14 @@ def explain_margin_change(entity_kind: str = "company", entity_id: str | None = 
     a = waterfall(entity_kind, entity_id, prior, basis, warehouse, rows=rows).set_index("step")
     b = waterfall(entity_kind, entity_id, period, basis, warehouse, rows=rows).set_index("step")
     rows = []
-    total = 0.0
     for s in STEPS:
         if s.kind != "cost" or s.step == "refunds":
             continue
         sa = -a.loc[s.step, "pct_of_net_sales"]
         sb = -b.loc[s.step, "pct_of_net_sales"]
-        pts = -(sb - sa) * 100
-        total += pts
-        rows.append((s.step, s.label_zh, s.label_en, sa, sb, pts))
-    rows.append(("net_margin", "净利润率", "Net profit margin", a.loc["net_profit", "pct_of_net_sales"],
+        rows.append((s.step, s.label_zh, s.label_en, sa, sb, -(sb - sa) * 100))
+    cat = load_catalog()
+    rows.append(("net_margin", cat.name("net_margin", "zh"), cat.name("net_margin", "en"), a.loc["net_profit", "pct_of_net_sales"],
                  b.loc["net_profit", "pct_of_net_sales"],
                  (b.loc["net_profit", "pct_of_net_sales"] - a.loc["net_profit", "pct_of_net_sales"]) * 100))
     return pd.DataFrame(rows, columns=["step", "label_zh", "label_en", "share_prior", "share_current", "margin_points"])

@@ -138,10 +138,11 @@ def overheads_frame() -> pd.DataFrame:
                          "item": ["x", "x", "x"], "amount_rc": [30.0, 15.0, 30.0]})
 
 
-def make_warehouse(path: Path, overheads: bool = True) -> Warehouse:
+def make_warehouse(path: Path, overheads: bool = True, tables: dict[str, pd.DataFrame] | None = None) -> Warehouse:
+    """The fixture's warehouse (``tables``: a changed copy of :func:`build_tables`)."""
     wh = Warehouse(path)
     with wh.transaction("cost fixture") as w:
-        for name, df in build_tables().items():
+        for name, df in (tables if tables is not None else build_tables()).items():
             w.write(name, df, partition_by=() if name in REFERENCE else None)
         if overheads:
             w.write("overhead_allocations", overheads_frame(), partition_by=())

@@ -213,12 +213,7 @@ def _fx_warehouse(path: Path) -> Warehouse:
     })
     t["fx_rates"] = pd.DataFrame({"month": ["2026-10", "2026-11", "2026-11", "2026-10"],
                                   "currency": ["USD", "USD", "EUR", "EUR"], "rate": [7.1, 7.2345, 7.25, 9.99]})
-    wh = Warehouse(path)
-    with wh.transaction("fx fixture") as w:
-        for name, df in t.items():
-            w.write(name, df, partition_by=() if name in ("stores", "fx_rates", "skus", "sku_costs", "teams", "people",
-                                                          "assignments", "listings") else None)
-    return wh
+    return make_warehouse(path, overheads=False, tables=t)
 
 
 FX_OVERHEADS = """\
@@ -293,11 +288,7 @@ def test_headcount_basis_counts_each_person_once_in_the_month(tmp_path: Path, mo
             ("P7", "T1", "S2", "2026-11-01", None), (None, "T1", "S1", "2025-01-01", None)]
     t["assignments"] = pd.DataFrame(rows, columns=["person_id", "team_id", "store_id", "valid_from", "valid_to"]).assign(
         valid_from=lambda d: pd.to_datetime(d["valid_from"]), valid_to=lambda d: pd.to_datetime(d["valid_to"]))
-    wh = Warehouse(tmp_path / "wh")
-    with wh.transaction("headcount fixture") as w:
-        for name, df in t.items():
-            w.write(name, df, partition_by=() if name in ("stores", "fx_rates", "skus", "sku_costs", "teams", "people",
-                                                          "assignments", "listings") else None)
+    wh = make_warehouse(tmp_path / "wh", overheads=False, tables=t)
     got = costs.allocate_overheads("2026-11", warehouse=wh)
     assert got[["store_id", "month", "item", "amount_rc"]].values.tolist() == [
         ["S1", "2026-11", "office", 250.0], ["S2", "2026-11", "office", 350.0]]
@@ -306,3 +297,70 @@ def test_headcount_basis_counts_each_person_once_in_the_month(tmp_path: Path, mo
     with wh.transaction("nobody") as w:
         w.write("assignments", t["assignments"].iloc[:0], partition_by=())
     assert costs.allocate_overheads("2026-11", basis="headcount", warehouse=wh)["amount_rc"].tolist() == [300.0, 300.0]
+
+
+def test_explain_margin_change_defaults_scope_rows_and_labels(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults: the last month with orders (2026-11) against the month before. Store S1, worked by hand:
+    October S1 = the company's October (S2 is incomplete then): net sales 230, COGS 44; November S1:
+    GMV O1 100 + O2 80 = 180, refund 10 → net sales 170, COGS 2 × 8 + 20 = 36 →
+    COGS points −(36 / 170 − 44 / 230) × 100 = −2.0460."""
+    from kpi_lib.metrics import compute_long
+
+    explicit = costs.explain_margin_change(period="2026-11", prior="2026-10", warehouse=wh)
+    pd.testing.assert_frame_equal(costs.explain_margin_change(warehouse=wh), explicit)
+    pd.testing.assert_frame_equal(costs.explain_margin_change(period="2026-11", warehouse=wh), explicit)
+    assert list(explicit.columns) == ["step", "label_zh", "label_en", "share_prior", "share_current", "margin_points"]
+    last = explicit.iloc[-1]
+    assert (last["step"], last["label_zh"], last["label_en"]) == ("net_margin", "净利润率", "Net profit margin")
+    assert explicit.set_index("step").loc["cogs", ["label_zh", "label_en"]].tolist() == ["商品成本", "COGS"]
+    s1 = costs.explain_margin_change("store", "S1", "2026-11", "2026-10", warehouse=wh).set_index("step")
+    assert s1.loc["cogs", "margin_points"] == pytest.approx(-(36 / 170 - 44 / 230) * 100, abs=1e-9)
+    assert s1.loc["cogs", "margin_points"] == pytest.approx(-2.0460, abs=1e-4)
+    assert s1.loc["cogs", "share_current"] == pytest.approx(36 / 170)
+    assert s1.drop("net_margin")["margin_points"].sum() == pytest.approx(s1.loc["net_margin", "margin_points"])
+    # precomputed rows (the report batch's slice) give the same frame without asking the engine
+    rows = compute_long(costs.WATERFALL_KPIS, by=[], period="month", start=dt.date(2026, 10, 1),
+                        end=dt.date(2026, 11, 30), filters={"store_id": ["S1"]}, warehouse=wh, complete_for="net_profit")
+
+    def no_engine(*a, **k):
+        raise AssertionError("the engine was asked although rows were given")
+
+    monkeypatch.setattr(costs, "compute_long", no_engine)
+    got = costs.explain_margin_change("store", "S1", "2026-11", "2026-10", warehouse=wh, rows=rows).set_index("step")
+    pd.testing.assert_frame_equal(got, s1)
+
+
+def test_basis_bridge_with_seller_discounts_and_precomputed_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """O6 (ordered 30 October, posted 3 November) carries a seller discount of 5. Order basis: October
+    net profit 100.1 + 30 (no overhead table here) − 5 = 125.1. Posted basis moves O6 out of October with its landed cost and its
+    discount: sales timing −80 + 23 + 5 = −52, and the discount is not counted again in the fee lines
+    (promotions +5 − 5 = 0): fee timing stays +12 (O6's referral)."""
+    make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    t = build_tables()
+    o6 = t["orders"]["order_id"] == "O6"
+    t["orders"].loc[o6, ["discounts", "discounts_rc"]] = 5.0
+    wh = make_warehouse(tmp_path / "wh", overheads=False, tables=t)
+    br = basis_bridge(period="2026-10", warehouse=wh)
+    got = dict(zip(br["item"], br["amount_rc"]))
+    assert got["net_profit_order"] == pytest.approx(125.1)
+    assert got["sales_timing"] == pytest.approx(-52.0)
+    assert got["fee_timing"] == pytest.approx(12.0)
+    posted = waterfall(period="2026-10", basis="posted", warehouse=wh).set_index("step")["amount_rc"]
+    assert got["net_profit_posted"] == pytest.approx(posted["net_profit"])
+    assert sum(list(got.values())[:-1]) == pytest.approx(got["net_profit_posted"], abs=1e-9)
+    # the report batch's precomputed rows give the same bridge without asking the engine
+    from kpi_lib.metrics import compute_long
+
+    span = dict(by=[], period="month", start=dt.date(2026, 10, 1), end=dt.date(2026, 11, 30), filters=None,
+                warehouse=wh, complete_for="net_profit")
+    rows = {"order": compute_long(costs.WATERFALL_KPIS, basis="order", **span),
+            "posted": compute_long(costs.WATERFALL_KPIS, basis="posted", **span),
+            "discounts_order": compute_long(["discounts"], basis="order", **span),
+            "discounts_posted": compute_long(["discounts"], basis="posted", **span)}
+
+    def no_engine(*a, **k):
+        raise AssertionError("the engine was asked although rows were given")
+
+    monkeypatch.setattr(costs, "compute_long", no_engine)
+    pd.testing.assert_frame_equal(basis_bridge(period="2026-10", warehouse=wh, rows=rows), br)
