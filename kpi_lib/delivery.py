@@ -45,8 +45,10 @@ from .definitions import load_catalog
 from .errors import DeliveryError, KpiError
 from .labels import label
 from .org import entity_stores
+from .report_data import entity_name
 from .reports import entity_ids, load_batch, safe_name
 from .spec import recipients as recipients_spec
+from .spec.batches import batch_label
 from .spec.recipients import (  # noqa: F401 - re-exported
     EMAIL_RE,
     RECIPIENTS_FILE,
@@ -182,6 +184,15 @@ class DeliveryPlan:
     period: str
     outputs: Path
     deliveries: list[Delivery]
+    titles: dict[str, str] = field(default_factory=dict)  # language → the batch's display name
+    names: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, id, language) → display name
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.batch
+
+    def name(self, item: PlannedReport, lang: str) -> str:
+        """The entity's display name (its id when the warehouse does not name it)."""
+        return self.names.get((item.entity_kind, item.entity, lang)) or item.entity
 
     @property
     def missing(self) -> list[tuple[Recipient, PlannedReport]]:
@@ -285,7 +296,14 @@ def plan(batch: str | Path | None = "monthly", period: str | None = None, wareho
                     why = f"not rendered (run `kpi report --batch {b.name} --period {period}`)"
                 items.append(PlannedReport(spec.report, _KIND[spec.entities], eid, html, "missing", why))
         deliveries.append(Delivery(r, items))
-    return DeliveryPlan(b.name, period, out, deliveries)
+    names: dict[tuple[str, str, str], str] = {}
+    if has_wh:
+        for d in deliveries:
+            for it in d.reports:
+                key = (it.entity_kind, it.entity, d.recipient.language)
+                if key not in names:
+                    names[key] = entity_name(wh, it.entity_kind, it.entity, d.recipient.language) or it.entity
+    return DeliveryPlan(b.name, period, out, deliveries, {lg: batch_label(b, lg) for lg in ("zh", "en")}, names)
 
 
 # ---- email content -------------------------------------------------------------------------------
@@ -370,7 +388,7 @@ def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None,
     ``part`` (i, n) numbers the emails when the attachments are split over n of them."""
     r, lang = d.recipient, d.recipient.language
     msg = EmailMessage()
-    msg["Subject"] = _t("subject", lang, period=p.period, batch=p.batch) + (
+    msg["Subject"] = _t("subject", lang, period=p.period, batch=p.title(lang)) + (
         _t("part", lang, i=part[0], n=part[1]) if part[1] > 1 else "")
     msg["From"] = sender
     msg["To"] = formataddr((r.name, r.email))
@@ -379,7 +397,7 @@ def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None,
     lines.append(_t("linked" if links else "attached", lang, period=p.period, n=len(d.ready)))
     for it in d.ready:
         head = headlines(it, p.period, lang)
-        line = f"  - {report_title(it.report, lang)} · {it.entity}"
+        line = f"  - {report_title(it.report, lang)} · {p.name(it, lang)}"
         if head:
             line += ("：" if lang == "zh" else ": ") + ("；" if lang == "zh" else "; ").join(head)
         if links:
@@ -387,7 +405,7 @@ def compose(d: Delivery, p: DeliveryPlan, sender: str, links: str | None = None,
         lines.append(line)
     if d.missing:
         lines += ["", _t("missing", lang)]
-        lines += [f"  - {report_title(it.report, lang)} · {it.entity} ({it.reason})" for it in d.missing]
+        lines += [f"  - {report_title(it.report, lang)} · {p.name(it, lang)} ({it.reason})" for it in d.missing]
     lines += ["", _t("footer", lang)]
     msg.set_content("\n".join(lines))
     if not links:

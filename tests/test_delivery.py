@@ -18,6 +18,7 @@ from email.message import Message
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
@@ -167,6 +168,7 @@ def test_everyone_gets_exactly_their_scope(sent_project: dict, smtp) -> None:
     assert "AMZ-US-03" in team_stores_sql(ctx["con"], ctx["wh"], "T-AMZ", "2026-11")
     sink = Sink()
     p = plan("monthly", PERIOD)
+    people = ctx["wh"].read("people").astype({"person_id": str}).set_index("person_id")
     results = send(p, smtp(sink), attempts=1)
     assert [r.status for r in results] == ["sent"] * len(rf.recipients)
     got = sink.by_recipient()
@@ -188,6 +190,13 @@ def test_everyone_gets_exactly_their_scope(sent_project: dict, smtp) -> None:
             assert not any("executive_overview" in n or "contract_settlement" in n for n in att)
         text = body(msg)
         assert PERIOD in text and PERIOD in msg["Subject"]
+        # the batch and every entity by display name, never by internal id
+        assert ("月度经营报告" if r.language == "zh" else "Monthly management pack") in msg["Subject"]
+        assert "monthly" not in msg["Subject"]
+        if r.role == "person":
+            who = people.loc[r.person_id]
+            shown = who["name_zh"] if r.language == "zh" and pd.notna(who.get("name_zh")) else who["name"]
+            assert f" · {r.person_id}" not in text and f" · {shown}" in text, text
         if r.language == "zh":
             assert "您好" in text and "附件" in text
         else:
@@ -290,7 +299,7 @@ def test_attachments_over_the_limit_are_split_into_several_emails(sent_project: 
     res = {r.email: r for r in send(p, s, attempts=1)}
     assert res["ceo@example.com"].status == "sent" and res["ceo@example.com"].parts == 4
     got = [m for rcpts, m in sink.messages if "ceo@example.com" in rcpts]
-    assert len(got) == 4 and sorted(m["Subject"] for m in got) == [f"KPI 报告 {PERIOD}（monthly）（第 {i}/4 封）"
+    assert len(got) == 4 and sorted(m["Subject"] for m in got) == [f"KPI 报告 {PERIOD}（月度经营报告）（第 {i}/4 封）"
                                                                      for i in range(1, 5)]
     assert sum(len(list(m.iter_attachments())) for m in got) == len(ceo.ready)
     assert res["emily.zhang@example.com"].status == "sent" and res["emily.zhang@example.com"].parts == 1

@@ -40,11 +40,18 @@ class Batch(StrictModel):
 
     name: str = Field("batch", description="shown in the index")
     description: str = ""
+    label_zh: str | None = Field(None, description="Chinese display name (email subjects); default: name")
+    label_en: str | None = Field(None, description="English display name (email subjects); default: name")
     period: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="default month (else latest)")
     language: Literal["zh", "en"] | None = Field(None, description="default language (else workbench.yaml)")
     currency: str | None = Field(None, min_length=3, max_length=3, description="default currency (else reporting)")
     timeout: float = Field(300.0, gt=0, description="seconds per report run")
     reports: list[ReportSpec] = Field(min_length=1)
+
+
+def batch_label(b: Batch, lang: str) -> str:
+    """A batch's display name in ``lang`` (label_zh / label_en, else its name)."""
+    return (b.label_zh if lang == "zh" else b.label_en) or b.name
 
 
 def _cross(b: Batch, chk: Checker) -> None:
