@@ -290,3 +290,22 @@ def test_a_fractional_weight_still_pays() -> None:
 
     lines = _card(gated=False).lines.iloc[[0]].assign(weight=0.5, payout_pct=100.0)
     assert bonus_lines(lines, 1000.0, False, 0.5)["amount"].tolist() == [5.0]  # 1000 × 0.5 % × 100 %
+
+
+def test_kpi_target_reads_the_warehouse_it_is_given(wh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two warehouses: the default one (KPI_WAREHOUSE) has no computed targets, the other stores T1's
+    November GMV target 500. The target comes from the warehouse passed, never from the default."""
+    import pandas as pd
+
+    from kpi_lib.scorecard import kpi_target
+    from kpi_lib.targets import TARGET_COLUMNS
+
+    monkeypatch.setenv("KPI_WAREHOUSE", str(wh.path))
+    other = make_warehouse(tmp_path / "other")
+    row = {"kpi": "gmv", "entity_kind": "team", "entity_id": "T1", "period": "2026-11", "value": 500.0,
+           "cascade": False, "source": "targets", "method": "set", "parent": ""}
+    with other.transaction("targets") as w:
+        w.write("kpi_targets", pd.DataFrame([{c: row.get(c) for c in TARGET_COLUMNS}]), partition_by=())
+    assert kpi_target("gmv", "team", "T1", "2026-11", warehouse=other) == 500.0
+    assert math.isnan(kpi_target("gmv", "team", "T1", "2026-11", warehouse=wh))
+    assert math.isnan(kpi_target("gmv", "team", "T1", "2026-11"))  # the default warehouse has none
