@@ -37,7 +37,7 @@ _LAZY = {
     "settle": ("settlement", "settle"),
 }
 
-__all__ = [
+__all__ = [  # noqa: PLE0604 - the lazy names are strings too (keys of _LAZY)
     "KpiError", "ConfigError", "IngestError", "DefinitionError", "TargetError", "SettlementError",
     "RenderError", "WarehouseError", *_LAZY,
 ]

@@ -98,7 +98,7 @@ def _ref_table(name: str, reference: Path | None, warehouse: Any) -> pd.DataFram
         try:
             if warehouse.has(name):
                 return warehouse.read(name)
-        except Exception:  # noqa: BLE001 - an unreadable warehouse falls back to the CSV files
+        except Exception:  # noqa: BLE001, S110 - an unreadable warehouse falls back to the CSV files
             pass
     d = Path(reference) if reference is not None else paths.reference_dir()
     f = d / f"{name}.csv"

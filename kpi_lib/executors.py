@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 from .errors import ConfigError
 
@@ -77,7 +77,7 @@ class LocalExecutor:
     def close(self) -> None:
         """Nothing to release."""
 
-    def __enter__(self) -> LocalExecutor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -132,7 +132,7 @@ class DaskExecutor:
         if self._cluster is not None:
             self._cluster.close()
 
-    def __enter__(self) -> DaskExecutor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

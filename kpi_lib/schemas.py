@@ -326,7 +326,7 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
     """The pandera schema a table's rows must satisfy before they are loaded."""
     t = TABLES[table]
     cols: dict[str, pa.Column] = {}
-    for col, kind in t.columns.items():
+    for col in t.columns:
         checks = []
         if col in t.non_negative:
             checks.append(pa.Check.ge(0, error=f"{col} must be >= 0"))

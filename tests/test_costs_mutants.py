@@ -352,8 +352,8 @@ def test_basis_bridge_with_seller_discounts_and_precomputed_rows(tmp_path: Path,
     # the report batch's precomputed rows give the same bridge without asking the engine
     from kpi_lib.metrics import compute_long
 
-    span = dict(by=[], period="month", start=dt.date(2026, 10, 1), end=dt.date(2026, 11, 30), filters=None,
-                warehouse=wh, complete_for="net_profit")
+    span = {"by": [], "period": "month", "start": dt.date(2026, 10, 1), "end": dt.date(2026, 11, 30), "filters": None,
+                "warehouse": wh, "complete_for": "net_profit"}
     rows = {"order": compute_long(costs.WATERFALL_KPIS, basis="order", **span),
             "posted": compute_long(costs.WATERFALL_KPIS, basis="posted", **span),
             "discounts_order": compute_long(["discounts"], basis="order", **span),

@@ -125,7 +125,7 @@ def test_widgets_never_default_to_an_unfinished_month(demo_copy, demo_cov):
     open_m, done = open_period(demo_cov), finished_periods(demo_cov)
     app = CostExplorer(lang="en")
     assert app.period.value == done[-1]
-    labels = dict((v, k) for k, v in app.period.options)
+    labels = {v: k for k, v in app.period.options}
     assert labels[open_m].endswith("to date")  # offered only "to date"
     assert all(labels[m] == m for m in done)
     # every month with orders stays in the picker; an earlier unfinished one is marked, not dropped

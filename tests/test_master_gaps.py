@@ -111,10 +111,7 @@ def test_gap_share_against_hand_worked_numbers(project: Path) -> None:
     ref = write_reference(project / "data" / "reference", skus=["A"])
     raw = project / "data" / "raw"
     (raw / "S1").mkdir(parents=True)
-    (raw / "S1" / "jan.csv").write_text("\n".join([
-        HEADER, "o1,A,2026-01-05,1,30,USD", "o2,A,2026-01-06,1,10,USD", "o3,Z,2026-01-07,2,60,USD",
-        "o4,Z,2026-02-01,1,5,USD",
-    ]) + "\n")
+    (raw / "S1" / "jan.csv").write_text(f"{HEADER}\no1,A,2026-01-05,1,30,USD\no2,A,2026-01-06,1,10,USD\no3,Z,2026-01-07,2,60,USD\no4,Z,2026-02-01,1,5,USD" + "\n")
     wh = Warehouse(project / "data" / "warehouse")
     s = ingest(raw, wh, reference=ref)
     assert s.files[0].rows_loaded == 4 and s.files[0].rows_quarantined == 0

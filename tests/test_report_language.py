@@ -94,7 +94,7 @@ def _chart_words(payload: str) -> list[str]:
     spec = json.loads(payload)
     words = [str(tr.get("name") or "") for tr in spec.get("data", [])]
     lay = spec.get("layout", {})
-    for k, v in lay.items():
+    for v in lay.values():
         if isinstance(v, dict) and isinstance(v.get("title"), dict):
             words.append(str(v["title"].get("text") or ""))
     if isinstance(lay.get("title"), dict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cost_fixtures import make_project, make_warehouse
@@ -15,6 +16,9 @@ from cost_fixtures import make_project, make_warehouse
 from kpi_lib.definitions import load_catalog
 from kpi_lib.errors import ConfigError, KpiError
 from kpi_lib.scorecard import ScorecardConfig, ScorecardDef, load_scorecards, score, score_lines
+
+if TYPE_CHECKING:
+    from kpi_lib.scorecard import Scorecard
 
 CARDS = {"scorecards": [
     {"id": "team-any", "applies_to": "team", "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2,

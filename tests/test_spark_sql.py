@@ -10,7 +10,7 @@ original query on the same warehouse (so the transpilation keeps the meaning, no
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 import pytest
@@ -33,7 +33,7 @@ class _Capture:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
 
-    def __enter__(self) -> _Capture:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -353,7 +353,7 @@ def tiktok_order_ids(oi: np.ndarray, si: int) -> np.ndarray:
 
 def write_tiktok_statement(world: World, store_id: str, lines: pd.DataFrame, out: Path) -> list[Path]:
     """Finance → Statements export: one row per order settled in the month (delivered + 8 days)."""
-    si, s = _store(store_id)
+    si, _s = _store(store_id)
     r = rng_for(world.seed, 220, si)
     st = lines["status"].to_numpy()
     oi = lines["order_idx"].to_numpy()
