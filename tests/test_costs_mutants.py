@@ -364,3 +364,61 @@ def test_basis_bridge_with_seller_discounts_and_precomputed_rows(tmp_path: Path,
 
     monkeypatch.setattr(costs, "compute_long", no_engine)
     pd.testing.assert_frame_equal(basis_bridge(period="2026-10", warehouse=wh, rows=rows), br)
+
+
+def test_subscription_half_cents_flat_addons_and_no_store_list() -> None:
+    """Vendors' prices round half up at the cent: 10.125 + a flat add-on 5 = 15.125 → 15.13 (half-even
+    would give 15.12). Without a store list, per-store and per-platform add-ons count nothing; a flat
+    add-on counts once. Annual billing without discount: base 1.005 → 12.06 a year → 1.005 → 1.01."""
+    sub = costs.Subscription(id="s", base_fee=D("10.125"), addons=[
+        costs.Addon(name="flat", per="flat", price=D(5)),
+        costs.Addon(name="amz", per="store", price=D(7), platforms=["amazon"]),
+        costs.Addon(name="plat", per="platform", price=D(3))])
+    assert costs.subscription_monthly_cost(sub) == D("15.13")
+    stores = pd.DataFrame({"store_id": ["S1", "S2"], "platform": ["amazon", "shopee"]})
+    # with stores: + 1 amazon store × 7 + 2 platforms × 3 = 15.125 + 13 = 28.125 → 28.13
+    assert costs.subscription_monthly_cost(sub, stores) == D("28.13")
+    annual = costs.Subscription(id="a", base_fee=D("1.005"), billing="annual")
+    assert costs.subscription_monthly_cost(annual) == D("1.01")
+
+
+def test_overheads_without_store_or_fx_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warehouse without a stores table: every item has no store (nothing allocated, no error); without
+    an fx_rates table a foreign-currency item says which rate to add instead of failing on a column."""
+    root = make_project(tmp_path / "p", overheads=(
+        "rent:\n  - {id: office, monthly_cost: 300}\nstaff:\n  - {id: ops, monthly_cost: 10, currency: USD}\n"))
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    t = {k: v for k, v in build_tables().items() if k not in ("stores", "fx_rates")}
+    wh = make_warehouse(tmp_path / "wh", overheads=False, tables=t)
+    cfg = costs.load_overheads(root / "parameters" / "overheads.yaml")
+    only_cny = cfg.model_copy(update={"staff": []})
+    items = costs.overhead_items("2026-11", warehouse=wh, config=only_cny)
+    assert items[["item", "amount_rc"]].values.tolist() == [["office", D("300.00")]] and items["stores"].iloc[0] == []
+    assert costs.allocate_overheads("2026-11", warehouse=wh, config=only_cny).empty
+    with pytest.raises(KpiError, match=r"no FX rate for USD in 2026-11; add it to fx_rates.csv"):
+        costs.overhead_items("2026-11", warehouse=wh)
+
+
+def test_allocation_uses_the_config_given_skips_items_without_stores_and_names_a_bad_basis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's file says rent 999 by orders; the config passed says: an item for store S9 (not
+    open: skipped, and the next item still allocated), then 300 by orders (November S1 O1 + O2,
+    S2 O4 + O5 → 150 / 150). A basis the engine does not know is refused by name."""
+    root = make_project(tmp_path / "p", overheads="rent:\n  - {id: file, monthly_cost: 999, basis: orders}\n")
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    wh = make_warehouse(tmp_path / "wh", overheads=False)
+    cfg = costs.Overheads.model_validate({"rent": [{"id": "ghost", "monthly_cost": 50, "stores": ["S9"]},
+                                                   {"id": "given", "monthly_cost": 300, "basis": "orders"}]})
+    got = costs.allocate_overheads("2026-11", warehouse=wh, config=cfg)
+    assert got[["store_id", "item", "amount_rc"]].values.tolist() == [["S1", "given", 150.0], ["S2", "given", 150.0]]
+    every = costs.overhead_allocations(["2026-10", "2026-11"], warehouse=wh, config=cfg)
+    assert every.groupby("month")["amount_rc"].sum().to_dict() == {"2026-10": 300.0, "2026-11": 300.0}
+    # October by orders: S1 O6 + O7, S2 O8 → 200 / 100 (the basis of each month, from one query over both)
+    assert every[every["month"] == "2026-10"]["amount_rc"].tolist() == [200.0, 100.0]
+    # without config=, the project's file
+    assert costs.overhead_allocations(["2026-11"], warehouse=wh)["item"].unique().tolist() == ["file"]
+    bad = costs.Overheads.model_validate({"rent": [{"id": "given", "monthly_cost": 300}]})
+    with pytest.raises(KpiError, match=r"unknown allocation basis 'revenue'; expected net_sales, orders, units or headcount"):
+        costs.allocate_overheads("2026-11", basis="revenue", warehouse=wh, config=bad)
+    # a store without anyone on it in the month weighs nothing by headcount
+    assert costs._basis_weights("2026-11", ["S1", "S2", "S9"], "headcount", wh) == [1.0, 1.0, 0.0]
