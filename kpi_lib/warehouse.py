@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,8 +120,9 @@ class Warehouse:
             con.close()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per table of the live snapshot."""
-        return connect_snapshot(self.current)
+        """A DuckDB connection with one view per table of the live snapshot (a cursor on the process's
+        shared database of that snapshot, :func:`snapshot_cursor`; closing it keeps the views)."""
+        return snapshot_cursor(self.current)
 
     # -- data range --------------------------------------------------------------------------
     def order_dates(self) -> tuple[dt.date | None, dt.date | None]:
@@ -282,6 +284,43 @@ def connect_snapshot(base: Path) -> duckdb.DuckDBPyConnection:
             cols = ", ".join(f'CAST(NULL AS {sql_type(k) or "VARCHAR"}) AS "{c}"' for c, k in t.all_columns.items())
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {cols} WHERE false')
     return con
+
+
+#: published snapshots whose views this process keeps (the newest ones; a new snapshot gets new views)
+KEEP_CONNECTIONS = 2
+_SHARED: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
+_SHARED_PID = [os.getpid()]
+_SHARED_LOCK = threading.Lock()
+_ABANDONED: list[dict] = []  # a forked child's copies of the parent's databases: never touched, never closed
+
+
+def snapshot_cursor(base: Path) -> duckdb.DuckDBPyConnection:
+    """A new connection (a DuckDB cursor) to this process's one in-memory database over the published
+    snapshot ``base``, whose views (:func:`connect_snapshot`) are built once per snapshot instead of
+    once per call (≈ 0.3 s each on the scale-1 demo).
+
+    Isolation: the database is keyed by the snapshot directory and its modification time (a table
+    added or removed is a new database); a new snapshot is a new directory. Temporary tables, settings
+    and registered frames belong to the cursor, so callers keep closing what they get. Only for
+    snapshots that are no longer written (staging snapshots use :func:`connect_snapshot`)."""
+    base = Path(base)
+    key = (str(base.resolve()), base.stat().st_mtime_ns)
+    with _SHARED_LOCK:
+        if _SHARED_PID[0] != os.getpid():  # forked: the parent's databases are not ours to use
+            _ABANDONED.append(dict(_SHARED))
+            _SHARED.clear()
+            _SHARED_PID[0] = os.getpid()
+        db = _SHARED.get(key)
+        if db is None:
+            db = connect_snapshot(base)
+            db.execute("SET parquet_metadata_cache = true")
+            # dropped, not closed: a cursor handed out earlier keeps its database alive
+            for old in [k for k in _SHARED if k[0] == key[0]]:
+                del _SHARED[old]
+            while len(_SHARED) >= KEEP_CONNECTIONS:
+                del _SHARED[next(iter(_SHARED))]
+            _SHARED[key] = db
+        return db.cursor()
 
 
 def _content_hash(snapshot: Path) -> str:
