@@ -1078,7 +1078,13 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
     except KpiError:  # a broken actions file: each report shows the error in its section, as without a cache
         return {}
     # always set-based, even without sharing (store reports only): one query for all the stores costs
-    # about what one store's costs, and it runs while the kernels start
+    # about what one store's costs, and it runs while the kernels start. Every subject of a kind asks
+    # for the union of that kind's KPIs, so there is one query per kind (a KPI's value does not depend
+    # on the others computed with it)
+    union: dict[str, set[str]] = {}
+    for (k, _), kpis in wanted.items():
+        union.setdefault(k, set()).update(kpis)
+    wanted = {key: set(union[key[0]]) for key in wanted}
     groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
     vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
     doc = {"months": sorted(months),
