@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -127,3 +128,63 @@ def test_report_start_up_defers_the_iri_grammar() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split() == ["True", "False", "False"]
+
+
+# ---- the batch cache in stages, and reports queued as their stage is written ------------------------
+PERIOD = "2026-11"
+
+
+def test_batch_cache_stages_list_what_is_ready(demo_project: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpi_lib import report_data as rd
+
+    monkeypatch.setenv("KPI_ROOT", str(demo_project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    subjects = [("store", "AMZ-DE-01"), ("person", "P01")]
+    needs = {("store", "AMZ-DE-01"): {"actions", "costs"}, ("person", "P01"): {"actions", "scorecards"}}
+    staged = tmp_path / "staged"
+    seen = []
+    for stage in rd.prepare_batch_stages(subjects, PERIOD, staged, warehouse=Warehouse(), needs=needs):
+        meta = json.loads((staged / rd.CACHE_META).read_text(encoding="utf-8"))
+        seen.append((stage, len(meta["actions"]), len(meta["costs"]), len(meta["scorecards"])))
+    assert seen == [("tables", 0, 0, 0), ("actions", 2, 0, 0), ("costs", 2, 1, 0), ("scorecards", 2, 1, 1)]
+    assert list(rd.BATCH_STAGES) == [s for s, *_ in seen]
+    # the same cache as prepared in one go
+    whole = tmp_path / "whole"
+    rd.prepare_batch(subjects, PERIOD, whole, warehouse=Warehouse(), needs=needs)
+    names = sorted(p.name for p in staged.iterdir())
+    assert names == sorted(p.name for p in whole.iterdir()) and not [n for n in names if n.endswith(".tmp")]
+    a, b = (json.loads((d / rd.CACHE_META).read_text(encoding="utf-8")) for d in (staged, whole))
+    assert {k: v for k, v in a.items() if k != "token"} == {k: v for k, v in b.items() if k != "token"}
+    for f in names:
+        if f.endswith(".parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(staged / f), pd.read_parquet(whole / f), rtol=1e-9)
+
+
+def test_a_report_is_queued_once_its_stage_is_written() -> None:
+    import concurrent.futures as cf
+    from types import SimpleNamespace
+
+    from kpi_lib.reports import run as run_mod
+
+    current = ["tables"]
+    queued: list[tuple[str, str]] = []
+
+    class Pool:
+        def submit(self, fn: object, job: SimpleNamespace, *args: object) -> cf.Future:
+            queued.append((job.template, current[0]))
+            f: cf.Future = cf.Future()
+            f.set_result(job)
+            return f
+
+    def stages() -> Iterator[str]:
+        for s in ("actions", "costs", "scorecards"):
+            current[0] = s
+            yield s
+
+    todo = [SimpleNamespace(template=t) for t in
+            ("scorecard", "cost_diagnostic", "store_performance", "executive_overview", "team_review", "custom")]
+    done = run_mod._run_local(Pool(), todo, 10.0, "", False, None, PERIOD, stages())
+    assert len(done) == len(todo)
+    assert queued == [("executive_overview", "tables"), ("custom", "tables"), ("store_performance", "actions"),
+                      ("team_review", "actions"), ("cost_diagnostic", "costs"), ("scorecard", "scorecards")]
