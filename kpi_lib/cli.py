@@ -297,11 +297,22 @@ def report_cmd(
                                                   "(A4, headless Chromium)"),
 ) -> None:
     """Render report templates per store/team/person/contract into outputs/<period>/ and outputs/index.html."""
-    from .reports import run_batch
+    from . import paths
+    from .prelaunch import kernel_env, launch_kernels, shutdown_kernels
 
-    summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
-                        console=None if as_json else console, timeout=timeout, language=lang, warehouse=warehouse,
-                        cache=cache, executor=executor, scheduler=scheduler)
+    # the kernels import pandas, plotly and kpi_lib while this process imports the runner
+    wh_dir = warehouse if warehouse is not None else paths.warehouse_dir()
+    launched = launch_kernels(min(jobs or os.cpu_count() or 1, 4), paths.root(), kernel_env(wh_dir)) \
+        if executor == "local" else []
+    try:
+        from .reports import run_batch
+
+        summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
+                            console=None if as_json else console, timeout=timeout, language=lang,
+                            warehouse=warehouse, cache=cache, executor=executor, scheduler=scheduler,
+                            launched=launched)
+    finally:
+        shutdown_kernels(launched)
     if pdf:
         summary["pdf"] = _print_pdfs(summary, None if as_json else console)
     if as_json:

@@ -35,13 +35,25 @@ def format_validation_error(source: str, err: ValidationError) -> list[str]:
     return lines
 
 
+#: libyaml's safe loader when PyYAML was built with it (≈ 9× faster, the same constructors)
+FAST_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error becomes a ConfigError naming file and line."""
+    """Parse a YAML file; a syntax error becomes a ConfigError naming file and line.
+
+    Parsed with libyaml when available; a document it rejects is parsed again by PyYAML's own
+    loader, so the error message is PyYAML's as before."""
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        text = path.read_text(encoding="utf-8")
+        if FAST_SAFE_LOADER is not None:
+            try:
+                return yaml.load(text, Loader=FAST_SAFE_LOADER)
+            except yaml.YAMLError:
+                pass
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

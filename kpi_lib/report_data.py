@@ -12,7 +12,7 @@ Speed: report kernels are kept warm by the runner and execute many reports in a 
 do not depend on the entity (kpi_values, kpi_status, freshness…) are cached per warehouse snapshot
 id; a new snapshot invalidates them.
 
-Size (≈1220 lines): one thin function per report section, all scoped by the same ReportContext and
+Size (≈1270 lines): one thin function per report section, all scoped by the same ReportContext and
 batch cache (whose precomputations must mirror these functions' engine calls exactly); splitting by
 report kind would copy the scoping and cache code into each part.
 """
@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -916,7 +916,9 @@ def batch_cache_dir() -> Path | None:
 
 
 def _stamp(cache: Path) -> int:
-    return (cache / CACHE_META).stat().st_mtime_ns
+    """Identifies one version of batch.json (each stage replaces the file: a new inode)."""
+    st = (cache / CACHE_META).stat()
+    return hash((st.st_mtime_ns, st.st_ino, st.st_size))
 
 
 @lru_cache(maxsize=8)
@@ -959,8 +961,27 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     rows ``kpi_lib.scorecard.score`` asks for, one query per KPI list and month over all the subjects,
     :func:`_prepare_scorecards`). Reports read their slice and pass it to the same
     ``kpi_lib.costs`` / ``kpi_lib.actions`` functions, so every line is built by the one definition.
-    Returns the row counts written.
+    Returns the row counts written (:func:`prepare_batch_stages` run to the end).
     """
+    counts: dict[str, Any] = {}
+    for _ in prepare_batch_stages(subjects, period, cache_dir, warehouse, needs, counts):
+        pass
+    return counts
+
+
+#: the stages of :func:`prepare_batch_stages` in order, and which of :data:`BATCH_NEEDS` each makes ready
+BATCH_STAGES = {"tables": (), "actions": ("actions",), "costs": ("costs",), "scorecards": ("scorecards",)}
+
+
+def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
+                         warehouse: Warehouse | None = None,
+                         needs: Mapping[tuple[str, str], Collection[str]] | None = None,
+                         counts: dict[str, Any] | None = None) -> Iterator[str]:
+    """:func:`prepare_batch` one stage at a time (a generator yielding each name of
+    :data:`BATCH_STAGES` once it is written): after each stage ``batch.json`` lists what is ready, so
+    reports that need only that much can render while the later stages are computed. ``counts``
+    receives the row counts."""
+    counts = {} if counts is None else counts
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
     sid = wh.current_id()
     if sid is None:
@@ -972,7 +993,6 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     keys = sorted({(k, "" if k == "company" else str(e)) for k, e in subjects})
     # a constant IN list is a filter (a subquery would be a join, which does not keep the row order)
     wanted = ", ".join(f"'{_sql_str(k)}{_SEP}{_sql_str(e)}'" for k, e in keys) or "''"
-    counts: dict[str, Any] = {}
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
@@ -996,17 +1016,34 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
             if k == "company":
                 need[("company", "")] = need.get(("company", ""), set()) | set(n)
     cost_subjects = [key for key in keys if "costs" in need.get(key, ()) and key[0] in ("store", "company")]
-    counts.update(_prepare_costs(cost_subjects, period, cache_dir, wh))
     action_subjects = [key for key in keys if "actions" in need.get(key, ())]
-    counts.update(_prepare_actions(action_subjects, period, cache_dir, wh))
     card_subjects = [key for key in keys if "scorecards" in need.get(key, ()) and key[0] in ("team", "person")]
-    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh))
     meta = {"snapshot_id": sid, "warehouse": str(wh.path.resolve()), "period": period, "token": uuid.uuid4().hex,
-            "subjects": keys, "rows": counts, "costs": cost_subjects,
-            "actions": action_subjects if (cache_dir / ACTION_VALUES).is_file() else [],
-            "scorecards": card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []}
-    (cache_dir / CACHE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    return counts
+            "subjects": keys, "rows": counts, "costs": [], "actions": [], "scorecards": []}
+    _write_meta(cache_dir, meta)
+    yield "tables"
+    # the cheap stage first, so that the reports needing only it start early
+    counts.update(_prepare_actions(action_subjects, period, cache_dir, wh))
+    meta["actions"] = action_subjects if (cache_dir / ACTION_VALUES).is_file() else []
+    _write_meta(cache_dir, meta)
+    yield "actions"
+    counts.update(_prepare_costs(cost_subjects, period, cache_dir, wh))
+    meta["costs"] = cost_subjects
+    _write_meta(cache_dir, meta)
+    yield "costs"
+    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh))
+    meta["scorecards"] = card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []
+    _write_meta(cache_dir, meta)
+    yield "scorecards"
+
+
+def _write_meta(cache_dir: Path, meta: dict[str, Any]) -> None:
+    """batch.json, replaced atomically (kernels may be reading it while later stages are prepared)."""
+    tmp = cache_dir / f".{CACHE_META}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, cache_dir / CACHE_META)
+
+
 
 
 # ---- costs and actions, computed once per batch --------------------------------------------------
@@ -1077,11 +1114,15 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
                                     values=record)
     except KpiError:  # a broken actions file: each report shows the error in its section, as without a cache
         return {}
+    # always set-based, even without sharing (store reports only): one query for all the stores costs
+    # about what one store's costs, and it runs while the kernels start. Every subject of a kind asks
+    # for the union of that kind's KPIs, so there is one query per kind (a KPI's value does not depend
+    # on the others computed with it)
+    union: dict[str, set[str]] = {}
+    for (k, _), kpis in wanted.items():
+        union.setdefault(k, set()).update(kpis)
+    wanted = {key: set(union[key[0]]) for key in wanted}
     groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
-    if 2 * len(groups) > per_report[0]:
-        # no sharing to gain (e.g. store reports only: each store's actions read by its own report): the
-        # reports query in parallel kernels rather than all in series before the first one starts
-        return {"action_queries_saved": 0}
     vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
     doc = {"months": sorted(months),
            "wanted": [[k, e, kpi] for (k, e), kpis in sorted(wanted.items(), key=lambda x: (x[0][0], x[0][1] or ""))

@@ -13,6 +13,7 @@ Public API (used by the CLI, delivery, demo and tests) is re-exported here.
 
 from __future__ import annotations
 
+from . import deferred  # noqa: F401 - first: defers jsonschema's IRI grammar before nbformat is imported
 from .html import HtmlConverter, page, plotly_js, plotly_js_gzip_b64
 from .index import write_index
 from .kernels import RESET, WARMUP, KernelPool, KernelWorker

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import json
 import logging
 import queue
@@ -24,7 +25,8 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from ..report_data import FIGURES_MIME
+from ..prelaunch import Launched, take
+from ..report_data import BATCH_CACHE_ENV, FIGURES_MIME
 from .html import HtmlConverter
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,14 @@ try:  # the KPI catalog every report reads first (cached per file version; a bro
     kpi_lib.report_data.catalog()
 except Exception:
     pass
+try:  # plotly loads its validators and the chart theme on first use: here, not in the first report
+    _go = plotly.graph_objects
+    kpi_lib.present.charts.style_figure(_go.Figure([_go.Scatter(x=[1], y=[1]), _go.Bar(x=[1], y=[1]),
+                                                    _go.Waterfall(x=["a"], y=[1])]), "t", y_title="y",
+                                        x_title="x").to_json()
+    del _go
+except Exception:
+    pass
 """
 
 
@@ -47,10 +57,13 @@ RESET = "get_ipython().run_line_magic('reset', '-f')"
 class KernelWorker:
     """One warm kernel executing successive notebooks (its own asyncio loop; used from one thread)."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], startup_timeout: float = 120) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str], startup_timeout: float = 120,
+                 launched: Launched | None = None) -> None:
+        """``launched``: a kernel process already started (kpi_lib.prelaunch) with ``env`` minus the batch
+        cache variable; :meth:`start` adopts it instead of starting one."""
         self.cwd, self.env, self.startup_timeout = cwd, env, startup_timeout
-        self.loop = asyncio.new_event_loop()
-        self.km: Any = None
+        self.loop = launched.loop if launched is not None else asyncio.new_event_loop()
+        self.km: Any = launched.km if launched is not None else None
         self.kc: Any = None
         self.converter = HtmlConverter()
 
@@ -61,14 +74,18 @@ class KernelWorker:
         self._run(self._start())
 
     async def _start(self) -> None:
-        self.km = AsyncKernelManager(kernel_name="python3")
-        # kernel stdout/stderr (banner, TCP warning) are not for report readers; errors reach us as messages
-        await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        if self.km is None:  # else adopted: launched ahead (kpi_lib.prelaunch)
+            self.km = AsyncKernelManager(kernel_name="python3")
+            # kernel stdout/stderr (banner, TCP warning) are not for report readers; errors reach us as messages
+            await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=self.startup_timeout)
-        await self._exec_silent(WARMUP, timeout=self.startup_timeout)
+        cache = self.env.get(BATCH_CACHE_ENV)  # a launched kernel was started before the cache had a path
+        await self._exec_silent(WARMUP + "import os\n" + (f"os.environ[{BATCH_CACHE_ENV!r}] = {cache!r}\n" if cache
+                                                          else f"os.environ.pop({BATCH_CACHE_ENV!r}, None)\n"),
+                                timeout=self.startup_timeout)
 
     async def _exec_silent(self, code: str, timeout: float) -> None:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
@@ -143,25 +160,34 @@ class KernelPool:
     """N threads, each owning one warm kernel for its whole life (started on its first job, stopped by
     the same thread at :meth:`close`, so every asyncio call stays on the loop that created it)."""
 
-    def __init__(self, size: int, cwd: Path, env: dict[str, str], prestart: bool = False) -> None:
+    def __init__(self, size: int, cwd: Path, env: dict[str, str], prestart: bool = False,
+                 launched: list[Launched] | None = None) -> None:
         """``prestart``: every thread starts its kernel at once (while the caller prepares the batch
-        cache), instead of on its first job."""
+        cache), instead of on its first job. ``launched``: kernel processes started ahead
+        (kpi_lib.prelaunch) that threads adopt when they were started with ``env`` (minus the batch
+        cache variable) in ``cwd``; the caller stops those left over."""
         self.size, self.cwd, self.env, self.prestart = size, cwd, env, prestart
+        self._launched = launched
+        base = {k: v for k, v in env.items() if k != BATCH_CACHE_ENV}
+        self._adopt = [take(launched, base, cwd) for _ in range(size)] if launched else []
         self._queue: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._loop, name=f"kpi-report-{i}", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"kpi-report-{i}", daemon=True)
                          for i in range(size)]
         for t in self._threads:
             t.start()
 
-    def _loop(self) -> None:
+    def _loop(self, index: int) -> None:
         worker: KernelWorker | None = None
+        launched = self._adopt[index] if index < len(self._adopt) else None
         try:
-            if self.prestart:
+            if self.prestart or launched is not None:
+                worker = KernelWorker(self.cwd, self.env, launched=launched)
                 try:
-                    worker = KernelWorker(self.cwd, self.env)
                     worker.start()
                 except Exception as exc:  # noqa: BLE001 - the first job starts it again and reports the error
                     log.warning("a report kernel did not start ahead of its first job: %s", exc)
+                    with contextlib.suppress(Exception):
+                        worker.stop()
                     worker = None
             while True:
                 item = self._queue.get()

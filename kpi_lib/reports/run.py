@@ -7,11 +7,14 @@ on a Dask cluster), write the page atomically, record every run in ``outputs/<pe
     outputs/<period>/manifest.json                   parameters, status, durations, snapshot hash per job
     outputs/index.html (+ index.en.html)             the reader's index (kpi_lib.reports.index)
 
-Compute once: before any kernel starts, :func:`kpi_lib.report_data.prepare_batch` computes what the
-batch's reports need over all their entities in a few set-based queries and writes it as Parquet
-under ``outputs/<period>/.batch-cache/``; kernels get its path in ``KPI_BATCH_CACHE`` and the
-report_data functions read their slice from it (the templates' calls are unchanged). ``cache=False``
-renders without it (each report queries the warehouse), with the same figures.
+Compute once: :func:`kpi_lib.report_data.prepare_batch_stages` computes what the batch's reports need
+over all their entities in a few set-based queries and writes it as Parquet under
+``outputs/<period>/.batch-cache/``; kernels get its path in ``KPI_BATCH_CACHE`` and the report_data
+functions read their slice from it (the templates' calls are unchanged). The kernels start while the
+first stage (KPI tables, freshness) is written; a report is queued as soon as the stage its template
+needs (:data:`TEMPLATE_NEEDS`) is written, so kernels render while the later stages (actions, costs,
+scorecards) are computed (with Dask, tasks start once all are written). ``cache=False`` renders without
+it (each report queries the warehouse), with the same figures.
 
 Failure isolation: a failing job is recorded with its error (and its executed notebook kept); the
 others continue. A run exceeding ``timeout`` seconds is interrupted and its kernel restarted. Every
@@ -33,6 +36,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +49,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import paths
 from ..errors import KpiError, RenderError
 from ..executors import make_executor
-from ..report_data import BATCH_CACHE_ENV, entity_name, prepare_batch
+from ..prelaunch import Launched, kernel_env, shutdown_kernels
+from ..report_data import BATCH_CACHE_ENV, BATCH_STAGES, entity_name, prepare_batch_stages
 from ..warehouse import Warehouse
 from .html import page, plotly_js
 from .index import write_index
@@ -205,15 +210,30 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
               only: str | None = None, force: bool = False, bundle: bool = False, console: Any = None,
               timeout: float | None = None, language: str | None = None,
               warehouse: Warehouse | str | Path | None = None, cache: bool = True,
-              executor: str = "local", scheduler: str | None = None, retries: int = 1) -> dict:
+              executor: str = "local", scheduler: str | None = None, retries: int = 1,
+              launched: list[Launched] | None = None) -> dict:
     """Render a batch; returns a summary (counts, seconds, index path, results). Never raises for a
     failing report (see ``failed``); raises RenderError for an invalid batch or parameters.
 
     ``cache``: compute the batch's figures once, set-based, before the kernels start (see the module
     docstring). ``executor``: "local" (warm kernels on threads here, ``jobs`` of them) or "dask" (one
     task per report on the cluster at ``scheduler``, or a LocalCluster of ``jobs`` worker processes);
-    ``retries``: Dask re-runs of a report whose task failed.
+    ``retries``: Dask re-runs of a report whose task failed. ``launched``: kernel processes the caller
+    started ahead (:func:`kpi_lib.prelaunch.launch_kernels` with :func:`kpi_lib.prelaunch.kernel_env`);
+    the local pool adopts those started with this run's environment, and the rest are stopped.
     """
+    try:
+        return _run_batch(batch, period, jobs, only, force, bundle, console, timeout, language, warehouse, cache,
+                          executor, scheduler, retries, launched)
+    finally:
+        if launched:
+            shutdown_kernels(launched)
+
+
+def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, only: str | None, force: bool,
+               bundle: bool, console: Any, timeout: float | None, language: str | None,
+               warehouse: Warehouse | str | Path | None, cache: bool, executor: str, scheduler: str | None,
+               retries: int, launched: list[Launched] | None) -> dict:
     t0 = time.perf_counter()
     b = load_batch(batch)
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
@@ -246,9 +266,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
             write_atomic(js, plotly_js())
     timings: dict[str, float] = {}
     if todo:
-        env = dict(os.environ, KPI_ROOT=str(paths.root().resolve()), KPI_WAREHOUSE=str(wh.path.resolve()),
-                   PYTHONWARNINGS="ignore", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        env.pop("KPI_DEBUG", None)
+        env = kernel_env(wh.path)
         env.pop(BATCH_CACHE_ENV, None)
         cache_dir = out_dir / ".batch-cache"
         if cache:
@@ -256,18 +274,24 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
         per_run = timeout or b.timeout
         n = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
         # local kernels start while the batch cache is prepared (they read it only when a job runs)
-        pool = KernelPool(n, paths.root(), env, prestart=True) if executor == "local" else None
+        pool = KernelPool(n, paths.root(), env, prestart=True, launched=launched) if executor == "local" else None
         try:
+            stages = None
             if cache:
                 tc = time.perf_counter()
-                prepare_batch([(j.entity_kind, j.entity) for j in todo], period, cache_dir, warehouse=wh,
-                              needs=batch_needs(todo))
-                timings["prepare_seconds"] = round(time.perf_counter() - tc, 3)
+                stages = _timed(prepare_batch_stages([(j.entity_kind, j.entity) for j in todo], period, cache_dir,
+                                                     warehouse=wh, needs=batch_needs(todo)), timings, tc)
+                if pool is None:  # Dask tasks start once everything is prepared
+                    for _ in stages:
+                        pass
+                    stages = None
+                else:  # local kernels: a report starts as soon as the stage it needs is written
+                    next(stages)
             tr = time.perf_counter()
             if pool is None:
                 results += _run_dask(todo, per_run, snapshot, bundle, env, scheduler, n, retries, console, period)
             else:
-                results += _run_local(pool, todo, per_run, snapshot, bundle, console, period)
+                results += _run_local(pool, todo, per_run, snapshot, bundle, console, period, stages)
             timings["render_seconds"] = round(time.perf_counter() - tr, 3)
         finally:
             if pool is not None:
@@ -315,13 +339,36 @@ def _describe(results: list[Result], period: str, wh: Warehouse) -> None:
         r.status_counts = counts.get((r.entity_kind, eid), {})
 
 
+def _timed(stages: Iterator[str], timings: dict[str, float], t0: float) -> Iterator[str]:
+    """The batch cache's stages; ``timings["prepare_seconds"]`` once the last is written."""
+    yield from stages
+    timings["prepare_seconds"] = round(time.perf_counter() - t0, 3)
+
+
 def _run_local(pool: KernelPool, todo: list[Job], per_run: float, snapshot: str, bundle: bool, console: Any,
-               period: str) -> list[Result]:
+               period: str, stages: Iterator[str] | None = None) -> list[Result]:
+    """Render ``todo`` on the pool. With ``stages`` (the batch cache's remaining stages, the first one
+    written), a job is queued as soon as what its template needs (:data:`TEMPLATE_NEEDS`) is ready, so
+    the kernels render while this process prepares the rest."""
     results: list[Result] = []
     progress = _progress(console)
     with progress:
         task = progress.add_task(f"reports {period}", total=len(todo)) if progress else None
-        futs = {pool.submit(render_job, j, per_run, snapshot, bundle): j for j in todo}
+        futs: dict[cf.Future, Job] = {}
+        waiting = list(todo)
+
+        def submit(ready: set[str] | None) -> None:
+            for j in [j for j in waiting if ready is None or set(TEMPLATE_NEEDS.get(j.template, ())) <= ready]:
+                futs[pool.submit(render_job, j, per_run, snapshot, bundle)] = j
+                waiting.remove(j)
+
+        if stages is not None:
+            ready: set[str] = set()
+            submit(ready)
+            for stage in stages:
+                ready.update(BATCH_STAGES[stage])
+                submit(ready)
+        submit(None)
         for f in cf.as_completed(futs):
             r = f.result()
             results.append(r)

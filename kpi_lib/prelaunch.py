@@ -1,0 +1,79 @@
+"""Report kernels launched before `kpi report` imports its heavy modules.
+
+A report kernel spends ≈ 1.5 s of CPU importing pandas, plotly and kpi_lib before its first report;
+the `kpi report` process spends about as long importing the report runner. :func:`launch_kernels`
+(which needs only jupyter_client) starts the kernel processes first, so both imports run side by side;
+:class:`kpi_lib.reports.KernelPool` adopts them (``launched=``) and finishes their start-up (client,
+warm-up). :func:`kernel_env` is the one definition of the environment report kernels run in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from . import paths
+
+log = logging.getLogger(__name__)
+
+
+def kernel_env(warehouse: Path) -> dict[str, str]:
+    """The environment of report kernels over ``warehouse`` (the runner adds the batch cache's path)."""
+    env = dict(os.environ, KPI_ROOT=str(paths.root().resolve()), KPI_WAREHOUSE=str(Path(warehouse).resolve()),
+               PYTHONWARNINGS="ignore", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("KPI_DEBUG", None)
+    return env
+
+
+@dataclass
+class Launched:
+    """A kernel process started with ``env``, and the event loop its manager belongs to."""
+
+    km: Any
+    loop: asyncio.AbstractEventLoop
+    env: dict[str, str]
+    cwd: str
+
+
+def launch_kernels(n: int, cwd: Path, env: dict[str, str]) -> list[Launched]:
+    """Start ``n`` python3 kernel processes (without waiting for them to be ready); [] if one fails."""
+    out: list[Launched] = []
+    try:
+        for _ in range(max(0, n)):
+            loop = asyncio.new_event_loop()
+            km = AsyncKernelManager(kernel_name="python3")
+            out.append(Launched(km, loop, env, str(cwd)))
+            loop.run_until_complete(km.start_kernel(cwd=str(cwd), env=env, stdout=subprocess.DEVNULL,
+                                                    stderr=subprocess.DEVNULL))
+    except Exception as exc:  # noqa: BLE001 - the runner then starts its kernels itself and reports errors
+        log.warning("report kernels could not be started ahead: %s", exc)
+        shutdown_kernels(out)
+    return out
+
+
+def take(launched: list[Launched] | None, env: dict[str, str], cwd: Path) -> Launched | None:
+    """One launched kernel started with ``env`` in ``cwd`` (removed from the list), or None."""
+    while launched:
+        item = launched.pop()
+        if item.env == env and item.cwd == str(cwd):
+            return item
+        shutdown_kernels([item])
+    return None
+
+
+def shutdown_kernels(launched: list[Launched]) -> None:
+    """Stop every kernel still in ``launched`` (those no pool adopted) and empty the list."""
+    while launched:
+        item = launched.pop()
+        with contextlib.suppress(Exception):
+            item.loop.run_until_complete(item.km.shutdown_kernel(now=True))
+        with contextlib.suppress(Exception):
+            item.loop.close()
