@@ -89,6 +89,8 @@ class CostExplorer(Panel):
         self.overhead_header = W.HTML()
         for w in (self.platform, self.marketplace, self.store, self.category):
             w.data_values = True  # option labels are data (ids, names), not interface words
+        self.store.add_class("kpi-cost-store")  # the browser test drives the store filter
+        self.scope.add_class("kpi-cost-scope")
         self._busy = True
         self._set_words()
         self._busy = False
