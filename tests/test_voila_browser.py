@@ -287,4 +287,5 @@ def test_cost_explorer_store_change_under_voila_without_reload(demo_project, tmp
     finally:
         _stop(proc)
     server_log = log.read_text(errors="replace")
-    assert "AssertionError" not in server_log and "Uncaught exception" not in server_log, server_log[-3000:]
+    # the websocket failure logs "Uncaught exception in ZMQStream callback" with a traceback through iostream.py
+    assert "Uncaught exception" not in server_log and "iostream.py" not in server_log, server_log[-3000:]
