@@ -59,7 +59,7 @@ def test_every_filter_choice_answers_from_the_open_queries(app):
     plain = CachedWarehouse()  # its own connection: per-entity queries, nothing shared with the panel
     month = str(app.period.value)
     opened = _counts(app)
-    assert app.figures.queries >= 2  # the set-based waterfall and unit-economics queries
+    assert app.figures.queries == 3  # waterfall rows (every entity and month), SKU rows of the month, overheads
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, month, warehouse=plain))
     _same_units(app.unit_frame, costs.unit_economics("company", None, month, warehouse=plain))
 
@@ -86,12 +86,17 @@ def test_every_filter_choice_answers_from_the_open_queries(app):
     # no engine call and no DuckDB statement for any of these choices
     assert _counts(app) == opened
 
-    # another finished month of the same kind: still nothing new (the open queries cover every month)
+    # another finished month: its waterfall is in the open query (every month); its SKU rows and overheads
+    # are one query each, for every store at once
     other = [v for lbl, v in app.period.options if len(v) == 7 and v != month and "·" not in lbl][1]
     app.period.value = other
     figures_after = app.figures.queries
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, other, warehouse=plain))
-    assert figures_after == opened[0] + 1  # only the overheads of the new month (a table read)
+    _same_units(app.unit_frame, costs.unit_economics("company", None, other, warehouse=plain))
+    assert figures_after == opened[0] + 2
+    app.platform.value = platforms[0]
+    assert app.figures.queries == figures_after
+    app.platform.value = ""
     app.period.value = month
     assert app.figures.queries == figures_after
 
@@ -102,7 +107,7 @@ def test_a_quarter_is_one_more_set_based_query_then_free(app):
     before = app.figures.queries
     app.period.value = q
     after = app.figures.queries
-    assert after - before <= 3  # quarter waterfall rows, quarter unit rows, the quarter's overheads
+    assert after - before == 3  # the quarter's waterfall rows (every quarter), its SKU rows, its overheads
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, q, warehouse=plain))
     p = next(v for _l, v in app.platform.options if v)
     app.platform.value = p

@@ -9,7 +9,8 @@ basis* for every entity and period the filters can reach:
   marketplace}, complete_for="net_profit")`` — one store-level query over the whole data range; the
   company, platform and marketplace rows are the engine's own sums of store rows;
 - unit-economics rows: ``metrics.compute(UE_KPIS, by=["store_id", "sku"], complete_for="contribution")``
-  over the whole data range (one query); an entity's rows are its stores' rows.
+  for the chosen period (one query per period, on first use: SKU rows of every period would make the
+  open slower than the choices it saves); an entity's rows are its stores' rows.
 
 The frames shown are still built by ``kpi_lib.costs`` (``waterfall(..., rows=…)``,
 ``unit_economics(..., rows=…)``, the documented way to hand it precomputed engine rows), so every
@@ -50,7 +51,7 @@ class CostFigures:
                                     marketplace=stores["marketplace"].astype(str))
         self.queries = 0
         self._grains: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
-        self._ue: dict[str, pd.DataFrame] = {}
+        self._ue: dict[str, pd.DataFrame] = {}  # period -> store x SKU rows
         self._kept: dict[tuple, pd.DataFrame] = {}
         self._failed: set[tuple] = set()  # set-based calls that raised: those choices go one by one
 
@@ -75,14 +76,14 @@ class CostFigures:
             self._grains[key] = got
         return self._grains[key]
 
-    def unit_rows(self, period_kind: str) -> pd.DataFrame:
-        """Engine rows of the unit-economics KPIs per store × SKU × period (every period of the kind)."""
-        if period_kind not in self._ue:
+    def unit_rows(self, period: str) -> pd.DataFrame:
+        """Engine rows of the unit-economics KPIs per store × SKU for ``period`` (every store)."""
+        if period not in self._ue:
             self.queries += 1
-            df = metrics.compute(costs.UE_KPIS, by=["store_id", "sku"], period=period_kind,
-                                 warehouse=self.warehouse, complete_for="contribution")
-            self._ue[period_kind] = df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
-        return self._ue[period_kind]
+            df = metrics.compute(costs.UE_KPIS, by=["store_id", "sku"], period=_kind(period), start=period,
+                                 end=period, warehouse=self.warehouse, complete_for="contribution")
+            self._ue[period] = df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
+        return self._ue[period]
 
     def _once(self, key: tuple, fn: Any) -> pd.DataFrame:
         if key not in self._kept:
@@ -142,11 +143,11 @@ class CostFigures:
         """``costs.unit_economics`` over ``stores`` (None: every store, i.e. the company) for ``period``."""
         pk = _kind(period)
         try:
-            if ("ue", pk) in self._failed:
+            if ("ue", period) in self._failed:
                 raise KpiError("set-based unit economics failed before")
-            rows = self.unit_rows(pk)
+            rows = self.unit_rows(period)
         except KpiError:
-            self._failed.add(("ue", pk))
+            self._failed.add(("ue", period))
             key = ("ue", tuple(sorted(stores)) if stores is not None else None, period)
             return self._once(key, lambda: costs.unit_economics("company", None, period=period,
                                                                 warehouse=self.warehouse) if stores is None else
