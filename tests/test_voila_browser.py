@@ -39,7 +39,7 @@ SCREENS = Path(os.environ.get("KPI_SCREENSHOT_DIR", REPO / "screens"))
 # server's running loop) runs it on a background "MainThread - runner" thread; the kernel manager's IOLoop
 # then is that thread's loop, so the kernel's ZMQ streams write to the browser's websocket from a second
 # thread and tornado's write buffer breaks (AssertionError in iostream advance; kernel messages lost).
-# Known and open: with either manager a cold load can stall at "Executing 1 of 3" with the server and the
+# Known and open: with the async manager a cold load can stall at "Executing 1 of 3" with the server and the
 # kernel both idle (2 of 22 loads under load 15-19, with ipykernel 7.4 and with 6.31 alike).
 VOILA_CONFIG = json.loads((REPO / "notebooks" / "voila.json").read_text(encoding="utf-8"))
 VOILA_FLAGS = ["--VoilaConfiguration.multi_kernel_manager_class="
