@@ -40,7 +40,7 @@ SCREENS = Path(os.environ.get("KPI_SCREENSHOT_DIR", REPO / "screens"))
 # then is that thread's loop, so the kernel's ZMQ streams write to the browser's websocket from a second
 # thread and tornado's write buffer breaks (AssertionError in iostream advance; kernel messages lost).
 # Known and open: with the async manager a cold load can stall at "Executing 1 of 3" with the server and the
-# kernel both idle (2 of 22 loads under load 15-19, with ipykernel 7.4 and with 6.31 alike).
+# kernel both idle (3 of 27 cold loads with ipykernel 7.4, 1 of 7 with 6.31, at load 8-19).
 VOILA_CONFIG = json.loads((REPO / "notebooks" / "voila.json").read_text(encoding="utf-8"))
 VOILA_FLAGS = ["--VoilaConfiguration.multi_kernel_manager_class="
                + VOILA_CONFIG["VoilaConfiguration"]["multi_kernel_manager_class"]]
