@@ -114,9 +114,10 @@ def test_nothing_off_target_shows_a_sentence_not_an_empty_row(review_project: Pa
     assert app.deviations.empty and app.row.options == ()
     assert app.row_section.layout.display == "none"  # no empty KPI row, no drivers, no form needing a row
     assert app.no_row_note.layout.display != "none"
-    assert label("widget.act.nothing_to_explain", "en").split(":")[0] in app.no_row_note.value
+    assert "Nothing to break down" in app.no_row_note.value
+    assert label("widget.act.no_rows", "en") in app.deviation_html.value  # said once, above: no repeat here
     app.language.value = "zh"
-    assert "本期没有偏离目标的指标" in app.no_row_note.value
+    assert "无需分解" in app.no_row_note.value
     monkeypatch.setattr(A, "deviations", real)
     app.refresh()
     assert app.row_section.layout.display != "none" and app.no_row_note.layout.display == "none"
