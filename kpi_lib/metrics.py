@@ -762,14 +762,15 @@ STORE_GRAINS = (None, "store_id", "platform", "marketplace", "contract_id")
 
 def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | None], period: str = "month",
                         start: Any = None, end: Any = None, warehouse: Warehouse | str | Path | None = None,
-                        catalog: Catalog | None = None, basis: str = "order") -> dict[str, pd.DataFrame]:
+                        catalog: Catalog | None = None, basis: str = "order",
+                        complete_for: str | None = None) -> dict[str, pd.DataFrame]:
     """``compute_long`` for several grains at once ({name: dimension or None for the whole company}).
 
     Company, store, platform, marketplace and contract rows are sums of store rows, so they share one
     store-level query (the same values as separate ``compute_long`` calls); team and person grains
-    (date-interval joins) run their own.
+    (date-interval joins) run their own. ``complete_for``: as in :func:`compute`.
     """
-    catalog, kpi_list, _, measures, sources_of = _prepare(kpis, [], period, basis, None, catalog)
+    catalog, kpi_list, _, measures, sources_of = _prepare(kpis, [], period, basis, complete_for, catalog)
     shared = {name: d for name, d in grains.items() if d in STORE_GRAINS}
     out: dict[str, pd.DataFrame] = {}
     if shared:
@@ -811,7 +812,7 @@ def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | No
     for name, d in grains.items():
         if name not in out:
             out[name] = compute_long(kpi_list, by=[d] if d else [], period=period, start=start, end=end,
-                                     warehouse=warehouse, catalog=catalog, basis=basis)
+                                     warehouse=warehouse, catalog=catalog, basis=basis, complete_for=complete_for)
     return out
 
 

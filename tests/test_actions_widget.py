@@ -100,3 +100,24 @@ def test_language_toggle_and_no_warehouse(project: Path, monkeypatch: pytest.Mon
     app.lang = "en"
     app._relabel()
     assert app.add_button.description == "Add action" and app.owner.description == "Owner"
+
+
+def test_nothing_off_target_shows_a_sentence_not_an_empty_row(review_project: Path, monkeypatch) -> None:
+    from kpi_lib.labels import label
+    from kpi_lib.widgets import ActionsReview
+
+    app = ActionsReview(lang="en", today=TODAY)
+    assert len(app.deviations) and app.row_section.layout.display != "none"  # rows: the form is there
+    real = A.deviations
+    monkeypatch.setattr(A, "deviations", lambda *a, **kw: real(*a, **kw).iloc[0:0])  # a team on target
+    app.refresh()
+    assert app.deviations.empty and app.row.options == ()
+    assert app.row_section.layout.display == "none"  # no empty KPI row, no drivers, no form needing a row
+    assert app.no_row_note.layout.display != "none"
+    assert "Nothing to break down" in app.no_row_note.value
+    assert label("widget.act.no_rows", "en") in app.deviation_html.value  # said once, above: no repeat here
+    app.language.value = "zh"
+    assert "无需分解" in app.no_row_note.value
+    monkeypatch.setattr(A, "deviations", real)
+    app.refresh()
+    assert app.row_section.layout.display != "none" and app.no_row_note.layout.display == "none"

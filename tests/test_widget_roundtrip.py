@@ -95,11 +95,34 @@ def test_contract_simulator_open_and_save_every_contract_byte_identical(rproject
     path = rproject / "parameters" / "contracts.yaml"
     before = path.read_bytes()
     app = ContractSimulator()
-    for c in load_contracts():
+    contracts = load_contracts()
+    assert any(c.fee.label_zh and c.fee.label_en for c in contracts)  # the fee model's zh/en names are covered
+    for c in contracts:
         app.load_contract(c.id)
         assert not app.read_only, app.read_only_reasons  # every demo contract is fully represented
+        assert (app.fee_label_zh.value, app.fee_label_en.value) == (c.fee.label_zh or "", c.fee.label_en or "")
+        assert not app.fee_label_zh.disabled
         assert app.save() is True
         assert path.read_bytes() == before
+
+
+def test_contract_fee_names_are_edited_in_place(rproject):
+    from kpi_lib.settlement import load_contracts
+    from kpi_lib.widgets import ContractSimulator
+
+    path = rproject / "parameters" / "contracts.yaml"
+    before = path.read_text(encoding="utf-8")
+    app = ContractSimulator()
+    app.load_contract("C-002")
+    old_zh = app.fee_label_zh.value
+    app.fee_label_zh.value = "基础费 + 超额佣金"
+    app.fee_label_en.value = ""  # cleared: the key goes (the English name then defaults to ``name``)
+    assert app.save() is True, app.status.issues
+    after = path.read_text(encoding="utf-8")
+    assert _changed(before, after) == [f"-      label_zh: {old_zh}", "-      label_en: Base 8k + commission above 150k",
+                                       "+      label_zh: 基础费 + 超额佣金"]
+    c = {x.id: x for x in load_contracts(path)}["C-002"]
+    assert (c.fee.label_zh, c.fee.label_en) == ("基础费 + 超额佣金", None)
 
 
 def test_contract_edit_changes_only_its_lines_and_keeps_comments(rproject):

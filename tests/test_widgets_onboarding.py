@@ -71,3 +71,24 @@ def test_after_ingest_the_next_step_is_offered_and_runs(raw_project, monkeypatch
     assert app.status.widget in app.ingest_bar.widget.children  # the message sits beside Ingest
     assert app.run_next() == {"ok": True} and calls == [1] and app.status.kind == "ok"
     assert app.next_button.layout.display == "none"
+
+
+def test_mapping_form_hidden_for_a_recognised_file_behind_a_toggle(raw_project):  # noqa: F811
+    app = ob.DataOnboarding(lang="en")
+    amazon = raw_project / "data" / "raw" / "AMZ-US-01" / "all_orders_report.txt"
+    erp = raw_project / "data" / "raw" / "LZD-TH-01" / "erp_orders.csv"
+    app.choose(amazon)
+    assert app.recognised  # a built-in reader knows it: it needs no mapping
+    assert app.mapping_section.layout.display == "none" and not app.mapping_shown()
+    assert app.show_mapping.layout.display != "none" and app.show_mapping.description == "Show column mapping"
+    app.show_mapping.value = True  # the user asks for the form anyway (e.g. to map a similar ERP export)
+    assert app.mapping_section.layout.display != "none" and app.mapping_shown()
+    # a file no reader knows: the form is shown and there is nothing to toggle
+    app.choose(erp)
+    assert not app.recognised and app.mapping_shown()
+    assert app.mapping_section.layout.display != "none" and app.show_mapping.layout.display == "none"
+    # back to the recognised file: hidden again (the toggle starts off for every file)
+    app.choose(amazon)
+    assert app.mapping_section.layout.display == "none" and app.show_mapping.value is False
+    app.set_language("zh")
+    assert app.show_mapping.description == "显示列映射"

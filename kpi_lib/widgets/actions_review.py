@@ -82,6 +82,8 @@ class ActionsReview(Panel):
         self.deviation_html = W.HTML()
         self.row = W.Dropdown(options=[], layout=W.Layout(width="640px"))
         self.drivers_html = W.HTML()
+        self.row_section = W.VBox()  # the KPI row, its drivers and the new-action form (hidden without rows)
+        self.no_row_note = W.HTML(layout=W.Layout(display="none"))
         self.title = W.Text(layout=W.Layout(width="520px"))
         self.owner = W.Dropdown(options=[])
         self.created_by = W.Dropdown(options=[])
@@ -128,16 +130,17 @@ class ActionsReview(Panel):
         self.widget = W.VBox([
             W.HBox([self.header, self.language], layout=W.Layout(justify_content="space-between")),
             W.HBox([self.period, self.team, self.refresh_bar.widget]), self.details,
-            self._headers["deviations"], self.deviation_html,
-            self.row, self._headers["drivers"], self.drivers_html,
-            self._headers["new_action"], self.title, W.HBox([self.owner, self.due, self.created_by]),
-            W.HBox([self.set_expected, self.expected]), W.HBox([self.add_button, self.add_status.widget]),
+            self._headers["deviations"], self.deviation_html, self.no_row_note, self.row_section,
             self._headers["actions"], self.action, self.action_html,
             W.HBox([self.new_status, self.status_by, self.status_at]),
             W.HBox([self.update_button, self.update_status_box.widget]),
             self.comment, W.HBox([self.comment_by, self.comment_at]),
             W.HBox([self.comment_button, self.comment_status.widget]),
         ])
+        self.row_section.children = (
+            self.row, self._headers["drivers"], self.drivers_html,
+            self._headers["new_action"], self.title, W.HBox([self.owner, self.due, self.created_by]),
+            W.HBox([self.set_expected, self.expected]), W.HBox([self.add_button, self.add_status.widget]))
         self.refresh()
 
     # -- labels --------------------------------------------------------------------------------
@@ -256,6 +259,11 @@ class ActionsReview(Panel):
             self.row.value = 0 if len(self.deviations) else None
         finally:
             self._quiet = False
+        # nothing off target: a sentence instead of an empty KPI row, its drivers and a form that needs a row
+        none = self.deviations.empty
+        self.row_section.layout.display = "none" if none else ""
+        self.no_row_note.layout.display = "" if none else "none"
+        self.no_row_note.value = message_html(self._t("nothing_to_explain"), "info") if none else ""
         self._show_drivers()
         self._list_actions()
 

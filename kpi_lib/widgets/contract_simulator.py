@@ -136,6 +136,8 @@ class ContractSimulator(Panel):
         self.contract_id = W.Text(description="Id")
         self.name = W.Text(description="Name")
         self.fee_name = W.Text(description="Fee name", layout=W.Layout(width="420px"))
+        self.fee_label_zh = W.Text(layout=W.Layout(width="300px"))  # the fee model's name on zh / en pages
+        self.fee_label_en = W.Text(layout=W.Layout(width="300px"))
         self.client = W.Text(description="Client")
         self.provider = W.Text(description="Provider")
         self.stores = W.SelectMultiple(options=store_ids, description="Stores", rows=6)
@@ -201,7 +203,8 @@ class ContractSimulator(Panel):
             W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name]),
             W.HBox([self.client, self.provider]),
             W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
-            W.HBox([self.model, self.fee_at_target, self.base_share]), self.fee_name,
+            W.HBox([self.model, self.fee_at_target, self.base_share]),
+            W.HBox([self.fee_name, self.fee_label_zh, self.fee_label_en]),
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
                                                                                    self.max_achievement])]),
             W.HBox([self.cap, self.floor]), W.HBox([self.exit_below, self.exit_periods]),
@@ -228,7 +231,8 @@ class ContractSimulator(Panel):
         self.recent_header.value = f"<h4>{t('widget.sim.recent_title')}</h4>"
         self.language.description = t("widget.lang")
         for w, key in ((self.contract, "contract"), (self.contract_id, "id"), (self.name, "name"),
-                       (self.fee_name, "fee_name"), (self.client, "client"), (self.provider, "provider"),
+                       (self.fee_name, "fee_name"), (self.fee_label_zh, "fee_label_zh"),
+                       (self.fee_label_en, "fee_label_en"), (self.client, "client"), (self.provider, "provider"),
                        (self.stores, "stores"), (self.period_kind, "period"), (self.target, "target"),
                        (self.model, "model"), (self.base_share, "base_share"), (self.perf_kind, "perf"),
                        (self.tiers, "tiers"), (self.tier_mode, "tier_mode"), (self.min_achievement, "min_ach"),
@@ -309,6 +313,8 @@ class ContractSimulator(Panel):
             self.provider_cost.value = float(c.provider_cost or 0)
             fee = c.fee
             self.fee_name.value = fee.name or ""
+            self.fee_label_zh.value = fee.label_zh or ""
+            self.fee_label_en.value = fee.label_en or ""
             self.model.value = fee.model
             self.cap.value = float(fee.cap or 0)
             self.floor.value = float(fee.floor or 0)
@@ -368,7 +374,8 @@ class ContractSimulator(Panel):
         self.read_only_details = [str(self.path), *self.read_only_reasons] if self.read_only else []
 
     def _editor_controls(self) -> list[Any]:
-        return [self.contract_id, self.name, self.fee_name, self.client, self.provider, self.stores, self.period_kind,
+        return [self.contract_id, self.name, self.fee_name, self.fee_label_zh, self.fee_label_en, self.client,
+                self.provider, self.stores, self.period_kind,
                 self.target, self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers,
                 self.tier_mode, self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
                 self.exit_periods, self.provider_cost]
@@ -382,6 +389,9 @@ class ContractSimulator(Panel):
         fee: dict[str, Any] = {"model": model}
         if self.fee_name.value.strip():
             fee["name"] = self.fee_name.value.strip()
+        for key, w in (("label_zh", self.fee_label_zh), ("label_en", self.fee_label_en)):
+            if w.value.strip():
+                fee[key] = w.value.strip()
         saved_labels = self._saved_fee_data().get("labels")
         if saved_labels:  # the fee lines' zh/en names are not edited here: kept as saved
             fee["labels"] = saved_labels

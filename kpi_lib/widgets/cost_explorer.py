@@ -36,6 +36,7 @@ from .common import (
     show_figure,
     table_html,
 )
+from .cost_figures import CostFigures
 from .data import INCOMPLETE, TO_DATE, period_options, reference_frame, stores_frame
 
 ALL = ""
@@ -65,7 +66,6 @@ class CostExplorer(Panel):
         self.configured_overheads = 0.0
         self.scope_note = ""
         self.error_text = ""
-        self._cache: dict[tuple, pd.DataFrame] = {}
         self.language = W.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
         self.reload_button = W.Button(icon="refresh")
         self.reload_button.on_click(lambda _b: self.reload())
@@ -89,6 +89,8 @@ class CostExplorer(Panel):
         self.overhead_header = W.HTML()
         for w in (self.platform, self.marketplace, self.store, self.category):
             w.data_values = True  # option labels are data (ids, names), not interface words
+        self.store.add_class("kpi-cost-store")  # the browser test drives the store filter
+        self.scope.add_class("kpi-cost-scope")
         self._busy = True
         self._set_words()
         self._busy = False
@@ -101,6 +103,7 @@ class CostExplorer(Panel):
             self.widget = W.VBox([self.header, W.HTML(message_html(label("widget.no_warehouse", self.lang), "warn"))])
             return
         self.stores = stores_frame(self.warehouse)
+        self.figures = CostFigures(self.warehouse, self.stores)
         self.item_names = _item_names()
         skus = reference_frame("skus", self.warehouse)
         self.categories = sorted(skus["category"].dropna().astype(str).unique()) if "category" in skus else []
@@ -247,19 +250,14 @@ class CostExplorer(Panel):
         return sorted(st["store_id"].astype(str))
 
     # -- figures -----------------------------------------------------------------------------
-    def _cached(self, fn: Any, *args: Any, **kw: Any) -> pd.DataFrame:
-        """costs.* results per arguments (figures of one snapshot do not change; ``reload`` clears)."""
-        key = (fn.__name__, args, tuple(sorted(kw.items())))
-        if key not in self._cache:
-            self._cache[key] = fn(*args, warehouse=self.warehouse, **kw)
-        return self._cache[key]
-
     def reload(self) -> None:
         """Forget cached figures (after `kpi compute` or a new ingest) and redraw."""
-        self._cache.clear()
         if self.warehouse is not None:
             self.warehouse.refresh()
         self.warehouse = open_warehouse()
+        if self.warehouse is not None:
+            self.stores = stores_frame(self.warehouse)
+            self.figures = CostFigures(self.warehouse, self.stores)
         self.refresh()
 
     @contextlib.contextmanager
@@ -312,24 +310,15 @@ class CostExplorer(Panel):
             self._render()
 
     def waterfall(self) -> pd.DataFrame:
+        """``costs.waterfall`` of the chosen entity (several stores of a marketplace: as one entity)."""
         kind, ids = self.entity()
-        if len(ids) == 1:
-            return self._cached(costs.waterfall, kind, ids[0], period=self.period.value, basis=self.basis.value)
-        # several stores (a marketplace): one waterfall over their rows, computed by kpi_lib.costs
-        return self._cached(costs.waterfall, kind, None, period=self.period.value, basis=self.basis.value,
-                            stores=tuple(str(i) for i in ids))
+        return self.figures.waterfall(kind, ids, str(self.period.value), str(self.basis.value))
 
     def unit_economics(self) -> pd.DataFrame:
-        kind, ids = self.entity()
-        if kind == "category" or len(ids) != 1:
-            kind_u, id_u = ("category", self.category.value) if self.category.value else ("company", None)
-            if len(ids) > 1:
-                parts = [self._cached(costs.unit_economics, "store", i, period=self.period.value) for i in ids]
-                df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-            else:
-                df = self._cached(costs.unit_economics, kind_u, id_u, period=self.period.value)
-        else:
-            df = self._cached(costs.unit_economics, kind, ids[0], period=self.period.value)
+        """``costs.unit_economics`` over the chosen stores (a category: the company's SKUs of it)."""
+        kind, _ids = self.entity()
+        stores = None if kind in ("company", "category") else self.selected_stores()
+        df = self.figures.unit_economics(stores, str(self.period.value))
         if self.category.value and "category" in df:
             df = df[df["category"].astype(str) == self.category.value]
         if self.loss_only.value and "loss_making" in df:
@@ -349,13 +338,13 @@ class CostExplorer(Panel):
         and month). Another basis is a what-if: ``costs.allocate_overheads`` with every item on that basis.
         """
         stores = self.selected_stores()
-        configured = self._cached(costs.allocated_overheads, tuple(self.months()))
+        configured = self.figures.allocated_overheads(tuple(self.months()))
         configured = configured[configured["store_id"].astype(str).isin(stores)]
         self.configured_overheads = float(configured["amount_rc"].sum()) if len(configured) else 0.0
         if self.alloc_basis.value == CONFIGURED:
             df = configured
         else:
-            parts = [self._cached(costs.allocate_overheads, m, basis=self.alloc_basis.value) for m in self.months()]
+            parts = [self.figures.allocate_overheads(m, self.alloc_basis.value) for m in self.months()]
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["store_id", "item", "amount_rc"])
             df = df[df["store_id"].astype(str).isin(stores)] if len(df) else df
         if df.empty:

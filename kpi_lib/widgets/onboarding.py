@@ -195,6 +195,8 @@ class DataOnboarding(Panel):
         self.recognition = W.HTML()
         self.recognition_details = W.VBox()
         self.head_view = W.HTML()
+        self.show_mapping = W.ToggleButton(value=False, icon="table", layout=W.Layout(display="none"))
+        self.mapping_section = W.VBox()
 
         self.table = W.Dropdown(options=MAPPING_TABLES, value="orders")
         self.store_id = W.Dropdown(options=self._store_options())
@@ -241,6 +243,7 @@ class DataOnboarding(Panel):
         for w in (self.date_format, self.decimal, self.encoding, self.store_id, self.currency_column,
                   self.status_map, self.fees_text, self.refund_column, self.amount_sign):
             w.observe(lambda _c: self._quiet or self.preview_mapping(), names="value")
+        self.show_mapping.observe(lambda _c: self._mapping_visibility(), names="value")
         self.preview_button.on_click(lambda _b: self.preview_mapping())
         self.save_button.on_click(lambda _b: self.save_mapping())
         self.ingest_button.on_click(lambda _b: self.run_ingest())
@@ -252,14 +255,15 @@ class DataOnboarding(Panel):
             W.HBox([self.store_folder, self.file]), self.path_text,
             W.HBox([self.upload_store, self.upload, self.upload_bar.widget]),
             self.recognition, self.recognition_details, self.head_view,
-            self.steps["step2"],
+            self.steps["step2"], self.show_mapping, self.mapping_section,
+            self.steps["step3"], self.ingest_bar.widget, self.action_details, self.summary_view,
+        ])
+        self.mapping_section.children = (
             W.HBox([self.table, self.store_id, self.mapping_name]),
             W.HBox([self.date_format, self.decimal, self.encoding]),
             self.required_note, self.fields_box, W.HBox([self.currency_column, self.refund_column]),
             W.HBox([self.status_map, self.fees_text]), self.codes, self.amount_sign,
-            self.mapping_bar.widget, self.confirm_box, self.preview_view, self.preview_details,
-            self.steps["step3"], self.ingest_bar.widget, self.action_details, self.summary_view,
-        ])
+            self.mapping_bar.widget, self.confirm_box, self.preview_view, self.preview_details)
         self._build_field_dropdowns()
 
     def summary(self) -> str:
@@ -285,7 +289,8 @@ class DataOnboarding(Panel):
                        (self.fees_text, "fees_text"), (self.amount_sign, "amount_sign"),
                        (self.refund_column, "refund_column"), (self.confirm_button, "confirm"),
                        (self.cancel_button, "cancel"), (self.next_button, "next"),
-                       (self.preview_button, "preview"), (self.save_button, "save"), (self.ingest_button, "ingest")):
+                       (self.preview_button, "preview"), (self.save_button, "save"), (self.ingest_button, "ingest"),
+                       (self.show_mapping, "show_mapping")):
             w.description = t(f"widget.onb.{key}")
         self.path_text.placeholder = t("widget.onb.path_placeholder")
         self.mapping_name.placeholder = t("widget.onb.name_placeholder")
@@ -399,6 +404,7 @@ class DataOnboarding(Panel):
             self.recognition_details.children = (details_accordion("widget.details", [str(p)], self.lang),)
             self.head_view.value = ""
             self.recognised = []
+            self._mapping_visibility()
             return []
         try:
             rel = p.resolve().relative_to(paths.raw_dir().resolve())
@@ -433,6 +439,7 @@ class DataOnboarding(Panel):
             head = file_head(p)
         except KpiError as exc:
             self.recognised = []
+            self._mapping_visibility()
             self.recognition.value = message_html(self._t("widget.onb.unreadable"), "error")
             self.recognition_details.children = (details_accordion("widget.details", [str(p), str(exc)], self.lang),)
             return []
@@ -445,6 +452,8 @@ class DataOnboarding(Panel):
             if ok:
                 names.append(r.name)
         self.recognised = names
+        self.show_mapping.value = False  # a new file starts with the form hidden when a reader knows it
+        self._mapping_visibility()
         tech = [str(p), f"encoding: {head.encoding or 'xlsx'}"]
         if names:
             descr = {r.name: r.description for r in readers()}
@@ -462,6 +471,15 @@ class DataOnboarding(Panel):
         return names
 
     # -- step 2: mapping ---------------------------------------------------------------------
+    def mapping_shown(self) -> bool:
+        """Whether the mapping form is on screen: always for a file no reader knows; for a recognised file only
+        after "show mapping" (it needs none)."""
+        return not self.recognised or bool(self.show_mapping.value)
+
+    def _mapping_visibility(self) -> None:
+        self.show_mapping.layout.display = "" if self.recognised else "none"
+        self.mapping_section.layout.display = "" if self.mapping_shown() else "none"
+
     def canonical_fields(self) -> list[str]:
         """The target table's fields a mapping may fill (the mapping reader's list, currency apart)."""
         return [c for c in table_fields(self.table.value) if c != "currency"]
