@@ -422,3 +422,60 @@ def test_allocation_uses_the_config_given_skips_items_without_stores_and_names_a
         costs.allocate_overheads("2026-11", basis="revenue", warehouse=wh, config=bad)
     # a store without anyone on it in the month weighs nothing by headcount
     assert costs._basis_weights("2026-11", ["S1", "S2", "S9"], "headcount", wh) == [1.0, 1.0, 0.0]
+
+
+def _ue_rows(rows: list[dict]) -> pd.DataFrame:
+    base = {k: 0.0 for k in costs.UE_KPIS}
+    return pd.DataFrame([{"period": "2026-11", **base, **r} for r in rows])
+
+
+def test_unit_economics_edges_from_precomputed_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows given (the report batch's slice), worked at each boundary; the engine is never asked:
+    ZERO contributes exactly 0 (not loss-making), HALF 0.5, LOSS −0.5; ONE has net sales exactly 1;
+    ads with ad sales of exactly 1 give an ACoS, ad sales of 0 give none; no units → no per-unit figures;
+    uncosted sales flag a missing cost (UNC: 0.5 of 4), a share without GMV or a share unknown do not;
+    rows without a SKU and rows of another month are not SKUs of this month; no skus table → no category."""
+    make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    t = {k: v for k, v in build_tables().items() if k != "skus"}
+    wh = make_warehouse(tmp_path / "wh", overheads=False, tables=t)
+    rows = _ue_rows([
+        {"sku": "ZERO", "units": 2, "gmv": 10, "cogs": 10},
+        {"sku": "HALF", "units": 1, "gmv": 10, "cogs": 9.5},
+        {"sku": "LOSS", "units": 1, "gmv": 10, "cogs": 10.5},
+        {"sku": "ONE", "units": 1, "gmv": 1, "ad_spend": 0.25, "ad_sales": 1},
+        {"sku": "ADS0", "units": 1, "gmv": 20, "ad_spend": 2, "ad_sales": 0},
+        {"sku": "NOUNITS", "units": 0, "gmv": 0, "referral_fees": 3},
+        {"sku": "UNC", "units": 1, "gmv": 4, "uncosted_share": 0.5},
+        {"sku": "NOGMV", "units": 1, "gmv": 0, "uncosted_share": 0.5, "referral_fees": 1},
+        {"sku": "NOSHARE", "units": 1, "gmv": 3, "uncosted_share": float("nan")},
+        {"sku": None, "units": 9, "gmv": 99},
+        {"sku": " ", "units": 9, "gmv": 99},
+        {"sku": "OLD", "units": 9, "gmv": 99, "period": "2026-10"},
+    ])
+
+    def no_engine(*a, **k):
+        raise AssertionError("the engine was asked although rows were given")
+
+    monkeypatch.setattr(costs, "compute", no_engine)
+    ue = costs.unit_economics(period="2026-11", warehouse=wh, rows=rows).set_index("sku")
+    assert sorted(ue.index) == ["ADS0", "HALF", "LOSS", "NOGMV", "NOSHARE", "NOUNITS", "ONE", "UNC", "ZERO"]
+    assert ue["loss_making"].to_dict() == {"LOSS": True, "NOUNITS": True, "NOGMV": True, "ZERO": False,
+                                           "HALF": False, "NOSHARE": False, "UNC": False, "ONE": False,
+                                           "ADS0": False}
+    assert ue.loc["ZERO", "contribution"] == 0.0 and ue.loc["HALF", "contribution"] == pytest.approx(0.5)
+    assert ue.loc["ONE", "margin"] == pytest.approx(0.75) and ue.loc["ONE", "break_even_acos"] == pytest.approx(1.0)
+    assert ue.loc["ONE", "acos"] == pytest.approx(0.25) and math.isnan(ue.loc["ADS0", "acos"])
+    assert ue.loc["ADS0", "ads_per_unit"] == 2.0
+    nu = ue.loc["NOUNITS"]
+    assert all(math.isnan(nu[c]) for c in ("landed_cost_per_unit", "fees_per_unit", "ads_per_unit",
+                                           "return_loss_per_unit", "contribution_per_unit"))
+    assert math.isnan(nu["margin"]) and nu["contribution"] == -3.0
+    assert ue["cost_missing"].to_dict() == {"UNC": True, "NOGMV": False, "NOSHARE": False, "ZERO": False,
+                                            "HALF": False, "LOSS": False, "ONE": False, "ADS0": False,
+                                            "NOUNITS": False}
+    assert ue["category"].isna().all()  # no skus table: unknown, never a made-up category
+    worst = costs.loss_makers(period="2026-11", warehouse=wh, rows=rows)
+    assert worst["sku"].tolist() == ["NOUNITS", "NOGMV", "LOSS"] and list(worst.index) == [0, 1, 2]
+    assert costs.loss_makers(period="2026-11", n=1, warehouse=wh, rows=rows)["sku"].tolist() == ["NOUNITS"]
+    assert costs.unit_economics(period="2026-09", warehouse=wh, rows=rows).empty
