@@ -289,12 +289,9 @@ def test_batch_cache_gives_the_same_figures_byte_for_byte(pack: dict) -> None:
         assert [{k: v for k, v in f.items() if k != "value"} for f in a] == \
             [{k: v for k, v in f.items() if k != "value"} for f in b], rel
         for fa, fb in zip(a, b):
-            # DuckDB's parallel float sums differ in the last digits between runs, so a line rounded to cents
-            # may flip at a half cent (±0.01), and a share of net sales built on it moves by 0.01 / net sales
-            # (seen: duties share 0.01721592 vs 0.01721588 on ¥219k); not a cache effect
-            tol = 0.011 if fa["unit"] == "money" else 0.0
-            rel_tol = 1e-9 if fa["unit"] == "money" else 1e-5
-            assert fa["value"] == fb["value"] or math.isclose(fa["value"], fb["value"], rel_tol=rel_tol, abs_tol=tol), \
+            # money sums are exact (DECIMAL, in a fixed order: tests/test_money_sums.py), so a figure with and
+            # without the cache is the same number; a ratio may differ in its last bit only
+            assert fa["value"] == fb["value"] or math.isclose(fa["value"], fb["value"], rel_tol=1e-12, abs_tol=0), \
                 (rel, fa, fb)
     # the cache is a working file of the run, not an output
     assert not (out / PERIOD / ".batch-cache").exists()

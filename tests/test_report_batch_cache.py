@@ -5,9 +5,8 @@ templates format must be the same with and without the cache.
 In process, no kernel: every cached ``report_data`` call of the cost diagnostic (company and a store)
 and of a person's and a team's scorecard (with their actions sections), once reading the engine directly
 and once from the batch cache, compared frame by frame (every report kind, rendered, is compared in
-tests/test_figures.py). DuckDB's parallel float sums
-vary in the last digits between any two runs (see tests/test_figures.py), so floats are compared to
-1e-9 relative, or to the half-cent flip of a line rounded to cents; everything else exactly.
+tests/test_figures.py). Money sums are exact (DECIMAL, summed in a fixed order), so floats are compared
+to 1e-12 relative (the last bit of a ratio); everything else exactly.
 """
 
 from __future__ import annotations
@@ -57,10 +56,10 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
     for c in a.columns:
         for x, y in zip(a[c].tolist(), b[c].tolist()):
             if isinstance(x, float) and isinstance(y, float):
-                # engine noise (module docstring): a line rounded to cents may flip at a half cent (±0.01), and
-                # a share of net sales built on it by 0.01 / net sales (seen: 0.01721592 vs 0.01721588)
-                assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9) \
-                    or abs(x - y) <= 0.011 or math.isclose(x, y, rel_tol=1e-5), (what, c, x, y)
+                # money sums are exact (DECIMAL, summed in a fixed order: tests/test_money_sums.py), so the
+                # cached figure equals the engine's; only the last bit of a ratio may differ
+                assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-12, abs_tol=0), \
+                    (what, c, x, y)
             else:
                 assert x == y or (pd.isna(x) and pd.isna(y)), (what, c, x, y)
     assert a.attrs.keys() == b.attrs.keys(), what
