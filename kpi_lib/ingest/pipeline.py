@@ -510,7 +510,7 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
         pending.add(p)
         if len(p.quarantine) and not p.fr.error:
             quarantines.append(p.quarantine)
-    pending.flush()
+    pending.close()
     facts_seen = SeenKeys(w.path)
     _dedup_and_count(ref_facts, facts_seen)
     for p in ref_facts:
@@ -914,6 +914,7 @@ class PendingParts:
         self.files: list[_Prepared] = []
         self.rows = 0
         self.stores: set[str] = set()
+        self.con: duckdb.DuckDBPyConnection | None = None
 
     def holds_other_stores(self, p: _Prepared) -> bool:
         """True when rows of a store other than ``p``'s stores are waiting."""
@@ -936,20 +937,29 @@ class PendingParts:
 
     def flush(self) -> None:
         if self.files:
-            _write_tables(self.w, self.files)
+            if self.con is None:
+                self.con = duckdb.connect()
+            _write_tables(self.w, self.files, self.con)
         self.files, self.rows, self.stores = [], 0, set()
 
+    def close(self) -> None:
+        """Flush, and close the connection."""
+        self.flush()
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
-def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
+
+def _write_tables(w: WarehouseWriter, prepared: list[_Prepared], con: duckdb.DuckDBPyConnection | None = None) -> None:
     """Append the new rows of these files to the staging snapshot as new Parquet parts.
 
     Each store partition is a folder of parts (hard links of the live snapshot's parts plus the new
     ones), so nothing already written is read or rewritten (except the few parts holding rows a
-    newer version replaces: ``_apply_versions``).
+    newer version replaces: ``_apply_versions``). ``con``: a connection to reuse (opening one
+    costs ~0.1 s on a busy machine); without it one is opened for the call.
     """
-    import uuid
-
-    con = duckdb.connect()  # one connection per call (opening one costs ~0.1 s on a busy machine)
+    own = con is None
+    con = duckdb.connect() if con is None else con
     try:
         for name, t in TABLES.items():
             new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
@@ -965,7 +975,8 @@ def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
                             f"TO '{target.as_posix()}' (FORMAT parquet)")
             con.unregister("new_rows")
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def _sql_str(v: str) -> str:
