@@ -64,7 +64,7 @@ def test_a_later_file_replaces_a_buffered_row(raw: Path, tmp_path: Path, demo_pr
     """A re-export (newer mtime) of one orders file with one changed amount, in the same run: the
     first file's row is still in the buffer when the second replaces it."""
     ref = demo_project / "data" / "reference"
-    src = sorted((raw / "TTS-US-01" / "orders").glob("*.csv"))[0]
+    src = min((raw / "TTS-US-01" / "orders").glob("*.csv"))
     rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8-sig"))))
     col = rows[0].index("SKU Subtotal Before Discount")
     at = next(i for i, r in enumerate(rows) if i > 0 and r and r[0].isdigit() and float(r[col]) > 0)

@@ -26,8 +26,8 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import IO
 from pathlib import Path
+from typing import IO
 from xml.etree.ElementTree import Element, fromstring, iterparse
 
 from ..errors import KpiError
@@ -149,7 +149,7 @@ def _number(text: str) -> int | float:
     return float(text) if ("." in text or "e" in text or "E" in text) else int(text)
 
 
-def _serial(value: int | float, epoch: dt.datetime, duration: bool) -> object:
+def _serial(value: float, epoch: dt.datetime, duration: bool) -> object:
     """An Excel serial day number as openpyxl gives it: a ``timedelta`` for a duration format, a
     ``time`` for a time of day (0 ≤ value < 1), else a ``datetime`` (to the millisecond)."""
     if duration:
