@@ -23,6 +23,9 @@ from openpyxl import Workbook, load_workbook
 from kpi_lib.ingest import independent, sheetxml
 from kpi_lib.ingest.readers.shopee import ORDER_FEES, shopee_expected
 
+# openpyxl notes that the hand-written workbooks have no default cell style (they need none)
+pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+
 
 def _openpyxl_rows(path: Path) -> list[tuple[int, list[object]]]:
     """The reference: openpyxl read-only values, trailing blanks and blank rows left out."""
