@@ -306,7 +306,9 @@ def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     for col, kind in columns.items():
         s = df[col] if col in df.columns else pd.Series([None] * n, index=df.index, dtype="object")
         if kind in (DATE, TS):
-            s = pd.to_datetime(s, errors="coerce")
+            if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                # (a datetime column skips this: to_datetime would box every value to decide on a cache)
+                s = pd.to_datetime(s, errors="coerce")
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_localize(None)
             s = s.astype("datetime64[ms]")

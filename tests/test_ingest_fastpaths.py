@@ -4,7 +4,8 @@
 - ``independent.column_total`` of an unquoted text file reads the cell by position, with the same
   total, row count and unreadable cells as the dict-per-row path (repeated header names, short and
   long rows, blank lines, currency text, a header matched without regard to case);
-- ``pipeline._schema_may_fail``: pandera is skipped only when it would find nothing.
+- ``pipeline._schema_may_fail``: pandera is skipped only when it would find nothing;
+- ``textio.detect_decimal`` counts each distinct text once, weighted: the same decision.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 import pandera.errors as pa_errors
 import pytest
 
-from kpi_lib.ingest import independent, pipeline
+from kpi_lib.ingest import independent, pipeline, textio
 from kpi_lib.schemas import TABLES, conform, pandera_schema
 
 CELLS = ["12", "-3", "0", "12.50", "-0.01", "1,234.56", "$1,234.56", "(3.00)", "USD 4", "1_000", "12.", ".5",
@@ -120,3 +121,48 @@ def test_schema_precheck_skips_pandera_only_when_pandera_finds_nothing(table: st
         with pytest.raises(pa_errors.SchemaErrors):
             schema.validate(df, lazy=True)
         assert pipeline._schema_may_fail(schema, df), (col, value)
+
+
+def _detect_decimal_before(cells: list[object]) -> str | None:
+    """``textio.detect_decimal`` as it was before it counted each distinct text once (copied)."""
+    comma = point = 0
+    for v in cells:
+        if not isinstance(v, str):
+            continue
+        s = v.strip().strip('"')
+        if "," not in s and "." not in s:
+            continue
+        if not s or not any(ch.isdigit() for ch in s) or len(s) > 40:
+            continue
+        s = textio._CURRENCY.sub("", s).replace("\u00a0", "").strip()
+        if s.startswith(("-", "+")):
+            s = s[0] + s[1:].strip()
+        if textio._COMMA_DEC.match(s):
+            comma += 1
+        elif textio._POINT_DEC.match(s):
+            point += 1
+    if comma == point:
+        return None if comma == 0 else "."
+    return "," if comma > point else "."
+
+
+DECIMAL_CELLS = ["1,5", "1.5", "1.234,56", "1,234.56", "12,50 €", "$3.99", "EUR 4,20", "(1,00)", "-  2,5",
+                 "1.234", "1,234", "12%", "²,5", "v1.2", "", " ", "abc", '"7,25"', "2026-01-05", "05.01.2026",
+                 "1 234,5", "0.0001", "0,0001", "+3.50", "x" * 41 + ",5", None, 3.5, 7]
+
+
+def test_detect_decimal_counting_distinct_texts_once_decides_the_same() -> None:
+    """Random multisets of locale cells (ties, one-sided, mixed, none): same decision as the
+    cell-by-cell count, which is what the weighting by occurrences must reproduce."""
+    rng = np.random.default_rng(11)
+    decided = set()
+    for _ in range(400):
+        n = int(rng.integers(0, 60))
+        cells = [DECIMAL_CELLS[int(i)] for i in rng.integers(0, len(DECIMAL_CELLS), n)]
+        want = _detect_decimal_before(cells)
+        assert textio.detect_decimal(cells) == want, cells
+        decided.add(want)
+    assert decided == {",", ".", None}  # every outcome was exercised
+    # a tie broken by one repeated cell: weights must count repeats
+    assert textio.detect_decimal(["1,5", "2,5", "1.5"]) == ","
+    assert textio.detect_decimal(["1,5", "1.5", "1.5"]) == "."

@@ -1,9 +1,10 @@
 """A second, deliberately simple parse of an export's money, for reconciliation.
 
-The readers parse with pandas/pyarrow and many locale rules; the reconciliation must not compare
-their result with itself. This module reads the raw file again with the ``csv`` module (CSV/TSV) or
-openpyxl (xlsx), cleans a money cell with one short rule (drop currency codes and symbols, spaces
-and thousands separators) and adds with ``Decimal``. What it cannot read as a number counts as
+The readers parse with pandas/pyarrow/calamine and many locale rules; the reconciliation must not
+compare their result with itself. This module reads the raw file again with the ``csv`` module
+(CSV/TSV) or the standard library's zipfile + XML streaming (xlsx, ``ingest.sheetxml``), cleans a
+money cell with one short rule (drop currency codes and symbols, spaces and thousands separators)
+and adds with ``Decimal``. What it cannot read as a number counts as
 unreadable (``Column.unreadable``), never as zero in silence.
 """
 
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from . import sheetxml
 
 _PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
 _CURRENCY = re.compile(r"^[A-Z]{3}(?![A-Za-z])|[A-Z]{3}$|[$€£¥₹฿₱₫]|RM|S\$|US\$|円|元")
@@ -64,24 +67,19 @@ def rows(path: Path, sep: str | None = None, quoted: bool = True, header_row: in
     """
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            header: list[str] | None = None
-            for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                cells = ["" if v is None else v for v in values]
-                if header is None:
-                    names = [str(c).strip() for c in cells]
-                    if (header_has is None and (header_row is None or i == header_row)) or header_has in names:
-                        header = names
-                    continue
-                if all(str(c).strip() == "" for c in cells):
-                    continue
-                yield i, dict(zip(header, cells))
-        finally:
-            wb.close()
+        header: list[str] | None = None
+        for i, values in sheetxml.rows(path):
+            cells = ["" if v is None else v for v in values]
+            if header is None:
+                names = [str(c).strip() for c in cells]
+                if (header_has is None and (header_row is None or i == header_row)) or header_has in names:
+                    header = names
+                continue
+            if all(str(c).strip() == "" for c in cells):
+                continue
+            if len(cells) < len(header):
+                cells += [""] * (len(header) - len(cells))
+            yield i, dict(zip(header, cells))
         return
     text = _decode(path.read_bytes())
     lines = text.splitlines(keepends=True)

@@ -243,8 +243,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         if "currency" in t.columns:
             if "currency" not in df.columns:
                 df["currency"] = store["currency"]
-            cur = df["currency"].fillna(store["currency"]).astype(str).str.strip().str.upper()
-            cur = cur.where(cur != "", store["currency"])
+            cur = currency_codes(df["currency"], store["currency"])
             wrong = cur != store["currency"]
             if wrong.any():
                 row = int(df.loc[wrong, "source_row"].iloc[0]) if "source_row" in df.columns else 0
@@ -332,6 +331,13 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         out[name] = df
     qdf.loc[qdf["table"] == "", "table"] = next(iter(res.tables), "")
     return _Prepared(fr, out, qdf, np.arange(0), res.expected_money, res.money_columns)
+
+
+def currency_codes(s: pd.Series, default: str) -> pd.Series:
+    """Currency cells as upper-case codes (empty → ``default``), normalised once per distinct value."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    norm = np.array([str(u).strip().upper() or default for u in uniq] + [default], dtype=object)
+    return pd.Series(norm[codes], index=s.index, dtype=object)  # code -1 (missing) → the last: default
 
 
 _SCHEMAS: dict[str, object] = {}
@@ -479,6 +485,7 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
     history: list[pd.DataFrame] = []
     removed: list[pd.DataFrame] = []
     existing = SeenKeys(w.path)
+    pending = PendingParts(w)
     for done, ((fr, f, store), (_, res, reader_name, err)) in enumerate(results, start=1):
         if progress:
             progress(done, len(todo), fr.path)
@@ -494,11 +501,16 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
         except KpiError as exc:
             fr.error = str(exc)
             continue
+        if pending.holds_other_stores(p):
+            pending.flush()  # the key index of another store is re-read from the staging Parquet
         _dedup_and_count([p], existing)
+        if p.replaced or p.lost:
+            pending.flush()  # the rows this file replaces may be waiting in the buffer
         _apply_versions(w, p, now, history, removed)
-        _write_tables(w, [p])
+        pending.add(p)
         if len(p.quarantine) and not p.fr.error:
             quarantines.append(p.quarantine)
+    pending.close()
     facts_seen = SeenKeys(w.path)
     _dedup_and_count(ref_facts, facts_seen)
     for p in ref_facts:
@@ -882,16 +894,72 @@ def _write_history(w: WarehouseWriter, history: list[pd.DataFrame]) -> None:
         con.close()
 
 
-def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
+#: loaded rows buffered before a write (1 = one part per file, as before the buffer)
+PENDING_ROWS = 200_000
+
+
+class PendingParts:
+    """Loaded rows waiting to be written: one Parquet part per table × store for many files instead
+    of one per file (a part per file costs a COPY each and leaves thousands of small parts).
+
+    The staging Parquet must hold every loaded row whenever something reads it, so the caller
+    flushes before a file that replaces or supersedes rows (``_apply_versions`` rewrites the
+    parts holding them), before a file of another store (``SeenKeys`` re-reads that store's keys
+    from Parquet), and at the end; ``add`` flushes by itself past ``max_rows`` (memory bound).
+    """
+
+    def __init__(self, w: WarehouseWriter, max_rows: int | None = None) -> None:
+        self.w = w
+        self.max_rows = PENDING_ROWS if max_rows is None else max_rows
+        self.files: list[_Prepared] = []
+        self.rows = 0
+        self.stores: set[str] = set()
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    def holds_other_stores(self, p: _Prepared) -> bool:
+        """True when rows of a store other than ``p``'s stores are waiting."""
+        if not self.files:
+            return False
+        mine = {str(x) for df in p.tables.values() if len(df) for x in pd.unique(df["store_id"])}
+        return bool(mine) and mine != self.stores
+
+    def add(self, p: _Prepared) -> None:
+        if p.fr.error:
+            return
+        n = sum(len(df) for df in p.tables.values())
+        if not n:
+            return
+        self.files.append(p)
+        self.rows += n
+        self.stores |= {str(x) for df in p.tables.values() if len(df) for x in pd.unique(df["store_id"])}
+        if self.rows >= self.max_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.files:
+            if self.con is None:
+                self.con = duckdb.connect()
+            _write_tables(self.w, self.files, self.con)
+        self.files, self.rows, self.stores = [], 0, set()
+
+    def close(self) -> None:
+        """Flush, and close the connection."""
+        self.flush()
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+def _write_tables(w: WarehouseWriter, prepared: list[_Prepared], con: duckdb.DuckDBPyConnection | None = None) -> None:
     """Append the new rows of these files to the staging snapshot as new Parquet parts.
 
     Each store partition is a folder of parts (hard links of the live snapshot's parts plus the new
     ones), so nothing already written is read or rewritten (except the few parts holding rows a
-    newer version replaces: ``_apply_versions``).
+    newer version replaces: ``_apply_versions``). ``con``: a connection to reuse (opening one
+    costs ~0.1 s on a busy machine); without it one is opened for the call.
     """
-    import uuid
-
-    con = duckdb.connect()  # one connection per call (opening one costs ~0.1 s on a busy machine)
+    own = con is None
+    con = duckdb.connect() if con is None else con
     try:
         for name, t in TABLES.items():
             new = [p.tables[name] for p in prepared if name in p.tables and len(p.tables[name]) and not p.fr.error]
@@ -907,7 +975,8 @@ def _write_tables(w: WarehouseWriter, prepared: list[_Prepared]) -> None:
                             f"TO '{target.as_posix()}' (FORMAT parquet)")
             con.unregister("new_rows")
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def _sql_str(v: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,9 +188,8 @@ _CURRENCY = re.compile(r"(?i)^(?:[A-Z]{3}(?=[\s\d])|rs\.?|[$€£¥₹])\s*|\s*(
 def detect_decimal(cells: Iterable[object]) -> str | None:
     """``","`` or ``"."`` by the evidence in the cells (see the module doc), ``None`` without any."""
     comma = point = 0
-    for v in cells:
-        if not isinstance(v, str):
-            continue
+    # each distinct text once, weighted by how often it occurs (exports repeat prices, SKUs, dates)
+    for v, n in Counter(v for v in cells if isinstance(v, str)).items():
         s = v.strip().strip('"')
         if "," not in s and "." not in s:  # both patterns need a mark (the cleaning only removes text)
             continue
@@ -199,9 +199,9 @@ def detect_decimal(cells: Iterable[object]) -> str | None:
         if s.startswith(("-", "+")):
             s = s[0] + s[1:].strip()
         if _COMMA_DEC.match(s):
-            comma += 1
+            comma += n
         elif _POINT_DEC.match(s):
-            point += 1
+            point += n
     if comma == point:
         return None if comma == 0 else "."
     return "," if comma > point else "."

@@ -16,8 +16,8 @@ One row per order item (→ ``orders``), plus ``fees`` and ``refunds``:
 - Refund: Returned quantity × Deal Price, per line, dated by the order.
 - Cancelled orders may have no creation date: they are dated by their estimated ship-out date (they
   count in no GMV, only in cancellation rates). ``Buyer Paid Shipping Fee`` is taken once per order.
-- Reconciliation: expected money is read a second way (``ingest.independent``: openpyxl/csv and
-  Decimal) from the same columns, so a parse that loses or bends money shows as a difference.
+- Reconciliation: expected money is read a second way (``ingest.independent``: zipfile + XML
+  streaming / csv module and Decimal) from the same columns, so a parse that loses or bends money shows as a difference.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ ORDER_FEES = [f["column"] for f in SHOPEE["fees"]]  # type: ignore[index]
 
 
 def shopee_expected(path: Path) -> float:
-    """Money the file holds, read a second way (openpyxl / csv module + Decimal, not the mapping's parse).
+    """Money the file holds, read a second way (stdlib xlsx / csv module + Decimal, not the mapping's parse).
 
     Product Subtotal of every line; the order-level fees (Commission, Transaction, Service, Seller
     Voucher) once per order that is not cancelled; Deal Price × Returned quantity per line of an order
