@@ -104,3 +104,56 @@ def test_compute_long_grains_equals_separate_calls(wh, basis: str) -> None:
     assert comp[("2026-11", "gmv")] == 280.0
     plat = got["platform"].set_index(["platform", "period", "kpi"])["value"]
     assert plat[("shopee", "2026-11", "gmv")] == 100.0 and plat[("amazon", "2026-11", "gmv")] == 180.0
+
+
+def test_day_labels_exclusions_and_completeness_store_set(wh) -> None:
+    """Worked from cost_fixtures' orders: by day, S1 sells 100 on 11-05 and 80 on 11-20, S2 60 on 11-10
+    and 40 on 11-20. Excluding S1's 20 November drops its 80 only; excluding the 20th for every store
+    drops both. October with ``complete_for="net_profit"``: only S1 has fees and ads, so GMV is S1's
+    230 of the 390 sold, over 1 of 2 stores."""
+    day = compute("gmv", by=["store_id"], period="day", start="2026-11-01", end="2026-11-30", warehouse=wh)
+    assert _by(day, "gmv") == {("S1", "2026-11-05"): 100.0, ("S1", "2026-11-20"): 80.0,
+                               ("S1", "2026-11-25"): 0.0,  # O3, cancelled: a day with an order, no sales
+                               ("S2", "2026-11-10"): 60.0, ("S2", "2026-11-20"): 40.0}
+    nov = dict(start="2026-11", end="2026-11", warehouse=wh)
+    one = compute("gmv", by=["store_id"], exclude=[("S1", "2026-11-20", "2026-11-20")], **nov)
+    assert _by(one, "gmv") == {("S1", "2026-11"): 100.0, ("S2", "2026-11"): 100.0}
+    every = compute_long("gmv", by=["store_id"], exclude=[(None, "2026-11-20", "2026-11-20")], **nov)
+    assert dict(zip(every["store_id"], every["value"])) == {"S1": 100.0, "S2": 60.0}
+    octo = dict(start="2026-10", end="2026-10", warehouse=wh)
+    assert compute("gmv", **octo)["gmv"].tolist() == [390.0]
+    assert compute("gmv", complete_for="net_profit", **octo)["gmv"].tolist() == [230.0]
+    lg = compute_long("gmv", complete_for="net_profit", **octo).iloc[0]
+    assert (lg["value"], lg["stores_covered"], lg["stores_total"], bool(lg["complete"])) == (230.0, 1, 2, False)
+    assert "fees" in lg["missing"]
+    full = compute_long("gmv", **octo).iloc[0]
+    assert (full["value"], full["stores_covered"], bool(full["complete"]), full["missing"]) == (390.0, 2, True, "")
+
+
+def test_long_columns_parts_types_scope_and_empty(wh, tmp_path: Path) -> None:
+    """compute_long's columns: an additive KPI is its own numerator (no denominator); a ratio carries
+    both parts (November net margin 52.4 / 240); start and filters bound the rows; no data → the
+    columns and no rows; a catalog passed in is the one evaluated."""
+    from kpi_lib.definitions import load_catalog
+    from kpi_lib.metrics import LONG_COLUMNS
+
+    df = compute_long(["gmv", "net_margin"], by=["store_id"], start="2026-11", end="2026-11", warehouse=wh)
+    assert list(df.columns) == ["store_id", *LONG_COLUMNS] and list(df.index) == list(range(len(df)))
+    assert str(df["value"].dtype) == "float64" and str(df["complete"].dtype) == "bool"
+    g = df[df["kpi"] == "gmv"].set_index("store_id")
+    assert g["numerator"].to_dict() == {"S1": 180.0, "S2": 100.0} and g["denominator"].isna().all()
+    assert g["stores_covered"].tolist() == [1, 1] and g["stores_total"].tolist() == [1, 1]
+    co = compute_long("net_margin", start="2026-11", end="2026-11", warehouse=wh).iloc[0]
+    assert (co["numerator"], co["denominator"]) == pytest.approx((52.4, 240.0))
+    assert co["value"] == pytest.approx(52.4 / 240)
+    s2 = compute_long("gmv", by=["store_id"], start="2026-11", end="2026-11", filters={"store_id": "S2"}, warehouse=wh)
+    assert s2[["store_id", "period", "value"]].values.tolist() == [["S2", "2026-11", 100.0]]
+    later = compute_long("gmv", by=["store_id"], start="2026-11-15", end="2026-11-30", period="day", warehouse=wh)
+    assert sorted(later["period"]) == ["2026-11-20", "2026-11-20", "2026-11-25"]
+    none = compute_long("gmv", by=["store_id"], start="2027-03", end="2027-03", warehouse=wh)
+    assert none.empty and list(none.columns) == ["store_id", *LONG_COLUMNS]
+    (tmp_path / "kpis.yaml").write_text("kpis:\n  - {id: gmv_twice, zh: 两倍, en: Twice, unit: money, direction: up,"
+                                        " formula: gmv * 2}\n", encoding="utf-8")
+    cat = load_catalog(tmp_path / "kpis.yaml")
+    tw = compute_long("gmv_twice", start="2026-11", end="2026-11", warehouse=wh, catalog=cat)
+    assert tw["value"].tolist() == [560.0]
