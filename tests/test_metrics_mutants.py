@@ -157,3 +157,16 @@ def test_long_columns_parts_types_scope_and_empty(wh, tmp_path: Path) -> None:
     cat = load_catalog(tmp_path / "kpis.yaml")
     tw = compute_long("gmv_twice", start="2026-11", end="2026-11", warehouse=wh, catalog=cat)
     assert tw["value"].tolist() == [560.0]
+
+
+def test_completeness_reads_only_the_months_inside_the_range(wh) -> None:
+    """S2 lacks fees and ads in October only. The quarter 2026-Q4 from 1 November: both stores are
+    complete in the months inside the range (GMV 180 + 100 = 280, 2 of 2); the whole quarter: S2 is
+    out for its October gap (S1's 230 + 180 = 410, 1 of 2, missing fees and ads)."""
+    q = dict(period="quarter", complete_for="net_profit", warehouse=wh)
+    part = compute_long("gmv", start="2026-11-01", end="2026-12-31", **q).iloc[0]
+    assert (part["value"], part["stores_covered"], part["stores_total"], bool(part["complete"]), part["missing"]) \
+        == (280.0, 2, 2, True, "")
+    whole = compute_long("gmv", start="2026-10-01", end="2026-12-31", **q).iloc[0]
+    assert (whole["value"], whole["stores_covered"], bool(whole["complete"]), whole["missing"]) \
+        == (410.0, 1, False, "fees, ads")
