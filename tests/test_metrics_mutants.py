@@ -170,3 +170,14 @@ def test_completeness_reads_only_the_months_inside_the_range(wh) -> None:
     whole = compute_long("gmv", start="2026-10-01", end="2026-12-31", **q).iloc[0]
     assert (whole["value"], whole["stores_covered"], bool(whole["complete"]), whole["missing"]) \
         == (410.0, 1, False, "fees, ads")
+
+
+def test_an_unknown_filter_names_itself_and_the_dimensions(wh) -> None:
+    from kpi_lib.errors import DefinitionError
+
+    with pytest.raises(DefinitionError, match=r"^unknown filter 'colour'; filters take platform, marketplace, "
+                                              r"store_id, category, sku, team_id, person_id, contract_id$"):
+        compute("gmv", filters={"colour": "red"}, warehouse=wh)
+    # a value, a list, a set and numbers all filter the same way
+    for f in ("S2", ["S2"], {"S2"}, ("S2",)):
+        assert compute("gmv", start="2026-11", end="2026-11", filters={"store_id": f}, warehouse=wh)["gmv"].tolist() == [100.0]
