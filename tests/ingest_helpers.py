@@ -114,3 +114,20 @@ def check_accounting(res: ReadResult) -> float:
     assert len(rows | q) == res.rows_read
     loaded = sum(sign * res.tables[t][c].fillna(0).sum() for t, c, sign in res.money_columns)
     return round(loaded - (res.expected_money or 0.0), 6)
+
+
+def copy_raw_subset(src_raw: Path, dest_raw: Path, stores: tuple[str, ...], per_kind: int) -> Path:
+    """A few stores of a raw tree: per folder the ``_``-prefixed files and the first ``per_kind`` exports
+    (copy2 keeps the mtime, which is the export's version)."""
+    import shutil
+
+    for sid in stores:
+        src = src_raw / sid
+        for folder in sorted({p.parent for p in src.rglob("*") if p.is_file()}):
+            files = sorted(p for p in folder.iterdir() if p.is_file())
+            keep = [p for p in files if p.name.startswith("_")] + [p for p in files if not p.name.startswith("_")][:per_kind]
+            dest = dest_raw / sid / folder.relative_to(src)
+            dest.mkdir(parents=True, exist_ok=True)
+            for p in keep:
+                shutil.copy2(p, dest / p.name)
+    return dest_raw

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from ingest_helpers import copy_raw_subset
 
 from kpi_lib.executors import make_executor
 from kpi_lib.ingest.base import Store
@@ -26,16 +27,7 @@ def small_raw(demo_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     """A few stores of the demo's raw tree (Amazon text readers, built-in mappings, GB18030 ERP)."""
     monkeypatch.setenv("KPI_ROOT", str(demo_project))
     raw = tmp_path / "raw"
-    for sid in STORES:
-        src = demo_project / "data" / "raw" / sid
-        for folder in sorted({p.parent for p in src.rglob("*") if p.is_file()}):
-            files = sorted(p for p in folder.iterdir() if p.is_file())
-            keep = [p for p in files if p.name.startswith("_")] + [p for p in files if not p.name.startswith("_")][:3]
-            dest = raw / sid / folder.relative_to(src)
-            dest.mkdir(parents=True, exist_ok=True)
-            for p in keep:  # the first three exports of each kind (copy2 keeps the mtime = version)
-                shutil.copy2(p, dest / p.name)
-    return raw
+    return copy_raw_subset(demo_project / "data" / "raw", raw, STORES, per_kind=3)
 
 
 def test_dask_ingest_matches_in_process(small_raw: Path, tmp_path: Path, demo_project: Path) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from ingest_helpers import copy_raw_subset
 
 from kpi_lib.ingest import pipeline
 from kpi_lib.ingest.content import table_digests
@@ -25,16 +25,7 @@ STORES = ("AMZ-US-01", "SHP-MY-01", "TTS-US-01")  # Amazon text readers, Shopee 
 def raw(demo_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KPI_ROOT", str(demo_project))
     out = tmp_path / "raw"
-    for sid in STORES:
-        src = demo_project / "data" / "raw" / sid
-        for folder in sorted({p.parent for p in src.rglob("*") if p.is_file()}):
-            files = sorted(p for p in folder.iterdir() if p.is_file())
-            keep = [p for p in files if p.name.startswith("_")] + [p for p in files if not p.name.startswith("_")][:4]
-            dest = out / sid / folder.relative_to(src)
-            dest.mkdir(parents=True, exist_ok=True)
-            for p in keep:
-                shutil.copy2(p, dest / p.name)
-    return out
+    return copy_raw_subset(demo_project / "data" / "raw", out, STORES, per_kind=4)
 
 
 def _parts(wh: Warehouse, table: str) -> int:
