@@ -58,6 +58,9 @@ def test_tree_designer_add_node_diff_and_save(wproject):
     assert f'data-node="{kpi}"' in app.outline.value
     diff = app.show_diff()
     assert f"+  kpi: {kpi}" in diff or f"+- id: {kpi}" in diff or f"+- kpi: {kpi}" in diff
+    # the same KPI again under the same parent is refused, beside the button, and nothing is added
+    assert app.add_node(kpi, parent="net_profit") == kpi and len(app.tree.nodes) == n0 + 1
+    assert app.status.kind == "error" and "已在此上级节点下" in app.status.text
     assert app.save() is True and app.status.kind == "ok"
     saved = tree_mod.load_tree(path)
     assert tree_mod.validate_tree(saved) == []

@@ -368,6 +368,11 @@ class TreeDesigner(Panel):
         for name, value in fields.items():
             getattr(self, name).value = value
         kpi_id = str(self.kpi.value)
+        under = str(self.parent.value or "")
+        twin = next((m for m in self.tree.nodes if m.kpi == kpi_id and (m.parent or "") == under), None)
+        if twin is not None:  # the same KPI twice under one parent would be counted twice
+            self.status.error(self._t("widget.tree.duplicate", name=self.node_label(twin.id or twin.kpi)))
+            return twin.id or twin.kpi
         node_id = kpi_id
         n = 2
         while node_id in self._node_ids():
