@@ -479,3 +479,20 @@ def test_unit_economics_edges_from_precomputed_rows(tmp_path: Path, monkeypatch:
     assert worst["sku"].tolist() == ["NOUNITS", "NOGMV", "LOSS"] and list(worst.index) == [0, 1, 2]
     assert costs.loss_makers(period="2026-11", n=1, warehouse=wh, rows=rows)["sku"].tolist() == ["NOUNITS"]
     assert costs.unit_economics(period="2026-09", warehouse=wh, rows=rows).empty
+
+
+def test_waterfall_unknown_missing_steps_and_zero_net_sales(wh) -> None:
+    """S2 in October has no fee or ads export: no store is covered, so every amount is unknown (NaN), never 0.
+    From totals: a step the engine did not return is 0 and the subtotals still add up (GMV 1 − refunds 1 =
+    net sales 0, so no share of net sales); no negative zero."""
+    s2 = waterfall("store", "S2", "2026-10", warehouse=wh)
+    assert s2["amount_rc"].isna().all() and s2["pct_of_net_sales"].isna().all()
+    assert (s2["stores_covered"] == 0).all() and (s2["stores_total"] == 1).all()
+    wf = costs._waterfall_from_totals({"gmv": 1.0, "refunds": 1.0, "cogs": 2.5}).set_index("step")
+    assert wf.loc["gmv", "amount_rc"] == 1.0 and wf.loc["net_sales", "amount_rc"] == 0.0
+    assert wf.loc["duties", "amount_rc"] == 0.0 and str(wf.loc["duties", "amount_rc"]) == "0.0"  # not −0.0
+    assert wf.loc["net_profit", "amount_rc"] == -2.5 and wf["pct_of_net_sales"].isna().all()
+    none = costs._waterfall_from_totals({}).set_index("step")
+    assert (none["amount_rc"] == 0.0).all()
+    ok = costs._waterfall_from_totals({"gmv": 200.0, "refunds": 40.0, "cogs": 60.0}).set_index("step")
+    assert ok.loc["cogs", "pct_of_net_sales"] == pytest.approx(-60 / 160) and ok.loc["net_profit", "amount_rc"] == 100.0
