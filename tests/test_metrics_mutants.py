@@ -115,12 +115,12 @@ def test_day_labels_exclusions_and_completeness_store_set(wh) -> None:
     assert _by(day, "gmv") == {("S1", "2026-11-05"): 100.0, ("S1", "2026-11-20"): 80.0,
                                ("S1", "2026-11-25"): 0.0,  # O3, cancelled: a day with an order, no sales
                                ("S2", "2026-11-10"): 60.0, ("S2", "2026-11-20"): 40.0}
-    nov = dict(start="2026-11", end="2026-11", warehouse=wh)
+    nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh}
     one = compute("gmv", by=["store_id"], exclude=[("S1", "2026-11-20", "2026-11-20")], **nov)
     assert _by(one, "gmv") == {("S1", "2026-11"): 100.0, ("S2", "2026-11"): 100.0}
     every = compute_long("gmv", by=["store_id"], exclude=[(None, "2026-11-20", "2026-11-20")], **nov)
     assert dict(zip(every["store_id"], every["value"])) == {"S1": 100.0, "S2": 60.0}
-    octo = dict(start="2026-10", end="2026-10", warehouse=wh)
+    octo = {"start": "2026-10", "end": "2026-10", "warehouse": wh}
     assert compute("gmv", **octo)["gmv"].tolist() == [390.0]
     assert compute("gmv", complete_for="net_profit", **octo)["gmv"].tolist() == [230.0]
     lg = compute_long("gmv", complete_for="net_profit", **octo).iloc[0]
@@ -163,7 +163,7 @@ def test_completeness_reads_only_the_months_inside_the_range(wh) -> None:
     """S2 lacks fees and ads in October only. The quarter 2026-Q4 from 1 November: both stores are
     complete in the months inside the range (GMV 180 + 100 = 280, 2 of 2); the whole quarter: S2 is
     out for its October gap (S1's 230 + 180 = 410, 1 of 2, missing fees and ads)."""
-    q = dict(period="quarter", complete_for="net_profit", warehouse=wh)
+    q = {"period": "quarter", "complete_for": "net_profit", "warehouse": wh}
     part = compute_long("gmv", start="2026-11-01", end="2026-12-31", **q).iloc[0]
     assert (part["value"], part["stores_covered"], part["stores_total"], bool(part["complete"]), part["missing"]) \
         == (280.0, 2, 2, True, "")
