@@ -6,6 +6,7 @@ is bounded; the Voilà server runs against a temporary project (KPI_ROOT) and is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,7 +17,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import needs
@@ -78,32 +81,8 @@ def voila_project(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(REPO / "parameters", root / "parameters")
     (root / "parameters" / "kpi_tree.yaml").unlink(missing_ok=True)
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    shutil.copy(NOTEBOOK, nbdir / NOTEBOOK.name)
-    port = _free_port()
-    env = dict(os.environ, KPI_ROOT=str(root), PYTHONUNBUFFERED="1")
-    env.pop("KPI_HEADLESS", None)
-    env.pop("KPI_WAREHOUSE", None)
-    log = (tmp_path / "voila.log").open("w")
-    proc = subprocess.Popen(
-        [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--ServerApp.port_retries=0", *VOILA_FLAGS, str(nbdir / NOTEBOOK.name)],
-        env=env, cwd=str(nbdir), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_http(url, proc, 30)
-        yield root, url, tmp_path / "voila.log"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+    with _voila(NOTEBOOK, root, tmp_path, {}, drop=("KPI_HEADLESS", "KPI_WAREHOUSE")) as (url, log):
+        yield root, url, log
 
 
 def _option_label(page, selector: str, startswith: str) -> str:
@@ -116,8 +95,6 @@ def _option_label(page, selector: str, startswith: str) -> str:
 
 
 def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     from kpi_lib import tree as tree_mod
     from kpi_lib.definitions import load_catalog
     from kpi_lib.labels import label
@@ -131,10 +108,8 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     shot = tmp_path / "kpi_tree_designer.png"
     cat = load_catalog()
     saved_word = label("widget.tree.saved", "zh").split("{")[0].strip()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+    with _page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
             # one cold load, no retry (issue 13 item 7): the panel must be on screen within the limit
             page.goto(url, wait_until="commit", timeout=30_000)
@@ -172,8 +147,6 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
         except Exception as exc:
             tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
             raise AssertionError(f"browser step failed: {exc}\n--- voila log ---\n{tail}") from exc
-        finally:
-            browser.close()
 
     assert shot.stat().st_size > 10_000
     keep = os.environ.get("KPI_SCREENSHOT_DIR")
@@ -188,70 +161,82 @@ def test_tree_designer_add_node_and_save_in_browser(voila_project, tmp_path):
     assert tree_mod.validate_tree(saved) == []
 
 
-def _serve(nb: Path, root: Path, tmp: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
+@contextlib.contextmanager
+def _voila(nb: Path, root: Path, tmp: Path, env_extra: dict[str, str],
+           drop: tuple[str, ...] = ("KPI_HEADLESS",)) -> Iterator[tuple[str, Path]]:
+    """Voilà serving a copy of ``nb`` over the project ``root``, answering HTTP; stopped on exit."""
     nbdir = tmp / "nb"
     nbdir.mkdir(exist_ok=True)
     shutil.copy(nb, nbdir / nb.name)
     port = _free_port()
     env = dict(os.environ, KPI_ROOT=str(root), PYTHONUNBUFFERED="1", **env_extra)
-    env.pop("KPI_HEADLESS", None)
+    for name in drop:
+        env.pop(name, None)
     log_path = tmp / f"voila-{nb.stem}.log"
-    proc = subprocess.Popen(
-        [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--ServerApp.port_retries=0",
-         *VOILA_FLAGS, str(nbdir / nb.name)],
-        env=env, cwd=str(nbdir), stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    return proc, f"http://127.0.0.1:{port}/", log_path
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--ServerApp.port_retries=0",
+             *VOILA_FLAGS, str(nbdir / nb.name)],
+            env=env, cwd=str(nbdir), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}/"
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+            _wait_http(url, proc, 60)
+            yield url, log_path
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+
+
+@contextlib.contextmanager
+def _page() -> Iterator[Any]:
+    """A new page in Debian's headless Chromium (never a downloaded browser); closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def _demo_voila(nb: Path, demo_project: Path, tmp_path: Path) -> contextlib.AbstractContextManager:
+    """Voilà serving ``nb`` over a copy of the demo project's parameters and its warehouse in place."""
+    root = tmp_path / "project"
+    shutil.copytree(demo_project / "parameters", root / "parameters")
+    (root / "data").mkdir()
+    if (demo_project / "data" / "raw").is_dir():
+        (root / "data" / "raw").symlink_to(demo_project / "data" / "raw")
+    env_extra = {"KPI_WAREHOUSE": str(demo_project / "data" / "warehouse"),
+                 "KPI_REFERENCE": str(demo_project / "data" / "reference")}
+    return _voila(nb, root, tmp_path, env_extra)
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
 def test_notebook_cold_load_once_within_limit(nb, demo_project, tmp_path):
     """Each notebook, served cold by Voilà on the demo data, shows its panel within the limit on the first
     and only page load (no retry), without a Python traceback on the page; a screenshot is kept."""
-    from playwright.sync_api import sync_playwright
-
-    root = tmp_path / "project"
-    shutil.copytree(demo_project / "parameters", root / "parameters")
-    env_extra = {"KPI_WAREHOUSE": str(demo_project / "data" / "warehouse"),
-                 "KPI_REFERENCE": str(demo_project / "data" / "reference")}
-    (root / "data").mkdir()
-    if (demo_project / "data" / "raw").is_dir():
-        (root / "data" / "raw").symlink_to(demo_project / "data" / "raw")
-    proc, url, log = _serve(nb, root, tmp_path, env_extra)
-    try:
-        _wait_http(url, proc, 60)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.monotonic()
-                page.goto(url, wait_until="commit", timeout=60_000)
-                try:
-                    page.wait_for_selector(".kpi-panel", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
-                except Exception as exc:
-                    tail = log.read_text(errors="replace")[-3000:]
-                    raise AssertionError(f"{nb.name}: no panel within {FIRST_RENDER_LIMIT_S}s: {exc}\n{tail}") from exc
-                first_render = time.monotonic() - t0
-                page.wait_for_timeout(1500)
-                text = page.inner_text("body")
-                assert "Traceback" not in text and "Error" not in text.split("\n")[0]
-                SCREENS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENS / f"{nb.stem}.png"), full_page=True)
-                (SCREENS / f"{nb.stem}.timing.txt").write_text(f"first_render_s={first_render:.1f}\n")
-            finally:
-                browser.close()
-    finally:
-        _stop(proc)
+    with _demo_voila(nb, demo_project, tmp_path) as (url, log), _page() as page:
+        t0 = time.monotonic()
+        page.goto(url, wait_until="commit", timeout=60_000)
+        try:
+            page.wait_for_selector(".kpi-panel", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
+        except Exception as exc:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{nb.name}: no panel within {FIRST_RENDER_LIMIT_S}s: {exc}\n{tail}") from exc
+        first_render = time.monotonic() - t0
+        page.wait_for_timeout(1500)
+        text = page.inner_text("body")
+        assert "Traceback" not in text and "Error" not in text.split("\n")[0]
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENS / f"{nb.stem}.png"), full_page=True)
+        (SCREENS / f"{nb.stem}.timing.txt").write_text(f"first_render_s={first_render:.1f}\n")
     assert first_render < FIRST_RENDER_LIMIT_S
 
 
@@ -259,35 +244,19 @@ def test_cost_explorer_store_change_under_voila_without_reload(demo_project, tmp
     """The cost explorer served by Voilà: choosing a store redraws the panel on the same page (no reload), and
     the server logs no tornado websocket error (the kernel's messages are written from the server's own
     thread; with a sync kernel manager an AssertionError in iostream.advance lost them and the page hung)."""
-    from playwright.sync_api import sync_playwright
-
     nb = REPO / "notebooks" / "04_cost_explorer.ipynb"
-    root = tmp_path / "project"
-    shutil.copytree(demo_project / "parameters", root / "parameters")
-    env_extra = {"KPI_WAREHOUSE": str(demo_project / "data" / "warehouse"),
-                 "KPI_REFERENCE": str(demo_project / "data" / "reference")}
-    proc, url, log = _serve(nb, root, tmp_path, env_extra)
-    try:
-        _wait_http(url, proc, 60)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url, wait_until="commit", timeout=60_000)
-                page.wait_for_selector(".kpi-cost-store select", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
-                labels = page.eval_on_selector_all(".kpi-cost-store select option", "els => els.map(e => e.textContent)")
-                assert len(labels) >= 3, labels
-                for lab in labels[1:3]:  # two stores one after the other, on the same page
-                    page.select_option(".kpi-cost-store select", label=lab)
-                    page.wait_for_function(
-                        "(s) => { const e = document.querySelector('.kpi-cost-scope');"
-                        " return e && e.textContent.includes(s); }", arg=lab.strip(), timeout=60_000)
-                text = page.inner_text("body")
-                assert "Traceback" not in text
-            finally:
-                browser.close()
-    finally:
-        _stop(proc)
+    with _demo_voila(nb, demo_project, tmp_path) as (url, log), _page() as page:
+        page.goto(url, wait_until="commit", timeout=60_000)
+        page.wait_for_selector(".kpi-cost-store select", state="visible", timeout=FIRST_RENDER_LIMIT_S * 1000)
+        labels = page.eval_on_selector_all(".kpi-cost-store select option", "els => els.map(e => e.textContent)")
+        assert len(labels) >= 3, labels
+        for lab in labels[1:3]:  # two stores one after the other, on the same page
+            page.select_option(".kpi-cost-store select", label=lab)
+            page.wait_for_function(
+                "(s) => { const e = document.querySelector('.kpi-cost-scope');"
+                " return e && e.textContent.includes(s); }", arg=lab.strip(), timeout=60_000)
+        text = page.inner_text("body")
+        assert "Traceback" not in text
     server_log = log.read_text(errors="replace")
     # the websocket failure logs "Uncaught exception in ZMQStream callback" with a traceback through iostream.py
     assert "Uncaught exception" not in server_log and "iostream.py" not in server_log, server_log[-3000:]
