@@ -188,3 +188,30 @@ def test_no_negative_zero_anywhere() -> None:
     assert p.fmt_pct(-0.0000001) == "0.0%" and p.fmt_money(-0.4) == "¥0" and p.fmt_number(-0.04, 1) == "0.0"
     assert p.fmt_change(-0.004, "pp", 2) == "+0.00 pp" and p.fmt_change(-0.0001, "%") == "+0.0%"
     assert p.fmt_value(7.0, "money", per_unit=True) == "¥7.00" and p.fmt_value(7.4, "money") == "¥7"
+
+
+def test_money_axes_speak_the_printed_amounts_words() -> None:
+    """A zh waterfall of ¥6,017,000 net sales shows ticks ¥0 … ¥600万, not plotly's 6M, in the words of its
+    bar labels (¥601.7万); the extent is the running total (600万 − 150万 − 50万 = 400万), so the ticks stop
+    at the highest level a bar reaches. Worked: span 0..6,017,000 → raw step 1,203,400 → nice step 2,000,000
+    (1, 2, 2.5, 5 × 10^6) → ticks 0, 2M, 4M, 6M, 8M (the last covers 6.017M)."""
+    wf = p.waterfall_chart(["净销售额", "费用", "广告", "利润"], [6_017_000.0, -1_500_000.0, -500_000.0, 4_017_000.0],
+                           ["absolute", "relative", "relative", "total"], currency="CNY", lang="zh")
+    y = wf.to_plotly_json()["layout"]["yaxis"]
+    assert list(y["tickvals"]) == [0, 2_000_000, 4_000_000, 6_000_000, 8_000_000]
+    assert list(y["ticktext"]) == ["¥0", "¥200万", "¥400万", "¥600万", "¥800万"]
+    assert wf.to_plotly_json()["data"][0]["text"][0] == "¥601.7万"
+    # en: the same amounts in k / M; a negative level (a loss) is inside the ticks
+    en = p.waterfall_chart(["a", "b"], [1_000.0, -3_500.0], ["absolute", "relative"], currency="USD", lang="en")
+    y = en.to_plotly_json()["layout"]["yaxis"]
+    assert list(y["ticktext"]) == ["-$3k", "-$2k", "-$1k", "$0", "$1k"] and min(y["tickvals"]) <= -2_500
+    # a line chart in money gets the same ticks; a percent one keeps its % format; a flat zero series is left alone
+    df = pd.DataFrame({"period": ["2026-01", "2026-02"], "gmv": [250_000.0, 1_250_000.0]})
+    ln = p.line_chart(df, "period", {"gmv": "GMV"}, currency="CNY", lang="zh").to_plotly_json()["layout"]["yaxis"]
+    # span 0..1,250,000 → raw step 250,000 → nice step 2.5 × 10^5
+    assert list(ln["ticktext"]) == ["¥0", "¥25万", "¥50万", "¥75万", "¥100万", "¥125万"]
+    pct = p.line_chart(df, "period", {"gmv": "GMV"}, percent=True).to_plotly_json()["layout"]["yaxis"]
+    assert "tickvals" not in pct and pct["tickformat"] == ".0%"
+    flat = p.bar_chart(["a"], [0.0], currency="CNY").to_plotly_json()["layout"].get("yaxis", {})
+    assert "tickvals" not in flat
+    assert p.money_tick(25_000, "CNY", "zh") == "¥2.5万" and p.money_tick(2_500_000, "USD", "en") == "$2.50M"

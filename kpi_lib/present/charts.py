@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ from .fmt import (
 )
 from .plotly_bundle import TRACE_TYPES
 
-__all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'no_data_note', 'set_theme', 'style_figure', 'unit_title', 'waterfall_chart']
+__all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'money_axis', 'money_tick', 'no_data_note', 'set_theme', 'style_figure', 'unit_title', 'waterfall_chart']
 
 
 
@@ -58,6 +59,45 @@ def unit_title(unit: str, currency: str = "CNY", lang: str = "zh") -> str:
     if unit == "points":
         return label("chart.score_points", lang)
     return ""
+
+
+def money_tick(v: float, currency: str = "CNY", lang: str = "zh") -> str:
+    """An axis tick in the words of the printed amounts: ¥600万 / ¥6M beside bars labelled ¥601.7万 / ¥6.02M
+    (plotly's own ticks would read 6M in a zh report)."""
+    text = fmt_money(v, currency, lang, compact=True)
+    for unit in ("万", "亿", "M", "k"):
+        text = text.replace(f".0{unit}", unit).replace(f".00{unit}", unit)
+    return text
+
+
+def _nice_step(span: float, n: int = 5) -> float:
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def money_axis(fig: Any, extent: Sequence[Any], currency: str = "CNY", lang: str = "zh", axis: str = "y") -> Any:
+    """Money ticks on ``axis`` covering ``extent`` (every level the bars or lines reach, 0 included), labelled
+    by :func:`money_tick`; the axis is left to plotly when there is nothing to span."""
+    vals = [float(v) for v in extent if not is_missing(v)] + [0.0]
+    lo, hi = min(vals), max(vals)
+    if hi - lo <= 0 or not math.isfinite(hi - lo):
+        return fig
+    step = _nice_step(hi - lo)
+    ticks = [k * step for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tickmode="array", tickvals=ticks, ticktext=[money_tick(v, currency, lang) for v in ticks])
+    return fig
+
+
+def _running_levels(values: Sequence[float], measures: Sequence[str]) -> list[float]:
+    """The levels a waterfall's bars reach: an 'absolute' bar sets the running total, a 'relative' bar moves
+    it, a 'total' bar shows it (plotly ignores a total's own value)."""
+    level, out = 0.0, []
+    for v, m in zip(values, measures):
+        level = v if m == "absolute" else level if m == "total" else level + v
+        out.append(level)
+    return out
 
 
 THEME = "plotly_white"
@@ -161,9 +201,11 @@ def _vals(values: Sequence[Any]) -> list[float | None]:
 
 
 def line_chart(df: pd.DataFrame, x: str, ys: Mapping[str, str], title: str | None = None,
-               percent: bool = False, y_title: str = "", yoy: Mapping[str, str] | None = None) -> Any:
+               percent: bool = False, y_title: str = "", yoy: Mapping[str, str] | None = None,
+               currency: str | None = None, lang: str = "zh") -> Any:
     """A styled line chart; ``ys`` = {column: legend label}; ``yoy`` = {column: legend label} adds the
-    same columns as dashed lines (e.g. the same month last year, already aligned on ``x``)."""
+    same columns as dashed lines (e.g. the same month last year, already aligned on ``x``); ``currency``:
+    money ticks (:func:`money_axis`)."""
     fig = go.Figure()
     for i, (col, name) in enumerate(ys.items()):
         if col in df:
@@ -176,6 +218,8 @@ def line_chart(df: pd.DataFrame, x: str, ys: Mapping[str, str], title: str | Non
     fig.update_xaxes(type="category")  # periods as written ('2026-03'), not a date axis in English
     if percent:
         fig.update_yaxes(tickformat=".0%")
+    elif currency:
+        money_axis(fig, [v for col in [*ys, *(yoy or {})] if col in df for v in _vals(df[col])], currency, lang)
     return style_figure(fig, title, y_title=y_title)
 
 
@@ -185,8 +229,10 @@ def _texts(vals: list[float | None], fmt: Callable[[Any], str] | None, percent: 
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], title: str | None = None, horizontal: bool = False,
-              percent: bool = False, fmt: Callable[[Any], str] | None = None, y_title: str = "") -> Any:
-    """Bars with their value printed on each bar (``fmt`` formats it), negative bars red."""
+              percent: bool = False, fmt: Callable[[Any], str] | None = None, y_title: str = "",
+              currency: str | None = None, lang: str = "zh") -> Any:
+    """Bars with their value printed on each bar (``fmt`` formats it), negative bars red; ``currency``:
+    money ticks (:func:`money_axis`)."""
     vals = _vals(values)
     colors = [PALETTE[0] if (v or 0) >= 0 else STATUS_COLORS["red"] for v in vals]
     text = _texts(vals, fmt, percent)
@@ -202,18 +248,22 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str | None 
         fig.update_xaxes(automargin=True)
     if percent:
         (fig.update_xaxes if horizontal else fig.update_yaxes)(tickformat=".0%")
+    elif currency:
+        money_axis(fig, vals, currency, lang, axis="x" if horizontal else "y")
     height = max(320, 28 * len(vals) + 100) if horizontal else 340
     return style_figure(fig, title, height=height, y_title="" if horizontal else y_title)
 
 
 def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Sequence[str] | None = None,
                     title: str | None = None, fmt: Callable[[Any], str] | None = None, y_title: str = "",
-                    currency: str = "CNY", lang: str = "zh") -> Any:
-    """A waterfall; ``measures`` per bar: 'absolute', 'relative' or 'total'; each bar's amount printed."""
+                    currency: str = "CNY", lang: str = "zh", money: bool = True) -> Any:
+    """A waterfall; ``measures`` per bar: 'absolute', 'relative' or 'total'; each bar's amount printed;
+    ``money``: money ticks on the value axis (:func:`money_axis`), False for a waterfall of another unit."""
     vals = [0.0 if is_missing(v) else float(v) for v in values]
+    measures = list(measures or ["relative"] * len(vals))
     f = fmt or (lambda v: fmt_money(v, currency, lang, compact=True))
     fig = go.Figure(go.Waterfall(
-        x=list(labels), y=vals, measure=list(measures or ["relative"] * len(vals)),
+        x=list(labels), y=vals, measure=measures,
         text=[f(v) for v in vals], textposition="outside", cliponaxis=False,
         increasing={"marker": {"color": STATUS_COLORS["green"]}},
         decreasing={"marker": {"color": STATUS_COLORS["red"]}},
@@ -221,4 +271,6 @@ def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Se
     ))
     fig.update_xaxes(automargin=True, tickangle=-30 if len(vals) > 6 else 0)
     fig.update_yaxes(automargin=True)
+    if money:
+        money_axis(fig, _running_levels(vals, measures), currency, lang)
     return style_figure(fig, title, height=400, y_title=y_title)

@@ -139,7 +139,8 @@ def unit_economics_section(df: pd.DataFrame, ctx: Any, key: str = "unit_economic
     if key == "loss_skus":
         title = t("chart.loss_skus", lang)
         fig = bar_chart(list(df["sku"].astype(str)), list(df["contribution"]), title=title, horizontal=True,
-                        fmt=money_formatter(ctx), y_title=unit_title("money", ctx.currency, lang))
+                        fmt=money_formatter(ctx), y_title=unit_title("money", ctx.currency, lang),
+                        currency=ctx.currency, lang=lang)
         body = chart_or_note(fig, list(df["contribution"]), title, lang) + body
     return section(key, lang, body)
 

@@ -242,7 +242,7 @@ def trend_section(trend: pd.DataFrame, ctx: Any, key: str = "trends") -> str:
         vals = [v for k in ys for v in shown[k]]
         title = t(tkey, lang)
         fig = line_chart(shown, "period", ys, title=title, percent=pct, y_title=unit_title(unit, ctx.currency, lang),
-                         yoy=ly)
+                         yoy=ly, currency=ctx.currency if unit == "money" else None, lang=lang)
         body += chart_or_note(fig, vals, title, lang)
     return section(key, lang, body)
 
@@ -280,7 +280,7 @@ def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") 
     title = t("chart.attribution", lang).format(name=root["name"], prior=ctx.prior(), period=ctx.period)
     fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"], title=title,
                           fmt=unit_formatter(ctx, root_unit), y_title=unit_title(root_unit, ctx.currency, lang),
-                          currency=ctx.currency, lang=lang)
+                          currency=ctx.currency, lang=lang, money=root_unit == "money")
     if root.get("unit") == "pct":
         fig.update_yaxes(tickformat=".1%")
     df = attr[attr["contribution"].notna()].copy()
@@ -336,7 +336,8 @@ def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.
         if ys:
             shown = chart_trend.tail(12).reset_index(drop=True)
             title = t("chart.ads_trend" if key == "ads" else "chart.trend_amounts", lang)
-            fig = line_chart(shown, "period", ys, title=title, y_title=unit_title("money", ctx.currency, lang))
+            fig = line_chart(shown, "period", ys, title=title, y_title=unit_title("money", ctx.currency, lang),
+                             currency=ctx.currency, lang=lang)
             body += chart_or_note(fig, [v for k in ys for v in shown[k]], title, lang)
     return section(key, lang, body + extra)
 
@@ -430,8 +431,8 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
     name = [f"{n} ({s})" if isinstance(n, str) else s for n, s in zip(d.get("store_name", d["store_id"]), d["store_id"])]
     d["store"] = name
     fm = {"gmv": money_formatter(ctx), "net_profit": money_formatter(ctx), "net_margin": fmt_pct, "acos": fmt_pct}
-    for c in fm:
-        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and is_missing(v) else fm[c](v)
+    for c, f in fm.items():
+        d[c] = [fmt_incomplete(m, lang) if c in str(i).split(",") and is_missing(v) else f(v)
                 for v, i, m in zip(d[c], d["incomplete"], d["missing"])]
     d["store"] = [f"{esc(s)} {badge('incomplete', lang)}" if i else esc(s) for s, i in zip(d["store"], d["incomplete"])]
     d["gmv_chg"] = [fmt_change(v, "%") for v in d["gmv_change"]]
@@ -444,7 +445,7 @@ def ranking_section(df: pd.DataFrame, ctx: Any, key: str = "ranking") -> str:
                                                                            df["store_id"])]
     fig = bar_chart(labels, list(df["gmv"]), title=title, horizontal=True,
                     fmt=lambda v: fmt_money(v, ctx.currency, lang, compact=True),
-                    y_title=unit_title("money", ctx.currency, lang))
+                    y_title=unit_title("money", ctx.currency, lang), currency=ctx.currency, lang=lang)
     return section(key, lang, chart_or_note(fig, list(df["gmv"]), title, lang) + tbl)
 
 
