@@ -21,6 +21,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from . import paths
+from .kernel_client import PATIENT_CLIENT
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def launch_kernels(n: int, cwd: Path, env: dict[str, str]) -> list[Launched]:
     try:
         for _ in range(max(0, n)):
             loop = asyncio.new_event_loop()
-            km = AsyncKernelManager(kernel_name="python3")
+            km = AsyncKernelManager(kernel_name="python3", client_class=PATIENT_CLIENT)
             out.append(Launched(km, loop, env, str(cwd)))
             loop.run_until_complete(km.start_kernel(cwd=str(cwd), env=env, stdout=subprocess.DEVNULL,
                                                     stderr=subprocess.DEVNULL))

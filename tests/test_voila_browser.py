@@ -36,17 +36,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 FIRST_RENDER_LIMIT_S = float(os.environ.get("KPI_VOILA_LIMIT_S", "90"))
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 SCREENS = Path(os.environ.get("KPI_SCREENSHOT_DIR", REPO / "screens"))
-# The kernel manager class notebooks/voila.json gives users, passed on the command line too (the tests serve a
-# copy of one notebook from a temporary folder, where voila.json is not read). It must be an *async* manager:
-# the sync MappingKernelManager starts the kernel through jupyter_core's run_sync, which (called from the
-# server's running loop) runs it on a background "MainThread - runner" thread; the kernel manager's IOLoop
-# then is that thread's loop, so the kernel's ZMQ streams write to the browser's websocket from a second
-# thread and tornado's write buffer breaks (AssertionError in iostream advance; kernel messages lost).
-# Known and open: with the async manager a cold load can stall at "Executing 1 of 3" with the server and the
-# kernel both idle (3 of 27 cold loads with ipykernel 7.4, 1 of 7 with 6.31, at load 8-19).
+# notebooks/voila.json's settings, passed on the command line too (the tests serve a copy of one notebook from a
+# temporary folder, where voila.json is not read): jupyter_server's *async* kernel manager (the sync one starts
+# kernels on a helper thread whose loop then writes kernel messages to the browser's websocket from a second
+# thread: tornado's AssertionError in iostream advance, messages lost) and the patient kernel client
+# (kpi_lib.kernel_client: a cell's reply that arrived, or a request the kernel did not notice, never stalls the
+# page at "Executing 1 of 3").
 VOILA_CONFIG = json.loads((REPO / "notebooks" / "voila.json").read_text(encoding="utf-8"))
-VOILA_FLAGS = ["--VoilaConfiguration.multi_kernel_manager_class="
-               + VOILA_CONFIG["VoilaConfiguration"]["multi_kernel_manager_class"]]
+VOILA_FLAGS = [f"--{section}.{key}={value}" for section, settings in VOILA_CONFIG.items()
+               for key, value in settings.items()]
 
 pytestmark = [
     pytest.mark.browser,

@@ -27,6 +27,23 @@ def test_configured_kernel_manager_is_async():
     assert issubclass(import_item(CLASS_NAME), AsyncMultiKernelManager), CLASS_NAME
 
 
+def test_kernels_get_the_patient_client():
+    """Voilà's kernel managers hand nbclient the patient client (kpi_lib.kernel_client), and the setting reaches
+    them through the server's config as voila.json gives it."""
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+    from traitlets.config import Config
+
+    from kpi_lib.kernel_client import PatientChannel, PatientKernelClient
+
+    factory = CONFIG["ServerKernelManager"]["client_factory"]
+    assert import_item(factory) is PatientKernelClient
+    km = ServerKernelManager(config=Config(CONFIG))
+    client = km.client()
+    assert isinstance(client, PatientKernelClient) and isinstance(client.shell_channel, PatientChannel)
+    assert client.shell_channel.nudge is not None
+    client.stop_channels()
+
+
 def test_kernel_streams_run_on_the_server_loop(tmp_path):
     from tornado.ioloop import IOLoop
 

@@ -25,6 +25,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+from ..kernel_client import PATIENT_CLIENT
 from ..prelaunch import Launched, take
 from ..report_data import BATCH_CACHE_ENV, FIGURES_MIME
 from .html import HtmlConverter
@@ -75,7 +76,7 @@ class KernelWorker:
 
     async def _start(self) -> None:
         if self.km is None:  # else adopted: launched ahead (kpi_lib.prelaunch)
-            self.km = AsyncKernelManager(kernel_name="python3")
+            self.km = AsyncKernelManager(kernel_name="python3", client_class=PATIENT_CLIENT)
             # kernel stdout/stderr (banner, TCP warning) are not for report readers; errors reach us as messages
             await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)

@@ -1,0 +1,81 @@
+"""A kernel client that cannot wait forever on a message that has already arrived, or on one the kernel has
+not noticed (issue 13: Voilà cold loads stuck at "Executing 1 of 3" with the server and the kernel idle).
+
+Both ends of a kernel connection wake on ZMQ's *edge-triggered* file descriptor. When an edge is consumed
+by another operation on the same socket (a send runs libzmq's command processing), a message can sit in
+the socket with nobody woken to read it (ipykernel#1554 describes the kernel's side; a ``zmq.asyncio``
+poll has the same exposure). nbclient waits for a cell's reply with one unbounded poll, so a stranded
+message stalls the page for good.
+
+:class:`PatientKernelClient` (Voilà: ``ServerKernelManager.client_factory`` in ``notebooks/voila.json``;
+the report runner's kernels) polls in slices instead. After a silent slice it looks at the socket's own
+event state (a message waiting there is read at once) and, on the shell channel, sends the kernel a
+``kernel_info_request``: any new message wakes the kernel's stream, which then reads everything waiting,
+including a stranded ``execute_request``. Nudges back off (1, 2, 4 … 30 s), so a long cell costs a few
+harmless requests whose replies nbclient ignores (their parent is not the cell's). Every rescue is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from queue import Empty
+from typing import Any
+
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from traitlets import Type
+
+log = logging.getLogger(__name__)
+
+PATIENT_CLIENT = "kpi_lib.kernel_client.PatientKernelClient"  # as kernel managers take it (client_class)
+FIRST_SLICE_S = 1.0
+MAX_SLICE_S = 30.0
+
+
+class PatientChannel(AsyncZMQSocketChannel):
+    """An asyncio channel whose ``get_msg`` polls in slices, never once for ever."""
+
+    nudge: Any = None  # set on the shell channel: a callable sending the kernel a harmless request
+    rescued = 0  # messages found waiting after a poll had timed out (for tests and logs)
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        """The next message; ``Empty`` after ``timeout`` seconds (None: wait as long as it takes)."""
+        assert self.socket is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        step = FIRST_SLICE_S
+        while True:
+            wait = step if deadline is None else min(step, max(0.0, deadline - time.monotonic()))
+            if await self.socket.poll(int(wait * 1000)):
+                return await self._recv()
+            if self.socket.get(zmq.EVENTS) & zmq.POLLIN:  # arrived, but the wake-up was lost
+                self.rescued += 1
+                log.warning("kernel message found waiting after a %.1f s poll saw nothing; read it", wait)
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+            if self.nudge is not None:
+                self.nudge()
+            step = min(step * 2, MAX_SLICE_S)
+
+
+class PatientKernelClient(AsyncKernelClient):
+    """``AsyncKernelClient`` with :class:`PatientChannel` channels; the shell channel nudges the kernel."""
+
+    shell_channel_class = Type(PatientChannel)  # type: ignore[assignment]
+    iopub_channel_class = Type(PatientChannel)  # type: ignore[assignment]
+    stdin_channel_class = Type(PatientChannel)  # type: ignore[assignment]
+    control_channel_class = Type(PatientChannel)  # type: ignore[assignment]
+
+    @property
+    def shell_channel(self) -> Any:  # type: ignore[override]
+        channel = super().shell_channel
+        if isinstance(channel, PatientChannel) and channel.nudge is None:
+            channel.nudge = self._nudge
+        return channel
+
+    def _nudge(self) -> None:
+        """A kernel_info_request on the shell channel: a new message for the kernel's shell stream."""
+        log.debug("no shell reply yet: nudging the kernel with a kernel_info_request")
+        self.kernel_info()
