@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from queue import Empty
 from typing import Any
 
@@ -47,17 +48,32 @@ class PatientChannel(AsyncZMQSocketChannel):
         step = FIRST_SLICE_S
         while True:
             wait = step if deadline is None else min(step, max(0.0, deadline - time.monotonic()))
+            t0 = time.monotonic()
             if await self.socket.poll(int(wait * 1000)):
-                return await self._recv()
+                msg = await self._recv()
+                if time.monotonic() - t0 >= 0.95 * wait:  # found by the slice's closing look, not by a wake-up
+                    self._note_late(msg, wait)
+                return msg
             if self.socket.get(zmq.EVENTS) & zmq.POLLIN:  # arrived, but the wake-up was lost
-                self.rescued += 1
-                log.warning("kernel message found waiting after a %.1f s poll saw nothing; read it", wait)
-                return await self._recv()
+                msg = await self._recv()
+                self._note_late(msg, wait)
+                return msg
             if deadline is not None and time.monotonic() >= deadline:
                 raise Empty
             if self.nudge is not None:
                 self.nudge()
             step = min(step * 2, MAX_SLICE_S)
+
+
+    def _note_late(self, msg: dict[str, Any], wait: float) -> None:
+        """Count and log a message that had waited in the socket longer than half the slice: its wake-up was
+        lost, and only the slice's end found it."""
+        sent = msg.get("header", {}).get("date")
+        age = (datetime.now(UTC) - sent).total_seconds() if isinstance(sent, datetime) else None
+        if age is None or age >= 0.5 * wait:
+            self.rescued += 1
+            log.warning("a kernel %s had waited %s s unseen (lost wake-up); read at the end of a %.1f s poll",
+                        msg.get("msg_type"), "?" if age is None else f"{age:.1f}", wait)
 
 
 class PatientKernelClient(AsyncKernelClient):
