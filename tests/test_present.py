@@ -41,7 +41,7 @@ def test_labels_zh_en() -> None:
     assert p.t("not-a-key", "en") == "not-a-key"
 
 
-@pytest.mark.parametrize("status,zh,en", [("green", "达标", "On track"), ("amber", "预警", "At risk"),
+@pytest.mark.parametrize("status,zh,en", [("green", "达标", "On track"), ("amber", "有风险", "At risk"),
                                           ("red", "未达标", "Off track"), ("weird", "无目标", "No target")])
 def test_badges(status: str, zh: str, en: str) -> None:
     assert zh in p.badge(status, "zh") and en in p.badge(status, "en")
@@ -215,3 +215,13 @@ def test_money_axes_speak_the_printed_amounts_words() -> None:
     flat = p.bar_chart(["a"], [0.0], currency="CNY").to_plotly_json()["layout"].get("yaxis", {})
     assert "tickvals" not in flat
     assert p.money_tick(25_000, "CNY", "zh") == "¥2.5万" and p.money_tick(2_500_000, "USD", "en") == "$2.50M"
+
+
+def test_the_amber_status_and_the_alerts_section_are_different_words() -> None:
+    """A store ranked "预警 1" above a section "预警: 本期没有预警规则被触发" reads as a contradiction: the amber
+    status (a KPI near its target) and the alert rules are different things and must be named apart."""
+    from kpi_lib.labels import label
+
+    for lang in ("zh", "en"):
+        assert label("status.amber", lang) not in label("alerts", lang)
+        assert label("status.amber", lang) not in label("no_alerts", lang)

@@ -83,7 +83,7 @@ def headline(run: dict[str, Any], lang: str, root: Path) -> str:
 
 
 def status_summary(run: dict[str, Any], lang: str) -> str:
-    """'3 未达标 · 2 预警 · 8 达标' from the statuses stored with the run."""
+    """'3 未达标 · 2 有风险 · 8 达标' from the statuses stored with the run."""
     counts = run.get("status_counts") or {}
     parts = [f"{badge(s, lang)} {int(counts[s])}" for s in STATUSES if counts.get(s)]
     return " ".join(parts)
