@@ -22,8 +22,8 @@ from kpi_lib.kernel_client import PatientChannel, PatientKernelClient
 
 @pytest.fixture(autouse=True)
 def short_slices(monkeypatch):
-    monkeypatch.setattr(kc_mod, "FIRST_SLICE_S", 0.05)
-    monkeypatch.setattr(kc_mod, "MAX_SLICE_S", 0.2)
+    monkeypatch.setattr(kc_mod, "SLICE_S", 0.05)
+    monkeypatch.setattr(kc_mod, "NUDGE_FIRST_S", 0.1)
 
 
 async def _stranding_kernel(router: zmq.asyncio.Socket, session: Session) -> int:
