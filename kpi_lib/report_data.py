@@ -50,7 +50,7 @@ from .periods import months_of
 from .periods import period_kind as periods_kind
 from .targets import adjustments_for
 from .tree import attribute as tree_attribute
-from .tree import attribute_values, load_tree
+from .tree import attribute_values, in_root_terms, load_tree
 from .warehouse import Warehouse
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -501,6 +501,8 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
     The node values are the entity's KPI values ``kpi compute`` stored (kpi_values, the figures every
     other section shows), attributed by :func:`kpi_lib.tree.attribute_values`; only when a tree KPI
     is not stored for both months does the engine compute them (:func:`kpi_lib.tree.attribute`).
+    ``contribution`` and ``share`` are each row's part of the root's change (:func:`kpi_lib.tree.in_root_terms`),
+    so the children of a cost read as what they did to profit.
     """
     tr = load_tree()
     if root not in {n.id for n in tr.nodes}:
@@ -516,7 +518,7 @@ def attribution(ctx: ReportContext, root: str = "net_profit") -> pd.DataFrame:
     else:
         df = tree_attribute(tr, entity_kind=ctx.kind, entity_id=ctx.engine_id, period_a=ctx.prior(),
                             period_b=ctx.period, warehouse=ctx.warehouse, root=root)
-    df = df.copy()
+    df = in_root_terms(tr, df)  # every row's part of the root's change, in the root's unit
     df["name"] = df["kpi"].map(lambda k: kpi_name(k, ctx.lang))
     df["unit"] = df["kpi"].map(kpi_unit)
     money = df["unit"] == "money"

@@ -367,3 +367,47 @@ def attribute(tree: KpiTree | None = None, entity_kind: str = "company", entity_
             raise DefinitionError("attribute needs period_b or targets")
         a, b = values(period_a), values(period_b)
     return attribute_values(tree, a, b, root=root)
+
+
+
+def in_root_terms(tree: KpiTree, attr: pd.DataFrame) -> pd.DataFrame:
+    """``attr`` (from :func:`attribute_values` over ``tree``) with every row's ``contribution`` and ``share``
+    as a part of the *root's* change.
+
+    :func:`attribute_values` gives each node its contribution to its parent's change, in the parent's unit.
+    Read down a tree, that misleads: the children of a cost subtracted from profit add up to the cost's
+    own change (ad spend up 152,574: its sales part +162,956), not to what they did to profit (−162,956).
+    Each node's factor, f(root) = 1, f(additive child) = f(parent) × sign, f(other child) = its part in the
+    root's unit / its own change (an unchanged factor of a product or ratio: the LMDI weight's limit,
+    L(P_a, P_b) / x), turns its children's parts into the root's unit; the parts still add up at every level.
+    Under a node without a factor (unknown values) the rows read NaN.
+    """
+    d = attr.copy()
+    if d.empty:
+        return d
+    signs = {n.id: n.sign for n in tree.nodes}
+    factor: dict[Any, float] = {}
+    values: dict[Any, tuple[float, float]] = {}
+    root_change = float(d["contribution"].iloc[0])
+    contribs: list[float] = []
+    for i, r in enumerate(d.itertuples(index=False)):
+        xa, xb = float(r.value_a), float(r.value_b)
+        if i == 0:  # the root (its parent, if any, is outside this attribution)
+            rc, f = root_change, 1.0
+        else:
+            f_parent = factor.get(r.parent, float("nan"))
+            rc = f_parent * float(r.contribution)
+            if r.relation == "additive":
+                f = f_parent * signs.get(r.node, 1)
+            elif np.isfinite(xb - xa) and xb != xa:
+                f = rc / (xb - xa)
+            else:  # unchanged factor of a product or ratio: the LMDI weight's limit, L(P_a, P_b) / x
+                pa, pb = values.get(r.parent, (float("nan"), float("nan")))
+                expo = -1 if r.relation == "ratio_denominator" else 1
+                f = (f_parent * expo * _logmean(pb, pa) / xa) if min(pa, pb, xa) > 0 else float("nan")
+        factor[r.node] = f if np.isfinite(f) else float("nan")
+        values[r.node] = (xa, xb)
+        contribs.append(rc)
+    d["contribution"] = contribs
+    d["share"] = [c / root_change if np.isfinite(root_change) and root_change != 0 else float("nan") for c in contribs]
+    return d

@@ -486,3 +486,31 @@ def test_batch_cache_slices_equal_the_filtered_table_for_any_subjects(in_project
             pd.testing.assert_frame_equal(got, want)
 
     check()
+
+
+def test_attribution_rows_are_parts_of_the_roots_change(in_project: Path) -> None:
+    """Every row of a report's attribution is its part of net profit's change: at every level the children
+    (residual included) add up to their parent's row, and the parts of a cost subtracted from profit carry
+    the cost's sign toward profit (their sum is the cost's own row, not minus it)."""
+    import numpy as np
+
+    from kpi_lib import report_data as rd
+
+    attr = rd.attribution(rd.context("company", None, PERIOD, "en"))
+    root = attr.iloc[0]
+    assert root["share"] == 1.0 and np.isclose(root["contribution"], root["value_b"] - root["value_a"])
+    checked = 0
+    for node, kids in attr[attr["relation"] != "informational"].groupby("parent"):
+        parent = attr[attr["node"] == node]
+        if parent.empty or parent["relation"].iloc[0] == "informational" or kids["contribution"].isna().any():
+            continue
+        assert kids["contribution"].sum() == pytest.approx(float(parent["contribution"].iloc[0]), rel=1e-9, abs=1e-6)
+        checked += 1
+    assert checked >= 3
+    costs = attr[(attr["relation"] == "additive") & (attr["parent"] == root["node"])
+                 & (attr["value_b"] > attr["value_a"]) & (attr["contribution"] < 0)]
+    assert not costs.empty  # a cost that rose reads negative toward profit …
+    for node in costs["node"]:  # … and so do its parts, together
+        kids = attr[(attr["parent"] == node) & (attr["relation"] != "informational")]
+        if not kids.empty and kids["contribution"].notna().all():
+            assert kids["contribution"].sum() < 0
