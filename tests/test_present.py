@@ -225,3 +225,26 @@ def test_the_amber_status_and_the_alerts_section_are_different_words() -> None:
     for lang in ("zh", "en"):
         assert label("status.amber", lang) not in label("alerts", lang)
         assert label("status.amber", lang) not in label("no_alerts", lang)
+
+
+def test_partial_coverage_figures_align_as_numbers_and_the_tree_table_is_indented() -> None:
+    """'26.1% (10/11)' is a number (right-aligned like the others), 'Homeware (US)' is not; the attribution
+    table indents each node under its parent (one em space per level) and marks partial coverage."""
+    df = pd.DataFrame({"v": ["26.1% (10/11)", "¥343,775 (10/11)", "Homeware (US)"]})
+    html = p.table(df, [("v", "v")])
+    assert html.count('<td class="num">') == 2 and "<td class=\"\">Homeware (US)</td>" in html
+
+    class Ctx:
+        lang, currency, fx = "en", "CNY", 1.0
+
+    attr = pd.DataFrame({
+        "node": ["net_profit", "ad_spend", "tacos"], "kpi": ["net_profit", "ad_spend", "tacos"],
+        "parent": [None, "net_profit", "ad_spend"], "name": ["Net profit", "Ad spend", "TACoS"],
+        "unit": ["money", "money", "pct"], "value_a": [900.0, 100.0, 0.1], "value_b": [1320.0, 180.0, 0.12],
+        "contribution": [420.0, -80.0, -24.8], "share": [1.0, -0.19, -0.059],
+        "complete_b": [False, True, True], "stores_covered_b": [10, None, None], "stores_total_b": [11, None, None]})
+    from kpi_lib.present.sections import _attr_table
+
+    out = _attr_table(attr, Ctx(), "money")
+    assert ">Net profit<" in out and ">\u2003Ad spend<" in out and ">\u2003\u2003TACoS<" in out
+    assert "¥1,320 (10/11)" in out and "¥900 (10/11)" not in out  # only the month that is partial

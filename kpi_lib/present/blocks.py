@@ -70,7 +70,8 @@ def table(df: pd.DataFrame, columns: Sequence[tuple[str, str]] | None = None,
     return "".join(out)
 
 
-_NUMERIC = re.compile(r"^[-+]?(?:[^\w\s]{1,3}|[A-Z]{2,3} |RM)?[-+]?\d[\d,.]*\s?(?:%|pp|×|万|亿|k|M|天|小时|d|h)?$")
+# a number with its currency or unit, and the stores it covers when that is only part of them ("26.1% (10/11)")
+_NUMERIC = re.compile(r"^[-+]?(?:[^\w\s]{1,3}|[A-Z]{2,3} |RM)?[-+]?\d[\d,.]*\s?(?:%|pp|×|万|亿|k|M|天|小时|d|h)?(?: \(\d+/\d+\))?$")
 
 
 def kv_table(items: Sequence[tuple[str, str]]) -> str:

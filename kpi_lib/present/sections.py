@@ -304,11 +304,26 @@ def named_attribution(attr: pd.DataFrame, lang: str) -> pd.DataFrame:
     return d
 
 
+def _attr_value(r: Mapping[str, Any], side: str, ctx: Any) -> str:
+    """A node's value for one month, with the stores it covers when that is only part of them ('(10/11)'),
+    as the KPI tables print it."""
+    txt = figure_text(r[f"value_{side}"], r["unit"], ctx, r["kpi"])
+    c, n = r.get(f"stores_covered_{side}"), r.get(f"stores_total_{side}")
+    if not bool(r.get(f"complete_{side}", True)) and not is_missing(c) and not is_missing(n):
+        txt += f" ({int(c)}/{int(n)})"
+    return txt
+
+
 def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:
     lang = ctx.lang
     d = df.copy()
-    d["a"] = [figure_text(v, u, ctx, k) for v, u, k in zip(d["value_a"], d["unit"], d["kpi"])]
-    d["b"] = [figure_text(v, u, ctx, k) for v, u, k in zip(d["value_b"], d["unit"], d["kpi"])]
+    depth: dict[Any, int] = {}
+    for node, parent in zip(d["node"], d["parent"]):  # rows come parent first
+        depth[node] = depth[parent] + 1 if parent in depth else 0
+    d["name"] = ["\u2003" * depth[n] + str(name) for n, name in zip(d["node"], d["name"])]  # indented by level
+    recs = d.to_dict("records")
+    d["a"] = [_attr_value(r, "a", ctx) for r in recs]
+    d["b"] = [_attr_value(r, "b", ctx) for r in recs]
     return table(d, [("name", t("node", lang)), ("a", t("prior", lang)), ("b", t("actual", lang)),
                      ("contribution", t("contribution", lang)), ("share", t("share", lang))],
                  {"contribution": unit_formatter(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
