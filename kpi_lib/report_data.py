@@ -243,7 +243,8 @@ def entity_name(wh: Warehouse, kind: str, entity_id: str, lang: str) -> str | No
         if entity_id not in set(cs["contract_id"].astype(str)):
             return None
         try:
-            name = settlement_mod.get_contract(entity_id).name
+            c = settlement_mod.get_contract(entity_id)
+            name = (c.name_zh or c.name) if lang == "zh" else c.name
         except KpiError:
             name = None
         return str(name) if name else entity_id

@@ -514,3 +514,20 @@ def test_attribution_rows_are_parts_of_the_roots_change(in_project: Path) -> Non
         kids = attr[(attr["parent"] == node) & (attr["relation"] != "informational")]
         if not kids.empty and kids["contribution"].notna().all():
             assert kids["contribution"].sum() < 0
+
+
+def test_a_contract_is_named_in_the_readers_language(in_project: Path) -> None:
+    """contracts.yaml's name_zh names a contract in Chinese reports, subjects and statements; English ones
+    keep name; a contract without name_zh is named by name in both."""
+    from kpi_lib import report_data as rd
+    from kpi_lib.settlement import load_contracts
+    from kpi_lib.warehouse import Warehouse
+
+    wh = Warehouse(in_project / "data" / "warehouse")
+    contracts = {c.id: c for c in load_contracts()}
+    named = [c for c in contracts.values() if c.name_zh]
+    assert named, "the demo contracts carry Chinese names"
+    c = named[0]
+    assert rd.entity_name(wh, "contract", c.id, "zh") == c.name_zh != c.name
+    assert rd.entity_name(wh, "contract", c.id, "en") == c.name
+    assert rd.entity_name(wh, "contract", "NO-SUCH", "zh") is None

@@ -154,6 +154,7 @@ class Payment(StrictModel):
 class Contract(StrictModel):
     id: str
     name: str = ""
+    name_zh: str = Field("", description="the name Chinese reports print (default: name)")
     client: str = ""
     provider: str = ""
     stores: list[str] = Field(..., min_length=1)
