@@ -243,8 +243,20 @@ def test_partial_coverage_figures_align_as_numbers_and_the_tree_table_is_indente
         "unit": ["money", "money", "pct"], "value_a": [900.0, 100.0, 0.1], "value_b": [1320.0, 180.0, 0.12],
         "contribution": [420.0, -80.0, -24.8], "share": [1.0, -0.19, -0.059],
         "complete_b": [False, True, True], "stores_covered_b": [10, None, None], "stores_total_b": [11, None, None]})
-    from kpi_lib.present.sections import _attr_table
+    from kpi_lib.present.attribution import _attr_table
 
     out = _attr_table(attr, Ctx(), "money")
     assert ">Net profit<" in out and ">\u2003Ad spend<" in out and ">\u2003\u2003TACoS<" in out
     assert "¥1,320 (10/11)" in out and "¥900 (10/11)" not in out  # only the month that is partial
+
+
+def test_chinese_text_has_no_space_between_two_chinese_characters() -> None:
+    """A template's '{kpi} 的目标' filled with 净利润率 reads '净利润率的目标'; beside Latin letters and digits
+    the space stays ('ACoS 的目标', '为 31.2%'); a zh report page is tidied, an en page is not."""
+    from kpi_lib.labels import tidy_zh
+    from kpi_lib.reports.html import page
+
+    assert tidy_zh("净利润率 的目标取自考核表") == "净利润率的目标取自考核表"
+    assert tidy_zh("ACoS 的目标，为 31.2%，净利润 2026-10") == "ACoS 的目标，为 31.2%，净利润 2026-10"
+    body = '<h1 class="report-title">评分卡</h1><p>销售额、净利润率 超过目标</p>'
+    assert "净利润率超过目标" in page(body, "zh") and "净利润率 超过目标" in page(body, "en")

@@ -11,6 +11,7 @@ itself so a page never breaks, and ``tests/test_labels.py`` scans rendered text 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,3 +60,14 @@ def has_label(key: str) -> bool:
 def pair(key: str) -> tuple[str, str]:
     """``(zh, en)`` for ``key`` (the key twice when missing)."""
     return label(key, "zh"), label(key, "en")
+
+
+# a space a template put between a name and the Chinese word after it ("{kpi} 的目标" with kpi = 净利润率):
+# Chinese sets no space between two Chinese characters; beside Latin letters or digits the space stays
+# ("ACoS 的目标", "为 31.2%")
+_ZH_GAP = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+
+
+def tidy_zh(text: str) -> str:
+    """``text`` without the single spaces between two Chinese characters that filled-in templates leave."""
+    return _ZH_GAP.sub("", text)

@@ -14,7 +14,7 @@ The package, in the order its modules import each other:
 - :mod:`.blocks` — tables, notes, sections, page header and footer, the screen and print stylesheet;
 - :mod:`.charts` — the chart theme (title and unit on every chart, values printed on bars, a note
   instead of an empty chart) and the figure-to-HTML embedding;
-- :mod:`.sections`, :mod:`.cost`, :mod:`.scorecard`, :mod:`.contract` — report sections;
+- :mod:`.sections`, :mod:`.attribution`, :mod:`.cost`, :mod:`.scorecard`, :mod:`.contract` — report sections;
 - :mod:`.summary` — the opening summary: 3–5 sentences generated from the page's figures.
 
 Charts are emitted as a ``<div>`` plus a small inline script calling ``Plotly.newPlot``; plotly.js
@@ -23,6 +23,7 @@ itself is added once per page by :mod:`kpi_lib.reports` (or once per output fold
 
 from __future__ import annotations
 
+from .attribution import *
 from .blocks import *
 from .charts import *
 from .contract import *

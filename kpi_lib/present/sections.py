@@ -11,7 +11,7 @@ from .. import changes
 from .. import report_data as rd
 from ..errors import KpiError
 from .blocks import TOC_SLOT, cards, footer, header, note, print_header, section, status_counts_html, table
-from .charts import bar_chart, chart_html, chart_or_note, has_values, line_chart, unit_title, waterfall_chart
+from .charts import bar_chart, chart_or_note, has_values, line_chart, unit_title
 from .fmt import (
     DASH,
     LABELS,
@@ -41,7 +41,7 @@ from .words import (
     severity_name,
 )
 
-__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'attribution_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'named_attribution', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
+__all__ = ['activities_section', 'adjustments_section', 'alerts_section', 'coverage_notes', 'entity_label', 'headline_cards', 'kpi_block_section', 'kpi_status_section', 'lang_zh', 'ranking_section', 'red_flags_section', 'report_footer', 'report_header', 'sku_table', 'trend_section']
 
 
 
@@ -264,69 +264,6 @@ def _last_year_columns(trend: pd.DataFrame, kpis: Sequence[str], months: int = 1
         shown[f"{k}__ly"] = ly
         any_ly = any_ly or has_values(ly)
     return shown, any_ly
-
-
-def attribution_section(attr: pd.DataFrame, ctx: Any, key: str = "attribution") -> str:
-    """Waterfall from the prior month's value to this month's, one bar per driver, plus the node table."""
-    lang = ctx.lang
-    if attr is None or attr.empty:
-        return section(key, lang, f'<p class="empty">{esc(t("no_data", lang))}</p>')
-    attr = named_attribution(attr, lang)
-    root = attr.iloc[0]
-    kids = attr[(attr["parent"] == root["node"]) & attr["contribution"].notna()]
-    labels = [f'{root["name"]} {ctx.prior()}', *kids["name"], f'{root["name"]} {ctx.period}']
-    vals = [root["value_a"], *kids["contribution"], root["value_b"]]
-    root_unit = str(root.get("unit") or "money")
-    title = t("chart.attribution", lang).format(name=root["name"], prior=ctx.prior(), period=ctx.period)
-    fig = waterfall_chart(labels, vals, ["absolute", *(["relative"] * len(kids)), "total"], title=title,
-                          fmt=unit_formatter(ctx, root_unit), y_title=unit_title(root_unit, ctx.currency, lang),
-                          currency=ctx.currency, lang=lang, money=root_unit == "money")
-    if root.get("unit") == "pct":
-        fig.update_yaxes(tickformat=".1%")
-    df = attr[attr["contribution"].notna()].copy()
-    for r in df.to_dict("records"):
-        for side, per in (("a", ctx.prior()), ("b", ctx.period)):
-            record_figure(ctx, str(r["kpi"]), r[f"value_{side}"], unit=r["unit"], period=per, source="tree.attribute",
-                 complete=r.get(f"complete_{side}", True), stores_covered=r.get(f"stores_covered_{side}"),
-                 stores_total=r.get(f"stores_total_{side}"))
-    tbl = _attr_table(df, ctx, str(root.get("root_unit", "money")))
-    return section(key, lang, note(t("attribution_note", lang)) + chart_html(fig) + tbl)
-
-
-def named_attribution(attr: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The attribution with every node named: a residual node (the part the tree does not split, no KPI)
-    reads 'Other (not split further)'."""
-    d = attr.copy()
-    missing = d["name"].isna() | (d["name"].astype(str).str.strip() == "")
-    d.loc[missing, "name"] = t("attribution.residual", lang)
-    if "kpi" in d:
-        d.loc[d["kpi"].isna(), "kpi"] = d.loc[d["kpi"].isna(), "node"].astype(str)
-    return d
-
-
-def _attr_value(r: Mapping[str, Any], side: str, ctx: Any) -> str:
-    """A node's value for one month, with the stores it covers when that is only part of them ('(10/11)'),
-    as the KPI tables print it."""
-    txt = figure_text(r[f"value_{side}"], r["unit"], ctx, r["kpi"])
-    c, n = r.get(f"stores_covered_{side}"), r.get(f"stores_total_{side}")
-    if not bool(r.get(f"complete_{side}", True)) and not is_missing(c) and not is_missing(n):
-        txt += f" ({int(c)}/{int(n)})"
-    return txt
-
-
-def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:
-    lang = ctx.lang
-    d = df.copy()
-    depth: dict[Any, int] = {}
-    for node, parent in zip(d["node"], d["parent"]):  # rows come parent first
-        depth[node] = depth[parent] + 1 if parent in depth else 0
-    d["name"] = ["\u2003" * depth[n] + str(name) for n, name in zip(d["node"], d["name"])]  # indented by level
-    recs = d.to_dict("records")
-    d["a"] = [_attr_value(r, "a", ctx) for r in recs]
-    d["b"] = [_attr_value(r, "b", ctx) for r in recs]
-    return table(d, [("name", t("node", lang)), ("a", t("prior", lang)), ("b", t("actual", lang)),
-                     ("contribution", t("contribution", lang)), ("share", t("share", lang))],
-                 {"contribution": unit_formatter(ctx, root_unit), "share": lambda v: fmt_pct(v, 0)}, lang=lang)
 
 
 def kpi_block_section(status: pd.DataFrame, ctx: Any, key: str, chart_trend: pd.DataFrame | None = None,

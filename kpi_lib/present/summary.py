@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 
 from ..labels import label
+from .attribution import named_attribution
 from .blocks import section
 from .fmt import esc, fmt_change, fmt_money, fmt_pct, is_missing, missing_reason
-from .sections import figure_text, named_attribution, record_figure
+from .sections import figure_text, record_figure
 from .words import alert_sentence
 
 __all__ = ['HEADLINE_KPIS', 'MAX_SENTENCES', 'contract_summary', 'cost_summary', 'score_sentence', 'scorecard_summary', 'summary_block', 'summary_section', 'summary_sentences']

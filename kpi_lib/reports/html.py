@@ -13,6 +13,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
+from ..labels import tidy_zh
 from ..present import PAGE_CSS, TOC_SLOT, esc, t
 from ..present.plotly_bundle import plotly_js as bundle_js
 from ..present.plotly_bundle import plotly_js_gzip_b64 as bundle_gzip_b64
@@ -49,6 +50,8 @@ _H1 = re.compile(r'<h1 class="report-title">(.*?)</h1>', re.DOTALL)
 def page(body: str, lang: str, plotly_src: str | None = None) -> str:
     """Wrap nbconvert's body in our page: title, table of contents, CSS, plotly.js once, no CDN."""
 
+    if lang == "zh":
+        body = tidy_zh(body)
     m = _H1.search(body)
     title = m.group(1) if m else "Report"
     items = "".join(f'<li><a href="#{i}">{h}</a></li>' for i, h in _H2.findall(body))
