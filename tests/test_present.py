@@ -260,3 +260,18 @@ def test_chinese_text_has_no_space_between_two_chinese_characters() -> None:
     assert tidy_zh("ACoS 的目标，为 31.2%，净利润 2026-10") == "ACoS 的目标，为 31.2%，净利润 2026-10"
     body = '<h1 class="report-title">评分卡</h1><p>销售额、净利润率 超过目标</p>'
     assert "净利润率超过目标" in page(body, "zh") and "净利润率 超过目标" in page(body, "en")
+
+
+def test_the_label_catalog_reads_the_same_with_libyaml_as_with_pyyaml() -> None:
+    """The catalog is parsed with libyaml (fast) when present; every key and text equals PyYAML's own parse."""
+    from pathlib import Path
+
+    import yaml
+
+    from kpi_lib.labels import catalog
+
+    plain: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(p.__file__).parent.parent.joinpath("labels").glob("*.yaml")):
+        for key, entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            plain[str(key)] = {lang: str(entry[lang]) for lang in ("zh", "en")}
+    assert catalog() == plain and len(plain) > 500

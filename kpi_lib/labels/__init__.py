@@ -19,6 +19,8 @@ import yaml
 
 LANGS = ("zh", "en")
 _DIR = Path(__file__).parent
+# libyaml when PyYAML has it (the catalog is read by every report kernel, CLI call and widget: 0.12 → 0.02 s)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LabelCatalogError(ValueError):
@@ -31,7 +33,7 @@ def catalog() -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
     where: dict[str, str] = {}
     for path in sorted(_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         if not isinstance(data, dict):
             raise LabelCatalogError(f"{path.name}: expected a mapping of key -> {{zh, en}}")
         for key, entry in data.items():
