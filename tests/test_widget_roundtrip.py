@@ -102,6 +102,7 @@ def test_contract_simulator_open_and_save_every_contract_byte_identical(rproject
         assert not app.read_only, app.read_only_reasons  # every demo contract is fully represented
         assert (app.fee_label_zh.value, app.fee_label_en.value) == (c.fee.label_zh or "", c.fee.label_en or "")
         assert not app.fee_label_zh.disabled
+        assert app.name_zh.value == (c.name_zh or "") and not app.name_zh.disabled
         assert app.save() is True
         assert path.read_bytes() == before
 
@@ -123,6 +124,22 @@ def test_contract_fee_names_are_edited_in_place(rproject):
                                        "+      label_zh: 基础费 + 超额佣金"]
     c = {x.id: x for x in load_contracts(path)}["C-002"]
     assert (c.fee.label_zh, c.fee.label_en) == ("基础费 + 超额佣金", None)
+
+
+def test_contract_chinese_name_is_edited_in_place_and_names_it_in_zh(rproject):
+    from kpi_lib.settlement import load_contracts
+    from kpi_lib.widgets import ContractSimulator
+
+    path = rproject / "parameters" / "contracts.yaml"
+    before = path.read_text(encoding="utf-8")
+    app = ContractSimulator(lang="zh")
+    old = {c.id: c for c in load_contracts(path)}["C-002"].name_zh
+    assert old and any(lab == f"C-002 · {old}" for lab, _ in app.contract.options)  # the zh panel lists it so
+    app.load_contract("C-002")
+    app.name_zh.value = "Shopee 东南亚代运营"
+    assert app.save() is True, app.status.issues
+    assert _changed(before, path.read_text(encoding="utf-8")) == [f"-    name_zh: {old}", "+    name_zh: Shopee 东南亚代运营"]
+    assert {c.id: c for c in load_contracts(path)}["C-002"].name_zh == "Shopee 东南亚代运营"
 
 
 def test_contract_edit_changes_only_its_lines_and_keeps_comments(rproject):

@@ -131,10 +131,11 @@ class ContractSimulator(Panel):
 
         sf = stores_frame(self.warehouse)
         store_ids = sorted(sf["store_id"].astype(str)) if "store_id" in sf else []
-        self.contract = W.Dropdown(options=[(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [("new contract", "")],
+        self.contract = W.Dropdown(options=[(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [("new contract", "")],
                                    description="Contract", layout=W.Layout(width="420px"))
         self.contract_id = W.Text(description="Id")
         self.name = W.Text(description="Name")
+        self.name_zh = W.Text()  # the contract's name on zh pages (name_zh)
         self.fee_name = W.Text(description="Fee name", layout=W.Layout(width="420px"))
         self.fee_label_zh = W.Text(layout=W.Layout(width="300px"))  # the fee model's name on zh / en pages
         self.fee_label_en = W.Text(layout=W.Layout(width="300px"))
@@ -200,7 +201,7 @@ class ContractSimulator(Panel):
         if self.warehouse is None:
             notes.append(W.HTML(message_html(self._t("widget.sim.no_warehouse"), "warn")))
         terms = W.VBox([
-            W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name]),
+            W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name, self.name_zh]),
             W.HBox([self.client, self.provider]),
             W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
             W.HBox([self.model, self.fee_at_target, self.base_share]),
@@ -230,7 +231,7 @@ class ContractSimulator(Panel):
         self.scenarios_header.value = f"<h4>{t('widget.sim.scenarios_title')}</h4>"
         self.recent_header.value = f"<h4>{t('widget.sim.recent_title')}</h4>"
         self.language.description = t("widget.lang")
-        for w, key in ((self.contract, "contract"), (self.contract_id, "id"), (self.name, "name"),
+        for w, key in ((self.contract, "contract"), (self.contract_id, "id"), (self.name, "name"), (self.name_zh, "name_zh"),
                        (self.fee_name, "fee_name"), (self.fee_label_zh, "fee_label_zh"),
                        (self.fee_label_en, "fee_label_en"), (self.client, "client"), (self.provider, "provider"),
                        (self.stores, "stores"), (self.period_kind, "period"), (self.target, "target"),
@@ -254,7 +255,7 @@ class ContractSimulator(Panel):
                 w.options = [(t(f"widget.sim.{prefix}.{k}"), k) for k in keys]
                 w.value = keep
             keep = self.contract.value
-            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [
+            self.contract.options = [(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [
                 (t("widget.sim.new_contract"), "")]
             self.contract.value = keep if keep is not None else ""
         finally:
@@ -301,7 +302,7 @@ class ContractSimulator(Panel):
                 self.save_button.disabled = False
                 self.read_only_note.value = ""
                 return
-            self.contract_id.value, self.name.value = c.id, c.name or ""
+            self.contract_id.value, self.name.value, self.name_zh.value = c.id, c.name or "", c.name_zh or ""
             self.client.value, self.provider.value = c.client or "", c.provider or ""
             # the contract's stores first, so its selection is visible without scrolling the list
             others = sorted(s for s in {*self.stores.options} if s not in c.stores)
@@ -374,7 +375,7 @@ class ContractSimulator(Panel):
         self.read_only_details = [str(self.path), *self.read_only_reasons] if self.read_only else []
 
     def _editor_controls(self) -> list[Any]:
-        return [self.contract_id, self.name, self.fee_name, self.fee_label_zh, self.fee_label_en, self.client,
+        return [self.contract_id, self.name, self.name_zh, self.fee_name, self.fee_label_zh, self.fee_label_en, self.client,
                 self.provider, self.stores, self.period_kind,
                 self.target, self.model, self.fee_at_target, self.base_share, self.perf_kind, self.tiers,
                 self.tier_mode, self.min_achievement, self.max_achievement, self.cap, self.floor, self.exit_below,
@@ -462,6 +463,10 @@ class ContractSimulator(Panel):
             return None
         return {"below": str(_dec(round(self.exit_below.value, 4))), "periods": int(self.exit_periods.value)}
 
+    def _contract_name(self, c: Any) -> str:
+        """A contract's name in the panel's language (name_zh on zh pages when it has one)."""
+        return (c.name_zh or c.name) if getattr(self, "lang", "zh") == "zh" else c.name
+
     def contract_dict(self) -> dict[str, Any]:
         """The edited contract, starting from the saved one so unedited fields are kept."""
         base = self._get(self.contract.value)
@@ -470,7 +475,8 @@ class ContractSimulator(Panel):
         data.update(id=self.contract_id.value.strip(), name=self.name.value.strip() or self.contract_id.value.strip(),
                     stores=list(self.stores.value), fee=fee)
         # optional keys: written when the saved contract has them or the value is not the default
-        for key, value, default in (("client", self.client.value.strip(), ""),
+        for key, value, default in (("name_zh", self.name_zh.value.strip(), ""),
+                                    ("client", self.client.value.strip(), ""),
                                     ("provider", self.provider.value.strip(), ""),
                                     ("period", self.period_kind.value, "month"),
                                     ("provider_cost", str(_dec(self.provider_cost.value) or 0), "0")):
@@ -706,7 +712,7 @@ class ContractSimulator(Panel):
             return False
         self._busy = True
         try:
-            self.contract.options = [(f"{c.id} · {c.name}", c.id) for c in self.contracts] + [(self._t("widget.sim.new_contract"), "")]
+            self.contract.options = [(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [(self._t("widget.sim.new_contract"), "")]
             self.contract.value = data["id"]
         finally:
             self._busy = False
