@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import alerts as alerts_mod
+from . import paths
 from . import targets as targets_mod
 from .config import workbench
 from .costs import write_overhead_allocations
@@ -35,6 +36,7 @@ GRAINS: dict[str, str | None] = {
 PERIOD_KINDS = ("month", "quarter")
 HEADLINE = ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
             "return_rate", "inventory_days"]
+COMPUTE_NOTE = "compute"  # snapshot.json note of the snapshot `kpi compute` publishes
 VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "value", "numerator", "denominator",
                  "complete", "missing", "stores_covered", "stores_total", "basis"]
 
@@ -79,6 +81,26 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
     return out
 
 
+def stored_is_fresh(warehouse: Any = None) -> bool:
+    """True when the tables `kpi compute` wrote (``kpi_values``…) are of the live data: the live snapshot is
+    the one `kpi compute` published (no ingest since) and the KPI catalog file is not newer than it.
+    Callers that use stored values fall back to the engine otherwise."""
+    wh = Warehouse.of(warehouse)
+    if not wh.exists() or wh.info().get("note") != COMPUTE_NOTE:
+        return False
+    catalog_file = paths.parameters_dir() / "kpis.yaml"
+    published = (wh.current / "snapshot.json").stat().st_mtime
+    return not catalog_file.is_file() or catalog_file.stat().st_mtime <= published
+
+
+def stored_values(warehouse: Any = None) -> pd.DataFrame | None:
+    """``kpi_values`` as `kpi compute` stored it when :func:`stored_is_fresh`, else None."""
+    wh = Warehouse.of(warehouse)
+    if not stored_is_fresh(wh) or not wh.has("kpi_values"):
+        return None
+    return wh.read("kpi_values")
+
+
 def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
     t0 = time.perf_counter()
@@ -95,7 +117,7 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     warn = list(status.attrs.get("warnings", [])) or list(tg.attrs.get("warnings", []))
     status = status.astype({"adjusted": bool, "complete": bool})
     status.attrs["warnings"] = warn
-    with wh.transaction("compute") as w:
+    with wh.transaction(COMPUTE_NOTE) as w:
         w.write("kpi_values", values, partition_by=())
         tcols = targets_mod.TARGET_COLUMNS
         w.write("kpi_targets", tg[tcols].astype({"entity_id": str}) if len(tg) else
