@@ -23,6 +23,16 @@ open one set-based query computes the months after the stored ones for every add
 cascade's only KPIs), store × month, whole months (on the plain Parquet views: a few days of data do
 not need the panel's in-memory copy of every table).
 
+Rows that exist only in the stored table: `kpi compute` asks every KPI in one statement, so a store ×
+month with any data has a row for every KPI, where a direct call for one KPI has a row only where that
+KPI's own tables (and the orders, for a KPI with coverage sources) have rows. Such a row has no data of
+the KPI: its value is 0 or NaN. Hence a stored growth base that is 0 or not finite is asked of the
+engine (missing is not zero), the cascade is unaffected (it counts a month without a row as 0), and the
+chart keeps a stored 0/NaN store month only where the store had orders; a KPI without coverage sources
+(refunds, tickets, activities, overheads: no orders in its rows) draws its chart from the engine: one
+query of that KPI alone on its first use, store × month over the data's whole months (small tables; a
+query of several KPIs would again give the union of their rows).
+
 Anything else (a year period, stale tables, a KPI the table lacks) is asked of the engine: the growth
 base by the library itself (``rows=None``), store months by one query over the whole data range per
 KPI, kept. ``queries`` counts those engine calls; a test checks that a KPI change after open makes none.
@@ -31,12 +41,14 @@ KPI, kept. ``queries`` counts those engine calls; a test checks that a KPI chang
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pandas as pd
 
 from .. import metrics
 from ..compute import stored_values
+from ..coverage import coverage_frame
 from ..definitions import Catalog
 from ..formula import required_measures
 from ..org import ENTITY_DIMENSION
@@ -70,11 +82,19 @@ class TargetFigures:
         self._live_months.clear()
         self._groups.clear()
         self._tail, self._tail_months = pd.DataFrame(), set()
+        self._ordered: set[tuple[str, str]] = set()  # (store, month) with orders
         self.first, self.last = self._plain().order_dates()  # Parquet statistics: no copy of the orders
         stored = stored_values(self.warehouse)
         if stored is None or stored.empty or self.first is None:
             self.stored_last = None
             return
+        con = self.warehouse.connect()
+        try:
+            cov = coverage_frame(con)
+        finally:
+            con.close()
+        o = cov[(cov["source"] == "orders") & (cov["rows"].fillna(0) > 0)]
+        self._ordered = set(zip(o["store_id"].astype(str), o["month"].astype(str).str[:7]))
         stored = stored[stored["entity_kind"].isin(ENTITY_KINDS)]
         stored = stored.assign(entity_id=stored["entity_id"].astype(str), period=stored["period"].astype(str))
         self._groups = {(str(ek), str(pk), str(k)): g
@@ -140,7 +160,25 @@ class TargetFigures:
         if rows is None:
             return None
         eid = "" if ENTITY_DIMENSION.get(entity_kind) is None else str(entity_id or "")
-        return rows[rows["entity_id"] == eid]
+        mine = rows[(rows["entity_id"] == eid) & (rows["period"] == str(label))]
+        if len(mine) and not _informative(mine["value"].iloc[0]):
+            return None  # 0 or NaN may be a row the KPI's own data does not have: the engine says
+        return mine
+
+    def chart_months(self, kpi: str, stores: list[str], first: str, last: str) -> pd.DataFrame:
+        """The stores' engine rows of ``kpi`` for the months ``first``..``last`` (``store_id``, ``period``,
+        ``<kpi>``), as ``metrics.compute([kpi], by=["store_id"], filters={"store_id": stores})`` gives them."""
+        wanted = {str(s) for s in stores}
+        if not self.catalog.sources(kpi):
+            rows = self._live(kpi)
+            months = months_between(period_bounds(first)[0], period_bounds(last)[1])
+            rows = rows[rows["period"].isin(months)]
+        else:
+            rows = self.store_months(kpi, first, last)
+            keep = [(s, m) in self._ordered or _informative(v)
+                    for s, m, v in zip(rows["store_id"], rows["period"], rows[kpi])]
+            rows = rows[keep]
+        return rows[rows["store_id"].isin(wanted)].sort_values(["store_id", "period"]).reset_index(drop=True)
 
     def store_months(self, kpi: str, first: str, last: str) -> pd.DataFrame:
         """Every store's engine rows of ``kpi`` for the months ``first``..``last`` (``store_id``, ``period``,
@@ -162,16 +200,27 @@ class TargetFigures:
         return whole[whole["period"].isin(months)]
 
     def _live(self, kpi: str) -> pd.DataFrame:
-        """One engine query per KPI: every store × month of the data, whole months."""
+        """One engine query per KPI: every store × month of the data, whole months (kept)."""
         if kpi not in self._live_months:
-            self.queries += 1
-            if self.first is None or self.last is None:
-                df = pd.DataFrame(columns=["store_id", "period", kpi])
-            else:
-                df = metrics.compute([kpi], by=["store_id"], period="month", start=period_bounds(month_of(self.first))[0],
-                                     end=period_bounds(month_of(self.last))[1], warehouse=self.warehouse)
-            self._live_months[kpi] = df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
+            self._live_months[kpi] = self._query([kpi])
         return self._live_months[kpi]
+
+    def _query(self, kpis: list[str]) -> pd.DataFrame:
+        self.queries += 1
+        if self.first is None or self.last is None:
+            return pd.DataFrame(columns=["store_id", "period", *kpis])
+        df = metrics.compute(kpis, by=["store_id"], period="month", start=period_bounds(month_of(self.first))[0],
+                             end=period_bounds(month_of(self.last))[1], warehouse=self._plain())
+        return df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
+
+
+def _informative(v: object) -> bool:
+    """A value only the KPI's own data can give (not 0, not NaN or infinite)."""
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(f) and f != 0.0
 
 
 __all__ = ["ENTITY_KINDS", "RANGE_MEASURES", "TargetFigures"]

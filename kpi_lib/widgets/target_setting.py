@@ -378,8 +378,8 @@ class TargetSetting(Panel):
             end = min(end, period_bounds(self._data_months[-1])[1])
         stores = sorted(self.result["entity_id"].unique())
         if end == period_bounds(period_label(end, "month"))[1]:  # whole months: the stored store × month rows
-            h = self.figures.store_months(self.kpi.value, period_label(start, "month"), period_label(end, "month"))
-            self.history = h[h["store_id"].isin([str(x) for x in stores])].reset_index(drop=True)
+            self.history = self.figures.chart_months(self.kpi.value, stores, period_label(start, "month"),
+                                                     period_label(end, "month"))
             return
         self.history = compute([self.kpi.value], by=["store_id"], period="month", start=start, end=end,
                                filters={"store_id": stores}, warehouse=self.warehouse)
