@@ -61,7 +61,7 @@ class CostFigures:
                                     platform=stores["platform"].astype(str),
                                     marketplace=stores["marketplace"].astype(str))
         self.queries = 0
-        self._grains: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+        self._grains: dict[tuple, dict[str, pd.DataFrame]] = {}
         self._ue: dict[str, pd.DataFrame] = {}  # period -> store x SKU rows
         self._kept: dict[tuple, pd.DataFrame] = {}
         self._failed: set[tuple] = set()  # set-based calls that raised: those choices go one by one
@@ -115,13 +115,17 @@ class CostFigures:
     def waterfall_rows(self, period_kind: str, basis: str, period: str | None = None) -> dict[str, pd.DataFrame]:
         """Engine rows of the waterfall KPIs per grain (company, store, platform, marketplace), every period
         (the stored ones when they hold ``period``)."""
-        if basis == "order" and period is not None and period_kind in self._stored_wf and self.stored_covers(period):
+        stored = basis == "order" and period is not None and period_kind in self._stored_wf
+        if stored and self.stored_covers(str(period)):
             return self._stored_wf[period_kind]
-        key = (period_kind, basis)
+        # a period after the stored ones (the month to date): that period only; else every period at once
+        key: tuple = (period_kind, basis, period) if stored else (period_kind, basis)
         if key not in self._grains:
             self.queries += 1
             # one large query: the plain Parquet views (copying every table into memory first costs more)
-            self._grains[key] = costs.waterfall_grain_rows(period_kind, basis, Warehouse(self.warehouse.path))  # type: ignore[arg-type]
+            self._grains[key] = costs.waterfall_grain_rows(period_kind, basis, Warehouse(self.warehouse.path),  # type: ignore[arg-type]
+                                                           start=period if stored else None,
+                                                           end=period if stored else None)
         return self._grains[key]
 
     def unit_rows(self, period: str) -> pd.DataFrame:
@@ -132,7 +136,7 @@ class CostFigures:
                 self._ue[period] = g[g["period"] == str(period)]
             else:
                 self.queries += 1
-                self._ue[period] = costs.unit_rows(_kind(period), period, period, self.warehouse)
+                self._ue[period] = costs.unit_rows(_kind(period), period, period, Warehouse(self.warehouse.path))
         return self._ue[period]
 
     def _once(self, key: tuple, fn: Any) -> pd.DataFrame:
