@@ -164,6 +164,10 @@ class TargetSetting(Panel):
         keep = self.kpi.value
         self.kpi.options = self._kpi_options()
         self.kpi.value = keep
+        if self.entity_kind.value == "team" and self.entity_id.options:
+            keep = self.entity_id.value
+            self.entity_id.options = self._team_labels([v for _l, v in self.entity_id.options])
+            self.entity_id.value = keep
 
     def set_language(self, lang: str) -> None:
         """Switch every label, option, header and message between zh and en and redraw."""
@@ -210,17 +214,25 @@ class TargetSetting(Panel):
         elif kind == "store":
             opts = sorted(self.stores["store_id"].astype(str).unique())
         else:
-
             teams = reference_frame("teams", self.warehouse)
             opts = sorted(teams["team_id"].astype(str).unique()) if "team_id" in teams else (
                 sorted(self.stores["team_id"].astype(str).unique()) if "team_id" in self.stores else [])
+        labelled = self._team_labels(opts) if kind == "team" else [(o, o) for o in opts]
         self._busy = True
         try:
-            self.entity_id.options = opts
-            self.entity_id.value = opts[0] if opts else None
+            keep = self.entity_id.value
+            self.entity_id.options = labelled
+            self.entity_id.value = keep if keep in opts else (opts[0] if opts else None)
         finally:
             self._busy = False
         self.entity_id.disabled = kind == "company"
+
+    def _team_labels(self, ids: list[str]) -> list[tuple[str, str]]:
+        """(``T-AMZ · 亚马逊组``, id): the team's name in the panel's language beside its id."""
+        teams = reference_frame("teams", self.warehouse)
+        col = "team_name_zh" if self.lang == "zh" and "team_name_zh" in teams else "team_name"
+        names = dict(zip(teams["team_id"].astype(str), teams[col].astype(str))) if col in teams else {}
+        return [(f"{t} · {names[t]}" if names.get(t) else t, t) for t in ids]
 
     def _mode_changed(self) -> None:
         """Only the input of the chosen mode is editable (the value for absolute, the growth rate for growth)."""
