@@ -145,7 +145,7 @@ def test_an_unstored_month_and_the_posted_basis_ask_the_engine(app):
     assert app.figures.queries == before + 3  # waterfall rows (every month), its SKU rows, its overheads
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, open_month, warehouse=plain))
     _same_units(app.unit_frame, costs.unit_economics("company", None, open_month, warehouse=plain))
-    month = [v for lbl, v in app.period.options if len(v) == 7 and "·" not in lbl][0]
+    month = next(v for lbl, v in app.period.options if len(v) == 7 and "·" not in lbl)
     app.period.value = month
     app.basis.value = "posted"
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, month, basis="posted", warehouse=plain))

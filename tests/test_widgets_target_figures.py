@@ -14,8 +14,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kpi_lib.compute import stored_is_fresh
 from kpi_lib import metrics
+from kpi_lib.compute import stored_is_fresh
 from kpi_lib.periods import last_year, period_bounds
 from kpi_lib.targets import Target, cascade, kpi_growth_target
 from kpi_lib.warehouse import Warehouse

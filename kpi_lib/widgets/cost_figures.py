@@ -28,11 +28,10 @@ first use and kept. Everything is kept per warehouse snapshot; :meth:`CostFigure
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
-
-import datetime as dt
 
 from .. import costs, metrics
 from ..compute import stored_is_fresh

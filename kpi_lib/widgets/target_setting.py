@@ -31,8 +31,8 @@ from ..definitions import load_catalog
 from ..errors import ConfigError, KpiError
 from ..metrics import compute, period_bounds, period_label, shift_period
 from ..org import ENTITY_DIMENSION, store_launch_dates
-from ..spec import targets as targets_spec
 from ..periods import last_year
+from ..spec import targets as targets_spec
 from ..targets import Target, cascade, kpi_growth_target, reweight
 from .common import (
     ActionBar,
