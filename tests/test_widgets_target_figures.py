@@ -156,3 +156,30 @@ def test_growth_rows_and_cascade_history_are_the_library_rules(env):
     assert (g.base, g.value, g.last_year) == (200.0, pytest.approx(220.0), "2025-Q4")
     assert kpi_growth_target("gmv", "company", None, "2027-Q1", 0.1, wh, rows=rows).value is None
     assert last_year("2027-Q1") == "2026-Q1"
+
+
+def test_a_stored_zero_that_is_no_data_is_no_growth_base(env):
+    """`kpi compute` asks every KPI at once, so a platform month without refunds has a stored refunds row of
+    0; the engine asked for refunds alone has no row (no base: missing is not zero). The panel says there is
+    no last-year figure, as ``kpi_growth_target`` does, instead of a target of 0."""
+    from kpi_lib.compute import stored_values
+    from kpi_lib.periods import shift_period
+
+    app = TargetSetting(lang="en")
+    plain = Warehouse()
+    kv = stored_values(plain)
+    zeros = kv[(kv["kpi"] == "refunds") & (kv["entity_kind"] == "platform") & (kv["period_kind"] == "month")
+               & (kv["value"] == 0)]
+    case = None
+    for r in zeros.itertuples():
+        target = shift_period(r.period, 12)
+        if target in app.period.options and kpi_growth_target("refunds", "platform", r.entity_id, target, 0.15,
+                                                               plain).value is None:
+            case = (r.entity_id, target)
+            break
+    assert case is not None, "the demo (seed 7) has a platform month without refunds in the panel's periods"
+    app.kpi.value = "refunds"
+    app.period.value = case[1]
+    app.entity_kind.value = "platform"
+    app.entity_id.value = case[0]
+    assert app.status.kind == "error" and app.result.empty, app.status.text
