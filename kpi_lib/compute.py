@@ -8,7 +8,10 @@ Tables written in one warehouse transaction (readers see all three or none):
   ``incomplete`` when the actual lacks a source), with complete / missing;
 - ``kpi_targets``: targets.all_targets() (file, cascaded and derived targets) that
   ``targets.target_for`` reads;
-- ``alerts``: alerts.evaluate_alerts() over the monthly values and status.
+- ``alerts``: alerts.evaluate_alerts() over the monthly values and status;
+- ``cost_waterfall_rows`` / ``cost_unit_rows``: the cost explorer's set-based engine rows
+  (``costs.waterfall_grain_rows`` on the order basis, ``costs.unit_rows``) × month and quarter, so a
+  panel opens without querying the facts (it uses them only while :func:`stored_is_fresh`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from . import alerts as alerts_mod
+from . import paths
 from . import targets as targets_mod
 from .config import workbench
-from .costs import write_overhead_allocations
+from .costs import WATERFALL_GRAINS, unit_rows, waterfall_grain_rows, write_overhead_allocations
 from .definitions import load_catalog
 from .metrics import compute_long_grains
 from .warehouse import Warehouse
@@ -35,6 +39,7 @@ GRAINS: dict[str, str | None] = {
 PERIOD_KINDS = ("month", "quarter")
 HEADLINE = ["gmv", "net_sales", "orders", "aov", "cvr", "acos", "tacos", "contribution", "net_profit", "net_margin",
             "return_rate", "inventory_days"]
+COMPUTE_NOTE = "compute"  # snapshot.json note of the snapshot `kpi compute` publishes
 VALUE_COLUMNS = ["entity_kind", "entity_id", "period_kind", "period", "kpi", "value", "numerator", "denominator",
                  "complete", "missing", "stores_covered", "stores_total", "basis"]
 
@@ -79,6 +84,46 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
     return out
 
 
+def cost_rows(warehouse: Any = None, start: Any = None, end: Any = None,
+              period_kinds: tuple[str, ...] = PERIOD_KINDS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(waterfall rows, unit rows) stored by `kpi compute`: ``costs.waterfall_grain_rows`` (order basis) as
+    ``grain, entity_id, period_kind`` + the engine's long columns, and ``costs.unit_rows`` with ``period_kind``."""
+    wh = Warehouse.of(warehouse)
+    wf, ue = [], []
+    for pk in period_kinds:
+        for name, df in waterfall_grain_rows(pk, "order", wh, start, end).items():
+            dim = WATERFALL_GRAINS[name]
+            df = df.rename(columns={dim: "entity_id"}) if dim else df.assign(entity_id="")
+            wf.append(df.assign(grain=name, period_kind=pk, entity_id=df["entity_id"].astype(str)))
+        ue.append(unit_rows(pk, start, end, wh).assign(period_kind=pk))
+    nonempty = [f for f in wf if len(f)]
+    waterfall = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame(
+        columns=["grain", "entity_id", "period_kind", "period", "kpi", "value"])
+    units = pd.concat([f for f in ue if len(f)] or ue, ignore_index=True)
+    waterfall["missing"] = waterfall["missing"].fillna("").astype(str) if "missing" in waterfall else ""
+    return waterfall, units
+
+
+def stored_is_fresh(warehouse: Any = None) -> bool:
+    """True when the tables `kpi compute` wrote (``kpi_values``…) are of the live data: the live snapshot is
+    the one `kpi compute` published (no ingest since) and the KPI catalog file is not newer than it.
+    Callers that use stored values fall back to the engine otherwise."""
+    wh = Warehouse.of(warehouse)
+    if not wh.exists() or wh.info().get("note") != COMPUTE_NOTE:
+        return False
+    catalog_file = paths.parameters_dir() / "kpis.yaml"
+    published = (wh.current / "snapshot.json").stat().st_mtime
+    return not catalog_file.is_file() or catalog_file.stat().st_mtime <= published
+
+
+def stored_values(warehouse: Any = None) -> pd.DataFrame | None:
+    """``kpi_values`` as `kpi compute` stored it when :func:`stored_is_fresh`, else None."""
+    wh = Warehouse.of(warehouse)
+    if not stored_is_fresh(wh) or not wh.has("kpi_values"):
+        return None
+    return wh.read("kpi_values")
+
+
 def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     """Compute kpi_values, kpi_status and alerts and publish them in one snapshot."""
     t0 = time.perf_counter()
@@ -89,14 +134,17 @@ def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:
     write_overhead_allocations(wh)
     lo, hi = data_range(wh)
     values = kpi_values(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
+    cost_wf, cost_ue = cost_rows(wh, start=lo, end=min(hi, as_of) if (hi and as_of) else hi)
     tg = targets_mod.all_targets(wh)
     status = targets_mod.evaluate(as_of=as_of, warehouse=wh, targets=tg)
     al = alerts_mod.evaluate_alerts(values, status)
     warn = list(status.attrs.get("warnings", [])) or list(tg.attrs.get("warnings", []))
     status = status.astype({"adjusted": bool, "complete": bool})
     status.attrs["warnings"] = warn
-    with wh.transaction("compute") as w:
+    with wh.transaction(COMPUTE_NOTE) as w:
         w.write("kpi_values", values, partition_by=())
+        w.write("cost_waterfall_rows", cost_wf, partition_by=())
+        w.write("cost_unit_rows", cost_ue, partition_by=())
         tcols = targets_mod.TARGET_COLUMNS
         w.write("kpi_targets", tg[tcols].astype({"entity_id": str}) if len(tg) else
                 pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "string") for c in tcols}),

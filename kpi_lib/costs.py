@@ -48,7 +48,7 @@ from . import org
 from .config import workbench
 from .definitions import load_catalog
 from .errors import ConfigError, KpiError
-from .metrics import compute, compute_long
+from .metrics import compute, compute_long, compute_long_grains
 from .periods import period_bounds, period_kind, shift_period
 from .spec import overheads as overheads_spec
 from .spec.overheads import (  # noqa: F401 - re-exported
@@ -389,6 +389,33 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
     return out[cols].sort_values(["contribution", "sku"]).reset_index(drop=True)
 
 
+#: grains one store-level waterfall query answers (name -> engine dimension; None = the company)
+WATERFALL_GRAINS: dict[str, str | None] = {"company": None, "store": "store_id", "platform": "platform",
+                                           "marketplace": "marketplace"}
+
+
+def waterfall_grain_rows(period_kind: str, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
+                         start: Any = None, end: Any = None) -> dict[str, pd.DataFrame]:
+    """Engine rows of :data:`WATERFALL_KPIS` for every company / store / platform / marketplace × period of
+    ``period_kind`` (one store-level query, complete for net profit): an entity's slice is what
+    :func:`waterfall` takes as ``rows=``. The cost explorer reads them, `kpi compute` stores them."""
+    got = compute_long_grains(WATERFALL_KPIS, WATERFALL_GRAINS, period=period_kind, start=start, end=end, basis=basis,
+                              warehouse=Warehouse.of(warehouse), complete_for="net_profit")
+    for name, dim in WATERFALL_GRAINS.items():
+        if dim is not None and dim in got[name]:
+            got[name] = got[name].assign(**{dim: got[name][dim].astype(str)})
+        got[name] = got[name].assign(period=got[name]["period"].astype(str))
+    return got
+
+
+def unit_rows(period_kind: str, start: Any = None, end: Any = None, warehouse: Any = None) -> pd.DataFrame:
+    """Engine rows of :data:`UE_KPIS` per store × SKU × period (complete for contribution): a set of stores'
+    rows without ``store_id`` is what :func:`unit_economics` takes as ``rows=``."""
+    df = compute(_UE_KPIS, by=["store_id", "sku"], period=period_kind, start=start, end=end,
+                 warehouse=Warehouse.of(warehouse), complete_for="contribution")
+    return df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
+
+
 def loss_makers(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
                 n: int = 20, warehouse: Any = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """The loss-making SKUs of ``unit_economics``, worst first."""
@@ -619,6 +646,7 @@ __all__ = [
     "ENTITY_KINDS",
     "STEPS",
     "UE_KPIS",
+    "WATERFALL_GRAINS",
     "WATERFALL_KPIS",
     "Addon",
     "Overheads",
@@ -640,6 +668,8 @@ __all__ = [
     "period_range",
     "subscription_monthly_cost",
     "unit_economics",
+    "unit_rows",
     "waterfall",
+    "waterfall_grain_rows",
     "write_overhead_allocations",
 ]

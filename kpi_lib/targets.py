@@ -222,16 +222,21 @@ def reweight(base: pd.DataFrame, total: float, method: str, launch: dict[str, dt
 
 def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | None = None,
             catalog: Catalog | None = None, value: float | None = None, method: str = "historical",
-            store_weights: dict[str, float] | None = None) -> pd.DataFrame:
+            store_weights: dict[str, float] | None = None, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """Split a target to store × month rows (see module docstring); rows sum to the parent (additive).
 
     ``method``: ``historical`` (store shares of the trailing 12 months, the default), ``equal`` or
-    ``manual`` (``store_weights`` per store, any scale) — see :func:`reweight`."""
+    ``manual`` (``store_weights`` per store, any scale) — see :func:`reweight`.
+
+    ``history``: the KPI's store × month engine rows (``store_id``, ``period``, ``<kpi>``, as
+    ``metrics.compute([kpi], by=["store_id"], period="month")`` gives them) covering at least the 24
+    months before the period, e.g. a slice of one query over every store (other stores and months are
+    ignored); used instead of querying the engine."""
     if method not in CASCADE_METHODS:
         raise TargetError(f"cascade method {method!r}: expected one of {', '.join(CASCADE_METHODS)}")
     t = target if isinstance(target, Target) else Target.model_validate(target)
     catalog = catalog or load_catalog()
-    df = _cascade_historical(t, Warehouse.of(warehouse), ramp_months, catalog, value)
+    df = _cascade_historical(t, Warehouse.of(warehouse), ramp_months, catalog, value, history)
     if method == "historical":
         return df
     if not catalog.is_additive(t.kpi):
@@ -242,7 +247,7 @@ def cascade(target: Target | dict, warehouse: Any = None, ramp_months: int | Non
 
 
 def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catalog: Catalog,
-                        value: float | None) -> pd.DataFrame:
+                        value: float | None, history: pd.DataFrame | None = None) -> pd.DataFrame:
     total = t.value if value is None else value
     if total is None:
         raise TargetError(f"target {t.kpi} {t.entity_kind} {t.period}: no value to cascade")
@@ -260,8 +265,12 @@ def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catal
         return pd.DataFrame([(t.kpi, "store", st, m, total, parent, "copy (non-additive KPI)")
                              for st in stores for m in months], columns=cols)
     hist_start = (pd.Timestamp(s) - pd.DateOffset(months=24)).date()
-    hist = compute([t.kpi], by=["store_id"], period="month", start=hist_start, end=s - dt.timedelta(days=1),
-                   filters={"store_id": stores}, warehouse=wh)
+    if history is None:
+        hist = compute([t.kpi], by=["store_id"], period="month", start=hist_start, end=s - dt.timedelta(days=1),
+                       filters={"store_id": stores}, warehouse=wh)
+    else:  # the same rows, sliced from precomputed store × month rows
+        window = months_between(hist_start, s - dt.timedelta(days=1))
+        hist = history[history["store_id"].astype(str).isin(stores) & history["period"].astype(str).isin(window)]
     hist = hist.pivot_table(index="store_id", columns="period", values=t.kpi, aggfunc="sum").fillna(0.0)
     ly = [last_year(m) for m in months]
     ly_tot = [float(hist[m].sum()) if m in hist.columns else 0.0 for m in ly]
@@ -357,11 +366,19 @@ def growth_target(period: str, growth: Any, base_of: Callable[[str], Any]) -> Gr
 
 
 def kpi_growth_target(kpi: str, entity_kind: str, entity_id: str | None, period: str, growth: float,
-                      warehouse: Any = None) -> GrowthTarget:
-    """:func:`growth_target` of a KPI for an entity, last year's figure from the KPI engine."""
+                      warehouse: Any = None, rows: pd.DataFrame | None = None) -> GrowthTarget:
+    """:func:`growth_target` of a KPI for an entity, last year's figure from the KPI engine.
+
+    ``rows``: the entity's engine rows of ``kpi`` at last year's period kind (``period`` and ``value``
+    columns, as ``metrics.compute_long`` gives them; other periods are ignored), e.g. its slice of the
+    values ``kpi compute`` stored; used instead of querying the engine (no row: no base)."""
     wh = Warehouse.of(warehouse)
 
     def base_of(ly: str) -> float:
+        if rows is not None:
+            mine = rows[rows["kpi"] == kpi] if "kpi" in rows.columns else rows
+            r = mine.loc[mine["period"].astype(str) == ly, "value"]
+            return float(r.iloc[0]) if len(r) else float("nan")
         df = compute([kpi], by=[], period=period_kind(ly), start=ly, end=ly,
                      filters=_entity_filter(entity_kind, entity_id), warehouse=wh)
         return float(df[kpi].iloc[0]) if len(df) else float("nan")

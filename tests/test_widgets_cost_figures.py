@@ -59,7 +59,10 @@ def test_every_filter_choice_answers_from_the_open_queries(app):
     plain = CachedWarehouse()  # its own connection: per-entity queries, nothing shared with the panel
     month = str(app.period.value)
     opened = _counts(app)
-    assert app.figures.queries == 3  # waterfall rows (every entity and month), SKU rows of the month, overheads
+    # the demo ran `kpi compute`: waterfall rows (every entity, month and quarter) and SKU rows come from the
+    # stored tables; the one query at open is the month's overheads
+    assert app.figures.stored_last is not None
+    assert app.figures.queries == 1
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, month, warehouse=plain))
     _same_units(app.unit_frame, costs.unit_economics("company", None, month, warehouse=plain))
 
@@ -86,14 +89,13 @@ def test_every_filter_choice_answers_from_the_open_queries(app):
     # no engine call and no DuckDB statement for any of these choices
     assert _counts(app) == opened
 
-    # another finished month: its waterfall is in the open query (every month); its SKU rows and overheads
-    # are one query each, for every store at once
+    # another finished month: its waterfall and SKU rows are stored; its overheads are one query
     other = [v for lbl, v in app.period.options if len(v) == 7 and v != month and "·" not in lbl][1]
     app.period.value = other
     figures_after = app.figures.queries
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, other, warehouse=plain))
     _same_units(app.unit_frame, costs.unit_economics("company", None, other, warehouse=plain))
-    assert figures_after == opened[0] + 2
+    assert figures_after == opened[0] + 1
     app.platform.value = platforms[0]
     assert app.figures.queries == figures_after
     app.platform.value = ""
@@ -107,7 +109,7 @@ def test_a_quarter_is_one_more_set_based_query_then_free(app):
     before = app.figures.queries
     app.period.value = q
     after = app.figures.queries
-    assert after - before == 3  # the quarter's waterfall rows (every quarter), its SKU rows, its overheads
+    assert after - before == 1  # the quarter's overheads (waterfall and SKU rows are stored)
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, q, warehouse=plain))
     p = next(v for _l, v in app.platform.options if v)
     app.platform.value = p
@@ -130,3 +132,21 @@ def test_grains_with_complete_for_equal_single_queries(demo_env_module):
         w = want.sort_values(keys).reset_index(drop=True)
         assert g["value"].tolist() == pytest.approx(w["value"].tolist(), nan_ok=True)
         assert g["stores_covered"].tolist() == w["stores_covered"].tolist()
+
+
+def test_an_unstored_month_and_the_posted_basis_ask_the_engine(app):
+    """`kpi demo` stores up to the last finished month: the month "to date" and the posted basis are the
+    live set-based queries, with the figures ``kpi_lib.costs`` gives on its own."""
+    plain = CachedWarehouse()
+    open_month = next((v for lbl, v in app.period.options if "·" in lbl and len(v) == 7), None)
+    assert open_month is not None and not app.figures.stored_covers(open_month)
+    before = app.figures.queries
+    app.period.value = open_month
+    assert app.figures.queries == before + 3  # waterfall rows (every month), its SKU rows, its overheads
+    _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, open_month, warehouse=plain))
+    _same_units(app.unit_frame, costs.unit_economics("company", None, open_month, warehouse=plain))
+    month = next(v for lbl, v in app.period.options if len(v) == 7 and "·" not in lbl)
+    app.period.value = month
+    app.basis.value = "posted"
+    _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, month, basis="posted", warehouse=plain))
+    app.basis.value = "order"

@@ -156,3 +156,15 @@ def test_onboarding_with_a_file_selected(lang, demo_env, monkeypatch):
     app.preview_mapping()
     assert app.recognised
     assert problems(widget_texts(app.widget), lang, _user_data(app)) == []
+
+
+def test_actions_review_names_people_not_bare_ids(demo_env, monkeypatch):
+    """The selected action's owner reads "P05 · 名字" like the pickers, not the bare id."""
+    from kpi_lib.widgets import ActionsReview
+
+    monkeypatch.setenv("KPI_HEADLESS", "1")
+    app = ActionsReview(lang="zh")
+    shown = next((a for a in app.actions if a.id == app.action.value), None)
+    assert shown is not None and shown.owner
+    who = {v: lbl for lbl, v in app.owner.options}
+    assert " · " in who[shown.owner] and who[shown.owner] in app.action_html.value

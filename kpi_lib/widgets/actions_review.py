@@ -365,11 +365,16 @@ class ActionsReview(Panel):
         if a is None:
             self.action_html.value = ""
             return
+        who = {str(v): str(lbl) for lbl, v in self.owner.options}  # "P05 · name", not the bare id
+
+        def person(pid: str | None) -> str:
+            return who.get(str(pid or ""), str(pid or ""))
+
         lines = [f"<b>{esc(a.id)}</b> {esc(a.title)}",
-                 f"{esc(self._t('owner'))}: {esc(a.owner)} · {esc(self._t('due'))}: {a.due} · "
+                 f"{esc(self._t('owner'))}: {esc(person(a.owner))} · {esc(self._t('due'))}: {a.due} · "
                  f"{esc(self._t('status'))}: {esc(self._t(a.status))}"
-                 + (f" ({esc(a.status_by or '')}, {a.status_at})" if a.status != "open" else "")]
-        lines += [f"<i>{c.at} {esc(c.by)}</i>: {esc(c.text)}" for c in a.comments]
+                 + (f" ({esc(person(a.status_by))}, {a.status_at})" if a.status != "open" else "")]
+        lines += [f"<i>{c.at} {esc(person(c.by))}</i>: {esc(c.text)}" for c in a.comments]
         self.action_html.value = "<div style='font-size:13px'>" + "<br>".join(lines) + "</div>"
 
     # -- changes (each saved validated) -------------------------------------------------------------

@@ -12,6 +12,13 @@ basis* for every entity and period the filters can reach:
   for the chosen period (one query per period, on first use: SKU rows of every period would make the
   open slower than the choices it saves); an entity's rows are its stores' rows.
 
+When `kpi compute` stored these rows for the live data (``cost_waterfall_rows`` and ``cost_unit_rows``,
+month and quarter, order basis; used only while ``compute.stored_is_fresh``), they are read at open
+instead: the panel then opens without querying the facts. A period after what was stored (the
+unfinished month `kpi demo` leaves out) and the posted basis are asked of the engine as above. The
+stored rows come from the same calls (``costs.waterfall_grain_rows``, ``costs.unit_rows``) over the data
+from its first day, so a period inside them has exactly the rows of the live query.
+
 The frames shown are still built by ``kpi_lib.costs`` (``waterfall(..., rows=…)``,
 ``unit_economics(..., rows=…)``, the documented way to hand it precomputed engine rows), so every
 figure is the one the reports show (one figure, one definition). A choice the grains do not cover (a
@@ -21,16 +28,19 @@ first use and kept. Everything is kept per warehouse snapshot; :meth:`CostFigure
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
 
 from .. import costs, metrics
+from ..compute import stored_is_fresh
 from ..errors import KpiError
+from ..periods import month_of, period_bounds
+from ..warehouse import Warehouse
 
 #: grains the store-level waterfall query answers (name -> engine dimension; None = the company)
-GRAINS: dict[str, str | None] = {"company": None, "store": "store_id", "platform": "platform",
-                                 "marketplace": "marketplace"}
+GRAINS: dict[str, str | None] = costs.WATERFALL_GRAINS
 
 
 def _kind(period: str) -> str:
@@ -50,10 +60,15 @@ class CostFigures:
                                     platform=stores["platform"].astype(str),
                                     marketplace=stores["marketplace"].astype(str))
         self.queries = 0
-        self._grains: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+        self._grains: dict[tuple, dict[str, pd.DataFrame]] = {}
         self._ue: dict[str, pd.DataFrame] = {}  # period -> store x SKU rows
         self._kept: dict[tuple, pd.DataFrame] = {}
         self._failed: set[tuple] = set()  # set-based calls that raised: those choices go one by one
+        self._stored_wf: dict[str, dict[str, pd.DataFrame]] = {}  # period kind -> grain -> stored rows
+        self._stored_ue: dict[str, pd.DataFrame] = {}  # period kind -> stored store × SKU rows
+        self.stored_last: dt.date | None = None  # stored rows hold every period whose data ends by this day
+        self.last: dt.date | None = None
+        self._load_stored()
 
     def clear(self) -> None:
         """Forget every figure (after ``kpi compute`` or a new ingest)."""
@@ -61,28 +76,66 @@ class CostFigures:
         self._ue.clear()
         self._kept.clear()
         self._failed.clear()
+        self._load_stored()
+
+    def _load_stored(self) -> None:
+        """The rows `kpi compute` stored, when they are of the live data (see module docstring)."""
+        self._stored_wf, self._stored_ue, self.stored_last = {}, {}, None
+        wh = self.warehouse
+        if not (stored_is_fresh(wh) and wh.has("cost_waterfall_rows") and wh.has("cost_unit_rows")):
+            return
+        wf, ue = wh.read("cost_waterfall_rows"), wh.read("cost_unit_rows")
+        months = wf.loc[wf["period_kind"] == "month", "period"].astype(str)
+        _first, self.last = Warehouse(wh.path).order_dates()  # Parquet statistics: no copy of the orders
+        if months.empty or self.last is None:
+            return
+        wf = wf.assign(period=wf["period"].astype(str), entity_id=wf["entity_id"].astype(str))
+        for (pk, name), g in wf.groupby(["period_kind", "grain"], sort=False):
+            dim = GRAINS.get(str(name), "?")
+            if dim == "?":
+                continue
+            g = g.drop(columns=["grain", "period_kind"])
+            g = g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
+            self._stored_wf.setdefault(str(pk), {})[str(name)] = g.reset_index(drop=True)
+        for pk, g in ue.groupby("period_kind", sort=False):
+            self._stored_ue[str(pk)] = g.drop(columns=["period_kind"]).assign(
+                store_id=g["store_id"].astype(str), period=g["period"].astype(str)).reset_index(drop=True)
+        last_month = str(months.max())
+        # the last stored month holds data to the last order date when it is that date's month
+        self.stored_last = self.last if last_month == month_of(self.last) else period_bounds(last_month)[1]
+
+    def stored_covers(self, period: str) -> bool:
+        """The stored rows hold ``period`` exactly as the live query gives it (all its data is stored)."""
+        if self.stored_last is None or self.last is None or _kind(period) not in self._stored_ue:
+            return False
+        return min(period_bounds(str(period))[1], self.last) <= self.stored_last
 
     # -- engine rows -------------------------------------------------------------------------
-    def waterfall_rows(self, period_kind: str, basis: str) -> dict[str, pd.DataFrame]:
-        """Engine rows of the waterfall KPIs per grain (company, store, platform, marketplace), every period."""
-        key = (period_kind, basis)
+    def waterfall_rows(self, period_kind: str, basis: str, period: str | None = None) -> dict[str, pd.DataFrame]:
+        """Engine rows of the waterfall KPIs per grain (company, store, platform, marketplace), every period
+        (the stored ones when they hold ``period``)."""
+        stored = basis == "order" and period is not None and period_kind in self._stored_wf
+        if stored and self.stored_covers(str(period)):
+            return self._stored_wf[period_kind]
+        # a period after the stored ones (the month to date): that period only; else every period at once
+        key: tuple = (period_kind, basis, period) if stored else (period_kind, basis)
         if key not in self._grains:
             self.queries += 1
-            got = metrics.compute_long_grains(costs.WATERFALL_KPIS, GRAINS, period=period_kind, basis=basis,
-                                              warehouse=self.warehouse, complete_for="net_profit")
-            for name, dim in GRAINS.items():
-                if dim is not None and dim in got[name]:
-                    got[name] = got[name].assign(**{dim: got[name][dim].astype(str)})
-            self._grains[key] = got
+            # one large query: the plain Parquet views (copying every table into memory first costs more)
+            self._grains[key] = costs.waterfall_grain_rows(period_kind, basis, Warehouse(self.warehouse.path),  # type: ignore[arg-type]
+                                                           start=period if stored else None,
+                                                           end=period if stored else None)
         return self._grains[key]
 
     def unit_rows(self, period: str) -> pd.DataFrame:
         """Engine rows of the unit-economics KPIs per store × SKU for ``period`` (every store)."""
         if period not in self._ue:
-            self.queries += 1
-            df = metrics.compute(costs.UE_KPIS, by=["store_id", "sku"], period=_kind(period), start=period,
-                                 end=period, warehouse=self.warehouse, complete_for="contribution")
-            self._ue[period] = df.assign(store_id=df["store_id"].astype(str), period=df["period"].astype(str))
+            if self.stored_covers(period):
+                g = self._stored_ue[_kind(period)]
+                self._ue[period] = g[g["period"] == str(period)]
+            else:
+                self.queries += 1
+                self._ue[period] = costs.unit_rows(_kind(period), period, period, Warehouse(self.warehouse.path))
         return self._ue[period]
 
     def _once(self, key: tuple, fn: Any) -> pd.DataFrame:
@@ -92,27 +145,27 @@ class CostFigures:
         return self._kept[key]
 
     # -- what the panel shows ----------------------------------------------------------------
-    def _grain_slice(self, kind: str, ids: list[str | None], period_kind: str, basis: str
+    def _grain_slice(self, kind: str, ids: list[str | None], period_kind: str, basis: str, period: str
                      ) -> tuple[str, str | None, pd.DataFrame] | None:
         """(entity kind, id, engine rows) when a grain answers the entity, else None (also when the
         set-based query failed: the choice is then asked on its own, so its own error shows)."""
         if ("wf", period_kind, basis) in self._failed:
             return None
         try:
-            return self._grain_hit(kind, ids, period_kind, basis)
+            return self._grain_hit(kind, ids, period_kind, basis, period)
         except KpiError:
             self._failed.add(("wf", period_kind, basis))
             return None
 
-    def _grain_hit(self, kind: str, ids: list[str | None], period_kind: str, basis: str
+    def _grain_hit(self, kind: str, ids: list[str | None], period_kind: str, basis: str, period: str
                    ) -> tuple[str, str | None, pd.DataFrame] | None:
         if kind == "company":
-            return "company", None, self.waterfall_rows(period_kind, basis)["company"]
+            return "company", None, self.waterfall_rows(period_kind, basis, period)["company"]
         if kind == "platform":
-            g = self.waterfall_rows(period_kind, basis)["platform"]
+            g = self.waterfall_rows(period_kind, basis, period)["platform"]
             return "platform", str(ids[0]), g[g["platform"] == str(ids[0])]
         if kind == "store" and len(ids) == 1:
-            g = self.waterfall_rows(period_kind, basis)["store"]
+            g = self.waterfall_rows(period_kind, basis, period)["store"]
             return "store", str(ids[0]), g[g["store_id"] == str(ids[0])]
         if kind == "store" and ids:
             chosen = sorted(str(i) for i in ids)
@@ -120,13 +173,13 @@ class CostFigures:
             if len(markets) == 1:
                 whole = sorted(self.stores.loc[self.stores["marketplace"] == markets[0], "store_id"])
                 if whole == chosen:  # exactly one marketplace's stores: the engine's marketplace row
-                    g = self.waterfall_rows(period_kind, basis)["marketplace"]
+                    g = self.waterfall_rows(period_kind, basis, period)["marketplace"]
                     return "marketplace", str(markets[0]), g[g["marketplace"] == str(markets[0])]
         return None
 
     def waterfall(self, kind: str, ids: list[str | None], period: str, basis: str) -> pd.DataFrame:
         """``costs.waterfall`` of the entity (several store ids: those stores as one entity)."""
-        hit = self._grain_slice(kind, ids, _kind(period), basis)
+        hit = self._grain_slice(kind, ids, _kind(period), basis, str(period))
         if hit is not None:
             ek, eid, rows = hit
             return costs.waterfall(ek, eid, period=period, basis=basis, warehouse=self.warehouse, rows=rows)

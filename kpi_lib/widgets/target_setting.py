@@ -31,6 +31,7 @@ from ..definitions import load_catalog
 from ..errors import ConfigError, KpiError
 from ..metrics import compute, period_bounds, period_label, shift_period
 from ..org import ENTITY_DIMENSION, store_launch_dates
+from ..periods import last_year
 from ..spec import targets as targets_spec
 from ..targets import Target, cascade, kpi_growth_target, reweight
 from .common import (
@@ -46,6 +47,7 @@ from .common import (
     table_html,
 )
 from .data import finished_months, reference_frame, stores_frame
+from .target_figures import TargetFigures
 
 KINDS = ["company", "platform", "team", "store"]
 METHODS = ["historical", "equal", "manual"]
@@ -106,6 +108,7 @@ class TargetSetting(Panel):
 
 
         self.stores = stores_frame(self.warehouse)
+        self.figures = TargetFigures(self.warehouse, self.catalog)  # every KPI's rows, read once
         self._data_months = self._months_with_data()
         self.period.options = self._period_options()
         self.period.value = self._default_period()
@@ -161,6 +164,10 @@ class TargetSetting(Panel):
         keep = self.kpi.value
         self.kpi.options = self._kpi_options()
         self.kpi.value = keep
+        if self.entity_kind.value == "team" and self.entity_id.options:
+            keep = self.entity_id.value
+            self.entity_id.options = self._team_labels([v for _l, v in self.entity_id.options])
+            self.entity_id.value = keep
 
     def set_language(self, lang: str) -> None:
         """Switch every label, option, header and message between zh and en and redraw."""
@@ -207,17 +214,25 @@ class TargetSetting(Panel):
         elif kind == "store":
             opts = sorted(self.stores["store_id"].astype(str).unique())
         else:
-
             teams = reference_frame("teams", self.warehouse)
             opts = sorted(teams["team_id"].astype(str).unique()) if "team_id" in teams else (
                 sorted(self.stores["team_id"].astype(str).unique()) if "team_id" in self.stores else [])
+        labelled = self._team_labels(opts) if kind == "team" else [(o, o) for o in opts]
         self._busy = True
         try:
-            self.entity_id.options = opts
-            self.entity_id.value = opts[0] if opts else None
+            keep = self.entity_id.value
+            self.entity_id.options = labelled
+            self.entity_id.value = keep if keep in opts else (opts[0] if opts else None)
         finally:
             self._busy = False
         self.entity_id.disabled = kind == "company"
+
+    def _team_labels(self, ids: list[str]) -> list[tuple[str, str]]:
+        """(``T-AMZ · 亚马逊组``, id): the team's name in the panel's language beside its id."""
+        teams = reference_frame("teams", self.warehouse)
+        col = "team_name_zh" if self.lang == "zh" and "team_name_zh" in teams else "team_name"
+        names = dict(zip(teams["team_id"].astype(str), teams[col].astype(str))) if col in teams else {}
+        return [(f"{t} · {names[t]}" if names.get(t) else t, t) for t in ids]
 
     def _mode_changed(self) -> None:
         """Only the input of the chosen mode is editable (the value for absolute, the growth rate for growth)."""
@@ -255,8 +270,9 @@ class TargetSetting(Panel):
             if not math.isfinite(v):
                 raise _UserInput(self._t("widget.tgt.not_number"))
             return v
-        g = kpi_growth_target(self.kpi.value, self.entity_kind.value, self.entity_id.value or None,
-                              str(self.period.value), float(self.growth.value), self.warehouse)
+        kpi, kind, eid, period = self.kpi.value, self.entity_kind.value, self.entity_id.value or None, str(self.period.value)
+        g = kpi_growth_target(kpi, kind, eid, period, float(self.growth.value), self.warehouse,
+                              rows=self.figures.entity_rows(kpi, kind, eid, last_year(period)))
         if g.value is None:
             raise _UserInput(self._t("widget.tgt.no_last_year", period=g.last_year))
         self.last_year_value = g.base
@@ -265,8 +281,12 @@ class TargetSetting(Panel):
     def _cascade(self, total: float) -> pd.DataFrame:
         spec = {k: v for k, v in self.target_spec().items() if k not in ("value", "growth")}
         t = Target.model_validate({**spec, "value": total, "cascade": True})
+        history = None
+        if self.catalog.is_additive(t.kpi):  # the 24 months before the period, every store (sliced by the cascade)
+            first = shift_period(period_label(period_bounds(t.period)[0], "month"), -24)
+            history = self.figures.store_months(t.kpi, first, shift_period(first, 23))
         return cascade(t, warehouse=self.warehouse, ramp_months=int(self.ramp_months.value), catalog=self.catalog,
-                       value=total)
+                       value=total, history=history)
 
     def _build_manual_sliders(self) -> None:
         if self.method.value != "manual":
@@ -369,6 +389,10 @@ class TargetSetting(Panel):
         if self._data_months:  # trends end with the last finished month (an unfinished one would drop to ~0)
             end = min(end, period_bounds(self._data_months[-1])[1])
         stores = sorted(self.result["entity_id"].unique())
+        if end == period_bounds(period_label(end, "month"))[1]:  # whole months: the stored store × month rows
+            self.history = self.figures.chart_months(self.kpi.value, stores, period_label(start, "month"),
+                                                     period_label(end, "month"))
+            return
         self.history = compute([self.kpi.value], by=["store_id"], period="month", start=start, end=end,
                                filters={"store_id": stores}, warehouse=self.warehouse)
 
