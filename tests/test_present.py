@@ -215,6 +215,9 @@ def test_money_axes_speak_the_printed_amounts_words() -> None:
     flat = p.bar_chart(["a"], [0.0], currency="CNY").to_plotly_json()["layout"].get("yaxis", {})
     assert "tickvals" not in flat
     assert p.money_tick(25_000, "CNY", "zh") == "¥2.5万" and p.money_tick(2_500_000, "USD", "en") == "$2.50M"
+    # ticks under one unit apart keep cents (a CPC axis): 0.00, 0.25 … not ¥0, ¥0, ¥1
+    cpc = p.bar_chart(["a", "b"], [0.4, 1.1], currency="USD", lang="en").to_plotly_json()["layout"]["yaxis"]
+    assert list(cpc["ticktext"])[:3] == ["$0.00", "$0.25", "$0.50"]
 
 
 def test_the_amber_status_and_the_alerts_section_are_different_words() -> None:

@@ -91,3 +91,5 @@ def test_language_switch_and_money_format(explorer):
     assert "%" in app.waterfall_table.value  # rates as percentages
     fig = app.figure()
     assert fig.layout.title.text.startswith("从 GMV 到净利润")
+    ticks = list(fig.layout.yaxis.ticktext)  # money ticks in the report's words (¥50万), not 500,000.00
+    assert ticks and all(t.startswith(("¥", "-¥")) and not t.endswith(".00") for t in ticks), ticks

@@ -31,7 +31,7 @@ from .fmt import (
 )
 from .plotly_bundle import TRACE_TYPES
 
-__all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'money_axis', 'money_tick', 'no_data_note', 'set_theme', 'style_figure', 'unit_title', 'waterfall_chart']
+__all__ = ['A4_WIDTH', 'bar_chart', 'chart_html', 'chart_or_note', 'has_values', 'line_chart', 'money_axis', 'money_tick', 'no_data_note', 'set_theme', 'style_figure', 'unit_title', 'waterfall_chart', 'waterfall_levels']
 
 
 
@@ -61,10 +61,10 @@ def unit_title(unit: str, currency: str = "CNY", lang: str = "zh") -> str:
     return ""
 
 
-def money_tick(v: float, currency: str = "CNY", lang: str = "zh") -> str:
+def money_tick(v: float, currency: str = "CNY", lang: str = "zh", digits: int = 0) -> str:
     """An axis tick in the words of the printed amounts: ¥600万 / ¥6M beside bars labelled ¥601.7万 / ¥6.02M
-    (plotly's own ticks would read 6M in a zh report)."""
-    text = fmt_money(v, currency, lang, compact=True)
+    (plotly's own ticks would read 6M in a zh report); ``digits`` for ticks under one unit apart (¥0.25)."""
+    text = fmt_money(v, currency, lang, digits=digits, compact=True)
     for unit in ("万", "亿", "M", "k"):
         text = text.replace(f".0{unit}", unit).replace(f".00{unit}", unit)
     return text
@@ -86,11 +86,12 @@ def money_axis(fig: Any, extent: Sequence[Any], currency: str = "CNY", lang: str
     step = _nice_step(hi - lo)
     ticks = [k * step for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
     update = fig.update_xaxes if axis == "x" else fig.update_yaxes
-    update(tickmode="array", tickvals=ticks, ticktext=[money_tick(v, currency, lang) for v in ticks])
+    digits = 0 if step >= 1 else 2
+    update(tickmode="array", tickvals=ticks, ticktext=[money_tick(v, currency, lang, digits) for v in ticks])
     return fig
 
 
-def _running_levels(values: Sequence[float], measures: Sequence[str]) -> list[float]:
+def waterfall_levels(values: Sequence[float], measures: Sequence[str]) -> list[float]:
     """The levels a waterfall's bars reach: an 'absolute' bar sets the running total, a 'relative' bar moves
     it, a 'total' bar shows it (plotly ignores a total's own value)."""
     level, out = 0.0, []
@@ -272,5 +273,5 @@ def waterfall_chart(labels: Sequence[str], values: Sequence[float], measures: Se
     fig.update_xaxes(automargin=True, tickangle=-30 if len(vals) > 6 else 0)
     fig.update_yaxes(automargin=True)
     if money:
-        money_axis(fig, _running_levels(vals, measures), currency, lang)
+        money_axis(fig, waterfall_levels(vals, measures), currency, lang)
     return style_figure(fig, title, height=400, y_title=y_title)

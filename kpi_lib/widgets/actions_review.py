@@ -349,8 +349,9 @@ class ActionsReview(Panel):
         opts = []
         for a in acts:
             late = f" · {self._t('overdue')}" if a.status == "open" and a.due < self.today else ""
-            opts.append((f"{a.id} · {a.entity_id or ''} · {self.catalog.name(a.kpi, self.lang)} · "
-                         f"{self._t(a.status)}{late} · {a.title[:50]}", a.id))
+            text = (f"{a.id} · {a.entity_id or ''} · {self.catalog.name(a.kpi, self.lang)} · "
+                    f"{self._t(a.status)}{late} · {a.title[:50]}")
+            opts.append((text, a.id))
         self._quiet = True
         try:
             self.action.options = opts

@@ -36,6 +36,7 @@ from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
 from ..periods import months_of, shift_period
+from ..present.charts import money_axis
 from ..settlement import (
     Contract,
     ExitClause,
@@ -663,8 +664,9 @@ class ContractSimulator(Panel):
                                  mode="lines+markers"))
         fig.update_layout(height=360, margin={"t": 40, "l": 10, "r": 10, "b": 10},
                           xaxis_title=self._t("widget.col.achievement"),
-                          yaxis_title=f"{self._t('widget.col.client_pays')} ({self.currency})", yaxis_tickformat=",.2f",
+                          yaxis_title=f"{self._t('widget.col.client_pays')} ({self.currency})",
                           title=self._t("widget.sim.figure_title"))
+        money_axis(fig, [*df["client_pays"], *df["provider_earns"]], self.currency, self.lang)
         return fig
 
     # -- saving ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..config import workbench
 from ..errors import KpiError
 from ..labels import label
 from ..periods import months_between, period_bounds
+from ..present.charts import money_axis, waterfall_levels
 from .common import (
     ActionBar,
     Panel,
@@ -363,8 +364,8 @@ class CostExplorer(Panel):
                                      text=[f"{v:,.2f}" for v in df["amount_rc"]], textposition="outside"))
         fig.update_layout(height=440, margin={"t": 40, "l": 10, "r": 10, "b": 10}, showlegend=False,
                           title=f"{self._t('widget.cost.waterfall_title')} · {self.scope_note}",
-                          yaxis_title=f"{self._t('widget.col.amount')} ({self.currency})",
-                          yaxis_tickformat=",.2f")
+                          yaxis_title=f"{self._t('widget.col.amount')} ({self.currency})")
+        money_axis(fig, waterfall_levels(df["amount_rc"].astype(float).tolist(), measure), self.currency, self.lang)
         return fig
 
     def _headers(self) -> dict[str, str]:

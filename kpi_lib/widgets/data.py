@@ -47,7 +47,7 @@ def period_status(wh: Any, kind: str = "month") -> tuple[list[str], str | None]:
     (``kpi_lib.coverage.is_finished``: every active store's data reaches the period's last day)."""
     try:
         key = (str(wh.snapshot_hash()), kind)
-    except Exception:  # a warehouse without a hash is not cached
+    except Exception:  # noqa: BLE001 - a warehouse without a hash (any reason) is not cached
         key = None
     done, open_, _ = _status(wh, kind, key)
     return done, open_
@@ -92,7 +92,7 @@ def period_options(wh: Any, kinds: tuple[str, ...] = ("month", "quarter")) -> tu
     for kind in kinds:
         try:
             key: tuple[str, str] | None = (str(wh.snapshot_hash()), kind)
-        except Exception:
+        except Exception:  # noqa: BLE001 - as above: not cached
             key = None
         done, open_, every = _status(wh, kind, key)
         for p in reversed(every):

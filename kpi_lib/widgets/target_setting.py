@@ -32,6 +32,7 @@ from ..errors import ConfigError, KpiError
 from ..metrics import compute, period_bounds, period_label, shift_period
 from ..org import ENTITY_DIMENSION, store_launch_dates
 from ..periods import last_year
+from ..present.charts import money_axis
 from ..spec import targets as targets_spec
 from ..targets import Target, cascade, kpi_growth_target, reweight
 from .common import (
@@ -413,7 +414,10 @@ class TargetSetting(Panel):
                           margin={"t": 40, "l": 10, "r": 10, "b": 10},
                           title=self._t("widget.tgt.figure_title", kpi=name),
                           yaxis_title=f"{name} ({self.currency})" if unit == "money" else name,
-                          yaxis_tickformat=".0%" if unit in ("pct", "ratio") else ",.2f")
+                          yaxis_tickformat=".0%" if unit in ("pct", "ratio") else ",.0f")
+        if unit == "money":
+            money_axis(fig, [v for tr in fig.data for v in (tr.y if tr.y is not None else ())], self.currency,
+                       self.lang)
         return fig
 
     # -- saving ------------------------------------------------------------------------------
