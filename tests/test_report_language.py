@@ -160,7 +160,7 @@ def _ids_and_names(proj: Path, lang: str) -> dict[str, set[str]]:
             out[str(item["id"])] = {p.overhead_name(item["id"], lang)}
     contracts = yaml.safe_load((proj / "parameters" / "contracts.yaml").read_text(encoding="utf-8"))["contracts"]
     for c in contracts:
-        out[str(c["id"])] = {str(c.get("name") or "")}
+        out[str(c["id"])] = {str(c.get("name") or ""), str(c.get("name_zh") or c.get("name") or "")}
     return out
 
 
