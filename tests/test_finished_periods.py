@@ -165,6 +165,29 @@ def test_contract_simulator_exit_clause_ignores_unfinished_month(demo_copy, demo
         assert app.recent_frame["saved_terms_fee"].iloc[-1] == pytest.approx(float(st.total))
 
 
+def test_simulator_prices_scenarios_at_the_target_kpi_settle_used(demo_copy, demo_cov):
+    """C-002's target grows 20 % on last year; its `target: 400000` is only the fallback without last-year data.
+    The simulator says so, prices its scenarios at the target `kpi settle` used in the latest finished period
+    (100 % achievement = that target's net GMV), and still saves the fallback field unchanged."""
+    from kpi_lib.settlement import contract_period, contract_target, get_contract
+    from kpi_lib.widgets import ContractSimulator
+
+    app = ContractSimulator(lang="en")
+    app.load_contract("C-002")
+    c = get_contract("C-002")
+    assert c.target_growth is not None and float(c.target) == 400000 == app.target.value
+    period, value = app._scenario_target
+    want, _ = contract_target(c, contract_period(c, period), app.warehouse)
+    assert value == pytest.approx(float(want)) and value != 400000
+    at_100 = app.scenarios().set_index("achievement").loc[1.0]
+    assert at_100["net_gmv"] == pytest.approx(float(want), abs=0.005)
+    assert app.target.description == "Fallback target (no last-year data)"
+    assert period in app.settled_target.value and f"{value:,.2f}" in app.settled_target.value
+    app.load_contract("C-001")  # C-001 also grows from last year; a new contract has no settled target
+    app.load_contract("")
+    assert app._scenario_target is None and app.settled_target.value == ""
+
+
 def test_kpi_settle_marks_unfinished_period_provisional_or_refuses_with_final(demo_copy, demo_cov):
     from typer.testing import CliRunner
 

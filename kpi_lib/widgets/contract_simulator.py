@@ -36,6 +36,7 @@ from ..coverage import coverage_frame, finished_periods, open_period
 from ..errors import ConfigError, KpiError
 from ..labels import label
 from ..periods import months_of, shift_period
+from ..present import esc
 from ..present.charts import money_axis
 from ..settlement import (
     Contract,
@@ -162,6 +163,10 @@ class ContractSimulator(Panel):
         self.exit_periods = W.IntSlider(value=3, min=0, max=12, description="for N periods",
                                         style={"description_width": "initial"}, continuous_update=False)
         self.provider_cost = W.FloatText(value=0.0, description="Provider cost", style={"description_width": "initial"})
+        # the target the scenarios are priced at when the contract's target grows from last year (or is set per
+        # period): the one `kpi settle` used in the latest period, not the fallback field above
+        self.settled_target = W.HTML()
+        self._scenario_target: tuple[str, float] | None = None
         self.recent_n = W.IntSlider(value=6, min=1, max=18, description="Recent periods",
                                     style={"description_width": "initial"}, continuous_update=False)
         self.save_button = W.Button(description="Save contract", button_style="primary", icon="save")
@@ -204,7 +209,7 @@ class ContractSimulator(Panel):
         terms = W.VBox([
             W.HBox([self.contract, self.load_bar.widget]), W.HBox([self.contract_id, self.name, self.name_zh]),
             W.HBox([self.client, self.provider]),
-            W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.provider_cost])]),
+            W.HBox([self.stores, W.VBox([self.period_kind, self.target, self.settled_target, self.provider_cost])]),
             W.HBox([self.model, self.fee_at_target, self.base_share]),
             W.HBox([self.fee_name, self.fee_label_zh, self.fee_label_en]),
             W.HBox([self.perf_kind, self.tier_mode]), W.HBox([self.tiers, W.VBox([self.min_achievement,
@@ -242,6 +247,7 @@ class ContractSimulator(Panel):
                        (self.exit_below, "exit_below"), (self.exit_periods, "exit_periods"),
                        (self.provider_cost, "provider_cost"), (self.recent_n, "recent_n")):
             w.description = t(f"widget.sim.{key}")
+        self._target_note(self._get(self.contract.value) if self.contract.value else None)
         self._amount_label()
         self.tiers.placeholder = t("widget.sim.tiers_placeholder")
         self.save_button.description = t("widget.sim.save")
@@ -297,6 +303,8 @@ class ContractSimulator(Panel):
             if c is None:
                 self.contract_id.value = self.contract_id.value or "C-NEW"
                 self._loaded_target = None
+                self._scenario_target = None
+                self._target_note(None)
                 for w in self._editor_controls():
                     w.disabled = False
                 self.read_only, self.read_only_reasons, self.read_only_details = False, [], []
@@ -310,8 +318,11 @@ class ContractSimulator(Panel):
             self.stores.options = [*sorted(c.stores), *others]
             self.stores.value = tuple(c.stores)
             self.period_kind.value = c.period
-            self.target.value = float(c.target or 0) or self._recent_target(c.id) or self.target.value
+            self._scenario_target = self._settled_target(c.id) if (c.target_growth is not None or c.targets) else None
+            self.target.value = (float(c.target or 0) or (self._scenario_target or ("", 0.0))[1]
+                                 or self.target.value)
             self._loaded_target = float(self.target.value)
+            self._target_note(c)
             self.provider_cost.value = float(c.provider_cost or 0)
             fee = c.fee
             self.fee_name.value = fee.name or ""
@@ -498,28 +509,44 @@ class ContractSimulator(Panel):
         return sum((ln.amount for ln in fee_lines(fee, net_gmv, achievement)), Decimal(0))
 
     def scenarios(self) -> pd.DataFrame:
-        """Client cost and provider income at 60 %…140 % of the target, under the edited terms."""
+        """Client cost and provider income at 60 %…140 % of the target, under the edited terms: the target
+        ``kpi settle`` used in the latest period when the contract's target grows from last year or is set per
+        period, else the target field."""
         fee = self.fee_model()
-        target = _dec(self.target.value) or Decimal(0)
+        target = (_dec(self._scenario_target[1]) if self._scenario_target else None) or _dec(self.target.value) or Decimal(0)
         if fee is None:
             return pd.DataFrame()
         cost = _dec(self.provider_cost.value) or Decimal(0)
         df = compare_scenarios(fee, target, cost, SCENARIOS)  # half-up to the cent, as `kpi settle`
         return df.drop(columns="model").assign(achievement=list(SCENARIOS))
 
-    def _recent_target(self, contract_id: str) -> float | None:
-        """The target the settlement used in the latest period (contracts with targets per period or growth)."""
+    def _settled_target(self, contract_id: str) -> tuple[str, float] | None:
+        """(period, target) the settlement used in the latest period with one (contracts with targets per period
+        or growth)."""
         saved = self._get(contract_id)
         if self.warehouse is None or saved is None:
             return None
         for p in reversed(self.periods()):
             try:
-                t = self._figures(saved, p)[1]
+                t = self._figures(saved, p)[2]
             except KpiError:
                 return None
             if t:
-                return float(t)
+                return p, float(t)
         return None
+
+    def _target_note(self, c: Any | None) -> None:
+        """Name the target field for what it is, and say which target the scenarios are priced at."""
+        fallback = c is not None and (c.target_growth is not None or bool(c.targets))
+        self.target.description = self._t("widget.sim.target_fallback" if fallback else "widget.sim.target")
+        if self._scenario_target is None:
+            self.settled_target.value = ""
+            return
+        period, value = self._scenario_target
+        how = (self._t("widget.sim.target_how_growth", growth=f"{float(c.target_growth):.0%}")
+               if c is not None and c.target_growth is not None else self._t("widget.sim.target_how_set"))
+        text = self._t("widget.sim.settled_target", period=period, value=f"{value:,.2f} {self.currency}", how=how)
+        self.settled_target.value = f'<span class="kpi-note">{esc(text)}</span>'
 
     def _figures(self, contract: Any, period: str) -> tuple[Decimal, Decimal | None, Decimal | None]:
         """(net GMV, achievement, target) of a saved contract's period: ``settlement.gmv_figures``,
@@ -532,8 +559,8 @@ class ContractSimulator(Panel):
         gkey = ("gmv", tuple(contract.stores), tuple(contract.excluded_skus), contract.net_of_refunds, per)
         if gkey not in self._settled:
             self._settled[gkey] = gmv(contract, per)["net_gmv"]
-        tkey = ("target", contract.model_dump_json(exclude={"fee", "alternatives", "exit_clause", "name", "client",
-                                                            "provider", "provider_cost"}), per)
+        tkey = ("target", contract.model_dump_json(exclude={"fee", "alternatives", "exit_clause", "name", "name_zh",
+                                                            "client", "provider", "provider_cost"}), per)
         if tkey not in self._settled:
             self._settled[tkey] = contract_target(contract, per, self.warehouse, gmv=gmv)[0]
         net, target = self._settled[gkey], self._settled[tkey]
