@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,23 @@ def launch_kernels(n: int, cwd: Path, env: dict[str, str]) -> list[Launched]:
     return out
 
 
+def same_start(launched_env: Mapping[str, str], env: Mapping[str, str]) -> bool:
+    """Whether a kernel started with ``launched_env`` can serve jobs meant for ``env``: every variable it was
+    given has the same value now, and nothing it was given is gone. Variables added since are allowed: the
+    runner's own imports add some to ``os.environ`` (pandera sets SPARK_LOCAL_IP and
+    PYARROW_IGNORE_TIMEZONE), and the kernel's identical imports add them there too. Strict equality
+    turned every launched kernel away, so each batch started its kernels twice."""
+    return all(k in env and env[k] == v for k, v in launched_env.items())
+
+
 def take(launched: list[Launched] | None, env: dict[str, str], cwd: Path) -> Launched | None:
-    """One launched kernel started with ``env`` in ``cwd`` (removed from the list), or None."""
+    """One launched kernel started in ``cwd`` with an environment that can serve ``env`` (removed from the
+    list; :func:`same_start`), or None; those that cannot are shut down."""
     while launched:
         item = launched.pop()
-        if item.env == env and item.cwd == str(cwd):
+        if item.cwd == str(cwd) and same_start(item.env, env):
             return item
+        log.info("a kernel started ahead does not match this batch's environment; starting another")
         shutdown_kernels([item])
     return None
 
