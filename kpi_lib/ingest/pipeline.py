@@ -86,6 +86,7 @@ from ..schemas import (
 from ..warehouse import Warehouse, WarehouseWriter, sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
+from .hashing import hash_rows
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
 from .rowkeys import DUPLICATE, LOADED, SUPERSEDED, SeenKeys
 from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
@@ -384,12 +385,21 @@ def _schema_may_fail(schema, df: pd.DataFrame) -> bool:
 
 def _row_keys(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     """Natural key hash plus the occurrence number of that key within the file."""
-    k = pd.util.hash_pandas_object(df[list(key)], index=False)
-    occ = k.groupby([df["source_file"].to_numpy(), k.to_numpy()]).cumcount()
-    return pd.Series(
-        pd.util.hash_pandas_object(pd.DataFrame({"k": k.to_numpy(), "o": occ.to_numpy()}), index=False).to_numpy(),
-        index=df.index,
-    ).astype("int64")
+    k = hash_rows(df, key)
+    occ = _occurrence(df["source_file"], k)
+    return pd.Series(hash_rows(pd.DataFrame({"k": k, "o": occ})), index=df.index).astype("int64")
+
+
+def _occurrence(files: pd.Series, k: np.ndarray) -> np.ndarray:
+    """Occurrence number (0, 1, …) of each row's key hash ``k`` among the earlier rows of its file."""
+    codes = pd.factorize(files)[0] if files.nunique(dropna=False) > 1 else np.zeros(len(k), np.int64)
+    order = np.lexsort((k, codes))  # stable: equal (file, key) rows keep their order
+    sk, sc = k[order], codes[order]
+    start = np.r_[True, (sk[1:] != sk[:-1]) | (sc[1:] != sc[:-1])] if len(k) else np.zeros(0, bool)
+    first = np.maximum.accumulate(np.where(start, np.arange(len(k)), 0)) if len(k) else np.zeros(0, np.int64)
+    occ = np.empty(len(k), dtype=np.int64)
+    occ[order] = np.arange(len(k)) - first
+    return occ
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,7 +652,7 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
 def _row_hashes(df: pd.DataFrame, t) -> np.ndarray:
     """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version."""
     cols = [c for c in t.columns if c in df.columns]
-    return pd.util.hash_pandas_object(df[cols], index=False).to_numpy().view("int64")
+    return hash_rows(df, cols).view("int64")
 
 
 def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
