@@ -110,6 +110,48 @@ def rows(path: Path, sep: str | None = None, quoted: bool = True, header_row: in
         yield i, dict(zip(header, cells))
 
 
+def fields(path: Path, names: list[str], **read: object) -> Iterator[tuple[int, list[object]]]:
+    """(line, ``[cell(rec, n) for n in names]``) for every row ``rows(path, **read)`` yields, without
+    a dict per row for delimited text: each name's position is resolved once per header with
+    ``cell``'s rule (the exact header name, its last occurrence; else the first header equal to it
+    without regard to case or spacing). A row shorter than the header takes the dict path."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx" or not read.get("quoted", True) or read.get("header_has") is not None:
+        for line, rec in rows(path, **read):  # type: ignore[arg-type]
+            yield line, [cell(rec, n) for n in names]
+        return
+    reader: Iterator[list[str]] = csv.reader(io.StringIO(_decode(path.read_bytes())), delimiter=str(read.get("sep") or ","))
+    header: list[str] | None = None
+    at: list[int] = []
+    line = 1
+    for rec in reader:
+        start = line
+        line = reader.line_num + 1  # type: ignore[attr-defined]
+        if header is None:
+            header = [c.strip() for c in rec]
+            at = [_position(header, n) for n in names]
+            continue
+        if not rec or all(c.strip() == "" for c in rec):
+            continue
+        if len(rec) < len(header):
+            d = dict(zip(header, rec))
+            yield start, [cell(d, n) for n in names]
+        else:
+            yield start, [rec[i] if i >= 0 else "" for i in at]
+
+
+def _position(header: list[str], name: str) -> int:
+    """Where ``cell(dict(zip(header, row)), name)`` finds its value in a full row (-1: nowhere)."""
+    last = {h: i for i, h in enumerate(header)}  # dict(zip(...)) keeps a repeated name's last cell
+    if name in last:
+        return last[name]
+    want = re.sub(r"\s+", " ", name).strip().lower()
+    for k, i in last.items():  # insertion order = first occurrences, as the dict iterates
+        if re.sub(r"\s+", " ", str(k)).strip().lower() == want:
+            return i
+    return -1
+
+
 def cell(rec: dict[str, object], name: str) -> object:
     """A cell by header name, without regard to case or spacing ('' when the column is absent)."""
     if name in rec:
