@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from kpi_lib.ingest.hashing import hash_column, hash_rows
-from kpi_lib.ingest.pipeline import _occurrence, _row_keys
+from kpi_lib.ingest.pipeline import _occurrence, _row_keys, _source_row_counts
+from kpi_lib.ingest.rowkeys import DUPLICATE, LOADED, SUPERSEDED
 from kpi_lib.schemas import TABLES, conform
 
 
@@ -86,3 +87,26 @@ def test_row_keys_are_the_stored_values() -> None:
     want = pd.util.hash_pandas_object(pd.DataFrame({"k": k.to_numpy(), "o": occ.to_numpy()}), index=False)
     assert np.array_equal(_row_keys(df, t.key).to_numpy(), want.to_numpy().astype("int64"))
     assert occ.max() > 0  # repeated keys are in the sample
+
+
+def _counts_by_sets(by_status: dict[int, list[np.ndarray]], q: np.ndarray) -> tuple[int, int, int, int]:
+    """The reference: sorted-set operations (what the pipeline did before the mark arrays)."""
+    def rows(code: int) -> set[int]:
+        return {int(x) for a in by_status[code] for x in a}
+    qs = {int(x) for x in q}
+    loaded = rows(LOADED) - qs
+    sup = rows(SUPERSEDED) - loaded - qs
+    dup = rows(DUPLICATE) - loaded - sup - qs
+    return len(qs), len(loaded), len(sup), len(dup)
+
+
+@pytest.mark.parametrize("spread", [1, 10**9])  # dense row numbers (mark arrays) and sparse ones (sets)
+def test_source_row_counts(spread: int) -> None:
+    rng = np.random.default_rng(13)
+    for _ in range(30):
+        pick = lambda n: (rng.integers(2, 400, n) * spread).astype("int64")  # noqa: E731
+        by = {LOADED: [pick(rng.integers(0, 300))], SUPERSEDED: [pick(rng.integers(0, 50)), pick(5)],
+              DUPLICATE: [pick(rng.integers(0, 80))]}
+        q = pick(rng.integers(0, 20))
+        assert _source_row_counts(by, q) == _counts_by_sets(by, q)
+    assert _source_row_counts({LOADED: [], SUPERSEDED: [], DUPLICATE: []}, np.array([], "int64")) == (0, 0, 0, 0)

@@ -692,22 +692,14 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
                 p.replaced[name] = df.loc[replaces]
             if (status == SUPERSEDED).any():
                 p.lost[name] = df.loc[status == SUPERSEDED]
-            p.tables[name] = df.loc[status == LOADED]
-
-    def rows(i: int, code: int) -> np.ndarray:
-        parts = status_rows[i][code]
-        return np.unique(np.concatenate(parts)) if parts else np.array([], "int64")
+            if (status != LOADED).any():  # (all loaded, the usual case: no copy)
+                p.tables[name] = df.loc[status == LOADED]
 
     for i, p in enumerate(prepared):
-        q_rows = np.unique(p.quarantine["source_row"].astype("int64").to_numpy()) if len(p.quarantine) else np.array([], "int64")
-        loaded = np.setdiff1d(rows(i, LOADED), q_rows)
-        sup = np.setdiff1d(np.setdiff1d(rows(i, SUPERSEDED), loaded), q_rows)
-        dups = np.setdiff1d(np.setdiff1d(np.setdiff1d(rows(i, DUPLICATE), loaded), sup), q_rows)
+        q_rows = p.quarantine["source_row"].astype("int64").to_numpy() if len(p.quarantine) else np.array([], "int64")
         fr = p.fr
-        fr.rows_quarantined = len(q_rows)
-        fr.rows_loaded = len(loaded)
-        fr.rows_duplicate = len(dups)
-        fr.rows_superseded = len(sup)
+        fr.rows_quarantined, fr.rows_loaded, fr.rows_superseded, fr.rows_duplicate = _source_row_counts(
+            status_rows[i], q_rows)
         unaccounted = fr.rows_read - fr.rows_loaded - fr.rows_quarantined - fr.rows_duplicate - fr.rows_superseded
         if unaccounted != 0:
             fr.error = (f"{fr.path}: reader {fr.reader} accounted for {fr.rows_read - unaccounted} of "
@@ -726,6 +718,38 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
         dates = [d for d in dates if pd.notna(d)]
         if dates:
             fr.min_date, fr.max_date = str(min(dates).date()), str(max(dates).date())
+
+
+def _source_row_counts(by_status: dict[int, list[np.ndarray]], quarantined: np.ndarray) -> tuple[int, int, int, int]:
+    """(quarantined, loaded, superseded, duplicate) distinct source rows: a source row counts once,
+    quarantined before loaded (any of its rows live) before superseded before duplicate. Marks in
+    one boolean array over the rows' range (no sorting); set operations when the range is sparse."""
+    parts = {code: [a for a in by_status[code] if len(a)] for code in (LOADED, SUPERSEDED, DUPLICATE)}
+    every = [a for v in parts.values() for a in v] + ([quarantined] if len(quarantined) else [])
+    if not every:
+        return 0, 0, 0, 0
+    lo = min(int(a.min()) for a in every)
+    size = max(int(a.max()) for a in every) - lo + 1
+    if size > 4 * sum(len(a) for a in every) + 1_000_000:  # sparse row numbers: sorted sets
+        def rows(code: int) -> np.ndarray:
+            return np.unique(np.concatenate(parts[code])) if parts[code] else np.array([], "int64")
+        q = np.unique(quarantined)
+        loaded = np.setdiff1d(rows(LOADED), q)
+        sup = np.setdiff1d(np.setdiff1d(rows(SUPERSEDED), loaded), q)
+        dups = np.setdiff1d(np.setdiff1d(np.setdiff1d(rows(DUPLICATE), loaded), sup), q)
+        return len(q), len(loaded), len(sup), len(dups)
+
+    def mark(arrays: list[np.ndarray]) -> np.ndarray:
+        m = np.zeros(size, dtype=bool)
+        for a in arrays:
+            m[a - lo] = True
+        return m
+
+    q = mark([quarantined] if len(quarantined) else [])
+    loaded = mark(parts[LOADED]) & ~q
+    sup = mark(parts[SUPERSEDED]) & ~loaded & ~q
+    dups = mark(parts[DUPLICATE]) & ~loaded & ~sup & ~q
+    return int(q.sum()), int(loaded.sum()), int(sup.sum()), int(dups.sum())
 
 
 def _fmt_values(s: pd.Series, kind: str) -> pd.Series:
