@@ -293,7 +293,10 @@ DATA_GAPS_COLUMNS = {
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty frame with the canonical columns (source-currency form, with lineage)."""
     cols = dict(TABLES[table].columns) | LINEAGE
-    return conform(pd.DataFrame({c: [] for c in cols}), cols)
+    df = conform(pd.DataFrame({c: [] for c in cols}), cols)
+    # readers of the warehouse get the Python-backed "string" they always had (Arrow text is the
+    # ingest's in-memory form only)
+    return df.astype({c: "string" for c, k in cols.items() if k == STR})
 
 
 _PANDAS = {STR: "string", INT: "Int64", FLT: "float64"}
