@@ -217,8 +217,9 @@ def _column_total_unquoted(path: Path, column: str, decimal: str, sep: str, head
     out = Column()
     at = -1
     for i, ln in enumerate(lines, start=1):
-        cells = ln.rstrip("\r\n").split(sep)
+        line = ln.rstrip("\r\n")
         if header is None:
+            cells = line.split(sep)
             if header_has is None or header_has in [c.strip() for c in cells]:
                 header = [c.strip() for c in cells]
                 want = re.sub(r"\s+", " ", column).strip().lower()
@@ -226,9 +227,10 @@ def _column_total_unquoted(path: Path, column: str, decimal: str, sep: str, head
                     return None
                 at = len(header) - 1 - header[::-1].index(column)  # dict(zip(...)) keeps the last
             continue
-        if all(c.strip() == "" for c in cells):
+        if not line.replace(sep, "").strip():  # every cell empty or spaces: a blank row
             continue
         out.rows += 1
+        cells = line.split(sep, at + 1)  # only as far as the cell wanted
         raw = cells[at] if at < len(cells) else ""
         try:
             v = money(raw, decimal)
