@@ -39,10 +39,10 @@ A file whose sha256 is already in the manifest is not read again, so re-ingestin
 Memory stays per file: row keys are kept per table and store (key → version, value hash), loaded
 lazily from the staging snapshot's Parquet and dropped when the next store starts.
 
-Size (≈1,090 lines, one job): the ingest transaction — detect, read, validate, FX, dedup, versions,
+Size (≈1,200 lines, one job): the ingest transaction — detect, read, validate, FX, dedup, versions,
 master-data gaps, reconciliation and the atomic snapshot — shares one staging state; the steps are
-named functions in file order (the key index of de-duplication is in ``rowkeys``). Next split when
-it grows: versions/dedup into their own module.
+named functions in file order (the key index of de-duplication is in ``rowkeys``, its hashes in
+``hashing``). Next split when it grows: versions/dedup into their own module.
 """
 
 from __future__ import annotations
