@@ -104,7 +104,7 @@ def _counts_by_sets(by_status: dict[int, list[np.ndarray]], q: np.ndarray) -> tu
 def test_source_row_counts(spread: int) -> None:
     rng = np.random.default_rng(13)
     for _ in range(30):
-        pick = lambda n: (rng.integers(2, 400, n) * spread).astype("int64")  # noqa: E731
+        pick = lambda n: (rng.integers(2, 400, n) * spread).astype("int64")
         by = {LOADED: [pick(rng.integers(0, 300))], SUPERSEDED: [pick(rng.integers(0, 50)), pick(5)],
               DUPLICATE: [pick(rng.integers(0, 80))]}
         q = pick(rng.integers(0, 20))
