@@ -1,7 +1,7 @@
 """Ingest benchmark: `kpi ingest` of the scale-N demo vs the floor of a plain DuckDB read_csv → Parquet copy.
 
 Both run in one invocation on the same files, each in its own process (for peak memory).
-Usage: python bench/bench_ingest.py [--scale 30] [--dir /tmp/kpi-bench]
+Usage: python bench/bench_ingest.py [--scale 30] [--dir /tmp/kpi-bench] [--jobs N] [--dask]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/kpi-bench-ingest"))
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--dask", action="store_true", help="also time `kpi ingest --executor dask` (2 local workers)")
+    ap.add_argument("--jobs", type=int, default=None, help="`kpi ingest --jobs N` (default: the command's own default)")
     a = ap.parse_args()
     d = a.dir
     raw, ref, wh, floor_out = d / "raw", d / "reference", d / "warehouse", d / "floor"
@@ -77,7 +78,8 @@ def main() -> None:
     shutil.rmtree(floor_out, ignore_errors=True)
     floor = measure_cpu([PY, "-c", FLOOR, str(raw), str(floor_out)])
     shutil.rmtree(wh, ignore_errors=True)
-    ours = measure_cpu([kpi, "ingest", str(raw), "--warehouse", str(wh), "--reference", str(ref), "--json"],
+    jobs = ["--jobs", str(a.jobs)] if a.jobs else []
+    ours = measure_cpu([kpi, "ingest", str(raw), "--warehouse", str(wh), "--reference", str(ref), "--json", *jobs],
                        env={"KPI_ROOT": str(ROOT)})
 
     def row(what: str, m: dict) -> dict:
@@ -85,7 +87,7 @@ def main() -> None:
                 "cpu s": f"{m['cpu']:.1f}", "cpu ratio": f"{m['cpu'] / floor['cpu']:.2f}",
                 "peak MB": f"{m['peak_mb']:.0f}", "load": f"{m['load']:.1f}"}
 
-    rows = [row("kpi ingest (ours)", ours)]
+    rows = [row(f"kpi ingest (ours{', --jobs ' + str(a.jobs) if a.jobs else ''})", ours)]
     if a.dask:
         shutil.rmtree(wh, ignore_errors=True)
         dk = measure_cpu([kpi, "ingest", str(raw), "--warehouse", str(wh), "--reference", str(ref), "--json",

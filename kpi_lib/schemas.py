@@ -293,35 +293,58 @@ DATA_GAPS_COLUMNS = {
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty frame with the canonical columns (source-currency form, with lineage)."""
     cols = dict(TABLES[table].columns) | LINEAGE
-    return conform(pd.DataFrame({c: [] for c in cols}), cols)
+    df = conform(pd.DataFrame({c: [] for c in cols}), cols)
+    # readers of the warehouse get the Python-backed "string" they always had (Arrow text is the
+    # ingest's in-memory form only)
+    return df.astype({c: "string" for c, k in cols.items() if k == STR})
 
 
 _PANDAS = {STR: "string", INT: "Int64", FLT: "float64"}
+#: the in-memory string type of canonical text columns: Arrow-backed (the readers' text is Arrow
+#: already, so nothing is boxed into Python objects; isna, comparisons, hashing and the Parquet
+#: write read the Arrow buffers). Same values and NA semantics as the Python-backed "string".
+ARROW_STR = pd.StringDtype("pyarrow")
+_DAY_MS = 86_400_000
 
 
 def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Select and cast ``columns`` (missing ones are added as nulls) in the canonical order."""
+    """Select and cast ``columns`` (missing ones are added as nulls) in the canonical order.
+
+    A column already of its canonical type is taken as it is (no copy, no re-parse): readers
+    conform their frames and the pipeline conforms them again.
+    """
     out = {}
     n = len(df)
     for col, kind in columns.items():
         s = df[col] if col in df.columns else pd.Series([None] * n, index=df.index, dtype="object")
         if kind in (DATE, TS):
-            if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-                # (a datetime column skips this: to_datetime would box every value to decide on a cache)
-                s = pd.to_datetime(s, errors="coerce")
-            if getattr(s.dt, "tz", None) is not None:
-                s = s.dt.tz_localize(None)
-            s = s.astype("datetime64[ms]")
-            if kind == DATE:
-                s = s.dt.floor("D")
+            if s.dtype == "datetime64[ms]" and (kind == TS or _at_midnight(s)):
+                pass  # already canonical
+            else:
+                if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                    # (a datetime column skips this: to_datetime would box every value to decide on a cache)
+                    s = pd.to_datetime(s, errors="coerce")
+                if getattr(s.dt, "tz", None) is not None:
+                    s = s.dt.tz_localize(None)
+                s = s.astype("datetime64[ms]")
+                if kind == DATE:
+                    s = s.dt.floor("D")
         elif kind == INT:
-            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
+            if s.dtype != "Int64":
+                s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
         elif kind == FLT:
-            s = pd.to_numeric(s, errors="coerce").astype("float64")
-        else:
-            s = s.astype("string")
+            if s.dtype != "float64":
+                s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif s.dtype != ARROW_STR:
+            s = s.astype(ARROW_STR)
         out[col] = s
     return pd.DataFrame(out, index=df.index)
+
+
+def _at_midnight(s: pd.Series) -> bool:
+    """True when every non-null value of a ``datetime64[ms]`` column is a midnight (a day)."""
+    v = s.to_numpy(dtype="int64", na_value=0) if s.hasnans else s.to_numpy().view("int64")
+    return not bool((v % _DAY_MS).any())
 
 
 def pandera_schema(table: str) -> pa.DataFrameSchema:

@@ -110,6 +110,48 @@ def rows(path: Path, sep: str | None = None, quoted: bool = True, header_row: in
         yield i, dict(zip(header, cells))
 
 
+def fields(path: Path, names: list[str], **read: object) -> Iterator[tuple[int, list[object]]]:
+    """(line, ``[cell(rec, n) for n in names]``) for every row ``rows(path, **read)`` yields, without
+    a dict per row for delimited text: each name's position is resolved once per header with
+    ``cell``'s rule (the exact header name, its last occurrence; else the first header equal to it
+    without regard to case or spacing). A row shorter than the header takes the dict path."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx" or not read.get("quoted", True) or read.get("header_has") is not None:
+        for line, rec in rows(path, **read):  # type: ignore[arg-type]
+            yield line, [cell(rec, n) for n in names]
+        return
+    reader: Iterator[list[str]] = csv.reader(io.StringIO(_decode(path.read_bytes())), delimiter=str(read.get("sep") or ","))
+    header: list[str] | None = None
+    at: list[int] = []
+    line = 1
+    for rec in reader:
+        start = line
+        line = reader.line_num + 1  # type: ignore[attr-defined]
+        if header is None:
+            header = [c.strip() for c in rec]
+            at = [_position(header, n) for n in names]
+            continue
+        if not rec or all(c.strip() == "" for c in rec):
+            continue
+        if len(rec) < len(header):
+            d = dict(zip(header, rec))
+            yield start, [cell(d, n) for n in names]
+        else:
+            yield start, [rec[i] if i >= 0 else "" for i in at]
+
+
+def _position(header: list[str], name: str) -> int:
+    """Where ``cell(dict(zip(header, row)), name)`` finds its value in a full row (-1: nowhere)."""
+    last = {h: i for i, h in enumerate(header)}  # dict(zip(...)) keeps a repeated name's last cell
+    if name in last:
+        return last[name]
+    want = re.sub(r"\s+", " ", name).strip().lower()
+    for k, i in last.items():  # insertion order = first occurrences, as the dict iterates
+        if re.sub(r"\s+", " ", str(k)).strip().lower() == want:
+            return i
+    return -1
+
+
 def cell(rec: dict[str, object], name: str) -> object:
     """A cell by header name, without regard to case or spacing ('' when the column is absent)."""
     if name in rec:
@@ -175,8 +217,9 @@ def _column_total_unquoted(path: Path, column: str, decimal: str, sep: str, head
     out = Column()
     at = -1
     for i, ln in enumerate(lines, start=1):
-        cells = ln.rstrip("\r\n").split(sep)
+        line = ln.rstrip("\r\n")
         if header is None:
+            cells = line.split(sep)
             if header_has is None or header_has in [c.strip() for c in cells]:
                 header = [c.strip() for c in cells]
                 want = re.sub(r"\s+", " ", column).strip().lower()
@@ -184,9 +227,10 @@ def _column_total_unquoted(path: Path, column: str, decimal: str, sep: str, head
                     return None
                 at = len(header) - 1 - header[::-1].index(column)  # dict(zip(...)) keeps the last
             continue
-        if all(c.strip() == "" for c in cells):
+        if not line.replace(sep, "").strip():  # every cell empty or spaces: a blank row
             continue
         out.rows += 1
+        cells = line.split(sep, at + 1)  # only as far as the cell wanted
         raw = cells[at] if at < len(cells) else ""
         try:
             v = money(raw, decimal)

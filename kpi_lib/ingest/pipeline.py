@@ -39,10 +39,10 @@ A file whose sha256 is already in the manifest is not read again, so re-ingestin
 Memory stays per file: row keys are kept per table and store (key → version, value hash), loaded
 lazily from the staging snapshot's Parquet and dropped when the next store starts.
 
-Size (≈1,090 lines, one job): the ingest transaction — detect, read, validate, FX, dedup, versions,
+Size (≈1,200 lines, one job): the ingest transaction — detect, read, validate, FX, dedup, versions,
 master-data gaps, reconciliation and the atomic snapshot — shares one staging state; the steps are
-named functions in file order (the key index of de-duplication is in ``rowkeys``). Next split when
-it grows: versions/dedup into their own module.
+named functions in file order (the key index of de-duplication is in ``rowkeys``, its hashes in
+``hashing``). Next split when it grows: versions/dedup into their own module.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ from ..schemas import (
 from ..warehouse import Warehouse, WarehouseWriter, sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
+from .hashing import hash_rows
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
 from .rowkeys import DUPLICATE, LOADED, SUPERSEDED, SeenKeys
 from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
@@ -384,12 +385,21 @@ def _schema_may_fail(schema, df: pd.DataFrame) -> bool:
 
 def _row_keys(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     """Natural key hash plus the occurrence number of that key within the file."""
-    k = pd.util.hash_pandas_object(df[list(key)], index=False)
-    occ = k.groupby([df["source_file"].to_numpy(), k.to_numpy()]).cumcount()
-    return pd.Series(
-        pd.util.hash_pandas_object(pd.DataFrame({"k": k.to_numpy(), "o": occ.to_numpy()}), index=False).to_numpy(),
-        index=df.index,
-    ).astype("int64")
+    k = hash_rows(df, key)
+    occ = _occurrence(df["source_file"], k)
+    return pd.Series(hash_rows(pd.DataFrame({"k": k, "o": occ})), index=df.index).astype("int64")
+
+
+def _occurrence(files: pd.Series, k: np.ndarray) -> np.ndarray:
+    """Occurrence number (0, 1, …) of each row's key hash ``k`` among the earlier rows of its file."""
+    codes = pd.factorize(files)[0] if files.nunique(dropna=False) > 1 else np.zeros(len(k), np.int64)
+    order = np.lexsort((k, codes))  # stable: equal (file, key) rows keep their order
+    sk, sc = k[order], codes[order]
+    start = np.r_[True, (sk[1:] != sk[:-1]) | (sc[1:] != sc[:-1])] if len(k) else np.zeros(0, bool)
+    first = np.maximum.accumulate(np.where(start, np.arange(len(k)), 0)) if len(k) else np.zeros(0, np.int64)
+    occ = np.empty(len(k), dtype=np.int64)
+    occ[order] = np.arange(len(k)) - first
+    return occ
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,7 +652,7 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
 def _row_hashes(df: pd.DataFrame, t) -> np.ndarray:
     """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version."""
     cols = [c for c in t.columns if c in df.columns]
-    return pd.util.hash_pandas_object(df[cols], index=False).to_numpy().view("int64")
+    return hash_rows(df, cols).view("int64")
 
 
 def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
@@ -682,22 +692,14 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
                 p.replaced[name] = df.loc[replaces]
             if (status == SUPERSEDED).any():
                 p.lost[name] = df.loc[status == SUPERSEDED]
-            p.tables[name] = df.loc[status == LOADED]
-
-    def rows(i: int, code: int) -> np.ndarray:
-        parts = status_rows[i][code]
-        return np.unique(np.concatenate(parts)) if parts else np.array([], "int64")
+            if (status != LOADED).any():  # (all loaded, the usual case: no copy)
+                p.tables[name] = df.loc[status == LOADED]
 
     for i, p in enumerate(prepared):
-        q_rows = np.unique(p.quarantine["source_row"].astype("int64").to_numpy()) if len(p.quarantine) else np.array([], "int64")
-        loaded = np.setdiff1d(rows(i, LOADED), q_rows)
-        sup = np.setdiff1d(np.setdiff1d(rows(i, SUPERSEDED), loaded), q_rows)
-        dups = np.setdiff1d(np.setdiff1d(np.setdiff1d(rows(i, DUPLICATE), loaded), sup), q_rows)
+        q_rows = p.quarantine["source_row"].astype("int64").to_numpy() if len(p.quarantine) else np.array([], "int64")
         fr = p.fr
-        fr.rows_quarantined = len(q_rows)
-        fr.rows_loaded = len(loaded)
-        fr.rows_duplicate = len(dups)
-        fr.rows_superseded = len(sup)
+        fr.rows_quarantined, fr.rows_loaded, fr.rows_superseded, fr.rows_duplicate = _source_row_counts(
+            status_rows[i], q_rows)
         unaccounted = fr.rows_read - fr.rows_loaded - fr.rows_quarantined - fr.rows_duplicate - fr.rows_superseded
         if unaccounted != 0:
             fr.error = (f"{fr.path}: reader {fr.reader} accounted for {fr.rows_read - unaccounted} of "
@@ -716,6 +718,38 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
         dates = [d for d in dates if pd.notna(d)]
         if dates:
             fr.min_date, fr.max_date = str(min(dates).date()), str(max(dates).date())
+
+
+def _source_row_counts(by_status: dict[int, list[np.ndarray]], quarantined: np.ndarray) -> tuple[int, int, int, int]:
+    """(quarantined, loaded, superseded, duplicate) distinct source rows: a source row counts once,
+    quarantined before loaded (any of its rows live) before superseded before duplicate. Marks in
+    one boolean array over the rows' range (no sorting); set operations when the range is sparse."""
+    parts = {code: [a for a in by_status[code] if len(a)] for code in (LOADED, SUPERSEDED, DUPLICATE)}
+    every = [a for v in parts.values() for a in v] + ([quarantined] if len(quarantined) else [])
+    if not every:
+        return 0, 0, 0, 0
+    lo = min(int(a.min()) for a in every)
+    size = max(int(a.max()) for a in every) - lo + 1
+    if size > 4 * sum(len(a) for a in every) + 1_000_000:  # sparse row numbers: sorted sets
+        def rows(code: int) -> np.ndarray:
+            return np.unique(np.concatenate(parts[code])) if parts[code] else np.array([], "int64")
+        q = np.unique(quarantined)
+        loaded = np.setdiff1d(rows(LOADED), q)
+        sup = np.setdiff1d(np.setdiff1d(rows(SUPERSEDED), loaded), q)
+        dups = np.setdiff1d(np.setdiff1d(np.setdiff1d(rows(DUPLICATE), loaded), sup), q)
+        return len(q), len(loaded), len(sup), len(dups)
+
+    def mark(arrays: list[np.ndarray]) -> np.ndarray:
+        m = np.zeros(size, dtype=bool)
+        for a in arrays:
+            m[a - lo] = True
+        return m
+
+    q = mark([quarantined] if len(quarantined) else [])
+    loaded = mark(parts[LOADED]) & ~q
+    sup = mark(parts[SUPERSEDED]) & ~loaded & ~q
+    dups = mark(parts[DUPLICATE]) & ~loaded & ~sup & ~q
+    return int(q.sum()), int(loaded.sum()), int(sup.sum()), int(dups.sum())
 
 
 def _fmt_values(s: pd.Series, kind: str) -> pd.Series:

@@ -89,6 +89,10 @@ def stage_file(unit: StageUnit) -> Staged:
         "tables": files, "rows_read": res.rows_read, "quarantine": res.quarantine,
         "expected_money": res.expected_money, "money_columns": res.money_columns,
         "exported_at": res.exported_at, "notes": res.notes,
+        # Arrow-backed text columns (Parquet's pandas metadata brings them back Python-backed)
+        "arrow_text": {name: [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
+                              and df[c].dtype.storage == "pyarrow"]
+                       for name, df in res.tables.items() if df is not None},
     }
     _atomic_write_bytes(folder / META, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
     return Staged(unit.path, reader_name, None, str(folder))
@@ -101,7 +105,14 @@ def load_staged(out_dir: str | Path) -> ReadResult:
     tables: dict[str, pd.DataFrame] = {}
     for name, fname in meta["tables"].items():
         p = folder / fname
-        tables[name] = pd.read_pickle(p) if fname.endswith(".pkl") else pq.read_table(p).to_pandas()
+        if fname.endswith(".pkl"):
+            tables[name] = pd.read_pickle(p)
+            continue
+        df = pq.read_table(p).to_pandas()
+        arrow_text = meta.get("arrow_text", {}).get(name, [])
+        if arrow_text:
+            df = df.astype({c: pd.StringDtype("pyarrow") for c in arrow_text})
+        tables[name] = df
     return ReadResult(
         tables=tables, rows_read=meta["rows_read"], quarantine=meta["quarantine"],
         expected_money=meta["expected_money"], money_columns=meta["money_columns"],

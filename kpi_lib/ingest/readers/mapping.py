@@ -317,6 +317,10 @@ def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
 class MappingReader(Reader):
     """A reader defined by a ``Mapping``."""
 
+    #: True in a subclass that puts its own (independent) expected money on the result: the
+    #: mapping's own sum is then not computed (it would be replaced)
+    own_expected: bool = False
+
     def __init__(self, mapping: Mapping, source: str = "") -> None:
         self.mapping = mapping
         self.name = mapping.name
@@ -351,7 +355,9 @@ class MappingReader(Reader):
             have = [str(c) for c in (df.attrs.get("headers") or {}).values()]
             raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by mapping {m.name} "
                               f"(the file's header has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
-        return convert(df, m, store, path) if m.table == "orders" else convert_table(df, m, store, path)
+        if m.table == "orders":
+            return convert(df, m, store, path, expected=not self.own_expected)
+        return convert_table(df, m, store, path)
 
 
 def _quarantiner(df: pd.DataFrame, q: list[QuarantineRow]) -> Callable[[pd.Series, pd.Series | str, str], None]:
@@ -390,7 +396,7 @@ def mapped_field(df: pd.DataFrame, m: Any, name: str) -> pd.Series:
     return s
 
 
-def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -> ReadResult:
+def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", expected: bool = True) -> ReadResult:
     """Source frame (normalised headers + ``__line``) → canonical orders/fees/refunds + quarantine."""
     q: list[QuarantineRow] = []
     rows_read = len(df)
@@ -518,7 +524,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
     fee_frames = []
     charged = status != "cancelled" if m.skip_cancelled_fees else pd.Series(True, index=df.index)
     refundable = status != "cancelled" if m.skip_cancelled_refunds else pd.Series(True, index=df.index)
-    expected = _expected(df, m, gross, order_id, charged, refundable)
+    expected_money = _expected(df, m, gross, order_id, charged, refundable) if expected else None
     fee_ok = good & charged
     first_fee = fee_ok & ~order_id.where(fee_ok).duplicated(keep="first")
     for f in m.fees:
@@ -557,7 +563,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "") -
         tables["fees"] = fees
     if refunds is not None and len(refunds):
         tables["refunds"] = refunds
-    return ReadResult(tables, rows_read=rows_read, quarantine=q, expected_money=expected,
+    return ReadResult(tables, rows_read=rows_read, quarantine=q, expected_money=expected_money,
                       money_columns=[("orders", "gross_sales", 1.0), ("fees", "amount", 1.0), ("refunds", "amount", 1.0)])
 
 

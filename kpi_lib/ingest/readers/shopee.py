@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..base import ReadResult, Store
-from ..independent import cell, rows, text, try_money
+from ..independent import fields, try_money
 from ..registry import register_instance
 from .mapping import Mapping, MappingReader, register_builtin
 
@@ -75,6 +75,8 @@ SHOPEE = {
 class ShopeeOrders(MappingReader):
     """The Shopee mapping, with the reconciliation's expected money from an independent parse."""
 
+    own_expected = True
+
     def read(self, path: Path, store: Store) -> ReadResult:
         res = super().read(path, store)
         res.expected_money = shopee_expected(path)
@@ -82,6 +84,10 @@ class ShopeeOrders(MappingReader):
 
 
 ORDER_FEES = [f["column"] for f in SHOPEE["fees"]]  # type: ignore[index]
+
+
+def _text(v: object) -> str:
+    return "" if v is None else str(v).strip()
 
 
 def shopee_expected(path: Path) -> float:
@@ -94,15 +100,16 @@ def shopee_expected(path: Path) -> float:
     total = Decimal(0)
     fee_orders: set[str] = set()
     read = {"header_has": "Order ID"} if path.suffix.lower() == ".xlsx" else {"sep": ",", "quoted": True}
-    for _line, rec in rows(path, **read):  # type: ignore[arg-type]
-        oid = text(rec, "Order ID")
-        total += try_money(cell(rec, "Product Subtotal"))
-        if text(rec, "Order Status").lower() == "cancelled":
+    names = ["Order ID", "Product Subtotal", "Order Status", "Deal Price", "Returned quantity", *ORDER_FEES]
+    for _line, (oid, subtotal, status, deal, returned, *fees) in fields(path, names, **read):  # type: ignore[arg-type]
+        oid = _text(oid)
+        total += try_money(subtotal)
+        if _text(status).lower() == "cancelled":
             continue
         if oid not in fee_orders:
             fee_orders.add(oid)
-            total += sum((abs(try_money(cell(rec, c))) for c in ORDER_FEES), Decimal(0))
-        total += abs(try_money(cell(rec, "Deal Price")) * try_money(cell(rec, "Returned quantity")))
+            total += sum((abs(try_money(c)) for c in fees), Decimal(0))
+        total += abs(try_money(deal) * try_money(returned))
     return float(total)
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..base import ReadResult, Store
-from ..independent import cell, rows, text, try_money
+from ..independent import fields, try_money
 from ..registry import register_instance
 from .mapping import Mapping, MappingReader, register_builtin
 
@@ -66,6 +66,8 @@ TIKTOK = {
 class TikTokOrders(MappingReader):
     """The TikTok mapping, with the reconciliation's expected money from an independent parse."""
 
+    own_expected = True
+
     def read(self, path: Path, store: Store) -> ReadResult:
         res = super().read(path, store)
         res.expected_money = tiktok_expected(path)
@@ -80,16 +82,17 @@ def tiktok_expected(path: Path) -> float:
     """
     gross, own_total = Decimal(0), None
     refunds: dict[str, Decimal] = {}
-    for _line, rec in rows(path, sep=",", quoted=True):
-        oid = text(rec, "Order ID")
+    names = ["Order ID", "SKU Subtotal Before Discount", "Order Status", "Order Refund Amount"]
+    for _line, (oid, subtotal, status, refund) in fields(path, names, sep=",", quoted=True):
+        oid = "" if oid is None else str(oid).strip()
         if oid in TIKTOK["totals_row"]["values"]:  # type: ignore[index]
-            own_total = try_money(cell(rec, "SKU Subtotal Before Discount"))
+            own_total = try_money(subtotal)
             continue
         if any(ch.isspace() for ch in oid):  # the column-description line under the header
             continue
-        gross += try_money(cell(rec, "SKU Subtotal Before Discount"))
-        if text(rec, "Order Status").lower() != "cancelled":
-            refunds.setdefault(oid, abs(try_money(cell(rec, "Order Refund Amount"))))
+        gross += try_money(subtotal)
+        if ("" if status is None else str(status).strip()).lower() != "cancelled":
+            refunds.setdefault(oid, abs(try_money(refund)))
     return float((own_total if own_total is not None else gross) + sum(refunds.values(), Decimal(0)))
 
 
