@@ -39,7 +39,7 @@ def loads(text: str) -> Any:
     """Parse YAML text into round-trip nodes (CommentedMap / CommentedSeq / scalars)."""
     try:
         return _yaml().load(text)
-    except Exception as exc:  # ruamel raises many parser error types
+    except Exception as exc:  # noqa: BLE001 - ruamel raises many parser error types, all a user's YAML error
         raise ConfigError(f"YAML could not be parsed: {exc}") from None
 
 
@@ -50,7 +50,7 @@ def load(path: Path) -> Any:
         return None
     try:
         return _yaml().load(p.read_text(encoding="utf-8"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - as in loads
         raise ConfigError(f"{p.name}: YAML could not be parsed: {exc}") from None
 
 

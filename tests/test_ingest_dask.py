@@ -54,7 +54,7 @@ def test_content_hash_sees_a_missing_file(small_raw: Path, tmp_path: Path, demo_
     shutil.copytree(small_raw / "SFY-US-01", raw / "SFY-US-01", copy_function=shutil.copy2)
     ingest(raw, tmp_path / "wh1", reference=ref, jobs=1)
     before = table_digests(Warehouse(tmp_path / "wh1"))
-    victim = sorted(p for p in (raw / "SFY-US-01").rglob("*") if p.is_file())[-1]
+    victim = max(p for p in (raw / "SFY-US-01").rglob("*") if p.is_file())
     victim.unlink()
     ingest(raw, tmp_path / "wh2", reference=ref, jobs=1)
     after = table_digests(Warehouse(tmp_path / "wh2"))
@@ -66,7 +66,7 @@ def test_stage_unit_round_trips_the_read_result(small_raw: Path, tmp_path: Path,
     """A staged file loads back as the reader's own result: same tables, dtypes, counts, quarantine."""
     ref = load_reference(demo_project / "data" / "reference")
     store = store_fields(ref.store("AMZ-US-01"))
-    f = sorted(p for p in (small_raw / "AMZ-US-01").rglob("*") if p.is_file())[0]
+    f = min(p for p in (small_raw / "AMZ-US-01").rglob("*") if p.is_file())
     st = stage_file(StageUnit(str(f), store, str(tmp_path / "stage" / "000001")))
     assert st.error is None and st.out_dir
     got = load_staged(st.out_dir)

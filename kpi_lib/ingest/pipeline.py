@@ -302,7 +302,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
                 )
                 need = qdf["raw"].isin(["{}", ""]) & qdf["source_row"].isin(list(raw_by_row))
                 qdf.loc[need, "raw"] = qdf.loc[need, "source_row"].map(
-                    lambda r: json.dumps(raw_by_row.get(int(r), {}), ensure_ascii=False, default=str)
+                    lambda r, raw=raw_by_row: json.dumps(raw.get(int(r), {}), ensure_ascii=False, default=str)
                 )
                 qdf.loc[need & (qdf["table"] == ""), "table"] = name
             df = df.loc[~isbad].copy()
