@@ -41,6 +41,7 @@ def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False)
     """A fresh copy of the project for ``module`` (or, with ``rerun``, the earlier copy with fresh tests)."""
     work = base / module
     if rerun and (work / "mutants").is_dir():
+        refresh_rest(module, work)
         for d in (work / "tests", work / "mutants" / "tests"):
             shutil.rmtree(d, ignore_errors=True)
             shutil.copytree(ROOT / "tests", d, ignore=IGNORE)
@@ -66,6 +67,38 @@ def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False)
     with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
         f.write(cfg)
     return work
+
+
+class StaleScratch(RuntimeError):
+    """The mutated module changed since its scratch copy was made: its mutants no longer match."""
+
+
+def refresh_rest(module: str, work: Path) -> None:
+    """Bring a scratch copy's library (all but the mutated module), parameters, templates, notebooks up to date.
+
+    The tests of today may need today's other modules; the mutated module itself must be unchanged,
+    since its mutants (and their earlier results) were made from the old text.
+    """
+    mod = Path("kpi_lib") / f"{module}.py"
+    if (work / mod).read_bytes() != (ROOT / mod).read_bytes():
+        raise StaleScratch(f"{mod} changed since the scratch copy {work} was made: run without --rerun")
+    for name in ("kpi_lib", "parameters", "templates", "notebooks"):
+        src, dst = ROOT / name, work / name
+        if not src.is_dir():
+            continue
+        for f in src.rglob("*"):
+            rel = f.relative_to(ROOT)
+            if rel == mod or not f.is_file() or "__pycache__" in f.parts:
+                continue
+            for target in (work / rel, work / "mutants" / rel):  # mutmut imports the copy under mutants/
+                if not target.is_file() or target.read_bytes() != f.read_bytes():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(f, target)
+        for f in list(dst.rglob("*")):  # files deleted since
+            rel = f.relative_to(work)
+            if f.is_file() and "__pycache__" not in f.parts and not (ROOT / rel).exists():
+                f.unlink()
+                (work / "mutants" / rel).unlink(missing_ok=True)
 
 
 def results(work: Path, env: dict[str, str]) -> dict[str, str]:
