@@ -97,3 +97,23 @@ def test_two_overhead_items_in_one_month_keep_their_own_weights(wh) -> None:
     got = costs.allocate_overheads("2026-11", warehouse=wh, config=cfg)
     assert got[["item", "store_id", "amount_rc"]].values.tolist() == [
         ["staff", "S1", 708.33], ["staff", "S2", 291.67], ["rent", "S1", 150.0], ["rent", "S2", 150.0]]
+
+
+def test_unit_economics_small_uncosted_sales_top_twenty_and_columns(wh) -> None:
+    """Rows given (no engine): TINY has 10 % of its 5.00 GMV without a unit cost (0.50 uncosted: the cost
+    is missing however small). Twenty-one SKUs lose money, L01 by 1.01 … L21 by 1.21: the default list
+    is the worst twenty, L21 first, with the columns of ``unit_economics``; a month without rows has
+    those columns too."""
+    base = {k: 0.0 for k in costs.UE_KPIS}
+    rows = [{"period": "2026-11", **base, "sku": "TINY", "units": 1, "gmv": 5.0, "uncosted_share": 0.1}]
+    rows += [{"period": "2026-11", **base, "sku": f"L{i:02d}", "units": 1, "gmv": 10.0, "cogs": 11.0 + i / 100}
+             for i in range(1, 22)]
+    df = pd.DataFrame(rows)
+    ue = costs.unit_economics(period="2026-11", warehouse=wh, rows=df).set_index("sku")
+    assert bool(ue.loc["TINY", "cost_missing"]) and not ue.loc["L01", "cost_missing"]
+    assert ue.loc["L21", "contribution"] == pytest.approx(-1.21)
+    worst = costs.loss_makers(period="2026-11", warehouse=wh, rows=df)
+    assert worst["sku"].tolist() == [f"L{i:02d}" for i in range(21, 1, -1)]
+    assert list(worst.columns) == ["sku", *ue.columns] and list(worst.index) == list(range(20))
+    none = costs.unit_economics(period="2026-09", warehouse=wh, rows=df)
+    assert none.empty and list(none.columns) == list(worst.columns)
