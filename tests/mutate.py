@@ -113,6 +113,34 @@ def results(work: Path, env: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _meta(work: Path, module: str) -> Path:
+    return work / "mutants" / "kpi_lib" / f"{module}.py.meta"
+
+
+def read_verdicts(work: Path, module: str) -> dict[str, int | None]:
+    """mutant name → mutmut exit code recorded in a scratch copy (None: not checked)."""
+    path = _meta(work, module)
+    return dict(json.loads(path.read_text(encoding="utf-8"))["exit_code_by_key"]) if path.is_file() else {}
+
+
+def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rerun: set[str]) -> None:
+    """Put back the earlier verdicts of the mutants a rerun did not re-check.
+
+    mutmut forgets every verdict when its test selection changes (a new test file in
+    ``tests/mutation.yaml``); the mutants that were not re-run keep their earlier verdict here (their
+    code and the tests that killed them are unchanged: a killed mutant stays killed).
+    """
+    path = _meta(work, module)
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    codes = data["exit_code_by_key"]
+    for k, v in before.items():
+        if k not in rerun and codes.get(k) is None and v is not None:
+            codes[k] = v
+    path.write_text(json.dumps(data, indent=4), encoding="utf-8")
+
+
 def patterns(module: str, only: list[str]) -> list[str]:
     """mutmut name globs of the given functions (``fn`` or ``Class.method``) of ``kpi_lib/<module>.py``."""
     return [f"kpi_lib.{module}." + ("xǁ" + "ǁ".join(f.split(".", 1)) if "." in f else f"x_{f}") + "__mutmut_*"
@@ -130,12 +158,16 @@ def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool
             again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in patterns(module, only))]
     elif only:
         again = patterns(module, only)
-    work = scratch_copy(module, tests, base, rerun=rerun and again is not None)
+    keep = rerun and again is not None
+    work = scratch_copy(module, tests, base, rerun=keep)
+    before = read_verdicts(work, module) if keep else {}
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:
         with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
             subprocess.run([*mutmut, "run", "--max-children", str(jobs), *(again or [])], cwd=work, env=env,
                            stdout=out, stderr=subprocess.STDOUT, check=False)
+    if keep:
+        restore_verdicts(work, module, before, set(again or []))
     counts: dict[str, int] = {}
     survivors: list[str] = []
     for name, status in results(work, env).items():
