@@ -117,3 +117,20 @@ def test_unit_economics_small_uncosted_sales_top_twenty_and_columns(wh) -> None:
     assert list(worst.columns) == ["sku", *ue.columns] and list(worst.index) == list(range(20))
     none = costs.unit_economics(period="2026-09", warehouse=wh, rows=df)
     assert none.empty and list(none.columns) == list(worst.columns)
+
+
+def test_waterfall_of_a_store_set_its_kpi_column_and_half_cents(wh) -> None:
+    """S2 November by order date: GMV 100 (O4 60 + O5 40), refunds 30 (O4's December refund on its order),
+    COGS O4 1 × 8 + O5 4 × 5 = 28, first leg 2 + 4 × 1 = 6, duties 1 × 8 × 10 % = 0.8, payment fee 1.2,
+    shipping label 2 (fulfillment), promotion 3, ads 5, overheads 15 -> net profit
+    100 − 30 − 28 − 6 − 0.8 − 1.2 − 2 − 3 − 5 − 15 = 9.0. ``stores=["S2"]`` is that store, whatever the
+    entity; each row names the catalog KPI it comes from. Amounts round half up to the cent: 100.125 ->
+    100.13, a cost of 0.375 -> −0.38."""
+    wf = costs.waterfall(stores=["S2"], period="2026-11", warehouse=wh).set_index("step")
+    assert wf.loc["gmv", "amount_rc"] == 100.0 and wf.loc["net_profit", "amount_rc"] == pytest.approx(9.0)
+    assert wf.loc["fulfillment", "amount_rc"] == -2.0 and wf.loc["overheads", "amount_rc"] == -15.0
+    assert (wf["stores_covered"] == 1).all() and (wf["stores_total"] == 1).all()
+    assert wf.loc[["gmv", "fulfillment", "advertising", "net_sales", "net_profit"], "kpi"].tolist() == [
+        "gmv", "fulfillment_fees", "ad_spend", "net_sales", "net_profit"]
+    half = costs._waterfall_from_totals({"gmv": 100.125, "cogs": 0.375}).set_index("step")["amount_rc"]
+    assert (half["gmv"], half["cogs"], half["net_profit"]) == (100.13, -0.38, 99.75)
