@@ -45,6 +45,8 @@ def test_engine_figures_store_set_empty_period_and_missing_sources(wh) -> None:
     # the completeness of complete_for's KPI, not of the last one
     _, info = costs.engine_figures(["net_profit", "gmv"], period="2026-10", warehouse=wh)
     assert (info["complete"], info["missing"], info["stores_covered"]) == (True, "", 2)
+    # a quarter is one row of the engine by quarter: October 390 + November 280
+    assert costs.engine_figures(["gmv"], period="2026-Q4", warehouse=wh)[0] == {"gmv": 670.0}
     vals, info = costs.engine_figures(["gmv", "net_profit"], period="2027-03", warehouse=wh)
     assert vals == {"gmv": 0.0, "net_profit": 0.0}
     assert info == {"complete": True, "missing": "", "stores_covered": 0, "stores_total": 0, "basis": "order"}
