@@ -136,3 +136,11 @@ def test_waterfall_of_a_store_set_its_kpi_column_and_half_cents(wh) -> None:
         "gmv", "fulfillment_fees", "ad_spend", "net_sales", "net_profit"]
     half = costs._waterfall_from_totals({"gmv": 100.125, "cogs": 0.375}).set_index("step")["amount_rc"]
     assert (half["gmv"], half["cogs"], half["net_profit"]) == (100.13, -0.38, 99.75)
+
+
+def test_a_range_with_two_separators_is_a_user_error() -> None:
+    from kpi_lib.errors import KpiError
+
+    with pytest.raises(KpiError, match=r"custom period '2026-11-01..2026-11-03..2026-11-05': expected "
+                                       r"YYYY-MM-DD..YYYY-MM-DD"):
+        costs.period_range("2026-11-01..2026-11-03..2026-11-05")
