@@ -10,6 +10,8 @@ module's scratch copy shows the diff).
 ``tests/mutation.yaml``) and re-checks only the mutants that survived or had no test, so the tests
 written for survivors are measured without running every mutant again. ``--only fn Class.method``
 mutates only those functions of the module (the rest counts as "not checked", outside the score).
+``--rerun --tests FILE`` re-checks the survivors against those test files only (a survivor already
+passed every other test of the module): the quick way to measure the tests written for survivors.
 ``--jobs`` defaults to 1: the machine is shared.
 """
 
@@ -189,8 +191,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="re-check only the survivors of an earlier run, with the current tests")
     p.add_argument("--only", nargs="+", metavar="FUNCTION",
                    help="mutate only these functions of the module(s) (fn or Class.method)")
+    p.add_argument("--tests", nargs="+", metavar="FILE",
+                   help="with --rerun: re-check the survivors against these test files only (they already "
+                        "passed the module's other tests), e.g. the file written for them")
     p.add_argument("--dir", default=os.environ.get("KPI_MUTATE_DIR") or str(Path(tempfile.gettempdir()) / "kpi-mutate"))
     a = p.parse_args(argv)
+    if a.tests and not a.rerun:
+        p.error("--tests needs --rerun: a first run measures a module against all its test files")
     mapping = load_map()
     mods = a.modules or list(mapping)
     unknown = [m for m in mods if m not in mapping]
@@ -200,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     scores = []
     for m in mods:
-        r = run_module(m, mapping[m], base, a.jobs, a.rerun, a.only)
+        r = run_module(m, a.tests or mapping[m], base, a.jobs, a.rerun, a.only)
         scores.append(r)
         print(f"{m:12s} {r['killed']:4d}/{r['judged']:<4d} killed  score {r['score']:.1%}  {r['counts']}", flush=True)
         for s in r["survivors"]:

@@ -133,14 +133,16 @@ def test_calendar_days_clipped_to_the_range_and_the_data(wh, tmp_path: Path) -> 
 
 
 def test_a_missing_source_table_adds_nothing(proj: Path) -> None:
-    """A warehouse without a refunds table (no refund ever recorded): refunds are 0 and net sales equal
-    GMV, per store and month (November: S1 180, S2 100)."""
+    """A warehouse without a refunds table (no refund ever recorded: an empty canonical view) and without
+    overhead allocations (``kpi compute`` has not allocated any: the source is absent, not empty):
+    refunds and overheads are 0 and net sales equal GMV, per store and month (November: S1 180, S2 100)."""
     t = build_tables()
     del t["refunds"]
-    wh = make_warehouse(proj / "norefunds", tables=t)
-    got = compute(["gmv", "refunds", "net_sales"], by=["store_id"], start="2026-11", end="2026-11", warehouse=wh)
-    assert got[["store_id", "gmv", "refunds", "net_sales"]].values.tolist() == [["S1", 180.0, 0.0, 180.0],
-                                                                                 ["S2", 100.0, 0.0, 100.0]]
+    wh = make_warehouse(proj / "norefunds", tables=t, overheads=False)
+    got = compute(["gmv", "refunds", "net_sales", "overheads"], by=["store_id"], start="2026-11", end="2026-11",
+                  warehouse=wh)
+    assert got[["store_id", "gmv", "refunds", "net_sales", "overheads"]].values.tolist() == [
+        ["S1", 180.0, 0.0, 180.0, 0.0], ["S2", 100.0, 0.0, 100.0, 0.0]]
 
 
 def test_argument_checks_name_the_value_and_the_choices(wh, tmp_path: Path) -> None:
