@@ -81,6 +81,9 @@ def test_grain_only_rows_and_medians_stay_unknown(wh) -> None:
     assert got[("S1", "2026-11")] == pytest.approx((180.0, 6.0, 2 / 3))
     assert got[("S2", "2026-11")][0] == 100.0 and all(math.isnan(x) for x in got[("S2", "2026-11")][1:])
     assert got[("S2", "2026-12")] == (0.0, 4.0, 1.0)
+    # October has no ticket at all (the median query returns no row): response time unknown, GMV known
+    octo = compute(["gmv", "first_response_hours"], start="2026-10-01", end="2026-10-31", warehouse=wh)
+    assert octo["gmv"].tolist() == [390.0] and octo["first_response_hours"].isna().all()
     # a KPI that needs no coverage source counts no stores: 0 of 0, complete, nothing missing
     lg = compute_long("first_response_hours", by=["store_id"], **nov_dec)
     assert lg[["store_id", "period", "value", "stores_covered", "stores_total", "complete", "missing"]] \
