@@ -81,6 +81,10 @@ def test_grain_only_rows_and_medians_stay_unknown(wh) -> None:
     assert got[("S1", "2026-11")] == pytest.approx((180.0, 6.0, 2 / 3))
     assert got[("S2", "2026-11")][0] == 100.0 and all(math.isnan(x) for x in got[("S2", "2026-11")][1:])
     assert got[("S2", "2026-12")] == (0.0, 4.0, 1.0)
+    # S2's December GMV is the same whichever KPIs come with it: no order in December -> 0 (it was NaN
+    # next to a median alone, 0 next to a ticket ratio)
+    alone = compute(["gmv", "first_response_hours"], by=["store_id"], **nov_dec)
+    assert _rows(alone, "gmv")[("S2", "2026-12")] == 0.0 == got[("S2", "2026-12")][0]
     # October has no ticket at all (the median query returns no row): response time unknown, GMV known
     octo = compute(["gmv", "first_response_hours"], start="2026-10-01", end="2026-10-31", warehouse=wh)
     assert octo["gmv"].tolist() == [390.0] and octo["first_response_hours"].isna().all()
@@ -176,3 +180,21 @@ def test_argument_checks_name_the_value_and_the_choices(wh, tmp_path: Path) -> N
     assert list(every["kpi"]) == cat.ids() and "gmv_twice" in cat.ids()
     v = dict(zip(every["kpi"], every["value"]))
     assert (v["gmv"], v["gmv_twice"]) == (280.0, 560.0)
+
+
+def test_completeness_ignores_months_after_the_range(proj: Path) -> None:
+    """S1 sells O9 (100) on 2026-12-03 with no fee and no ad row in December. The quarter up to 30 November
+    reads October and November only: S1 is complete there (230 + 180 = 410), S2 is not (no fees, no ads
+    in October): 1 of 2 stores. The whole quarter: S1 is out for December too -> no store covered."""
+    t = build_tables()
+    o = t["orders"]
+    o9 = o[o["order_id"] == "O2"].assign(order_id="O9", order_date=pd.Timestamp("2026-12-03"),
+                                          order_ts=pd.Timestamp("2026-12-03"), ship_date=pd.Timestamp("2026-12-04"),
+                                          status="delivered", gross_sales=100.0, gross_sales_rc=100.0)
+    t["orders"] = pd.concat([o, o9], ignore_index=True)
+    wh = make_warehouse(proj / "dec", tables=t)
+    q = {"period": "quarter", "complete_for": "net_profit", "warehouse": wh}
+    part = compute_long("gmv", start="2026-10-01", end="2026-11-30", **q).iloc[0]
+    assert (part["value"], part["stores_covered"], part["stores_total"], part["missing"]) == (410.0, 1, 2, "fees, ads")
+    whole = compute_long("gmv", start="2026-10-01", end="2026-12-31", **q).iloc[0]
+    assert math.isnan(whole["value"]) and (whole["stores_covered"], whole["stores_total"]) == (0, 2)
