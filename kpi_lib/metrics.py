@@ -652,7 +652,10 @@ def _evaluate(split: pd.DataFrame, grain: pd.DataFrame | None, by: list[str], pe
         ckey = ok.tobytes()
         if ckey not in envs:  # one aggregation and one evaluation per set of covered rows
             if len(split):
-                sums = split.loc[ok].groupby("_key")[add_ms].sum().reindex(idx)
+                # a key with no store-additive row at all (only a median's or a snapshot count's rows)
+                # sums to 0, like a row whose source had nothing: the same figure whichever KPIs are
+                # asked together (keys with rows but no covered store are made unknown below)
+                sums = split.loc[ok].groupby("_key")[add_ms].sum().reindex(idx).fillna(0.0)
                 cov_n = split.loc[ok & has_store.values].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0)
             else:
                 sums = pd.DataFrame(index=idx, columns=add_ms, dtype="float64")

@@ -10,6 +10,8 @@ module's scratch copy shows the diff).
 ``tests/mutation.yaml``) and re-checks only the mutants that survived or had no test, so the tests
 written for survivors are measured without running every mutant again. ``--only fn Class.method``
 mutates only those functions of the module (the rest counts as "not checked", outside the score).
+``--rerun --tests FILE`` re-checks the survivors against those test files only (a survivor already
+passed every other test of the module): the quick way to measure the tests written for survivors.
 ``--jobs`` defaults to 1: the machine is shared.
 """
 
@@ -41,6 +43,7 @@ def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False)
     """A fresh copy of the project for ``module`` (or, with ``rerun``, the earlier copy with fresh tests)."""
     work = base / module
     if rerun and (work / "mutants").is_dir():
+        refresh_rest(module, work)
         for d in (work / "tests", work / "mutants" / "tests"):
             shutil.rmtree(d, ignore_errors=True)
             shutil.copytree(ROOT / "tests", d, ignore=IGNORE)
@@ -68,6 +71,38 @@ def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False)
     return work
 
 
+class StaleScratch(RuntimeError):
+    """The mutated module changed since its scratch copy was made: its mutants no longer match."""
+
+
+def refresh_rest(module: str, work: Path) -> None:
+    """Bring a scratch copy's library (all but the mutated module), parameters, templates, notebooks up to date.
+
+    The tests of today may need today's other modules; the mutated module itself must be unchanged,
+    since its mutants (and their earlier results) were made from the old text.
+    """
+    mod = Path("kpi_lib") / f"{module}.py"
+    if (work / mod).read_bytes() != (ROOT / mod).read_bytes():
+        raise StaleScratch(f"{mod} changed since the scratch copy {work} was made: run without --rerun")
+    for name in ("kpi_lib", "parameters", "templates", "notebooks"):
+        src, dst = ROOT / name, work / name
+        if not src.is_dir():
+            continue
+        for f in src.rglob("*"):
+            rel = f.relative_to(ROOT)
+            if rel == mod or not f.is_file() or "__pycache__" in f.parts:
+                continue
+            for target in (work / rel, work / "mutants" / rel):  # mutmut imports the copy under mutants/
+                if not target.is_file() or target.read_bytes() != f.read_bytes():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(f, target)
+        for f in list(dst.rglob("*")):  # files deleted since
+            rel = f.relative_to(work)
+            if f.is_file() and "__pycache__" not in f.parts and not (ROOT / rel).exists():
+                f.unlink()
+                (work / "mutants" / rel).unlink(missing_ok=True)
+
+
 def results(work: Path, env: dict[str, str]) -> dict[str, str]:
     """mutant name → status (killed, survived, no tests, timeout, …) of a scratch copy."""
     res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
@@ -78,6 +113,34 @@ def results(work: Path, env: dict[str, str]) -> dict[str, str]:
         if m:
             out[m.group(1)] = m.group(2).strip()
     return out
+
+
+def _meta(work: Path, module: str) -> Path:
+    return work / "mutants" / "kpi_lib" / f"{module}.py.meta"
+
+
+def read_verdicts(work: Path, module: str) -> dict[str, int | None]:
+    """mutant name → mutmut exit code recorded in a scratch copy (None: not checked)."""
+    path = _meta(work, module)
+    return dict(json.loads(path.read_text(encoding="utf-8"))["exit_code_by_key"]) if path.is_file() else {}
+
+
+def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rerun: set[str]) -> None:
+    """Put back the earlier verdicts of the mutants a rerun did not re-check.
+
+    mutmut forgets every verdict when its test selection changes (a new test file in
+    ``tests/mutation.yaml``); the mutants that were not re-run keep their earlier verdict here (their
+    code and the tests that killed them are unchanged: a killed mutant stays killed).
+    """
+    path = _meta(work, module)
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    codes = data["exit_code_by_key"]
+    for k, v in before.items():
+        if k not in rerun and codes.get(k) is None and v is not None:
+            codes[k] = v
+    path.write_text(json.dumps(data, indent=4), encoding="utf-8")
 
 
 def patterns(module: str, only: list[str]) -> list[str]:
@@ -97,12 +160,16 @@ def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool
             again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in patterns(module, only))]
     elif only:
         again = patterns(module, only)
-    work = scratch_copy(module, tests, base, rerun=rerun and again is not None)
+    keep = rerun and again is not None
+    work = scratch_copy(module, tests, base, rerun=keep)
+    before = read_verdicts(work, module) if keep else {}
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:
         with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
             subprocess.run([*mutmut, "run", "--max-children", str(jobs), *(again or [])], cwd=work, env=env,
                            stdout=out, stderr=subprocess.STDOUT, check=False)
+    if keep:
+        restore_verdicts(work, module, before, set(again or []))
     counts: dict[str, int] = {}
     survivors: list[str] = []
     for name, status in results(work, env).items():
@@ -124,8 +191,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="re-check only the survivors of an earlier run, with the current tests")
     p.add_argument("--only", nargs="+", metavar="FUNCTION",
                    help="mutate only these functions of the module(s) (fn or Class.method)")
+    p.add_argument("--tests", nargs="+", metavar="FILE",
+                   help="with --rerun: re-check the survivors against these test files only (they already "
+                        "passed the module's other tests), e.g. the file written for them")
     p.add_argument("--dir", default=os.environ.get("KPI_MUTATE_DIR") or str(Path(tempfile.gettempdir()) / "kpi-mutate"))
     a = p.parse_args(argv)
+    if a.tests and not a.rerun:
+        p.error("--tests needs --rerun: a first run measures a module against all its test files")
     mapping = load_map()
     mods = a.modules or list(mapping)
     unknown = [m for m in mods if m not in mapping]
@@ -135,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     scores = []
     for m in mods:
-        r = run_module(m, mapping[m], base, a.jobs, a.rerun, a.only)
+        r = run_module(m, a.tests or mapping[m], base, a.jobs, a.rerun, a.only)
         scores.append(r)
         print(f"{m:12s} {r['killed']:4d}/{r['judged']:<4d} killed  score {r['score']:.1%}  {r['counts']}", flush=True)
         for s in r["survivors"]:
