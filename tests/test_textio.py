@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import needs
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kpi_lib.ingest.base import Store, file_head
@@ -171,6 +172,8 @@ _text_cell = st.one_of(
 
 
 @settings(max_examples=80, deadline=None)
+# found by hypothesis: text cells made only of commas in a semicolon file read as a wider comma table
+@example(rows=[(",,,", Decimal("0.00")), (",,,", Decimal("0.00"))], sep=";", comma=False, enc="utf-8", preamble=False)
 @given(
     rows=st.lists(st.tuples(_text_cell, st.decimals(min_value=-99999, max_value=99999, places=2)), min_size=1, max_size=15),
     sep=st.sampled_from([",", ";", "\t", "|"]),

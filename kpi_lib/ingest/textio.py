@@ -138,8 +138,9 @@ def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, in
 
     With ``header_line`` given, that line decides. Otherwise, per candidate, the header is the first
     of the first 40 lines nearly as wide as the widest (one-cell preamble lines are skipped), and the
-    delimiter whose following records (at least 80 %) have the header's width wins, the widest header
-    first (a comma in the text cells or the preamble of a semicolon file does not make it comma-separated).
+    delimiter whose following records (at least 80 %) have the header's width wins; among those, the one
+    whose table spans the most lines, then the widest header (a comma in the text cells or the preamble of a
+    semicolon file does not make it comma-separated).
     """
     lines = text[:262_144].splitlines()[:400]
     if header_line is not None:
@@ -150,7 +151,7 @@ def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, in
     starts = [0]
     for ln in head.splitlines(keepends=True)[:400]:
         starts.append(starts[-1] + len(ln))
-    best: tuple[tuple[bool, int, int, int], str, int] | None = None  # (consistent, width, -line, -rank)
+    best: tuple[tuple[bool, int, int, int, int], str, int] | None = None  # (consistent, lines, width, -line, -rank)
     for sep in DELIMITERS:
         counts = []
         for i, line in enumerate(lines[:40]):
@@ -173,8 +174,11 @@ def detect_delimiter(text: str, header_line: int | None = None) -> tuple[str, in
         recs = _records(head[starts[first]:], sep, 41)
         width = len(recs[0]) if recs else n_max
         rest = recs[1:]
-        consistent = bool(rest) and sum(1 for r in rest if len(r) in (width, width + 1)) >= 0.8 * len(rest)
-        score = (consistent, width, -first, -DELIMITERS.index(sep))
+        fitting = sum(1 for r in rest if len(r) in (width, width + 1))
+        consistent = bool(rest) and fitting >= 0.8 * len(rest)
+        # among consistent readings, the one whose table spans more lines: text cells made of commas in a
+        # semicolon file (",,,;0.00;x") read as a wider comma table that starts a line later
+        score = (consistent, fitting + 1, width, -first, -DELIMITERS.index(sep))
         if best is None or score > best[0]:
             best = (score, sep, first)
     return (best[1], best[2]) if best else (",", 0)
