@@ -105,3 +105,28 @@ def demo_env(demo_project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """KPI_ROOT set to the shared demo project (read-only use)."""
     monkeypatch.setenv("KPI_ROOT", str(demo_project))
     return demo_project
+
+
+@pytest.fixture(scope="module")
+def demo_env_module(demo_project: Path):
+    """The shared demo project as the widgets' project for a whole module: its root, warehouse and reference
+    data, headless (read-only use)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KPI_ROOT", str(demo_project))
+    mp.setenv("KPI_WAREHOUSE", str(demo_project / "data" / "warehouse"))
+    mp.setenv("KPI_REFERENCE", str(demo_project / "data" / "reference"))
+    mp.setenv("KPI_HEADLESS", "1")
+    yield demo_project
+    mp.undo()
+
+
+@pytest.fixture()
+def cost_wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The worked cost fixture (tests/cost_fixtures.py): its project as KPI_ROOT, and its warehouse."""
+    from cost_fixtures import make_project as make_cost_project
+    from cost_fixtures import make_warehouse
+
+    make_cost_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return make_warehouse(tmp_path / "wh")

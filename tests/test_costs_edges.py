@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from cost_fixtures import make_project, make_warehouse
 
 from kpi_lib import costs
 
@@ -20,11 +18,8 @@ D = Decimal
 
 
 @pytest.fixture()
-def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    make_project(tmp_path / "proj")
-    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return make_warehouse(tmp_path / "wh")
+def wh(cost_wh):
+    return cost_wh
 
 
 def test_engine_figures_store_set_empty_period_and_missing_sources(wh) -> None:

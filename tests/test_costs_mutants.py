@@ -23,11 +23,8 @@ D = Decimal
 
 
 @pytest.fixture()
-def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    make_project(tmp_path / "proj")
-    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return make_warehouse(tmp_path / "wh")
+def wh(cost_wh):
+    return cost_wh
 
 
 def test_basis_bridge_company_november(wh) -> None:

@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cost_fixtures import build_tables, make_project, make_warehouse
+from cost_fixtures import build_tables, make_project
 
 from kpi_lib.metrics import compute, compute_long, compute_long_grains
 from kpi_lib.warehouse import Warehouse
 
 
 @pytest.fixture()
-def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    make_project(tmp_path / "proj")
-    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return make_warehouse(tmp_path / "wh")
+def wh(cost_wh):
+    return cost_wh
 
 
 def _by(df: pd.DataFrame, kpi: str) -> dict[tuple[str, str], float]:

@@ -24,15 +24,6 @@ def app(demo_env_module):
     return CostExplorer(lang="en")
 
 
-@pytest.fixture(scope="module")
-def demo_env_module(demo_project):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KPI_ROOT", str(demo_project))
-    mp.setenv("KPI_WAREHOUSE", str(demo_project / "data" / "warehouse"))
-    mp.setenv("KPI_REFERENCE", str(demo_project / "data" / "reference"))
-    mp.setenv("KPI_HEADLESS", "1")
-    yield demo_project
-    mp.undo()
 
 
 def _same_waterfall(got: pd.DataFrame, want: pd.DataFrame) -> None:

@@ -29,14 +29,8 @@ UNCOVERED = ["first_response_hours", "new_listings", "refunds"]
 
 
 @pytest.fixture(scope="module")
-def env(demo_project):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KPI_ROOT", str(demo_project))
-    mp.setenv("KPI_WAREHOUSE", str(demo_project / "data" / "warehouse"))
-    mp.setenv("KPI_REFERENCE", str(demo_project / "data" / "reference"))
-    mp.setenv("KPI_HEADLESS", "1")
-    yield demo_project
-    mp.undo()
+def env(demo_env_module):
+    return demo_env_module
 
 
 class Spy:
