@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal as D
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from cost_fixtures import make_project as cost_project
-from cost_fixtures import make_warehouse as cost_warehouse
 from engine_fixtures import make_project, make_warehouse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,11 +34,8 @@ def ewh(tmp_path_factory):
 
 
 @pytest.fixture()
-def cwh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    cost_project(tmp_path / "proj")
-    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return cost_warehouse(tmp_path / "wh")
+def cwh(cost_wh):
+    return cost_wh
 
 
 def _engine(kpi: str | list[str], kind: str, eid: str | None, period: str, basis: str, wh) -> float | pd.Series:
