@@ -243,8 +243,7 @@ def entity_name(wh: Warehouse, kind: str, entity_id: str, lang: str) -> str | No
         if entity_id not in set(cs["contract_id"].astype(str)):
             return None
         try:
-            c = settlement_mod.get_contract(entity_id)
-            name = (c.name_zh or c.name) if lang == "zh" else c.name
+            name = settlement_mod.get_contract(entity_id).display_name(lang)
         except KpiError:
             name = None
         return str(name) if name else entity_id

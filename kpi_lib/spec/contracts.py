@@ -178,6 +178,10 @@ class Contract(StrictModel):
     tax: Tax | None = Field(None, description="tax / VAT on the fee; no tax line when not set")
     payment: Payment | None = Field(None, description="payment terms (days) and bank details")
 
+    def display_name(self, lang: str) -> str:
+        """The contract's name on a page in ``lang``: name_zh on Chinese pages when it has one, else name."""
+        return (self.name_zh or self.name) if lang == "zh" else self.name
+
 
 class ContractsFile(StrictModel):
     """parameters/contracts.yaml"""

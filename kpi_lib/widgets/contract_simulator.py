@@ -133,7 +133,7 @@ class ContractSimulator(Panel):
 
         sf = stores_frame(self.warehouse)
         store_ids = sorted(sf["store_id"].astype(str)) if "store_id" in sf else []
-        self.contract = W.Dropdown(options=[(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [("new contract", "")],
+        self.contract = W.Dropdown(options=[(f"{c.id} · {c.display_name(self.lang)}", c.id) for c in self.contracts] + [("new contract", "")],
                                    description="Contract", layout=W.Layout(width="420px"))
         self.contract_id = W.Text(description="Id")
         self.name = W.Text(description="Name")
@@ -262,7 +262,7 @@ class ContractSimulator(Panel):
                 w.options = [(t(f"widget.sim.{prefix}.{k}"), k) for k in keys]
                 w.value = keep
             keep = self.contract.value
-            self.contract.options = [(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [
+            self.contract.options = [(f"{c.id} · {c.display_name(self.lang)}", c.id) for c in self.contracts] + [
                 (t("widget.sim.new_contract"), "")]
             self.contract.value = keep if keep is not None else ""
         finally:
@@ -474,10 +474,6 @@ class ContractSimulator(Panel):
         if not self.exit_below.value or not self.exit_periods.value:
             return None
         return {"below": str(_dec(round(self.exit_below.value, 4))), "periods": int(self.exit_periods.value)}
-
-    def _contract_name(self, c: Any) -> str:
-        """A contract's name in the panel's language (name_zh on zh pages when it has one)."""
-        return (c.name_zh or c.name) if getattr(self, "lang", "zh") == "zh" else c.name
 
     def contract_dict(self) -> dict[str, Any]:
         """The edited contract, starting from the saved one so unedited fields are kept."""
@@ -741,7 +737,7 @@ class ContractSimulator(Panel):
             return False
         self._busy = True
         try:
-            self.contract.options = [(f"{c.id} · {self._contract_name(c)}", c.id) for c in self.contracts] + [(self._t("widget.sim.new_contract"), "")]
+            self.contract.options = [(f"{c.id} · {c.display_name(self.lang)}", c.id) for c in self.contracts] + [(self._t("widget.sim.new_contract"), "")]
             self.contract.value = data["id"]
         finally:
             self._busy = False
