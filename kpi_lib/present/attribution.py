@@ -10,8 +10,8 @@ import pandas as pd
 
 from .blocks import note, section, table
 from .charts import chart_html, unit_title, waterfall_chart
-from .fmt import esc, fmt_pct, is_missing, t
-from .sections import figure_text, record_figure, unit_formatter
+from .fmt import esc, fmt_pct, t
+from .sections import figure_text, record_figure, unit_formatter, with_coverage
 
 __all__ = ['attribution_section', 'named_attribution']
 
@@ -57,11 +57,8 @@ def named_attribution(attr: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _attr_value(r: Mapping[str, Any], side: str, ctx: Any) -> str:
     """A node's value for one month, with the stores it covers when that is only part of them ('(10/11)'),
     as the KPI tables print it."""
-    txt = figure_text(r[f"value_{side}"], r["unit"], ctx, r["kpi"])
-    c, n = r.get(f"stores_covered_{side}"), r.get(f"stores_total_{side}")
-    if not bool(r.get(f"complete_{side}", True)) and not is_missing(c) and not is_missing(n):
-        txt += f" ({int(c)}/{int(n)})"
-    return txt
+    return with_coverage(figure_text(r[f"value_{side}"], r["unit"], ctx, r["kpi"]), r.get(f"complete_{side}", True),
+                         r.get(f"stores_covered_{side}"), r.get(f"stores_total_{side}"))
 
 
 def _attr_table(df: pd.DataFrame, ctx: Any, root_unit: str) -> str:

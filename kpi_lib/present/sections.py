@@ -78,10 +78,17 @@ def cell_value(r: Mapping[str, Any], col: str, ctx: Any) -> str:
     if col == "actual" and not bool(r.get("complete", True)) and is_missing(r.get("actual")):
         return fmt_incomplete(r.get("missing", ""), ctx.lang)
     txt = fmt_value(r.get(col), r.get("unit", "count"), ctx.currency, ctx.lang, per_unit=is_per_unit(r.get("kpi")))
-    c, n = r.get("stores_covered"), r.get("stores_total")
-    if col == "actual" and not bool(r.get("complete", True)) and not is_missing(c) and not is_missing(n):
-        txt += f" ({int(c)}/{int(n)})"  # a roll-up over part of the stores: the coverage note says which
-    return txt
+    if col != "actual":
+        return txt
+    return with_coverage(txt, r.get("complete", True), r.get("stores_covered"), r.get("stores_total"))
+
+
+def with_coverage(text: str, complete: Any, covered: Any, total: Any) -> str:
+    """``text`` followed by the stores it covers when it is a roll-up over part of them ('¥1,093,032 (10/11)');
+    the coverage note says which."""
+    if not bool(complete) and not is_missing(covered) and not is_missing(total):
+        return f"{text} ({int(covered)}/{int(total)})"
+    return text
 
 
 def _record_status(df: pd.DataFrame, ctx: Any, targets: bool = True) -> None:
