@@ -11,13 +11,15 @@ Tables written in one warehouse transaction (readers see all three or none):
 - ``alerts``: alerts.evaluate_alerts() over the monthly values and status;
 - ``cost_waterfall_rows`` / ``cost_unit_rows``: the cost explorer's set-based engine rows
   (``costs.waterfall_grain_rows`` on the order basis, ``costs.unit_rows``) × month and quarter, so a
-  panel opens without querying the facts (it uses them only while :func:`stored_is_fresh`).
+  panel opens and a report batch prepares its cost sections without querying the facts
+  (:func:`stored_cost_rows`: only while :func:`stored_is_fresh`, and only periods held in full).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,9 +29,16 @@ from . import alerts as alerts_mod
 from . import paths
 from . import targets as targets_mod
 from .config import workbench
-from .costs import WATERFALL_GRAINS, unit_rows, waterfall_grain_rows, write_overhead_allocations
+from .costs import (
+    COST_ROW_KPIS,
+    WATERFALL_GRAINS,
+    unit_rows,
+    waterfall_grain_rows,
+    write_overhead_allocations,
+)
 from .definitions import load_catalog
 from .metrics import compute_long_grains
+from .periods import month_of, period_bounds
 from .warehouse import Warehouse
 
 GRAINS: dict[str, str | None] = {
@@ -122,6 +131,66 @@ def stored_values(warehouse: Any = None) -> pd.DataFrame | None:
     if not stored_is_fresh(wh) or not wh.has("kpi_values"):
         return None
     return wh.read("kpi_values")
+
+
+def stored_through(warehouse: Any, stored_months: Any) -> tuple[dt.date | None, dt.date | None]:
+    """(last order date, last day stored rows hold in full) for stored rows whose months are
+    ``stored_months``: the last stored month holds data to the last order date when it is that date's
+    month, else to its own end. A period is held in full when ``min(its end, last order date)`` is not
+    after that day (:func:`stored_covers`)."""
+    months = sorted(str(m) for m in stored_months)
+    _first, last = Warehouse(Warehouse.of(warehouse).path).order_dates()  # Parquet statistics: no copy
+    if not months or last is None:
+        return last, None
+    return last, (last if months[-1] == month_of(last) else period_bounds(months[-1])[1])
+
+
+def stored_covers(period: str, through: tuple[dt.date | None, dt.date | None]) -> bool:
+    """Stored rows held to ``through`` (:func:`stored_through`) hold ``period`` exactly as the live
+    query gives it."""
+    last, stored_last = through
+    if last is None or stored_last is None:
+        return False
+    return min(period_bounds(str(period))[1], last) <= stored_last
+
+
+def stored_values_through(warehouse: Any = None) -> tuple[dt.date | None, dt.date | None]:
+    """:func:`stored_through` of ``kpi_values`` ((None, None) unless :func:`stored_is_fresh`): a period
+    ``p`` of it equals the engine's live query when ``stored_covers(p, stored_values_through(wh))``."""
+    wh = Warehouse.of(warehouse)
+    if not stored_is_fresh(wh) or not wh.has("kpi_values"):
+        return None, None
+    con = wh.connect()
+    try:
+        months = [r[0] for r in con.execute(
+            "SELECT DISTINCT CAST(period AS VARCHAR) FROM kpi_values WHERE period_kind = 'month'").fetchall()]
+    finally:
+        con.close()
+    return stored_through(wh, months)
+
+
+def stored_cost_rows(warehouse: Any = None, months: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The month rows of ``months`` that `kpi compute` stored for the cost sections: (``cost_waterfall_rows``
+    with ``grain, entity_id`` and every :data:`kpi_lib.costs.COST_ROW_KPIS`, ``cost_unit_rows`` with
+    ``store_id``), each row exactly the live query's. None when they are not of the live data
+    (:func:`stored_is_fresh`), were stored without a KPI asked today, or do not hold every month in full:
+    the caller asks the engine (``costs.waterfall_grain_rows`` / ``costs.unit_rows``) instead."""
+    wh = Warehouse.of(warehouse)
+    if not (stored_is_fresh(wh) and wh.has("cost_waterfall_rows") and wh.has("cost_unit_rows")):
+        return None
+    wf = wh.read("cost_waterfall_rows")
+    wf = wf[wf["period_kind"] == "month"]
+    through = stored_through(wh, wf["period"].unique())
+    wanted = [str(m) for m in months]
+    if not wanted or not all(stored_covers(m, through) for m in wanted):
+        return None
+    wf = wf[wf["period"].astype(str).isin(wanted)]
+    if not set(COST_ROW_KPIS) <= set(wf["kpi"].astype(str)):  # stored by an older `kpi compute`
+        return None
+    ue = wh.read("cost_unit_rows")
+    ue = ue[(ue["period_kind"] == "month") & ue["period"].astype(str).isin(wanted)]
+    return (wf.drop(columns=["period_kind"]).reset_index(drop=True),
+            ue.drop(columns=["period_kind"]).reset_index(drop=True))
 
 
 def run_compute(warehouse: Any = None, as_of: dt.date | None = None) -> dict:

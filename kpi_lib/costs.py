@@ -389,6 +389,10 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
     return out[cols].sort_values(["contribution", "sku"]).reset_index(drop=True)
 
 
+#: the KPIs of the cost sections' engine rows: the waterfall's, and discounts (the basis bridge's one more);
+#: one query on one basis answers both, since every KPI is over the stores complete for net profit
+COST_ROW_KPIS: list[str] = [*WATERFALL_KPIS, "discounts"]
+
 #: grains one store-level waterfall query answers (name -> engine dimension; None = the company)
 WATERFALL_GRAINS: dict[str, str | None] = {"company": None, "store": "store_id", "platform": "platform",
                                            "marketplace": "marketplace"}
@@ -396,10 +400,11 @@ WATERFALL_GRAINS: dict[str, str | None] = {"company": None, "store": "store_id",
 
 def waterfall_grain_rows(period_kind: str, basis: Literal["order", "posted"] = "order", warehouse: Any = None,
                          start: Any = None, end: Any = None) -> dict[str, pd.DataFrame]:
-    """Engine rows of :data:`WATERFALL_KPIS` for every company / store / platform / marketplace × period of
+    """Engine rows of :data:`COST_ROW_KPIS` for every company / store / platform / marketplace × period of
     ``period_kind`` (one store-level query, complete for net profit): an entity's slice is what
-    :func:`waterfall` takes as ``rows=``. The cost explorer reads them, `kpi compute` stores them."""
-    got = compute_long_grains(WATERFALL_KPIS, WATERFALL_GRAINS, period=period_kind, start=start, end=end, basis=basis,
+    :func:`waterfall` takes as ``rows=`` (and :func:`basis_bridge` for both of its queries on that basis).
+    The cost explorer and report batches read them, `kpi compute` stores them."""
+    got = compute_long_grains(COST_ROW_KPIS, WATERFALL_GRAINS, period=period_kind, start=start, end=end, basis=basis,
                               warehouse=Warehouse.of(warehouse), complete_for="net_profit")
     for name, dim in WATERFALL_GRAINS.items():
         if dim is not None and dim in got[name]:
@@ -643,6 +648,7 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 
 
 __all__ = [
+    "COST_ROW_KPIS",
     "ENTITY_KINDS",
     "STEPS",
     "UE_KPIS",

@@ -41,6 +41,7 @@ from . import costs as costs_mod
 from . import scorecard as scorecard_mod
 from . import settlement as settlement_mod
 from .alerts import open_alerts
+from .compute import stored_cost_rows, stored_covers, stored_values_through
 from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
@@ -1049,43 +1050,68 @@ def _write_meta(cache_dir: Path, meta: dict[str, Any]) -> None:
 
 
 # ---- costs and actions, computed once per batch --------------------------------------------------
-#: cache file per kind of engine rows behind the cost sections: (KPIs, basis, first month = prior?)
-COST_QUERIES: dict[str, tuple[list[str], str, bool]] = {
-    "order": (costs_mod.WATERFALL_KPIS, "order", True),  # the waterfall, and margin moves vs the prior month
-    "posted": (costs_mod.WATERFALL_KPIS, "posted", False),  # the basis bridge's posted waterfall
-    "discounts_order": (["discounts"], "order", False),
-    "discounts_posted": (["discounts"], "posted", False),
-}
+#: the cost sections' queries and the batch cache file answering each: the waterfall, margin moves and
+#: the bridge's start on the order basis, the bridge's end on the posted basis (each basis's file holds
+#: discounts too: :data:`kpi_lib.costs.COST_ROW_KPIS`), unit economics by SKU
+COST_FILES = {"order": "order", "posted": "posted", "discounts_order": "order", "discounts_posted": "posted",
+              "ue": "ue"}
 ACTION_VALUES = "action_values.json"
 _KEYS = ["_ek", "_eid"]
 
 
+def _keyed_grains(grains: Mapping[str, pd.DataFrame], stores: list[str], company: bool) -> pd.DataFrame:
+    """The store and company rows of :func:`kpi_lib.costs.waterfall_grain_rows` (or the stored rows split
+    by grain) for the batch's subjects, keyed by ``_ek``/``_eid``."""
+    frames = []
+    if stores:
+        g = grains["store"]
+        frames.append(g[g["store_id"].astype(str).isin(stores)].rename(columns={"store_id": "_eid"}).assign(_ek="store"))
+    if company:
+        frames.append(grains["company"].assign(_ek="company", _eid=""))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _stored_grains(wf: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Stored ``cost_waterfall_rows`` (:func:`kpi_lib.compute.stored_cost_rows`) split like
+    :func:`kpi_lib.costs.waterfall_grain_rows` returns them (store rows keyed by ``store_id``)."""
+    out = {}
+    for name, dim in (("store", "store_id"), ("company", None)):
+        g = wf[wf["grain"] == name].drop(columns=["grain"])
+        out[name] = g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
+    return out
+
+
 def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
-    """The engine rows ``kpi_lib.costs`` asks for per entity (``engine_figures`` and ``unit_economics``:
-    the same KPI lists, basis and ``complete_for``), for all the stores in one query per kind of rows
-    (``by=["store_id"]``: each store is its own group, exactly its per-store query) and the company in
-    one more (``by=[]``), written as ``costs_<kind>.parquet`` keyed by ``_ek``/``_eid``."""
+    """The engine rows ``kpi_lib.costs`` asks for per entity (``waterfall``, ``explain_margin_change``,
+    ``basis_bridge``, ``unit_economics``) for all the batch's stores and the company, as
+    ``costs_<file>.parquet`` keyed by ``_ek``/``_eid`` (:data:`COST_FILES`):
+
+    - ``order``: :data:`kpi_lib.costs.COST_ROW_KPIS` on the order basis, the prior month and the month;
+    - ``posted``: the same on the posted basis, the month;
+    - ``ue``: the unit-economics KPIs by store × SKU, the month (the company's rows are all its stores').
+
+    The order and unit rows are what `kpi compute` stored (:func:`kpi_lib.compute.stored_cost_rows`) when
+    they hold both months of the live data; otherwise, and on the posted basis, one store-level query each
+    (``costs.waterfall_grain_rows`` / ``costs.unit_rows``), whose company rows are the engine's sums of
+    store rows: the same values as each entity's own query (tests/test_report_batch_cache.py)."""
     if not subjects:
         return {}
     stores = sorted(e for k, e in subjects if k == "store")
     company = any(k == "company" for k, _ in subjects)
     prior = shift_period(period, -1)
-    counts: dict[str, int] = {}
-    jobs: dict[str, Callable[[list[str], dict[str, Any] | None], pd.DataFrame]] = {}
-    for name, (kpis, basis, from_prior) in COST_QUERIES.items():
-        jobs[name] = lambda by, flt, kpis=kpis, basis=basis, a=prior if from_prior else period: compute_long(
-            kpis, by=by, period="month", start=a, end=period, filters=flt, warehouse=wh, basis=basis,
-            complete_for="net_profit")
-    jobs["ue"] = lambda by, flt: compute(costs_mod.UE_KPIS, by=[*by, "sku"], period="month", start=period, end=period,
-                                         filters=flt, warehouse=wh, complete_for="contribution")
-    for name, run in jobs.items():
-        frames = []
-        if stores:
-            df = run(["store_id"], {"store_id": stores})
-            frames.append(df.rename(columns={"store_id": "_eid"}).assign(_ek="store"))
-        if company:
-            frames.append(run([], None).assign(_ek="company", _eid=""))
-        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    stored = stored_cost_rows(wh, [prior, period])
+    if stored is not None:
+        order, ue = _stored_grains(stored[0]), stored[1]
+    else:
+        order = costs_mod.waterfall_grain_rows("month", "order", wh, start=prior, end=period)
+        ue = costs_mod.unit_rows("month", period, period, wh)
+    posted = costs_mod.waterfall_grain_rows("month", "posted", wh, start=period, end=period)
+    ue = ue.assign(store_id=ue["store_id"].astype(str))
+    units = ([ue[ue["store_id"].isin(stores)].rename(columns={"store_id": "_eid"}).assign(_ek="store")] if stores else [])
+    units += [ue.drop(columns=["store_id"]).assign(_ek="company", _eid="")] if company else []
+    counts: dict[str, int] = {"costs_stored": int(stored is not None)}
+    for name, out in (("order", _keyed_grains(order, stores, company)), ("posted", _keyed_grains(posted, stores, company)),
+                      ("ue", pd.concat(units, ignore_index=True))):
         out["_eid"] = out["_eid"].astype(str)
         out.to_parquet(cache_dir / f"costs_{name}.parquet", index=False)
         counts[f"costs_{name}"] = len(out)
@@ -1152,7 +1178,7 @@ def _cost_rows(ctx: ReportContext, name: str) -> pd.DataFrame | None:
         return None
     meta = _cache_meta(str(cache), _stamp(cache))
     key = [ctx.kind, ctx.entity_id or ""]
-    path = cache / f"costs_{name}.parquet"
+    path = cache / f"costs_{COST_FILES[name]}.parquet"
     if meta.get("period") != ctx.period or key not in meta.get("costs", []) or not path.is_file():
         return None
     slices, empty = _keyed_slices(str(path), meta["token"])
@@ -1220,16 +1246,40 @@ def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir:
         except KpiError:  # the report shows the error itself, as without a cache
             continue
     frames, queries = [], []
+    through = stored_values_through(wh)
+    stored = _stored_subject_values(cache_dir) if through[1] is not None else None
     for i, (key, ids) in enumerate(sorted(asked.items())):
         kpis, per, dim, filters = json.loads(key)
-        df = compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
-                          filters={dim: sorted(ids), **dict(filters)}, warehouse=wh)
+        kind = _DIM_KINDS.get(dim)
+        if stored is not None and kind and not filters and stored_covers(per, through):
+            # what `kpi compute` stored for these subjects (the batch's own kpi_values slice): the same rows
+            sel = stored[(stored["entity_kind"] == kind) & stored["entity_id"].isin(sorted(ids))
+                         & (stored["period_kind"] == periods_kind(per)) & (stored["period"] == per)
+                         & stored["kpi"].isin(kpis)]
+            df = sel.rename(columns={"entity_id": dim})[[dim, *LONG_COLUMNS]]
+        else:
+            df = compute_long(kpis, by=[dim], period=periods_kind(per), start=per, end=per,
+                              filters={dim: sorted(ids), **dict(filters)}, warehouse=wh)
         frames.append(df.assign(_q=i, **{dim: df[dim].astype(str)}) if len(df) else df.assign(_q=i))
         queries.append({"key": key, "ids": sorted(ids), "dim": dim})
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_q"])
     rows.to_parquet(cache_dir / "scorecard_rows.parquet", index=False)
     (cache_dir / SCORECARD_QUERIES).write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
     return {"scorecard_rows": len(rows)}
+
+
+_DIM_KINDS = {"person_id": "person", "team_id": "team"}  # scorecard dimension -> kpi_values entity kind
+
+
+def _stored_subject_values(cache_dir: Path) -> pd.DataFrame | None:
+    """The batch's subjects' ``kpi_values`` rows (written by the tables stage), text keys as str."""
+    path = cache_dir / "kpi_values.parquet"
+    if not path.is_file():
+        return None
+    df = pd.read_parquet(path)
+    for c in ("entity_kind", "entity_id", "period_kind", "period", "kpi"):
+        df[c] = df[c].astype(str)
+    return df
 
 
 @lru_cache(maxsize=4)

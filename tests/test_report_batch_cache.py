@@ -11,8 +11,12 @@ to 1e-12 relative (the last bit of a ratio); everything else exactly.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,22 +69,54 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
     assert a.attrs.keys() == b.attrs.keys(), what
 
 
-def test_cached_costs_scorecards_and_actions_equal_the_engine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.contextmanager
+def _stored_tables_stale(project: Path, stale: bool) -> Iterator[None]:
+    """With ``stale``, kpis.yaml newer than the snapshot `kpi compute` published: the stored tables
+    (kpi_values, cost rows) are not used and the batch asks the engine (restored afterwards)."""
+    catalog = project / "parameters" / "kpis.yaml"
+    before = catalog.stat()
+    if stale:
+        os.utime(catalog, (before.st_atime, time.time() + 3600))
+    try:
+        yield
+    finally:
+        os.utime(catalog, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored-rows", "engine"])
+def test_cached_costs_scorecards_and_actions_equal_the_engine(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              stored: bool) -> None:
+    """Both ways the batch prepares: from the rows `kpi compute` stored, and from its own set-based
+    queries (the stored tables stale): every frame equals the direct engine call's."""
     from kpi_lib import report_data as rd
-    from kpi_lib.reports.run import TEMPLATE_NEEDS
-    from kpi_lib.warehouse import Warehouse
 
     monkeypatch.setenv("KPI_ROOT", str(project))
     monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
     monkeypatch.delenv(rd.BATCH_CACHE_ENV, raising=False)
+    with _stored_tables_stale(project, not stored):
+        _check_cached_equal_engine(project, monkeypatch, stored)
+
+
+def _check_cached_equal_engine(project: Path, monkeypatch: pytest.MonkeyPatch, stored: bool) -> None:
+    from kpi_lib import report_data as rd
+    from kpi_lib.reports.run import TEMPLATE_NEEDS
+    from kpi_lib.warehouse import Warehouse
+
     wh = Warehouse()
     subjects = [(k, e) for _, k, e in SUBJECTS]
     needs: dict[tuple[str, str], set[str]] = {}
     for tpl, k, e in SUBJECTS:
         needs.setdefault((k, e), set()).update(TEMPLATE_NEEDS.get(tpl, ()))
     cache = project / "outputs" / PERIOD / ".batch-cache"
+    queried: list[Any] = []
+    real = rd.compute_long
+    monkeypatch.setattr(rd, "compute_long", lambda *a, **k: queried.append(a) or real(*a, **k))
     counts = rd.prepare_batch(subjects, PERIOD, cache, warehouse=wh, needs=needs)
+    monkeypatch.setattr(rd, "compute_long", real)
+    # fresh stored tables: every scorecard figure (this month's, last year's) is a kpi_values row
+    assert bool(queried) != stored
     assert counts["costs_order"] > 0 and counts["costs_ue"] > 0 and counts["scorecard_rows"] > 0
+    assert counts["costs_stored"] == int(stored)
     meta = rd._cache_meta(str(cache), rd._stamp(cache))
     assert sorted(map(tuple, meta["costs"])) == [("company", ""), ("store", "AMZ-DE-01")]
     assert sorted(map(tuple, meta["scorecards"])) == [("person", "P01"), ("team", "T-AMZ")]
@@ -150,3 +186,39 @@ def test_a_statement_from_one_window_query_equals_the_per_period_queries(project
     rd._contract_gmv_memo.cache_clear()
     rd.settlement(ctx)
     assert calls == ["q"]  # one query for every period of the statement
+
+
+def test_stored_cost_rows_spare_the_order_and_unit_queries(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    """With fresh stored rows the cost stage asks the engine only for the posted basis (one store-level
+    query); a month after the stored ones, or stored rows without a KPI the sections need (an older
+    `kpi compute`), are not taken."""
+    import kpi_lib.costs as costs_mod
+    from kpi_lib import compute as cm
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    monkeypatch.setenv("KPI_ROOT", str(project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    wh = Warehouse()
+    asked: list[str] = []
+    real = costs_mod.waterfall_grain_rows
+    monkeypatch.setattr(costs_mod, "waterfall_grain_rows", lambda pk, basis, *a, **k: asked.append(basis) or real(
+        pk, basis, *a, **k))
+    monkeypatch.setattr(costs_mod, "unit_rows", lambda *a, **k: pytest.fail("unit rows were queried"))
+    counts = rd.prepare_batch([("store", "AMZ-DE-01"), ("company", "")], PERIOD, tmp_path / "c", warehouse=wh,
+                              needs={("store", "AMZ-DE-01"): {"costs"}, ("company", ""): {"costs"}})
+    assert counts["costs_stored"] == 1 and asked == ["posted"]
+    assert cm.stored_cost_rows(wh, [PERIOD]) is not None
+    last = wh.order_dates()[1]
+    after = f"{last.year + (last.month == 12)}-{last.month % 12 + 1:02d}"
+    assert cm.stored_cost_rows(wh, [PERIOD, after]) is None  # not stored: no month is taken in part
+    stored = wh.read("cost_waterfall_rows")
+    assert cm.stored_cost_rows(wh, [PERIOD]) is not None
+    with wh.transaction("compute") as w:  # as an older `kpi compute` stored them: without discounts
+        w.write("cost_waterfall_rows", stored[stored["kpi"] != "discounts"], partition_by=())
+    try:
+        assert cm.stored_cost_rows(wh, [PERIOD]) is None
+    finally:
+        with wh.transaction("compute") as w:
+            w.write("cost_waterfall_rows", stored, partition_by=())

@@ -258,6 +258,30 @@ def test_html_has_no_code_no_cdn_and_a_toc(rendered: dict, report_project: Path)
     assert 'class="badge badge-' in body
 
 
+def test_page_body_is_the_exporters(rendered: dict, report_project: Path) -> None:
+    """The runner writes the report cells' HTML in nbconvert's layout directly (``direct_body``): put
+    through the exporter's own last step (BeautifulSoup), byte for byte what nbconvert writes, for
+    every rendered report; a notebook with anything else (markdown, an image) goes to nbconvert."""
+    from bs4 import BeautifulSoup
+
+    from kpi_lib.reports.html import HtmlConverter, direct_body
+
+    conv = HtmlConverter()
+    for rep in ("store_performance", "person_scorecard"):
+        nb = nbformat.read(report_project / "outputs" / _result(rendered, rep)["ipynb"], as_version=4)
+        fast = direct_body(nb)
+        assert fast is not None and conv.body(nb) == fast
+        ref = nbformat.from_dict(nb)
+        for cell in ref.cells:
+            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+        want, _ = conv.exporter.from_notebook_node(ref)
+        assert str(BeautifulSoup(fast, features="html.parser")) == want, rep
+        assert fast.count('<div class="output_area">') >= 5
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("1")])
+    other.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    assert direct_body(other) is None and "<img" in conv.body(other)
+
+
 def test_names_are_escaped(rendered: dict, report_project: Path) -> None:
     r = _result(rendered, "store_performance")
     body = strip_plotly((report_project / "outputs" / r["html"]).read_text(encoding="utf-8"))

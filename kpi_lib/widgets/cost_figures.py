@@ -34,9 +34,8 @@ from typing import Any
 import pandas as pd
 
 from .. import costs, metrics
-from ..compute import stored_is_fresh
+from ..compute import stored_covers, stored_is_fresh, stored_through
 from ..errors import KpiError
-from ..periods import month_of, period_bounds
 from ..warehouse import Warehouse
 
 #: grains the store-level waterfall query answers (name -> engine dimension; None = the company)
@@ -85,9 +84,8 @@ class CostFigures:
         if not (stored_is_fresh(wh) and wh.has("cost_waterfall_rows") and wh.has("cost_unit_rows")):
             return
         wf, ue = wh.read("cost_waterfall_rows"), wh.read("cost_unit_rows")
-        months = wf.loc[wf["period_kind"] == "month", "period"].astype(str)
-        _first, self.last = Warehouse(wh.path).order_dates()  # Parquet statistics: no copy of the orders
-        if months.empty or self.last is None:
+        self.last, self.stored_last = stored_through(wh, wf.loc[wf["period_kind"] == "month", "period"].unique())
+        if self.stored_last is None:
             return
         wf = wf.assign(period=wf["period"].astype(str), entity_id=wf["entity_id"].astype(str))
         for (pk, name), g in wf.groupby(["period_kind", "grain"], sort=False):
@@ -100,15 +98,12 @@ class CostFigures:
         for pk, g in ue.groupby("period_kind", sort=False):
             self._stored_ue[str(pk)] = g.drop(columns=["period_kind"]).assign(
                 store_id=g["store_id"].astype(str), period=g["period"].astype(str)).reset_index(drop=True)
-        last_month = str(months.max())
-        # the last stored month holds data to the last order date when it is that date's month
-        self.stored_last = self.last if last_month == month_of(self.last) else period_bounds(last_month)[1]
 
     def stored_covers(self, period: str) -> bool:
         """The stored rows hold ``period`` exactly as the live query gives it (all its data is stored)."""
-        if self.stored_last is None or self.last is None or _kind(period) not in self._stored_ue:
+        if _kind(period) not in self._stored_ue:
             return False
-        return min(period_bounds(str(period))[1], self.last) <= self.stored_last
+        return stored_covers(str(period), (self.last, self.stored_last))
 
     # -- engine rows -------------------------------------------------------------------------
     def waterfall_rows(self, period_kind: str, basis: str, period: str | None = None) -> dict[str, pd.DataFrame]:
