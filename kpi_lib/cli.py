@@ -287,7 +287,10 @@ def report_cmd(
     timeout: float | None = typer.Option(None, help="seconds per report (default: the batch's)"),
     lang: str | None = typer.Option(None, help="zh or en (overrides the batch)"),
     warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
-    executor: str = typer.Option("local", help="local (warm kernels in this process) or dask (one report per task)"),
+    executor: str = typer.Option("local", help="local (worker processes on this machine) or dask (one report per "
+                                                "task on a Dask cluster)"),
+    engine: str = typer.Option("shell", help="local executor: shell (each worker runs the templates in an IPython "
+                                             "shell) or kernel (warm Jupyter kernels)"),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
                                                        "local cluster of --jobs worker processes)"),
     cache: bool = typer.Option(True, help="compute the batch's figures once before rendering (--no-cache: each "
@@ -298,21 +301,24 @@ def report_cmd(
 ) -> None:
     """Render report templates per store/team/person/contract into outputs/<period>/ and outputs/index.html."""
     from . import paths
-    from .prelaunch import kernel_env, launch_kernels, shutdown_kernels
+    from .prelaunch import kernel_env, launch_kernels, launch_shells, shutdown_kernels, shutdown_shells
 
-    # the kernels import pandas, plotly and kpi_lib while this process imports the runner
+    # the workers (or kernels) import pandas, plotly and kpi_lib while this process imports the runner
     wh_dir = warehouse if warehouse is not None else paths.warehouse_dir()
-    launched = launch_kernels(min(jobs or os.cpu_count() or 1, 4), paths.root(), kernel_env(wh_dir)) \
-        if executor == "local" else []
+    n = min(jobs or os.cpu_count() or 1, 4)
+    local = executor == "local"
+    launched = launch_kernels(n, paths.root(), kernel_env(wh_dir)) if local and engine == "kernel" else []
+    shells = launch_shells(n, paths.root(), kernel_env(wh_dir)) if local and engine == "shell" else []
     try:
         from .reports import run_batch
 
         summary = run_batch(batch, period=period, jobs=jobs, only=only, force=force, bundle=bundle,
                             console=None if as_json else console, timeout=timeout, language=lang,
                             warehouse=warehouse, cache=cache, executor=executor, scheduler=scheduler,
-                            launched=launched)
+                            launched=launched, engine=engine, shells=shells)
     finally:
         shutdown_kernels(launched)
+        shutdown_shells(shells)
     if pdf:
         summary["pdf"] = _print_pdfs(summary, None if as_json else console)
     if as_json:

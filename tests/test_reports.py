@@ -445,6 +445,40 @@ def test_dask_batch_equals_in_process_and_survives_killed_workers(rendered: dict
     assert not list(out.rglob("*.tmp")), "a half-written file was left behind"
 
 
+SHELL_KILL_BATCH = """
+name: shell-kill
+timeout: 120
+reports:
+  - {template: killer, name: shell_killed, entities: company, parameters: {mode: self}}
+  - {template: store_performance, name: after_kill, entities: stores, ids: [N-US-02], language: en}
+"""
+SELF_KILL_TEMPLATE = [KILL_TEMPLATE[0], KILL_TEMPLATE[1],
+                      "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)  # the shell worker itself", KILL_TEMPLATE[3]]
+
+
+def test_shell_engine_survives_a_killed_worker_and_equals_the_kernel_engine(rendered: dict, in_project: Path) -> None:
+    """The default engine (IPython shells in worker processes): a report whose worker process dies fails
+    alone (the manifest says why, nothing half-written) and the next report runs on a new worker; the
+    kernel engine renders the shell engine's page byte for byte (generation time masked)."""
+    from kpi_lib.reports import run_batch
+
+    _write_template(in_project / "templates" / "killer.ipynb", SELF_KILL_TEMPLATE)
+    (in_project / "parameters" / "batches" / "shell_kill.yaml").write_text(SHELL_KILL_BATCH, encoding="utf-8")
+    s = run_batch("shell_kill", period=PERIOD, jobs=1, force=True)
+    res = {r["report"]: r for r in s["results"]}
+    assert res["shell_killed"]["status"] == "failed" and "worker" in res["shell_killed"]["error"], res["shell_killed"]
+    assert res["after_kill"]["status"] == "ok", res["after_kill"]
+    out = in_project / "outputs"
+    assert not (out / PERIOD / "shell_killed" / "company.html").exists()
+    assert not list(out.rglob("*.tmp")), "a half-written file was left behind"
+    shell_html = (out / res["after_kill"]["html"]).read_text(encoding="utf-8")
+    k = run_batch("shell_kill", period=PERIOD, jobs=1, force=True, engine="kernel", only="after_kill")
+    kernel_html = (out / k["results"][0]["html"]).read_text(encoding="utf-8")
+    assert k["results"][0]["status"] == "ok" and _GENERATED.sub("T", shell_html) == _GENERATED.sub("T", kernel_html)
+    with pytest.raises(RenderError, match="engine"):
+        run_batch("shell_kill", period=PERIOD, jobs=1, engine="thread")
+
+
 # ---- compute once: the batch cache (no kernel) ------------------------------------------------------
 def test_batch_cache_holds_exactly_the_subjects_rows_and_is_ignored_when_stale(
         in_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -147,6 +147,13 @@ def style_figure(fig: Any, title: str | None = None, height: int = 320, y_title:
 _chart_seq = 0
 
 
+def reset_ids() -> None:
+    """Number the next report's charts from 1 again (the runner calls it before each report, so a page
+    is the same whichever worker rendered it, and whatever it rendered before)."""
+    global _chart_seq
+    _chart_seq = 0
+
+
 def chart_html(fig: Any, div_id: str | None = None) -> str:
     """A figure as a div plus an inline script calling Plotly.newPlot (plotly.js is added by the page).
 

@@ -52,7 +52,8 @@ except Exception:
 """
 
 
-RESET = "get_ipython().run_line_magic('reset', '-f')"
+RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+         "import kpi_lib.present.charts as _kpi_charts\n_kpi_charts.reset_ids()\ndel _kpi_charts")
 
 
 class KernelWorker:

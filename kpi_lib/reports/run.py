@@ -49,13 +49,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import paths
 from ..errors import KpiError, RenderError
 from ..executors import make_executor
-from ..prelaunch import Launched, kernel_env, shutdown_kernels
+from ..prelaunch import Launched, ShellProcess, kernel_env, shutdown_kernels, shutdown_shells
 from ..report_data import BATCH_CACHE_ENV, BATCH_STAGES, entity_name, prepare_batch_stages
 from ..warehouse import Warehouse
 from .html import page, plotly_js
 from .index import write_index
 from .kernels import KernelPool, KernelWorker
 from .plan import LANG_PARAM, Job, latest_period, load_batch, plan, template_path, write_atomic
+from .shells import ShellPool
 
 
 @dataclass
@@ -211,29 +212,37 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
               timeout: float | None = None, language: str | None = None,
               warehouse: Warehouse | str | Path | None = None, cache: bool = True,
               executor: str = "local", scheduler: str | None = None, retries: int = 1,
-              launched: list[Launched] | None = None) -> dict:
+              launched: list[Launched] | None = None, engine: str = "shell",
+              shells: list[ShellProcess] | None = None) -> dict:
     """Render a batch; returns a summary (counts, seconds, index path, results). Never raises for a
     failing report (see ``failed``); raises RenderError for an invalid batch or parameters.
 
     ``cache``: compute the batch's figures once, set-based, before the kernels start (see the module
     docstring). ``executor``: "local" (warm kernels on threads here, ``jobs`` of them) or "dask" (one
     task per report on the cluster at ``scheduler``, or a LocalCluster of ``jobs`` worker processes);
-    ``retries``: Dask re-runs of a report whose task failed. ``launched``: kernel processes the caller
-    started ahead (:func:`kpi_lib.prelaunch.launch_kernels` with :func:`kpi_lib.prelaunch.kernel_env`);
-    the local pool adopts those started with this run's environment, and the rest are stopped.
+    ``retries``: Dask re-runs of a report whose task failed. ``engine`` (local executor): "shell" (default:
+    worker processes each running the templates in an IPython shell, :mod:`kpi_lib.reports.shells`) or
+    "kernel" (warm Jupyter kernels driven by threads here; Dask tasks always use kernels).
+    ``launched`` / ``shells``: kernel processes / shell workers the caller started ahead
+    (:func:`kpi_lib.prelaunch.launch_kernels` / :func:`kpi_lib.prelaunch.launch_shells` with
+    :func:`kpi_lib.prelaunch.kernel_env`); the local pool adopts those started with this run's
+    environment, and the rest are stopped.
     """
     try:
         return _run_batch(batch, period, jobs, only, force, bundle, console, timeout, language, warehouse, cache,
-                          executor, scheduler, retries, launched)
+                          executor, scheduler, retries, launched, engine, shells)
     finally:
         if launched:
             shutdown_kernels(launched)
+        if shells:
+            shutdown_shells(shells)
 
 
 def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, only: str | None, force: bool,
                bundle: bool, console: Any, timeout: float | None, language: str | None,
                warehouse: Warehouse | str | Path | None, cache: bool, executor: str, scheduler: str | None,
-               retries: int, launched: list[Launched] | None) -> dict:
+               retries: int, launched: list[Launched] | None, engine: str = "shell",
+               shells: list[ShellProcess] | None = None) -> dict:
     t0 = time.perf_counter()
     b = load_batch(batch)
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
@@ -241,6 +250,8 @@ def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, o
         raise RenderError(f"no warehouse at {wh.path}: run `kpi ingest` and `kpi compute` first")
     if executor not in ("local", "dask"):
         raise RenderError(f"--executor must be 'local' or 'dask', got {executor!r}")
+    if engine not in ("shell", "kernel"):
+        raise RenderError(f"--engine must be 'shell' or 'kernel', got {engine!r}")
     period = period or b.period or latest_period(wh)
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", period):
         raise RenderError(f"--period must be 'YYYY-MM', got {period!r}")
@@ -273,8 +284,11 @@ def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, o
             env[BATCH_CACHE_ENV] = str(cache_dir.resolve())
         per_run = timeout or b.timeout
         n = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-        # local kernels start while the batch cache is prepared (they read it only when a job runs)
-        pool = KernelPool(n, paths.root(), env, prestart=True, launched=launched) if executor == "local" else None
+        # local workers start while the batch cache is prepared (they read it only when a job runs)
+        pool: KernelPool | ShellPool | None = None
+        if executor == "local":
+            pool = (ShellPool(n, paths.root(), env, launched=shells, deadline=per_run + 60) if engine == "shell"
+                    else KernelPool(n, paths.root(), env, prestart=True, launched=launched))
         try:
             stages = None
             if cache:
@@ -345,7 +359,7 @@ def _timed(stages: Iterator[str], timings: dict[str, float], t0: float) -> Itera
     timings["prepare_seconds"] = round(time.perf_counter() - t0, 3)
 
 
-def _run_local(pool: KernelPool, todo: list[Job], per_run: float, snapshot: str, bundle: bool, console: Any,
+def _run_local(pool: KernelPool | ShellPool, todo: list[Job], per_run: float, snapshot: str, bundle: bool, console: Any,
                period: str, stages: Iterator[str] | None = None) -> list[Result]:
     """Render ``todo`` on the pool. With ``stages`` (the batch cache's remaining stages, the first one
     written), a job is queued as soon as what its template needs (:data:`TEMPLATE_NEEDS`) is ready, so
@@ -370,7 +384,16 @@ def _run_local(pool: KernelPool, todo: list[Job], per_run: float, snapshot: str,
                 submit(ready)
         submit(None)
         for f in cf.as_completed(futs):
-            r = f.result()
+            try:
+                r = f.result()
+            except Exception as exc:  # noqa: BLE001 - a worker process died under the report: it fails alone
+                j = futs[f]
+                rel = lambda p: str(p.relative_to(paths.outputs_dir()))
+                for p in (j.html, j.figures):  # pages are written atomically: nothing half-written remains
+                    p.unlink(missing_ok=True)
+                r = Result(j.report, j.entity, j.entity_kind, j.template, j.params, "failed",
+                           error=f"report worker failed: {_error_text(exc)}", key=j.key, snapshot=snapshot,
+                           html=rel(j.html), ipynb=rel(j.ipynb))
             results.append(r)
             if progress is not None and task is not None:
                 progress.update(task, advance=1, description=f"{r.status:>6} {r.report}/{r.entity}")

@@ -1,0 +1,249 @@
+"""Report workers without a Jupyter kernel: one IPython shell per worker process.
+
+A report is its template notebook, parameterized by papermill and executed cell by cell. A Jupyter
+kernel does that through ZMQ messages: every cell is an execute request, its outputs are serialized
+on the kernel's side and collected by nbclient on ours, and the page is then built in the runner's
+process, one report at a time. :class:`ShellWorker` runs the same cells in an IPython
+``InteractiveShell`` inside a worker process (:class:`kpi_lib.prelaunch.ShellProcess`, which imports
+kpi_lib once and warms up as a report kernel does, :data:`kpi_lib.reports.kernels.WARMUP`),
+captures each cell's display, stream and error outputs into the notebook where nbclient would put
+them, and writes the page there too (:func:`kpi_lib.reports.run.render_job`, the same function the
+kernels use), so the workers build pages side by side. IPython gives the cells the language a kernel
+gives them (magics, ``display``, ``get_ipython()``); between reports the namespace is reset, as
+``%reset -f`` does on a kernel, and module caches keyed by warehouse snapshot survive.
+
+:class:`ShellPool` drives one worker process per thread, like :class:`KernelPool` drives kernels,
+with pickled calls on a pipe of the worker's own. A run over its timeout is interrupted by
+``SIGALRM`` in the worker (the report fails with "timeout after N s", the worker goes on); a worker
+that dies, or gives no answer by the pool's deadline, fails its report and is replaced. Dask tasks
+keep kernels (their workers run tasks on threads, where a timer signal cannot interrupt them).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import struct
+import sys
+import threading
+import traceback
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..prelaunch import ShellProcess, take_shell
+from ..report_data import BATCH_CACHE_ENV, FIGURES_MIME
+from .html import HtmlConverter
+from .kernels import RESET, WARMUP
+
+#: environment variables a call sets in its worker before it runs (the rest the worker started with)
+TASK_ENV = ("KPI_ROOT", "KPI_WAREHOUSE", BATCH_CACHE_ENV)
+
+
+class CellError(Exception):
+    """A template cell raised: ``ename`` / ``evalue`` as a kernel reports them (nbclient's names)."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(f"{ename}: {evalue}")
+        self.ename, self.evalue = ename, evalue
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in this (main) thread after ``seconds``."""
+    def _alarm(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"timeout after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class ShellWorker:
+    """The :class:`kpi_lib.reports.kernels.KernelWorker` interface (``start``, ``execute``, ``figures``,
+    ``restart``, ``stop``, ``converter``) on an IPython shell in this process."""
+
+    def __init__(self, cwd: Path, env: Mapping[str, str]) -> None:
+        self.cwd, self.env = Path(cwd), dict(env)
+        self.converter = HtmlConverter()
+        self.shell: Any = None
+
+    def start(self) -> None:
+        """The shell, with kpi_lib imported and warmed up as a report kernel is."""
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+
+        c = Config()
+        c.HistoryManager.enabled = False  # no history database for report runs
+        self.shell = InteractiveShell.instance(config=c)
+        self._run_cell(WARMUP)
+
+    def _run_cell(self, source: str) -> tuple[Any, Any]:
+        from IPython.utils.capture import capture_output
+
+        with capture_output() as cap:
+            result = self.shell.run_cell(source, store_history=False)
+        return result, cap
+
+    def execute(self, nb: Any, timeout: float) -> None:
+        """Run every code cell of ``nb`` in place (outputs as nbclient records them); raises
+        :class:`CellError` on the first error and TimeoutError after ``timeout`` seconds."""
+        import nbformat
+
+        if self.shell is None:
+            self.start()
+        os.chdir(self.cwd)
+        self.shell.run_cell(RESET, store_history=False)  # what a kernel runs before each report
+        with _deadline(timeout):
+            for cell in nb.cells:
+                if cell.get("cell_type") != "code":
+                    continue
+                result, cap = self._run_cell(cell.source)
+                outputs = []
+                for name, text in (("stdout", cap.stdout), ("stderr", cap.stderr)):
+                    if text:
+                        outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+                outputs += [nbformat.v4.new_output("display_data", data=o.data, metadata=o.metadata or {})
+                            for o in cap.outputs]
+                exc = result.error_before_exec or result.error_in_exec
+                if exc is not None:
+                    if isinstance(exc, TimeoutError):
+                        cell.outputs = outputs
+                        raise exc
+                    outputs.append(nbformat.v4.new_output(
+                        "error", ename=type(exc).__name__, evalue=str(exc),
+                        traceback=traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                    cell.outputs = outputs
+                    raise CellError(type(exc).__name__, str(exc))
+                cell.outputs = outputs
+
+    def figures(self) -> list[dict[str, Any]] | None:
+        """The figures the report just executed recorded (as the kernel's FIGURES_MIME output)."""
+        result, cap = self._run_cell("import kpi_lib.report_data as _kpi_rd\n_kpi_rd.publish_figures()")
+        if result.error_in_exec is not None:
+            raise CellError(type(result.error_in_exec).__name__, str(result.error_in_exec))
+        for out in cap.outputs:
+            if FIGURES_MIME in out.data:
+                return list(out.data[FIGURES_MIME])
+        return None
+
+    def restart(self) -> None:
+        """After a timeout: a clean namespace (the process and its module caches stay)."""
+        if self.shell is not None:
+            self.shell.reset(new_session=False)
+
+    def stop(self) -> None:
+        """Nothing to stop: the worker process ends with its pool."""
+
+
+def _set_task_env(env: Mapping[str, str]) -> None:
+    for k in TASK_ENV:
+        if k in env:
+            os.environ[k] = env[k]
+        else:
+            os.environ.pop(k, None)
+
+
+def serve(fd_in: int, fd_out: int) -> None:
+    """A worker process's life (:class:`kpi_lib.prelaunch.ShellProcess`): warm a shell, then answer each
+    pickled ``(env, fn, args)`` with ``("ok", fn(worker, *args))`` or ``("error", exception)`` until the
+    pipe closes."""
+    worker = ShellWorker(Path.cwd(), dict(os.environ))
+    start_error: BaseException | None = None
+    try:
+        worker.start()
+    except Exception as exc:  # noqa: BLE001 - reported with the first call
+        start_error = exc
+    with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
+        while True:
+            head = inp.read(8)
+            if len(head) < 8:
+                return
+            env, fn, args = pickle.loads(inp.read(struct.unpack("!Q", head)[0]))
+            try:
+                if start_error is not None:
+                    raise RuntimeError(f"the report worker did not start: {start_error}") from start_error
+                _set_task_env(env)
+                worker.env = dict(env)
+                answer: tuple[str, Any] = ("ok", fn(worker, *args))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller
+                answer = ("error", exc)
+            try:
+                data = pickle.dumps(answer)
+            except Exception as exc:  # noqa: BLE001 - an unpicklable answer is an error, not a dead worker
+                data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            out.write(struct.pack("!Q", len(data)) + data)
+            out.flush()
+
+
+class ShellPool:
+    """N threads, each owning one worker process (:class:`kpi_lib.prelaunch.ShellProcess`) for the whole
+    batch: the :class:`kpi_lib.reports.kernels.KernelPool` interface (``submit(fn, *args)`` runs
+    ``fn(worker, *args)`` in a worker process; ``close``). A worker that dies fails the report it was
+    running and is replaced for the next."""
+
+    def __init__(self, size: int, cwd: Path, env: Mapping[str, str], launched: list[ShellProcess] | None = None,
+                 deadline: float | None = None) -> None:
+        """``launched``: worker processes started ahead (:func:`kpi_lib.prelaunch.launch_shells`) that
+        threads adopt when started with an environment that can serve ``env`` (the batch cache's
+        variable aside: each call sets it) in ``cwd``; the caller stops those left over. The others are
+        started now. ``deadline``: seconds a call may take before its worker is stopped (a worker's own
+        timer interrupts a report at its timeout; this is the backstop for one that cannot be)."""
+        self.size, self.cwd, self.env, self.deadline = size, Path(cwd), dict(env), deadline
+        base = {k: v for k, v in env.items() if k != BATCH_CACHE_ENV}
+        procs = [take_shell(launched, base, self.cwd) for _ in range(size)]
+        self._procs = [p if p is not None else ShellProcess(self.cwd, base) for p in procs]
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"kpi-report-{i}", daemon=True)
+                         for i in range(size)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, index: int) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                fut, fn, args = item
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                try:
+                    status, value = self._procs[index].call((self.env, fn, args), self.deadline)
+                except Exception as exc:  # noqa: BLE001 - the worker died: this report fails, a new worker follows
+                    self._procs[index].stop()
+                    self._procs[index] = ShellProcess(self.cwd, {k: v for k, v in self.env.items()
+                                                                 if k != BATCH_CACHE_ENV})
+                    fut.set_exception(exc)
+                    continue
+                if status == "ok":
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+        finally:
+            self._procs[index].stop()
+
+    def submit(self, fn: Any, *args: Any) -> cf.Future:
+        """``fn(worker, *args)`` in a worker process (``fn``, ``args`` and the answer picklable)."""
+        fut: cf.Future = cf.Future()
+        self._queue.put((fut, fn, args))
+        return fut
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))
