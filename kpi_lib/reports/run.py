@@ -1,5 +1,6 @@
-"""Running a batch: render each job on a warm kernel (threads in this process, or one task per report
-on a Dask cluster), write the page atomically, record every run in ``outputs/<period>/manifest.json``.
+"""Running a batch: render each job on a warm worker (an IPython shell in a worker process by default,
+or a warm Jupyter kernel; threads here drive them), or one task per report on a Dask cluster; write
+the page atomically, record every run in ``outputs/<period>/manifest.json``.
 
     outputs/<period>/<report>/<entity>.html          self-contained page (no code, no CDN)
     outputs/<period>/<report>/<entity>.figures.json  every figure the page shows, as data
