@@ -464,7 +464,7 @@ def test_shell_engine_survives_a_killed_worker_and_equals_the_kernel_engine(rend
 
     _write_template(in_project / "templates" / "killer.ipynb", SELF_KILL_TEMPLATE)
     (in_project / "parameters" / "batches" / "shell_kill.yaml").write_text(SHELL_KILL_BATCH, encoding="utf-8")
-    s = run_batch("shell_kill", period=PERIOD, jobs=1, force=True)
+    s = run_batch("shell_kill", period=PERIOD, jobs=1, force=True, engine="shell")
     res = {r["report"]: r for r in s["results"]}
     assert res["shell_killed"]["status"] == "failed" and "worker" in res["shell_killed"]["error"], res["shell_killed"]
     assert res["after_kill"]["status"] == "ok", res["after_kill"]

@@ -44,6 +44,10 @@ from .kernels import RESET, WARMUP
 TASK_ENV = ("KPI_ROOT", "KPI_WAREHOUSE", BATCH_CACHE_ENV)
 
 
+#: niceness a worker process adds to itself (the runner process, on the critical path, keeps its own)
+WORKER_NICE = 5
+
+
 class CellError(Exception):
     """A template cell raised: ``ename`` / ``evalue`` as a kernel reports them (nbclient's names)."""
 
@@ -157,6 +161,8 @@ def serve(fd_in: int, fd_out: int) -> None:
     """A worker process's life (:class:`kpi_lib.prelaunch.ShellProcess`): warm a shell, then answer each
     pickled ``(env, fn, args)`` with ``("ok", fn(worker, *args))`` or ``("error", exception)`` until the
     pipe closes."""
+    with contextlib.suppress(OSError):  # below the runner: its imports and batch cache come first (the
+        os.nice(WORKER_NICE)             # critical path); the workers use what CPU is left, then render
     worker = ShellWorker(Path.cwd(), dict(os.environ))
     start_error: BaseException | None = None
     try:
@@ -247,3 +253,6 @@ class ShellPool:
 
 if __name__ == "__main__":
     serve(int(sys.argv[1]), int(sys.argv[2]))
+    # every answer is written and flushed: skip the interpreter's teardown of a large module graph
+    # (about a second a worker), as a kernel is shut down with ``now=True``
+    os._exit(0)
