@@ -10,7 +10,7 @@ Tables written in one warehouse transaction (readers see all three or none):
   ``targets.target_for`` reads;
 - ``alerts``: alerts.evaluate_alerts() over the monthly values and status;
 - ``cost_waterfall_rows`` / ``cost_unit_rows``: the cost explorer's set-based engine rows
-  (``costs.waterfall_grain_rows`` on the order basis, ``costs.unit_rows``) × month and quarter, so a
+  (``costs.waterfall_grain_rows`` on both bases, ``costs.unit_rows``) × month and quarter, so a
   panel opens and a report batch prepares its cost sections without querying the facts
   (:func:`stored_cost_rows`: only while :func:`stored_is_fresh`, and only periods held in full).
 """
@@ -30,6 +30,7 @@ from . import paths
 from . import targets as targets_mod
 from .config import workbench
 from .costs import (
+    COST_BASES,
     COST_ROW_KPIS,
     WATERFALL_GRAINS,
     unit_rows,
@@ -95,19 +96,21 @@ def kpi_values(warehouse: Any = None, grains: dict[str, str | None] | None = Non
 
 def cost_rows(warehouse: Any = None, start: Any = None, end: Any = None,
               period_kinds: tuple[str, ...] = PERIOD_KINDS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(waterfall rows, unit rows) stored by `kpi compute`: ``costs.waterfall_grain_rows`` (order basis) as
-    ``grain, entity_id, period_kind`` + the engine's long columns, and ``costs.unit_rows`` with ``period_kind``."""
+    """(waterfall rows, unit rows) stored by `kpi compute`: ``costs.waterfall_grain_rows`` on both bases as
+    ``grain, entity_id, period_kind, basis`` + the engine's long columns, and ``costs.unit_rows`` (order
+    basis) with ``period_kind``."""
     wh = Warehouse.of(warehouse)
     wf, ue = [], []
     for pk in period_kinds:
-        for name, df in waterfall_grain_rows(pk, "order", wh, start, end).items():
-            dim = WATERFALL_GRAINS[name]
-            df = df.rename(columns={dim: "entity_id"}) if dim else df.assign(entity_id="")
-            wf.append(df.assign(grain=name, period_kind=pk, entity_id=df["entity_id"].astype(str)))
+        for basis in COST_BASES:
+            for name, df in waterfall_grain_rows(pk, basis, wh, start, end).items():
+                dim = WATERFALL_GRAINS[name]
+                df = df.rename(columns={dim: "entity_id"}) if dim else df.assign(entity_id="")
+                wf.append(df.assign(grain=name, period_kind=pk, basis=basis, entity_id=df["entity_id"].astype(str)))
         ue.append(unit_rows(pk, start, end, wh).assign(period_kind=pk))
     nonempty = [f for f in wf if len(f)]
     waterfall = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame(
-        columns=["grain", "entity_id", "period_kind", "period", "kpi", "value"])
+        columns=["grain", "entity_id", "period_kind", "basis", "period", "kpi", "value"])
     units = pd.concat([f for f in ue if len(f)] or ue, ignore_index=True)
     waterfall["missing"] = waterfall["missing"].fillna("").astype(str) if "missing" in waterfall else ""
     return waterfall, units
@@ -171,10 +174,11 @@ def stored_values_through(warehouse: Any = None) -> tuple[dt.date | None, dt.dat
 
 def stored_cost_rows(warehouse: Any = None, months: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The month rows of ``months`` that `kpi compute` stored for the cost sections: (``cost_waterfall_rows``
-    with ``grain, entity_id`` and every :data:`kpi_lib.costs.COST_ROW_KPIS`, ``cost_unit_rows`` with
-    ``store_id``), each row exactly the live query's. None when they are not of the live data
-    (:func:`stored_is_fresh`), were stored without a KPI asked today, or do not hold every month in full:
-    the caller asks the engine (``costs.waterfall_grain_rows`` / ``costs.unit_rows``) instead."""
+    with ``grain, entity_id, basis`` and every :data:`kpi_lib.costs.COST_ROW_KPIS` on both bases,
+    ``cost_unit_rows`` with ``store_id``), each row exactly the live query's. None when they are not of the
+    live data (:func:`stored_is_fresh`), were stored without a KPI or basis asked today, or do not hold
+    every month in full: the caller asks the engine (``costs.waterfall_grain_rows`` /
+    ``costs.unit_rows``) instead."""
     wh = Warehouse.of(warehouse)
     if not (stored_is_fresh(wh) and wh.has("cost_waterfall_rows") and wh.has("cost_unit_rows")):
         return None
@@ -185,7 +189,8 @@ def stored_cost_rows(warehouse: Any = None, months: Sequence[str] = ()) -> tuple
     if not wanted or not all(stored_covers(m, through) for m in wanted):
         return None
     wf = wf[wf["period"].astype(str).isin(wanted)]
-    if not set(COST_ROW_KPIS) <= set(wf["kpi"].astype(str)):  # stored by an older `kpi compute`
+    if "basis" not in wf or not all(set(COST_ROW_KPIS) <= set(wf.loc[wf["basis"] == b, "kpi"].astype(str))
+                                    for b in COST_BASES):  # stored by an older `kpi compute`
         return None
     ue = wh.read("cost_unit_rows")
     ue = ue[(ue["period_kind"] == "month") & ue["period"].astype(str).isin(wanted)]

@@ -392,6 +392,7 @@ def unit_economics(entity_kind: str = "company", entity_id: str | None = None, p
 #: the KPIs of the cost sections' engine rows: the waterfall's, and discounts (the basis bridge's one more);
 #: one query on one basis answers both, since every KPI is over the stores complete for net profit
 COST_ROW_KPIS: list[str] = [*WATERFALL_KPIS, "discounts"]
+COST_BASES: tuple[Literal["order", "posted"], ...] = ("order", "posted")  # the bases `kpi compute` stores them on
 
 #: grains one store-level waterfall query answers (name -> engine dimension; None = the company)
 WATERFALL_GRAINS: dict[str, str | None] = {"company": None, "store": "store_id", "platform": "platform",
@@ -648,6 +649,7 @@ def write_overhead_allocations(warehouse: Any = None, months: list[str] | None =
 
 
 __all__ = [
+    "COST_BASES",
     "COST_ROW_KPIS",
     "ENTITY_KINDS",
     "STEPS",

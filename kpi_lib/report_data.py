@@ -1090,10 +1090,11 @@ def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path
     - ``posted``: the same on the posted basis, the month;
     - ``ue``: the unit-economics KPIs by store × SKU, the month (the company's rows are all its stores').
 
-    The order and unit rows are what `kpi compute` stored (:func:`kpi_lib.compute.stored_cost_rows`) when
-    they hold both months of the live data; otherwise, and on the posted basis, one store-level query each
-    (``costs.waterfall_grain_rows`` / ``costs.unit_rows``), whose company rows are the engine's sums of
-    store rows: the same values as each entity's own query (tests/test_report_batch_cache.py)."""
+    All three are what `kpi compute` stored (:func:`kpi_lib.compute.stored_cost_rows`) when they hold both
+    months of the live data; otherwise one store-level query each (``costs.waterfall_grain_rows`` /
+    ``costs.unit_rows``), whose company rows are the engine's sums of store rows: the same values as each
+    entity's own query (tests/test_report_batch_cache.py). The posted rows hold the prior month too when
+    stored (harmless: every reader takes the month's rows)."""
     if not subjects:
         return {}
     stores = sorted(e for k, e in subjects if k == "store")
@@ -1101,11 +1102,12 @@ def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path
     prior = shift_period(period, -1)
     stored = stored_cost_rows(wh, [prior, period])
     if stored is not None:
-        order, ue = _stored_grains(stored[0]), stored[1]
+        wf, ue = stored
+        order, posted = (_stored_grains(wf[wf["basis"] == b].drop(columns=["basis"])) for b in ("order", "posted"))
     else:
         order = costs_mod.waterfall_grain_rows("month", "order", wh, start=prior, end=period)
+        posted = costs_mod.waterfall_grain_rows("month", "posted", wh, start=period, end=period)
         ue = costs_mod.unit_rows("month", period, period, wh)
-    posted = costs_mod.waterfall_grain_rows("month", "posted", wh, start=period, end=period)
     ue = ue.assign(store_id=ue["store_id"].astype(str))
     units = ([ue[ue["store_id"].isin(stores)].rename(columns={"store_id": "_eid"}).assign(_ek="store")] if stores else [])
     units += [ue.drop(columns=["store_id"]).assign(_ek="company", _eid="")] if company else []

@@ -125,9 +125,9 @@ def test_grains_with_complete_for_equal_single_queries(demo_env_module):
         assert g["stores_covered"].tolist() == w["stores_covered"].tolist()
 
 
-def test_an_unstored_month_and_the_posted_basis_ask_the_engine(app):
-    """`kpi demo` stores up to the last finished month: the month "to date" and the posted basis are the
-    live set-based queries, with the figures ``kpi_lib.costs`` gives on its own."""
+def test_an_unstored_month_asks_the_engine_and_the_posted_basis_is_stored(app):
+    """`kpi demo` stores up to the last finished month: the month "to date" is a live set-based query, a
+    finished month's posted basis is stored; both with the figures ``kpi_lib.costs`` gives on its own."""
     plain = CachedWarehouse()
     open_month = next((v for lbl, v in app.period.options if "·" in lbl and len(v) == 7), None)
     assert open_month is not None and not app.figures.stored_covers(open_month)
@@ -138,6 +138,8 @@ def test_an_unstored_month_and_the_posted_basis_ask_the_engine(app):
     _same_units(app.unit_frame, costs.unit_economics("company", None, open_month, warehouse=plain))
     month = next(v for lbl, v in app.period.options if len(v) == 7 and "·" not in lbl)
     app.period.value = month
+    before = app.figures.queries
     app.basis.value = "posted"
+    assert app.figures.queries == before  # stored by `kpi compute`
     _same_waterfall(app.waterfall_frame, costs.waterfall("company", None, month, basis="posted", warehouse=plain))
     app.basis.value = "order"

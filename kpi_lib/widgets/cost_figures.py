@@ -12,10 +12,10 @@ basis* for every entity and period the filters can reach:
   for the chosen period (one query per period, on first use: SKU rows of every period would make the
   open slower than the choices it saves); an entity's rows are its stores' rows.
 
-When `kpi compute` stored these rows for the live data (``cost_waterfall_rows`` and ``cost_unit_rows``,
-month and quarter, order basis; used only while ``compute.stored_is_fresh``), they are read at open
-instead: the panel then opens without querying the facts. A period after what was stored (the
-unfinished month `kpi demo` leaves out) and the posted basis are asked of the engine as above. The
+When `kpi compute` stored these rows for the live data (``cost_waterfall_rows`` on both bases and
+``cost_unit_rows``, month and quarter; used only while ``compute.stored_is_fresh``), they are read at
+open instead: the panel then opens without querying the facts. A period after what was stored (the
+unfinished month `kpi demo` leaves out) is asked of the engine as above. The
 stored rows come from the same calls (``costs.waterfall_grain_rows``, ``costs.unit_rows``) over the data
 from its first day, so a period inside them has exactly the rows of the live query.
 
@@ -63,7 +63,7 @@ class CostFigures:
         self._ue: dict[str, pd.DataFrame] = {}  # period -> store x SKU rows
         self._kept: dict[tuple, pd.DataFrame] = {}
         self._failed: set[tuple] = set()  # set-based calls that raised: those choices go one by one
-        self._stored_wf: dict[str, dict[str, pd.DataFrame]] = {}  # period kind -> grain -> stored rows
+        self._stored_wf: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}  # (period kind, basis) -> grain -> rows
         self._stored_ue: dict[str, pd.DataFrame] = {}  # period kind -> stored store × SKU rows
         self.stored_last: dt.date | None = None  # stored rows hold every period whose data ends by this day
         self.last: dt.date | None = None
@@ -87,14 +87,15 @@ class CostFigures:
         self.last, self.stored_last = stored_through(wh, wf.loc[wf["period_kind"] == "month", "period"].unique())
         if self.stored_last is None:
             return
-        wf = wf.assign(period=wf["period"].astype(str), entity_id=wf["entity_id"].astype(str))
-        for (pk, name), g in wf.groupby(["period_kind", "grain"], sort=False):
+        wf = wf.assign(period=wf["period"].astype(str), entity_id=wf["entity_id"].astype(str),
+                       basis=wf["basis"].astype(str) if "basis" in wf else "order")  # older: order basis only
+        for (pk, basis, name), g in wf.groupby(["period_kind", "basis", "grain"], sort=False):
             dim = GRAINS.get(str(name), "?")
             if dim == "?":
                 continue
-            g = g.drop(columns=["grain", "period_kind"])
+            g = g.drop(columns=["grain", "period_kind", "basis"])
             g = g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
-            self._stored_wf.setdefault(str(pk), {})[str(name)] = g.reset_index(drop=True)
+            self._stored_wf.setdefault((str(pk), str(basis)), {})[str(name)] = g.reset_index(drop=True)
         for pk, g in ue.groupby("period_kind", sort=False):
             self._stored_ue[str(pk)] = g.drop(columns=["period_kind"]).assign(
                 store_id=g["store_id"].astype(str), period=g["period"].astype(str)).reset_index(drop=True)
@@ -109,9 +110,9 @@ class CostFigures:
     def waterfall_rows(self, period_kind: str, basis: str, period: str | None = None) -> dict[str, pd.DataFrame]:
         """Engine rows of the waterfall KPIs per grain (company, store, platform, marketplace), every period
         (the stored ones when they hold ``period``)."""
-        stored = basis == "order" and period is not None and period_kind in self._stored_wf
+        stored = period is not None and (period_kind, basis) in self._stored_wf
         if stored and self.stored_covers(str(period)):
-            return self._stored_wf[period_kind]
+            return self._stored_wf[(period_kind, basis)]
         # a period after the stored ones (the month to date): that period only; else every period at once
         key: tuple = (period_kind, basis, period) if stored else (period_kind, basis)
         if key not in self._grains:
