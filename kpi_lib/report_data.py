@@ -1153,13 +1153,42 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
         union.setdefault(k, set()).update(kpis)
     wanted = {key: set(union[key[0]]) for key in wanted}
     groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
-    vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh) if wanted else {}
+    vals = _stored_action_values(wanted, sorted(months), wh) if wanted else {}
+    if vals is None:
+        vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh)
     doc = {"months": sorted(months),
            "wanted": [[k, e, kpi] for (k, e), kpis in sorted(wanted.items(), key=lambda x: (x[0][0], x[0][1] or ""))
                       for kpi in sorted(kpis)],
            "values": [[k, e, kpi, m, v] for (k, e, kpi, m), v in vals.items()]}
     (cache_dir / ACTION_VALUES).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return {"action_values": len(vals), "action_queries_saved": per_report[0] - len(groups)}
+
+
+def _stored_action_values(wanted: actions_mod.Wanted, months: list[str], wh: Warehouse) -> actions_mod.Values | None:
+    """:func:`kpi_lib.actions.values_by_kind` read from the ``kpi_values`` `kpi compute` stored (the same
+    engine values, one row per entity, KPI and month), when they are fresh and hold every month in
+    full; else None. Keys as ``values_by_kind`` gives them (the company's id as asked)."""
+    through = stored_values_through(wh)
+    if through[1] is None or not months or not all(stored_covers(m, through) for m in months):
+        return None
+    kinds = {k for k, _ in wanted}
+    kpis = {kpi for ks in wanted.values() for kpi in ks}
+    lit = lambda xs: ", ".join(f"'{_sql_str(str(x))}'" for x in sorted(xs))
+    con = wh.connect()
+    try:
+        rows = con.execute(
+            "SELECT CAST(entity_kind AS VARCHAR), CAST(entity_id AS VARCHAR), CAST(kpi AS VARCHAR), "
+            f"CAST(period AS VARCHAR), value FROM kpi_values WHERE period_kind = 'month' AND period IN ({lit(months)}) "
+            f"AND kpi IN ({lit(kpis)}) AND entity_kind IN ({lit(kinds)})").fetchall()
+    finally:
+        con.close()
+    ids = {(k, "" if k == "company" else str(e)): e for k, e in wanted}  # stored id -> the id asked
+    out: actions_mod.Values = {}
+    for kind, eid, kpi, per, v in rows:
+        key = (kind, "" if kind == "company" else (eid or ""))
+        if key in ids and kpi in wanted[(kind, ids[key])]:
+            out[(kind, ids[key], kpi, per)] = float(v) if v is not None and not np.isnan(v) else np.nan
+    return out
 
 
 @lru_cache(maxsize=16)

@@ -223,3 +223,29 @@ def test_stored_cost_rows_spare_the_order_and_unit_queries(project: Path, monkey
     finally:
         with wh.transaction("compute") as w:
             w.write("cost_waterfall_rows", stored, partition_by=())
+
+
+def test_action_values_from_stored_kpi_values_equal_the_engine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The actions stage reads the before/after values from the stored kpi_values: for every entity kind
+    (the company too), KPI and month asked, the value ``actions.values_by_kind`` computes (NaN where
+    it gives NaN, nothing where it gives nothing); a month not stored goes to the engine."""
+    import numpy as np
+
+    from kpi_lib import actions as am
+    from kpi_lib import report_data as rd
+    from kpi_lib.warehouse import Warehouse
+
+    monkeypatch.setenv("KPI_ROOT", str(project))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    wh = Warehouse()
+    wanted = {("company", None): {"gmv", "net_margin"}, ("store", "AMZ-DE-01"): {"gmv", "acos", "refunds"},
+              ("team", "T-AMZ"): {"net_profit", "gmv"}, ("person", "P01"): {"gmv", "first_response_hours"}}
+    months = ["2026-09", "2026-10", PERIOD]
+    stored = rd._stored_action_values(wanted, months, wh)
+    engine = {k: v for k, v in am.values_by_kind(wanted, months, warehouse=wh).items() if k[3] in months}
+    assert stored is not None and stored.keys() == engine.keys() and len(stored) >= 20
+    for k, v in engine.items():
+        assert (np.isnan(v) and np.isnan(stored[k])) or stored[k] == pytest.approx(v, rel=1e-12), k
+    last = wh.order_dates()[1]
+    after = f"{last.year + (last.month == 12)}-{last.month % 12 + 1:02d}"
+    assert rd._stored_action_values(wanted, [PERIOD, after], wh) is None
