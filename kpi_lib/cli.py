@@ -289,8 +289,8 @@ def report_cmd(
     warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     executor: str = typer.Option("local", help="local (worker processes on this machine) or dask (one report per "
                                                 "task on a Dask cluster)"),
-    engine: str = typer.Option("shell", help="local executor: shell (each worker runs the templates in an IPython "
-                                             "shell) or kernel (warm Jupyter kernels)"),
+    engine: str = typer.Option("kernel", help="local executor: kernel (warm Jupyter kernels) or shell (worker "
+                                              "processes running the templates in IPython shells)"),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
                                                        "local cluster of --jobs worker processes)"),
     cache: bool = typer.Option(True, help="compute the batch's figures once before rendering (--no-cache: each "

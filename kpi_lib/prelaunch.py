@@ -98,6 +98,13 @@ def shutdown_kernels(launched: list[Launched]) -> None:
             item.loop.close()
 
 
+#: a report worker's program: wait for the first message before importing anything heavy (started with
+#: the runner, whose own imports are on the batch's critical path), then serve; skip the interpreter's
+#: teardown of a large module graph once the pipe closes (every answer is flushed by then)
+_SHELL_BOOT = ("import os, select, sys\nselect.select([int(sys.argv[1])], [], [])\n"
+               "from kpi_lib.reports.shells import serve\nserve(int(sys.argv[1]), int(sys.argv[2]))\nos._exit(0)\n")
+
+
 class ShellProcess:
     """One report worker process (``python -m kpi_lib.reports.shells``): it imports kpi_lib, warms an
     IPython shell, then answers pickled calls on a pipe of its own (its stdout and stderr go nowhere:
@@ -109,7 +116,7 @@ class ShellProcess:
         self._from_child_r, from_child_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kpi_lib.reports.shells", str(to_child_r), str(from_child_w)],
+                [sys.executable, "-c", _SHELL_BOOT, str(to_child_r), str(from_child_w)],
                 cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, pass_fds=(to_child_r, from_child_w))
         finally:

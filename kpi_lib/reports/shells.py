@@ -28,7 +28,6 @@ import pickle
 import queue
 import signal
 import struct
-import sys
 import threading
 import traceback
 from collections.abc import Iterator, Mapping
@@ -44,8 +43,7 @@ from .kernels import RESET, WARMUP
 TASK_ENV = ("KPI_ROOT", "KPI_WAREHOUSE", BATCH_CACHE_ENV)
 
 
-#: niceness a worker process adds to itself (the runner process, on the critical path, keeps its own)
-WORKER_NICE = 5
+WARM = "warm"  # the message that warms a worker's shell
 
 
 class CellError(Exception):
@@ -158,29 +156,28 @@ def _set_task_env(env: Mapping[str, str]) -> None:
 
 
 def serve(fd_in: int, fd_out: int) -> None:
-    """A worker process's life (:class:`kpi_lib.prelaunch.ShellProcess`): warm a shell, then answer each
-    pickled ``(env, fn, args)`` with ``("ok", fn(worker, *args))`` or ``("error", exception)`` until the
-    pipe closes."""
-    with contextlib.suppress(OSError):  # below the runner: its imports and batch cache come first (the
-        os.nice(WORKER_NICE)             # critical path); the workers use what CPU is left, then render
+    """A worker process's life (:class:`kpi_lib.prelaunch.ShellProcess`, which imports this module only
+    when the first message comes): answer each pickled message until the pipe closes: ``WARM`` warms
+    the shell (the pool sends it once the runner has finished its own imports: started together, the
+    runner's imports took three times as long, and they are on the batch's critical path), ``(env, fn, args)`` runs ``fn(worker, *args)`` (warming first if needed).
+    Answers are ``("ok", value)`` or ``("error", exception)``."""
     worker = ShellWorker(Path.cwd(), dict(os.environ))
-    start_error: BaseException | None = None
-    try:
-        worker.start()
-    except Exception as exc:  # noqa: BLE001 - reported with the first call
-        start_error = exc
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
         while True:
             head = inp.read(8)
             if len(head) < 8:
                 return
-            env, fn, args = pickle.loads(inp.read(struct.unpack("!Q", head)[0]))
+            message = pickle.loads(inp.read(struct.unpack("!Q", head)[0]))
             try:
-                if start_error is not None:
-                    raise RuntimeError(f"the report worker did not start: {start_error}") from start_error
-                _set_task_env(env)
-                worker.env = dict(env)
-                answer: tuple[str, Any] = ("ok", fn(worker, *args))
+                if worker.shell is None:
+                    worker.start()
+                if message == WARM:
+                    answer: tuple[str, Any] = ("ok", os.getpid())
+                else:
+                    env, fn, args = message
+                    _set_task_env(env)
+                    worker.env = dict(env)
+                    answer = ("ok", fn(worker, *args))
             except Exception as exc:  # noqa: BLE001 - handed to the caller
                 answer = ("error", exc)
             try:
@@ -216,6 +213,8 @@ class ShellPool:
 
     def _loop(self, index: int) -> None:
         try:
+            with contextlib.suppress(Exception):  # warm now; a worker that fails to warm fails its first report
+                self._procs[index].call(WARM, self.deadline)
             while True:
                 item = self._queue.get()
                 if item is None:
@@ -250,9 +249,3 @@ class ShellPool:
         for t in self._threads:
             t.join()
 
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))
-    # every answer is written and flushed: skip the interpreter's teardown of a large module graph
-    # (about a second a worker), as a kernel is shut down with ``now=True``
-    os._exit(0)
