@@ -18,6 +18,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,44 @@ class KernelWorker:
             await client.async_execute_cell(cell, i)
 
 
-class KernelPool:
+class ThreadedPool:
+    """N threads, each owning one worker for its whole life: :meth:`submit` queues ``fn(worker, *args)``,
+    a thread's ``_loop(index)`` takes the queued calls from :meth:`_calls` until :meth:`close`."""
+
+    def _start_threads(self, size: int) -> None:
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"kpi-report-{i}", daemon=True)
+                         for i in range(size)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, index: int) -> None:
+        raise NotImplementedError
+
+    def _calls(self) -> Iterator[tuple[cf.Future, Any, tuple]]:
+        """The queued calls not cancelled, until :meth:`close`."""
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if item[0].set_running_or_notify_cancel():
+                yield item
+
+    def submit(self, fn: Any, *args: Any) -> cf.Future:
+        """``fn(worker, *args)`` on the next free worker."""
+        fut: cf.Future = cf.Future()
+        self._queue.put((fut, fn, args))
+        return fut
+
+    def close(self) -> None:
+        """Let every thread finish its call, stop its worker and end."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
+
+
+class KernelPool(ThreadedPool):
     """N threads, each owning one warm kernel for its whole life (started on its first job, stopped by
     the same thread at :meth:`close`, so every asyncio call stays on the loop that created it)."""
 
@@ -172,11 +210,7 @@ class KernelPool:
         self._launched = launched
         base = {k: v for k, v in env.items() if k != BATCH_CACHE_ENV}
         self._adopt = [take(launched, base, cwd) for _ in range(size)] if launched else []
-        self._queue: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"kpi-report-{i}", daemon=True)
-                         for i in range(size)]
-        for t in self._threads:
-            t.start()
+        self._start_threads(size)
 
     def _loop(self, index: int) -> None:
         worker: KernelWorker | None = None
@@ -191,13 +225,7 @@ class KernelPool:
                     with contextlib.suppress(Exception):
                         worker.stop()
                     worker = None
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                fut, fn, args = item
-                if not fut.set_running_or_notify_cancel():
-                    continue
+            for fut, fn, args in self._calls():
                 try:
                     if worker is None:
                         worker = KernelWorker(self.cwd, self.env)
@@ -211,14 +239,3 @@ class KernelPool:
                     worker.stop()
                 except Exception as exc:  # noqa: BLE001 - best effort at shutdown; the kernel is our child process
                     log.warning("could not stop a report kernel: %s", exc)
-
-    def submit(self, fn: Any, *args: Any) -> cf.Future:
-        fut: cf.Future = cf.Future()
-        self._queue.put((fut, fn, args))
-        return fut
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()

@@ -21,14 +21,11 @@ keep kernels (their workers run tasks on threads, where a timer signal cannot in
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import os
 import pickle
-import queue
 import signal
 import struct
-import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,7 +34,7 @@ from typing import Any
 from ..prelaunch import ShellProcess, take_shell
 from ..report_data import BATCH_CACHE_ENV, FIGURES_MIME
 from .html import HtmlConverter
-from .kernels import RESET, WARMUP
+from .kernels import RESET, WARMUP, ThreadedPool
 
 #: environment variables a call sets in its worker before it runs (the rest the worker started with)
 TASK_ENV = ("KPI_ROOT", "KPI_WAREHOUSE", BATCH_CACHE_ENV)
@@ -188,7 +185,7 @@ def serve(fd_in: int, fd_out: int) -> None:
             out.flush()
 
 
-class ShellPool:
+class ShellPool(ThreadedPool):
     """N threads, each owning one worker process (:class:`kpi_lib.prelaunch.ShellProcess`) for the whole
     batch: the :class:`kpi_lib.reports.kernels.KernelPool` interface (``submit(fn, *args)`` runs
     ``fn(worker, *args)`` in a worker process; ``close``). A worker that dies fails the report it was
@@ -205,23 +202,13 @@ class ShellPool:
         base = {k: v for k, v in env.items() if k != BATCH_CACHE_ENV}
         procs = [take_shell(launched, base, self.cwd) for _ in range(size)]
         self._procs = [p if p is not None else ShellProcess(self.cwd, base) for p in procs]
-        self._queue: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"kpi-report-{i}", daemon=True)
-                         for i in range(size)]
-        for t in self._threads:
-            t.start()
+        self._start_threads(size)
 
     def _loop(self, index: int) -> None:
         try:
             with contextlib.suppress(Exception):  # warm now; a worker that fails to warm fails its first report
                 self._procs[index].call(WARM, self.deadline)
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                fut, fn, args = item
-                if not fut.set_running_or_notify_cancel():
-                    continue
+            for fut, fn, args in self._calls():
                 try:
                     status, value = self._procs[index].call((self.env, fn, args), self.deadline)
                 except Exception as exc:  # noqa: BLE001 - the worker died: this report fails, a new worker follows
@@ -236,16 +223,4 @@ class ShellPool:
                     fut.set_exception(value)
         finally:
             self._procs[index].stop()
-
-    def submit(self, fn: Any, *args: Any) -> cf.Future:
-        """``fn(worker, *args)`` in a worker process (``fn``, ``args`` and the answer picklable)."""
-        fut: cf.Future = cf.Future()
-        self._queue.put((fut, fn, args))
-        return fut
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()
 
