@@ -219,7 +219,7 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
     vals: dict[str, float] = {}
     for k in kpis:
         v = long.loc[long["kpi"] == k, "value"]
-        vals[k] = float(v.sum(min_count=1)) if len(v) else 0.0
+        vals[k] = float(v.sum(min_count=1)) if len(v) else float("nan")  # no row: unknown, not 0
     ref = long[long["kpi"] == (complete_for or kpis[-1])]
     miss = sorted({x.strip() for m in ref["missing"] for x in str(m).split(",") if x.strip()})
     info = {
@@ -250,7 +250,9 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     kpis = [STEP_KPI[s] for s in steps]
     vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
                                 stores=stores, rows=rows)
-    unknown = info["stores_total"] > 0 and info["stores_covered"] == 0
+    # no store with every source net profit needs, or no store with any data in the period (a month
+    # before the data or after it): unknown, not a waterfall of zeros (missing is not zero)
+    unknown = info["stores_covered"] == 0
     out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
     out["kpi"] = out["step"].map(STEP_KPI)
     for k in ("basis", "complete", "missing", "stores_covered", "stores_total"):

@@ -6,6 +6,8 @@ split of odd weights, allocation weights per basis and two overhead items in one
 
 from __future__ import annotations
 
+import math
+
 from decimal import Decimal
 from fractions import Fraction
 
@@ -42,9 +44,13 @@ def test_engine_figures_store_set_empty_period_and_missing_sources(wh) -> None:
     assert (info["complete"], info["missing"], info["stores_covered"]) == (True, "", 2)
     # a quarter is one row of the engine by quarter: October 390 + November 280
     assert costs.engine_figures(["gmv"], period="2026-Q4", warehouse=wh)[0] == {"gmv": 670.0}
+    # a month without data: unknown, not 0 (missing is not zero), and the waterfall says so
     vals, info = costs.engine_figures(["gmv", "net_profit"], period="2027-03", warehouse=wh)
-    assert vals == {"gmv": 0.0, "net_profit": 0.0}
+    assert set(vals) == {"gmv", "net_profit"} and all(math.isnan(v) for v in vals.values())
     assert info == {"complete": True, "missing": "", "stores_covered": 0, "stores_total": 0, "basis": "order"}
+    wf = costs.waterfall(period="2027-03", warehouse=wh)
+    assert len(wf) and wf["amount_rc"].isna().all() and wf["pct_of_net_sales"].isna().all()
+    assert costs.waterfall(period="2026-11", warehouse=wh)["amount_rc"].notna().all()
 
 
 def _by_rule(total_cents: int, weights: list[int]) -> list[Decimal]:
