@@ -48,6 +48,7 @@ from . import org
 from .config import workbench
 from .definitions import load_catalog
 from .errors import ConfigError, KpiError
+from .labels import label, pair
 from .metrics import compute, compute_long, compute_long_grains
 from .periods import period_bounds, period_kind, shift_period
 from .spec import overheads as overheads_spec
@@ -68,31 +69,37 @@ ENTITY_KINDS = ("company", "platform", "marketplace", "store", "team", "person",
 @dataclass(frozen=True)
 class Step:
     step: str
-    label_zh: str
-    label_en: str
     kind: str  # total | cost | subtotal
+
+    @property
+    def label_zh(self) -> str:
+        return label(f"cost.step.{self.step}", "zh")
+
+    @property
+    def label_en(self) -> str:
+        return label(f"cost.step.{self.step}", "en")
 
 
 STEPS: list[Step] = [
-    Step("gmv", "销售额", "GMV", "total"),
-    Step("refunds", "退款", "Refunds", "cost"),
-    Step("net_sales", "净销售额", "Net sales", "subtotal"),
-    Step("cogs", "商品成本", "COGS", "cost"),
-    Step("first_leg", "头程物流费", "First-leg freight", "cost"),
-    Step("duties", "关税", "Duties", "cost"),
-    Step("gross_profit", "毛利", "Gross profit", "subtotal"),
-    Step("referral_fees", "平台佣金", "Referral fees", "cost"),
-    Step("payment_fees", "支付手续费", "Payment fees", "cost"),
-    Step("other_platform_fees", "其他平台费用", "Other platform fees", "cost"),
-    Step("fulfillment", "配送费", "Fulfillment", "cost"),
-    Step("storage", "仓储费", "Storage", "cost"),
-    Step("long_term_storage", "长期仓储费", "Long-term storage", "cost"),
-    Step("advertising", "广告费", "Advertising", "cost"),
-    Step("return_processing", "退货处理费", "Returns processing", "cost"),
-    Step("promotions", "促销费用", "Promotions", "cost"),
-    Step("contribution", "贡献利润", "Contribution profit", "subtotal"),
-    Step("overheads", "分摊管理费用", "Allocated overheads", "cost"),
-    Step("net_profit", "净利润", "Net profit", "total"),
+    Step("gmv", "total"),
+    Step("refunds", "cost"),
+    Step("net_sales", "subtotal"),
+    Step("cogs", "cost"),
+    Step("first_leg", "cost"),
+    Step("duties", "cost"),
+    Step("gross_profit", "subtotal"),
+    Step("referral_fees", "cost"),
+    Step("payment_fees", "cost"),
+    Step("other_platform_fees", "cost"),
+    Step("fulfillment", "cost"),
+    Step("storage", "cost"),
+    Step("long_term_storage", "cost"),
+    Step("advertising", "cost"),
+    Step("return_processing", "cost"),
+    Step("promotions", "cost"),
+    Step("contribution", "subtotal"),
+    Step("overheads", "cost"),
+    Step("net_profit", "total"),
 ]
 COST_STEPS = [s.step for s in STEPS if s.kind == "cost"]
 _LABELS = {s.step: s for s in STEPS}
@@ -260,13 +267,7 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     return out
 
 
-_BRIDGE = [
-    ("sales_timing", "销售入账时间差", "Sales posted on settlement / ship date (with their landed cost and discounts)"),
-    ("refund_timing", "退款入账时间差", "Refunds posted on their refund date"),
-    ("fee_timing", "费用入账时间差", "Fees and promotion charges posted on their own date"),
-    ("ads_invoicing", "广告开票时间差", "Advertising as invoiced (settlement) instead of as spent"),
-    ("overheads", "管理费用", "Overheads (same on both bases)"),
-]
+_BRIDGE = ["sales_timing", "refund_timing", "fee_timing", "ads_invoicing", "overheads"]  # timing lines, labels cost.bridge.<item>
 
 
 def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
@@ -305,9 +306,9 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
         "ads_invoicing": delta(["advertising"]),
         "overheads": delta(["overheads"]),
     }
-    rows = [("net_profit_order", "净利润(按订单日)", "Net profit (order basis)", da["net_profit"], "start")]
-    rows += [(k, zh, en, parts[k], "timing") for k, zh, en in _BRIDGE]
-    rows.append(("net_profit_posted", "净利润(按入账日)", "Net profit (posted basis)", db["net_profit"], "end"))
+    rows = [("net_profit_order", *pair("cost.bridge.net_profit_order"), da["net_profit"], "start")]
+    rows += [(k, *pair(f"cost.bridge.{k}"), parts[k], "timing") for k in _BRIDGE]
+    rows.append(("net_profit_posted", *pair("cost.bridge.net_profit_posted"), db["net_profit"], "end"))
     out = pd.DataFrame(rows, columns=["item", "label_zh", "label_en", "amount", "kind"])
     assert sum(out["amount"].iloc[:-1]) == out["amount"].iloc[-1], "bridge does not close"
     out["amount_rc"] = out["amount"].astype(float)
