@@ -316,8 +316,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
                 rate = pd.Series(1.0, index=df.index)
             else:
                 key = pd.DataFrame({"currency": cur.to_numpy(), "month_key": mk.to_numpy()})
-                rate = key.merge(fx, on=["currency", "month_key"], how="left")["fx_rate"]
-                rate.index = df.index
+                rate = pd.Series(_fx_lookup(key, fx), index=df.index)
                 rate = rate.where(cur != rc, 1.0)
                 if rate.isna().any():
                     miss = key[rate.isna().to_numpy()].drop_duplicates().head(3)
@@ -332,6 +331,20 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         out[name] = df
     qdf.loc[qdf["table"] == "", "table"] = next(iter(res.tables), "")
     return _Prepared(fr, out, qdf, np.arange(0), res.expected_money, res.money_columns)
+
+
+def _fx_lookup(key: pd.DataFrame, fx: pd.DataFrame) -> np.ndarray:
+    """The ``fx_rate`` of each (currency, month_key) row of ``key`` (NaN where ``fx`` has none): the
+    left merge of ``key`` with ``fx``, done once per distinct pair (a file holds a few)."""
+    cur_codes, cur_uniq = pd.factorize(key["currency"])
+    pair = cur_codes.astype("int64") * 1_000_000 + key["month_key"].to_numpy(dtype="int64")
+    codes, uniq = pd.factorize(pair)
+    pairs = pd.DataFrame({"currency": np.asarray(cur_uniq, dtype=object)[uniq // 1_000_000],
+                          "month_key": uniq % 1_000_000})
+    rates = pairs.merge(fx, on=["currency", "month_key"], how="left")["fx_rate"].to_numpy(dtype="float64")
+    if len(rates) != len(pairs):
+        raise IngestError("reference/fx_rates.csv: more than one rate for a currency and month")
+    return rates[codes]
 
 
 def currency_codes(s: pd.Series, default: str) -> pd.Series:

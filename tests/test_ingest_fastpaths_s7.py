@@ -1,0 +1,56 @@
+"""The seventh session's ingest fast paths give exactly what the paths they short-cut give (issue 15.2):
+
+- ``parse.parse_datetime`` parses a text column once per distinct value: the same timestamps and
+  bad-cell marks as parsing every cell (formats tried in order, the day-first test, offsets and
+  zone names, missing and empty cells, unparseable text);
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi_lib.ingest import parse
+
+DATES = ["2026-03-05 10:15", "2026-03-05 10:15", "05/03/2026", "13/03/2026", "03/05/2026", "2026-03-05T10:15:00+08:00",
+         "2026-03-05T23:59:59Z", "2026-03-05 10:15:00 PST", "05.07.2025 22:07:18 UTC", "Mar 5, 2026", "20260305",
+         "", "  ", "not a date", "2026-02-30", "2026/03/05 10:15:00", " 2026-03-05 ", "45000"]
+
+
+def _column(seed: int, n: int = 400, with_missing: bool = True) -> list:
+    rng = np.random.default_rng(seed)
+    vals: list = [DATES[i] for i in rng.integers(0, len(DATES), n)]
+    if with_missing:
+        for i in rng.integers(0, n, n // 10):
+            vals[i] = None
+    return vals
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+@pytest.mark.parametrize("kw", [{}, {"dayfirst": True}, {"tz": "Asia/Kuala_Lumpur"},
+                                {"formats": ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"], "tz": "America/Los_Angeles"}])
+def test_parse_datetime_per_distinct_value_equals_per_cell(seed: int, dtype: object, kw: dict) -> None:
+    s = pd.Series(_column(seed), dtype=dtype, index=pd.RangeIndex(100, 500))
+    got_v, got_b = parse.parse_datetime(s, **kw)
+    want_v, want_b = parse._parse_datetime_cells(s, kw.get("formats"), kw.get("tz"), kw.get("dayfirst", False))
+    assert got_v.nunique() > 3 and got_b.any()  # the fixture exercises parsed and bad cells
+    pd.testing.assert_series_equal(got_v, want_v, check_names=False)
+    pd.testing.assert_series_equal(got_b, want_b, check_names=False)
+
+
+def test_parse_datetime_dayfirst_decided_on_the_whole_column() -> None:
+    """One cell with a day > 12 makes every dd/mm cell day-first, also when it is repeated many times."""
+    s = pd.Series(["03/05/2026"] * 300 + ["13/05/2026"], dtype=object)
+    v, b = parse.parse_datetime(s)
+    assert v.iloc[0] == pd.Timestamp("2026-05-03") and not b.any()
+
+
+def test_parse_datetime_numbers_in_object_columns_parsed_cell_by_cell() -> None:
+    """1, 1.0 and True factorize as one value but are different text: such a column is not de-duplicated."""
+    s = pd.Series([1, 1.0, True, "2026-01-01"] * 40, dtype=object)
+    got_v, got_b = parse.parse_datetime(s)
+    want_v, want_b = parse._parse_datetime_cells(s, None, None, False)
+    pd.testing.assert_series_equal(got_v, want_v)
+    pd.testing.assert_series_equal(got_b, want_b)
