@@ -710,12 +710,13 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
             df["row_version"] = np.int64(p.version)
             keys = df["row_key"].to_numpy()
             hashes = df["row_hash"].to_numpy()
-            stores = df["store_id"].astype(str).to_numpy()
+            # the rows of each store (in order of first appearance; a file holds one store's rows)
+            codes, store_ids = pd.factorize(df["store_id"], use_na_sentinel=False)
             status = np.zeros(len(df), dtype=np.int8)
             replaces = np.zeros(len(df), dtype=bool)
             v = int(p.version)
-            for sid in pd.unique(stores):
-                at = np.flatnonzero(stores == sid)
+            for c, sid in enumerate(store_ids):
+                at = np.flatnonzero(codes == c) if len(store_ids) > 1 else np.arange(len(df))
                 st, rep = existing.get(name, str(sid)).classify(keys[at], hashes[at], v)
                 status[at], replaces[at] = st, rep
             src = df["source_row"].to_numpy(dtype="int64")
