@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_lib.ingest import parse
+from kpi_lib.ingest import parse, pipeline
+from kpi_lib.ingest.readers import mapping
+from kpi_lib.schemas import ARROW_STR, conform
 
 DATES = ["2026-03-05 10:15", "2026-03-05 10:15", "05/03/2026", "13/03/2026", "03/05/2026", "2026-03-05T10:15:00+08:00",
          "2026-03-05T23:59:59Z", "2026-03-05 10:15:00 PST", "05.07.2025 22:07:18 UTC", "Mar 5, 2026", "20260305",
@@ -54,3 +56,36 @@ def test_parse_datetime_numbers_in_object_columns_parsed_cell_by_cell() -> None:
     want_v, want_b = parse._parse_datetime_cells(s, None, None, False)
     pd.testing.assert_series_equal(got_v, want_v)
     pd.testing.assert_series_equal(got_b, want_b)
+
+
+def _strip_before(s: pd.Series) -> pd.Series:
+    return s.astype("object").fillna("").astype(str).str.strip()
+
+
+@pytest.mark.parametrize("cells", [
+    [" a ", "a", "b\t", None, np.nan, "", "  ", "\x1c x \x1f", "\u3000y\u00a0", "z"] * 20,  # repeats: per distinct value
+    [f" {i} " for i in range(200)],  # all distinct: the per-cell path
+    [1, 1.0, True, " t "] * 30,  # not all text: the per-cell path (1, 1.0 and True are one key to factorize)
+    [None] * 100,
+])
+def test_stripped_text_equals_strip_of_every_cell(cells: list) -> None:
+    s = pd.Series(cells, dtype=object, index=pd.RangeIndex(7, 7 + len(cells)))
+    got = mapping._stripped_text(s)
+    pd.testing.assert_series_equal(got, _strip_before(s))
+    assert all(type(v) is str for v in got)
+
+
+def test_currency_codes_arrow_backed_equal_to_the_object_column_conformed() -> None:
+    s = pd.Series([" usd", None, "", "EUR", "myr "] * 30, dtype=object, index=pd.RangeIndex(3, 153))
+    got = pipeline.currency_codes(s, "USD")
+    want = pd.Series([(str(v).strip().upper() if v is not None else "") or "USD" for v in s], index=s.index)
+    assert got.dtype == ARROW_STR
+    pd.testing.assert_series_equal(got, conform(pd.DataFrame({"c": want}), {"c": "string"})["c"], check_names=False)
+
+
+def test_constant_text_column_equals_the_conformed_scalar() -> None:
+    idx = pd.RangeIndex(5, 105)
+    got = pipeline._const_text("AMZ-US-01/settlements/1.txt", idx)
+    want = conform(pd.DataFrame({"c": "AMZ-US-01/settlements/1.txt"}, index=idx), {"c": "string"})["c"]
+    pd.testing.assert_series_equal(got, want, check_names=False)
+    assert pipeline._const_text(None, idx) is None  # not text: left to conform as before

@@ -310,8 +310,20 @@ def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
     if not isinstance(cache, _TextCache):
         cache = df.attrs["_text"] = _TextCache()
     if key not in cache:
-        cache[key] = df[key].astype("object").fillna("").astype(str).str.strip()
+        cache[key] = _stripped_text(df[key])
     return cache[key]
+
+
+def _stripped_text(s: pd.Series) -> pd.Series:
+    """``s.astype("object").fillna("").astype(str).str.strip()``; a column of text (and missing
+    cells) is stripped once per distinct value (prices, dates, statuses and SKUs repeat)."""
+    obj = s.astype("object")
+    if len(obj) >= 64 and pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
+        codes, uniq = pd.factorize(obj, use_na_sentinel=True)
+        if len(uniq) <= 0.75 * len(obj):
+            stripped = np.array([u.strip() for u in uniq] + [""], dtype=object)  # code -1 (missing) → ""
+            return pd.Series(stripped[codes], index=s.index, dtype="object")
+    return obj.fillna("").astype(str).str.strip()
 
 
 class MappingReader(Reader):
