@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_lib.ingest import parse, pipeline
+from kpi_lib.ingest import frames, parse, pipeline
 from kpi_lib.ingest.readers import mapping
 from kpi_lib.schemas import ARROW_STR, conform
 
@@ -89,3 +89,46 @@ def test_constant_text_column_equals_the_conformed_scalar() -> None:
     want = conform(pd.DataFrame({"c": "AMZ-US-01/settlements/1.txt"}, index=idx), {"c": "string"})["c"]
     pd.testing.assert_series_equal(got, want, check_names=False)
     assert pipeline._const_text(None, idx) is None  # not text: left to conform as before
+
+
+def _empty_lines_search(raw: bytes) -> tuple[int, np.ndarray]:
+    """``frames._empty_lines`` as it was (bytes searched for ``\\n\\n`` / ``\\n\\r\\n``), the reference."""
+    n_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+    hits: list[int] = []
+    for pat in (b"\n\n", b"\n\r\n"):
+        i = raw.find(pat)
+        while i != -1:
+            hits.append(i)
+            i = raw.find(pat, i + 1)
+    if raw.endswith(b"\n\r"):
+        hits.append(len(raw) - 2)
+    if raw.startswith((b"\n", b"\r\n")):
+        hits.append(-1)
+    hits.sort()
+    lines = []
+    before, prev = 0, 0
+    for h in hits:
+        if h < 0:
+            lines.append(1)
+            continue
+        before += raw.count(b"\n", prev, h)
+        prev = h
+        lines.append(before + 2)
+    return n_lines, np.array(lines, dtype="int64")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_empty_lines_vectorised_equals_the_search(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pieces = [b"a", b"\t", b"\n", b"\r\n", b"\r", b"\n\n", b"\n\r\n", b"xy\tz"]
+    raw = b"".join(pieces[i] for i in rng.integers(0, len(pieces), int(rng.integers(0, 60))))
+    n, got = frames._empty_lines(raw)
+    n0, want = _empty_lines_search(raw)
+    assert n == n0 and got.tolist() == want.tolist(), raw
+
+
+@pytest.mark.parametrize("raw", [b"", b"\n", b"\r\n", b"a\n\r", b"\na\n\nb\n", b"a\r\n\r\nb", b"h\n\n\n"])
+def test_empty_lines_edges(raw: bytes) -> None:
+    n, got = frames._empty_lines(raw)
+    n0, want = _empty_lines_search(raw)
+    assert n == n0 and got.tolist() == want.tolist()
