@@ -3,6 +3,16 @@
 - ``parse.parse_datetime`` parses a text column once per distinct value: the same timestamps and
   bad-cell marks as parsing every cell (formats tried in order, the day-first test, offsets and
   zone names, missing and empty cells, unparseable text);
+- ``mapping._stripped_text`` strips a text column once per distinct value: the same text as
+  stripping every cell;
+- ``pipeline.currency_codes`` and ``schemas.const_text`` (the constant text columns of ``prepare``
+  and of the Amazon readers' ``table_frame``) are Arrow-backed: the same values and dtype ``conform``
+  makes of the object columns they replace;
+- ``frames._empty_lines`` finds empty lines in one vectorised pass: the same lines as searching the
+  bytes (the search is kept below as the reference): CR/LF, lone ``\r``, leading and trailing newlines.
+
+``rowkeys.KeyIndex`` now looks keys up in sorted order; ``tests/test_ingest_rowkeys.py`` compares it
+with the per-row loop. The whole ingest is compared by ``bench/ingest_same.py`` (every table's digest).
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import pytest
 
 from kpi_lib.ingest import frames, parse, pipeline
 from kpi_lib.ingest.readers import mapping
-from kpi_lib.schemas import ARROW_STR, conform
+from kpi_lib.schemas import ARROW_STR, conform, const_text
 
 DATES = ["2026-03-05 10:15", "2026-03-05 10:15", "05/03/2026", "13/03/2026", "03/05/2026", "2026-03-05T10:15:00+08:00",
          "2026-03-05T23:59:59Z", "2026-03-05 10:15:00 PST", "05.07.2025 22:07:18 UTC", "Mar 5, 2026", "20260305",
@@ -85,10 +95,10 @@ def test_currency_codes_arrow_backed_equal_to_the_object_column_conformed() -> N
 
 def test_constant_text_column_equals_the_conformed_scalar() -> None:
     idx = pd.RangeIndex(5, 105)
-    got = pipeline._const_text("AMZ-US-01/settlements/1.txt", idx)
+    got = const_text("AMZ-US-01/settlements/1.txt", idx)
     want = conform(pd.DataFrame({"c": "AMZ-US-01/settlements/1.txt"}, index=idx), {"c": "string"})["c"]
     pd.testing.assert_series_equal(got, want, check_names=False)
-    assert pipeline._const_text(None, idx) is None  # not text: left to conform as before
+    assert const_text(None, idx) is None  # not text: left to conform as before
 
 
 def _empty_lines_search(raw: bytes) -> tuple[int, np.ndarray]:

@@ -82,6 +82,7 @@ from ..schemas import (
     TABLES,
     TS,
     conform,
+    const_text,
     pandera_schema,
 )
 from ..warehouse import Warehouse, WarehouseWriter, sql_type
@@ -240,11 +241,11 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         df = df.copy(deep=False)  # columns are replaced below, never written into
         for k in ("platform", "store_id", "marketplace"):
             if k in t.columns and (k not in df.columns or df[k].isna().all()):
-                df[k] = _const_text(store.get(k, ""), df.index)
-        df["store_id"] = _const_text(store["store_id"], df.index)
+                df[k] = const_text(store.get(k, ""), df.index)
+        df["store_id"] = const_text(store["store_id"], df.index)
         if "currency" in t.columns:
             if "currency" not in df.columns:
-                df["currency"] = _const_text(store["currency"], df.index)
+                df["currency"] = const_text(store["currency"], df.index)
             cur = currency_codes(df["currency"], store["currency"])
             wrong = cur != store["currency"]
             if wrong.any():
@@ -254,7 +255,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
                     f"{store['store_id']} whose currency is {store['currency']} (reference/stores.csv)"
                 )
             df["currency"] = cur
-        df["source_file"] = _const_text(fr.path, df.index)
+        df["source_file"] = const_text(fr.path, df.index)
         src = df["source_row"].astype("int64").to_numpy()
         df = conform(df, dict(t.columns) | {"source_file": "string", "source_row": "int64"})
         # pandera: every failure of the file at once (run only when a vectorised pre-check of the
@@ -359,13 +360,6 @@ def currency_codes(s: pd.Series, default: str) -> pd.Series:
     arr = pa.array(norm, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=s.index)
 
-
-def _const_text(value: object, index: pd.Index) -> pd.Series | object:
-    """One text value on every row as an Arrow-backed column (what ``conform`` would make of it,
-    without converting one Python string per row); other values are returned as they are."""
-    if not isinstance(value, str):
-        return value
-    return pd.Series(pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(value, pa.large_string()), len(index))), index=index)
 
 
 _SCHEMAS: dict[str, object] = {}
