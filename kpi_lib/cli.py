@@ -67,7 +67,7 @@ def ingest(
     reference: Path | None = typer.Option(None, help="reference directory (default data/reference)"),
     strict: bool = typer.Option(False, help="exit 1 if any row was quarantined"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as one JSON object"),
-    jobs: int | None = typer.Option(None, help="parallel readers (default: cores)"),
+    jobs: int | None = typer.Option(None, help="parallel reader processes (default: one per core, at most 4; one on a 1–2 core machine)"),
     executor: str = typer.Option("local", help="where files are read: local (in-process) or dask"),
     scheduler: str | None = typer.Option(
         None, help="Dask scheduler address (tcp://host:8786); default: a LocalCluster on this machine"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 STR = "string"
 INT = "int64"
@@ -339,6 +340,15 @@ def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
             s = s.astype(ARROW_STR)
         out[col] = s
     return pd.DataFrame(out, index=df.index)
+
+
+def const_text(value: object, index: pd.Index) -> pd.Series | object:
+    """One text value on every row of ``index`` as an Arrow-backed column: what ``conform`` makes of
+    the scalar, without converting one Python string per row. Other values are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    arr = pyarrow.repeat(pyarrow.scalar(value, pyarrow.large_string()), len(index))
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
 
 
 def _at_midnight(s: pd.Series) -> bool:

@@ -100,7 +100,39 @@ def parse_datetime(
     Tries ``formats`` in order (default: common export formats); ISO timestamps with an offset or
     ``Z``/``UTC``/``PST``-style suffix are converted to ``tz`` (the marketplace's zone) and made naive.
     Ambiguous ``dd/mm`` vs ``mm/dd`` is settled per column by ``dayfirst`` or by a value > 12.
+    A text column whose values repeat (dates of an order's lines, ship dates) is parsed once per
+    distinct value: every rule here is per cell, and the day-first test sees the same distinct values.
     """
+    if len(s) >= _DEDUP_MIN and _all_text(s):
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        if len(uniq) <= _DEDUP_SHARE * len(s):
+            u = pd.Series(np.asarray(uniq, dtype=object), dtype=s.dtype if isinstance(s.dtype, pd.StringDtype) else object)
+            v, b = _parse_datetime_cells(u, formats, tz, dayfirst)
+            # code -1 (a missing cell) takes the last slot: NaT, not bad (an empty cell is never bad)
+            vals = np.append(v.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+            bads = np.append(b.to_numpy(dtype=bool), False)
+            return (pd.Series(vals[codes], index=s.index, dtype="datetime64[ns]"),
+                    pd.Series(bads[codes], index=s.index, dtype=bool))
+    return _parse_datetime_cells(s, formats, tz, dayfirst)
+
+
+#: parse_datetime parses per distinct value from this many cells on, when at most this share is distinct
+_DEDUP_MIN = 64
+_DEDUP_SHARE = 0.75
+
+
+def _all_text(s: pd.Series) -> bool:
+    """Text cells only (arrow/string dtype, or object holding str and missing values): equal cells
+    are then equal text (an object column of numbers could hold 1 and 1.0, which factorize as one)."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return True
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+
+
+def _parse_datetime_cells(
+    s: pd.Series, formats: tuple[str, ...] | list[str] | None, tz: str | None, dayfirst: bool
+) -> tuple[pd.Series, pd.Series]:
+    """``parse_datetime`` cell by cell (vectorised; no de-duplication)."""
     idx = s.index
     if pd.api.types.is_datetime64_any_dtype(s):
         out = pd.to_datetime(s)

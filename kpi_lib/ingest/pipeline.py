@@ -64,6 +64,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
+import pyarrow as pa
 
 from .. import paths
 from ..config import workbench
@@ -81,6 +82,7 @@ from ..schemas import (
     TABLES,
     TS,
     conform,
+    const_text,
     pandera_schema,
 )
 from ..warehouse import Warehouse, WarehouseWriter, sql_type
@@ -236,14 +238,14 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         t = TABLES[name]
         if df is None or df.empty:
             continue
-        df = df.copy()
+        df = df.copy(deep=False)  # columns are replaced below, never written into
         for k in ("platform", "store_id", "marketplace"):
             if k in t.columns and (k not in df.columns or df[k].isna().all()):
-                df[k] = store.get(k, "")
-        df["store_id"] = store["store_id"]
+                df[k] = const_text(store.get(k, ""), df.index)
+        df["store_id"] = const_text(store["store_id"], df.index)
         if "currency" in t.columns:
             if "currency" not in df.columns:
-                df["currency"] = store["currency"]
+                df["currency"] = const_text(store["currency"], df.index)
             cur = currency_codes(df["currency"], store["currency"])
             wrong = cur != store["currency"]
             if wrong.any():
@@ -253,7 +255,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
                     f"{store['store_id']} whose currency is {store['currency']} (reference/stores.csv)"
                 )
             df["currency"] = cur
-        df["source_file"] = fr.path
+        df["source_file"] = const_text(fr.path, df.index)
         src = df["source_row"].astype("int64").to_numpy()
         df = conform(df, dict(t.columns) | {"source_file": "string", "source_row": "int64"})
         # pandera: every failure of the file at once (run only when a vectorised pre-check of the
@@ -311,14 +313,15 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         if t.money:
             dcol = t.date_column
             mk = df[dcol].dt.year.astype("int64") * 100 + df[dcol].dt.month.astype("int64")
-            cur = df["currency"].astype(str)
-            if (cur == rc).all():
+            # the currency text per distinct value (``astype(str)`` of every cell, done once per code)
+            codes, uniq = pd.factorize(df["currency"], use_na_sentinel=True)
+            cur_text = np.array([str(u) for u in uniq] + [str(pd.NA)], dtype=object)
+            is_rc = (cur_text == rc)[codes]
+            if is_rc.all():
                 rate = pd.Series(1.0, index=df.index)
             else:
-                key = pd.DataFrame({"currency": cur.to_numpy(), "month_key": mk.to_numpy()})
-                rate = key.merge(fx, on=["currency", "month_key"], how="left")["fx_rate"]
-                rate.index = df.index
-                rate = rate.where(cur != rc, 1.0)
+                key = pd.DataFrame({"currency": cur_text[codes], "month_key": mk.to_numpy()})
+                rate = pd.Series(np.where(is_rc, 1.0, _fx_lookup(key, fx)), index=df.index)
                 if rate.isna().any():
                     miss = key[rate.isna().to_numpy()].drop_duplicates().head(3)
                     what = "; ".join(f"{c} {m // 100}-{m % 100:02d}" for c, m in zip(miss["currency"], miss["month_key"]))
@@ -334,11 +337,29 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
     return _Prepared(fr, out, qdf, np.arange(0), res.expected_money, res.money_columns)
 
 
+def _fx_lookup(key: pd.DataFrame, fx: pd.DataFrame) -> np.ndarray:
+    """The ``fx_rate`` of each (currency, month_key) row of ``key`` (NaN where ``fx`` has none): the
+    left merge of ``key`` with ``fx``, done once per distinct pair (a file holds a few)."""
+    cur_codes, cur_uniq = pd.factorize(key["currency"])
+    pair = cur_codes.astype("int64") * 1_000_000 + key["month_key"].to_numpy(dtype="int64")
+    codes, uniq = pd.factorize(pair)
+    pairs = pd.DataFrame({"currency": np.asarray(cur_uniq, dtype=object)[uniq // 1_000_000],
+                          "month_key": uniq % 1_000_000})
+    rates = pairs.merge(fx, on=["currency", "month_key"], how="left")["fx_rate"].to_numpy(dtype="float64")
+    if len(rates) != len(pairs):
+        raise IngestError("reference/fx_rates.csv: more than one rate for a currency and month")
+    return rates[codes]
+
+
 def currency_codes(s: pd.Series, default: str) -> pd.Series:
-    """Currency cells as upper-case codes (empty → ``default``), normalised once per distinct value."""
+    """Currency cells as upper-case codes (empty → ``default``), normalised once per distinct value;
+    Arrow-backed text (the canonical type: ``conform`` then keeps the column as it is)."""
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    norm = np.array([str(u).strip().upper() or default for u in uniq] + [default], dtype=object)
-    return pd.Series(norm[codes], index=s.index, dtype=object)  # code -1 (missing) → the last: default
+    norm = [str(u).strip().upper() or default for u in uniq] + [default]
+    codes = np.where(codes < 0, len(uniq), codes)  # missing → the last: default
+    arr = pa.array(norm, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=s.index)
+
 
 
 _SCHEMAS: dict[str, object] = {}
@@ -467,7 +488,7 @@ def ingest(
     # against the keys seen so far (latest version wins), append the rows as new Parquet parts of
     # the staging snapshot, let go of them. Memory peaks at a few files' rows, whatever the size of
     # the run.
-    jobs = jobs or min(os.cpu_count() or 1, 4)
+    jobs = jobs or default_jobs()
     own_executor = isinstance(executor, str)
     ex = make_executor(executor, scheduler) if isinstance(executor, str) else executor
     stage_root = wh.path / f".ingest-staging-{uuid.uuid4().hex[:12]}" if ex is not None else None
@@ -483,6 +504,15 @@ def ingest(
     summary.snapshot = wh.current_id()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def default_jobs(cores: int | None = None) -> int:
+    """Reader processes when ``jobs`` is not given: one per core, at most 4, but none besides this
+    process on a machine of 1–2 cores: this process validates, de-duplicates and writes all along, so
+    there a second reader process only adds the cost of shipping every file's frames between processes
+    (measured at scale 5 on 2 cores: see docs/scale.md)."""
+    c = cores if cores is not None else (os.cpu_count() or 1)
+    return 1 if c <= 2 else min(c, 4)
 
 
 def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.DataFrame, today: dt.date,
@@ -674,12 +704,13 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
             df["row_version"] = np.int64(p.version)
             keys = df["row_key"].to_numpy()
             hashes = df["row_hash"].to_numpy()
-            stores = df["store_id"].astype(str).to_numpy()
+            # the rows of each store (in order of first appearance; a file holds one store's rows)
+            codes, store_ids = pd.factorize(df["store_id"], use_na_sentinel=False)
             status = np.zeros(len(df), dtype=np.int8)
             replaces = np.zeros(len(df), dtype=bool)
             v = int(p.version)
-            for sid in pd.unique(stores):
-                at = np.flatnonzero(stores == sid)
+            for c, sid in enumerate(store_ids):
+                at = np.flatnonzero(codes == c) if len(store_ids) > 1 else np.arange(len(df))
                 st, rep = existing.get(name, str(sid)).classify(keys[at], hashes[at], v)
                 status[at], replaces[at] = st, rep
             src = df["source_row"].to_numpy(dtype="int64")

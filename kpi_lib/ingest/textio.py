@@ -193,7 +193,9 @@ def detect_decimal(cells: Iterable[object]) -> str | None:
     """``","`` or ``"."`` by the evidence in the cells (see the module doc), ``None`` without any."""
     comma = point = 0
     # each distinct text once, weighted by how often it occurs (exports repeat prices, SKUs, dates)
-    for v, n in Counter(v for v in cells if isinstance(v, str)).items():
+    for v, n in Counter(cells).items():  # (C counting; the non-text cells are skipped per distinct value)
+        if not isinstance(v, str):
+            continue
         s = v.strip().strip('"')
         if "," not in s and "." not in s:  # both patterns need a mark (the cleaning only removes text)
             continue

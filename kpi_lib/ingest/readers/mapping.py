@@ -203,7 +203,8 @@ def _text_frame(text: str, m: Mapping, sep: str | None = None) -> pd.DataFrame:
             df = _fast_split(body, sep)
         else:
             # pyarrow with exact physical line numbers (falls back to the csv module itself)
-            df = read_utf8_table(body.encode("utf-8"), sep, True).astype("object")
+            # Arrow-backed text: ``_get`` makes Python text of the columns the mapping reads only
+            df = read_utf8_table(body.encode("utf-8"), sep, True)
     if df is None:
         df = csv_frame(body, sep)
     if skip and LINE in df.columns:
@@ -310,8 +311,22 @@ def _get(df: pd.DataFrame, name: str | None) -> pd.Series:
     if not isinstance(cache, _TextCache):
         cache = df.attrs["_text"] = _TextCache()
     if key not in cache:
-        cache[key] = df[key].astype("object").fillna("").astype(str).str.strip()
+        cache[key] = _stripped_text(df[key])
     return cache[key]
+
+
+def _stripped_text(s: pd.Series) -> pd.Series:
+    """``s.astype("object").fillna("").astype(str).str.strip()``; a column of text (Arrow-backed, or
+    objects that are all text or missing) is stripped once per distinct value (prices, dates,
+    statuses and SKUs repeat): an Arrow column is factorized in C, without a Python string per cell."""
+    text = isinstance(s.dtype, pd.StringDtype) or (
+        s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"))
+    if len(s) >= 64 and text:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        if len(uniq) <= 0.75 * len(s):
+            stripped = np.array([str(u).strip() for u in uniq] + [""], dtype=object)  # code -1 (missing) → ""
+            return pd.Series(stripped[codes], index=s.index, dtype="object")
+    return s.astype("object").fillna("").astype(str).str.strip()
 
 
 class MappingReader(Reader):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ....errors import IngestError
-from ....schemas import TABLES, conform
+from ....schemas import STR, TABLES, conform, const_text
 from ...base import (
     FileHead,
     QuarantineRow,
@@ -27,7 +27,14 @@ def table_columns(table: str) -> dict[str, str]:
 
 
 def table_frame(table: str, data: dict[str, object], index: pd.Index) -> pd.DataFrame:
-    return conform(pd.DataFrame(data, index=index), table_columns(table)).reset_index(drop=True)
+    """``data`` (columns or scalars on ``index``) as the canonical frame of ``table``, on a fresh
+    RangeIndex. A text scalar becomes an Arrow column at once; the frame in between is not copied
+    (``conform`` builds a new one)."""
+    cols = table_columns(table)
+    data = {k: (const_text(v, index) if cols.get(k) == STR else v) for k, v in data.items()}
+    out = conform(pd.DataFrame(data, index=index, copy=False), cols)
+    out.index = pd.RangeIndex(len(out))  # = reset_index(drop=True), without copying every column
+    return out
 
 
 def quarantine_rows(
