@@ -13,7 +13,7 @@ M1 .15 / .30 / .15, M2 .10 / .20 / .10, N1 0 / 1/12 / 1/12 (not launched in Janu
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 
 import pandas as pd
 import pytest
@@ -41,6 +41,8 @@ targets:
   - {kpi: acos, entity_kind: company, period: 2026-Q1, value: 0.2, cascade: true}
   - {kpi: orders, entity_kind: store, entity_id: M1, period: 2026-02, value: 4}
   - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-01, growth: 0.5, note: stretch}
+  - {kpi: units, entity_kind: store, entity_id: M2, period: '*', growth: 0.1}
+  - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-02, growth: 0}
 """
 
 ADJUSTMENTS = """
@@ -121,6 +123,13 @@ def test_all_targets_overrides_cascades_and_expansions(project):
     # growth: T1 (M1 + M2) January 2025 = 300 + 100 = 400 → 600
     g = _at(tg, "gmv", "team", "T1", "2026-01")
     assert g["value"] == pytest.approx(600.0) and g["method"] == "2025-01 × (1 +50%)"
+    # M2's units '*' growth: 2025's months have no 2024 to grow from (skipped, each said); 2026's months grow
+    # last year's single order (1 unit) by 10 %
+    u2 = tg[(tg["kpi"] == "units") & (tg["entity_id"] == "M2")]
+    assert sorted(zip(u2["period"], u2["value"])) == [(m, pytest.approx(1.1)) for m in ("2026-01", "2026-02", "2026-03")]
+    # growth 0: last year as it was (T1 February 2025 = 600 + 200 = 800), not doubled
+    g0 = _at(tg, "gmv", "team", "T1", "2026-02")
+    assert g0["value"] == pytest.approx(800.0) and g0["method"] == "2025-02 × (1 +0%)"
     # OV3 overrides a target no file has: added as its own row, value 0 (not missing, not 1)
     r = _at(tg, "gmv", "store", "M2", "2026-05")
     assert (r["value"], r["source"], r["method"], r["parent"], bool(r["cascade"])) == (
@@ -130,8 +139,10 @@ def test_all_targets_overrides_cascades_and_expansions(project):
     assert d["value"] == pytest.approx(750.0) and d["method"] == "derived (gmv / orders)"
     # warnings: the day-level growth target (skipped) and T2's 13 months without a store, each naming the file
     w = tg.attrs["warnings"]
-    assert len(w) == 14 and all(x.startswith("t.yaml: ") for x in w)
+    # and M2's 12 units months of 2025 without a base
+    assert len(w) == 26 and sum(x.startswith("t.yaml: ") for x in w) == 14
     assert sum("2026-01-05" in x for x in w) == 1 and sum("cascade skipped" in x for x in w) == 13
+    assert sum("units store M2" in x and "growth needs data for 2024-" in x for x in w) == 12
 
 
 def test_load_targets_as_written(project):
@@ -139,7 +150,7 @@ def test_load_targets_as_written(project):
     df = load_targets(root / "parameters" / "targets")
     assert list(df.columns) == ["kpi", "entity_kind", "entity_id", "period", "value", "growth", "cascade",
                                 "ramp_months", "pacing", "note", "source"]
-    assert len(df) == 7 and set(df["source"]) == {"t.yaml"}
+    assert len(df) == 9 and set(df["source"]) == {"t.yaml"}
     r = df.iloc[6]
     assert (r["kpi"], r["entity_id"], r["period"], r["growth"], r["note"], r["pacing"]) == (
         "gmv", "T1", "2026-01", 0.5, "stretch", "calendar")
@@ -232,8 +243,9 @@ def test_growth_from_rows_given(project):
     # rows of one KPI without a kpi column
     one = rows[rows["kpi"] == "gmv"].drop(columns="kpi")
     assert kpi_growth_target("gmv", "store", "M1", "2026-10", 0.1, wh, rows=one).value == pytest.approx(1098.9)
-    # no row for last year: no target (missing is not zero)
-    assert kpi_growth_target("gmv", "store", "M1", "2026-09", 0.1, wh, rows=rows).value is None
+    # no row for last year: no target (missing is not zero), the base unknown
+    none = kpi_growth_target("gmv", "store", "M1", "2026-09", 0.1, wh, rows=rows)
+    assert none.value is None and math.isnan(none.base) and none.last_year == "2025-09"
     # from the engine, in the warehouse given: M2 2025-12 = 200 → 300
     e = kpi_growth_target("gmv", "store", "M2", "2026-12", 0.5, wh)
     assert e.value == pytest.approx(300.0) and e.base == pytest.approx(200.0)
