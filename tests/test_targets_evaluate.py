@@ -4,12 +4,14 @@ empty target list (issue 11: the survivors of ``evaluate``, ``_seasonal_curve``,
 
 Data: ``tests/worked_fixtures.py`` with three order changes (all delivered, fx 1):
 
-- M1's March 2025 order of 300 on the 10th is split into 150 on 2025-03-05 and 150 on 2025-03-20;
+- M1's March 2025 order of 300 on the 10th is split into 150 on 2025-03-05 and 150 on 2025-03-31;
 - M1 sells 70 on 2026-03-12 and M2 40 on 2026-03-20: after the as-of date 2026-03-10 used below.
 
 Last March by day (the seasonal curve of March 2026, day 10 = 10 of 31 days elapsed):
-M1 150 (5th) + 150 (20th) → 150 / 300 = 0.5 by the 10th; M2 100 (10th) → 1.0 by the 10th;
-the company 150 + 100 of 400 → 0.625 by the 10th. Calendar share: 10 / 31.
+M1 150 (5th) + 150 (31st) → 150 / 300 = 0.5 by the 10th; M2 100 (10th) → 1.0 by the 10th (M2's units: the one
+unit of that order, all of last March's); the company 150 + 100 of 400 → 0.625 by the 10th. Calendar share:
+10 / 31. Last Q1 by its 69th day (2025-03-10): 400 + 800 + 250 = 1450 of 1600; last year by then: 1450 of 3500
+(M1 2100 + M2 1400).
 
 March 2026 up to the 10th: M1 50 (5th), M2 100 (5th); company 150. January 2026: M1 900, M2 500 (15th).
 Q1 2026 to the 10th of March has 31 + 28 + 10 = 69 of 90 days.
@@ -49,6 +51,9 @@ targets:
   - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-Q1, value: 2000}
   - {kpi: gmv, entity_kind: store, entity_id: N1, period: 2026-04, value: 1}
   - {kpi: gmv, entity_kind: store, entity_id: N1, period: 2026-02, growth: 0.1}
+  - {kpi: units, entity_kind: store, entity_id: M2, period: 2026-03, value: 4, pacing: seasonal}
+  - {kpi: gmv, entity_kind: company, period: 2026-Q1, value: 1600, pacing: seasonal}
+  - {kpi: gmv, entity_kind: company, period: "2026", value: 7000, pacing: seasonal}
 """
 
 ADJUSTMENTS = """
@@ -72,7 +77,7 @@ def _orders(t: pd.DataFrame) -> pd.DataFrame:
     assert len(m1_march) == 1 and m1_march["gross_sales"].iloc[0] == 300.0
     o = o.drop(index=m1_march.index)
     extra = []
-    for store, day, gmv in [("M1", "2025-03-05", 150.0), ("M1", "2025-03-20", 150.0), ("M1", "2026-03-12", 70.0),
+    for store, day, gmv in [("M1", "2025-03-05", 150.0), ("M1", "2025-03-31", 150.0), ("M1", "2026-03-12", 70.0),
                             ("M2", "2026-03-20", 40.0)]:
         r = m1_march.iloc[0].copy()
         ts = pd.Timestamp(day)
@@ -133,7 +138,7 @@ def test_complete_months_excluded_days_and_thresholds(ev):
     r = row(ev, "gmv", "store", "M2", "2026-01")
     assert r["target"] == pytest.approx(600 * 21 / 31) and r["actual"] == 500.0
     assert r["achievement"] == pytest.approx(500 / (600 * 21 / 31)) and r["status"] == "green"
-    assert r["adjusted"] and r["adjustment_ids"] == "X1"
+    assert r["adjusted"] and r["adjustment_ids"] == "X1" and r["complete"] and r["missing"] == ""
     # company January: its own X4 (20th-31st, 12 days) → 1400 × 19/31 = 858.06; actual 900 + 500 = 1400;
     # M2's X1 rolls up: listed, not applied
     r = row(ev, "gmv", "company", "", "2026-01")
@@ -170,6 +175,26 @@ def test_month_in_progress_seasonal_and_calendar_pacing(ev):
     assert r["expected_to_date"] == pytest.approx(100.0) and r["actual"] == 100.0
     assert r["pace_achievement"] == pytest.approx(1.0) and r["projection"] == pytest.approx(310.0)
     assert r["status"] == "green"
+    # M2's units (seasonal): last March had one unit, by the 10th → expected 4 × 1.0 = 4; actual 1 → 0.25 → red
+    r = row(ev, "units", "store", "M2", "2026-03")
+    assert r["expected_to_date"] == pytest.approx(4.0) and r["actual"] == 1.0 and r["projection"] == pytest.approx(1.0)
+    assert r["status"] == "red"
+
+
+def test_quarter_and_year_seasonal(ev):
+    """The company's Q1 and 2026 targets are seasonal, and its own X4 takes 12 days (January 20th-31st, no orders)
+    out of each. Actual to March 10th: January 1400 + February 80 (N1) + March 150 = 1630."""
+    q = row(ev, "gmv", "company", "", "2026-Q1")
+    # target 1600 × 78/90 = 1386.67; expected × 1450/1600 = 1256.67 → pace 1.297 → green; projection 1630 × 1600/1450
+    assert q["target"] == pytest.approx(1600 * 78 / 90) and q["actual"] == 1630.0
+    assert q["expected_to_date"] == pytest.approx(1600 * 78 / 90 * 1450 / 1600)
+    assert q["projection"] == pytest.approx(1630 * 1600 / 1450) and q["status"] == "green"
+    assert q["adjustment_ids"] == "X1,X4"
+    y = row(ev, "gmv", "company", "", "2026")
+    # target 7000 × 353/365; expected × 1450/3500 → pace 0.58 → red; projection 1630 × 3500/1450 = 3934.48
+    assert y["target"] == pytest.approx(7000 * 353 / 365) and y["actual"] == 1630.0
+    assert y["expected_to_date"] == pytest.approx(7000 * 353 / 365 * 1450 / 3500)
+    assert y["projection"] == pytest.approx(1630 * 3500 / 1450) and y["status"] == "red"
 
 
 def test_quarter_in_progress_team_and_excluded_days(ev):
@@ -194,7 +219,7 @@ def test_rows_columns_and_warnings(ev):
     # N1's April target starts after the as-of date: not evaluated
     assert not (ev["period"] == "2026-04").any()
     keys = list(zip(ev["entity_kind"], ev["entity_id"], ev["period"], ev["kpi"]))
-    assert keys == sorted(keys) and len(keys) == 11 and list(ev.index) == list(range(11))
+    assert keys == sorted(keys) and len(keys) == 14 and list(ev.index) == list(range(14))
     # N1's growth target for February has no February 2025 to grow from: skipped and said
     assert len(ev.attrs["warnings"]) == 1 and "N1" in ev.attrs["warnings"][0] and "2025-02" in ev.attrs["warnings"][0]
 
@@ -208,7 +233,8 @@ def test_as_of_defaults_to_the_last_order_and_periods_filter(project):
     assert r["actual"] == 140.0 and r["expected_to_date"] == pytest.approx(200.0)
     # a month that starts on the as-of date is evaluated; periods= keeps only the months asked for
     first = evaluate(periods=["2026-03"], as_of=dt.date(2026, 3, 1), warehouse=wh, catalog=catalog_b())
-    assert sorted(zip(first["entity_kind"], first["entity_id"])) == [("company", ""), ("store", "M1"), ("store", "M2")]
+    assert sorted(zip(first["entity_kind"], first["entity_id"], first["kpi"])) == [
+        ("company", "", "gmv"), ("store", "M1", "gmv"), ("store", "M2", "gmv"), ("store", "M2", "units")]
     assert set(first["period"]) == {"2026-03"}
     # one day of 31 elapsed: M2 expected 310 / 31 = 10
     assert row(first, "gmv", "store", "M2", "2026-03")["expected_to_date"] == pytest.approx(10.0)
@@ -227,3 +253,5 @@ def test_targets_passed_in_and_none(project):
     none = evaluate(as_of=AS_OF, warehouse=wh, targets=empty, catalog=catalog_b())
     assert len(none) == 0 and list(none.columns) == STATUS_COLUMNS
     assert none.attrs["warnings"] == ["a.yaml: skipped: no data"]
+    bare = evaluate(as_of=AS_OF, warehouse=wh, targets=pd.DataFrame(columns=TARGET_COLUMNS), catalog=catalog_b())
+    assert bare.empty and bare.attrs["warnings"] == []
