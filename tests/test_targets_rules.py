@@ -229,10 +229,16 @@ def test_cascade_reads_the_history_given(project):
     _, wh = project
     months = [f"2025-{m:02d}" for m in range(1, 13)]
     hist = pd.DataFrame([(s, m, 100.0) for s in ("M1", "M2") for m in months], columns=["store_id", "period", "gmv"])
-    c = cascade(Q1, wh, ramp_months=3, history=hist)
-    v = _v(c)
-    assert v[("M1", "2026-01")] == pytest.approx(12000 / 7)
-    assert v[("N1", "2026-03")] == pytest.approx(12000 * (1 / 9) / (7 / 6))
+    # rows the cascade must ignore: another store, a month of the period itself, a month before the 24
+    other = pd.DataFrame([("Z9", "2025-01", 5000.0), ("M1", "2026-01", 5000.0), ("M1", "2023-12", 5000.0)],
+                         columns=["store_id", "period", "gmv"])
+    for h in (hist, pd.concat([other, hist], ignore_index=True)):
+        v = _v(cascade(Q1, wh, ramp_months=3, history=h))
+        assert v[("M1", "2026-01")] == pytest.approx(12000 / 7)
+        assert v[("N1", "2026-03")] == pytest.approx(12000 * (1 / 9) / (7 / 6))
+    # the split does not depend on the scale of the history: 0.5 a month (last year's months 1.0 each)
+    tiny = hist.assign(gmv=0.5)
+    assert _v(cascade(Q1, wh, ramp_months=3, history=tiny))[("M1", "2026-01")] == pytest.approx(12000 / 7)
 
 
 # --------------------------------------------------------------------------------------------- growth
