@@ -147,8 +147,8 @@ def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rer
     for k, v in before.items():
         if k not in rerun and codes.get(k) is None and v is not None:
             codes[k] = v
-        elif subset and k in rerun and codes.get(k) not in KILLED:
-            codes[k] = v if v is not None else None
+        elif subset and k in rerun and codes.get(k) not in KILLED and not (v == 33 and codes.get(k) == 0):
+            codes[k] = v  # the given files reached a mutant no test reached before: it survived them
     path.write_text(json.dumps(data, indent=4), encoding="utf-8")
     (work / SAVED).unlink(missing_ok=True)
 
