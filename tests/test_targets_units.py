@@ -120,20 +120,22 @@ def _tg(rows) -> pd.DataFrame:
 def test_derive_targets_replaces_copies_keeps_explicit():
     """aov = gmv / orders. S1 has an explicit aov (kept, listed first), S2 and S3 copied aov rows from a cascade
     (replaced: 1000 / 4 = 250 and 900 / 3 = 300), S4 has orders 0 (nothing derived), S5 an unknown gmv (NaN:
-    nothing derived)."""
+    nothing derived), S6 a third copy (500 / 5 = 100): every copy goes, not only the last one seen."""
     rows = [("aov", "S1", 99.0, "file", ""), ("gmv", "S1", 1000.0, "file", ""), ("orders", "S1", 4.0, "file", ""),
             ("aov", "S2", 7.0, "copy (non-additive KPI)", "company::2026-Q1"),
             ("aov", "S3", 7.0, "copy (non-additive KPI)", "company::2026-Q1"),
             ("gmv", "S2", 1000.0, "file", ""), ("orders", "S2", 4.0, "file", ""),
             ("gmv", "S3", 900.0, "file", ""), ("orders", "S3", 3.0, "file", ""),
             ("gmv", "S4", 900.0, "file", ""), ("orders", "S4", 0.0, "file", ""),
-            ("gmv", "S5", float("nan"), "file", ""), ("orders", "S5", 3.0, "file", "")]
+            ("gmv", "S5", float("nan"), "file", ""), ("orders", "S5", 3.0, "file", ""),
+            ("aov", "S6", 7.0, "copy (non-additive KPI)", "company::2026-Q1"),
+            ("gmv", "S6", 500.0, "file", ""), ("orders", "S6", 5.0, "file", "")]
     d = derive_targets(_tg(rows))
     assert list(d.columns) == TARGET_COLUMNS and list(d.index) == list(range(len(d)))
     aov = d[d["kpi"] == "aov"].set_index("entity_id")
-    assert sorted(aov.index) == ["S1", "S2", "S3"]  # no duplicate, nothing for S4 and S5
+    assert sorted(aov.index) == ["S1", "S2", "S3", "S6"]  # no duplicate, nothing for S4 and S5
     assert aov.loc["S1", "value"] == 99.0 and aov.loc["S1", "method"] == "file"
-    for s, v in (("S2", 250.0), ("S3", 300.0)):
+    for s, v in (("S2", 250.0), ("S3", 300.0), ("S6", 100.0)):
         r = aov.loc[s]
         assert (r["value"], r["method"], r["source"], r["parent"], bool(r["cascade"])) == (
             v, "derived (gmv / orders)", "derived", "", False)
