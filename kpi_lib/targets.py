@@ -34,7 +34,7 @@ KPIs the target is reduced by the excluded days' share of the period. Store adju
 store's own rows; they are listed (not applied) for the entities the store rolls up into.
 ``adjustments_for`` lists what touched a figure.
 
-Size (≈720 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
+Size (≈760 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
 one chain — a target row is resolved, cascaded, paced and judged by the same lookup.
 """
 
@@ -200,7 +200,8 @@ def reweight(base: pd.DataFrame, total: float, method: str, launch: dict[str, dt
     if method not in ("equal", "manual"):
         raise TargetError(f"cascade method {method!r}: expected one of {', '.join(CASCADE_METHODS)}")
     month_w = base.groupby("period")["value"].sum()
-    month_w = month_w / month_w.sum() if month_w.sum() else month_w
+    # a zero parent (every base row 0) keeps no month split: months weigh alike (its rows are 0 anyway)
+    month_w = month_w / month_w.sum() if month_w.sum() else pd.Series(1.0 / len(month_w), index=month_w.index)
     stores = sorted(base["entity_id"].unique())
     if method == "equal":
         sw = {s: 1.0 for s in stores}
@@ -658,6 +659,24 @@ def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Wareh
     return full.cumsum() / full.sum()
 
 
+def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: str) -> str | None:
+    """The pacing of the file target a status row comes from: the target of that very period first, then one of
+    every period ('*' or a relative period), then one whose period holds it (a quarter's month rows)."""
+    mine = [t for t in files if (t.kpi, t.entity_kind, t.entity_id or "") == (kpi, kind, eid)]
+    s, e = period_bounds(period)
+    for t in mine:
+        if t.period == period:
+            return t.pacing
+    for t in mine:
+        if t.period == "*" or t.period in RELATIVE:
+            return t.pacing
+    for t in mine:
+        ts, te = period_bounds(t.period)
+        if ts <= s and e <= te:
+            return t.pacing
+    return None
+
+
 def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, warehouse: Any = None,
              targets: pd.DataFrame | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """Targets joined to actuals: achievement, pacing, projection and status per KPI × entity × period."""
@@ -673,9 +692,7 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
     if periods:
         tg = tg[tg["period"].isin(periods)]
     th = thresholds()
-    pacing_kind = {}
-    for t, _ in load_target_files()[0]:
-        pacing_kind[(t.kpi, t.entity_kind, t.entity_id or "")] = t.pacing
+    files = [t for t, _ in load_target_files()[0]]
     out = []
     tg = tg.assign(_kind=tg["period"].map(period_kind))
     for (ekind, pkind), g in tg.groupby(["entity_kind", "_kind"]):
@@ -718,7 +735,7 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             in_progress = e > as_of
             if in_progress:
                 curve = None
-                if pacing_kind.get((r.kpi, ekind, r.entity_id or "")) == "seasonal":
+                if _pacing_method(files, r.kpi, ekind, r.entity_id or "", r.period) == "seasonal":
                     curve = _seasonal_curve(r.kpi, ekind, r.entity_id or None, r.period, wh)
                 pc = pacing(r.kpi, actual, target, r.period, as_of, "seasonal" if curve is not None else "calendar",
                             curve, catalog)

@@ -11,7 +11,9 @@ module's scratch copy shows the diff).
 written for survivors are measured without running every mutant again. ``--only fn Class.method``
 mutates only those functions of the module (the rest counts as "not checked", outside the score).
 ``--rerun --tests FILE`` re-checks the survivors against those test files only (a survivor already
-passed every other test of the module): the quick way to measure the tests written for survivors.
+passed every other test of the module): the quick way to measure the tests written for survivors (a mutant
+never checked before and not killed by those files stays "not checked"). The verdicts before a rerun are kept
+in ``<scratch>/verdicts-before-rerun.json`` until it ends, so a rerun stopped half-way loses none.
 ``--jobs`` defaults to 1: the machine is shared.
 """
 
@@ -125,12 +127,17 @@ def read_verdicts(work: Path, module: str) -> dict[str, int | None]:
     return dict(json.loads(path.read_text(encoding="utf-8"))["exit_code_by_key"]) if path.is_file() else {}
 
 
-def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rerun: set[str]) -> None:
+def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rerun: set[str],
+                     subset: bool = False) -> None:
     """Put back the earlier verdicts of the mutants a rerun did not re-check.
 
     mutmut forgets every verdict when its test selection changes (a new test file in
     ``tests/mutation.yaml``); the mutants that were not re-run keep their earlier verdict here (their
     code and the tests that killed them are unchanged: a killed mutant stays killed).
+
+    ``subset`` (a rerun with ``--tests``): a survivor that the given files do not reach stays a survivor (not
+    "no tests"), and a mutant never checked before that the given files did not kill goes back to "not
+    checked" (the module's other test files never ran against it).
     """
     path = _meta(work, module)
     if not path.is_file():
@@ -140,7 +147,27 @@ def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rer
     for k, v in before.items():
         if k not in rerun and codes.get(k) is None and v is not None:
             codes[k] = v
+        elif subset and k in rerun and codes.get(k) not in KILLED and not (v == 33 and codes.get(k) == 0):
+            codes[k] = v  # the given files reached a mutant no test reached before: it survived them
     path.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    (work / SAVED).unlink(missing_ok=True)
+
+
+#: mutmut exit codes of a killed mutant (1 and 3: a test failed or pytest broke; the rest: timed out)
+KILLED = {1, 3, -24, 24, 36, 152, 255}
+#: the verdicts before a rerun, kept on disk until the rerun ends (a rerun stopped half-way loses none)
+SAVED = "verdicts-before-rerun.json"
+
+
+def saved_verdicts(work: Path, module: str) -> dict[str, int | None]:
+    """The scratch copy's verdicts, with those of an earlier rerun that was stopped before it ended."""
+    now = read_verdicts(work, module)
+    p = work / SAVED
+    if p.is_file():
+        old = json.loads(p.read_text(encoding="utf-8"))
+        now = {k: (v if v is not None else old.get(k)) for k, v in now.items()}
+    p.write_text(json.dumps(now), encoding="utf-8")
+    return now
 
 
 def patterns(module: str, only: list[str]) -> list[str]:
@@ -150,7 +177,7 @@ def patterns(module: str, only: list[str]) -> list[str]:
 
 
 def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool = False,
-               only: list[str] | None = None) -> dict:
+               only: list[str] | None = None, subset: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KPI_ROOT", "KPI_WAREHOUSE", "KPI_REFERENCE")}
     env["KPI_HEADLESS"] = "1"
     again: list[str] | None = None
@@ -162,14 +189,14 @@ def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool
         again = patterns(module, only)
     keep = rerun and again is not None
     work = scratch_copy(module, tests, base, rerun=keep)
-    before = read_verdicts(work, module) if keep else {}
+    before = saved_verdicts(work, module) if keep else {}
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:
         with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
             subprocess.run([*mutmut, "run", "--max-children", str(jobs), *(again or [])], cwd=work, env=env,
                            stdout=out, stderr=subprocess.STDOUT, check=False)
     if keep:
-        restore_verdicts(work, module, before, set(again or []))
+        restore_verdicts(work, module, before, set(again or []), subset)
     counts: dict[str, int] = {}
     survivors: list[str] = []
     for name, status in results(work, env).items():
@@ -207,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     scores = []
     for m in mods:
-        r = run_module(m, a.tests or mapping[m], base, a.jobs, a.rerun, a.only)
+        r = run_module(m, a.tests or mapping[m], base, a.jobs, a.rerun, a.only, subset=bool(a.tests))
         scores.append(r)
         print(f"{m:12s} {r['killed']:4d}/{r['judged']:<4d} killed  score {r['score']:.1%}  {r['counts']}", flush=True)
         for s in r["survivors"]:

@@ -28,17 +28,24 @@ targets:
 
 
 @pytest.fixture(scope="module")
-def status(tmp_path_factory):
+def project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("status"), targets_yaml=TARGETS)
     mp = pytest.MonkeyPatch()
     mp.setenv("KPI_ROOT", str(root))
     wh = make_warehouse(root / "data" / "warehouse")
     mp.setenv("KPI_WAREHOUSE", str(wh.path))
     try:
-        ev = evaluate(as_of=dt.date(2026, 3, 10), warehouse=wh)
-        yield ev.set_index(["entity_kind", "entity_id", "period", "kpi"])
+        yield wh
     finally:
         mp.undo()
+
+
+@pytest.fixture()
+def status(project):
+    """Evaluated in each test (not once per module): mutmut credits a module fixture's calls to the first
+    test only, so the other tests would never run against a mutant of ``evaluate``."""
+    ev = evaluate(as_of=dt.date(2026, 3, 10), warehouse=project)
+    return ev.set_index(["entity_kind", "entity_id", "period", "kpi"])
 
 
 @pytest.mark.parametrize("key,actual,achievement,want", [
