@@ -89,6 +89,8 @@ def test_gmv_rows_keep_to_the_contract_s_stores(wh) -> None:
         ("2026-10", "A-1"): (150.0, 0.0), ("2026-11", "A-1"): (100.0, 10.0), ("2026-11", "B-1"): (80.0, 0.0),
         ("2026-12", "B-1"): (80.0, 0.0),
     }
+    # a window ending before the data does: December's rows (O2's 80, the refund of 30) stay out
+    assert set(gmv_rows(contract(stores=["S1"]), "2026-10", "2026-11", wh)["period"]) == {"2026-10", "2026-11"}
 
 
 # ----------------------------------------------------------------------------------------- gmv_window
