@@ -8,6 +8,7 @@ Data: ``tests/cost_fixtures.py`` on the posted basis, S1 + S2, nothing excluded,
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -44,6 +45,11 @@ contracts:
     stores: [S1]
     end: "2026-10"
     fee: {model: fixed, base: 5}
+  - id: C-DOC
+    stores: [S1, S2]
+    fee: {model: fixed, base: 100}
+    tax: {rate: 0.06, label_zh: 增值税, label_en: VAT}
+    payment: {terms_days: 10, due_from: issue_date, bank: Example Bank}
 """
 # '*': every month with data in the warehouse the target is read with (2026-10 and 2026-11 here)
 TARGETS = "targets:\n  - {kpi: gmv, entity_kind: contract, entity_id: C-STAR, period: '*', value: 123}\n"
@@ -124,3 +130,14 @@ def test_a_period_outside_the_contract_says_when_it_runs(wh) -> None:
         settle("C-OLD", "2026-11", wh)
     with pytest.raises(SettlementError, match=r"contract C-H runs 2026-10\.\.…; nothing to settle for 2026-09"):
         settle("C-H", "2026-09", wh)
+
+
+def test_tax_and_payment_terms_as_the_statement_states_them(wh) -> None:
+    st = settle("C-DOC", "2026-11", wh, issued=dt.date(2026, 12, 5))
+    # 100.00 net of 6 % VAT: tax 6.00, total due 106.00
+    assert st.tax == {"rate": "0.06", "fees_are": "net", "label_zh": "增值税", "label_en": "VAT", "amount": "6.00"}
+    assert (st.total, st.total_due) == (D("100.00"), D("106.00"))
+    # due 10 days from the issue date (5 Dec) = 15 Dec; no payment reference is set, so none is printed
+    assert st.payment == {"terms_days": 10, "due_from": "issue_date", "bank": "Example Bank", "bank_en": None,
+                          "account_name": None, "account_no": None, "swift": None, "due_date": "2026-12-15",
+                          "reference": None}
