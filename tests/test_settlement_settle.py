@@ -9,14 +9,16 @@ Data: ``tests/cost_fixtures.py`` on the posted basis, S1 + S2, nothing excluded,
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 from cost_fixtures import make_project, make_warehouse
 
+from kpi_lib import paths
 from kpi_lib.errors import SettlementError
-from kpi_lib.settlement import gmv_figures, settle
+from kpi_lib.settlement import Contract, contract_target, gmv_figures, settle
 
 CONTRACTS = """
 contracts:
@@ -141,3 +143,36 @@ def test_tax_and_payment_terms_as_the_statement_states_them(wh) -> None:
     assert st.payment == {"terms_days": 10, "due_from": "issue_date", "bank": "Example Bank", "bank_en": None,
                           "account_name": None, "account_no": None, "swift": None, "due_date": "2026-12-15",
                           "reference": None}
+
+
+def test_the_issue_date_is_today_in_utc_whatever_the_machine_s_zone(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    # UTC−12 and UTC+14: at any hour one of them is on another calendar day than UTC
+    try:
+        for zone in ("Etc/GMT+12", "Etc/GMT-14"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            before = dt.datetime.now(dt.UTC).date()
+            st = settle("C-DOC", "2026-11", wh)
+            assert st.issued in {before.isoformat(), dt.datetime.now(dt.UTC).date().isoformat()}, zone
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_an_unusable_target_file_falls_back_to_the_contract_s_own_rule(wh) -> None:
+    """target_for fails on a target file naming an unknown KPI (DefinitionError): a contract with its own
+    target or growth rule uses it; one without any rule cannot be settled, and says why."""
+    (paths.parameters_dir() / "targets" / "t.yaml").write_text("targets:\n  - {kpi: nope, entity_kind: contract, entity_id: C-X, period: '2026-11', value: 1}\n",
+                       encoding="utf-8")
+
+    def contract(**kw) -> Contract:
+        return Contract.model_validate({"id": "C-X", "stores": ["S1", "S2"], "fee": {"model": "fixed", "base": 1},
+                                        **kw})
+
+    assert contract_target(contract(target=900), "2026-11", wh) == (D("900.00"), "contract target")
+    # growth: 2027-11 <- 2026-11 net 270 × 1.1 = 297
+    assert contract_target(contract(target_growth=0.1), "2027-11", wh) == (D("297.00"),
+                                                                            "2026-11 net GMV × (1 + 0.1)")
+    with pytest.raises(SettlementError, match=r"contract C-X: no target in contracts.yaml and targets failed: "
+                                              r"unknown KPI 'nope'"):
+        contract_target(contract(), "2026-11", wh)
