@@ -176,8 +176,8 @@ def test_achievement_rounding_and_targets_of_zero_and_one() -> None:
     assert achievement(D("230.00"), D("200.00")) == D("1.150000")
     # 1.00 / 2 000 000 = 0.0000005 -> 0.000001 half-up (half-even would give 0.000000)
     assert achievement(D("1.00"), D("2000000.00")) == D("0.000001")
-    assert achievement(D("100.00"), D("0")) is None and achievement(D("100.00"), None) is None
-    assert achievement(D("50.00"), D("1")) == D("50.000000")  # a target of 1 is a target
+    assert achievement(D("100.00"), D(0)) is None and achievement(D("100.00"), None) is None
+    assert achievement(D("50.00"), D(1)) == D("50.000000")  # a target of 1 is a target
 
 
 # ---------------------------------------------------------------------------------- contract_period
