@@ -1,0 +1,68 @@
+"""Scorecard edges found by the seventh session's whole-module mutation run (issue 11): which team and person
+cards ``score_all`` makes when an assignment starts or ends on the period's edge, and the last-year figure of a
+growth target read from the precomputed actuals a report batch passes (``score(actuals=)``).
+
+Org (``tests/cost_fixtures.py``): P1 (manager) in T1 always; P2 (operator) in T1 until 2026-11-15 and in T2
+from 2026-11-16. The cards: one for any team, one for operators (so P1 has none and is skipped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cost_fixtures import make_project, make_warehouse
+
+from kpi_lib.scorecard import ScorecardConfig, score, score_all
+
+CFG = ScorecardConfig.model_validate({"scorecards": [
+    {"id": "team", "applies_to": "team", "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2,
+                                                   "maximum": 3}]},
+    {"id": "op", "applies_to": "person", "role": "operator",
+     "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]},
+    {"id": "growth", "applies_to": "team",
+     "kpis": [{"kpi": "gmv", "weight": 100, "basis": "achievement", "growth": 0.1, "threshold": 0.8, "target": 1.0,
+               "maximum": 1.2}]},
+]})
+
+
+@pytest.fixture()
+def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KPI_ROOT", str(make_project(tmp_path / "proj")))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return make_warehouse(tmp_path / "wh")
+
+
+def cards(period: str, wh) -> list[tuple[str, str, str | None]]:
+    return [(c.entity_kind, c.entity_id, c.team_id) for c in score_all(period, warehouse=wh, config=CFG)]
+
+
+def test_score_all_takes_the_assignments_that_overlap_the_period(wh) -> None:
+    # October: P2 is in T1 only (T2 starts 2026-11-16): team T1 and P2 in T1
+    assert cards("2026-10", wh) == [("team", "T1", "T1"), ("person", "P2", "T1")]
+    # 15 November, P2's last day in T1: still P2 in T1; T2 has nobody yet
+    assert cards("2026-11-15", wh) == [("team", "T1", "T1"), ("person", "P2", "T1")]
+    # 16 November, P2's first day in T2: T2 has a card and P2 is scored there, no longer in T1
+    assert cards("2026-11-16", wh) == [("team", "T1", "T1"), ("team", "T2", "T2"), ("person", "P2", "T2")]
+    # November: both of P2's teams
+    assert cards("2026-11", wh) == [("team", "T1", "T1"), ("team", "T2", "T2"), ("person", "P2", "T1"),
+                                    ("person", "P2", "T2")]
+
+
+def test_growth_target_reads_last_year_from_the_given_actuals(wh) -> None:
+    asked: list[str] = []
+
+    def actuals(kpis, period, dim, entity_id, filters) -> pd.DataFrame:
+        asked.append(period)
+        value = {"2027-10": 440.0, "2026-10": 400.0}[period]
+        return pd.DataFrame({dim: [entity_id], "kpi": ["gmv"], "value": [value], "complete": [True], "missing": [""],
+                             "stores_covered": [2], "stores_total": [2]})
+
+    card = score(team_id="T1", period="2027-10", warehouse=wh, config=CFG, scorecard_id="growth", actuals=actuals)
+    line = card.lines.iloc[0]
+    # target = the given last year's 400 × 1.1 = 440 (the engine's October 2026 would give 390 × 1.1 = 429);
+    # 440 / 440 = achievement 1.0 -> payout 100 % -> 100 points
+    assert line["target"] == pytest.approx(440.0) and line["achievement"] == pytest.approx(1.0)
+    assert card.total == pytest.approx(100.0)
+    assert sorted(asked) == ["2026-10", "2027-10"]
