@@ -34,20 +34,39 @@ def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return make_warehouse(tmp_path / "wh")
 
 
-def cards(period: str, wh) -> list[tuple[str, str, str | None]]:
-    return [(c.entity_kind, c.entity_id, c.team_id) for c in score_all(period, warehouse=wh, config=CFG)]
+def cards(period: str, wh, cfg: ScorecardConfig = CFG) -> list[tuple[str, str, str | None]]:
+    out = score_all(period, warehouse=wh, config=cfg)
+    assert {c.period for c in out} <= {period}  # every card is of the period asked
+    return [(c.entity_kind, c.entity_id, c.team_id, c.scorecard_id) for c in out]
+
+
+def card(d: dict) -> dict:
+    return {**d, "kpis": [{"kpi": "gmv", "weight": 100, "threshold": 1, "target": 2, "maximum": 3}]}
 
 
 def test_score_all_takes_the_assignments_that_overlap_the_period(wh) -> None:
     # October: P2 is in T1 only (T2 starts 2026-11-16): team T1 and P2 in T1
-    assert cards("2026-10", wh) == [("team", "T1", "T1"), ("person", "P2", "T1")]
+    assert cards("2026-10", wh) == [("team", "T1", "T1", "team"), ("person", "P2", "T1", "op")]
     # 15 November, P2's last day in T1: still P2 in T1; T2 has nobody yet
-    assert cards("2026-11-15", wh) == [("team", "T1", "T1"), ("person", "P2", "T1")]
+    assert cards("2026-11-15", wh) == [("team", "T1", "T1", "team"), ("person", "P2", "T1", "op")]
     # 16 November, P2's first day in T2: T2 has a card and P2 is scored there, no longer in T1
-    assert cards("2026-11-16", wh) == [("team", "T1", "T1"), ("team", "T2", "T2"), ("person", "P2", "T2")]
+    assert cards("2026-11-16", wh) == [("team", "T1", "T1", "team"), ("team", "T2", "T2", "team"),
+                                       ("person", "P2", "T2", "op")]
     # November: both of P2's teams
-    assert cards("2026-11", wh) == [("team", "T1", "T1"), ("team", "T2", "T2"), ("person", "P2", "T1"),
-                                    ("person", "P2", "T2")]
+    assert cards("2026-11", wh) == [("team", "T1", "T1", "team"), ("team", "T2", "T2", "team"),
+                                    ("person", "P2", "T1", "op"), ("person", "P2", "T2", "op")]
+
+
+def test_score_all_makes_only_the_cards_that_apply(wh) -> None:
+    # person cards only: no team is scored (and none fails for lack of a team card)
+    only_people = ScorecardConfig.model_validate({"scorecards": [card({"id": "op", "applies_to": "person",
+                                                                        "role": "operator"})]})
+    assert cards("2026-11", wh, only_people) == [("person", "P2", "T1", "op"), ("person", "P2", "T2", "op")]
+    # cards for team T1 only: T2 and P2's time in T2 are skipped; P2 in T1 gets T1's operator card
+    t1_only = ScorecardConfig.model_validate({"scorecards": [
+        card({"id": "team-t1", "applies_to": "team", "team": "T1"}),
+        card({"id": "op-t1", "applies_to": "person", "role": "operator", "team": "T1"})]})
+    assert cards("2026-11", wh, t1_only) == [("team", "T1", "T1", "team-t1"), ("person", "P2", "T1", "op-t1")]
 
 
 def test_growth_target_reads_last_year_from_the_given_actuals(wh) -> None:
