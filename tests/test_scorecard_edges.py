@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cost_fixtures import make_project, make_warehouse
+from cost_fixtures import build_tables, make_project, make_warehouse
 
 from kpi_lib.scorecard import ScorecardConfig, score, score_all
 
@@ -85,3 +85,20 @@ def test_growth_target_reads_last_year_from_the_given_actuals(wh) -> None:
     assert line["target"] == pytest.approx(440.0) and line["achievement"] == pytest.approx(1.0)
     assert card.total == pytest.approx(100.0)
     assert sorted(asked) == ["2026-10", "2027-10"]
+
+
+@pytest.mark.parametrize("people", ["without P2", "no people table"])
+def test_a_person_without_a_role_gets_the_card_for_any_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            people: str) -> None:
+    monkeypatch.setenv("KPI_ROOT", str(make_project(tmp_path / "proj")))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    tables = build_tables()
+    if people == "without P2":
+        tables["people"] = tables["people"][tables["people"]["person_id"] != "P2"]
+    else:
+        del tables["people"]
+    wh = make_warehouse(tmp_path / "wh", tables=tables)
+    cfg = ScorecardConfig.model_validate({"scorecards": [card({"id": "op", "applies_to": "person", "role": "operator"}),
+                                                         card({"id": "anyone", "applies_to": "person"})]})
+    # P2's role is unknown: the operator card does not apply, the card without a role does
+    assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "anyone"
