@@ -8,12 +8,14 @@ from 2026-11-16. The cards: one for any team, one for operators (so P1 has none 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cost_fixtures import build_tables, make_project, make_warehouse
 
+from kpi_lib import paths
 from kpi_lib.scorecard import ScorecardConfig, score, score_all
 
 CFG = ScorecardConfig.model_validate({"scorecards": [
@@ -102,3 +104,44 @@ def test_a_person_without_a_role_gets_the_card_for_any_role(tmp_path: Path, monk
                                                          card({"id": "anyone", "applies_to": "person"})]})
     # P2's role is unknown: the operator card does not apply, the card without a role does
     assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "anyone"
+
+
+def test_precomputed_actuals_are_asked_for_the_entity_and_read_for_it_alone(wh) -> None:
+    """An ActualsFn (a report batch's set-based rows) is asked exactly what ``compute_long`` would be, and
+    may answer with other entities' rows too: the card reads its own entity's row."""
+    asked: list[tuple] = []
+
+    def actuals(kpis, period, dim, entity_id, filters) -> pd.DataFrame:
+        asked.append((kpis, period, dim, entity_id, filters))
+        return pd.DataFrame({dim: ["P1", "P2"], "kpi": ["gmv", "gmv"], "value": [9.0, 2.5], "complete": [True, True],
+                             "missing": ["", ""], "stores_covered": [1, 1], "stores_total": [1, 1]})
+
+    card = score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=CFG, actuals=actuals)
+    assert asked == [(["gmv"], "2026-11", "person_id", "P2", {"team_id": "T1"})]
+    # P2's 2.5: halfway from target 2 (100 %) to maximum 3 (150 %) -> 125 % (P1's 9.0 would pay 150 %)
+    assert card.lines.iloc[0]["actual"] == 2.5 and card.total == pytest.approx(125.0)
+    # no rows at all: no actual (NaN, never 0) and the floor of 0 points
+    empty = score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=CFG,
+                  actuals=lambda *a: pd.DataFrame())
+    assert math.isnan(empty.lines.iloc[0]["actual"]) and empty.total == 0.0
+
+
+def test_a_period_without_the_entity_s_stores_has_no_actual(wh) -> None:
+    # P2 joined T2 on 2026-11-16: P2-in-T2 has no store in October, so no GMV (not November's 40, not 0)
+    card = score(person_id="P2", team_id="T2", period="2026-10", warehouse=wh, config=CFG)
+    assert math.isnan(card.lines.iloc[0]["actual"]) and card.total == 0.0
+
+
+def test_each_achievement_line_finds_its_own_target(wh) -> None:
+    (paths.parameters_dir() / "targets" / "t.yaml").write_text(
+        "targets:\n  - {kpi: orders, entity_kind: team, entity_id: T1, period: '*', value: 9}\n", encoding="utf-8")
+    band = {"basis": "achievement", "threshold": 0.8, "target": 1.0, "maximum": 1.2}
+    cfg = ScorecardConfig.model_validate({"scorecards": [{"id": "three", "applies_to": "team", "kpis": [
+        {"kpi": "units", "weight": 30, "target_value": 4, **band},
+        {"kpi": "orders", "weight": 40, **band},
+        {"kpi": "gmv", "weight": 30, "growth": 0.1, **band}]}]})
+    lines = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg).lines
+    # units: the line's own target_value 4; orders: 9 from parameters/targets ('*' = every month with data
+    # in this warehouse, November included); gmv: last year (2025-11) has no data, so no target
+    assert lines["target_source"].tolist() == ["target_value", "targets", "last_year+0.1"]
+    assert lines["target"].tolist()[:2] == [4.0, 9.0] and math.isnan(lines["target"].iloc[2])
