@@ -145,3 +145,12 @@ def test_each_achievement_line_finds_its_own_target(wh) -> None:
     # in this warehouse, November included); gmv: last year (2025-11) has no data, so no target
     assert lines["target_source"].tolist() == ["target_value", "targets", "last_year+0.1"]
     assert lines["target"].tolist()[:2] == [4.0, 9.0] and math.isnan(lines["target"].iloc[2])
+
+
+def test_a_person_s_card_can_be_named(wh) -> None:
+    cfg = ScorecardConfig.model_validate({"scorecards": [card({"id": "op", "applies_to": "person", "role": "operator"}),
+                                                         card({"id": "anyone", "applies_to": "person"})]})
+    # P2 is an operator, so "op" applies unless another card is asked for by id
+    assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "op"
+    assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg,
+                 scorecard_id="anyone").scorecard_id == "anyone"
