@@ -154,3 +154,24 @@ def test_a_person_s_card_can_be_named(wh) -> None:
     assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg).scorecard_id == "op"
     assert score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=cfg,
                  scorecard_id="anyone").scorecard_id == "anyone"
+
+
+def test_each_line_says_whether_its_actual_is_complete(wh) -> None:
+    """A KPI lacking a source is shown as such (never scored on zeros): the fixture has no traffic table, so
+    conversion (sessions needed) is incomplete for both of T1's stores; GMV has every source."""
+    cfg = ScorecardConfig.model_validate({"scorecards": [{"id": "two", "applies_to": "team", "kpis": [
+        {"kpi": "gmv", "weight": 50, "threshold": 100, "target": 200, "maximum": 300},
+        {"kpi": "cvr", "weight": 50, "threshold": 0.05, "target": 0.1, "maximum": 0.15}]}]})
+    lines = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg).lines
+    # T1 November GMV: S1 100 + 80, S2 until 11-15 60 = 240 over 2 of 2 stores
+    assert lines["actual"].iloc[0] == pytest.approx(240.0) and math.isnan(lines["actual"].iloc[1])
+    assert lines["complete"].tolist() == [True, False]
+    assert lines["missing"].tolist() == ["", "traffic"]
+    assert lines["stores_covered"].tolist() == [2, 0] and lines["stores_total"].tolist() == [2, 2]
+    # precomputed rows without completeness figures: not complete, nothing named missing
+    rows = pd.DataFrame({"team_id": ["T1", "T1"], "kpi": ["gmv", "cvr"], "value": [240.0, 0.1],
+                         "complete": [None, True], "missing": [None, "x"], "stores_covered": [2, 1],
+                         "stores_total": [2, 2]})
+    lines = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, actuals=lambda *a: rows).lines
+    assert lines["complete"].tolist() == [False, True] and lines["missing"].tolist() == ["", "x"]
+    assert lines["stores_covered"].tolist() == [2, 1]
