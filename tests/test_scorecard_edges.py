@@ -168,10 +168,20 @@ def test_each_line_says_whether_its_actual_is_complete(wh) -> None:
     assert lines["complete"].tolist() == [True, False]
     assert lines["missing"].tolist() == ["", "traffic"]
     assert lines["stores_covered"].tolist() == [2, 0] and lines["stores_total"].tolist() == [2, 2]
-    # precomputed rows without completeness figures: not complete, nothing named missing
-    rows = pd.DataFrame({"team_id": ["T1", "T1"], "kpi": ["gmv", "cvr"], "value": [240.0, 0.1],
-                         "complete": [None, True], "missing": [None, "x"], "stores_covered": [2, 1],
-                         "stores_total": [2, 2]})
+    # precomputed rows without completeness figures, and without a row for conversion at all:
+    # not complete, nothing named missing
+    rows = pd.DataFrame({"team_id": ["T1"], "kpi": ["gmv"], "value": [240.0], "complete": [None], "missing": [None],
+                         "stores_covered": [2], "stores_total": [2]})
     lines = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, actuals=lambda *a: rows).lines
-    assert lines["complete"].tolist() == [False, True] and lines["missing"].tolist() == ["", "x"]
-    assert lines["stores_covered"].tolist() == [2, 1]
+    assert lines["complete"].tolist() == [False, False] and lines["missing"].tolist() == ["", ""]
+    assert lines["stores_covered"].iloc[0] == 2 and math.isnan(lines["actual"].iloc[1])
+
+
+def test_a_value_line_takes_the_entity_target_from_the_given_warehouse(wh) -> None:
+    (paths.parameters_dir() / "targets" / "t.yaml").write_text(
+        "targets:\n  - {kpi: gmv, entity_kind: team, entity_id: T1, period: '*', value: 200}\n", encoding="utf-8")
+    # '*': every month with data in this warehouse. The money line's band 1 / 2 / 3 scales × 100 to 100 / 200 / 300;
+    # T1's 240 -> 100 + 50 × 40 / 100 = 120 %
+    line = score(team_id="T1", period="2026-11", warehouse=wh, config=CFG).lines.iloc[0]
+    assert (line["threshold"], line["target"], line["maximum"]) == (100.0, 200.0, 300.0)
+    assert line["target_source"] == "targets" and line["payout_pct"] == pytest.approx(120.0)
