@@ -8,15 +8,15 @@ missing).
 Rows:
 - **naive loop**: per report, one after the other, ``papermill TEMPLATE OUT.ipynb -p …`` then
   ``jupyter nbconvert --to html OUT.ipynb`` (a fresh kernel and a fresh converter each time);
-- **kpi report**: ``kpi report --force`` on the same reports (warm kernels, in-process HTML, the
+- **kpi report**: ``kpi report --force`` on the same reports (warm workers: IPython shells, the
   batch cache: figures computed once); ``--no-cache`` the same without the cache; ``--executor dask``
   the same on a local Dask cluster of 2 worker processes;
 - **formatting floor**: in one Python process, each report's template cells with every
   ``kpi_lib.report_data`` call answered from memory (computed in a first pass), the page assembled and
   written to a file, i.e. only the work a report cannot avoid (tables, charts, writing its HTML) —
   the per-report lower bound;
-- **kpi report --engine shell**: the same with the templates run in IPython shells in worker processes
-  (the default engine is warm Jupyter kernels).
+- **kpi report --engine kernel**: the same on warm Jupyter kernels (the default engine runs the
+  templates in IPython shells in worker processes).
 
 Batches: 6 store_performance reports, and the 41-report monthly batch (``--monthly``). The naive
 loop over all 41 reports takes long on 2 cores; ``--naive-monthly estimate`` (default) times it on
@@ -235,13 +235,13 @@ def main() -> None:
         print(f"naive loop, 6 store reports: {naive['seconds']:.1f} s", flush=True)
         ours = run_ours(root, stores, args.jobs)
         plain = run_ours(root, stores, args.jobs, "--no-cache")
-        shell = run_ours(root, stores, args.jobs, "--engine", "shell")
+        kernel = run_ours(root, stores, args.jobs, "--engine", "kernel")
         floor = run_floor(root, jobs6)
         rows = [row("papermill + nbconvert, one after the other", naive, None),
                 row(f"kpi report --jobs {args.jobs}", ours, naive["seconds"], f"cache prepared in {ours['prepare']} s"),
                 row(f"kpi report --jobs {args.jobs} --no-cache", plain, naive["seconds"]),
-                row(f"kpi report --jobs {args.jobs} --engine shell", shell, naive["seconds"],
-                    f"cache prepared in {shell['prepare']} s"),
+                row(f"kpi report --jobs {args.jobs} --engine kernel", kernel, naive["seconds"],
+                    f"cache prepared in {kernel['prepare']} s"),
                 row("formatting floor (1 process, data from memory)", floor, naive["seconds"])]
         if not args.no_dask:
             dask_r = run_ours(root, stores, args.jobs, "--executor", "dask")

@@ -289,8 +289,8 @@ def report_cmd(
     warehouse: Path | None = typer.Option(None, help="warehouse directory (default data/warehouse)"),
     executor: str = typer.Option("local", help="local (worker processes on this machine) or dask (one report per "
                                                 "task on a Dask cluster)"),
-    engine: str = typer.Option("kernel", help="local executor: kernel (warm Jupyter kernels) or shell (worker "
-                                              "processes running the templates in IPython shells)"),
+    engine: str = typer.Option("shell", help="local executor: shell (worker processes running the templates in "
+                                             "IPython shells) or kernel (warm Jupyter kernels)"),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 (default: a "
                                                        "local cluster of --jobs worker processes)"),
     cache: bool = typer.Option(True, help="compute the batch's figures once before rendering (--no-cache: each "

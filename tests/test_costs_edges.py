@@ -7,7 +7,6 @@ split of odd weights, allocation weights per basis and two overhead items in one
 from __future__ import annotations
 
 import math
-
 from decimal import Decimal
 from fractions import Fraction
 

@@ -80,7 +80,7 @@ def _strip_before(s: pd.Series) -> pd.Series:
 ])
 @pytest.mark.parametrize("dtype", [object, "string[pyarrow]"])
 def test_stripped_text_equals_strip_of_every_cell(cells: list, dtype: object) -> None:
-    if dtype != object and any(not isinstance(v, str) and v is not None and v == v for v in cells):
+    if dtype != object and any(not isinstance(v, str) and v is not None and not pd.isna(v) for v in cells):
         pytest.skip("an Arrow text column holds text only")
     s = pd.Series(cells, dtype=dtype, index=pd.RangeIndex(7, 7 + len(cells)))
     got = mapping._stripped_text(s)

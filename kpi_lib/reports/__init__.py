@@ -5,7 +5,7 @@ The package, in data-flow order:
 - :mod:`.plan`    batch files, templates and their parameters, jobs (validated before any kernel starts)
 - :mod:`.html`    the page around nbconvert's output (title, contents, CSS, plotly.js once)
 - :mod:`.kernels` warm Jupyter kernels and the pool of threads driving them
-- :mod:`.shells`  the shell engine: IPython shells in worker processes, a pool of threads driving them
+- :mod:`.shells`  the default engine: IPython shells in worker processes, a pool of threads driving them
 - :mod:`.run`     compute once per batch, render every job (threads or Dask tasks), manifest
 - :mod:`.index`   the reader's index page (zh and en)
 

@@ -1,5 +1,5 @@
-"""Running a batch: render each job on a warm worker (a Jupyter kernel by default, or an IPython shell in
-a worker process; threads here drive them), or one task per report on a Dask cluster; write
+"""Running a batch: render each job on a warm worker (an IPython shell in a worker process by default, or
+a Jupyter kernel; threads here drive them), or one task per report on a Dask cluster; write
 the page atomically, record every run in ``outputs/<period>/manifest.json``.
 
     outputs/<period>/<report>/<entity>.html          self-contained page (no code, no CDN)
@@ -213,7 +213,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
               timeout: float | None = None, language: str | None = None,
               warehouse: Warehouse | str | Path | None = None, cache: bool = True,
               executor: str = "local", scheduler: str | None = None, retries: int = 1,
-              launched: list[Launched] | None = None, engine: str = "kernel",
+              launched: list[Launched] | None = None, engine: str = "shell",
               shells: list[ShellProcess] | None = None) -> dict:
     """Render a batch; returns a summary (counts, seconds, index path, results). Never raises for a
     failing report (see ``failed``); raises RenderError for an invalid batch or parameters.
@@ -221,9 +221,10 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
     ``cache``: compute the batch's figures once, set-based, before the kernels start (see the module
     docstring). ``executor``: "local" (warm kernels on threads here, ``jobs`` of them) or "dask" (one
     task per report on the cluster at ``scheduler``, or a LocalCluster of ``jobs`` worker processes);
-    ``retries``: Dask re-runs of a report whose task failed. ``engine`` (local executor): "kernel" (default:
-    warm Jupyter kernels driven by threads here) or "shell" (worker processes each running the templates
-    in an IPython shell and writing the page, :mod:`kpi_lib.reports.shells`); Dask tasks use kernels.
+    ``retries``: Dask re-runs of a report whose task failed. ``engine`` (local executor): "shell" (default:
+    worker processes each running the templates in an IPython shell and writing the page,
+    :mod:`kpi_lib.reports.shells`) or "kernel" (warm Jupyter kernels driven by threads here); Dask tasks
+    use kernels.
     ``launched`` / ``shells``: kernel processes / shell workers the caller started ahead
     (:func:`kpi_lib.prelaunch.launch_kernels` / :func:`kpi_lib.prelaunch.launch_shells` with
     :func:`kpi_lib.prelaunch.kernel_env`); the local pool adopts those started with this run's
@@ -242,7 +243,7 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
 def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, only: str | None, force: bool,
                bundle: bool, console: Any, timeout: float | None, language: str | None,
                warehouse: Warehouse | str | Path | None, cache: bool, executor: str, scheduler: str | None,
-               retries: int, launched: list[Launched] | None, engine: str = "kernel",
+               retries: int, launched: list[Launched] | None, engine: str = "shell",
                shells: list[ShellProcess] | None = None) -> dict:
     t0 = time.perf_counter()
     b = load_batch(batch)
