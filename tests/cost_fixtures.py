@@ -21,6 +21,7 @@ B-1 from skus (20 + 3); X-9 from skus (5 + 1). Org: P1 (T1, S1, always); P2 on S
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -147,6 +148,17 @@ def make_warehouse(path: Path, overheads: bool = True, tables: dict[str, pd.Data
         if overheads:
             w.write("overhead_allocations", overheads_frame(), partition_by=())
     return wh
+
+
+def contract_project(tmp: Path, monkeypatch: Any, contracts: str, targets: str = "") -> Warehouse:
+    """A project of ``contracts`` (and a targets file) as ``KPI_ROOT``, without a warehouse of its own, and
+    the fixture warehouse beside it: a step that loses its ``warehouse`` argument fails or finds nothing."""
+    root = make_project(tmp / "proj", contracts=contracts)
+    if targets:
+        (root / "parameters" / "targets" / "t.yaml").write_text(targets, encoding="utf-8")
+    monkeypatch.setenv("KPI_ROOT", str(root))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return make_warehouse(tmp / "wh")
 
 
 def make_project(root: Path, contracts: str = "", scorecards: str = "", overheads: str = "") -> Path:

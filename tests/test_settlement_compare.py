@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cost_fixtures import make_project, make_warehouse
+from cost_fixtures import contract_project
 
 from kpi_lib.errors import SettlementError
 from kpi_lib.settlement import compare_models, gmv_figures
@@ -40,12 +40,7 @@ TARGETS = "targets:\n  - {kpi: gmv, entity_kind: contract, entity_id: C-NONE, pe
 
 @pytest.fixture()
 def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # the project has no warehouse of its own: a step that loses the warehouse argument fails
-    root = make_project(tmp_path / "proj", contracts=CONTRACTS)
-    (root / "parameters" / "targets" / "t.yaml").write_text(TARGETS, encoding="utf-8")
-    monkeypatch.setenv("KPI_ROOT", str(root))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return make_warehouse(tmp_path / "wh")
+    return contract_project(tmp_path, monkeypatch, CONTRACTS, TARGETS)
 
 
 def pays(df) -> dict[str, float]:

@@ -14,7 +14,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from cost_fixtures import make_project, make_warehouse
+from cost_fixtures import contract_project
 
 from kpi_lib import paths
 from kpi_lib.errors import SettlementError
@@ -59,12 +59,7 @@ TARGETS = "targets:\n  - {kpi: gmv, entity_kind: contract, entity_id: C-STAR, pe
 
 @pytest.fixture()
 def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # the project has no warehouse of its own: a step that loses the warehouse argument fails or finds nothing
-    root = make_project(tmp_path / "proj", contracts=CONTRACTS)
-    (root / "parameters" / "targets" / "t.yaml").write_text(TARGETS, encoding="utf-8")
-    monkeypatch.setenv("KPI_ROOT", str(root))
-    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    return make_warehouse(tmp_path / "wh")
+    return contract_project(tmp_path, monkeypatch, CONTRACTS, TARGETS)
 
 
 def test_exit_clause_history_starts_at_the_contract_s_start(wh) -> None:

@@ -27,11 +27,10 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import REFERENCE, build_tables, make_project
+from worked_fixtures import build_tables, project_elsewhere
 
 from kpi_lib.definitions import Catalog, load_catalog
 from kpi_lib.targets import STATUS_COLUMNS, evaluate
-from kpi_lib.warehouse import Warehouse
 
 AS_OF = dt.date(2026, 3, 10)
 
@@ -96,22 +95,10 @@ def catalog_b() -> Catalog:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("evaluate")
-    root = make_project(tmp / "project", targets_yaml=TARGETS)
-    (root / "parameters" / "adjustments.yaml").write_text(ADJUSTMENTS, encoding="utf-8")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KPI_ROOT", str(root))
-    mp.delenv("KPI_WAREHOUSE", raising=False)
     tables = build_tables()
     tables["orders"] = _orders(tables["orders"])
-    wh = Warehouse(tmp / "elsewhere")
-    with wh.transaction("evaluate fixture") as w:
-        for name, df in tables.items():
-            w.write(name, df, partition_by=() if name in REFERENCE else None)
-    try:
-        yield root, wh
-    finally:
-        mp.undo()
+    with project_elsewhere(tmp_path_factory.mktemp("evaluate"), TARGETS, ADJUSTMENTS, tables) as got:
+        yield got
 
 
 @pytest.fixture()

@@ -14,10 +14,9 @@ import datetime as dt
 
 import pytest
 from test_targets_evaluate import _orders
-from worked_fixtures import REFERENCE, build_tables, make_project
+from worked_fixtures import build_tables, project_elsewhere
 
 from kpi_lib.targets import cascade, evaluate
-from kpi_lib.warehouse import Warehouse
 
 TARGETS = """
 targets:
@@ -29,21 +28,10 @@ targets:
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fixes")
-    root = make_project(tmp / "project", targets_yaml=TARGETS)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KPI_ROOT", str(root))
-    mp.delenv("KPI_WAREHOUSE", raising=False)
     tables = build_tables()
     tables["orders"] = _orders(tables["orders"])
-    w = Warehouse(tmp / "elsewhere")
-    with w.transaction("fixes fixture") as tx:
-        for name, df in tables.items():
-            tx.write(name, df, partition_by=() if name in REFERENCE else None)
-    try:
+    with project_elsewhere(tmp_path_factory.mktemp("fixes"), TARGETS, tables=tables) as (_, w):
         yield w
-    finally:
-        mp.undo()
 
 
 def test_pacing_is_the_targets_own(wh):

@@ -17,7 +17,7 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import make_project, make_warehouse
+from worked_fixtures import project_elsewhere
 
 from kpi_lib.definitions import Catalog, load_catalog
 from kpi_lib.errors import TargetError
@@ -64,17 +64,8 @@ def catalog_b() -> Catalog:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("rules")
-    root = make_project(tmp / "project", targets_yaml=TARGETS)
-    (root / "parameters" / "adjustments.yaml").write_text(ADJUSTMENTS, encoding="utf-8")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KPI_ROOT", str(root))
-    mp.delenv("KPI_WAREHOUSE", raising=False)
-    wh = make_warehouse(tmp / "elsewhere")
-    try:
-        yield root, wh
-    finally:
-        mp.undo()
+    with project_elsewhere(tmp_path_factory.mktemp("rules"), TARGETS, ADJUSTMENTS) as got:
+        yield got
 
 
 def _at(df: pd.DataFrame, kpi: str, kind: str, eid: str, period: str) -> pd.Series:

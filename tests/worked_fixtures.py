@@ -21,9 +21,12 @@ A cancelled order of 1000 in M1 2025-02 must change nothing (GMV excludes cancel
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from kpi_lib.warehouse import Warehouse
 
@@ -77,12 +80,30 @@ def build_tables() -> dict[str, pd.DataFrame]:
             "teams": teams, "people": people, "assignments": assignments, "listings": listings}
 
 
-def make_warehouse(path: Path) -> Warehouse:
+def make_warehouse(path: Path, tables: dict[str, pd.DataFrame] | None = None) -> Warehouse:
+    """The fixture's warehouse (``tables``: a changed copy of :func:`build_tables`)."""
     wh = Warehouse(path)
     with wh.transaction("worked fixture") as w:
-        for name, df in build_tables().items():
+        for name, df in (tables if tables is not None else build_tables()).items():
             w.write(name, df, partition_by=() if name in REFERENCE else None)
     return wh
+
+
+@contextlib.contextmanager
+def project_elsewhere(tmp: Path, targets_yaml: str = "", adjustments: str | None = None,
+                      tables: dict[str, pd.DataFrame] | None = None) -> Iterator[tuple[Path, Warehouse]]:
+    """A project root as ``KPI_ROOT`` without a warehouse of its own, and the fixture warehouse elsewhere
+    (a step that loses its ``warehouse`` argument fails or finds nothing); the environment restored after."""
+    root = make_project(tmp / "project", targets_yaml=targets_yaml)
+    if adjustments is not None:
+        (root / "parameters" / "adjustments.yaml").write_text(adjustments, encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KPI_ROOT", str(root))
+    mp.delenv("KPI_WAREHOUSE", raising=False)
+    try:
+        yield root, make_warehouse(tmp / "elsewhere", tables)
+    finally:
+        mp.undo()
 
 
 def make_project(root: Path, targets_yaml: str = "") -> Path:
