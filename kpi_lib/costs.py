@@ -27,7 +27,7 @@ Waterfall conventions (documented choices, see docs/api-costs.md):
 - Every step is rounded to cents; subtotals are sums of rounded steps, so the steps add up from GMV to
   net profit exactly.
 
-Size (≈620 lines): waterfall, unit economics, overhead allocation and the basis bridge all read the
+Size (≈690 lines): waterfall, unit economics, overhead allocation and the basis bridge all read the
 same catalog steps and allocation table; each is a separate public function.
 """
 

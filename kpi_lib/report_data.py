@@ -12,7 +12,7 @@ Speed: report kernels are kept warm by the runner and execute many reports in a 
 do not depend on the entity (kpi_values, kpi_status, freshness…) are cached per warehouse snapshot
 id; a new snapshot invalidates them.
 
-Size (≈1270 lines): one thin function per report section, all scoped by the same ReportContext and
+Size (≈1350 lines): one thin function per report section, all scoped by the same ReportContext and
 batch cache (whose precomputations must mirror these functions' engine calls exactly); splitting by
 report kind would copy the scoping and cache code into each part.
 """
