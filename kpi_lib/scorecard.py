@@ -306,15 +306,17 @@ def _kpi_targets(card: ScorecardDef, period: str, dim: str, entity_kind: str, en
     return out
 
 
-def score(person_id: str | None = None, team_id: str | None = None, period: str = "2026-11",
+def score(person_id: str | None = None, team_id: str | None = None, period: str | None = None,
           warehouse: Any = None, scorecard_id: str | None = None, bonus_base: float | None = None,
           config: ScorecardConfig | None = None, actuals: ActualsFn | None = None) -> Scorecard:
     """Scorecard of a person (their stores on each date; with ``team_id`` only their time in that team)
-    or of a team (the team's stores on each date). ``actuals`` answers the engine queries (the
-    period's actuals, last year's for growth targets) from precomputed rows (:data:`ActualsFn`)."""
+    or of a team (the team's stores on each date) for ``period`` (default: the last month with data, as
+    ``settlement.settle_all``). ``actuals`` answers the engine queries (the period's actuals, last
+    year's for growth targets) from precomputed rows (:data:`ActualsFn`)."""
     if not person_id and not team_id:
         raise KpiError("score needs person_id or team_id")
     wh = Warehouse.of(warehouse)
+    period = period or wh.last_month()
     cfg = config or load_scorecards()
     catalog = load_catalog()
     if person_id:

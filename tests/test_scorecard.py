@@ -212,3 +212,11 @@ def test_score_lines_use_the_entity_target_and_keep_the_configured_band() -> Non
     assert ln.target_source == "targets" and total == pytest.approx(100)
     lines, total, _ = score_lines(card, {"net_margin": 0.20})  # no entity target: the card's own
     assert lines.iloc[0].target == 0.10 and lines.iloc[0].target_source == "scorecards.yaml"
+
+
+def test_score_defaults_to_the_last_month_with_data(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a period, the warehouse's last month with data (not a month written in the code)."""
+    assert score(team_id="T1", warehouse=wh).period == wh.last_month()
+    monkeypatch.setattr(type(wh), "last_month", lambda self: "2026-10")
+    card = score(team_id="T1", warehouse=wh)
+    assert card.period == "2026-10" and card.to_dict() == score(team_id="T1", period="2026-10", warehouse=wh).to_dict()
