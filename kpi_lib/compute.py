@@ -116,6 +116,22 @@ def cost_rows(warehouse: Any = None, start: Any = None, end: Any = None,
     return waterfall, units
 
 
+def grain_frames(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Stored ``cost_waterfall_rows`` of one period kind and basis split by grain as
+    ``costs.waterfall_grain_rows`` returns them (each grain's dimension column named again; ``grain``,
+    ``period_kind`` and ``basis`` dropped): the inverse of :func:`cost_rows`. Grains this version does
+    not know are left out."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, g in rows.groupby("grain", sort=False):
+        if str(name) not in WATERFALL_GRAINS:
+            continue
+        dim = WATERFALL_GRAINS[str(name)]
+        g = g.drop(columns=[c for c in ("grain", "period_kind", "basis") if c in g])
+        out[str(name)] = (g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
+                          ).reset_index(drop=True)
+    return out
+
+
 def stored_is_fresh(warehouse: Any = None) -> bool:
     """True when the tables `kpi compute` wrote (``kpi_values``…) are of the live data: the live snapshot is
     the one `kpi compute` published (no ingest since) and the KPI catalog file is not newer than it.

@@ -41,12 +41,12 @@ from . import costs as costs_mod
 from . import scorecard as scorecard_mod
 from . import settlement as settlement_mod
 from .alerts import open_alerts
-from .compute import stored_cost_rows, stored_covers, stored_values_through
+from .compute import grain_frames, stored_cost_rows, stored_covers, stored_values_through
 from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
 from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
-from .org import contract_stores, entity_stores
+from .org import ENTITY_DIMENSION, contract_stores, entity_stores
 from .periods import months_of
 from .periods import period_kind as periods_kind
 from .targets import adjustments_for
@@ -1025,8 +1025,10 @@ def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir
             "subjects": keys, "rows": counts, "costs": [], "actions": [], "scorecards": []}
     _write_meta(cache_dir, meta)
     yield "tables"
+    # which months the stored kpi_values hold in full: asked once for the actions and scorecards stages
+    through = stored_values_through(wh) if action_subjects or card_subjects else (None, None)
     # the cheap stage first, so that the reports needing only it start early
-    counts.update(_prepare_actions(action_subjects, period, cache_dir, wh))
+    counts.update(_prepare_actions(action_subjects, period, cache_dir, wh, through))
     meta["actions"] = action_subjects if (cache_dir / ACTION_VALUES).is_file() else []
     _write_meta(cache_dir, meta)
     yield "actions"
@@ -1034,7 +1036,7 @@ def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir
     meta["costs"] = cost_subjects
     _write_meta(cache_dir, meta)
     yield "costs"
-    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh))
+    counts.update(_prepare_scorecards(card_subjects, period, cache_dir, wh, through))
     meta["scorecards"] = card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []
     _write_meta(cache_dir, meta)
     yield "scorecards"
@@ -1057,11 +1059,12 @@ COST_FILES = {"order": "order", "posted": "posted", "discounts_order": "order", 
               "ue": "ue"}
 ACTION_VALUES = "action_values.json"
 _KEYS = ["_ek", "_eid"]
+Stored = tuple[dt.date | None, dt.date | None]  # what :func:`kpi_lib.compute.stored_values_through` says
 
 
 def _keyed_grains(grains: Mapping[str, pd.DataFrame], stores: list[str], company: bool) -> pd.DataFrame:
-    """The store and company rows of :func:`kpi_lib.costs.waterfall_grain_rows` (or the stored rows split
-    by grain) for the batch's subjects, keyed by ``_ek``/``_eid``."""
+    """The store and company rows of :func:`kpi_lib.costs.waterfall_grain_rows` (or of the stored rows,
+    :func:`kpi_lib.compute.grain_frames`) for the batch's subjects, keyed by ``_ek``/``_eid``."""
     frames = []
     if stores:
         g = grains["store"]
@@ -1069,16 +1072,6 @@ def _keyed_grains(grains: Mapping[str, pd.DataFrame], stores: list[str], company
     if company:
         frames.append(grains["company"].assign(_ek="company", _eid=""))
     return pd.concat(frames, ignore_index=True)
-
-
-def _stored_grains(wf: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Stored ``cost_waterfall_rows`` (:func:`kpi_lib.compute.stored_cost_rows`) split like
-    :func:`kpi_lib.costs.waterfall_grain_rows` returns them (store rows keyed by ``store_id``)."""
-    out = {}
-    for name, dim in (("store", "store_id"), ("company", None)):
-        g = wf[wf["grain"] == name].drop(columns=["grain"])
-        out[name] = g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
-    return out
 
 
 def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
@@ -1103,7 +1096,7 @@ def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path
     stored = stored_cost_rows(wh, [prior, period])
     if stored is not None:
         wf, ue = stored
-        order, posted = (_stored_grains(wf[wf["basis"] == b].drop(columns=["basis"])) for b in ("order", "posted"))
+        order, posted = (grain_frames(wf[wf["basis"] == b]) for b in ("order", "posted"))
     else:
         order = costs_mod.waterfall_grain_rows("month", "order", wh, start=prior, end=period)
         posted = costs_mod.waterfall_grain_rows("month", "posted", wh, start=period, end=period)
@@ -1120,7 +1113,8 @@ def _prepare_costs(subjects: list[tuple[str, str]], period: str, cache_dir: Path
     return counts
 
 
-def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
+def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse,
+                     through: Stored) -> dict[str, int]:
     """The before/after KPI values every subject's actions section asks for (``actions_for`` itself
     says which, run with a recorder), computed set-based (:func:`kpi_lib.actions.values_by_kind`) into
     ``action_values.json``: ``{"months": [...], "values": [[kind, id, kpi, month, value], ...]}``."""
@@ -1153,7 +1147,7 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
         union.setdefault(k, set()).update(kpis)
     wanted = {key: set(union[key[0]]) for key in wanted}
     groups = {(k, tuple(sorted(kpis))) for (k, _), kpis in wanted.items()}
-    vals = _stored_action_values(wanted, sorted(months), wh) if wanted else {}
+    vals = _stored_action_values(wanted, sorted(months), wh, through) if wanted else {}
     if vals is None:
         vals = actions_mod.values_by_kind(wanted, sorted(months), warehouse=wh)
     doc = {"months": sorted(months),
@@ -1164,11 +1158,12 @@ def _prepare_actions(subjects: list[tuple[str, str]], period: str, cache_dir: Pa
     return {"action_values": len(vals), "action_queries_saved": per_report[0] - len(groups)}
 
 
-def _stored_action_values(wanted: actions_mod.Wanted, months: list[str], wh: Warehouse) -> actions_mod.Values | None:
+def _stored_action_values(wanted: actions_mod.Wanted, months: list[str], wh: Warehouse,
+                          through: Stored) -> actions_mod.Values | None:
     """:func:`kpi_lib.actions.values_by_kind` read from the ``kpi_values`` `kpi compute` stored (the same
     engine values, one row per entity, KPI and month), when they are fresh and hold every month in
-    full; else None. Keys as ``values_by_kind`` gives them (the company's id as asked)."""
-    through = stored_values_through(wh)
+    full (``through``: :func:`kpi_lib.compute.stored_values_through`); else None. Keys as
+    ``values_by_kind`` gives them (the company's id as asked)."""
     if through[1] is None or not months or not all(stored_covers(m, through) for m in months):
         return None
     kinds = {k for k, _ in wanted}
@@ -1253,8 +1248,8 @@ def _card_query_key(kpis: list[str], period: str, dim: str, filters: Mapping[str
     return json.dumps([list(kpis), period, dim, sorted(filters.items())])
 
 
-def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse
-                        ) -> dict[str, int]:
+def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse,
+                        through: Stored) -> dict[str, int]:
     """The engine rows every subject's scorecard asks for (``score`` itself says which, run once with a
     recorder): one ``compute_long(kpis, by=[dim], filters={dim: all the subjects})`` per KPI list and
     month, each subject's rows exactly those of its own query (its own group), into
@@ -1277,7 +1272,6 @@ def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir:
         except KpiError:  # the report shows the error itself, as without a cache
             continue
     frames, queries = [], []
-    through = stored_values_through(wh)
     stored = _stored_subject_values(cache_dir) if through[1] is not None else None
     for i, (key, ids) in enumerate(sorted(asked.items())):
         kpis, per, dim, filters = json.loads(key)
@@ -1299,7 +1293,7 @@ def _prepare_scorecards(subjects: list[tuple[str, str]], period: str, cache_dir:
     return {"scorecard_rows": len(rows)}
 
 
-_DIM_KINDS = {"person_id": "person", "team_id": "team"}  # scorecard dimension -> kpi_values entity kind
+_DIM_KINDS = {dim: kind for kind, dim in ENTITY_DIMENSION.items() if dim}  # engine dimension -> entity kind
 
 
 def _stored_subject_values(cache_dir: Path) -> pd.DataFrame | None:

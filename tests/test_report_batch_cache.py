@@ -233,6 +233,7 @@ def test_action_values_from_stored_kpi_values_equal_the_engine(project: Path, mo
 
     from kpi_lib import actions as am
     from kpi_lib import report_data as rd
+    from kpi_lib.compute import stored_values_through
     from kpi_lib.warehouse import Warehouse
 
     monkeypatch.setenv("KPI_ROOT", str(project))
@@ -241,11 +242,12 @@ def test_action_values_from_stored_kpi_values_equal_the_engine(project: Path, mo
     wanted = {("company", None): {"gmv", "net_margin"}, ("store", "AMZ-DE-01"): {"gmv", "acos", "refunds"},
               ("team", "T-AMZ"): {"net_profit", "gmv"}, ("person", "P01"): {"gmv", "first_response_hours"}}
     months = ["2026-09", "2026-10", PERIOD]
-    stored = rd._stored_action_values(wanted, months, wh)
+    through = stored_values_through(wh)
+    stored = rd._stored_action_values(wanted, months, wh, through)
     engine = {k: v for k, v in am.values_by_kind(wanted, months, warehouse=wh).items() if k[3] in months}
     assert stored is not None and stored.keys() == engine.keys() and len(stored) >= 20
     for k, v in engine.items():
         assert (np.isnan(v) and np.isnan(stored[k])) or stored[k] == pytest.approx(v, rel=1e-12), k
     last = wh.order_dates()[1]
     after = f"{last.year + (last.month == 12)}-{last.month % 12 + 1:02d}"
-    assert rd._stored_action_values(wanted, [PERIOD, after], wh) is None
+    assert rd._stored_action_values(wanted, [PERIOD, after], wh, through) is None

@@ -34,12 +34,9 @@ from typing import Any
 import pandas as pd
 
 from .. import costs, metrics
-from ..compute import stored_covers, stored_is_fresh, stored_through
+from ..compute import grain_frames, stored_covers, stored_is_fresh, stored_through
 from ..errors import KpiError
 from ..warehouse import Warehouse
-
-#: grains the store-level waterfall query answers (name -> engine dimension; None = the company)
-GRAINS: dict[str, str | None] = costs.WATERFALL_GRAINS
 
 
 def _kind(period: str) -> str:
@@ -89,13 +86,8 @@ class CostFigures:
             return
         wf = wf.assign(period=wf["period"].astype(str), entity_id=wf["entity_id"].astype(str),
                        basis=wf["basis"].astype(str) if "basis" in wf else "order")  # older: order basis only
-        for (pk, basis, name), g in wf.groupby(["period_kind", "basis", "grain"], sort=False):
-            dim = GRAINS.get(str(name), "?")
-            if dim == "?":
-                continue
-            g = g.drop(columns=["grain", "period_kind", "basis"])
-            g = g.rename(columns={"entity_id": dim}) if dim else g.drop(columns=["entity_id"])
-            self._stored_wf.setdefault((str(pk), str(basis)), {})[str(name)] = g.reset_index(drop=True)
+        for (pk, basis), g in wf.groupby(["period_kind", "basis"], sort=False):
+            self._stored_wf[(str(pk), str(basis))] = grain_frames(g)
         for pk, g in ue.groupby("period_kind", sort=False):
             self._stored_ue[str(pk)] = g.drop(columns=["period_kind"]).assign(
                 store_id=g["store_id"].astype(str), period=g["period"].astype(str)).reset_index(drop=True)
