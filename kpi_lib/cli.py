@@ -301,7 +301,7 @@ def report_cmd(
 ) -> None:
     """Render report templates per store/team/person/contract into outputs/<period>/ and outputs/index.html."""
     from . import paths
-    from .prelaunch import kernel_env, launch_kernels, launch_shells, shutdown_kernels, shutdown_shells
+    from .prelaunch import kernel_env, launch_kernels, launch_shells, stop_all
 
     # the workers (or kernels) import pandas, plotly and kpi_lib while this process imports the runner
     wh_dir = warehouse if warehouse is not None else paths.warehouse_dir()
@@ -317,8 +317,8 @@ def report_cmd(
                             warehouse=warehouse, cache=cache, executor=executor, scheduler=scheduler,
                             launched=launched, engine=engine, shells=shells)
     finally:
-        shutdown_kernels(launched)
-        shutdown_shells(shells)
+        stop_all(launched)
+        stop_all(shells)
     if pdf:
         summary["pdf"] = _print_pdfs(summary, None if as_json else console)
     if as_json:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -41,6 +41,21 @@ def kernel_env(warehouse: Path) -> dict[str, str]:
     return env
 
 
+class Started(Protocol):
+    """A process started ahead (a kernel, :class:`Launched`, or a worker, :class:`ShellProcess`)."""
+
+    env: dict[str, str]
+    cwd: str
+
+    @property
+    def alive(self) -> bool: ...
+
+    def stop(self) -> None: ...
+
+
+T = TypeVar("T", bound=Started)
+
+
 @dataclass
 class Launched:
     """A kernel process started with ``env``, and the event loop its manager belongs to."""
@@ -49,6 +64,18 @@ class Launched:
     loop: asyncio.AbstractEventLoop
     env: dict[str, str]
     cwd: str
+
+    @property
+    def alive(self) -> bool:
+        """Not checked for a kernel: one that died fails its first report, and the pool starts another."""
+        return True
+
+    def stop(self) -> None:
+        """Shut the kernel down now and close its loop (best effort)."""
+        with contextlib.suppress(Exception):
+            self.loop.run_until_complete(self.km.shutdown_kernel(now=True))
+        with contextlib.suppress(Exception):
+            self.loop.close()
 
 
 def launch_kernels(n: int, cwd: Path, env: dict[str, str]) -> list[Launched]:
@@ -63,7 +90,7 @@ def launch_kernels(n: int, cwd: Path, env: dict[str, str]) -> list[Launched]:
                                                     stderr=subprocess.DEVNULL))
     except Exception as exc:  # noqa: BLE001 - the runner then starts its kernels itself and reports errors
         log.warning("report kernels could not be started ahead: %s", exc)
-        shutdown_kernels(out)
+        stop_all(out)
     return out
 
 
@@ -76,26 +103,37 @@ def same_start(launched_env: Mapping[str, str], env: Mapping[str, str]) -> bool:
     return all(k in env and env[k] == v for k, v in launched_env.items())
 
 
-def take(launched: list[Launched] | None, env: dict[str, str], cwd: Path) -> Launched | None:
-    """One launched kernel started in ``cwd`` with an environment that can serve ``env`` (removed from the
-    list; :func:`same_start`), or None; those that cannot are shut down."""
+def take(launched: list[T] | None, env: dict[str, str], cwd: Path) -> T | None:
+    """One process of ``launched`` (kernels or workers) started in ``cwd`` with an environment that can
+    serve ``env`` and still alive (removed from the list; :func:`same_start`), or None; those that
+    cannot are stopped."""
     while launched:
         item = launched.pop()
-        if item.cwd == str(cwd) and same_start(item.env, env):
+        if item.cwd == str(cwd) and same_start(item.env, env) and item.alive:
             return item
-        log.info("a kernel started ahead does not match this batch's environment; starting another")
-        shutdown_kernels([item])
+        log.info("a process started ahead does not match this batch's environment; starting another")
+        item.stop()
     return None
 
 
-def shutdown_kernels(launched: list[Launched]) -> None:
-    """Stop every kernel still in ``launched`` (those no pool adopted) and empty the list."""
+def stop_all(launched: list[T]) -> None:
+    """Stop every process still in ``launched`` (those no pool adopted) and empty the list."""
     while launched:
-        item = launched.pop()
-        with contextlib.suppress(Exception):
-            item.loop.run_until_complete(item.km.shutdown_kernel(now=True))
-        with contextlib.suppress(Exception):
-            item.loop.close()
+        launched.pop().stop()
+
+
+def encode_message(message: Any) -> bytes:
+    """One message for a worker's pipe: its pickle's length (8 bytes, big-endian), then the pickle."""
+    data = pickle.dumps(message)
+    return struct.pack("!Q", len(data)) + data
+
+
+def read_message(stream: Any) -> Any:
+    """The next message (:func:`encode_message`) on ``stream``; EOFError when the pipe closed."""
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError("the pipe closed")
+    return pickle.loads(stream.read(struct.unpack("!Q", head)[0]))
 
 
 #: a report worker's program: wait for the first message before importing anything heavy (started with
@@ -106,9 +144,10 @@ _SHELL_BOOT = ("import os, select, sys\nselect.select([int(sys.argv[1])], [], []
 
 
 class ShellProcess:
-    """One report worker process (``python -m kpi_lib.reports.shells``): it imports kpi_lib, warms an
-    IPython shell, then answers pickled calls on a pipe of its own (its stdout and stderr go nowhere:
-    a cell's prints are captured into the notebook, and nothing a library writes can break the pipe)."""
+    """One report worker process (:data:`_SHELL_BOOT`, then ``kpi_lib.reports.shells.serve``): on its first
+    message it imports kpi_lib and warms an IPython shell, then answers pickled calls on a pipe of its own
+    (its stdout and stderr go nowhere: a cell's prints are captured into the notebook, and nothing a
+    library writes can break the pipe)."""
 
     def __init__(self, cwd: Path, env: Mapping[str, str]) -> None:
         self.cwd, self.env = str(cwd), dict(env)
@@ -128,9 +167,9 @@ class ShellProcess:
     def call(self, message: Any, deadline: float | None = None) -> Any:
         """Send one pickled message and return the pickled answer; RuntimeError when the process ended
         (or gave no answer within ``deadline`` seconds: then it is killed)."""
-        data = pickle.dumps(message)
+        frame = encode_message(message)
         try:
-            self._out.write(struct.pack("!Q", len(data)) + data)
+            self._out.write(frame)
             self._out.flush()
         except (BrokenPipeError, OSError) as exc:
             raise RuntimeError(f"report worker process ended (exit code {self.proc.poll()})") from exc
@@ -138,11 +177,16 @@ class ShellProcess:
         if not ready:
             self.stop()
             raise RuntimeError(f"report worker gave no answer in {deadline:g} s and was stopped")
-        head = self._in.read(8)
-        if len(head) < 8:
+        try:
+            return read_message(self._in)
+        except EOFError:
             self.proc.wait()
-            raise RuntimeError(f"report worker process ended (exit code {self.proc.returncode})")
-        return pickle.loads(self._in.read(struct.unpack("!Q", head)[0]))
+            raise RuntimeError(f"report worker process ended (exit code {self.proc.returncode})") from None
+
+    @property
+    def alive(self) -> bool:
+        """The process has not ended."""
+        return self.proc.poll() is None
 
     def stop(self) -> None:
         """End the process (closing its pipe ends it; killed if it does not end in 5 s)."""
@@ -165,22 +209,5 @@ def launch_shells(n: int, cwd: Path, env: dict[str, str]) -> list[ShellProcess]:
             out.append(ShellProcess(cwd, env))
     except Exception as exc:  # noqa: BLE001 - the runner then starts its workers itself and reports errors
         log.warning("report workers could not be started ahead: %s", exc)
-        shutdown_shells(out)
+        stop_all(out)
     return out
-
-
-def take_shell(launched: list[ShellProcess] | None, env: dict[str, str], cwd: Path) -> ShellProcess | None:
-    """One launched worker started in ``cwd`` with an environment that can serve ``env`` (removed from the
-    list; :func:`same_start`), or None; those that cannot are stopped."""
-    while launched:
-        item = launched.pop()
-        if item.cwd == str(cwd) and same_start(item.env, env) and item.proc.poll() is None:
-            return item
-        shutdown_shells([item])
-    return None
-
-
-def shutdown_shells(launched: list[ShellProcess]) -> None:
-    """Stop every worker still in ``launched`` (those no pool adopted) and empty the list."""
-    while launched:
-        launched.pop().stop()

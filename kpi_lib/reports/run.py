@@ -50,14 +50,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import paths
 from ..errors import KpiError, RenderError
 from ..executors import make_executor
-from ..prelaunch import Launched, ShellProcess, kernel_env, shutdown_kernels, shutdown_shells
+from ..prelaunch import Launched, ShellProcess, kernel_env, stop_all
 from ..report_data import BATCH_CACHE_ENV, BATCH_STAGES, entity_name, prepare_batch_stages
 from ..warehouse import Warehouse
 from .html import page, plotly_js
 from .index import write_index
 from .kernels import KernelPool, KernelWorker
 from .plan import LANG_PARAM, Job, latest_period, load_batch, plan, template_path, write_atomic
-from .shells import ShellPool
+from .shells import ShellPool, set_task_env
 
 
 @dataclass
@@ -109,12 +109,28 @@ def batch_needs(jobs: list[Job]) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+def _rel(path: Path) -> str:
+    return str(path.relative_to(paths.outputs_dir()))
+
+
+def _failed(job: Job, snapshot: str, error: str = "") -> Result:
+    """A failed run of ``job`` (its files' paths relative to outputs/)."""
+    return Result(job.report, job.entity, job.entity_kind, job.template, job.params, "failed", error=error,
+                  key=job.key, snapshot=snapshot, html=_rel(job.html), ipynb=_rel(job.ipynb))
+
+
+def _lost(job: Job, snapshot: str, error: str) -> Result:
+    """A run whose worker or task was lost: its page and figures are removed (written atomically, they
+    can only be an earlier run's, which must not stand beside this failure)."""
+    for p in (job.html, job.figures):
+        p.unlink(missing_ok=True)
+    return _failed(job, snapshot, error)
+
+
 def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bundle: bool) -> Result:
     """Parameterize, execute on the warm kernel, convert; never raises (failures become a Result)."""
     t0 = time.perf_counter()
-    rel = lambda p: str(p.relative_to(paths.outputs_dir()))
-    res = Result(job.report, job.entity, job.entity_kind, job.template, job.params, "failed", key=job.key,
-                 snapshot=snapshot, html=rel(job.html), ipynb=rel(job.ipynb))
+    res = _failed(job, snapshot)
     nb = nbformat.read(template_path(job.template), as_version=4)
     for cell in nb.cells:  # papermill expects every cell to carry a tags list
         cell.metadata.setdefault("tags", [])
@@ -128,7 +144,7 @@ def render_job(worker: KernelWorker, job: Job, timeout: float, snapshot: str, bu
         write_atomic(job.html, html)
         if figures is not None:
             write_atomic(job.figures, json.dumps(figures, ensure_ascii=False, indent=1, allow_nan=False))
-            res.figures, res.n_figures = rel(job.figures), len(figures)
+            res.figures, res.n_figures = _rel(job.figures), len(figures)
         else:
             job.figures.unlink(missing_ok=True)
         res.status, res.html_bytes = "ok", len(html.encode("utf-8"))
@@ -188,11 +204,7 @@ def _stop_process_workers() -> None:
 
 def render_task(task: RenderTask) -> Result:
     """Render one report in this (worker) process on a warm kernel kept per worker thread."""
-    for k in ("KPI_ROOT", "KPI_WAREHOUSE", BATCH_CACHE_ENV):  # outputs_dir() and the cache in this process
-        if k in task.env:
-            os.environ[k] = task.env[k]
-        else:
-            os.environ.pop(k, None)
+    set_task_env(task.env)
     key = threading.get_ident()
     worker = _PROCESS_WORKERS.get(key)
     if worker is None or worker.env != task.env:
@@ -235,9 +247,9 @@ def run_batch(batch: str | Path | None = None, period: str | None = None, jobs: 
                           executor, scheduler, retries, launched, engine, shells)
     finally:
         if launched:
-            shutdown_kernels(launched)
+            stop_all(launched)
         if shells:
-            shutdown_shells(shells)
+            stop_all(shells)
 
 
 def _run_batch(batch: str | Path | None, period: str | None, jobs: int | None, only: str | None, force: bool,
@@ -389,13 +401,7 @@ def _run_local(pool: KernelPool | ShellPool, todo: list[Job], per_run: float, sn
             try:
                 r = f.result()
             except Exception as exc:  # noqa: BLE001 - a worker process died under the report: it fails alone
-                j = futs[f]
-                rel = lambda p: str(p.relative_to(paths.outputs_dir()))
-                for p in (j.html, j.figures):  # pages are written atomically: nothing half-written remains
-                    p.unlink(missing_ok=True)
-                r = Result(j.report, j.entity, j.entity_kind, j.template, j.params, "failed",
-                           error=f"report worker failed: {_error_text(exc)}", key=j.key, snapshot=snapshot,
-                           html=rel(j.html), ipynb=rel(j.ipynb))
+                r = _lost(futs[f], snapshot, f"report worker failed: {_error_text(exc)}")
             results.append(r)
             if progress is not None and task is not None:
                 progress.update(task, advance=1, description=f"{r.status:>6} {r.report}/{r.entity}")
@@ -413,19 +419,9 @@ def _run_dask(todo: list[Job], per_run: float, snapshot: str, bundle: bool, env:
         outcomes = ex.map(render_task, tasks, retries=retries)
     finally:
         ex.close()
-    results = []
-    rel = lambda p: str(p.relative_to(paths.outputs_dir()))
-    for task, o in zip(tasks, outcomes):
-        if o.ok:
-            results.append(o.value)
-            continue
-        j = task.job  # the task itself failed (e.g. its worker was killed on every try): nothing half-written
-        for p in (j.html, j.figures):
-            p.unlink(missing_ok=True)
-        results.append(Result(j.report, j.entity, j.entity_kind, j.template, j.params, "failed",
-                              error=f"task failed after {retries + 1} attempt(s): {o.error}", key=j.key,
-                              snapshot=snapshot, html=rel(j.html), ipynb=rel(j.ipynb)))
-    return results
+    # a task that itself failed (e.g. its worker was killed on every try) leaves nothing half-written
+    return [o.value if o.ok else _lost(task.job, snapshot, f"task failed after {retries + 1} attempt(s): {o.error}")
+            for task, o in zip(tasks, outcomes)]
 
 
 def _progress(console: Any) -> Any:

@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
-import struct
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..prelaunch import ShellProcess, take_shell
+from ..prelaunch import ShellProcess, encode_message, read_message, take
 from ..report_data import BATCH_CACHE_ENV, FIGURES_MIME
 from .html import HtmlConverter
 from .kernels import RESET, WARMUP, ThreadedPool
@@ -79,7 +77,6 @@ class ShellWorker:
         """The shell, with kpi_lib imported and warmed up as a report kernel is."""
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
-
 
         c = Config()
         c.HistoryManager.enabled = False  # no history database for report runs
@@ -144,7 +141,9 @@ class ShellWorker:
         """Nothing to stop: the worker process ends with its pool."""
 
 
-def _set_task_env(env: Mapping[str, str]) -> None:
+def set_task_env(env: Mapping[str, str]) -> None:
+    """This worker process's ``TASK_ENV`` variables as the task's ``env`` has them (absent: removed), so
+    ``paths.outputs_dir()`` and the batch cache are the task's."""
     for k in TASK_ENV:
         if k in env:
             os.environ[k] = env[k]
@@ -154,17 +153,18 @@ def _set_task_env(env: Mapping[str, str]) -> None:
 
 def serve(fd_in: int, fd_out: int) -> None:
     """A worker process's life (:class:`kpi_lib.prelaunch.ShellProcess`, which imports this module only
-    when the first message comes): answer each pickled message until the pipe closes: ``WARM`` warms
-    the shell (the pool sends it once the runner has finished its own imports: started together, the
-    runner's imports took three times as long, and they are on the batch's critical path), ``(env, fn, args)`` runs ``fn(worker, *args)`` (warming first if needed).
+    when the first message comes): answer each message (:func:`kpi_lib.prelaunch.read_message`) until
+    the pipe closes. ``WARM`` warms the shell (the pool sends it once the runner has finished its own
+    imports: started together, the runner's imports took three times as long, and they are on the
+    batch's critical path); ``(env, fn, args)`` runs ``fn(worker, *args)`` (warming first if needed).
     Answers are ``("ok", value)`` or ``("error", exception)``."""
     worker = ShellWorker(Path.cwd(), dict(os.environ))
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
         while True:
-            head = inp.read(8)
-            if len(head) < 8:
+            try:
+                message = read_message(inp)
+            except EOFError:
                 return
-            message = pickle.loads(inp.read(struct.unpack("!Q", head)[0]))
             try:
                 if worker.shell is None:
                     worker.start()
@@ -172,16 +172,16 @@ def serve(fd_in: int, fd_out: int) -> None:
                     answer: tuple[str, Any] = ("ok", os.getpid())
                 else:
                     env, fn, args = message
-                    _set_task_env(env)
+                    set_task_env(env)
                     worker.env = dict(env)
                     answer = ("ok", fn(worker, *args))
             except Exception as exc:  # noqa: BLE001 - handed to the caller
                 answer = ("error", exc)
             try:
-                data = pickle.dumps(answer)
+                frame = encode_message(answer)
             except Exception as exc:  # noqa: BLE001 - an unpicklable answer is an error, not a dead worker
-                data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-            out.write(struct.pack("!Q", len(data)) + data)
+                frame = encode_message(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            out.write(frame)
             out.flush()
 
 
@@ -200,7 +200,7 @@ class ShellPool(ThreadedPool):
         timer interrupts a report at its timeout; this is the backstop for one that cannot be)."""
         self.size, self.cwd, self.env, self.deadline = size, Path(cwd), dict(env), deadline
         base = {k: v for k, v in env.items() if k != BATCH_CACHE_ENV}
-        procs = [take_shell(launched, base, self.cwd) for _ in range(size)]
+        procs = [take(launched, base, self.cwd) for _ in range(size)]
         self._procs = [p if p is not None else ShellProcess(self.cwd, base) for p in procs]
         self._start_threads(size)
 
