@@ -28,6 +28,7 @@ import math
 import pandas as pd
 import pytest
 from worked_fixtures import build_tables, project_elsewhere
+from worked_fixtures import one_row as row
 
 from kpi_lib.definitions import Catalog, load_catalog
 from kpi_lib.targets import STATUS_COLUMNS, evaluate
@@ -107,12 +108,6 @@ def ev(project):
     _, wh = project
     res = evaluate(as_of=AS_OF, warehouse=wh, catalog=catalog_b())
     return res
-
-
-def row(ev: pd.DataFrame, kpi: str, kind: str, eid: str, period: str) -> pd.Series:
-    hit = ev[(ev["kpi"] == kpi) & (ev["entity_kind"] == kind) & (ev["entity_id"] == eid) & (ev["period"] == period)]
-    assert len(hit) == 1, (kpi, kind, eid, period, len(hit))
-    return hit.iloc[0]
 
 
 def test_complete_months_excluded_days_and_thresholds(ev):

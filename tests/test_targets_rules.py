@@ -17,7 +17,7 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import project_elsewhere
+from worked_fixtures import one_row, project_elsewhere
 
 from kpi_lib.definitions import Catalog, load_catalog
 from kpi_lib.errors import TargetError
@@ -68,12 +68,6 @@ def project(tmp_path_factory):
         yield got
 
 
-def _at(df: pd.DataFrame, kpi: str, kind: str, eid: str, period: str) -> pd.Series:
-    hit = df[(df["kpi"] == kpi) & (df["entity_kind"] == kind) & (df["entity_id"] == eid) & (df["period"] == period)]
-    assert len(hit) == 1, (kpi, kind, eid, period, len(hit))
-    return hit.iloc[0]
-
-
 # ------------------------------------------------------------------------------------------ all_targets
 def test_all_targets_overrides_cascades_and_expansions(project):
     _, wh = project
@@ -81,27 +75,27 @@ def test_all_targets_overrides_cascades_and_expansions(project):
     assert list(tg.columns) == TARGET_COLUMNS and list(tg.index) == list(range(len(tg)))
     # latest_quarter = the quarter of the data's last day (2026-03) = 2026-Q1; OV1 replaces 12000 by 6000
     # *before* the cascade, so the children share 6000: 6000 / (7/6) = 5142.857 per unit of raw weight
-    q = _at(tg, "gmv", "company", "", "2026-Q1")
+    q = one_row(tg, "gmv", "company", "", "2026-Q1")
     assert q["value"] == 6000.0 and q["method"] == "override OV1" and q["source"] == "t.yaml" and q["cascade"] in (True,)
     unit = 6000 / (7 / 6)
     for (eid, per), w in {("M1", "2026-01"): .15, ("M1", "2026-03"): .15, ("M2", "2026-01"): .10,
                           ("M2", "2026-02"): .20, ("M2", "2026-03"): .10, ("N1", "2026-01"): 0.0,
                           ("N1", "2026-02"): 1 / 12, ("N1", "2026-03"): 1 / 12}.items():
-        r = _at(tg, "gmv", "store", eid, per)
+        r = one_row(tg, "gmv", "store", eid, per)
         assert r["value"] == pytest.approx(w * unit, abs=1e-6), (eid, per)
         assert r["parent"] == "company::2026-Q1" and r["source"] == "t.yaml" and r["cascade"] in (False,)
     # OV2 replaces M1's cascaded February (.30 × 5142.86 = 1542.86) after the cascade
-    r = _at(tg, "gmv", "store", "M1", "2026-02")
+    r = one_row(tg, "gmv", "store", "M1", "2026-02")
     assert r["value"] == 3000.0 and r["method"] == "override OV2"
     # the parent's months: sums of the cascade (before OV2): .25, .5 + 1/12, .25 + 1/12 of 7/6
     for per, w in {"2026-01": .25, "2026-02": .5 + 1 / 12, "2026-03": .25 + 1 / 12}.items():
-        r = _at(tg, "gmv", "company", "", per)
+        r = one_row(tg, "gmv", "company", "", per)
         assert r["value"] == pytest.approx(w * unit) and r["method"] == "month of cascaded 2026-Q1"
         assert r["parent"] == "company::2026-Q1" and r["source"] == "t.yaml" and r["cascade"] in (False,)
     # acos (a ratio) is copied to every store × month, and its parent months take the value, not a sum
     for per in ("2026-01", "2026-02", "2026-03"):
-        assert _at(tg, "acos", "company", "", per)["value"] == pytest.approx(0.2)
-        assert {_at(tg, "acos", "store", s, per)["value"] for s in ("M1", "M2", "N1")} == {0.2}
+        assert one_row(tg, "acos", "company", "", per)["value"] == pytest.approx(0.2)
+        assert {one_row(tg, "acos", "store", s, per)["value"] for s in ("M1", "M2", "N1")} == {0.2}
     # '*': one row per month with data, 2025-01 .. 2026-03
     units = tg[(tg["kpi"] == "units") & (tg["entity_id"] == "M1")]
     assert sorted(units["period"]) == [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01", "2026-02", "2026-03"]
@@ -112,21 +106,21 @@ def test_all_targets_overrides_cascades_and_expansions(project):
     assert sorted(zip(n1["period"], n1["value"])) == [("2026-02", 10.0), ("2026-03", 10.0)]
     assert (tg[(tg["kpi"] == "units") & (tg["entity_id"] == "T2")]["value"] == 10.0).sum() == 15
     # growth: T1 (M1 + M2) January 2025 = 300 + 100 = 400 → 600
-    g = _at(tg, "gmv", "team", "T1", "2026-01")
+    g = one_row(tg, "gmv", "team", "T1", "2026-01")
     assert g["value"] == pytest.approx(600.0) and g["method"] == "2025-01 × (1 +50%)"
     # M2's units '*' growth: 2025's months have no 2024 to grow from (skipped, each said); 2026's months grow
     # last year's single order (1 unit) by 10 %
     u2 = tg[(tg["kpi"] == "units") & (tg["entity_id"] == "M2")]
     assert sorted(zip(u2["period"], u2["value"])) == [(m, pytest.approx(1.1)) for m in ("2026-01", "2026-02", "2026-03")]
     # growth 0: last year as it was (T1 February 2025 = 600 + 200 = 800), not doubled
-    g0 = _at(tg, "gmv", "team", "T1", "2026-02")
+    g0 = one_row(tg, "gmv", "team", "T1", "2026-02")
     assert g0["value"] == pytest.approx(800.0) and g0["method"] == "2025-02 × (1 +0%)"
     # OV3 overrides a target no file has: added as its own row, value 0 (not missing, not 1)
-    r = _at(tg, "gmv", "store", "M2", "2026-05")
+    r = one_row(tg, "gmv", "store", "M2", "2026-05")
     assert (r["value"], r["source"], r["method"], r["parent"], bool(r["cascade"])) == (
         0.0, "adjustments.yaml", "override OV3", "", False)
     # aov_b = gmv / orders (in the catalog passed in only), derived: M1 February 3000 / 4 = 750
-    d = _at(tg, "aov_b", "store", "M1", "2026-02")
+    d = one_row(tg, "aov_b", "store", "M1", "2026-02")
     assert d["value"] == pytest.approx(750.0) and d["method"] == "derived (gmv / orders)"
     # warnings: the day-level growth target (skipped) and T2's 13 months without a store, each naming the file
     w = tg.attrs["warnings"]

@@ -113,3 +113,10 @@ def make_project(root: Path, targets_yaml: str = "") -> Path:
     if targets_yaml:
         (p / "targets" / "t.yaml").write_text(targets_yaml, encoding="utf-8")
     return root
+
+
+def one_row(df: pd.DataFrame, kpi: str, kind: str, eid: str, period: str) -> pd.Series:
+    """The one row of a targets or status frame for ``kpi``, entity and period (asserted unique)."""
+    hit = df[(df["kpi"] == kpi) & (df["entity_kind"] == kind) & (df["entity_id"] == eid) & (df["period"] == period)]
+    assert len(hit) == 1, (kpi, kind, eid, period, len(hit))
+    return hit.iloc[0]
