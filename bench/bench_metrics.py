@@ -22,9 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 FLOOR_SQL = r"""
 WITH
+od AS (SELECT store_id, order_id, min(CAST(order_date AS DATE)) AS od FROM orders GROUP BY ALL),
 o AS (
   SELECT o.store_id, date_trunc('month', CAST(o.order_date AS DATE)) AS period,
     sum(o.gross_sales_rc) FILTER (WHERE o.status IS DISTINCT FROM 'cancelled') AS gmv,
+    sum(coalesce(o.discounts_rc, 0)) FILTER (WHERE o.status IS DISTINCT FROM 'cancelled') AS discounts,
     count(DISTINCT o.store_id || '|' || o.order_id) FILTER (WHERE o.status IS DISTINCT FROM 'cancelled') AS orders,
     sum(o.quantity) FILTER (WHERE o.status IS DISTINCT FROM 'cancelled') AS units,
     sum(o.quantity * coalesce(c.unit_cogs, k.unit_cogs, 0)) FILTER (WHERE o.status IS DISTINCT FROM 'cancelled') AS cogs,
@@ -40,14 +42,18 @@ o AS (
     ON o.sku = c.sku AND CAST(o.order_date AS DATE) >= c.vf
   LEFT JOIN skus k ON o.sku = k.sku
   GROUP BY ALL),
-r AS (SELECT store_id, date_trunc('month', CAST(date AS DATE)) AS period, sum(amount_rc) AS refunds,
-    coalesce(sum(quantity), 0) + count(DISTINCT store_id || '|' || coalesce(order_id, '') || '|' || coalesce(sku, '') || '|'
-      || CAST(CAST(date AS DATE) AS VARCHAR)) FILTER (WHERE quantity IS NULL) AS refund_units FROM refunds GROUP BY ALL),
-f AS (SELECT store_id, date_trunc('month', CAST(date AS DATE)) AS period,
-    sum(amount_rc) FILTER (WHERE fee_type IN ('referral','payment','promotion','subscription','return_processing','refund','other')) AS platform_fees,
+-- refunds and fees that carry an order id count in their order's month (the order basis)
+r AS (SELECT r.store_id, date_trunc('month', coalesce(od.od, CAST(r.date AS DATE))) AS period, sum(amount_rc) AS refunds,
+    coalesce(sum(quantity), 0) + count(DISTINCT r.store_id || '|' || coalesce(r.order_id, '') || '|' || coalesce(sku, '') || '|'
+      || CAST(CAST(date AS DATE) AS VARCHAR)) FILTER (WHERE quantity IS NULL) AS refund_units
+  FROM refunds r LEFT JOIN od ON od.store_id = r.store_id AND od.order_id = r.order_id GROUP BY ALL),
+f AS (SELECT f.store_id, date_trunc('month', coalesce(od.od, CAST(f.date AS DATE))) AS period,
+    sum(amount_rc) FILTER (WHERE fee_type IN ('referral','payment','subscription','refund','other')) AS platform_fees,
     sum(amount_rc) FILTER (WHERE fee_type IN ('fulfillment','shipping_label')) AS fulfillment_fees,
-    sum(amount_rc) FILTER (WHERE fee_type IN ('storage','long_term_storage')) AS storage_fees
-  FROM fees GROUP BY ALL),
+    sum(amount_rc) FILTER (WHERE fee_type IN ('storage','long_term_storage')) AS storage_fees,
+    sum(amount_rc) FILTER (WHERE fee_type = 'return_processing') AS return_processing,
+    sum(amount_rc) FILTER (WHERE fee_type = 'promotion') AS promotion_fees
+  FROM fees f LEFT JOIN od ON od.store_id = f.store_id AND od.order_id = f.order_id GROUP BY ALL),
 a AS (SELECT store_id, date_trunc('month', CAST(date AS DATE)) AS period, sum(spend_rc) AS ad_spend, sum(ad_sales_rc) AS ad_sales,
     sum(clicks) AS clicks, sum(impressions) AS impressions FROM ads GROUP BY ALL),
 t AS (SELECT store_id, date_trunc('month', CAST(date AS DATE)) AS period, sum(sessions) AS sessions FROM traffic GROUP BY ALL),
@@ -79,16 +85,36 @@ ac AS (SELECT store_id, date_trunc('month', CAST(date AS DATE)) AS period,
     count(*) FILTER (WHERE kind = 'ad_group_optimization') AS ad_optimizations FROM activities GROUP BY ALL),
 oh AS (SELECT store_id, CAST(CAST(month AS VARCHAR) || '-01' AS DATE) AS period, sum(amount_rc) AS overheads
   FROM {overheads} GROUP BY ALL),
+-- which sources a store x month has, each by its rows' own date; costs: >= 99.5 % of the GMV carries a unit cost
+has AS (SELECT store_id, date_trunc('month', CAST(order_date AS DATE)) AS period, 'orders' AS src FROM orders GROUP BY ALL
+  UNION ALL SELECT store_id, date_trunc('month', CAST(date AS DATE)), 'fees' FROM fees GROUP BY ALL
+  UNION ALL SELECT store_id, date_trunc('month', CAST(date AS DATE)), 'ads' FROM ads GROUP BY ALL
+  UNION ALL SELECT store_id, date_trunc('month', CAST(date AS DATE)), 'traffic' FROM traffic GROUP BY ALL
+  UNION ALL SELECT store_id, date_trunc('month', CAST(date AS DATE)), 'inventory' FROM inventory GROUP BY ALL
+  UNION ALL SELECT o.store_id, date_trunc('month', CAST(o.order_date AS DATE)), 'costs' FROM orders o
+    LEFT JOIN (SELECT sku FROM sku_costs WHERE unit_cogs IS NOT NULL UNION SELECT sku FROM skus WHERE unit_cogs IS NOT NULL) k
+      ON o.sku = k.sku
+    WHERE o.status IS DISTINCT FROM 'cancelled' GROUP BY ALL
+    HAVING count(k.sku) > 0 AND CASE WHEN sum(abs(o.gross_sales_rc)) > 0
+      THEN sum(abs(o.gross_sales_rc)) FILTER (WHERE k.sku IS NOT NULL) / sum(abs(o.gross_sales_rc)) >= 0.995
+      ELSE count(*) = count(k.sku) END),
+-- a store with orders in the month but without a source: every figure needing that source is unknown
+miss AS (SELECT store_id, period,
+    NOT bool_or(src = 'fees') AS m_fees, NOT bool_or(src = 'ads') AS m_ads, NOT bool_or(src = 'traffic') AS m_traffic,
+    NOT bool_or(src = 'inventory') AS m_inv, NOT bool_or(src = 'costs') AS m_costs
+  FROM has GROUP BY ALL HAVING bool_or(src = 'orders')),
 keys AS (SELECT store_id, period FROM o UNION SELECT store_id, period FROM r UNION SELECT store_id, period FROM f
   UNION SELECT store_id, period FROM a UNION SELECT store_id, period FROM t UNION SELECT store_id, period FROM i
   UNION SELECT store_id, period FROM l UNION SELECT store_id, period FROM tk UNION SELECT store_id, period FROM ac
   UNION SELECT store_id, period FROM oh),
 j AS (SELECT keys.store_id, keys.period,
-    coalesce(gmv, 0) AS gmv, coalesce(refunds, 0) AS refunds, coalesce(orders, 0) AS orders, coalesce(units, 0) AS units,
+    coalesce(gmv, 0) AS gmv, coalesce(discounts, 0) AS discounts, coalesce(refunds, 0) AS refunds,
+    coalesce(orders, 0) AS orders, coalesce(units, 0) AS units,
     coalesce(sessions, 0) AS sessions, coalesce(ad_spend, 0) AS ad_spend, coalesce(ad_sales, 0) AS ad_sales,
     coalesce(clicks, 0) AS clicks, coalesce(impressions, 0) AS impressions, coalesce(cogs, 0) AS cogs,
     coalesce(first_leg, 0) AS first_leg, coalesce(duties, 0) AS duties, coalesce(platform_fees, 0) AS platform_fees,
     coalesce(fulfillment_fees, 0) AS fulfillment_fees, coalesce(storage_fees, 0) AS storage_fees,
+    coalesce(return_processing, 0) AS return_processing, coalesce(promotion_fees, 0) AS promotion_fees,
     coalesce(overheads, 0) AS overheads, coalesce(shipped_units, 0) AS shipped_units, coalesce(refund_units, 0) AS refund_units,
     coalesce(shipped_lines, 0) AS shipped_lines, coalesce(late_lines, 0) AS late_lines, coalesce(skus_sold, 0) AS skus_sold,
     coalesce(skus_listed, 0) AS skus_listed, coalesce(sellable, 0) AS sellable, coalesce(inv_dates, 0) AS inv_dates,
@@ -96,30 +122,39 @@ j AS (SELECT keys.store_id, keys.period,
     coalesce(stockout, 0) AS stockout, coalesce(i.aged, 0) AS aged, coalesce(tickets, 0) AS tickets,
     coalesce(answered, 0) AS answered, first_response_hours, dispute_days, negative_review_hours,
     coalesce(new_listings, 0) AS new_listings, coalesce(ad_optimizations, 0) AS ad_optimizations,
+    coalesce(m_fees, false) AS m_fees, coalesce(m_ads, false) AS m_ads, coalesce(m_traffic, false) AS m_traffic,
+    coalesce(m_inv, false) AS m_inv, coalesce(m_costs, false) AS m_costs,
     (least(CAST(keys.period + INTERVAL 1 MONTH AS DATE) - 1, rng.hi) - greatest(CAST(keys.period AS DATE), rng.lo) + 1) AS days
   FROM keys CROSS JOIN rng
   LEFT JOIN o USING (store_id, period) LEFT JOIN r USING (store_id, period) LEFT JOIN f USING (store_id, period)
   LEFT JOIN a USING (store_id, period) LEFT JOIN t USING (store_id, period) LEFT JOIN i USING (store_id, period)
   LEFT JOIN l USING (store_id, period) LEFT JOIN tk USING (store_id, period) LEFT JOIN ac USING (store_id, period)
-  LEFT JOIN oh USING (store_id, period))
+  LEFT JOIN oh USING (store_id, period) LEFT JOIN miss USING (store_id, period)),
+k AS (SELECT *, gmv - refunds - cogs - first_leg - duties AS gross_profit,
+    gmv - refunds - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend
+      - return_processing - promotion_fees - discounts AS contribution,
+    m_fees OR m_ads OR m_costs AS m_profit FROM j)
 SELECT store_id, strftime(period, '%Y-%m') AS period,
-  gmv, refunds, gmv - refunds AS net_sales, orders, units, gmv / nullif(orders, 0) AS aov, sessions,
-  orders / nullif(sessions, 0) AS cvr, ad_spend, ad_sales, ad_spend / nullif(ad_sales, 0) AS acos,
-  ad_sales / nullif(ad_spend, 0) AS roas, ad_spend / nullif(gmv, 0) AS tacos, ad_spend / nullif(clicks, 0) AS cpc,
-  clicks / nullif(impressions, 0) AS ctr, cogs, first_leg, platform_fees, fulfillment_fees, storage_fees,
-  gmv - refunds - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend AS contribution,
-  gmv - refunds - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend - overheads AS net_profit,
-  (gmv - refunds - cogs - first_leg - duties) / nullif(gmv - refunds, 0) AS gross_margin,
-  (gmv - refunds - cogs - first_leg - duties - platform_fees - fulfillment_fees - storage_fees - ad_spend - overheads)
-    / nullif(gmv - refunds, 0) AS net_margin,
+  gmv, refunds, gmv - refunds AS net_sales, orders, units, gmv / nullif(orders, 0) AS aov,
+  if(m_traffic, NULL, sessions) AS sessions, if(m_traffic, NULL, orders / nullif(sessions, 0)) AS cvr,
+  if(m_ads, NULL, ad_spend) AS ad_spend, if(m_ads, NULL, ad_sales) AS ad_sales,
+  if(m_ads, NULL, ad_spend / nullif(ad_sales, 0)) AS acos, if(m_ads, NULL, ad_sales / nullif(ad_spend, 0)) AS roas,
+  if(m_ads, NULL, ad_spend / nullif(gmv, 0)) AS tacos, if(m_ads, NULL, ad_spend / nullif(clicks, 0)) AS cpc,
+  if(m_ads, NULL, clicks / nullif(impressions, 0)) AS ctr, if(m_costs, NULL, cogs) AS cogs,
+  if(m_costs, NULL, first_leg) AS first_leg, if(m_fees, NULL, platform_fees) AS platform_fees,
+  if(m_fees, NULL, fulfillment_fees) AS fulfillment_fees, if(m_fees, NULL, storage_fees) AS storage_fees,
+  if(m_profit, NULL, contribution) AS contribution, if(m_profit, NULL, contribution - overheads) AS net_profit,
+  if(m_costs, NULL, gross_profit / nullif(gmv - refunds, 0)) AS gross_margin,
+  if(m_profit, NULL, (contribution - overheads) / nullif(gmv - refunds, 0)) AS net_margin,
   refund_units / nullif(shipped_units, 0) AS return_rate,
-  (sellable / nullif(inv_dates, 0)) / nullif(units / nullif(days, 0), 0) AS inventory_days,
-  cogs / nullif(inv_value / nullif(inv_dates, 0), 0) AS inventory_turnover,
-  units / nullif(units + ending, 0) AS sell_through, stockout / nullif(sku_days, 0) AS stockout_rate,
-  aged / nullif(sellable, 0) AS aged_inventory_share, skus_sold / nullif(skus_listed, 0) AS active_sku_rate,
+  if(m_inv, NULL, (sellable / nullif(inv_dates, 0)) / nullif(units / nullif(days, 0), 0)) AS inventory_days,
+  if(m_inv OR m_costs, NULL, cogs / nullif(inv_value / nullif(inv_dates, 0), 0)) AS inventory_turnover,
+  if(m_inv, NULL, units / nullif(units + ending, 0)) AS sell_through,
+  if(m_inv, NULL, stockout / nullif(sku_days, 0)) AS stockout_rate,
+  if(m_inv, NULL, aged / nullif(sellable, 0)) AS aged_inventory_share, skus_sold / nullif(skus_listed, 0) AS active_sku_rate,
   first_response_hours, answered / nullif(tickets, 0) AS response_24h_rate, dispute_days, negative_review_hours,
   new_listings, ad_optimizations, late_lines / nullif(shipped_lines, 0) AS late_shipment_rate
-FROM j ORDER BY store_id, period
+FROM k ORDER BY store_id, period
 """
 
 CHILD = r"""
