@@ -34,7 +34,7 @@ def test_classify_equals_the_per_row_loop(seed: int) -> None:
         version = int(rng.integers(5, 25))
         want = classify_loop(ref, keys, hashes, version)
         got = ix.classify(keys, hashes, version)
-        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
         assert len(ix) == len(ref)
     assert len(ix.chunks) <= 12  # merged as it grows (log-structured), not one chunk per file
 
@@ -46,9 +46,16 @@ def test_worked_cases() -> None:
     # file of version 12: key 1 same values → duplicate; key 2 other values, newer → replaces;
     # key 3 hash unknown → duplicate; key 4 version unknown, other values → replaces; key 5 new;
     # key 5 again in the same file with other values → replaces the first occurrence (same version)
-    status, rep = ix.classify(np.array([1, 2, 3, 4, 5, 5]), np.array([7, 8, 9, 9, 1, 2]), 12)
+    status, rep, conf = ix.classify(np.array([1, 2, 3, 4, 5, 5]), np.array([7, 8, 9, 9, 1, 2]), 12)
     assert status.tolist() == [DUPLICATE, LOADED, DUPLICATE, LOADED, LOADED, LOADED]
     assert rep.tolist() == [False, True, False, True, False, True]
-    # an older file (version 11) with key 2's old values: the loaded row is now 12/h=8 → superseded
-    status, rep = ix.classify(np.array([2]), np.array([7]), 11)
-    assert status.tolist() == [SUPERSEDED] and rep.tolist() == [False]
+    # key 1's duplicate comes from a newer export (12 > 10): it confirms the loaded row at version 12;
+    # key 3's loaded values are unknown, so its duplicate confirms nothing
+    assert conf.tolist() == [True, False, False, False, False, False]
+    # an older file (version 11) with key 2's old values: the loaded row is now 12/h=8 → superseded;
+    # key 1 with other values at version 11: confirmed at 12, so superseded too (it was loaded at 10)
+    status, rep, conf = ix.classify(np.array([2, 1]), np.array([7, 8]), 11)
+    assert status.tolist() == [SUPERSEDED, SUPERSEDED] and rep.tolist() == [False, False]
+    # the same values again at version 12 (not newer): a duplicate that confirms nothing more
+    status, rep, conf = ix.classify(np.array([1]), np.array([7]), 12)
+    assert status.tolist() == [DUPLICATE] and conf.tolist() == [False]

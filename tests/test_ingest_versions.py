@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import write_reference
 
@@ -198,6 +198,33 @@ def test_order_of_ingest_does_not_matter_when_exported_at_is_known(env: dict, tm
         assert wh.snapshot_hash() == results[0].snapshot_hash()
 
 
+@pytest.mark.parametrize("runs", [1, 2, 3])
+def test_an_older_export_cannot_replace_what_a_newer_export_repeated(env: dict, tmp_path: Path, runs: int) -> None:
+    """Exports of Feb 1 (shipped), Feb 3 (shipped again: a duplicate) and Feb 2 (returned), ingested in that
+    order: the newest export that has the line says shipped, so the Feb 2 line is superseded on arrival. In one
+    run, in two (Feb 2 alone later) and in three: the same rows and counts (found by the property below)."""
+    raw, wh = tmp_path / "raw", Warehouse(tmp_path / "wh")
+    line = ("o1", 1, "A", "2026-01-05")
+    files = [("f0.csv", "shipped", "2026-02-01T00:00:00"), ("f1.csv", "shipped", "2026-02-03T00:00:00"),
+             ("f2.csv", "returned", "2026-02-02T00:00:00")]
+    batches = {1: [files], 2: [files[:2], files[2:]], 3: [[f] for f in files]}[runs]
+    for batch in batches:
+        for name, status, stamp in batch:
+            _orders_file(raw / "S1" / name, [(*line, status, 1, 10)], exported=stamp)
+        ingest(raw, wh, reference=env["ref"])
+    o = _orders(wh)
+    assert list(o["status"]) == ["shipped"] and list(o["source_file"]) == ["S1/f0.csv"]
+    m = wh.read("manifest").set_index("path")
+    counts = m[["rows_loaded", "rows_duplicate", "rows_superseded"]].astype(int).to_dict("index")
+    assert counts == {"S1/f0.csv": {"rows_loaded": 1, "rows_duplicate": 0, "rows_superseded": 0},
+                      "S1/f1.csv": {"rows_loaded": 0, "rows_duplicate": 1, "rows_superseded": 0},
+                      "S1/f2.csv": {"rows_loaded": 0, "rows_duplicate": 0, "rows_superseded": 1}}
+    h = wh.read("change_history")
+    assert list(zip(h["column"], h["old_value"], h["new_value"])) == [("status", "returned", "shipped")]
+    # the winning version is the Feb 3 export that repeated the line, not the Feb 1 one that loaded it
+    assert pd.Timestamp(h["changed_at"].iloc[0]) == pd.Timestamp("2026-02-03")
+
+
 def test_ads_restatement_replaces_spend(env: dict) -> None:
     raw, wh = env["raw"], env["wh"]
     d = raw / "S1"
@@ -225,6 +252,8 @@ one_file = st.dictionaries(st.sampled_from(["o1", "o2", "o3", "o4", "o5"]), st.t
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(files=[{"o1": ("shipped", 1)}, {"o1": ("shipped", 1)}, {"o1": ("returned", 1)}],
+         exported=[0, 2, 1, 3, 4, 5], split=3)  # an older export after a newer one that repeated the row
 @given(files=st.lists(one_file, min_size=1, max_size=3),
        exported=st.permutations(list(range(6))), split=st.integers(0, 4))
 def test_rows_in_equal_rows_out_over_overlapping_versions(tmp_path_factory: pytest.TempPathFactory, files: list,

@@ -19,7 +19,9 @@ For every file under ``RAW_DIR/<store_id>/**``:
    the reader knows it (``ReadResult.exported_at``), else the file's modification time; ties go to
    the file ingested later. When a row's natural key is already loaded:
 
-   - same values → the new row is a *duplicate* (the loaded row stays, with its lineage);
+   - same values → the new row is a *duplicate* (the loaded row stays, with its lineage); from a newer
+     export, the loaded row's ``row_confirmed`` records that version, which its key then has: an older
+     export read later is superseded by it, as by the newer export itself;
    - different values, newer version → the new row replaces the loaded one, which is removed and
      counted as *superseded* in its own file's counts (also when that file came in an earlier run:
      its manifest row is updated);
@@ -96,7 +98,9 @@ from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
 #: bookkeeping columns stored with every canonical row: natural key (+ occurrence) hash, the
 #: version of the file it came from (µs since 1970 UTC), and a hash of its canonical values
-ROW_META = {"row_key": "int64", "row_version": "int64", "row_hash": "int64"}
+#: bookkeeping columns of every canonical row; ``row_confirmed``: the version of the newest later export that
+#: repeated the row unchanged (null when none did), the version its key has in later conflicts
+ROW_META = {"row_key": "int64", "row_version": "int64", "row_hash": "int64", "row_confirmed": "int64"}
 
 
 @dataclass
@@ -205,6 +209,8 @@ class _Prepared:
         # rows of this file that replaced a loaded row / lost to a newer loaded row, per table
         self.replaced: dict[str, pd.DataFrame] = {}
         self.lost: dict[str, pd.DataFrame] = {}
+        # keys (store_id, row_key) of loaded rows this file repeated unchanged with a newer version, per table
+        self.confirmed: dict[str, pd.DataFrame] = {}
 
 
 def _fx_frame(ref: Reference) -> pd.DataFrame:
@@ -544,8 +550,8 @@ def _ingest_files(w: WarehouseWriter, wh: Warehouse, ref: Reference, fx: pd.Data
         if pending.holds_other_stores(p):
             pending.flush()  # the key index of another store is re-read from the staging Parquet
         _dedup_and_count([p], existing)
-        if p.replaced or p.lost:
-            pending.flush()  # the rows this file replaces may be waiting in the buffer
+        if p.replaced or p.lost or p.confirmed:
+            pending.flush()  # the rows this file replaces (or confirms) may be waiting in the buffer
         _apply_versions(w, p, now, history, removed)
         pending.add(p)
         if len(p.quarantine) and not p.fr.error:
@@ -708,11 +714,11 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
             codes, store_ids = pd.factorize(df["store_id"], use_na_sentinel=False)
             status = np.zeros(len(df), dtype=np.int8)
             replaces = np.zeros(len(df), dtype=bool)
+            confirms = np.zeros(len(df), dtype=bool)
             v = int(p.version)
             for c, sid in enumerate(store_ids):
                 at = np.flatnonzero(codes == c) if len(store_ids) > 1 else np.arange(len(df))
-                st, rep = existing.get(name, str(sid)).classify(keys[at], hashes[at], v)
-                status[at], replaces[at] = st, rep
+                status[at], replaces[at], confirms[at] = existing.get(name, str(sid)).classify(keys[at], hashes[at], v)
             src = df["source_row"].to_numpy(dtype="int64")
             for code in (LOADED, DUPLICATE, SUPERSEDED):
                 status_rows[i][code].append(src[status == code])
@@ -723,6 +729,8 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
                 p.replaced[name] = df.loc[replaces]
             if (status == SUPERSEDED).any():
                 p.lost[name] = df.loc[status == SUPERSEDED]
+            if confirms.any():
+                p.confirmed[name] = df.loc[confirms, ["store_id", "row_key"]]
             if (status != LOADED).any():  # (all loaded, the usual case: no copy)
                 p.tables[name] = df.loc[status == LOADED]
 
@@ -812,6 +820,8 @@ def _apply_versions(w: WarehouseWriter, p: _Prepared, now: str, history: list[pd
     """
     if p.fr.error:
         return
+    for name, conf in sorted(p.confirmed.items()):
+        _confirm_rows(w, name, conf, int(p.version))
     for name in sorted(set(p.replaced) | set(p.lost)):
         t = TABLES[name]
         both = [(p.replaced.get(name), True), (p.lost.get(name), False)]
@@ -854,6 +864,36 @@ def _apply_versions(w: WarehouseWriter, p: _Prepared, now: str, history: list[pd
             history.append(_history_rows(t, sid, g, old, p, now))
 
 
+def _confirm_rows(w: WarehouseWriter, name: str, conf: pd.DataFrame, version: int) -> None:
+    """Record that a newer export (``version``) repeated these loaded rows unchanged: their
+    ``row_confirmed`` becomes that version, so an older export read in a later run cannot replace them.
+    Only the staging parts holding those keys are rewritten (lineage and counts stay as they are)."""
+    for sid, g in conf.groupby(conf["store_id"].astype(str), sort=True):
+        files = sorted((w.path / name / f"store_id={sid}").glob("*.parquet"))
+        if not files:
+            continue
+        con = duckdb.connect()
+        try:
+            con.register("_c", pd.DataFrame({"k": g["row_key"].astype("int64").to_numpy()}))
+            flist = "[" + ", ".join(f"'{f.as_posix()}'" for f in files) + "]"
+            parts = [r[0] for r in con.execute(
+                f"SELECT DISTINCT filename FROM read_parquet({flist}, filename=true, hive_partitioning=false, "
+                "union_by_name=true) WHERE row_key IN (SELECT k FROM _c) ORDER BY 1").fetchall()]
+            for part in parts:
+                src = f"read_parquet('{part}', hive_partitioning=false)"
+                cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+                new = (f"CASE WHEN row_key IN (SELECT k FROM _c) THEN greatest(coalesce(row_confirmed, {version}), "
+                       f"{version}) ELSE row_confirmed END")
+                sel = (f"SELECT * REPLACE ({new} AS row_confirmed)" if "row_confirmed" in cols
+                       else f"SELECT *, CAST(CASE WHEN row_key IN (SELECT k FROM _c) THEN {version} END AS BIGINT) "
+                            "AS row_confirmed")
+                tmp = Path(part).with_suffix(".rewrite")
+                con.execute(f"COPY ({sel} FROM {src}) TO '{tmp.as_posix()}' (FORMAT parquet)")
+                os.replace(tmp, part)
+        finally:
+            con.close()
+
+
 def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepared, now: str) -> pd.DataFrame:
     """One row per changed column between the loaded (old) and the incoming rows of the same keys."""
     m = inc.reset_index(drop=True).merge(old.reset_index(drop=True), on="row_key", suffixes=("", "__old"))
@@ -863,7 +903,12 @@ def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepare
     inc_file = pd.Series(p.fr.path, index=m.index).reset_index(drop=True)
     old_file = m["source_file__old"].astype("string").reset_index(drop=True)
     inc_ver = _version_ts(pd.Series(p.version, index=m.index)).reset_index(drop=True)
-    old_ver = _version_ts(m["row_version__old"] if "row_version__old" in m.columns else pd.Series(np.nan, index=m.index)).reset_index(drop=True)
+    old_v = pd.to_numeric(m["row_version__old"], errors="coerce") if "row_version__old" in m.columns \
+        else pd.Series(np.nan, index=m.index)
+    conf = "row_confirmed__old" if "row_confirmed__old" in m.columns else "row_confirmed"
+    if conf in m.columns and conf not in inc.columns:  # a newer export repeated the loaded row: its version
+        old_v = np.fmax(old_v, pd.to_numeric(m[conf], errors="coerce"))
+    old_ver = _version_ts(old_v).reset_index(drop=True)
     key_cols = [c for c in t.key if c != "store_id"]
     natural = pd.Series([json.dumps({c: (None if pd.isna(v) else str(v)[:10] if isinstance(v, pd.Timestamp) else str(v))
                                      for c, v in zip(key_cols, vals)}, ensure_ascii=False)

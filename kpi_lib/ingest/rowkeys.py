@@ -81,15 +81,20 @@ class KeyIndex:
             o = np.argsort(np.concatenate([a[0], b[0]]), kind="stable")
             self.chunks.append([np.concatenate([x, y])[o] for x, y in zip(a, b)])
 
-    def classify(self, keys: np.ndarray, hashes: np.ndarray, version: int) -> tuple[np.ndarray, np.ndarray]:
-        """Status (LOADED / DUPLICATE / SUPERSEDED) and ``replaces`` of each incoming row, updating
-        the index as the per-row loop would (new keys added, replaced keys take the new values)."""
+    def classify(self, keys: np.ndarray, hashes: np.ndarray, version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Status (LOADED / DUPLICATE / SUPERSEDED), ``replaces`` and ``confirms`` of each incoming row,
+        updating the index as the per-row loop would (new keys added, replaced keys take the new values,
+        confirmed keys the newer version).
+
+        ``confirms``: a duplicate from a newer export than the loaded row's version. The loaded row stays,
+        but its key now has that newer version, so an older export read later cannot replace it."""
         keys = np.asarray(keys, dtype=np.int64)
         hashes = np.asarray(hashes, dtype=np.int64)
         status = np.zeros(len(keys), dtype=np.int8)
         replaces = np.zeros(len(keys), dtype=bool)
+        confirms = np.zeros(len(keys), dtype=bool)
         if not len(keys):
-            return status, replaces
+            return status, replaces, confirms
         # occurrence number of each key inside the batch: round r holds the (r+1)-th occurrences
         order = np.argsort(keys, kind="stable")
         sk = keys[order]
@@ -99,11 +104,11 @@ class KeyIndex:
         occ[order] = np.arange(len(sk)) - grp_start
         for r in range(int(occ.max()) + 1):
             at = np.flatnonzero(occ == r) if r or occ.any() else np.arange(len(keys))
-            self._classify_unique(keys[at], hashes[at], version, at, status, replaces)
-        return status, replaces
+            self._classify_unique(keys[at], hashes[at], version, at, status, replaces, confirms)
+        return status, replaces, confirms
 
     def _classify_unique(self, keys: np.ndarray, hashes: np.ndarray, version: int, at: np.ndarray,
-                         status: np.ndarray, replaces: np.ndarray) -> None:
+                         status: np.ndarray, replaces: np.ndarray, confirms: np.ndarray) -> None:
         chunk, pos = self._find(keys)
         found = chunk >= 0
         ev = np.zeros(len(keys), np.int64)
@@ -118,11 +123,15 @@ class KeyIndex:
         dup = found & (~eh_known | (eh == hashes))  # same values (or loaded before versions existed)
         rep = found & ~dup & (~ev_known | (version >= ev))  # newer (ties: the later-ingested file) wins
         sup = found & ~dup & ~rep
+        # the same values from a newer export (known values only: a row loaded before hashes existed
+        # may hold other values)
+        conf = dup & eh_known & (~ev_known | (version > ev))
         status[at[dup]] = DUPLICATE
         status[at[sup]] = SUPERSEDED
         replaces[at[rep]] = True
-        for ci in np.unique(chunk[rep]).tolist():
-            m = rep & (chunk == ci)
+        confirms[at[conf]] = True
+        for ci in np.unique(chunk[rep | conf]).tolist():
+            m = (rep | conf) & (chunk == ci)
             c = self.chunks[ci]
             p = pos[m]
             c[1][p], c[2][p], c[3][p], c[4][p] = version, True, hashes[m], True
@@ -130,10 +139,11 @@ class KeyIndex:
 
 
 def classify_loop(seen: dict[int, tuple[int | None, int | None]], keys: np.ndarray, hashes: np.ndarray,
-                  version: int) -> tuple[np.ndarray, np.ndarray]:
+                  version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-row reference classification over a plain dict (what ``KeyIndex.classify`` must equal)."""
     status = np.zeros(len(keys), dtype=np.int8)
     replaces = np.zeros(len(keys), dtype=bool)
+    confirms = np.zeros(len(keys), dtype=bool)
     for j, (k, h) in enumerate(zip(np.asarray(keys).tolist(), np.asarray(hashes).tolist())):
         e = seen.get(k)
         if e is None:
@@ -142,12 +152,15 @@ def classify_loop(seen: dict[int, tuple[int | None, int | None]], keys: np.ndarr
         ev, eh = e
         if eh is None or eh == h:
             status[j] = DUPLICATE
+            if eh is not None and (ev is None or version > ev):
+                confirms[j] = True
+                seen[k] = (version, h)
         elif ev is None or version >= ev:
             replaces[j] = True
             seen[k] = (version, h)
         else:
             status[j] = SUPERSEDED
-    return status, replaces
+    return status, replaces, confirms
 
 
 class SeenKeys:
@@ -188,6 +201,8 @@ class SeenKeys:
             if "row_key" not in cols:
                 return KeyIndex()
             ver = "row_version" if "row_version" in cols else "NULL::BIGINT"
+            if "row_confirmed" in cols:  # a newer export repeated the row: its key has that version
+                ver = f"CASE WHEN row_confirmed > coalesce({ver}, -1) THEN row_confirmed ELSE {ver} END"
             hsh = "row_hash" if "row_hash" in cols else "NULL::BIGINT"
             rel = con.sql(f"SELECT row_key, {ver} AS v, {hsh} AS h FROM {src}")
             t = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB 2 / 1
