@@ -8,10 +8,13 @@ writes Parquet. Column names are the contract with metrics, costs and reports; a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 STR = "string"
 INT = "int64"
@@ -359,6 +362,10 @@ def _at_midnight(s: pd.Series) -> bool:
 
 def pandera_schema(table: str) -> pa.DataFrameSchema:
     """The pandera schema a table's rows must satisfy before they are loaded."""
+    # imported here, on first validation: everything else reads only the tables' contracts above, and pandera
+    # (with typeguard, unittest and difflib) is ≈ 0.25 s of every report worker's and widget's start
+    import pandera.pandas as pa
+
     t = TABLES[table]
     cols: dict[str, pa.Column] = {}
     for col in t.columns:
