@@ -97,9 +97,9 @@ from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
 
 REFERENCE_FACTS = ("tickets", "activities")  # reference CSVs that are fact tables
 #: bookkeeping columns stored with every canonical row: natural key (+ occurrence) hash, the
-#: version of the file it came from (µs since 1970 UTC), and a hash of its canonical values
-#: bookkeeping columns of every canonical row; ``row_confirmed``: the version of the newest later export that
-#: repeated the row unchanged (null when none did), the version its key has in later conflicts
+#: version of the file it came from (µs since 1970 UTC), a hash of its canonical values, and the version
+#: of the newest later export that repeated it unchanged (null when none did: the key's version in
+#: later conflicts is the larger of the two)
 ROW_META = {"row_key": "int64", "row_version": "int64", "row_hash": "int64", "row_confirmed": "int64"}
 
 
@@ -827,40 +827,25 @@ def _apply_versions(w: WarehouseWriter, p: _Prepared, now: str, history: list[pd
         both = [(p.replaced.get(name), True), (p.lost.get(name), False)]
         # (never concatenate an empty frame: the int64 row keys would become floats)
         inc = pd.concat([df.assign(_won=won) for df, won in both if df is not None and len(df)], ignore_index=True)
-        for sid, g in inc.groupby(inc["store_id"].astype(str), sort=True):
-            part_dir = w.path / name / f"store_id={sid}"
-            files = sorted(part_dir.glob("*.parquet"))
-            if not files:
-                continue
-            con = duckdb.connect()
-            try:
-                con.register("_k", pd.DataFrame({"k": g["row_key"].astype("int64").to_numpy()}))
-                flist = "[" + ", ".join(f"'{f.as_posix()}'" for f in files) + "]"
-                old = con.execute(
-                    f"SELECT *, filename AS _part FROM read_parquet({flist}, filename=true, hive_partitioning=false, "
-                    "union_by_name=true) WHERE row_key IN (SELECT k FROM _k)"
-                ).df()
-                won_keys = g.loc[g["_won"], "row_key"].astype("int64")
-                drop = old[old["row_key"].isin(won_keys)]
-                if len(drop):
-                    con.register("_d", pd.DataFrame({"k": drop["row_key"].astype("int64").to_numpy()}))
-                    for part in sorted(set(drop["_part"])):
-                        keep = con.execute(f"SELECT count(*) FROM read_parquet('{part}', hive_partitioning=false) "
-                                           "WHERE row_key NOT IN (SELECT k FROM _d)").fetchone()[0]
-                        if keep:
-                            tmp = Path(part).with_suffix(".rewrite")
-                            con.execute(f"COPY (SELECT * FROM read_parquet('{part}', hive_partitioning=false) "
-                                        f"WHERE row_key NOT IN (SELECT k FROM _d)) TO '{tmp.as_posix()}' (FORMAT parquet)")
-                            os.replace(tmp, part)
-                        else:
-                            Path(part).unlink()
-                    removed.append(pd.DataFrame({
-                        "store_id": sid, "source_file": drop["source_file"].astype(str).to_numpy(),
-                        "source_row": drop["source_row"].astype("int64").to_numpy(),
-                        "row_version": pd.to_numeric(drop["row_version"], errors="coerce").astype("Int64").to_numpy(),
-                    }))
-            finally:
-                con.close()
+        for sid, g, con, parts_sql in _store_parts(w, name, inc):
+            old = con.execute(f"SELECT *, filename AS _part FROM {parts_sql} WHERE row_key IN (SELECT k FROM _k)").df()
+            won_keys = g.loc[g["_won"], "row_key"].astype("int64")
+            drop = old[old["row_key"].isin(won_keys)]
+            if len(drop):
+                con.register("_d", pd.DataFrame({"k": drop["row_key"].astype("int64").to_numpy()}))
+                for part in sorted(set(drop["_part"])):
+                    keep = con.execute(f"SELECT count(*) FROM read_parquet('{part}', hive_partitioning=false) "
+                                       "WHERE row_key NOT IN (SELECT k FROM _d)").fetchone()[0]
+                    if keep:
+                        _rewrite_part(con, part, f"SELECT * FROM read_parquet('{part}', hive_partitioning=false) "
+                                                 "WHERE row_key NOT IN (SELECT k FROM _d)")
+                    else:
+                        Path(part).unlink()
+                removed.append(pd.DataFrame({
+                    "store_id": sid, "source_file": drop["source_file"].astype(str).to_numpy(),
+                    "source_row": drop["source_row"].astype("int64").to_numpy(),
+                    "row_version": pd.to_numeric(drop["row_version"], errors="coerce").astype("Int64").to_numpy(),
+                }))
             history.append(_history_rows(t, sid, g, old, p, now))
 
 
@@ -868,30 +853,44 @@ def _confirm_rows(w: WarehouseWriter, name: str, conf: pd.DataFrame, version: in
     """Record that a newer export (``version``) repeated these loaded rows unchanged: their
     ``row_confirmed`` becomes that version, so an older export read in a later run cannot replace them.
     Only the staging parts holding those keys are rewritten (lineage and counts stay as they are)."""
-    for sid, g in conf.groupby(conf["store_id"].astype(str), sort=True):
+    for _sid, _g, con, parts_sql in _store_parts(w, name, conf):
+        parts = [r[0] for r in con.execute(
+            f"SELECT DISTINCT filename FROM {parts_sql} WHERE row_key IN (SELECT k FROM _k) ORDER BY 1").fetchall()]
+        for part in parts:
+            src = f"read_parquet('{part}', hive_partitioning=false)"
+            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+            new = (f"CASE WHEN row_key IN (SELECT k FROM _k) THEN greatest(coalesce(row_confirmed, {version}), "
+                   f"{version}) ELSE row_confirmed END")
+            sel = (f"SELECT * REPLACE ({new} AS row_confirmed)" if "row_confirmed" in cols
+                   else f"SELECT *, CAST(CASE WHEN row_key IN (SELECT k FROM _k) THEN {version} END AS BIGINT) "
+                        "AS row_confirmed")
+            _rewrite_part(con, part, f"{sel} FROM {src}")
+
+
+def _store_parts(w: WarehouseWriter, name: str, rows: pd.DataFrame
+                 ) -> Iterator[tuple[str, pd.DataFrame, duckdb.DuckDBPyConnection, str]]:
+    """Per store of ``rows`` that has staged parts of table ``name``: the store, its rows, a connection
+    holding their keys as table ``_k`` (closed after), and ``read_parquet`` over the store's parts
+    (columns by name, each row's file in ``filename``)."""
+    for sid, g in rows.groupby(rows["store_id"].astype(str), sort=True):
         files = sorted((w.path / name / f"store_id={sid}").glob("*.parquet"))
         if not files:
             continue
+        flist = "[" + ", ".join(f"'{f.as_posix()}'" for f in files) + "]"
         con = duckdb.connect()
         try:
-            con.register("_c", pd.DataFrame({"k": g["row_key"].astype("int64").to_numpy()}))
-            flist = "[" + ", ".join(f"'{f.as_posix()}'" for f in files) + "]"
-            parts = [r[0] for r in con.execute(
-                f"SELECT DISTINCT filename FROM read_parquet({flist}, filename=true, hive_partitioning=false, "
-                "union_by_name=true) WHERE row_key IN (SELECT k FROM _c) ORDER BY 1").fetchall()]
-            for part in parts:
-                src = f"read_parquet('{part}', hive_partitioning=false)"
-                cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-                new = (f"CASE WHEN row_key IN (SELECT k FROM _c) THEN greatest(coalesce(row_confirmed, {version}), "
-                       f"{version}) ELSE row_confirmed END")
-                sel = (f"SELECT * REPLACE ({new} AS row_confirmed)" if "row_confirmed" in cols
-                       else f"SELECT *, CAST(CASE WHEN row_key IN (SELECT k FROM _c) THEN {version} END AS BIGINT) "
-                            "AS row_confirmed")
-                tmp = Path(part).with_suffix(".rewrite")
-                con.execute(f"COPY ({sel} FROM {src}) TO '{tmp.as_posix()}' (FORMAT parquet)")
-                os.replace(tmp, part)
+            con.register("_k", pd.DataFrame({"k": g["row_key"].astype("int64").to_numpy()}))
+            yield str(sid), g, con, f"read_parquet({flist}, filename=true, hive_partitioning=false, union_by_name=true)"
         finally:
             con.close()
+
+
+def _rewrite_part(con: duckdb.DuckDBPyConnection, part: str, select: str) -> None:
+    """Replace one staged part by ``select`` (a query over it), written to a new file: the part may be a hard
+    link of the live snapshot's, which must not be written through."""
+    tmp = Path(part).with_suffix(".rewrite")
+    con.execute(f"COPY ({select}) TO '{tmp.as_posix()}' (FORMAT parquet)")
+    os.replace(tmp, part)
 
 
 def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepared, now: str) -> pd.DataFrame:
@@ -905,8 +904,10 @@ def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepare
     inc_ver = _version_ts(pd.Series(p.version, index=m.index)).reset_index(drop=True)
     old_v = pd.to_numeric(m["row_version__old"], errors="coerce") if "row_version__old" in m.columns \
         else pd.Series(np.nan, index=m.index)
+    # the loaded row's row_confirmed (suffixed only when the incoming rows carry the column too): a newer
+    # export repeated it, so that is the version it won or lost with
     conf = "row_confirmed__old" if "row_confirmed__old" in m.columns else "row_confirmed"
-    if conf in m.columns and conf not in inc.columns:  # a newer export repeated the loaded row: its version
+    if conf in m.columns and conf not in inc.columns:
         old_v = np.fmax(old_v, pd.to_numeric(m[conf], errors="coerce"))
     old_ver = _version_ts(old_v).reset_index(drop=True)
     key_cols = [c for c in t.key if c != "store_id"]
