@@ -1,0 +1,76 @@
+"""The historical cascade at its store edges (targets._cascade_historical through ``cascade``), worked by hand
+on the fixture of tests/worked_fixtures.py changed one store at a time: a store launched on the period's last
+day, a store without a launch date, and another team's store whose last year has another shape.
+
+Unchanged fixture numbers: M1 / M2 trailing shares 0.6 / 0.4 (median 0.5), last year's Q1 seasonality
+1/4, 1/2, 1/4; ramp 3 months.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from worked_fixtures import build_tables, project_elsewhere
+
+from kpi_lib.targets import cascade
+
+Q1 = ("2026-01", "2026-02", "2026-03")
+
+
+def _cascade(tmp_path, tables, entity_kind="company", entity_id=None):
+    with project_elsewhere(tmp_path, tables=tables) as (_, wh):
+        t = {"kpi": "gmv", "entity_kind": entity_kind, "period": "2026-Q1", "value": 12000.0}
+        if entity_id:
+            t["entity_id"] = entity_id
+        c = cascade(t, wh, ramp_months=3)
+    return {(r.entity_id, r.period): r.value for r in c.itertuples()}, c.set_index(["entity_id", "period"])["method"]
+
+
+def test_a_store_launched_on_the_periods_last_day_ramps_in_that_month(tmp_path):
+    """N1 launched 2026-03-31: in the quarter (launch ≤ its last day), not launched in January and February,
+    ramp 1/3 in March: 0.5 × 1/3 × 1/4 = 1/24. Σ weights 1 + 1/24 = 25/24, so each value is
+    weight × 12,000 × 24/25: N1 March 480, M1 February 0.3 × 11,520 = 3,456."""
+    tables = build_tables()
+    tables["stores"].loc[tables["stores"]["store_id"] == "N1", "launch_date"] = pd.Timestamp("2026-03-31")
+    got, method = _cascade(tmp_path, tables)
+    assert got[("N1", "2026-01")] == 0.0 and got[("N1", "2026-02")] == 0.0
+    assert method[("N1", "2026-02")] == "not launched"
+    assert got[("N1", "2026-03")] == pytest.approx(480.0, rel=1e-12)
+    assert got[("M1", "2026-02")] == pytest.approx(3456.0, rel=1e-12)
+    assert sum(got.values()) == pytest.approx(12000.0, rel=1e-12)
+
+
+def test_a_store_without_a_launch_date_is_in_at_full_ramp(tmp_path):
+    """N1 with no launch date and no history before the quarter: in every month (an unknown launch is not
+    "not launched"), at the median mature share with no ramp (factor 1): 0.5 × (1/4, 1/2, 1/4). Σ weights
+    1 + 0.5 = 1.5, so values are weight × 8,000: N1 1,000 / 2,000 / 1,000, M1 February 0.3 × 8,000 = 2,400."""
+    tables = build_tables()
+    tables["stores"].loc[tables["stores"]["store_id"] == "N1", "launch_date"] = pd.NaT
+    got, method = _cascade(tmp_path, tables)
+    assert [got[("N1", m)] for m in Q1] == pytest.approx([1000.0, 2000.0, 1000.0], rel=1e-12)
+    assert got[("M1", "2026-02")] == pytest.approx(2400.0, rel=1e-12)
+    assert method[("N1", "2026-01")].startswith("cold-start ramp 3/3")
+
+
+def test_another_teams_store_does_not_shape_a_teams_seasonality(tmp_path):
+    """M3 (team T2, launched 2024) sold 1,000 / 100 / 100 in 2025-Q1, another shape than T1's 400 / 800 / 400.
+    T1's cascade of 12,000 still follows its own stores' last year, 1/4, 1/2, 1/4 × shares 0.6 / 0.4:
+    M1 1,800 / 3,600 / 1,800, M2 1,200 / 2,400 / 1,200; M3 gets no row."""
+    tables = build_tables()
+    stores = tables["stores"]
+    m3 = stores[stores["store_id"] == "M2"].assign(store_id="M3", store_name="Mature 3", team_id="T2")
+    tables["stores"] = pd.concat([stores, m3], ignore_index=True)
+    orders = tables["orders"]
+    extra = []
+    for month, g in (("2025-01", 1000.0), ("2025-02", 100.0), ("2025-03", 100.0)):
+        row = orders.iloc[0].copy()
+        d = pd.Timestamp(f"{month}-10")
+        row[["store_id", "order_id", "order_date", "order_ts", "ship_date", "promised_ship_date"]] = [
+            "M3", f"M3-{month}", d, d, d, d]
+        row[["gross_sales", "gross_sales_rc"]] = [g, g]
+        extra.append(row)
+    tables["orders"] = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True)
+    got, _ = _cascade(tmp_path, tables, "team", "T1")
+    assert set(got) == {(s, m) for s in ("M1", "M2") for m in Q1}
+    assert [got[("M1", m)] for m in Q1] == pytest.approx([1800.0, 3600.0, 1800.0], rel=1e-12)
+    assert [got[("M2", m)] for m in Q1] == pytest.approx([1200.0, 2400.0, 1200.0], rel=1e-12)
