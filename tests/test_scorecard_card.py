@@ -62,12 +62,27 @@ def test_without_a_bonus_base_argument_the_cards_own_is_paid(wh) -> None:
 
 
 def test_a_gate_that_is_not_red_caps_nothing(wh) -> None:
-    """Orders 25 (above its threshold 10; 100 % + 50 % × 5 / 10 = 125 %): no cap, total 60 × 1.25 + 40 × 1.25
-    = 125, bonus 1,000 × 125 % = 1,250 with no gate line."""
+    """GMV 200 + 100/7 = 214.2857 (1/7 of the way from target to maximum: 100 + 50/7 = 107.142857 %, 64.285714
+    points) and orders 25 (above its threshold: 125 %, 50 points): no cap, total and uncapped total
+    114.2857 (4 places); bonus 1,000 × 60 % × 107.142857 % = 642.86 plus 1,000 × 40 % × 125 % = 500: 1,142.86,
+    with no gate line."""
     def fine(kpis, period, dim, entity_id, filters) -> pd.DataFrame:
-        return actuals(kpis, period, dim, entity_id, filters).assign(value=[250.0, 25.0])
+        return actuals(kpis, period, dim, entity_id, filters).assign(value=[200 + 100 / 7, 25.0])
 
     card = score(team_id="T1", period="2026-11", warehouse=wh, config=CFG, actuals=fine)
     assert card.gated is False and card.gate_cap is None
-    assert card.total == pytest.approx(125.0) and card.uncapped_total == pytest.approx(125.0)
-    assert card.bonus == pytest.approx(1250.0) and "gate" not in card.bonus_lines()["kpi"].tolist()
+    assert card.total == 114.2857 and card.uncapped_total == 114.2857
+    assert card.bonus == 1142.86 and card.bonus_lines()["kpi"].tolist() == ["gmv", "orders"]
+
+
+def test_a_card_without_a_bonus_base_pays_no_bonus_and_keeps_its_curve(wh) -> None:
+    """No bonus base anywhere: no bonus (None, not 0) and no bonus lines. The card's own curve (50 / 100 / 120 %)
+    is the one the card carries (GMV 250: 100 + 20 × 0.5 = 110 % → 66 points)."""
+    d = CFG.scorecards[0].model_dump()
+    d.update(bonus_base=None, curve=[{"at": "threshold", "payout": 50}, {"at": "target", "payout": 100},
+                                     {"at": "maximum", "payout": 120}])
+    cfg = ScorecardConfig.model_validate({"scorecards": [d]})
+    card = score(team_id="T1", period="2026-11", warehouse=wh, config=cfg, actuals=actuals)
+    assert card.bonus is None and card.bonus_base is None and card.bonus_lines().empty
+    assert [c.payout for c in card.curve] == [50, 100, 120]
+    assert card.lines["payout_pct"].iloc[0] == pytest.approx(110.0) and card.uncapped_total == pytest.approx(66.0)
