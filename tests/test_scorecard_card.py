@@ -86,3 +86,17 @@ def test_a_card_without_a_bonus_base_pays_no_bonus_and_keeps_its_curve(wh) -> No
     assert card.bonus is None and card.bonus_base is None and card.bonus_lines().empty
     assert [c.payout for c in card.curve] == [50, 100, 120]
     assert card.lines["payout_pct"].iloc[0] == pytest.approx(110.0) and card.uncapped_total == pytest.approx(66.0)
+
+
+@pytest.mark.parametrize(("curve", "cap", "pay"), [
+    ([{"at": "threshold", "payout": 50}, {"at": "target", "payout": 100}, {"at": "maximum", "payout": 120}], 120.0, 110.0),
+    ([], 150.0, 125.0)])
+def test_a_lines_cap_is_its_cards_top_payout(wh, curve, cap, pay) -> None:
+    """Without a cap of its own a line is capped at the top of its card's curve: 120 % for a 50 / 100 / 120 curve;
+    an empty curve is the default one (50 / 100 / 150: cap 150, GMV 250 pays 125 %)."""
+    d = CFG.scorecards[0].model_dump()
+    d.update(curve=curve)
+    card = score(team_id="T1", period="2026-11", warehouse=wh,
+                 config=ScorecardConfig.model_validate({"scorecards": [d]}), actuals=actuals)
+    assert card.lines["cap"].tolist() == [cap, cap]
+    assert card.lines["payout_pct"].iloc[0] == pytest.approx(pay)
