@@ -61,3 +61,20 @@ def test_a_csv_store_id_na_is_an_id(tmp_path):
                              encoding="utf-8")
     (t, src), = load_target_files(d)[0]
     assert (t.entity_id, t.value, t.note, src) == ("NA", 100.0, "N/A", "t.csv")
+
+
+def test_an_override_to_zero_of_a_cascading_target_cascades_zero(tmp_path):
+    """T1's 2026-Q1 target 1,000 overridden to 0 (a paused team): the Q1 row reads 0 and so does every store ×
+    month row cascaded from it (the cascade splits the overridden value, not the file's)."""
+    yaml = "targets:\n  - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-Q1, value: 1000, cascade: true}\n"
+    adjustments = (
+        "adjustments:\n"
+        "  - {id: Z0, who: me, when: 2026-01-01, why: paused, kind: override_target, kpi: gmv, entity_kind: team,\n"
+        "     entity_id: T1, period: 2026-Q1, value: 0}\n")
+    with project_elsewhere(tmp_path, targets_yaml=yaml, adjustments=adjustments) as (_, wh):
+        tg = all_targets(wh)
+    q1 = one_row(tg, "gmv", "team", "T1", "2026-Q1")
+    assert q1["value"] == 0.0 and q1["method"] == "override Z0"
+    stores = tg[(tg["entity_kind"] == "store") & (tg["kpi"] == "gmv")]
+    assert len(stores) == 6 and (stores["value"] == 0.0).all()
+    assert one_row(tg, "gmv", "team", "T1", "2026-02")["value"] == 0.0
