@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from worked_fixtures import build_tables, one_row, project_elsewhere
 
+from kpi_lib.errors import ConfigError
 from kpi_lib.targets import TARGET_COLUMNS, all_targets, load_target_files
 
 
@@ -78,3 +79,19 @@ def test_an_override_to_zero_of_a_cascading_target_cascades_zero(tmp_path):
     stores = tg[(tg["entity_kind"] == "store") & (tg["kpi"] == "gmv")]
     assert len(stores) == 6 and (stores["value"] == 0.0).all()
     assert one_row(tg, "gmv", "team", "T1", "2026-02")["value"] == 0.0
+
+
+def test_a_csvs_bad_rows_are_named_by_file_row_and_column(tmp_path):
+    """Every bad row of a targets CSV ("q1 targets.csv": a name with a space) is reported at once, each by file,
+    spreadsheet row (the header is row 1) and column, then what was expected."""
+    d = tmp_path / "targets"
+    d.mkdir()
+    (d / "q1 targets.csv").write_text("kpi,entity_kind,entity_id,period,value\n"
+                                      "gmv,store,M1,2026-02,abc\ngmv,store,M1,2026-03,5\ngmv,shop,M1,2026-02,1\n",
+                                      encoding="utf-8")
+    with pytest.raises(ConfigError, match="q1 targets.csv: 2 problem") as err:
+        load_target_files(d)
+    issues = err.value.issues
+    assert len(issues) == 2
+    assert issues[0].startswith("q1 targets.csv: row 2: value: ") and "number" in issues[0]
+    assert issues[1].startswith("q1 targets.csv: row 4: entity_kind: ") and "'store'" in issues[1]
