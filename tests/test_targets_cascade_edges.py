@@ -74,3 +74,18 @@ def test_another_teams_store_does_not_shape_a_teams_seasonality(tmp_path):
     assert set(got) == {(s, m) for s in ("M1", "M2") for m in Q1}
     assert [got[("M1", m)] for m in Q1] == pytest.approx([1800.0, 3600.0, 1800.0], rel=1e-12)
     assert [got[("M2", m)] for m in Q1] == pytest.approx([1200.0, 2400.0, 1200.0], rel=1e-12)
+
+
+def test_a_teams_cascade_takes_the_stores_it_has_in_the_period(tmp_path):
+    """M2 left T1 for T2 on 2026-01-01 and N1 joins T1 on 2026-04-01: T1's 2026-Q1 target goes to M1 alone
+    (not to M2, T1's in 2025, nor N1, T1's from April), by M1's last-year Q1 300 / 600 / 300: 3,000 / 6,000 /
+    3,000 of 12,000."""
+    tables = build_tables()
+    tables["assignments"] = pd.DataFrame({
+        "person_id": ["P1", "P1", "P2", "P2", "P1"], "team_id": ["T1", "T1", "T2", "T2", "T1"],
+        "store_id": ["M1", "M2", "M2", "N1", "N1"],
+        "valid_from": pd.to_datetime(["2024-01-01", "2024-01-01", "2026-01-01", "2026-02-10", "2026-04-01"]),
+        "valid_to": pd.to_datetime([None, "2025-12-31", None, "2026-03-31", None])})
+    got, _ = _cascade(tmp_path, tables, "team", "T1")
+    assert set(got) == {("M1", m) for m in Q1}
+    assert [got[("M1", m)] for m in Q1] == pytest.approx([3000.0, 6000.0, 3000.0], rel=1e-12)
