@@ -89,3 +89,62 @@ def test_a_teams_cascade_takes_the_stores_it_has_in_the_period(tmp_path):
     got, _ = _cascade(tmp_path, tables, "team", "T1")
     assert set(got) == {("M1", m) for m in Q1}
     assert [got[("M1", m)] for m in Q1] == pytest.approx([3000.0, 6000.0, 3000.0], rel=1e-12)
+
+
+def _with_orders(tables, rows):
+    """``tables`` with one delivered order per (store, day, GMV) added."""
+    orders = tables["orders"]
+    extra = []
+    for store, day, g in rows:
+        row = orders.iloc[0].copy()
+        d = pd.Timestamp(day)
+        row[["store_id", "order_id", "order_date", "order_ts", "ship_date", "promised_ship_date"]] = [
+            store, f"{store}-{day}-x", d, d, d, d]
+        row[["gross_sales", "gross_sales_rc"]] = [g, g]
+        extra.append(row)
+    tables["orders"] = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True)
+    return tables
+
+
+def test_a_store_exactly_ramp_months_old_takes_its_trailing_share(tmp_path):
+    """N1 launched 2025-10-01 and sold 100 in each of October, November, December: 3 months old in January
+    (= the ramp), so mature, with trailing share 300 / 3,800 (M1 2,100, M2 1,400). Every row is share ×
+    last year's month weight × 12,000: N1 February 300/3800 × 1/2 × 12,000 = 9,000 / 19, M1 February
+    63,000 / 19."""
+    tables = build_tables()
+    tables["stores"].loc[tables["stores"]["store_id"] == "N1", "launch_date"] = pd.Timestamp("2025-10-01")
+    tables = _with_orders(tables, [("N1", "2025-10-10", 100.0), ("N1", "2025-11-10", 100.0), ("N1", "2025-12-10", 100.0)])
+    got, method = _cascade(tmp_path, tables)
+    assert got[("N1", "2026-02")] == pytest.approx(9000 / 19, rel=1e-12)
+    assert got[("M1", "2026-02")] == pytest.approx(63000 / 19, rel=1e-12)
+    assert method[("N1", "2026-01")].startswith("share 0.079")
+
+
+def test_a_young_store_with_sales_still_ramps(tmp_path):
+    """N1 launched 2025-12-01 and sold 100 in December: 1 month old in January, so not mature although it has a
+    trailing share. Trailing M1 2,100, M2 1,400, N1 100 (total 3,600): mature shares 7/12 and 7/18, median
+    35/72; N1 ramps 2/3 in January, then 1: weights 35/72 × (1/6, 1/2, 1/4) = 385/864 against the mature
+    stores' 840/864, so each value is its weight × 12,000 × 864 / 1,225."""
+    tables = build_tables()
+    tables["stores"].loc[tables["stores"]["store_id"] == "N1", "launch_date"] = pd.Timestamp("2025-12-01")
+    tables = _with_orders(tables, [("N1", "2025-12-10", 100.0)])
+    got, method = _cascade(tmp_path, tables)
+    scale = 12000 * 864 / 1225
+    assert got[("N1", "2026-01")] == pytest.approx(35 / 72 * 1 / 6 * scale, rel=1e-12)
+    assert got[("N1", "2026-02")] == pytest.approx(35 / 72 * 1 / 2 * scale, rel=1e-12)
+    assert got[("M1", "2026-02")] == pytest.approx(7 / 12 * 1 / 2 * scale, rel=1e-12)
+    assert method[("N1", "2026-01")].startswith("cold-start ramp 2/3")
+
+
+def test_the_trailing_year_is_the_twelve_months_before_the_period(tmp_path):
+    """2026-Q2, with M1 selling 150 more on 2026-03-31 (the last day before the period). Trailing 2025-04 ..
+    2026-03: M1 800 + 100 + 900 + 50 + 150 = 2,000, M2 800 + 200 + 500 + 100 = 1,600 (2025-03's 300 / 100 are
+    the 13th month back: out); N1 (launched 2026-02-10, 80 in February) is young: median share 1,800. Last
+    year's Q2 is flat (200 a month), so with 16,200 every month is M1 2,000, M2 1,600, N1 1,800."""
+    tables = _with_orders(build_tables(), [("M1", "2026-03-31", 150.0)])
+    with project_elsewhere(tmp_path, tables=tables) as (_, wh):
+        c = cascade({"kpi": "gmv", "entity_kind": "company", "period": "2026-Q2", "value": 16200.0}, wh,
+                    ramp_months=3)
+    got = {(r.entity_id, r.period): r.value for r in c.itertuples()}
+    for m in ("2026-04", "2026-05", "2026-06"):
+        assert [got[(s, m)] for s in ("M1", "M2", "N1")] == pytest.approx([2000.0, 1600.0, 1800.0], rel=1e-12)
