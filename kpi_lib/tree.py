@@ -399,7 +399,9 @@ def in_root_terms(tree: KpiTree, attr: pd.DataFrame) -> pd.DataFrame:
             rc = f_parent * float(r.contribution)
             if r.relation == "additive":
                 f = f_parent * signs.get(r.node, 1)
-            elif np.isfinite(xb - xa) and xb != xa:
+            elif not np.isfinite(xb - xa):  # an unknown value: no factor, the rows under it read NaN
+                f = float("nan")
+            elif xb != xa:
                 f = rc / (xb - xa)
             else:  # unchanged factor of a product or ratio: the LMDI weight's limit, L(P_a, P_b) / x
                 pa, pb = values.get(r.parent, (float("nan"), float("nan")))

@@ -8,7 +8,10 @@ module's scratch copy shows the diff).
 
 ``--rerun`` keeps a module's scratch copy from an earlier run, refreshes its tests (and the test list of
 ``tests/mutation.yaml``) and re-checks only the mutants that survived or had no test, so the tests
-written for survivors are measured without running every mutant again. ``--only fn Class.method``
+written for survivors are measured without running every mutant again. When the module itself changed
+since, the rerun takes today's text and keeps the earlier verdict of every mutant whose function's source
+is unchanged (mutmut numbers a function's mutants from its text alone); the mutants of changed or new
+functions run again (``function_sources``, ``carry_verdicts``). ``--only fn Class.method``
 mutates only those functions of the module (the rest counts as "not checked", outside the score).
 ``--rerun --tests FILE`` re-checks the survivors against those test files only (a survivor already
 passed every other test of the module): the quick way to measure the tests written for survivors (a mutant
@@ -20,6 +23,7 @@ in ``<scratch>/verdicts-before-rerun.json`` until it ends, so a rerun stopped ha
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import json
 import os
@@ -73,19 +77,59 @@ def scratch_copy(module: str, tests: list[str], base: Path, rerun: bool = False)
     return work
 
 
-class StaleScratch(RuntimeError):
-    """The mutated module changed since its scratch copy was made: its mutants no longer match."""
+def function_sources(text: str) -> dict[str, str]:
+    """mutmut's name of each function of a module text (``x_fn``, ``xǁClassǁmethod``) → its source lines.
+
+    Top-level functions and the methods of top-level classes (the ones mutmut mutates), with their
+    decorators; a name defined twice gets both texts.
+    """
+    lines = text.splitlines()
+    out: dict[str, str] = {}
+
+    def add(name: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        src = "\n".join(lines[first - 1:node.end_lineno])
+        out[name] = out[name] + "\n" + src if name in out else src
+
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            add(f"x_{node.name}", node)
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    add(f"xǁ{node.name}ǁ{sub.name}", sub)
+    return out
 
 
-def refresh_rest(module: str, work: Path) -> None:
-    """Bring a scratch copy's library (all but the mutated module), parameters, templates, notebooks up to date.
+def changed_functions(old: str, new: str) -> set[str]:
+    """mutmut names of the functions whose source differs between two texts of a module (new, gone or edited)."""
+    a, b = function_sources(old), function_sources(new)
+    return {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)}
 
-    The tests of today may need today's other modules; the mutated module itself must be unchanged,
-    since its mutants (and their earlier results) were made from the old text.
+
+def function_of(mutant: str) -> str:
+    """``kpi_lib.m.xǁCǁf__mutmut_3`` → ``xǁCǁf``: the function a mutant belongs to."""
+    return mutant.partition("__mutmut_")[0].rpartition(".")[2]
+
+
+def carry_verdicts(verdicts: dict[str, int | None], changed: set[str]) -> dict[str, int | None]:
+    """The verdicts still valid after the module changed: those of mutants of unchanged functions."""
+    return {k: v for k, v in verdicts.items() if function_of(k) not in changed}
+
+
+def refresh_rest(module: str, work: Path) -> set[str]:
+    """Bring a scratch copy's library, parameters, templates, notebooks up to date; the changed functions.
+
+    The tests of today may need today's other modules. When the mutated module itself changed, today's
+    text replaces it (newer than the mutants file: mutmut makes its mutants again) and the mutmut names
+    of its changed functions are returned: their earlier verdicts no longer hold.
     """
     mod = Path("kpi_lib") / f"{module}.py"
-    if (work / mod).read_bytes() != (ROOT / mod).read_bytes():
-        raise StaleScratch(f"{mod} changed since the scratch copy {work} was made: run without --rerun")
+    changed: set[str] = set()
+    old, new = (work / mod).read_text(encoding="utf-8"), (ROOT / mod).read_text(encoding="utf-8")
+    if old != new:
+        changed = changed_functions(old, new)
+        shutil.copy(ROOT / mod, work / mod)  # mtime now: mutmut regenerates mutants/kpi_lib/<module>.py
     for name in ("kpi_lib", "parameters", "templates", "notebooks"):
         src, dst = ROOT / name, work / name
         if not src.is_dir():
@@ -103,6 +147,7 @@ def refresh_rest(module: str, work: Path) -> None:
             if f.is_file() and "__pycache__" not in f.parts and not (ROOT / rel).exists():
                 f.unlink()
                 (work / "mutants" / rel).unlink(missing_ok=True)
+    return changed
 
 
 def results(work: Path, env: dict[str, str]) -> dict[str, str]:
@@ -128,7 +173,7 @@ def read_verdicts(work: Path, module: str) -> dict[str, int | None]:
 
 
 def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rerun: set[str],
-                     subset: bool = False) -> None:
+                     subset: bool = False, changed: set[str] | None = None) -> None:
     """Put back the earlier verdicts of the mutants a rerun did not re-check.
 
     mutmut forgets every verdict when its test selection changes (a new test file in
@@ -137,7 +182,8 @@ def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rer
 
     ``subset`` (a rerun with ``--tests``): a survivor that the given files do not reach stays a survivor (not
     "no tests"), and a mutant never checked before that the given files did not kill goes back to "not
-    checked" (the module's other test files never ran against it).
+    checked" (the module's other test files never ran against it); so does a mutant of a function
+    ``changed`` since the earlier run that the given files did not kill.
     """
     path = _meta(work, module)
     if not path.is_file():
@@ -149,6 +195,10 @@ def restore_verdicts(work: Path, module: str, before: dict[str, int | None], rer
             codes[k] = v
         elif subset and k in rerun and codes.get(k) not in KILLED and not (v == 33 and codes.get(k) == 0):
             codes[k] = v  # the given files reached a mutant no test reached before: it survived them
+    if subset:
+        for k in codes:
+            if function_of(k) in (changed or ()) and codes[k] not in KILLED:
+                codes[k] = None
     path.write_text(json.dumps(data, indent=4), encoding="utf-8")
     (work / SAVED).unlink(missing_ok=True)
 
@@ -159,15 +209,27 @@ KILLED = {1, 3, -24, 24, 36, 152, 255}
 SAVED = "verdicts-before-rerun.json"
 
 
-def saved_verdicts(work: Path, module: str) -> dict[str, int | None]:
-    """The scratch copy's verdicts, with those of an earlier rerun that was stopped before it ended."""
+def saved_verdicts(work: Path, module: str, changed: set[str] | None = None
+                   ) -> tuple[dict[str, int | None], set[str]]:
+    """The scratch copy's verdicts still valid, with those of an earlier rerun stopped before it ended.
+
+    ``changed``: the functions changed since the verdicts were made (their verdicts are dropped). They are
+    kept on disk with the verdicts until mutmut has made the module's mutants again (a rerun stopped before
+    then still knows which verdicts are stale); the set of changed functions is returned.
+    """
+    changed = set(changed or ())
     now = read_verdicts(work, module)
     p = work / SAVED
     if p.is_file():
-        old = json.loads(p.read_text(encoding="utf-8"))
+        saved = json.loads(p.read_text(encoding="utf-8"))
+        old = saved["verdicts"] if isinstance(saved.get("verdicts"), dict) else saved
         now = {k: (v if v is not None else old.get(k)) for k, v in now.items()}
-    p.write_text(json.dumps(now), encoding="utf-8")
-    return now
+        src, mutants = work / "kpi_lib" / f"{module}.py", work / "mutants" / "kpi_lib" / f"{module}.py"
+        if not (mutants.is_file() and src.is_file() and mutants.stat().st_mtime > src.stat().st_mtime):
+            changed |= set(saved.get("changed", ()))  # not regenerated yet: the meta still holds stale verdicts
+    now = carry_verdicts(now, changed)
+    p.write_text(json.dumps({"verdicts": now, "changed": sorted(changed)}), encoding="utf-8")
+    return now, changed
 
 
 def patterns(module: str, only: list[str]) -> list[str]:
@@ -176,27 +238,42 @@ def patterns(module: str, only: list[str]) -> list[str]:
             for f in only]
 
 
+def to_rerun(module: str, statuses: dict[str, str], changed: set[str], today: set[str],
+             only: list[str] | None = None) -> list[str]:
+    """What a rerun checks: the survivors, "no tests" and never-checked mutants of unchanged functions, and
+    (as name globs) every mutant of a changed function that still exists; with ``only``, of those functions."""
+    again = [k for k, v in statuses.items()
+             if v in ("survived", "no tests", "not checked") and function_of(k) not in changed]
+    again += [f"kpi_lib.{module}.{f}__mutmut_*" for f in sorted(changed & today)]
+    if only:
+        globs = patterns(module, only)
+        again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in globs)]
+    return again
+
+
 def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool = False,
                only: list[str] | None = None, subset: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KPI_ROOT", "KPI_WAREHOUSE", "KPI_REFERENCE")}
     env["KPI_HEADLESS"] = "1"
-    again: list[str] | None = None
-    if rerun and (base / module / "mutants").is_dir():  # survivors and the unchecked rest of a stopped run
-        again = [k for k, v in results(base / module, env).items() if v in ("survived", "no tests", "not checked")]
-        if only:
-            again = [k for k in again if any(fnmatch.fnmatch(k, g) for g in patterns(module, only))]
-    elif only:
-        again = patterns(module, only)
-    keep = rerun and again is not None
+    work = base / module
+    keep = rerun and (work / "mutants").is_dir()
+    again: list[str] | None = patterns(module, only) if only and not keep else None
+    before: dict[str, int | None] = {}
+    changed: set[str] = set()
+    if keep:  # survivors, the unchecked rest of a stopped run, and every mutant of a function changed since
+        mod = Path("kpi_lib") / f"{module}.py"
+        changed = changed_functions((work / mod).read_text(encoding="utf-8"), (ROOT / mod).read_text(encoding="utf-8"))
+        before, changed = saved_verdicts(work, module, changed)
+        today = function_sources((ROOT / mod).read_text(encoding="utf-8"))
+        again = to_rerun(module, results(work, env), changed, set(today), only)
     work = scratch_copy(module, tests, base, rerun=keep)
-    before = saved_verdicts(work, module) if keep else {}
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:
         with open(work / "mutmut.log", "a" if again else "w", encoding="utf-8") as out:
             subprocess.run([*mutmut, "run", "--max-children", str(jobs), *(again or [])], cwd=work, env=env,
                            stdout=out, stderr=subprocess.STDOUT, check=False)
     if keep:
-        restore_verdicts(work, module, before, set(again or []), subset)
+        restore_verdicts(work, module, before, set(again or []), subset, changed)
     counts: dict[str, int] = {}
     survivors: list[str] = []
     for name, status in results(work, env).items():

@@ -53,3 +53,18 @@ def test_zero_target_cascades_to_zeros(wh):
         c = cascade(q1, wh, ramp_months=3, method=method, store_weights=weights)
         assert len(c) == 9 and (c["value"] == 0.0).all(), method
 
+
+
+def test_pacing_comes_from_the_target_whose_period_holds_the_row(tmp_path):
+    """The company's seasonal Q1 target listed after a calendar target of 2025-Q4 (which ends before March
+    starts): the March row of Q1 paces seasonally (last March's company curve at day 10: 250 / 400), not by
+    the calendar (10 / 31) of the earlier quarter's target."""
+    targets = ("targets:\n"
+               "  - {kpi: gmv, entity_kind: company, period: 2025-Q4, value: 1}\n"
+               "  - {kpi: gmv, entity_kind: company, period: 2026-Q1, value: 1000, cascade: true, pacing: seasonal}\n")
+    tables = build_tables()
+    tables["orders"] = _orders(tables["orders"])
+    with project_elsewhere(tmp_path, targets, tables=tables) as (_, w):
+        ev = evaluate(as_of=dt.date(2026, 3, 10), warehouse=w).set_index(["entity_kind", "entity_id", "period", "kpi"])
+    r = ev.loc[("company", "", "2026-03", "gmv")]
+    assert r["expected_to_date"] == pytest.approx(r["target"] * 0.625)
