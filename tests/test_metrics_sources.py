@@ -1,0 +1,153 @@
+"""The KPI engine's source row sets (``metrics._base_*``, ``_source_sql``, ``cost_join``), the posted basis
+of fees, refunds and ads, and ``compute_long_grains``' contract grain: issue 11, code that the engine's
+own tests ran without checking a number. Data: ``tests/cost_fixtures.py`` (its table of orders), changed
+per test as its docstring says; every expected number is worked by hand in the docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cost_fixtures import build_tables, make_project, make_warehouse
+
+from kpi_lib.metrics import compute
+
+Row = dict[tuple[str, str], tuple[float | None, ...]]
+
+
+@pytest.fixture()
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    make_project(tmp_path / "proj", contracts="contracts:\n  - id: C-1\n    stores: [S2]\n")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
+    return tmp_path
+
+
+def _rows(df: pd.DataFrame, cols: list[str], key: str = "store_id") -> Row:
+    """(key, period) -> the columns' values, NaN as None (so dicts compare)."""
+    return {(getattr(r, key), r.period): tuple(None if pd.isna(getattr(r, c)) else round(float(getattr(r, c)), 6)
+                                              for c in cols) for r in df.itertuples()}
+
+
+def _fee(store: str, day: str, order: str | None, sku: str | None, kind: str, amount: float) -> dict:
+    return {"platform": "amazon" if store == "S1" else "shopee", "store_id": store, "date": pd.Timestamp(day),
+            "order_id": order, "sku": sku, "fee_type": kind, "description": f"{kind}-x", "amount": amount,
+            "currency": "CNY", "fx_rate": 1.0, "amount_rc": amount}
+
+
+def test_fees_refunds_and_ads_on_each_basis(proj: Path) -> None:
+    """Referral fees, refunds, ad spend, ad sales and clicks per store × month, October to December.
+
+    Added to the fixture: an S2 referral fee of 4 dated 11-25 carrying order id O6, which is an S1 order
+    (order ids are per store): S2 has no O6, so the fee stays on its own date on both bases.
+
+    Order basis (a fee or refund with an order id on its order's date):
+    - referral: S1 October O7 22.5 + O6's 12 (dated 11-02, order 10-30) = 34.5; S1 November O1 15; S2 November 4.
+    - refunds: S1 O1's 10 -> November (order 11-05); S2 O4's 30 (dated 12-02) -> November (order 11-10).
+    - ad spend from the ads rows: S1 October 10, November 20; S2 November 5.
+    Posted basis (own dates; S1 is invoiced for ads by a fee row, so its spend is that fee's, by fee date):
+    - referral: S1 October 22.5, November 15 + 12 = 27; S2 November 4.
+    - refunds: S1 November 10, S2 December 30.
+    - ad spend: S1 October 0 (its ads row's spend is replaced), November 9 (the advertising fee of 11-15);
+      S2 (not invoiced) November 5.
+    Ad sales (S1 October 30, November 60; S2 November 20) and clicks (10 each) come from the ads rows on
+    both bases. S2's October has an order but no fee and no ad row: its fee and ad figures are unknown;
+    S2's December (posted) has only the refund: no order there, so nothing is missing and the rest is 0.
+    """
+    t = build_tables()
+    t["fees"] = pd.concat([t["fees"], pd.DataFrame([_fee("S2", "2026-11-25", "O6", "B-1", "referral", 4.0)])],
+                          ignore_index=True)
+    wh = make_warehouse(proj / "wh", tables=t)
+    cols = ["refunds", "referral_fees", "ad_spend", "ad_sales", "clicks"]
+    q = {"by": ["store_id"], "start": "2026-10-01", "end": "2026-12-31", "warehouse": wh}
+    assert _rows(compute(cols, **q), cols) == {
+        ("S1", "2026-10"): (0.0, 34.5, 10.0, 30.0, 10.0),
+        ("S1", "2026-11"): (10.0, 15.0, 20.0, 60.0, 10.0),
+        ("S2", "2026-10"): (0.0, None, None, None, None),
+        ("S2", "2026-11"): (30.0, 4.0, 5.0, 20.0, 10.0),
+    }
+    assert _rows(compute(cols, basis="posted", **q), cols) == {
+        ("S1", "2026-10"): (0.0, 22.5, 0.0, 30.0, 10.0),
+        ("S1", "2026-11"): (10.0, 27.0, 9.0, 60.0, 10.0),
+        ("S2", "2026-10"): (0.0, None, None, None, None),
+        ("S2", "2026-11"): (0.0, 4.0, 5.0, 20.0, 10.0),
+        ("S2", "2026-12"): (30.0, 0.0, 0.0, 0.0, 0.0),
+    }
+
+
+def _order(store: str, oid: str, sku: str, day: str, qty: int, gross: float, status: str = "delivered",
+           ship: str | None = None, promised: str | None = None, discount: float = 0.0) -> dict:
+    return {"platform": "amazon" if store == "S1" else "shopee", "store_id": store,
+            "marketplace": "US" if store == "S1" else "MY", "order_id": oid, "line_id": "L1", "sku": sku,
+            "order_date": pd.Timestamp(day), "order_ts": pd.Timestamp(day), "status": status, "quantity": qty,
+            "currency": "CNY", "gross_sales": gross, "discounts": discount, "tax": 0.0, "shipping_charged": 0.0,
+            "fulfillment_channel": "AFN", "ship_date": pd.Timestamp(ship) if ship else pd.NaT,
+            "promised_ship_date": pd.Timestamp(promised or ship) if (promised or ship) else pd.NaT, "fx_rate": 1.0,
+            "gross_sales_rc": gross, "discounts_rc": discount, "tax_rc": 0.0, "shipping_charged_rc": 0.0}
+
+
+def _refund(store: str, day: str, order: str | None, sku: str | None, qty: int | None, amount: float) -> dict:
+    return {"platform": "amazon" if store == "S1" else "shopee", "store_id": store, "date": pd.Timestamp(day),
+            "order_id": order, "sku": sku, "quantity": qty, "amount": amount, "currency": "CNY", "reason": "return",
+            "fx_rate": 1.0, "amount_rc": amount}
+
+
+def test_order_lines_discounts_late_lines_uncosted_and_refunds_without_quantity(proj: Path) -> None:
+    """November per store, with these changes to the fixture:
+
+    - O1 carries a seller discount of 5 and the cancelled O3 one of 7 (a cancelled line counts nothing):
+      discounts S1 5, S2 0; promotions = promotion fees + discounts: S1 0 + 5 = 5, S2 3 + 0 = 3.
+    - A new S2 order O10 of SKU Z-0, which has no unit cost anywhere: 1 unit, 20, delivered 11-22 (promised
+      11-23). Uncosted share S2 = 20 / (60 + 40 + 20) = 1/6; S1 0 / 180.
+    - O5 was promised for 11-20 and shipped 11-21: late. Late shipment rate S2 = 1 late of 3 shipped lines
+      (O4, O5, O10) = 1/3; S1 0 of 2 (O1, O2).
+    - Refunds without a quantity count one unit per (store, order, SKU, refund date): S2 O5 X-9 twice on
+      11-25 (2 and 3: one unit) and once on 11-26 (1: one more); S1 one without an order id on 11-28 (4).
+      Return rate = refunded units / shipped units: S1 (O1's 1 + 1) / (O1 2 + O2 1) = 2/3;
+      S2 (O4's 1 + 2) / (O4 1 + O5 4 + O10 1) = 3/6 = 0.5. Refunds S1 10 + 4 = 14; S2 30 + 2 + 3 + 1 = 36.
+    """
+    t = build_tables()
+    o = t["orders"]
+    o.loc[o["order_id"] == "O1", ["discounts", "discounts_rc"]] = 5.0
+    o.loc[o["order_id"] == "O3", ["discounts", "discounts_rc"]] = 7.0
+    o.loc[o["order_id"] == "O5", "promised_ship_date"] = pd.Timestamp("2026-11-20")
+    t["orders"] = pd.concat([o, pd.DataFrame([_order("S2", "O10", "Z-0", "2026-11-22", 1, 20.0, ship="2026-11-22",
+                                                     promised="2026-11-23")])], ignore_index=True)
+    t["refunds"] = pd.concat([t["refunds"], pd.DataFrame([
+        _refund("S2", "2026-11-25", "O5", "X-9", None, 2.0), _refund("S2", "2026-11-25", "O5", "X-9", None, 3.0),
+        _refund("S2", "2026-11-26", "O5", "X-9", None, 1.0), _refund("S1", "2026-11-28", None, "A-1", None, 4.0),
+    ])], ignore_index=True)
+    wh = make_warehouse(proj / "wh", tables=t)
+    cols = ["discounts", "promotions", "late_shipment_rate", "uncosted_share", "return_rate", "refunds"]
+    got = _rows(compute(cols, by=["store_id"], start="2026-11", end="2026-11", warehouse=wh), cols)
+    assert got == {("S1", "2026-11"): (5.0, 5.0, 0.0, 0.0, round(2 / 3, 6), 14.0),
+                   ("S2", "2026-11"): (0.0, 3.0, round(1 / 3, 6), round(1 / 6, 6), 0.5, 36.0)}
+
+
+def test_overheads_spread_over_the_days_of_their_month(proj: Path) -> None:
+    """Overhead allocations (S1 November 30, S2 November 15, S1 October 30) are spread evenly over their
+    month's days: 1.00 and 0.50 a day in November (30 days), 30 / 31 a day in October. By day from 11-01
+    to 11-02: S1 1.0, S2 0.5 each day; the first half of November: S1 15, S2 7.5; October 10 to 12:
+    S1 3 × 30 / 31. A month written as a date (2026-11-01) is the same month."""
+    q = {"by": ["store_id"], "warehouse": None}
+    for name, month in (("text", None), ("date", pd.Timestamp("2026-11-01"))):
+        t = build_tables()
+        wh = make_warehouse(proj / name, tables=t, overheads=False)
+        from cost_fixtures import overheads_frame
+
+        oh = overheads_frame()
+        if month is not None:
+            oh["month"] = pd.to_datetime(oh["month"] + "-01")
+        with wh.transaction("overheads") as w:
+            w.write("overhead_allocations", oh, partition_by=())
+        q["warehouse"] = wh
+        days = compute("overheads", period="day", start="2026-11-01", end="2026-11-02", **q)
+        assert _rows(days, ["overheads"]) == {("S1", "2026-11-01"): (1.0,), ("S1", "2026-11-02"): (1.0,),
+                                              ("S2", "2026-11-01"): (0.5,), ("S2", "2026-11-02"): (0.5,)}, name
+        half = compute("overheads", start="2026-11-01", end="2026-11-15", **q)
+        assert _rows(half, ["overheads"]) == {("S1", "2026-11"): (15.0,), ("S2", "2026-11"): (7.5,)}, name
+        octo = compute("overheads", start="2026-10-10", end="2026-10-12", **q)
+        assert _rows(octo, ["overheads"]) == {("S1", "2026-10"): (round(90 / 31, 6),)}, name
