@@ -151,3 +151,101 @@ def test_overheads_spread_over_the_days_of_their_month(proj: Path) -> None:
         assert _rows(half, ["overheads"]) == {("S1", "2026-11"): (15.0,), ("S2", "2026-11"): (7.5,)}, name
         octo = compute("overheads", start="2026-10-10", end="2026-10-12", **q)
         assert _rows(octo, ["overheads"]) == {("S1", "2026-10"): (round(90 / 31, 6),)}, name
+
+
+def _num_den(df: pd.DataFrame, key: str) -> dict[tuple[str, str], tuple[float, float]]:
+    return {(getattr(r, key), r.period): (r.numerator, r.denominator) for r in df.itertuples()}
+
+
+def test_listed_skus_by_team_person_week_and_day(proj: Path) -> None:
+    """Active SKU rate = SKUs sold / SKUs listed (numerator and denominator of ``compute_long``).
+
+    Listings changed: S1's X-9 delisted on 10-31, S1's B-1 listed only from 11-20; S2 lists A-1, B-1, X-9
+    all along. Sold in November (not cancelled): S1 A-1 (O1, 11-05), B-1 (O2, 11-20); S2 A-1 (O4, 11-10),
+    X-9 (O5, 11-20). P2 works S2 in team T1 until 11-15 and in T2 from 11-16, so a listing counts for
+    the team of each day it was listed:
+    - T1 = S1 (A-1, B-1) + S2 until 11-15 (3 SKUs): 5 listed, sold S1's 2 + S2's A-1 = 3 -> (3, 5);
+      T2 = S2 from 11-16: 3 listed, sold X-9 -> (1, 3).
+    - P1 (S1): (2, 2); P2 (S2 all month): (2, 3).
+    - weeks 47 (11-16..11-22) and 48 (11-23..11-29) by store: S1 lists A-1 and B-1 in both (B-1 from the
+      20th), sells B-1 in week 47 and nothing in 48 (O3 is cancelled): (1, 2), (0, 2); S2 (1, 3), (0, 3).
+    - days: S1 on 11-19 lists A-1 only and sells nothing (0, 1); on 11-20 B-1 is listed and sold (1, 2).
+    """
+    t = build_tables()
+    li = t["listings"]
+    li.loc[(li["store_id"] == "S1") & (li["sku"] == "X-9"), "delisted_on"] = pd.Timestamp("2026-10-31")
+    li.loc[(li["store_id"] == "S1") & (li["sku"] == "B-1"), "listed_on"] = pd.Timestamp("2026-11-20")
+    wh = make_warehouse(proj / "wh", tables=t)
+    from kpi_lib.metrics import compute_long
+
+    nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
+    assert _num_den(compute_long("active_sku_rate", by=["team_id"], **nov), "team_id") == {
+        ("T1", "2026-11"): (3.0, 5.0), ("T2", "2026-11"): (1.0, 3.0)}
+    assert _num_den(compute_long("active_sku_rate", by=["person_id"], **nov), "person_id") == {
+        ("P1", "2026-11"): (2.0, 2.0), ("P2", "2026-11"): (2.0, 3.0)}
+    weeks = compute_long("active_sku_rate", by=["store_id"], period="week", start="2026-11-16", end="2026-11-29",
+                         warehouse=wh)
+    assert _num_den(weeks, "store_id") == {("S1", "2026-W47"): (1.0, 2.0), ("S1", "2026-W48"): (0.0, 2.0),
+                                           ("S2", "2026-W47"): (1.0, 3.0), ("S2", "2026-W48"): (0.0, 3.0)}
+    days = compute_long("active_sku_rate", by=["store_id"], period="day", start="2026-11-19", end="2026-11-20",
+                        filters={"store_id": "S1"}, warehouse=wh)
+    assert _num_den(days, "store_id") == {("S1", "2026-11-19"): (0.0, 1.0), ("S1", "2026-11-20"): (1.0, 2.0)}
+
+
+INVENTORY_KPIS = (
+    "kpis:\n"
+    "  - {id: ending, zh: 期末, en: Ending, unit: count, direction: up, formula: ending_sellable}\n"
+    "  - {id: inv_value, zh: 库存额, en: Value, unit: money, direction: up, formula: inventory_value_days_rc}\n"
+    "  - {id: aged, zh: 库龄, en: Aged, unit: count, direction: down, formula: aged_unit_days}\n"
+)
+
+
+def _inventory(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame([{"platform": "amazon", "store_id": "S1", "date": pd.Timestamp(d), "sku": s, "sellable": n,
+                          "inbound": 0, "reserved": 0, "unfulfillable": 0, "age_0_90": n, "age_91_180": 0,
+                          "age_181_365": 1, "age_365_plus": 1} for s, d, n in rows])
+
+
+def test_inventory_ending_and_value_per_period_kind(proj: Path) -> None:
+    """S1's snapshots: A-1 10 (11-02), 7 (11-03), 5 (11-09), 4 (11-30), 3 (12-01); B-1 2 (11-03). Ending
+    sellable = each store-SKU's last snapshot in the period; value = sellable × the unit cost valid on the
+    snapshot's date (A-1 8 until 11-15, 12 from 11-16; B-1 20 from skus); aged = 1 + 1 per snapshot.
+
+    | period | ending | value | aged |
+    |---|---|---|---|
+    | day 11-02 | 10 | 80 | 2 |
+    | day 11-03 | 7 + 2 = 9 | 56 + 40 = 96 | 4 |
+    | week 45 (11-02..08) | 7 + 2 = 9 | 176 | 6 |
+    | week 46 | 5 | 40 | 2 |
+    | week 49 (11-30..12-06) | 3 | 48 + 36 = 84 | 4 |
+    | month 11 | 4 + 2 = 6 | 80 + 96 + 40 + 48 = 264 | 10 |
+    | month 12 | 3 | 36 | 2 |
+    | quarter, year | 3 + 2 = 5 | 300 | 12 |
+
+    Asked without the value (no cost measure: no cost join), the ending is the same.
+    """
+    from kpi_lib.definitions import load_catalog
+
+    t = build_tables()
+    t["inventory"] = _inventory([("A-1", "2026-11-02", 10), ("A-1", "2026-11-03", 7), ("A-1", "2026-11-09", 5),
+                                 ("A-1", "2026-11-30", 4), ("A-1", "2026-12-01", 3), ("B-1", "2026-11-03", 2)])
+    wh = make_warehouse(proj / "wh", tables=t)
+    (proj / "kpis.yaml").write_text(INVENTORY_KPIS, encoding="utf-8")
+    cat = load_catalog(proj / "kpis.yaml")
+    q = {"start": "2026-11-01", "end": "2026-12-31", "filters": {"store_id": "S1"}, "warehouse": wh}
+    from kpi_lib.metrics import compute_long
+
+    def wide(period: str, kpis: list[str] | None = None) -> dict[str, tuple[float, ...]]:
+        lg = compute_long(kpis or ["ending", "inv_value", "aged"], period=period, catalog=cat, **q)
+        w = lg.pivot(index="period", columns="kpi", values="value")
+        return {p: tuple(round(float(x), 6) for x in r) for p, r in zip(w.index, w[kpis or ["ending", "inv_value",
+                                                                                                   "aged"]].values)}
+
+    days = wide("day")
+    assert (days["2026-11-02"], days["2026-11-03"]) == ((10.0, 80.0, 2.0), (9.0, 96.0, 4.0))
+    assert wide("week") == {"2026-W45": (9.0, 176.0, 6.0), "2026-W46": (5.0, 40.0, 2.0),
+                            "2026-W47": (0.0, 0.0, 0.0), "2026-W48": (0.0, 0.0, 0.0), "2026-W49": (3.0, 84.0, 4.0)}
+    assert wide("month") == {"2026-11": (6.0, 264.0, 10.0), "2026-12": (3.0, 36.0, 2.0)}
+    assert wide("quarter") == {"2026-Q4": (5.0, 300.0, 12.0)}
+    assert wide("year") == {"2026": (5.0, 300.0, 12.0)}
+    assert wide("month", ["ending"]) == {"2026-11": (6.0,), "2026-12": (3.0,)}
