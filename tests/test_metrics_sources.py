@@ -249,3 +249,72 @@ def test_inventory_ending_and_value_per_period_kind(proj: Path) -> None:
     assert wide("quarter") == {"2026-Q4": (5.0, 300.0, 12.0)}
     assert wide("year") == {"2026": (5.0, 300.0, 12.0)}
     assert wide("month", ["ending"]) == {"2026-11": (6.0,), "2026-12": (3.0,)}
+
+
+def test_tables_without_their_optional_columns(proj: Path) -> None:
+    """A warehouse written without optional columns (orders without ship, promised-ship and discount columns;
+    refunds and fees without order id and SKU; ads without SKU and ad orders; inventory without age
+    columns): each figure falls back instead of failing.
+
+    - Refunds and fees without an order id stay on their own dates on the order basis: S1's refund 10
+      (11-15) in November, S2's 30 (12-02) in December; referral S1 October 22.5, November 15 + 12 = 27.
+    - No ship date: no line is late (S1 October 0 of 2 shipped lines, November 0 of 2; S2 0 of 1, 0 of 2);
+      no discount column: discounts 0. S2's December has only the refund: GMV 0, lateness 0 of 0 unknown.
+    - Posted GMV without ship dates: S1 on its settlement postings (October O7 150, November O1 100 + O6 80
+      = 180, December O2 80), S2 on the order date (October 160, November 60 + 40 = 100).
+    - Ads without SKU: S1 spend October 10, November 20; S2 November 5 (S2 October: no ads, unknown).
+    - Inventory without ages: S1's aged units are 0 on its one snapshot (sellable 10 on 11-02).
+    """
+    from kpi_lib.definitions import load_catalog
+    from kpi_lib.metrics import compute_long
+
+    t = build_tables()
+    t["orders"] = t["orders"].drop(columns=["ship_date", "promised_ship_date", "discounts", "discounts_rc"])
+    t["refunds"] = t["refunds"].drop(columns=["order_id", "sku"])
+    t["fees"] = t["fees"].drop(columns=["order_id", "sku"])
+    t["ads"] = t["ads"].drop(columns=["sku", "asin", "ad_orders"])
+    t["inventory"] = _inventory([("A-1", "2026-11-02", 10)]).drop(columns=["age_181_365", "age_365_plus"])
+    wh = make_warehouse(proj / "wh", tables=t)
+    q = {"by": ["store_id"], "start": "2026-10-01", "end": "2026-12-31", "warehouse": wh}
+    cols = ["gmv", "refunds", "referral_fees", "late_shipment_rate", "discounts", "ad_spend"]
+    assert _rows(compute(cols, **q), cols) == {
+        ("S1", "2026-10"): (230.0, 0.0, 22.5, 0.0, 0.0, 10.0),
+        ("S1", "2026-11"): (180.0, 10.0, 27.0, 0.0, 0.0, 20.0),
+        ("S2", "2026-10"): (160.0, 0.0, None, 0.0, 0.0, None),
+        ("S2", "2026-11"): (100.0, 0.0, 0.0, 0.0, 0.0, 5.0),
+        ("S2", "2026-12"): (0.0, 30.0, 0.0, None, 0.0, 0.0),
+    }
+    posted = compute(["gmv", "ad_spend"], basis="posted", **q)
+    assert _rows(posted, ["gmv", "ad_spend"]) == {
+        ("S1", "2026-10"): (150.0, 0.0), ("S1", "2026-11"): (180.0, 9.0), ("S1", "2026-12"): (80.0, 0.0),
+        ("S2", "2026-10"): (160.0, None), ("S2", "2026-11"): (100.0, 5.0)}
+    (proj / "kpis.yaml").write_text(INVENTORY_KPIS, encoding="utf-8")
+    aged = compute_long(["aged", "ending"], catalog=load_catalog(proj / "kpis.yaml"), start="2026-11-01",
+                        end="2026-11-30", filters={"store_id": "S1"}, warehouse=wh)
+    assert dict(zip(aged["kpi"], aged["value"])) == {"aged": 0.0, "ending": 10.0}
+
+
+def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Path) -> None:
+    """``compute_long_grains`` on its defaults (order basis, monthly) with a contract grain: the same rows
+    as separate ``compute_long`` calls. Contract C-1 covers S2 only. October GMV: S1 230, S2 160.
+    - every store: company 390, C-1 160, team T1 (both stores in October) 390;
+    - ``complete_for="net_profit"`` (S2 has no fee or ad row in October): company 230 (1 of 2 stores),
+      C-1 unknown (0 of 1), T1 230 (1 of 2).
+    """
+    from kpi_lib.metrics import compute_long, compute_long_grains
+
+    wh = make_warehouse(proj / "wh")
+    grains = {"company": None, "contract": "contract_id", "team": "team_id"}
+    octo = {"start": "2026-10-01", "end": "2026-10-31", "warehouse": wh}
+    expect = {None: {"company": (390.0, 2, 2), "contract": (160.0, 1, 1), "team": (390.0, 2, 2)},
+              "net_profit": {"company": (230.0, 1, 2), "contract": (None, 0, 1), "team": (230.0, 1, 2)}}
+    for cf, want in expect.items():
+        got = compute_long_grains(["gmv"], grains, complete_for=cf, **octo) if cf else \
+            compute_long_grains(["gmv"], grains, **octo)
+        for name, d in grains.items():
+            row = got[name].iloc[0]
+            value = None if pd.isna(row["value"]) else float(row["value"])
+            assert (value, int(row["stores_covered"]), int(row["stores_total"])) == want[name], (cf, name)
+            alone = compute_long(["gmv"], by=[d] if d else [], complete_for=cf, **octo)
+            pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
+        assert got["contract"]["contract_id"].tolist() == ["C-1"]
