@@ -318,3 +318,73 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
             alone = compute_long(["gmv"], by=[d] if d else [], complete_for=cf, **octo)
             pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
         assert got["contract"]["contract_id"].tolist() == ["C-1"]
+
+
+def test_a_warehouse_without_reference_tables(proj: Path) -> None:
+    """No stores, SKUs, SKU costs or listings (only facts were loaded). October sold 390 (S1 230, S2 160),
+    6 units (O7 3, O6 1, O8 2):
+    - by platform or category every row has no platform / category: one row of 390 and 6 units; a
+      platform filter matches nothing;
+    - no SKU has a unit cost: every line is uncosted (share 1.0) and COGS is unknown (no store has costs),
+      never 0;
+    - the grains query reads no store table: its platform row equals the separate call's.
+    """
+    from kpi_lib.metrics import compute_long, compute_long_grains
+
+    t = build_tables()
+    for name in ("stores", "skus", "sku_costs", "listings"):
+        del t[name]
+    wh = make_warehouse(proj / "wh", tables=t)
+    octo = {"start": "2026-10-01", "end": "2026-10-31", "warehouse": wh}
+    for dim in ("platform", "category"):
+        got = compute(["gmv", "units"], by=[dim], **octo)
+        assert got[dim].isna().all() and got[["gmv", "units"]].values.tolist() == [[390.0, 6.0]], dim
+    assert compute("gmv", by=["platform"], filters={"platform": "amazon"}, **octo).empty
+    costs = compute(["uncosted_share", "cogs"], **octo).iloc[0]
+    assert costs["uncosted_share"] == 1.0 and math.isnan(costs["cogs"])
+    grains = compute_long_grains(["gmv"], {"platform": "platform"}, **octo)["platform"]
+    alone = compute_long(["gmv"], by=["platform"], **octo)
+    pd.testing.assert_frame_equal(grains.reset_index(drop=True), alone, check_dtype=False)
+    assert grains["value"].tolist() == [390.0]
+
+
+def test_a_warehouse_without_orders_lists_this_month(proj: Path) -> None:
+    """No orders at all: with no range asked the data range is this month up to today, so the listed SKUs
+    (2 stores × 3, all listed since 2025) are counted in this month's row: 0 sold of 6 listed."""
+    import datetime as dt
+
+    from kpi_lib.metrics import compute_long
+
+    t = build_tables()
+    del t["orders"]
+    wh = make_warehouse(proj / "wh", tables=t)
+    got = compute_long("active_sku_rate", warehouse=wh)
+    today = dt.date.today()
+    assert got[["period", "numerator", "denominator", "value"]].values.tolist() == [
+        [today.strftime("%Y-%m"), 0.0, 6.0, 0.0]]
+
+
+def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
+    """When ingest wrote a ``coverage`` table the engine reads it instead of rebuilding it. The stored table
+    here says S1 had no ads in November (its ads row is there, but the coverage of record lacks it) and
+    writes its months as dates: S1's November ACoS is unknown, missing ads, 0 of 1 store; S2's is
+    5 / 20 = 0.25; the company's is S2's alone (1 of 2 stores)."""
+    from kpi_lib import coverage
+    from kpi_lib.metrics import compute_long
+
+    wh = make_warehouse(proj / "wh")
+    con = wh.connect()
+    try:
+        cov = coverage.build_coverage(con)
+    finally:
+        con.close()
+    cov = cov[~((cov["store_id"] == "S1") & (cov["month"] == "2026-11") & (cov["source"] == "ads"))].copy()
+    cov["month"] = pd.to_datetime(cov["month"] + "-01")
+    with wh.transaction("coverage") as w:
+        w.write("coverage", cov, partition_by=())
+    nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
+    st = compute_long("acos", by=["store_id"], **nov).set_index("store_id")
+    assert math.isnan(st.loc["S1", "value"]) and (st.loc["S1", "missing"], st.loc["S1", "stores_covered"]) == ("ads", 0)
+    assert (st.loc["S2", "value"], st.loc["S2", "missing"], st.loc["S2", "stores_covered"]) == (0.25, "", 1)
+    co = compute_long("acos", **nov).iloc[0]
+    assert (co["value"], co["stores_covered"], co["stores_total"]) == (0.25, 1, 2)
