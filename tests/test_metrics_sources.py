@@ -295,26 +295,49 @@ def test_tables_without_their_optional_columns(proj: Path) -> None:
 
 
 def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Path) -> None:
-    """``compute_long_grains`` on its defaults (order basis, monthly) with a contract grain: the same rows
-    as separate ``compute_long`` calls. Contract C-1 covers S2 only. October GMV: S1 230, S2 160.
-    - every store: company 390, C-1 160, team T1 (both stores in October) 390;
-    - ``complete_for="net_profit"`` (S2 has no fee or ad row in October): company 230 (1 of 2 stores),
-      C-1 unknown (0 of 1), T1 230 (1 of 2).
+    """``compute_long_grains`` on its defaults (order basis, monthly) with a contract grain and a catalog
+    passed in: the same rows as separate ``compute_long`` calls. Contract C-1 covers S2 only.
+
+    November, asked as month labels (from the first of the start month to the last of the end month):
+    GMV S1 180, S2 100; SKUs sold S1 A-1, B-1, S2 A-1, X-9 of 3 listed per store; ``gmv_twice`` = 2 × GMV.
+    - company: GMV 280, 560, active SKUs (4, 6); C-1: 100, 200, (2, 3); team T1 (S1, and S2 until 11-15:
+      O4 60): 240, 480, sold S1's 2 + S2's A-1 of 3 + 3 listed: (3, 6).
+    October (S1 230, S2 160): every store: company 390, C-1 160, T1 390; ``complete_for="net_profit"``
+    (S2 has no fee or ad row in October): company 230 (1 of 2 stores), C-1 unknown (0 of 1), T1 230 (1 of 2).
     """
+    from kpi_lib.definitions import load_catalog
     from kpi_lib.metrics import compute_long, compute_long_grains
 
     wh = make_warehouse(proj / "wh")
+    (proj / "kpis.yaml").write_text("kpis:\n  - {id: gmv_twice, zh: 两倍, en: Twice, unit: money, direction: up,"
+                                    " formula: gmv * 2}\n", encoding="utf-8")
+    cat = load_catalog(proj / "kpis.yaml")
     grains = {"company": None, "contract": "contract_id", "team": "team_id"}
+    kpis = ["gmv", "gmv_twice", "active_sku_rate"]
+    nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh, "catalog": cat}
+    got = compute_long_grains(kpis, grains, **nov)
+    want = {"company": [280.0, 560.0, 4.0, 6.0], "contract": [100.0, 200.0, 2.0, 3.0],
+            "team": [240.0, 480.0, 3.0, 6.0]}
+    for name, d in grains.items():
+        g = got[name]
+        if d:
+            g = g[g[d] == ("C-1" if d == "contract_id" else "T1")]
+        assert g["period"].unique().tolist() == ["2026-11"], name
+        v = g.set_index("kpi")
+        assert [v.loc["gmv", "value"], v.loc["gmv_twice", "value"], v.loc["active_sku_rate", "numerator"],
+                v.loc["active_sku_rate", "denominator"]] == want[name], name
+        alone = compute_long(kpis, by=[d] if d else [], **nov)
+        pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
     octo = {"start": "2026-10-01", "end": "2026-10-31", "warehouse": wh}
     expect = {None: {"company": (390.0, 2, 2), "contract": (160.0, 1, 1), "team": (390.0, 2, 2)},
               "net_profit": {"company": (230.0, 1, 2), "contract": (None, 0, 1), "team": (230.0, 1, 2)}}
-    for cf, want in expect.items():
+    for cf, want_o in expect.items():
         got = compute_long_grains(["gmv"], grains, complete_for=cf, **octo) if cf else \
             compute_long_grains(["gmv"], grains, **octo)
         for name, d in grains.items():
             row = got[name].iloc[0]
             value = None if pd.isna(row["value"]) else float(row["value"])
-            assert (value, int(row["stores_covered"]), int(row["stores_total"])) == want[name], (cf, name)
+            assert (value, int(row["stores_covered"]), int(row["stores_total"])) == want_o[name], (cf, name)
             alone = compute_long(["gmv"], by=[d] if d else [], complete_for=cf, **octo)
             pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
         assert got["contract"]["contract_id"].tolist() == ["C-1"]
@@ -368,11 +391,19 @@ def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
     """When ingest wrote a ``coverage`` table the engine reads it instead of rebuilding it. The stored table
     here says S1 had no ads in November (its ads row is there, but the coverage of record lacks it) and
     writes its months as dates: S1's November ACoS is unknown, missing ads, 0 of 1 store; S2's is
-    5 / 20 = 0.25; the company's is S2's alone (1 of 2 stores)."""
+    5 / 20 = 0.25; the company's is S2's alone (1 of 2 stores). The same warehouse before the table was
+    written (another snapshot): S1's ACoS 20 / 60 (coverage is cached per snapshot, not per process)."""
     from kpi_lib import coverage
     from kpi_lib.metrics import compute_long
 
+    from kpi_lib.metrics import compute_long_grains
+
     wh = make_warehouse(proj / "wh")
+    nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
+    before = compute_long_grains("acos", {"store": "store_id"}, **nov)["store"].set_index("store_id")
+    assert before.loc["S1", "value"] == pytest.approx(20 / 60) and before.loc["S1", "complete"]
+    assert compute_long("acos", by=["store_id"], **nov).set_index("store_id").loc["S1", "value"] \
+        == pytest.approx(20 / 60)
     con = wh.connect()
     try:
         cov = coverage.build_coverage(con)
@@ -382,7 +413,8 @@ def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
     cov["month"] = pd.to_datetime(cov["month"] + "-01")
     with wh.transaction("coverage") as w:
         w.write("coverage", cov, partition_by=())
-    nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
+    grains = compute_long_grains("acos", {"store": "store_id"}, **nov)["store"].set_index("store_id")
+    assert math.isnan(grains.loc["S1", "value"]) and grains.loc["S1", "missing"] == "ads"
     st = compute_long("acos", by=["store_id"], **nov).set_index("store_id")
     assert math.isnan(st.loc["S1", "value"]) and (st.loc["S1", "missing"], st.loc["S1", "stores_covered"]) == ("ads", 0)
     assert (st.loc["S2", "value"], st.loc["S2", "missing"], st.loc["S2", "stores_covered"]) == (0.25, "", 1)
