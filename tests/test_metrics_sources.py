@@ -16,7 +16,7 @@ from cost_fixtures import build_tables, make_project, make_warehouse, overheads_
 
 from kpi_lib import coverage
 from kpi_lib.definitions import load_catalog
-from kpi_lib.metrics import compute, compute_long, compute_long_grains
+from kpi_lib.metrics import LONG_COLUMNS, compute, compute_long, compute_long_grains
 
 Row = dict[tuple[str, str], tuple[float | None, ...]]
 
@@ -296,23 +296,30 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
     passed in: the same rows as separate ``compute_long`` calls. Contract C-1 covers S2 only.
 
     November, asked as month labels (from the first of the start month to the last of the end month):
-    GMV S1 180, S2 100; SKUs sold S1 A-1, B-1, S2 A-1, X-9 of 3 listed per store; ``gmv_twice`` = 2 × GMV.
-    - company: GMV 280, 560, active SKUs (4, 6); C-1: 100, 200, (2, 3); team T1 (S1, and S2 until 11-15:
-      O4 60): 240, 480, sold S1's 2 + S2's A-1 of 3 + 3 listed: (3, 6).
+    GMV S1 180, S2 100; SKUs sold S1 A-1, B-1, S2 A-1, X-9 of 3 listed per store; ``gmv_twice`` = 2 × GMV;
+    inventory snapshot dates (distinct at the grain, not summed over stores): S1 11-02 and 11-03, S2 11-03.
+    - company: GMV 280, 560, active SKUs (4, 6), 2 dates; C-1: 100, 200, (2, 3), 1 date; team T1 (S1, and
+      S2 until 11-15: O4 60): 240, 480, sold S1's 2 + S2's A-1 of 3 + 3 listed: (3, 6), 2 dates.
+    - T1 by quarter from November: 240 in 2026-Q4. A month without data: no rows, the columns.
     October (S1 230, S2 160): every store: company 390, C-1 160, T1 390; ``complete_for="net_profit"``
     (S2 has no fee or ad row in October): company 230 (1 of 2 stores), C-1 unknown (0 of 1), T1 230 (1 of 2).
     """
 
-    wh = make_warehouse(proj / "wh")
-    (proj / "kpis.yaml").write_text("kpis:\n  - {id: gmv_twice, zh: 两倍, en: Twice, unit: money, direction: up,"
-                                    " formula: gmv * 2}\n", encoding="utf-8")
+    t = build_tables()
+    t["inventory"] = pd.concat([_inventory([("A-1", "2026-11-02", 5), ("A-1", "2026-11-03", 4)]),
+                                _inventory([("A-1", "2026-11-03", 9)]).assign(store_id="S2")], ignore_index=True)
+    wh = make_warehouse(proj / "wh", tables=t)
+    (proj / "kpis.yaml").write_text(
+        "kpis:\n  - {id: gmv_twice, zh: 两倍, en: Twice, unit: money, direction: up, formula: gmv * 2}\n"
+        "  - {id: snapshot_days, zh: 盘点日, en: Snapshot days, unit: count, direction: up, formula: inventory_dates}\n",
+        encoding="utf-8")
     cat = load_catalog(proj / "kpis.yaml")
     grains = {"company": None, "contract": "contract_id", "team": "team_id"}
-    kpis = ["gmv", "gmv_twice", "active_sku_rate"]
+    kpis = ["gmv", "gmv_twice", "active_sku_rate", "snapshot_days"]
     nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh, "catalog": cat}
     got = compute_long_grains(kpis, grains, **nov)
-    want = {"company": [280.0, 560.0, 4.0, 6.0], "contract": [100.0, 200.0, 2.0, 3.0],
-            "team": [240.0, 480.0, 3.0, 6.0]}
+    want = {"company": [280.0, 560.0, 4.0, 6.0, 2.0], "contract": [100.0, 200.0, 2.0, 3.0, 1.0],
+            "team": [240.0, 480.0, 3.0, 6.0, 2.0]}
     for name, d in grains.items():
         g = got[name]
         if d:
@@ -320,9 +327,15 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
         assert g["period"].unique().tolist() == ["2026-11"], name
         v = g.set_index("kpi")
         assert [v.loc["gmv", "value"], v.loc["gmv_twice", "value"], v.loc["active_sku_rate", "numerator"],
-                v.loc["active_sku_rate", "denominator"]] == want[name], name
+                v.loc["active_sku_rate", "denominator"], v.loc["snapshot_days", "value"]] == want[name], name
         alone = compute_long(kpis, by=[d] if d else [], **nov)
         pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
+    q4 = compute_long_grains(["gmv"], {"team": "team_id"}, period="quarter", **nov)["team"]
+    assert q4.loc[q4["team_id"] == "T1", ["period", "value"]].values.tolist() == [["2026-Q4", 240.0]]
+    empty = compute_long_grains(["gmv"], {"company": None, "store": "store_id"}, start="2027-03", end="2027-03",
+                                warehouse=wh)
+    assert empty["company"].empty and list(empty["company"].columns) == LONG_COLUMNS
+    assert empty["store"].empty and list(empty["store"].columns) == ["store_id", *LONG_COLUMNS]
     octo = {"start": "2026-10-01", "end": "2026-10-31", "warehouse": wh}
     expect = {None: {"company": (390.0, 2, 2), "contract": (160.0, 1, 1), "team": (390.0, 2, 2)},
               "net_profit": {"company": (230.0, 1, 2), "contract": (None, 0, 1), "team": (230.0, 1, 2)}}
@@ -359,7 +372,9 @@ def test_a_warehouse_without_reference_tables(proj: Path) -> None:
     assert compute("gmv", by=["platform"], filters={"platform": "amazon"}, **octo).empty
     costs = compute(["uncosted_share", "cogs"], **octo).iloc[0]
     assert costs["uncosted_share"] == 1.0 and math.isnan(costs["cogs"])
-    grains = compute_long_grains(["gmv"], {"platform": "platform"}, **octo)["platform"]
+    both = compute_long_grains(["gmv"], {"platform": "platform", "marketplace": "marketplace"}, **octo)
+    assert both["marketplace"]["marketplace"].isna().all() and both["marketplace"]["value"].tolist() == [390.0]
+    grains = both["platform"]
     alone = compute_long(["gmv"], by=["platform"], **octo)
     # no platform is NaN in the grains query and None in the separate one: both missing
     assert grains["platform"].isna().all() and alone["platform"].isna().all()
@@ -408,3 +423,28 @@ def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
     assert (st.loc["S2", "value"], st.loc["S2", "missing"], st.loc["S2", "stores_covered"]) == (0.25, "", 1)
     co = compute_long("acos", **nov).iloc[0]
     assert (co["value"], co["stores_covered"], co["stores_total"]) == (0.25, 1, 2)
+
+
+def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Path) -> None:
+    """By SKU, ad spend in November: A-1 has ads (S1 20 + S2 5 = 25); B-1 (O2, S1) and X-9 (O5, S2) sold
+    without any ad row, so they show with 0 spend (their stores have ads that month), not as one row
+    without a SKU.
+
+    A store S3 that sold 10 on 11-12 but is missing from the stores table has no platform or marketplace:
+    its row stays (amazon 180, shopee 100, none 10), in the grains query as in the separate call.
+    """
+    t = build_tables()
+    t["orders"] = pd.concat([t["orders"], pd.DataFrame([_order("S1", "O11", "A-1", "2026-11-12", 1, 10.0,
+                                                               ship="2026-11-12")]).assign(store_id="S3")],
+                            ignore_index=True)
+    wh = make_warehouse(proj / "wh", tables=t)
+    nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
+    by_sku = compute("ad_spend", by=["sku"], filters={"store_id": ["S1", "S2"]}, **nov)
+    assert dict(zip(by_sku["sku"], by_sku["ad_spend"])) == {"A-1": 25.0, "B-1": 0.0, "X-9": 0.0}
+    got = compute_long_grains(["gmv"], {"platform": "platform", "marketplace": "marketplace"}, **nov)
+    for d, want in (("platform", {"amazon": 180.0, "shopee": 100.0, None: 10.0}),
+                    ("marketplace", {"US": 180.0, "MY": 100.0, None: 10.0})):
+        g = got[d]
+        assert {(None if pd.isna(k) else k): v for k, v in zip(g[d], g["value"])} == want, d
+        alone = compute_long(["gmv"], by=[d], **nov)
+        assert {(None if pd.isna(k) else k): v for k, v in zip(alone[d], alone["value"])} == want, d
