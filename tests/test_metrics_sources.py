@@ -10,13 +10,14 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from cost_fixtures import build_tables, make_project, make_warehouse, overheads_frame
 
 from kpi_lib import coverage
 from kpi_lib.definitions import load_catalog
-from kpi_lib.metrics import LONG_COLUMNS, compute, compute_long, compute_long_grains
+from kpi_lib.metrics import LONG_COLUMNS, compute, compute_long, compute_long_grains, cost_join
 
 Row = dict[tuple[str, str], tuple[float | None, ...]]
 
@@ -448,3 +449,32 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
         assert {(None if pd.isna(k) else k): v for k, v in zip(g[d], g["value"])} == want, d
         alone = compute_long(["gmv"], by=[d], **nov)
         assert {(None if pd.isna(k) else k): v for k, v in zip(alone[d], alone["value"])} == want, d
+
+
+def test_cost_join_on_its_own_connection() -> None:
+    """``cost_join`` as the costs module calls it (no table list: it reads the connection's tables).
+
+    sku_costs: A-1 8 (first leg 2) from 2026-01-01, 12 (first leg 2) from 11-16. skus: A-1 10, B-1 20; a
+    first-leg column (B-1 3) and a duty column (A-1 10 %, B-1 unknown) only in the second case. Z-0 has no
+    cost anywhere: NULL, never 0.
+    - without first-leg and duty columns in skus: A-1 on 11-15 (8, 2, 0), on 11-16 (12, 2, 0); B-1 (20, NULL,
+      0); Z-0 (NULL, NULL, 0);
+    - with them: A-1 (8, 2, 0.1), (12, 2, 0.1); B-1 (20, 3, 0: an unknown duty rate is 0); Z-0 (NULL, NULL, 0).
+    - with no cost table at all: NULL cost and first leg, duty 0.
+    """
+    con = duckdb.connect()
+    con.execute("CREATE TABLE f AS SELECT * FROM (VALUES ('A-1', DATE '2026-11-15', 1), ('A-1', DATE '2026-11-16', 2), "
+                "('B-1', DATE '2026-11-15', 3), ('Z-0', DATE '2026-11-15', 4)) t(sku, d, n)")
+
+    def rows() -> list[tuple]:
+        join, c, fl, duty = cost_join(con, "f", "f.d")
+        return [tuple(r) for r in con.execute(f"SELECT {c}, {fl}, {duty} FROM f {join} ORDER BY f.n").fetchall()]
+
+    assert rows() == [(None, None, 0.0)] * 4
+    con.execute("CREATE TABLE sku_costs AS SELECT * FROM (VALUES ('A-1', DATE '2026-01-01', 8.0, 2.0), "
+                "('A-1', DATE '2026-11-16', 12.0, 2.0)) t(sku, valid_from, unit_cogs, first_leg_cost)")
+    con.execute("CREATE TABLE skus AS SELECT * FROM (VALUES ('A-1', 10.0), ('B-1', 20.0)) t(sku, unit_cogs)")
+    assert rows() == [(8.0, 2.0, 0.0), (12.0, 2.0, 0.0), (20.0, None, 0.0), (None, None, 0.0)]
+    con.execute("CREATE OR REPLACE TABLE skus AS SELECT * FROM (VALUES ('A-1', 10.0, 1.0, 0.1), "
+                "('B-1', 20.0, 3.0, NULL)) t(sku, unit_cogs, first_leg_cost, duty_rate)")
+    assert rows() == [(8.0, 2.0, 0.1), (12.0, 2.0, 0.1), (20.0, 3.0, 0.0), (None, None, 0.0)]
