@@ -429,7 +429,8 @@ def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
 def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Path) -> None:
     """By SKU, ad spend in November: A-1 has ads (S1 20 + S2 5 = 25); B-1 (O2, S1) and X-9 (O5, S2) sold
     without any ad row, so they show with 0 spend (their stores have ads that month), not as one row
-    without a SKU.
+    without a SKU. Referral fees by SKU on the posted basis: A-1 15 (O1), B-1 12 (O6's fee of 11-02), X-9 0;
+    the fees without a SKU (storage, advertising, other, duty) make a row without a SKU: 0 referral.
 
     A store S3 that sold 10 on 11-12 but is missing from the stores table has no platform or marketplace:
     its row stays (amazon 180, shopee 100, none 10), in the grains query as in the separate call.
@@ -442,6 +443,9 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
     by_sku = compute("ad_spend", by=["sku"], filters={"store_id": ["S1", "S2"]}, **nov)
     assert dict(zip(by_sku["sku"], by_sku["ad_spend"])) == {"A-1": 25.0, "B-1": 0.0, "X-9": 0.0}
+    fees = compute("referral_fees", by=["sku"], basis="posted", filters={"store_id": ["S1", "S2"]}, **nov)
+    assert {(None if pd.isna(k) else k): v for k, v in zip(fees["sku"], fees["referral_fees"])} == {
+        "A-1": 15.0, "B-1": 12.0, "X-9": 0.0, None: 0.0}
     got = compute_long_grains(["gmv"], {"platform": "platform", "marketplace": "marketplace"}, **nov)
     for d, want in (("platform", {"amazon": 180.0, "shopee": 100.0, None: 10.0}),
                     ("marketplace", {"US": 180.0, "MY": 100.0, None: 10.0})):
