@@ -80,6 +80,12 @@ def test_fees_refunds_and_ads_on_each_basis(proj: Path) -> None:
         ("S2", "2026-11"): (0.0, 4.0, 5.0, 20.0, 10.0),
         ("S2", "2026-12"): (30.0, 0.0, 0.0, 0.0, 0.0),
     }
+    # ad orders (a measure no built-in KPI reads): one per ads row, S1 October and November, S2 November
+    (proj / "kpis.yaml").write_text("kpis:\n  - {id: ad_orders, zh: 广告订单, en: Ad orders, unit: count, direction: up,"
+                                    " formula: ad_orders_sum}\n", encoding="utf-8")
+    got = compute_long("ad_orders", catalog=load_catalog(proj / "kpis.yaml"), **q)
+    assert _rows(got, ["value"]) == {("S1", "2026-10"): (1.0,), ("S1", "2026-11"): (1.0,), ("S2", "2026-10"): (None,),
+                                     ("S2", "2026-11"): (1.0,)}
 
 
 def _order(store: str, oid: str, sku: str, day: str, qty: int, gross: float, status: str = "delivered",
