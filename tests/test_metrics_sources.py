@@ -17,7 +17,14 @@ from cost_fixtures import build_tables, make_project, make_warehouse, overheads_
 
 from kpi_lib import coverage
 from kpi_lib.definitions import load_catalog
-from kpi_lib.metrics import LONG_COLUMNS, compute, compute_long, compute_long_grains, cost_join
+from kpi_lib.metrics import (
+    LONG_COLUMNS,
+    compute,
+    compute_long,
+    compute_long_grains,
+    cost_join,
+    coverage_matrix,
+)
 
 Row = dict[tuple[str, str], tuple[float | None, ...]]
 
@@ -264,6 +271,7 @@ def test_tables_without_their_optional_columns(proj: Path) -> None:
 
     - Refunds and fees without an order id stay on their own dates on the order basis: S1's refund 10
       (11-15) in November, S2's 30 (12-02) in December; referral S1 October 22.5, November 15 + 12 = 27.
+      When only the fees lack it, the refunds still take their order's date: November S1 10, S2 30.
     - No ship date: no line is late (S1 October 0 of 2 shipped lines, November 0 of 2; S2 0 of 1, 0 of 2);
       no discount column: discounts 0. S2's December has only the refund: GMV 0, lateness 0 of 0 unknown.
     - Posted GMV without ship dates: S1 on its settlement postings (October O7 150, November O1 100 + O6 80
@@ -292,6 +300,12 @@ def test_tables_without_their_optional_columns(proj: Path) -> None:
     assert _rows(posted, ["gmv", "ad_spend"]) == {
         ("S1", "2026-10"): (150.0, 0.0), ("S1", "2026-11"): (180.0, 9.0), ("S1", "2026-12"): (80.0, 0.0),
         ("S2", "2026-10"): (160.0, None), ("S2", "2026-11"): (100.0, 5.0)}
+    # only the fees lack order ids: refunds still move to their order's date (S2's 30 to November)
+    t2 = build_tables()
+    t2["fees"] = t2["fees"].drop(columns=["order_id"])
+    wh2 = make_warehouse(proj / "wh2", tables=t2)
+    nov = compute(["refunds", "referral_fees"], by=["store_id"], start="2026-11", end="2026-11", warehouse=wh2)
+    assert _rows(nov, ["refunds", "referral_fees"]) == {("S1", "2026-11"): (10.0, 27.0), ("S2", "2026-11"): (30.0, 0.0)}
     (proj / "kpis.yaml").write_text(INVENTORY_KPIS, encoding="utf-8")
     aged = compute_long(["aged", "ending"], catalog=load_catalog(proj / "kpis.yaml"), start="2026-11-01",
                         end="2026-11-30", filters={"store_id": "S1"}, warehouse=wh)
@@ -407,8 +421,19 @@ def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
     here says S1 had no ads in November (its ads row is there, but the coverage of record lacks it) and
     writes its months as dates: S1's November ACoS is unknown, missing ads, 0 of 1 store; S2's is
     5 / 20 = 0.25; the company's is S2's alone (1 of 2 stores). The same warehouse before the table was
-    written (another snapshot): S1's ACoS 20 / 60 (coverage is cached per snapshot, not per process)."""
+    written (another snapshot): S1's ACoS 20 / 60 (coverage is cached per snapshot, not per process).
+
+    ``coverage_matrix`` on its own (no connection given), from the fixture's tables: S1 has orders, fees
+    and ads in October and November, S2 orders only in October and all three in November; nobody has
+    traffic or inventory; every sold line has a unit cost (A-1 from sku_costs, B-1 and X-9 from skus)."""
     wh = make_warehouse(proj / "wh")
+    m = coverage_matrix(wh)
+    got = {(r.store_id, r.month): tuple(bool(getattr(r, x)) for x in coverage.SOURCES) for r in m.itertuples()}
+    assert coverage.SOURCES == ("orders", "fees", "ads", "traffic", "inventory", "costs")
+    assert got == {("S1", "2026-10"): (True, True, True, False, False, True),
+                   ("S1", "2026-11"): (True, True, True, False, False, True),
+                   ("S2", "2026-10"): (True, False, False, False, False, True),
+                   ("S2", "2026-11"): (True, True, True, False, False, True)}
     nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
     before = compute_long_grains("acos", {"store": "store_id"}, **nov)["store"].set_index("store_id")
     assert before.loc["S1", "value"] == pytest.approx(20 / 60) and before.loc["S1", "complete"]
