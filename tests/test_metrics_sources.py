@@ -513,3 +513,13 @@ def test_cost_join_on_its_own_connection() -> None:
     con.execute("CREATE OR REPLACE TABLE skus AS SELECT * FROM (VALUES ('A-1', 10.0, 1.0, 0.1), "
                 "('B-1', 20.0, 3.0, NULL)) t(sku, unit_cogs, first_leg_cost, duty_rate)")
     assert rows() == [(8.0, 2.0, 0.1), (12.0, 2.0, 0.1), (20.0, 3.0, 0.0), (None, None, 0.0)]
+
+
+def test_quotes_in_filter_values_and_excluded_stores(proj: Path) -> None:
+    """A value with a quote is a value, not SQL: a store named ``S1' OR 'x'='x`` matches no store (no rows),
+    and excluding its days excludes nothing (November GMV 280 stays 280)."""
+    wh = make_warehouse(proj / "wh")
+    nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh}
+    odd = "S1' OR 'x'='x"
+    assert compute("gmv", filters={"store_id": odd}, **nov).empty
+    assert compute("gmv", exclude=[(odd, "2026-11-01", "2026-11-30")], **nov)["gmv"].tolist() == [280.0]
