@@ -462,6 +462,8 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     without any ad row, so they show with 0 spend (their stores have ads that month), not as one row
     without a SKU. Referral fees by SKU on the posted basis: A-1 15 (O1), B-1 12 (O6's fee of 11-02), X-9 0;
     the fees without a SKU (storage, advertising, other, duty) make a row without a SKU: 0 referral.
+    Posted ad spend by SKU, with one more S1 advertising fee of 2 for B-1 on 11-16: S1 is invoiced, so its
+    ads rows count 0 and its fees count by their SKU: A-1 0 + S2's 5 = 5, B-1 2, X-9 0, no SKU 9.
 
     A store S3 that sold 10 on 11-12 but is missing from the stores table has no platform or marketplace:
     its row stays (amazon 180, shopee 100, none 10), in the grains query as in the separate call.
@@ -470,6 +472,8 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     t["orders"] = pd.concat([t["orders"], pd.DataFrame([_order("S1", "O11", "A-1", "2026-11-12", 1, 10.0,
                                                                ship="2026-11-12")]).assign(store_id="S3")],
                             ignore_index=True)
+    t["fees"] = pd.concat([t["fees"], pd.DataFrame([_fee("S1", "2026-11-16", None, "B-1", "advertising", 2.0)])],
+                          ignore_index=True)
     wh = make_warehouse(proj / "wh", tables=t)
     nov = {"start": "2026-11-01", "end": "2026-11-30", "warehouse": wh}
     by_sku = compute("ad_spend", by=["sku"], filters={"store_id": ["S1", "S2"]}, **nov)
@@ -477,6 +481,9 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     fees = compute("referral_fees", by=["sku"], basis="posted", filters={"store_id": ["S1", "S2"]}, **nov)
     assert {(None if pd.isna(k) else k): v for k, v in zip(fees["sku"], fees["referral_fees"])} == {
         "A-1": 15.0, "B-1": 12.0, "X-9": 0.0, None: 0.0}
+    ads = compute("ad_spend", by=["sku"], basis="posted", filters={"store_id": ["S1", "S2"]}, **nov)
+    assert {(None if pd.isna(k) else k): v for k, v in zip(ads["sku"], ads["ad_spend"])} == {
+        "A-1": 5.0, "B-1": 2.0, "X-9": 0.0, None: 9.0}
     got = compute_long_grains(["gmv"], {"platform": "platform", "marketplace": "marketplace"}, **nov)
     for d, want in (("platform", {"amazon": 180.0, "shopee": 100.0, None: 10.0}),
                     ("marketplace", {"US": 180.0, "MY": 100.0, None: 10.0})):
