@@ -122,9 +122,10 @@ def test_order_lines_discounts_late_lines_uncosted_and_refunds_without_quantity(
     - O5 was promised for 11-20 and shipped 11-21: late. Late shipment rate S2 = 1 late of 3 shipped lines
       (O4, O5, O10) = 1/3; S1 0 of 2 (O1, O2).
     - Refunds without a quantity count one unit per (store, order, SKU, refund date): S2 O5 X-9 twice on
-      11-25 (2 and 3: one unit) and once on 11-26 (1: one more); S1 one without an order id on 11-28 (4).
-      Return rate = refunded units / shipped units: S1 (O1's 1 + 1) / (O1 2 + O2 1) = 2/3;
-      S2 (O4's 1 + 2) / (O4 1 + O5 4 + O10 1) = 3/6 = 0.5. Refunds S1 10 + 4 = 14; S2 30 + 2 + 3 + 1 = 36.
+      11-25 (2 and 3: one unit) and once on 11-26 (1: one more); S1 A-1 on 11-28 once without an order id
+      (4) and once for O1 (1): two orders, two units. Return rate = refunded units / shipped units:
+      S1 (O1's 1 + 2) / (O1 2 + O2 1) = 1; S2 (O4's 1 + 2) / (O4 1 + O5 4 + O10 1) = 3/6 = 0.5.
+      Refunds S1 10 + 4 + 1 = 15; S2 30 + 2 + 3 + 1 = 36.
     """
     t = build_tables()
     o = t["orders"]
@@ -136,11 +137,12 @@ def test_order_lines_discounts_late_lines_uncosted_and_refunds_without_quantity(
     t["refunds"] = pd.concat([t["refunds"], pd.DataFrame([
         _refund("S2", "2026-11-25", "O5", "X-9", None, 2.0), _refund("S2", "2026-11-25", "O5", "X-9", None, 3.0),
         _refund("S2", "2026-11-26", "O5", "X-9", None, 1.0), _refund("S1", "2026-11-28", None, "A-1", None, 4.0),
+        _refund("S1", "2026-11-28", "O1", "A-1", None, 1.0),
     ])], ignore_index=True)
     wh = make_warehouse(proj / "wh", tables=t)
     cols = ["discounts", "promotions", "late_shipment_rate", "uncosted_share", "return_rate", "refunds"]
     got = _rows(compute(cols, by=["store_id"], start="2026-11", end="2026-11", warehouse=wh), cols)
-    assert got == {("S1", "2026-11"): (5.0, 5.0, 0.0, 0.0, round(2 / 3, 6), 14.0),
+    assert got == {("S1", "2026-11"): (5.0, 5.0, 0.0, 0.0, 1.0, 15.0),
                    ("S2", "2026-11"): (0.0, 3.0, round(1 / 3, 6), round(1 / 6, 6), 0.5, 36.0)}
 
 
@@ -370,6 +372,8 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
             alone = compute_long(["gmv"], by=[d] if d else [], complete_for=cf, **octo)
             pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
         assert got["contract"]["contract_id"].tolist() == ["C-1"]
+    # an additive KPI has no denominator: a float column of NaN (as the ratios' denominators), not objects
+    assert str(got["company"]["denominator"].dtype) == "float64" and got["company"]["denominator"].isna().all()
 
 
 def test_a_warehouse_without_reference_tables(proj: Path) -> None:
