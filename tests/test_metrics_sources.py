@@ -466,6 +466,8 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     without any ad row, so they show with 0 spend (their stores have ads that month), not as one row
     without a SKU. Referral fees by SKU on the posted basis: A-1 15 (O1), B-1 12 (O6's fee of 11-02), X-9 0;
     the fees without a SKU (storage, advertising, other, duty) make a row without a SKU: 0 referral.
+    Refunds by SKU (order basis; refunds need no coverage source, so only SKUs with refund rows): A-1 S1's
+    10 + S2's 30 = 40.
     Posted ad spend by SKU, with one more S1 advertising fee of 2 for B-1 on 11-16: S1 is invoiced, so its
     ads rows count 0 and its fees count by their SKU: A-1 0 + S2's 5 = 5, B-1 2, X-9 0, no SKU 9.
 
@@ -485,6 +487,8 @@ def test_skus_without_ad_rows_and_a_store_missing_from_the_stores_table(proj: Pa
     fees = compute("referral_fees", by=["sku"], basis="posted", filters={"store_id": ["S1", "S2"]}, **nov)
     assert {(None if pd.isna(k) else k): v for k, v in zip(fees["sku"], fees["referral_fees"])} == {
         "A-1": 15.0, "B-1": 12.0, "X-9": 0.0, None: 0.0}
+    refunds = compute("refunds", by=["sku"], filters={"store_id": ["S1", "S2"]}, **nov)
+    assert dict(zip(refunds["sku"], refunds["refunds"])) == {"A-1": 40.0}
     ads = compute("ad_spend", by=["sku"], basis="posted", filters={"store_id": ["S1", "S2"]}, **nov)
     assert {(None if pd.isna(k) else k): v for k, v in zip(ads["sku"], ads["ad_spend"])} == {
         "A-1": 5.0, "B-1": 2.0, "X-9": 0.0, None: 9.0}
