@@ -150,15 +150,17 @@ def test_overheads_spread_over_the_days_of_their_month(proj: Path) -> None:
     """Overhead allocations (S1 November 30, S2 November 15, S1 October 30) are spread evenly over their
     month's days: 1.00 and 0.50 a day in November (30 days), 30 / 31 a day in October. By day from 11-01
     to 11-02: S1 1.0, S2 0.5 each day; the first half of November: S1 15, S2 7.5; October 10 to 12:
-    S1 3 × 30 / 31. A month written as a date (2026-11-01) is the same month."""
+    S1 3 × 30 / 31. A month written as its first day (a date, a timestamp or the text 2026-11-01) is the
+    same month."""
     q = {"by": ["store_id"], "warehouse": None}
-    for name, month in (("text", None), ("date", pd.Timestamp("2026-11-01"))):
+    first_days = {"date": lambda m: dt.date.fromisoformat(m + "-01"), "timestamp": lambda m: pd.Timestamp(m + "-01"),
+                  "day text": lambda m: m + "-01"}
+    for name in ("month text", *first_days):
         t = build_tables()
-        wh = make_warehouse(proj / name, tables=t, overheads=False)
-
+        wh = make_warehouse(proj / name.replace(" ", "_"), tables=t, overheads=False)
         oh = overheads_frame()
-        if month is not None:
-            oh["month"] = pd.to_datetime(oh["month"] + "-01")
+        if name in first_days:
+            oh["month"] = [first_days[name](m) for m in oh["month"]]
         with wh.transaction("overheads") as w:
             w.write("overhead_allocations", oh, partition_by=())
         q["warehouse"] = wh
