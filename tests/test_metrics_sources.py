@@ -326,6 +326,7 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
     - company: GMV 280, 560, active SKUs (4, 6), 2 dates; C-1: 100, 200, (2, 3), 1 date; team T1 (S1, and
       S2 until 11-15: O4 60): 240, 480, sold S1's 2 + S2's A-1 of 3 + 3 listed: (3, 6), 2 dates.
     - T1 by quarter from November: 240 in 2026-Q4. A month without data: no rows, the columns.
+    - calendar days of November up to the 20th: 20 (the range's end, not the data's last order, 11-25).
     October (S1 230, S2 160): every store: company 390, C-1 160, T1 390; ``complete_for="net_profit"``
     (S2 has no fee or ad row in October): company 230 (1 of 2 stores), C-1 unknown (0 of 1), T1 230 (1 of 2).
     """
@@ -336,7 +337,8 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
     wh = make_warehouse(proj / "wh", tables=t)
     (proj / "kpis.yaml").write_text(
         "kpis:\n  - {id: gmv_twice, zh: 两倍, en: Twice, unit: money, direction: up, formula: gmv * 2}\n"
-        "  - {id: snapshot_days, zh: 盘点日, en: Snapshot days, unit: count, direction: up, formula: inventory_dates}\n",
+        "  - {id: snapshot_days, zh: 盘点日, en: Snapshot days, unit: count, direction: up, formula: inventory_dates}\n"
+        "  - {id: days_in, zh: 天数, en: Days, unit: count, direction: up, formula: calendar_days}\n",
         encoding="utf-8")
     cat = load_catalog(proj / "kpis.yaml")
     grains = {"company": None, "contract": "contract_id", "team": "team_id"}
@@ -355,6 +357,9 @@ def test_grains_in_one_query_with_contracts_defaults_and_one_store_set(proj: Pat
                 v.loc["active_sku_rate", "denominator"], v.loc["snapshot_days", "value"]] == want[name], name
         alone = compute_long(kpis, by=[d] if d else [], **nov)
         pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_dtype=False, obj=name)
+    days = compute_long_grains(["gmv", "days_in"], {"company": None}, start="2026-11-01", end="2026-11-20",
+                               warehouse=wh, catalog=cat)["company"]
+    assert days.loc[days["kpi"] == "days_in", "value"].tolist() == [20.0]
     q4 = compute_long_grains(["gmv"], {"team": "team_id"}, period="quarter", **nov)["team"]
     assert q4.loc[q4["team_id"] == "T1", ["period", "value"]].values.tolist() == [["2026-Q4", 240.0]]
     empty = compute_long_grains(["gmv"], {"company": None, "store": "store_id"}, start="2027-03", end="2027-03",
