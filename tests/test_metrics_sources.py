@@ -538,10 +538,18 @@ def test_cost_join_on_its_own_connection() -> None:
 
 
 def test_quotes_in_filter_values_and_excluded_stores(proj: Path) -> None:
-    """A value with a quote is a value, not SQL: a store named ``S1' OR 'x'='x`` matches no store (no rows),
-    and excluding its days excludes nothing (November GMV 280 stays 280)."""
-    wh = make_warehouse(proj / "wh")
+    """A value with a quote is a value, not SQL. A store ``S'3`` sold 10 on 11-12 (November: 280 + 10 = 290):
+    filtering on it gives its 10, excluding its days leaves 280; a store named ``S1' OR 'x'='x`` matches no
+    store (no rows) and excluding it excludes nothing."""
+    t = build_tables()
+    t["orders"] = pd.concat([t["orders"], pd.DataFrame([_order("S1", "O12", "A-1", "2026-11-12", 1, 10.0,
+                                                               ship="2026-11-12")]).assign(store_id="S'3")],
+                            ignore_index=True)
+    wh = make_warehouse(proj / "wh", tables=t)
     nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh}
+    assert compute("gmv", **nov)["gmv"].tolist() == [290.0]
+    assert compute("gmv", filters={"store_id": "S'3"}, **nov)["gmv"].tolist() == [10.0]
+    assert compute("gmv", exclude=[("S'3", "2026-11-01", "2026-11-30")], **nov)["gmv"].tolist() == [280.0]
     odd = "S1' OR 'x'='x"
     assert compute("gmv", filters={"store_id": odd}, **nov).empty
-    assert compute("gmv", exclude=[(odd, "2026-11-01", "2026-11-30")], **nov)["gmv"].tolist() == [280.0]
+    assert compute("gmv", exclude=[(odd, "2026-11-01", "2026-11-30")], **nov)["gmv"].tolist() == [290.0]
