@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from worked_fixtures import build_tables, project_elsewhere
+from worked_fixtures import build_tables, order_lines_like, project_elsewhere
 
 from kpi_lib.targets import cascade
 
@@ -94,15 +94,7 @@ def test_a_teams_cascade_takes_the_stores_it_has_in_the_period(tmp_path):
 def _with_orders(tables, rows):
     """``tables`` with one delivered order per (store, day, GMV) added."""
     orders = tables["orders"]
-    extra = []
-    for store, day, g in rows:
-        row = orders.iloc[0].copy()
-        d = pd.Timestamp(day)
-        row[["store_id", "order_id", "order_date", "order_ts", "ship_date", "promised_ship_date"]] = [
-            store, f"{store}-{day}-x", d, d, d, d]
-        row[["gross_sales", "gross_sales_rc"]] = [g, g]
-        extra.append(row)
-    tables["orders"] = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True)
+    tables["orders"] = pd.concat([orders, order_lines_like(orders.iloc[0], rows)], ignore_index=True)
     return tables
 
 

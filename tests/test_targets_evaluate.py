@@ -27,7 +27,7 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import build_tables, project_elsewhere
+from worked_fixtures import build_tables, order_lines_like, project_elsewhere
 from worked_fixtures import one_row as row
 
 from kpi_lib.definitions import Catalog, load_catalog
@@ -76,16 +76,9 @@ def _orders(t: pd.DataFrame) -> pd.DataFrame:
     m1_march = o[(o["store_id"] == "M1") & (o["order_date"] == pd.Timestamp("2025-03-10"))]
     assert len(m1_march) == 1 and m1_march["gross_sales"].iloc[0] == 300.0
     o = o.drop(index=m1_march.index)
-    extra = []
-    for store, day, gmv in [("M1", "2025-03-05", 150.0), ("M1", "2025-03-31", 150.0), ("M1", "2026-03-12", 70.0),
-                            ("M2", "2026-03-20", 40.0)]:
-        r = m1_march.iloc[0].copy()
-        ts = pd.Timestamp(day)
-        r[["store_id", "order_id", "order_date", "order_ts", "ship_date", "promised_ship_date"]] = [
-            store, f"{store}-{day}-x", ts, ts, ts, ts]
-        r[["gross_sales", "gross_sales_rc"]] = [gmv, gmv]
-        extra.append(r)
-    return pd.concat([o, pd.DataFrame(extra)], ignore_index=True)
+    extra = order_lines_like(m1_march.iloc[0], [("M1", "2025-03-05", 150.0), ("M1", "2025-03-31", 150.0),
+                                                ("M1", "2026-03-12", 70.0), ("M2", "2026-03-20", 40.0)])
+    return pd.concat([o, extra], ignore_index=True)
 
 
 def catalog_b() -> Catalog:

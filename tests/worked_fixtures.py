@@ -120,3 +120,17 @@ def one_row(df: pd.DataFrame, kpi: str, kind: str, eid: str, period: str) -> pd.
     hit = df[(df["kpi"] == kpi) & (df["entity_kind"] == kind) & (df["entity_id"] == eid) & (df["period"] == period)]
     assert len(hit) == 1, (kpi, kind, eid, period, len(hit))
     return hit.iloc[0]
+
+
+def order_lines_like(line: pd.Series, rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """One order line per (store, day, gross sales), copied from ``line`` with that store, a new order id
+    and every date of the line on that day."""
+    extra = []
+    for store, day, gross in rows:
+        r = line.copy()
+        d = pd.Timestamp(day)
+        r[["store_id", "order_id", "order_date", "order_ts", "ship_date", "promised_ship_date"]] = [
+            store, f"{store}-{day}-x", d, d, d, d]
+        r[["gross_sales", "gross_sales_rc"]] = [gross, gross]
+        extra.append(r)
+    return pd.DataFrame(extra)
