@@ -144,3 +144,35 @@ def test_a_range_with_two_separators_is_a_user_error() -> None:
     with pytest.raises(KpiError, match=r"custom period '2026-11-01..2026-11-03..2026-11-05': expected "
                                        r"YYYY-MM-DD..YYYY-MM-DD"):
         costs.period_range("2026-11-01..2026-11-03..2026-11-05")
+
+
+@pytest.mark.parametrize("basis", ["order", "posted"])
+def test_grain_rows_give_each_entity_its_own_waterfall(wh, basis) -> None:
+    """``waterfall_grain_rows`` is one store-level query for every grain and month; each store's slice and the
+    company's rows must give, month by month, the waterfall that entity's own engine query gives (what the
+    report batches and the cost explorer rely on), with the grain's dimension and the period as text."""
+    g = costs.waterfall_grain_rows("month", basis=basis, warehouse=wh)
+    assert set(g) == set(costs.WATERFALL_GRAINS)
+    assert g["store"]["store_id"].map(type).eq(str).all() and g["store"]["period"].map(type).eq(str).all()
+    assert set(g["store"]["period"]) >= {"2026-10", "2026-11"}
+    for period in ("2026-10", "2026-11"):
+        for sid in ("S1", "S2"):
+            rows = g["store"][g["store"]["store_id"] == sid].drop(columns="store_id")
+            pd.testing.assert_frame_equal(costs.waterfall("store", sid, period, basis=basis, warehouse=wh, rows=rows),
+                                          costs.waterfall("store", sid, period, basis=basis, warehouse=wh))
+        pd.testing.assert_frame_equal(costs.waterfall("company", None, period, basis=basis, warehouse=wh,
+                                                      rows=g["company"]),
+                                      costs.waterfall("company", None, period, basis=basis, warehouse=wh))
+
+
+def test_unit_rows_give_each_entity_its_own_unit_economics(wh) -> None:
+    """``unit_rows``: store × SKU rows of one query; a store's rows, and all of them for the company, give the
+    unit economics of that entity's own engine query, with store ids and periods as text."""
+    ue = costs.unit_rows("month", "2026-11", "2026-11", wh)
+    assert ue["store_id"].map(type).eq(str).all() and set(ue["period"]) == {"2026-11"}
+    for sid in ("S1", "S2"):
+        rows = ue[ue["store_id"] == sid].drop(columns="store_id")
+        pd.testing.assert_frame_equal(costs.unit_economics("store", sid, "2026-11", wh, rows=rows),
+                                      costs.unit_economics("store", sid, "2026-11", wh))
+    pd.testing.assert_frame_equal(costs.unit_economics("company", None, "2026-11", wh, rows=ue.drop(columns="store_id")),
+                                  costs.unit_economics("company", None, "2026-11", wh))
