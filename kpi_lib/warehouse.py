@@ -270,11 +270,15 @@ def _scan_sql(loc: Path, union_by_name: bool = True) -> str:
 _ONE_SCHEMA: dict[str, bool] = {}  # table directory of a published snapshot -> _one_schema (never rewritten)
 
 
-def _files_signature(loc: Path) -> str:
-    """The identity of a partitioned table's files: names, inodes and sizes. A snapshot's unchanged tables
-    are hard links of its parent's (same inodes); a table written or rewritten has new files."""
+def _files_signature(loc: Path) -> str | None:
+    """The identity of a partitioned table's files: names, inodes and sizes (None: no Parquet file). A
+    snapshot's unchanged tables are hard links of its parent's (same inodes); a table written or rewritten
+    has new files."""
+    files = sorted(loc.rglob("*.parquet"))
+    if not files:
+        return None
     h = hashlib.sha1()
-    for f in sorted(loc.rglob("*.parquet")):
+    for f in files:
         st = f.stat()
         h.update(f"{f.relative_to(loc).as_posix()}\0{st.st_ino}\0{st.st_size}\n".encode())
     return h.hexdigest()
@@ -299,9 +303,9 @@ def _schemas_record(staging: Path, parent: Path | None) -> dict[str, dict]:
     con: duckdb.DuckDBPyConnection | None = None
     try:
         for d in sorted(x for x in staging.iterdir() if x.is_dir()):
-            if not any(d.rglob("*.parquet")):
-                continue
             sig = _files_signature(d)
+            if sig is None:
+                continue
             old = before.get(d.name)
             if isinstance(old, dict) and old.get("files") == sig and isinstance(old.get("one"), bool):
                 out[d.name] = old
@@ -314,20 +318,21 @@ def _schemas_record(staging: Path, parent: Path | None) -> dict[str, dict]:
     return out
 
 
-def _one_schema(con: duckdb.DuckDBPyConnection, loc: Path) -> bool:
+def _one_schema(con: duckdb.DuckDBPyConnection, loc: Path, recorded: dict[str, dict]) -> bool:
     """Whether every Parquet file of the partitioned table ``loc`` has the same columns, in the same
     order, with the same types. Then ``union_by_name`` changes nothing, and without it DuckDB binds
     a query from one file's schema instead of opening every file's (≈ 100 → 5 ms per bind of the
     scale-1 demo's orders, paid by every query and DESCRIBE).
 
     Kept per directory of a published snapshot (its files never change): reading every file's footer
-    is most of the cost of opening a snapshot (≈ 0.6 s of CPU on the scale-1 demo's 1,100 parts), and a
-    process that opens the same snapshot twice (a panel's in-memory copy and the shared views) pays it once."""
+    is most of the cost of opening a snapshot (≈ 0.6 s of CPU on the scale-1 demo's 1,100 parts), so a
+    published snapshot's answer comes from ``recorded`` (:func:`_recorded_schemas`, written at publish)
+    when it has one, and a process that opens the same snapshot twice asks once."""
     published = not loc.parent.name.startswith(".")  # staging snapshots are ".staging-<id>"
     key = str(loc)
     if published and key in _ONE_SCHEMA:
         return _ONE_SCHEMA[key]
-    rec = _recorded_schemas(loc.parent).get(loc.name) if published else None
+    rec = recorded.get(loc.name) if published else None
     same = rec["one"] if isinstance(rec, dict) and isinstance(rec.get("one"), bool) else _read_one_schema(con, loc)
     if published:
         _ONE_SCHEMA[key] = same
@@ -353,10 +358,11 @@ def connect_snapshot(base: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     names = {p.name for p in base.iterdir() if p.is_dir()} | {p.stem for p in base.glob("*.parquet")}
     present = set()
+    recorded = _recorded_schemas(base)  # read once for every table
     for name in sorted(names):
         loc = _table_location(base, name)
         if loc is not None:
-            union = loc.is_file() or not _one_schema(con, loc)
+            union = loc.is_file() or not _one_schema(con, loc, recorded)
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {_scan_sql(loc, union_by_name=union)}')
             present.add(name)
     for name, t in TABLES.items():
