@@ -904,11 +904,10 @@ def _history_rows(t, sid: str, inc: pd.DataFrame, old: pd.DataFrame, p: _Prepare
     inc_ver = _version_ts(pd.Series(p.version, index=m.index)).reset_index(drop=True)
     old_v = pd.to_numeric(m["row_version__old"], errors="coerce") if "row_version__old" in m.columns \
         else pd.Series(np.nan, index=m.index)
-    # the loaded row's row_confirmed (suffixed only when the incoming rows carry the column too): a newer
-    # export repeated it, so that is the version it won or lost with
-    conf = "row_confirmed__old" if "row_confirmed__old" in m.columns else "row_confirmed"
-    if conf in m.columns and conf not in inc.columns:
-        old_v = np.fmax(old_v, pd.to_numeric(m[conf], errors="coerce"))
+    # a newer export repeated the loaded row: that version (row_confirmed, a column of loaded rows only) is
+    # the one it won or lost with
+    if "row_confirmed" in old.columns:
+        old_v = np.fmax(old_v, pd.to_numeric(m["row_confirmed"], errors="coerce"))
     old_ver = _version_ts(old_v).reset_index(drop=True)
     key_cols = [c for c in t.key if c != "store_id"]
     natural = pd.Series([json.dumps({c: (None if pd.isna(v) else str(v)[:10] if isinstance(v, pd.Timestamp) else str(v))
