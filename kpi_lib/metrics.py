@@ -457,9 +457,15 @@ def _period_months(labels: Iterable[str], lo: dt.date | None, hi: dt.date | None
     return pd.DataFrame(rows, columns=["period", "month"])
 
 
-def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, hi: dt.date | None) -> pd.DataFrame:
+def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, hi: dt.date | None,
+                   snaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each split row (store × period): one bool column per source, True when the store had
-    orders in a month of the period but lacked that source (the store is incomplete for it)."""
+    orders in a month of the period but lacked that source (the store is incomplete for it).
+
+    ``snaps`` (periods shorter than a month, :func:`_snapshot_periods`): the store × period pairs with an
+    inventory snapshot of their own. Coverage is kept per month, so without it a week with no snapshot
+    of a month that has one would read an ending stock of 0; with it, such a week is incomplete for
+    inventory."""
     cols = [f"_miss_{s}" for s in coverage.SOURCES]
     out = pd.DataFrame(False, index=split.index, columns=cols)
     if cov.empty or not len(split):
@@ -471,10 +477,27 @@ def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, h
         active[f"_miss_{s}"] = ~active[s] if s != "orders" else False
     pm = _period_months(split["period"].dropna().unique(), lo, hi)
     flags = pm.merge(active[["store_id", "month", *cols]], on="month").groupby(["store_id", "period"])[cols].max()
+    flags = flags.reset_index()
+    if snaps is not None:  # an active store × period without a snapshot of its own lacks inventory
+        have = flags.merge(snaps.assign(_snap=True), on=["store_id", "period"], how="left")["_snap"]
+        flags["_miss_inventory"] = flags["_miss_inventory"] | have.isna().to_numpy()
     keys = split[["store_id", "period"]].astype({"store_id": "object"})
-    m = keys.merge(flags.reset_index(), on=["store_id", "period"], how="left")
+    m = keys.merge(flags, on=["store_id", "period"], how="left")
     out[cols] = m[cols].astype("boolean").fillna(False).astype(bool).values
     return out
+
+
+def _snapshot_periods(ctx: _Ctx, sources_of: dict[str, tuple[str, ...]]) -> pd.DataFrame | None:
+    """store_id, period: the days or weeks with an inventory snapshot (None for months and longer, whose
+    coverage is the month's, or when no KPI asked reads inventory)."""
+    if ctx.period not in ("day", "week") or not any("inventory" in s for s in sources_of.values()) \
+            or not ctx.has("inventory"):
+        return None
+    df = ctx.con.execute(
+        f"SELECT DISTINCT CAST(store_id AS VARCHAR) AS store_id, date_trunc('{ctx.period}', CAST(date AS DATE)) AS p "
+        f"FROM inventory WHERE CAST(date AS DATE) {ctx.date_range}").df()
+    labels = _labels(df["p"], ctx.period) if len(df) else pd.Series(dtype="object")
+    return pd.DataFrame({"store_id": df["store_id"].astype("object"), "period": labels}).drop_duplicates()
 
 
 class _Result:
@@ -583,16 +606,18 @@ def _compute(kpis: Any, by: list[str] | None, period: str, start: Any, end: Any,
         split, grains, measures = _fetch(ctx, catalog, measures, sources_of, split_by, [by], flt, org_kind,
                                          use_contracts, excl)
         cov = coverage_matrix(wh, con) if any(sources_of.values()) else pd.DataFrame()
+        snaps = _snapshot_periods(ctx, sources_of)
     finally:
         con.close()
     return _evaluate(split, grains[tuple(by)], by, period, catalog, kpi_list, measures, sources_of, cov,
-                     (fs, fe, s, e), parts)
+                     (fs, fe, s, e), parts, snaps)
 
 
 def _evaluate(split: pd.DataFrame, grain: pd.DataFrame | None, by: list[str], period: str, catalog: Catalog,
               kpi_list: list[str], measures: set[str], sources_of: dict[str, tuple[str, ...]], cov: pd.DataFrame,
-              rng: tuple[Any, Any, dt.date, dt.date], parts: bool) -> _Result:
-    """Formulas over the sums of the covered stores' rows, per set of sources (see module docstring)."""
+              rng: tuple[Any, Any, dt.date, dt.date], parts: bool, snaps: pd.DataFrame | None = None) -> _Result:
+    """Formulas over the sums of the covered stores' rows, per set of sources (see module docstring);
+    ``snaps``: :func:`_snapshot_periods`."""
     fs, fe, s, e = rng
     keys = ["period", *by]
     split = split.copy()
@@ -632,7 +657,7 @@ def _evaluate(split: pd.DataFrame, grain: pd.DataFrame | None, by: list[str], pe
             env0["calendar_days"] = days.clip(lower=0).astype("float64")
         else:
             env0["calendar_days"] = pd.Series(dtype="float64")
-    miss = _missing_flags(split[["store_id", "period"]], cov, fs, fe) if len(split) else pd.DataFrame(
+    miss = _missing_flags(split[["store_id", "period"]], cov, fs, fe, snaps) if len(split) else pd.DataFrame(
         columns=[f"_miss_{x}" for x in coverage.SOURCES])
     has_store = split["store_id"].notna() if len(split) else pd.Series(dtype=bool)
     total = split[has_store].groupby("_key")["store_id"].nunique().reindex(idx, fill_value=0) if len(split) \
@@ -793,6 +818,7 @@ def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | No
             split, gframes, ms = _fetch(ctx, catalog, measures, sources_of, ["store_id"], grain_bys, {}, None,
                                         use_contracts, [])
             cov = coverage_matrix(wh, con) if any(sources_of.values()) else pd.DataFrame()
+            snaps = _snapshot_periods(ctx, sources_of)
             stores = con.execute("SELECT CAST(store_id AS VARCHAR) AS store_id, CAST(platform AS VARCHAR) AS platform, "
                                  "CAST(marketplace AS VARCHAR) AS marketplace FROM stores").df() \
                 if ctx.has("stores") else pd.DataFrame(columns=["store_id", "platform", "marketplace"])
@@ -810,7 +836,7 @@ def compute_long_grains(kpis: str | list[str] | None, grains: dict[str, str | No
                 sp = split
             by = [d] if d else []
             r = _evaluate(sp, gframes[tuple(by)], by, period, catalog, kpi_list, ms, sources_of, cov, (fs, fe, s, e),
-                          True)
+                          True, snaps)
             out[name] = _long(r, by)
     for name, d in grains.items():
         if name not in out:

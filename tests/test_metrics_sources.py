@@ -236,12 +236,15 @@ def test_inventory_ending_and_value_per_period_kind(proj: Path) -> None:
     | day 11-03 | 7 + 2 = 9 | 56 + 40 = 96 | 4 |
     | week 45 (11-02..08) | 7 + 2 = 9 | 176 | 6 |
     | week 46 | 5 | 40 | 2 |
+    | weeks 47, 48 (no snapshot) | unknown | unknown | unknown |
     | week 49 (11-30..12-06) | 3 | 48 + 36 = 84 | 4 |
     | month 11 | 4 + 2 = 6 | 80 + 96 + 40 + 48 = 264 | 10 |
     | month 12 | 3 | 36 | 2 |
     | quarter, year | 3 + 2 = 5 | 300 | 12 |
 
-    Asked without the value (no cost measure: no cost join), the ending is the same.
+    Asked without the value (no cost measure: no cost join), the ending is the same. Weeks 47 and 48 have
+    orders and no snapshot of their own: their stock is unknown (missing inventory), not 0 — a 0 would read
+    as a sell-through of 100 %. Coverage is per month, so this is the week's own check.
     """
 
     t = build_tables()
@@ -260,8 +263,17 @@ def test_inventory_ending_and_value_per_period_kind(proj: Path) -> None:
 
     days = wide("day")
     assert (days["2026-11-02"], days["2026-11-03"]) == ((10.0, 80.0, 2.0), (9.0, 96.0, 4.0))
-    assert wide("week") == {"2026-W45": (9.0, 176.0, 6.0), "2026-W46": (5.0, 40.0, 2.0),
-                            "2026-W47": (0.0, 0.0, 0.0), "2026-W48": (0.0, 0.0, 0.0), "2026-W49": (3.0, 84.0, 4.0)}
+    weeks = wide("week")
+    assert {w: v for w, v in weeks.items() if w not in ("2026-W47", "2026-W48")} == {
+        "2026-W45": (9.0, 176.0, 6.0), "2026-W46": (5.0, 40.0, 2.0), "2026-W49": (3.0, 84.0, 4.0)}
+    assert all(math.isnan(x) for w in ("2026-W47", "2026-W48") for x in weeks[w])
+    lw = compute_long(["ending"], period="week", catalog=cat, **q).set_index("period")
+    assert lw.loc["2026-W47", "missing"] == "inventory" and not lw.loc["2026-W47", "complete"]
+    assert lw.loc["2026-W46", "missing"] == "" and lw.loc["2026-W46", "complete"]
+    days = wide("day", ["ending"])  # a day with orders but no snapshot: unknown too
+    snapped = {"2026-11-02", "2026-11-03", "2026-11-09", "2026-11-30", "2026-12-01"}
+    assert days["2026-11-02"] == (10.0,) and len(days) > len(snapped)
+    assert all(math.isnan(v[0]) for d, v in days.items() if d not in snapped)
     assert wide("month") == {"2026-11": (6.0, 264.0, 10.0), "2026-12": (3.0, 36.0, 2.0)}
     assert wide("quarter") == {"2026-Q4": (5.0, 300.0, 12.0)}
     assert wide("year") == {"2026": (5.0, 300.0, 12.0)}
