@@ -107,6 +107,13 @@ def changed_functions(old: str, new: str) -> set[str]:
     return {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)}
 
 
+def new_functions(old: str, new: str) -> set[str]:
+    """mutmut names of the functions in the new text only. mutmut keeps which tests reach each function in
+    ``mutants/mutmut-stats.json`` and refreshes it for new tests, not for new functions: without a fresh
+    collection every mutant of a new function would read "no tests"."""
+    return set(function_sources(new)) - set(function_sources(old))
+
+
 def function_of(mutant: str) -> str:
     """``kpi_lib.m.xǁCǁf__mutmut_3`` → ``xǁCǁf``: the function a mutant belongs to."""
     return mutant.partition("__mutmut_")[0].rpartition(".")[2]
@@ -129,6 +136,8 @@ def refresh_rest(module: str, work: Path) -> set[str]:
     old, new = (work / mod).read_text(encoding="utf-8"), (ROOT / mod).read_text(encoding="utf-8")
     if old != new:
         changed = changed_functions(old, new)
+        if new_functions(old, new):  # which tests reach the new functions: collected again
+            (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
         shutil.copy(ROOT / mod, work / mod)  # mtime now: mutmut regenerates mutants/kpi_lib/<module>.py
     for name in ("kpi_lib", "parameters", "templates", "notebooks"):
         src, dst = ROOT / name, work / name

@@ -77,6 +77,26 @@ def test_changed_functions_edited_new_and_gone_not_moved():
     assert mutate.changed_functions(OLD, "\n\n" + OLD) == set()
 
 
+def test_new_functions_make_mutmut_collect_which_tests_reach_them_again(tmp_path, monkeypatch):
+    """A rerun after ``d`` was added drops mutmut's test stats (else every mutant of ``d`` reads "no tests");
+    an edit of existing functions keeps them (collecting costs a whole test run)."""
+    assert mutate.new_functions(OLD, NEW) == {"x_d"}
+    assert mutate.new_functions(OLD, OLD.replace("return 3", "return 4")) == set()
+    root, work = tmp_path / "root", tmp_path / "work"
+    for base, text in ((root, NEW), (work, OLD)):
+        (base / "kpi_lib").mkdir(parents=True)
+        (base / "kpi_lib" / "mod.py").write_text(text, encoding="utf-8")
+    stats = work / "mutants" / "mutmut-stats.json"
+    stats.parent.mkdir()
+    stats.write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(mutate, "ROOT", root)
+    assert mutate.refresh_rest("mod", work) == {"x_b", "x_c", "x_d"}
+    assert not stats.exists()
+    stats.write_text("{}", encoding="utf-8")
+    (root / "kpi_lib" / "mod.py").write_text(NEW.replace("a(x)", "a(y)"), encoding="utf-8")
+    assert mutate.refresh_rest("mod", work) == {"x_a"} and stats.exists()
+
+
 def test_carry_verdicts_keeps_only_unchanged_functions():
     kept = mutate.carry_verdicts(BEFORE, mutate.changed_functions(OLD, NEW))
     assert kept == {MOD + "x_a__mutmut_1": 1, MOD + "x_a__mutmut_2": 0,
