@@ -490,9 +490,8 @@ def _missing_flags(split: pd.DataFrame, cov: pd.DataFrame, lo: dt.date | None, h
 def _snapshot_periods(ctx: _Ctx, sources_of: dict[str, tuple[str, ...]]) -> pd.DataFrame | None:
     """store_id, period: the days or weeks with an inventory snapshot (None for months and longer, whose
     coverage is the month's, or when no KPI asked reads inventory)."""
-    if ctx.period not in ("day", "week") or not any("inventory" in s for s in sources_of.values()) \
-            or not ctx.has("inventory"):
-        return None
+    if ctx.period not in ("day", "week") or not any("inventory" in s for s in sources_of.values()):
+        return None  # (an inventory table never loaded is an empty view: the query finds no snapshot)
     df = ctx.con.execute(
         f"SELECT DISTINCT CAST(store_id AS VARCHAR) AS store_id, date_trunc('{ctx.period}', CAST(date AS DATE)) AS p "
         f"FROM inventory WHERE CAST(date AS DATE) {ctx.date_range}").df()

@@ -565,3 +565,33 @@ def test_quotes_in_filter_values_and_excluded_stores(proj: Path) -> None:
     odd = "S1' OR 'x'='x"
     assert compute("gmv", filters={"store_id": odd}, **nov).empty
     assert compute("gmv", exclude=[(odd, "2026-11-01", "2026-11-30")], **nov)["gmv"].tolist() == [290.0]
+
+
+def test_inventory_weeks_without_a_snapshot_or_without_the_table(proj: Path) -> None:
+    """A week or day needs a snapshot of its own (coverage is per month). S1's snapshots: A-1 on 11-02 (10
+    units) and 11-30 (4). Weeks 45 (11-02..08) and 49 (11-30..12-06) read 10 and 4; weeks 47 and 48 have
+    orders (11-20, 11-25) and no snapshot: unknown, missing "inventory" (week 46 has neither: no row). The grains query (store and company rows in one) gives
+    the same rows as the separate calls. A warehouse whose inventory was never loaded (an empty view):
+    every week unknown."""
+
+    t = build_tables()
+    t["inventory"] = _inventory([("A-1", "2026-11-02", 10), ("A-1", "2026-11-30", 4)])
+    wh = make_warehouse(proj / "wh", tables=t)
+    (proj / "kpis.yaml").write_text(INVENTORY_KPIS, encoding="utf-8")
+    cat = load_catalog(proj / "kpis.yaml")
+    q = {"period": "week", "start": "2026-11-02", "end": "2026-12-06", "catalog": cat, "warehouse": wh}
+    alone = compute_long(["ending"], by=["store_id"], filters={"store_id": "S1"}, **q).set_index("period")
+    assert alone.loc["2026-W45", "value"] == 10.0 and alone.loc["2026-W49", "value"] == 4.0
+    assert "2026-W46" not in alone.index
+    for w in ("2026-W47", "2026-W48"):
+        assert math.isnan(alone.loc[w, "value"]) and alone.loc[w, "missing"] == "inventory", w
+    grains = compute_long_grains(["ending"], {"store": "store_id"}, **q)["store"]
+    g1 = grains[grains["store_id"] == "S1"].set_index("period")
+    pd.testing.assert_series_equal(g1["value"], alone["value"], check_names=False)
+    assert g1["missing"].tolist() == alone["missing"].tolist()
+
+    del t["inventory"]
+    bare = make_warehouse(proj / "wh2", tables=t)
+    for got in (compute_long(["ending"], by=["store_id"], **{**q, "warehouse": bare}),
+                compute_long_grains(["ending"], {"store": "store_id"}, **{**q, "warehouse": bare})["store"]):
+        assert len(got) and got["value"].isna().all() and (got["missing"] == "inventory").all()
