@@ -87,16 +87,51 @@ def whole_numbers(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return r, bad | frac
 
 
+#: what Amazon's settlement dates look like: ISO 8601 to the second with a numeric offset
+_ISO_SECONDS_OFFSET = r"^(?:19|20)\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](?:0\d|1[0-4]):[0-5]\d$"
+_LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def _iso_offset_local(u: pa.Array, tz: str | None) -> np.ndarray | None:
+    """Naive local ``datetime64[ns]`` of distinct texts when every non-empty one is a valid
+    ``YYYY-MM-DDTHH:MM:SS±HH:MM`` ('' → NaT); None otherwise (the caller then runs
+    ``col_datetime``). The same instants as its ISO 8601 path (``pd.to_datetime(format="ISO8601",
+    utc=True)``), converted to ``tz`` by the same pandas call; a date Arrow's ``strptime`` would
+    roll over (Feb 30, 24:00, :60) fails the round trip through ``strftime`` and is left to pandas."""
+    filled_ = pc.not_equal(u, _EMPTY)
+    cells = u.filter(filled_)
+    if not len(cells) or not pc.all(pc.match_substring_regex(cells, _ISO_SECONDS_OFFSET)).as_py():
+        return None
+    local = pc.utf8_slice_codeunits(cells, 0, 19)
+    naive = pc.strptime(local, format=_LOCAL_FORMAT, unit="s", error_is_null=True)
+    if naive.null_count or not pc.all(pc.equal(pc.strftime(naive, format=_LOCAL_FORMAT), local)).as_py():
+        return None
+    sign = np.where(np.asarray(pc.equal(pc.utf8_slice_codeunits(cells, 19, 20), "-")), -1, 1)
+    hh = pc.cast(pc.utf8_slice_codeunits(cells, 20, 22), pa.int64()).to_numpy()
+    mm = pc.cast(pc.utf8_slice_codeunits(cells, 23, 25), pa.int64()).to_numpy()
+    utc_s = pc.cast(naive, pa.int64()).to_numpy() - sign * (hh * 3600 + mm * 60)
+    conv = pd.Series((utc_s * 10**9).view("datetime64[ns]")).dt.tz_localize("UTC")
+    if tz:
+        conv = conv.dt.tz_convert(tz)
+    out = np.full(len(u), np.datetime64("NaT", "ns"))
+    out[np.asarray(filled_)] = conv.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return out
+
+
 def datetimes(arr: pa.ChunkedArray, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Naive local ``datetime64[ns]`` values of stripped text and the mask of unparseable cells:
     ``parse.col_datetime`` on the column's distinct texts, spread back to the rows (every rule of
-    it is per distinct value; its day-first test sees the same distinct values)."""
+    it is per distinct value; its day-first test sees the same distinct values). Distinct texts
+    that are all ISO 8601 to the second with an offset are converted in Arrow (``_iso_offset_local``)."""
     enc = pc.dictionary_encode(arr).combine_chunks()
     uniq = enc.dictionary
     if len(uniq) == 0:
         return np.full(len(arr), np.datetime64("NaT", "ns")), np.zeros(len(arr), dtype=bool)
-    v, b = col_datetime(series(uniq), tz)
     idx = enc.indices.to_numpy()
+    fast = _iso_offset_local(uniq, tz)
+    if fast is not None:
+        return fast[idx], np.zeros(len(arr), dtype=bool)
+    v, b = col_datetime(series(uniq), tz)
     return v.to_numpy(dtype="datetime64[ns]")[idx], b.to_numpy(dtype=bool)[idx]
 
 

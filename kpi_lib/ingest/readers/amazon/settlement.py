@@ -11,6 +11,7 @@ Size (≈600 lines): the two settlement layouts (V1 wide pairs, V2 long rows) an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -296,9 +297,12 @@ def _v1_long_amounts(df: pd.DataFrame, amounts: dict[str, tuple], ttype: pd.Seri
 
 
 def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Series,
-                r: np.ndarray) -> pd.DataFrame:
+                r: np.ndarray, item_ids: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+                ) -> pd.DataFrame:
     """Refunds of a V1 settlement: the Principal of refund transactions, with the quantity of the
-    refund's quantity row if any (``r``: each line's row position in ``df``)."""
+    refund's quantity row if any (``r``: each line's row position in ``df``; ``item_ids``: the
+    order-item-code and merchant-adjustment-item-id cells of given row positions, when the caller
+    has them stripped already)."""
     # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
     rm = (
         (lines["category"] == "refund")
@@ -309,14 +313,18 @@ def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Se
     qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
     sel = (rm | qm).to_numpy()
     rsel = r[sel]
+    if item_ids is None:
+        oi, ai = col_text(df, "order-item-code").to_numpy()[rsel], col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel]
+    else:
+        oi, ai = item_ids(rsel)
     qk = pd.DataFrame(
         {
             "sid": lines["settlement_id"][sel],
             "t": lines["transaction_type"][sel],
             "o": lines["order_id"][sel],
             "s": lines["sku"][sel],
-            "oi": col_text(df, "order-item-code").to_numpy()[rsel],
-            "ai": col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel],
+            "oi": oi,
+            "ai": ai,
             "q": lines["quantity"][sel],
         }
     )
@@ -342,14 +350,14 @@ def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Se
     return refunds
 
 
-def _v1_decimal_mark_arrow(df: pd.DataFrame) -> str:
+def _v1_decimal_mark_arrow(df: pd.DataFrame, txt: Callable[[str], pa.ChunkedArray]) -> str:
     """``_v1_decimal_mark`` in Arrow: the same sample (the first 20,000 cells of each amount column,
-    stripped, non-empty) and the same patterns (pandas runs them with Arrow's regex engine too)."""
+    stripped (``txt``), non-empty) and the same patterns (pandas runs them with Arrow's regex engine too)."""
     comma = dot = False
     for a in [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]:
         if a not in df.columns:
             continue
-        cells = pc.utf8_trim_whitespace(arrowcols.as_arrow(df[a]).slice(0, 20_000))
+        cells = txt(a).slice(0, 20_000)
         cells = cells.filter(pc.not_equal(cells, ""))
         comma = comma or bool(pc.any(pc.match_substring_regex(cells, r",\d{1,2}$")).as_py())
         dot = dot or bool(pc.any(pc.match_substring_regex(cells, r"\.\d{1,2}$")).as_py())
@@ -415,7 +423,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
         )
     sp = np.flatnonzero(is_summary)
     check_currency(path, "currency", txt("currency").take(pa.array(sp)).to_pylist(), store)
-    decimal = _v1_decimal_mark_arrow(df)
+    decimal = _v1_decimal_mark_arrow(df, txt)
 
     bad = arrowcols.FirstBad(n)
     total, tb = arrowcols.numbers(total_raw, decimal)
@@ -517,7 +525,9 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
         end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
         when = when.fillna(lines["settlement_id"].map(end_by_sid))
     fees = fee_rows(lines, when, pd.Series(l_fee_type, index=lines.index), store)
-    refunds = _v1_refunds(df, store, lines, when, r)
+    refunds = _v1_refunds(df, store, lines, when, r, lambda pos: (
+        txt("order-item-code").take(pa.array(pos)).to_numpy(zero_copy_only=False),
+        txt("merchant-adjustment-item-id").take(pa.array(pos)).to_numpy(zero_copy_only=False)))
     expected = float(pd.Series(total[is_summary]).sum())
     return ReadResult(
         tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
