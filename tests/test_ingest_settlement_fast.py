@@ -167,6 +167,9 @@ POSTED_ODD = ["05.07.2025", "2025-02-30T10:00:00+00:00", "2025-07-31T24:00:00+00
               "07/15/2025", "15/07/2025", "2025-07-31", "2025-07-31T20:13:08Z", "garbage",
               "2025-07-31 20:13:08 UTC", "12.07.2025 08:12:33 UTC", "2025-07-31T20:13:08.5+00:00",
               "2025-07-31T20:13:08+0000", "1899-07-31T20:13:08+00:00", ""]
+#: ISO 8601 to the second with an offset, but not a real time: Arrow's strptime would roll them over
+ISO_ROLLED = ["2025-02-30T10:00:00+00:00", "2025-07-31T24:00:00+00:00", "2025-07-31T23:59:60+00:00",
+              "2025-13-01T10:00:00+00:00", "2025-04-31T10:00:00-07:00"]
 SUMMARY_DATES = ["2025-07-01T22:07:18+00:00", "01.07.2025 08:12:33 UTC", "2025-07-31", "31.13.2025", ""]
 
 
@@ -175,7 +178,7 @@ def _file(rng: random.Random, comma: bool, odd: bool, header: list[str]) -> str:
     rows with 0–3 amounts, quantities, repeated orders and items, blank lines."""
     amounts = COMMA_AMOUNTS if comma else DOT_AMOUNTS
     amounts = amounts + (ODD_AMOUNTS if odd else [])
-    posted = POSTED_GOOD + (POSTED_ODD if odd else [])
+    posted = POSTED_GOOD + (POSTED_ODD if odd else ISO_ROLLED if rng.random() < 0.5 else [])
     sid = rng.choice(["2387439", "2387440"])
     rows: list[dict[str, str]] = []
     for _ in range(rng.choice([1, 1, 1, 2])):
@@ -224,7 +227,7 @@ def test_random_files_read_the_same(tmp_path: Path, seed: int) -> None:
     if seed % 7 == 6:
         text = text.replace("\tposted-date\t", "\tposted-date-time\t")
     path.write_text(text)
-    for store in (US, DE, IN):
+    for store in (US, (DE, IN)[seed % 2]):
         assert_same(path, store)
 
 
@@ -287,7 +290,8 @@ def test_numbers_equal_col_number(cells: list[str], decimal: str) -> None:
 
 
 @pytest.mark.parametrize("tz", ["America/Los_Angeles", "Europe/Berlin", "Asia/Kolkata", None])
-@pytest.mark.parametrize("cells", [POSTED_GOOD + [""], POSTED_GOOD + POSTED_ODD, SUMMARY_DATES,
+@pytest.mark.parametrize("cells", [POSTED_GOOD + [""], POSTED_GOOD + POSTED_ODD, SUMMARY_DATES, POSTED_GOOD + ISO_ROLLED,
+                                   POSTED_GOOD + ["2025-02-30T10:00:00+00:00", "2025-04-31T10:00:00-07:00"],
                                    ["2025-03-09T10:30:00+00:00", "2025-10-26T00:59:59+00:00", "2025-10-26T01:00:00+00:00",
                                     "2026-12-31T23:59:59-14:00", "2000-02-29T12:00:00+14:00", "2025-07-31T20:13:08+14:59"]])
 def test_datetimes_equal_col_datetime(cells: list[str], tz: str | None) -> None:
