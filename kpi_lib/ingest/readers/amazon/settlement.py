@@ -353,15 +353,17 @@ def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Se
 def _v1_decimal_mark_arrow(df: pd.DataFrame, txt: Callable[[str], pa.ChunkedArray]) -> str:
     """``_v1_decimal_mark`` in Arrow: the same sample (the first 20,000 cells of each amount column,
     stripped (``txt``), non-empty) and the same patterns (pandas runs them with Arrow's regex engine too)."""
-    comma = dot = False
+    samples = []
     for a in [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]:
-        if a not in df.columns:
-            continue
-        cells = txt(a).slice(0, 20_000)
-        cells = cells.filter(pc.not_equal(cells, ""))
-        comma = comma or bool(pc.any(pc.match_substring_regex(cells, r",\d{1,2}$")).as_py())
-        dot = dot or bool(pc.any(pc.match_substring_regex(cells, r"\.\d{1,2}$")).as_py())
-    return "," if comma and not dot else "."
+        if a in df.columns:
+            cells = txt(a).slice(0, 20_000)
+            samples.append(cells.filter(pc.not_equal(cells, "")))
+    # (a comma mark needs a cell with a comma; only then can a "x.yy" cell veto it)
+    if not any(pc.any(pc.match_substring_regex(c.filter(pc.match_substring(c, ",")), r",\d{1,2}$")).as_py()
+               for c in samples):
+        return "."
+    dot = any(pc.any(pc.match_substring_regex(c, r"\.\d{1,2}$")).as_py() for c in samples)
+    return "." if dot else ","
 
 
 def _long_order(parts: list[tuple[np.ndarray, int, pa.ChunkedArray, np.ndarray]]
@@ -525,7 +527,10 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
         end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
         when = when.fillna(lines["settlement_id"].map(end_by_sid))
     fees = fee_rows(lines, when, pd.Series(l_fee_type, index=lines.index), store)
-    refunds = _v1_refunds(df, store, lines, when, r, lambda pos: (
+    # _v1_refunds reads only lines of category refund (its principal and quantity lines): given those alone
+    ref = category == "refund"
+    ref_lines = lines[ref].reset_index(drop=True)
+    refunds = _v1_refunds(df, store, ref_lines, when[ref].reset_index(drop=True), r[ref], lambda pos: (
         txt("order-item-code").take(pa.array(pos)).to_numpy(zero_copy_only=False),
         txt("merchant-adjustment-item-id").take(pa.array(pos)).to_numpy(zero_copy_only=False)))
     expected = float(pd.Series(total[is_summary]).sum())
