@@ -4,8 +4,13 @@ Both write ``payouts`` (the summary row), ``settlement_lines`` (one per amount, 
 file, categorised by ``settlement_category``) and the ``fees`` / ``refunds`` derived from them
 (``derive_fees_refunds``); both take ``exported_at`` from the settlement's deposit date.
 
-Size (≈600 lines): the two settlement layouts (V1 wide pairs, V2 long rows) and the steps they share
-(payouts, categories, derived fees/refunds) are one report family.
+V1 is read over Arrow columns (``_read_arrow``, issue 15.2 fifth round: ``ingest.arrowcols`` parses,
+numpy masks collect the bad rows, the column pairs are unpivoted with Arrow takes); its pandas path
+(``AmazonSettlementV1._read_pandas``) stays as the reference the Arrow path is tested against
+(``tests/test_ingest_settlement_fast.py``) and reads a frame whose columns are not Arrow text.
+
+Size (≈810 lines): the two settlement layouts (V1 wide pairs, V2 long rows), the steps they share
+(payouts, categories, derived fees/refunds) and V1's two paths are one report family.
 """
 
 from __future__ import annotations
