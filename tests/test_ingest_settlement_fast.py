@@ -293,7 +293,9 @@ def test_numbers_equal_col_number(cells: list[str], decimal: str) -> None:
 @pytest.mark.parametrize("cells", [POSTED_GOOD + [""], POSTED_GOOD + POSTED_ODD, SUMMARY_DATES, POSTED_GOOD + ISO_ROLLED,
                                    POSTED_GOOD + ["2025-02-30T10:00:00+00:00", "2025-04-31T10:00:00-07:00"],
                                    ["2025-03-09T10:30:00+00:00", "2025-10-26T00:59:59+00:00", "2025-10-26T01:00:00+00:00",
-                                    "2026-12-31T23:59:59-14:00", "2000-02-29T12:00:00+14:00", "2025-07-31T20:13:08+14:59"]])
+                                    "2026-12-31T23:59:59-14:00", "2000-02-29T12:00:00+14:00", "2025-07-31T20:13:08+14:59",
+                                    "1969-12-31T23:30:00-01:00", "1900-03-01T00:00:00+00:00", "2024-02-29T12:00:00+00:00",
+                                    "2099-12-31T23:59:59-00:30"]])
 def test_datetimes_equal_col_datetime(cells: list[str], tz: str | None) -> None:
     rows = cells * 3
     v, b = arrowcols.datetimes(_arr(rows), tz)

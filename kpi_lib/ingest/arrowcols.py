@@ -87,29 +87,47 @@ def whole_numbers(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return r, bad | frac
 
 
-#: what Amazon's settlement dates look like: ISO 8601 to the second with a numeric offset
+#: what Amazon's settlement dates look like: ISO 8601 to the second with a numeric offset (25 ASCII bytes)
 _ISO_SECONDS_OFFSET = r"^(?:19|20)\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](?:0\d|1[0-4]):[0-5]\d$"
-_LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_ISO_LEN = 25
 
 
 def _iso_offset_local(u: pa.Array, tz: str | None) -> np.ndarray | None:
     """Naive local ``datetime64[ns]`` of distinct texts when every non-empty one is a valid
     ``YYYY-MM-DDTHH:MM:SS±HH:MM`` ('' → NaT); None otherwise (the caller then runs
     ``col_datetime``). The same instants as its ISO 8601 path (``pd.to_datetime(format="ISO8601",
-    utc=True)``), converted to ``tz`` by the same pandas call; a date Arrow's ``strptime`` would
-    roll over (Feb 30, 24:00, :60) fails the round trip through ``strftime`` and is left to pandas."""
+    utc=True)``), converted to ``tz`` by the same pandas call. The fields are read from the cells'
+    bytes (25 per cell); a value out of range (month 13, 30 February, 24:00, second 60) declines the
+    whole column, so only texts pandas reads the same way are converted here."""
     filled_ = pc.not_equal(u, _EMPTY)
     cells = u.filter(filled_)
-    if not len(cells) or not pc.all(pc.match_substring_regex(cells, _ISO_SECONDS_OFFSET)).as_py():
+    n = len(cells)
+    if not n or not pc.all(pc.match_substring_regex(cells, _ISO_SECONDS_OFFSET)).as_py():
         return None
-    local = pc.utf8_slice_codeunits(cells, 0, 19)
-    naive = pc.strptime(local, format=_LOCAL_FORMAT, unit="s", error_is_null=True)
-    if naive.null_count or not pc.all(pc.equal(pc.strftime(naive, format=_LOCAL_FORMAT), local)).as_py():
+    cells = pc.cast(cells, pa.large_string())
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64)[cells.offset: cells.offset + n + 1]
+    if not (np.diff(offsets) == _ISO_LEN).all():  # (the pattern is ASCII: 25 bytes; kept as a guard)
         return None
-    sign = np.where(np.asarray(pc.equal(pc.utf8_slice_codeunits(cells, 19, 20), "-")), -1, 1)
-    hh = pc.cast(pc.utf8_slice_codeunits(cells, 20, 22), pa.int64()).to_numpy()
-    mm = pc.cast(pc.utf8_slice_codeunits(cells, 23, 25), pa.int64()).to_numpy()
-    utc_s = pc.cast(naive, pa.int64()).to_numpy() - sign * (hh * 3600 + mm * 60)
+    raw = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, _ISO_LEN)
+    d = raw.astype(np.int64) - 48
+
+    def num(a: int, b: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        for k in range(a, b):
+            out = out * 10 + d[:, k]
+        return out
+
+    year, month, day = num(0, 4), num(5, 7), num(8, 10)
+    hour, minute, second = num(11, 13), num(14, 16), num(17, 19)
+    if ((month < 1) | (month > 12)).any():
+        return None
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    day0 = first.astype("datetime64[D]").astype(np.int64)
+    month_len = (first + 1).astype("datetime64[D]").astype(np.int64) - day0
+    if ((day < 1) | (day > month_len) | (hour > 23) | (minute > 59) | (second > 59)).any():
+        return None
+    sign = np.where(raw[:, 19] == ord("-"), -1, 1)
+    utc_s = (day0 + day - 1) * 86_400 + hour * 3600 + minute * 60 + second - sign * (num(20, 22) * 3600 + num(23, 25) * 60)
     conv = pd.Series((utc_s * 10**9).view("datetime64[ns]")).dt.tz_localize("UTC")
     if tz:
         conv = conv.dt.tz_convert(tz)
@@ -122,7 +140,7 @@ def datetimes(arr: pa.ChunkedArray, tz: str | None) -> tuple[np.ndarray, np.ndar
     """Naive local ``datetime64[ns]`` values of stripped text and the mask of unparseable cells:
     ``parse.col_datetime`` on the column's distinct texts, spread back to the rows (every rule of
     it is per distinct value; its day-first test sees the same distinct values). Distinct texts
-    that are all ISO 8601 to the second with an offset are converted in Arrow (``_iso_offset_local``)."""
+    that are all ISO 8601 to the second with an offset are converted from their bytes (``_iso_offset_local``)."""
     enc = pc.dictionary_encode(arr).combine_chunks()
     uniq = enc.dictionary
     if len(uniq) == 0:
