@@ -171,7 +171,7 @@ POSTED_ODD = ["05.07.2025", "2025-02-30T10:00:00+00:00", "2025-07-31T24:00:00+00
 ISO_ROLLED = ["2025-02-30T10:00:00+00:00", "2025-07-31T24:00:00+00:00", "2025-07-31T23:59:60+00:00",
               "2025-13-01T10:00:00+00:00", "2025-04-31T10:00:00-07:00", "2025-00-10T10:00:00+00:00",
               "2025-07-00T10:00:00+00:00", "2025-07-31T10:60:00+00:00", "2023-02-29T10:00:00+00:00"]
-SUMMARY_DATES = ["2025-07-01T22:07:18+00:00", "01.07.2025 08:12:33 UTC", "2025-07-31", "31.13.2025", ""]
+SUMMARY_DATES = ["2025-07-01T22:07:18+00:00", "01.07.2025 08:12:33 UTC", "2025-07-31", "31.13.2025", "05/07/2025", ""]
 
 
 def _file(rng: random.Random, comma: bool, odd: bool, header: list[str]) -> str:
@@ -199,6 +199,8 @@ def _file(rng: random.Random, comma: bool, odd: bool, header: list[str]) -> str:
                "order-item-code": rng.choice(["111", "222", ""]), "merchant-adjustment-item-id": rng.choice(["", "", "99"])}
         if rng.random() < 0.35:
             row["quantity-purchased"] = rng.choice(QUANTITIES)
+        if odd and rng.random() < 0.03:  # a summary column filled on a transaction row
+            row[rng.choice(["settlement-start-date", "deposit-date"])] = rng.choice(SUMMARY_DATES + ["15/07/2025", " "])
         for acol in rng.sample([a for a in TYPED if a in header], rng.choice([0, 1, 1, 1, 2, 3])):
             tcol, types = TYPED[acol]
             row[acol] = rng.choice(amounts)
@@ -245,6 +247,20 @@ def test_random_files_reach_every_check(tmp_path: Path) -> None:
         columns |= {q.column for q in res.quarantine}
     assert {"total-amount", "posted-date", "quantity-purchased", "price-amount", "other-amount", ""} <= columns
     assert columns & {"settlement-start-date", "settlement-end-date", "deposit-date"}
+
+
+def test_a_summary_date_column_filled_elsewhere_is_parsed_whole(tmp_path: Path) -> None:
+    """A start date on a transaction row ("15/07/2025") makes the column day-first, so the summary's
+    "05/07/2025" is 5 July: the Arrow path parses the summary rows alone only when no other row fills
+    the column."""
+    summary = {"settlement-id": "1", "settlement-start-date": "05/07/2025", "settlement-end-date": "2025-07-31T22:07:18+00:00",
+               "deposit-date": "2025-08-02T22:07:18+00:00", "total-amount": "1.00", "currency": "USD"}
+    tx = {"settlement-id": "1", "settlement-start-date": "15/07/2025", "transaction-type": "Order",
+          "posted-date": "2025-07-20T10:00:00+00:00", "price-type": "Principal", "price-amount": "1.00"}
+    path = tmp_path / "s.txt"
+    path.write_text("\n".join("\t".join(r.get(h, "") for h in HEADER) for r in (dict(zip(HEADER, HEADER)), summary, tx)))
+    res = assert_same(path, US)
+    assert str(res.tables["payouts"]["start_date"].iloc[0].date()) == "2025-07-05"
 
 
 def test_a_file_without_a_summary_row_fails_the_same(tmp_path: Path) -> None:

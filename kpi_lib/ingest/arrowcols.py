@@ -50,6 +50,22 @@ def text(df: pd.DataFrame, col: str | None) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(pc.fill_null(as_arrow(df[col]), _EMPTY))
 
 
+def text_at(df: pd.DataFrame, col: str | None, positions: np.ndarray) -> pa.ChunkedArray:
+    """``text`` of the rows at ``positions`` only (stripping is per cell: take, then strip)."""
+    if col is None or col not in df.columns:
+        return pa.chunked_array([pa.repeat(_EMPTY, len(positions))], pa.large_string())
+    return pc.utf8_trim_whitespace(pc.fill_null(as_arrow(df[col]).take(pa.array(positions)), _EMPTY))
+
+
+def filled_anywhere_but(df: pd.DataFrame, col: str, rows: np.ndarray) -> bool:
+    """True when a cell of ``col`` outside the rows marked in ``rows`` holds any character (white
+    space included): the column is then not only the marked rows' own."""
+    if col not in df.columns:
+        return False
+    lengths = pc.binary_length(pc.fill_null(as_arrow(df[col]), _EMPTY))
+    return bool((np.asarray(lengths) > 0)[~rows].any())
+
+
 def series(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
     """Arrow text as a pandas ``string[pyarrow]`` column on a RangeIndex (no copy)."""
     if arr.type != pa.large_string():

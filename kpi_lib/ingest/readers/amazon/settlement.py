@@ -429,7 +429,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
             f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
         )
     sp = np.flatnonzero(is_summary)
-    check_currency(path, "currency", txt("currency").take(pa.array(sp)).to_pylist(), store)
+    check_currency(path, "currency", arrowcols.text_at(df, "currency", sp).to_pylist(), store)
     decimal = _v1_decimal_mark_arrow(df, txt)
 
     bad = arrowcols.FirstBad(n)
@@ -437,8 +437,14 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
     bad.cannot_parse(tb, "total-amount", total_raw, "a number")
     dates, stated = {}, {}
     for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
-        v, b = arrowcols.datetimes(txt(c), tz)
-        bad.cannot_parse(b & is_summary, c, txt(c), "a date like 2025-07-31T22:07:18+00:00 or 31.07.2025")
+        if arrowcols.filled_anywhere_but(df, c, is_summary):  # (the day-first test sees the whole column)
+            v, b = arrowcols.datetimes(txt(c), tz)
+        else:  # the summary rows' own column: parsed there only (the other cells are all '': NaT, not bad)
+            v_s, b_s = arrowcols.datetimes(arrowcols.text_at(df, c, sp), tz)
+            v, b = np.full(n, np.datetime64("NaT", "ns")), np.zeros(n, dtype=bool)
+            v[sp], b[sp] = v_s, b_s
+        bad.cannot_parse(b & is_summary, c, txt(c) if (b & is_summary).any() else None,
+                         "a date like 2025-07-31T22:07:18+00:00 or 31.07.2025")
         dates[c] = pd.Series(arrowcols.floor_day(v))
         stated[c] = pd.Series(v[sp], index=sp)
     pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
@@ -488,7 +494,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
         pos = np.flatnonzero(m)
         take = pa.array(pos)
         t_at = ttype.take(take)
-        desc = txt(tcol).take(take) if tcol else pa.chunked_array([pa.repeat(pa.scalar("", pa.large_string()), len(pos))])
+        desc = arrowcols.text_at(df, tcol, pos)
         parts.append((pos, len(names) - 1, pc.if_else(pc.equal(desc, ""), t_at, desc), v[pos]))
     qonly = rows & ~any_amount & qty_filled
     names.append("Quantity")
@@ -536,8 +542,8 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
     ref = category == "refund"
     ref_lines = lines[ref].reset_index(drop=True)
     refunds = _v1_refunds(df, store, ref_lines, when[ref].reset_index(drop=True), r[ref], lambda pos: (
-        txt("order-item-code").take(pa.array(pos)).to_numpy(zero_copy_only=False),
-        txt("merchant-adjustment-item-id").take(pa.array(pos)).to_numpy(zero_copy_only=False)))
+        arrowcols.text_at(df, "order-item-code", pos).to_numpy(zero_copy_only=False),
+        arrowcols.text_at(df, "merchant-adjustment-item-id", pos).to_numpy(zero_copy_only=False)))
     expected = float(pd.Series(total[is_summary]).sum())
     return ReadResult(
         tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
