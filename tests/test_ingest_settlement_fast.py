@@ -20,6 +20,7 @@ import pytest
 from conftest import REAL_EXPORTS
 
 from kpi_lib.errors import IngestError
+from kpi_lib.generate.amazon import SETTLEMENT_HEADER
 from kpi_lib.ingest import arrowcols
 from kpi_lib.ingest.base import QuarantineRow, ReadResult, Store
 from kpi_lib.ingest.frames import read_delimited
@@ -133,13 +134,7 @@ def test_a_frame_that_is_not_arrow_text_takes_the_pandas_path(monkeypatch: pytes
 
 # ---------------------------------------------------------------------------- generated files
 
-HEADER = ("settlement-id settlement-start-date settlement-end-date deposit-date total-amount currency "
-          "transaction-type order-id merchant-order-id adjustment-id shipment-id marketplace-name "
-          "shipment-fee-type shipment-fee-amount order-fee-type order-fee-amount fulfillment-id posted-date "
-          "order-item-code merchant-order-item-id merchant-adjustment-item-id sku quantity-purchased price-type "
-          "price-amount item-related-fee-type item-related-fee-amount misc-fee-amount other-fee-amount "
-          "other-fee-reason-description promotion-id promotion-type promotion-amount direct-payment-type "
-          "direct-payment-amount other-amount").split()
+HEADER = list(SETTLEMENT_HEADER)  # the 36 columns of the real exports 50018020314.txt and 50034020328.txt
 NO_PROMOTION = [h for h in HEADER if h not in ("promotion-id", "promotion-type", "promotion-amount")]
 TYPED = {  # amount column → its type column and type values
     "price-amount": ("price-type", ["Principal", "Tax", "Shipping", "GiftWrap", "ShippingTax", ""]),
