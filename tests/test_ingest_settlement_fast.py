@@ -266,6 +266,15 @@ def test_a_file_without_a_summary_row_fails_the_same(tmp_path: Path) -> None:
     assert_same(path, US)
 
 
+@pytest.mark.parametrize("text", ["", "\t".join(HEADER), "\t".join(HEADER) + "\n\n  \n"])
+def test_an_empty_or_header_only_file_fails_the_same(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "s.txt"
+    path.write_text(text)
+    with pytest.raises(IngestError, match="no settlement summary row"):
+        arrow_path(path, US)
+    assert_same(path, US)
+
+
 def test_a_currency_mismatch_fails_the_same() -> None:
     with pytest.raises(IngestError) as got:
         arrow_path(FIX / "settlement_v1_de.txt", US)
