@@ -4,19 +4,28 @@ Both write ``payouts`` (the summary row), ``settlement_lines`` (one per amount, 
 file, categorised by ``settlement_category``) and the ``fees`` / ``refunds`` derived from them
 (``derive_fees_refunds``); both take ``exported_at`` from the settlement's deposit date.
 
-Size (≈600 lines): the two settlement layouts (V1 wide pairs, V2 long rows) and the steps they share
-(payouts, categories, derived fees/refunds) are one report family.
+V1 is read over Arrow columns (``_read_arrow``, issue 15.2 fifth round: ``ingest.arrowcols`` parses,
+numpy masks collect the bad rows, the column pairs are unpivoted with Arrow takes); its pandas path
+(``AmazonSettlementV1._read_pandas``) stays as the reference the Arrow path is tested against
+(``tests/test_ingest_settlement_fast.py``) and reads a frame whose columns are not Arrow text.
+
+Size (≈810 lines): the two settlement layouts (V1 wide pairs, V2 long rows), the steps they share
+(payouts, categories, derived fees/refunds) and V1's two paths are one report family.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ....errors import IngestError
+from ... import arrowcols
 from ...base import (
     FileHead,
     Reader,
@@ -293,9 +302,12 @@ def _v1_long_amounts(df: pd.DataFrame, amounts: dict[str, tuple], ttype: pd.Seri
 
 
 def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Series,
-                r: np.ndarray) -> pd.DataFrame:
+                r: np.ndarray, item_ids: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+                ) -> pd.DataFrame:
     """Refunds of a V1 settlement: the Principal of refund transactions, with the quantity of the
-    refund's quantity row if any (``r``: each line's row position in ``df``)."""
+    refund's quantity row if any (``r``: each line's row position in ``df``; ``item_ids``: the
+    order-item-code and merchant-adjustment-item-id cells of given row positions, when the caller
+    has them stripped already)."""
     # refunds: Principal of refund transactions; quantity from the refund's quantity row if any
     rm = (
         (lines["category"] == "refund")
@@ -306,14 +318,18 @@ def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Se
     qm = (lines["amount_type"] == "Quantity") & (lines["category"] == "refund")
     sel = (rm | qm).to_numpy()
     rsel = r[sel]
+    if item_ids is None:
+        oi, ai = col_text(df, "order-item-code").to_numpy()[rsel], col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel]
+    else:
+        oi, ai = item_ids(rsel)
     qk = pd.DataFrame(
         {
             "sid": lines["settlement_id"][sel],
             "t": lines["transaction_type"][sel],
             "o": lines["order_id"][sel],
             "s": lines["sku"][sel],
-            "oi": col_text(df, "order-item-code").to_numpy()[rsel],
-            "ai": col_text(df, "merchant-adjustment-item-id").to_numpy()[rsel],
+            "oi": oi,
+            "ai": ai,
             "q": lines["quantity"][sel],
         }
     )
@@ -339,6 +355,206 @@ def _v1_refunds(df: pd.DataFrame, store: Store, lines: pd.DataFrame, when: pd.Se
     return refunds
 
 
+def _v1_decimal_mark_arrow(df: pd.DataFrame, txt: Callable[[str], pa.ChunkedArray]) -> str:
+    """``_v1_decimal_mark`` in Arrow: the same sample (the first 20,000 cells of each amount column,
+    stripped (``txt``), non-empty) and the same patterns (pandas runs them with Arrow's regex engine too)."""
+    samples = []
+    for a in [a for _, a, _ in _PAIRS if a in df.columns] + ["total-amount"]:
+        if a in df.columns:
+            cells = txt(a).slice(0, 20_000)
+            samples.append(cells.filter(pc.not_equal(cells, "")))
+    # (a comma mark needs a cell with a comma; only then can a "x.yy" cell veto it)
+    if not any(pc.any(pc.match_substring_regex(c.filter(pc.match_substring(c, ",")), r",\d{1,2}$")).as_py()
+               for c in samples):
+        return "."
+    dot = any(pc.any(pc.match_substring_regex(c, r"\.\d{1,2}$")).as_py() for c in samples)
+    return "." if dot else ","
+
+
+def _long_order(parts: list[tuple[np.ndarray, int, pa.ChunkedArray, np.ndarray]]
+                ) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray]:
+    """The long rows of ``parts`` (row positions, pair number, descriptions, amounts) in file order
+    (by row, then pair): (row, pair, description, amount)."""
+    if not parts:
+        return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), pa.array([], pa.large_string()),
+                np.zeros(0, dtype="float64"))
+    row = np.concatenate([p[0] for p in parts])
+    pair = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int64) for p in parts])
+    desc = pa.chunked_array([c for p in parts for c in p[2].chunks], pa.large_string())
+    amount = np.concatenate([p[3] for p in parts])
+    order = np.lexsort((pair, row))
+    return row[order], pair[order], desc.take(pa.array(order)).combine_chunks(), amount[order]
+
+
+def _categories(tt: pa.Array, atype_code: np.ndarray, atype_names: list[str], desc: pa.Array
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``settlement_category`` and ``fee_type`` of each line, computed once per distinct
+    (transaction type, amount type, description)."""
+    if not len(tt):
+        return np.array([], dtype=object), np.array([], dtype=object)
+    t_enc, d_enc = pc.dictionary_encode(tt), pc.dictionary_encode(desc)
+    t_u, d_u = t_enc.dictionary.to_pylist(), d_enc.dictionary.to_pylist()
+    n1, n2 = max(len(atype_names), 1), max(len(d_u), 1)
+    combo = (t_enc.indices.to_numpy().astype(np.int64) * n1 + atype_code) * n2 + d_enc.indices.to_numpy()
+    ukeys, inv = np.unique(combo, return_inverse=True)
+    cats, fts = [], []
+    for k in ukeys.tolist():
+        i0, rem = divmod(k, n1 * n2)
+        i1, i2 = divmod(rem, n2)
+        t, a, d = t_u[i0], atype_names[i1], d_u[i2]
+        cats.append(settlement_category(t, a, d))
+        fts.append(fee_type(t, d))
+    return np.array(cats, dtype=object)[inv], np.array(fts, dtype=object)[inv]
+
+
+def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
+    """``AmazonSettlementV1._read_pandas`` over Arrow columns: the same tables, quarantine and
+    reconciliation (``tests/test_ingest_settlement_fast.py``). Cells are stripped, cast and parsed
+    per column in Arrow (``ingest.arrowcols``; a column with other number formats or a comma decimal
+    mark goes through the pandas parser), the checks kept as numpy masks, the typed column pairs
+    unpivoted with numpy positions and Arrow takes; categories are computed per distinct value."""
+    tz = store.timezone
+    n = len(df)
+    cols: dict[str | None, pa.ChunkedArray] = {}
+
+    def txt(c: str | None) -> pa.ChunkedArray:
+        if c not in cols:
+            cols[c] = arrowcols.text(df, c)
+        return cols[c]
+
+    total_raw = txt("total-amount")
+    is_summary = arrowcols.filled(total_raw)
+    if not is_summary.any():
+        raise IngestError(
+            f"{path}: no settlement summary row (a row with total-amount) — is this a complete settlement file?"
+        )
+    sp = np.flatnonzero(is_summary)
+    check_currency(path, "currency", arrowcols.text_at(df, "currency", sp).to_pylist(), store)
+    decimal = _v1_decimal_mark_arrow(df, txt)
+
+    bad = arrowcols.FirstBad(n)
+    total, tb = arrowcols.numbers(total_raw, decimal)
+    bad.cannot_parse(tb, "total-amount", total_raw, "a number")
+    dates, stated = {}, {}
+    for c in ("settlement-start-date", "settlement-end-date", "deposit-date"):
+        if arrowcols.filled_anywhere_but(df, c, is_summary):  # (the day-first test sees the whole column)
+            v, b = arrowcols.datetimes(txt(c), tz)
+        else:  # the summary rows' own column: parsed there only (the other cells are all '': NaT, not bad)
+            v_s, b_s = arrowcols.datetimes(arrowcols.text_at(df, c, sp), tz)
+            v, b = np.full(n, np.datetime64("NaT", "ns")), np.zeros(n, dtype=bool)
+            v[sp], b[sp] = v_s, b_s
+        bad.cannot_parse(b & is_summary, c, txt(c) if (b & is_summary).any() else None,
+                         "a date like 2025-07-31T22:07:18+00:00 or 31.07.2025")
+        dates[c] = pd.Series(arrowcols.floor_day(v))
+        stated[c] = pd.Series(v[sp], index=sp)
+    pcol = "posted-date-time" if "posted-date-time" in df.columns else "posted-date"
+    posted_raw = txt(pcol)
+    posted, pb = arrowcols.datetimes(posted_raw, tz)
+    bad.cannot_parse(pb & ~is_summary, pcol, posted_raw, "a date like 2025-07-31T20:13:08+00:00 or 31.07.2025")
+    qty_raw = txt("quantity-purchased")
+    qty, qb = arrowcols.whole_numbers(qty_raw)
+    bad.cannot_parse(qb, "quantity-purchased", qty_raw, "a whole number")
+    with np.errstate(invalid="ignore"):
+        bad.add(qty < 0, "quantity-purchased", "quantity-purchased: negative value (expected a whole number >= 0)")
+
+    amounts = {}
+    for tcol, acol, atype in _PAIRS:
+        if acol not in df.columns:
+            continue
+        raw = txt(acol)
+        v, b = arrowcols.numbers(raw, decimal)
+        bad.cannot_parse(b, acol, raw, "a number")
+        amounts[atype] = (tcol, v, arrowcols.filled(raw))
+    any_amount = np.zeros(n, dtype=bool)
+    for _, _, has in amounts.values():
+        any_amount |= has
+    tx = ~is_summary
+    qty_filled = arrowcols.filled(qty_raw)
+    bad.add(tx & ~any_amount & ~qty_filled, "", "no amount and no quantity in the row (expected one amount column filled)")
+    ok = ~bad.mask
+    quarantine: list = []
+    if not ok.all():
+        reason, column = bad.reasons()
+        quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
+                                     column.set_axis(df.index), [c for c in df.columns if c != LINE])
+
+    sid, ttype = txt("settlement-id"), txt("transaction-type")
+    # payouts: the summary row(s)
+    pm = pd.Series(is_summary & ok, index=df.index)
+    payouts = _payouts(df, store, arrowcols.series(sid).set_axis(df.index), {k: v.set_axis(df.index) for k, v in dates.items()},
+                       pd.Series(total, index=df.index), pm)
+    # settlement lines: one per filled amount cell (long format), quantity-only rows with amount 0
+    rows = tx & ok
+    parts, names = [], []
+    for atype, (tcol, v, has) in amounts.items():
+        m = has & rows
+        names.append(atype)
+        if not m.any():
+            continue
+        pos = np.flatnonzero(m)
+        take = pa.array(pos)
+        t_at = ttype.take(take)
+        desc = arrowcols.text_at(df, tcol, pos)
+        parts.append((pos, len(names) - 1, pc.if_else(pc.equal(desc, ""), t_at, desc), v[pos]))
+    qonly = rows & ~any_amount & qty_filled
+    names.append("Quantity")
+    if qonly.any():
+        pos = np.flatnonzero(qonly)
+        parts.append((pos, len(names) - 1,
+                      pa.chunked_array([pa.repeat(pa.scalar("quantity-purchased", pa.large_string()), len(pos))]),
+                      np.zeros(len(pos), dtype="float64")))
+    r, pair, l_desc, l_amount = _long_order(parts)
+    take = pa.array(r)
+    l_tt = ttype.take(take).combine_chunks()
+    category, l_fee_type = _categories(l_tt, pair, names, l_desc)
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    l_qty = qty[r]
+    index = pd.RangeIndex(len(r))
+    lines = table_frame(
+        "settlement_lines",
+        {
+            "platform": PLATFORM,
+            "store_id": store.store_id,
+            "settlement_id": arrowcols.series(sid.take(take)),
+            "posted_date": pd.Series(arrowcols.floor_day(posted[r]), index=index),
+            "transaction_type": arrowcols.series(l_tt),
+            "order_id": arrowcols.series(txt("order-id").take(take)),
+            "sku": arrowcols.series(txt("sku").take(take)),
+            "quantity": pd.Series(pd.array(np.where(first, l_qty, np.nan), dtype="Int64"), index=index),
+            "amount_type": arrowcols.series(pa.array(names, pa.large_string()).take(pa.array(pair))),
+            "amount_description": arrowcols.series(l_desc),
+            "category": category,
+            "amount": pd.Series(l_amount, index=index),
+            "currency": store.currency,
+            "source_row": pd.Series(pd.array(df[LINE].to_numpy()[r], dtype="Int64"), index=index),
+        },
+        index,
+    )
+    # dates for derived rows: posted date, else the settlement's end date
+    when = lines["posted_date"]
+    if when.isna().any():
+        end_by_sid = payouts.set_index("settlement_id")["end_date"]
+        end_by_sid = end_by_sid[~end_by_sid.index.duplicated()]
+        when = when.fillna(lines["settlement_id"].map(end_by_sid))
+    fees = fee_rows(lines, when, pd.Series(l_fee_type, index=lines.index), store)
+    # _v1_refunds reads only lines of category refund (its principal and quantity lines): given those alone
+    ref = category == "refund"
+    ref_lines = lines[ref].reset_index(drop=True)
+    refunds = _v1_refunds(df, store, ref_lines, when[ref].reset_index(drop=True), r[ref], lambda pos: (
+        arrowcols.text_at(df, "order-item-code", pos).to_numpy(zero_copy_only=False),
+        arrowcols.text_at(df, "merchant-adjustment-item-id", pos).to_numpy(zero_copy_only=False)))
+    expected = float(pd.Series(total[is_summary]).sum())
+    return ReadResult(
+        tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
+        rows_read=n,
+        quarantine=quarantine,
+        expected_money=round(expected, 2),
+        money_columns=[("settlement_lines", "amount", 1.0)],
+        exported_at=settlement_exported_at(stated, tz),
+    )
+
+
 @register
 class AmazonSettlementV1(Reader):
     name = "amazon_settlement_v1"
@@ -356,7 +572,17 @@ class AmazonSettlementV1(Reader):
         } <= keys
 
     def read(self, path: Path, store: Store) -> ReadResult:
+        """The file's payouts, settlement lines, fees and refunds: the Arrow path (``_read_arrow``),
+        or the pandas path for a file whose columns are not all Arrow text."""
         df = read_delimited(path, "\t", quoted=False)
+        if arrowcols.arrow_text_frame(df):
+            return _read_arrow(df, path, store)
+        return self._read_pandas(path, store, df)
+
+    def _read_pandas(self, path: Path, store: Store, df: pd.DataFrame | None = None) -> ReadResult:
+        """The reader's pandas path (the reference ``_read_arrow`` is tested against)."""
+        if df is None:
+            df = read_delimited(path, "\t", quoted=False)
         tz = store.timezone
         n = len(df)
         total_raw = col_text(df, "total-amount")
