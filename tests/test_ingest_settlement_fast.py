@@ -302,9 +302,8 @@ def test_numbers_equal_col_number(cells: list[str], decimal: str) -> None:
     want_v, want_b = col_number(pd.Series(stripped, dtype="string[pyarrow]"), decimal)
     np.testing.assert_array_equal(v, want_v.to_numpy(dtype="float64"))
     np.testing.assert_array_equal(b, want_b.to_numpy(dtype=bool))
-    # (an "inf" quantity makes col_int itself fail: OverflowError converting to Int64)
-    stripped = [c for c in stripped if c != "inf"]
-    r, rb = arrowcols.whole_numbers(_arr(stripped))
+    r, rb = arrowcols.whole_numbers(_arr(stripped + ["1e30", "-inf", "9007199254740992"]))
+    stripped = stripped + ["1e30", "-inf", "9007199254740992"]
     want_r, want_rb = col_int(pd.Series(stripped, dtype="string[pyarrow]"))
     np.testing.assert_array_equal(r, want_r.to_numpy(dtype="float64", na_value=np.nan))
     np.testing.assert_array_equal(rb, want_rb.to_numpy(dtype=bool))
@@ -337,3 +336,28 @@ def test_floor_day_equals_pandas_floor() -> None:
     want = v.dt.floor("D").astype("datetime64[ms]").to_numpy()
     np.testing.assert_array_equal(got, want)
     assert got.dtype == np.dtype("datetime64[ms]")
+
+
+@pytest.mark.parametrize("quantity", ["inf", "1e30", "-Infinity"])
+def test_an_impossible_quantity_is_quarantined_by_row_and_column(tmp_path: Path, quantity: str) -> None:
+    """An infinite or astronomically large quantity (beyond the whole numbers a float holds, 2**53) is a bad
+    cell of its row, named by column, on both paths (it crashed ``col_int`` converting to Int64); an
+    infinite amount too. Every other row is loaded as before."""
+    lines = (FIX / "settlement_v1_de.txt").read_text(encoding="utf-8").split("\n")
+    header = lines[0].split("\t")
+    row = next(i for i, ln in enumerate(lines) if "\tOrder\t" in ln and ln.split("\t")[header.index("quantity-purchased")])
+    cells = lines[row].split("\t")
+    cells[header.index("quantity-purchased")] = quantity
+    lines[row] = "\t".join(cells)
+    money = next(i for i, ln in enumerate(lines) if 0 < i != row and ln.split("\t")[header.index("price-amount")].strip())
+    cells = lines[money].split("\t")
+    cells[header.index("price-amount")] = "-inf"
+    lines[money] = "\t".join(cells)
+    f = tmp_path / "s.txt"
+    f.write_text("\n".join(lines), encoding="utf-8")
+    got = assert_same(f, DE)
+    bad = {q.source_row: q for q in got.quarantine}
+    assert bad[row + 1].column == "quantity-purchased" and quantity in str(bad[row + 1].raw)
+    assert bad[money + 1].column == "price-amount"
+    clean = pandas_path(FIX / "settlement_v1_de.txt", DE)
+    assert got.rows_read == clean.rows_read and len(got.quarantine) == len(clean.quarantine) + 2

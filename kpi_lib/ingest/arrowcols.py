@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .parse import col_datetime, col_number
+from .parse import col_datetime, col_number, whole
 
 _EMPTY = pa.scalar("", pa.large_string())
 _NULL_TEXT = pa.scalar(None, pa.large_string())
@@ -98,9 +98,8 @@ def whole_numbers(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Whole numbers as ``parse.col_int`` gives them: rounded floats (NaN = missing) and the mask of
     cells that are not numbers or have a fraction."""
     v, bad = numbers(arr, ".")
-    r = np.round(v)
-    frac = ~np.isnan(v) & (r != v)
-    return r, bad | frac
+    r, wrong = whole(v)
+    return r, bad | wrong
 
 
 #: what Amazon's settlement dates look like: ISO 8601 to the second with a numeric offset (25 ASCII bytes)

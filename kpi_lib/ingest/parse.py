@@ -229,7 +229,16 @@ def col_text(df: pd.DataFrame, col: str | None) -> pd.Series:
 
 
 def col_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
-    """Numbers: a vectorised plain-number fast path, ``parse_number`` for the rest."""
+    """Numbers: a vectorised plain-number fast path, ``parse_number`` for the rest. An infinite value
+    ("inf", "-Infinity", 1e999) is no amount of an export: a bad cell, like other text."""
+    v, bad = _col_number(s, decimal)
+    inf = np.isinf(v.to_numpy(dtype="float64", na_value=np.nan))
+    if inf.any():
+        v, bad = v.mask(inf), bad | inf
+    return v, bad
+
+
+def _col_number(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     if s.dtype == object:
         if s.map(lambda v: v is None or isinstance(v, (int, float))).all():
             return parse_number(pd.to_numeric(s, errors="coerce"))
@@ -261,10 +270,23 @@ def _arrow_float(st: pd.Series) -> np.ndarray | None:
     return vals if np.isfinite(vals[~np.isnan(vals)]).all() else None
 
 
+#: the largest whole number a float holds exactly (quantities beyond it are no quantity of an export)
+WHOLE_MAX = 2.0 ** 53
+
+
+def whole(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rounded numbers (NaN where missing or unusable) and the mask of those with a fraction or beyond
+    ±:data:`WHOLE_MAX` (the one rule of :func:`col_int` and ``arrowcols.whole_numbers``)."""
+    r = np.round(v)
+    bad = ~np.isnan(v) & ((r != v) | (np.abs(v) > WHOLE_MAX))
+    return np.where(np.abs(r) > WHOLE_MAX, np.nan, r), bad
+
+
 def col_int(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """Whole numbers (Int64) and the mask of bad cells: not a number, a fraction, or out of range."""
     v, bad = col_number(s, decimal)
-    frac = v.notna() & (v.round() != v)
-    return v.round().astype("Int64"), (bad | frac)
+    r, wrong = whole(v.to_numpy(dtype="float64", na_value=np.nan))
+    return pd.Series(r, index=v.index).astype("Int64"), bad | pd.Series(wrong, index=v.index)
 
 
 _ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
