@@ -313,8 +313,8 @@ def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catal
         df["method"] = "equal split (no history)"
     else:
         df["value"] = df["value"] / tw * total
-    # exact sum: put the float remainder on the largest row
-    diff = total - df["value"].sum()
+    # exact sum: the parent minus the rows' correctly rounded sum (whatever their order) goes to the largest row
+    diff = total - math.fsum(df["value"])
     df.loc[df["value"].idxmax(), "value"] += diff
     return df
 
@@ -659,9 +659,10 @@ def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Wareh
     return full.cumsum() / full.sum()
 
 
-def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: str) -> str | None:
-    """The pacing of the file target a status row comes from: the target of that very period first, then one of
-    every period ('*' or a relative period), then one whose period holds it (a quarter's month rows)."""
+def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: str, parent: str = "") -> str | None:
+    """The pacing of the file target a status row comes from: the entity's target of that very period first, then
+    one of every period ('*' or a relative period), then one whose period holds it (a quarter's month rows), then
+    the target the row was cascaded from (``parent``, ``kind:id:period``: a store's rows of a company target)."""
     mine = [t for t in files if (t.kpi, t.entity_kind, t.entity_id or "") == (kpi, kind, eid)]
     s, e = period_bounds(period)
     for t in mine:
@@ -674,6 +675,12 @@ def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: s
         ts, te = period_bounds(t.period)
         if ts <= s and e <= te:
             return t.pacing
+    if parent:
+        pkind, _, rest = parent.partition(":")
+        pid, _, pperiod = rest.rpartition(":")
+        for t in files:
+            if (t.kpi, t.entity_kind, t.entity_id or "", t.period) == (kpi, pkind, pid, pperiod):
+                return t.pacing
     return None
 
 
@@ -735,7 +742,8 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             in_progress = e > as_of
             if in_progress:
                 curve = None
-                if _pacing_method(files, r.kpi, ekind, r.entity_id or "", r.period) == "seasonal":
+                parent = r.parent if isinstance(getattr(r, "parent", None), str) else ""
+                if _pacing_method(files, r.kpi, ekind, r.entity_id or "", r.period, parent) == "seasonal":
                     curve = _seasonal_curve(r.kpi, ekind, r.entity_id or None, r.period, wh)
                 pc = pacing(r.kpi, actual, target, r.period, as_of, "seasonal" if curve is not None else "calendar",
                             curve, catalog)
