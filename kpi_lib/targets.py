@@ -313,8 +313,8 @@ def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catal
         df["method"] = "equal split (no history)"
     else:
         df["value"] = df["value"] / tw * total
-    # exact sum: the parent minus the rows' correctly rounded sum (whatever their order) goes to the largest row
-    diff = total - math.fsum(df["value"])
+    # exact sum: the parent minus the rows, computed exactly (fsum: whatever their order), goes to the largest row
+    diff = math.fsum([total, *(-df["value"])])
     df.loc[df["value"].idxmax(), "value"] += diff
     return df
 

@@ -65,11 +65,12 @@ def project(tmp_path_factory):
         yield got
 
 
-@pytest.mark.parametrize("total", [1000.0, 1234.5, 1180.0, 3000.0])
+@pytest.mark.parametrize("total", [1000.0, 1234.5, 1180.0, 3000.0, 947.0, 13.1])
 def test_cascade_rows_sum_to_the_parent_exactly(project, total):
-    """The rows' correctly rounded sum is the parent, for totals whose normalised rows leave a remainder of
-    either sign (1,000: the rows before the remainder sum to 1e-13 too much; 1,234.5: 2e-13 too much by the
-    exact sum, nothing by pandas' own). Each row is its share of the total worked by hand (to 1e-12), the
+    """The rows' correctly rounded sum is the parent. 947 and 13.1 (found by trying every total 1..3,000 and
+    0.1..19.9): the normalised rows fall short by 1.1e-13 and 1.8e-15 before the remainder; a remainder of the
+    wrong sign leaves them 2.3e-13 and 3.6e-15 short. 1,000, 1,234.5 and 3,000: the rows are exact before the
+    remainder, but pandas' sum of them is not (a remainder taken from it moved the exact sum off by 1e-13). Each row is its share of the total worked by hand (to 1e-12), the
     largest, M1 February, 11/18 × 8/17 × 51/59 of it (= 44/177), within the remainder of one ulp or two."""
     _, wh = project
     c = cascade({"kpi": "gmv", "entity_kind": "company", "period": "2026-Q1", "value": total}, wh, ramp_months=3)
