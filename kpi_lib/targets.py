@@ -16,7 +16,8 @@ months. Additive KPIs (money/count sums): month weights from the same months las
 (seasonality; calendar days when last year has no data), store weights from each store's share of
 the trailing 12 months; stores younger than ``ramp_months`` at a month get a cold-start weight =
 median mature share × (age in months + 1) / ramp_months instead of their (missing) history. The
-weights are normalised so the children sum exactly to the parent. Non-additive KPIs (ratios,
+weights are normalised so the children sum exactly to the parent. Two cascades onto one store × month
+(a company's and a team's target of one KPI): the one listed first wins, with a warning. Non-additive KPIs (ratios,
 medians) are copied to every store × month. The ``method`` column records what was done.
 
 **Achievement** is direction-aware and linear around the target:
@@ -34,7 +35,7 @@ KPIs the target is reduced by the excluded days' share of the period. Store adju
 store's own rows; they are listed (not applied) for the entities the store rolls up into.
 ``adjustments_for`` lists what touched a figure.
 
-Size (≈760 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
+Size (≈780 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
 one chain — a target row is resolved, cascaded, paced and judged by the same lookup.
 """
 
@@ -437,6 +438,16 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                                      "period": r.period, "value": float(r.value), "cascade": False, "source": src,
                                      "method": "month of cascaded " + p, "parent": f"{t.entity_kind}:{t.entity_id or ''}:{p}"})
     df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    # two cascades onto one key: the one listed first wins, and a warning says which rows the other lost
+    key = ["kpi", "entity_kind", "entity_id", "period"]
+    casc = df[df["parent"] != ""].drop_duplicates([*key, "parent"])
+    lost = casc[casc.duplicated(key)]
+    if len(lost):
+        first = casc.drop_duplicates(key).set_index(key)["parent"]
+        lost = lost.assign(kept=first.reindex(pd.MultiIndex.from_frame(lost[key])).to_numpy())
+        for (kpi, dropped, kept), n in lost.groupby(["kpi", "parent", "kept"], sort=False).size().items():
+            warnings.append(f"{kpi}: the cascade of {dropped} overlaps the cascade of {kept} on {n} rows: "
+                            f"{kept} (listed first) is kept")
     # explicit file targets win over cascaded ones for the same key
     df["_rank"] = (df["parent"] != "").astype(int)
     df = df.sort_values("_rank", kind="mergesort").drop_duplicates(["kpi", "entity_kind", "entity_id", "period"])

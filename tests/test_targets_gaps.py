@@ -129,3 +129,21 @@ def test_a_teams_excluded_days_leave_its_actual(project):
     assert r["target"] == pytest.approx(1500 * 22 / 31)
     assert r["achievement"] == pytest.approx(200 / (1500 * 22 / 31)) and r["status"] == "red"
     assert r["adjustment_ids"] == "T9"
+
+
+def test_two_cascades_onto_one_store_month_keep_the_first_and_say_so(tmp_path):
+    """The company's Q1 target (1,180, listed first) and team T1's (2,000) both cascade onto M1 and M2 × Q1:
+    the six store × month rows keep the company's values (M1 January 183⅓, not the team's 2,000 × 11/18 × 5/17
+    = 359.5) and one warning names both parents and the six rows the team's cascade lost. T1's own month rows
+    (its parent's months, 2,000 × 5/17 for January) are no store's: kept. One cascade alone: no warning."""
+    targets = TARGETS.replace("  - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-01, value: 1500}\n", "")
+    both = targets + "  - {kpi: gmv, entity_kind: team, entity_id: T1, period: 2026-Q1, value: 2000, cascade: true}\n"
+    with project_elsewhere(tmp_path / "both", both, tables=_tables()) as (_, wh):
+        tg = all_targets(wh)
+    assert row(tg, "gmv", "store", "M1", "2026-01")["value"] == pytest.approx(550 / 3, rel=1e-12)
+    assert row(tg, "gmv", "store", "M1", "2026-01")["parent"] == "company::2026-Q1"
+    assert row(tg, "gmv", "team", "T1", "2026-01")["value"] == pytest.approx(2000 * 5 / 17, rel=1e-12)
+    lost = [w for w in tg.attrs["warnings"] if "team:T1:2026-Q1" in w]
+    assert len(lost) == 1 and "company::2026-Q1" in lost[0] and " 6 " in lost[0], tg.attrs["warnings"]
+    with project_elsewhere(tmp_path / "one", targets, tables=_tables()) as (_, wh):
+        assert all_targets(wh).attrs["warnings"] == []
