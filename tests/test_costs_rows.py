@@ -119,3 +119,33 @@ def test_bridge_labels_come_from_the_catalog_and_amounts_are_numbers(wh) -> None
         key = f"cost.bridge.{r.item}"
         assert (r.label_zh, r.label_en) == (label(key, "zh"), label(key, "en")) and r.label_en != key
     assert br["amount_rc"].dtype == "float64"
+
+
+def test_loss_makers_of_a_store_in_a_month_before_the_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S1's October ads on A-1 raised from 10 to 100 and S2's November ads on A-1 from 5 to 30.
+    S1 A-1 October: 150 − COGS 3 × 8 − first leg 3 × 2 − duty 2.4 − referral 22.5 − ads 100 = −4.90: a loss maker
+    (November, the last month, it is not: 25.90). S2 A-1 November: 60 − refund 30 − 8 − 2 − 0.8 − payment 1.2
+    − label 2 − ads 30 = −14.00. The company's A-1 in November (25.90 − 14.00 = 11.90) is no loss maker."""
+    make_project(tmp_path / "proj")
+    monkeypatch.setenv("KPI_ROOT", str(tmp_path / "proj"))
+    t = build_tables()
+    ads = t["ads"]
+    for store, day, spend in (("S1", "2026-10-05", 100.0), ("S2", "2026-11-07", 30.0)):
+        hit = (ads["store_id"] == store) & (ads["date"] == pd.Timestamp(day))
+        assert hit.sum() == 1
+        ads.loc[hit, ["spend", "spend_rc"]] = spend
+    wh = make_warehouse(tmp_path / "wh", tables=t)
+    s1 = costs.loss_makers("store", "S1", "2026-10", warehouse=wh)
+    assert s1["sku"].tolist() == ["A-1"] and s1["contribution"].iloc[0] == pytest.approx(-4.9)
+    s2 = costs.loss_makers("store", "S2", "2026-11", warehouse=wh)
+    assert s2["sku"].tolist() == ["A-1"] and s2["contribution"].iloc[0] == pytest.approx(-14.0)
+    assert costs.loss_makers("company", None, "2026-11", warehouse=wh).empty
+
+
+def test_margin_change_from_a_later_month_to_an_earlier_one(wh) -> None:
+    """The period need not be the last month: S1 from November (prior) back to October. COGS share
+    36 / 170 in November, 44 / 230 in October → −(44 / 230 − 36 / 170) × 100 = +2.0460 points."""
+    back = costs.explain_margin_change("store", "S1", "2026-10", "2026-11", warehouse=wh).set_index("step")
+    assert back.loc["cogs", "share_prior"] == pytest.approx(36 / 170)
+    assert back.loc["cogs", "share_current"] == pytest.approx(44 / 230)
+    assert back.loc["cogs", "margin_points"] == pytest.approx(-(44 / 230 - 36 / 170) * 100, abs=1e-9)
