@@ -149,3 +149,13 @@ def test_margin_change_from_a_later_month_to_an_earlier_one(wh) -> None:
     assert back.loc["cogs", "share_prior"] == pytest.approx(36 / 170)
     assert back.loc["cogs", "share_current"] == pytest.approx(44 / 230)
     assert back.loc["cogs", "margin_points"] == pytest.approx(-(44 / 230 - 36 / 170) * 100, abs=1e-9)
+
+
+def test_bridge_of_an_entity_without_a_covered_store_is_unknown(wh) -> None:
+    """S2 in October has no fee and no ads row: its net profit is unknown on both bases (the waterfalls are NaN),
+    so is every line of its bridge — not 0.00 (missing is not zero). The same for the company in September,
+    a month before the data."""
+    for args in (("store", "S2", "2026-10"), ("company", None, "2026-09")):
+        assert costs.waterfall(*args, warehouse=wh)["amount_rc"].isna().all()
+        br = costs.basis_bridge(*args, warehouse=wh)
+        assert len(br) == 7 and br["amount_rc"].isna().all(), (args, br["amount_rc"].tolist())
