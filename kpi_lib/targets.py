@@ -388,17 +388,30 @@ def kpi_growth_target(kpi: str, entity_kind: str, entity_id: str | None, period:
     return growth_target(period, growth, base_of)
 
 
+def _check_kpis(files: list[tuple[Target, str]], catalog: Catalog) -> None:
+    """Every target's KPI is in the catalog, else a ConfigError naming each file, target and the known KPIs."""
+    place: dict[str, int] = {}
+    issues = []
+    for t, src in files:
+        n = place[src] = place.get(src, -1) + 1
+        if t.kpi not in catalog.kpis:
+            where = f"row {n + 2}" if src.endswith(".csv") else f"targets[{n}]"
+            issues.append(f"{src}: {where}: unknown KPI {t.kpi!r} ({t.entity_kind} {t.entity_id or ''} {t.period})")
+    if issues:
+        raise ConfigError(f"target files name KPIs the catalog lacks (known KPIs: {', '.join(catalog.kpis)})", issues)
+
+
 def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """File targets (growth resolved, '*' expanded, overrides applied) plus cascaded store × month rows
     and the parent's month rows (sum of the cascade for additive KPIs)."""
     wh = Warehouse.of(warehouse)
     catalog = catalog or load_catalog()
     files, _ = load_target_files(directory)
+    _check_kpis(files, catalog)
     months = None
     rows: list[dict] = []
     warnings: list[str] = []
     for t, src in files:
-        catalog.get(t.kpi)
         if t.period == "*" or t.period in RELATIVE:
             months = months if months is not None else wh.data_months()
             if not months:

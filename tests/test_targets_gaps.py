@@ -147,3 +147,25 @@ def test_two_cascades_onto_one_store_month_keep_the_first_and_say_so(tmp_path):
     assert len(lost) == 1 and "company::2026-Q1" in lost[0] and " 6 " in lost[0], tg.attrs["warnings"]
     with project_elsewhere(tmp_path / "one", targets, tables=_tables()) as (_, wh):
         assert all_targets(wh).attrs["warnings"] == []
+
+
+def test_a_target_of_an_unknown_kpi_is_a_config_error_naming_file_and_target(tmp_path):
+    """A target file naming a KPI the catalog lacks is a broken parameter file: a ConfigError (which no caller
+    swallows: a contract with its own target rule must not silently drop every file target) naming the file,
+    the target's place in it and the known KPIs — every such target at once (YAML ``targets[1]``, CSV row 3)."""
+    from kpi_lib.errors import ConfigError
+    from kpi_lib.settlement import contract_target
+    from kpi_lib.spec.contracts import Contract
+
+    bad = TARGETS + "  - {kpi: gmvv, entity_kind: contract, entity_id: C-X, period: 2026-01, value: 1}\n"
+    with project_elsewhere(tmp_path, bad, tables=_tables()) as (root, wh):
+        (root / "parameters" / "targets" / "more.csv").write_text(
+            "kpi,entity_kind,entity_id,period,value\ngmv,store,M1,2026-02,5\nnope,store,M2,2026-02,5\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as err:
+            all_targets(wh)
+        msg = str(err.value)
+        assert "t.yaml: targets[2]: unknown KPI 'gmvv'" in msg and "more.csv: row 3: unknown KPI 'nope'" in msg
+        assert "known KPIs:" in msg and "gmv" in msg.split("known KPIs:")[1]
+        c = Contract.model_validate({"id": "C-X", "stores": ["M1"], "fee": {"model": "fixed", "base": 1}, "target": 900})
+        with pytest.raises(ConfigError, match="unknown KPI 'gmvv'"):
+            contract_target(c, "2026-01", wh)
