@@ -17,8 +17,8 @@ months. Additive KPIs (money/count sums): month weights from the same months las
 the trailing 12 months; stores younger than ``ramp_months`` at a month get a cold-start weight =
 median mature share × (age in months + 1) / ramp_months instead of their (missing) history. The
 weights are normalised so the children sum exactly to the parent. Two cascades onto one store × month
-(a company's and a team's target of one KPI): the one listed first wins, with a warning. Non-additive KPIs (ratios,
-medians) are copied to every store × month. The ``method`` column records what was done.
+(a company's and a team's target of one KPI): the one listed first wins, with a warning. Non-additive
+KPIs (ratios, medians) are copied to every store × month. The ``method`` column records what was done.
 
 **Achievement** is direction-aware and linear around the target:
 ``up: 1 + (actual − target)/|target|``, ``down: 1 − (actual − target)/|target|`` (so for
@@ -26,7 +26,9 @@ medians) are copied to every store × month. The ``method`` column records what 
 Status: green ≥ green threshold (default 1.0), amber ≥ amber threshold (default 0.9), else red.
 For a period still in progress, additive KPIs are judged on pace: actual-to-date vs the
 expected-to-date (calendar-day share, or the seasonal curve of last year's daily values with
-``pacing: seasonal``), and projected to the period end.
+``pacing: seasonal``; a row paces like the entity's target whose period holds it, else like the target it
+was cascaded from), and projected to the period end. A target naming a KPI the catalog lacks is a
+``ConfigError`` naming the file and the target.
 
 **Adjustments** (``parameters/adjustments.yaml``, who/when/why): ``override_target`` replaces a
 target; ``exclude_days`` removes days (stock-out, suspended store) from a KPI's evaluation: the
