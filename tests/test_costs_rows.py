@@ -154,8 +154,11 @@ def test_margin_change_from_a_later_month_to_an_earlier_one(wh) -> None:
 def test_bridge_of_an_entity_without_a_covered_store_is_unknown(wh) -> None:
     """S2 in October has no fee and no ads row: its net profit is unknown on both bases (the waterfalls are NaN),
     so is every line of its bridge — not 0.00 (missing is not zero). The same for the company in September,
-    a month before the data."""
-    for args in (("store", "S2", "2026-10"), ("company", None, "2026-09")):
+    a month before the data. S1 in December has no order (order basis unknown) but O2 posts on 12-01 (posted
+    net profit 80 − 23 = 57): a bridge from an unknown figure is unknown too, not 0.00 + 57 of timing."""
+    posted = costs.waterfall("store", "S1", "2026-12", basis="posted", warehouse=wh).set_index("step")["amount_rc"]
+    assert posted["net_profit"] == pytest.approx(57.0)
+    for args in (("store", "S2", "2026-10"), ("company", None, "2026-09"), ("store", "S1", "2026-12")):
         assert costs.waterfall(*args, warehouse=wh)["amount_rc"].isna().all()
         br = costs.basis_bridge(*args, warehouse=wh)
         assert len(br) == 7 and br["amount_rc"].isna().all(), (args, br["amount_rc"].tolist())
