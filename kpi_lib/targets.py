@@ -398,7 +398,8 @@ def _check_kpis(files: list[tuple[Target, str]], catalog: Catalog) -> None:
         n = place[src] = place.get(src, -1) + 1
         if t.kpi not in catalog.kpis:
             where = f"row {n + 2}" if src.endswith(".csv") else f"targets[{n}]"
-            issues.append(f"{src}: {where}: unknown KPI {t.kpi!r} ({t.entity_kind} {t.entity_id or ''} {t.period})")
+            who = " ".join(x for x in (t.entity_kind, t.entity_id, t.period) if x)
+            issues.append(f"{src}: {where}: unknown KPI {t.kpi!r} ({who})")
     if issues:
         raise ConfigError(f"target files name KPIs the catalog lacks (known KPIs: {', '.join(catalog.kpis)})", issues)
 

@@ -35,6 +35,7 @@ import pytest
 from worked_fixtures import build_tables, order_lines_like, project_elsewhere
 from worked_fixtures import one_row as row
 
+from kpi_lib.definitions import load_catalog
 from kpi_lib.targets import all_targets, cascade, evaluate
 
 TARGETS = """
@@ -104,6 +105,11 @@ def test_january_paces_like_its_seasonal_quarter(project):
     tg = all_targets(wh).assign(parent="")
     ev = evaluate(as_of=dt.date(2026, 1, 10), warehouse=wh, targets=tg)
     assert row(ev, "gmv", "company", "", "2026-01")["expected_to_date"] == pytest.approx(240.0, rel=1e-12)
+    # and March, which closes the quarter: its row is 1,020 × (4/17 + 1/2 × 2/3 × 4/17) = 320; last March the
+    # company sold all 400 by the 10th → expected 320 × 1.0 (the calendar would say 320 × 10/31 = 103.2)
+    ev = evaluate(as_of=dt.date(2026, 3, 10), warehouse=wh, targets=tg)
+    r = row(ev, "gmv", "company", "", "2026-03")
+    assert r["target"] == pytest.approx(320.0, rel=1e-12) and r["expected_to_date"] == pytest.approx(320.0, rel=1e-12)
 
 
 def test_cascaded_store_rows_pace_like_their_parent_target(project):
@@ -160,12 +166,12 @@ def test_a_target_of_an_unknown_kpi_is_a_config_error_naming_file_and_target(tmp
     bad = TARGETS + "  - {kpi: gmvv, entity_kind: contract, entity_id: C-X, period: 2026-01, value: 1}\n"
     with project_elsewhere(tmp_path, bad, tables=_tables()) as (root, wh):
         (root / "parameters" / "targets" / "more.csv").write_text(
-            "kpi,entity_kind,entity_id,period,value\ngmv,store,M1,2026-02,5\nnope,store,M2,2026-02,5\n", encoding="utf-8")
+            "kpi,entity_kind,entity_id,period,value\ngmv,store,M1,2026-02,5\nnope,company,,2026-02,5\n", encoding="utf-8")
         with pytest.raises(ConfigError) as err:
             all_targets(wh)
-        msg = str(err.value)
-        assert "t.yaml: targets[2]: unknown KPI 'gmvv'" in msg and "more.csv: row 3: unknown KPI 'nope'" in msg
-        assert "known KPIs:" in msg and "gmv" in msg.split("known KPIs:")[1]
+        assert err.value.issues == ["more.csv: row 3: unknown KPI 'nope' (company 2026-02)",
+                                    "t.yaml: targets[2]: unknown KPI 'gmvv' (contract C-X 2026-01)"]
+        assert f"(known KPIs: {', '.join(load_catalog().kpis)})" in str(err.value)
         c = Contract.model_validate({"id": "C-X", "stores": ["M1"], "fee": {"model": "fixed", "base": 1}, "target": 900})
         with pytest.raises(ConfigError, match="unknown KPI 'gmvv'"):
             contract_target(c, "2026-01", wh)
