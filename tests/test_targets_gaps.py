@@ -105,6 +105,9 @@ def test_january_paces_like_its_seasonal_quarter(project):
     tg = all_targets(wh).assign(parent="")
     ev = evaluate(as_of=dt.date(2026, 1, 10), warehouse=wh, targets=tg)
     assert row(ev, "gmv", "company", "", "2026-01")["expected_to_date"] == pytest.approx(240.0, rel=1e-12)
+    # parents read back as NaN (a frame from CSV or Parquet): no parent, the same pacing
+    ev = evaluate(as_of=dt.date(2026, 1, 10), warehouse=wh, targets=tg.assign(parent=float("nan")))
+    assert row(ev, "gmv", "company", "", "2026-01")["expected_to_date"] == pytest.approx(240.0, rel=1e-12)
     # and March, which closes the quarter: its row is 1,020 × (4/17 + 1/2 × 2/3 × 4/17) = 320; last March the
     # company sold all 400 by the 10th → expected 320 × 1.0 (the calendar would say 320 × 10/31 = 103.2)
     ev = evaluate(as_of=dt.date(2026, 3, 10), warehouse=wh, targets=tg)
