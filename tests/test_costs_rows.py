@@ -162,3 +162,13 @@ def test_bridge_of_an_entity_without_a_covered_store_is_unknown(wh) -> None:
         assert costs.waterfall(*args, warehouse=wh)["amount_rc"].isna().all()
         br = costs.basis_bridge(*args, warehouse=wh)
         assert len(br) == 7 and br["amount_rc"].isna().all(), (args, br["amount_rc"].tolist())
+
+
+def test_an_unknown_entity_kind_names_the_kinds_a_user_can_give(wh) -> None:
+    """The user error lists every entity kind, comma-separated, so the reader can pick one."""
+    from kpi_lib.errors import KpiError
+
+    with pytest.raises(KpiError) as err:
+        costs.waterfall("region", "EU", "2026-11", warehouse=wh)
+    assert str(err.value) == f"unknown entity kind 'region'; expected one of {', '.join(costs.ENTITY_KINDS)}"
+    assert "company, " in str(err.value)
