@@ -37,7 +37,7 @@ KPIs the target is reduced by the excluded days' share of the period. Store adju
 store's own rows; they are listed (not applied) for the entities the store rolls up into.
 ``adjustments_for`` lists what touched a figure.
 
-Size (≈780 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
+Size (≈790 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
 one chain — a target row is resolved, cascaded, paced and judged by the same lookup.
 """
 
