@@ -277,7 +277,8 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
     Columns ``item, label_zh, label_en, amount_rc, kind`` (kind ``start`` | ``timing`` | ``end``):
     the order-basis net profit, then the timing differences (posted − order) of sales and their
     landed cost and discounts, refunds, fees, advertising and overheads, then the posted-basis net
-    profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``.
+    profit. Built from the two waterfalls, so each basis matches ``metrics.compute(..., basis=…)``; when
+    either waterfall is unknown (no store with every source net profit needs), every amount is NaN.
     ``rows``: precomputed engine rows (see :func:`engine_figures`) by query: ``order`` and ``posted``
     (:data:`WATERFALL_KPIS`), ``discounts_order`` and ``discounts_posted`` (``["discounts"]``).
     """
@@ -311,7 +312,9 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
     rows.append(("net_profit_posted", *pair("cost.bridge.net_profit_posted"), db["net_profit"], "end"))
     out = pd.DataFrame(rows, columns=["item", "label_zh", "label_en", "amount", "kind"])
     assert sum(out["amount"].iloc[:-1]) == out["amount"].iloc[-1], "bridge does not close"
-    out["amount_rc"] = out["amount"].astype(float)
+    # a basis without a covered store has an unknown net profit: so has every line between the two (not 0.00)
+    unknown = bool((a["stores_covered"] == 0).any() or (b["stores_covered"] == 0).any())
+    out["amount_rc"] = np.nan if unknown else out["amount"].astype(float)
     return out[["item", "label_zh", "label_en", "amount_rc", "kind"]]
 
 

@@ -16,8 +16,9 @@ months. Additive KPIs (money/count sums): month weights from the same months las
 (seasonality; calendar days when last year has no data), store weights from each store's share of
 the trailing 12 months; stores younger than ``ramp_months`` at a month get a cold-start weight =
 median mature share × (age in months + 1) / ramp_months instead of their (missing) history. The
-weights are normalised so the children sum exactly to the parent. Non-additive KPIs (ratios,
-medians) are copied to every store × month. The ``method`` column records what was done.
+weights are normalised so the children sum exactly to the parent. Two cascades onto one store × month
+(a company's and a team's target of one KPI): the one listed first wins, with a warning. Non-additive
+KPIs (ratios, medians) are copied to every store × month. The ``method`` column records what was done.
 
 **Achievement** is direction-aware and linear around the target:
 ``up: 1 + (actual − target)/|target|``, ``down: 1 − (actual − target)/|target|`` (so for
@@ -25,7 +26,9 @@ medians) are copied to every store × month. The ``method`` column records what 
 Status: green ≥ green threshold (default 1.0), amber ≥ amber threshold (default 0.9), else red.
 For a period still in progress, additive KPIs are judged on pace: actual-to-date vs the
 expected-to-date (calendar-day share, or the seasonal curve of last year's daily values with
-``pacing: seasonal``), and projected to the period end.
+``pacing: seasonal``; a row paces like the entity's target whose period holds it, else like the target it
+was cascaded from), and projected to the period end. A target naming a KPI the catalog lacks is a
+``ConfigError`` naming the file and the target.
 
 **Adjustments** (``parameters/adjustments.yaml``, who/when/why): ``override_target`` replaces a
 target; ``exclude_days`` removes days (stock-out, suspended store) from a KPI's evaluation: the
@@ -34,7 +37,7 @@ KPIs the target is reduced by the excluded days' share of the period. Store adju
 store's own rows; they are listed (not applied) for the entities the store rolls up into.
 ``adjustments_for`` lists what touched a figure.
 
-Size (≈760 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
+Size (≈790 lines): the target rules (files, cascade, ramps, growth, pacing, status, adjustments) are
 one chain — a target row is resolved, cascaded, paced and judged by the same lookup.
 """
 
@@ -313,8 +316,8 @@ def _cascade_historical(t: Target, wh: Warehouse, ramp_months: int | None, catal
         df["method"] = "equal split (no history)"
     else:
         df["value"] = df["value"] / tw * total
-    # exact sum: put the float remainder on the largest row
-    diff = total - df["value"].sum()
+    # exact sum: the parent minus the rows, computed exactly (fsum: whatever their order), goes to the largest row
+    diff = math.fsum([total, *(-df["value"])])
     df.loc[df["value"].idxmax(), "value"] += diff
     return df
 
@@ -387,17 +390,31 @@ def kpi_growth_target(kpi: str, entity_kind: str, entity_id: str | None, period:
     return growth_target(period, growth, base_of)
 
 
+def _check_kpis(files: list[tuple[Target, str]], catalog: Catalog) -> None:
+    """Every target's KPI is in the catalog, else a ConfigError naming each file, target and the known KPIs."""
+    place: dict[str, int] = {}
+    issues = []
+    for t, src in files:
+        n = place[src] = place.get(src, -1) + 1
+        if t.kpi not in catalog.kpis:
+            where = f"row {n + 2}" if src.endswith(".csv") else f"targets[{n}]"
+            who = " ".join(x for x in (t.entity_kind, t.entity_id, t.period) if x)
+            issues.append(f"{src}: {where}: unknown KPI {t.kpi!r} ({who})")
+    if issues:
+        raise ConfigError(f"target files name KPIs the catalog lacks (known KPIs: {', '.join(catalog.kpis)})", issues)
+
+
 def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """File targets (growth resolved, '*' expanded, overrides applied) plus cascaded store × month rows
     and the parent's month rows (sum of the cascade for additive KPIs)."""
     wh = Warehouse.of(warehouse)
     catalog = catalog or load_catalog()
     files, _ = load_target_files(directory)
+    _check_kpis(files, catalog)
     months = None
     rows: list[dict] = []
     warnings: list[str] = []
     for t, src in files:
-        catalog.get(t.kpi)
         if t.period == "*" or t.period in RELATIVE:
             months = months if months is not None else wh.data_months()
             if not months:
@@ -437,6 +454,16 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                                      "period": r.period, "value": float(r.value), "cascade": False, "source": src,
                                      "method": "month of cascaded " + p, "parent": f"{t.entity_kind}:{t.entity_id or ''}:{p}"})
     df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    # two cascades onto one key: the one listed first wins, and a warning says which rows the other lost
+    key = ["kpi", "entity_kind", "entity_id", "period"]
+    casc = df[df["parent"] != ""].drop_duplicates([*key, "parent"])
+    lost = casc[casc.duplicated(key)]
+    if len(lost):
+        first = casc.drop_duplicates(key).set_index(key)["parent"]
+        lost = lost.assign(kept=first.reindex(pd.MultiIndex.from_frame(lost[key])).to_numpy())
+        for (kpi, dropped, kept), n in lost.groupby(["kpi", "parent", "kept"], sort=False).size().items():
+            warnings.append(f"{kpi}: the cascade of {dropped} overlaps the cascade of {kept} on {n} rows: "
+                            f"{kept} (listed first) is kept")
     # explicit file targets win over cascaded ones for the same key
     df["_rank"] = (df["parent"] != "").astype(int)
     df = df.sort_values("_rank", kind="mergesort").drop_duplicates(["kpi", "entity_kind", "entity_id", "period"])
@@ -659,9 +686,10 @@ def _seasonal_curve(kpi: str, kind: str, eid: str | None, period: str, wh: Wareh
     return full.cumsum() / full.sum()
 
 
-def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: str) -> str | None:
-    """The pacing of the file target a status row comes from: the target of that very period first, then one of
-    every period ('*' or a relative period), then one whose period holds it (a quarter's month rows)."""
+def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: str, parent: str = "") -> str | None:
+    """The pacing of the file target a status row comes from: the entity's target of that very period first, then
+    one of every period ('*' or a relative period), then one whose period holds it (a quarter's month rows), then
+    the target the row was cascaded from (``parent``, ``kind:id:period``: a store's rows of a company target)."""
     mine = [t for t in files if (t.kpi, t.entity_kind, t.entity_id or "") == (kpi, kind, eid)]
     s, e = period_bounds(period)
     for t in mine:
@@ -674,6 +702,12 @@ def _pacing_method(files: list[Target], kpi: str, kind: str, eid: str, period: s
         ts, te = period_bounds(t.period)
         if ts <= s and e <= te:
             return t.pacing
+    if parent:
+        pkind, _, rest = parent.partition(":")
+        pid, _, pperiod = rest.rpartition(":")
+        for t in files:
+            if (t.kpi, t.entity_kind, t.entity_id or "", t.period) == (kpi, pkind, pid, pperiod):
+                return t.pacing
     return None
 
 
@@ -735,7 +769,8 @@ def evaluate(periods: list[str] | None = None, as_of: dt.date | None = None, war
             in_progress = e > as_of
             if in_progress:
                 curve = None
-                if _pacing_method(files, r.kpi, ekind, r.entity_id or "", r.period) == "seasonal":
+                parent = r.parent if isinstance(getattr(r, "parent", None), str) else ""
+                if _pacing_method(files, r.kpi, ekind, r.entity_id or "", r.period, parent) == "seasonal":
                     curve = _seasonal_curve(r.kpi, ekind, r.entity_id or None, r.period, wh)
                 pc = pacing(r.kpi, actual, target, r.period, as_of, "seasonal" if curve is not None else "calendar",
                             curve, catalog)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from cost_fixtures import contract_project
 
-from kpi_lib import paths
-from kpi_lib.errors import SettlementError
+from kpi_lib import paths, settlement
+from kpi_lib.errors import ConfigError, SettlementError, TargetError
 from kpi_lib.settlement import Contract, contract_target, gmv_figures, settle
 
 CONTRACTS = """
@@ -154,20 +154,31 @@ def test_the_issue_date_is_today_in_utc_whatever_the_machine_s_zone(wh, monkeypa
         time.tzset()
 
 
-def test_an_unusable_target_file_falls_back_to_the_contract_s_own_rule(wh) -> None:
-    """target_for fails on a target file naming an unknown KPI (DefinitionError): a contract with its own
-    target or growth rule uses it; one without any rule cannot be settled, and says why."""
-    (paths.parameters_dir() / "targets" / "t.yaml").write_text("targets:\n  - {kpi: nope, entity_kind: contract, entity_id: C-X, period: '2026-11', value: 1}\n",
-                       encoding="utf-8")
+def test_an_unusable_target_file_falls_back_to_the_contract_s_own_rule(wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target file naming an unknown KPI is a broken parameter file: a ConfigError naming the file and the target,
+    for a contract with its own rule too (it must not silently drop every file target; ninth session). Targets that
+    fail otherwise (a TargetError from target_for): a contract with its own target or growth rule uses it; one
+    without any rule cannot be settled, and says why."""
+    bad = paths.parameters_dir() / "targets" / "t.yaml"
+    bad.write_text("targets:\n  - {kpi: nope, entity_kind: contract, entity_id: C-X, period: '2026-11', value: 1}\n",
+                   encoding="utf-8")
 
     def contract(**kw) -> Contract:
         return Contract.model_validate({"id": "C-X", "stores": ["S1", "S2"], "fee": {"model": "fixed", "base": 1},
                                         **kw})
 
+    with pytest.raises(ConfigError, match=r"t.yaml: targets\[0\]: unknown KPI 'nope'"):
+        contract_target(contract(target=900), "2026-11", wh)
+    bad.unlink()
+
+    def unusable(*a, **k):
+        raise TargetError("no usable target")
+
+    monkeypatch.setattr(settlement, "target_for", unusable)
     assert contract_target(contract(target=900), "2026-11", wh) == (D("900.00"), "contract target")
     # growth: 2027-11 <- 2026-11 net 270 × 1.1 = 297
     assert contract_target(contract(target_growth=0.1), "2027-11", wh) == (D("297.00"),
                                                                             "2026-11 net GMV × (1 + 0.1)")
     with pytest.raises(SettlementError, match=r"contract C-X: no target in contracts.yaml and targets failed: "
-                                              r"unknown KPI 'nope'"):
+                                              r"no usable target"):
         contract_target(contract(), "2026-11", wh)
