@@ -241,6 +241,16 @@ def saved_verdicts(work: Path, module: str, changed: set[str] | None = None
     return now, changed
 
 
+def remembered(statuses: dict[str, str], before: dict[str, int | None]) -> dict[str, str]:
+    """mutmut's statuses with the verdicts it forgot put back: after a rerun stopped half-way, mutmut's
+    meta reads "not checked" for every mutant that rerun did not reach, though the saved verdicts
+    (:func:`saved_verdicts`) still hold them; only the truly unchecked are checked again."""
+    def status(code: int) -> str:
+        return "killed" if code in KILLED else "survived" if code == 0 else "no tests" if code == 33 else "other"
+    return {k: status(before[k]) if v == "not checked" and before.get(k) is not None else v
+            for k, v in statuses.items()}
+
+
 def patterns(module: str, only: list[str]) -> list[str]:
     """mutmut name globs of the given functions (``fn`` or ``Class.method``) of ``kpi_lib/<module>.py``."""
     return [f"kpi_lib.{module}." + ("xǁ" + "ǁ".join(f.split(".", 1)) if "." in f else f"x_{f}") + "__mutmut_*"
@@ -274,7 +284,7 @@ def run_module(module: str, tests: list[str], base: Path, jobs: int, rerun: bool
         changed = changed_functions((work / mod).read_text(encoding="utf-8"), (ROOT / mod).read_text(encoding="utf-8"))
         before, changed = saved_verdicts(work, module, changed)
         today = function_sources((ROOT / mod).read_text(encoding="utf-8"))
-        again = to_rerun(module, results(work, env), changed, set(today), only)
+        again = to_rerun(module, remembered(results(work, env), before), changed, set(today), only)
     work = scratch_copy(module, tests, base, rerun=keep)
     mutmut = [sys.executable, "-m", "mutmut"]
     if again != []:

@@ -116,6 +116,22 @@ def test_to_rerun_survivors_of_unchanged_and_all_of_changed():
         MOD + "xǁKǁm__mutmut_2", MOD + "x_b__mutmut_*"]
 
 
+def test_a_stopped_rerun_does_not_make_the_next_one_check_everything_again():
+    """mutmut forgot every verdict when the last rerun started (its meta: "not checked"); the saved verdicts
+    still know them. The next rerun checks only the survivor, the "no tests" and the truly unchecked."""
+    forgotten = {MOD + "x_a__mutmut_1": "not checked", MOD + "x_a__mutmut_2": "not checked",
+                 MOD + "x_b__mutmut_2": "not checked", MOD + "xǁKǁm__mutmut_1": "killed",
+                 MOD + "xǁKǁm__mutmut_2": "not checked"}
+    before = {MOD + "x_a__mutmut_1": 1, MOD + "x_a__mutmut_2": 0, MOD + "x_b__mutmut_2": None,
+              MOD + "xǁKǁm__mutmut_2": 33}
+    got = mutate.remembered(forgotten, before)
+    assert got == {MOD + "x_a__mutmut_1": "killed", MOD + "x_a__mutmut_2": "survived",
+                   MOD + "x_b__mutmut_2": "not checked", MOD + "xǁKǁm__mutmut_1": "killed",
+                   MOD + "xǁKǁm__mutmut_2": "no tests"}
+    assert mutate.to_rerun("mod", got, set(), set(mutate.function_sources(OLD))) == [
+        MOD + "x_a__mutmut_2", MOD + "x_b__mutmut_2", MOD + "xǁKǁm__mutmut_2"]
+
+
 def _scratch(tmp_path: Path, codes: dict[str, int | None]) -> Path:
     """A scratch copy's files as mutmut leaves them: the module, its mutants file and its meta file."""
     (tmp_path / "kpi_lib").mkdir()
