@@ -172,3 +172,26 @@ def test_an_unknown_entity_kind_names_the_kinds_a_user_can_give(wh) -> None:
         costs.waterfall("region", "EU", "2026-11", warehouse=wh)
     assert str(err.value) == f"unknown entity kind 'region'; expected one of {', '.join(costs.ENTITY_KINDS)}"
     assert "company, " in str(err.value)
+
+
+def test_a_report_shows_no_bridge_when_the_posted_basis_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Order-basis net profit known (52.40) but the posted basis unknown: the bridge's lines are NaN
+    (``costs.basis_bridge``), and the report's section gets an empty frame (its "no data" note), as when the
+    order basis is unknown — not a bridge table of blanks."""
+    from types import SimpleNamespace
+
+    from kpi_lib import report_data as rd
+
+    known = pd.DataFrame({"amount": [52.4], "complete": [True], "missing": [""], "stores_covered": [2],
+                          "stores_total": [2]})
+    monkeypatch.setattr(rd, "waterfall", lambda ctx, basis="order": known)
+    monkeypatch.setattr(rd, "_cost_rows", lambda ctx, name: None)
+    unknown = pd.DataFrame({"item": ["start", "sales_timing", "end"], "amount_rc": [52.4, float("nan"), float("nan")],
+                            "kind": ["start", "timing", "end"], "label_zh": ["a", "b", "c"], "label_en": ["a", "b", "c"]})
+    unknown.loc[0, "amount_rc"] = float("nan")
+    monkeypatch.setattr(rd.costs_mod, "basis_bridge", lambda *a, **k: unknown)
+    ctx = SimpleNamespace(kind="company", engine_id=None, period="2026-11", warehouse=None, lang="en", fx=1.0)
+    assert rd.basis_bridge(ctx).empty
+    half = unknown.assign(amount_rc=[52.4, -5.0, 47.4])
+    monkeypatch.setattr(rd.costs_mod, "basis_bridge", lambda *a, **k: half)
+    assert rd.basis_bridge(ctx)["amount"].tolist() == [52.4, -5.0, 47.4]
