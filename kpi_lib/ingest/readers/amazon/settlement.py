@@ -544,7 +544,13 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
     refunds = _v1_refunds(df, store, ref_lines, when[ref].reset_index(drop=True), r[ref], lambda pos: (
         arrowcols.text_at(df, "order-item-code", pos).to_numpy(zero_copy_only=False),
         arrowcols.text_at(df, "merchant-adjustment-item-id", pos).to_numpy(zero_copy_only=False)))
-    expected = float(pd.Series(total[is_summary]).sum())
+    return _v1_result(payouts, lines, fees, refunds, n, quarantine, float(pd.Series(total[is_summary]).sum()),
+                      stated, tz)
+
+
+def _v1_result(payouts: pd.DataFrame, lines: pd.DataFrame, fees: pd.DataFrame, refunds: pd.DataFrame, n: int,
+               quarantine: list, expected: float, stated: dict[str, pd.Series], tz: str) -> ReadResult:
+    """A V1 file's tables and counts (the Arrow and the pandas path give the same)."""
     return ReadResult(
         tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
         rows_read=n,
@@ -704,15 +710,7 @@ class AmazonSettlementV1(Reader):
 
         fees = fee_rows(lines, when, pd.Series(l_fee_type, index=lines.index), store)
         refunds = _v1_refunds(df, store, lines, when, r)
-        expected = float(total[is_summary].sum())
-        return ReadResult(
-            tables={"payouts": payouts, "settlement_lines": lines, "fees": fees, "refunds": refunds},
-            rows_read=n,
-            quarantine=quarantine,
-            expected_money=round(expected, 2),
-            money_columns=[("settlement_lines", "amount", 1.0)],
-            exported_at=settlement_exported_at(stated, tz),
-        )
+        return _v1_result(payouts, lines, fees, refunds, n, quarantine, float(total[is_summary].sum()), stated, tz)
 
 
 @register
