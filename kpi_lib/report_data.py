@@ -646,14 +646,15 @@ def basis_bridge(ctx: ReportContext) -> pd.DataFrame:
     """How order-date net profit becomes posted-date net profit (kpi_lib.costs.basis_bridge), report
     currency: item, name, amount, kind (start | timing | end), plus the waterfall's coverage columns.
     Empty when net profit is unknown for the entity on either basis (no store with every source it needs)."""
+    none = pd.DataFrame(columns=["item", "name", "amount", "kind"])
     wf = waterfall(ctx, "order")
     if wf.empty or wf["amount"].isna().all():
-        return pd.DataFrame(columns=["item", "name", "amount", "kind"])
+        return none
     rows = {q: r for q in ("order", "posted", "discounts_order", "discounts_posted")
             if (r := _cost_rows(ctx, q)) is not None}
     df = costs_mod.basis_bridge(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows).copy()
     if df.empty or df["amount_rc"].isna().all():  # the posted basis unknown: no bridge either
-        return pd.DataFrame(columns=["item", "name", "amount", "kind"])
+        return none
     df["name"] = df["label_zh" if ctx.lang == "zh" else "label_en"]
     df["amount"] = df["amount_rc"].astype(float) / ctx.fx
     for c in ("complete", "missing", "stores_covered", "stores_total"):

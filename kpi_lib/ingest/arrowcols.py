@@ -21,10 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .parse import col_datetime, col_number, whole
+from .parse import arrow_floats, col_datetime, col_number, whole
 
 _EMPTY = pa.scalar("", pa.large_string())
-_NULL_TEXT = pa.scalar(None, pa.large_string())
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -82,14 +81,9 @@ def numbers(arr: pa.ChunkedArray, decimal: str = ".") -> tuple[np.ndarray, np.nd
     """Numbers of stripped text (NaN for an empty cell) and the mask of cells that are not numbers,
     as ``parse.col_number`` gives them: plain numbers in one Arrow cast; any other column (a cell
     with a symbol or separator, a comma decimal mark, an infinite value) goes through ``col_number``."""
-    if decimal != ",":
-        cells = pc.if_else(pc.equal(arr, _EMPTY), _NULL_TEXT, arr)
-        try:
-            vals = pc.cast(cells, pa.float64()).to_numpy()
-        except pa.ArrowInvalid:
-            vals = None
-        if vals is not None and np.isfinite(vals[~np.isnan(vals)]).all():
-            return vals, np.zeros(len(vals), dtype=bool)
+    vals = arrow_floats(arr) if decimal != "," else None
+    if vals is not None:
+        return vals, np.zeros(len(vals), dtype=bool)
     v, bad = col_number(series(arr), decimal)
     return v.to_numpy(dtype="float64"), bad.to_numpy(dtype=bool)
 

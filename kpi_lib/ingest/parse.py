@@ -261,7 +261,12 @@ def _col_number(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
 
 def _arrow_float(st: pd.Series) -> np.ndarray | None:
     """Plain numbers in one arrow cast; None when any cell is other text (symbols, separators…)."""
-    arr = pa.array(st.array)
+    return arrow_floats(pa.array(st.array))
+
+
+def arrow_floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Stripped Arrow text as numbers in one cast (an empty cell is NaN); None when any cell is other text
+    (symbols, separators…) or infinite: such a column takes :func:`col_number`'s cell rules."""
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
     try:
         vals = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
