@@ -24,8 +24,10 @@ Waterfall conventions (documented choices, see docs/api-costs.md):
 - Overheads come from the ``overhead_allocations`` table (store × month), spread evenly over the days
   of the month so that custom ranges and people/teams (store intervals) take their share by days.
   They are not attributed to SKUs or categories.
-- Every step is rounded to cents; subtotals are sums of rounded steps, so the steps add up from GMV to
-  net profit exactly.
+- Every figure is rounded to cents. GMV, the subtotals and net profit are the engine's own figures
+  (so the waterfall's net profit is the cent that every other report shows); the cost steps between
+  two of them are rounded by largest remainder (each within a cent of its value) so that they add up
+  to the difference exactly. The steps therefore add up from GMV to net profit exactly.
 
 Size (≈690 lines): waterfall, unit economics, overhead allocation and the basis bridge all read the
 same catalog steps and allocation table; each is a separate public function.
@@ -37,7 +39,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +52,7 @@ from .definitions import load_catalog
 from .errors import ConfigError, KpiError
 from .labels import label, pair
 from .metrics import compute, compute_long, compute_long_grains
+from .money import CENT, cents, decimal
 from .periods import period_bounds, period_kind, shift_period
 from .spec import overheads as overheads_spec
 from .spec.overheads import (  # noqa: F401 - re-exported
@@ -118,7 +121,6 @@ FEE_STEP = {
     "return_processing": "return_processing",
     "promotion": "promotions",
 }
-CENT = Decimal("0.01")
 
 
 
@@ -147,38 +149,55 @@ STEP_KPI: dict[str, str] = {
 }
 
 
-#: the engine KPIs a waterfall asks for, in its order (complete for net profit)
-WATERFALL_KPIS: list[str] = [STEP_KPI[s.step] for s in STEPS if s.kind != "subtotal"]
+#: the engine KPIs a waterfall asks for, in its order (complete for net profit): every step and subtotal
+WATERFALL_KPIS: list[str] = [STEP_KPI[s.step] for s in STEPS]
 
 
-def _rc(x: float) -> Decimal:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return Decimal("0.00")
-    return Decimal(repr(float(x))).quantize(CENT, rounding=ROUND_HALF_UP)
+def _cents_adding_up(values: list[float], total: Decimal) -> list[Decimal] | None:
+    """``values`` rounded to cents so that they add up to ``total`` exactly (largest remainder: each part
+    is its value's floor or the cent above, the cents left over go to the largest fractions); None when
+    the values are more than a cent apiece from the total (then they are not its parts)."""
+    raw = [decimal(v) / CENT for v in values]
+    floors = [r.to_integral_value(rounding=ROUND_FLOOR) for r in raw]
+    left = total / CENT - sum(floors, Decimal(0))
+    if not 0 <= left <= len(raw):
+        return None
+    up = set(sorted(range(len(raw)), key=lambda i: floors[i] - raw[i])[:int(left)])
+    return [(f + (1 if i in up else 0)) * CENT for i, f in enumerate(floors)]
 
 
 def _waterfall_from_totals(totals: dict[str, float], unknown: bool = False) -> pd.DataFrame:
-    """Build the waterfall rows (signed, rounded to cents; subtotals are sums of rounded steps).
+    """Build the waterfall rows (signed, in cents; the steps add up exactly).
 
     ``totals`` maps a step to its positive engine value; ``unknown`` (no store has the sources)
-    makes every amount NaN.
+    makes every amount NaN. A subtotal or total given in ``totals`` is that figure rounded, and the cost
+    steps before it are rounded to add up to it (:func:`_cents_adding_up`); one not given (or whose steps
+    do not add up to it) is the sum of its rounded steps. A step not given is 0.
     """
-    running = Decimal("0.00")
-    rows = []
+    def known(step: str) -> bool:
+        v = totals.get(step)
+        return v is not None and not (isinstance(v, float) and math.isnan(v))
+
     amounts: dict[str, Decimal] = {}
+    running, segment = cents(totals.get("gmv", 0.0)), []
     for s in STEPS:
         if s.step == "gmv":
-            amt = _rc(totals.get("gmv", 0.0))
-            running = amt
-        elif s.kind == "cost":
-            amt = -_rc(totals.get(s.step, 0.0)) + Decimal("0.00")  # no negative zero
-            running += amt
-        else:
-            amt = running
-        amounts[s.step] = amt
-        rows.append((s.step, s.label_zh, s.label_en, amt, s.kind))
+            amounts["gmv"] = running
+            continue
+        if s.kind == "cost":
+            segment.append(s.step)
+            continue
+        values = [totals.get(x, 0.0) if known(x) else 0.0 for x in segment]
+        parts = _cents_adding_up(values, running - cents(totals[s.step])) if known(s.step) else None
+        if parts is None:
+            parts = [cents(v) for v in values]
+        for x, part in zip(segment, parts):
+            amounts[x] = -part + Decimal("0.00")  # no negative zero
+        running -= sum(parts, Decimal("0.00"))
+        amounts[s.step], segment = running, []
     ns = amounts["net_sales"]
-    out = pd.DataFrame(rows, columns=["step", "label_zh", "label_en", "amount", "kind"])
+    out = pd.DataFrame([(s.step, s.label_zh, s.label_en, amounts[s.step], s.kind) for s in STEPS],
+                       columns=["step", "label_zh", "label_en", "amount", "kind"])
     out["amount_rc"] = np.nan if unknown else out["amount"].astype(float)
     out["pct_of_net_sales"] = [float(a / ns) if ns != 0 and not unknown else float("nan") for a in out["amount"]]
     return out[["step", "label_zh", "label_en", "amount_rc", "pct_of_net_sales", "kind"]]
@@ -253,14 +272,12 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     ``complete``, ``missing``, ``stores_covered``, ``stores_total`` (the same on every row).
     ``rows``: precomputed engine rows of :data:`WATERFALL_KPIS` (see :func:`engine_figures`).
     """
-    steps = [s.step for s in STEPS if s.kind != "subtotal"]
-    kpis = [STEP_KPI[s] for s in steps]
-    vals, info = engine_figures(kpis, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
+    vals, info = engine_figures(WATERFALL_KPIS, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
                                 stores=stores, rows=rows)
     # no store with every source net profit needs, or no store with any data in the period (a month
     # before the data or after it): unknown, not a waterfall of zeros (missing is not zero)
     unknown = info["stores_covered"] == 0
-    out = _waterfall_from_totals({s: vals[STEP_KPI[s]] for s in steps}, unknown=unknown)
+    out = _waterfall_from_totals({s.step: vals[STEP_KPI[s.step]] for s in STEPS}, unknown=unknown)
     out["kpi"] = out["step"].map(STEP_KPI)
     for k in ("basis", "complete", "missing", "stores_covered", "stores_total"):
         out[k] = info[k]
@@ -287,13 +304,13 @@ def basis_bridge(entity_kind: str = "company", entity_id: str | None = None, per
     got = rows or {}
     a = waterfall(entity_kind, entity_id, period, "order", wh, rows=got.get("order"))
     b = waterfall(entity_kind, entity_id, period, "posted", wh, rows=got.get("posted"))
-    da = {s: _rc(v) for s, v in zip(a["step"], a["amount_rc"])}
-    db = {s: _rc(v) for s, v in zip(b["step"], b["amount_rc"])}
+    da = {s: cents(v) for s, v in zip(a["step"], a["amount_rc"])}
+    db = {s: cents(v) for s, v in zip(b["step"], b["amount_rc"])}
     disc_a, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "order", wh, complete_for="net_profit",
                                rows=got.get("discounts_order"))
     disc_b, _ = engine_figures(["discounts"], entity_kind, entity_id, period, "posted", wh, complete_for="net_profit",
                                rows=got.get("discounts_posted"))
-    d_disc = -(_rc(disc_b["discounts"]) - _rc(disc_a["discounts"]))  # signed like the waterfall rows
+    d_disc = -(cents(disc_b["discounts"]) - cents(disc_a["discounts"]))  # signed like the waterfall rows
 
     def delta(steps: list[str]) -> Decimal:
         return sum((db[s] - da[s] for s in steps), Decimal("0.00"))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from .definitions import load_catalog
 from .errors import ConfigError, KpiError
 from .labels import label
 from .metrics import compute_long
+from .money import cents
 from .periods import period_bounds, period_kind
 from .spec import scorecards as scorecards_spec
 from .spec.scorecards import (  # noqa: F401 - re-exported
@@ -125,7 +125,8 @@ class Scorecard:
 
 
 def _cents(x: float) -> float:
-    return float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """``money.cents`` as a float; unknown (NaN) stays unknown."""
+    return x if math.isnan(x) else float(cents(x))
 
 
 def bonus_lines(lines: pd.DataFrame, base: float | None, gated: bool, total: float) -> pd.DataFrame:

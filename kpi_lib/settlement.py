@@ -4,8 +4,8 @@ Money and rounding rule
 -----------------------
 All money is ``decimal.Decimal`` in the contract currency (the reporting currency, CNY, unless the
 contract says otherwise and then figures are still taken in the reporting currency). KPI figures
-from the warehouse (floats) are converted with ``Decimal(repr(x))`` and rounded to cents
-ROUND_HALF_UP; achievement = net GMV / target rounded to 6 decimals ROUND_HALF_UP. **Each fee line is
+from the warehouse (floats) are rounded to cents by ``money.cents`` (ROUND_HALF_UP, the one rule of
+every report); achievement = net GMV / target rounded to 6 decimals ROUND_HALF_UP. **Each fee line is
 rounded to cents ROUND_HALF_UP when it is computed; the total is the sum of the rounded lines** (so
 the statement always adds up). Caps and floors are applied as their own adjustment lines.
 
@@ -45,7 +45,6 @@ the contract figures; splitting them would put one money rule in two modules.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -56,6 +55,7 @@ import pandas as pd
 
 from .errors import ConfigError, DefinitionError, SettlementError, TargetError
 from .metrics import compute
+from .money import cents as money
 from .periods import months_between, months_of, period_bounds, period_kind, period_label, shift_period
 from .spec import contracts as contracts_spec
 from .spec.contracts import (
@@ -72,21 +72,8 @@ from .spec.contracts import (
 from .targets import growth_target, target_for
 from .warehouse import Warehouse
 
-CENT = Decimal("0.01")
 ACH = Decimal("0.000001")
 DEFAULT_SCENARIOS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
-
-
-def money(x: Any) -> Decimal:
-    """Decimal rounded to cents ROUND_HALF_UP (floats via their shortest repr)."""
-    if isinstance(x, Decimal):
-        d = x
-    elif x is None:
-        d = Decimal(0)
-    else:
-        f = float(x)
-        d = Decimal(0) if math.isnan(f) else Decimal(repr(f))
-    return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # ------------------------------------------------------------------------------------ the model

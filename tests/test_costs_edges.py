@@ -12,8 +12,11 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi_lib import costs
+from kpi_lib.money import cents
 
 D = Decimal
 
@@ -176,3 +179,83 @@ def test_unit_rows_give_each_entity_its_own_unit_economics(wh) -> None:
                                       costs.unit_economics("store", sid, "2026-11", wh))
     pd.testing.assert_frame_equal(costs.unit_economics("company", None, "2026-11", wh, rows=ue.drop(columns="store_id")),
                                   costs.unit_economics("company", None, "2026-11", wh))
+
+
+def test_the_waterfall_ends_on_the_engines_cent_and_its_steps_still_add_up() -> None:
+    """Three costs of 0.004 under net sales 100: each rounds to 0.00, but gross profit is 99.988 → 99.99.
+    Summing the rounded steps showed 100.00, a cent away from the gross profit (and so the net profit)
+    every other report shows. Now the subtotal is the engine's cent and the first of the three (a tie)
+    carries it: −0.01, −0.00, −0.00. Net profit 99.988 − 0.333 − 0.333 − 0.333 = 98.989 → 98.99: the
+    three fees of 0.333 round to 0.33 each (0.99) and the cent left over goes to the first."""
+    t = {"gmv": 100.0, "net_sales": 100.0, "cogs": 0.004, "first_leg": 0.004, "duties": 0.004,
+         "gross_profit": 99.988, "referral_fees": 0.333, "payment_fees": 0.333, "other_platform_fees": 0.333,
+         "contribution": 98.989, "net_profit": 98.989}
+    wf = costs._waterfall_from_totals(t).set_index("step")["amount_rc"]
+    assert (wf["cogs"], wf["first_leg"], wf["duties"], wf["gross_profit"]) == (-0.01, 0.0, 0.0, 99.99)
+    assert (wf["referral_fees"], wf["payment_fees"], wf["other_platform_fees"]) == (-0.34, -0.33, -0.33)
+    assert (wf["contribution"], wf["net_profit"]) == (98.99, 98.99)
+    # the cent left goes to the largest fraction: 0.4, 0.6, 0.1 tenths of a cent → only the 0.006 takes it
+    t2 = {"gmv": 100.0, "net_sales": 100.0, "cogs": 0.004, "first_leg": 0.006, "duties": 0.001, "gross_profit": 99.989}
+    wf2 = costs._waterfall_from_totals(t2).set_index("step")["amount_rc"]
+    assert (wf2["cogs"], wf2["first_leg"], wf2["duties"], wf2["gross_profit"]) == (0.0, -0.01, 0.0, 99.99)
+    # two subtotals rounding apart (found by the property below): contribution 2 − 1.875 = 0.125 → 0.13, net
+    # profit 0.125 − 1 = −0.875 → −0.88, so overheads of exactly 1.00 show 1.01 for the two figures to hold
+    t3 = {"gmv": 2.0, "net_sales": 2.0, "gross_profit": 2.0, "promotions": 1.875, "contribution": 0.125,
+          "overheads": 1.0, "net_profit": -0.875}
+    wf3 = costs._waterfall_from_totals(t3).set_index("step")["amount_rc"]
+    assert (wf3["promotions"], wf3["contribution"], wf3["overheads"], wf3["net_profit"]) == (-1.87, 0.13, -1.01, -0.88)
+    # a subtotal that its steps cannot reach within a cent each is not theirs: the steps' own sum is kept
+    off = costs._waterfall_from_totals({"gmv": 100.0, "refunds": 10.0, "net_sales": 50.0}).set_index("step")
+    assert off.loc["net_sales", "amount_rc"] == 90.0 and off.loc["refunds", "amount_rc"] == -10.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-5e5, 5e5, allow_nan=False).map(lambda x: round(x, 3)), min_size=len(costs.COST_STEPS),
+                max_size=len(costs.COST_STEPS)), st.floats(0, 1e7).map(lambda x: round(x, 3)))
+def test_every_subtotal_is_the_engines_cent_and_every_step_within_a_cent(values, gmv) -> None:
+    """Any signed step values: each subtotal and the net profit are their engine value (the running float
+    difference, as the engine's formulas compute it) rounded to the cent, each step is within a cent of
+    its value (a whole cent when two subtotals round apart: see the worked overheads case), and the
+    signed steps add up from GMV to every subtotal exactly."""
+    t: dict[str, float] = {"gmv": gmv}
+    it = iter(values)
+    running = gmv
+    for s in costs.STEPS[1:]:
+        if s.kind == "cost":
+            t[s.step] = next(it)
+            running -= t[s.step]
+        else:
+            t[s.step] = running
+    wf = costs._waterfall_from_totals(t).set_index("step")
+    shown = {k: Decimal(repr(float(v))) for k, v in wf["amount_rc"].items()}
+    acc = shown["gmv"]
+    for s in costs.STEPS[1:]:
+        if s.kind == "cost":
+            assert abs(-shown[s.step] - Decimal(repr(t[s.step]))) <= D("0.01")
+            acc += shown[s.step]
+        else:
+            assert shown[s.step] == cents(t[s.step]) == acc
+
+
+def test_each_store_waterfall_ends_on_the_engines_net_profit(wh) -> None:
+    """Against ``metrics.compute`` itself: every store and month of the fixture, on both bases, the waterfall's
+    GMV, subtotals and net profit are the engine's figures rounded to the cent."""
+    import datetime as dt
+
+    from kpi_lib.metrics import compute
+
+    for basis in ("order", "posted"):
+        eng = compute(["gmv", "net_sales", "gross_profit", "contribution", "net_profit"], by=["store_id"],
+                      period="month", start=dt.date(2026, 10, 1), end=dt.date(2026, 11, 30), warehouse=wh,
+                      basis=basis, complete_for="net_profit")
+        checked = 0
+        for _, r in eng.iterrows():
+            wf = costs.waterfall("store", r["store_id"], str(r["period"])[:7], basis=basis, warehouse=wh)
+            wf = wf.set_index("step")["amount_rc"]
+            for k in ("gmv", "net_sales", "gross_profit", "contribution", "net_profit"):
+                if pd.isna(r[k]):
+                    assert pd.isna(wf[k])
+                else:
+                    assert wf[k] == float(cents(r[k])), (basis, r["store_id"], r["period"], k)
+                    checked += 1
+        assert checked >= 10
