@@ -178,3 +178,28 @@ def test_a_target_of_an_unknown_kpi_is_a_config_error_naming_file_and_target(tmp
         c = Contract.model_validate({"id": "C-X", "stores": ["M1"], "fee": {"model": "fixed", "base": 1}, "target": 900})
         with pytest.raises(ConfigError, match="unknown KPI 'gmvv'"):
             contract_target(c, "2026-01", wh)
+
+
+def test_a_catalog_passed_in_decides_the_cascade_and_only_overrides_override(tmp_path):
+    """``all_targets(catalog=…)`` cascades with that catalog: ``aov_b`` (AOV under another name, a ratio) exists in
+    it only, so its company Q1 target of 55 is copied to every store × month of the quarter (a ratio is not shared
+    out; N1, launched in February, too, as ``test_targets_rules`` has it for acos); the
+    project's own catalog does not know it. An ``exclude_days`` adjustment that also carries the period label
+    2026-02 (allowed) is not an override: M1's February target of 4,000 stays the file's, with its method."""
+    from kpi_lib.definitions import Catalog
+
+    base = load_catalog()
+    cat = Catalog({**base.kpis, "aov_b": base.kpis["aov"].model_copy(update={"id": "aov_b"})}, base.measures)
+    targets = TARGETS + ("  - {kpi: aov_b, entity_kind: company, period: 2026-Q1, value: 55, cascade: true}\n"
+                         "  - {kpi: gmv, entity_kind: store, entity_id: M1, period: 2026-02, value: 4000}\n")
+    adjustments = ADJUSTMENTS + ("  - {id: X2, who: me, when: 2026-02-01, why: stock-out, kind: exclude_days, kpi: gmv,\n"
+                                 "     entity_kind: store, entity_id: M1, start: 2026-02-03, end: 2026-02-04,"
+                                 " period: 2026-02, value: 1}\n")
+    with project_elsewhere(tmp_path, targets, adjustments, _tables()) as (_, wh):
+        tg = all_targets(wh, catalog=cat)
+    copied = tg[(tg["kpi"] == "aov_b") & (tg["entity_kind"] == "store")]
+    assert sorted(zip(copied["entity_id"], copied["period"])) == sorted(
+        (s, m) for s in ("M1", "M2", "N1") for m in ("2026-01", "2026-02", "2026-03"))
+    assert set(copied["value"]) == {55.0} and set(copied["method"]) == {"copy (non-additive KPI)"}
+    m1 = row(tg, "gmv", "store", "M1", "2026-02")
+    assert (m1["value"], m1["method"], m1["parent"]) == (4000.0, "file", "")
