@@ -437,6 +437,12 @@ def test_a_warehouse_without_orders_lists_this_month(proj: Path) -> None:
     today = dt.date.today()
     assert got[["period", "numerator", "denominator", "value"]].values.tolist() == [
         [today.strftime("%Y-%m"), 0.0, 6.0, 0.0]]
+    # the range itself: from the month's first day (a listing counted on the 1st is in it) to today
+    from kpi_lib import metrics
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE orders (order_date DATE)")
+    assert metrics._data_range(con) == (today.replace(day=1), today)
 
 
 def test_a_stored_coverage_table_decides_completeness(proj: Path) -> None:
