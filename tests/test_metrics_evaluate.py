@@ -152,6 +152,17 @@ def test_a_missing_source_table_adds_nothing(proj: Path) -> None:
         ["S1", 180.0, 0.0, 180.0, 0.0], ["S2", 100.0, 0.0, 100.0, 0.0]]
 
 
+def test_an_absent_source_skips_only_itself(proj: Path) -> None:
+    """Overhead allocations absent (not allocated yet) while refunds are recorded: the query skips the absent
+    source and still reads the ones after it (sources go in the order of their measures' names: orders,
+    overheads, refunds). November on the order basis: refunds S1 10 (O1), S2 30 (O4's refund of 12-02 on its
+    order's date, 11-10); overheads 0; GMV 180 and 100."""
+    wh = make_warehouse(proj / "nooverheads", tables=build_tables(), overheads=False)
+    got = compute(["refunds", "overheads", "gmv"], by=["store_id"], start="2026-11", end="2026-11", warehouse=wh)
+    assert got[["store_id", "refunds", "overheads", "gmv"]].values.tolist() == [
+        ["S1", 10.0, 0.0, 180.0], ["S2", 30.0, 0.0, 100.0]]
+
+
 def test_argument_checks_name_the_value_and_the_choices(wh, tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match=r"^unknown dimension 'country' in by; use any of platform, marketplace, "
                                               r"store_id, category, sku, team_id, person_id, contract_id$"):
