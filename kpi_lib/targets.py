@@ -19,6 +19,9 @@ median mature share × (age in months + 1) / ramp_months instead of their (missi
 weights are normalised so the children sum exactly to the parent. Two cascades onto one store × month
 (a company's and a team's target of one KPI): the one listed first wins, with a warning. Non-additive
 KPIs (ratios, medians) are copied to every store × month. The ``method`` column records what was done.
+A period's own target wins over the same entity's ``*`` or ``latest_*`` one, and a target written in a file
+over a cascaded one; two targets of one KPI, entity and period written with different values (in one file or
+two) are a ConfigError naming both (the same value written twice is one target).
 
 **Achievement** is direction-aware and linear around the target:
 ``up: 1 + (actual − target)/|target|``, ``down: 1 − (actual − target)/|target|`` (so for
@@ -390,18 +393,42 @@ def kpi_growth_target(kpi: str, entity_kind: str, entity_id: str | None, period:
     return growth_target(period, growth, base_of)
 
 
+def _places(files: list[tuple[Target, str]]) -> list[str]:
+    """Where each target is written: ``t.yaml: targets[2]`` or ``more.csv: row 3``."""
+    seen: dict[str, int] = {}
+    out = []
+    for _, src in files:
+        n = seen[src] = seen.get(src, -1) + 1
+        out.append(f"{src}: " + (f"row {n + 2}" if src.endswith(".csv") else f"targets[{n}]"))
+    return out
+
+
 def _check_kpis(files: list[tuple[Target, str]], catalog: Catalog) -> None:
     """Every target's KPI is in the catalog, else a ConfigError naming each file, target and the known KPIs."""
-    place: dict[str, int] = {}
     issues = []
-    for t, src in files:
-        n = place[src] = place.get(src, -1) + 1
+    for (t, _), where in zip(files, _places(files)):
         if t.kpi not in catalog.kpis:
-            where = f"row {n + 2}" if src.endswith(".csv") else f"targets[{n}]"
             who = " ".join(x for x in (t.entity_kind, t.entity_id, t.period) if x)
-            issues.append(f"{src}: {where}: unknown KPI {t.kpi!r} ({who})")
+            issues.append(f"{where}: unknown KPI {t.kpi!r} ({who})")
     if issues:
         raise ConfigError(f"target files name KPIs the catalog lacks (known KPIs: {', '.join(catalog.kpis)})", issues)
+
+
+def _check_explicit_twice(rows: pd.DataFrame) -> None:
+    """Two targets written for one KPI, entity and period (both its own period, or both ``*`` / ``latest_*``)
+    with different values: a ConfigError naming each place and value (which one counts is not guessed). The
+    same value written twice (a copied file) is one target."""
+    own = rows[rows["parent"] == ""]
+    key = ["kpi", "entity_kind", "entity_id", "period", "_general"]
+    twice = own[own.groupby(key)["value"].transform("nunique") > 1]
+    if twice.empty:
+        return
+    issues = []
+    for (kpi, kind, eid, period, _), g in twice.groupby(key, sort=False):
+        who = " ".join(x for x in (kpi, kind, eid, period) if x)
+        issues.append(f"{who}: " + "; ".join(f"{w} = {v:g}" for w, v in zip(g["_where"], g["value"])))
+    raise ConfigError("targets set twice with different values: keep one (a period's own target already wins "
+                      "over a '*' or latest_* one)", issues)
 
 
 def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
@@ -414,8 +441,9 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
     months = None
     rows: list[dict] = []
     warnings: list[str] = []
-    for t, src in files:
-        if t.period == "*" or t.period in RELATIVE:
+    for (t, src), where in zip(files, _places(files)):
+        general = t.period == "*" or t.period in RELATIVE
+        if general:
             months = months if months is not None else wh.data_months()
             if not months:
                 continue
@@ -436,7 +464,8 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                 if adj.kind == "override_target" and adj.period == p:
                     v, how = float(adj.value or 0), f"override {adj.id}"
             rows.append({"kpi": t.kpi, "entity_kind": t.entity_kind, "entity_id": t.entity_id or "", "period": p,
-                         "value": v, "cascade": t.cascade, "source": src, "method": how, "parent": ""})
+                         "value": v, "cascade": t.cascade, "source": src, "method": how, "parent": "",
+                         "_where": where, "_general": general})
             if t.cascade:
                 try:
                     c = cascade(t.model_copy(update={"period": p}), wh, catalog=catalog, value=v)
@@ -453,7 +482,9 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                         rows.append({"kpi": t.kpi, "entity_kind": t.entity_kind, "entity_id": t.entity_id or "",
                                      "period": r.period, "value": float(r.value), "cascade": False, "source": src,
                                      "method": "month of cascaded " + p, "parent": f"{t.entity_kind}:{t.entity_id or ''}:{p}"})
-    df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    df = pd.DataFrame(rows, columns=[*TARGET_COLUMNS, "_where", "_general"])
+    df["_general"] = df["_general"].eq(True)  # cascaded rows: not written in a file
+    _check_explicit_twice(df)
     # two cascades onto one key: the one listed first wins, and a warning says which rows the other lost
     key = ["kpi", "entity_kind", "entity_id", "period"]
     casc = df[df["parent"] != ""].drop_duplicates([*key, "parent"])
@@ -464,8 +495,9 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
         for (kpi, dropped, kept), n in lost.groupby(["kpi", "parent", "kept"], sort=False).size().items():
             warnings.append(f"{kpi}: the cascade of {dropped} overlaps the cascade of {kept} on {n} rows: "
                             f"{kept} (listed first) is kept")
-    # explicit file targets win over cascaded ones for the same key
-    df["_rank"] = (df["parent"] != "").astype(int)
+    # explicit file targets win over cascaded ones for the same key, and a period's own target over a '*' or
+    # latest_* one (a month's own target over "every month")
+    df["_rank"] = (df["parent"] != "").astype(int) * 2 + df["_general"].astype(int)
     df = df.sort_values("_rank", kind="mergesort").drop_duplicates(["kpi", "entity_kind", "entity_id", "period"])
     # overrides for cascaded rows
     for adj in load_adjustments():
@@ -481,7 +513,7 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
                                                "period": adj.period, "value": float(adj.value or 0), "cascade": False,
                                                "source": "adjustments.yaml", "method": f"override {adj.id}", "parent": "",
                                                "_rank": 0}])], ignore_index=True)
-    df = df.drop(columns="_rank").reset_index(drop=True)
+    df = df.drop(columns=["_rank", "_where", "_general"]).reset_index(drop=True)
     df = derive_targets(df, catalog)
     df.attrs["warnings"] = warnings
     return df

@@ -203,3 +203,33 @@ def test_a_catalog_passed_in_decides_the_cascade_and_only_overrides_override(tmp
     assert set(copied["value"]) == {55.0} and set(copied["method"]) == {"copy (non-additive KPI)"}
     m1 = row(tg, "gmv", "store", "M1", "2026-02")
     assert (m1["value"], m1["method"], m1["parent"]) == (4000.0, "file", "")
+
+
+def test_a_periods_own_target_wins_and_two_different_values_are_an_error(tmp_path):
+    """M1's units: 5 for every month ('*') and 8 written for 2026-02. February is 8 whichever is listed first
+    (before: the first listed won, so '*' first silently dropped the 8); the other months keep 5. The same
+    company Q1 target in a second file: with the same value it is one target; with another value (2,000 against
+    1,180) a ConfigError names both places and values rather than keeping the first."""
+    from kpi_lib.errors import ConfigError
+
+    every, feb = ("  - {kpi: units, entity_kind: store, entity_id: M1, period: '*', value: 5}\n",
+                  "  - {kpi: units, entity_kind: store, entity_id: M1, period: 2026-02, value: 8}\n")
+    for i, extra in enumerate((every + feb, feb + every)):
+        with project_elsewhere(tmp_path / f"order{i}", TARGETS + extra, tables=_tables()) as (_, wh):
+            tg = all_targets(wh)
+        assert row(tg, "units", "store", "M1", "2026-02")["value"] == 8.0, i
+        assert row(tg, "units", "store", "M1", "2026-01")["value"] == 5.0
+        assert row(tg, "units", "store", "M1", "2026-03")["value"] == 5.0
+    company = TARGETS.splitlines(keepends=True)[2]  # the company's Q1 target, as written
+    for value, fails in (("1180", False), ("2000", True)):
+        with project_elsewhere(tmp_path / value, TARGETS, tables=_tables()) as (root, wh):
+            (root / "parameters" / "targets" / "u.yaml").write_text("targets:\n" + company.replace("1180", value),
+                                                                    encoding="utf-8")
+            if not fails:
+                tg = all_targets(wh)
+                assert row(tg, "gmv", "company", "", "2026-Q1")["value"] == 1180.0
+                continue
+            with pytest.raises(ConfigError) as err:
+                all_targets(wh)
+    assert err.value.issues == ["gmv company 2026-Q1: t.yaml: targets[0] = 1180; u.yaml: targets[0] = 2000"]
+    assert "targets set twice with different values" in str(err.value)
