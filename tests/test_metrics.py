@@ -300,3 +300,18 @@ def test_period_helpers():
     assert shift_period("2026-01", -12) == "2025-01"
     assert shift_period("2026-Q1", -4) == "2025-Q1"
     assert period_label("2026-11-07", "quarter") == "2026-Q4"
+
+
+def test_excluded_days_leave_the_company_median_too(wh):
+    """Excluded days (an adjustment's store × days) take the store's rows out of every measure, the company's
+    true median too (it is computed at the company grain, not from store rows): 2025's first-response median
+    is the median over the other stores' tickets, and differs from the median with the store."""
+    w, t = wh
+    tk = t["tickets"][t["tickets"]["opened_at"].dt.year == 2025]
+    hours = (tk["first_response_at"] - tk["opened_at"]).dt.total_seconds() / 3600
+    store = hours.groupby(tk["store_id"]).median().idxmax()  # the slowest store: its exclusion lowers the median
+    got = compute(["first_response_hours"], by=[], period="year", warehouse=w,
+                  exclude=[(store, "2025-01-01", "2025-12-31")])
+    want = hours[tk["store_id"] != store].median()
+    assert want != pytest.approx(hours.median())
+    assert got[got["period"] == "2025"].iloc[0]["first_response_hours"] == pytest.approx(want)
