@@ -203,6 +203,7 @@ def test_a_catalog_passed_in_decides_the_cascade_and_only_overrides_override(tmp
     assert set(copied["value"]) == {55.0} and set(copied["method"]) == {"copy (non-additive KPI)"}
     m1 = row(tg, "gmv", "store", "M1", "2026-02")
     assert (m1["value"], m1["method"], m1["parent"]) == (4000.0, "file", "")
+    assert tg.attrs["warnings"] == []  # a file target over a cascaded row is the rule, not an overlap of cascades
 
 
 def test_a_periods_own_target_wins_and_two_different_values_are_an_error(tmp_path):
@@ -228,6 +229,7 @@ def test_a_periods_own_target_wins_and_two_different_values_are_an_error(tmp_pat
             if not fails:
                 tg = all_targets(wh)
                 assert row(tg, "gmv", "company", "", "2026-Q1")["value"] == 1180.0
+                assert tg.attrs["warnings"] == []  # one target: its cascade does not overlap itself
                 continue
             with pytest.raises(ConfigError) as err:
                 all_targets(wh)
