@@ -154,13 +154,21 @@ WATERFALL_KPIS: list[str] = [STEP_KPI[s.step] for s in STEPS]
 
 
 def _cents_adding_up(values: list[float], total: Decimal) -> list[Decimal] | None:
-    """``values`` rounded to cents so that they add up to ``total`` exactly (largest remainder: each part
-    is its value's floor or the cent above, the cents left over go to the largest fractions); None when
-    the values are more than a cent apiece from the total (then they are not its parts)."""
+    """``values`` rounded to cents so that they add up to ``total`` exactly, each within a cent of its value
+    (largest remainder: each part is its value's floor or the cent above, the cents left over go to the
+    largest fractions; when whole-cent values exceed the total by a cent, which two anchors rounding half
+    away from zero on opposite signs can make, the largest takes a cent less); None when the values are
+    further from the total than that (then they are not its parts)."""
     raw = [decimal(v) / CENT for v in values]
     floors = [r.to_integral_value(rounding=ROUND_FLOOR) for r in raw]
     left = total / CENT - sum(floors, Decimal(0))
-    if not 0 <= left <= len(raw):
+    if left < 0:
+        whole = sorted((i for i in range(len(raw)) if raw[i] == floors[i]), key=lambda i: -abs(raw[i]))
+        if len(whole) < -left:
+            return None
+        down = set(whole[:int(-left)])
+        return [(f - (1 if i in down else 0)) * CENT for i, f in enumerate(floors)]
+    if left > len(raw):
         return None
     up = set(sorted(range(len(raw)), key=lambda i: floors[i] - raw[i])[:int(left)])
     return [(f + (1 if i in up else 0)) * CENT for i, f in enumerate(floors)]

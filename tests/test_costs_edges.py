@@ -204,6 +204,12 @@ def test_the_waterfall_ends_on_the_engines_cent_and_its_steps_still_add_up() -> 
           "overheads": 1.0, "net_profit": -0.875}
     wf3 = costs._waterfall_from_totals(t3).set_index("step")["amount_rc"]
     assert (wf3["promotions"], wf3["contribution"], wf3["overheads"], wf3["net_profit"]) == (-1.87, 0.13, -1.01, -0.88)
+    # found by the property below: contribution −0.105 → −0.11 and net profit 249,998.895 → 249,998.90 (halves away
+    # from zero on opposite signs) need overheads of exactly −249,999.00 (a credit) to show −249,999.01
+    t4 = {"gmv": 124999.0, "net_sales": 124999.0, "gross_profit": 124999.0, "promotions": 124999.105,
+          "contribution": -0.105, "overheads": -249999.0, "net_profit": 249998.895}
+    wf4 = costs._waterfall_from_totals(t4).set_index("step")["amount_rc"]
+    assert (wf4["contribution"], wf4["overheads"], wf4["net_profit"]) == (-0.11, 249999.01, 249998.9)
     # a subtotal that its steps cannot reach within a cent each is not theirs: the steps' own sum is kept
     off = costs._waterfall_from_totals({"gmv": 100.0, "refunds": 10.0, "net_sales": 50.0}).set_index("step")
     assert off.loc["net_sales", "amount_rc"] == 90.0 and off.loc["refunds", "amount_rc"] == -10.0
