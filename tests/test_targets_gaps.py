@@ -234,4 +234,12 @@ def test_a_periods_own_target_wins_and_two_different_values_are_an_error(tmp_pat
             with pytest.raises(ConfigError) as err:
                 all_targets(wh)
     assert err.value.issues == ["gmv company 2026-Q1: t.yaml: targets[0] = 1180; u.yaml: targets[0] = 2000"]
-    assert "targets set twice with different values" in str(err.value)
+    assert str(err.value).splitlines()[0] == ("targets set twice with different values: keep one (a period's own "
+                                              "target already wins over a '*' or latest_* one)")
+    # every conflict at once, in the order the files list them (units before gmv, though "gmv" sorts first)
+    twice = TARGETS + "".join(f"  - {{kpi: {k}, entity_kind: store, entity_id: M2, period: 2026-02, value: {v}}}\n"
+                              for k, v in (("units", 8), ("gmv", 100), ("units", 9), ("gmv", 200)))
+    with project_elsewhere(tmp_path / "both", twice, tables=_tables()) as (_, wh), pytest.raises(ConfigError) as err:
+        all_targets(wh)
+    assert err.value.issues == ["units store M2 2026-02: t.yaml: targets[2] = 8; t.yaml: targets[4] = 9",
+                                "gmv store M2 2026-02: t.yaml: targets[3] = 100; t.yaml: targets[5] = 200"]
