@@ -210,6 +210,13 @@ def test_the_waterfall_ends_on_the_engines_cent_and_its_steps_still_add_up() -> 
           "contribution": -0.105, "overheads": -249999.0, "net_profit": 249998.895}
     wf4 = costs._waterfall_from_totals(t4).set_index("step")["amount_rc"]
     assert (wf4["contribution"], wf4["overheads"], wf4["net_profit"]) == (-0.11, 249999.01, 249998.9)
+    # the same between two subtotals with several whole-cent rows: gross profit −0.005 → −0.01 and contribution
+    # 2.995 → 3.00; of the two credits (1.00 and 2.00) the larger shows 2.01, the zeros stay 0
+    t5 = {"gmv": 0.0, "net_sales": 0.0, "cogs": 0.005, "gross_profit": -0.005, "referral_fees": -1.0,
+          "payment_fees": -2.0, "contribution": 2.995, "net_profit": 2.995}
+    wf5 = costs._waterfall_from_totals(t5).set_index("step")["amount_rc"]
+    assert (wf5["cogs"], wf5["gross_profit"], wf5["referral_fees"], wf5["payment_fees"]) == (-0.01, -0.01, 1.0, 2.01)
+    assert (wf5["other_platform_fees"], wf5["promotions"], wf5["contribution"]) == (0.0, 0.0, 3.0)
     # a subtotal that its steps cannot reach within a cent each is not theirs: the steps' own sum is kept
     off = costs._waterfall_from_totals({"gmv": 100.0, "refunds": 10.0, "net_sales": 50.0}).set_index("step")
     assert off.loc["net_sales", "amount_rc"] == 90.0 and off.loc["refunds", "amount_rc"] == -10.0
