@@ -601,3 +601,14 @@ def test_inventory_weeks_without_a_snapshot_or_without_the_table(proj: Path) -> 
     for got in (compute_long(["ending"], by=["store_id"], **{**q, "warehouse": bare}),
                 compute_long_grains(["ending"], {"store": "store_id"}, **{**q, "warehouse": bare})["store"]):
         assert len(got) and got["value"].isna().all() and (got["missing"] == "inventory").all()
+
+
+def test_two_dimensions_and_two_filters_in_one_statement(proj: Path) -> None:
+    """By platform × category (two joins: stores and SKUs) and filtered on both (two conditions). November GMV:
+    amazon A 100 (O1), amazon B 80 (O2), shopee A 60 (O4), shopee X 40 (O5; O3 is cancelled); shopee × A alone 60."""
+    wh = make_warehouse(proj / "wh", tables=build_tables())
+    nov = {"start": "2026-11", "end": "2026-11", "warehouse": wh}
+    got = compute("gmv", by=["platform", "category"], **nov)
+    assert got[["platform", "category", "gmv"]].values.tolist() == [
+        ["amazon", "A", 100.0], ["amazon", "B", 80.0], ["shopee", "A", 60.0], ["shopee", "X", 40.0]]
+    assert compute("gmv", filters={"platform": "shopee", "category": "A"}, **nov)["gmv"].tolist() == [60.0]
