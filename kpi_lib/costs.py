@@ -188,10 +188,7 @@ def _waterfall_from_totals(totals: dict[str, float], unknown: bool = False) -> p
 
     amounts: dict[str, Decimal] = {}
     running, segment = cents(totals.get("gmv", 0.0)), []
-    for s in STEPS:
-        if s.step == "gmv":
-            amounts["gmv"] = running
-            continue
+    for s in STEPS:  # GMV first: an anchor with no rows before it
         if s.kind == "cost":
             segment.append(s.step)
             continue

@@ -217,6 +217,10 @@ def test_the_waterfall_ends_on_the_engines_cent_and_its_steps_still_add_up() -> 
     wf5 = costs._waterfall_from_totals(t5).set_index("step")["amount_rc"]
     assert (wf5["cogs"], wf5["gross_profit"], wf5["referral_fees"], wf5["payment_fees"]) == (-0.01, -0.01, 1.0, 2.01)
     assert (wf5["other_platform_fees"], wf5["promotions"], wf5["contribution"]) == (0.0, 0.0, 3.0)
+    # a cost the engine could not give (NaN) counts 0 beside known subtotals, as without them
+    t6 = {"gmv": 100.0, "net_sales": 100.0, "cogs": float("nan"), "first_leg": 0.004, "gross_profit": 99.996}
+    wf6 = costs._waterfall_from_totals(t6).set_index("step")["amount_rc"]
+    assert (wf6["cogs"], wf6["first_leg"], wf6["gross_profit"]) == (0.0, 0.0, 100.0)
     # a subtotal that its steps cannot reach within a cent each is not theirs: the steps' own sum is kept
     off = costs._waterfall_from_totals({"gmv": 100.0, "refunds": 10.0, "net_sales": 50.0}).set_index("step")
     assert off.loc["net_sales", "amount_rc"] == 90.0 and off.loc["refunds", "amount_rc"] == -10.0
