@@ -243,3 +243,18 @@ def test_a_periods_own_target_wins_and_two_different_values_are_an_error(tmp_pat
         all_targets(wh)
     assert err.value.issues == ["units store M2 2026-02: t.yaml: targets[2] = 8; t.yaml: targets[4] = 9",
                                 "gmv store M2 2026-02: t.yaml: targets[3] = 100; t.yaml: targets[5] = 200"]
+
+
+def test_an_every_month_target_beats_a_cascade_and_an_override_can_stand_alone(tmp_path):
+    """M2's gmv written for every month ('*', 70) beats the company's Q1 cascade onto M2 (January 116⅔): a target
+    written in a file, general or not, wins over a cascaded row. A company override for a month no file
+    targets (2026-04, 500) is a target of its own: entity id "" (the company), value 500."""
+    targets = TARGETS + "  - {kpi: gmv, entity_kind: store, entity_id: M2, period: '*', value: 70}\n"
+    adjustments = ADJUSTMENTS + ("  - {id: OV9, who: me, when: 2026-03-01, why: new plan, kind: override_target,"
+                                 " kpi: gmv, entity_kind: company, period: 2026-04, value: 500}\n")
+    with project_elsewhere(tmp_path, targets, adjustments, _tables()) as (_, wh):
+        tg = all_targets(wh)
+    m2 = row(tg, "gmv", "store", "M2", "2026-01")
+    assert (m2["value"], m2["parent"], m2["method"]) == (70.0, "", "file")
+    apr = row(tg, "gmv", "company", "", "2026-04")
+    assert (apr["value"], apr["method"], apr["source"]) == (500.0, "override OV9", "adjustments.yaml")
