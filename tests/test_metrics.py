@@ -315,3 +315,13 @@ def test_excluded_days_leave_the_company_median_too(wh):
     want = hours[tk["store_id"] != store].median()
     assert want != pytest.approx(hours.median())
     assert got[got["period"] == "2025"].iloc[0]["first_response_hours"] == pytest.approx(want)
+
+
+def test_kpis_without_a_coverage_source_are_complete_with_their_store_counts(wh):
+    """Tickets and activities have no coverage source (a month without tickets has none to miss): their rows are
+    complete (True, not unknown), with every store of the row counted as covered, as integers."""
+    w, _ = wh
+    got = compute_long(["first_response_hours", "new_listings"], by=["store_id"], period="month", warehouse=w)
+    assert len(got) > 10 and got["complete"].map(lambda x: x is True or x is np.True_).all()
+    assert (got["stores_covered"] == got["stores_total"]).all() and (got["stores_total"] == 1).all()
+    assert str(got["stores_covered"].dtype) == "int64" and str(got["stores_total"].dtype) == "int64"
