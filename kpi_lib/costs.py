@@ -39,7 +39,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,7 +192,7 @@ def _waterfall_from_totals(totals: dict[str, float], unknown: bool = False) -> p
         if s.kind == "cost":
             segment.append(s.step)
             continue
-        values = [totals.get(x, 0.0) if known(x) else 0.0 for x in segment]
+        values = [totals[x] if known(x) else 0.0 for x in segment]
         parts = _cents_adding_up(values, running - cents(totals[s.step])) if known(s.step) else None
         if parts is None:
             parts = [cents(v) for v in values]
@@ -511,9 +511,8 @@ def subscription_monthly_cost(sub: Subscription, stores: pd.DataFrame | None = N
         n = 1 if a.per == "flat" else (len(st) if a.per == "store" else st["platform"].nunique())
         monthly += a.price * n
     if sub.billing == "annual":
-        annual = (monthly * 12 * (1 - sub.annual_discount)).quantize(CENT, rounding=ROUND_HALF_UP)
-        return (annual / 12).quantize(CENT, rounding=ROUND_HALF_UP)
-    return monthly.quantize(CENT, rounding=ROUND_HALF_UP)
+        return cents(cents(monthly * 12 * (1 - sub.annual_discount)) / 12)
+    return cents(monthly)
 
 
 def _active_stores(month: str, wh: Warehouse) -> pd.DataFrame:
@@ -553,7 +552,7 @@ def overhead_items(month: str, warehouse: Any = None, config: Overheads | None =
                 amt = subscription_monthly_cost(it, scope)
             else:
                 amt = it.monthly_cost
-            amt_rc = (amt * _fx(month, it.currency, wh)).quantize(CENT, rounding=ROUND_HALF_UP)
+            amt_rc = cents(amt * _fx(month, it.currency, wh))
             rows.append((it.id, kind, it.basis or cfg.default_basis, list(scope["store_id"]), amt_rc,
                          item_label(it, "zh"), item_label(it, "en")))
     return pd.DataFrame(rows, columns=["item", "kind", "basis", "stores", "amount_rc", "label_zh", "label_en"])
@@ -561,15 +560,15 @@ def overhead_items(month: str, warehouse: Any = None, config: Overheads | None =
 
 def largest_remainder(total: Decimal, weights: list[float]) -> list[Decimal]:
     """Split ``total`` (cents) in proportion to ``weights`` so that the parts sum exactly to it."""
-    cents = int((total / CENT).to_integral_value(rounding=ROUND_HALF_UP))
+    n_cents = int(cents(total) / CENT)
     w = np.array([0.0 if math.isnan(float(x)) else max(float(x), 0.0) for x in weights], dtype=float)
     if len(w) == 0:
         return []
     if w.sum() <= 0:
         w = np.ones(len(w))
-    raw = cents * w / w.sum()
+    raw = n_cents * w / w.sum()
     base = np.floor(raw).astype(np.int64)
-    rem = int(cents - base.sum())
+    rem = int(n_cents - base.sum())
     order = np.argsort(-(raw - base), kind="stable")
     for i in order[:rem]:
         base[i] += 1

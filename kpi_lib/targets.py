@@ -403,10 +403,11 @@ def _places(files: list[tuple[Target, str]]) -> list[str]:
     return out
 
 
-def _check_kpis(files: list[tuple[Target, str]], catalog: Catalog) -> None:
-    """Every target's KPI is in the catalog, else a ConfigError naming each file, target and the known KPIs."""
+def _check_kpis(files: list[tuple[Target, str]], places: list[str], catalog: Catalog) -> None:
+    """Every target's KPI is in the catalog, else a ConfigError naming each file, target (``places``: :func:`_places`)
+    and the known KPIs."""
     issues = []
-    for (t, _), where in zip(files, _places(files)):
+    for (t, _), where in zip(files, places):
         if t.kpi not in catalog.kpis:
             who = " ".join(x for x in (t.entity_kind, t.entity_id, t.period) if x)
             issues.append(f"{where}: unknown KPI {t.kpi!r} ({who})")
@@ -437,11 +438,12 @@ def all_targets(warehouse: Any = None, directory: Path | None = None, catalog: C
     wh = Warehouse.of(warehouse)
     catalog = catalog or load_catalog()
     files, _ = load_target_files(directory)
-    _check_kpis(files, catalog)
+    places = _places(files)
+    _check_kpis(files, places, catalog)
     months = None
     rows: list[dict] = []
     warnings: list[str] = []
-    for (t, src), where in zip(files, _places(files)):
+    for (t, src), where in zip(files, places):
         general = t.period == "*" or t.period in RELATIVE
         if general:
             months = months if months is not None else wh.data_months()
