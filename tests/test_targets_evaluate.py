@@ -27,10 +27,10 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import build_tables, order_lines_like, project_elsewhere
+from worked_fixtures import build_tables, catalog_plus, order_lines_like, project_elsewhere
 from worked_fixtures import one_row as row
 
-from kpi_lib.definitions import Catalog, load_catalog
+from kpi_lib.definitions import Catalog
 from kpi_lib.targets import STATUS_COLUMNS, evaluate
 
 AS_OF = dt.date(2026, 3, 10)
@@ -83,8 +83,7 @@ def _orders(t: pd.DataFrame) -> pd.DataFrame:
 
 def catalog_b() -> Catalog:
     """The project's catalog plus ``gmv_b``: GMV under another name (the project's own catalog lacks it)."""
-    base = load_catalog()
-    return Catalog({**base.kpis, "gmv_b": base.kpis["gmv"].model_copy(update={"id": "gmv_b"})}, base.measures)
+    return catalog_plus("gmv_b", "gmv")
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
-from worked_fixtures import build_tables, order_lines_like, project_elsewhere
+from worked_fixtures import build_tables, catalog_plus, order_lines_like, project_elsewhere
 from worked_fixtures import one_row as row
 
 from kpi_lib.definitions import load_catalog
@@ -186,10 +186,7 @@ def test_a_catalog_passed_in_decides_the_cascade_and_only_overrides_override(tmp
     out; N1, launched in February, too, as ``test_targets_rules`` has it for acos); the
     project's own catalog does not know it. An ``exclude_days`` adjustment that also carries the period label
     2026-02 (allowed) is not an override: M1's February target of 4,000 stays the file's, with its method."""
-    from kpi_lib.definitions import Catalog
-
-    base = load_catalog()
-    cat = Catalog({**base.kpis, "aov_b": base.kpis["aov"].model_copy(update={"id": "aov_b"})}, base.measures)
+    cat = catalog_plus("aov_b", "aov")
     targets = TARGETS + ("  - {kpi: aov_b, entity_kind: company, period: 2026-Q1, value: 55, cascade: true}\n"
                          "  - {kpi: gmv, entity_kind: store, entity_id: M1, period: 2026-02, value: 4000}\n")
     adjustments = ADJUSTMENTS + ("  - {id: X2, who: me, when: 2026-02-01, why: stock-out, kind: exclude_days, kpi: gmv,\n"

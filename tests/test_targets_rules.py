@@ -17,9 +17,9 @@ import math
 
 import pandas as pd
 import pytest
-from worked_fixtures import one_row, project_elsewhere
+from worked_fixtures import catalog_plus, one_row, project_elsewhere
 
-from kpi_lib.definitions import Catalog, load_catalog
+from kpi_lib.definitions import Catalog
 from kpi_lib.errors import TargetError
 from kpi_lib.targets import (
     TARGET_COLUMNS,
@@ -58,8 +58,7 @@ adjustments:
 
 def catalog_b() -> Catalog:
     """The project's catalog plus ``aov_b``: AOV (``gmv / orders``) under another name."""
-    base = load_catalog()
-    return Catalog({**base.kpis, "aov_b": base.kpis["aov"].model_copy(update={"id": "aov_b"})}, base.measures)
+    return catalog_plus("aov_b", "aov")
 
 
 @pytest.fixture(scope="module")

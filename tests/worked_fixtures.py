@@ -134,3 +134,12 @@ def order_lines_like(line: pd.Series, rows: list[tuple[str, str, float]]) -> pd.
         r[["gross_sales", "gross_sales_rc"]] = [gross, gross]
         extra.append(r)
     return pd.DataFrame(extra)
+
+
+def catalog_plus(name: str, like: str):
+    """The project's KPI catalog plus ``name``: a copy of KPI ``like`` under another id (a KPI only a catalog
+    passed in knows: a step that drops its ``catalog`` argument fails to find it)."""
+    from kpi_lib.definitions import Catalog, load_catalog
+
+    base = load_catalog()
+    return Catalog({**base.kpis, name: base.kpis[like].model_copy(update={"id": name})}, base.measures)
