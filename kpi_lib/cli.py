@@ -493,8 +493,11 @@ def score_cmd(
     for col in ("entity", "team", "scorecard", "total", "gated", "bonus"):
         t.add_column(col, justify="right" if col in ("total", "bonus") else "left")
     for c in cards:
-        t.add_row(f"{c.entity_kind} {c.entity_id}", c.team_id or "", c.scorecard_id, f"{c.total:.1f}",
-                  "[red]yes[/]" if c.gated else "", "" if c.bonus is None else f"{c.bonus:,.2f}")
+        # an open card (a KPI without its data) has no total and no bonus: missing is not zero
+        total = "[yellow]incomplete[/]" if c.open else f"{c.total:.1f}"
+        bonus = "[yellow]withheld[/]" if c.bonus_withheld else "" if c.bonus is None else f"{c.bonus:,.2f}"
+        t.add_row(f"{c.entity_kind} {c.entity_id}", c.team_id or "", c.scorecard_id, total,
+                  "[red]yes[/]" if c.gated else "", bonus)
     console.print(t)
 
 

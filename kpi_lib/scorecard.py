@@ -12,6 +12,12 @@ a total above 100 means KPIs beyond their target (the stretch zone up to the max
 is capped). The bonus is shown line by line: weight × payout × bonus_base = amount (each line rounded to
 cents; a gate cap is its own negative line), and the bonus is the sum of its lines.
 
+Missing is not zero: a weighted line whose actual is unknown (no data) or incomplete (a source missing
+for some of the stores, e.g. no ads export: net profit would be overstated) is *open*. An unknown actual
+is not scored (its payout and points are NaN, not the floor), and a card with an open line has no total
+and no bonus (``total`` NaN, ``bonus`` None, ``bonus_withheld``): ``open`` says which lines and why, and
+``provisional_total`` is the total over the lines that could be scored, shown as such.
+
 Targets: a KPI target set for the entity and period (``kpi_lib.targets.target_for``, the one target
 reports and settlements read) replaces the line's ``target``; its threshold and maximum keep their
 configured distance from the target (a difference for ratios, a ratio for money and counts).
@@ -106,10 +112,17 @@ class Scorecard:
     bonus_base: float | None = None
     gate_cap: float | None = None
     uncapped_total: float | None = None
+    #: the weighted lines that could not be scored: [{"kpi", "missing"}] (see the module docstring)
+    open: list[dict[str, str]] = field(default_factory=list)
+    provisional_total: float | None = None  # the total over the scorable lines, when some are open
+    bonus_withheld: bool = False  # a bonus base is set but the card is open: no bonus until it is complete
 
     def bonus_lines(self) -> pd.DataFrame:
         """kpi, weight, payout_pct, pool, amount: weight % × payout % × pool = amount per KPI (cents),
-        plus a ``gate`` line when a red gate caps the total; the amounts sum to ``bonus``."""
+        plus a ``gate`` line when a red gate caps the total; the amounts sum to ``bonus``. Empty while the
+        card is open (no bonus is computed on incomplete actuals)."""
+        if self.open:
+            return bonus_lines(self.lines, None, self.gated, self.total)
         return bonus_lines(self.lines, self.bonus_base, self.gated, self.total)
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,7 +132,8 @@ class Scorecard:
             "name": self.name, "period": self.period, "scorecard": self.scorecard_id, "start": self.start,
             "end": self.end, "lines": recs, "total": self.total, "gated": self.gated, "bonus": self.bonus,
             "notes": list(self.notes), "curve": [c.model_dump() for c in self.curve], "bonus_base": self.bonus_base,
-            "uncapped_total": self.uncapped_total,
+            "uncapped_total": self.uncapped_total, "open": list(self.open),
+            "provisional_total": self.provisional_total, "bonus_withheld": self.bonus_withheld,
             "bonus_lines": self.bonus_lines().replace({np.nan: None}).to_dict("records"),
         }
 
@@ -166,7 +180,8 @@ def _retarget(ln: ScoreKpi, target: float, unit: str) -> ScoreKpi:
 def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = None,
                 kpi_targets: dict[str, float] | None = None,
                 value_targets: dict[str, float] | None = None) -> tuple[pd.DataFrame, float, bool]:
-    """(lines, total, gated) for given KPI actuals — pure, no warehouse.
+    """(lines, total, gated) for given KPI actuals — pure, no warehouse. A line whose actual (achievement,
+    for ``basis: achievement``) is unknown is not scored: NaN payout and points, left out of ``total``.
 
     ``kpi_targets``: what achievement lines compare against; ``value_targets``: the entity's KPI targets
     for the period, used as a value line's target (see :func:`_retarget`)."""
@@ -210,12 +225,14 @@ def score_lines(card: ScorecardDef, actuals: dict[str, float], catalog: Any = No
             red = math.isfinite(actual) and (actual < ln.threshold if direction == "up" else actual > ln.threshold)
         if ln.gate and red:
             gated, gate_cap = True, min(gate_cap, ln.gate_cap)
+        if not math.isfinite(achievement if ln.basis == "achievement" else actual):
+            pay = float("nan")  # unknown: not scored (missing is not zero; the card says the line is open)
         rows.append((ln.kpi, kd.zh if kd else ln.kpi, kd.en if kd else ln.kpi, ln.weight, thr, tgt,
                      mx, direction, actual, achievement, pay, pay, ln.weight * pay / 100.0, ln.gate,
                      bool(ln.gate and red), ln.basis, float(ln.cap if ln.cap is not None else last_pay),
                      float(ln.floor), source))
     df = pd.DataFrame(rows, columns=LINE_COLUMNS)
-    total = float(df["weighted_points"].sum())
+    total = float(df["weighted_points"].sum())  # over the scored lines (NaN: not scored)
     if gated:
         total = min(total, gate_cap)
     return df, round(total, 4), gated
@@ -341,12 +358,29 @@ def score(person_id: str | None = None, team_id: str | None = None, period: str 
     lines["stores_total"] = [long.at[k, "stores_total"] for k in lines["kpi"]]
     base = bonus_base if bonus_base is not None else card.bonus_base
     s, e = period_bounds(period)
-    bl = bonus_lines(lines, base, gated, total)
     caps = [ln.gate_cap for ln, r in zip(card.kpis, lines.itertuples()) if r.gate_red]
-    return Scorecard(kind, eid, team_id, period, card.id, s.isoformat(), e.isoformat(), lines, total, gated,
-                     None if base is None else round(float(bl["amount"].sum()), 2), name=card.name,
+    opened = open_lines(lines)
+    bonus = None if base is None or opened else round(float(bonus_lines(lines, base, gated, total)["amount"].sum()), 2)
+    return Scorecard(kind, eid, team_id, period, card.id, s.isoformat(), e.isoformat(), lines,
+                     float("nan") if opened else total, gated, bonus, name=card.name,
                      curve=list(card.curve), bonus_base=base, gate_cap=min(caps) if caps else None,
-                     uncapped_total=round(float(lines["weighted_points"].sum()), 4))
+                     uncapped_total=round(float(lines["weighted_points"].sum()), 4), open=opened,
+                     provisional_total=total if opened else None, bonus_withheld=bool(opened) and base is not None)
+
+
+def open_lines(lines: pd.DataFrame) -> list[dict[str, str]]:
+    """The weighted lines of a scored card that cannot count yet: an actual unknown (not scored) or
+    incomplete (``complete`` False: a source missing for some stores), with the engine's ``missing``
+    text (empty when it gives none). A line without weight (a gate only) never opens the card: a gate
+    without data is not a breach."""
+    out = []
+    for r in lines.to_dict("records"):
+        if float(r["weight"]) <= 0:
+            continue
+        unknown = not math.isfinite(float(r["payout_pct"]))
+        if unknown or not bool(r.get("complete", True)):
+            out.append({"kpi": str(r["kpi"]), "missing": str(r.get("missing") or "")})
+    return out
 
 
 def score_all(period: str, team_id: str | None = None, warehouse: Any = None,
@@ -384,6 +418,7 @@ __all__ = [
     "bonus_lines",
     "kpi_target",
     "load_scorecards",
+    "open_lines",
     "payout",
     "score",
     "score_all",

@@ -31,9 +31,10 @@ from kpi_lib.demo import DEMO_TEST_END
 from kpi_lib.labels import label
 
 ALLOWED_EN = {"ACoS", "TACoS", "SKU", "SKUs", "ASIN", "CVR", "GMV", "ROAS", "CPC", "CTR", "FBA", "WFS", "ERP", "KPI",
-              "LMDI", "BI", "SaaS", "CNY", "USD", "EUR", "MYR", "SGD", "THB", "UTC", "pp", "kpi", "settle", "Listing",
+              "LMDI", "BI", "SaaS", "CNY", "USD", "EUR", "MYR", "SGD", "THB", "UTC", "pp", "Listing",
               "AOV", "SWIFT"}
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+CLI_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")  # a command line (`kpi settle --contract …`) on a page
 EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")  # Chinese words and punctuation
 SUBSET = [
@@ -174,6 +175,8 @@ def _problems(text: str, lang: str, data_words: set[str], ids: dict[str, set[str
     out = []
     for tok in sorted(set(SNAKE.findall(text))):
         out.append(f"snake_case {tok!r}")
+    for tok in sorted(set(CLI_FLAG.findall(text))):
+        out.append(f"command-line flag {tok!r}")
     for ident, names in ids.items():
         for m in re.finditer(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", text):
             around = text[max(0, m.start() - 80): m.end() + 80]
@@ -215,6 +218,9 @@ def test_the_scan_catches_internal_words() -> None:
     assert any("inventory_days" in x for x in probs)
     assert any("'robust'" in x for x in probs) and any("AMZ-DE-01" in x for x in probs)
     assert any("management-staff" in x for x in probs)
+    cmd = _problems(visible_text("<p>运行 <code>kpi settle --contract C-001 --period 2026-11</code></p>"), "zh", set(), {})
+    assert any("'--contract'" in x for x in cmd) and any("'--period'" in x for x in cmd)
+    assert _problems(visible_text("<td>2026-10 – 2026-11</td><td>−12.5%</td>"), "zh", set(), {}) == []
     assert any("'未达标'" in x for x in _problems(visible_text("<td>GMV 未达标</td>"), "en", {"GMV"}, {}))
     assert _problems(visible_text("<td>Account name 深圳北风增长营销有限公司</td>"), "en", {"深圳北风增长营销有限公司"}, {}) == []
     good = "<td>Homeware Hub DE（AMZ-DE-01）</td><td>广告成本销售比 ACoS 为 31.2%</td>"

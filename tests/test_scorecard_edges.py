@@ -120,16 +120,19 @@ def test_precomputed_actuals_are_asked_for_the_entity_and_read_for_it_alone(wh) 
     assert asked == [(["gmv"], "2026-11", "person_id", "P2", {"team_id": "T1"})]
     # P2's 2.5: halfway from target 2 (100 %) to maximum 3 (150 %) -> 125 % (P1's 9.0 would pay 150 %)
     assert card.lines.iloc[0]["actual"] == 2.5 and card.total == pytest.approx(125.0)
-    # no rows at all: no actual (NaN, never 0) and the floor of 0 points
+    # no rows at all: no actual (NaN, never 0), not scored, and no total (missing is not zero)
     empty = score(person_id="P2", team_id="T1", period="2026-11", warehouse=wh, config=CFG,
                   actuals=lambda *a: pd.DataFrame())
-    assert math.isnan(empty.lines.iloc[0]["actual"]) and empty.total == 0.0
+    assert math.isnan(empty.lines.iloc[0]["actual"]) and math.isnan(empty.lines.iloc[0]["payout_pct"])
+    assert math.isnan(empty.total) and empty.open == [{"kpi": "gmv", "missing": ""}]
+    assert empty.provisional_total == 0.0
 
 
 def test_a_period_without_the_entity_s_stores_has_no_actual(wh) -> None:
     # P2 joined T2 on 2026-11-16: P2-in-T2 has no store in October, so no GMV (not November's 40, not 0)
     card = score(person_id="P2", team_id="T2", period="2026-10", warehouse=wh, config=CFG)
-    assert math.isnan(card.lines.iloc[0]["actual"]) and card.total == 0.0
+    assert math.isnan(card.lines.iloc[0]["actual"]) and math.isnan(card.total) and card.bonus is None
+    assert [o["kpi"] for o in card.open] == ["gmv"]
 
 
 def test_each_achievement_line_finds_its_own_target(wh) -> None:

@@ -81,7 +81,8 @@ def test_achievement_target_from_last_year_growth(wh) -> None:
     assert ln["target_source"] == "last_year+0.1"
     # achievement levels shown as KPI values: threshold 0.8 × 429, maximum 1.2 × 429
     assert ln["threshold"] == pytest.approx(343.2) and ln["maximum"] == pytest.approx(514.8)
-    assert math.isnan(ln["actual"]) and sc.total == 0.0  # no actual: floor 0, never a made-up score
+    # no actual: not scored (no payout, no total), never a made-up score nor a zero
+    assert math.isnan(ln["actual"]) and math.isnan(ln["payout_pct"]) and math.isnan(sc.total)
     # quarterly: 2027-Q4 <- 2026-Q4 (T1: Oct 390 + Nov 240) × 1.1 = 693
     q = score(team_id="T1", period="2027-Q4", warehouse=wh, config=cfg, scorecard_id="growth")
     assert q.lines.iloc[0]["target"] == pytest.approx(693.0)

@@ -200,7 +200,9 @@ def test_page_shows_parties_tax_total_due_terms_and_sign_off(wh) -> None:
             assert "Account name 上海示例咨询有限公司" in text
         assert "Client Company Pte. Ltd." in text and "PC-2026-009" in text and "2026-12-30" in text
         assert "C-NET/2026-11" in text and "2026-12-05" in text
-        assert "kpi settle --contract C-NET --period 2026-11" in text and st["snapshot_hash"] in text
+        # how to check it: the snapshot, contract and period in words; no command line on a client's page
+        assert st["snapshot_hash"] in text and "kpi settle" not in text and "--contract" not in text
+        assert re.search(r"合同为 .+（C-NET），结算期为 2026-11。" if lang == "zh" else r"for contract .+ \(C-NET\), period 2026-11\.", text)
         assert html.count('class="sign-party"') == 2 and html.count('class="sign-line"') == 8
         # the figures file gets the statement's own amounts
         assert (ctx.figures["fee_total"], ctx.figures["fee_tax"], ctx.figures["fee_total_due"]) == (125.0, 7.5, 132.5)

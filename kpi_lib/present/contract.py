@@ -198,11 +198,12 @@ def settlement_section(stmt: Any, ctx: Any, key: str = "settlement") -> str:
     hist = exit_history_text(ex, lang)
     if hist:
         ex_html += note(f'{t("exit.history", lang)}: {hist}')
-    command = f'kpi settle --contract {ctx.entity_id} --period {stmt.get("period", ctx.period)}'
-    named_cmd = t("settlement.contract_named", lang).format(name=f"<code>{esc(command)}</code>", id=esc(ctx.name))
+    # how to check the figures, in the client's words: the data snapshot, contract and period (the
+    # provider's command line is an internal name and stays off the page)
     snap = (f'<h3>{esc(t("settlement.reproduce_title", lang))}</h3>'
-            + note(t("settlement.reproduce", lang).format(hash=stmt.get("snapshot_hash", "") or DASH))
-            + f'<p class="command">{named_cmd}</p>')
+            + note(t("settlement.reproduce", lang).format(hash=stmt.get("snapshot_hash", "") or DASH,
+                                                            contract=named_contract,
+                                                            period=stmt.get("period", ctx.period))))
     sign = (f'<div class="sign-off-block"><h3>{esc(t("settlement.signoff", lang))}</h3>'
             + note(t("settlement.confirm", lang)) + '<div class="sign-off">'
             + _sign_block("provider", prov, str(stmt.get("provider") or ""), lang)

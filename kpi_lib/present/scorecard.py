@@ -8,10 +8,22 @@ import pandas as pd
 
 from .blocks import cards, note, section, table, unavailable
 from .charts import bar_chart, chart_or_note, unit_title
-from .fmt import STATUS_LABELS, badge, esc, fmt_money, fmt_number, fmt_pct, fmt_value, is_missing, t
+from .fmt import (
+    DASH,
+    STATUS_LABELS,
+    badge,
+    esc,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    fmt_value,
+    is_missing,
+    missing_reason,
+    t,
+)
 from .sections import cell_value, record_figure
 
-__all__ = ['scorecard_section']
+__all__ = ['open_names', 'scorecard_section']
 
 
 
@@ -105,7 +117,8 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
              stores_covered=r["stores_covered"], stores_total=r["stores_total"])
         if not is_missing(r["target"]):
             record_figure(ctx, f'{r["kpi"]}:target', r["target"], unit=r["unit"], basis=None, source="scorecard")
-    record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
+    opened = list(getattr(card, "open", []) or [])
+    record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard", complete=not opened)
     if getattr(card, "bonus", None) is not None:
         record_figure(ctx, "bonus", card.bonus, unit="money", basis=None, source="scorecard", converted=False)
     # achievement-based lines (basis: achievement) carry threshold/maximum as ratios of the target
@@ -120,9 +133,14 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
                       (t("score.gate_kpi", lang))) if g else ""
                      for g, red in zip(d["gate"], d["gate_red"])]
     d["cap_txt"] = [fmt_number(c, 0) + "%" for c in d["cap"]]
-    head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
-        [(t("score.bonus", lang), fmt_money(card.bonus / ctx.fx, ctx.currency, lang, 2), None)]
-        if getattr(card, "bonus", None) is not None else []), lang)
+    if opened:  # missing is not zero: no total, no bonus, and the page says which lines wait for data
+        head = cards([(t("score", lang), t("score.pending", lang), None)] + (
+            [(t("score.bonus", lang), t("score.pending", lang), None)] if getattr(card, "bonus_withheld", False)
+            else []), lang)
+    else:
+        head = cards([(t("score", lang), f"{card.total:.1f} / 100", "red" if card.gated else None)] + (
+            [(t("score.bonus", lang), fmt_money(card.bonus / ctx.fx, ctx.currency, lang, 2), None)]
+            if getattr(card, "bonus", None) is not None else []), lang)
     tbl = table(d, [("name", t("kpi", lang)), ("weight", t("weight", lang)), ("threshold", t("score.threshold", lang)),
                     ("target", t("target", lang)), ("maximum", t("score.maximum", lang)),
                     ("cap_txt", t("score.payout_cap", lang)),
@@ -135,9 +153,32 @@ def scorecard_section(card: Any, lines: pd.DataFrame | None, ctx: Any, key: str 
     title = t("chart.score", lang)
     fig = bar_chart(list(lines["name"]), list(lines["weighted_points"]), title=title, horizontal=True,
                     fmt=lambda v: fmt_number(v, 1), y_title=unit_title("points", ctx.currency, lang))
-    return section(key, lang, head + note(_curve_text(card, lang)) + _score_explanation(card, lines, lang) + tbl
+    return section(key, lang, head + _open_text(card, lines, lang) + note(_curve_text(card, lang))
+                   + _score_explanation(card, lines, lang) + tbl
                    + _target_sources(lines, lang) + _bonus_table(card, ctx)
                    + chart_or_note(fig, list(lines["weighted_points"]), title, lang))
+
+
+def open_names(card: Any, lines: pd.DataFrame | None, lang: str) -> str:
+    """'净利润（缺少广告数据）、净利率（缺少广告数据）': the card's open lines by name and why."""
+    names = {} if lines is None or "name" not in lines else dict(zip(lines["kpi"].astype(str), lines["name"]))
+    parts = []
+    for o in getattr(card, "open", []) or []:
+        why = missing_reason(o.get("missing", ""), lang) or t("missing.unknown", lang)
+        parts.append(t("score.open_line", lang).format(name=names.get(o["kpi"], o["kpi"]), why=why))
+    return t("punct.list", lang).join(parts)
+
+
+def _open_text(card: Any, lines: pd.DataFrame, lang: str) -> str:
+    """Why the card has no total yet: the open lines, the points scored so far, the bonus withheld."""
+    if not getattr(card, "open", None):
+        return ""
+    prov = getattr(card, "provisional_total", None)
+    text = t("scorecard.open", lang).format(lines=open_names(card, lines, lang),
+                                            known=fmt_number(prov, 1) if not is_missing(prov) else DASH)
+    if getattr(card, "bonus_withheld", False):
+        text += t("scorecard.bonus_withheld", lang)
+    return f'<p class="note score-open">{esc(text)}</p>'
 
 
 def _target_sources(lines: pd.DataFrame, lang: str) -> str:

@@ -20,6 +20,7 @@ from ..labels import label
 from .attribution import named_attribution
 from .blocks import section
 from .fmt import esc, fmt_change, fmt_money, fmt_pct, is_missing, missing_reason
+from .scorecard import open_names
 from .sections import figure_text, record_figure
 from .words import alert_sentence
 
@@ -216,6 +217,9 @@ def score_sentence(card: Any, lines: pd.DataFrame | None, ctx: Any) -> str | Non
     if card is None or isinstance(card, str) or not hasattr(card, "total"):
         return None
     lang = ctx.lang
+    if getattr(card, "open", None):  # no total and no bonus on incomplete actuals: say which lines wait
+        record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard", complete=False)
+        return label("summary.score_open", lang).format(lines=open_names(card, lines, lang)) + label("punct.end", lang)
     record_figure(ctx, "score", card.total, unit="points", basis=None, source="scorecard")
     text = label("summary.score", lang).format(score=f"{float(card.total):.1f}")
     if getattr(card, "bonus", None) is not None:
