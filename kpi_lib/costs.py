@@ -248,9 +248,15 @@ def engine_figures(kpis: list[str], entity_kind: str = "company", entity_id: str
     if not custom:
         long = long[long["period"] == str(period)]
     vals: dict[str, float] = {}
-    for k in kpis:
-        v = long.loc[long["kpi"] == k, "value"]
-        vals[k] = float(v.sum(min_count=1)) if len(v) else float("nan")  # no row: unknown, not 0
+    if not long["kpi"].duplicated().any():  # one row per KPI (a month, a quarter): read each row's value
+        one = dict(zip(long["kpi"], long["value"]))
+        for k in kpis:
+            v = one.get(k, float("nan"))  # no row: unknown, not 0
+            vals[k] = float("nan") if v is None or pd.isna(v) else float(v)
+    else:  # a custom range: the KPI's daily rows summed
+        for k in kpis:
+            v = long.loc[long["kpi"] == k, "value"]
+            vals[k] = float(v.sum(min_count=1)) if len(v) else float("nan")  # no row: unknown, not 0
     ref = long[long["kpi"] == (complete_for or kpis[-1])]
     miss = sorted({x.strip() for m in ref["missing"] for x in str(m).split(",") if x.strip()})
     info = {
@@ -275,8 +281,15 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     over the stores that have every source net profit needs (so the last row equals
     ``metrics.compute("net_profit")`` for the same grain). Extra columns say so: ``kpi``, ``basis``,
     ``complete``, ``missing``, ``stores_covered``, ``stores_total`` (the same on every row).
-    ``rows``: precomputed engine rows of :data:`WATERFALL_KPIS` (see :func:`engine_figures`).
+    ``rows``: precomputed engine rows of :data:`WATERFALL_KPIS` (see :func:`engine_figures`); the waterfall
+    of the same rows is worked out once (a report's waterfall, bridge and margin change all read it).
     """
+    key = None
+    if rows is not None:
+        key = (id(rows), entity_kind, entity_id, period, basis, None if stores is None else tuple(stores))
+        hit = _ROWS_WATERFALLS.get(key)
+        if hit is not None and hit[0] is rows:
+            return hit[1].copy()
     vals, info = engine_figures(WATERFALL_KPIS, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
                                 stores=stores, rows=rows)
     # no store with every source net profit needs, or no store with any data in the period (a month
@@ -286,7 +299,15 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     out["kpi"] = out["step"].map(STEP_KPI)
     for k in ("basis", "complete", "missing", "stores_covered", "stores_total"):
         out[k] = info[k]
+    if key is not None:
+        while len(_ROWS_WATERFALLS) >= 32:
+            _ROWS_WATERFALLS.pop(next(iter(_ROWS_WATERFALLS)))
+        _ROWS_WATERFALLS[key] = (rows, out.copy())  # the rows are kept with the key: their id is not reused
     return out
+
+
+#: waterfalls of precomputed rows: (id of the rows, entity, period, basis, stores) -> (rows, frame)
+_ROWS_WATERFALLS: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = {}
 
 
 _BRIDGE = ["sales_timing", "refund_timing", "fee_timing", "ads_invoicing", "overheads"]  # timing lines, labels cost.bridge.<item>
@@ -451,9 +472,12 @@ def unit_rows(period_kind: str, start: Any = None, end: Any = None, warehouse: A
 
 
 def loss_makers(entity_kind: str = "company", entity_id: str | None = None, period: str | None = None,
-                n: int = 20, warehouse: Any = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The loss-making SKUs of ``unit_economics``, worst first."""
-    ue = unit_economics(entity_kind, entity_id, period, warehouse, rows=rows)
+                n: int = 20, warehouse: Any = None, rows: pd.DataFrame | None = None,
+                ue: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The loss-making SKUs of ``unit_economics``, worst first (``ue``: that frame, when the caller has it
+    for the same entity and period)."""
+    if ue is None:
+        ue = unit_economics(entity_kind, entity_id, period, warehouse, rows=rows)
     return ue[ue["loss_making"]].head(n).reset_index(drop=True)
 
 

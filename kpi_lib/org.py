@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import paths
 from .config import read_yaml
-from .warehouse import Warehouse
+from .warehouse import Warehouse, table_file_key
 
 OPEN_END = pd.Timestamp("2262-04-01")
 ENTITY_DIMENSION: dict[str, str | None] = {
@@ -30,9 +30,26 @@ def _dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s.replace("", None) if s.dtype == object else s, errors="coerce").dt.normalize()
 
 
+_ASSIGNMENTS: dict[tuple, pd.DataFrame] = {}
+
+
 def assignments(warehouse: Any = None) -> pd.DataFrame:
-    """person_id, team_id, store_id, valid_from, valid_to (Timestamps; open end = NaT)."""
+    """person_id, team_id, store_id, valid_from, valid_to (Timestamps; open end = NaT). Worked out once
+    per version of the snapshot's table (a report asks for it for every scope it resolves)."""
     wh = Warehouse.of(warehouse)
+    src = next((wh.table_location(t) for t in ("assignments", "stores") if wh.has(t)), None)
+    key = table_file_key(src) if src is not None else None
+    if key is not None and key in _ASSIGNMENTS:
+        return _ASSIGNMENTS[key].copy()
+    df = _assignments(wh)
+    if key is not None:
+        if len(_ASSIGNMENTS) >= 8:
+            _ASSIGNMENTS.pop(next(iter(_ASSIGNMENTS)))
+        _ASSIGNMENTS[key] = df.copy()
+    return df
+
+
+def _assignments(wh: Warehouse) -> pd.DataFrame:
     cols = ["person_id", "team_id", "store_id", "valid_from", "valid_to"]
     if wh.has("assignments"):
         df = wh.read("assignments")

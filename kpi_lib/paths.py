@@ -9,16 +9,24 @@ lives in.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@lru_cache(maxsize=32)
+def _resolved(path: str) -> Path:
+    """``Path(path).resolve()``, once per text: a report asks for paths thousands of times, and each
+    resolve walks every component of the path with a system call."""
+    return Path(path).resolve()
 
 
 def root() -> Path:
     """The project root directory."""
     env = os.environ.get("KPI_ROOT")
     if env:
-        return Path(env).resolve()
+        return _resolved(env)
     here = Path.cwd().resolve()
     for p in (here, *here.parents):
         if (p / "parameters" / "workbench.yaml").is_file():

@@ -213,17 +213,24 @@ def _catalog(key: str) -> Any:
 
 
 def catalog() -> Any:
-    p = paths.parameters_dir() / "kpis.yaml"
-    return _catalog(f"{p}:{p.stat().st_mtime if p.is_file() else 0}")
+    """The KPI catalog, loaded again only when parameters/kpis.yaml changes (one ``stat`` per call)."""
+    p = os.path.join(paths.parameters_dir(), "kpis.yaml")
+    try:
+        mtime = os.stat(p).st_mtime
+    except OSError:
+        mtime = 0
+    return _catalog(f"{p}:{mtime}")
 
 
-def kpi_name(kpi: str, lang: str) -> str:
-    cat = catalog()
+def kpi_name(kpi: str, lang: str, cat: Any = None) -> str:
+    """The KPI's name in ``lang`` (its id when the catalog does not know it); ``cat``: the catalog, when
+    the caller already holds it."""
+    cat = cat or catalog()
     return cat.name(kpi, lang) if kpi in cat.kpis else kpi
 
 
-def kpi_unit(kpi: str) -> str:
-    cat = catalog()
+def kpi_unit(kpi: str, cat: Any = None) -> str:
+    cat = cat or catalog()
     return cat.get(kpi).unit if kpi in cat.kpis else "count"
 
 
@@ -343,25 +350,49 @@ def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind
     eid = ctx.entity_id if entity_id is None else entity_id
     kv = entity_rows(ctx, "kpi_values", ek, eid)
     if not kv.empty:
-        v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
-               & (kv["period_kind"] == "month") & (kv["period"] >= start) & (kv["period"] <= end)
-               & (kv["kpi"].isin(kpis))]
-        if "basis" in v:  # the order-date basis is the one reports show unless a section says otherwise
-            v = v[v["basis"].fillna("order") == "order"]
-        cols = ["period", "kpi", "value", *[c for c in META_COLUMNS if c in v]]
-        out = v[cols].drop_duplicates(["period", "kpi"]).copy()
-    else:
-        dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ek)
-        df = compute(kpis, by=[], period="month", start=start, end=end,
-                     filters={dim: eid} if dim else None, warehouse=ctx.warehouse)
-        out = df.melt(id_vars=["period"], value_vars=[k for k in kpis if k in df], var_name="kpi",
-                      value_name="value")
+        months = _month_rows(kv, ek, eid)
+        out = months[(months["period"] >= start) & (months["period"] <= end) & months["kpi"].isin(kpis)]
+        return out.reset_index(drop=True)
+    dim = {"store": "store_id", "team": "team_id", "person": "person_id", "contract": "contract_id"}.get(ek)
+    df = compute(kpis, by=[], period="month", start=start, end=end,
+                 filters={dim: eid} if dim else None, warehouse=ctx.warehouse)
+    out = df.melt(id_vars=["period"], value_vars=[k for k in kpis if k in df], var_name="kpi", value_name="value")
     for c, d in (("complete", True), ("missing", ""), ("stores_covered", np.nan), ("stores_total", np.nan)):
         if c not in out:
             out[c] = d
     out["complete"] = out["complete"].fillna(True).astype(bool)
     out["missing"] = out["missing"].map(_missing_text)
     return out.reset_index(drop=True)
+
+
+_MONTH_ROWS: dict[tuple[int, str, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
+def _month_rows(kv: pd.DataFrame, ek: str, eid: str) -> pd.DataFrame:
+    """The entity's monthly order-basis rows of ``kv`` (a kpi_values table or the entity's slice of it):
+    period, kpi, value and completeness, the first row of each (period, kpi), completeness defaults
+    filled (no information is not a claim of missing data). Worked out once per frame and entity: a
+    report reads them for its status table, trends, margins and summary (a subset of KPIs and months
+    each time, taken from these rows in the same order)."""
+    key = (id(kv), ek, eid)
+    hit = _MONTH_ROWS.get(key)
+    if hit is not None and hit[0] is kv:
+        return hit[1]
+    v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
+           & (kv["period_kind"] == "month")]
+    if "basis" in v:  # the order-date basis is the one reports show unless a section says otherwise
+        v = v[v["basis"].fillna("order") == "order"]
+    cols = ["period", "kpi", "value", *[c for c in META_COLUMNS if c in v]]
+    out = v[cols].drop_duplicates(["period", "kpi"]).copy()
+    for c, d in (("complete", True), ("missing", ""), ("stores_covered", np.nan), ("stores_total", np.nan)):
+        if c not in out:
+            out[c] = d
+    out["complete"] = out["complete"].fillna(True).astype(bool)
+    out["missing"] = out["missing"].map(_missing_text)
+    while len(_MONTH_ROWS) >= 256:
+        _MONTH_ROWS.pop(next(iter(_MONTH_ROWS)))
+    _MONTH_ROWS[key] = (kv, out)  # the frame itself is kept with its rows: an id is never reused meanwhile
+    return out
 
 
 def _missing_text(v: Any) -> str:
@@ -380,6 +411,19 @@ def _values(ctx: ReportContext, kpis: list[str], start: str, end: str) -> pd.Dat
     wide = wide.reindex(columns=kpis)
     wide.columns.name = None
     return wide.sort_index()
+
+
+def _wide(lg: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
+    """period × kpi values of ``_long`` rows (one row per period and KPI), the KPIs in ``kpis``' order
+    and the periods sorted: ``pivot_table(aggfunc="first", dropna=False)`` without its group-by."""
+    periods = sorted(set(lg["period"]))
+    wide = pd.DataFrame(np.nan, index=pd.Index(periods, name="period"), columns=pd.Index(kpis, name="kpi"))
+    if len(lg):
+        r = pd.Index(periods).get_indexer(lg["period"])
+        c = pd.Index(kpis).get_indexer(lg["kpi"])
+        keep = c >= 0
+        wide.values[r[keep], c[keep]] = lg["value"].to_numpy(dtype=float)[keep]
+    return wide
 
 
 def _to_currency(ctx: ReportContext, df: pd.DataFrame, kpi_col: str | None = None,
@@ -405,20 +449,22 @@ def prior_periods(period: str) -> dict[str, str]:
     return dict(changes.prior_periods(period))
 
 
-def change(kpi: str, current: Any, prior: Any) -> tuple[float, str]:
+def change(kpi: str, current: Any, prior: Any, cat: Any = None) -> tuple[float, str]:
     """(delta, unit) as readers read it (kpi_lib.changes.change): "pp" percentage points (3.9) for rates,
     "x" for ratios, "%" relative (0.17 = +17 %) for money and counts; NaN when either side is missing."""
-    if kpi not in catalog().kpis:
+    cat = cat or catalog()
+    if kpi not in cat.kpis:
         return float("nan"), "%"
-    d, u = changes.change(kpi, current, prior, catalog())
+    d, u = changes.change(kpi, current, prior, cat)
     return (float("nan") if d is None else float(d)), str(u)
 
 
-def is_good(kpi: str, delta: Any) -> bool | None:
+def is_good(kpi: str, delta: Any, cat: Any = None) -> bool | None:
     """Whether a change is good news for the KPI (its catalog direction); None for no change/unknown."""
-    if kpi not in catalog().kpis:
+    cat = cat or catalog()
+    if kpi not in cat.kpis:
         return None
-    return changes.is_good(kpi, delta, catalog())
+    return changes.is_good(kpi, delta, cat)
 
 
 def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFrame:
@@ -428,44 +474,55 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
     kpis = list(kpis or STATUS_KPIS[ctx.kind])
     pp = prior_periods(ctx.period)
     lg = _long(ctx, kpis, min(pp["yoy"], pp["mom"]), ctx.period)
-    lg = lg[lg["period"].isin([ctx.period, pp["mom"], pp["yoy"]])].set_index(["period", "kpi"])
+    lg = lg[lg["period"].isin([ctx.period, pp["mom"], pp["yoy"]])]
+    # (period, kpi) -> its row, and kpi -> its status rows in table order: one pass each, then look-ups
+    lg_cols = {c: lg[c].tolist() for c in lg.columns}
+    cells = {pk: i for i, pk in enumerate(zip(lg_cols["period"], lg_cols["kpi"]))}
     quarter = period_label(period_bounds(ctx.period)[0], "quarter")
     st = entity_rows(ctx, "kpi_status", ctx.kind, ctx.entity_id)
+    status_rows: dict[str, list[dict[str, Any]]] = {}
     if not st.empty:
         st = st[(st["entity_kind"] == ctx.kind) & (st["entity_id"].fillna("").astype(str) == ctx.entity_id)
                 & st["period"].isin([ctx.period, quarter])]
+        for r in st.to_dict("records"):
+            status_rows.setdefault(r["kpi"], []).append(r)
     rows = []
 
     def cell(period: str, k: str, col: str, default: Any = np.nan) -> Any:
-        return lg.at[(period, k), col] if (period, k) in lg.index else default
+        i = cells.get((period, k))
+        return default if i is None else lg_cols[col][i]
 
+    cat = catalog()
     for k in kpis:
         actual, prior, yoy = (cell(ctx.period, k, "value"), cell(pp["mom"], k, "value"), cell(pp["yoy"], k, "value"))
         # the engine's value: over the stores that have the sources (NaN when none has), never zeros
         complete = bool(cell(ctx.period, k, "complete", True))
-        mom_d, mom_u = change(k, actual, prior)
-        yoy_d, yoy_u = change(k, actual, yoy)
-        s = st[st["kpi"] == k] if not st.empty else st
+        mom_d, mom_u = change(k, actual, prior, cat)
+        yoy_d, yoy_u = change(k, actual, yoy, cat)
         # a monthly target first; else the quarter's (then target/pacing/status are the quarter's, to date)
-        s = s[s["period"] == ctx.period] if (len(s) and (s["period"] == ctx.period).any()) else s
-        target_period = str(s["period"].iloc[0]) if len(s) else ctx.period
-        def get(c: str, s: pd.DataFrame = s) -> float:
-            return float(s[c].iloc[0]) if len(s) and c in s and pd.notna(s[c].iloc[0]) else np.nan
+        found = status_rows.get(k, [])
+        first = next((r for r in found if r["period"] == ctx.period), found[0] if found else None)
+        target_period = str(first["period"]) if first is not None else ctx.period
 
-        status = str(s["status"].iloc[0]) if len(s) and pd.notna(s["status"].iloc[0]) else "none"
+        def get(c: str, first: dict[str, Any] | None = first) -> float:
+            v = None if first is None else first.get(c)
+            return float(v) if v is not None and pd.notna(v) else np.nan
+
+        raw_status = None if first is None else first.get("status")
+        status = str(raw_status) if raw_status is not None and pd.notna(raw_status) else "none"
         if not complete:
             status = "incomplete"  # never green on data we do not have
         rows.append({
-            "kpi": k, "name": kpi_name(k, ctx.lang), "unit": kpi_unit(k), "actual": actual, "prior": prior,
-            "yoy_prior": yoy, "change": mom_d, "change_unit": mom_u, "change_good": is_good(k, mom_d),
-            "yoy_change": yoy_d, "yoy_change_unit": yoy_u, "yoy_change_good": is_good(k, yoy_d),
+            "kpi": k, "name": kpi_name(k, ctx.lang, cat), "unit": kpi_unit(k, cat), "actual": actual, "prior": prior,
+            "yoy_prior": yoy, "change": mom_d, "change_unit": mom_u, "change_good": is_good(k, mom_d, cat),
+            "yoy_change": yoy_d, "yoy_change_unit": yoy_u, "yoy_change_good": is_good(k, yoy_d, cat),
             "prior_period": pp["mom"], "yoy_period": pp["yoy"],
             "target": get("target"), "expected_to_date": get("expected_to_date"), "projection": get("projection"),
             "achievement": get("achievement") if complete else np.nan,
             "pace_achievement": get("pace_achievement") if complete else np.nan,
             "status": status, "target_period": target_period,
-            "adjusted": bool(s["adjusted"].iloc[0]) if len(s) and "adjusted" in s and pd.notna(s["adjusted"].iloc[0])
-            else False,
+            "adjusted": bool(first["adjusted"]) if first is not None and first.get("adjusted") is not None
+            and pd.notna(first["adjusted"]) else False,
             "complete": complete, "missing": cell(ctx.period, k, "missing", ""),
             "stores_covered": cell(ctx.period, k, "stores_covered"), "stores_total": cell(ctx.period, k, "stores_total"),
             "prior_complete": bool(cell(pp["mom"], k, "complete", True)),
@@ -475,18 +532,17 @@ def kpi_status(ctx: ReportContext, kpis: list[str] | None = None) -> pd.DataFram
             "basis": "order", "source": "kpi_values",
         })
     df = pd.DataFrame(rows)
-    money = df["unit"] == "money"
+    money = (df["unit"] == "money").to_numpy()
     for c in ("actual", "prior", "yoy_prior", "target", "expected_to_date", "projection"):
-        df[c] = df[c].astype(float)
-        df.loc[money, c] = df.loc[money, c] / ctx.fx
+        v = df[c].astype(float).to_numpy()
+        df[c] = np.where(money, v / ctx.fx, v)  # money in the report currency, the rest as it is
     return df
 
 
 def trend(ctx: ReportContext, kpis: list[str], months: int = 12) -> pd.DataFrame:
     """period + one column per KPI for the last ``months`` months up to the report period."""
     lg = _long(ctx, kpis, ctx.prior(months - 1), ctx.period)
-    wide = lg.pivot_table(index="period", columns="kpi", values="value", aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=kpis).sort_index()
+    wide = _wide(lg, kpis)
     out = _to_currency(ctx, wide).reset_index().rename(columns={"index": "period"})
     out.columns.name = None
     out.attrs["names"] = {k: kpi_name(k, ctx.lang) for k in kpis}
@@ -669,11 +725,10 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     share of net sales from SKUs without a unit cost (COGS incomplete) is ``attrs["cost_missing_share"]``.
     """
     costs = costs_mod
-    rows = _cost_rows(ctx, "ue")
+    full = _unit_economics(ctx)
     if loss_only:
-        df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse, rows=rows).copy()
+        df = costs.loss_makers(ctx.kind, ctx.engine_id, ctx.period, n=limit, warehouse=ctx.warehouse, ue=full).copy()
     else:
-        full = costs.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows)
         share = np.nan
         if "cost_missing" in full and len(full):
             ns = full["net_sales"].astype(float)
@@ -694,6 +749,26 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     df = df.reset_index(drop=True)
     df.attrs.update(attrs)
     return df
+
+
+_UE: dict[tuple, tuple[Any, pd.DataFrame]] = {}
+
+
+def _unit_economics(ctx: ReportContext) -> pd.DataFrame:
+    """``costs.unit_economics`` of the report's entity and month: inside a batch once per report (its SKU
+    table and its loss-makers both read it, from the batch's rows)."""
+    rows = _cost_rows(ctx, "ue")
+    if rows is None:  # no batch: the engine each time (a notebook may have changed a definition since)
+        return costs_mod.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
+    key = (str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, id(rows))
+    hit = _UE.get(key)
+    if hit is not None and hit[0] is rows:
+        return hit[1]
+    full = costs_mod.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows)
+    while len(_UE) >= 8:
+        _UE.pop(next(iter(_UE)))
+    _UE[key] = (rows, full)  # the rows are kept with the key: their id is not reused meanwhile
+    return full
 
 
 def overheads(ctx: ReportContext) -> pd.DataFrame:
@@ -887,17 +962,26 @@ def _contract_gmv(ctx: ReportContext) -> Callable[[Any, str], dict]:
     period; a period outside that window goes to the engine as before."""
     f = paths.parameters_dir() / "contracts.yaml"  # a changed contract (its stores) is a new memo
     stamp = f.stat().st_mtime_ns if f.is_file() else 0
-    return _contract_gmv_memo(str(ctx.warehouse.path), ctx.snapshot_id, ctx.entity_id, ctx.period, stamp)
+    cache = _batch_cache(ctx)
+    token = _cache_meta(str(cache), _stamp(cache)).get("token", "") if cache is not None else ""
+    return _contract_gmv_memo(str(ctx.warehouse.path), ctx.snapshot_id, ctx.entity_id, ctx.period, stamp,
+                              str(cache or ""), token)
+
+
+def _contract_window(contract: Any, period: str) -> tuple[str, str]:
+    """The months a statement of ``period`` reads for ``contract``: :data:`CONTRACT_WINDOW` months before
+    the period up to the end of its contract period."""
+    last = months_of(settlement_mod.contract_period(contract, period))[-1]
+    return shift_period(months_of(period)[0], -CONTRACT_WINDOW), last
 
 
 @lru_cache(maxsize=8)
 def _contract_gmv_memo(path: str, snapshot_id: str, contract_id: str, period: str,
-                       stamp: int) -> Callable[[Any, str], dict]:
+                       stamp: int, cache: str = "", token: str = "") -> Callable[[Any, str], dict]:
     wh = Warehouse(path)
     c = settlement_mod.get_contract(contract_id)
-    last = months_of(settlement_mod.contract_period(c, period))[-1]
-    first = shift_period(months_of(period)[0], -CONTRACT_WINDOW)
-    window = settlement_mod.gmv_window(c, first, last, wh)
+    first, last = _contract_window(c, period)
+    window = settlement_mod.gmv_window(c, first, last, wh, rows=_batch_contract_rows(cache, token, c, first, last))
     memo: dict[tuple[str, str], dict] = {}
 
     def gmv(contract: Any, per: str) -> dict:
@@ -944,7 +1028,7 @@ def _batch_cache(ctx: ReportContext) -> Path | None:
     return d if ok else None
 
 
-BATCH_NEEDS = ("costs", "actions", "scorecards")  # what prepare_batch can precompute per subject besides the KPI tables
+BATCH_NEEDS = ("costs", "actions", "scorecards", "contracts")  # what prepare_batch can precompute per subject besides the KPI tables
 
 
 def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
@@ -965,7 +1049,8 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
     :func:`_prepare_costs`) and ``actions`` (the before/after KPI values of every subject's actions,
     :func:`kpi_lib.actions.values_by_kind`) and ``scorecards`` (team and person subjects: the engine
     rows ``kpi_lib.scorecard.score`` asks for, one query per KPI list and month over all the subjects,
-    :func:`_prepare_scorecards`). Reports read their slice and pass it to the same
+    :func:`_prepare_scorecards`) and ``contracts`` (contract subjects: each statement's GMV rows,
+    :func:`_prepare_contracts`). Reports read their slice and pass it to the same
     ``kpi_lib.costs`` / ``kpi_lib.actions`` functions, so every line is built by the one definition.
     Returns the row counts written (:func:`prepare_batch_stages` run to the end).
     """
@@ -976,7 +1061,8 @@ def prepare_batch(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
 
 
 #: the stages of :func:`prepare_batch_stages` in order, and which of :data:`BATCH_NEEDS` each makes ready
-BATCH_STAGES = {"tables": (), "actions": ("actions",), "costs": ("costs",), "scorecards": ("scorecards",)}
+BATCH_STAGES = {"tables": (), "actions": ("actions",), "costs": ("costs",), "scorecards": ("scorecards",),
+                "contracts": ("contracts",)}
 
 
 def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir: Path,
@@ -1024,8 +1110,9 @@ def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir
     cost_subjects = [key for key in keys if "costs" in need.get(key, ()) and key[0] in ("store", "company")]
     action_subjects = [key for key in keys if "actions" in need.get(key, ())]
     card_subjects = [key for key in keys if "scorecards" in need.get(key, ()) and key[0] in ("team", "person")]
+    contract_subjects = [key for key in keys if "contracts" in need.get(key, ()) and key[0] == "contract"]
     meta = {"snapshot_id": sid, "warehouse": str(wh.path.resolve()), "period": period, "token": uuid.uuid4().hex,
-            "subjects": keys, "rows": counts, "costs": [], "actions": [], "scorecards": []}
+            "subjects": keys, "rows": counts, "costs": [], "actions": [], "scorecards": [], "contracts": []}
     _write_meta(cache_dir, meta)
     yield "tables"
     # which months the stored kpi_values hold in full: asked once for the actions and scorecards stages
@@ -1043,6 +1130,56 @@ def prepare_batch_stages(subjects: list[tuple[str, str]], period: str, cache_dir
     meta["scorecards"] = card_subjects if (cache_dir / SCORECARD_QUERIES).is_file() else []
     _write_meta(cache_dir, meta)
     yield "scorecards"
+    counts.update(_prepare_contracts(contract_subjects, period, cache_dir, wh))
+    meta["contracts"] = contract_subjects
+    _write_meta(cache_dir, meta)
+    yield "contracts"
+
+
+CONTRACT_ROWS = "contract_gmv.parquet"  # the batch's contracts' GMV rows (settlement.gmv_rows), keyed by _cid
+
+
+def _prepare_contracts(subjects: list[tuple[str, str]], period: str, cache_dir: Path, wh: Warehouse) -> dict[str, int]:
+    """The GMV rows every contract statement of the batch reads (:func:`kpi_lib.settlement.gmv_rows` over
+    its window, the same query the report would make), into :data:`CONTRACT_ROWS` with the window and
+    stores each was computed for (``batch.json``'s ``contract_windows``); a contract whose definition
+    fails is left to its report, which shows the error."""
+    if not subjects:
+        return {}
+    frames, windows = [], {}
+    for _, cid in subjects:
+        try:
+            c = settlement_mod.get_contract(cid)
+            first, last = _contract_window(c, period)
+            rows = settlement_mod.gmv_rows(c, first, last, wh)
+        except KpiError:
+            continue
+        frames.append(rows.assign(_cid=cid))
+        windows[cid] = [first, last, list(c.stores)]
+    if frames:
+        pd.concat(frames, ignore_index=True).to_parquet(cache_dir / CONTRACT_ROWS, index=False)
+    (cache_dir / "contract_windows.json").write_text(json.dumps(windows), encoding="utf-8")
+    return {"contract_gmv": sum(len(f) for f in frames)}
+
+
+@lru_cache(maxsize=4)
+def _contract_rows_file(cache: str, token: str) -> tuple[dict[str, list], dict[str, pd.DataFrame]]:
+    base = Path(cache)
+    windows = json.loads((base / "contract_windows.json").read_text(encoding="utf-8"))
+    path = base / CONTRACT_ROWS
+    df = pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["_cid"])
+    return windows, {str(k): g.drop(columns="_cid").reset_index(drop=True) for k, g in df.groupby("_cid", sort=False)}
+
+
+def _batch_contract_rows(cache: str, token: str, contract: Any, first: str, last: str) -> pd.DataFrame | None:
+    """The batch's GMV rows of ``contract`` when it computed them for the same window and stores (else
+    None: the statement queries the engine, as without a batch)."""
+    if not cache or not (Path(cache) / "contract_windows.json").is_file():
+        return None
+    windows, rows = _contract_rows_file(cache, token)
+    if windows.get(contract.id) != [first, last, list(contract.stores)] or contract.id not in rows:
+        return None
+    return rows[contract.id]
 
 
 def _write_meta(cache_dir: Path, meta: dict[str, Any]) -> None:
@@ -1201,7 +1338,9 @@ def _keyed_slices(path: str, token: str) -> tuple[dict[tuple[str, str], pd.DataF
 
 def _cost_rows(ctx: ReportContext, name: str) -> pd.DataFrame | None:
     """The context's engine rows of cost query ``name`` from the batch cache, or None (no cache, another
-    month, or a subject the batch did not precompute: the caller queries the engine)."""
+    month, or a subject the batch did not precompute: the caller queries the engine). The batch's own
+    frame, the same object each time (``kpi_lib.costs`` reads it, never writes into it, and works out
+    the waterfall of the same rows once): callers must not modify it."""
     cache = _batch_cache(ctx)
     if cache is None:
         return None
@@ -1211,7 +1350,7 @@ def _cost_rows(ctx: ReportContext, name: str) -> pd.DataFrame | None:
     if meta.get("period") != ctx.period or key not in meta.get("costs", []) or not path.is_file():
         return None
     slices, empty = _keyed_slices(str(path), meta["token"])
-    return slices.get((key[0], key[1]), empty).copy()
+    return slices.get((key[0], key[1]), empty)
 
 
 @lru_cache(maxsize=4)

@@ -263,11 +263,14 @@ def gmv_rows(contract: Contract, start: str, end: str, warehouse: Any = None) ->
                    filters={"store_id": list(contract.stores)}, warehouse=Warehouse.of(warehouse), basis=GMV_BASIS)
 
 
-def gmv_window(contract: Contract, first: str, last: str, warehouse: Any = None) -> GmvFn:
+def gmv_window(contract: Contract, first: str, last: str, warehouse: Any = None,
+               rows: pd.DataFrame | None = None) -> GmvFn:
     """A :data:`GmvFn` answering every period whose months lie in ``first``..``last`` (for the contract's
-    stores) from one :func:`gmv_rows` query, made on first use; other periods (or stores) query the engine
-    through :func:`gmv_figures`. The same figures either way: ``gmv_figures(rows=)`` reads the period's rows."""
-    window, stores, rows = set(months_between(first, last)), tuple(contract.stores), []
+    stores) from one :func:`gmv_rows` query, made on first use (``rows``: that query's rows, when the
+    caller has them, e.g. a report batch's); other periods (or stores) query the engine through
+    :func:`gmv_figures`. The same figures either way: ``gmv_figures(rows=)`` reads the period's rows."""
+    window, stores = set(months_between(first, last)), tuple(contract.stores)
+    rows = [] if rows is None else [rows]
 
     def gmv(c: Contract, per: str) -> dict[str, Decimal]:
         inside = tuple(c.stores) == stores and set(months_of(per)) <= window

@@ -107,17 +107,32 @@ class Warehouse:
         return _scan_sql(loc)
 
     def read(self, name: str, where: str | None = None) -> pd.DataFrame:
-        """A whole table as pandas (optionally filtered with a SQL condition)."""
+        """A whole table as pandas (optionally filtered with a SQL condition). A small one-file table
+        (stores, assignments, people…) read whole is read once per process and file version: the
+        caller gets its own copy."""
         if not self.has(name):
             if name in TABLES:
                 return empty_frame(name)
             raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
+        loc = self.table_location(name)
+        key = table_file_key(loc) if where is None and loc is not None else None
+        if key is not None:
+            with _READ_LOCK:
+                hit = _READ_CACHE.get(key)
+            if hit is not None:
+                return hit.copy(deep=True)
         sql = f"SELECT * FROM {self.scan_sql(name)}" + (f" WHERE {where}" if where else "")
         con = scratch_cursor()
         try:
-            return con.sql(sql).df()
+            df = con.sql(sql).df()
         finally:
             con.close()
+        if key is not None:
+            with _READ_LOCK:
+                while len(_READ_CACHE) >= _READ_CACHE_SIZE:
+                    _READ_CACHE.pop(next(iter(_READ_CACHE)))
+                _READ_CACHE[key] = df.copy(deep=True)
+        return df
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table of the live snapshot (a cursor on the process's
@@ -250,6 +265,26 @@ class WarehouseWriter:
         if d.is_dir():
             shutil.rmtree(d)
         (self.path / f"{name}.parquet").unlink(missing_ok=True)
+
+
+#: whole small tables read by this process: (file, inode, size, mtime) -> frame. A published snapshot's
+#: files are never rewritten (a write is a new snapshot), and the key changes with the file anyway.
+_READ_CACHE: dict[tuple[str, int, int, int], pd.DataFrame] = {}
+_READ_CACHE_SIZE = 32
+_READ_LOCK = threading.Lock()
+SMALL_TABLE_BYTES = 4 << 20  # one-file tables up to this size are kept (reference and org tables: kB)
+
+
+def table_file_key(loc: Path) -> tuple[str, int, int, int] | None:
+    """(file, inode, size, mtime) of a one-file table up to :data:`SMALL_TABLE_BYTES`: the identity of its
+    content, the key of what is kept from it (None for a bigger or partitioned table: not kept)."""
+    try:
+        st = loc.stat()
+    except OSError:
+        return None
+    if not loc.is_file() or st.st_size > SMALL_TABLE_BYTES:
+        return None
+    return str(loc), st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _table_location(base: Path, name: str) -> Path | None:

@@ -12,6 +12,7 @@ to 1e-12 relative (the last bit of a ratio); everything else exactly.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -25,7 +26,8 @@ import pytest
 
 PERIOD = "2026-11"
 SUBJECTS = [("cost_diagnostic", "company", ""), ("cost_diagnostic", "store", "AMZ-DE-01"),
-            ("scorecard", "person", "P01"), ("scorecard", "team", "T-AMZ")]
+            ("scorecard", "person", "P01"), ("scorecard", "team", "T-AMZ"),
+            ("contract_settlement", "contract", "C-001")]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,9 @@ def _sections(tpl: str, ctx: Any) -> dict[str, Any]:
         out["card_totals"] = pd.DataFrame({"total": [card.total], "bonus": [card.bonus]})
     if tpl == "team_review":
         out.update({f"review_{k}": v for k, v in rv.review_data(ctx).items()})
+    if tpl == "contract_settlement":  # the statement (every amount, to the cent) and the fee-model comparison
+        out["statement"] = pd.DataFrame({"json": [json.dumps(rd.settlement(ctx), sort_keys=True, default=str)]})
+        out["fee_models"] = rd.fee_models(ctx)
     return out
 
 
@@ -120,6 +125,7 @@ def _check_cached_equal_engine(project: Path, monkeypatch: pytest.MonkeyPatch, s
     meta = rd._cache_meta(str(cache), rd._stamp(cache))
     assert sorted(map(tuple, meta["costs"])) == [("company", ""), ("store", "AMZ-DE-01")]
     assert sorted(map(tuple, meta["scorecards"])) == [("person", "P01"), ("team", "T-AMZ")]
+    assert meta["contracts"] == [["contract", "C-001"]] and counts["contract_gmv"] > 0
 
     def render(cached: bool) -> dict[str, dict[str, Any]]:
         if cached:
@@ -127,6 +133,7 @@ def _check_cached_equal_engine(project: Path, monkeypatch: pytest.MonkeyPatch, s
         else:
             monkeypatch.delenv(rd.BATCH_CACHE_ENV, raising=False)
         rd._waterfall.cache_clear()
+        rd._contract_gmv_memo.cache_clear()
         return {f"{tpl}/{k}/{e}": _sections(tpl, rd.context(k, e or None, PERIOD, "en"))
                 for tpl, k, e in SUBJECTS}
 
@@ -137,7 +144,7 @@ def _check_cached_equal_engine(project: Path, monkeypatch: pytest.MonkeyPatch, s
         for name, frame in secs.items():
             _assert_same(frame, cached[label][name], f"{label} {name}")
             calls += 1
-    assert calls >= 14
+    assert calls >= 16
     # the cached run really read the cache: the engine is not asked for a precomputed subject
     import kpi_lib.costs as costs_mod
     import kpi_lib.metrics as metrics_mod
@@ -147,6 +154,7 @@ def _check_cached_equal_engine(project: Path, monkeypatch: pytest.MonkeyPatch, s
 
     monkeypatch.setenv(rd.BATCH_CACHE_ENV, str(cache))
     rd._waterfall.cache_clear()
+    rd._contract_gmv_memo.cache_clear()
     monkeypatch.setattr(costs_mod, "compute_long", refuse)
     monkeypatch.setattr(costs_mod, "compute", refuse)
     monkeypatch.setattr(metrics_mod, "_compute", refuse)

@@ -98,6 +98,7 @@ TEMPLATE_NEEDS: dict[str, tuple[str, ...]] = {
     "store_performance": ("actions",),  # the actions section's before/after values
     "scorecard": ("actions", "scorecards"),
     "team_review": ("actions",),
+    "contract_settlement": ("contracts",),  # the statement's GMV window (one engine query per contract)
 }
 
 

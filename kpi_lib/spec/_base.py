@@ -38,6 +38,11 @@ from ..periods import period_bounds
 
 M = TypeVar("M", bound=BaseModel)
 
+#: validated files of this process: (spec, model, file, inode, size, mtime) -> model (callers get a deep
+#: copy, so a caller editing its model never changes another's); an edited file has a new key
+_LOADED: dict[tuple[str, int, str, int, int, int], BaseModel] = {}
+_LOADED_SIZE = 64
+
 # ------------------------------------------------------------------------------------ issues
 
 
@@ -285,12 +290,21 @@ class Spec(Generic[M]):
             if d is None:
                 raise ConfigError(f"{p}: file not found")
             return d
+        st = p.stat()
+        key = (self.relpath, id(self.model), str(p), st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = _LOADED.get(key)
+        if hit is not None:  # the same file unchanged: a copy of the model validated before
+            return hit.model_copy(deep=True)
         data = read_yaml(p)
         try:
-            return self.model.model_validate(data if data is not None else {})
+            obj = self.model.model_validate(data if data is not None else {})
         except ValidationError as err:
             issues = format_validation_error(p.name, err)
             raise ConfigError(f"{p}: {len(issues)} problem(s)", issues) from None
+        while len(_LOADED) >= _LOADED_SIZE:
+            _LOADED.pop(next(iter(_LOADED)), None)
+        _LOADED[key] = obj.model_copy(deep=True)
+        return obj
 
     # -- validate -------------------------------------------------------------------------------
     def validate(self, obj: M, context: Context | None = None, source: str | None = None) -> list[Issue]:
