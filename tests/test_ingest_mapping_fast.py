@@ -387,3 +387,20 @@ def test_numbers_equal_per_cell(decimal: str, thousands: str | None) -> None:
         got = mapping._num(s, m)
     pd.testing.assert_series_equal(got[0], want[0])
     pd.testing.assert_series_equal(got[1], want[1], check_names=False)
+
+
+def test_stripped_text_of_a_many_chunk_arrow_column() -> None:
+    """A column of several Arrow chunks (pyarrow reads a large file in blocks) with different texts per
+    chunk and missing cells: the same as the pandas path."""
+    import pyarrow as pa
+
+    chunks = [pa.array([" a", "b ", None, "c"] * 20, pa.large_string()), pa.array(["c", " d ", "a", ""] * 20, pa.large_string()),
+              pa.array(["\u00a0e\u2003", None, "b "] * 30, pa.large_string())]
+    s = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)), index=pd.RangeIndex(5, 255))
+    with fast(False):
+        want = mapping._stripped_text(s)
+    with fast(True):
+        got = mapping._stripped_text(s)
+    pd.testing.assert_series_equal(got, want)
+    codes, uniq = arrowcols.distinct(pa.chunked_array(chunks))
+    assert [uniq[c] if c >= 0 else None for c in codes] == pa.chunked_array(chunks).to_pylist()

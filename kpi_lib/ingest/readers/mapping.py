@@ -410,14 +410,17 @@ class MappingReader(Reader):
 
 def _quarantiner(df: pd.DataFrame, q: list[QuarantineRow]) -> Callable[[pd.Series, pd.Series | str, str], None]:
     """``quarantine(mask, reason, column)``: appends the masked source rows, with their original
-    non-empty cells under the file's own header names, to ``q``."""
+    non-empty cells under the file's own header names, to ``q``; ``reason`` is a text, a text per row,
+    or a function making the texts per row (called only when a row is masked)."""
     raw_cols = [c for c in df.columns if c != LINE]
     original = df.attrs.get("headers") or {}
     raw_names = [original.get(c, c) for c in raw_cols]
 
-    def quarantine(mask: pd.Series, reason: pd.Series | str, column: str) -> None:
+    def quarantine(mask: pd.Series, reason: pd.Series | str | Callable[[], pd.Series], column: str) -> None:
         if not mask.any():
             return
+        if callable(reason):  # a reason per row, built only when a row is hit
+            reason = reason()
         sub = df.loc[mask]
         reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=sub.index)
         recs = sub[raw_cols].to_numpy(dtype=object).tolist()
@@ -468,7 +471,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
             f, b2 = _num(_get(df, c.multiply_by), m)
             v, b = v * f, b | b2
         hit = b & ~bad
-        quarantine(hit, "cannot parse " + (c.column or name) + ": '" + field(name) + f"' (expected {what})", c.column or name)
+        quarantine(hit, lambda: "cannot parse " + (c.column or name) + ": '" + field(name) + f"' (expected {what})", c.column or name)
         bad.loc[hit] = True
         return v.fillna(0.0)
 
@@ -483,18 +486,18 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
     fmt = [m.date_format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"] if m.date_format else None
     ts, bad_d = _dates(field("order_date"), fmt, store.timezone, m.dayfirst)
     hit = (bad_d | ts.isna()) & ~bad
-    quarantine(hit, "cannot parse " + (dcol.column or "") + ": '" + field("order_date") + "' (expected a date"
+    quarantine(hit, lambda: "cannot parse " + (dcol.column or "") + ": '" + field("order_date") + "' (expected a date"
                + (f" like {m.date_format}" if m.date_format else "") + ")", dcol.column or "order_date")  # type: ignore[union-attr]
     bad |= hit
 
     qcol = m.col("quantity")
     qty, bad_q = _num(field("quantity"), m, decimal=".")
     hit = (bad_q | qty.isna() | (qty.round() != qty)) & ~bad
-    quarantine(hit, "cannot parse " + (qcol.column or "") + ": '" + field("quantity") + "' (expected a whole number)",
+    quarantine(hit, lambda: "cannot parse " + (qcol.column or "") + ": '" + field("quantity") + "' (expected a whole number)",
                qcol.column or "quantity")  # type: ignore[union-attr]
     bad |= hit
     hit = (qty < 0).fillna(False) & ~bad
-    quarantine(hit, (qcol.column or "quantity") + ": negative value '" + field("quantity") + "' (expected a whole number >= 0)",
+    quarantine(hit, lambda: (qcol.column or "quantity") + ": negative value '" + field("quantity") + "' (expected a whole number >= 0)",
                qcol.column or "quantity")  # type: ignore[union-attr]
     bad |= hit
 
@@ -524,7 +527,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
         status = status.where(_get(df, m.cancelled_if) == "", "cancelled")
     unknown = ~status.isin(ORDER_STATUSES) & ~bad
     scol = m.col("status")
-    quarantine(unknown, "unknown order status '" + status + "' (map it to one of " + ", ".join(ORDER_STATUSES) + ")",
+    quarantine(unknown, lambda: "unknown order status '" + status + "' (map it to one of " + ", ".join(ORDER_STATUSES) + ")",
                (scol.column if scol else "") or "status")
     bad |= unknown
 
@@ -652,7 +655,7 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     dcol = t.date_column or "date"
     when, bad_d = _dates(field(dcol), fmt, store.timezone, m.dayfirst)
     hit = (bad_d | when.isna()) & ~bad
-    quarantine(hit, "cannot parse " + src_name(dcol) + ": '" + field(dcol) + "' (expected a date"
+    quarantine(hit, lambda: "cannot parse " + src_name(dcol) + ": '" + field(dcol) + "' (expected a date"
                + (f" like {m.date_format}" if m.date_format else "") + ")", src_name(dcol))
     bad |= hit
     out[dcol] = when.dt.floor("D")
@@ -688,7 +691,7 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     if m.table == "fees" and "fee_type" in m.columns:
         ft = field("fee_type")
         hit = ~ft.isin(FEE_TYPES) & ~bad
-        quarantine(hit, "unknown fee type '" + ft + "' (map it to one of " + ", ".join(FEE_TYPES) + ")",
+        quarantine(hit, lambda: "unknown fee type '" + ft + "' (map it to one of " + ", ".join(FEE_TYPES) + ")",
                    src_name("fee_type"))
         bad |= hit
         out["fee_type"] = ft
