@@ -209,3 +209,180 @@ class FirstBad:
                 reason.iloc[rows] = [f"{why}{'' if v is None else v}{suffix}" for v in cells]
             column.iloc[rows] = col
         return reason, column
+
+
+# ------------------------------------------------------------------ the mapping reader's columns
+
+def arrow_text_column(s: pd.Series) -> bool:
+    """True when ``s`` is Arrow-backed text (a column ``frames`` read)."""
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+
+
+def distinct(arr: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """(code per cell, -1 where missing; the distinct values as Python objects in order of first
+    appearance), as ``pd.factorize`` gives them, from Arrow's dictionary encoding."""
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks else pa.DictionaryArray.from_arrays(
+            pa.array([], pa.int32()), pa.array([], arr.type))
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, enc.dictionary.to_pylist()
+
+
+#: fixed-width fields of a ``strftime`` format as the exports write them (zero-padded)
+_WIDTHS = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2, "%I": 2, "%p": 2}
+
+
+def _layout(fmt: str) -> tuple[dict[str, int], dict[int, int], int] | None:
+    """(field → byte position, literal byte by position, width) of a format made of zero-padded
+    ``%Y %m %d %H %M %S %I %p`` and ASCII punctuation or single spaces; None for any other format."""
+    fields: dict[str, int] = {}
+    literal: dict[int, int] = {}
+    pos = i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            f = fmt[i:i + 2]
+            if f not in _WIDTHS or f in fields:
+                return None
+            fields[f] = pos
+            pos += _WIDTHS[f]
+            i += 2
+            continue
+        ch = fmt[i]
+        if not (ch in "-/.:T " or ch == ","):
+            return None
+        literal[pos] = ord(ch)
+        pos += 1
+        i += 1
+    colons = [p for p, b in literal.items() if b == ord(":")]
+    if colons and any(b == ord("-") and p > min(colons) for p, b in literal.items()):
+        return None  # "…1:30-0800" would be a zone offset to ``parse_datetime`` (``TZ_SUFFIX``)
+    need = {"%Y", "%m", "%d"}
+    if not need <= set(fields) or ("%I" in fields) != ("%p" in fields) or ("%H" in fields and "%I" in fields):
+        return None
+    if ("%M" in fields or "%S" in fields) and not ({"%H", "%I"} & set(fields)):
+        return None
+    if "%S" in fields and "%M" not in fields:
+        return None
+    return fields, literal, pos
+
+
+def _cell_bytes(texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the texts that are ``width`` ASCII bytes, those texts as an ``(n, width)`` byte matrix)."""
+    arr = pa.array(texts, pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[: n + 1]
+    fits = np.diff(offsets) == width
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    at = offsets[:-1][fits]
+    raw = data[at[:, None] + np.arange(width)] if len(at) else np.zeros((0, width), dtype=np.uint8)
+    ascii_ = (raw < 128).all(axis=1)
+    fits[np.flatnonzero(fits)[~ascii_]] = False
+    return fits, raw[ascii_]
+
+
+def _digits(raw: np.ndarray, at: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the number in bytes ``at … at + width`` of each row, mask of the rows where all are digits)."""
+    d = raw[:, at: at + width].astype(np.int64) - 48
+    ok = ((d >= 0) & (d <= 9)).all(axis=1)
+    out = np.zeros(len(raw), dtype=np.int64)
+    for k in range(width):
+        out = out * 10 + d[:, k]
+    return out, ok
+
+
+def _local_ns(year: np.ndarray, month: np.ndarray, day: np.ndarray, hour: np.ndarray, minute: np.ndarray,
+              second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nanoseconds since 1970, mask of the valid rows): a row with a field out of range (month 13,
+    30 February, 24:00, second 60, a year outside 1900–2199) is not valid."""
+    ok = (year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12)
+    y, mo = np.where(ok, year, 1970), np.where(ok, month, 1)
+    first = ((y - 1970) * 12 + mo - 1).astype("datetime64[M]")
+    day0 = first.astype("datetime64[D]").astype(np.int64)
+    month_len = (first + 1).astype("datetime64[D]").astype(np.int64) - day0
+    ok &= (day >= 1) & (day <= month_len) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    return ((day0 + day - 1) * 86_400 + hour * 3600 + minute * 60 + second) * 10**9, ok
+
+
+def fixed_datetimes(texts: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(``datetime64[ns]`` values, mask of the texts read) of distinct stripped texts: '' is NaT, and
+    a text written exactly in ``fmt``'s fixed-width layout (zero-padded fields, upper-case AM/PM)
+    with valid fields is what ``pd.to_datetime(format=fmt)`` gives it; the other texts are not read
+    (the caller gives them to ``parse.parse_datetime``, whose rules decide them). None when ``fmt``
+    is not such a layout."""
+    lay = _layout(fmt)
+    if lay is None:
+        return None
+    fields, literal, width = lay
+    out = np.full(len(texts), np.datetime64("NaT", "ns"))
+    empty = np.array([t == "" for t in texts], dtype=bool)
+    cand = np.flatnonzero(~empty)
+    read = empty.copy()
+    if not len(cand):
+        return out, read
+    fits, raw = _cell_bytes([texts[i] for i in cand], width)
+    ok = np.ones(len(raw), dtype=bool)
+    for pos, b in literal.items():
+        ok &= raw[:, pos] == b
+    got = {}
+    for f, at in fields.items():
+        if f != "%p":
+            got[f], o = _digits(raw, at, _WIDTHS[f])
+            ok &= o
+    zero = np.zeros(len(raw), dtype=np.int64)
+    if "%I" in fields:
+        p = fields["%p"]
+        am = (raw[:, p] == ord("A")) & (raw[:, p + 1] == ord("M"))
+        pm = (raw[:, p] == ord("P")) & (raw[:, p + 1] == ord("M"))
+        i12 = got["%I"]
+        ok &= (am | pm) & (i12 >= 1) & (i12 <= 12)
+        hour = i12 % 12 + np.where(pm, 12, 0)
+    else:
+        hour = got.get("%H", zero)
+    ns, valid = _local_ns(got["%Y"], got["%m"], got["%d"], hour, got.get("%M", zero), got.get("%S", zero))
+    ok &= valid
+    rows = cand[np.flatnonzero(fits)[ok]]
+    out[rows] = ns[ok].view("datetime64[ns]")
+    read[rows] = True
+    return out, read
+
+
+_OFFSET_WIDTH = 25  # YYYY-MM-DD HH:MM:SS +HHMM
+
+
+def offset_datetimes(texts: np.ndarray, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(naive local ``datetime64[ns]`` values, mask of the texts read) of distinct stripped texts: ''
+    is NaT, and ``YYYY-MM-DD HH:MM:SS ±HHMM`` (Shopify's ``Created at``) with valid fields and an
+    offset up to ±14:59 is the instant ``parse.parse_datetime`` reads (ISO 8601, UTC), converted to
+    ``tz`` by its own pandas calls; the other texts are not read (the caller gives them to
+    ``parse_datetime``)."""
+    out = np.full(len(texts), np.datetime64("NaT", "ns"))
+    empty = np.array([t == "" for t in texts], dtype=bool)
+    cand = np.flatnonzero(~empty)
+    read = empty.copy()
+    if not len(cand):
+        return out, read
+    fits, raw = _cell_bytes([texts[i] for i in cand], _OFFSET_WIDTH)
+    ok = np.ones(len(raw), dtype=bool)
+    for pos, ch in ((4, "-"), (7, "-"), (10, " "), (13, ":"), (16, ":"), (19, " ")):
+        ok &= raw[:, pos] == ord(ch)
+    sign_b = raw[:, 20]
+    ok &= (sign_b == ord("+")) | (sign_b == ord("-"))
+    parts = []
+    for a, w in ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2), (21, 2), (23, 2)):
+        v, o = _digits(raw, a, w)
+        parts.append(v)
+        ok &= o
+    year, month, day, hour, minute, second, oh, om = parts
+    ok &= (oh <= 14) & (om <= 59)
+    ns, valid = _local_ns(year, month, day, hour, minute, second)
+    ok &= valid
+    sign = np.where(sign_b == ord("-"), -1, 1)
+    utc = (ns - sign * (oh * 3600 + om * 60) * 10**9)[ok]
+    conv = pd.Series(utc.view("datetime64[ns]")).dt.tz_localize("UTC")
+    if tz:
+        conv = conv.dt.tz_convert(tz)
+    rows = cand[np.flatnonzero(fits)[ok]]
+    out[rows] = conv.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    read[rows] = True
+    return out, read

@@ -90,6 +90,7 @@ from ...spec.mappings import (  # noqa: F401 - re-exported
     required_fields,
     table_fields,
 )
+from .. import arrowcols
 from ..base import (
     FileHead,
     QuarantineRow,
@@ -101,11 +102,14 @@ from ..base import (
     unique_names,
 )
 from ..frames import read_utf8_table
-from ..parse import parse_datetime, parse_number
+from ..parse import _all_text, parse_datetime, parse_number
 from ..registry import REGISTRY, register_instance, unregister
 from ..textio import TextLocale, decode_bytes, text_locale
 
 LINE = "__line"
+
+#: the Arrow/per-distinct column work (False: the pandas path cell by cell, the reference in the tests)
+FAST = True
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -319,6 +323,8 @@ def _stripped_text(s: pd.Series) -> pd.Series:
     """``s.astype("object").fillna("").astype(str).str.strip()``; a column of text (Arrow-backed, or
     objects that are all text or missing) is stripped once per distinct value (prices, dates,
     statuses and SKUs repeat): an Arrow column is factorized in C, without a Python string per cell."""
+    if FAST and len(s) >= 64 and arrowcols.arrow_text_column(s):
+        return _stripped_arrow(s)
     text = isinstance(s.dtype, pd.StringDtype) or (
         s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"))
     if len(s) >= 64 and text:
@@ -327,6 +333,33 @@ def _stripped_text(s: pd.Series) -> pd.Series:
             stripped = np.array([str(u).strip() for u in uniq] + [""], dtype=object)  # code -1 (missing) → ""
             return pd.Series(stripped[codes], index=s.index, dtype="object")
     return s.astype("object").fillna("").astype(str).str.strip()
+
+
+def _stripped_arrow(s: pd.Series) -> pd.Series:
+    """``_stripped_text`` of an Arrow-backed text column: dictionary-encoded by Arrow, the distinct
+    texts made Python strings in one ``to_pylist`` and stripped by ``str.strip`` (the same rule),
+    spread back to the rows; missing cells are ''. The result is named like the pandas path's."""
+    codes, uniq = arrowcols.distinct(arrowcols.as_arrow(s))
+    stripped = np.array([u.strip() for u in uniq] + [""], dtype=object)  # code -1 (missing) → ""
+    name = None if len(uniq) <= 0.75 * len(s) else s.name
+    return pd.Series(stripped[codes], index=s.index, dtype="object", name=name)
+
+
+def _per_distinct(s: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]],
+                  missing: object) -> tuple[pd.Series, pd.Series]:
+    """``parse`` (a per-cell rule returning values and a bad-cell mask) run on the distinct texts of
+    a text column only and spread back to its rows; a missing cell takes ``missing`` and is not bad.
+    Columns of fewer than 64 cells, with no repeated text or holding other than text go to ``parse``
+    whole."""
+    if len(s) < 64 or not _all_text(s):
+        return parse(s)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) == len(s):
+        return parse(s)
+    v, b = parse(pd.Series(np.asarray(uniq, dtype=object), dtype="object"))
+    vals = np.append(v.to_numpy(), np.array([missing], dtype=v.dtype))
+    bads = np.append(b.to_numpy(dtype=bool), False)
+    return pd.Series(vals[codes], index=s.index, dtype=v.dtype, name=s.name), pd.Series(bads[codes], index=s.index)
 
 
 class MappingReader(Reader):
@@ -377,14 +410,17 @@ class MappingReader(Reader):
 
 def _quarantiner(df: pd.DataFrame, q: list[QuarantineRow]) -> Callable[[pd.Series, pd.Series | str, str], None]:
     """``quarantine(mask, reason, column)``: appends the masked source rows, with their original
-    non-empty cells under the file's own header names, to ``q``."""
+    non-empty cells under the file's own header names, to ``q``; ``reason`` is a text, a text per row,
+    or a function making the texts per row (called only when a row is masked)."""
     raw_cols = [c for c in df.columns if c != LINE]
     original = df.attrs.get("headers") or {}
     raw_names = [original.get(c, c) for c in raw_cols]
 
-    def quarantine(mask: pd.Series, reason: pd.Series | str, column: str) -> None:
+    def quarantine(mask: pd.Series, reason: pd.Series | str | Callable[[], pd.Series], column: str) -> None:
         if not mask.any():
             return
+        if callable(reason):  # a reason per row, built only when a row is hit
+            reason = reason()
         sub = df.loc[mask]
         reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=sub.index)
         recs = sub[raw_cols].to_numpy(dtype=object).tolist()
@@ -435,7 +471,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
             f, b2 = _num(_get(df, c.multiply_by), m)
             v, b = v * f, b | b2
         hit = b & ~bad
-        quarantine(hit, "cannot parse " + (c.column or name) + ": '" + field(name) + f"' (expected {what})", c.column or name)
+        quarantine(hit, lambda: "cannot parse " + (c.column or name) + ": '" + field(name) + f"' (expected {what})", c.column or name)
         bad.loc[hit] = True
         return v.fillna(0.0)
 
@@ -448,20 +484,20 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
     dcol = m.col("order_date")
     # the mapping's format first; ISO as well (a workbook saved by Excel holds real dates)
     fmt = [m.date_format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"] if m.date_format else None
-    ts, bad_d = parse_datetime(field("order_date"), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
+    ts, bad_d = _dates(field("order_date"), fmt, store.timezone, m.dayfirst)
     hit = (bad_d | ts.isna()) & ~bad
-    quarantine(hit, "cannot parse " + (dcol.column or "") + ": '" + field("order_date") + "' (expected a date"
+    quarantine(hit, lambda: "cannot parse " + (dcol.column or "") + ": '" + field("order_date") + "' (expected a date"
                + (f" like {m.date_format}" if m.date_format else "") + ")", dcol.column or "order_date")  # type: ignore[union-attr]
     bad |= hit
 
     qcol = m.col("quantity")
     qty, bad_q = _num(field("quantity"), m, decimal=".")
     hit = (bad_q | qty.isna() | (qty.round() != qty)) & ~bad
-    quarantine(hit, "cannot parse " + (qcol.column or "") + ": '" + field("quantity") + "' (expected a whole number)",
+    quarantine(hit, lambda: "cannot parse " + (qcol.column or "") + ": '" + field("quantity") + "' (expected a whole number)",
                qcol.column or "quantity")  # type: ignore[union-attr]
     bad |= hit
     hit = (qty < 0).fillna(False) & ~bad
-    quarantine(hit, (qcol.column or "quantity") + ": negative value '" + field("quantity") + "' (expected a whole number >= 0)",
+    quarantine(hit, lambda: (qcol.column or "quantity") + ": negative value '" + field("quantity") + "' (expected a whole number >= 0)",
                qcol.column or "quantity")  # type: ignore[union-attr]
     bad |= hit
 
@@ -491,7 +527,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
         status = status.where(_get(df, m.cancelled_if) == "", "cancelled")
     unknown = ~status.isin(ORDER_STATUSES) & ~bad
     scol = m.col("status")
-    quarantine(unknown, "unknown order status '" + status + "' (map it to one of " + ", ".join(ORDER_STATUSES) + ")",
+    quarantine(unknown, lambda: "unknown order status '" + status + "' (map it to one of " + ", ".join(ORDER_STATUSES) + ")",
                (scol.column if scol else "") or "status")
     bad |= unknown
 
@@ -522,7 +558,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
     def optional_ts(name: str) -> pd.Series:
         if name not in m.columns:
             return pd.Series(pd.NaT, index=df.index)
-        v, _ = parse_datetime(field(name), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
+        v, _ = _dates(field(name), fmt, store.timezone, m.dayfirst)
         return v
 
     orders = pd.DataFrame({
@@ -562,7 +598,7 @@ def convert(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str = "", e
         take = (first_ref if r.level == "order" else ref_ok) & (amt > 0)
         rdate = ts
         if r.date:
-            d2, _ = parse_datetime(_get(df, r.date), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
+            d2, _ = _dates(_get(df, r.date), fmt, store.timezone, m.dayfirst)
             rdate = d2.where(d2.notna(), ts)
         rq = pd.Series(np.nan, index=df.index)
         if r.quantity:
@@ -617,9 +653,9 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     out: dict[str, Any] = {"platform": store.platform, "store_id": store.store_id}
     fmt = [m.date_format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"] if m.date_format else None
     dcol = t.date_column or "date"
-    when, bad_d = parse_datetime(field(dcol), formats=fmt, tz=store.timezone, dayfirst=m.dayfirst)
+    when, bad_d = _dates(field(dcol), fmt, store.timezone, m.dayfirst)
     hit = (bad_d | when.isna()) & ~bad
-    quarantine(hit, "cannot parse " + src_name(dcol) + ": '" + field(dcol) + "' (expected a date"
+    quarantine(hit, lambda: "cannot parse " + src_name(dcol) + ": '" + field(dcol) + "' (expected a date"
                + (f" like {m.date_format}" if m.date_format else "") + ")", src_name(dcol))
     bad |= hit
     out[dcol] = when.dt.floor("D")
@@ -655,7 +691,7 @@ def convert_table(df: pd.DataFrame, m: Mapping, store: Store, path: Path | str =
     if m.table == "fees" and "fee_type" in m.columns:
         ft = field("fee_type")
         hit = ~ft.isin(FEE_TYPES) & ~bad
-        quarantine(hit, "unknown fee type '" + ft + "' (map it to one of " + ", ".join(FEE_TYPES) + ")",
+        quarantine(hit, lambda: "unknown fee type '" + ft + "' (map it to one of " + ", ".join(FEE_TYPES) + ")",
                    src_name("fee_type"))
         bad |= hit
         out["fee_type"] = ft
@@ -758,9 +794,44 @@ def _map_values(s: pd.Series, mapping: dict[str, str], keep: bool = True) -> pd.
 
 
 def _num(s: pd.Series, m: Mapping, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Numbers of a text column by the mapping's thousands separator and decimal mark (NaN where
+    empty) and the mask of cells that are not numbers; ``parse_number`` is per cell, so with
+    ``FAST`` it runs on the distinct texts only (amounts and quantities repeat)."""
+    if FAST:
+        return _per_distinct(s, lambda u: _num_cells(u, m, decimal), np.nan)
+    return _num_cells(s, m, decimal)
+
+
+def _num_cells(s: pd.Series, m: Mapping, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """``_num`` cell by cell (the reference)."""
     if m.thousands:
         s = s.str.replace(m.thousands, "", regex=False)
     return parse_number(s, decimal=decimal or m.decimal)
+
+
+def _dates(s: pd.Series, formats: list[str] | None, tz: str | None, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+    """``parse_datetime`` of a text column. With ``FAST``, per distinct text: those in the fixed-width
+    layout of the first format (``arrowcols.fixed_datetimes``), or — without formats — written
+    ``YYYY-MM-DD HH:MM:SS +HHMM`` (``arrowcols.offset_datetimes``, Shopify), are read from their
+    bytes; ``parse_datetime`` reads the others (its rules are per text: with formats each text is
+    tried alone; without, the texts read here are zone-suffixed ones, which its day-first test
+    never sees)."""
+    if not (FAST and len(s) and _all_text(s)):
+        return parse_datetime(s, formats=formats, tz=tz, dayfirst=dayfirst)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    texts = np.asarray(uniq, dtype=object)
+    fast = arrowcols.fixed_datetimes(texts, formats[0]) if formats else arrowcols.offset_datetimes(texts, tz)
+    if fast is None:
+        return parse_datetime(s, formats=formats, tz=tz, dayfirst=dayfirst)
+    vals, read = fast
+    bads = np.zeros(len(texts) + 1, dtype=bool)
+    if not read.all():
+        rest = np.flatnonzero(~read)
+        v, b = parse_datetime(pd.Series(texts[rest], dtype="object"), formats=formats, tz=tz, dayfirst=dayfirst)
+        vals[rest] = v.to_numpy(dtype="datetime64[ns]")
+        bads[rest] = b.to_numpy(dtype=bool)
+    vals = np.append(vals, np.datetime64("NaT", "ns"))  # code -1 (missing): NaT, not bad
+    return pd.Series(vals[codes], index=s.index, dtype="datetime64[ns]"), pd.Series(bads[codes], index=s.index)
 
 
 def _tot_mask(df: pd.DataFrame, m: Mapping) -> pd.Series:
