@@ -56,6 +56,7 @@ from .config import format_validation_error
 from .coverage import SOURCES
 from .errors import DefinitionError
 from .formula import dependency_order, parse, required_measures
+from .money import money_sum
 from .schemas import FEE_TYPES
 from .spec import kpis as kpis_spec
 from .spec.kpis import BUILTIN_KPIS, KpiDef, KpiSpec
@@ -100,12 +101,6 @@ def _m(id: str, table: str, sql: str, kind: Literal["sum", "median", "distinct"]
 COSTED = ("costs",)
 
 
-def money_sum(expr: str, where: str | None = None) -> str:
-    """``sum(expr)`` of a money expression, exact and order-independent: each row is cast to
-    DECIMAL(38,10) before summing, so the total does not depend on how DuckDB's threads split the rows
-    (a DOUBLE sum does: the same month's duties came out 3765.39 in one run and 3765.40 in the next)."""
-    agg = f"sum(CAST({expr} AS DECIMAL(38,10)))" + (f" FILTER (WHERE {where})" if where else "")
-    return f"CAST({agg} AS DOUBLE)"
 
 
 _MEASURES: list[Measure] = [

@@ -33,3 +33,12 @@ def cents(x: Any) -> Decimal:
     if x is None or math.isnan(float(x)):
         return Decimal("0.00")
     return decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_sum(expr: str, where: str | None = None) -> str:
+    """SQL ``sum(expr)`` of a money expression, exact and order-independent: each row is cast to
+    DECIMAL(38,10) before summing, so the total does not depend on how DuckDB's threads split the rows
+    (a DOUBLE sum does: the same month's duties came out 3765.39 in one run and 3765.40 in the next; an
+    ingest's ``data_gaps`` month totals differed in their last bits between two runs of the same files)."""
+    agg = f"sum(CAST({expr} AS DECIMAL(38,10)))" + (f" FILTER (WHERE {where})" if where else "")
+    return f"CAST({agg} AS DOUBLE)"

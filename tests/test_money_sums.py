@@ -52,3 +52,47 @@ def test_a_double_sum_would_depend_on_the_order():
     plain = [con.execute(f"SELECT sum(gross_sales_rc) FROM {t}").fetchone()[0] for t in "ab"]
     exact = [con.execute(f"SELECT {money_sum('gross_sales_rc')} FROM {t}").fetchone()[0] for t in "ab"]
     assert plain[0] != plain[1] and exact[0] == exact[1]
+
+
+def test_ingest_data_gaps_are_the_same_whatever_the_row_order():
+    """``data_gaps`` (an ingest's derived table) holds each gap's sales and the store's month total; summed
+    as DOUBLE, the total's last bits followed DuckDB's threads (two ingests of the same files gave
+    1895715.6744500052 and …054), so a warehouse's content hash was not reproducible."""
+    from kpi_lib.ingest.pipeline import _sku_tables
+
+    n = 200_000
+    rng = np.random.default_rng(5)
+    orders = pd.DataFrame({
+        "store_id": "S1", "order_date": pd.Timestamp("2026-11-03"), "source_file": "o.csv",
+        "sku": rng.choice(["A", "B", "NEW-1", "NEW-2"], n), "quantity": rng.integers(1, 4, n),
+        "gross_sales_rc": np.round(rng.uniform(0, 500, n), 2), "status": "shipped"})
+
+    class Writer:
+        def __init__(self) -> None:
+            self.out: dict[str, pd.DataFrame] = {}
+
+        def write_sql(self, name: str, con: duckdb.DuckDBPyConnection, select: str, partition_by=()) -> None:
+            self.out[name] = con.execute(select).df()
+
+    def gaps(frame: pd.DataFrame) -> pd.DataFrame:
+        con = duckdb.connect()
+        con.execute("SET threads = 4")
+        con.register("orders", frame)
+        empty = pd.DataFrame({"store_id": pd.Series(dtype=str), "sku": pd.Series(dtype=str),
+                              "date": pd.Series(dtype="datetime64[ns]"), "source_file": pd.Series(dtype=str)})
+        for t in ("refunds", "fees", "traffic", "inventory"):
+            con.register(t, empty)
+        con.register("ads", empty.assign(asin=pd.Series(dtype=str)))
+        con.register("settlement_lines", empty.rename(columns={"date": "posted_date"}))
+        con.register("skus", pd.DataFrame({"sku": ["A", "B"], "unit_cogs": [1.0, 2.0]}))
+        w = Writer()
+        _sku_tables(con, w)
+        return w.out["data_gaps"]
+
+    a = gaps(orders)
+    b = gaps(orders.sample(frac=1.0, random_state=7))
+    assert list(a["sku"]) == ["NEW-1", "NEW-2"] and (a["gap"] == "no_master").all()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)  # bit for bit
+    keep = orders["sku"].isin(["NEW-1", "NEW-2"])
+    assert a["sales_rc"].sum() == pytest.approx(orders.loc[keep, "gross_sales_rc"].sum())
+    assert a["month_sales_rc"].iloc[0] == sum(round(x * 100) for x in orders["gross_sales_rc"]) / 100

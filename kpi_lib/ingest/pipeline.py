@@ -73,6 +73,7 @@ from ..config import workbench
 from ..coverage import build_coverage
 from ..errors import IngestError, KpiError
 from ..executors import Executor, make_executor
+from ..money import money_sum
 from ..reference import SPECS, Reference, load_reference, reference_hashes_json
 from ..schemas import (
     CHANGE_HISTORY_COLUMNS,
@@ -1227,9 +1228,10 @@ def _sku_tables(con: duckdb.DuckDBPyConnection, w: WarehouseWriter) -> None:
     w.write_sql("sku_registry", con, "SELECT * FROM _reg ORDER BY store_id, sku")
     con.execute(
         "CREATE TEMP TABLE _gaps AS WITH sales AS (SELECT CAST(store_id AS VARCHAR) AS store_id, strftime(CAST(order_date AS DATE), '%Y-%m') AS month, "
-        "CAST(sku AS VARCHAR) AS sku, count(*) AS order_lines, sum(quantity) AS units, sum(gross_sales_rc) AS sales_rc "
+        "CAST(sku AS VARCHAR) AS sku, count(*) AS order_lines, sum(quantity) AS units, "
+        f"{money_sum('gross_sales_rc')} AS sales_rc "
         "FROM orders WHERE status IS DISTINCT FROM 'cancelled' GROUP BY ALL), "
-        "tot AS (SELECT store_id, month, sum(sales_rc) AS month_sales_rc FROM sales GROUP BY ALL), "
+        f"tot AS (SELECT store_id, month, {money_sum('sales_rc')} AS month_sales_rc FROM sales GROUP BY ALL), "
         "months AS (SELECT DISTINCT store_id, month, sku FROM _seen WHERE month IS NOT NULL) "
         "SELECT m.store_id, m.month, m.sku, CASE WHEN r.in_master THEN 'no_cost' ELSE 'no_master' END AS gap, "
         "CAST(coalesce(s.order_lines, 0) AS BIGINT) AS order_lines, CAST(coalesce(s.units, 0) AS BIGINT) AS units, "
@@ -1246,7 +1248,7 @@ def _sku_tables(con: duckdb.DuckDBPyConnection, w: WarehouseWriter) -> None:
 def gap_summary(con: duckdb.DuckDBPyConnection, table: str = "data_gaps") -> pd.DataFrame:
     """Per store: SKUs without master data / without cost and the share of all its sales they hold."""
     return con.execute(
-        "WITH tot AS (SELECT CAST(store_id AS VARCHAR) AS store_id, sum(gross_sales_rc) AS sales FROM orders "
+        f"WITH tot AS (SELECT CAST(store_id AS VARCHAR) AS store_id, {money_sum('gross_sales_rc')} AS sales FROM orders "
         "WHERE status IS DISTINCT FROM 'cancelled' GROUP BY 1) "
         "SELECT g.store_id, count(DISTINCT CASE WHEN gap = 'no_master' THEN sku END) AS skus_no_master, "
         "count(DISTINCT CASE WHEN gap = 'no_cost' THEN sku END) AS skus_no_cost, "
