@@ -311,11 +311,12 @@ ARROW_STR = pd.StringDtype("pyarrow")
 _DAY_MS = 86_400_000
 
 
-def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+def conform(df: pd.DataFrame, columns: dict[str, str], copy: bool = True) -> pd.DataFrame:
     """Select and cast ``columns`` (missing ones are added as nulls) in the canonical order.
 
-    A column already of its canonical type is taken as it is (no copy, no re-parse): readers
-    conform their frames and the pipeline conforms them again.
+    A column already of its canonical type is taken as it is (no re-parse): readers conform their
+    frames and the pipeline conforms them again. ``copy=False``: such columns share their memory with
+    ``df`` instead of being copied into the new frame (for a caller that writes into neither).
     """
     out = {}
     n = len(df)
@@ -342,7 +343,7 @@ def conform(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         elif s.dtype != ARROW_STR:
             s = s.astype(ARROW_STR)
         out[col] = s
-    return pd.DataFrame(out, index=df.index)
+    return pd.DataFrame(out, index=df.index, copy=copy)
 
 
 def const_text(value: object, index: pd.Index) -> pd.Series | object:

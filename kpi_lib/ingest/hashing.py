@@ -24,6 +24,9 @@ def hash_column(s: pd.Series) -> np.ndarray:
     dt = s.dtype
     if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow" and len(s):
         arr = pa.array(s.array)  # the column's own Arrow buffers (ArrowStringArray.__arrow_array__)
+        one = _one_text(arr)
+        if one is not None:  # one value on every row (store, platform, currency …): hashed once
+            return np.full(len(s), hash_array(np.array([one], dtype=object), categorize=False)[0], dtype=np.uint64)
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         enc = pc.dictionary_encode(arr)
@@ -38,6 +41,18 @@ def hash_column(s: pd.Series) -> np.ndarray:
         return hashed[np.asarray(idx, dtype=np.int64)]
     vals = s.array if isinstance(dt, pd.api.extensions.ExtensionDtype) else s.to_numpy()
     return np.asarray(hash_array(vals), dtype=np.uint64)
+
+
+def _one_text(arr: pa.Array | pa.ChunkedArray) -> str | None:
+    """The value of an Arrow text column whose every cell holds that same text (none missing),
+    else None. A few cells are compared first: a column of many values usually differs there."""
+    if arr.null_count or not len(arr):
+        return None
+    first = arr[0]
+    n = len(arr)
+    if any(arr[i] != first for i in (n - 1, n // 2, n // 3)):
+        return None
+    return first.as_py() if pc.all(pc.equal(arr, first)).as_py() else None
 
 
 def combine(arrays: list[np.ndarray], n: int) -> np.ndarray:
@@ -56,9 +71,20 @@ def combine(arrays: list[np.ndarray], n: int) -> np.ndarray:
     return out
 
 
-def hash_rows(df: pd.DataFrame, cols: list[str] | tuple[str, ...] | None = None) -> np.ndarray:
+def hash_rows(df: pd.DataFrame, cols: list[str] | tuple[str, ...] | None = None,
+              cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """One uint64 per row of ``df[cols]`` (all columns when ``cols`` is None), equal to
-    ``pd.util.hash_pandas_object(df[cols], index=False).to_numpy()``."""
+    ``pd.util.hash_pandas_object(df[cols], index=False).to_numpy()``. ``cache``: column hashes of
+    this same frame already computed (filled here), so hashes over overlapping columns (the row key
+    and the row's values) hash each column once."""
     cols = list(df.columns) if cols is None else list(cols)
+
+    def column(c: str) -> np.ndarray:
+        if cache is None:
+            return hash_column(df[c])
+        if c not in cache:
+            cache[c] = hash_column(df[c])
+        return cache[c]
+
     with np.errstate(over="ignore"):
-        return combine([hash_column(df[c]) for c in cols], len(df))
+        return combine([column(c) for c in cols], len(df))

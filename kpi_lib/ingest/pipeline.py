@@ -67,6 +67,8 @@ import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.util import hash_array
 
 from .. import paths
 from ..config import workbench
@@ -91,7 +93,7 @@ from ..schemas import (
 from ..warehouse import Warehouse, WarehouseWriter, sql_type
 from .ads_record import rebuild_ads
 from .base import QuarantineRow, ReadResult, Store
-from .hashing import hash_rows
+from .hashing import combine, hash_rows
 from .registry import detect, detect_and_read, readers  # noqa: F401 - detect/readers: public names here too
 from .rowkeys import DUPLICATE, LOADED, SUPERSEDED, SeenKeys
 from .staging import Staged, StageUnit, load_staged, stage_file, store_fields
@@ -264,7 +266,8 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
             df["currency"] = cur
         df["source_file"] = const_text(fr.path, df.index)
         src = df["source_row"].astype("int64").to_numpy()
-        df = conform(df, dict(t.columns) | {"source_file": "string", "source_row": "int64"})
+        # (copy=False: columns already canonical are shared with the reader's frame, which nothing writes into)
+        df = conform(df, dict(t.columns) | {"source_file": "string", "source_row": "int64"}, copy=False)
         # pandera: every failure of the file at once (run only when a vectorised pre-check of the
         # same schema finds a row that fails: pandera then words the reasons)
         try:
@@ -318,8 +321,7 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
         if df.empty:
             continue
         if t.money:
-            dcol = t.date_column
-            mk = df[dcol].dt.year.astype("int64") * 100 + df[dcol].dt.month.astype("int64")
+            mk = _month_keys(df[t.date_column])
             # the currency text per distinct value (``astype(str)`` of every cell, done once per code)
             codes, uniq = pd.factorize(df["currency"], use_na_sentinel=True)
             cur_text = np.array([str(u) for u in uniq] + [str(pd.NA)], dtype=object)
@@ -327,9 +329,9 @@ def prepare(fr: FileResult, res: ReadResult, store: dict, ref: Reference, fx: pd
             if is_rc.all():
                 rate = pd.Series(1.0, index=df.index)
             else:
-                key = pd.DataFrame({"currency": cur_text[codes], "month_key": mk.to_numpy()})
-                rate = pd.Series(np.where(is_rc, 1.0, _fx_lookup(key, fx)), index=df.index)
+                rate = pd.Series(np.where(is_rc, 1.0, _fx_rates(cur_text, codes, mk, fx)), index=df.index)
                 if rate.isna().any():
+                    key = pd.DataFrame({"currency": cur_text[codes], "month_key": mk})
                     miss = key[rate.isna().to_numpy()].drop_duplicates().head(3)
                     what = "; ".join(f"{c} {m // 100}-{m % 100:02d}" for c, m in zip(miss["currency"], miss["month_key"]))
                     raise IngestError(
@@ -356,6 +358,55 @@ def _fx_lookup(key: pd.DataFrame, fx: pd.DataFrame) -> np.ndarray:
     if len(rates) != len(pairs):
         raise IngestError("reference/fx_rates.csv: more than one rate for a currency and month")
     return rates[codes]
+
+
+def _fx_rates(cur_text: np.ndarray, codes: np.ndarray, mk: np.ndarray, fx: pd.DataFrame) -> np.ndarray:
+    """``_fx_lookup`` of the rows' (currency, month_key) given as factorized currency codes (``codes``
+    into ``cur_text``, -1 = its last entry) and month keys: the distinct pairs are found on integers,
+    without a text per row."""
+    code = np.where(codes < 0, len(cur_text) - 1, codes).astype("int64")
+    mk = np.asarray(mk, dtype="int64")
+    if len(mk) and (mk.min() < 0 or mk.max() >= 1_000_000):  # (years past 9999: one text per row)
+        return _fx_lookup(pd.DataFrame({"currency": cur_text[code], "month_key": mk}), fx)
+    pair_codes, pairs = pd.factorize(code * 1_000_000 + mk)
+    index = _fx_index(fx)
+    rates = np.empty(len(pairs), dtype="float64")
+    for i, (cur, month) in enumerate(zip(cur_text[pairs // 1_000_000].tolist(), (pairs % 1_000_000).tolist())):
+        r = index.get((cur, month), np.nan)
+        if r is None:  # what the merge of _fx_lookup finds: two rows of fx for one pair
+            raise IngestError("reference/fx_rates.csv: more than one rate for a currency and month")
+        rates[i] = r
+    return rates[pair_codes]
+
+
+_FX_INDEX: list[tuple[pd.DataFrame, dict]] = []  # (the fx frame, its index): one ingest's frame at a time
+
+
+def _fx_index(fx: pd.DataFrame) -> dict:
+    """``(currency, month_key) → fx_rate`` of the ``fx`` frame (None for a pair it holds twice), built
+    once per frame: looking up a file's few pairs in it replaces a pandas merge per table × file."""
+    if not _FX_INDEX or _FX_INDEX[0][0] is not fx:
+        index: dict = {}
+        rates = fx["fx_rate"].to_numpy(dtype="float64").tolist()
+        for cur, month, rate in zip(fx["currency"].tolist(), fx["month_key"].to_numpy(dtype="int64").tolist(), rates):
+            index[(cur, month)] = None if (cur, month) in index else rate
+        _FX_INDEX[:] = [(fx, index)]
+    return _FX_INDEX[0][1]
+
+
+def _month_keys(d: pd.Series) -> np.ndarray:
+    """``year * 100 + month`` of each date (int64). A ``datetime64[ms]`` column without missing dates:
+    each row's day (floored) looks up a table of the days from the first to the last date, built
+    with numpy's month unit (calendar arithmetic once per day, not per row); else pandas' ``.dt``
+    fields (which fail on a missing date, as before)."""
+    v = d.to_numpy()
+    if len(v) and v.dtype == np.dtype("datetime64[ms]") and not np.isnat(v).any():
+        days = v.view("int64") // 86_400_000
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo < 400_000:  # (about a thousand years)
+            m = np.arange(lo, hi + 1).astype("datetime64[D]").astype("datetime64[M]").astype("int64")
+            return ((m // 12 + 1970) * 100 + m % 12 + 1)[days - lo]
+    return (d.dt.year.astype("int64") * 100 + d.dt.month.astype("int64")).to_numpy()
 
 
 def currency_codes(s: pd.Series, default: str) -> pd.Series:
@@ -388,12 +439,12 @@ def _schema_may_fail(schema, df: pd.DataFrame) -> bool:
             if col.name not in df.columns:
                 continue
             s = df[col.name]
-            nulls = s.isna()
-            if not col.nullable and nulls.any():
+            nulls = _missing(s)
+            if not col.nullable and nulls is not None:
                 return True
             if not col.checks:
                 continue
-            v = s[~nulls]
+            v = s if nulls is None else s[~nulls]
             for chk in col.checks:
                 stats = chk.statistics or {}
                 if chk.name == "greater_than_or_equal_to":
@@ -411,23 +462,63 @@ def _schema_may_fail(schema, df: pd.DataFrame) -> bool:
     return False
 
 
-def _row_keys(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
-    """Natural key hash plus the occurrence number of that key within the file."""
-    k = hash_rows(df, key)
+def _missing(s: pd.Series) -> np.ndarray | None:
+    """The mask of ``s.isna()``, or None when no cell is missing: decided from the Arrow null count
+    (Arrow-backed columns) or numpy's NaN/NaT test (float and datetime columns) without pandas'
+    per-call overhead; other columns by ``isna``."""
+    arr = s.array
+    if isinstance(arr, pd.arrays.ArrowExtensionArray):
+        if not pa.array(arr).null_count:
+            return None
+        m = s.isna().to_numpy()
+    elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "fmM":
+        v = s.to_numpy()
+        m = np.isnan(v) if s.dtype.kind == "f" else np.isnat(v)
+    else:
+        m = s.isna().to_numpy()
+    return m if m.any() else None
+
+
+def _row_keys(df: pd.DataFrame, key: tuple[str, ...], cache: dict[str, np.ndarray] | None = None) -> pd.Series:
+    """Natural key hash plus the occurrence number of that key within the file (``cache``: column
+    hashes of ``df`` shared with ``_row_hashes``, see ``hash_rows``)."""
+    k = hash_rows(df, key, cache)
     occ = _occurrence(df["source_file"], k)
-    return pd.Series(hash_rows(pd.DataFrame({"k": k, "o": occ})), index=df.index).astype("int64")
+    # = hash_rows of the frame {k, o}: two numpy columns, hashed by hash_array as hash_column would
+    with np.errstate(over="ignore"):
+        both = combine([np.asarray(hash_array(k), np.uint64), np.asarray(hash_array(occ), np.uint64)], len(k))
+    return pd.Series(both.view("int64"), index=df.index)
 
 
 def _occurrence(files: pd.Series, k: np.ndarray) -> np.ndarray:
     """Occurrence number (0, 1, …) of each row's key hash ``k`` among the earlier rows of its file."""
-    codes = pd.factorize(files)[0] if files.nunique(dropna=False) > 1 else np.zeros(len(k), np.int64)
-    order = np.lexsort((k, codes))  # stable: equal (file, key) rows keep their order
-    sk, sc = k[order], codes[order]
-    start = np.r_[True, (sk[1:] != sk[:-1]) | (sc[1:] != sc[:-1])] if len(k) else np.zeros(0, bool)
+    codes = None if _one_value(files) else pd.factorize(files)[0]
+    # stable: equal (file, key) rows keep their order; one file (the usual case): the keys alone
+    order = np.argsort(k, kind="stable") if codes is None else np.lexsort((k, codes))
+    sk = k[order]
+    start = np.r_[True, sk[1:] != sk[:-1]] if len(k) else np.zeros(0, bool)
+    if codes is not None and len(k):
+        sc = codes[order]
+        start[1:] |= sc[1:] != sc[:-1]
     first = np.maximum.accumulate(np.where(start, np.arange(len(k)), 0)) if len(k) else np.zeros(0, np.int64)
     occ = np.empty(len(k), dtype=np.int64)
     occ[order] = np.arange(len(k)) - first
     return occ
+
+
+def _one_value(s: pd.Series) -> bool:
+    """True when every cell of ``s`` is the same value (all missing counts as one value, as in
+    ``nunique(dropna=False) <= 1``); Arrow text is compared in C instead of dictionary-encoded."""
+    if not len(s):
+        return True
+    dt = s.dtype
+    if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow":
+        arr = pa.array(s.array)
+        nulls = arr.null_count
+        if nulls:
+            return nulls == len(arr)
+        return bool(pc.all(pc.equal(arr, arr[0])).as_py())
+    return s.nunique(dropna=False) <= 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -686,10 +777,11 @@ def _reference_facts(ref: Reference, today: dt.date, seen_sha: dict, summary: In
     return out
 
 
-def _row_hashes(df: pd.DataFrame, t) -> np.ndarray:
-    """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version."""
+def _row_hashes(df: pd.DataFrame, t, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """A hash of a row's canonical values (lineage and FX columns excluded): equal = same version
+    (``cache``: column hashes of ``df`` shared with ``_row_keys``)."""
     cols = [c for c in t.columns if c in df.columns]
-    return hash_rows(df, cols).view("int64")
+    return hash_rows(df, cols, cache).view("int64")
 
 
 def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
@@ -706,13 +798,17 @@ def _dedup_and_count(prepared: list[_Prepared], existing: SeenKeys) -> None:
             df = p.tables.get(name)
             if df is None or not len(df):
                 continue
-            df["row_key"] = _row_keys(df, t.key)
-            df["row_hash"] = _row_hashes(df, t)
+            col_hashes: dict[str, np.ndarray] = {}  # each column hashed once for both
+            df["row_key"] = _row_keys(df, t.key, col_hashes)
+            df["row_hash"] = _row_hashes(df, t, col_hashes)
             df["row_version"] = np.int64(p.version)
             keys = df["row_key"].to_numpy()
             hashes = df["row_hash"].to_numpy()
             # the rows of each store (in order of first appearance; a file holds one store's rows)
-            codes, store_ids = pd.factorize(df["store_id"], use_na_sentinel=False)
+            if _one_value(df["store_id"]):  # one store (the usual case): what factorize would find
+                codes, store_ids = np.zeros(len(df), np.int64), [df["store_id"].iloc[0]]
+            else:
+                codes, store_ids = pd.factorize(df["store_id"], use_na_sentinel=False)
             status = np.zeros(len(df), dtype=np.int8)
             replaces = np.zeros(len(df), dtype=bool)
             confirms = np.zeros(len(df), dtype=bool)
