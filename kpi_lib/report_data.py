@@ -649,13 +649,29 @@ def activities(ctx: ReportContext) -> pd.DataFrame:
     if acts.empty:
         return pd.DataFrame(columns=["kind", "count"])
     a, b = period_bounds(ctx.period)
-    d = pd.to_datetime(acts["date"]).dt.date
-    sel = acts[(d >= a) & (d <= b)]
+    d = _days(acts)
+    sel = acts[(d >= pd.Timestamp(a)) & (d <= pd.Timestamp(b))]
     if ctx.kind == "person":
         sel = sel[sel["person_id"].astype(str) == ctx.entity_id]
     elif ctx.kind == "team":
         sel = sel[sel["store_id"].isin(entity_stores("team", ctx.entity_id, a, b, warehouse=ctx.warehouse))]
     return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
+
+
+_DAYS: dict[int, tuple[pd.DataFrame, pd.Series]] = {}
+
+
+def _days(df: pd.DataFrame) -> pd.Series:
+    """The day of each row's ``date`` (midnight), parsed once per table frame (the snapshot's
+    activities, read once per process)."""
+    hit = _DAYS.get(id(df))
+    if hit is not None and hit[0] is df:
+        return hit[1]
+    d = pd.to_datetime(df["date"]).dt.normalize()
+    while len(_DAYS) >= 8:
+        _DAYS.pop(next(iter(_DAYS)))
+    _DAYS[id(df)] = (df, d)
+    return d
 
 
 @lru_cache(maxsize=32)
