@@ -25,8 +25,8 @@ def _resolved(path: str) -> Path:
 def root() -> Path:
     """The project root directory."""
     env = os.environ.get("KPI_ROOT")
-    if env:
-        return _resolved(env)
+    if env:  # a relative KPI_ROOT depends on the working directory: resolved each time
+        return _resolved(env) if os.path.isabs(env) else Path(env).resolve()
     here = Path.cwd().resolve()
     for p in (here, *here.parents):
         if (p / "parameters" / "workbench.yaml").is_file():

@@ -90,6 +90,11 @@ def test_the_root_follows_kpi_root(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert paths.root() == (tmp_path / "a").resolve()
     monkeypatch.setenv("KPI_ROOT", str(tmp_path / "link"))
     assert paths.root() == (tmp_path / "b").resolve()  # resolved, as before
+    monkeypatch.setenv("KPI_ROOT", "a")  # relative: to the working directory of the moment
+    monkeypatch.chdir(tmp_path)
+    assert paths.root() == (tmp_path / "a").resolve()
+    monkeypatch.chdir(tmp_path / "b")
+    assert paths.root() == (tmp_path / "b" / "a").resolve()
 
 
 def test_the_waterfall_of_the_same_rows_is_built_once_and_copied() -> None:
