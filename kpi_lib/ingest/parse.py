@@ -103,7 +103,7 @@ def parse_datetime(
     A text column whose values repeat (dates of an order's lines, ship dates) is parsed once per
     distinct value: every rule here is per cell, and the day-first test sees the same distinct values.
     """
-    if len(s) >= _DEDUP_MIN and _all_text(s):
+    if len(s) >= _DEDUP_MIN and all_text(s):
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         if len(uniq) <= _DEDUP_SHARE * len(s):
             u = pd.Series(np.asarray(uniq, dtype=object), dtype=s.dtype if isinstance(s.dtype, pd.StringDtype) else object)
@@ -121,7 +121,7 @@ _DEDUP_MIN = 64
 _DEDUP_SHARE = 0.75
 
 
-def _all_text(s: pd.Series) -> bool:
+def all_text(s: pd.Series) -> bool:
     """Text cells only (arrow/string dtype, or object holding str and missing values): equal cells
     are then equal text (an object column of numbers could hold 1 and 1.0, which factorize as one)."""
     if isinstance(s.dtype, pd.StringDtype):

@@ -102,7 +102,7 @@ from ..base import (
     unique_names,
 )
 from ..frames import read_utf8_table
-from ..parse import _all_text, parse_datetime, parse_number
+from ..parse import all_text, parse_datetime, parse_number
 from ..registry import REGISTRY, register_instance, unregister
 from ..textio import TextLocale, decode_bytes, text_locale
 
@@ -351,7 +351,7 @@ def _per_distinct(s: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd
     a text column only and spread back to its rows; a missing cell takes ``missing`` and is not bad.
     Columns of fewer than 64 cells, with no repeated text or holding other than text go to ``parse``
     whole."""
-    if len(s) < 64 or not _all_text(s):
+    if len(s) < 64 or not all_text(s):
         return parse(s)
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     if len(uniq) == len(s):
@@ -816,7 +816,7 @@ def _dates(s: pd.Series, formats: list[str] | None, tz: str | None, dayfirst: bo
     bytes; ``parse_datetime`` reads the others (its rules are per text: with formats each text is
     tried alone; without, the texts read here are zone-suffixed ones, which its day-first test
     never sees)."""
-    if not (FAST and len(s) and _all_text(s)):
+    if not (FAST and len(s) and all_text(s)):
         return parse_datetime(s, formats=formats, tz=tz, dayfirst=dayfirst)
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     texts = np.asarray(uniq, dtype=object)
