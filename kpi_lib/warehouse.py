@@ -116,11 +116,9 @@ class Warehouse:
             raise WarehouseError(f"table {name!r} is not in the warehouse {self.path}")
         loc = self.table_location(name)
         key = table_file_key(loc) if where is None and loc is not None else None
-        if key is not None:
-            with _READ_LOCK:
-                hit = _READ_CACHE.get(key)
-            if hit is not None:
-                return hit.copy(deep=True)
+        hit = _READ_CACHE.get(key) if key is not None else None  # a dict read is atomic
+        if hit is not None:
+            return hit.copy(deep=True)
         sql = f"SELECT * FROM {self.scan_sql(name)}" + (f" WHERE {where}" if where else "")
         con = scratch_cursor()
         try:
