@@ -140,14 +140,16 @@ def test_batch_cache_stages_list_what_is_ready(demo_project: Path, tmp_path: Pat
 
     monkeypatch.setenv("KPI_ROOT", str(demo_project))
     monkeypatch.delenv("KPI_WAREHOUSE", raising=False)
-    subjects = [("store", "AMZ-DE-01"), ("person", "P01")]
-    needs = {("store", "AMZ-DE-01"): {"actions", "costs"}, ("person", "P01"): {"actions", "scorecards"}}
+    subjects = [("store", "AMZ-DE-01"), ("person", "P01"), ("contract", "C-001")]
+    needs = {("store", "AMZ-DE-01"): {"actions", "costs"}, ("person", "P01"): {"actions", "scorecards"},
+             ("contract", "C-001"): {"contracts"}}
     staged = tmp_path / "staged"
     seen = []
     for stage in rd.prepare_batch_stages(subjects, PERIOD, staged, warehouse=Warehouse(), needs=needs):
         meta = json.loads((staged / rd.CACHE_META).read_text(encoding="utf-8"))
-        seen.append((stage, len(meta["actions"]), len(meta["costs"]), len(meta["scorecards"])))
-    assert seen == [("tables", 0, 0, 0), ("actions", 2, 0, 0), ("costs", 2, 1, 0), ("scorecards", 2, 1, 1)]
+        seen.append((stage, *(len(meta[k]) for k in ("actions", "costs", "scorecards", "contracts"))))
+    assert seen == [("tables", 0, 0, 0, 0), ("actions", 2, 0, 0, 0), ("costs", 2, 1, 0, 0),
+                    ("scorecards", 2, 1, 1, 0), ("contracts", 2, 1, 1, 1)]
     assert list(rd.BATCH_STAGES) == [s for s, *_ in seen]
     # the same cache as prepared in one go
     whole = tmp_path / "whole"
