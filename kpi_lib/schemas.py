@@ -311,17 +311,23 @@ ARROW_STR = pd.StringDtype("pyarrow")
 _DAY_MS = 86_400_000
 
 
-def conform(df: pd.DataFrame, columns: dict[str, str], copy: bool = True) -> pd.DataFrame:
+def conform(df: pd.DataFrame, columns: dict[str, str], copy: bool = True,
+            extra: dict[str, pd.Series] | None = None) -> pd.DataFrame:
     """Select and cast ``columns`` (missing ones are added as nulls) in the canonical order.
 
     A column already of its canonical type is taken as it is (no re-parse): readers conform their
     frames and the pipeline conforms them again. ``copy=False``: such columns share their memory with
     ``df`` instead of being copied into the new frame (for a caller that writes into neither).
+    ``extra``: columns (on ``df``'s index) taken instead of ``df``'s of the same name, as if set into
+    ``df`` first (without the cost of setting them).
     """
     out = {}
     n = len(df)
     for col, kind in columns.items():
-        s = df[col] if col in df.columns else pd.Series([None] * n, index=df.index, dtype="object")
+        if extra is not None and col in extra:
+            s = extra[col]
+        else:
+            s = df[col] if col in df.columns else pd.Series([None] * n, index=df.index, dtype="object")
         if kind in (DATE, TS):
             if s.dtype == "datetime64[ms]" and (kind == TS or _at_midnight(s)):
                 pass  # already canonical

@@ -306,3 +306,126 @@ def test_dedup_classifies_each_store_against_its_own_keys(stores: list[str]) -> 
     last = stores[-1]  # (SeenKeys keeps the last store's indexes)
     assert len(seen.get("orders", last)) == per_store
     assert list(seen.maps) == [("orders", last)]
+
+
+# --- session 11, second helper: prepare's date checks, money and columns; the write connection ---
+def _dated(seed: int, dtype: str = "datetime64[ms]") -> pd.DataFrame:
+    """Dates around the limits (tomorrow, 2000-01-01), missing, repeated, far past and future, on a
+    shuffled index with repeated source rows."""
+    rng = np.random.default_rng(seed)
+    pool = np.array(["2026-12-08T00:00:00", "2026-12-08T00:00:00.001", "2026-12-07T23:59:59.999", "2026-12-09",
+                     "1999-12-31T23:59:59.999", "2000-01-01", "1970-01-01", "1900-05-05", "2026-06-30T12:00", "NaT"]
+                    + (["3000-01-01"] if dtype == "datetime64[ms]" else []), dtype="datetime64[ms]")
+    n = 200
+    d = pd.Series(pool[rng.integers(0, len(pool), n)])
+    d = d.astype(object) if dtype == "object" else d.astype(dtype)
+    df = pd.DataFrame({"order_date": d, "source_row": rng.integers(2, 60, n)})
+    return df.set_index(pd.Index(rng.permutation(n) * 3)).iloc[::-1]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("dtype", ["datetime64[ms]", "datetime64[ns]", "object"])
+def test_date_checks_equal_the_pandas_operators(seed: int, dtype: str) -> None:
+    import datetime as dt
+
+    df = _dated(seed, dtype)
+    today = dt.date(2026, 12, 7)
+    got = pipeline._date_checks(df, "order_date", today)
+    want = pipeline._date_checks_pandas(df, "order_date", today)
+    assert got == want
+    assert any("future" in q.reason for q in got) and any("before 2000" in q.reason for q in got)
+    none = df[df["order_date"].isna()]  # every date missing: nothing to quarantine
+    assert pipeline._date_checks(none, "order_date", today) == [] == pipeline._date_checks_pandas(none, "order_date", today)
+
+
+@pytest.mark.parametrize("amounts", [
+    [1.5, -2.25, 0.0, np.nan, 1e15, -0.0000005, 0.1234565, 3.0000005, 2.675],
+    [np.nan] * 4, [],
+])
+def test_rc_values_equal_the_pandas_operators(amounts: list[float]) -> None:
+    rng = np.random.default_rng(7)
+    amount = pd.Series(amounts, dtype="float64", index=pd.Index(rng.permutation(len(amounts)) + 10))
+    rate = rng.choice([1.0, 0.0072, 1.3456789, 0.33333333, np.nan], len(amounts)).astype("float64")
+    df = pd.DataFrame({"amount": amount, "fx_rate": rate}, index=amount.index)
+    want = (df["amount"] * df["fx_rate"]).round(6).to_numpy()
+    got = np.asarray(pipeline._rc_values(df["amount"], rate))
+    assert got.dtype == want.dtype and np.array_equal(got.view("int64"), want.view("int64"))
+    other = pipeline._rc_values(amount.astype("float32"), rate)  # (another dtype: pandas' operators)
+    want32 = (df["amount"].astype("float32") * df["fx_rate"]).round(6)
+    pd.testing.assert_series_equal(other, want32, check_exact=True)
+
+
+def test_conform_with_extra_columns_equals_setting_them_first() -> None:
+    from kpi_lib.schemas import const_text
+
+    t = TABLES["settlement_lines"]
+    cols = dict(t.columns) | {"source_file": "string", "source_row": "int64"}
+    df = _canonical(300, seed=9).iloc[::-1]  # (a reversed index)
+    df = df.drop(columns=["platform"])
+    extra = {"platform": const_text("amazon", df.index), "store_id": const_text("AMZ-US-02", df.index),
+             "currency": pd.Series(pd.array(["usd", None, "USD"] * 100, dtype=ARROW), index=df.index),
+             "source_file": const_text("x/y.txt", df.index), "not_a_column": const_text("z", df.index)}
+    before = df.copy()
+    got = conform(df, cols, copy=False, extra=extra)
+    pd.testing.assert_frame_equal(got, conform(df.assign(**extra), cols), check_exact=True)
+    pd.testing.assert_frame_equal(df, before, check_exact=True)  # the given frame is not written into
+
+
+def test_columns_beside_the_frame_equal_setting_them_into_it() -> None:
+    from kpi_lib.schemas import const_text
+
+    t = TABLES["orders"]
+    cols = dict(t.columns) | {"source_file": "string", "source_row": "int64"}
+    raw = pd.DataFrame({"order_id": ["a", "b", None, "a"], "order_date": "2026-01-02", "marketplace": None,
+                        "source_row": [2, 3, 4, 4]}, index=[7, 3, 5, 1])
+    before = raw.copy()
+    ref = raw.copy(deep=False)
+    c = pipeline._Columns(raw)
+    for k, v in [("store_id", const_text("S1", raw.index)), ("platform", None), ("marketplace", const_text("US", raw.index)),
+                 ("platform", const_text("shopee", raw.index)), ("currency", const_text("USD", raw.index)),
+                 ("currency", np.nan), ("source_file", const_text("f", raw.index))]:
+        c[k] = v
+        ref[k] = v
+        assert (k in c) and c[k].equals(ref[k])
+    assert "sku" not in c and "order_id" in c
+    pd.testing.assert_frame_equal(conform(c.frame(), cols, copy=False, extra=c.new), conform(ref, cols), check_exact=True)
+    pd.testing.assert_frame_equal(raw, before, check_exact=True)  # the reader's frame is not written into
+
+
+@pytest.mark.parametrize("name", sorted(_typed_columns()))
+def test_all_missing_equals_isna_all(name: str) -> None:
+    s = _typed_columns()[name]
+    for part in (s, s.iloc[:1], s[s.isna()] if s.isna().any() else s.iloc[:0]):
+        if len(part):
+            assert pipeline._all_missing(part) == bool(part.isna().all())
+    assert pipeline._all_missing(pd.Series([None, None], dtype=ARROW))
+    assert pipeline._all_missing(pd.Series([np.nan], dtype="float64"))
+
+
+def test_write_connection_writes_the_same_parts(tmp_path) -> None:
+    """``_write_tables`` on the one-thread write connection: the same rows, order and Parquet schema
+    per table × store as on a default DuckDB connection."""
+    import types
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    def prepared(n: int, seed: int, stores: list[str]) -> pipeline._Prepared:
+        df = _canonical(n, seed=seed, files=2)
+        df["store_id"] = pd.Series(np.resize(stores, n), dtype=ARROW, index=df.index)
+        for c, v in (("row_key", np.arange(n)), ("row_hash", np.arange(n) * 7), ("row_version", 5)):
+            df[c] = np.int64(v) if np.isscalar(v) else v.astype("int64")
+        fr = pipeline.FileResult(path="f", store_id=stores[0], reader="x")
+        return pipeline._Prepared(fr, {"settlement_lines": df, "fees": df.iloc[:0]}, pd.DataFrame(), np.arange(0), None, [])
+
+    batch = [prepared(150_000, 1, ["AMZ-US-01", "AMZ-US-02"]), prepared(500, 2, ["AMZ-US-01"])]
+    out = {}
+    for label, con in (("one", pipeline._write_connection()), ("default", duckdb.connect())):
+        w = types.SimpleNamespace(path=tmp_path / label)
+        pipeline._write_tables(w, batch, con)
+        con.close()
+        out[label] = {p.relative_to(w.path).parent: p for p in sorted(w.path.rglob("*.parquet"))}
+    assert list(out["one"]) == list(out["default"]) and len(out["one"]) == 2
+    for part, path in out["one"].items():
+        a, b = pq.read_table(path), pq.read_table(out["default"][part])
+        assert a.schema == b.schema and a.equals(b)
