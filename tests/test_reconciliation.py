@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi_lib.ingest import independent, parse
+from kpi_lib.ingest import arrowcols, independent, parse
 from kpi_lib.ingest.base import ReadResult, Store
 from kpi_lib.ingest.readers import amazon
 from kpi_lib.ingest.registry import readers
@@ -105,7 +105,25 @@ def _misparse(monkeypatch: pytest.MonkeyPatch, column: str, delta: float) -> Non
 def test_amazon_orders_misparse_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     f = FIX / "amazon" / "all_orders_report.txt"
     assert difference(reader("amazon_orders").read(f, US)) == 0.0
+    monkeypatch.setattr(amazon.common, "FAST", False)  # the pandas path
     _misparse(monkeypatch, "item-price", 1.23)
+    assert difference(reader("amazon_orders").read(f, US)) == -1.23
+
+
+def test_amazon_orders_arrow_misparse_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on the readers' Arrow path: its number parse adds 1.23 to the first cell of every money
+    column (one whose first cell has a decimal point; the quantities have none)."""
+    f = FIX / "amazon" / "all_orders_report.txt"
+    real = arrowcols.numbers
+
+    def wrong(arr, decimal: str = "."):
+        v, bad = real(arr, decimal)
+        if len(v) and "." in str(arr[0]):
+            v = v.copy()
+            v[0] += 1.23
+        return v, bad
+
+    monkeypatch.setattr(arrowcols, "numbers", wrong)
     assert difference(reader("amazon_orders").read(f, US)) == -1.23
 
 

@@ -39,18 +39,24 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ....errors import IngestError
 from ....schemas import ADS_KINDS, TABLES, conform
+from ... import arrowcols
 from ...base import FileHead, Reader, ReadResult, Store, csv_frame, decode, exported_at_from, normalize_header
 from ...frames import LINE, read_delimited, read_xlsx
 from ...parse import col_dates, col_int, col_number, col_text
 from ...registry import register
+from . import common
 from .common import (
     CURRENCY_SYMBOLS,
     BadRows,
@@ -246,6 +252,32 @@ _DIMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: a currency before a money cell's number (the pandas path's ``str.extract`` pattern)
+_PREFIX = re.compile(r"^(Rs\.?|₹|€|£|[A-Z]{3})")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """What ``read`` found in the header: the columns it reads, the attribution window, where the
+    header is and how the file is delimited; ``col`` finds a column by pattern."""
+
+    date: str | None
+    start: str | None
+    end: str | None
+    campaign: str | None
+    impressions: str | None
+    clicks: str | None
+    spend: str | None
+    sales: str | None
+    orders: str | None
+    units: str | None
+    attribution: int | None
+    header_row: int
+    sep: str
+    sep_file: bool
+    col: Callable[..., str | None]
+
+
 class _AdsReportReader(Reader):
     platforms = ("amazon",)
     kind: str = ""
@@ -311,7 +343,12 @@ class _AdsReportReader(Reader):
             if m:
                 attribution = int(m.group(1))
                 break
-        self.check_currency(path, df, store, col("currency"), [c for c in (c_spend, c_sales) if c])
+        money_cols = [c for c in (c_spend, c_sales) if c]
+        cols = _Columns(c_date, c_start, c_end, c_camp, c_imp, c_clk, c_spend, c_sales, c_ord, c_units,
+                        attribution, header_row, sep, sep_file, col)
+        if common.FAST and len(df) and arrowcols.arrow_text_frame(df):
+            return self._read_arrow(path, store, df, names, cols)
+        self.check_currency(path, df, store, col("currency"), money_cols)
 
         bad = BadRows(df.index)
         first = col_text(df, c_date or c_start)
@@ -373,25 +410,120 @@ class _AdsReportReader(Reader):
                 data["campaign_type"] != "", "Sponsored Products"
             )
         out = conform(pd.DataFrame(data, index=df.index[ok]), dict(table.columns) | {"source_row": "int64"})
+        return self._result(path, store, df, out, quarantine, cols, end[ok])
+
+    def _result(self, path: Path, store: Store, df: pd.DataFrame, out: pd.DataFrame, quarantine: list,
+                cols: _Columns, end: pd.Series) -> ReadResult:
+        """The read's result: ``out`` on a RangeIndex, the reconciliation (the file's own money, parsed
+        independently of the rows) and the export time (the end of the rows' last range)."""
         out = out.reset_index(drop=True)
-        # reconciliation: the file's own money, parsed independently of the rows above
-        sums, totals = _raw_totals(path, header_row, sep, [c_spend or "", c_sales or ""])
+        sums, totals = _raw_totals(path, cols.header_row, cols.sep, [cols.spend or "", cols.sales or ""])
         expected = sum((t if t is not None else s) for s, t in zip(sums, totals))
-        money = [(self.table, "spend", 1.0)] + ([(self.table, "ad_sales", 1.0)] if c_sales else [])
+        money = [(self.table, "spend", 1.0)] + ([(self.table, "ad_sales", 1.0)] if cols.sales else [])
         return ReadResult(
             tables={self.table: out},
             rows_read=len(df),
             quarantine=quarantine,
             expected_money=float(expected),
             money_columns=money,
-            exported_at=exported_at_from(end[ok], store.timezone, end_of_day=True),  # the range's end
+            exported_at=exported_at_from(end, store.timezone, end_of_day=True),  # the range's end
         )
+
+    def _read_arrow(self, path: Path, store: Store, df: pd.DataFrame, names: list[str], cols: _Columns) -> ReadResult:
+        """The rows of ``read``'s pandas path over Arrow columns (``ingest.arrowcols``): the same table,
+        quarantine, reconciliation and export time (``tests/test_ingest_amazon_fast.py``); dates parsed
+        once per distinct text, currency prefixes looked for in the distinct cells, checks as numpy masks."""
+        n = len(df)
+        txt: dict[str | None, pa.ChunkedArray] = {}
+
+        def text(c: str | None) -> pa.ChunkedArray:
+            if c not in txt:
+                txt[c] = arrowcols.text(df, c)
+            return txt[c]
+
+        money_cols = [c for c in (cols.spend, cols.sales) if c]
+        self.check_currency(path, df, store, cols.col("currency"), money_cols,
+                            lambda c: arrowcols.distinct(text(c))[1])
+        bad = arrowcols.FirstBad(n)
+        first_col = cols.date or cols.start
+        first = text(first_col)
+        dims_empty = np.ones(n, dtype=bool)
+        for c in (cols.campaign, cols.col(*_DIMS["ad_group"]), cols.col(*_DIMS["placement"]),
+                  cols.col(*_DIMS["targeting"])):
+            if c:
+                dims_empty &= ~arrowcols.filled(text(c))
+        total = np.asarray(pc.starts_with(pc.utf8_lower(first), "total")) | (~arrowcols.filled(first) & dims_empty)
+        bad.add(total, first_col or "", "totals row")
+        if cols.date is not None:  # daily layout (a campaign report's Start/End Date are the campaign's)
+            day, db = arrowcols.datetimes(first, None)
+            bad.cannot_parse(db | (np.isnat(day) & ~total), cols.date, first, "a date like 2020-02-01 or Feb 1, 2020")
+            start = end = day
+        else:  # summary layout: the row's range
+            start, sb = arrowcols.datetimes(text(cols.start), None)
+            end_raw = text(cols.end)
+            end, eb = arrowcols.datetimes(end_raw, None)
+            bad.cannot_parse(sb | (np.isnat(start) & ~total), str(cols.start), first, "a start date")
+            bad.cannot_parse(eb | (np.isnat(end) & ~total), str(cols.end), end_raw, "an end date")
+            bad.add(end < start, str(cols.end), "end date before start date")  # (NaT compares False)
+            day = np.where(start == end, start, np.datetime64("NaT", "ns"))
+        vals: dict[str, np.ndarray | pd.Series] = {}
+        for name, c, kind_ in (
+            ("impressions", cols.impressions, "int"),
+            ("clicks", cols.clicks, "int"),
+            ("spend", cols.spend, "num"),
+            ("ad_sales", cols.sales, "num"),
+            ("ad_orders", cols.orders, "int"),
+            ("ad_units", cols.units, "int"),
+        ):
+            if c is None:  # the report has no such column: missing, not zero
+                vals[name] = np.full(n, np.nan)
+                continue
+            raw = text(c)
+            v, b = (arrowcols.whole_numbers if kind_ == "int" else arrowcols.numbers)(raw)
+            bad.cannot_parse(b, c, raw, "a whole number" if kind_ == "int" else "a number")
+            with np.errstate(invalid="ignore"):
+                bad.add(v < 0, c, f"{c}: negative value (expected >= 0)")
+            v = np.nan_to_num(v, nan=0.0)  # an empty cell in a present column is none
+            vals[name] = pd.array(v, dtype="Int64") if kind_ == "int" else v
+        ok = ~bad.mask
+        quarantine: list = []
+        if not ok.all():
+            reason, column = bad.reasons()
+            quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
+                                         column.set_axis(df.index), names)
+        keep = np.flatnonzero(ok)
+        index = pd.RangeIndex(len(keep))
+        table = TABLES[self.table]
+        data: dict[str, object] = {
+            **store_columns(store),
+            "date": pd.Series(arrowcols.floor_day(day[ok]), index=index),
+            "start_date": pd.Series(arrowcols.floor_day(start[ok]), index=index),
+            "end_date": pd.Series(arrowcols.floor_day(end[ok]), index=index),
+            "attribution_days": cols.attribution,
+            **{k: pd.Series(v[ok], index=index) for k, v in vals.items()},
+            "source_row": pd.Series(df[LINE].to_numpy()[ok], index=index),
+        }
+        take = pa.array(keep)
+        for dim in table.columns:
+            if dim in _DIMS and dim not in data:
+                v = text(cols.col(*_DIMS[dim])).take(take)
+                # Amazon's CSV campaign report escapes a quote in a name as \"" ("31\"" x 19\"" mat"):
+                # the name must read as in the xlsx reports, or the precedence sees two campaigns
+                if cols.sep_file:
+                    v = pc.replace_substring(v, '\\"', '"')
+                if dim == "campaign_type" and self.kind == "sp_campaign":
+                    v = pc.if_else(pc.equal(v, ""), pa.scalar("Sponsored Products", pa.large_string()), v)
+                data[dim] = arrowcols.series(v)
+        out = conform(pd.DataFrame(data, index=index), dict(table.columns) | {"source_row": "int64"})
+        return self._result(path, store, df, out, quarantine, cols, pd.Series(end[ok]))
 
     @staticmethod
     def check_currency(
-        path: Path, df: pd.DataFrame, store: Store, c_cur: str | None, money: list[str]
+        path: Path, df: pd.DataFrame, store: Store, c_cur: str | None, money: list[str],
+        distinct: Callable[[str], list[str]] | None = None,
     ) -> None:
-        """Currency stated by a header symbol, a Currency column or money prefixes must be the store's."""
+        """Currency stated by a header symbol, a Currency column or money prefixes must be the store's.
+        ``distinct``: a column's distinct stripped cells (the Arrow path), looked at instead of every cell."""
         for c in money:
             m = re.search(r"\(([^()#%]+)\)\s*$", c.strip())
             sym = m.group(1).strip() if m else ""
@@ -400,6 +532,13 @@ class _AdsReportReader(Reader):
                     check_currency(path, c, ["USD"], store)
             elif sym and sym.lower() in CURRENCY_SYMBOLS:
                 check_currency(path, c, [CURRENCY_SYMBOLS[sym.lower()]], store)
+        if distinct is not None:
+            if c_cur:
+                check_currency(path, c_cur, [v for v in distinct(c_cur) if v], store)
+            for c in money:
+                pre = {m.group(1) for m in map(_PREFIX.match, distinct(c)) if m}
+                check_currency(path, c, [CURRENCY_SYMBOLS.get(x.lower(), x) for x in pre], store)
+            return
         if c_cur:
             check_currency(path, c_cur, [v for v in col_text(df, c_cur).unique().tolist() if v], store)
         for c in money:

@@ -21,6 +21,11 @@ from ...frames import LINE
 
 PLATFORM = "amazon"
 
+#: the orders, inventory, business and ads readers' column work over Arrow columns (``ingest.arrowcols``,
+#: once per distinct value where values repeat); False runs their pandas path, the reference
+#: ``tests/test_ingest_amazon_fast.py`` compares them with
+FAST = True
+
 
 def table_columns(table: str) -> dict[str, str]:
     return dict(TABLES[table].columns) | {"source_row": "int64"}
