@@ -32,6 +32,9 @@ Reconciliation: ``expected_money`` (spend + ad sales the file says it holds) com
 independent parse of the raw file — the standard ``csv`` module or openpyxl, exact decimals — and
 is the file's own totals row when it has one, so a totals row that disagrees with its rows shows
 as a difference in the manifest.
+
+Size (≈570 lines): one reader class for every report kind, sharing the header logic, its two column paths
+(Arrow, pandas: the reference of ``common.FAST``) and the independent reconciliation parse.
 """
 
 from __future__ import annotations
