@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from kpi_lib.errors import IngestError
 from kpi_lib.ingest.base import (
     FileHead,
     QuarantineRow,
@@ -131,3 +134,49 @@ def copy_raw_subset(src_raw: Path, dest_raw: Path, stores: tuple[str, ...], per_
             for p in keep:
                 shutil.copy2(p, dest / p.name)
     return dest_raw
+
+
+# ---- a reader's fast path against its reference path (a module's ``FAST`` switch) -----------------
+def quarantine_key(q: QuarantineRow) -> tuple:
+    return (q.source_row, q.reason, q.column, q.raw)
+
+
+class FastSwitch:
+    """The fast and the reference (pandas) paths of the readers of ``module`` (which has a ``FAST``
+    switch: ``readers.mapping``, ``readers.amazon.common``), read and compared."""
+
+    def __init__(self, module: object) -> None:
+        self.module = module
+
+    @contextlib.contextmanager
+    def fast(self, on: bool) -> Iterator[None]:
+        old = self.module.FAST
+        self.module.FAST = on
+        try:
+            yield
+        finally:
+            self.module.FAST = old
+
+    def read(self, reader: Reader, path: Path, store: Store, on: bool) -> ReadResult | str:
+        with self.fast(on):
+            try:
+                return reader.read(path, store)
+            except IngestError as e:
+                return f"IngestError: {e}"
+
+    def assert_same(self, reader: Reader, path: Path, store: Store) -> ReadResult | str:
+        """Both paths on one file: equal in every table (dtypes and order included) and every count."""
+        want = self.read(reader, path, store, False)
+        got = self.read(reader, path, store, True)
+        if isinstance(want, str):
+            assert got == want
+            return want
+        assert not isinstance(got, str), got
+        assert list(got.tables) == list(want.tables)
+        for name, frame in want.tables.items():
+            pd.testing.assert_frame_equal(got.tables[name], frame, check_exact=True, obj=f"{path.name}: {name}")
+        assert [quarantine_key(q) for q in got.quarantine] == [quarantine_key(q) for q in want.quarantine]
+        assert (got.rows_read, got.money_columns, got.exported_at) == (want.rows_read, want.money_columns,
+                                                                       want.exported_at)
+        assert repr(got.expected_money) == repr(want.expected_money)  # (an 'inf' cell can make both NaN)
+        return got

@@ -15,15 +15,14 @@ import contextlib
 import csv
 import io
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import REAL_EXPORTS
+from ingest_helpers import FastSwitch
 
 from kpi_lib.errors import IngestError
-from kpi_lib.ingest.base import QuarantineRow, Reader, ReadResult, Store
+from kpi_lib.ingest.base import Reader, Store
 from kpi_lib.ingest.readers.amazon import common, inventory, orders
 from kpi_lib.ingest.readers.amazon.ads import _AdsReportReader
 from kpi_lib.ingest.readers.amazon.inventory import AmazonFbaInventory
@@ -37,44 +36,8 @@ IN = Store("AMZ-IN-01", "amazon", "IN", "INR", "Asia/Kolkata")
 ORDERS, INVENTORY = AmazonOrders(), AmazonFbaInventory()
 
 
-@contextlib.contextmanager
-def fast(on: bool) -> Iterator[None]:
-    old = common.FAST
-    common.FAST = on
-    try:
-        yield
-    finally:
-        common.FAST = old
-
-
-def quarantine_key(q: QuarantineRow) -> tuple:
-    return (q.source_row, q.reason, q.column, q.raw)
-
-
-def read(reader: Reader, path: Path, store: Store, on: bool) -> ReadResult | str:
-    with fast(on):
-        try:
-            return reader.read(path, store)
-        except IngestError as e:
-            return f"IngestError: {e}"
-
-
-def assert_same(reader: Reader, path: Path, store: Store) -> ReadResult | str:
-    """Both paths on one file: equal in every table (dtypes and order included) and every count."""
-    want = read(reader, path, store, False)
-    got = read(reader, path, store, True)
-    if isinstance(want, str):
-        assert got == want
-        return want
-    assert not isinstance(got, str), got
-    assert list(got.tables) == list(want.tables)
-    for name, frame in want.tables.items():
-        pd.testing.assert_frame_equal(got.tables[name], frame, check_exact=True, obj=f"{path.name}: {name}")
-    assert [quarantine_key(q) for q in got.quarantine] == [quarantine_key(q) for q in want.quarantine]
-    assert (got.rows_read, got.money_columns, got.exported_at) == (want.rows_read, want.money_columns,
-                                                                   want.exported_at)
-    assert repr(got.expected_money) == repr(want.expected_money)
-    return got
+_SWITCH = FastSwitch(common)
+fast, read, assert_same = _SWITCH.fast, _SWITCH.read, _SWITCH.assert_same
 
 
 @pytest.mark.parametrize(("reader", "name", "store"), [

@@ -13,20 +13,18 @@ dates. The date helpers (``arrowcols.fixed_datetimes`` / ``offset_datetimes``) a
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REAL_EXPORTS
+from ingest_helpers import FastSwitch
 
-from kpi_lib.errors import IngestError
 from kpi_lib.ingest import arrowcols
-from kpi_lib.ingest.base import QuarantineRow, Reader, ReadResult, Store
+from kpi_lib.ingest.base import Store
 from kpi_lib.ingest.parse import parse_datetime
 from kpi_lib.ingest.readers import mapping, shopee, tiktok
 from kpi_lib.ingest.readers.mapping import MappingReader, reader_from_mapping
@@ -40,43 +38,8 @@ DE = Store("GEN-DE-01", "generic", "DE", "EUR", "Europe/Berlin")
 NY = Store("GEN-US-01", "generic", "US", "EUR", "America/New_York")
 
 
-@contextlib.contextmanager
-def fast(on: bool) -> Iterator[None]:
-    old = mapping.FAST
-    mapping.FAST = on
-    try:
-        yield
-    finally:
-        mapping.FAST = old
-
-
-def quarantine_key(q: QuarantineRow) -> tuple:
-    return (q.source_row, q.reason, q.column, q.raw)
-
-
-def read(reader: Reader, path: Path, store: Store, on: bool) -> ReadResult | str:
-    with fast(on):
-        try:
-            return reader.read(path, store)
-        except IngestError as e:
-            return f"IngestError: {e}"
-
-
-def assert_same(reader: Reader, path: Path, store: Store) -> ReadResult | str:
-    """Both paths on one file: equal in every table (dtypes and order included) and every count."""
-    want = read(reader, path, store, False)
-    got = read(reader, path, store, True)
-    if isinstance(want, str):
-        assert got == want
-        return want
-    assert not isinstance(got, str), got
-    assert list(got.tables) == list(want.tables)
-    for name, frame in want.tables.items():
-        pd.testing.assert_frame_equal(got.tables[name], frame, check_exact=True, obj=f"{path.name}: {name}")
-    assert [quarantine_key(q) for q in got.quarantine] == [quarantine_key(q) for q in want.quarantine]
-    assert (got.rows_read, got.money_columns) == (want.rows_read, want.money_columns)
-    assert repr(got.expected_money) == repr(want.expected_money)  # (an 'inf' cell can make both NaN)
-    return got
+_SWITCH = FastSwitch(mapping)
+fast, read, assert_same = _SWITCH.fast, _SWITCH.read, _SWITCH.assert_same
 
 
 # ----------------------------------------------------------------------------- files that exist

@@ -65,6 +65,7 @@ from .common import (
     BadRows,
     check_currency,
     find_column,
+    first_bad_rows,
     quarantine_rows,
     store_columns,
 )
@@ -488,12 +489,7 @@ class _AdsReportReader(Reader):
                 bad.add(v < 0, c, f"{c}: negative value (expected >= 0)")
             v = np.nan_to_num(v, nan=0.0)  # an empty cell in a present column is none
             vals[name] = pd.array(v, dtype="Int64") if kind_ == "int" else v
-        ok = ~bad.mask
-        quarantine: list = []
-        if not ok.all():
-            reason, column = bad.reasons()
-            quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
-                                         column.set_axis(df.index), names)
+        ok, quarantine = first_bad_rows(df, bad, names)
         keep = np.flatnonzero(ok)
         index = pd.RangeIndex(len(keep))
         table = TABLES[self.table]

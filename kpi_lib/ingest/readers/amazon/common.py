@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,17 @@ def quarantine_rows(
         }
         out.append(QuarantineRow(source_row=int(line), reason=str(why), column=str(col or ""), raw=clean))
     return out
+
+
+def first_bad_rows(df: pd.DataFrame, bad: Any, raw_cols: list[str]) -> tuple[np.ndarray, list[QuarantineRow]]:
+    """(mask of the rows that pass, the quarantine rows of the others) for ``bad``, an
+    ``arrowcols.FirstBad`` collected over ``df``'s rows (the Arrow paths' :func:`quarantine_rows`)."""
+    ok = ~bad.mask
+    if ok.all():
+        return ok, []
+    reason, column = bad.reasons()
+    return ok, quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
+                               column.set_axis(df.index), raw_cols)
 
 
 class BadRows:

@@ -25,6 +25,7 @@ from .common import (
     PLATFORM,
     BadRows,
     check_currency,
+    first_bad_rows,
     header_keys,
     quarantine_rows,
     table_frame,
@@ -67,12 +68,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
         with np.errstate(invalid="ignore"):
             bad.add(v < 0, c, c + ": negative value '", raw, "' (expected a whole number >= 0)")
         ints[c] = v
-    ok = ~bad.mask
-    quarantine: list = []
-    if not ok.all():
-        reason, column = bad.reasons()
-        quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
-                                     column.set_axis(df.index), raw_cols)
+    ok, quarantine = first_bad_rows(df, bad, raw_cols)
     a, b = ints["inv-age-181-to-270-days"], ints["inv-age-271-to-365-days"]
     a181 = np.where(np.isnan(a) & np.isnan(b), np.nan, np.nan_to_num(a, nan=0.0) + np.nan_to_num(b, nan=0.0))
     index = pd.RangeIndex(int(ok.sum()))

@@ -26,6 +26,7 @@ from . import common
 from .common import (
     BadRows,
     check_currency,
+    first_bad_rows,
     header_keys,
     quarantine_rows,
     store_columns,
@@ -120,12 +121,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
     status = pc.if_else(item_cancelled, pa.scalar("cancelled", pa.large_string()), status)
     check_currency(path, "currency", pc.unique(arrowcols.text(df, "currency")).to_pylist(), store)
 
-    ok = ~bad.mask
-    quarantine: list = []
-    if not ok.all():
-        reason, column = bad.reasons()
-        quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
-                                     column.set_axis(df.index), raw_cols)
+    ok, quarantine = first_bad_rows(df, bad, raw_cols)
     keep = pa.array(np.flatnonzero(ok))
     oid_ok = oid.take(keep)
     sku = arrowcols.text_at(df, "sku", np.flatnonzero(ok))

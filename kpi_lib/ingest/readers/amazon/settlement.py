@@ -41,6 +41,7 @@ from .common import (
     PLATFORM,
     BadRows,
     check_currency,
+    first_bad_rows,
     header_keys,
     quarantine_rows,
     store_columns,
@@ -471,12 +472,7 @@ def _read_arrow(df: pd.DataFrame, path: Path, store: Store) -> ReadResult:
     tx = ~is_summary
     qty_filled = arrowcols.filled(qty_raw)
     bad.add(tx & ~any_amount & ~qty_filled, "", "no amount and no quantity in the row (expected one amount column filled)")
-    ok = ~bad.mask
-    quarantine: list = []
-    if not ok.all():
-        reason, column = bad.reasons()
-        quarantine = quarantine_rows(df, pd.Series(bad.mask, index=df.index), reason.set_axis(df.index),
-                                     column.set_axis(df.index), [c for c in df.columns if c != LINE])
+    ok, quarantine = first_bad_rows(df, bad, [c for c in df.columns if c != LINE])
 
     sid, ttype = txt("settlement-id"), txt("transaction-type")
     # payouts: the summary row(s)
