@@ -61,10 +61,17 @@ def _run_all(paths: list[Path]) -> dict[str, str]:
     from concurrent.futures import ThreadPoolExecutor
 
     def one(p: Path) -> tuple[str, str | None, str | None]:
-        try:
-            return p.stem, _text(_run(p, REPO / "notebooks")), None
-        except Exception as exc:  # noqa: BLE001 - collected and reported below with the notebook name
-            return p.stem, None, f"{type(exc).__name__}: {str(exc)[-1500:]}"
+        for attempt in (1, 2):
+            try:
+                return p.stem, _text(_run(p, REPO / "notebooks")), None
+            except Exception as exc:  # noqa: BLE001 - collected and reported below with the notebook name
+                # a kernel that died before its first reply never ran a cell: jupyter_client picks free ports
+                # and the kernel binds them later, so with seven kernels starting at once another process can
+                # take one between the two ("ZMQError: Address already in use"); start it once more
+                if attempt == 1 and "Kernel died before replying to kernel_info" in str(exc):
+                    continue
+                return p.stem, None, f"{type(exc).__name__}: {str(exc)[-1500:]}"
+        raise AssertionError("unreachable")
 
     with ThreadPoolExecutor(max_workers=len(paths)) as pool:
         results = list(pool.map(one, paths))
