@@ -51,6 +51,7 @@ from .config import workbench
 from .definitions import load_catalog
 from .errors import ConfigError, KpiError
 from .labels import label, pair
+from .memo import ByObject
 from .metrics import compute, compute_long, compute_long_grains
 from .money import CENT, cents, decimal
 from .periods import period_bounds, period_kind, shift_period
@@ -284,12 +285,11 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     ``rows``: precomputed engine rows of :data:`WATERFALL_KPIS` (see :func:`engine_figures`); the waterfall
     of the same rows is worked out once (a report's waterfall, bridge and margin change all read it).
     """
-    key = None
+    key = (entity_kind, entity_id, period, basis, None if stores is None else tuple(stores))
     if rows is not None:
-        key = (id(rows), entity_kind, entity_id, period, basis, None if stores is None else tuple(stores))
-        hit = _ROWS_WATERFALLS.get(key)
-        if hit is not None and hit[0] is rows:
-            return hit[1].copy()
+        hit = _ROWS_WATERFALLS.get(rows, *key)
+        if hit is not None:
+            return hit.copy()
     vals, info = engine_figures(WATERFALL_KPIS, entity_kind, entity_id, period, basis, warehouse, complete_for="net_profit",
                                 stores=stores, rows=rows)
     # no store with every source net profit needs, or no store with any data in the period (a month
@@ -299,15 +299,12 @@ def waterfall(entity_kind: str = "company", entity_id: str | None = None, period
     out["kpi"] = out["step"].map(STEP_KPI)
     for k in ("basis", "complete", "missing", "stores_covered", "stores_total"):
         out[k] = info[k]
-    if key is not None:
-        while len(_ROWS_WATERFALLS) >= 32:
-            _ROWS_WATERFALLS.pop(next(iter(_ROWS_WATERFALLS)))
-        _ROWS_WATERFALLS[key] = (rows, out.copy())  # the rows are kept with the key: their id is not reused
+    if rows is not None:
+        _ROWS_WATERFALLS.put(rows, *key, value=out.copy())
     return out
 
 
-#: waterfalls of precomputed rows: (id of the rows, entity, period, basis, stores) -> (rows, frame)
-_ROWS_WATERFALLS: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = {}
+_ROWS_WATERFALLS = ByObject(32)  # waterfalls of precomputed rows, by (rows, entity, period, basis, stores)
 
 
 _BRIDGE = ["sales_timing", "refund_timing", "fee_timing", "ads_invoicing", "overheads"]  # timing lines, labels cost.bridge.<item>

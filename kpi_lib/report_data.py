@@ -45,6 +45,7 @@ from .compute import grain_frames, stored_cost_rows, stored_covers, stored_value
 from .config import workbench
 from .definitions import load_catalog
 from .errors import KpiError, RenderError
+from .memo import ByObject
 from .metrics import LONG_COLUMNS, compute, compute_long, period_bounds, period_label, shift_period
 from .org import ENTITY_DIMENSION, contract_stores, entity_stores
 from .periods import months_of
@@ -365,7 +366,7 @@ def _long(ctx: ReportContext, kpis: list[str], start: str, end: str, entity_kind
     return out.reset_index(drop=True)
 
 
-_MONTH_ROWS: dict[tuple[int, str, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+_MONTH_ROWS = ByObject(256)
 
 
 def _month_rows(kv: pd.DataFrame, ek: str, eid: str) -> pd.DataFrame:
@@ -374,10 +375,9 @@ def _month_rows(kv: pd.DataFrame, ek: str, eid: str) -> pd.DataFrame:
     filled (no information is not a claim of missing data). Worked out once per frame and entity: a
     report reads them for its status table, trends, margins and summary (a subset of KPIs and months
     each time, taken from these rows in the same order)."""
-    key = (id(kv), ek, eid)
-    hit = _MONTH_ROWS.get(key)
-    if hit is not None and hit[0] is kv:
-        return hit[1]
+    hit = _MONTH_ROWS.get(kv, ek, eid)
+    if hit is not None:
+        return hit
     v = kv[(kv["entity_kind"] == ek) & (kv["entity_id"].fillna("").astype(str) == eid)
            & (kv["period_kind"] == "month")]
     if "basis" in v:  # the order-date basis is the one reports show unless a section says otherwise
@@ -389,10 +389,7 @@ def _month_rows(kv: pd.DataFrame, ek: str, eid: str) -> pd.DataFrame:
             out[c] = d
     out["complete"] = out["complete"].fillna(True).astype(bool)
     out["missing"] = out["missing"].map(_missing_text)
-    while len(_MONTH_ROWS) >= 256:
-        _MONTH_ROWS.pop(next(iter(_MONTH_ROWS)))
-    _MONTH_ROWS[key] = (kv, out)  # the frame itself is kept with its rows: an id is never reused meanwhile
-    return out
+    return _MONTH_ROWS.put(kv, ek, eid, value=out)
 
 
 def _missing_text(v: Any) -> str:
@@ -658,20 +655,14 @@ def activities(ctx: ReportContext) -> pd.DataFrame:
     return sel.groupby("kind").size().rename("count").reset_index().sort_values("count", ascending=False)
 
 
-_DAYS: dict[int, tuple[pd.DataFrame, pd.Series]] = {}
+_DAYS = ByObject(8)
 
 
 def _days(df: pd.DataFrame) -> pd.Series:
     """The day of each row's ``date`` (midnight), parsed once per table frame (the snapshot's
     activities, read once per process)."""
-    hit = _DAYS.get(id(df))
-    if hit is not None and hit[0] is df:
-        return hit[1]
-    d = pd.to_datetime(df["date"]).dt.normalize()
-    while len(_DAYS) >= 8:
-        _DAYS.pop(next(iter(_DAYS)))
-    _DAYS[id(df)] = (df, d)
-    return d
+    hit = _DAYS.get(df)
+    return hit if hit is not None else _DAYS.put(df, value=pd.to_datetime(df["date"]).dt.normalize())
 
 
 @lru_cache(maxsize=32)
@@ -767,7 +758,7 @@ def unit_economics(ctx: ReportContext, limit: int = 20, loss_only: bool = False)
     return df
 
 
-_UE: dict[tuple, tuple[Any, pd.DataFrame]] = {}
+_UE = ByObject(8)
 
 
 def _unit_economics(ctx: ReportContext) -> pd.DataFrame:
@@ -776,15 +767,12 @@ def _unit_economics(ctx: ReportContext) -> pd.DataFrame:
     rows = _cost_rows(ctx, "ue")
     if rows is None:  # no batch: the engine each time (a notebook may have changed a definition since)
         return costs_mod.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse)
-    key = (str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period, id(rows))
-    hit = _UE.get(key)
-    if hit is not None and hit[0] is rows:
-        return hit[1]
-    full = costs_mod.unit_economics(ctx.kind, ctx.engine_id, ctx.period, warehouse=ctx.warehouse, rows=rows)
-    while len(_UE) >= 8:
-        _UE.pop(next(iter(_UE)))
-    _UE[key] = (rows, full)  # the rows are kept with the key: their id is not reused meanwhile
-    return full
+    key = (str(ctx.warehouse.path), ctx.snapshot_id, ctx.kind, ctx.engine_id, ctx.period)
+    hit = _UE.get(rows, *key)
+    if hit is not None:
+        return hit
+    return _UE.put(rows, *key, value=costs_mod.unit_economics(ctx.kind, ctx.engine_id, ctx.period,
+                                                               warehouse=ctx.warehouse, rows=rows))
 
 
 def overheads(ctx: ReportContext) -> pd.DataFrame:

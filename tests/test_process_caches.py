@@ -122,3 +122,15 @@ def test_the_waterfall_of_the_same_rows_is_built_once_and_copied() -> None:
         assert len(built) == 3
     finally:
         costs._waterfall_from_totals = real
+
+
+def test_an_answer_is_kept_for_the_same_object_only_and_the_oldest_leaves_first() -> None:
+    from kpi_lib.memo import ByObject
+
+    kept = ByObject(2)
+    a, b, c = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
+    assert kept.put(a, "k", value=1) == 1 and kept.get(a, "k") == 1
+    assert kept.get(b, "k") is None and kept.get(a, "other") is None  # an equal frame is not the same one
+    kept.put(b, "k", value=2)
+    kept.put(c, "k", value=3)  # a third: the oldest (a) leaves
+    assert kept.get(a, "k") is None and (kept.get(b, "k"), kept.get(c, "k")) == (2, 3)
