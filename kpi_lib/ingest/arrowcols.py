@@ -304,6 +304,13 @@ def _local_ns(year: np.ndarray, month: np.ndarray, day: np.ndarray, hour: np.nda
     return ((day0 + day - 1) * 86_400 + hour * 3600 + minute * 60 + second) * 10**9, ok
 
 
+def _unread(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all-NaT values, mask of the texts read: the empty ones, positions of the others) to start a
+    byte-level date read of distinct stripped texts."""
+    empty = np.array([t == "" for t in texts], dtype=bool)
+    return np.full(len(texts), np.datetime64("NaT", "ns")), empty, np.flatnonzero(~empty)
+
+
 def fixed_datetimes(texts: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(``datetime64[ns]`` values, mask of the texts read) of distinct stripped texts: '' is NaT, and
     a text written exactly in ``fmt``'s fixed-width layout (zero-padded fields, upper-case AM/PM)
@@ -314,10 +321,7 @@ def fixed_datetimes(texts: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray
     if lay is None:
         return None
     fields, literal, width = lay
-    out = np.full(len(texts), np.datetime64("NaT", "ns"))
-    empty = np.array([t == "" for t in texts], dtype=bool)
-    cand = np.flatnonzero(~empty)
-    read = empty.copy()
+    out, read, cand = _unread(texts)
     if not len(cand):
         return out, read
     fits, raw = _cell_bytes([texts[i] for i in cand], width)
@@ -356,10 +360,7 @@ def offset_datetimes(texts: np.ndarray, tz: str | None) -> tuple[np.ndarray, np.
     offset up to ±14:59 is the instant ``parse.parse_datetime`` reads (ISO 8601, UTC), converted to
     ``tz`` by its own pandas calls; the other texts are not read (the caller gives them to
     ``parse_datetime``)."""
-    out = np.full(len(texts), np.datetime64("NaT", "ns"))
-    empty = np.array([t == "" for t in texts], dtype=bool)
-    cand = np.flatnonzero(~empty)
-    read = empty.copy()
+    out, read, cand = _unread(texts)
     if not len(cand):
         return out, read
     fits, raw = _cell_bytes([texts[i] for i in cand], _OFFSET_WIDTH)
